@@ -1,0 +1,173 @@
+// Package auth holds principals, roles and the one table of which role may do
+// which action.
+package auth
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// Role is what a user may do in the register.
+type Role string
+
+// The roles of API.md, Accounts.
+const (
+	Registrant Role = "registrant"
+	Searcher   Role = "searcher"
+	OrgAdmin   Role = "org_admin"
+	Auditor    Role = "auditor"
+	Admin      Role = "admin"
+)
+
+// Roles lists every role, in the order they are documented.
+var Roles = []Role{Registrant, Searcher, OrgAdmin, Auditor, Admin}
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool {
+	for _, k := range Roles {
+		if r == k {
+			return true
+		}
+	}
+	return false
+}
+
+// Action names one thing a principal may ask the registry to do. The same
+// names appear in the audit trail.
+type Action string
+
+// The actions of the register.
+const (
+	CreateOrganization Action = "organization.create"
+	CreateUser         Action = "user.create"
+	IssueToken         Action = "token.create"
+	SignIn             Action = "token.signin"
+	ReadMe             Action = "me.read"
+	FileRegistration   Action = "registration.file"
+	ReadRegistration   Action = "registration.read"
+	CancelRegistration Action = "registration.cancel"
+	Search             Action = "search.create"
+	ReadSearch         Action = "search.read"
+	ReadCertificate    Action = "certificate.read"
+)
+
+// anyone marks an action that every authenticated principal may take.
+const anyone Role = "*"
+
+// permissions is the role × action table. Object-level rules (one's own
+// organization, the controller, a modification code) are checked by the
+// service after this table allows the action at all.
+var permissions = map[Action][]Role{
+	CreateOrganization: {Admin},
+	CreateUser:         {Admin, OrgAdmin},
+	IssueToken:         {Admin, OrgAdmin},
+	ReadMe:             {anyone},
+	FileRegistration:   {Registrant},
+	ReadRegistration:   {anyone},
+	CancelRegistration: {Registrant},
+	Search:             {Searcher},
+	ReadSearch:         {Searcher, Auditor},
+}
+
+// Principal is an authenticated caller.
+type Principal struct {
+	UserID         string
+	OrganizationID string
+	Roles          []Role
+	// Bootstrap is set for the operator's REGISTRY_ADMIN_TOKEN, which has no
+	// user or organization behind it.
+	Bootstrap bool
+}
+
+// Has reports whether p holds role r.
+func (p Principal) Has(r Role) bool {
+	for _, k := range p.Roles {
+		if k == r {
+			return true
+		}
+	}
+	return false
+}
+
+// Can reports whether the permission table lets p take action a.
+func (p Principal) Can(a Action) bool {
+	for _, r := range permissions[a] {
+		if r == anyone || p.Has(r) {
+			return true
+		}
+	}
+	return false
+}
+
+// NewSecret returns a 256-bit random secret with a readable prefix, and the
+// hash under which it is stored.
+func NewSecret(prefix string) (secret string, hash []byte) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	secret = prefix + base64.RawURLEncoding.EncodeToString(b)
+	return secret, HashSecret(secret)
+}
+
+// HashSecret is the stored form of a high-entropy secret (token, modification
+// code). A fast hash is enough: the secret cannot be guessed.
+func HashSecret(secret string) []byte {
+	h := sha256.Sum256([]byte(secret))
+	return h[:]
+}
+
+// SameSecret compares a presented secret with a stored hash in constant time.
+func SameSecret(presented string, hash []byte) bool {
+	return subtle.ConstantTimeCompare(HashSecret(presented), hash) == 1
+}
+
+// argon2id parameters: the OWASP minimum recommendation (19 MiB, 2 passes).
+const (
+	argonTime    = 2
+	argonMemory  = 19 * 1024
+	argonThreads = 1
+	argonKeyLen  = 32
+)
+
+// HashPassword returns an argon2id hash in the PHC string format.
+func HashPassword(password string) string {
+	salt := make([]byte, 16)
+	if _, err := rand.Read(salt); err != nil {
+		panic(err)
+	}
+	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
+		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
+}
+
+// CheckPassword reports whether password matches a hash made by HashPassword.
+func CheckPassword(password, encoded string) (bool, error) {
+	parts := strings.Split(encoded, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return false, errors.New("not an argon2id hash")
+	}
+	var m uint32
+	var t uint32
+	var p uint8
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil {
+		return false, fmt.Errorf("argon2id parameters: %w", err)
+	}
+	salt, err := base64.RawStdEncoding.DecodeString(parts[4])
+	if err != nil {
+		return false, err
+	}
+	want, err := base64.RawStdEncoding.DecodeString(parts[5])
+	if err != nil {
+		return false, err
+	}
+	got := argon2.IDKey([]byte(password), salt, t, m, p, uint32(len(want)))
+	return subtle.ConstantTimeCompare(got, want) == 1, nil
+}

@@ -1,0 +1,172 @@
+// Package postgres keeps the register in PostgreSQL through GORM: the only
+// package that knows SQL, row structs and migrations.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+	pgdriver "gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/movable-registry/registry/internal/registry"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+func migrations() fs.FS {
+	sub, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		panic(err)
+	}
+	return sub
+}
+
+// Open connects to the database at dsn.
+func Open(dsn string) (*gorm.DB, error) {
+	db, err := gorm.Open(pgdriver.Open(dsn), &gorm.Config{
+		TranslateError:         true,
+		SkipDefaultTransaction: true,
+		Logger:                 logger.Discard,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, err
+	}
+	sqlDB.SetMaxOpenConns(32)
+	sqlDB.SetMaxIdleConns(32)
+	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	return db, nil
+}
+
+func provider(db *gorm.DB) (*goose.Provider, error) {
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, err
+	}
+	locker, err := lock.NewPostgresSessionLocker()
+	if err != nil {
+		return nil, err
+	}
+	return goose.NewProvider(goose.DialectPostgres, sqlDB, migrations(), goose.WithSessionLocker(locker))
+}
+
+// Migrate applies every pending migration and reports how many ran.
+func Migrate(ctx context.Context, db *gorm.DB) (int, error) {
+	p, err := provider(db)
+	if err != nil {
+		return 0, err
+	}
+	res, err := p.Up(ctx)
+	if err != nil {
+		return len(res), fmt.Errorf("migrate: %w", err)
+	}
+	return len(res), nil
+}
+
+// Store is the PostgreSQL implementation of registry.Store.
+type Store struct {
+	db  *gorm.DB
+	now func() time.Time
+	// goose is shared by every transaction's view for Ping.
+	goose *goose.Provider
+}
+
+var _ registry.Store = (*Store)(nil)
+
+// New returns a Store over db; now is the clock the sequencer stamps with.
+func New(db *gorm.DB, now func() time.Time) (*Store, error) {
+	p, err := provider(db)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{db: db, now: now, goose: p}, nil
+}
+
+func (s *Store) with(tx *gorm.DB) *Store { return &Store{db: tx, now: s.now, goose: s.goose} }
+
+// Ping reports whether the database answers and no migration is pending.
+func (s *Store) Ping(ctx context.Context) error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	if err := sqlDB.PingContext(ctx); err != nil {
+		return err
+	}
+	current, target, err := s.goose.GetVersions(ctx)
+	if err != nil {
+		return err
+	}
+	if current != target {
+		return fmt.Errorf("schema version %d, want %d", current, target)
+	}
+	return nil
+}
+
+// InTx runs fn in one transaction.
+func (s *Store) InTx(ctx context.Context, fn func(tx registry.Tx) error) error {
+	return translate(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return fn(s.with(tx))
+	}))
+}
+
+type headRow struct {
+	Seq     int64
+	LogSize int64
+	LastAt  time.Time
+}
+
+// Sequence is the register's sequencer: it locks the head row, stamps the
+// write with the next number, a time later than every earlier write's and
+// the next log position, and runs fn in the same transaction. The lock is
+// held until commit, so stamps follow commit order and a write is visible to
+// every search stamped after it.
+func (s *Store) Sequence(ctx context.Context, kind registry.StampKind, fn func(tx registry.Tx, st registry.Stamp) error) error {
+	return translate(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var h headRow
+		if err := tx.Raw("SELECT seq, log_size, last_at FROM register_head FOR UPDATE").Scan(&h).Error; err != nil {
+			return err
+		}
+		at := s.now().UTC().Truncate(time.Microsecond)
+		if !at.After(h.LastAt) {
+			at = h.LastAt.Add(time.Microsecond)
+		}
+		h.Seq++
+		st := registry.Stamp{Number: registry.FormatNumber(at, h.Seq), At: at, LogIndex: -1, LogSize: h.LogSize}
+		if kind == registry.StampEvent {
+			st.LogIndex = h.LogSize
+			h.LogSize++
+			st.LogSize = h.LogSize
+		}
+		if err := tx.Exec("UPDATE register_head SET seq = ?, log_size = ?, last_at = ?", h.Seq, h.LogSize, at).Error; err != nil {
+			return err
+		}
+		return fn(s.with(tx), st)
+	}))
+}
+
+// translate turns GORM's errors into the domain's.
+func translate(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, gorm.ErrRecordNotFound), errors.Is(err, sql.ErrNoRows):
+		return registry.ErrNotFound
+	case errors.Is(err, gorm.ErrDuplicatedKey):
+		return registry.ErrConflict
+	}
+	return err
+}

@@ -1,0 +1,162 @@
+package registry
+
+import (
+	"context"
+	"errors"
+
+	"github.com/movable-registry/registry/internal/auth"
+)
+
+// CreateOrganization registers an account-holding organization (admin).
+func (s *Service) CreateOrganization(ctx context.Context, c Caller, o Organization) (Organization, error) {
+	if err := allow(c, auth.CreateOrganization); err != nil {
+		return Organization{}, err
+	}
+	if err := o.Validate(); err != nil {
+		return Organization{}, err
+	}
+	o.Status = "active"
+	err := s.store.InTx(ctx, func(tx Tx) error {
+		if err := tx.InsertOrganization(ctx, &o); err != nil {
+			return err
+		}
+		return tx.InsertAudit(ctx, s.entry(c, auth.CreateOrganization, o.ID, s.clock()))
+	})
+	return o, err
+}
+
+// CreateUser adds a user to an organization: an admin for any organization, an
+// org_admin for its own, without registry-staff roles.
+func (s *Service) CreateUser(ctx context.Context, c Caller, nu NewUser) (User, error) {
+	if err := allow(c, auth.CreateUser); err != nil {
+		return User{}, err
+	}
+	if !c.Has(auth.Admin) {
+		if nu.OrganizationID != c.OrganizationID {
+			return User{}, ErrForbidden
+		}
+		for _, r := range nu.Roles {
+			if r == string(auth.Admin) || r == string(auth.Auditor) {
+				return User{}, ErrForbidden
+			}
+		}
+	}
+	if err := nu.Validate(func(r string) bool { return auth.Role(r).Valid() }); err != nil {
+		return User{}, err
+	}
+	hash := ""
+	if nu.Password != "" {
+		hash = auth.HashPassword(nu.Password)
+	}
+	u := User{OrganizationID: nu.OrganizationID, Email: nu.Email, DisplayName: nu.DisplayName, Roles: dedupe(nu.Roles)}
+	err := s.store.InTx(ctx, func(tx Tx) error {
+		if _, err := tx.Organization(ctx, u.OrganizationID); errors.Is(err, ErrNotFound) {
+			return Invalid("organization_id", CodeInvalidField, "no organization has this id")
+		} else if err != nil {
+			return err
+		}
+		if err := tx.InsertUser(ctx, &u, hash); err != nil {
+			return err
+		}
+		return tx.InsertAudit(ctx, s.entry(c, auth.CreateUser, u.ID, s.clock()))
+	})
+	return u, err
+}
+
+func dedupe(xs []string) []string {
+	out := make([]string, 0, len(xs))
+	seen := map[string]bool{}
+	for _, x := range xs {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// IssueToken issues a bearer token: for a user by id (admin, or the user's
+// org_admin), or to anyone presenting a user's email and password.
+func (s *Service) IssueToken(ctx context.Context, c Caller, req TokenRequest) (IssuedToken, error) {
+	var userID string
+	action := auth.IssueToken
+	switch {
+	case req.UserID != "" && (req.Email != "" || req.Password != ""):
+		return IssuedToken{}, Invalid("user_id", CodeInvalidField, "give either user_id, or email and password")
+	case req.UserID != "":
+		if err := allow(c, auth.IssueToken); err != nil {
+			return IssuedToken{}, err
+		}
+		u, err := s.store.User(ctx, req.UserID)
+		if errors.Is(err, ErrNotFound) {
+			return IssuedToken{}, Invalid("user_id", CodeInvalidField, "no user has this id")
+		} else if err != nil {
+			return IssuedToken{}, err
+		}
+		if !c.Has(auth.Admin) && u.OrganizationID != c.OrganizationID {
+			return IssuedToken{}, ErrForbidden
+		}
+		userID = u.ID
+	case req.Email != "" && req.Password != "":
+		action = auth.SignIn
+		u, hash, err := s.store.UserCredentials(ctx, req.Email)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return IssuedToken{}, err
+		}
+		if hash == "" {
+			// Spend the same time as a real check so that timing does not
+			// reveal whether the email exists.
+			hash = dummyHash
+		}
+		ok, err := auth.CheckPassword(req.Password, hash)
+		if err != nil || !ok || u.ID == "" {
+			return IssuedToken{}, ErrUnauthenticated
+		}
+		userID = u.ID
+	default:
+		var p problems
+		if req.Email == "" {
+			p.add("email", CodeInvalidField, "is required (or user_id)")
+		}
+		if req.Password == "" {
+			p.add("password", CodeInvalidField, "is required with email")
+		}
+		return IssuedToken{}, p.err()
+	}
+	secret, hash := auth.NewSecret("rgt_")
+	now := s.clock()
+	t := IssuedToken{Token: secret, ExpiresAt: now.Add(s.cfg.TokenTTL)}
+	err := s.store.InTx(ctx, func(tx Tx) error {
+		if err := tx.InsertToken(ctx, userID, hash, t.ExpiresAt); err != nil {
+			return err
+		}
+		e := s.entry(c, action, userID, now)
+		if action == auth.SignIn {
+			e.UserID = userID
+		}
+		return tx.InsertAudit(ctx, e)
+	})
+	return t, err
+}
+
+var dummyHash = auth.HashPassword("a password that nobody has, to keep sign-in timing even")
+
+// Me returns the caller's own account.
+func (s *Service) Me(ctx context.Context, c Caller) (Me, error) {
+	roles := make([]string, len(c.Roles))
+	for i, r := range c.Roles {
+		roles[i] = string(r)
+	}
+	if c.Bootstrap {
+		return Me{Roles: roles}, nil
+	}
+	u, err := s.store.User(ctx, c.UserID)
+	if err != nil {
+		return Me{}, err
+	}
+	o, err := s.store.Organization(ctx, c.OrganizationID)
+	if err != nil {
+		return Me{}, err
+	}
+	return Me{User: &u, Organization: &o, Roles: roles}, nil
+}

@@ -1,0 +1,128 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/movable-registry/registry/internal/auth"
+	"github.com/movable-registry/registry/internal/identity"
+)
+
+// Search runs a search, stores it under a certificate number with exactly the
+// answer it gave, and returns that answer's bytes.
+func (s *Service) Search(ctx context.Context, c Caller, req SearchRequest) ([]byte, error) {
+	if err := allow(c, auth.Search); err != nil {
+		return nil, err
+	}
+	if err := req.Criteria.normalize(); err != nil {
+		return nil, err
+	}
+	if req.AsOf != nil {
+		asOf := req.AsOf.UTC().Truncate(time.Microsecond)
+		if asOf.After(s.clock()) {
+			return nil, Invalid("as_of", CodeInvalidField, "may not be in the future")
+		}
+		req.AsOf = &asOf
+	}
+	q := Query{Criteria: req.Criteria}
+	var warnings []Warning
+	if req.Criteria.GrantorName != "" {
+		k := identity.Normalize(req.Criteria.GrantorName)
+		q.NameKey = k.Key
+		if k.MixedScripts {
+			warnings = append(warnings, Warning{Code: "mixed_scripts", Message: "the name mixes letters of different alphabets (for example a Cyrillic а among Latin letters); only names written with the same letters match"})
+		}
+	}
+	if req.Criteria.SerialNumber != "" {
+		q.SerialKey = identity.SerialKey(req.Criteria.SerialNumber)
+	}
+	var body []byte
+	err := s.store.Sequence(ctx, StampSearch, func(tx Tx, st Stamp) error {
+		cert := SearchCertificate{
+			Number: st.Number, SearchedAt: st.At, AsOf: st.At, Criteria: req.Criteria,
+			IncludeInactive: req.IncludeInactive, RegisterPosition: st.LogSize,
+			Results: []SearchResult{}, SimilarNames: []string{}, Warnings: warnings,
+		}
+		if req.AsOf != nil && req.AsOf.Before(st.At) {
+			cert.AsOf = *req.AsOf
+			n, err := tx.LogSizeAt(ctx, cert.AsOf)
+			if err != nil {
+				return err
+			}
+			cert.RegisterPosition = n
+		}
+		q.AsOf = cert.AsOf
+		matches, err := tx.FindRegistrations(ctx, q)
+		if err != nil {
+			return err
+		}
+		how := make(map[string]string, len(matches))
+		numbers := make([]string, 0, len(matches))
+		for _, m := range matches {
+			if _, dup := how[m.RegistrationNumber]; !dup {
+				how[m.RegistrationNumber] = m.MatchedBy
+				numbers = append(numbers, m.RegistrationNumber)
+			}
+		}
+		regs, err := tx.Registrations(ctx, numbers, cert.AsOf)
+		if err != nil {
+			return err
+		}
+		for _, r := range regs {
+			r = finish(r, cert.AsOf)
+			byNumber := req.Criteria.RegistrationNumber != ""
+			if r.Status != StatusEffective && !req.IncludeInactive && !byNumber {
+				continue
+			}
+			cert.Results = append(cert.Results, SearchResult{Registration: r, MatchedBy: how[r.Number]})
+		}
+		slices.SortStableFunc(cert.Results, func(a, b SearchResult) int {
+			return a.Registration.RegisteredAt.Compare(b.Registration.RegisteredAt)
+		})
+		cert.ResultCount = len(cert.Results)
+		if q.NameKey != "" {
+			names, err := tx.SimilarNames(ctx, q.NameKey, cert.AsOf, s.cfg.SimilarNames)
+			if err != nil {
+				return err
+			}
+			cert.SimilarNames = names
+		}
+		body = canonical(cert)
+		stored := StoredSearch{Number: st.Number, OrganizationID: c.OrganizationID, Body: body}
+		if err := tx.InsertSearch(ctx, &cert, stored, c.UserID); err != nil {
+			return err
+		}
+		return tx.InsertAudit(ctx, s.entry(c, auth.Search, st.Number, st.At))
+	})
+	return body, err
+}
+
+// StoredSearch returns a search certificate's stored answer, byte for byte,
+// to the searcher's organization and to auditors.
+func (s *Service) StoredSearch(ctx context.Context, c Caller, number string) ([]byte, error) {
+	if err := allow(c, auth.ReadSearch); err != nil {
+		return nil, err
+	}
+	if err := identity.CheckNumber(number); err != nil {
+		return nil, Invalid("number", CodeInvalidNumber, err.Error())
+	}
+	st, err := s.store.Search(ctx, number)
+	if err != nil {
+		return nil, err
+	}
+	if !c.Has(auth.Auditor) && st.OrganizationID != c.OrganizationID {
+		return nil, errors.Join(ErrForbidden, errors.New("a stored search is shown to the searcher's organization and to auditors"))
+	}
+	return st.Body, nil
+}
+
+// Certificate verifies any registration, event or search certificate number;
+// it needs no account.
+func (s *Service) Certificate(ctx context.Context, number string) (Certificate, error) {
+	if err := identity.CheckNumber(number); err != nil {
+		return Certificate{}, Invalid("number", CodeInvalidNumber, err.Error())
+	}
+	return s.store.Certificate(ctx, number)
+}

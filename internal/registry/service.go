@@ -1,0 +1,151 @@
+package registry
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/movable-registry/registry/internal/audit"
+	"github.com/movable-registry/registry/internal/auth"
+)
+
+// Config holds the service's tunable rules.
+type Config struct {
+	// AdminToken, when set, authenticates the operator as a registry admin.
+	AdminToken string
+	// TokenTTL is how long an issued token stays valid.
+	TokenTTL time.Duration
+	// SimilarNames caps the advisory similar names of a name search.
+	SimilarNames int
+}
+
+// Service carries out every registry operation, checking the caller's
+// permission first and committing each change with its audit entry.
+type Service struct {
+	store     Store
+	now       func() time.Time
+	cfg       Config
+	adminHash []byte
+}
+
+// NewService returns a Service over store; now is the registry's clock.
+func NewService(store Store, now func() time.Time, cfg Config) *Service {
+	if cfg.TokenTTL <= 0 {
+		cfg.TokenTTL = 30 * 24 * time.Hour
+	}
+	if cfg.SimilarNames <= 0 {
+		cfg.SimilarNames = 5
+	}
+	s := &Service{store: store, now: now, cfg: cfg}
+	if cfg.AdminToken != "" {
+		s.adminHash = auth.HashSecret(cfg.AdminToken)
+	}
+	return s
+}
+
+// Caller is the principal behind a request with where the request came from,
+// as the audit trail records it.
+type Caller struct {
+	auth.Principal
+	Source    string
+	RequestID string
+}
+
+func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+func (s *Service) entry(c Caller, action auth.Action, target string, at time.Time) audit.Entry {
+	return audit.Entry{
+		At: at, UserID: c.UserID, OrganizationID: c.OrganizationID,
+		Action: string(action), Target: target, Outcome: audit.Success,
+		Source: c.Source, RequestID: c.RequestID,
+	}
+}
+
+// Record writes an audit entry for an action that did not succeed; successful
+// actions are recorded inside their own transaction.
+func (s *Service) Record(ctx context.Context, c Caller, action string, target string, status int, detail string) error {
+	e := s.entry(c, auth.Action(action), target, s.clock())
+	e.Outcome = audit.OutcomeOf(status)
+	e.Detail = detail
+	return s.store.InsertAudit(ctx, e)
+}
+
+// Ready reports whether the store is reachable and migrated.
+func (s *Service) Ready(ctx context.Context) error { return s.store.Ping(ctx) }
+
+func allow(c Caller, a auth.Action) error {
+	if !c.Can(a) {
+		return ErrForbidden
+	}
+	return nil
+}
+
+// Authenticate turns a bearer token into a principal.
+func (s *Service) Authenticate(ctx context.Context, token string) (auth.Principal, error) {
+	if token == "" {
+		return auth.Principal{}, ErrUnauthenticated
+	}
+	if s.adminHash != nil && auth.SameSecret(token, s.adminHash) {
+		return auth.Principal{Roles: []auth.Role{auth.Admin}, Bootstrap: true}, nil
+	}
+	return s.store.TokenPrincipal(ctx, auth.HashSecret(token), s.clock())
+}
+
+// digest is the hex SHA-256 by which a certificate's content is verified.
+func digest(b []byte) string {
+	h := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(h[:])
+}
+
+// canonical encodes v as the registry's canonical JSON (fixed field order,
+// no HTML escaping).
+func canonical(v any) []byte {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		panic(err) // only our own plain structs are encoded
+	}
+	return []byte(strings.TrimSuffix(b.String(), "\n"))
+}
+
+// crockford is Crockford's base32 alphabet: no I, L, O or U to misread.
+const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+// newModificationCode returns a 100-bit random code in five groups of four.
+func newModificationCode() string {
+	b := make([]byte, 20)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	var out strings.Builder
+	for i, v := range b {
+		if i > 0 && i%4 == 0 {
+			out.WriteByte('-')
+		}
+		out.WriteByte(crockford[int(v)%32])
+	}
+	return out.String()
+}
+
+// normalizeModificationCode lets a code be typed in lower case or without
+// hyphens.
+func normalizeModificationCode(code string) string {
+	code = strings.ToUpper(strings.TrimSpace(code))
+	code = strings.ReplaceAll(code, " ", "")
+	if !strings.Contains(code, "-") && len(code) == 20 {
+		var b strings.Builder
+		for i := 0; i < 20; i += 4 {
+			if i > 0 {
+				b.WriteByte('-')
+			}
+			b.WriteString(code[i : i+4])
+		}
+		code = b.String()
+	}
+	return code
+}

@@ -1,0 +1,246 @@
+// Package registry is the domain of the register: registrations, their events,
+// searches and accounts, the rules that govern them, and the Store they need.
+// It imports no transport and no ORM.
+package registry
+
+import "time"
+
+// Kinds of security interest the register covers (DOMAIN.md).
+var Kinds = []string{"chattel_mortgage", "receivables_pledge", "document_pledge", "financial_lease", "factoring", "retention_of_title", "other"}
+
+// ItemTypes are the kinds of serial-numbered collateral items.
+var ItemTypes = []string{"equipment", "vehicle", "vessel", "aircraft", "inventory", "receivable", "other"}
+
+// CancellationReasons are the reasons a registration may be cancelled for.
+var CancellationReasons = []string{"debt_repaid", "security_realised", "security_waived", "other"}
+
+// OrganizationKinds are the kinds of account-holding organization.
+var OrganizationKinds = []string{"enterprise", "financial_institution", "other"}
+
+// Registration statuses.
+const (
+	StatusEffective = "effective"
+	StatusExpired   = "expired"
+	StatusCancelled = "cancelled"
+	StatusRevoked   = "revoked"
+)
+
+// Event types.
+const (
+	EventInitial      = "initial"
+	EventCancellation = "cancellation"
+)
+
+// Party is a grantor or a secured party: an organization with a USCC, an
+// organization registered outside mainland China, or an individual.
+type Party struct {
+	Type               string `json:"type"`
+	Name               string `json:"name"`
+	USCC               string `json:"uscc,omitempty"`
+	Country            string `json:"country,omitempty"`
+	RegistrationNumber string `json:"registration_number,omitempty"`
+	LEI                string `json:"lei,omitempty"`
+	IDNumber           string `json:"id_number,omitempty"`
+	Address            string `json:"address,omitempty"`
+}
+
+// Money is a decimal amount with its ISO 4217 currency.
+type Money struct {
+	Amount   string `json:"amount"`
+	Currency string `json:"currency"`
+}
+
+// ItemInput is a serial-numbered collateral item as a filer declares it.
+type ItemInput struct {
+	Type         string `json:"type"`
+	SerialNumber string `json:"serial_number"`
+	Description  string `json:"description,omitempty"`
+}
+
+// CollateralInput is the collateral as a filer declares it.
+type CollateralInput struct {
+	Description string      `json:"description"`
+	Items       []ItemInput `json:"items"`
+}
+
+// Filing is the content of an initial registration.
+type Filing struct {
+	Kind             string          `json:"kind"`
+	Grantors         []Party         `json:"grantors"`
+	SecuredParties   []Party         `json:"secured_parties"`
+	Collateral       CollateralInput `json:"collateral"`
+	PeriodMonths     int             `json:"period_months"`
+	MaxSecuredAmount *Money          `json:"max_secured_amount,omitempty"`
+	Reference        string          `json:"reference,omitempty"`
+}
+
+// Item is a registered collateral item, with its own priority time.
+type Item struct {
+	ID           string    `json:"id"`
+	Type         string    `json:"type"`
+	SerialNumber string    `json:"serial_number"`
+	Description  string    `json:"description,omitempty"`
+	RegisteredAt time.Time `json:"registered_at"`
+}
+
+// Collateral is the registered collateral.
+type Collateral struct {
+	Description string `json:"description"`
+	Items       []Item `json:"items"`
+}
+
+// Controller is the organization that controls a registration.
+type Controller struct {
+	OrganizationID string `json:"organization_id"`
+	USCC           string `json:"uscc,omitempty"`
+}
+
+// Actor names who filed an event.
+type Actor struct {
+	OrganizationID string `json:"organization_id"`
+}
+
+// HistoryEntry is one event in a registration's life.
+type HistoryEntry struct {
+	Number       string    `json:"number"`
+	Type         string    `json:"type"`
+	RegisteredAt time.Time `json:"registered_at"`
+	By           Actor     `json:"by"`
+	LogIndex     int64     `json:"log_index"`
+}
+
+// Objection is a dispute registered against a registration.
+type Objection struct {
+	Number  string    `json:"number"`
+	Status  string    `json:"status"`
+	FiledAt time.Time `json:"filed_at"`
+}
+
+// Registration is the state of a registration at some instant, derived from
+// its events, in the form the API shows it.
+type Registration struct {
+	Number           string         `json:"number"`
+	Kind             string         `json:"kind"`
+	Status           string         `json:"status"`
+	RegisteredAt     time.Time      `json:"registered_at"`
+	ExpiresAt        time.Time      `json:"expires_at"`
+	Version          int            `json:"version"`
+	Controller       Controller     `json:"controller"`
+	Grantors         []Party        `json:"grantors"`
+	SecuredParties   []Party        `json:"secured_parties"`
+	Collateral       Collateral     `json:"collateral"`
+	PeriodMonths     int            `json:"period_months"`
+	MaxSecuredAmount *Money         `json:"max_secured_amount,omitempty"`
+	Reference        string         `json:"reference,omitempty"`
+	Objections       []Objection    `json:"objections"`
+	History          []HistoryEntry `json:"history"`
+	ModificationCode string         `json:"modification_code,omitempty"`
+	// LogIndex is the log position of the registration's latest event shown.
+	LogIndex int64 `json:"log_index"`
+}
+
+// Cancellation is a request to release a registration.
+type Cancellation struct {
+	Reason string `json:"reason"`
+	Note   string `json:"note,omitempty"`
+}
+
+// Organization is an account-holding organization.
+type Organization struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	USCC   string `json:"uscc"`
+	Kind   string `json:"kind"`
+	Status string `json:"status"`
+}
+
+// User is a person acting for an organization.
+type User struct {
+	ID             string   `json:"id"`
+	OrganizationID string   `json:"organization_id"`
+	Email          string   `json:"email"`
+	DisplayName    string   `json:"display_name"`
+	Roles          []string `json:"roles"`
+}
+
+// NewUser is a request to create a user.
+type NewUser struct {
+	OrganizationID string   `json:"organization_id"`
+	Email          string   `json:"email"`
+	DisplayName    string   `json:"display_name"`
+	Roles          []string `json:"roles"`
+	Password       string   `json:"password,omitempty"`
+}
+
+// TokenRequest asks for a token: for a user by id (admin, org_admin) or by
+// email and password (anyone).
+type TokenRequest struct {
+	UserID   string `json:"user_id,omitempty"`
+	Email    string `json:"email,omitempty"`
+	Password string `json:"password,omitempty"`
+}
+
+// IssuedToken is a new bearer token, shown once.
+type IssuedToken struct {
+	Token     string    `json:"token"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// Me is the caller's own account.
+type Me struct {
+	User         *User         `json:"user"`
+	Organization *Organization `json:"organization"`
+	Roles        []string      `json:"roles"`
+}
+
+// Criteria are the search keys; exactly one is set.
+type Criteria struct {
+	GrantorName        string `json:"grantor_name,omitempty"`
+	USCC               string `json:"uscc,omitempty"`
+	LEI                string `json:"lei,omitempty"`
+	IDNumber           string `json:"id_number,omitempty"`
+	RegistrationNumber string `json:"registration_number,omitempty"`
+	SerialNumber       string `json:"serial_number,omitempty"`
+}
+
+// SearchRequest is a search as a searcher asks for it.
+type SearchRequest struct {
+	Criteria        Criteria   `json:"criteria"`
+	AsOf            *time.Time `json:"as_of,omitempty"`
+	IncludeInactive bool       `json:"include_inactive"`
+}
+
+// SearchResult is one registration found by a search.
+type SearchResult struct {
+	Registration Registration `json:"registration"`
+	MatchedBy    string       `json:"matched_by"`
+}
+
+// Warning is advice about a search that is not part of its certified result.
+type Warning struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// SearchCertificate is a search and exactly what it returned, as stored.
+type SearchCertificate struct {
+	Number           string         `json:"number"`
+	SearchedAt       time.Time      `json:"searched_at"`
+	AsOf             time.Time      `json:"as_of"`
+	Criteria         Criteria       `json:"criteria"`
+	IncludeInactive  bool           `json:"include_inactive"`
+	RegisterPosition int64          `json:"register_position"`
+	ResultCount      int            `json:"result_count"`
+	Results          []SearchResult `json:"results"`
+	SimilarNames     []string       `json:"similar_names"`
+	Warnings         []Warning      `json:"warnings,omitempty"`
+}
+
+// Certificate verifies a registration, event or search certificate number.
+type Certificate struct {
+	Number             string    `json:"number"`
+	KindOfCertificate  string    `json:"kind_of_certificate"`
+	IssuedAt           time.Time `json:"issued_at"`
+	Digest             string    `json:"digest"`
+	RegistrationNumber string    `json:"registration_number,omitempty"`
+}

@@ -1,0 +1,280 @@
+package registry
+
+import (
+	"errors"
+	"fmt"
+	"math/big"
+	"net/mail"
+	"regexp"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/text/currency"
+	"golang.org/x/text/language"
+
+	"github.com/movable-registry/registry/internal/identity"
+)
+
+// Limits on the size of a filing's parts.
+const (
+	maxParties     = 100
+	maxItems       = 1000
+	maxName        = 200
+	maxText        = 500
+	maxDescription = 20000
+	maxSerial      = 100
+	maxPeriod      = 360
+)
+
+var amountPattern = regexp.MustCompile(`^(0|[1-9][0-9]{0,17})(\.[0-9]{1,2})?$`)
+
+func checkText(p *problems, field, value string, required bool, max int) string {
+	value = strings.TrimSpace(value)
+	switch {
+	case !utf8.ValidString(value):
+		p.add(field, CodeInvalidField, "is not valid UTF-8")
+	case required && value == "":
+		p.add(field, CodeInvalidField, "is required")
+	case utf8.RuneCountInString(value) > max:
+		p.add(field, CodeInvalidField, fmt.Sprintf("is longer than %d characters", max))
+	case strings.ContainsFunc(value, func(r rune) bool { return r < 0x20 && r != '\n' && r != '\t' }):
+		p.add(field, CodeInvalidField, "contains control characters")
+	}
+	return value
+}
+
+func checkEnum(p *problems, field, value string, allowed []string) {
+	if value == "" {
+		p.add(field, CodeInvalidField, "is required; one of "+strings.Join(allowed, ", "))
+	} else if !slices.Contains(allowed, value) {
+		p.add(field, CodeInvalidField, fmt.Sprintf("%q is not one of %s", value, strings.Join(allowed, ", ")))
+	}
+}
+
+func identityMessage(err error, what string) string {
+	if errors.Is(err, identity.ErrCheck) {
+		return "the " + what + "'s " + err.Error()
+	}
+	return err.Error()
+}
+
+// checkParty validates a party and puts its identifiers in stored form.
+func checkParty(p *problems, field string, party *Party) {
+	party.Name = checkText(p, field+".name", party.Name, true, maxName)
+	party.Address = checkText(p, field+".address", party.Address, false, maxText)
+	switch party.Type {
+	case "organization":
+		if party.IDNumber != "" {
+			p.add(field+".id_number", CodeInvalidField, "an organization has no identity number; use uscc")
+		}
+		domestic := party.USCC != "" || party.Country == ""
+		if domestic {
+			if party.Country != "" && party.Country != "CN" {
+				p.add(field+".country", CodeInvalidField, "an organization with a USCC is registered in mainland China; leave country out")
+			}
+			if party.USCC == "" {
+				p.add(field+".uscc", CodeInvalidField, "is required (or country and registration_number for an organization registered outside mainland China)")
+			} else if v, err := identity.CanonicalUSCC(party.USCC); err != nil {
+				p.add(field+".uscc", CodeInvalidUSCC, identityMessage(err, "USCC"))
+			} else {
+				party.USCC = v
+			}
+			party.Country = ""
+			if party.RegistrationNumber != "" {
+				p.add(field+".registration_number", CodeInvalidField, "is only for an organization registered outside mainland China")
+			}
+		} else {
+			party.Country = strings.ToUpper(strings.TrimSpace(party.Country))
+			if r, err := language.ParseRegion(party.Country); err != nil || !r.IsCountry() || len(party.Country) != 2 {
+				p.add(field+".country", CodeInvalidField, fmt.Sprintf("%q is not an ISO 3166-1 alpha-2 country code", party.Country))
+			} else if party.Country == "CN" {
+				p.add(field+".uscc", CodeInvalidField, "an organization registered in mainland China is identified by its uscc")
+			}
+			party.RegistrationNumber = checkText(p, field+".registration_number", party.RegistrationNumber, true, maxSerial)
+		}
+		if party.LEI != "" {
+			if v, err := identity.CanonicalLEI(party.LEI); err != nil {
+				p.add(field+".lei", CodeInvalidLEI, identityMessage(err, "LEI"))
+			} else {
+				party.LEI = v
+			}
+		}
+	case "individual":
+		for f, v := range map[string]string{"uscc": party.USCC, "lei": party.LEI, "country": party.Country, "registration_number": party.RegistrationNumber} {
+			if v != "" {
+				p.add(field+"."+f, CodeInvalidField, "an individual is identified by id_number only")
+			}
+		}
+		if party.IDNumber == "" {
+			p.add(field+".id_number", CodeInvalidField, "is required for an individual")
+		} else if v, err := identity.CanonicalIDNumber(party.IDNumber); err != nil {
+			p.add(field+".id_number", CodeInvalidIDNumber, identityMessage(err, "identity number"))
+		} else {
+			party.IDNumber = v
+		}
+	default:
+		checkEnum(p, field+".type", party.Type, []string{"organization", "individual"})
+	}
+}
+
+func checkParties(p *problems, field string, parties []Party) {
+	if len(parties) == 0 {
+		p.add(field, CodeInvalidField, "at least one is required")
+		return
+	}
+	if len(parties) > maxParties {
+		p.add(field, CodeInvalidField, fmt.Sprintf("at most %d are allowed", maxParties))
+		return
+	}
+	for i := range parties {
+		checkParty(p, fmt.Sprintf("%s[%d]", field, i), &parties[i])
+	}
+}
+
+func checkMoney(p *problems, field string, m *Money) {
+	if m == nil {
+		return
+	}
+	if !amountPattern.MatchString(m.Amount) {
+		p.add(field+".amount", CodeInvalidField, "must be a decimal string with at most two decimals, such as \"5000000.00\"")
+	} else if r, _ := new(big.Rat).SetString(m.Amount); r.Sign() <= 0 {
+		p.add(field+".amount", CodeInvalidField, "must be greater than zero")
+	}
+	if u, err := currency.ParseISO(m.Currency); err != nil || u.String() != m.Currency {
+		p.add(field+".currency", CodeInvalidField, fmt.Sprintf("%q is not an ISO 4217 currency code", m.Currency))
+	}
+}
+
+// Validate checks a filing and puts its identifiers in stored form.
+func (f *Filing) Validate() error {
+	var p problems
+	checkEnum(&p, "kind", f.Kind, Kinds)
+	checkParties(&p, "grantors", f.Grantors)
+	checkParties(&p, "secured_parties", f.SecuredParties)
+	f.Collateral.Description = checkText(&p, "collateral.description", f.Collateral.Description, true, maxDescription)
+	if len(f.Collateral.Items) > maxItems {
+		p.add("collateral.items", CodeInvalidField, fmt.Sprintf("at most %d are allowed", maxItems))
+	} else {
+		seen := map[string]int{}
+		for i := range f.Collateral.Items {
+			it := &f.Collateral.Items[i]
+			field := fmt.Sprintf("collateral.items[%d]", i)
+			checkEnum(&p, field+".type", it.Type, ItemTypes)
+			it.SerialNumber = checkText(&p, field+".serial_number", it.SerialNumber, true, maxSerial)
+			it.Description = checkText(&p, field+".description", it.Description, false, maxText)
+			if it.SerialNumber != "" && identity.SerialKey(it.SerialNumber) == "" {
+				p.add(field+".serial_number", CodeInvalidField, "must contain letters or digits")
+			}
+			if key := identity.SerialKey(it.SerialNumber); key != "" {
+				if j, dup := seen[key]; dup {
+					p.add(field+".serial_number", CodeInvalidField, fmt.Sprintf("repeats collateral.items[%d]", j))
+				}
+				seen[key] = i
+			}
+		}
+	}
+	if f.PeriodMonths < 1 || f.PeriodMonths > maxPeriod {
+		p.add("period_months", CodeInvalidField, fmt.Sprintf("must be a whole number of months from 1 to %d", maxPeriod))
+	}
+	checkMoney(&p, "max_secured_amount", f.MaxSecuredAmount)
+	f.Reference = checkText(&p, "reference", f.Reference, false, maxSerial)
+	return p.err()
+}
+
+// Validate checks a cancellation.
+func (c *Cancellation) Validate() error {
+	var p problems
+	checkEnum(&p, "reason", c.Reason, CancellationReasons)
+	c.Note = checkText(&p, "note", c.Note, false, maxText)
+	return p.err()
+}
+
+// Validate checks an organization to be created.
+func (o *Organization) Validate() error {
+	var p problems
+	o.Name = checkText(&p, "name", o.Name, true, maxName)
+	if v, err := identity.CanonicalUSCC(o.USCC); err != nil {
+		p.add("uscc", CodeInvalidUSCC, identityMessage(err, "USCC"))
+	} else {
+		o.USCC = v
+	}
+	checkEnum(&p, "kind", o.Kind, OrganizationKinds)
+	return p.err()
+}
+
+// Validate checks a user to be created.
+func (u *NewUser) Validate(validRole func(string) bool) error {
+	var p problems
+	if u.OrganizationID == "" {
+		p.add("organization_id", CodeInvalidField, "is required")
+	}
+	u.Email = strings.ToLower(strings.TrimSpace(u.Email))
+	if a, err := mail.ParseAddress(u.Email); err != nil || a.Address != u.Email || len(u.Email) > maxName {
+		p.add("email", CodeInvalidField, "is not an email address")
+	}
+	u.DisplayName = checkText(&p, "display_name", u.DisplayName, true, maxName)
+	if len(u.Roles) == 0 {
+		p.add("roles", CodeInvalidField, "at least one role is required")
+	}
+	for i, r := range u.Roles {
+		if !validRole(r) {
+			p.add(fmt.Sprintf("roles[%d]", i), CodeInvalidField, fmt.Sprintf("%q is not a role", r))
+		}
+	}
+	if u.Password != "" && (utf8.RuneCountInString(u.Password) < 12 || len(u.Password) > 1024) {
+		p.add("password", CodeInvalidField, "must have at least 12 characters")
+	}
+	return p.err()
+}
+
+// normalize validates the search criteria: exactly one, in stored form.
+func (c *Criteria) normalize() error {
+	var p problems
+	set := 0
+	for _, v := range []string{c.GrantorName, c.USCC, c.LEI, c.IDNumber, c.RegistrationNumber, c.SerialNumber} {
+		if strings.TrimSpace(v) != "" {
+			set++
+		}
+	}
+	if set != 1 {
+		p.add("criteria", CodeInvalidField, "give exactly one of grantor_name, uscc, lei, id_number, registration_number, serial_number")
+		return p.err()
+	}
+	switch {
+	case c.GrantorName != "":
+		c.GrantorName = checkText(&p, "criteria.grantor_name", c.GrantorName, true, maxName)
+		if identity.Normalize(c.GrantorName).Key == "" {
+			p.add("criteria.grantor_name", CodeInvalidField, "must contain letters or digits")
+		}
+	case c.USCC != "":
+		if v, err := identity.CanonicalUSCC(c.USCC); err != nil {
+			p.add("criteria.uscc", CodeInvalidUSCC, identityMessage(err, "USCC"))
+		} else {
+			c.USCC = v
+		}
+	case c.LEI != "":
+		if v, err := identity.CanonicalLEI(c.LEI); err != nil {
+			p.add("criteria.lei", CodeInvalidLEI, identityMessage(err, "LEI"))
+		} else {
+			c.LEI = v
+		}
+	case c.IDNumber != "":
+		if v, err := identity.CanonicalIDNumber(c.IDNumber); err != nil {
+			p.add("criteria.id_number", CodeInvalidIDNumber, identityMessage(err, "identity number"))
+		} else {
+			c.IDNumber = v
+		}
+	case c.RegistrationNumber != "":
+		c.RegistrationNumber = strings.TrimSpace(c.RegistrationNumber)
+		if err := identity.CheckNumber(c.RegistrationNumber); err != nil {
+			p.add("criteria.registration_number", CodeInvalidNumber, err.Error())
+		}
+	case c.SerialNumber != "":
+		c.SerialNumber = checkText(&p, "criteria.serial_number", c.SerialNumber, true, maxSerial)
+		if identity.SerialKey(c.SerialNumber) == "" {
+			p.add("criteria.serial_number", CodeInvalidField, "must contain letters or digits")
+		}
+	}
+	return p.err()
+}

@@ -23,7 +23,8 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-func migrations() fs.FS {
+// Migrations is the embedded migrations folder.
+func Migrations() fs.FS {
 	sub, err := fs.Sub(migrationFiles, "migrations")
 	if err != nil {
 		panic(err)
@@ -60,7 +61,7 @@ func provider(db *gorm.DB) (*goose.Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	return goose.NewProvider(goose.DialectPostgres, sqlDB, migrations(), goose.WithSessionLocker(locker))
+	return goose.NewProvider(goose.DialectPostgres, sqlDB, Migrations(), goose.WithSessionLocker(locker))
 }
 
 // Migrate applies every pending migration and reports how many ran.

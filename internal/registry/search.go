@@ -11,18 +11,18 @@ import (
 )
 
 // Search runs a search, stores it under a certificate number with exactly the
-// answer it gave, and returns that answer's bytes.
-func (s *Service) Search(ctx context.Context, c Caller, req SearchRequest) ([]byte, error) {
+// answer it gave, and returns the number and that answer's bytes.
+func (s *Service) Search(ctx context.Context, c Caller, req SearchRequest) (number string, body []byte, err error) {
 	if err := allow(c, auth.Search); err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	if err := req.Criteria.normalize(); err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	if req.AsOf != nil {
 		asOf := req.AsOf.UTC().Truncate(time.Microsecond)
 		if asOf.After(s.clock()) {
-			return nil, Invalid("as_of", CodeInvalidField, "may not be in the future")
+			return "", nil, Invalid("as_of", CodeInvalidField, "may not be in the future")
 		}
 		req.AsOf = &asOf
 	}
@@ -38,8 +38,7 @@ func (s *Service) Search(ctx context.Context, c Caller, req SearchRequest) ([]by
 	if req.Criteria.SerialNumber != "" {
 		q.SerialKey = identity.SerialKey(req.Criteria.SerialNumber)
 	}
-	var body []byte
-	err := s.store.Sequence(ctx, StampSearch, func(tx Tx, st Stamp) error {
+	err = s.store.Sequence(ctx, StampSearch, func(tx Tx, st Stamp) error {
 		cert := SearchCertificate{
 			Number: st.Number, SearchedAt: st.At, AsOf: st.At, Criteria: req.Criteria,
 			IncludeInactive: req.IncludeInactive, RegisterPosition: st.LogSize,
@@ -89,14 +88,14 @@ func (s *Service) Search(ctx context.Context, c Caller, req SearchRequest) ([]by
 			}
 			cert.SimilarNames = names
 		}
-		body = canonical(cert)
+		number, body = st.Number, canonical(cert)
 		stored := StoredSearch{Number: st.Number, OrganizationID: c.OrganizationID, Body: body}
 		if err := tx.InsertSearch(ctx, &cert, stored, c.UserID); err != nil {
 			return err
 		}
 		return tx.InsertAudit(ctx, s.entry(c, auth.Search, st.Number, st.At))
 	})
-	return body, err
+	return number, body, err
 }
 
 // StoredSearch returns a search certificate's stored answer, byte for byte,

@@ -3,8 +3,6 @@ package registry
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"strings"
 	"time"
@@ -93,12 +91,6 @@ func (s *Service) Authenticate(ctx context.Context, token string) (auth.Principa
 		return auth.Principal{Roles: []auth.Role{auth.Admin}, Bootstrap: true}, nil
 	}
 	return s.store.TokenPrincipal(ctx, auth.HashSecret(token), s.clock())
-}
-
-// digest is the hex SHA-256 by which a certificate's content is verified.
-func digest(b []byte) string {
-	h := sha256.Sum256(b)
-	return "sha256:" + hex.EncodeToString(h[:])
 }
 
 // canonical encodes v as the registry's canonical JSON (fixed field order,

@@ -1,0 +1,27 @@
+# The shared gestures: make run, make test, make lint, make build.
+GO ?= go
+
+.PHONY: run test lint build migrate db-stop clean
+
+build:
+	$(GO) build -o bin/ ./cmd/...
+
+run: build
+	@scripts/run.sh
+
+test:
+	@scripts/test.sh
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
+
+migrate: build
+	@DATABASE_URL=$${DATABASE_URL:-$$(scripts/pg.sh start registry)} bin/registryd migrate
+
+db-stop:
+	@scripts/pg.sh stop
+
+clean:
+	rm -rf bin artifacts

@@ -1,0 +1,161 @@
+package httpapi
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/movable-registry/registry/internal/registry"
+)
+
+// createOrganization handles POST /organizations.
+func (a *api) createOrganization(c *gin.Context, caller registry.Caller) error {
+	var req struct {
+		Name string `json:"name"`
+		USCC string `json:"uscc"`
+		Kind string `json:"kind"`
+	}
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	o, err := a.svc.CreateOrganization(c.Request.Context(), caller, registry.Organization{Name: req.Name, USCC: req.USCC, Kind: req.Kind})
+	if err != nil {
+		return err
+	}
+	c.Header("Location", BasePath+"/organizations/"+o.ID)
+	a.render(c, http.StatusCreated, o)
+	return nil
+}
+
+// createUser handles POST /users.
+func (a *api) createUser(c *gin.Context, caller registry.Caller) error {
+	var req registry.NewUser
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	u, err := a.svc.CreateUser(c.Request.Context(), caller, req)
+	if err != nil {
+		return err
+	}
+	a.render(c, http.StatusCreated, u)
+	return nil
+}
+
+// createToken handles POST /tokens.
+func (a *api) createToken(c *gin.Context, caller registry.Caller) error {
+	var req registry.TokenRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	t, err := a.svc.IssueToken(c.Request.Context(), caller, req)
+	if err != nil {
+		return err
+	}
+	c.Header("Cache-Control", "no-store")
+	a.render(c, http.StatusCreated, t)
+	return nil
+}
+
+// me handles GET /me.
+func (a *api) me(c *gin.Context, caller registry.Caller) error {
+	m, err := a.svc.Me(c.Request.Context(), caller)
+	if err != nil {
+		return err
+	}
+	a.render(c, http.StatusOK, m)
+	return nil
+}
+
+// file handles POST /registrations.
+func (a *api) file(c *gin.Context, caller registry.Caller) error {
+	var f registry.Filing
+	if err := decode(c, &f); err != nil {
+		return err
+	}
+	r, err := a.svc.File(c.Request.Context(), caller, f)
+	if err != nil {
+		return err
+	}
+	a.renderRegistration(c, http.StatusCreated, r)
+	return nil
+}
+
+func (a *api) renderRegistration(c *gin.Context, status int, r registry.Registration) {
+	c.Header("Location", BasePath+"/registrations/"+r.Number)
+	c.Header("ETag", `"`+strconv.Itoa(r.Version)+`"`)
+	if r.ModificationCode != "" {
+		c.Header("Cache-Control", "no-store")
+	}
+	a.render(c, status, r)
+}
+
+// registration handles GET /registrations/{number}.
+func (a *api) registration(c *gin.Context, caller registry.Caller) error {
+	r, err := a.svc.Registration(c.Request.Context(), caller, c.Param("number"))
+	if err != nil {
+		return err
+	}
+	c.Header("ETag", `"`+strconv.Itoa(r.Version)+`"`)
+	a.render(c, http.StatusOK, r)
+	return nil
+}
+
+// cancel handles POST /registrations/{number}/cancellation.
+func (a *api) cancel(c *gin.Context, caller registry.Caller) error {
+	var req registry.Cancellation
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	r, err := a.svc.Cancel(c.Request.Context(), caller, c.Param("number"), c.GetHeader("Modification-Code"), req)
+	if err != nil {
+		return err
+	}
+	a.renderRegistration(c, http.StatusCreated, r)
+	return nil
+}
+
+// search handles POST /searches.
+func (a *api) search(c *gin.Context, caller registry.Caller) error {
+	var req registry.SearchRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	number, body, err := a.svc.Search(c.Request.Context(), caller, req)
+	if err != nil {
+		return err
+	}
+	c.Header("Location", BasePath+"/searches/"+number)
+	c.Data(http.StatusCreated, "application/json; charset=utf-8", body)
+	return nil
+}
+
+// storedSearch handles GET /searches/{number}.
+func (a *api) storedSearch(c *gin.Context, caller registry.Caller) error {
+	body, err := a.svc.StoredSearch(c.Request.Context(), caller, c.Param("number"))
+	if err != nil {
+		return err
+	}
+	c.Data(http.StatusOK, "application/json; charset=utf-8", body)
+	return nil
+}
+
+// certificate handles GET /certificates/{number}, without a token.
+func (a *api) certificate(c *gin.Context, _ registry.Caller) error {
+	cert, err := a.svc.Certificate(c.Request.Context(), c.Param("number"))
+	if err != nil {
+		return err
+	}
+	a.render(c, http.StatusOK, cert)
+	return nil
+}
+
+// ready handles GET /readyz.
+func (a *api) ready(c *gin.Context) {
+	if err := a.svc.Ready(c.Request.Context()); err != nil {
+		a.log.Warn("not ready", "error", err)
+		a.writeProblem(c, newProblem(http.StatusServiceUnavailable, "not_ready", "the database is unreachable or its schema is not current"))
+		return
+	}
+	a.render(c, http.StatusOK, gin.H{"status": "ready"})
+}

@@ -1,0 +1,222 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/movable-registry/registry/internal/httpapi"
+	"github.com/movable-registry/registry/internal/pgtest"
+	"github.com/movable-registry/registry/internal/postgres"
+	"github.com/movable-registry/registry/internal/registry"
+)
+
+const adminToken = "test-admin-token-0123456789abcdef0123456789"
+
+// clock is the registry's clock in tests: real time shifted by an offset that
+// a test may move forward.
+type clock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.offset += d
+	c.mu.Unlock()
+}
+
+// env is one registry on a fresh database, reached through the real router.
+type env struct {
+	t     *testing.T
+	h     http.Handler
+	db    *sql.DB
+	clock *clock
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	url := pgtest.URL(t)
+	gdb, err := postgres.Open(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if sqlDB, err := gdb.DB(); err == nil {
+			sqlDB.Close()
+		}
+	})
+	c := &clock{}
+	store, err := postgres.New(gdb, c.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := registry.NewService(store, c.Now, registry.Config{AdminToken: adminToken})
+	h := httpapi.NewRouter(svc, httpapi.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return &env{t: t, h: h, db: db, clock: c}
+}
+
+// response is a recorded answer with helpers to read it.
+type response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+func (r response) JSON(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.Body, &m); err != nil {
+		t.Fatalf("response is not a JSON object: %v\n%s", err, r.Body)
+	}
+	return m
+}
+
+func (r response) String() string { return fmt.Sprintf("%d %s", r.Status, r.Body) }
+
+// do sends a request; body may be a string (sent as is) or a value (encoded).
+func (e *env) do(method, path, token string, body any, headers ...string) response {
+	e.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		rd = bytes.NewReader(j)
+	}
+	req := httptest.NewRequest(method, httpapi.BasePath+path, rd)
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	w := httptest.NewRecorder()
+	e.h.ServeHTTP(w, req)
+	return response{Status: w.Code, Header: w.Header(), Body: w.Body.Bytes()}
+}
+
+// must checks the status of a response and returns its JSON.
+func (e *env) must(status int, r response) map[string]any {
+	e.t.Helper()
+	if r.Status != status {
+		e.t.Fatalf("status %d, want %d: %s", r.Status, status, r.Body)
+	}
+	return r.JSON(e.t)
+}
+
+func (e *env) count(query string, args ...any) int {
+	e.t.Helper()
+	var n int
+	if err := e.db.QueryRow(query, args...).Scan(&n); err != nil {
+		e.t.Fatal(err)
+	}
+	return n
+}
+
+// account is an organization with one user and that user's token.
+type account struct {
+	OrgID, OrgUSCC, UserID, Token string
+}
+
+// Valid USCCs for test organizations (check characters computed
+// independently of the code under test).
+var usccs = []string{
+	"91310000132209458L", "91310115MA1K3YJ12G", "911100001000065859", "91310000MA1FL0XQ17",
+	"91440300MA5DC6YB00", "91330100MA27XY1235", "91310104MA1FR8T2XM",
+}
+
+var accountSeq int
+
+// newAccount creates an organization (by the admin) with a user holding roles.
+func (e *env) newAccount(uscc string, roles ...string) account {
+	e.t.Helper()
+	org := e.must(201, e.do("POST", "/organizations", adminToken, map[string]any{"name": "Org " + uscc, "uscc": uscc, "kind": "enterprise"}))
+	return e.newUser(org["id"].(string), uscc, roles...)
+}
+
+func (e *env) newUser(orgID, uscc string, roles ...string) account {
+	e.t.Helper()
+	accountSeq++
+	email := fmt.Sprintf("user%d-%d@example.cn", accountSeq, time.Now().UnixNano())
+	u := e.must(201, e.do("POST", "/users", adminToken, map[string]any{
+		"organization_id": orgID, "email": email, "display_name": "Test User", "roles": roles, "password": "a long enough password",
+	}))
+	tok := e.must(201, e.do("POST", "/tokens", "", map[string]any{"email": email, "password": "a long enough password"}))
+	return account{OrgID: orgID, OrgUSCC: uscc, UserID: u["id"].(string), Token: tok["token"].(string)}
+}
+
+// filing returns a valid initial registration body with the grantor named.
+func filing(grantorName, grantorUSCC string) map[string]any {
+	return map[string]any{
+		"kind":            "chattel_mortgage",
+		"grantors":        []any{map[string]any{"type": "organization", "name": grantorName, "uscc": grantorUSCC}},
+		"secured_parties": []any{map[string]any{"type": "organization", "name": "上海浦东发展银行股份有限公司张江科技支行", "uscc": "91310000132209458L"}},
+		"collateral": map[string]any{
+			"description": "12 CNC machining centres at the Pudong plant, with all spare parts",
+			"items":       []any{map[string]any{"type": "equipment", "serial_number": "DMG-2019-004411", "description": "DMU 50"}},
+		},
+		"period_months":      36,
+		"max_secured_amount": map[string]any{"amount": "5000000.00", "currency": "CNY"},
+		"reference":          "LN-2026-0042",
+	}
+}
+
+// problem checks a problem+json answer's status and code, and returns it.
+func (e *env) problem(r response, status int, code string) map[string]any {
+	e.t.Helper()
+	if r.Status != status {
+		e.t.Fatalf("status %d, want %d: %s", r.Status, status, r.Body)
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "application/problem+json" {
+		e.t.Errorf("Content-Type %q, want application/problem+json", ct)
+	}
+	p := r.JSON(e.t)
+	if p["code"] != code {
+		e.t.Errorf("code %v, want %s: %s", p["code"], code, r.Body)
+	}
+	return p
+}
+
+// fieldErrors lists a problem's errors as "field code" strings.
+func fieldErrors(p map[string]any) []string {
+	var out []string
+	errs, _ := p["errors"].([]any)
+	for _, x := range errs {
+		f := x.(map[string]any)
+		out = append(out, fmt.Sprint(f["field"], " ", f["code"]))
+	}
+	return out
+}

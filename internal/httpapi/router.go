@@ -1,0 +1,247 @@
+// Package httpapi is the registry's HTTP API (API.md): routes, request
+// decoding, the one error-to-status table, and middleware. It is the only
+// package that imports gin.
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/movable-registry/registry/internal/auth"
+	"github.com/movable-registry/registry/internal/registry"
+)
+
+// Options configure the HTTP layer.
+type Options struct {
+	// MaxBodyBytes limits request bodies (default 1 MiB).
+	MaxBodyBytes int64
+	Logger       *slog.Logger
+	// Registerer receives the HTTP metrics; nil makes a private registry.
+	Registerer prometheus.Registerer
+	Gatherer   prometheus.Gatherer
+}
+
+type api struct {
+	svc     *registry.Service
+	opts    Options
+	log     *slog.Logger
+	metrics *prometheus.HistogramVec
+}
+
+// access says who may call a route before the service applies its own rules.
+type access int
+
+const (
+	bearer   access = iota // a valid token is required
+	optional               // a token is used if one is sent
+	public                 // no token is looked at
+)
+
+type route struct {
+	method, path string
+	action       auth.Action
+	access       access
+	handle       func(a *api, c *gin.Context, caller registry.Caller) error
+}
+
+// routes is the API's table: every endpoint with the action it is audited as.
+var routes = []route{
+	{"POST", "/organizations", auth.CreateOrganization, bearer, (*api).createOrganization},
+	{"POST", "/users", auth.CreateUser, bearer, (*api).createUser},
+	{"POST", "/tokens", auth.IssueToken, optional, (*api).createToken},
+	{"GET", "/me", auth.ReadMe, bearer, (*api).me},
+	{"POST", "/registrations", auth.FileRegistration, bearer, (*api).file},
+	{"GET", "/registrations/:number", auth.ReadRegistration, bearer, (*api).registration},
+	{"POST", "/registrations/:number/cancellation", auth.CancelRegistration, bearer, (*api).cancel},
+	{"POST", "/searches", auth.Search, bearer, (*api).search},
+	{"GET", "/searches/:number", auth.ReadSearch, bearer, (*api).storedSearch},
+	{"GET", "/certificates/:number", auth.ReadCertificate, public, (*api).certificate},
+}
+
+// BasePath is where version 1 of the API lives.
+const BasePath = "/api/v1"
+
+// NewRouter returns the HTTP handler of the whole API.
+func NewRouter(svc *registry.Service, opts Options) http.Handler {
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = 1 << 20
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Registerer == nil {
+		r := prometheus.NewRegistry()
+		opts.Registerer, opts.Gatherer = r, r
+	}
+	a := &api{svc: svc, opts: opts, log: opts.Logger}
+	a.metrics = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "registry_http_request_duration_seconds", Help: "HTTP requests by route and status.",
+		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+	}, []string{"method", "route", "status"})
+	opts.Registerer.MustRegister(a.metrics)
+
+	gin.SetMode(gin.ReleaseMode)
+	e := gin.New()
+	e.HandleMethodNotAllowed = true
+	_ = e.SetTrustedProxies(nil) // the client's address is the peer's, never a header's
+	e.Use(a.requestID, a.recover, a.observe)
+	e.NoRoute(func(c *gin.Context) { a.writeProblem(c, newProblem(http.StatusNotFound, "not_found", "no such endpoint")) })
+	e.NoMethod(func(c *gin.Context) {
+		a.writeProblem(c, newProblem(http.StatusMethodNotAllowed, "method_not_allowed", "this endpoint does not take "+c.Request.Method))
+	})
+
+	e.GET("/healthz", func(c *gin.Context) { a.render(c, http.StatusOK, gin.H{"status": "ok"}) })
+	e.GET("/readyz", a.ready)
+	e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{})))
+
+	v1 := e.Group(BasePath)
+	for _, rt := range routes {
+		v1.Handle(rt.method, rt.path, a.wrap(rt))
+	}
+	return e
+}
+
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+func (a *api) requestID(c *gin.Context) {
+	id := c.GetHeader("X-Request-Id")
+	if !requestIDPattern.MatchString(id) {
+		id = uuid.NewString()
+	}
+	c.Set("request_id", id)
+	c.Header("X-Request-Id", id)
+	c.Next()
+}
+
+func (a *api) recover(c *gin.Context) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			a.log.Error("panic", "panic", v, "path", c.Request.URL.Path, "request_id", c.GetString("request_id"))
+			a.writeProblem(c, newProblem(http.StatusInternalServerError, "internal_error", "internal error"))
+			c.Abort()
+		}
+	}()
+	c.Next()
+}
+
+func (a *api) observe(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	path := c.FullPath()
+	if path == "" {
+		path = "unmatched"
+	}
+	a.metrics.WithLabelValues(c.Request.Method, path, strconv.Itoa(c.Writer.Status())).Observe(time.Since(start).Seconds())
+}
+
+// wrap runs a route: limits the body, authenticates, calls the handler, and
+// turns its error into a problem that is also recorded in the audit trail.
+func (a *api) wrap(rt route) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		caller := registry.Caller{Source: c.ClientIP(), RequestID: c.GetString("request_id")}
+		if c.Request.ContentLength > a.opts.MaxBodyBytes {
+			a.fail(c, rt, caller, newProblem(http.StatusRequestEntityTooLarge, "payload_too_large",
+				"the body is larger than "+strconv.FormatInt(a.opts.MaxBodyBytes, 10)+" bytes"))
+			return
+		}
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, a.opts.MaxBodyBytes)
+		if rt.access != public {
+			token, sent := bearerToken(c.GetHeader("Authorization"))
+			if sent || rt.access == bearer {
+				p, err := a.svc.Authenticate(c.Request.Context(), token)
+				if err != nil {
+					a.fail(c, rt, caller, err)
+					return
+				}
+				caller.Principal = p
+			}
+		}
+		if err := rt.handle(a, c, caller); err != nil {
+			a.fail(c, rt, caller, err)
+		}
+	}
+}
+
+func bearerToken(h string) (token string, sent bool) {
+	if h == "" {
+		return "", false
+	}
+	scheme, rest, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", true
+	}
+	return strings.TrimSpace(rest), true
+}
+
+func (a *api) fail(c *gin.Context, rt route, caller registry.Caller, err error) {
+	p := problemFor(err)
+	if p.Status >= 500 {
+		a.log.Error("request failed", "error", err, "method", c.Request.Method, "path", c.Request.URL.Path, "request_id", caller.RequestID)
+	}
+	if p.Status == http.StatusUnauthorized {
+		c.Header("WWW-Authenticate", `Bearer realm="registry"`)
+	}
+	// A refused request leaves no change behind, so its audit entry is
+	// written on its own. The client's context may be gone by now.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), 5*time.Second)
+	defer cancel()
+	if aerr := a.svc.Record(ctx, caller, string(rt.action), c.Param("number"), p.Status, p.Code+": "+p.Detail); aerr != nil {
+		a.log.Error("audit entry not written", "error", aerr, "request_id", caller.RequestID)
+	}
+	a.writeProblem(c, p)
+}
+
+func (a *api) writeProblem(c *gin.Context, p *Problem) {
+	p.RequestID = c.GetString("request_id")
+	a.write(c, p.Status, "application/problem+json", p)
+}
+
+func (a *api) render(c *gin.Context, status int, v any) {
+	a.write(c, status, "application/json; charset=utf-8", v)
+}
+
+func (a *api) write(c *gin.Context, status int, contentType string, v any) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		a.log.Error("encode response", "error", err)
+		status, b = http.StatusInternalServerError, *bytes.NewBufferString(`{"code":"internal_error"}`)
+	}
+	c.Data(status, contentType, b.Bytes())
+}
+
+// decode reads a JSON body strictly: unknown fields, wrong types and trailing
+// data are 400 malformed_request; an oversized body is 413.
+func decode(c *gin.Context, v any) error {
+	dec := json.NewDecoder(c.Request.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return decodeError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return decodeError(err)
+		}
+		return newProblem(http.StatusBadRequest, "malformed_request", "the body must hold a single JSON value")
+	}
+	return nil
+}

@@ -1,0 +1,146 @@
+// Package pgtest gives each test a fresh, migrated PostgreSQL database.
+//
+// It finds the server through TEST_DATABASE_URL (set by `make test`), or else
+// tries 127.0.0.1:5432. A migrated template database, named after the
+// migrations' content, is made once and copied for every test.
+package pgtest
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"sync"
+	"testing"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+
+	"github.com/movable-registry/registry/internal/postgres"
+)
+
+const defaultURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+
+var (
+	once     sync.Once
+	template string
+	setupErr error
+)
+
+func adminURL() string {
+	if u := os.Getenv("TEST_DATABASE_URL"); u != "" {
+		return u
+	}
+	return defaultURL
+}
+
+func withDatabase(raw, name string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		panic(err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+func migrationsDigest() string {
+	h := sha256.New()
+	_ = fs.WalkDir(postgres.Migrations(), ".", func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			b, _ := fs.ReadFile(postgres.Migrations(), path)
+			h.Write([]byte(path))
+			h.Write(b)
+		}
+		return nil
+	})
+	return hex.EncodeToString(h.Sum(nil))[:12]
+}
+
+func setup() (string, error) {
+	admin, err := sql.Open("pgx", adminURL())
+	if err != nil {
+		return "", err
+	}
+	defer admin.Close()
+	ctx := context.Background()
+	if err := admin.PingContext(ctx); err != nil {
+		return "", fmt.Errorf("no PostgreSQL at %s (run the tests with `make test`, which finds or starts one): %w", adminURL(), err)
+	}
+	name := "registry_tpl_" + migrationsDigest()
+	conn, err := admin.Conn(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	// Test binaries of several packages run at once: one makes the template.
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(74221)"); err != nil {
+		return "", err
+	}
+	defer conn.ExecContext(ctx, "SELECT pg_advisory_unlock(74221)") //nolint:errcheck
+	var exists bool
+	if err := conn.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
+		return "", err
+	}
+	if exists {
+		return name, nil
+	}
+	tmp := name + "_new"
+	if _, err := conn.ExecContext(ctx, "DROP DATABASE IF EXISTS "+tmp+" WITH (FORCE)"); err != nil {
+		return "", err
+	}
+	if _, err := conn.ExecContext(ctx, "CREATE DATABASE "+tmp+" TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'"); err != nil {
+		return "", err
+	}
+	db, err := postgres.Open(withDatabase(adminURL(), tmp))
+	if err != nil {
+		return "", err
+	}
+	_, err = postgres.Migrate(ctx, db)
+	if sqlDB, e := db.DB(); e == nil {
+		sqlDB.Close()
+	}
+	if err != nil {
+		return "", err
+	}
+	if _, err := conn.ExecContext(ctx, "ALTER DATABASE "+tmp+" RENAME TO "+name); err != nil {
+		return "", err
+	}
+	return name, nil
+}
+
+// URL creates a fresh, migrated database for t, dropped when t ends, and
+// returns its connection URL.
+func URL(t testing.TB) string {
+	t.Helper()
+	once.Do(func() { template, setupErr = setup() })
+	if setupErr != nil {
+		t.Fatalf("pgtest: %v", setupErr)
+	}
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	name := "registry_test_" + hex.EncodeToString(b)
+	admin, err := sql.Open("pgx", adminURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if _, err := admin.Exec("CREATE DATABASE " + name + " TEMPLATE " + template); err != nil {
+		t.Fatalf("pgtest: create database: %v", err)
+	}
+	t.Cleanup(func() {
+		admin, err := sql.Open("pgx", adminURL())
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer admin.Close()
+		if _, err := admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
+			t.Errorf("pgtest: drop database: %v", err)
+		}
+	})
+	return withDatabase(adminURL(), name)
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# make run: start registryd on DATABASE_URL, or on a private cluster under
+# ./var/pg when DATABASE_URL is unset, and print its URL and admin token.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+if [ -z "${DATABASE_URL:-}" ]; then
+	DATABASE_URL=$(scripts/pg.sh start registry)
+	export DATABASE_URL
+fi
+if [ -z "${REGISTRY_ADMIN_TOKEN:-}" ]; then
+	mkdir -p var
+	if [ ! -s var/admin-token ]; then
+		(umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >var/admin-token)
+	fi
+	REGISTRY_ADMIN_TOKEN=$(cat var/admin-token)
+	export REGISTRY_ADMIN_TOKEN
+fi
+addr="${REGISTRY_ADDR:-127.0.0.1:8080}"
+echo "registry:     http://$addr/api/v1  (health: http://$addr/healthz)"
+echo "admin token:  $REGISTRY_ADMIN_TOKEN  (kept in var/admin-token)"
+echo "database:     $DATABASE_URL"
+exec bin/registryd

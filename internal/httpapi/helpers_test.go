@@ -25,16 +25,32 @@ import (
 const adminToken = "test-admin-token-0123456789abcdef0123456789"
 
 // clock is the registry's clock in tests: real time shifted by an offset that
-// a test may move forward.
+// a test may move, or stopped at an instant.
 type clock struct {
 	mu     sync.Mutex
 	offset time.Duration
+	frozen time.Time
 }
 
 func (c *clock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if !c.frozen.IsZero() {
+		return c.frozen
+	}
 	return time.Now().Add(c.offset)
+}
+
+// Stop stops the clock at t until the test ends.
+func (c *clock) Stop(t *testing.T, at time.Time) {
+	c.mu.Lock()
+	c.frozen = at
+	c.mu.Unlock()
+	t.Cleanup(func() {
+		c.mu.Lock()
+		c.frozen = time.Time{}
+		c.mu.Unlock()
+	})
 }
 
 func (c *clock) Advance(d time.Duration) {

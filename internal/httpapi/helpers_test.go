@@ -236,3 +236,11 @@ func fieldErrors(p map[string]any) []string {
 	}
 	return out
 }
+
+// httptestGet sends a GET outside the API's base path.
+func httptestGet(e *env, path string) response {
+	req := httptest.NewRequest("GET", path, nil)
+	w := httptest.NewRecorder()
+	e.h.ServeHTTP(w, req)
+	return response{Status: w.Code, Header: w.Header(), Body: w.Body.Bytes()}
+}

@@ -99,7 +99,9 @@ func NewRouter(svc *registry.Service, opts Options) http.Handler {
 	e.HandleMethodNotAllowed = true
 	_ = e.SetTrustedProxies(nil) // the client's address is the peer's, never a header's
 	e.Use(a.requestID, a.recover, a.observe)
-	e.NoRoute(func(c *gin.Context) { a.writeProblem(c, newProblem(http.StatusNotFound, "not_found", "no such endpoint")) })
+	e.NoRoute(func(c *gin.Context) {
+		a.writeProblem(c, newProblem(http.StatusNotFound, "not_found", "no such endpoint"))
+	})
 	e.NoMethod(func(c *gin.Context) {
 		a.writeProblem(c, newProblem(http.StatusMethodNotAllowed, "method_not_allowed", "this endpoint does not take "+c.Request.Method))
 	})

@@ -216,10 +216,10 @@ func (s *Store) Registrations(ctx context.Context, numbers []string, asOf time.T
 	for i, row := range rows {
 		r := registry.Registration{Number: row.Number, Kind: row.Kind, RegisteredAt: row.RegisteredAt.UTC(), ExpiresAt: row.ExpiresAt.UTC(),
 			PeriodMonths: row.PeriodMonths, Reference: row.Reference, Status: registry.StatusEffective,
-			Controller:     registry.Controller{OrganizationID: row.ControllerID, USCC: row.ControllerUSCC},
-			Grantors:       []registry.Party{}, SecuredParties: []registry.Party{},
-			Collateral:     registry.Collateral{Description: row.Description, Items: []registry.Item{}},
-			History:        []registry.HistoryEntry{},
+			Controller: registry.Controller{OrganizationID: row.ControllerID, USCC: row.ControllerUSCC},
+			Grantors:   []registry.Party{}, SecuredParties: []registry.Party{},
+			Collateral: registry.Collateral{Description: row.Description, Items: []registry.Item{}},
+			History:    []registry.HistoryEntry{},
 		}
 		if row.EndedAt != nil && !row.EndedAt.After(asOf) {
 			r.Status = row.Status

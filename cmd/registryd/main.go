@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/movable-registry/registry/internal/config"
 	"github.com/movable-registry/registry/internal/httpapi"
@@ -23,23 +25,28 @@ import (
 
 func main() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if err := run(log, os.Args[1:]); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, log, os.Args[1:], os.Getenv); err != nil {
 		log.Error("registryd", "error", err)
 		os.Exit(1)
 	}
 }
 
-func run(log *slog.Logger, args []string) error {
-	cfg, err := config.Load(os.Getenv)
+// run serves until ctx ends (SIGINT or SIGTERM), then lets requests in
+// flight finish.
+func run(ctx context.Context, log *slog.Logger, args []string, getenv func(string) string) error {
+	cfg, err := config.Load(getenv)
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 
 	db, err := postgres.Open(cfg.DatabaseURL)
 	if err != nil {
 		return err
+	}
+	if sqlDB, err := db.DB(); err == nil {
+		defer sqlDB.Close()
 	}
 	n, err := postgres.Migrate(ctx, db)
 	if err != nil {
@@ -63,20 +70,26 @@ func run(log *slog.Logger, args []string) error {
 	if cfg.AdminToken == "" {
 		log.Warn("REGISTRY_ADMIN_TOKEN is not set: no administrator can sign in")
 	}
+	metrics := prometheus.NewRegistry()
+	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv := &http.Server{
 		Addr: cfg.Addr,
 		Handler: httpapi.NewRouter(svc, httpapi.Options{
 			MaxBodyBytes: cfg.MaxBodyBytes, Logger: log,
-			Registerer: prometheus.DefaultRegisterer, Gatherer: prometheus.DefaultGatherer,
+			Registerer: metrics, Gatherer: metrics,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	log.Info("registryd listening", "url", "http://"+cfg.Addr)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("registryd listening", "url", "http://"+ln.Addr().String())
 
 	select {
 	case err := <-errc:

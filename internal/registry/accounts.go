@@ -3,6 +3,9 @@ package registry
 import (
 	"context"
 	"errors"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/movable-registry/registry/internal/auth"
 )
@@ -99,9 +102,14 @@ func (s *Service) IssueToken(ctx context.Context, c Caller, req TokenRequest) (I
 		userID = u.ID
 	case req.Email != "" && req.Password != "":
 		action = auth.SignIn
-		u, hash, err := s.store.UserCredentials(ctx, req.Email)
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return IssuedToken{}, err
+		var u User
+		var hash string
+		if plausibleEmail(req.Email) {
+			var err error
+			u, hash, err = s.store.UserCredentials(ctx, req.Email)
+			if err != nil && !errors.Is(err, ErrNotFound) {
+				return IssuedToken{}, err
+			}
 		}
 		if hash == "" {
 			// Spend the same time as a real check so that timing does not
@@ -137,6 +145,12 @@ func (s *Service) IssueToken(ctx context.Context, c Caller, req TokenRequest) (I
 		return tx.InsertAudit(ctx, e)
 	})
 	return t, err
+}
+
+// plausibleEmail screens what is looked up at sign-in; anything else is
+// answered like an unknown email.
+func plausibleEmail(s string) bool {
+	return len(s) <= maxName && utf8.ValidString(s) && !strings.ContainsFunc(s, unicode.IsControl)
 }
 
 var dummyHash = auth.HashPassword("a password that nobody has, to keep sign-in timing even")

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/movable-registry/registry/internal/pgtest"
+)
+
+// startServer runs registryd in this process on a fresh database and returns
+// its address and a function that stops it and returns run's error.
+func startServer(t *testing.T) (addr, admin string, stop func() error) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr = l.Addr().String()
+	l.Close()
+	admin = "readme-example-admin-token-0123456789abcdef"
+	env := map[string]string{
+		"DATABASE_URL": pgtest.URL(t), "REGISTRY_ADDR": addr, "REGISTRY_ADMIN_TOKEN": admin,
+		"REGISTRY_CONFIG": "../../configs/registry.yaml",
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)), nil, func(k string) string { return env[k] })
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		r, err := http.Get("http://" + addr + "/readyz")
+		if err == nil {
+			r.Body.Close()
+			if r.StatusCode == 200 {
+				break
+			}
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("registryd stopped: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("registryd did not become ready")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	var stopped bool
+	stop = func() error {
+		if stopped {
+			return nil
+		}
+		stopped = true
+		cancel()
+		return <-done
+	}
+	t.Cleanup(func() { _ = stop() })
+	return addr, admin, stop
+}
+
+// TestREADMEExample runs the README's worked example, as written, against a
+// real server and database.
+func TestREADMEExample(t *testing.T) {
+	for _, tool := range []string{"bash", "curl", "jq"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s is needed by the README's example: apt-get install -y %s", tool, tool)
+		}
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(readme), "<!-- example:begin -->\n```bash\n")
+	script, _, ok2 := strings.Cut(rest, "```\n<!-- example:end -->")
+	if !ok || !ok2 {
+		t.Fatal("README.md has no example block")
+	}
+	addr, admin, _ := startServer(t)
+	cmd := exec.Command("bash", "-euo", "pipefail", "-c", script)
+	cmd.Env = append(os.Environ(), "API=http://"+addr+"/api/v1", "ADMIN="+admin)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the example failed: %v\n%s", err, out)
+	}
+	// What the example shows a reader must be what happens.
+	for _, want := range []string{`"matched_by": "current_name"`, `"kind_of_certificate": "search"`, `"status": "cancelled"`,
+		`"result_count": 0`, `"code": "invalid_number"`} {
+		if !bytes.Contains(out, []byte(want)) {
+			t.Errorf("the example's output lacks %s:\n%s", want, out)
+		}
+	}
+}
+
+// TestGracefulShutdown stops the server while a request is in flight: the
+// request is answered, then run returns without error.
+func TestGracefulShutdown(t *testing.T) {
+	addr, admin, stop := startServer(t)
+	// A slow client: the request body arrives after shutdown has begun.
+	pr, pw := io.Pipe()
+	req, err := http.NewRequest("POST", "http://"+addr+"/api/v1/organizations", pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+admin)
+	type result struct {
+		status int
+		err    error
+	}
+	res := make(chan result, 1)
+	go func() {
+		r, err := http.DefaultClient.Do(req)
+		if err != nil {
+			res <- result{0, err}
+			return
+		}
+		r.Body.Close()
+		res <- result{r.StatusCode, nil}
+	}()
+	if _, err := pw.Write([]byte(`{"name":"上海星辰精密机械有限公司",`)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	stopped := make(chan error, 1)
+	go func() { stopped <- stop() }()
+	time.Sleep(200 * time.Millisecond)
+	if _, err := pw.Write([]byte(`"uscc":"91310115MA1K3YJ12G","kind":"enterprise"}`)); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	r := <-res
+	if r.err != nil || r.status != 201 {
+		t.Fatalf("request in flight during shutdown: status %d, error %v", r.status, r.err)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatalf("run returned %v", err)
+	}
+	if _, err := http.Get("http://" + addr + "/healthz"); err == nil {
+		t.Error("the server still answers after shutdown")
+	}
+}

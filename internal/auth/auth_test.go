@@ -1,0 +1,66 @@
+package auth
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestPermissionTable(t *testing.T) {
+	tests := []struct {
+		name   string
+		roles  []Role
+		action Action
+		want   bool
+	}{
+		{"a registrant files", []Role{Registrant}, FileRegistration, true},
+		{"a searcher does not file", []Role{Searcher}, FileRegistration, false},
+		{"an admin does not file", []Role{Admin}, FileRegistration, false},
+		{"an auditor does not cancel", []Role{Auditor}, CancelRegistration, false},
+		{"a searcher searches", []Role{Searcher}, Search, true},
+		{"a registrant alone does not search", []Role{Registrant}, Search, false},
+		{"an auditor reads stored searches", []Role{Auditor}, ReadSearch, true},
+		{"anyone reads their own account", []Role{Searcher}, ReadMe, true},
+		{"an org_admin creates users", []Role{OrgAdmin}, CreateUser, true},
+		{"an org_admin does not create organizations", []Role{OrgAdmin}, CreateOrganization, false},
+		{"no roles, no actions", nil, ReadRegistration, true},
+		{"an unknown action is refused", []Role{Admin, Registrant, Searcher, Auditor, OrgAdmin}, Action("registration.delete"), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := (Principal{Roles: tt.roles}).Can(tt.action); got != tt.want {
+				t.Errorf("Can(%s) = %v, want %v", tt.action, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestPasswords(t *testing.T) {
+	h := HashPassword("correct horse battery")
+	if !strings.HasPrefix(h, "$argon2id$v=19$m=19456,t=2,p=1$") {
+		t.Fatalf("hash %q is not argon2id in PHC form", h)
+	}
+	if h2 := HashPassword("correct horse battery"); h2 == h {
+		t.Error("two hashes of one password are equal: no salt")
+	}
+	for pw, want := range map[string]bool{"correct horse battery": true, "correct horse batterY": false, "": false} {
+		if ok, err := CheckPassword(pw, h); err != nil || ok != want {
+			t.Errorf("CheckPassword(%q) = %v, %v; want %v", pw, ok, err, want)
+		}
+	}
+	if _, err := CheckPassword("x", "$2a$10$bcrypt"); err == nil {
+		t.Error("a non-argon2id hash is accepted")
+	}
+}
+
+func TestSecrets(t *testing.T) {
+	s, h := NewSecret("rgt_")
+	if !strings.HasPrefix(s, "rgt_") || len(s) != 4+43 {
+		t.Errorf("secret %q: want rgt_ and 43 base64url characters (256 bits)", s)
+	}
+	if !SameSecret(s, h) || SameSecret(s+"x", h) {
+		t.Error("SameSecret does not tell the secret from another")
+	}
+	if s2, _ := NewSecret("rgt_"); s2 == s {
+		t.Error("two secrets are equal")
+	}
+}

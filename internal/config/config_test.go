@@ -1,0 +1,42 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func TestLoadOrder(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "registry.yaml")
+	if err := os.WriteFile(file, []byte("addr: 0.0.0.0:9000\ntoken_ttl: 1h\ndatabase_url: postgres://file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"REGISTRY_CONFIG": file, "DATABASE_URL": "postgres://env", "REGISTRY_MAX_BODY_BYTES": "2048"}
+	c, err := Load(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "0.0.0.0:9000" || c.TokenTTL != time.Hour || c.DatabaseURL != "postgres://env" || c.MaxBodyBytes != 2048 || c.SimilarNames != 5 {
+		t.Errorf("config = %+v", c)
+	}
+}
+
+func TestLoadRefusesBadSettings(t *testing.T) {
+	tests := map[string]map[string]string{
+		"no database":             {"REGISTRY_CONFIG": "/nonexistent/but/named.yaml"},
+		"no database URL":         {},
+		"a short admin token":     {"DATABASE_URL": "postgres://x", "REGISTRY_ADMIN_TOKEN": "short"},
+		"a bad duration":          {"DATABASE_URL": "postgres://x", "REGISTRY_TOKEN_TTL": "forever"},
+		"a negative body limit":   {"DATABASE_URL": "postgres://x", "REGISTRY_MAX_BODY_BYTES": "-1"},
+		"a config file not found": {"DATABASE_URL": "postgres://x", "REGISTRY_CONFIG": "/nonexistent.yaml"},
+	}
+	for name, env := range tests {
+		t.Run(name, func(t *testing.T) {
+			if _, err := Load(func(k string) string { return env[k] }); err == nil {
+				t.Error("accepted")
+			}
+		})
+	}
+}

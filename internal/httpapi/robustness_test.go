@@ -1,0 +1,108 @@
+package httpapi_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// mutations replaces each leaf of a JSON value, one at a time, with hostile
+// values, and returns every resulting document.
+func mutations(v any) []any {
+	strs := []any{"\u0000", "a\u0000b", strings.Repeat("长", 5000), "\ufffd\ufffd", "😀", " ", "", "<script>", "' OR 1=1 --", "-1"}
+	nums := []any{-1.0, 0.0, 1e9, 2147483648.0, 3.5, nil, "36", true, []any{}, map[string]any{}}
+	var out []any
+	root := v
+	var walk func(node any, set func(any))
+	walk = func(node any, set func(any)) {
+		switch n := node.(type) {
+		case map[string]any:
+			for k, child := range n {
+				k, child := k, child
+				walk(child, func(x any) { n[k] = x })
+				n[k] = child
+			}
+			// A missing field and a null object are hostile too.
+			for k, child := range n {
+				delete(n, k)
+				set(n)
+				out = append(out, clone(root))
+				n[k] = child
+				set(n)
+			}
+		case []any:
+			for i, child := range n {
+				i, child := i, child
+				walk(child, func(x any) { n[i] = x })
+				n[i] = child
+			}
+		case string:
+			for _, s := range strs {
+				set(s)
+				out = append(out, clone(root))
+			}
+			set(n)
+		default:
+			for _, x := range nums {
+				set(x)
+				out = append(out, clone(root))
+			}
+			set(n)
+		}
+	}
+	walk(v, func(any) {})
+	return out
+}
+
+func clone(v any) any {
+	b, _ := json.Marshal(v)
+	var out any
+	_ = json.Unmarshal(b, &out)
+	return out
+}
+
+func toAny(v any) any { return clone(v) }
+
+// TestNothingAClientSendsCausesA500 sends every mutation of valid bodies to
+// each writing endpoint: no answer may be a 500, and each refusal is a problem.
+func TestNothingAClientSendsCausesA500(t *testing.T) {
+	e := newEnv(t)
+	bank := e.newAccount(usccs[0], "registrant", "searcher", "org_admin")
+	reg := e.must(201, e.do("POST", "/registrations", bank.Token, filing(grantorName, usccs[1])))
+	number := reg["number"].(string)
+	cases := []struct {
+		path, token string
+		body        any
+	}{
+		{"/registrations", bank.Token, filing(grantorName, usccs[1])},
+		{"/searches", bank.Token, map[string]any{"criteria": map[string]any{"grantor_name": grantorName}, "include_inactive": true}},
+		{"/searches", bank.Token, map[string]any{"criteria": map[string]any{"uscc": usccs[1]}, "as_of": "2026-01-01T00:00:00Z"}},
+		{"/organizations", adminToken, map[string]any{"name": "X", "uscc": usccs[2], "kind": "enterprise"}},
+		{"/users", adminToken, map[string]any{"organization_id": bank.OrgID, "email": "r@x.cn", "display_name": "X", "roles": []any{"searcher"}, "password": "a long enough password"}},
+		{"/tokens", "", map[string]any{"email": "r@x.cn", "password": "a long enough password"}},
+		{"/tokens", adminToken, map[string]any{"user_id": bank.UserID}},
+		{"/registrations/" + number + "/cancellation", bank.Token, map[string]any{"reason": "other", "note": "x"}},
+	}
+	total := 0
+	for _, c := range cases {
+		for _, body := range mutations(toAny(c.body)) {
+			total++
+			r := e.do("POST", c.path, c.token, body)
+			if r.Status >= 500 {
+				b, _ := json.Marshal(body)
+				t.Errorf("POST %s %s: %s", c.path, b, r)
+			}
+			if r.Status >= 400 && r.Header.Get("Content-Type") != "application/problem+json" {
+				t.Errorf("POST %s: a %d that is not a problem", c.path, r.Status)
+			}
+		}
+	}
+	for _, p := range []string{"%00", "x", strings.Repeat("9", 200), number + "%00", "../../etc/passwd"} {
+		for _, path := range []string{"/registrations/" + p, "/searches/" + p, "/certificates/" + p} {
+			if r := e.do("GET", path, bank.Token, nil); r.Status >= 500 {
+				t.Errorf("GET %s: %s", path, r)
+			}
+		}
+	}
+	t.Logf("%d hostile bodies sent", total)
+}

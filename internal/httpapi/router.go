@@ -6,6 +6,7 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	_ "embed" // the OpenAPI document
 	"encoding/json"
 	"errors"
 	"io"
@@ -72,6 +73,12 @@ var routes = []route{
 	{"GET", "/certificates/:number", auth.ReadCertificate, public, (*api).certificate},
 }
 
+// OpenAPI is the API's OpenAPI 3.1 document, checked against the route table
+// by the tests.
+//
+//go:embed openapi.yaml
+var OpenAPI []byte
+
 // BasePath is where version 1 of the API lives.
 const BasePath = "/api/v1"
 
@@ -111,6 +118,7 @@ func NewRouter(svc *registry.Service, opts Options) http.Handler {
 	e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{})))
 
 	v1 := e.Group(BasePath)
+	v1.GET("/openapi.yaml", func(c *gin.Context) { c.Data(http.StatusOK, "application/yaml", OpenAPI) })
 	for _, rt := range routes {
 		v1.Handle(rt.method, rt.path, a.wrap(rt))
 	}

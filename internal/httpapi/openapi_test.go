@@ -1,0 +1,51 @@
+package httpapi
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"gopkg.in/yaml.v3"
+)
+
+// TestOpenAPIMatchesRoutes keeps the OpenAPI document and the route table
+// describing the same endpoints, with the same access.
+func TestOpenAPIMatchesRoutes(t *testing.T) {
+	var doc struct {
+		OpenAPI string `yaml:"openapi"`
+		Paths   map[string]map[string]struct {
+			Security []map[string][]string `yaml:"security"`
+		} `yaml:"paths"`
+	}
+	if err := yaml.Unmarshal(OpenAPI, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.OpenAPI != "3.1.0" {
+		t.Errorf("openapi %q", doc.OpenAPI)
+	}
+	var documented, served []string
+	for path, ops := range doc.Paths {
+		for method, op := range ops {
+			public := len(op.Security) > 0 && len(op.Security[0]) == 0
+			documented = append(documented, strings.ToUpper(method)+" "+path+" "+map[bool]string{true: "public", false: "token"}[public])
+		}
+	}
+	for _, rt := range routes {
+		path := rt.path
+		if i := strings.Index(path, ":"); i >= 0 {
+			j := strings.IndexByte(path[i:], '/')
+			if j < 0 {
+				j = len(path) - i
+			}
+			path = path[:i] + "{" + path[i+1:i+j] + "}" + path[i+j:]
+		}
+		served = append(served, rt.method+" "+path+" "+map[bool]string{true: "public", false: "token"}[rt.access != bearer])
+	}
+	served = append(served, "GET /openapi.yaml public")
+	slices.Sort(documented)
+	slices.Sort(served)
+	if diff := cmp.Diff(documented, served); diff != "" {
+		t.Errorf("OpenAPI paths (-documented +served):\n%s", diff)
+	}
+}

@@ -83,27 +83,39 @@ func (s *Service) File(ctx context.Context, c Caller, f Filing) (Registration, e
 			Collateral: data.Collateral, PeriodMonths: data.PeriodMonths, MaxSecuredAmount: data.MaxSecuredAmount,
 			Reference: data.Reference, Status: StatusEffective,
 		}
-		if err := tx.InsertEvent(ctx, s.newEvent(c, st, EventInitial, st.Number, data)); err != nil {
-			return err
-		}
-		if err := tx.InsertRegistration(ctx, &reg, auth.HashSecret(code)); err != nil {
-			return err
-		}
-		if err := tx.InsertAudit(ctx, s.entry(c, auth.FileRegistration, st.Number, st.At)); err != nil {
-			return err
-		}
-		regs, err := tx.Registrations(ctx, []string{st.Number}, st.At)
-		if err != nil {
-			return err
-		}
-		reg = finish(regs[0], st.At)
-		return nil
+		reg, err = s.commitEvent(ctx, tx, c, st, auth.FileRegistration, EventInitial, st.Number, data, func() error {
+			return tx.InsertRegistration(ctx, &reg, auth.HashSecret(code))
+		})
+		return err
 	})
 	if err != nil {
 		return Registration{}, err
 	}
 	reg.ModificationCode = code
 	return reg, nil
+}
+
+// commitEvent records one registry event inside its sequenced transaction:
+// the immutable event, the change apply makes to the registration's current
+// state, and the audit entry. It returns the registration as it now stands.
+func (s *Service) commitEvent(ctx context.Context, tx Tx, c Caller, st Stamp, action auth.Action, typ, regNumber string, data any, apply func() error) (Registration, error) {
+	if err := tx.InsertEvent(ctx, s.newEvent(c, st, typ, regNumber, data)); err != nil {
+		return Registration{}, err
+	}
+	if err := apply(); err != nil {
+		return Registration{}, err
+	}
+	if err := tx.InsertAudit(ctx, s.entry(c, action, regNumber, st.At)); err != nil {
+		return Registration{}, err
+	}
+	regs, err := tx.Registrations(ctx, []string{regNumber}, st.At)
+	if err != nil {
+		return Registration{}, err
+	}
+	if len(regs) != 1 {
+		return Registration{}, ErrNotFound
+	}
+	return finish(regs[0], st.At), nil
 }
 
 // newItemID derives an item's id from the event that added it and its place
@@ -194,22 +206,10 @@ func (s *Service) Cancel(ctx context.Context, c Caller, number, modificationCode
 		if state.StoredStatus != StatusEffective || !state.ExpiresAt.After(st.At) {
 			return ErrNotEffective
 		}
-		ev := s.newEvent(c, st, EventCancellation, state.Number, cancellationData(req))
-		if err := tx.InsertEvent(ctx, ev); err != nil {
-			return err
-		}
-		if err := tx.EndRegistration(ctx, state.Number, StatusCancelled, st.At); err != nil {
-			return err
-		}
-		if err := tx.InsertAudit(ctx, s.entry(c, auth.CancelRegistration, state.Number, st.At)); err != nil {
-			return err
-		}
-		regs, err := tx.Registrations(ctx, []string{state.Number}, st.At)
-		if err != nil {
-			return err
-		}
-		reg = finish(regs[0], st.At)
-		return nil
+		reg, err = s.commitEvent(ctx, tx, c, st, auth.CancelRegistration, EventCancellation, state.Number, cancellationData(req), func() error {
+			return tx.EndRegistration(ctx, state.Number, StatusCancelled, st.At)
+		})
+		return err
 	})
 	return reg, err
 }

@@ -23,7 +23,6 @@ func (a *api) createOrganization(c *gin.Context, caller registry.Caller) error {
 	if err != nil {
 		return err
 	}
-	c.Header("Location", BasePath+"/organizations/"+o.ID)
 	a.render(c, http.StatusCreated, o)
 	return nil
 }

@@ -158,7 +158,10 @@ func (a *api) observe(c *gin.Context) {
 	if path == "" {
 		path = "unmatched"
 	}
-	a.metrics.WithLabelValues(c.Request.Method, path, strconv.Itoa(c.Writer.Status())).Observe(time.Since(start).Seconds())
+	elapsed := time.Since(start)
+	a.metrics.WithLabelValues(c.Request.Method, path, strconv.Itoa(c.Writer.Status())).Observe(elapsed.Seconds())
+	a.log.Info("request", "method", c.Request.Method, "path", c.Request.URL.Path, "status", c.Writer.Status(),
+		"duration", elapsed, "source", c.ClientIP(), "request_id", c.GetString("request_id"))
 }
 
 // wrap runs a route: limits the body, authenticates, calls the handler, and

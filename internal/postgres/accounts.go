@@ -97,10 +97,11 @@ func (s *Store) User(ctx context.Context, id string) (registry.User, error) {
 	return r.toDomain(), err
 }
 
-// UserCredentials loads a user and its password hash by email, for sign-in;
-// a user of an organization that is not active cannot sign in.
+// UserCredentials loads a user and its password hash by email (stored in
+// lower case), for sign-in; a user of an organization that is not active
+// cannot sign in.
 func (s *Store) UserCredentials(ctx context.Context, email string) (registry.User, string, error) {
-	r, err := s.user(ctx, "lower(email) = lower(?) AND organization_id IN (SELECT id FROM organizations WHERE status = 'active')", email)
+	r, err := s.user(ctx, "email = lower(?) AND organization_id IN (SELECT id FROM organizations WHERE status = 'active')", email)
 	return r.toDomain(), r.PasswordHash, err
 }
 

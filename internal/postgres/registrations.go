@@ -3,8 +3,11 @@ package postgres
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql/driver"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/movable-registry/registry/internal/identity"
@@ -136,6 +139,14 @@ func (s *Store) InsertRegistration(ctx context.Context, r *registry.Registration
 	if err := db.Table("parties").CreateInBatches(&parties, 500).Error; err != nil {
 		return translate(err)
 	}
+	for _, p := range parties {
+		if p.Role == roleGrantor && p.NameKey != "" {
+			if err := db.Exec("INSERT INTO grantor_names (name_key, name, first_at) VALUES (?, ?, ?) ON CONFLICT (name_key) DO NOTHING",
+				p.NameKey, p.Name, p.AddedAt).Error; err != nil {
+				return translate(err)
+			}
+		}
+	}
 	if len(r.Collateral.Items) == 0 {
 		return nil
 	}
@@ -180,6 +191,20 @@ func (s *Store) EndRegistration(ctx context.Context, number, status string, at t
 		"UPDATE registrations SET status = ?, ended_at = ? WHERE number = ?", status, at, number).Error)
 }
 
+// textArray is a list bound as one PostgreSQL text[] parameter, so a search
+// that finds many registrations stays within the protocol's parameter limit.
+type textArray []string
+
+// Value renders the array literal; registry numbers are digits only.
+func (a textArray) Value() (driver.Value, error) {
+	for _, s := range a {
+		if strings.ContainsAny(s, `{}",\ `) {
+			return nil, fmt.Errorf("text array element %q needs quoting", s)
+		}
+	}
+	return "{" + strings.Join(a, ",") + "}", nil
+}
+
 // Registrations loads registrations as they stood at asOf, in registration
 // order, with their parties, items and history. Four queries, whatever the
 // number of registrations.
@@ -188,27 +213,28 @@ func (s *Store) Registrations(ctx context.Context, numbers []string, asOf time.T
 		return nil, nil
 	}
 	db := s.db.WithContext(ctx)
+	list := textArray(numbers)
 	var rows []registrationRow
 	if err := db.Raw(`SELECT number, kind, registered_at, expires_at, period_months, description, max_amount::text AS max_amount,
 		currency, reference, controller_id, controller_uscc, status, ended_at FROM registrations
-		WHERE number IN ? AND registered_at <= ? ORDER BY registered_at`, numbers, asOf).Scan(&rows).Error; err != nil {
+		WHERE number = ANY(?::text[]) AND registered_at <= ? ORDER BY registered_at`, list, asOf).Scan(&rows).Error; err != nil {
 		return nil, translate(err)
 	}
 	var parties []partyRow
 	if err := db.Raw(`SELECT registration_number, role, ord, type, name, uscc, country, registration_no, lei, id_number, address
-		FROM parties WHERE registration_number IN ? AND added_at <= ? AND (removed_at IS NULL OR removed_at > ?)
-		ORDER BY registration_number, role, ord`, numbers, asOf, asOf).Scan(&parties).Error; err != nil {
+		FROM parties WHERE registration_number = ANY(?::text[]) AND added_at <= ? AND (removed_at IS NULL OR removed_at > ?)
+		ORDER BY registration_number, role, ord`, list, asOf, asOf).Scan(&parties).Error; err != nil {
 		return nil, translate(err)
 	}
 	var items []itemRow
 	if err := db.Raw(`SELECT id, registration_number, ord, type, serial_number, description, registered_at
-		FROM items WHERE registration_number IN ? AND registered_at <= ? AND (removed_at IS NULL OR removed_at > ?)
-		ORDER BY registration_number, registered_at, ord`, numbers, asOf, asOf).Scan(&items).Error; err != nil {
+		FROM items WHERE registration_number = ANY(?::text[]) AND registered_at <= ? AND (removed_at IS NULL OR removed_at > ?)
+		ORDER BY registration_number, registered_at, ord`, list, asOf, asOf).Scan(&items).Error; err != nil {
 		return nil, translate(err)
 	}
 	var events []eventRow
 	if err := db.Raw(`SELECT log_index, number, registration_number, type, registered_at, organization_id
-		FROM events WHERE registration_number IN ? AND registered_at <= ? ORDER BY log_index`, numbers, asOf).Scan(&events).Error; err != nil {
+		FROM events WHERE registration_number = ANY(?::text[]) AND registered_at <= ? ORDER BY log_index`, list, asOf).Scan(&events).Error; err != nil {
 		return nil, translate(err)
 	}
 	out := make([]registry.Registration, len(rows))
@@ -296,19 +322,18 @@ func (s *Store) FindRegistrations(ctx context.Context, q registry.Query) ([]regi
 }
 
 // SimilarNames offers grantor names whose search keys are close to, but not
-// equal to, nameKey (pg_trgm similarity), most similar first.
+// equal to, nameKey (pg_trgm), nearest first. The GiST index is walked in
+// distance order, so the cost does not grow with the number of names.
 func (s *Store) SimilarNames(ctx context.Context, nameKey string, asOf time.Time, limit int) ([]string, error) {
-	var names []string
+	names := []string{}
+	// The inner query walks the index nearest first; the outer one breaks
+	// ties by key so that the same register gives the same names.
 	err := s.db.WithContext(ctx).Raw(`
 		SELECT name FROM (
-			SELECT DISTINCT ON (name_key) name, similarity(name_key, ?) AS score
-			FROM parties
-			WHERE role = 'grantor' AND type = 'organization' AND name_key % ? AND name_key <> ? AND added_at <= ?
-			ORDER BY name_key, added_at
-		) s ORDER BY score DESC, name LIMIT ?`, nameKey, nameKey, nameKey, asOf, limit).Scan(&names).Error
-	if names == nil {
-		names = []string{}
-	}
+			SELECT name, name_key, name_key <-> ? AS distance FROM grantor_names
+			WHERE name_key % ? AND name_key <> ? AND first_at <= ?
+			ORDER BY name_key <-> ? LIMIT ?
+		) nearest ORDER BY distance, name_key LIMIT ?`, nameKey, nameKey, nameKey, asOf, nameKey, 4*limit, limit).Scan(&names).Error
 	return names, translate(err)
 }
 

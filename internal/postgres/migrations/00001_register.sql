@@ -96,10 +96,18 @@ CREATE TABLE parties (
 );
 CREATE INDEX parties_registration ON parties (registration_number);
 CREATE INDEX parties_grantor_name ON parties (name_key) WHERE role = 'grantor' AND type = 'organization';
-CREATE INDEX parties_grantor_name_trgm ON parties USING gin (name_key gin_trgm_ops) WHERE role = 'grantor' AND type = 'organization';
 CREATE INDEX parties_grantor_uscc ON parties (uscc) WHERE role = 'grantor';
 CREATE INDEX parties_grantor_lei ON parties (lei) WHERE role = 'grantor';
 CREATE INDEX parties_grantor_id_number ON parties (id_number) WHERE role = 'grantor';
+
+-- Every grantor organization name ever registered, once per search key, for
+-- the advisory similar names: a GiST trigram index walks it nearest first.
+CREATE TABLE grantor_names (
+    name_key text PRIMARY KEY,
+    name     text NOT NULL,
+    first_at timestamptz NOT NULL
+);
+CREATE INDEX grantor_names_trgm ON grantor_names USING gist (name_key gist_trgm_ops);
 
 CREATE TABLE items (
     id                  text PRIMARY KEY,
@@ -144,4 +152,4 @@ CREATE TABLE audit_entries (
 CREATE INDEX audit_entries_at ON audit_entries (at DESC, id DESC);
 
 -- +goose Down
-DROP TABLE audit_entries, searches, items, parties, registrations, events, register_head, tokens, users, organizations;
+DROP TABLE audit_entries, searches, items, grantor_names, parties, registrations, events, register_head, tokens, users, organizations;

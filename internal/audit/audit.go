@@ -28,9 +28,21 @@ func OutcomeOf(status int) Outcome {
 	}
 }
 
+// ActorKind says who acted when no user id can: the operator's bootstrap
+// token, or a caller who was not authenticated.
+type ActorKind string
+
+// The kinds of actor.
+const (
+	UserActor      ActorKind = "user"
+	BootstrapAdmin ActorKind = "bootstrap_admin"
+	Anonymous      ActorKind = "anonymous"
+)
+
 // Entry is one row of the audit trail.
 type Entry struct {
 	At             time.Time
+	Actor          ActorKind
 	UserID         string // empty for the bootstrap admin token or an unauthenticated caller
 	OrganizationID string
 	Action         string

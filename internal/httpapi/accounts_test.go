@@ -72,8 +72,17 @@ func TestOrganizations(t *testing.T) {
 		if n := e.count(`SELECT count(*) FROM audit_entries WHERE action = 'organization.create' AND outcome = 'invalid' AND request_id <> ''`); n < 9 {
 			t.Errorf("%d invalid audit entries, want at least 9", n)
 		}
-		if n := e.count(`SELECT count(*) FROM audit_entries WHERE action = 'organization.create' AND outcome = 'success'`); n != 2 {
-			t.Errorf("%d successful audit entries, want 2", n)
+		if n := e.count(`SELECT count(*) FROM audit_entries WHERE action = 'organization.create' AND outcome = 'success' AND actor = 'bootstrap_admin'`); n != 2 {
+			t.Errorf("%d successful audit entries by the bootstrap admin, want 2", n)
+		}
+		if n := e.count(`SELECT count(*) FROM audit_entries WHERE action = 'organization.create' AND outcome = 'denied' AND actor = 'anonymous' AND source <> ''`); n != 3 {
+			t.Errorf("%d anonymous refusals with a source address, want 3", n)
+		}
+		if n := e.count(`SELECT count(*) FROM audit_entries WHERE action = 'organization.create' AND outcome = 'denied' AND actor = 'user' AND user_id = $1 AND organization_id = $2`, bank.UserID, bank.OrgID); n != 1 {
+			t.Errorf("%d refusals recorded with the registrant as actor, want 1", n)
+		}
+		if n := e.count(`SELECT count(*) FROM audit_entries WHERE action = 'token.signin' AND outcome = 'success' AND user_id = $1 AND organization_id = $2`, bank.UserID, bank.OrgID); n != 1 {
+			t.Errorf("%d sign-ins recorded for the registrant, want 1", n)
 		}
 	})
 }

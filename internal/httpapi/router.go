@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/movable-registry/registry/internal/audit"
 	"github.com/movable-registry/registry/internal/auth"
 	"github.com/movable-registry/registry/internal/registry"
 )
@@ -215,7 +216,7 @@ func (a *api) fail(c *gin.Context, rt route, caller registry.Caller, err error) 
 	// written on its own. The client's context may be gone by now.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), 5*time.Second)
 	defer cancel()
-	if aerr := a.svc.Record(ctx, caller, string(rt.action), c.Param("number"), p.Status, p.Code+": "+p.Detail); aerr != nil {
+	if aerr := a.svc.Record(ctx, caller, rt.action, c.Param("number"), audit.OutcomeOf(p.Status), p.Code+": "+p.Detail); aerr != nil {
 		a.log.Error("audit entry not written", "error", aerr, "request_id", caller.RequestID)
 	}
 	a.writeProblem(c, p)

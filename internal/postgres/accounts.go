@@ -22,9 +22,9 @@ func nullable(s string) any {
 // InsertAudit appends one audit entry.
 func (s *Store) InsertAudit(ctx context.Context, e audit.Entry) error {
 	return translate(s.db.WithContext(ctx).Exec(
-		`INSERT INTO audit_entries (at, user_id, organization_id, action, target, outcome, source, request_id, detail)
-		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.At, nullable(e.UserID), nullable(e.OrganizationID), e.Action, e.Target, string(e.Outcome), e.Source, e.RequestID, e.Detail).Error)
+		`INSERT INTO audit_entries (at, actor, user_id, organization_id, action, target, outcome, source, request_id, detail)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.At, string(e.Actor), nullable(e.UserID), nullable(e.OrganizationID), e.Action, e.Target, string(e.Outcome), e.Source, e.RequestID, e.Detail).Error)
 }
 
 // InsertOrganization stores a new organization and sets its id; a USCC that

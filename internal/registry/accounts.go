@@ -81,7 +81,7 @@ func dedupe(xs []string) []string {
 // IssueToken issues a bearer token: for a user by id (admin, or the user's
 // org_admin), or to anyone presenting a user's email and password.
 func (s *Service) IssueToken(ctx context.Context, c Caller, req TokenRequest) (IssuedToken, error) {
-	var userID string
+	var userID, signInOrg string
 	action := auth.IssueToken
 	switch {
 	case req.UserID != "" && (req.Email != "" || req.Password != ""):
@@ -120,7 +120,7 @@ func (s *Service) IssueToken(ctx context.Context, c Caller, req TokenRequest) (I
 		if err != nil || !ok || u.ID == "" {
 			return IssuedToken{}, ErrUnauthenticated
 		}
-		userID = u.ID
+		userID, signInOrg = u.ID, u.OrganizationID
 	default:
 		var p problems
 		if req.Email == "" {
@@ -138,10 +138,11 @@ func (s *Service) IssueToken(ctx context.Context, c Caller, req TokenRequest) (I
 		if err := tx.InsertToken(ctx, userID, hash, t.ExpiresAt); err != nil {
 			return err
 		}
-		e := s.entry(c, action, userID, now)
 		if action == auth.SignIn {
-			e.UserID = userID
+			// The one who signs in is the actor.
+			c.Principal = auth.Principal{UserID: userID, OrganizationID: signInOrg}
 		}
+		e := s.entry(c, action, userID, now)
 		return tx.InsertAudit(ctx, e)
 	})
 	return t, err

@@ -57,17 +57,27 @@ func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microse
 
 func (s *Service) entry(c Caller, action auth.Action, target string, at time.Time) audit.Entry {
 	return audit.Entry{
-		At: at, UserID: c.UserID, OrganizationID: c.OrganizationID,
+		At: at, Actor: actorKind(c.Principal), UserID: c.UserID, OrganizationID: c.OrganizationID,
 		Action: string(action), Target: target, Outcome: audit.Success,
 		Source: c.Source, RequestID: c.RequestID,
 	}
 }
 
+func actorKind(p auth.Principal) audit.ActorKind {
+	switch {
+	case p.Bootstrap:
+		return audit.BootstrapAdmin
+	case p.UserID != "":
+		return audit.UserActor
+	}
+	return audit.Anonymous
+}
+
 // Record writes an audit entry for an action that did not succeed; successful
 // actions are recorded inside their own transaction.
-func (s *Service) Record(ctx context.Context, c Caller, action string, target string, status int, detail string) error {
-	e := s.entry(c, auth.Action(action), target, s.clock())
-	e.Outcome = audit.OutcomeOf(status)
+func (s *Service) Record(ctx context.Context, c Caller, action auth.Action, target string, outcome audit.Outcome, detail string) error {
+	e := s.entry(c, action, target, s.clock())
+	e.Outcome = outcome
 	e.Detail = detail
 	return s.store.InsertAudit(ctx, e)
 }

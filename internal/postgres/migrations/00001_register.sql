@@ -140,6 +140,7 @@ CREATE TABLE searches (
 CREATE TABLE audit_entries (
     id              bigserial PRIMARY KEY,
     at              timestamptz NOT NULL,
+    actor           text NOT NULL,
     user_id         uuid,
     organization_id uuid,
     action          text NOT NULL,

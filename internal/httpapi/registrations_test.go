@@ -71,8 +71,11 @@ func TestFileRegistration(t *testing.T) {
 			map[string]any{"type": "individual", "name": "张三", "id_number": "44030419851231002x"},
 			map[string]any{"type": "organization", "name": "Pacific Rim Trading Co., Ltd.", "country": "HK", "registration_number": "1234567", "lei": "5493001KJTIIGC8Y1R12"},
 		}
-		delete(f, "max_secured_amount")
+		f["max_secured_amount"] = map[string]any{"amount": "1200000", "currency": "USD"}
 		reg := e.must(201, e.do("POST", "/registrations", bank.Token, f))
+		if diff := cmp.Diff(reg["max_secured_amount"], map[string]any{"amount": "1200000.00", "currency": "USD"}); diff != "" {
+			t.Errorf("max_secured_amount (-got +want):\n%s", diff)
+		}
 		g := reg["grantors"].([]any)
 		if g[0].(map[string]any)["id_number"] != "44030419851231002X" || g[1].(map[string]any)["country"] != "HK" {
 			t.Errorf("grantors = %v", g)

@@ -140,6 +140,8 @@ func checkMoney(p *problems, field string, m *Money) {
 		p.add(field+".amount", CodeInvalidField, "must be a decimal string with at most two decimals, such as \"5000000.00\"")
 	} else if r, _ := new(big.Rat).SetString(m.Amount); r.Sign() <= 0 {
 		p.add(field+".amount", CodeInvalidField, "must be greater than zero")
+	} else {
+		m.Amount = r.FloatString(2) // stored and shown with two decimals
 	}
 	if u, err := currency.ParseISO(m.Currency); err != nil || u.String() != m.Currency {
 		p.add(field+".currency", CodeInvalidField, fmt.Sprintf("%q is not an ISO 4217 currency code", m.Currency))

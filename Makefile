@@ -1,7 +1,7 @@
-# The shared gestures: make run, make test, make lint, make build.
+# The shared gestures: make run, make test, make bench, make lint, make build.
 GO ?= go
 
-.PHONY: run test lint build migrate db-stop clean
+.PHONY: run test bench lint build migrate db-stop clean
 
 build:
 	$(GO) build -o bin/ ./cmd/...
@@ -11,6 +11,9 @@ run: build
 
 test:
 	@scripts/test.sh
+
+bench:
+	@scripts/test.sh -run '^$$' -bench . -benchmem
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

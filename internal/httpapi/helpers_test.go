@@ -61,13 +61,13 @@ func (c *clock) Advance(d time.Duration) {
 
 // env is one registry on a fresh database, reached through the real router.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	h     http.Handler
 	db    *sql.DB
 	clock *clock
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	url := pgtest.URL(t)
 	gdb, err := postgres.Open(url)
@@ -101,7 +101,7 @@ type response struct {
 	Body   []byte
 }
 
-func (r response) JSON(t *testing.T) map[string]any {
+func (r response) JSON(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(r.Body, &m); err != nil {

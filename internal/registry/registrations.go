@@ -39,7 +39,7 @@ type initialData struct {
 	Reference        string     `json:"reference,omitempty"`
 }
 
-func (s *Service) newEvent(c Caller, st Stamp, typ, regNumber string, data any) EventRecord {
+func newEvent(c Caller, st Stamp, typ, regNumber string, data any) EventRecord {
 	body := eventBody{
 		LogIndex: st.LogIndex, Number: st.Number, Type: typ, RegistrationNumber: regNumber,
 		RegisteredAt: st.At, By: eventBy{OrganizationID: c.OrganizationID, UserID: c.UserID}, Data: data,
@@ -59,13 +59,14 @@ func (s *Service) File(ctx context.Context, c Caller, f Filing) (Registration, e
 	if err := f.Validate(); err != nil {
 		return Registration{}, err
 	}
+	// Read before the sequencer: its lock is held only for the write.
+	ctrl, err := s.store.Organization(ctx, c.OrganizationID)
+	if err != nil {
+		return Registration{}, err
+	}
 	code := newModificationCode()
 	var reg Registration
-	err := s.store.Sequence(ctx, StampEvent, func(tx Tx, st Stamp) error {
-		ctrl, err := tx.Organization(ctx, c.OrganizationID)
-		if err != nil {
-			return err
-		}
+	err = s.store.Sequence(ctx, StampEvent, func(tx Tx, st Stamp) error {
 		items := make([]Item, len(f.Collateral.Items))
 		for i, in := range f.Collateral.Items {
 			items[i] = Item{ID: newItemID(st.Number, i), Type: in.Type, SerialNumber: in.SerialNumber, Description: in.Description, RegisteredAt: st.At}
@@ -77,14 +78,15 @@ func (s *Service) File(ctx context.Context, c Caller, f Filing) (Registration, e
 			PeriodMonths: f.PeriodMonths, ExpiresAt: AddMonths(st.At, f.PeriodMonths),
 			MaxSecuredAmount: f.MaxSecuredAmount, Reference: f.Reference,
 		}
-		reg = Registration{
+		state := Registration{
 			Number: st.Number, Kind: data.Kind, RegisteredAt: st.At, ExpiresAt: data.ExpiresAt,
 			Controller: data.Controller, Grantors: data.Grantors, SecuredParties: data.SecuredParties,
 			Collateral: data.Collateral, PeriodMonths: data.PeriodMonths, MaxSecuredAmount: data.MaxSecuredAmount,
 			Reference: data.Reference, Status: StatusEffective,
 		}
+		var err error
 		reg, err = s.commitEvent(ctx, tx, c, st, auth.FileRegistration, EventInitial, st.Number, data, func() error {
-			return tx.InsertRegistration(ctx, &reg, auth.HashSecret(code))
+			return tx.InsertRegistration(ctx, &state, auth.HashSecret(code))
 		})
 		return err
 	})
@@ -99,7 +101,7 @@ func (s *Service) File(ctx context.Context, c Caller, f Filing) (Registration, e
 // the immutable event, the change apply makes to the registration's current
 // state, and the audit entry. It returns the registration as it now stands.
 func (s *Service) commitEvent(ctx context.Context, tx Tx, c Caller, st Stamp, action auth.Action, typ, regNumber string, data any, apply func() error) (Registration, error) {
-	if err := tx.InsertEvent(ctx, s.newEvent(c, st, typ, regNumber, data)); err != nil {
+	if err := tx.InsertEvent(ctx, newEvent(c, st, typ, regNumber, data)); err != nil {
 		return Registration{}, err
 	}
 	if err := apply(); err != nil {

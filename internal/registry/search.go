@@ -16,7 +16,8 @@ func (s *Service) Search(ctx context.Context, c Caller, req SearchRequest) (numb
 	if err := allow(c, auth.Search); err != nil {
 		return "", nil, err
 	}
-	if err := req.Criteria.normalize(); err != nil {
+	q, mixedScripts, err := req.Criteria.query()
+	if err != nil {
 		return "", nil, err
 	}
 	if req.AsOf != nil {
@@ -26,17 +27,9 @@ func (s *Service) Search(ctx context.Context, c Caller, req SearchRequest) (numb
 		}
 		req.AsOf = &asOf
 	}
-	q := Query{Criteria: req.Criteria}
 	var warnings []Warning
-	if req.Criteria.GrantorName != "" {
-		k := identity.Normalize(req.Criteria.GrantorName)
-		q.NameKey = k.Key
-		if k.MixedScripts {
-			warnings = append(warnings, Warning{Code: "mixed_scripts", Message: "the name mixes letters of different alphabets (for example a Cyrillic а among Latin letters); only names written with the same letters match"})
-		}
-	}
-	if req.Criteria.SerialNumber != "" {
-		q.SerialKey = identity.SerialKey(req.Criteria.SerialNumber)
+	if mixedScripts {
+		warnings = append(warnings, Warning{Code: "mixed_scripts", Message: "the name mixes letters of different alphabets (for example a Cyrillic а among Latin letters); only names written with the same letters match"})
 	}
 	err = s.store.Sequence(ctx, StampSearch, func(tx Tx, st Stamp) error {
 		cert := SearchCertificate{

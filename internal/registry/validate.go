@@ -52,11 +52,19 @@ func checkEnum(p *problems, field, value string, allowed []string) {
 	}
 }
 
-func identityMessage(err error, what string) string {
-	if errors.Is(err, identity.ErrCheck) {
-		return "the " + what + "'s " + err.Error()
+// checkID puts an identifier in stored form with check, or records why it is
+// wrong under its field and the identifier's own code.
+func checkID(p *problems, field, code, what, value string, check func(string) (string, error)) string {
+	v, err := check(value)
+	if err == nil {
+		return v
 	}
-	return err.Error()
+	msg := err.Error()
+	if errors.Is(err, identity.ErrCheck) {
+		msg = "the " + what + "'s " + msg
+	}
+	p.add(field, code, msg)
+	return value
 }
 
 // checkParty validates a party and puts its identifiers in stored form.
@@ -75,10 +83,8 @@ func checkParty(p *problems, field string, party *Party) {
 			}
 			if party.USCC == "" {
 				p.add(field+".uscc", CodeInvalidField, "is required (or country and registration_number for an organization registered outside mainland China)")
-			} else if v, err := identity.CanonicalUSCC(party.USCC); err != nil {
-				p.add(field+".uscc", CodeInvalidUSCC, identityMessage(err, "USCC"))
 			} else {
-				party.USCC = v
+				party.USCC = checkID(p, field+".uscc", CodeInvalidUSCC, "USCC", party.USCC, identity.CanonicalUSCC)
 			}
 			party.Country = ""
 			if party.RegistrationNumber != "" {
@@ -94,11 +100,7 @@ func checkParty(p *problems, field string, party *Party) {
 			party.RegistrationNumber = checkText(p, field+".registration_number", party.RegistrationNumber, true, maxSerial)
 		}
 		if party.LEI != "" {
-			if v, err := identity.CanonicalLEI(party.LEI); err != nil {
-				p.add(field+".lei", CodeInvalidLEI, identityMessage(err, "LEI"))
-			} else {
-				party.LEI = v
-			}
+			party.LEI = checkID(p, field+".lei", CodeInvalidLEI, "LEI", party.LEI, identity.CanonicalLEI)
 		}
 	case "individual":
 		for f, v := range map[string]string{"uscc": party.USCC, "lei": party.LEI, "country": party.Country, "registration_number": party.RegistrationNumber} {
@@ -108,10 +110,8 @@ func checkParty(p *problems, field string, party *Party) {
 		}
 		if party.IDNumber == "" {
 			p.add(field+".id_number", CodeInvalidField, "is required for an individual")
-		} else if v, err := identity.CanonicalIDNumber(party.IDNumber); err != nil {
-			p.add(field+".id_number", CodeInvalidIDNumber, identityMessage(err, "identity number"))
 		} else {
-			party.IDNumber = v
+			party.IDNumber = checkID(p, field+".id_number", CodeInvalidIDNumber, "identity number", party.IDNumber, identity.CanonicalIDNumber)
 		}
 	default:
 		checkEnum(p, field+".type", party.Type, []string{"organization", "individual"})
@@ -196,11 +196,7 @@ func (c *Cancellation) Validate() error {
 func (o *Organization) Validate() error {
 	var p problems
 	o.Name = checkText(&p, "name", o.Name, true, maxName)
-	if v, err := identity.CanonicalUSCC(o.USCC); err != nil {
-		p.add("uscc", CodeInvalidUSCC, identityMessage(err, "USCC"))
-	} else {
-		o.USCC = v
-	}
+	o.USCC = checkID(&p, "uscc", CodeInvalidUSCC, "USCC", o.USCC, identity.CanonicalUSCC)
 	checkEnum(&p, "kind", o.Kind, OrganizationKinds)
 	return p.err()
 }
@@ -230,8 +226,9 @@ func (u *NewUser) Validate(validRole func(string) bool) error {
 	return p.err()
 }
 
-// normalize validates the search criteria: exactly one, in stored form.
-func (c *Criteria) normalize() error {
+// query validates the search criteria (exactly one, put in stored form) and
+// derives the keys the store searches by, once.
+func (c *Criteria) query() (q Query, mixedScripts bool, err error) {
 	var p problems
 	set := 0
 	for _, v := range []string{c.GrantorName, c.USCC, c.LEI, c.IDNumber, c.RegistrationNumber, c.SerialNumber} {
@@ -241,32 +238,22 @@ func (c *Criteria) normalize() error {
 	}
 	if set != 1 {
 		p.add("criteria", CodeInvalidField, "give exactly one of grantor_name, uscc, lei, id_number, registration_number, serial_number")
-		return p.err()
+		return q, false, p.err()
 	}
 	switch {
 	case c.GrantorName != "":
 		c.GrantorName = checkText(&p, "criteria.grantor_name", c.GrantorName, true, maxName)
-		if identity.Normalize(c.GrantorName).Key == "" {
+		k := identity.Normalize(c.GrantorName)
+		if k.Key == "" {
 			p.add("criteria.grantor_name", CodeInvalidField, "must contain letters or digits")
 		}
+		q.NameKey, mixedScripts = k.Key, k.MixedScripts
 	case c.USCC != "":
-		if v, err := identity.CanonicalUSCC(c.USCC); err != nil {
-			p.add("criteria.uscc", CodeInvalidUSCC, identityMessage(err, "USCC"))
-		} else {
-			c.USCC = v
-		}
+		c.USCC = checkID(&p, "criteria.uscc", CodeInvalidUSCC, "USCC", c.USCC, identity.CanonicalUSCC)
 	case c.LEI != "":
-		if v, err := identity.CanonicalLEI(c.LEI); err != nil {
-			p.add("criteria.lei", CodeInvalidLEI, identityMessage(err, "LEI"))
-		} else {
-			c.LEI = v
-		}
+		c.LEI = checkID(&p, "criteria.lei", CodeInvalidLEI, "LEI", c.LEI, identity.CanonicalLEI)
 	case c.IDNumber != "":
-		if v, err := identity.CanonicalIDNumber(c.IDNumber); err != nil {
-			p.add("criteria.id_number", CodeInvalidIDNumber, identityMessage(err, "identity number"))
-		} else {
-			c.IDNumber = v
-		}
+		c.IDNumber = checkID(&p, "criteria.id_number", CodeInvalidIDNumber, "identity number", c.IDNumber, identity.CanonicalIDNumber)
 	case c.RegistrationNumber != "":
 		c.RegistrationNumber = strings.TrimSpace(c.RegistrationNumber)
 		if err := identity.CheckNumber(c.RegistrationNumber); err != nil {
@@ -274,9 +261,11 @@ func (c *Criteria) normalize() error {
 		}
 	case c.SerialNumber != "":
 		c.SerialNumber = checkText(&p, "criteria.serial_number", c.SerialNumber, true, maxSerial)
-		if identity.SerialKey(c.SerialNumber) == "" {
+		q.SerialKey = identity.SerialKey(c.SerialNumber)
+		if q.SerialKey == "" {
 			p.add("criteria.serial_number", CodeInvalidField, "must contain letters or digits")
 		}
 	}
-	return p.err()
+	q.Criteria = *c
+	return q, mixedScripts, p.err()
 }

@@ -66,6 +66,7 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 	}
 	svc := registry.NewService(store, time.Now, registry.Config{
 		AdminToken: cfg.AdminToken, TokenTTL: cfg.TokenTTL, SimilarNames: cfg.SimilarNames,
+		ExtensionWindowDays: cfg.ExtensionWindowDays,
 	})
 	if cfg.AdminToken == "" {
 		log.Warn("REGISTRY_ADMIN_TOKEN is not set: no administrator can sign in")

@@ -53,9 +53,18 @@ const (
 	FileRegistration   Action = "registration.file"
 	ReadRegistration   Action = "registration.read"
 	CancelRegistration Action = "registration.cancel"
-	Search             Action = "search.create"
-	ReadSearch         Action = "search.read"
-	ReadCertificate    Action = "certificate.read"
+	AmendRegistration  Action = "registration.amend"
+	ExtendRegistration Action = "registration.extend"
+	ListRegistrations  Action = "registration.list"
+	// RotateModificationCode issues a registration a new modification code.
+	RotateModificationCode Action = "registration.rotate_code"
+	FileObjection          Action = "objection.file"
+	WithdrawObjection      Action = "objection.withdraw"
+	SubmitCaseNotice       Action = "objection.case_notice"
+	Revoke                 Action = "registration.revoke"
+	Search                 Action = "search.create"
+	ReadSearch             Action = "search.read"
+	ReadCertificate        Action = "certificate.read"
 )
 
 // anyone marks an action that every authenticated principal may take.
@@ -65,15 +74,23 @@ const anyone Role = "*"
 // organization, the controller, a modification code) are checked by the
 // service after this table allows the action at all.
 var permissions = map[Action][]Role{
-	CreateOrganization: {Admin},
-	CreateUser:         {Admin, OrgAdmin},
-	IssueToken:         {Admin, OrgAdmin},
-	ReadMe:             {anyone},
-	FileRegistration:   {Registrant},
-	ReadRegistration:   {anyone},
-	CancelRegistration: {Registrant},
-	Search:             {Searcher},
-	ReadSearch:         {Searcher, Auditor},
+	CreateOrganization:     {Admin},
+	CreateUser:             {Admin, OrgAdmin},
+	IssueToken:             {Admin, OrgAdmin},
+	ReadMe:                 {anyone},
+	FileRegistration:       {Registrant},
+	ReadRegistration:       {anyone},
+	CancelRegistration:     {Registrant},
+	AmendRegistration:      {Registrant},
+	ExtendRegistration:     {Registrant},
+	ListRegistrations:      {Registrant},
+	RotateModificationCode: {Registrant},
+	FileObjection:          {Registrant},
+	WithdrawObjection:      {Registrant},
+	SubmitCaseNotice:       {Registrant},
+	Revoke:                 {Admin},
+	Search:                 {Searcher},
+	ReadSearch:             {Searcher, Auditor},
 }
 
 // Principal is an authenticated caller.

@@ -21,6 +21,9 @@ type Config struct {
 	TokenTTL     time.Duration `yaml:"token_ttl"`
 	MaxBodyBytes int64         `yaml:"max_body_bytes"`
 	SimilarNames int           `yaml:"similar_names"`
+	// ExtensionWindowDays is how many days before expiry a registration may
+	// be extended; 0 means at any time while it is effective.
+	ExtensionWindowDays int `yaml:"extension_window_days"`
 	// ShutdownTimeout bounds how long requests in flight may finish after
 	// SIGINT or SIGTERM.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
@@ -29,11 +32,12 @@ type Config struct {
 // Defaults are the settings before any file or variable.
 func Defaults() Config {
 	return Config{
-		Addr:            "127.0.0.1:8080",
-		TokenTTL:        30 * 24 * time.Hour,
-		MaxBodyBytes:    1 << 20,
-		SimilarNames:    5,
-		ShutdownTimeout: 20 * time.Second,
+		Addr:                "127.0.0.1:8080",
+		TokenTTL:            30 * 24 * time.Hour,
+		MaxBodyBytes:        1 << 20,
+		SimilarNames:        5,
+		ExtensionWindowDays: 90,
+		ShutdownTimeout:     20 * time.Second,
 	}
 }
 
@@ -81,6 +85,16 @@ func Load(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("REGISTRY_MAX_BODY_BYTES: %q is not a positive number", v)
 		}
 		c.MaxBodyBytes = n
+	}
+	if v := getenv("REGISTRY_EXTENSION_WINDOW_DAYS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return c, fmt.Errorf("REGISTRY_EXTENSION_WINDOW_DAYS: %q is not a number of days", v)
+		}
+		c.ExtensionWindowDays = n
+	}
+	if c.ExtensionWindowDays < 0 {
+		return c, errors.New("extension_window_days may not be negative")
 	}
 	if c.DatabaseURL == "" {
 		return c, errors.New("DATABASE_URL is not set (make run sets it to a private cluster under ./var/pg)")

@@ -106,11 +106,124 @@ func (a *api) cancel(c *gin.Context, caller registry.Caller) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	r, err := a.svc.Cancel(c.Request.Context(), caller, c.Param("number"), c.GetHeader("Modification-Code"), req)
+	r, err := a.svc.Cancel(c.Request.Context(), caller, c.Param("number"), precondition(c), req)
 	if err != nil {
 		return err
 	}
 	a.renderRegistration(c, http.StatusCreated, r)
+	return nil
+}
+
+func precondition(c *gin.Context) registry.Precondition {
+	return registry.Precondition{ModificationCode: c.GetHeader("Modification-Code"), IfMatch: c.GetHeader("If-Match")}
+}
+
+// amend handles POST /registrations/{number}/amendments.
+func (a *api) amend(c *gin.Context, caller registry.Caller) error {
+	var req registry.Amendment
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	r, err := a.svc.Amend(c.Request.Context(), caller, c.Param("number"), precondition(c), req)
+	if err != nil {
+		return err
+	}
+	a.renderRegistration(c, http.StatusCreated, r)
+	return nil
+}
+
+// extend handles POST /registrations/{number}/extensions.
+func (a *api) extend(c *gin.Context, caller registry.Caller) error {
+	var req registry.Extension
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	r, err := a.svc.Extend(c.Request.Context(), caller, c.Param("number"), precondition(c), req)
+	if err != nil {
+		return err
+	}
+	a.renderRegistration(c, http.StatusCreated, r)
+	return nil
+}
+
+// rotateCode handles POST /registrations/{number}/modification-code.
+func (a *api) rotateCode(c *gin.Context, caller registry.Caller) error {
+	if err := decodeOptional(c); err != nil {
+		return err
+	}
+	code, err := a.svc.RotateModificationCode(c.Request.Context(), caller, c.Param("number"))
+	if err != nil {
+		return err
+	}
+	c.Header("Cache-Control", "no-store")
+	a.render(c, http.StatusCreated, code)
+	return nil
+}
+
+// fileObjection handles POST /registrations/{number}/objections.
+func (a *api) fileObjection(c *gin.Context, caller registry.Caller) error {
+	var req registry.ObjectionRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	o, err := a.svc.FileObjection(c.Request.Context(), caller, c.Param("number"), req)
+	if err != nil {
+		return err
+	}
+	a.render(c, http.StatusCreated, o)
+	return nil
+}
+
+// withdrawObjection handles POST /registrations/{number}/objections/{objection}/withdrawal.
+func (a *api) withdrawObjection(c *gin.Context, caller registry.Caller) error {
+	if err := decodeOptional(c); err != nil {
+		return err
+	}
+	o, err := a.svc.WithdrawObjection(c.Request.Context(), caller, c.Param("number"), c.Param("objection"))
+	if err != nil {
+		return err
+	}
+	a.render(c, http.StatusCreated, o)
+	return nil
+}
+
+// caseNotice handles POST /registrations/{number}/objections/{objection}/case-notice.
+func (a *api) caseNotice(c *gin.Context, caller registry.Caller) error {
+	var req registry.CaseNoticeRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	o, err := a.svc.SubmitCaseNotice(c.Request.Context(), caller, c.Param("number"), c.Param("objection"), req)
+	if err != nil {
+		return err
+	}
+	a.render(c, http.StatusCreated, o)
+	return nil
+}
+
+// revoke handles POST /registrations/{number}/revocation.
+func (a *api) revoke(c *gin.Context, caller registry.Caller) error {
+	var req registry.Revocation
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	r, err := a.svc.Revoke(c.Request.Context(), caller, c.Param("number"), req)
+	if err != nil {
+		return err
+	}
+	a.renderRegistration(c, http.StatusCreated, r)
+	return nil
+}
+
+// list handles GET /registrations?controller=mine&status=&limit=&cursor=.
+func (a *api) list(c *gin.Context, caller registry.Caller) error {
+	page, err := a.svc.Registrations(c.Request.Context(), caller, registry.ListRequest{
+		Controller: c.Query("controller"), Status: c.Query("status"), Cursor: c.Query("cursor"), Limit: c.Query("limit"),
+	})
+	if err != nil {
+		return err
+	}
+	a.render(c, http.StatusOK, page)
 	return nil
 }
 
@@ -125,6 +238,7 @@ func (a *api) search(c *gin.Context, caller registry.Caller) error {
 		return err
 	}
 	c.Header("Location", BasePath+"/searches/"+number)
+	markReplay(c)
 	c.Data(http.StatusCreated, "application/json; charset=utf-8", body)
 	return nil
 }

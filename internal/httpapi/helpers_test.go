@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -84,8 +85,12 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := registry.NewService(store, c.Now, registry.Config{AdminToken: adminToken})
-	h := httpapi.NewRouter(svc, httpapi.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	svc := registry.NewService(store, c.Now, registry.Config{AdminToken: adminToken, ExtensionWindowDays: 90})
+	var logTo io.Writer = io.Discard
+	if os.Getenv("TEST_LOG") != "" {
+		logTo = os.Stderr
+	}
+	h := httpapi.NewRouter(svc, httpapi.Options{Logger: slog.New(slog.NewTextHandler(logTo, nil))})
 	db, err := sql.Open("pgx", url)
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -32,14 +33,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		}
 	}
 	for _, rt := range routes {
-		path := rt.path
-		if i := strings.Index(path, ":"); i >= 0 {
-			j := strings.IndexByte(path[i:], '/')
-			if j < 0 {
-				j = len(path) - i
-			}
-			path = path[:i] + "{" + path[i+1:i+j] + "}" + path[i+j:]
-		}
+		path := pathParam.ReplaceAllString(rt.path, "{$1}")
 		served = append(served, rt.method+" "+path+" "+map[bool]string{true: "public", false: "token"}[rt.access != bearer])
 	}
 	served = append(served, "GET /openapi.yaml public")
@@ -49,3 +43,5 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		t.Errorf("OpenAPI paths (-documented +served):\n%s", diff)
 	}
 }
+
+var pathParam = regexp.MustCompile(`:([a-z_]+)`)

@@ -40,6 +40,10 @@ var errorTable = []struct {
 	{registry.ErrNotFound, http.StatusNotFound, "not_found", "nothing has this identifier"},
 	{registry.ErrConflict, http.StatusConflict, "conflict", "this conflicts with what is already registered"},
 	{registry.ErrNotEffective, http.StatusConflict, "registration_not_effective", "the registration is no longer effective"},
+	{registry.ErrVersionMismatch, http.StatusPreconditionFailed, "version_mismatch", "the registration has changed since the version given in If-Match"},
+	{registry.ErrExtensionWindowClosed, http.StatusConflict, "extension_window_closed", "the registration may not be extended yet"},
+	{registry.ErrObjectionNotActive, http.StatusConflict, "objection_not_active", "the objection no longer stands"},
+	{registry.ErrIdempotencyKeyReused, http.StatusUnprocessableEntity, "idempotency_key_reused", "this Idempotency-Key was used with another request"},
 }
 
 // problemFor maps any error to the problem a client sees. An error the table

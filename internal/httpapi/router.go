@@ -6,6 +6,7 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	_ "embed" // the OpenAPI document
 	"encoding/json"
 	"errors"
@@ -67,8 +68,16 @@ var routes = []route{
 	{"POST", "/tokens", auth.IssueToken, optional, (*api).createToken},
 	{"GET", "/me", auth.ReadMe, bearer, (*api).me},
 	{"POST", "/registrations", auth.FileRegistration, bearer, (*api).file},
+	{"GET", "/registrations", auth.ListRegistrations, bearer, (*api).list},
 	{"GET", "/registrations/:number", auth.ReadRegistration, bearer, (*api).registration},
+	{"POST", "/registrations/:number/amendments", auth.AmendRegistration, bearer, (*api).amend},
+	{"POST", "/registrations/:number/extensions", auth.ExtendRegistration, bearer, (*api).extend},
 	{"POST", "/registrations/:number/cancellation", auth.CancelRegistration, bearer, (*api).cancel},
+	{"POST", "/registrations/:number/modification-code", auth.RotateModificationCode, bearer, (*api).rotateCode},
+	{"POST", "/registrations/:number/objections", auth.FileObjection, bearer, (*api).fileObjection},
+	{"POST", "/registrations/:number/objections/:objection/withdrawal", auth.WithdrawObjection, bearer, (*api).withdrawObjection},
+	{"POST", "/registrations/:number/objections/:objection/case-notice", auth.SubmitCaseNotice, bearer, (*api).caseNotice},
+	{"POST", "/registrations/:number/revocation", auth.Revoke, bearer, (*api).revoke},
 	{"POST", "/searches", auth.Search, bearer, (*api).search},
 	{"GET", "/searches/:number", auth.ReadSearch, bearer, (*api).storedSearch},
 	{"GET", "/certificates/:number", auth.ReadCertificate, public, (*api).certificate},
@@ -187,11 +196,49 @@ func (a *api) wrap(rt route) gin.HandlerFunc {
 				caller.Principal = p
 			}
 		}
+		if err := a.idempotency(c, &caller); err != nil {
+			a.fail(c, rt, caller, err)
+			return
+		}
 		if err := rt.handle(a, c, caller); err != nil {
 			a.fail(c, rt, caller, err)
 		}
 	}
 }
+
+// idempotencyKeyPattern is what an Idempotency-Key may hold: visible ASCII,
+// enough for a UUID or a client's own scheme.
+var idempotencyKeyPattern = regexp.MustCompile(`^[\x21-\x7e]{1,255}$`)
+
+// idempotency reads a creating request's Idempotency-Key and fingerprints
+// the request it came with (method, path, modification code, body), so the
+// service can answer a retry with the first answer and refuse the key's
+// reuse for another request. Requests without a principal have no key scope.
+func (a *api) idempotency(c *gin.Context, caller *registry.Caller) error {
+	key := c.GetHeader("Idempotency-Key")
+	if key == "" || c.Request.Method != http.MethodPost || (caller.UserID == "" && !caller.Bootstrap) {
+		return nil
+	}
+	if !idempotencyKeyPattern.MatchString(key) {
+		return registry.Invalid("Idempotency-Key", registry.CodeInvalidField, "must be 1 to 255 visible ASCII characters, such as a UUID")
+	}
+	body, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		return decodeError(err)
+	}
+	c.Request.Body = io.NopCloser(bytes.NewReader(body))
+	h := sha256.New()
+	for _, part := range []string{c.Request.Method, c.Request.URL.Path, c.GetHeader("Modification-Code")} {
+		h.Write([]byte(part))
+		h.Write([]byte{0})
+	}
+	h.Write(body)
+	caller.Idempotency = &registry.Idempotency{Key: key, Fingerprint: h.Sum(nil)}
+	c.Set(idempotencyContextKey, caller.Idempotency)
+	return nil
+}
+
+const idempotencyContextKey = "idempotency"
 
 func bearerToken(h string) (token string, sent bool) {
 	if h == "" {
@@ -232,6 +279,7 @@ func (a *api) render(c *gin.Context, status int, v any) {
 }
 
 func (a *api) write(c *gin.Context, status int, contentType string, v any) {
+	markReplay(c)
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
@@ -240,6 +288,31 @@ func (a *api) write(c *gin.Context, status int, contentType string, v any) {
 		status, b = http.StatusInternalServerError, *bytes.NewBufferString(`{"code":"internal_error"}`)
 	}
 	c.Data(status, contentType, b.Bytes())
+}
+
+// decodeOptional reads the body of a request that needs none: empty, or an
+// empty JSON object.
+func decodeOptional(c *gin.Context) error {
+	b, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		return decodeError(err)
+	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		return nil
+	}
+	c.Request.Body = io.NopCloser(bytes.NewReader(b))
+	var empty struct{}
+	return decode(c, &empty)
+}
+
+// markReplay tells the client that an answer is the stored answer to an
+// earlier request with the same Idempotency-Key.
+func markReplay(c *gin.Context) {
+	if v, ok := c.Get(idempotencyContextKey); ok {
+		if k, _ := v.(*registry.Idempotency); k != nil && k.Replayed {
+			c.Header("Idempotent-Replayed", "true")
+		}
+	}
 }
 
 // decode reads a JSON body strictly: unknown fields, wrong types and trailing

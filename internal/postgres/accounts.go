@@ -131,3 +131,13 @@ func (s *Store) TokenPrincipal(ctx context.Context, hash []byte, now time.Time) 
 	}
 	return p, nil
 }
+
+// OrganizationByUSCC finds the account-holding organization with a USCC.
+func (s *Store) OrganizationByUSCC(ctx context.Context, uscc string) (registry.Organization, error) {
+	var o registry.Organization
+	res := s.db.WithContext(ctx).Raw("SELECT id, name, uscc, kind, status FROM organizations WHERE uscc = ?", uscc).Scan(&o)
+	if res.Error == nil && res.RowsAffected == 0 {
+		return o, registry.ErrNotFound
+	}
+	return o, translate(res.Error)
+}

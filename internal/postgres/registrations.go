@@ -44,15 +44,11 @@ type registrationRow struct {
 	Kind                 string
 	RegisteredAt         time.Time
 	ExpiresAt            time.Time
-	PeriodMonths         int
-	Description          string
-	MaxAmount            *string
-	Currency             *string
-	Reference            string
-	ControllerID         string
+	ControllerID         *string
 	ControllerUSCC       string `gorm:"column:controller_uscc"`
 	Status               string
 	EndedAt              *time.Time
+	Version              int
 	ModificationCodeHash []byte
 }
 
@@ -70,11 +66,6 @@ type partyRow struct {
 	IDNumber           *string `gorm:"column:id_number"`
 	Address            *string
 	AddedAt            time.Time
-}
-
-func (r partyRow) toDomain() registry.Party {
-	return registry.Party{Type: r.Type, Name: r.Name, USCC: deref(r.USCC), Country: deref(r.Country),
-		RegistrationNumber: deref(r.RegistrationNo), LEI: deref(r.LEI), IDNumber: deref(r.IDNumber), Address: deref(r.Address)}
 }
 
 func deref(s *string) string {
@@ -96,9 +87,8 @@ type itemRow struct {
 }
 
 const (
-	roleGrantor       = "grantor"
-	roleSecuredParty  = "secured_party"
 	matchCurrentName  = "current_name"
+	matchFormerName   = "former_name"
 	matchUSCC         = "uscc"
 	matchLEI          = "lei"
 	matchIDNumber     = "id_number"
@@ -106,56 +96,148 @@ const (
 	matchSerial       = "serial_number"
 )
 
-func partyRows(number, role string, at time.Time, parties []registry.Party) []partyRow {
+// InsertRegistration stores a new registration's current-state row.
+func (s *Store) InsertRegistration(ctx context.Context, h registry.RegistrationHead, modificationCodeHash []byte) error {
+	row := headRowOf(h)
+	row.ModificationCodeHash = modificationCodeHash
+	return translate(s.db.WithContext(ctx).Table("registrations").Create(&row).Error)
+}
+
+func headRowOf(h registry.RegistrationHead) registrationRow {
+	return registrationRow{Number: h.Number, Kind: h.Kind, RegisteredAt: h.RegisteredAt, ExpiresAt: h.ExpiresAt,
+		ControllerID: strPtr(h.ControllerID), ControllerUSCC: h.ControllerUSCC, Status: h.Status, EndedAt: h.EndedAt, Version: h.Version}
+}
+
+// UpdateRegistration rewrites a registration's current-state row.
+func (s *Store) UpdateRegistration(ctx context.Context, h registry.RegistrationHead) error {
+	row := headRowOf(h)
+	return translate(s.db.WithContext(ctx).Exec(`UPDATE registrations SET expires_at = ?, controller_id = ?, controller_uscc = ?,
+		status = ?, ended_at = ?, version = ? WHERE number = ?`,
+		row.ExpiresAt, row.ControllerID, row.ControllerUSCC, row.Status, row.EndedAt, row.Version, row.Number).Error)
+}
+
+// SetModificationCode replaces the hash of a registration's modification code.
+func (s *Store) SetModificationCode(ctx context.Context, number string, hash []byte) error {
+	return translate(s.db.WithContext(ctx).Exec("UPDATE registrations SET modification_code_hash = ? WHERE number = ?", hash, number).Error)
+}
+
+// IndexParties ends the registration's open party rows at at and inserts
+// these in their place. An unchanged party's row ends and restarts at the
+// same instant, so searches as of any instant see it without a gap.
+func (s *Store) IndexParties(ctx context.Context, number string, at time.Time, parties []registry.IndexedParty) error {
+	db := s.db.WithContext(ctx)
+	if err := db.Exec("UPDATE parties SET removed_at = ? WHERE registration_number = ? AND removed_at IS NULL", at, number).Error; err != nil {
+		return translate(err)
+	}
 	rows := make([]partyRow, len(parties))
 	for i, p := range parties {
 		key := ""
 		if p.Type == "organization" {
 			key = identity.Normalize(p.Name).Key
 		}
-		rows[i] = partyRow{RegistrationNumber: number, Role: role, Ord: i, Type: p.Type, Name: p.Name, NameKey: key,
+		rows[i] = partyRow{RegistrationNumber: number, Role: p.Role, Ord: i, Type: p.Type, Name: p.Name, NameKey: key,
 			USCC: strPtr(p.USCC), Country: strPtr(p.Country), RegistrationNo: strPtr(p.RegistrationNumber),
 			LEI: strPtr(p.LEI), IDNumber: strPtr(p.IDNumber), Address: strPtr(p.Address), AddedAt: at}
 	}
-	return rows
-}
-
-// InsertRegistration stores a new registration's state: the row, its parties
-// and its items.
-func (s *Store) InsertRegistration(ctx context.Context, r *registry.Registration, modificationCodeHash []byte) error {
-	db := s.db.WithContext(ctx)
-	row := registrationRow{Number: r.Number, Kind: r.Kind, RegisteredAt: r.RegisteredAt, ExpiresAt: r.ExpiresAt,
-		PeriodMonths: r.PeriodMonths, Description: r.Collateral.Description, Reference: r.Reference,
-		ControllerID: r.Controller.OrganizationID, ControllerUSCC: r.Controller.USCC, Status: registry.StatusEffective,
-		ModificationCodeHash: modificationCodeHash}
-	if m := r.MaxSecuredAmount; m != nil {
-		row.MaxAmount, row.Currency = &m.Amount, &m.Currency
+	if len(rows) == 0 {
+		return nil
 	}
-	if err := db.Table("registrations").Create(&row).Error; err != nil {
+	if err := db.Table("parties").CreateInBatches(&rows, 500).Error; err != nil {
 		return translate(err)
 	}
-	parties := append(partyRows(r.Number, roleGrantor, r.RegisteredAt, r.Grantors),
-		partyRows(r.Number, roleSecuredParty, r.RegisteredAt, r.SecuredParties)...)
-	if err := db.Table("parties").CreateInBatches(&parties, 500).Error; err != nil {
-		return translate(err)
-	}
-	for _, p := range parties {
-		if p.Role == roleGrantor && p.NameKey != "" {
+	for _, p := range rows {
+		if (p.Role == registry.RoleGrantor || p.Role == registry.RoleFormerGrantor) && p.NameKey != "" {
 			if err := db.Exec("INSERT INTO grantor_names (name_key, name, first_at) VALUES (?, ?, ?) ON CONFLICT (name_key) DO NOTHING",
 				p.NameKey, p.Name, p.AddedAt).Error; err != nil {
 				return translate(err)
 			}
 		}
 	}
-	if len(r.Collateral.Items) == 0 {
-		return nil
-	}
-	items := make([]itemRow, len(r.Collateral.Items))
-	for i, it := range r.Collateral.Items {
-		items[i] = itemRow{ID: it.ID, RegistrationNumber: r.Number, Ord: i, Type: it.Type, SerialNumber: it.SerialNumber,
+	return nil
+}
+
+// InsertItems adds collateral items to the index, each with its own priority time.
+func (s *Store) InsertItems(ctx context.Context, number string, items []registry.Item) error {
+	rows := make([]itemRow, len(items))
+	for i, it := range items {
+		rows[i] = itemRow{ID: it.ID, RegistrationNumber: number, Ord: i, Type: it.Type, SerialNumber: it.SerialNumber,
 			SerialKey: identity.SerialKey(it.SerialNumber), Description: it.Description, RegisteredAt: it.RegisteredAt}
 	}
-	return translate(db.Table("items").CreateInBatches(&items, 500).Error)
+	return translate(s.db.WithContext(ctx).Table("items").CreateInBatches(&rows, 500).Error)
+}
+
+// RemoveItems ends items' index rows at at.
+func (s *Store) RemoveItems(ctx context.Context, number string, ids []string, at time.Time) error {
+	return translate(s.db.WithContext(ctx).Exec("UPDATE items SET removed_at = ? WHERE registration_number = ? AND id = ANY(?::text[]) AND removed_at IS NULL",
+		at, number, textArray(ids)).Error)
+}
+
+// Events returns the events of the given registrations registered at or
+// before asOf, in log order.
+func (s *Store) Events(ctx context.Context, registrationNumbers []string, asOf time.Time) ([]registry.EventRecord, error) {
+	var rows []eventRow
+	if err := s.db.WithContext(ctx).Raw(`SELECT log_index, number, registration_number, type, registered_at, organization_id, user_id, record
+		FROM events WHERE registration_number = ANY(?::text[]) AND registered_at <= ? ORDER BY log_index`,
+		textArray(registrationNumbers), asOf).Scan(&rows).Error; err != nil {
+		return nil, translate(err)
+	}
+	out := make([]registry.EventRecord, len(rows))
+	for i, r := range rows {
+		out[i] = registry.EventRecord{LogIndex: r.LogIndex, Number: r.Number, Type: r.Type, RegistrationNumber: r.RegistrationNumber,
+			At: r.RegisteredAt.UTC(), OrganizationID: deref(r.OrganizationID), UserID: deref(r.UserID), Record: r.Record}
+	}
+	return out, nil
+}
+
+// ListRegistrations returns one page of an organization's registration
+// numbers in registration order, filtered by status at f.Now.
+func (s *Store) ListRegistrations(ctx context.Context, f registry.ListFilter) ([]string, error) {
+	q := s.db.WithContext(ctx).Table("registrations").Select("number").Where("controller_id = ?", f.ControllerID)
+	switch f.Status {
+	case registry.StatusEffective:
+		q = q.Where("status = ? AND expires_at > ?", registry.StatusEffective, f.Now)
+	case registry.StatusExpired:
+		q = q.Where("status = ? AND expires_at <= ?", registry.StatusEffective, f.Now)
+	case registry.StatusCancelled, registry.StatusRevoked:
+		q = q.Where("status = ?", f.Status)
+	}
+	if f.After != "" {
+		q = q.Where("number > ?", f.After)
+	}
+	var numbers []string
+	err := q.Order("number").Limit(f.Limit).Scan(&numbers).Error
+	return numbers, translate(err)
+}
+
+// InsertNotification stores something an organization must be told.
+func (s *Store) InsertNotification(ctx context.Context, n registry.Notification) error {
+	return translate(s.db.WithContext(ctx).Exec(`INSERT INTO notifications (organization_id, registration_number, event_number, kind, created_at)
+		VALUES (?, ?, ?, ?, ?)`, nullable(n.OrganizationID), n.RegistrationNumber, n.EventNumber, n.Kind, n.At).Error)
+}
+
+// ClaimIdempotencyKey records a new key, or returns what the request that
+// first used it stored. A concurrent first use holds the key's row until it
+// commits or rolls back; this waits for it.
+func (s *Store) ClaimIdempotencyKey(ctx context.Context, id, fingerprint []byte, at time.Time) (registry.IdempotentResponse, bool, error) {
+	db := s.db.WithContext(ctx)
+	res := db.Exec("INSERT INTO idempotency_keys (id, fingerprint, created_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING", id, fingerprint, at)
+	if res.Error != nil {
+		return registry.IdempotentResponse{}, false, translate(res.Error)
+	}
+	if res.RowsAffected == 1 {
+		return registry.IdempotentResponse{}, true, nil
+	}
+	var row struct {
+		Fingerprint []byte
+		Response    []byte
+	}
+	err := db.Raw("SELECT fingerprint, response FROM idempotency_keys WHERE id = ?", id).Scan(&row).Error
+	return registry.IdempotentResponse{Fingerprint: row.Fingerprint, Sealed: row.Response}, false, translate(err)
+}
+
+// SaveIdempotentResponse stores the sealed first answer under its key.
+func (s *Store) SaveIdempotentResponse(ctx context.Context, id, sealed []byte) error {
+	return translate(s.db.WithContext(ctx).Exec("UPDATE idempotency_keys SET response = ? WHERE id = ?", sealed, id).Error)
 }
 
 // RegistrationNumberOf finds the registration that an event number belongs to.
@@ -168,12 +250,12 @@ func (s *Store) RegistrationNumberOf(ctx context.Context, anyNumber string) (str
 	return n, translate(res.Error)
 }
 
-// LockRegistration reads what a change needs to know about the registration
-// that anyNumber belongs to, and locks it until the transaction ends.
+// LockRegistration finds the registration that anyNumber belongs to and
+// locks it until the transaction ends.
 func (s *Store) LockRegistration(ctx context.Context, anyNumber string) (registry.RegistrationState, error) {
 	var row registrationRow
 	res := s.db.WithContext(ctx).Raw(`
-		SELECT number, controller_id, status, expires_at, modification_code_hash FROM registrations
+		SELECT number, modification_code_hash FROM registrations
 		WHERE number = (SELECT registration_number FROM events WHERE number = ?) FOR UPDATE`, anyNumber).Scan(&row)
 	if res.Error != nil {
 		return registry.RegistrationState{}, translate(res.Error)
@@ -181,14 +263,7 @@ func (s *Store) LockRegistration(ctx context.Context, anyNumber string) (registr
 	if res.RowsAffected == 0 {
 		return registry.RegistrationState{}, registry.ErrNotFound
 	}
-	return registry.RegistrationState{Number: row.Number, ControllerID: row.ControllerID, StoredStatus: row.Status,
-		ExpiresAt: row.ExpiresAt, ModificationCodeHash: row.ModificationCodeHash}, nil
-}
-
-// EndRegistration records that a registration ended (cancelled or revoked) at an instant.
-func (s *Store) EndRegistration(ctx context.Context, number, status string, at time.Time) error {
-	return translate(s.db.WithContext(ctx).Exec(
-		"UPDATE registrations SET status = ?, ended_at = ? WHERE number = ?", status, at, number).Error)
+	return registry.RegistrationState{Number: row.Number, ModificationCodeHash: row.ModificationCodeHash}, nil
 }
 
 // textArray is a list bound as one PostgreSQL text[] parameter, so a search
@@ -205,83 +280,6 @@ func (a textArray) Value() (driver.Value, error) {
 	return "{" + strings.Join(a, ",") + "}", nil
 }
 
-// Registrations loads registrations as they stood at asOf, in registration
-// order, with their parties, items and history. Four queries, whatever the
-// number of registrations.
-func (s *Store) Registrations(ctx context.Context, numbers []string, asOf time.Time) ([]registry.Registration, error) {
-	if len(numbers) == 0 {
-		return nil, nil
-	}
-	db := s.db.WithContext(ctx)
-	list := textArray(numbers)
-	var rows []registrationRow
-	if err := db.Raw(`SELECT number, kind, registered_at, expires_at, period_months, description, max_amount::text AS max_amount,
-		currency, reference, controller_id, controller_uscc, status, ended_at FROM registrations
-		WHERE number = ANY(?::text[]) AND registered_at <= ? ORDER BY registered_at`, list, asOf).Scan(&rows).Error; err != nil {
-		return nil, translate(err)
-	}
-	var parties []partyRow
-	if err := db.Raw(`SELECT registration_number, role, ord, type, name, uscc, country, registration_no, lei, id_number, address
-		FROM parties WHERE registration_number = ANY(?::text[]) AND added_at <= ? AND (removed_at IS NULL OR removed_at > ?)
-		ORDER BY registration_number, role, ord`, list, asOf, asOf).Scan(&parties).Error; err != nil {
-		return nil, translate(err)
-	}
-	var items []itemRow
-	if err := db.Raw(`SELECT id, registration_number, ord, type, serial_number, description, registered_at
-		FROM items WHERE registration_number = ANY(?::text[]) AND registered_at <= ? AND (removed_at IS NULL OR removed_at > ?)
-		ORDER BY registration_number, registered_at, ord`, list, asOf, asOf).Scan(&items).Error; err != nil {
-		return nil, translate(err)
-	}
-	var events []eventRow
-	if err := db.Raw(`SELECT log_index, number, registration_number, type, registered_at, organization_id
-		FROM events WHERE registration_number = ANY(?::text[]) AND registered_at <= ? ORDER BY log_index`, list, asOf).Scan(&events).Error; err != nil {
-		return nil, translate(err)
-	}
-	out := make([]registry.Registration, len(rows))
-	index := make(map[string]*registry.Registration, len(rows))
-	for i, row := range rows {
-		r := registry.Registration{Number: row.Number, Kind: row.Kind, RegisteredAt: row.RegisteredAt.UTC(), ExpiresAt: row.ExpiresAt.UTC(),
-			PeriodMonths: row.PeriodMonths, Reference: row.Reference, Status: registry.StatusEffective,
-			Controller: registry.Controller{OrganizationID: row.ControllerID, USCC: row.ControllerUSCC},
-			Grantors:   []registry.Party{}, SecuredParties: []registry.Party{},
-			Collateral: registry.Collateral{Description: row.Description, Items: []registry.Item{}},
-			History:    []registry.HistoryEntry{},
-		}
-		if row.EndedAt != nil && !row.EndedAt.After(asOf) {
-			r.Status = row.Status
-		}
-		if row.MaxAmount != nil {
-			r.MaxSecuredAmount = &registry.Money{Amount: *row.MaxAmount, Currency: deref(row.Currency)}
-		}
-		out[i] = r
-		index[r.Number] = &out[i]
-	}
-	for _, p := range parties {
-		r := index[p.RegistrationNumber]
-		if r == nil {
-			continue
-		}
-		if p.Role == roleGrantor {
-			r.Grantors = append(r.Grantors, p.toDomain())
-		} else {
-			r.SecuredParties = append(r.SecuredParties, p.toDomain())
-		}
-	}
-	for _, it := range items {
-		if r := index[it.RegistrationNumber]; r != nil {
-			r.Collateral.Items = append(r.Collateral.Items, registry.Item{ID: it.ID, Type: it.Type, SerialNumber: it.SerialNumber,
-				Description: it.Description, RegisteredAt: it.RegisteredAt.UTC()})
-		}
-	}
-	for _, e := range events {
-		if r := index[e.RegistrationNumber]; r != nil {
-			r.History = append(r.History, registry.HistoryEntry{Number: e.Number, Type: e.Type, RegisteredAt: e.RegisteredAt.UTC(),
-				By: registry.Actor{OrganizationID: deref(e.OrganizationID)}, LogIndex: e.LogIndex})
-		}
-	}
-	return out, nil
-}
-
 // FindRegistrations returns the registrations a search key finds at q.AsOf.
 func (s *Store) FindRegistrations(ctx context.Context, q registry.Query) ([]registry.Match, error) {
 	db := s.db.WithContext(ctx)
@@ -296,7 +294,28 @@ func (s *Store) FindRegistrations(ctx context.Context, q registry.Query) ([]regi
 	var err error
 	switch {
 	case q.NameKey != "":
-		how, err = matchCurrentName, grantors("type = 'organization' AND name_key = ?", q.NameKey)
+		// Current names first: a registration found both ways matched by
+		// its current name.
+		var rows []struct {
+			RegistrationNumber string
+			Role               string
+		}
+		// 'grantor' sorts after 'former_grantor'.
+		err = db.Raw(`SELECT registration_number, MAX(role) AS role FROM parties
+			WHERE role IN ('grantor', 'former_grantor') AND type = 'organization' AND name_key = ?
+			AND added_at <= ? AND (removed_at IS NULL OR removed_at > ?)
+			GROUP BY registration_number`, q.NameKey, q.AsOf, q.AsOf).Scan(&rows).Error
+		if err != nil {
+			return nil, translate(err)
+		}
+		out := make([]registry.Match, len(rows))
+		for i, r := range rows {
+			out[i] = registry.Match{RegistrationNumber: r.RegistrationNumber, MatchedBy: matchCurrentName}
+			if r.Role == registry.RoleFormerGrantor {
+				out[i].MatchedBy = matchFormerName
+			}
+		}
+		return out, nil
 	case c.USCC != "":
 		how, err = matchUSCC, grantors("uscc = ?", c.USCC)
 	case c.LEI != "":

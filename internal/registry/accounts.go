@@ -19,13 +19,16 @@ func (s *Service) CreateOrganization(ctx context.Context, c Caller, o Organizati
 		return Organization{}, err
 	}
 	o.Status = "active"
+	at := s.clock()
 	err := s.store.InTx(ctx, func(tx Tx) error {
-		if err := tx.InsertOrganization(ctx, &o); err != nil {
-			return err
-		}
-		return tx.InsertAudit(ctx, s.entry(c, auth.CreateOrganization, o.ID, s.clock()))
+		return s.once(ctx, tx, c, at, &o, func() error {
+			if err := tx.InsertOrganization(ctx, &o); err != nil {
+				return err
+			}
+			return tx.InsertAudit(ctx, s.entry(c, auth.CreateOrganization, o.ID, at))
+		})
 	})
-	return o, err
+	return o, replayed(err)
 }
 
 // CreateUser adds a user to an organization: an admin for any organization, an
@@ -52,18 +55,21 @@ func (s *Service) CreateUser(ctx context.Context, c Caller, nu NewUser) (User, e
 		hash = auth.HashPassword(nu.Password)
 	}
 	u := User{OrganizationID: nu.OrganizationID, Email: nu.Email, DisplayName: nu.DisplayName, Roles: dedupe(nu.Roles)}
+	at := s.clock()
 	err := s.store.InTx(ctx, func(tx Tx) error {
-		if _, err := tx.Organization(ctx, u.OrganizationID); errors.Is(err, ErrNotFound) {
-			return Invalid("organization_id", CodeInvalidField, "no organization has this id")
-		} else if err != nil {
-			return err
-		}
-		if err := tx.InsertUser(ctx, &u, hash); err != nil {
-			return err
-		}
-		return tx.InsertAudit(ctx, s.entry(c, auth.CreateUser, u.ID, s.clock()))
+		return s.once(ctx, tx, c, at, &u, func() error {
+			if _, err := tx.Organization(ctx, u.OrganizationID); errors.Is(err, ErrNotFound) {
+				return Invalid("organization_id", CodeInvalidField, "no organization has this id")
+			} else if err != nil {
+				return err
+			}
+			if err := tx.InsertUser(ctx, &u, hash); err != nil {
+				return err
+			}
+			return tx.InsertAudit(ctx, s.entry(c, auth.CreateUser, u.ID, at))
+		})
 	})
-	return u, err
+	return u, replayed(err)
 }
 
 func dedupe(xs []string) []string {
@@ -135,17 +141,19 @@ func (s *Service) IssueToken(ctx context.Context, c Caller, req TokenRequest) (I
 	now := s.clock()
 	t := IssuedToken{Token: secret, ExpiresAt: now.Add(s.cfg.TokenTTL)}
 	err := s.store.InTx(ctx, func(tx Tx) error {
-		if err := tx.InsertToken(ctx, userID, hash, t.ExpiresAt); err != nil {
-			return err
-		}
-		if action == auth.SignIn {
-			// The one who signs in is the actor.
-			c.Principal = auth.Principal{UserID: userID, OrganizationID: signInOrg}
-		}
-		e := s.entry(c, action, userID, now)
-		return tx.InsertAudit(ctx, e)
+		return s.once(ctx, tx, c, now, &t, func() error {
+			if err := tx.InsertToken(ctx, userID, hash, t.ExpiresAt); err != nil {
+				return err
+			}
+			actor := c
+			if action == auth.SignIn {
+				// The one who signs in is the actor.
+				actor.Principal = auth.Principal{UserID: userID, OrganizationID: signInOrg}
+			}
+			return tx.InsertAudit(ctx, s.entry(actor, action, userID, now))
+		})
 	})
-	return t, err
+	return t, replayed(err)
 }
 
 // plausibleEmail screens what is looked up at sign-in; anything else is

@@ -12,6 +12,14 @@ var (
 	ErrNotEffective    = errors.New("registration is not effective")
 	ErrForbidden       = errors.New("forbidden")
 	ErrUnauthenticated = errors.New("unauthenticated")
+	// ErrVersionMismatch is a change whose If-Match names an older version.
+	ErrVersionMismatch = errors.New("the registration has changed since the version given")
+	// ErrExtensionWindowClosed is an extension before the window before expiry.
+	ErrExtensionWindowClosed = errors.New("the extension window is not open")
+	// ErrObjectionNotActive is a change to an objection that no longer stands.
+	ErrObjectionNotActive = errors.New("the objection is no longer active")
+	// ErrIdempotencyKeyReused is an Idempotency-Key sent again with another request.
+	ErrIdempotencyKeyReused = errors.New("the idempotency key was used for another request")
 )
 
 // Field error codes (API.md, Conventions).

@@ -3,52 +3,14 @@ package registry
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/movable-registry/registry/internal/auth"
 	"github.com/movable-registry/registry/internal/identity"
 )
-
-// eventBody is the canonical record of an event: the bytes the log commits to.
-type eventBody struct {
-	LogIndex           int64     `json:"log_index"`
-	Number             string    `json:"number"`
-	Type               string    `json:"type"`
-	RegistrationNumber string    `json:"registration_number"`
-	RegisteredAt       time.Time `json:"registered_at"`
-	By                 eventBy   `json:"by"`
-	Data               any       `json:"data"`
-}
-
-type eventBy struct {
-	OrganizationID string `json:"organization_id"`
-	UserID         string `json:"user_id,omitempty"`
-}
-
-// initialData is what an initial registration records.
-type initialData struct {
-	Kind             string     `json:"kind"`
-	Controller       Controller `json:"controller"`
-	Grantors         []Party    `json:"grantors"`
-	SecuredParties   []Party    `json:"secured_parties"`
-	Collateral       Collateral `json:"collateral"`
-	PeriodMonths     int        `json:"period_months"`
-	ExpiresAt        time.Time  `json:"expires_at"`
-	MaxSecuredAmount *Money     `json:"max_secured_amount,omitempty"`
-	Reference        string     `json:"reference,omitempty"`
-}
-
-func newEvent(c Caller, st Stamp, typ, regNumber string, data any) EventRecord {
-	body := eventBody{
-		LogIndex: st.LogIndex, Number: st.Number, Type: typ, RegistrationNumber: regNumber,
-		RegisteredAt: st.At, By: eventBy{OrganizationID: c.OrganizationID, UserID: c.UserID}, Data: data,
-	}
-	return EventRecord{
-		LogIndex: st.LogIndex, Number: st.Number, Type: typ, RegistrationNumber: regNumber, At: st.At,
-		OrganizationID: c.OrganizationID, UserID: c.UserID, Record: canonical(body),
-	}
-}
 
 // File makes an initial registration for the caller's organization, which
 // becomes its controller. The answer carries the modification code, once.
@@ -67,88 +29,142 @@ func (s *Service) File(ctx context.Context, c Caller, f Filing) (Registration, e
 	code := newModificationCode()
 	var reg Registration
 	err = s.store.Sequence(ctx, StampEvent, func(tx Tx, st Stamp) error {
-		items := make([]Item, len(f.Collateral.Items))
-		for i, in := range f.Collateral.Items {
-			items[i] = Item{ID: newItemID(st.Number, i), Type: in.Type, SerialNumber: in.SerialNumber, Description: in.Description, RegisteredAt: st.At}
-		}
-		data := initialData{
-			Kind: f.Kind, Controller: Controller{OrganizationID: ctrl.ID, USCC: ctrl.USCC},
-			Grantors: f.Grantors, SecuredParties: f.SecuredParties,
-			Collateral:   Collateral{Description: f.Collateral.Description, Items: items},
-			PeriodMonths: f.PeriodMonths, ExpiresAt: AddMonths(st.At, f.PeriodMonths),
-			MaxSecuredAmount: f.MaxSecuredAmount, Reference: f.Reference,
-		}
-		state := Registration{
-			Number: st.Number, Kind: data.Kind, RegisteredAt: st.At, ExpiresAt: data.ExpiresAt,
-			Controller: data.Controller, Grantors: data.Grantors, SecuredParties: data.SecuredParties,
-			Collateral: data.Collateral, PeriodMonths: data.PeriodMonths, MaxSecuredAmount: data.MaxSecuredAmount,
-			Reference: data.Reference, Status: StatusEffective,
-		}
-		var err error
-		reg, err = s.commitEvent(ctx, tx, c, st, auth.FileRegistration, EventInitial, st.Number, data, func() error {
-			return tx.InsertRegistration(ctx, &state, auth.HashSecret(code))
+		return s.once(ctx, tx, c, st.At, &reg, func() error {
+			data := initialData{
+				Kind: f.Kind, Controller: Controller{OrganizationID: ctrl.ID, USCC: ctrl.USCC},
+				Grantors: f.Grantors, SecuredParties: f.SecuredParties,
+				Collateral:   Collateral{Description: f.Collateral.Description, Items: newItems(st, f.Collateral.Items)},
+				PeriodMonths: f.PeriodMonths, ExpiresAt: AddMonths(st.At, f.PeriodMonths),
+				MaxSecuredAmount: f.MaxSecuredAmount, Reference: f.Reference,
+			}
+			var err error
+			reg, err = s.commit(ctx, tx, c, st, auth.FileRegistration, Registration{}, EventInitial, data, auth.HashSecret(code))
+			reg.ModificationCode = code
+			return err
 		})
-		return err
 	})
+	return reg, replayed(err)
+}
+
+// newItems gives declared items their ids and the event's time as their
+// priority time. Ids derive from the event number and the item's place in
+// it, so that replaying the log gives the same ids.
+func newItems(st Stamp, in []ItemInput) []Item {
+	items := make([]Item, len(in))
+	for i, it := range in {
+		items[i] = Item{ID: st.Number + "-" + strconv.Itoa(i+1), Type: it.Type, SerialNumber: it.SerialNumber,
+			Description: it.Description, RegisteredAt: st.At}
+	}
+	return items
+}
+
+// commit records one registry event inside its sequenced transaction: the
+// immutable event, the new state derived from it by apply, the search index
+// and current-state row brought up to date, and the audit entry. It returns
+// the registration as it now stands. cur is the registration before the
+// event (empty for an initial registration).
+func (s *Service) commit(ctx context.Context, tx Tx, c Caller, st Stamp, action auth.Action, cur Registration, typ string, data any, codeHash []byte) (Registration, error) {
+	regNumber := cur.Number
+	if typ == EventInitial {
+		regNumber = st.Number
+	}
+	rec := newEvent(c, st, typ, regNumber, data)
+	if err := tx.InsertEvent(ctx, rec); err != nil {
+		return Registration{}, err
+	}
+	next := clone(cur)
+	if err := apply(&next, event{LogIndex: st.LogIndex, Number: st.Number, Type: typ, At: st.At,
+		By: eventBy{OrganizationID: c.OrganizationID, UserID: c.UserID}, Data: data}); err != nil {
+		return Registration{}, err
+	}
+	next = finish(next, st.At)
+	if err := s.reindex(ctx, tx, cur, next, st.At, codeHash); err != nil {
+		return Registration{}, err
+	}
+	if err := tx.InsertAudit(ctx, s.entry(c, action, st.Number, st.At)); err != nil {
+		return Registration{}, err
+	}
+	return next, nil
+}
+
+// reindex brings the search index and the current-state row from cur to next.
+func (s *Service) reindex(ctx context.Context, tx Tx, cur, next Registration, at time.Time, codeHash []byte) error {
+	head := RegistrationHead{Number: next.Number, Kind: next.Kind, RegisteredAt: next.RegisteredAt, ExpiresAt: next.ExpiresAt,
+		ControllerID: next.Controller.OrganizationID, ControllerUSCC: next.Controller.USCC,
+		Status: StatusEffective, EndedAt: next.EndedAt, Version: next.Version}
+	if next.ended != "" {
+		head.Status = next.ended
+	}
+	var err error
+	if cur.Number == "" {
+		err = tx.InsertRegistration(ctx, head, codeHash)
+	} else {
+		err = tx.UpdateRegistration(ctx, head)
+	}
 	if err != nil {
-		return Registration{}, err
+		return err
 	}
-	reg.ModificationCode = code
-	return reg, nil
+	if parties := indexedParties(next); !slices.EqualFunc(indexedParties(cur), parties, sameIndexed) {
+		if err := tx.IndexParties(ctx, next.Number, at, parties); err != nil {
+			return err
+		}
+	}
+	var removed []string
+	for _, it := range cur.Collateral.Items {
+		if !slices.ContainsFunc(next.Collateral.Items, func(n Item) bool { return n.ID == it.ID }) {
+			removed = append(removed, it.ID)
+		}
+	}
+	if len(removed) > 0 {
+		if err := tx.RemoveItems(ctx, next.Number, removed, at); err != nil {
+			return err
+		}
+	}
+	var added []Item
+	for _, it := range next.Collateral.Items {
+		if !slices.ContainsFunc(cur.Collateral.Items, func(o Item) bool { return o.ID == it.ID }) {
+			added = append(added, it)
+		}
+	}
+	if len(added) > 0 {
+		return tx.InsertItems(ctx, next.Number, added)
+	}
+	return nil
 }
 
-// commitEvent records one registry event inside its sequenced transaction:
-// the immutable event, the change apply makes to the registration's current
-// state, and the audit entry. It returns the registration as it now stands.
-func (s *Service) commitEvent(ctx context.Context, tx Tx, c Caller, st Stamp, action auth.Action, typ, regNumber string, data any, apply func() error) (Registration, error) {
-	if err := tx.InsertEvent(ctx, newEvent(c, st, typ, regNumber, data)); err != nil {
-		return Registration{}, err
+// indexedParties lists the parties a registration is searched by: its
+// grantors, the former names of renamed grantors, its secured parties.
+func indexedParties(r Registration) []IndexedParty {
+	var out []IndexedParty
+	for _, p := range r.Grantors {
+		out = append(out, IndexedParty{Role: RoleGrantor, Party: p})
+		for _, name := range p.FormerNames {
+			former := p
+			former.Name, former.FormerNames = name, nil
+			out = append(out, IndexedParty{Role: RoleFormerGrantor, Party: former})
+		}
 	}
-	if err := apply(); err != nil {
-		return Registration{}, err
+	for _, p := range r.SecuredParties {
+		out = append(out, IndexedParty{Role: RoleSecuredParty, Party: p})
 	}
-	if err := tx.InsertAudit(ctx, s.entry(c, action, regNumber, st.At)); err != nil {
-		return Registration{}, err
+	return out
+}
+
+func sameIndexed(a, b IndexedParty) bool {
+	return a.Role == b.Role && sameParty(a.Party, b.Party) && a.Name == b.Name && a.LEI == b.LEI && a.Address == b.Address
+}
+
+// load replays registrations as they stood at asOf, in registration order,
+// not yet finished at an instant.
+func (s *Service) load(ctx context.Context, tx Tx, numbers []string, asOf time.Time) ([]Registration, error) {
+	if len(numbers) == 0 {
+		return nil, nil
 	}
-	regs, err := tx.Registrations(ctx, []string{regNumber}, st.At)
+	records, err := tx.Events(ctx, numbers, asOf)
 	if err != nil {
-		return Registration{}, err
+		return nil, err
 	}
-	if len(regs) != 1 {
-		return Registration{}, ErrNotFound
-	}
-	return finish(regs[0], st.At), nil
-}
-
-// newItemID derives an item's id from the event that added it and its place
-// there, so that replaying the log gives the same ids.
-func newItemID(eventNumber string, i int) string {
-	return eventNumber + "-" + strconv.Itoa(i+1)
-}
-
-// finish derives what follows from the events and the clock at instant at:
-// the status, the version and the log position shown.
-func finish(r Registration, at time.Time) Registration {
-	ended := r.Status == StatusCancelled || r.Status == StatusRevoked
-	switch {
-	case ended:
-		// The store only reports an end that happened at or before at.
-	case !r.ExpiresAt.After(at):
-		r.Status = StatusExpired
-	default:
-		r.Status = StatusEffective
-	}
-	r.Version = len(r.History)
-	if n := len(r.History); n > 0 {
-		r.LogIndex = r.History[n-1].LogIndex
-	}
-	if r.Objections == nil {
-		r.Objections = []Objection{}
-	}
-	if r.Collateral.Items == nil {
-		r.Collateral.Items = []Item{}
-	}
-	return r
+	return replay(records)
 }
 
 // Registration returns the current state of the registration that any of its
@@ -157,8 +173,8 @@ func (s *Service) Registration(ctx context.Context, c Caller, number string) (Re
 	if err := allow(c, auth.ReadRegistration); err != nil {
 		return Registration{}, err
 	}
-	if err := identity.CheckNumber(number); err != nil {
-		return Registration{}, Invalid("number", CodeInvalidNumber, err.Error())
+	if err := checkNumber("number", number); err != nil {
+		return Registration{}, err
 	}
 	regNumber, err := s.store.RegistrationNumberOf(ctx, number)
 	if err != nil {
@@ -166,7 +182,7 @@ func (s *Service) Registration(ctx context.Context, c Caller, number string) (Re
 	}
 	// Everything committed, whatever the clock says: a write's stamp can run
 	// a microsecond ahead of the wall clock.
-	regs, err := s.store.Registrations(ctx, []string{regNumber}, farFuture)
+	regs, err := s.load(ctx, s.store, []string{regNumber}, farFuture)
 	if err != nil {
 		return Registration{}, err
 	}
@@ -178,55 +194,97 @@ func (s *Service) Registration(ctx context.Context, c Caller, number string) (Re
 
 var farFuture = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// cancellationData is what a cancellation records.
-type cancellationData struct {
-	Reason string `json:"reason"`
-	Note   string `json:"note,omitempty"`
+func checkNumber(field, number string) error {
+	if err := identity.CheckNumber(number); err != nil {
+		return Invalid(field, CodeInvalidNumber, err.Error())
+	}
+	return nil
 }
 
-// Cancel releases a registration. The controller's registrants may cancel, and
-// so may any registrant presenting the registration's modification code.
-func (s *Service) Cancel(ctx context.Context, c Caller, number, modificationCode string, req Cancellation) (Registration, error) {
-	if err := allow(c, auth.CancelRegistration); err != nil {
+// change runs one event against an existing registration in the sequencer:
+// it locks the registration, replays it as it stands at the event's instant,
+// lets decide check the rules and say what to record, and commits.
+func (s *Service) change(ctx context.Context, c Caller, action auth.Action, number string,
+	decide func(tx Tx, st Stamp, cur Registration, state RegistrationState) (typ string, data any, err error)) (Registration, error) {
+	if err := allow(c, action); err != nil {
 		return Registration{}, err
 	}
-	if err := identity.CheckNumber(number); err != nil {
-		return Registration{}, Invalid("number", CodeInvalidNumber, err.Error())
-	}
-	if err := req.Validate(); err != nil {
+	if err := checkNumber("number", number); err != nil {
 		return Registration{}, err
 	}
 	var reg Registration
 	err := s.store.Sequence(ctx, StampEvent, func(tx Tx, st Stamp) error {
-		state, err := tx.LockRegistration(ctx, number)
-		if err != nil {
+		return s.once(ctx, tx, c, st.At, &reg, func() error {
+			state, err := tx.LockRegistration(ctx, number)
+			if err != nil {
+				return err
+			}
+			regs, err := s.load(ctx, tx, []string{state.Number}, st.At)
+			if err != nil {
+				return err
+			}
+			if len(regs) != 1 {
+				return ErrNotFound
+			}
+			cur := finish(regs[0], st.At)
+			typ, data, err := decide(tx, st, cur, state)
+			if err != nil {
+				return err
+			}
+			reg, err = s.commit(ctx, tx, c, st, action, cur, typ, data, nil)
 			return err
-		}
-		if err := s.mayChange(c, state, modificationCode); err != nil {
-			return err
-		}
-		if state.StoredStatus != StatusEffective || !state.ExpiresAt.After(st.At) {
-			return ErrNotEffective
-		}
-		reg, err = s.commitEvent(ctx, tx, c, st, auth.CancelRegistration, EventCancellation, state.Number, cancellationData(req), func() error {
-			return tx.EndRegistration(ctx, state.Number, StatusCancelled, st.At)
 		})
-		return err
 	})
-	return reg, err
+	return reg, replayed(err)
 }
 
 // mayChange is the object-level rule for amending, extending and cancelling:
-// the controller, or the holder of the modification code.
-func (s *Service) mayChange(c Caller, state RegistrationState, modificationCode string) error {
-	if modificationCode != "" {
-		if auth.SameSecret(normalizeModificationCode(modificationCode), state.ModificationCodeHash) {
-			return nil
+// the controller, or the holder of the modification code; then the version
+// the caller expects, then whether the registration is still effective.
+func mayChange(c Caller, cur Registration, state RegistrationState, pre Precondition) error {
+	if pre.ModificationCode != "" {
+		if !auth.SameSecret(normalizeModificationCode(pre.ModificationCode), state.ModificationCodeHash) {
+			return errors.Join(ErrForbidden, errors.New("the modification code is wrong or no longer valid"))
 		}
-		return errors.Join(ErrForbidden, errors.New("the modification code is wrong or no longer valid"))
+	} else if c.OrganizationID == "" || c.OrganizationID != cur.Controller.OrganizationID {
+		return errors.Join(ErrForbidden, errors.New("only the controller, or a holder of the modification code, may change this registration"))
 	}
-	if c.OrganizationID != "" && c.OrganizationID == state.ControllerID {
+	if err := checkVersion(pre.IfMatch, cur.Version); err != nil {
+		return err
+	}
+	if cur.Status != StatusEffective {
+		return ErrNotEffective
+	}
+	return nil
+}
+
+// checkVersion compares an If-Match header with the registration's version
+// (its ETag is the version in quotes).
+func checkVersion(ifMatch string, version int) error {
+	ifMatch = strings.TrimSpace(ifMatch)
+	if ifMatch == "" || ifMatch == "*" {
 		return nil
 	}
-	return errors.Join(ErrForbidden, errors.New("only the controller, or a holder of the modification code, may change this registration"))
+	want := strconv.Itoa(version)
+	for _, tag := range strings.Split(ifMatch, ",") {
+		tag = strings.TrimPrefix(strings.TrimSpace(tag), "W/")
+		if strings.Trim(tag, `"`) == want {
+			return nil
+		}
+	}
+	return errors.Join(ErrVersionMismatch, errors.New("the registration is at version "+want+"; read it again before changing it"))
+}
+
+// Cancel releases a registration. The controller's registrants may cancel, and
+// so may any registrant presenting the registration's modification code.
+func (s *Service) Cancel(ctx context.Context, c Caller, number string, pre Precondition, req Cancellation) (Registration, error) {
+	if err := req.Validate(); err != nil {
+		return Registration{}, err
+	}
+	return s.change(ctx, c, auth.CancelRegistration, number, func(_ Tx, _ Stamp, cur Registration, state RegistrationState) (string, any, error) {
+		if err := mayChange(c, cur, state, pre); err != nil {
+			return "", nil, err
+		}
+		return EventCancellation, cancellationData(req), nil
+	})
 }

@@ -31,64 +31,77 @@ func (s *Service) Search(ctx context.Context, c Caller, req SearchRequest) (numb
 	if mixedScripts {
 		warnings = append(warnings, Warning{Code: "mixed_scripts", Message: "the name mixes letters of different alphabets (for example a Cyrillic а among Latin letters); only names written with the same letters match"})
 	}
+	var answer struct {
+		Number string `json:"number"`
+		Body   []byte `json:"body"`
+	}
 	err = s.store.Sequence(ctx, StampSearch, func(tx Tx, st Stamp) error {
-		cert := SearchCertificate{
-			Number: st.Number, SearchedAt: st.At, AsOf: st.At, Criteria: req.Criteria,
-			IncludeInactive: req.IncludeInactive, RegisterPosition: st.LogSize,
-			Results: []SearchResult{}, SimilarNames: []string{}, Warnings: warnings,
-		}
-		if req.AsOf != nil && req.AsOf.Before(st.At) {
-			cert.AsOf = *req.AsOf
-			n, err := tx.LogSizeAt(ctx, cert.AsOf)
-			if err != nil {
-				return err
-			}
-			cert.RegisterPosition = n
-		}
-		q.AsOf = cert.AsOf
-		matches, err := tx.FindRegistrations(ctx, q)
-		if err != nil {
+		return s.once(ctx, tx, c, st.At, &answer, func() error {
+			var err error
+			answer.Number, answer.Body, err = s.search(ctx, tx, c, st, q, req, warnings)
 			return err
-		}
-		how := make(map[string]string, len(matches))
-		numbers := make([]string, 0, len(matches))
-		for _, m := range matches {
-			if _, dup := how[m.RegistrationNumber]; !dup {
-				how[m.RegistrationNumber] = m.MatchedBy
-				numbers = append(numbers, m.RegistrationNumber)
-			}
-		}
-		regs, err := tx.Registrations(ctx, numbers, cert.AsOf)
-		if err != nil {
-			return err
-		}
-		for _, r := range regs {
-			r = finish(r, cert.AsOf)
-			byNumber := req.Criteria.RegistrationNumber != ""
-			if r.Status != StatusEffective && !req.IncludeInactive && !byNumber {
-				continue
-			}
-			cert.Results = append(cert.Results, SearchResult{Registration: r, MatchedBy: how[r.Number]})
-		}
-		slices.SortStableFunc(cert.Results, func(a, b SearchResult) int {
-			return a.Registration.RegisteredAt.Compare(b.Registration.RegisteredAt)
 		})
-		cert.ResultCount = len(cert.Results)
-		if q.NameKey != "" {
-			names, err := tx.SimilarNames(ctx, q.NameKey, cert.AsOf, s.cfg.SimilarNames)
-			if err != nil {
-				return err
-			}
-			cert.SimilarNames = names
-		}
-		number, body = st.Number, canonical(cert)
-		stored := StoredSearch{Number: st.Number, OrganizationID: c.OrganizationID, Body: body}
-		if err := tx.InsertSearch(ctx, &cert, stored, c.UserID); err != nil {
-			return err
-		}
-		return tx.InsertAudit(ctx, s.entry(c, auth.Search, st.Number, st.At))
 	})
-	return number, body, err
+	return answer.Number, answer.Body, replayed(err)
+}
+
+// search runs a search in the sequencer's transaction and stores it.
+func (s *Service) search(ctx context.Context, tx Tx, c Caller, st Stamp, q Query, req SearchRequest, warnings []Warning) (number string, body []byte, err error) {
+	cert := SearchCertificate{
+		Number: st.Number, SearchedAt: st.At, AsOf: st.At, Criteria: req.Criteria,
+		IncludeInactive: req.IncludeInactive, RegisterPosition: st.LogSize,
+		Results: []SearchResult{}, SimilarNames: []string{}, Warnings: warnings,
+	}
+	if req.AsOf != nil && req.AsOf.Before(st.At) {
+		cert.AsOf = *req.AsOf
+		n, err := tx.LogSizeAt(ctx, cert.AsOf)
+		if err != nil {
+			return "", nil, err
+		}
+		cert.RegisterPosition = n
+	}
+	q.AsOf = cert.AsOf
+	matches, err := tx.FindRegistrations(ctx, q)
+	if err != nil {
+		return "", nil, err
+	}
+	how := make(map[string]string, len(matches))
+	numbers := make([]string, 0, len(matches))
+	for _, m := range matches {
+		if _, dup := how[m.RegistrationNumber]; !dup {
+			how[m.RegistrationNumber] = m.MatchedBy
+			numbers = append(numbers, m.RegistrationNumber)
+		}
+	}
+	regs, err := s.load(ctx, tx, numbers, cert.AsOf)
+	if err != nil {
+		return "", nil, err
+	}
+	for _, r := range regs {
+		r = finish(r, cert.AsOf)
+		byNumber := req.Criteria.RegistrationNumber != ""
+		if r.Status != StatusEffective && !req.IncludeInactive && !byNumber {
+			continue
+		}
+		cert.Results = append(cert.Results, SearchResult{Registration: r, MatchedBy: how[r.Number]})
+	}
+	slices.SortStableFunc(cert.Results, func(a, b SearchResult) int {
+		return a.Registration.RegisteredAt.Compare(b.Registration.RegisteredAt)
+	})
+	cert.ResultCount = len(cert.Results)
+	if q.NameKey != "" {
+		names, err := tx.SimilarNames(ctx, q.NameKey, cert.AsOf, s.cfg.SimilarNames)
+		if err != nil {
+			return "", nil, err
+		}
+		cert.SimilarNames = names
+	}
+	number, body = st.Number, canonical(cert)
+	stored := StoredSearch{Number: st.Number, OrganizationID: c.OrganizationID, Body: body}
+	if err := tx.InsertSearch(ctx, &cert, stored, c.UserID); err != nil {
+		return "", nil, err
+	}
+	return number, body, tx.InsertAudit(ctx, s.entry(c, auth.Search, st.Number, st.At))
 }
 
 // StoredSearch returns a search certificate's stored answer, byte for byte,

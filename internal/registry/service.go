@@ -19,6 +19,9 @@ type Config struct {
 	TokenTTL time.Duration
 	// SimilarNames caps the advisory similar names of a name search.
 	SimilarNames int
+	// ExtensionWindowDays is how many days before expiry an extension may be
+	// filed; 0 means at any time while the registration is effective.
+	ExtensionWindowDays int
 }
 
 // Service carries out every registry operation, checking the caller's
@@ -51,6 +54,8 @@ type Caller struct {
 	auth.Principal
 	Source    string
 	RequestID string
+	// Idempotency is set when a creating request carries an Idempotency-Key.
+	Idempotency *Idempotency
 }
 
 func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }

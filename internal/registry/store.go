@@ -44,14 +44,66 @@ type EventRecord struct {
 	Record             []byte
 }
 
-// RegistrationState is what a write needs to know about a registration before
-// it changes it; reading it locks the registration until the write commits.
+// RegistrationState is what a write needs to know about a registration
+// beyond its events; reading it locks the registration until the write commits.
 type RegistrationState struct {
 	Number               string
-	ControllerID         string
-	StoredStatus         string
-	ExpiresAt            time.Time
 	ModificationCodeHash []byte
+}
+
+// RegistrationHead is the row that stands for a registration's current state
+// where writes lock it and lists filter it; its content comes from its events.
+type RegistrationHead struct {
+	Number         string
+	Kind           string
+	RegisteredAt   time.Time
+	ExpiresAt      time.Time
+	ControllerID   string
+	ControllerUSCC string
+	// Status is effective, cancelled or revoked: expiry follows from the clock.
+	Status  string
+	EndedAt *time.Time
+	Version int
+}
+
+// Index roles of parties: grantors and secured parties as registered, and
+// the former names of renamed grantors.
+const (
+	RoleGrantor       = "grantor"
+	RoleSecuredParty  = "secured_party"
+	RoleFormerGrantor = "former_grantor"
+)
+
+// IndexedParty is a party as the search index holds it.
+type IndexedParty struct {
+	Role string
+	Party
+}
+
+// ListFilter selects one page of an organization's registrations.
+type ListFilter struct {
+	ControllerID string
+	// Status is empty for any, or a status as it stands at Now.
+	Status string
+	Now    time.Time
+	// After is the last registration number of the previous page.
+	After string
+	Limit int
+}
+
+// Notification is something an organization must be told.
+type Notification struct {
+	OrganizationID     string
+	RegistrationNumber string
+	EventNumber        string
+	Kind               string
+	At                 time.Time
+}
+
+// IdempotentResponse is a creating request's first answer, as stored.
+type IdempotentResponse struct {
+	Fingerprint []byte
+	Sealed      []byte
 }
 
 // Match is a registration a search key found, and how.
@@ -87,14 +139,29 @@ type Tx interface {
 	InsertToken(ctx context.Context, userID string, hash []byte, expiresAt time.Time) error
 	TokenPrincipal(ctx context.Context, hash []byte, now time.Time) (auth.Principal, error)
 
+	OrganizationByUSCC(ctx context.Context, uscc string) (Organization, error)
+
 	InsertEvent(ctx context.Context, e EventRecord) error
-	InsertRegistration(ctx context.Context, r *Registration, modificationCodeHash []byte) error
-	LockRegistration(ctx context.Context, anyNumber string) (RegistrationState, error)
-	EndRegistration(ctx context.Context, number, status string, at time.Time) error
-	// Registrations loads registrations as they stood at asOf, in
-	// registration order, with Status holding the stored final status.
-	Registrations(ctx context.Context, numbers []string, asOf time.Time) ([]Registration, error)
+	// Events returns the events of the given registrations registered at or
+	// before asOf, in log order.
+	Events(ctx context.Context, registrationNumbers []string, asOf time.Time) ([]EventRecord, error)
 	RegistrationNumberOf(ctx context.Context, anyNumber string) (string, error)
+	InsertRegistration(ctx context.Context, h RegistrationHead, modificationCodeHash []byte) error
+	UpdateRegistration(ctx context.Context, h RegistrationHead) error
+	SetModificationCode(ctx context.Context, number string, hash []byte) error
+	LockRegistration(ctx context.Context, anyNumber string) (RegistrationState, error)
+	// IndexParties ends the registration's current index rows for parties at
+	// at and starts these in their place.
+	IndexParties(ctx context.Context, number string, at time.Time, parties []IndexedParty) error
+	InsertItems(ctx context.Context, number string, items []Item) error
+	RemoveItems(ctx context.Context, number string, ids []string, at time.Time) error
+	ListRegistrations(ctx context.Context, f ListFilter) ([]string, error)
+	InsertNotification(ctx context.Context, n Notification) error
+
+	// ClaimIdempotencyKey records a new key, or returns what an earlier
+	// request with it stored (claimed false).
+	ClaimIdempotencyKey(ctx context.Context, id, fingerprint []byte, at time.Time) (prior IdempotentResponse, claimed bool, err error)
+	SaveIdempotentResponse(ctx context.Context, id, sealed []byte) error
 
 	FindRegistrations(ctx context.Context, q Query) ([]Match, error)
 	SimilarNames(ctx context.Context, nameKey string, asOf time.Time, limit int) ([]string, error)

@@ -25,10 +25,26 @@ const (
 	StatusRevoked   = "revoked"
 )
 
-// Event types.
+// Event types: each event in a registration's history is one of these.
 const (
-	EventInitial      = "initial"
-	EventCancellation = "cancellation"
+	EventInitial             = "initial"
+	EventAmendment           = "amendment"
+	EventExtension           = "extension"
+	EventCancellation        = "cancellation"
+	EventObjection           = "objection"
+	EventObjectionWithdrawal = "objection_withdrawal"
+	EventCaseNotice          = "objection_case_notice"
+	EventRevocation          = "revocation"
+	EventObjectionRevocation = "objection_revocation"
+)
+
+// Objection statuses.
+const (
+	ObjectionActive     = "active"
+	ObjectionLitigating = "litigating"
+	ObjectionWithdrawn  = "withdrawn"
+	ObjectionLapsed     = "lapsed"
+	ObjectionRevoked    = "revoked"
 )
 
 // Party is a grantor or a secured party: an organization with a USCC, an
@@ -42,6 +58,9 @@ type Party struct {
 	LEI                string `json:"lei,omitempty"`
 	IDNumber           string `json:"id_number,omitempty"`
 	Address            string `json:"address,omitempty"`
+	// FormerNames are the names a renamed grantor carried before, oldest
+	// first; the register keeps them searchable. Never part of a request.
+	FormerNames []string `json:"former_names,omitempty"`
 }
 
 // Money is a decimal amount with its ISO 4217 currency.
@@ -107,13 +126,35 @@ type HistoryEntry struct {
 	RegisteredAt time.Time `json:"registered_at"`
 	By           Actor     `json:"by"`
 	LogIndex     int64     `json:"log_index"`
+	// Objection names the objection an objection's later event concerns.
+	Objection string `json:"objection,omitempty"`
 }
 
-// Objection is a dispute registered against a registration.
+// Objection is a dispute registered against a registration, as it stands at
+// the instant the registration is shown.
 type Objection struct {
-	Number  string    `json:"number"`
-	Status  string    `json:"status"`
-	FiledAt time.Time `json:"filed_at"`
+	Number     string      `json:"number"`
+	Status     string      `json:"status"`
+	FiledAt    time.Time   `json:"filed_at"`
+	LapsesAt   *time.Time  `json:"lapses_at,omitempty"`
+	By         Actor       `json:"by"`
+	Statement  string      `json:"statement"`
+	Interest   string      `json:"interest,omitempty"`
+	CaseNotice *CaseNotice `json:"case_notice,omitempty"`
+	EndedAt    *time.Time  `json:"ended_at,omitempty"`
+
+	lapsesAt time.Time
+	ended    string // withdrawn or revoked, by an event
+	endedAt  time.Time
+}
+
+// CaseNotice is a court's or arbitration body's notice that it accepted the
+// objector's case; with it an objection no longer lapses.
+type CaseNotice struct {
+	Court       string    `json:"court"`
+	CaseNumber  string    `json:"case_number"`
+	AcceptedOn  string    `json:"accepted_on"`
+	SubmittedAt time.Time `json:"submitted_at"`
 }
 
 // Registration is the state of a registration at some instant, derived from
@@ -137,12 +178,91 @@ type Registration struct {
 	ModificationCode string         `json:"modification_code,omitempty"`
 	// LogIndex is the log position of the registration's latest event shown.
 	LogIndex int64 `json:"log_index"`
+	// EndedAt is when a cancellation or revocation ended the registration.
+	EndedAt *time.Time `json:"ended_at,omitempty"`
+
+	ended string // cancelled or revoked, by an event
 }
 
 // Cancellation is a request to release a registration.
 type Cancellation struct {
 	Reason string `json:"reason"`
 	Note   string `json:"note,omitempty"`
+}
+
+// Rename replaces a grantor's details, its name above all; the former name
+// stays searchable.
+type Rename struct {
+	From Party `json:"from"`
+	To   Party `json:"to"`
+}
+
+// Amendment changes a registration (API.md, amendments). Every field is
+// optional; at least one must change something.
+type Amendment struct {
+	AddItems         []ItemInput `json:"add_items,omitempty"`
+	RemoveItemIDs    []string    `json:"remove_item_ids,omitempty"`
+	Description      *string     `json:"description,omitempty"`
+	AddGrantors      []Party     `json:"add_grantors,omitempty"`
+	RemoveGrantors   []Party     `json:"remove_grantors,omitempty"`
+	RenameGrantors   []Rename    `json:"rename_grantors,omitempty"`
+	SecuredParties   []Party     `json:"secured_parties,omitempty"`
+	MaxSecuredAmount *Money      `json:"max_secured_amount,omitempty"`
+	Note             string      `json:"note,omitempty"`
+}
+
+// Extension adds months to a registration's expiry.
+type Extension struct {
+	PeriodMonths int `json:"period_months"`
+}
+
+// Precondition is what a change presents besides its body: the modification
+// code of a non-controller, and the version it expects (If-Match).
+type Precondition struct {
+	ModificationCode string
+	IfMatch          string
+}
+
+// ObjectionRequest files an objection. Interest states the objector's
+// interest and is required of an organization that is not a grantor.
+type ObjectionRequest struct {
+	Statement string `json:"statement"`
+	Interest  string `json:"interest,omitempty"`
+}
+
+// CaseNoticeRequest submits a case-acceptance notice for an objection.
+type CaseNoticeRequest struct {
+	Court      string `json:"court"`
+	CaseNumber string `json:"case_number"`
+	AcceptedOn string `json:"accepted_on"`
+}
+
+// Revocation revokes a registration, or only one of its objections, on the
+// authority of an effective judgment, ruling or award.
+type Revocation struct {
+	Objection      string `json:"objection,omitempty"`
+	Authority      string `json:"authority"`
+	DocumentNumber string `json:"document_number"`
+	Note           string `json:"note,omitempty"`
+}
+
+// ModificationCode is a newly issued modification code, shown once.
+type ModificationCode struct {
+	ModificationCode string `json:"modification_code"`
+}
+
+// ListRequest asks for the caller's organization's registrations.
+type ListRequest struct {
+	Controller string
+	Status     string
+	Cursor     string
+	Limit      string
+}
+
+// RegistrationPage is one page of a list of registrations.
+type RegistrationPage struct {
+	Items      []Registration `json:"items"`
+	NextCursor string         `json:"next_cursor,omitempty"`
 }
 
 // Organization is an account-holding organization.

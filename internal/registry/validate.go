@@ -25,6 +25,7 @@ const (
 	maxDescription = 20000
 	maxSerial      = 100
 	maxPeriod      = 360
+	maxStatement   = 5000
 )
 
 var amountPattern = regexp.MustCompile(`^(0|[1-9][0-9]{0,17})(\.[0-9]{1,2})?$`)
@@ -69,6 +70,9 @@ func checkID(p *problems, field, code, what, value string, check func(string) (s
 
 // checkParty validates a party and puts its identifiers in stored form.
 func checkParty(p *problems, field string, party *Party) {
+	if party.FormerNames != nil {
+		p.add(field+".former_names", CodeInvalidField, "is kept by the register from renames; do not send it")
+	}
 	party.Name = checkText(p, field+".name", party.Name, true, maxName)
 	party.Address = checkText(p, field+".address", party.Address, false, maxText)
 	switch party.Type {
@@ -155,32 +159,95 @@ func (f *Filing) Validate() error {
 	checkParties(&p, "grantors", f.Grantors)
 	checkParties(&p, "secured_parties", f.SecuredParties)
 	f.Collateral.Description = checkText(&p, "collateral.description", f.Collateral.Description, true, maxDescription)
-	if len(f.Collateral.Items) > maxItems {
-		p.add("collateral.items", CodeInvalidField, fmt.Sprintf("at most %d are allowed", maxItems))
-	} else {
-		seen := map[string]int{}
-		for i := range f.Collateral.Items {
-			it := &f.Collateral.Items[i]
-			field := fmt.Sprintf("collateral.items[%d]", i)
-			checkEnum(&p, field+".type", it.Type, ItemTypes)
-			it.SerialNumber = checkText(&p, field+".serial_number", it.SerialNumber, true, maxSerial)
-			it.Description = checkText(&p, field+".description", it.Description, false, maxText)
-			if it.SerialNumber != "" && identity.SerialKey(it.SerialNumber) == "" {
-				p.add(field+".serial_number", CodeInvalidField, "must contain letters or digits")
-			}
-			if key := identity.SerialKey(it.SerialNumber); key != "" {
-				if j, dup := seen[key]; dup {
-					p.add(field+".serial_number", CodeInvalidField, fmt.Sprintf("repeats collateral.items[%d]", j))
-				}
-				seen[key] = i
-			}
-		}
-	}
+	checkItems(&p, "collateral.items", f.Collateral.Items)
 	if f.PeriodMonths < 1 || f.PeriodMonths > maxPeriod {
 		p.add("period_months", CodeInvalidField, fmt.Sprintf("must be a whole number of months from 1 to %d", maxPeriod))
 	}
 	checkMoney(&p, "max_secured_amount", f.MaxSecuredAmount)
 	f.Reference = checkText(&p, "reference", f.Reference, false, maxSerial)
+	return p.err()
+}
+
+func checkItems(p *problems, field string, items []ItemInput) {
+	if len(items) > maxItems {
+		p.add(field, CodeInvalidField, fmt.Sprintf("at most %d are allowed", maxItems))
+		return
+	}
+	seen := map[string]int{}
+	for i := range items {
+		it := &items[i]
+		f := fmt.Sprintf("%s[%d]", field, i)
+		checkEnum(p, f+".type", it.Type, ItemTypes)
+		it.SerialNumber = checkText(p, f+".serial_number", it.SerialNumber, true, maxSerial)
+		it.Description = checkText(p, f+".description", it.Description, false, maxText)
+		key := identity.SerialKey(it.SerialNumber)
+		if it.SerialNumber != "" && key == "" {
+			p.add(f+".serial_number", CodeInvalidField, "must contain letters or digits")
+		}
+		if key != "" {
+			if j, dup := seen[key]; dup {
+				p.add(f+".serial_number", CodeInvalidField, fmt.Sprintf("repeats %s[%d]", field, j))
+			}
+			seen[key] = i
+		}
+	}
+}
+
+// Validate checks an amendment on its own; against checks it against the
+// registration it changes.
+func (a *Amendment) Validate() error {
+	var p problems
+	if len(a.AddItems) == 0 && len(a.RemoveItemIDs) == 0 && a.Description == nil && len(a.AddGrantors) == 0 &&
+		len(a.RemoveGrantors) == 0 && len(a.RenameGrantors) == 0 && a.SecuredParties == nil && a.MaxSecuredAmount == nil {
+		p.add("amendment", CodeInvalidField, "changes nothing: give at least one of add_items, remove_item_ids, description, add_grantors, remove_grantors, rename_grantors, secured_parties, max_secured_amount")
+		return p.err()
+	}
+	checkItems(&p, "add_items", a.AddItems)
+	seen := map[string]int{}
+	for i, id := range a.RemoveItemIDs {
+		field := fmt.Sprintf("remove_item_ids[%d]", i)
+		if j, dup := seen[id]; dup {
+			p.add(field, CodeInvalidField, fmt.Sprintf("repeats remove_item_ids[%d]", j))
+		}
+		seen[id] = i
+		if id == "" || len(id) > maxSerial {
+			p.add(field, CodeInvalidField, "is not an item id")
+		}
+	}
+	if a.Description != nil {
+		d := checkText(&p, "description", *a.Description, true, maxDescription)
+		a.Description = &d
+	}
+	for _, list := range []struct {
+		field   string
+		parties []Party
+	}{{"add_grantors", a.AddGrantors}, {"remove_grantors", a.RemoveGrantors}} {
+		if len(list.parties) > maxParties {
+			p.add(list.field, CodeInvalidField, fmt.Sprintf("at most %d are allowed", maxParties))
+			continue
+		}
+		for i := range list.parties {
+			checkParty(&p, fmt.Sprintf("%s[%d]", list.field, i), &list.parties[i])
+		}
+	}
+	if len(a.RenameGrantors) > maxParties {
+		p.add("rename_grantors", CodeInvalidField, fmt.Sprintf("at most %d are allowed", maxParties))
+	} else {
+		for i := range a.RenameGrantors {
+			rn := &a.RenameGrantors[i]
+			field := fmt.Sprintf("rename_grantors[%d]", i)
+			checkParty(&p, field+".from", &rn.From)
+			checkParty(&p, field+".to", &rn.To)
+			if rn.From.Type != rn.To.Type {
+				p.add(field+".to.type", CodeInvalidField, "must be the same kind of party as from")
+			}
+		}
+	}
+	if a.SecuredParties != nil {
+		checkParties(&p, "secured_parties", a.SecuredParties)
+	}
+	checkMoney(&p, "max_secured_amount", a.MaxSecuredAmount)
+	a.Note = checkText(&p, "note", a.Note, false, maxText)
 	return p.err()
 }
 

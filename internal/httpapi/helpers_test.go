@@ -70,6 +70,15 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
+	return newEnvWith(t, func(*registry.Config) {})
+}
+
+// longLived is for tests that move the clock by years: tokens outlive them.
+func longLived(c *registry.Config) { c.TokenTTL = 100 * 365 * 24 * time.Hour }
+
+// newEnvWith is newEnv with the service's configuration changed by configure.
+func newEnvWith(t testing.TB, configure func(*registry.Config)) *env {
+	t.Helper()
 	url := pgtest.URL(t)
 	gdb, err := postgres.Open(url)
 	if err != nil {
@@ -85,7 +94,9 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := registry.NewService(store, c.Now, registry.Config{AdminToken: adminToken, ExtensionWindowDays: 90})
+	cfg := registry.Config{AdminToken: adminToken, ExtensionWindowDays: 90}
+	configure(&cfg)
+	svc := registry.NewService(store, c.Now, cfg)
 	var logTo io.Writer = io.Discard
 	if os.Getenv("TEST_LOG") != "" {
 		logTo = os.Stderr

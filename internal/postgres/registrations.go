@@ -118,7 +118,7 @@ func (s *Store) UpdateRegistration(ctx context.Context, h registry.RegistrationH
 
 // SetModificationCode replaces the hash of a registration's modification code.
 func (s *Store) SetModificationCode(ctx context.Context, number string, hash []byte) error {
-	return translate(s.db.WithContext(ctx).Exec("UPDATE registrations SET modification_code_hash = ? WHERE number = ?", hash, number).Error)
+	return translate(s.db.WithContext(ctx).Exec("UPDATE registrations SET modification_code_hash = ? WHERE number = ?", bytea(hash), number).Error)
 }
 
 // IndexParties ends the registration's open party rows at at and inserts
@@ -220,7 +220,7 @@ func (s *Store) InsertNotification(ctx context.Context, n registry.Notification)
 // commits or rolls back; this waits for it.
 func (s *Store) ClaimIdempotencyKey(ctx context.Context, id, fingerprint []byte, at time.Time) (registry.IdempotentResponse, bool, error) {
 	db := s.db.WithContext(ctx)
-	res := db.Exec("INSERT INTO idempotency_keys (id, fingerprint, created_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING", id, fingerprint, at)
+	res := db.Exec("INSERT INTO idempotency_keys (id, fingerprint, created_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING", bytea(id), bytea(fingerprint), at)
 	if res.Error != nil {
 		return registry.IdempotentResponse{}, false, translate(res.Error)
 	}
@@ -231,13 +231,13 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, id, fingerprint []byte,
 		Fingerprint []byte
 		Response    []byte
 	}
-	err := db.Raw("SELECT fingerprint, response FROM idempotency_keys WHERE id = ?", id).Scan(&row).Error
+	err := db.Raw("SELECT fingerprint, response FROM idempotency_keys WHERE id = ?", bytea(id)).Scan(&row).Error
 	return registry.IdempotentResponse{Fingerprint: row.Fingerprint, Sealed: row.Response}, false, translate(err)
 }
 
 // SaveIdempotentResponse stores the sealed first answer under its key.
 func (s *Store) SaveIdempotentResponse(ctx context.Context, id, sealed []byte) error {
-	return translate(s.db.WithContext(ctx).Exec("UPDATE idempotency_keys SET response = ? WHERE id = ?", sealed, id).Error)
+	return translate(s.db.WithContext(ctx).Exec("UPDATE idempotency_keys SET response = ? WHERE id = ?", bytea(sealed), bytea(id)).Error)
 }
 
 // RegistrationNumberOf finds the registration that an event number belongs to.
@@ -265,6 +265,13 @@ func (s *Store) LockRegistration(ctx context.Context, anyNumber string) (registr
 	}
 	return registry.RegistrationState{Number: row.Number, ModificationCodeHash: row.ModificationCodeHash}, nil
 }
+
+// bytea binds a byte string as one parameter (GORM would expand a bare
+// []byte in a raw query into a list).
+type bytea []byte
+
+// Value passes the bytes to the driver as they are.
+func (b bytea) Value() (driver.Value, error) { return []byte(b), nil }
 
 // textArray is a list bound as one PostgreSQL text[] parameter, so a search
 // that finds many registrations stays within the protocol's parameter limit.

@@ -92,9 +92,13 @@ func TestREADMEExample(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the example failed: %v\n%s", err, out)
 	}
+	if testing.Verbose() {
+		t.Logf("the example's output:\n%s", out)
+	}
 	// What the example shows a reader must be what happens.
 	for _, want := range []string{`"matched_by": "current_name"`, `"kind_of_certificate": "search"`, `"status": "cancelled"`,
-		`"result_count": 0`, `"code": "invalid_number"`} {
+		`"result_count": 0`, `"code": "invalid_number"`, `"code": "version_mismatch"`, `"extension"`, `"status": "withdrawn"`,
+		`"status": "active"`, `"serial_number": "LINDE-H25-77812"`, `"period_months": 14`} {
 		if !bytes.Contains(out, []byte(want)) {
 			t.Errorf("the example's output lacks %s:\n%s", want, out)
 		}

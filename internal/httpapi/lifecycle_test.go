@@ -289,3 +289,33 @@ func TestListRegistrations(t *testing.T) {
 		e.problem(e.do("GET", "/registrations", searcher.Token, nil), 403, "forbidden")
 	})
 }
+
+// TestChangeAnswersAreWhatReadsShow checks that the state a write answers
+// with (apply on the replayed state) is the state a later read replays.
+func TestChangeAnswersAreWhatReadsShow(t *testing.T) {
+	e := newEnvWith(t, longLived)
+	bank := e.newAccount(usccs[0], "registrant")
+	grantor := e.newAccount(usccs[1], "registrant")
+	e.clock.Stop(t, time.Date(2027, 5, 1, 12, 0, 0, 0, time.UTC))
+	f := filing(grantorName, usccs[1])
+	f["period_months"] = 2
+	n := e.must(201, e.do("POST", "/registrations", bank.Token, f))["number"].(string)
+	o := e.must(201, e.do("POST", "/registrations/"+n+"/objections", grantor.Token, map[string]any{"statement": "x"}))["number"].(string)
+	steps := []struct{ path, token, body string }{
+		{"/amendments", bank.Token, `{"add_items":[{"type":"inventory","serial_number":"INV-1"}],"rename_grantors":[{"from":{"type":"organization","name":"` + grantorName + `","uscc":"` + usccs[1] + `"},"to":{"type":"organization","name":"新名字有限公司","uscc":"` + usccs[1] + `"}}]}`},
+		{"/extensions", bank.Token, `{"period_months":3}`},
+		{"/objections/" + o + "/case-notice", grantor.Token, `{"court":"c","case_number":"1","accepted_on":"2027-04-30"}`},
+		{"/amendments", bank.Token, `{"max_secured_amount":{"amount":"7","currency":"CNY"},"remove_item_ids":["` + n + `-1"]}`},
+		{"/revocation", adminToken, `{"authority":"a","document_number":"d"}`},
+	}
+	for _, s := range steps {
+		answered := e.must(201, e.do("POST", "/registrations/"+n+s.path, s.token, s.body))
+		read := e.must(200, e.do("GET", "/registrations/"+n, bank.Token, nil))
+		if _, isObjection := answered["filed_at"]; isObjection {
+			read = obj(list(read["objections"])[0])
+		}
+		if diff := cmp.Diff(answered, read); diff != "" {
+			t.Errorf("after %s (-answered +read):\n%s", s.path, diff)
+		}
+	}
+}

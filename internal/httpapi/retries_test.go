@@ -184,3 +184,46 @@ func TestIfMatchAndRaces(t *testing.T) {
 		}
 	})
 }
+
+func TestEveryChangeIsAudited(t *testing.T) {
+	e := newEnv(t)
+	bank := e.newAccount(usccs[0], "registrant")
+	grantor := e.newAccount(usccs[1], "registrant")
+	f := filing(grantorName, usccs[1])
+	f["period_months"] = 2
+	n := e.must(201, e.do("POST", "/registrations", bank.Token, f))["number"].(string)
+	e.must(201, e.do("POST", "/registrations/"+n+"/amendments", bank.Token, map[string]any{"description": "x"}))
+	e.must(201, e.do("POST", "/registrations/"+n+"/extensions", bank.Token, map[string]any{"period_months": 1}))
+	e.must(201, e.do("POST", "/registrations/"+n+"/modification-code", bank.Token, nil))
+	o := e.must(201, e.do("POST", "/registrations/"+n+"/objections", grantor.Token, map[string]any{"statement": "x"}))["number"].(string)
+	e.must(201, e.do("POST", "/registrations/"+n+"/objections/"+o+"/withdrawal", grantor.Token, nil))
+	e.must(201, e.do("POST", "/registrations/"+n+"/revocation", adminToken, map[string]any{"authority": "a", "document_number": "d"}))
+	e.problem(e.do("POST", "/registrations/"+n+"/amendments", bank.Token, map[string]any{"description": "y"}), 409, "registration_not_effective")
+
+	rows, err := e.db.Query("SELECT action, outcome, user_id IS NOT NULL OR actor = 'bootstrap_admin' FROM audit_entries WHERE target = $1 ORDER BY id", n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var action, outcome string
+		var actor bool
+		if err := rows.Scan(&action, &outcome, &actor); err != nil {
+			t.Fatal(err)
+		}
+		if !actor {
+			t.Errorf("%s has no actor", action)
+		}
+		got = append(got, action+" "+outcome)
+	}
+	want := []string{"registration.file success", "registration.amend success", "registration.extend success", "registration.rotate_code success",
+		"objection.file success", "objection.withdraw success", "registration.revoke success", "registration.amend invalid"}
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Errorf("audit trail (-got +want):\n%s", diff)
+	}
+	events := e.count("SELECT count(*) FROM events WHERE registration_number = $1", n)
+	if audited := e.count("SELECT count(*) FROM audit_entries WHERE target = $1 AND outcome = 'success' AND detail <> ''", n); audited != events {
+		t.Errorf("%d events, %d audited with their event number", events, audited)
+	}
+}

@@ -70,6 +70,11 @@ func TestNothingAClientSendsCausesA500(t *testing.T) {
 	bank := e.newAccount(usccs[0], "registrant", "searcher", "org_admin")
 	reg := e.must(201, e.do("POST", "/registrations", bank.Token, filing(grantorName, usccs[1])))
 	number := reg["number"].(string)
+	other := e.must(201, e.do("POST", "/registrations", bank.Token, filing(grantorName, usccs[1])))["number"].(string)
+	grantor := e.newAccount(usccs[1], "registrant")
+	objection := e.must(201, e.do("POST", "/registrations/"+number+"/objections", grantor.Token, map[string]any{"statement": "x"}))["number"].(string)
+	party := map[string]any{"type": "organization", "name": "苏州工业园区示例科技有限公司", "uscc": usccs[5]}
+	individual := map[string]any{"type": "individual", "name": "张三", "id_number": "11010519491231002X"}
 	cases := []struct {
 		path, token string
 		body        any
@@ -81,7 +86,21 @@ func TestNothingAClientSendsCausesA500(t *testing.T) {
 		{"/users", adminToken, map[string]any{"organization_id": bank.OrgID, "email": "r@x.cn", "display_name": "X", "roles": []any{"searcher"}, "password": "a long enough password"}},
 		{"/tokens", "", map[string]any{"email": "r@x.cn", "password": "a long enough password"}},
 		{"/tokens", adminToken, map[string]any{"user_id": bank.UserID}},
-		{"/registrations/" + number + "/cancellation", bank.Token, map[string]any{"reason": "other", "note": "x"}},
+		{"/registrations/" + number + "/amendments", bank.Token, map[string]any{
+			"add_items":       []any{map[string]any{"type": "vehicle", "serial_number": "LSVAU2180N2183311", "description": "x"}},
+			"remove_item_ids": []any{number + "-1"}, "description": "y",
+			"add_grantors": []any{party}, "remove_grantors": []any{individual},
+			"rename_grantors":    []any{map[string]any{"from": map[string]any{"type": "organization", "name": grantorName, "uscc": usccs[1]}, "to": party}},
+			"secured_parties":    []any{party, individual},
+			"max_secured_amount": map[string]any{"amount": "1.00", "currency": "USD"}, "note": "z",
+		}},
+		{"/registrations/" + number + "/extensions", bank.Token, map[string]any{"period_months": 12}},
+		{"/registrations/" + number + "/objections", grantor.Token, map[string]any{"statement": "x", "interest": "y"}},
+		{"/registrations/" + number + "/objections/" + objection + "/case-notice", grantor.Token, map[string]any{"court": "c", "case_number": "n", "accepted_on": "2026-11-01"}},
+		{"/registrations/" + number + "/objections/" + objection + "/withdrawal", grantor.Token, map[string]any{}},
+		{"/registrations/" + number + "/modification-code", bank.Token, map[string]any{}},
+		{"/registrations/" + number + "/revocation", adminToken, map[string]any{"objection": objection, "authority": "a", "document_number": "d", "note": "n"}},
+		{"/registrations/" + other + "/cancellation", bank.Token, map[string]any{"reason": "other", "note": "x"}},
 	}
 	total := 0
 	for _, c := range cases {
@@ -102,6 +121,11 @@ func TestNothingAClientSendsCausesA500(t *testing.T) {
 			if r := e.do("GET", path, bank.Token, nil); r.Status >= 500 {
 				t.Errorf("GET %s: %s", path, r)
 			}
+		}
+	}
+	for _, q := range []string{"?limit=-1", "?limit=1e9", "?cursor=%00", "?cursor=" + strings.Repeat("A", 5000), "?status[]=x", "?controller=%FF"} {
+		if r := e.do("GET", "/registrations"+q, bank.Token, nil); r.Status >= 500 {
+			t.Errorf("GET /registrations%s: %s", q, r)
 		}
 	}
 	t.Logf("%d hostile bodies sent", total)

@@ -81,7 +81,11 @@ func (s *Service) commit(ctx context.Context, tx Tx, c Caller, st Stamp, action 
 	if err := s.reindex(ctx, tx, cur, next, st.At, codeHash); err != nil {
 		return Registration{}, err
 	}
-	if err := tx.InsertAudit(ctx, s.entry(c, action, st.Number, st.At)); err != nil {
+	// The audit target is the registration, as it is for refusals; the
+	// event's own number is in the detail.
+	e := s.entry(c, action, regNumber, st.At)
+	e.Detail = typ + " " + st.Number
+	if err := tx.InsertAudit(ctx, e); err != nil {
 		return Registration{}, err
 	}
 	return next, nil

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"database/sql/driver"
 	"encoding/hex"
 	"encoding/json"
@@ -307,11 +308,14 @@ func (s *Store) FindRegistrations(ctx context.Context, q registry.Query) ([]regi
 			RegistrationNumber string
 			Role               string
 		}
-		// 'grantor' sorts after 'former_grantor'.
-		err = db.Raw(`SELECT registration_number, MAX(role) AS role FROM parties
-			WHERE role IN ('grantor', 'former_grantor') AND type = 'organization' AND name_key = ?
-			AND added_at <= ? AND (removed_at IS NULL OR removed_at > ?)
-			GROUP BY registration_number`, q.NameKey, q.AsOf, q.AsOf).Scan(&rows).Error
+		// 'grantor' sorts after 'former_grantor'. Each branch is answered by
+		// its own partial index.
+		alive := ` AND name_key = @key AND added_at <= @at AND (removed_at IS NULL OR removed_at > @at)`
+		err = db.Raw(`SELECT registration_number, MAX(role) AS role FROM (
+			SELECT registration_number, role FROM parties WHERE role = 'grantor' AND type = 'organization'`+alive+`
+			UNION ALL
+			SELECT registration_number, role FROM parties WHERE role = 'former_grantor' AND type = 'organization'`+alive+`
+		) found GROUP BY registration_number`, sql.Named("key", q.NameKey), sql.Named("at", q.AsOf)).Scan(&rows).Error
 		if err != nil {
 			return nil, translate(err)
 		}

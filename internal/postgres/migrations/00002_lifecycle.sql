@@ -13,7 +13,7 @@ DROP INDEX registrations_controller;
 
 -- Former names of renamed grantors are index rows of their own
 -- (role 'former_grantor'), found by name searches as matched_by former_name.
-CREATE INDEX parties_former_name ON parties (name_key) WHERE role = 'former_grantor';
+CREATE INDEX parties_former_name ON parties (name_key) WHERE role = 'former_grantor' AND type = 'organization';
 CREATE INDEX parties_open ON parties (registration_number) WHERE removed_at IS NULL;
 
 -- What the controller must be told (an objection, at once); delivered by a

@@ -52,7 +52,7 @@ func TestReplay(t *testing.T) {
 		t.Errorf("replayed = %+v", r)
 	}
 	objection := records[2].Number
-	lapse := start.Add(2 * time.Minute).AddDate(0, 0, 30)
+	lapse := start.Add(2*time.Minute).AddDate(0, 0, 30)
 	for _, c := range []struct {
 		at   time.Time
 		want string

@@ -169,6 +169,20 @@ func TestAmendments(t *testing.T) {
 		e.must(201, e.do("POST", "/registrations/"+n+"/amendments", newBank.Token, map[string]any{"description": "now ours"}))
 	})
 
+	t.Run("an assignee without an account controls it once it has one", func(t *testing.T) {
+		n, _ := file()
+		reg := e.must(201, e.do("POST", "/registrations/"+n+"/amendments", bank.Token, map[string]any{
+			"secured_parties": []any{org("广州示例融资租赁有限公司", usccs[7])},
+		}))
+		if c := obj(reg["controller"]); c["organization_id"] != "" || c["uscc"] != usccs[7] {
+			t.Errorf("controller = %v", c)
+		}
+		e.problem(e.do("POST", "/registrations/"+n+"/amendments", bank.Token, map[string]any{"description": "x"}), 403, "forbidden")
+		lessor := e.newAccount(usccs[7], "registrant")
+		e.must(201, e.do("POST", "/registrations/"+n+"/modification-code", lessor.Token, nil))
+		e.must(201, e.do("POST", "/registrations/"+n+"/amendments", lessor.Token, map[string]any{"description": "the lessor's"}))
+	})
+
 	t.Run("the modification code lets another organization amend; rotation retires it", func(t *testing.T) {
 		n, code := file()
 		e.must(201, e.do("POST", "/registrations/"+n+"/amendments", agent.Token, map[string]any{"description": "by the agent"}, "Modification-Code", code))

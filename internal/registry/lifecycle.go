@@ -41,8 +41,8 @@ func (s *Service) Amend(ctx context.Context, c Caller, number string, pre Precon
 			}
 		}
 	}
-	return s.change(ctx, c, auth.AmendRegistration, number, func(_ Tx, st Stamp, cur Registration, state RegistrationState) (string, any, error) {
-		if err := mayChange(c, cur, state, pre); err != nil {
+	return s.change(ctx, c, auth.AmendRegistration, number, func(tx Tx, st Stamp, cur Registration, state RegistrationState) (string, any, error) {
+		if err := mayChange(ctx, tx, c, cur, state, pre); err != nil {
 			return "", nil, err
 		}
 		data, err := a.against(cur, st)
@@ -124,8 +124,8 @@ func (s *Service) Extend(ctx context.Context, c Caller, number string, pre Preco
 	if e.PeriodMonths < 1 || e.PeriodMonths > maxPeriod {
 		return Registration{}, Invalid("period_months", CodeInvalidField, fmt.Sprintf("must be a whole number of months from 1 to %d", maxPeriod))
 	}
-	return s.change(ctx, c, auth.ExtendRegistration, number, func(_ Tx, st Stamp, cur Registration, state RegistrationState) (string, any, error) {
-		if err := mayChange(c, cur, state, pre); err != nil {
+	return s.change(ctx, c, auth.ExtendRegistration, number, func(tx Tx, st Stamp, cur Registration, state RegistrationState) (string, any, error) {
+		if err := mayChange(ctx, tx, c, cur, state, pre); err != nil {
 			return "", nil, err
 		}
 		if days := s.cfg.ExtensionWindowDays; days > 0 {
@@ -166,7 +166,9 @@ func (s *Service) RotateModificationCode(ctx context.Context, c Caller, number s
 				return ErrNotFound
 			}
 			cur := finish(regs[0], at)
-			if c.OrganizationID == "" || c.OrganizationID != cur.Controller.OrganizationID {
+			if ok, err := isController(ctx, tx, c, cur); err != nil {
+				return err
+			} else if !ok {
 				return errors.Join(ErrForbidden, errors.New("only the controller may rotate the modification code"))
 			}
 			if cur.Status != StatusEffective {

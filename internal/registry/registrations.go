@@ -242,15 +242,36 @@ func (s *Service) change(ctx context.Context, c Caller, action auth.Action, numb
 	return reg, replayed(err)
 }
 
+// isController reports whether the caller acts for the registration's
+// controller. A registration assigned to an organization that had no account
+// then is controlled by whichever account holds that USCC now.
+func isController(ctx context.Context, tx Tx, c Caller, cur Registration) (bool, error) {
+	switch {
+	case c.OrganizationID == "":
+		return false, nil
+	case cur.Controller.OrganizationID != "":
+		return c.OrganizationID == cur.Controller.OrganizationID, nil
+	case cur.Controller.USCC == "":
+		return false, nil
+	}
+	o, err := tx.Organization(ctx, c.OrganizationID)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	return err == nil && o.USCC == cur.Controller.USCC, err
+}
+
 // mayChange is the object-level rule for amending, extending and cancelling:
 // the controller, or the holder of the modification code; then the version
 // the caller expects, then whether the registration is still effective.
-func mayChange(c Caller, cur Registration, state RegistrationState, pre Precondition) error {
+func mayChange(ctx context.Context, tx Tx, c Caller, cur Registration, state RegistrationState, pre Precondition) error {
 	if pre.ModificationCode != "" {
 		if !auth.SameSecret(normalizeModificationCode(pre.ModificationCode), state.ModificationCodeHash) {
 			return errors.Join(ErrForbidden, errors.New("the modification code is wrong or no longer valid"))
 		}
-	} else if c.OrganizationID == "" || c.OrganizationID != cur.Controller.OrganizationID {
+	} else if ok, err := isController(ctx, tx, c, cur); err != nil {
+		return err
+	} else if !ok {
 		return errors.Join(ErrForbidden, errors.New("only the controller, or a holder of the modification code, may change this registration"))
 	}
 	if err := checkVersion(pre.IfMatch, cur.Version); err != nil {
@@ -285,8 +306,8 @@ func (s *Service) Cancel(ctx context.Context, c Caller, number string, pre Preco
 	if err := req.Validate(); err != nil {
 		return Registration{}, err
 	}
-	return s.change(ctx, c, auth.CancelRegistration, number, func(_ Tx, _ Stamp, cur Registration, state RegistrationState) (string, any, error) {
-		if err := mayChange(c, cur, state, pre); err != nil {
+	return s.change(ctx, c, auth.CancelRegistration, number, func(tx Tx, _ Stamp, cur Registration, state RegistrationState) (string, any, error) {
+		if err := mayChange(ctx, tx, c, cur, state, pre); err != nil {
 			return "", nil, err
 		}
 		return EventCancellation, cancellationData(req), nil

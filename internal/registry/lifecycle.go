@@ -121,8 +121,8 @@ func (s *Service) Extend(ctx context.Context, c Caller, number string, pre Preco
 	if err := allow(c, auth.ExtendRegistration); err != nil {
 		return Registration{}, err
 	}
-	if e.PeriodMonths < 1 || e.PeriodMonths > maxPeriod {
-		return Registration{}, Invalid("period_months", CodeInvalidField, fmt.Sprintf("must be a whole number of months from 1 to %d", maxPeriod))
+	if err := e.Validate(); err != nil {
+		return Registration{}, err
 	}
 	return s.change(ctx, c, auth.ExtendRegistration, number, func(tx Tx, st Stamp, cur Registration, state RegistrationState) (string, any, error) {
 		if err := mayChange(ctx, tx, c, cur, state, pre); err != nil {
@@ -191,10 +191,7 @@ func (s *Service) FileObjection(ctx context.Context, c Caller, number string, re
 	if err := allow(c, auth.FileObjection); err != nil {
 		return Objection{}, err
 	}
-	var p problems
-	req.Statement = checkText(&p, "statement", req.Statement, true, maxStatement)
-	req.Interest = checkText(&p, "interest", req.Interest, false, maxStatement)
-	if err := p.err(); err != nil {
+	if err := req.Validate(); err != nil {
 		return Objection{}, err
 	}
 	org, err := s.store.Organization(ctx, c.OrganizationID)
@@ -283,17 +280,7 @@ func (s *Service) SubmitCaseNotice(ctx context.Context, c Caller, number, object
 	if err := checkNumber("objection", objection); err != nil {
 		return Objection{}, err
 	}
-	var p problems
-	req.Court = checkText(&p, "court", req.Court, true, maxName)
-	req.CaseNumber = checkText(&p, "case_number", req.CaseNumber, true, maxSerial)
-	accepted, err := time.ParseInLocation(time.DateOnly, req.AcceptedOn, Shanghai)
-	switch {
-	case err != nil:
-		p.add("accepted_on", CodeInvalidField, "must be a date such as 2026-11-26")
-	case accepted.After(s.clock()):
-		p.add("accepted_on", CodeInvalidField, "may not be in the future")
-	}
-	if err := p.err(); err != nil {
+	if err := req.Validate(s.clock()); err != nil {
 		return Objection{}, err
 	}
 	return lastObjection(s.change(ctx, c, auth.SubmitCaseNotice, number, func(tx Tx, st Stamp, cur Registration, _ RegistrationState) (string, any, error) {
@@ -317,16 +304,7 @@ func (s *Service) Revoke(ctx context.Context, c Caller, number string, req Revoc
 	if err := allow(c, auth.Revoke); err != nil {
 		return Registration{}, err
 	}
-	var p problems
-	req.Authority = checkText(&p, "authority", req.Authority, true, maxName)
-	req.DocumentNumber = checkText(&p, "document_number", req.DocumentNumber, true, maxSerial)
-	req.Note = checkText(&p, "note", req.Note, false, maxText)
-	if req.Objection != "" {
-		if err := identity.CheckNumber(req.Objection); err != nil {
-			p.add("objection", CodeInvalidNumber, err.Error())
-		}
-	}
-	if err := p.err(); err != nil {
+	if err := req.Validate(); err != nil {
 		return Registration{}, err
 	}
 	return s.change(ctx, c, auth.Revoke, number, func(tx Tx, st Stamp, cur Registration, _ RegistrationState) (string, any, error) {

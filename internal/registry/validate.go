@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"golang.org/x/text/currency"
@@ -248,6 +249,52 @@ func (a *Amendment) Validate() error {
 	}
 	checkMoney(&p, "max_secured_amount", a.MaxSecuredAmount)
 	a.Note = checkText(&p, "note", a.Note, false, maxText)
+	return p.err()
+}
+
+// Validate checks an extension.
+func (e Extension) Validate() error {
+	if e.PeriodMonths < 1 || e.PeriodMonths > maxPeriod {
+		return Invalid("period_months", CodeInvalidField, fmt.Sprintf("must be a whole number of months from 1 to %d", maxPeriod))
+	}
+	return nil
+}
+
+// Validate checks an objection; whether its interest must be stated depends
+// on the registration, and is checked against it.
+func (r *ObjectionRequest) Validate() error {
+	var p problems
+	r.Statement = checkText(&p, "statement", r.Statement, true, maxStatement)
+	r.Interest = checkText(&p, "interest", r.Interest, false, maxStatement)
+	return p.err()
+}
+
+// Validate checks a case-acceptance notice submitted at instant now.
+func (r *CaseNoticeRequest) Validate(now time.Time) error {
+	var p problems
+	r.Court = checkText(&p, "court", r.Court, true, maxName)
+	r.CaseNumber = checkText(&p, "case_number", r.CaseNumber, true, maxSerial)
+	accepted, err := time.ParseInLocation(time.DateOnly, r.AcceptedOn, Shanghai)
+	switch {
+	case err != nil:
+		p.add("accepted_on", CodeInvalidField, "must be a date such as 2026-11-26")
+	case accepted.After(now):
+		p.add("accepted_on", CodeInvalidField, "may not be in the future")
+	}
+	return p.err()
+}
+
+// Validate checks a revocation.
+func (r *Revocation) Validate() error {
+	var p problems
+	r.Authority = checkText(&p, "authority", r.Authority, true, maxName)
+	r.DocumentNumber = checkText(&p, "document_number", r.DocumentNumber, true, maxSerial)
+	r.Note = checkText(&p, "note", r.Note, false, maxText)
+	if r.Objection != "" {
+		if err := identity.CheckNumber(r.Objection); err != nil {
+			p.add("objection", CodeInvalidNumber, err.Error())
+		}
+	}
 	return p.err()
 }
 

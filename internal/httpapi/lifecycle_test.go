@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -331,5 +332,55 @@ func TestChangeAnswersAreWhatReadsShow(t *testing.T) {
 		if diff := cmp.Diff(answered, read); diff != "" {
 			t.Errorf("after %s (-answered +read):\n%s", s.path, diff)
 		}
+	}
+}
+
+// TestTimesHaveOneForm checks that every time in the answers is RFC 3339 in
+// UTC with six fractional digits, also at a whole second, where Go's own
+// encoding would print no fraction at all.
+func TestTimesHaveOneForm(t *testing.T) {
+	e := newEnvWith(t, longLived)
+	e.clock.Stop(t, time.Date(2027, 6, 1, 0, 0, 0, 0, time.UTC))
+	bank := e.newAccount(usccs[0], "registrant", "searcher")
+	grantor := e.newAccount(usccs[1], "registrant")
+	reg := e.must(201, e.do("POST", "/registrations", bank.Token, filing(grantorName, usccs[1])))
+	n := reg["number"].(string)
+	o := e.must(201, e.do("POST", "/registrations/"+n+"/objections", grantor.Token, map[string]any{"statement": "x"}))
+	e.must(201, e.do("POST", "/registrations/"+n+"/objections/"+o["number"].(string)+"/withdrawal", grantor.Token, nil))
+	answers := []map[string]any{
+		reg, o,
+		e.must(201, e.do("POST", "/registrations/"+n+"/cancellation", bank.Token, `{"reason":"other"}`)),
+		e.search(bank.Token, map[string]any{"criteria": map[string]any{"uscc": usccs[1]}, "include_inactive": true}),
+		e.search(bank.Token, map[string]any{"criteria": map[string]any{"uscc": usccs[1]}, "as_of": "2027-05-31T23:59:59Z"}),
+		e.must(201, e.do("POST", "/tokens", adminToken, map[string]any{"user_id": bank.UserID})),
+		e.must(200, e.do("GET", "/certificates/"+n, "", nil)),
+	}
+	form := regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$`)
+	seen := 0
+	var walk func(path string, v any)
+	walk = func(path string, v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, x := range v {
+				walk(path+"."+k, x)
+			}
+		case []any:
+			for i, x := range v {
+				walk(fmt.Sprintf("%s[%d]", path, i), x)
+			}
+		case string:
+			if strings.HasSuffix(path, "_at") || strings.HasSuffix(path, ".as_of") {
+				seen++
+				if !form.MatchString(v) {
+					t.Errorf("%s = %q", path, v)
+				}
+			}
+		}
+	}
+	for i, a := range answers {
+		walk(fmt.Sprint(i), a)
+	}
+	if seen < 15 {
+		t.Errorf("only %d times checked", seen)
 	}
 }

@@ -162,7 +162,7 @@ func (s *Store) InsertItems(ctx context.Context, number string, items []registry
 	rows := make([]itemRow, len(items))
 	for i, it := range items {
 		rows[i] = itemRow{ID: it.ID, RegistrationNumber: number, Ord: i, Type: it.Type, SerialNumber: it.SerialNumber,
-			SerialKey: identity.SerialKey(it.SerialNumber), Description: it.Description, RegisteredAt: it.RegisteredAt}
+			SerialKey: identity.SerialKey(it.SerialNumber), Description: it.Description, RegisteredAt: it.RegisteredAt.Time}
 	}
 	return translate(s.db.WithContext(ctx).Table("items").CreateInBatches(&rows, 500).Error)
 }
@@ -384,7 +384,7 @@ func (s *Store) InsertSearch(ctx context.Context, c *registry.SearchCertificate,
 	return translate(s.db.WithContext(ctx).Exec(`
 		INSERT INTO searches (number, searched_at, as_of, organization_id, user_id, criteria, include_inactive, register_position, result_count, body)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		st.Number, c.SearchedAt, c.AsOf, nullable(st.OrganizationID), nullable(userID), string(criteria), c.IncludeInactive,
+		st.Number, c.SearchedAt.Time, c.AsOf.Time, nullable(st.OrganizationID), nullable(userID), string(criteria), c.IncludeInactive,
 		c.RegisterPosition, c.ResultCount, st.Body).Error)
 }
 
@@ -420,7 +420,7 @@ func (s *Store) Certificate(ctx context.Context, number string) (registry.Certif
 		if kind == registry.EventInitial {
 			kind = "registration"
 		}
-		return registry.Certificate{Number: ev.Number, KindOfCertificate: kind, IssuedAt: ev.RegisteredAt.UTC(),
+		return registry.Certificate{Number: ev.Number, KindOfCertificate: kind, IssuedAt: registry.At(ev.RegisteredAt),
 			Digest: digest(ev.Record), RegistrationNumber: ev.RegistrationNumber}, nil
 	}
 	var se struct {
@@ -435,5 +435,5 @@ func (s *Store) Certificate(ctx context.Context, number string) (registry.Certif
 	if res.RowsAffected == 0 {
 		return registry.Certificate{}, registry.ErrNotFound
 	}
-	return registry.Certificate{Number: se.Number, KindOfCertificate: "search", IssuedAt: se.SearchedAt.UTC(), Digest: digest(se.Body)}, nil
+	return registry.Certificate{Number: se.Number, KindOfCertificate: "search", IssuedAt: registry.At(se.SearchedAt), Digest: digest(se.Body)}, nil
 }

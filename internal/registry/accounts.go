@@ -139,10 +139,10 @@ func (s *Service) IssueToken(ctx context.Context, c Caller, req TokenRequest) (I
 	}
 	secret, hash := auth.NewSecret("rgt_")
 	now := s.clock()
-	t := IssuedToken{Token: secret, ExpiresAt: now.Add(s.cfg.TokenTTL)}
+	t := IssuedToken{Token: secret, ExpiresAt: At(now.Add(s.cfg.TokenTTL))}
 	err := s.store.InTx(ctx, func(tx Tx) error {
 		return s.once(ctx, tx, c, now, &t, func() error {
-			if err := tx.InsertToken(ctx, userID, hash, t.ExpiresAt); err != nil {
+			if err := tx.InsertToken(ctx, userID, hash, t.ExpiresAt.Time); err != nil {
 				return err
 			}
 			actor := c

@@ -11,13 +11,13 @@ import (
 
 // eventBody is the canonical record of an event: the bytes the log commits to.
 type eventBody struct {
-	LogIndex           int64     `json:"log_index"`
-	Number             string    `json:"number"`
-	Type               string    `json:"type"`
-	RegistrationNumber string    `json:"registration_number"`
-	RegisteredAt       time.Time `json:"registered_at"`
-	By                 eventBy   `json:"by"`
-	Data               any       `json:"data"`
+	LogIndex           int64   `json:"log_index"`
+	Number             string  `json:"number"`
+	Type               string  `json:"type"`
+	RegistrationNumber string  `json:"registration_number"`
+	RegisteredAt       Time    `json:"registered_at"`
+	By                 eventBy `json:"by"`
+	Data               any     `json:"data"`
 }
 
 type eventBy struct {
@@ -30,7 +30,7 @@ type event struct {
 	LogIndex int64
 	Number   string
 	Type     string
-	At       time.Time
+	At       Time
 	By       eventBy
 	Data     any
 }
@@ -43,7 +43,7 @@ type initialData struct {
 	SecuredParties   []Party    `json:"secured_parties"`
 	Collateral       Collateral `json:"collateral"`
 	PeriodMonths     int        `json:"period_months"`
-	ExpiresAt        time.Time  `json:"expires_at"`
+	ExpiresAt        Time       `json:"expires_at"`
 	MaxSecuredAmount *Money     `json:"max_secured_amount,omitempty"`
 	Reference        string     `json:"reference,omitempty"`
 }
@@ -65,8 +65,8 @@ type amendmentData struct {
 
 // extensionData is what an extension records.
 type extensionData struct {
-	PeriodMonths int       `json:"period_months"`
-	ExpiresAt    time.Time `json:"expires_at"`
+	PeriodMonths int  `json:"period_months"`
+	ExpiresAt    Time `json:"expires_at"`
 }
 
 // cancellationData is what a cancellation records.
@@ -77,9 +77,9 @@ type cancellationData struct {
 
 // objectionData is what an objection records.
 type objectionData struct {
-	Statement string    `json:"statement"`
-	Interest  string    `json:"interest,omitempty"`
-	LapsesAt  time.Time `json:"lapses_at"`
+	Statement string `json:"statement"`
+	Interest  string `json:"interest,omitempty"`
+	LapsesAt  Time   `json:"lapses_at"`
 }
 
 // withdrawalData is what an objection's withdrawal records.
@@ -107,7 +107,7 @@ type revocationData struct {
 func newEvent(c Caller, st Stamp, typ, regNumber string, data any) EventRecord {
 	body := eventBody{
 		LogIndex: st.LogIndex, Number: st.Number, Type: typ, RegistrationNumber: regNumber,
-		RegisteredAt: st.At, By: eventBy{OrganizationID: c.OrganizationID, UserID: c.UserID}, Data: data,
+		RegisteredAt: At(st.At), By: eventBy{OrganizationID: c.OrganizationID, UserID: c.UserID}, Data: data,
 	}
 	return EventRecord{
 		LogIndex: st.LogIndex, Number: st.Number, Type: typ, RegistrationNumber: regNumber, At: st.At,
@@ -149,7 +149,7 @@ func decodeEvent(rec EventRecord) (event, error) {
 	if err != nil {
 		return event{}, fmt.Errorf("event %s: %w", rec.Number, err)
 	}
-	return event{LogIndex: raw.LogIndex, Number: raw.Number, Type: raw.Type, At: raw.RegisteredAt.UTC(), By: raw.By, Data: data}, nil
+	return event{LogIndex: raw.LogIndex, Number: raw.Number, Type: raw.Type, At: raw.RegisteredAt, By: raw.By, Data: data}, nil
 }
 
 func decodeAs[T any](b []byte) (any, error) {
@@ -185,7 +185,7 @@ func replay(records []EventRecord) ([]Registration, error) {
 	for i, r := range out {
 		regs[i] = *r
 	}
-	slices.SortStableFunc(regs, func(a, b Registration) int { return a.RegisteredAt.Compare(b.RegisteredAt) })
+	slices.SortStableFunc(regs, func(a, b Registration) int { return a.RegisteredAt.Compare(b.RegisteredAt.Time) })
 	return regs, nil
 }
 
@@ -209,7 +209,7 @@ func apply(r *Registration, e event) error {
 	switch d := e.Data.(type) {
 	case initialData:
 		*r = Registration{
-			Number: e.Number, Kind: d.Kind, RegisteredAt: e.At, ExpiresAt: d.ExpiresAt.UTC(), Controller: d.Controller,
+			Number: e.Number, Kind: d.Kind, RegisteredAt: e.At, ExpiresAt: d.ExpiresAt, Controller: d.Controller,
 			Grantors: d.Grantors, SecuredParties: d.SecuredParties, Collateral: d.Collateral,
 			PeriodMonths: d.PeriodMonths, MaxSecuredAmount: d.MaxSecuredAmount, Reference: d.Reference,
 		}
@@ -219,18 +219,18 @@ func apply(r *Registration, e event) error {
 		}
 	case extensionData:
 		r.PeriodMonths += d.PeriodMonths
-		r.ExpiresAt = d.ExpiresAt.UTC()
+		r.ExpiresAt = d.ExpiresAt
 	case cancellationData:
 		r.ended, r.EndedAt = StatusCancelled, &e.At
 	case objectionData:
 		r.Objections = append(r.Objections, Objection{Number: e.Number, FiledAt: e.At, By: h.By,
-			Statement: d.Statement, Interest: d.Interest, lapsesAt: d.LapsesAt.UTC()})
+			Statement: d.Statement, Interest: d.Interest, lapsesAt: d.LapsesAt.Time})
 	case withdrawalData:
 		o := r.objection(d.Objection)
 		if o == nil {
 			return fmt.Errorf("event %s: no objection %s", e.Number, d.Objection)
 		}
-		h.Objection, o.ended, o.endedAt = d.Objection, ObjectionWithdrawn, e.At
+		h.Objection, o.ended, o.endedAt = d.Objection, ObjectionWithdrawn, e.At.Time
 	case caseNoticeData:
 		o := r.objection(d.Objection)
 		if o == nil {
@@ -247,7 +247,7 @@ func apply(r *Registration, e event) error {
 		if o == nil {
 			return fmt.Errorf("event %s: no objection %s", e.Number, d.Objection)
 		}
-		h.Objection, o.ended, o.endedAt = d.Objection, ObjectionRevoked, e.At
+		h.Objection, o.ended, o.endedAt = d.Objection, ObjectionRevoked, e.At.Time
 	default:
 		return fmt.Errorf("event %s: no rule for %T", e.Number, e.Data)
 	}
@@ -333,11 +333,11 @@ func finish(r Registration, at time.Time) Registration {
 	r.Objections = slices.Clone(r.Objections)
 	for i := range r.Objections {
 		o := &r.Objections[i]
-		lapses := o.lapsesAt
+		lapses := Time{o.lapsesAt}
 		o.LapsesAt, o.EndedAt = nil, nil
 		switch {
 		case o.ended != "":
-			ended := o.endedAt
+			ended := Time{o.endedAt}
 			o.Status, o.EndedAt = o.ended, &ended
 		case o.CaseNotice != nil:
 			o.Status = ObjectionLitigating

@@ -34,11 +34,11 @@ func TestReplay(t *testing.T) {
 	grantor := Party{Type: "organization", Name: "上海星辰精密机械有限公司", USCC: "91310115MA1K3YJ12G"}
 	renamed := Party{Type: "organization", Name: "上海星辰智能装备有限公司", USCC: "91310115MA1K3YJ12G"}
 	records := life(t, start,
-		ev{EventInitial, initialData{Kind: "factoring", Grantors: []Party{grantor}, PeriodMonths: 1, ExpiresAt: AddMonths(start, 1),
+		ev{EventInitial, initialData{Kind: "factoring", Grantors: []Party{grantor}, PeriodMonths: 1, ExpiresAt: At(AddMonths(start, 1)),
 			Collateral: Collateral{Description: "receivables", Items: []Item{{ID: "a", SerialNumber: "S1"}}}}},
 		ev{EventAmendment, amendmentData{RenameGrantors: []Rename{{From: grantor, To: renamed}}, RemoveItemIDs: []string{"a"}}},
-		ev{EventObjection, objectionData{Statement: "no", LapsesAt: start.Add(2*time.Minute).AddDate(0, 0, 30)}},
-		ev{EventExtension, extensionData{PeriodMonths: 2, ExpiresAt: AddMonths(AddMonths(start, 1), 2)}},
+		ev{EventObjection, objectionData{Statement: "no", LapsesAt: At(start.Add(2*time.Minute).AddDate(0, 0, 30))}},
+		ev{EventExtension, extensionData{PeriodMonths: 2, ExpiresAt: At(AddMonths(AddMonths(start, 1), 2))}},
 	)
 	regs, err := replay(records)
 	if err != nil {
@@ -73,7 +73,7 @@ func TestReplay(t *testing.T) {
 
 func TestReplayRefusesBrokenLogs(t *testing.T) {
 	start := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
-	initial := ev{EventInitial, initialData{Kind: "other", ExpiresAt: start.AddDate(1, 0, 0)}}
+	initial := ev{EventInitial, initialData{Kind: "other", ExpiresAt: At(start.AddDate(1, 0, 0))}}
 	cases := map[string][]EventRecord{
 		"no initial event":   life(t, start, ev{EventCancellation, cancellationData{Reason: "other"}}),
 		"unknown event type": life(t, start, initial, ev{"merger", struct{}{}}),
@@ -98,9 +98,9 @@ func BenchmarkReplay(b *testing.B) {
 	}
 	records := life(b, start,
 		ev{EventInitial, initialData{Kind: f.Kind, Grantors: f.Grantors, SecuredParties: f.SecuredParties, PeriodMonths: 36,
-			ExpiresAt: AddMonths(start, 36), Collateral: Collateral{Description: strings.Repeat("CNC machining centre; ", 10),
-				Items: []Item{{ID: "1", Type: "equipment", SerialNumber: "DMG-2019-004411", RegisteredAt: start}}}}},
-		ev{EventExtension, extensionData{PeriodMonths: 12, ExpiresAt: AddMonths(start, 48)}},
+			ExpiresAt: At(AddMonths(start, 36)), Collateral: Collateral{Description: strings.Repeat("CNC machining centre; ", 10),
+				Items: []Item{{ID: "1", Type: "equipment", SerialNumber: "DMG-2019-004411", RegisteredAt: At(start)}}}}},
+		ev{EventExtension, extensionData{PeriodMonths: 12, ExpiresAt: At(AddMonths(start, 48))}},
 	)
 	b.ReportAllocs()
 	for b.Loop() {

@@ -136,7 +136,7 @@ func (s *Service) Extend(ctx context.Context, c Caller, number string, pre Preco
 					days, opens.Format(time.RFC3339Nano)))
 			}
 		}
-		return EventExtension, extensionData{PeriodMonths: e.PeriodMonths, ExpiresAt: AddMonths(cur.ExpiresAt, e.PeriodMonths)}, nil
+		return EventExtension, extensionData{PeriodMonths: e.PeriodMonths, ExpiresAt: At(AddMonths(cur.ExpiresAt.Time, e.PeriodMonths))}, nil
 	})
 }
 
@@ -210,7 +210,7 @@ func (s *Service) FileObjection(ctx context.Context, c Caller, number string, re
 		if err := s.notify(ctx, tx, cur, st, EventObjection); err != nil {
 			return "", nil, err
 		}
-		return EventObjection, objectionData{Statement: req.Statement, Interest: req.Interest, LapsesAt: lapses}, nil
+		return EventObjection, objectionData{Statement: req.Statement, Interest: req.Interest, LapsesAt: At(lapses)}, nil
 	})
 	return lastObjection(reg, err)
 }

@@ -34,7 +34,7 @@ func (s *Service) File(ctx context.Context, c Caller, f Filing) (Registration, e
 				Kind: f.Kind, Controller: Controller{OrganizationID: ctrl.ID, USCC: ctrl.USCC},
 				Grantors: f.Grantors, SecuredParties: f.SecuredParties,
 				Collateral:   Collateral{Description: f.Collateral.Description, Items: newItems(st, f.Collateral.Items)},
-				PeriodMonths: f.PeriodMonths, ExpiresAt: AddMonths(st.At, f.PeriodMonths),
+				PeriodMonths: f.PeriodMonths, ExpiresAt: At(AddMonths(st.At, f.PeriodMonths)),
 				MaxSecuredAmount: f.MaxSecuredAmount, Reference: f.Reference,
 			}
 			var err error
@@ -53,7 +53,7 @@ func newItems(st Stamp, in []ItemInput) []Item {
 	items := make([]Item, len(in))
 	for i, it := range in {
 		items[i] = Item{ID: st.Number + "-" + strconv.Itoa(i+1), Type: it.Type, SerialNumber: it.SerialNumber,
-			Description: it.Description, RegisteredAt: st.At}
+			Description: it.Description, RegisteredAt: At(st.At)}
 	}
 	return items
 }
@@ -73,7 +73,7 @@ func (s *Service) commit(ctx context.Context, tx Tx, c Caller, st Stamp, action 
 		return Registration{}, err
 	}
 	next := clone(cur)
-	if err := apply(&next, event{LogIndex: st.LogIndex, Number: st.Number, Type: typ, At: st.At,
+	if err := apply(&next, event{LogIndex: st.LogIndex, Number: st.Number, Type: typ, At: At(st.At),
 		By: eventBy{OrganizationID: c.OrganizationID, UserID: c.UserID}, Data: data}); err != nil {
 		return Registration{}, err
 	}
@@ -93,9 +93,12 @@ func (s *Service) commit(ctx context.Context, tx Tx, c Caller, st Stamp, action 
 
 // reindex brings the search index and the current-state row from cur to next.
 func (s *Service) reindex(ctx context.Context, tx Tx, cur, next Registration, at time.Time, codeHash []byte) error {
-	head := RegistrationHead{Number: next.Number, Kind: next.Kind, RegisteredAt: next.RegisteredAt, ExpiresAt: next.ExpiresAt,
+	head := RegistrationHead{Number: next.Number, Kind: next.Kind, RegisteredAt: next.RegisteredAt.Time, ExpiresAt: next.ExpiresAt.Time,
 		ControllerID: next.Controller.OrganizationID, ControllerUSCC: next.Controller.USCC,
-		Status: StatusEffective, EndedAt: next.EndedAt, Version: next.Version}
+		Status: StatusEffective, Version: next.Version}
+	if next.EndedAt != nil {
+		head.EndedAt = &next.EndedAt.Time
+	}
 	if next.ended != "" {
 		head.Status = next.ended
 	}

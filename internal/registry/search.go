@@ -48,19 +48,20 @@ func (s *Service) Search(ctx context.Context, c Caller, req SearchRequest) (numb
 // search runs a search in the sequencer's transaction and stores it.
 func (s *Service) search(ctx context.Context, tx Tx, c Caller, st Stamp, q Query, req SearchRequest, warnings []Warning) (number string, body []byte, err error) {
 	cert := SearchCertificate{
-		Number: st.Number, SearchedAt: st.At, AsOf: st.At, Criteria: req.Criteria,
+		Number: st.Number, SearchedAt: At(st.At), AsOf: At(st.At), Criteria: req.Criteria,
 		IncludeInactive: req.IncludeInactive, RegisterPosition: st.LogSize,
 		Results: []SearchResult{}, SimilarNames: []string{}, Warnings: warnings,
 	}
+	asOf := st.At
 	if req.AsOf != nil && req.AsOf.Before(st.At) {
-		cert.AsOf = *req.AsOf
-		n, err := tx.LogSizeAt(ctx, cert.AsOf)
+		asOf, cert.AsOf = *req.AsOf, At(*req.AsOf)
+		n, err := tx.LogSizeAt(ctx, asOf)
 		if err != nil {
 			return "", nil, err
 		}
 		cert.RegisterPosition = n
 	}
-	q.AsOf = cert.AsOf
+	q.AsOf = asOf
 	matches, err := tx.FindRegistrations(ctx, q)
 	if err != nil {
 		return "", nil, err
@@ -73,12 +74,12 @@ func (s *Service) search(ctx context.Context, tx Tx, c Caller, st Stamp, q Query
 			numbers = append(numbers, m.RegistrationNumber)
 		}
 	}
-	regs, err := s.load(ctx, tx, numbers, cert.AsOf)
+	regs, err := s.load(ctx, tx, numbers, asOf)
 	if err != nil {
 		return "", nil, err
 	}
 	for _, r := range regs {
-		r = finish(r, cert.AsOf)
+		r = finish(r, asOf)
 		byNumber := req.Criteria.RegistrationNumber != ""
 		if r.Status != StatusEffective && !req.IncludeInactive && !byNumber {
 			continue
@@ -86,11 +87,11 @@ func (s *Service) search(ctx context.Context, tx Tx, c Caller, st Stamp, q Query
 		cert.Results = append(cert.Results, SearchResult{Registration: r, MatchedBy: how[r.Number]})
 	}
 	slices.SortStableFunc(cert.Results, func(a, b SearchResult) int {
-		return a.Registration.RegisteredAt.Compare(b.Registration.RegisteredAt)
+		return a.Registration.RegisteredAt.Compare(b.Registration.RegisteredAt.Time)
 	})
 	cert.ResultCount = len(cert.Results)
 	if q.NameKey != "" {
-		names, err := tx.SimilarNames(ctx, q.NameKey, cert.AsOf, s.cfg.SimilarNames)
+		names, err := tx.SimilarNames(ctx, q.NameKey, asOf, s.cfg.SimilarNames)
 		if err != nil {
 			return "", nil, err
 		}

@@ -47,6 +47,31 @@ const (
 	ObjectionRevoked    = "revoked"
 )
 
+// Time is an instant as the register shows and records it: RFC 3339 in UTC
+// with exactly six fractional digits, so that every time has the same form
+// (Go's own encoding drops trailing zeros, and a whole second's fraction).
+type Time struct{ time.Time }
+
+// At makes a Time of t, in UTC and to the microsecond.
+func At(t time.Time) Time { return Time{t.UTC().Truncate(time.Microsecond)} }
+
+// TimeLayout is the one form of a Time in JSON.
+const TimeLayout = "2006-01-02T15:04:05.000000Z"
+
+// MarshalJSON writes the fixed form.
+func (t Time) MarshalJSON() ([]byte, error) {
+	return []byte(`"` + t.UTC().Format(TimeLayout) + `"`), nil
+}
+
+// UnmarshalJSON reads any RFC 3339 time.
+func (t *Time) UnmarshalJSON(b []byte) error {
+	if err := t.Time.UnmarshalJSON(b); err != nil {
+		return err
+	}
+	t.Time = t.UTC()
+	return nil
+}
+
 // Party is a grantor or a secured party: an organization with a USCC, an
 // organization registered outside mainland China, or an individual.
 type Party struct {
@@ -95,11 +120,11 @@ type Filing struct {
 
 // Item is a registered collateral item, with its own priority time.
 type Item struct {
-	ID           string    `json:"id"`
-	Type         string    `json:"type"`
-	SerialNumber string    `json:"serial_number"`
-	Description  string    `json:"description,omitempty"`
-	RegisteredAt time.Time `json:"registered_at"`
+	ID           string `json:"id"`
+	Type         string `json:"type"`
+	SerialNumber string `json:"serial_number"`
+	Description  string `json:"description,omitempty"`
+	RegisteredAt Time   `json:"registered_at"`
 }
 
 // Collateral is the registered collateral.
@@ -121,11 +146,11 @@ type Actor struct {
 
 // HistoryEntry is one event in a registration's life.
 type HistoryEntry struct {
-	Number       string    `json:"number"`
-	Type         string    `json:"type"`
-	RegisteredAt time.Time `json:"registered_at"`
-	By           Actor     `json:"by"`
-	LogIndex     int64     `json:"log_index"`
+	Number       string `json:"number"`
+	Type         string `json:"type"`
+	RegisteredAt Time   `json:"registered_at"`
+	By           Actor  `json:"by"`
+	LogIndex     int64  `json:"log_index"`
 	// Objection names the objection an objection's later event concerns.
 	Objection string `json:"objection,omitempty"`
 }
@@ -135,13 +160,13 @@ type HistoryEntry struct {
 type Objection struct {
 	Number     string      `json:"number"`
 	Status     string      `json:"status"`
-	FiledAt    time.Time   `json:"filed_at"`
-	LapsesAt   *time.Time  `json:"lapses_at,omitempty"`
+	FiledAt    Time        `json:"filed_at"`
+	LapsesAt   *Time       `json:"lapses_at,omitempty"`
 	By         Actor       `json:"by"`
 	Statement  string      `json:"statement"`
 	Interest   string      `json:"interest,omitempty"`
 	CaseNotice *CaseNotice `json:"case_notice,omitempty"`
-	EndedAt    *time.Time  `json:"ended_at,omitempty"`
+	EndedAt    *Time       `json:"ended_at,omitempty"`
 
 	lapsesAt time.Time
 	ended    string // withdrawn or revoked, by an event
@@ -151,10 +176,10 @@ type Objection struct {
 // CaseNotice is a court's or arbitration body's notice that it accepted the
 // objector's case; with it an objection no longer lapses.
 type CaseNotice struct {
-	Court       string    `json:"court"`
-	CaseNumber  string    `json:"case_number"`
-	AcceptedOn  string    `json:"accepted_on"`
-	SubmittedAt time.Time `json:"submitted_at"`
+	Court       string `json:"court"`
+	CaseNumber  string `json:"case_number"`
+	AcceptedOn  string `json:"accepted_on"`
+	SubmittedAt Time   `json:"submitted_at"`
 }
 
 // Registration is the state of a registration at some instant, derived from
@@ -163,8 +188,8 @@ type Registration struct {
 	Number           string         `json:"number"`
 	Kind             string         `json:"kind"`
 	Status           string         `json:"status"`
-	RegisteredAt     time.Time      `json:"registered_at"`
-	ExpiresAt        time.Time      `json:"expires_at"`
+	RegisteredAt     Time           `json:"registered_at"`
+	ExpiresAt        Time           `json:"expires_at"`
 	Version          int            `json:"version"`
 	Controller       Controller     `json:"controller"`
 	Grantors         []Party        `json:"grantors"`
@@ -179,7 +204,7 @@ type Registration struct {
 	// LogIndex is the log position of the registration's latest event shown.
 	LogIndex int64 `json:"log_index"`
 	// EndedAt is when a cancellation or revocation ended the registration.
-	EndedAt *time.Time `json:"ended_at,omitempty"`
+	EndedAt *Time `json:"ended_at,omitempty"`
 
 	ended string // cancelled or revoked, by an event
 }
@@ -302,8 +327,8 @@ type TokenRequest struct {
 
 // IssuedToken is a new bearer token, shown once.
 type IssuedToken struct {
-	Token     string    `json:"token"`
-	ExpiresAt time.Time `json:"expires_at"`
+	Token     string `json:"token"`
+	ExpiresAt Time   `json:"expires_at"`
 }
 
 // Me is the caller's own account.
@@ -345,8 +370,8 @@ type Warning struct {
 // SearchCertificate is a search and exactly what it returned, as stored.
 type SearchCertificate struct {
 	Number           string         `json:"number"`
-	SearchedAt       time.Time      `json:"searched_at"`
-	AsOf             time.Time      `json:"as_of"`
+	SearchedAt       Time           `json:"searched_at"`
+	AsOf             Time           `json:"as_of"`
 	Criteria         Criteria       `json:"criteria"`
 	IncludeInactive  bool           `json:"include_inactive"`
 	RegisterPosition int64          `json:"register_position"`
@@ -358,9 +383,9 @@ type SearchCertificate struct {
 
 // Certificate verifies a registration, event or search certificate number.
 type Certificate struct {
-	Number             string    `json:"number"`
-	KindOfCertificate  string    `json:"kind_of_certificate"`
-	IssuedAt           time.Time `json:"issued_at"`
-	Digest             string    `json:"digest"`
-	RegistrationNumber string    `json:"registration_number,omitempty"`
+	Number             string `json:"number"`
+	KindOfCertificate  string `json:"kind_of_certificate"`
+	IssuedAt           Time   `json:"issued_at"`
+	Digest             string `json:"digest"`
+	RegistrationNumber string `json:"registration_number,omitempty"`
 }

@@ -33,6 +33,9 @@ func TestIdempotencyKey(t *testing.T) {
 		if got := e.count("SELECT count(*) FROM events"); got != events {
 			t.Errorf("the retry wrote %d events", got-events)
 		}
+		if got := e.count("SELECT count(*) FROM audit_entries WHERE action = 'registration.file' AND user_id = $1 AND detail LIKE 'replayed%'", bank.UserID); got != 1 {
+			t.Errorf("%d audit entries for the replay", got)
+		}
 		// The stored answer is sealed: the modification code is not in it in clear.
 		if n := e.count("SELECT count(*) FROM idempotency_keys WHERE position($1::bytea in response) > 0", []byte(a["modification_code"].(string))); n != 0 {
 			t.Error("the modification code is stored in clear")

@@ -202,6 +202,14 @@ func (a *api) wrap(rt route) gin.HandlerFunc {
 		}
 		if err := rt.handle(a, c, caller); err != nil {
 			a.fail(c, rt, caller, err)
+			return
+		}
+		if k := caller.Idempotency; k != nil && k.Replayed {
+			// The first request's entry names the change; this one records
+			// that the answer was given again.
+			if err := a.svc.Record(c.Request.Context(), caller, rt.action, c.Param("number"), audit.Success, "replayed the answer to an earlier request with the same Idempotency-Key"); err != nil {
+				a.log.Error("audit entry not written", "error", err, "request_id", caller.RequestID)
+			}
 		}
 	}
 }

@@ -72,9 +72,14 @@ func (s *Service) commit(ctx context.Context, tx Tx, c Caller, st Stamp, action 
 	if err := tx.InsertEvent(ctx, rec); err != nil {
 		return Registration{}, err
 	}
+	// The new state is the old one with the event applied as the log holds
+	// it: decoded from its record, exactly as a later replay will see it.
+	e, err := decodeEvent(rec)
+	if err != nil {
+		return Registration{}, err
+	}
 	next := clone(cur)
-	if err := apply(&next, event{LogIndex: st.LogIndex, Number: st.Number, Type: typ, At: At(st.At),
-		By: eventBy{OrganizationID: c.OrganizationID, UserID: c.UserID}, Data: data}); err != nil {
+	if err := apply(&next, e); err != nil {
 		return Registration{}, err
 	}
 	next = finish(next, st.At)

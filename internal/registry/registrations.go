@@ -88,9 +88,9 @@ func (s *Service) commit(ctx context.Context, tx Tx, c Caller, st Stamp, action 
 	}
 	// The audit target is the registration, as it is for refusals; the
 	// event's own number is in the detail.
-	e := s.entry(c, action, regNumber, st.At)
-	e.Detail = typ + " " + st.Number
-	if err := tx.InsertAudit(ctx, e); err != nil {
+	entry := s.entry(c, action, regNumber, st.At)
+	entry.Detail = typ + " " + st.Number
+	if err := tx.InsertAudit(ctx, entry); err != nil {
 		return Registration{}, err
 	}
 	return next, nil

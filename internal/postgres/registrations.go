@@ -49,7 +49,6 @@ type registrationRow struct {
 	ControllerUSCC       string `gorm:"column:controller_uscc"`
 	Status               string
 	EndedAt              *time.Time
-	Version              int
 	ModificationCodeHash []byte
 }
 
@@ -106,15 +105,15 @@ func (s *Store) InsertRegistration(ctx context.Context, h registry.RegistrationH
 
 func headRowOf(h registry.RegistrationHead) registrationRow {
 	return registrationRow{Number: h.Number, Kind: h.Kind, RegisteredAt: h.RegisteredAt, ExpiresAt: h.ExpiresAt,
-		ControllerID: strPtr(h.ControllerID), ControllerUSCC: h.ControllerUSCC, Status: h.Status, EndedAt: h.EndedAt, Version: h.Version}
+		ControllerID: strPtr(h.ControllerID), ControllerUSCC: h.ControllerUSCC, Status: h.Status, EndedAt: h.EndedAt}
 }
 
 // UpdateRegistration rewrites a registration's current-state row.
 func (s *Store) UpdateRegistration(ctx context.Context, h registry.RegistrationHead) error {
 	row := headRowOf(h)
 	return translate(s.db.WithContext(ctx).Exec(`UPDATE registrations SET expires_at = ?, controller_id = ?, controller_uscc = ?,
-		status = ?, ended_at = ?, version = ? WHERE number = ?`,
-		row.ExpiresAt, row.ControllerID, row.ControllerUSCC, row.Status, row.EndedAt, row.Version, row.Number).Error)
+		status = ?, ended_at = ? WHERE number = ?`,
+		row.ExpiresAt, row.ControllerID, row.ControllerUSCC, row.Status, row.EndedAt, row.Number).Error)
 }
 
 // SetModificationCode replaces the hash of a registration's modification code.

@@ -67,11 +67,14 @@ func (a *Amendment) against(cur Registration, st Stamp) (amendmentData, error) {
 		}
 		items = slices.Delete(items, j, j+1)
 	}
+	kept := make(map[string]string, len(items)) // serial key → item id
+	for _, it := range items {
+		kept[identity.SerialKey(it.SerialNumber)] = it.ID
+	}
 	added := newItems(st, a.AddItems)
 	for i, it := range added {
-		key := identity.SerialKey(it.SerialNumber)
-		if j := slices.IndexFunc(items, func(o Item) bool { return identity.SerialKey(o.SerialNumber) == key }); j >= 0 {
-			p.add(fmt.Sprintf("add_items[%d].serial_number", i), CodeInvalidField, "is already registered as item "+items[j].ID)
+		if id, dup := kept[identity.SerialKey(it.SerialNumber)]; dup {
+			p.add(fmt.Sprintf("add_items[%d].serial_number", i), CodeInvalidField, "is already registered as item "+id)
 		}
 	}
 	if len(items)+len(added) > maxItems {
@@ -345,7 +348,7 @@ func (s *Service) Registrations(ctx context.Context, c Caller, req ListRequest) 
 		p.add("controller", CodeInvalidField, `must be "mine"`)
 	}
 	statuses := []string{StatusEffective, StatusExpired, StatusCancelled, StatusRevoked}
-	if req.Status != "" && !slices.Contains(statuses, req.Status) {
+	if req.Status != "" {
 		checkEnum(&p, "status", req.Status, statuses)
 	}
 	f := ListFilter{ControllerID: c.OrganizationID, Status: req.Status, Now: s.clock(), Limit: defaultPage}

@@ -3,7 +3,7 @@ package registry
 import (
 	"context"
 	"errors"
-	"slices"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -100,7 +100,7 @@ func (s *Service) commit(ctx context.Context, tx Tx, c Caller, st Stamp, action 
 func (s *Service) reindex(ctx context.Context, tx Tx, cur, next Registration, at time.Time, codeHash []byte) error {
 	head := RegistrationHead{Number: next.Number, Kind: next.Kind, RegisteredAt: next.RegisteredAt.Time, ExpiresAt: next.ExpiresAt.Time,
 		ControllerID: next.Controller.OrganizationID, ControllerUSCC: next.Controller.USCC,
-		Status: StatusEffective, Version: next.Version}
+		Status: StatusEffective}
 	if next.EndedAt != nil {
 		head.EndedAt = &next.EndedAt.Time
 	}
@@ -116,14 +116,17 @@ func (s *Service) reindex(ctx context.Context, tx Tx, cur, next Registration, at
 	if err != nil {
 		return err
 	}
-	if parties := indexedParties(next); !slices.EqualFunc(indexedParties(cur), parties, sameIndexed) {
+	// Any difference at all, a letter of an address included, restarts the
+	// party rows; most events change no party and write none.
+	if parties := indexedParties(next); !reflect.DeepEqual(indexedParties(cur), parties) {
 		if err := tx.IndexParties(ctx, next.Number, at, parties); err != nil {
 			return err
 		}
 	}
+	before, after := itemIDs(cur), itemIDs(next)
 	var removed []string
 	for _, it := range cur.Collateral.Items {
-		if !slices.ContainsFunc(next.Collateral.Items, func(n Item) bool { return n.ID == it.ID }) {
+		if !after[it.ID] {
 			removed = append(removed, it.ID)
 		}
 	}
@@ -134,7 +137,7 @@ func (s *Service) reindex(ctx context.Context, tx Tx, cur, next Registration, at
 	}
 	var added []Item
 	for _, it := range next.Collateral.Items {
-		if !slices.ContainsFunc(cur.Collateral.Items, func(o Item) bool { return o.ID == it.ID }) {
+		if !before[it.ID] {
 			added = append(added, it)
 		}
 	}
@@ -162,8 +165,12 @@ func indexedParties(r Registration) []IndexedParty {
 	return out
 }
 
-func sameIndexed(a, b IndexedParty) bool {
-	return a.Role == b.Role && sameParty(a.Party, b.Party) && a.Name == b.Name && a.LEI == b.LEI && a.Address == b.Address
+func itemIDs(r Registration) map[string]bool {
+	ids := make(map[string]bool, len(r.Collateral.Items))
+	for _, it := range r.Collateral.Items {
+		ids[it.ID] = true
+	}
+	return ids
 }
 
 // load replays registrations as they stood at asOf, in registration order,

@@ -3,7 +3,6 @@ package registry
 import (
 	"context"
 	"errors"
-	"slices"
 	"time"
 
 	"github.com/movable-registry/registry/internal/auth"
@@ -86,9 +85,7 @@ func (s *Service) search(ctx context.Context, tx Tx, c Caller, st Stamp, q Query
 		}
 		cert.Results = append(cert.Results, SearchResult{Registration: r, MatchedBy: how[r.Number]})
 	}
-	slices.SortStableFunc(cert.Results, func(a, b SearchResult) int {
-		return a.Registration.RegisteredAt.Compare(b.Registration.RegisteredAt.Time)
-	})
+	// Results are in registration order: load replays in that order.
 	cert.ResultCount = len(cert.Results)
 	if q.NameKey != "" {
 		names, err := tx.SimilarNames(ctx, q.NameKey, asOf, s.cfg.SimilarNames)

@@ -63,7 +63,6 @@ type RegistrationHead struct {
 	// Status is effective, cancelled or revoked: expiry follows from the clock.
 	Status  string
 	EndedAt *time.Time
-	Version int
 }
 
 // Index roles of parties: grantors and secured parties as registered, and

@@ -7,7 +7,6 @@ ALTER TABLE registrations
     DROP COLUMN currency,
     DROP COLUMN reference,
     DROP COLUMN period_months,
-    ADD COLUMN version integer NOT NULL DEFAULT 1,
     -- An assignee without an account is controller by its USCC alone.
     ALTER COLUMN controller_id DROP NOT NULL;
 CREATE INDEX registrations_controller_number ON registrations (controller_id, number);
@@ -46,7 +45,6 @@ DROP INDEX parties_open, parties_former_name, registrations_controller_number;
 CREATE INDEX registrations_controller ON registrations (controller_id, registered_at);
 ALTER TABLE registrations
     ALTER COLUMN controller_id SET NOT NULL,
-    DROP COLUMN version,
     ADD COLUMN description text NOT NULL DEFAULT '',
     ADD COLUMN max_amount numeric(20, 2),
     ADD COLUMN currency text,

@@ -67,6 +67,7 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 	svc := registry.NewService(store, time.Now, registry.Config{
 		AdminToken: cfg.AdminToken, TokenTTL: cfg.TokenTTL, SimilarNames: cfg.SimilarNames,
 		ExtensionWindowDays: cfg.ExtensionWindowDays,
+		SignInFailures:      cfg.SignIn.FailuresBeforeDelay, SignInMaxDelay: cfg.SignIn.MaxDelay,
 	})
 	if cfg.AdminToken == "" {
 		log.Warn("REGISTRY_ADMIN_TOKEN is not set: no administrator can sign in")
@@ -78,6 +79,8 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 		Handler: httpapi.NewRouter(svc, httpapi.Options{
 			MaxBodyBytes: cfg.MaxBodyBytes, Logger: log,
 			Registerer: metrics, Gatherer: metrics,
+			PerAddress: httpapi.Limit(cfg.RateLimits.PerAddress),
+			PerToken:   httpapi.Limit(cfg.RateLimits.PerToken),
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,

@@ -46,16 +46,26 @@ type Action string
 // The actions of the register.
 const (
 	CreateOrganization Action = "organization.create"
-	CreateUser         Action = "user.create"
-	IssueToken         Action = "token.create"
-	SignIn             Action = "token.signin"
-	ReadMe             Action = "me.read"
-	FileRegistration   Action = "registration.file"
-	ReadRegistration   Action = "registration.read"
-	CancelRegistration Action = "registration.cancel"
-	AmendRegistration  Action = "registration.amend"
-	ExtendRegistration Action = "registration.extend"
-	ListRegistrations  Action = "registration.list"
+	// SignUp opens a pending organization with its first user.
+	SignUp              Action = "organization.signup"
+	ApproveOrganization Action = "organization.approve"
+	SuspendOrganization Action = "organization.suspend"
+	ListOrganizations   Action = "organization.list"
+	CreateUser          Action = "user.create"
+	ListUsers           Action = "user.list"
+	SuspendUser         Action = "user.suspend"
+	ReinstateUser       Action = "user.reinstate"
+	IssueToken          Action = "token.create"
+	SignIn              Action = "token.signin"
+	ListTokens          Action = "token.list"
+	RevokeToken         Action = "token.revoke"
+	ReadMe              Action = "me.read"
+	FileRegistration    Action = "registration.file"
+	ReadRegistration    Action = "registration.read"
+	CancelRegistration  Action = "registration.cancel"
+	AmendRegistration   Action = "registration.amend"
+	ExtendRegistration  Action = "registration.extend"
+	ListRegistrations   Action = "registration.list"
 	// RotateModificationCode issues a registration a new modification code.
 	RotateModificationCode Action = "registration.rotate_code"
 	FileObjection          Action = "objection.file"
@@ -67,16 +77,32 @@ const (
 	ReadCertificate        Action = "certificate.read"
 )
 
-// anyone marks an action that every authenticated principal may take.
-const anyone Role = "*"
+// anyone marks an action that every authenticated principal may take;
+// nobody marks one that needs no principal at all.
+const (
+	anyone Role = "*"
+	nobody Role = "-"
+)
 
-// permissions is the role × action table. Object-level rules (one's own
-// organization, the controller, a modification code) are checked by the
-// service after this table allows the action at all.
+// permissions is the role × action table, the one place that says which role
+// may do what. Object-level rules (one's own organization, one's own tokens,
+// the controller, a modification code) are checked by the service after this
+// table allows the action at all. Registry staff (admin, auditor) file and
+// change no registrations: only registrants do.
 var permissions = map[Action][]Role{
 	CreateOrganization:     {Admin},
+	SignUp:                 {nobody},
+	ApproveOrganization:    {Admin},
+	SuspendOrganization:    {Admin},
+	ListOrganizations:      {Admin, Auditor},
 	CreateUser:             {Admin, OrgAdmin},
+	ListUsers:              {Admin, Auditor, OrgAdmin},
+	SuspendUser:            {Admin, OrgAdmin},
+	ReinstateUser:          {Admin, OrgAdmin},
 	IssueToken:             {Admin, OrgAdmin},
+	SignIn:                 {nobody},
+	ListTokens:             {anyone},
+	RevokeToken:            {anyone},
 	ReadMe:                 {anyone},
 	FileRegistration:       {Registrant},
 	ReadRegistration:       {anyone},
@@ -91,13 +117,21 @@ var permissions = map[Action][]Role{
 	Revoke:                 {Admin},
 	Search:                 {Searcher},
 	ReadSearch:             {Searcher, Auditor},
+	ReadCertificate:        {nobody},
 }
+
+// Staff reports whether r is a role of the registry's own staff, which is
+// never held together with an enterprise's roles.
+func (r Role) Staff() bool { return r == Admin || r == Auditor }
 
 // Principal is an authenticated caller.
 type Principal struct {
 	UserID         string
 	OrganizationID string
-	Roles          []Role
+	// OrganizationUSCC identifies the organization among a registration's
+	// parties.
+	OrganizationUSCC string
+	Roles            []Role
 	// Bootstrap is set for the operator's REGISTRY_ADMIN_TOKEN, which has no
 	// user or organization behind it.
 	Bootstrap bool
@@ -116,7 +150,7 @@ func (p Principal) Has(r Role) bool {
 // Can reports whether the permission table lets p take action a.
 func (p Principal) Can(a Action) bool {
 	for _, r := range permissions[a] {
-		if r == anyone || p.Has(r) {
+		if r == nobody || r == anyone || p.Has(r) {
 			return true
 		}
 	}

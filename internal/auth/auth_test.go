@@ -3,6 +3,7 @@ package auth
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestPermissionTable(t *testing.T) {
@@ -23,6 +24,11 @@ func TestPermissionTable(t *testing.T) {
 		{"an org_admin creates users", []Role{OrgAdmin}, CreateUser, true},
 		{"an org_admin does not create organizations", []Role{OrgAdmin}, CreateOrganization, false},
 		{"no roles, no actions", nil, ReadRegistration, true},
+		{"an admin approves organizations", []Role{Admin}, ApproveOrganization, true},
+		{"an org_admin does not approve organizations", []Role{OrgAdmin}, ApproveOrganization, false},
+		{"an auditor lists organizations", []Role{Auditor}, ListOrganizations, true},
+		{"an auditor does not suspend users", []Role{Auditor}, SuspendUser, false},
+		{"sign-up needs no role", nil, SignUp, true},
 		{"an unknown action is refused", []Role{Admin, Registrant, Searcher, Auditor, OrgAdmin}, Action("registration.delete"), false},
 	}
 	for _, tt := range tests {
@@ -62,5 +68,44 @@ func TestSecrets(t *testing.T) {
 	}
 	if s2, _ := NewSecret("rgt_"); s2 == s {
 		t.Error("two secrets are equal")
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	b := &Backoff{Free: 3, Base: time.Second, Max: 8 * time.Second}
+	t0 := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+	now := t0
+	for i := 1; i <= 3; i++ {
+		b.Fail("k", now)
+		if w := b.Wait("k", now); w != 0 {
+			t.Fatalf("after %d failures (free 3): wait %v", i, w)
+		}
+	}
+	// The 4th failure costs 1 s, the 5th 2 s, then 4 s, then 8 s and no more.
+	for i, want := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 8 * time.Second} {
+		b.Fail("k", now)
+		if w := b.Wait("k", now); w != want {
+			t.Errorf("after %d failures: wait %v, want %v", 4+i, w, want)
+		}
+		if w := b.Wait("k", now.Add(want-time.Nanosecond)); w != time.Nanosecond {
+			t.Errorf("after %d failures, 1 ns before the end: wait %v", 4+i, w)
+		}
+		if w := b.Wait("other", now); w != 0 {
+			t.Errorf("another key waits %v", w)
+		}
+		now = now.Add(want)
+	}
+	b.Clear("k")
+	b.Fail("k", now)
+	if w := b.Wait("k", now); w != 0 {
+		t.Errorf("after Clear and one failure: wait %v", w)
+	}
+	// A key quiet for longer than Max starts again.
+	for range 5 {
+		b.Fail("q", t0)
+	}
+	b.Fail("q", t0.Add(9*time.Second))
+	if w := b.Wait("q", t0.Add(9*time.Second)); w != 0 {
+		t.Errorf("a key quiet for longer than Max still waits %v", w)
 	}
 }

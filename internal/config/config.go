@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -24,14 +25,47 @@ type Config struct {
 	// ExtensionWindowDays is how many days before expiry a registration may
 	// be extended; 0 means at any time while it is effective.
 	ExtensionWindowDays int `yaml:"extension_window_days"`
+	// RateLimits bound how often one address and one token may call the API.
+	RateLimits struct {
+		PerAddress Rate `yaml:"per_address"`
+		PerToken   Rate `yaml:"per_token"`
+	} `yaml:"rate_limits"`
+	// SignIn slows down guessing of passwords.
+	SignIn struct {
+		// FailuresBeforeDelay is how many failed sign-ins an account may have
+		// before each further attempt waits (an address four times as many).
+		FailuresBeforeDelay int           `yaml:"failures_before_delay"`
+		MaxDelay            time.Duration `yaml:"max_delay"`
+	} `yaml:"sign_in"`
 	// ShutdownTimeout bounds how long requests in flight may finish after
 	// SIGINT or SIGTERM.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 }
 
+// Rate is a request rate limit: Rate a second on average, bursts of Burst.
+// A zero Rate is no limit.
+type Rate struct {
+	Rate  float64 `yaml:"rate"`
+	Burst int     `yaml:"burst"`
+}
+
+// parseRate reads "RATE/BURST" (or "off").
+func parseRate(name, v string) (Rate, error) {
+	if v == "off" || v == "0" {
+		return Rate{}, nil
+	}
+	r, b, ok := strings.Cut(v, "/")
+	rate, err1 := strconv.ParseFloat(r, 64)
+	burst, err2 := strconv.Atoi(b)
+	if !ok || err1 != nil || err2 != nil || rate <= 0 || burst < 1 {
+		return Rate{}, fmt.Errorf("%s: %q is not RATE/BURST (such as 50/100) or off", name, v)
+	}
+	return Rate{Rate: rate, Burst: burst}, nil
+}
+
 // Defaults are the settings before any file or variable.
 func Defaults() Config {
-	return Config{
+	c := Config{
 		Addr:                "127.0.0.1:8080",
 		TokenTTL:            30 * 24 * time.Hour,
 		MaxBodyBytes:        1 << 20,
@@ -39,6 +73,11 @@ func Defaults() Config {
 		ExtensionWindowDays: 90,
 		ShutdownTimeout:     20 * time.Second,
 	}
+	c.RateLimits.PerAddress = Rate{Rate: 200, Burst: 400}
+	c.RateLimits.PerToken = Rate{Rate: 50, Burst: 100}
+	c.SignIn.FailuresBeforeDelay = 5
+	c.SignIn.MaxDelay = 15 * time.Minute
+	return c
 }
 
 // Load reads the settings; getenv is os.Getenv outside tests.
@@ -92,6 +131,24 @@ func Load(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("REGISTRY_EXTENSION_WINDOW_DAYS: %q is not a number of days", v)
 		}
 		c.ExtensionWindowDays = n
+	}
+	rates := map[string]*Rate{"REGISTRY_RATE_PER_ADDRESS": &c.RateLimits.PerAddress, "REGISTRY_RATE_PER_TOKEN": &c.RateLimits.PerToken}
+	for k, p := range rates {
+		if v := getenv(k); v != "" {
+			r, err := parseRate(k, v)
+			if err != nil {
+				return c, err
+			}
+			*p = r
+		}
+	}
+	for name, r := range map[string]Rate{"rate_limits.per_address": c.RateLimits.PerAddress, "rate_limits.per_token": c.RateLimits.PerToken} {
+		if r.Rate < 0 || (r.Rate > 0 && r.Burst < 1) {
+			return c, fmt.Errorf("%s: rate may not be negative, and a limit needs a burst of at least 1", name)
+		}
+	}
+	if c.SignIn.FailuresBeforeDelay < 1 || c.SignIn.MaxDelay < time.Second {
+		return c, errors.New("sign_in: failures_before_delay must be at least 1 and max_delay at least 1s")
 	}
 	if c.ExtensionWindowDays < 0 {
 		return c, errors.New("extension_window_days may not be negative")

@@ -31,6 +31,9 @@ func TestLoadRefusesBadSettings(t *testing.T) {
 		"a bad duration":          {"DATABASE_URL": "postgres://x", "REGISTRY_TOKEN_TTL": "forever"},
 		"a negative body limit":   {"DATABASE_URL": "postgres://x", "REGISTRY_MAX_BODY_BYTES": "-1"},
 		"a config file not found": {"DATABASE_URL": "postgres://x", "REGISTRY_CONFIG": "/nonexistent.yaml"},
+		"a rate without a burst":  {"DATABASE_URL": "postgres://x", "REGISTRY_RATE_PER_TOKEN": "50"},
+		"a negative rate":         {"DATABASE_URL": "postgres://x", "REGISTRY_RATE_PER_ADDRESS": "-5/10"},
+		"a burst of zero":         {"DATABASE_URL": "postgres://x", "REGISTRY_RATE_PER_ADDRESS": "5/0"},
 	}
 	for name, env := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -38,5 +41,20 @@ func TestLoadRefusesBadSettings(t *testing.T) {
 				t.Error("accepted")
 			}
 		})
+	}
+}
+
+func TestRateLimits(t *testing.T) {
+	c, err := Load(func(k string) string {
+		return map[string]string{"REGISTRY_CONFIG": "/dev/null", "DATABASE_URL": "postgres://x", "REGISTRY_RATE_PER_ADDRESS": "off", "REGISTRY_RATE_PER_TOKEN": "2.5/7"}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RateLimits.PerAddress != (Rate{}) || c.RateLimits.PerToken != (Rate{Rate: 2.5, Burst: 7}) {
+		t.Errorf("rate limits %+v", c.RateLimits)
+	}
+	if d := Defaults(); d.RateLimits.PerAddress.Rate <= 0 || d.RateLimits.PerToken.Rate <= 0 {
+		t.Errorf("rate limits are not on by default: %+v", d.RateLimits)
 	}
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 
@@ -24,6 +25,111 @@ func (a *api) createOrganization(c *gin.Context, caller registry.Caller) error {
 		return err
 	}
 	a.render(c, http.StatusCreated, o)
+	return nil
+}
+
+// signUp handles POST /signup, without a token.
+func (a *api) signUp(c *gin.Context, caller registry.Caller) error {
+	var req registry.SignUpRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	out, err := a.svc.SignUp(c.Request.Context(), caller, req)
+	if err != nil {
+		return err
+	}
+	a.render(c, http.StatusCreated, out)
+	return nil
+}
+
+// organizations handles GET /organizations?status=&limit=&cursor=.
+func (a *api) organizations(c *gin.Context, caller registry.Caller) error {
+	page, err := a.svc.Organizations(c.Request.Context(), caller, registry.OrganizationListRequest{
+		Status: c.Query("status"), Cursor: c.Query("cursor"), Limit: c.Query("limit"),
+	})
+	if err != nil {
+		return err
+	}
+	a.render(c, http.StatusOK, page)
+	return nil
+}
+
+// approveOrganization handles POST /organizations/{id}/approval.
+func (a *api) approveOrganization(c *gin.Context, caller registry.Caller) error {
+	return a.organizationStatus(c, caller, a.svc.ApproveOrganization)
+}
+
+// suspendOrganization handles POST /organizations/{id}/suspension.
+func (a *api) suspendOrganization(c *gin.Context, caller registry.Caller) error {
+	return a.organizationStatus(c, caller, a.svc.SuspendOrganization)
+}
+
+func (a *api) organizationStatus(c *gin.Context, caller registry.Caller,
+	set func(context.Context, registry.Caller, string) (registry.Organization, error)) error {
+	if err := decodeOptional(c); err != nil {
+		return err
+	}
+	o, err := set(c.Request.Context(), caller, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	a.render(c, http.StatusCreated, o)
+	return nil
+}
+
+// users handles GET /users?organization_id=&limit=&cursor=.
+func (a *api) users(c *gin.Context, caller registry.Caller) error {
+	page, err := a.svc.Users(c.Request.Context(), caller, registry.UserListRequest{
+		OrganizationID: c.Query("organization_id"), Cursor: c.Query("cursor"), Limit: c.Query("limit"),
+	})
+	if err != nil {
+		return err
+	}
+	a.render(c, http.StatusOK, page)
+	return nil
+}
+
+// suspendUser handles POST /users/{id}/suspension.
+func (a *api) suspendUser(c *gin.Context, caller registry.Caller) error {
+	return a.userStatus(c, caller, a.svc.SuspendUser)
+}
+
+// reinstateUser handles POST /users/{id}/reinstatement.
+func (a *api) reinstateUser(c *gin.Context, caller registry.Caller) error {
+	return a.userStatus(c, caller, a.svc.ReinstateUser)
+}
+
+func (a *api) userStatus(c *gin.Context, caller registry.Caller,
+	set func(context.Context, registry.Caller, string) (registry.User, error)) error {
+	if err := decodeOptional(c); err != nil {
+		return err
+	}
+	u, err := set(c.Request.Context(), caller, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	a.render(c, http.StatusCreated, u)
+	return nil
+}
+
+// tokens handles GET /tokens?user_id=&limit=&cursor=.
+func (a *api) tokens(c *gin.Context, caller registry.Caller) error {
+	page, err := a.svc.Tokens(c.Request.Context(), caller, registry.TokenListRequest{
+		UserID: c.Query("user_id"), Cursor: c.Query("cursor"), Limit: c.Query("limit"),
+	})
+	if err != nil {
+		return err
+	}
+	a.render(c, http.StatusOK, page)
+	return nil
+}
+
+// revokeToken handles DELETE /tokens/{id}.
+func (a *api) revokeToken(c *gin.Context, caller registry.Caller) error {
+	if err := a.svc.RevokeToken(c.Request.Context(), caller, c.Param("id")); err != nil {
+		return err
+	}
+	c.Status(http.StatusNoContent)
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/movable-registry/registry/internal/registry"
 )
@@ -20,6 +21,9 @@ type Problem struct {
 	Detail    string                `json:"detail,omitempty"`
 	Errors    []registry.FieldError `json:"errors,omitempty"`
 	RequestID string                `json:"request_id,omitempty"`
+
+	// retryAfter is sent as Retry-After with a 429.
+	retryAfter time.Duration
 }
 
 func (p *Problem) Error() string { return p.Code + ": " + p.Detail }
@@ -51,6 +55,12 @@ var errorTable = []struct {
 func problemFor(err error) *Problem {
 	var p *Problem
 	if errors.As(err, &p) {
+		return p
+	}
+	var limited *registry.RateLimitedError
+	if errors.As(err, &limited) {
+		p := newProblem(http.StatusTooManyRequests, "rate_limited", limited.Reason)
+		p.retryAfter = limited.RetryAfter
 		return p
 	}
 	var v *registry.ValidationError

@@ -36,6 +36,11 @@ type Options struct {
 	// Registerer receives the HTTP metrics; nil makes a private registry.
 	Registerer prometheus.Registerer
 	Gatherer   prometheus.Gatherer
+	// PerAddress and PerToken limit how often one client address and one
+	// bearer token may call the API; a zero Rate is no limit.
+	PerAddress, PerToken Limit
+	// Now is the clock of the rate limits (time.Now when nil).
+	Now func() time.Time
 }
 
 type api struct {
@@ -43,6 +48,8 @@ type api struct {
 	opts    Options
 	log     *slog.Logger
 	metrics *prometheus.HistogramVec
+
+	perAddress, perToken *limiters
 }
 
 // access says who may call a route before the service applies its own rules.
@@ -63,9 +70,18 @@ type route struct {
 
 // routes is the API's table: every endpoint with the action it is audited as.
 var routes = []route{
+	{"POST", "/signup", auth.SignUp, public, (*api).signUp},
 	{"POST", "/organizations", auth.CreateOrganization, bearer, (*api).createOrganization},
+	{"GET", "/organizations", auth.ListOrganizations, bearer, (*api).organizations},
+	{"POST", "/organizations/:id/approval", auth.ApproveOrganization, bearer, (*api).approveOrganization},
+	{"POST", "/organizations/:id/suspension", auth.SuspendOrganization, bearer, (*api).suspendOrganization},
 	{"POST", "/users", auth.CreateUser, bearer, (*api).createUser},
+	{"GET", "/users", auth.ListUsers, bearer, (*api).users},
+	{"POST", "/users/:id/suspension", auth.SuspendUser, bearer, (*api).suspendUser},
+	{"POST", "/users/:id/reinstatement", auth.ReinstateUser, bearer, (*api).reinstateUser},
 	{"POST", "/tokens", auth.IssueToken, optional, (*api).createToken},
+	{"GET", "/tokens", auth.ListTokens, bearer, (*api).tokens},
+	{"DELETE", "/tokens/:id", auth.RevokeToken, bearer, (*api).revokeToken},
 	{"GET", "/me", auth.ReadMe, bearer, (*api).me},
 	{"POST", "/registrations", auth.FileRegistration, bearer, (*api).file},
 	{"GET", "/registrations", auth.ListRegistrations, bearer, (*api).list},
@@ -104,7 +120,11 @@ func NewRouter(svc *registry.Service, opts Options) http.Handler {
 		r := prometheus.NewRegistry()
 		opts.Registerer, opts.Gatherer = r, r
 	}
-	a := &api{svc: svc, opts: opts, log: opts.Logger}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	a := &api{svc: svc, opts: opts, log: opts.Logger,
+		perAddress: newLimiters(opts.PerAddress, opts.Now), perToken: newLimiters(opts.PerToken, opts.Now)}
 	a.metrics = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name: "registry_http_request_duration_seconds", Help: "HTTP requests by route and status.",
 		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
@@ -115,7 +135,7 @@ func NewRouter(svc *registry.Service, opts Options) http.Handler {
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
 	_ = e.SetTrustedProxies(nil) // the client's address is the peer's, never a header's
-	e.Use(a.requestID, a.recover, a.observe)
+	e.Use(a.requestID, a.recover, secure, a.observe)
 	e.NoRoute(func(c *gin.Context) {
 		a.writeProblem(c, newProblem(http.StatusNotFound, "not_found", "no such endpoint"))
 	})
@@ -179,6 +199,10 @@ func (a *api) observe(c *gin.Context) {
 func (a *api) wrap(rt route) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		caller := registry.Caller{Source: c.ClientIP(), RequestID: c.GetString("request_id")}
+		if wait, ok := a.perAddress.take(caller.Source); !ok {
+			a.fail(c, rt, caller, rateLimited(wait, "from this address"))
+			return
+		}
 		if c.Request.ContentLength > a.opts.MaxBodyBytes {
 			a.fail(c, rt, caller, newProblem(http.StatusRequestEntityTooLarge, "payload_too_large",
 				"the body is larger than "+strconv.FormatInt(a.opts.MaxBodyBytes, 10)+" bytes"))
@@ -194,6 +218,10 @@ func (a *api) wrap(rt route) gin.HandlerFunc {
 					return
 				}
 				caller.Principal = p
+				if wait, ok := a.perToken.take(tokenKey(token)); !ok {
+					a.fail(c, rt, caller, rateLimited(wait, "with this token"))
+					return
+				}
 			}
 		}
 		if err := a.idempotency(c, &caller); err != nil {
@@ -207,7 +235,7 @@ func (a *api) wrap(rt route) gin.HandlerFunc {
 		if k := caller.Idempotency; k != nil && k.Replayed {
 			// The first request's entry names the change; this one records
 			// that the answer was given again.
-			if err := a.svc.Record(c.Request.Context(), caller, rt.action, c.Param("number"), audit.Success, "replayed the answer to an earlier request with the same Idempotency-Key"); err != nil {
+			if err := a.svc.Record(c.Request.Context(), caller, rt.action, target(c), audit.Success, "replayed the answer to an earlier request with the same Idempotency-Key"); err != nil {
 				a.log.Error("audit entry not written", "error", err, "request_id", caller.RequestID)
 			}
 		}
@@ -248,6 +276,14 @@ func (a *api) idempotency(c *gin.Context, caller *registry.Caller) error {
 
 const idempotencyContextKey = "idempotency"
 
+// target is what a request acts on, as its audit entry names it.
+func target(c *gin.Context) string {
+	if n := c.Param("number"); n != "" {
+		return n
+	}
+	return c.Param("id")
+}
+
 func bearerToken(h string) (token string, sent bool) {
 	if h == "" {
 		return "", false
@@ -267,11 +303,14 @@ func (a *api) fail(c *gin.Context, rt route, caller registry.Caller, err error) 
 	if p.Status == http.StatusUnauthorized {
 		c.Header("WWW-Authenticate", `Bearer realm="registry"`)
 	}
+	if p.retryAfter > 0 {
+		c.Header("Retry-After", retryAfter(p.retryAfter))
+	}
 	// A refused request leaves no change behind, so its audit entry is
 	// written on its own. The client's context may be gone by now.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), 5*time.Second)
 	defer cancel()
-	if aerr := a.svc.Record(ctx, caller, rt.action, c.Param("number"), audit.OutcomeOf(p.Status), p.Code+": "+p.Detail); aerr != nil {
+	if aerr := a.svc.Record(ctx, caller, rt.action, target(c), audit.OutcomeOf(p.Status), p.Code+": "+p.Detail); aerr != nil {
 		a.log.Error("audit entry not written", "error", aerr, "request_id", caller.RequestID)
 	}
 	a.writeProblem(c, p)

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -27,39 +28,77 @@ func (s *Store) InsertAudit(ctx context.Context, e audit.Entry) error {
 		e.At, string(e.Actor), nullable(e.UserID), nullable(e.OrganizationID), e.Action, e.Target, string(e.Outcome), e.Source, e.RequestID, e.Detail).Error)
 }
 
+// newID is a time-ordered id (UUIDv7), so that lists in id order are in
+// order of creation.
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
+
+const orgColumns = "id, name, uscc, kind, status"
+
 // InsertOrganization stores a new organization and sets its id; a USCC that
 // is already registered is registry.ErrConflict.
-func (s *Store) InsertOrganization(ctx context.Context, o *registry.Organization) error {
-	o.ID = uuid.NewString()
+func (s *Store) InsertOrganization(ctx context.Context, o *registry.Organization, at time.Time) error {
+	o.ID = newID()
 	return translate(s.db.WithContext(ctx).Exec(
-		"INSERT INTO organizations (id, name, uscc, kind, status) VALUES (?, ?, ?, ?, ?)",
-		o.ID, o.Name, o.USCC, o.Kind, o.Status).Error)
+		"INSERT INTO organizations (id, name, uscc, kind, status, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+		o.ID, o.Name, o.USCC, o.Kind, o.Status, at).Error)
 }
 
-// Organization loads an organization by id.
-func (s *Store) Organization(ctx context.Context, id string) (registry.Organization, error) {
+func (s *Store) organization(ctx context.Context, query string, args ...any) (registry.Organization, error) {
 	var o registry.Organization
-	if uuid.Validate(id) != nil {
-		return o, registry.ErrNotFound
-	}
-	res := s.db.WithContext(ctx).Raw("SELECT id, name, uscc, kind, status FROM organizations WHERE id = ?", id).Scan(&o)
+	res := s.db.WithContext(ctx).Raw(query, args...).Scan(&o)
 	if res.Error == nil && res.RowsAffected == 0 {
 		return o, registry.ErrNotFound
 	}
 	return o, translate(res.Error)
 }
 
+// Organization loads an organization by id.
+func (s *Store) Organization(ctx context.Context, id string) (registry.Organization, error) {
+	if uuid.Validate(id) != nil {
+		return registry.Organization{}, registry.ErrNotFound
+	}
+	return s.organization(ctx, "SELECT "+orgColumns+" FROM organizations WHERE id = ?", id)
+}
+
+// SetOrganizationStatus changes an organization's status if it is still from.
+func (s *Store) SetOrganizationStatus(ctx context.Context, id, from, to string, at time.Time) (registry.Organization, error) {
+	o, err := s.organization(ctx, "UPDATE organizations SET status = ?, status_changed_at = ? WHERE id = ? AND status = ? RETURNING "+orgColumns, to, at, id, from)
+	if errors.Is(err, registry.ErrNotFound) {
+		return o, registry.ErrConflict
+	}
+	return o, err
+}
+
+// ListOrganizations returns a page of organizations in id order.
+func (s *Store) ListOrganizations(ctx context.Context, status, after string, limit int) ([]registry.Organization, error) {
+	q := s.db.WithContext(ctx).Table("organizations").Select(orgColumns).Order("id").Limit(limit)
+	if status != "" {
+		q = q.Where("status = ?", status)
+	}
+	if after != "" {
+		q = q.Where("id > ?", after)
+	}
+	var out []registry.Organization
+	return out, translate(q.Scan(&out).Error)
+}
+
 type userRow struct {
-	ID             string
-	OrganizationID string
-	Email          string
-	DisplayName    string
-	Roles          string
-	PasswordHash   string
+	ID                 string
+	OrganizationID     string
+	Email              string
+	DisplayName        string
+	Roles              string
+	PasswordHash       string
+	Suspended          bool
+	OrganizationStatus string
 }
 
 func (r userRow) toDomain() registry.User {
-	return registry.User{ID: r.ID, OrganizationID: r.OrganizationID, Email: r.Email, DisplayName: r.DisplayName, Roles: splitRoles(r.Roles)}
+	status := registry.UserActive
+	if r.Suspended {
+		status = registry.UserSuspended
+	}
+	return registry.User{ID: r.ID, OrganizationID: r.OrganizationID, Email: r.Email, DisplayName: r.DisplayName, Roles: splitRoles(r.Roles), Status: status}
 }
 
 func splitRoles(s string) []string {
@@ -69,19 +108,19 @@ func splitRoles(s string) []string {
 	return strings.Split(s, ",")
 }
 
-const userColumns = "id, organization_id, email, display_name, array_to_string(roles, ',') AS roles, password_hash"
+const userColumns = "u.id, u.organization_id, u.email, u.display_name, array_to_string(u.roles, ',') AS roles, u.password_hash, u.suspended_at IS NOT NULL AS suspended"
 
 // InsertUser stores a new user and sets its id; a taken email is registry.ErrConflict.
-func (s *Store) InsertUser(ctx context.Context, u *registry.User, passwordHash string) error {
-	u.ID = uuid.NewString()
+func (s *Store) InsertUser(ctx context.Context, u *registry.User, passwordHash string, at time.Time) error {
+	u.ID = newID()
 	return translate(s.db.WithContext(ctx).Exec(
-		"INSERT INTO users (id, organization_id, email, display_name, roles, password_hash) VALUES (?, ?, ?, ?, string_to_array(?, ','), ?)",
-		u.ID, u.OrganizationID, u.Email, u.DisplayName, strings.Join(u.Roles, ","), passwordHash).Error)
+		"INSERT INTO users (id, organization_id, email, display_name, roles, password_hash, created_at) VALUES (?, ?, ?, ?, string_to_array(?, ','), ?, ?)",
+		u.ID, u.OrganizationID, u.Email, u.DisplayName, strings.Join(u.Roles, ","), passwordHash, at).Error)
 }
 
-func (s *Store) user(ctx context.Context, where string, arg any) (userRow, error) {
+func (s *Store) user(ctx context.Context, query string, args ...any) (userRow, error) {
 	var r userRow
-	res := s.db.WithContext(ctx).Raw("SELECT "+userColumns+" FROM users WHERE "+where, arg).Scan(&r)
+	res := s.db.WithContext(ctx).Raw(query, args...).Scan(&r)
 	if res.Error == nil && res.RowsAffected == 0 {
 		return r, registry.ErrNotFound
 	}
@@ -93,51 +132,129 @@ func (s *Store) User(ctx context.Context, id string) (registry.User, error) {
 	if uuid.Validate(id) != nil {
 		return registry.User{}, registry.ErrNotFound
 	}
-	r, err := s.user(ctx, "id = ?", id)
+	r, err := s.user(ctx, "SELECT "+userColumns+" FROM users u WHERE u.id = ?", id)
 	return r.toDomain(), err
 }
 
-// UserCredentials loads a user and its password hash by email (stored in
-// lower case), for sign-in; a user of an organization that is not active
-// cannot sign in.
-func (s *Store) UserCredentials(ctx context.Context, email string) (registry.User, string, error) {
-	r, err := s.user(ctx, "email = lower(?) AND organization_id IN (SELECT id FROM organizations WHERE status = 'active')", email)
-	return r.toDomain(), r.PasswordHash, err
+// SetUserStatus suspends or reinstates a user.
+func (s *Store) SetUserStatus(ctx context.Context, id, status string, at time.Time) (registry.User, error) {
+	var suspendedAt any
+	if status == registry.UserSuspended {
+		suspendedAt = at
+	}
+	r, err := s.user(ctx, "UPDATE users u SET suspended_at = ? WHERE u.id = ? RETURNING "+userColumns, suspendedAt, id)
+	return r.toDomain(), err
+}
+
+// ListUsers returns a page of users in id order, of one organization if given.
+func (s *Store) ListUsers(ctx context.Context, organizationID, after string, limit int) ([]registry.User, error) {
+	q := s.db.WithContext(ctx).Table("users u").Select(userColumns).Order("u.id").Limit(limit)
+	if organizationID != "" {
+		q = q.Where("u.organization_id = ?", organizationID)
+	}
+	if after != "" {
+		q = q.Where("u.id > ?", after)
+	}
+	var rows []userRow
+	if err := q.Scan(&rows).Error; err != nil {
+		return nil, translate(err)
+	}
+	out := make([]registry.User, len(rows))
+	for i, r := range rows {
+		out[i] = r.toDomain()
+	}
+	return out, nil
+}
+
+// UserCredentials loads a user that is not suspended, its password hash and
+// its organization's status, by email (stored in lower case).
+func (s *Store) UserCredentials(ctx context.Context, email string) (registry.Credentials, error) {
+	r, err := s.user(ctx, "SELECT "+userColumns+", o.status AS organization_status FROM users u JOIN organizations o ON o.id = u.organization_id WHERE u.email = lower(?) AND u.suspended_at IS NULL", email)
+	return registry.Credentials{User: r.toDomain(), PasswordHash: r.PasswordHash, OrganizationStatus: r.OrganizationStatus}, err
 }
 
 // InsertToken stores a token's hash.
-func (s *Store) InsertToken(ctx context.Context, userID string, hash []byte, expiresAt time.Time) error {
+func (s *Store) InsertToken(ctx context.Context, userID string, hash []byte, at, expiresAt time.Time) error {
 	return translate(s.db.WithContext(ctx).Exec(
-		"INSERT INTO tokens (user_id, hash, expires_at) VALUES (?, ?, ?)", userID, hash, expiresAt).Error)
+		"INSERT INTO tokens (id, user_id, hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)", newID(), userID, hash, at, expiresAt).Error)
 }
 
-// TokenPrincipal finds the principal behind an unexpired token of a user whose
-// organization is active.
+// touchEvery is how stale a token's last_used_at may grow before a use
+// writes it again: one write a minute per token, not one a request.
+const touchEvery = time.Minute
+
+// TokenPrincipal finds the principal behind a live token: unexpired, not
+// revoked, of a user that is not suspended, of an active organization.
 func (s *Store) TokenPrincipal(ctx context.Context, hash []byte, now time.Time) (auth.Principal, error) {
-	var r userRow
+	var r struct {
+		TokenID, UserID, OrganizationID, OrganizationUSCC, Roles string
+		LastUsed                                                 *time.Time
+	}
 	res := s.db.WithContext(ctx).Raw(`
-		SELECT u.id, u.organization_id, array_to_string(u.roles, ',') AS roles
+		SELECT t.id AS token_id, t.last_used_at AS last_used, u.id AS user_id, u.organization_id, o.uscc AS organization_uscc,
+		       array_to_string(u.roles, ',') AS roles
 		FROM tokens t JOIN users u ON u.id = t.user_id JOIN organizations o ON o.id = u.organization_id
-		WHERE t.hash = ? AND t.expires_at > ? AND o.status = 'active'`, hash, now).Scan(&r)
+		WHERE t.hash = ? AND t.expires_at > ? AND t.revoked_at IS NULL AND u.suspended_at IS NULL AND o.status = 'active'`, hash, now).Scan(&r)
 	if res.Error != nil {
 		return auth.Principal{}, translate(res.Error)
 	}
 	if res.RowsAffected == 0 {
 		return auth.Principal{}, registry.ErrUnauthenticated
 	}
-	p := auth.Principal{UserID: r.ID, OrganizationID: r.OrganizationID}
+	if r.LastUsed == nil || now.Sub(*r.LastUsed) >= touchEvery {
+		if err := s.db.WithContext(ctx).Exec("UPDATE tokens SET last_used_at = ? WHERE id = ?", now, r.TokenID).Error; err != nil {
+			return auth.Principal{}, translate(err)
+		}
+	}
+	p := auth.Principal{UserID: r.UserID, OrganizationID: r.OrganizationID, OrganizationUSCC: r.OrganizationUSCC}
 	for _, role := range splitRoles(r.Roles) {
 		p.Roles = append(p.Roles, auth.Role(role))
 	}
 	return p, nil
 }
 
+// ListTokens returns a page of a user's live tokens in id order.
+func (s *Store) ListTokens(ctx context.Context, userID string, now time.Time, after string, limit int) ([]registry.TokenInfo, error) {
+	q := s.db.WithContext(ctx).Table("tokens").Select("id, user_id, created_at, expires_at, last_used_at").
+		Where("user_id = ? AND revoked_at IS NULL AND expires_at > ?", userID, now).Order("id").Limit(limit)
+	if after != "" {
+		q = q.Where("id > ?", after)
+	}
+	var rows []struct {
+		ID, UserID           string
+		CreatedAt, ExpiresAt time.Time
+		LastUsedAt           *time.Time
+	}
+	if err := q.Scan(&rows).Error; err != nil {
+		return nil, translate(err)
+	}
+	out := make([]registry.TokenInfo, len(rows))
+	for i, r := range rows {
+		out[i] = registry.TokenInfo{ID: r.ID, UserID: r.UserID, CreatedAt: registry.At(r.CreatedAt), ExpiresAt: registry.At(r.ExpiresAt)}
+		if r.LastUsedAt != nil {
+			t := registry.At(*r.LastUsedAt)
+			out[i].LastUsedAt = &t
+		}
+	}
+	return out, nil
+}
+
+// TokenOwner returns the id of a token's user.
+func (s *Store) TokenOwner(ctx context.Context, id string) (string, error) {
+	var owner string
+	res := s.db.WithContext(ctx).Raw("SELECT user_id FROM tokens WHERE id = ?", id).Scan(&owner)
+	if res.Error == nil && res.RowsAffected == 0 {
+		return "", registry.ErrNotFound
+	}
+	return owner, translate(res.Error)
+}
+
+// RevokeToken stops a token; a revoked token keeps its first revocation time.
+func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time) error {
+	return translate(s.db.WithContext(ctx).Exec("UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", at, id).Error)
+}
+
 // OrganizationByUSCC finds the account-holding organization with a USCC.
 func (s *Store) OrganizationByUSCC(ctx context.Context, uscc string) (registry.Organization, error) {
-	var o registry.Organization
-	res := s.db.WithContext(ctx).Raw("SELECT id, name, uscc, kind, status FROM organizations WHERE uscc = ?", uscc).Scan(&o)
-	if res.Error == nil && res.RowsAffected == 0 {
-		return o, registry.ErrNotFound
-	}
-	return o, translate(res.Error)
+	return s.organization(ctx, "SELECT "+orgColumns+" FROM organizations WHERE uscc = ?", uscc)
 }

@@ -18,11 +18,11 @@ func (s *Service) CreateOrganization(ctx context.Context, c Caller, o Organizati
 	if err := o.Validate(); err != nil {
 		return Organization{}, err
 	}
-	o.Status = "active"
+	o.Status = OrgActive
 	at := s.clock()
 	err := s.store.InTx(ctx, func(tx Tx) error {
 		return s.once(ctx, tx, c, at, &o, func() error {
-			if err := tx.InsertOrganization(ctx, &o); err != nil {
+			if err := tx.InsertOrganization(ctx, &o, at); err != nil {
 				return err
 			}
 			return tx.InsertAudit(ctx, s.entry(c, auth.CreateOrganization, o.ID, at))
@@ -54,7 +54,7 @@ func (s *Service) CreateUser(ctx context.Context, c Caller, nu NewUser) (User, e
 	if nu.Password != "" {
 		hash = auth.HashPassword(nu.Password)
 	}
-	u := User{OrganizationID: nu.OrganizationID, Email: nu.Email, DisplayName: nu.DisplayName, Roles: dedupe(nu.Roles)}
+	u := User{OrganizationID: nu.OrganizationID, Email: nu.Email, DisplayName: nu.DisplayName, Roles: dedupe(nu.Roles), Status: UserActive}
 	at := s.clock()
 	err := s.store.InTx(ctx, func(tx Tx) error {
 		return s.once(ctx, tx, c, at, &u, func() error {
@@ -63,7 +63,7 @@ func (s *Service) CreateUser(ctx context.Context, c Caller, nu NewUser) (User, e
 			} else if err != nil {
 				return err
 			}
-			if err := tx.InsertUser(ctx, &u, hash); err != nil {
+			if err := tx.InsertUser(ctx, &u, hash, at); err != nil {
 				return err
 			}
 			return tx.InsertAudit(ctx, s.entry(c, auth.CreateUser, u.ID, at))
@@ -108,23 +108,9 @@ func (s *Service) IssueToken(ctx context.Context, c Caller, req TokenRequest) (I
 		userID = u.ID
 	case req.Email != "" && req.Password != "":
 		action = auth.SignIn
-		var u User
-		var hash string
-		if plausibleEmail(req.Email) {
-			var err error
-			u, hash, err = s.store.UserCredentials(ctx, req.Email)
-			if err != nil && !errors.Is(err, ErrNotFound) {
-				return IssuedToken{}, err
-			}
-		}
-		if hash == "" {
-			// Spend the same time as a real check so that timing does not
-			// reveal whether the email exists.
-			hash = dummyHash
-		}
-		ok, err := auth.CheckPassword(req.Password, hash)
-		if err != nil || !ok || u.ID == "" {
-			return IssuedToken{}, ErrUnauthenticated
+		u, err := s.signIn(ctx, c, req)
+		if err != nil {
+			return IssuedToken{}, err
 		}
 		userID, signInOrg = u.ID, u.OrganizationID
 	default:
@@ -142,7 +128,7 @@ func (s *Service) IssueToken(ctx context.Context, c Caller, req TokenRequest) (I
 	t := IssuedToken{Token: secret, ExpiresAt: At(now.Add(s.cfg.TokenTTL))}
 	err := s.store.InTx(ctx, func(tx Tx) error {
 		return s.once(ctx, tx, c, now, &t, func() error {
-			if err := tx.InsertToken(ctx, userID, hash, t.ExpiresAt.Time); err != nil {
+			if err := tx.InsertToken(ctx, userID, hash, now, t.ExpiresAt.Time); err != nil {
 				return err
 			}
 			actor := c
@@ -154,6 +140,44 @@ func (s *Service) IssueToken(ctx context.Context, c Caller, req TokenRequest) (I
 		})
 	})
 	return t, replayed(err)
+}
+
+// signIn checks an email and password. It spends the same time whether or
+// not the email exists, and answers an unknown email like a wrong password.
+// After repeated failures the account and the address must wait, more each
+// time, whether or not the email exists.
+func (s *Service) signIn(ctx context.Context, c Caller, req TokenRequest) (User, error) {
+	now := s.clock()
+	if wait := s.signInWait(req.Email, c.Source, now); wait > 0 {
+		return User{}, &RateLimitedError{RetryAfter: wait, Reason: "too many failed sign-ins: wait before trying again"}
+	}
+	var cr Credentials
+	if plausibleEmail(req.Email) {
+		var err error
+		cr, err = s.store.UserCredentials(ctx, req.Email)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return User{}, err
+		}
+	}
+	hash := cr.PasswordHash
+	if hash == "" {
+		// Spend the same time as a real check so that timing does not
+		// reveal whether the email exists.
+		hash = dummyHash
+	}
+	ok, err := auth.CheckPassword(req.Password, hash)
+	account, address := signInKeys(req.Email, c.Source)
+	if err != nil || !ok || cr.User.ID == "" {
+		s.accountFailures.Fail(account, now)
+		s.addressFailures.Fail(address, now)
+		return User{}, ErrUnauthenticated
+	}
+	s.accountFailures.Clear(account)
+	if cr.OrganizationStatus != OrgActive {
+		// Only the password's holder learns this.
+		return User{}, errors.Join(ErrForbidden, errors.New("the organization is "+cr.OrganizationStatus+": nobody in it can sign in until an admin approves it"))
+	}
+	return cr.User, nil
 }
 
 // plausibleEmail screens what is looked up at sign-in; anything else is

@@ -3,6 +3,7 @@ package registry
 import (
 	"errors"
 	"strings"
+	"time"
 )
 
 // Sentinel errors of the domain; the HTTP layer maps each to a status and code.
@@ -21,6 +22,15 @@ var (
 	// ErrIdempotencyKeyReused is an Idempotency-Key sent again with another request.
 	ErrIdempotencyKeyReused = errors.New("the idempotency key was used for another request")
 )
+
+// RateLimitedError is a request refused because its caller asked too often,
+// or failed to sign in too often; it may come back after RetryAfter.
+type RateLimitedError struct {
+	RetryAfter time.Duration
+	Reason     string
+}
+
+func (e *RateLimitedError) Error() string { return e.Reason }
 
 // Field error codes (API.md, Conventions).
 const (

@@ -2,11 +2,9 @@ package registry
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/movable-registry/registry/internal/auth"
@@ -351,41 +349,25 @@ func (s *Service) Registrations(ctx context.Context, c Caller, req ListRequest) 
 	if req.Status != "" {
 		checkEnum(&p, "status", req.Status, statuses)
 	}
-	f := ListFilter{ControllerID: c.OrganizationID, Status: req.Status, Now: s.clock(), Limit: defaultPage}
-	if req.Limit != "" {
-		n, err := strconv.Atoi(req.Limit)
-		if err != nil || n < 1 || n > maxPage {
-			p.add("limit", CodeInvalidField, fmt.Sprintf("must be a whole number from 1 to %d", maxPage))
-		}
-		f.Limit = n
-	}
-	if req.Cursor != "" {
-		b, err := base64.RawURLEncoding.DecodeString(req.Cursor)
-		if err != nil || identity.CheckNumber(string(b)) != nil {
-			p.add("cursor", CodeInvalidField, "is not a cursor this list gave")
-		}
-		f.After = string(b)
-	}
+	f := ListFilter{ControllerID: c.OrganizationID, Status: req.Status, Now: s.clock()}
+	var limit int
+	limit, f.After = readPage(&p, req.Limit, req.Cursor, func(s string) bool { return identity.CheckNumber(s) == nil })
 	if err := p.err(); err != nil {
 		return RegistrationPage{}, err
 	}
-	limit := f.Limit
-	f.Limit++
+	f.Limit = limit + 1
 	numbers, err := s.store.ListRegistrations(ctx, f)
 	if err != nil {
 		return RegistrationPage{}, err
 	}
-	page := RegistrationPage{Items: []Registration{}}
-	if len(numbers) > limit {
-		numbers = numbers[:limit]
-		page.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(numbers[limit-1]))
-	}
-	regs, err := s.load(ctx, s.store, numbers, farFuture)
+	page := pageOf(numbers, limit, func(n string) string { return n })
+	regs, err := s.load(ctx, s.store, page.Items, farFuture)
 	if err != nil {
 		return RegistrationPage{}, err
 	}
+	out := RegistrationPage{Items: make([]Registration, 0, len(regs)), NextCursor: page.NextCursor}
 	for _, r := range regs {
-		page.Items = append(page.Items, finish(r, f.Now))
+		out.Items = append(out.Items, shown(c, finish(r, f.Now)))
 	}
-	return page, nil
+	return out, nil
 }

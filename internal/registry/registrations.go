@@ -208,7 +208,7 @@ func (s *Service) Registration(ctx context.Context, c Caller, number string) (Re
 	if len(regs) == 0 {
 		return Registration{}, ErrNotFound
 	}
-	return finish(regs[0], s.clock()), nil
+	return shown(c, finish(regs[0], s.clock())), nil
 }
 
 var farFuture = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -254,7 +254,7 @@ func (s *Service) change(ctx context.Context, c Caller, action auth.Action, numb
 			return err
 		})
 	})
-	return reg, replayed(err)
+	return shown(c, reg), replayed(err)
 }
 
 // isController reports whether the caller acts for the registration's

@@ -83,7 +83,7 @@ func (s *Service) search(ctx context.Context, tx Tx, c Caller, st Stamp, q Query
 		if r.Status != StatusEffective && !req.IncludeInactive && !byNumber {
 			continue
 		}
-		cert.Results = append(cert.Results, SearchResult{Registration: r, MatchedBy: how[r.Number]})
+		cert.Results = append(cert.Results, SearchResult{Registration: shown(c, r), MatchedBy: how[r.Number]})
 	}
 	// Results are in registration order: load replays in that order.
 	cert.ResultCount = len(cert.Results)
@@ -99,7 +99,12 @@ func (s *Service) search(ctx context.Context, tx Tx, c Caller, st Stamp, q Query
 	if err := tx.InsertSearch(ctx, &cert, stored, c.UserID); err != nil {
 		return "", nil, err
 	}
-	return number, body, tx.InsertAudit(ctx, s.entry(c, auth.Search, st.Number, st.At))
+	e := s.entry(c, auth.Search, st.Number, st.At)
+	if req.Criteria.IDNumber != "" {
+		// Whoever looked up an individual is on record by name and number.
+		e.Detail = "id_number " + req.Criteria.IDNumber
+	}
+	return number, body, tx.InsertAudit(ctx, e)
 }
 
 // StoredSearch returns a search certificate's stored answer, byte for byte,

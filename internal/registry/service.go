@@ -22,6 +22,11 @@ type Config struct {
 	// ExtensionWindowDays is how many days before expiry an extension may be
 	// filed; 0 means at any time while the registration is effective.
 	ExtensionWindowDays int
+	// SignInFailures is how many failed sign-ins an account may have before
+	// each further attempt must wait (an address may have four times as many).
+	SignInFailures int
+	// SignInMaxDelay caps the wait between sign-in attempts.
+	SignInMaxDelay time.Duration
 }
 
 // Service carries out every registry operation, checking the caller's
@@ -31,6 +36,8 @@ type Service struct {
 	now       func() time.Time
 	cfg       Config
 	adminHash []byte
+	// Failed sign-ins by account and by address.
+	accountFailures, addressFailures *auth.Backoff
 }
 
 // NewService returns a Service over store; now is the registry's clock.
@@ -41,7 +48,16 @@ func NewService(store Store, now func() time.Time, cfg Config) *Service {
 	if cfg.SimilarNames <= 0 {
 		cfg.SimilarNames = 5
 	}
-	s := &Service{store: store, now: now, cfg: cfg}
+	if cfg.SignInFailures <= 0 {
+		cfg.SignInFailures = 5
+	}
+	if cfg.SignInMaxDelay <= 0 {
+		cfg.SignInMaxDelay = 15 * time.Minute
+	}
+	s := &Service{store: store, now: now, cfg: cfg,
+		accountFailures: &auth.Backoff{Free: cfg.SignInFailures, Base: time.Second, Max: cfg.SignInMaxDelay},
+		addressFailures: &auth.Backoff{Free: 4 * cfg.SignInFailures, Base: time.Second, Max: cfg.SignInMaxDelay},
+	}
 	if cfg.AdminToken != "" {
 		s.adminHash = auth.HashSecret(cfg.AdminToken)
 	}

@@ -130,13 +130,29 @@ type StoredSearch struct {
 type Tx interface {
 	InsertAudit(ctx context.Context, e audit.Entry) error
 
-	InsertOrganization(ctx context.Context, o *Organization) error
+	InsertOrganization(ctx context.Context, o *Organization, at time.Time) error
 	Organization(ctx context.Context, id string) (Organization, error)
-	InsertUser(ctx context.Context, u *User, passwordHash string) error
+	// SetOrganizationStatus changes an organization's status from one to
+	// another; ErrConflict if it was no longer from.
+	SetOrganizationStatus(ctx context.Context, id, from, to string, at time.Time) (Organization, error)
+	// ListOrganizations returns up to limit organizations after the one with
+	// id after, in id order (ids are time-ordered), with status if given.
+	ListOrganizations(ctx context.Context, status, after string, limit int) ([]Organization, error)
+	InsertUser(ctx context.Context, u *User, passwordHash string, at time.Time) error
 	User(ctx context.Context, id string) (User, error)
-	UserCredentials(ctx context.Context, email string) (User, string, error)
-	InsertToken(ctx context.Context, userID string, hash []byte, expiresAt time.Time) error
+	SetUserStatus(ctx context.Context, id, status string, at time.Time) (User, error)
+	ListUsers(ctx context.Context, organizationID, after string, limit int) ([]User, error)
+	// UserCredentials finds a user by email (stored in lower case), whatever
+	// its organization's status; a suspended user is ErrNotFound.
+	UserCredentials(ctx context.Context, email string) (Credentials, error)
+	InsertToken(ctx context.Context, userID string, hash []byte, at, expiresAt time.Time) error
+	// TokenPrincipal finds the principal behind a live token (unexpired, not
+	// revoked, of an active user of an active organization) and notes its use.
 	TokenPrincipal(ctx context.Context, hash []byte, now time.Time) (auth.Principal, error)
+	ListTokens(ctx context.Context, userID string, now time.Time, after string, limit int) ([]TokenInfo, error)
+	// TokenOwner returns the id of a token's user.
+	TokenOwner(ctx context.Context, id string) (string, error)
+	RevokeToken(ctx context.Context, id string, at time.Time) error
 
 	OrganizationByUSCC(ctx context.Context, uscc string) (Organization, error)
 

@@ -284,11 +284,14 @@ type ListRequest struct {
 	Limit      string
 }
 
-// RegistrationPage is one page of a list of registrations.
-type RegistrationPage struct {
-	Items      []Registration `json:"items"`
-	NextCursor string         `json:"next_cursor,omitempty"`
+// Page is one page of a list (API.md, Lists).
+type Page[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"next_cursor,omitempty"`
 }
+
+// RegistrationPage is one page of a list of registrations.
+type RegistrationPage = Page[Registration]
 
 // Organization is an account-holding organization.
 type Organization struct {
@@ -306,6 +309,65 @@ type User struct {
 	Email          string   `json:"email"`
 	DisplayName    string   `json:"display_name"`
 	Roles          []string `json:"roles"`
+	// Status is active or suspended.
+	Status string `json:"status"`
+}
+
+// OrganizationInput is an organization as a request names it.
+type OrganizationInput struct {
+	Name string `json:"name"`
+	USCC string `json:"uscc"`
+	Kind string `json:"kind"`
+}
+
+// SignUpUser is the first user of an organization that signs up.
+type SignUpUser struct {
+	Email       string `json:"email"`
+	DisplayName string `json:"display_name"`
+	Password    string `json:"password"`
+}
+
+// SignUpRequest opens an organization's account, pending approval.
+type SignUpRequest struct {
+	Organization OrganizationInput `json:"organization"`
+	User         SignUpUser        `json:"user"`
+}
+
+// SignedUp is a new pending organization and its first user.
+type SignedUp struct {
+	Organization Organization `json:"organization"`
+	User         User         `json:"user"`
+}
+
+// OrganizationListRequest asks for a page of organizations.
+type OrganizationListRequest struct {
+	Status, Cursor, Limit string
+}
+
+// UserListRequest asks for a page of an organization's users.
+type UserListRequest struct {
+	OrganizationID, Cursor, Limit string
+}
+
+// TokenListRequest asks for a page of a user's live tokens.
+type TokenListRequest struct {
+	UserID, Cursor, Limit string
+}
+
+// TokenInfo is a live token as its user and managers see it: never its secret.
+type TokenInfo struct {
+	ID         string `json:"id"`
+	UserID     string `json:"user_id"`
+	CreatedAt  Time   `json:"created_at"`
+	ExpiresAt  Time   `json:"expires_at"`
+	LastUsedAt *Time  `json:"last_used_at"`
+}
+
+// Credentials are what sign-in checks a password against.
+type Credentials struct {
+	User               User
+	PasswordHash       string
+	OrganizationStatus string
 }
 
 // NewUser is a request to create a user.

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/text/currency"
 	"golang.org/x/text/language"
 
+	"github.com/movable-registry/registry/internal/auth"
 	"github.com/movable-registry/registry/internal/identity"
 )
 
@@ -329,15 +330,36 @@ func (u *NewUser) Validate(validRole func(string) bool) error {
 	if len(u.Roles) == 0 {
 		p.add("roles", CodeInvalidField, "at least one role is required")
 	}
+	staff, other := false, false
 	for i, r := range u.Roles {
 		if !validRole(r) {
 			p.add(fmt.Sprintf("roles[%d]", i), CodeInvalidField, fmt.Sprintf("%q is not a role", r))
 		}
+		if auth.Role(r).Staff() {
+			staff = true
+		} else {
+			other = true
+		}
 	}
-	if u.Password != "" && (utf8.RuneCountInString(u.Password) < 12 || len(u.Password) > 1024) {
-		p.add("password", CodeInvalidField, "must have at least 12 characters")
+	if staff && other {
+		p.add("roles", CodeInvalidField, "the registry's staff roles (admin, auditor) are not held together with an organization's roles")
 	}
+	checkPassword(&p, "password", u.Password, false)
 	return p.err()
+}
+
+// checkPassword checks a new password; an empty one is refused only where
+// it is required.
+func checkPassword(p *problems, field, pw string, required bool) {
+	switch {
+	case pw == "" && !required:
+	case utf8.RuneCountInString(pw) < 12:
+		p.add(field, CodeInvalidField, "must have at least 12 characters")
+	case len(pw) > 1024:
+		p.add(field, CodeInvalidField, "must have at most 1024 bytes")
+	case !utf8.ValidString(pw):
+		p.add(field, CodeInvalidField, "must be valid UTF-8")
+	}
 }
 
 // query validates the search criteria (exactly one, put in stored form) and

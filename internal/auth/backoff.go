@@ -1,0 +1,82 @@
+package auth
+
+import (
+	"sync"
+	"time"
+)
+
+// Backoff slows down guessing: after Free failures under one key (an email,
+// an address), each further attempt must wait twice as long as the one
+// before, from Base up to Max. A success clears the key; a key that has not
+// failed for Max is forgotten. It lives in memory: a restart forgives.
+type Backoff struct {
+	Free      int
+	Base, Max time.Duration
+
+	mu      sync.Mutex
+	strikes map[string]strike
+}
+
+type strike struct {
+	failures int
+	last     time.Time
+}
+
+// Wait returns how long the caller must still wait before an attempt under
+// key is looked at; zero when it may go ahead.
+func (b *Backoff) Wait(key string, now time.Time) time.Duration {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s, ok := b.strikes[key]
+	if !ok {
+		return 0
+	}
+	if wait := s.last.Add(b.delay(s.failures)).Sub(now); wait > 0 {
+		return wait
+	}
+	return 0
+}
+
+// delay is the wait after n failures.
+func (b *Backoff) delay(n int) time.Duration {
+	if n <= b.Free {
+		return 0
+	}
+	d := b.Base
+	for i := b.Free + 1; i < n && d < b.Max; i++ {
+		d *= 2
+	}
+	return min(d, b.Max)
+}
+
+// Fail counts a failed attempt under key.
+func (b *Backoff) Fail(key string, now time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.strikes == nil {
+		b.strikes = map[string]strike{}
+	}
+	if len(b.strikes) > 100_000 {
+		b.forget(now)
+	}
+	s := b.strikes[key]
+	if !s.last.IsZero() && now.Sub(s.last) > b.Max {
+		s.failures = 0
+	}
+	b.strikes[key] = strike{failures: s.failures + 1, last: now}
+}
+
+// Clear forgets key's failures.
+func (b *Backoff) Clear(key string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.strikes, key)
+}
+
+func (b *Backoff) forget(now time.Time) {
+	for k, s := range b.strikes {
+		if now.Sub(s.last) > b.Max {
+			delete(b.strikes, k)
+		}
+	}
+}

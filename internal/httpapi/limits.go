@@ -1,0 +1,119 @@
+package httpapi
+
+import (
+	"crypto/sha256"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"golang.org/x/time/rate"
+
+	"github.com/movable-registry/registry/internal/registry"
+)
+
+// Limit is a token bucket: Rate requests a second on average, bursts of up
+// to Burst. A zero Rate turns the limit off.
+type Limit struct {
+	Rate  float64
+	Burst int
+}
+
+// limiters holds one bucket per key (an address, a token), forgetting keys
+// that have been idle long enough for their bucket to be full again.
+type limiters struct {
+	limit Limit
+	now   func() time.Time
+
+	mu      sync.Mutex
+	buckets map[string]*bucket
+	sweepAt time.Time
+}
+
+type bucket struct {
+	*rate.Limiter
+	seen time.Time
+}
+
+func newLimiters(l Limit, now func() time.Time) *limiters {
+	if l.Rate <= 0 {
+		return nil
+	}
+	if l.Burst < 1 {
+		l.Burst = 1
+	}
+	return &limiters{limit: l, now: now, buckets: map[string]*bucket{}}
+}
+
+// take spends one request of key's bucket, or says how long until it may.
+func (ls *limiters) take(key string) (wait time.Duration, ok bool) {
+	if ls == nil {
+		return 0, true
+	}
+	now := ls.now()
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	if now.After(ls.sweepAt) {
+		ls.sweep(now)
+	}
+	b := ls.buckets[key]
+	if b == nil {
+		b = &bucket{Limiter: rate.NewLimiter(rate.Limit(ls.limit.Rate), ls.limit.Burst)}
+		ls.buckets[key] = b
+	}
+	b.seen = now
+	r := b.ReserveN(now, 1)
+	if d := r.DelayFrom(now); d > 0 {
+		// Refused requests do not spend the bucket.
+		r.CancelAt(now)
+		return d, false
+	}
+	return 0, true
+}
+
+// sweep forgets buckets idle for longer than it takes to fill one.
+func (ls *limiters) sweep(now time.Time) {
+	full := time.Duration(float64(ls.limit.Burst) / ls.limit.Rate * float64(time.Second))
+	for k, b := range ls.buckets {
+		if now.Sub(b.seen) > full {
+			delete(ls.buckets, k)
+		}
+	}
+	ls.sweepAt = now.Add(max(full, time.Minute))
+}
+
+func rateLimited(wait time.Duration, what string) error {
+	return &registry.RateLimitedError{RetryAfter: wait, Reason: "too many requests " + what + ": slow down and retry after the time Retry-After gives"}
+}
+
+// tokenKey names a token's bucket without keeping the token in memory.
+func tokenKey(token string) string {
+	h := sha256.Sum256([]byte(token))
+	return string(h[:16])
+}
+
+// secure sets the headers every answer carries: no sniffing of types, no
+// framing, a content security policy that lets an answer load nothing, no
+// referrer, and no caching of anything that was asked for with credentials.
+func secure(c *gin.Context) {
+	h := c.Writer.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cross-Origin-Resource-Policy", "same-origin")
+	if c.Request.TLS != nil {
+		h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+	}
+	if c.GetHeader("Authorization") != "" || c.GetHeader("Cookie") != "" {
+		h.Set("Cache-Control", "no-store")
+		h.Add("Vary", "Authorization")
+	}
+	c.Next()
+}
+
+// retryAfter is a wait as Retry-After gives it: whole seconds, rounded up.
+func retryAfter(d time.Duration) string {
+	s := int64((d + time.Second - 1) / time.Second)
+	return strconv.FormatInt(max(s, 1), 10)
+}

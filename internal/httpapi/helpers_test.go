@@ -12,6 +12,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -166,6 +167,12 @@ func (e *env) must(status int, r response) map[string]any {
 	if r.Status != status {
 		e.t.Fatalf("status %d, want %d: %s", r.Status, status, r.Body)
 	}
+	if status == http.StatusNoContent {
+		if len(r.Body) != 0 {
+			e.t.Fatalf("a 204 with a body: %s", r.Body)
+		}
+		return nil
+	}
 	return r.JSON(e.t)
 }
 
@@ -259,4 +266,20 @@ func httptestGet(e *env, path string) response {
 	w := httptest.NewRecorder()
 	e.h.ServeHTTP(w, req)
 	return response{Status: w.Code, Header: w.Header(), Body: w.Body.Bytes()}
+}
+
+var usccSeq atomic.Int64
+
+// freshUSCC returns a valid USCC that no other call returns: 91 (an
+// enterprise), Shanghai's division 310000, nine digits from a counter and the
+// time, and the GB 32100-2015 check character, worked out here on its own.
+func freshUSCC() string {
+	const chars = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+	body := fmt.Sprintf("91310000%09d", (time.Now().UnixNano()/1000+usccSeq.Add(1))%1_000_000_000)
+	weight, sum := 1, 0
+	for _, c := range body {
+		sum += strings.IndexRune(chars, c) * weight
+		weight = weight * 3 % 31
+	}
+	return body + string(chars[(31-sum%31)%31])
 }

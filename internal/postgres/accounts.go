@@ -239,6 +239,19 @@ func (s *Store) ListTokens(ctx context.Context, userID string, now time.Time, af
 	return out, nil
 }
 
+// RevokeTokensOf revokes the live tokens of a user or of a whole organization.
+func (s *Store) RevokeTokensOf(ctx context.Context, organizationID, userID string, at time.Time) error {
+	q := "UPDATE tokens SET revoked_at = ? WHERE revoked_at IS NULL AND expires_at > ? AND "
+	var who any = userID
+	if organizationID != "" {
+		q += "user_id IN (SELECT id FROM users WHERE organization_id = ?)"
+		who = organizationID
+	} else {
+		q += "user_id = ?"
+	}
+	return translate(s.db.WithContext(ctx).Exec(q, at, at, who).Error)
+}
+
 // TokenOwner returns the id of a token's user.
 func (s *Store) TokenOwner(ctx context.Context, id string) (string, error) {
 	var owner string

@@ -80,8 +80,8 @@ func (s *Service) ApproveOrganization(ctx context.Context, c Caller, id string) 
 	return s.setOrganizationStatus(ctx, c, auth.ApproveOrganization, id, OrgActive)
 }
 
-// SuspendOrganization stops an organization: its users' tokens stop working
-// at once and nobody in it can sign in.
+// SuspendOrganization stops an organization: its users' tokens are revoked
+// at once and nobody in it can sign in until it is approved again.
 func (s *Service) SuspendOrganization(ctx context.Context, c Caller, id string) (Organization, error) {
 	return s.setOrganizationStatus(ctx, c, auth.SuspendOrganization, id, OrgSuspended)
 }
@@ -103,6 +103,12 @@ func (s *Service) setOrganizationStatus(ctx context.Context, c Caller, action au
 			}
 			if o, err = tx.SetOrganizationStatus(ctx, id, o.Status, status, at); err != nil {
 				return err
+			}
+			if status == OrgSuspended {
+				// Reinstatement later does not bring old tokens back.
+				if err := tx.RevokeTokensOf(ctx, id, "", at); err != nil {
+					return err
+				}
 			}
 			return tx.InsertAudit(ctx, s.entry(c, action, id, at))
 		})
@@ -159,7 +165,7 @@ func (s *Service) Users(ctx context.Context, c Caller, req UserListRequest) (Pag
 	return pageOf(users, limit, func(u User) string { return u.ID }), nil
 }
 
-// SuspendUser stops one user: the user's tokens stop working at once and the
+// SuspendUser stops one user: the user's tokens are revoked at once and the
 // user cannot sign in. An org_admin may suspend its own organization's users
 // but not itself.
 func (s *Service) SuspendUser(ctx context.Context, c Caller, id string) (User, error) {
@@ -194,6 +200,11 @@ func (s *Service) setUserStatus(ctx context.Context, c Caller, action auth.Actio
 			}
 			if u, err = tx.SetUserStatus(ctx, id, status, at); err != nil {
 				return err
+			}
+			if status == UserSuspended {
+				if err := tx.RevokeTokensOf(ctx, "", id, at); err != nil {
+					return err
+				}
 			}
 			return tx.InsertAudit(ctx, s.entry(c, action, id, at))
 		})

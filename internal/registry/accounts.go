@@ -93,6 +93,9 @@ func (s *Service) IssueToken(ctx context.Context, c Caller, req TokenRequest) (I
 	case req.UserID != "" && (req.Email != "" || req.Password != ""):
 		return IssuedToken{}, Invalid("user_id", CodeInvalidField, "give either user_id, or email and password")
 	case req.UserID != "":
+		if c.UserID == "" && !c.Bootstrap {
+			return IssuedToken{}, errors.Join(ErrUnauthenticated, errors.New("a token for a user by id is issued only to an admin or org_admin who sends its own token"))
+		}
 		if err := allow(c, auth.IssueToken); err != nil {
 			return IssuedToken{}, err
 		}

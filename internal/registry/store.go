@@ -153,6 +153,9 @@ type Tx interface {
 	// TokenOwner returns the id of a token's user.
 	TokenOwner(ctx context.Context, id string) (string, error)
 	RevokeToken(ctx context.Context, id string, at time.Time) error
+	// RevokeTokensOf revokes every live token of a user, or of every user of
+	// an organization.
+	RevokeTokensOf(ctx context.Context, organizationID, userID string, at time.Time) error
 
 	OrganizationByUSCC(ctx context.Context, uscc string) (Organization, error)
 

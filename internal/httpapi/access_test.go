@@ -1,0 +1,233 @@
+package httpapi_test
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/movable-registry/registry/internal/httpapi"
+	"github.com/movable-registry/registry/internal/registry"
+)
+
+// Principals of the permission matrix. The first six present no valid
+// credentials; "suspended" belongs to a suspended organization and
+// "suspended_user" is a suspended user of an active one.
+var principals = []string{
+	"none", "malformed", "revoked", "expired", "suspended", "suspended_user",
+	"registrant", "searcher", "org_admin", "grantor", "stranger", "auditor", "admin", "bootstrap",
+}
+
+var invalidCredentials = principals[:6]
+
+// world is the matrix's fixture: a bank (the controller of every registration
+// filed here, with a registrant, a searcher and an org_admin), the grantor
+// enterprise, a stranger organization whose one user holds every enterprise
+// role, and the registry's own staff.
+type world struct {
+	e      *env
+	tokens map[string]string
+	bank   account // the bank's registrant
+	bankAdmin,
+	searcher,
+	grantor account
+}
+
+func newWorld(t *testing.T) *world {
+	e := newEnvWith(t, func(c *registry.Config) { c.ExtensionWindowDays = 0 })
+	w := &world{e: e, tokens: map[string]string{"malformed": "rgt_not-a-token", "bootstrap": adminToken}}
+	// The expired token is issued first; the clock then moves past its life.
+	expiring := e.newAccount(freshUSCC(), "registrant", "searcher", "org_admin")
+	w.tokens["expired"] = expiring.Token
+	e.clock.Advance(31 * 24 * time.Hour)
+
+	w.bank = e.newAccount(usccs[0], "registrant")
+	w.tokens["registrant"] = w.bank.Token
+	w.searcher = e.newUser(w.bank.OrgID, usccs[0], "searcher")
+	w.tokens["searcher"] = w.searcher.Token
+	w.bankAdmin = e.newUser(w.bank.OrgID, usccs[0], "org_admin")
+	w.tokens["org_admin"] = w.bankAdmin.Token
+	w.grantor = e.newAccount(usccs[1], "registrant")
+	w.tokens["grantor"] = w.grantor.Token
+	w.tokens["stranger"] = e.newAccount(usccs[2], "registrant", "searcher", "org_admin").Token
+
+	staff := e.must(201, e.do("POST", "/organizations", adminToken, map[string]any{"name": "登记机构", "uscc": usccs[3], "kind": "other"}))
+	w.tokens["auditor"] = e.newUser(staff["id"].(string), usccs[3], "auditor").Token
+	w.tokens["admin"] = e.newUser(staff["id"].(string), usccs[3], "admin").Token
+
+	revoked := e.newUser(w.bank.OrgID, usccs[0], "registrant", "searcher", "org_admin")
+	w.tokens["revoked"] = revoked.Token
+	tok := e.must(200, e.do("GET", "/tokens", revoked.Token, nil))
+	e.must(204, e.do("DELETE", "/tokens/"+list(tok["items"])[0].(map[string]any)["id"].(string), revoked.Token, nil))
+
+	gone := e.newUser(w.bank.OrgID, usccs[0], "registrant", "searcher", "org_admin")
+	w.tokens["suspended_user"] = gone.Token
+	e.must(201, e.do("POST", "/users/"+gone.UserID+"/suspension", adminToken, nil))
+
+	susp := e.newAccount(usccs[4], "registrant", "searcher", "org_admin")
+	w.tokens["suspended"] = susp.Token
+	e.must(201, e.do("POST", "/organizations/"+susp.OrgID+"/suspension", adminToken, nil))
+	return w
+}
+
+// file files a fresh registration with the bank as controller and the
+// grantor enterprise as grantor.
+func (w *world) file() string {
+	return w.e.must(201, w.e.do("POST", "/registrations", w.bank.Token, filing("上海星辰精密机械有限公司", usccs[1])))["number"].(string)
+}
+
+// objection files the grantor's objection to a fresh registration.
+func (w *world) objection() (registration, objection string) {
+	n := w.file()
+	o := w.e.must(201, w.e.do("POST", "/registrations/"+n+"/objections", w.grantor.Token, map[string]any{"statement": "我司从未设立此项担保。"}))
+	return n, o["number"].(string)
+}
+
+// bankUser adds a user to the bank; suspended says whether it starts suspended.
+func (w *world) bankUser(suspended bool) string {
+	u := w.e.newUser(w.bank.OrgID, usccs[0], "searcher")
+	if suspended {
+		w.e.must(201, w.e.do("POST", "/users/"+u.UserID+"/suspension", adminToken, nil))
+	}
+	return u.UserID
+}
+
+func (w *world) signUp() map[string]any {
+	return w.e.must(201, w.e.do("POST", "/signup", "", map[string]any{
+		"organization": map[string]any{"name": "新开户企业", "uscc": freshUSCC(), "kind": "enterprise"},
+		"user":         map[string]any{"email": fmt.Sprintf("new-%d@example.cn", time.Now().UnixNano()), "display_name": "甲", "password": "a long enough password"},
+	}))
+}
+
+// call is one request of the matrix, made fresh for each principal.
+type call struct {
+	path string
+	body any
+}
+
+// rule is what each principal gets from a route: ok for those allowed, 403
+// for every other principal with valid credentials, 401 for the rest (except
+// on public routes, where nobody's credentials are looked at).
+type rule struct {
+	make    func(w *world) call
+	ok      int
+	allowed string // space-separated principals, or "*" for every valid one
+	public  bool
+}
+
+func (r rule) want(who string) int {
+	invalid := slices.Contains(invalidCredentials, who)
+	switch {
+	case r.public:
+		return r.ok
+	case invalid:
+		return 401
+	case r.allowed == "*" || slices.Contains(strings.Fields(r.allowed), who):
+		return r.ok
+	}
+	return 403
+}
+
+// TestPermissionMatrix sends every route of the API as every principal and
+// checks the status each gets. The expectations are written out here, not
+// taken from the permission table, and a route missing here fails the test.
+func TestPermissionMatrix(t *testing.T) {
+	w := newWorld(t)
+	reg := func(suffix string, body any) func(w *world) call {
+		return func(w *world) call { return call{"/registrations/" + w.file() + suffix, body} }
+	}
+	objection := func(suffix string, body any) func(w *world) call {
+		return func(w *world) call {
+			n, o := w.objection()
+			return call{"/registrations/" + n + "/objections/" + o + suffix, body}
+		}
+	}
+	rules := map[string]rule{
+		"POST /signup": {ok: 201, public: true, make: func(w *world) call {
+			return call{"/signup", map[string]any{
+				"organization": map[string]any{"name": "新开户企业", "uscc": freshUSCC(), "kind": "enterprise"},
+				"user":         map[string]any{"email": fmt.Sprintf("m-%d@example.cn", time.Now().UnixNano()), "display_name": "甲", "password": "a long enough password"},
+			}}
+		}},
+		"POST /organizations": {ok: 201, allowed: "admin bootstrap", make: func(w *world) call {
+			return call{"/organizations", map[string]any{"name": "某公司", "uscc": freshUSCC(), "kind": "enterprise"}}
+		}},
+		"GET /organizations": {ok: 200, allowed: "admin auditor bootstrap", make: func(*world) call { return call{"/organizations?status=pending", nil} }},
+		"POST /organizations/:id/approval": {ok: 201, allowed: "admin bootstrap", make: func(w *world) call {
+			return call{"/organizations/" + w.signUp()["organization"].(map[string]any)["id"].(string) + "/approval", nil}
+		}},
+		"POST /organizations/:id/suspension": {ok: 201, allowed: "admin bootstrap", make: func(w *world) call {
+			o := w.e.must(201, w.e.do("POST", "/organizations", adminToken, map[string]any{"name": "某公司", "uscc": freshUSCC(), "kind": "enterprise"}))
+			return call{"/organizations/" + o["id"].(string) + "/suspension", nil}
+		}},
+		"POST /users": {ok: 201, allowed: "admin bootstrap org_admin", make: func(w *world) call {
+			return call{"/users", map[string]any{"organization_id": w.bank.OrgID, "email": fmt.Sprintf("u-%d@example.cn", time.Now().UnixNano()), "display_name": "乙", "roles": []string{"searcher"}}}
+		}},
+		"GET /users": {ok: 200, allowed: "admin auditor bootstrap org_admin", make: func(w *world) call { return call{"/users?organization_id=" + w.bank.OrgID, nil} }},
+		"POST /users/:id/suspension": {ok: 201, allowed: "admin bootstrap org_admin", make: func(w *world) call {
+			return call{"/users/" + w.bankUser(false) + "/suspension", nil}
+		}},
+		"POST /users/:id/reinstatement": {ok: 201, allowed: "admin bootstrap org_admin", make: func(w *world) call {
+			return call{"/users/" + w.bankUser(true) + "/reinstatement", nil}
+		}},
+		// Anyone may sign in; this row is the other form, a token for a user by id.
+		"POST /tokens": {ok: 201, allowed: "admin bootstrap org_admin", make: func(w *world) call {
+			return call{"/tokens", map[string]any{"user_id": w.bank.UserID}}
+		}},
+		"GET /tokens": {ok: 200, allowed: "registrant org_admin admin bootstrap", make: func(w *world) call { return call{"/tokens?user_id=" + w.bank.UserID, nil} }},
+		"DELETE /tokens/:id": {ok: 204, allowed: "registrant org_admin admin bootstrap", make: func(w *world) call {
+			w.e.must(201, w.e.do("POST", "/tokens", adminToken, map[string]any{"user_id": w.bank.UserID}))
+			items := list(w.e.must(200, w.e.do("GET", "/tokens?user_id="+w.bank.UserID, adminToken, nil))["items"])
+			// The newest token: ids are in order of creation.
+			return call{"/tokens/" + items[len(items)-1].(map[string]any)["id"].(string), nil}
+		}},
+		"GET /me":                                 {ok: 200, allowed: "*", make: func(*world) call { return call{"/me", nil} }},
+		"POST /registrations":                     {ok: 201, allowed: "registrant grantor stranger", make: func(*world) call { return call{"/registrations", filing("某机械有限公司", usccs[5])} }},
+		"GET /registrations":                      {ok: 200, allowed: "registrant grantor stranger", make: func(*world) call { return call{"/registrations?controller=mine", nil} }},
+		"GET /registrations/:number":              {ok: 200, allowed: "*", make: reg("", nil)},
+		"POST /registrations/:number/amendments":  {ok: 201, allowed: "registrant", make: reg("/amendments", map[string]any{"description": "补充: 另有备件一批", "note": "补充"})},
+		"POST /registrations/:number/extensions":  {ok: 201, allowed: "registrant", make: reg("/extensions", map[string]any{"period_months": 12})},
+		"POST /registrations/:number/cancellation": {ok: 201, allowed: "registrant", make: reg("/cancellation", map[string]any{"reason": "debt_repaid"})},
+		"POST /registrations/:number/modification-code": {ok: 201, allowed: "registrant", make: reg("/modification-code", nil)},
+		// The grantor objects as a grantor; the others state an interest.
+		"POST /registrations/:number/objections": {ok: 201, allowed: "registrant grantor stranger", make: reg("/objections", map[string]any{"statement": "异议", "interest": "我方对该设备享有所有权"})},
+		"POST /registrations/:number/objections/:objection/withdrawal": {ok: 201, allowed: "grantor", make: objection("/withdrawal", nil)},
+		"POST /registrations/:number/objections/:objection/case-notice": {ok: 201, allowed: "grantor", make: objection("/case-notice", map[string]any{
+			"court": "上海市浦东新区人民法院", "case_number": "(2026)沪0115民初1号", "accepted_on": time.Now().In(registry.Shanghai).AddDate(0, 0, 30).Format(time.DateOnly)})},
+		"POST /registrations/:number/revocation": {ok: 201, allowed: "admin bootstrap", make: reg("/revocation", map[string]any{"authority": "上海市浦东新区人民法院", "document_number": "(2026)沪0115民初2号"})},
+		"POST /searches": {ok: 201, allowed: "searcher stranger", make: func(*world) call {
+			return call{"/searches", map[string]any{"criteria": map[string]any{"uscc": usccs[1]}}}
+		}},
+		// A stored search is the searcher's organization's, and the auditors'.
+		"GET /searches/:number": {ok: 200, allowed: "searcher auditor", make: func(w *world) call {
+			s := w.e.must(201, w.e.do("POST", "/searches", w.searcher.Token, map[string]any{"criteria": map[string]any{"uscc": usccs[1]}}))
+			return call{"/searches/" + s["number"].(string), nil}
+		}},
+		"GET /certificates/:number": {ok: 200, public: true, make: reg("", nil)},
+	}
+	for _, key := range httpapi.RouteKeys() {
+		if _, ok := rules[key]; !ok {
+			t.Errorf("%s has no row in the permission matrix", key)
+		}
+	}
+	for key, r := range rules {
+		if !slices.Contains(httpapi.RouteKeys(), key) {
+			t.Errorf("the matrix has a row for %s, which is not a route", key)
+		}
+		method, _, _ := strings.Cut(key, " ")
+		t.Run(key, func(t *testing.T) {
+			for _, who := range principals {
+				c := r.make(w)
+				path := c.path
+				if strings.HasPrefix(key, "GET /certificates") {
+					path = strings.Replace(path, "/registrations/", "/certificates/", 1)
+				}
+				got := w.e.do(method, path, w.tokens[who], c.body)
+				if want := r.want(who); got.Status != want {
+					t.Errorf("%s: status %d, want %d: %s", who, got.Status, want, got.Body)
+				}
+			}
+		})
+	}
+}

@@ -182,16 +182,16 @@ func TestPermissionMatrix(t *testing.T) {
 			// The newest token: ids are in order of creation.
 			return call{"/tokens/" + items[len(items)-1].(map[string]any)["id"].(string), nil}
 		}},
-		"GET /me":                                 {ok: 200, allowed: "*", make: func(*world) call { return call{"/me", nil} }},
-		"POST /registrations":                     {ok: 201, allowed: "registrant grantor stranger", make: func(*world) call { return call{"/registrations", filing("某机械有限公司", usccs[5])} }},
-		"GET /registrations":                      {ok: 200, allowed: "registrant grantor stranger", make: func(*world) call { return call{"/registrations?controller=mine", nil} }},
-		"GET /registrations/:number":              {ok: 200, allowed: "*", make: reg("", nil)},
-		"POST /registrations/:number/amendments":  {ok: 201, allowed: "registrant", make: reg("/amendments", map[string]any{"description": "补充: 另有备件一批", "note": "补充"})},
-		"POST /registrations/:number/extensions":  {ok: 201, allowed: "registrant", make: reg("/extensions", map[string]any{"period_months": 12})},
-		"POST /registrations/:number/cancellation": {ok: 201, allowed: "registrant", make: reg("/cancellation", map[string]any{"reason": "debt_repaid"})},
+		"GET /me":                                       {ok: 200, allowed: "*", make: func(*world) call { return call{"/me", nil} }},
+		"POST /registrations":                           {ok: 201, allowed: "registrant grantor stranger", make: func(*world) call { return call{"/registrations", filing("某机械有限公司", usccs[5])} }},
+		"GET /registrations":                            {ok: 200, allowed: "registrant grantor stranger", make: func(*world) call { return call{"/registrations?controller=mine", nil} }},
+		"GET /registrations/:number":                    {ok: 200, allowed: "*", make: reg("", nil)},
+		"POST /registrations/:number/amendments":        {ok: 201, allowed: "registrant", make: reg("/amendments", map[string]any{"description": "补充: 另有备件一批", "note": "补充"})},
+		"POST /registrations/:number/extensions":        {ok: 201, allowed: "registrant", make: reg("/extensions", map[string]any{"period_months": 12})},
+		"POST /registrations/:number/cancellation":      {ok: 201, allowed: "registrant", make: reg("/cancellation", map[string]any{"reason": "debt_repaid"})},
 		"POST /registrations/:number/modification-code": {ok: 201, allowed: "registrant", make: reg("/modification-code", nil)},
 		// The grantor objects as a grantor; the others state an interest.
-		"POST /registrations/:number/objections": {ok: 201, allowed: "registrant grantor stranger", make: reg("/objections", map[string]any{"statement": "异议", "interest": "我方对该设备享有所有权"})},
+		"POST /registrations/:number/objections":                       {ok: 201, allowed: "registrant grantor stranger", make: reg("/objections", map[string]any{"statement": "异议", "interest": "我方对该设备享有所有权"})},
 		"POST /registrations/:number/objections/:objection/withdrawal": {ok: 201, allowed: "grantor", make: objection("/withdrawal", nil)},
 		"POST /registrations/:number/objections/:objection/case-notice": {ok: 201, allowed: "grantor", make: objection("/case-notice", map[string]any{
 			"court": "上海市浦东新区人民法院", "case_number": "(2026)沪0115民初1号", "accepted_on": time.Now().In(registry.Shanghai).AddDate(0, 0, 30).Format(time.DateOnly)})},

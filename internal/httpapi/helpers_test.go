@@ -77,8 +77,9 @@ func newEnv(t testing.TB) *env {
 // longLived is for tests that move the clock by years: tokens outlive them.
 func longLived(c *registry.Config) { c.TokenTTL = 100 * 365 * 24 * time.Hour }
 
-// newEnvWith is newEnv with the service's configuration changed by configure.
-func newEnvWith(t testing.TB, configure func(*registry.Config)) *env {
+// newEnvWith is newEnv with the service's configuration changed by configure,
+// and the HTTP layer's by options (rate limits are off unless one sets them).
+func newEnvWith(t testing.TB, configure func(*registry.Config), options ...func(*httpapi.Options)) *env {
 	t.Helper()
 	url := pgtest.URL(t)
 	gdb, err := postgres.Open(url)
@@ -102,7 +103,11 @@ func newEnvWith(t testing.TB, configure func(*registry.Config)) *env {
 	if os.Getenv("TEST_LOG") != "" {
 		logTo = os.Stderr
 	}
-	h := httpapi.NewRouter(svc, httpapi.Options{Logger: slog.New(slog.NewTextHandler(logTo, nil))})
+	opts := httpapi.Options{Logger: slog.New(slog.NewTextHandler(logTo, nil)), Now: c.Now}
+	for _, o := range options {
+		o(&opts)
+	}
+	h := httpapi.NewRouter(svc, opts)
 	db, err := sql.Open("pgx", url)
 	if err != nil {
 		t.Fatal(err)
@@ -129,6 +134,9 @@ func (r response) JSON(t testing.TB) map[string]any {
 
 func (r response) String() string { return fmt.Sprintf("%d %s", r.Status, r.Body) }
 
+// remoteAddr, given as a header name to do, sets the client's address instead.
+const remoteAddr = "(remote address)"
+
 // do sends a request; body may be a string (sent as is) or a value (encoded).
 func (e *env) do(method, path, token string, body any, headers ...string) response {
 	e.t.Helper()
@@ -154,6 +162,10 @@ func (e *env) do(method, path, token string, body any, headers ...string) respon
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
+		if headers[i] == remoteAddr {
+			req.RemoteAddr = headers[i+1]
+			continue
+		}
 		req.Header.Set(headers[i], headers[i+1])
 	}
 	w := httptest.NewRecorder()

@@ -28,7 +28,8 @@ const (
 // Nobody in it can sign in until an admin approves the organization.
 func (s *Service) SignUp(ctx context.Context, c Caller, req SignUpRequest) (SignedUp, error) {
 	o := Organization{Name: req.Organization.Name, USCC: req.Organization.USCC, Kind: req.Organization.Kind}
-	nu := NewUser{OrganizationID: "-", Email: req.User.Email, DisplayName: req.User.DisplayName, Roles: []string{string(auth.OrgAdmin)}, Password: req.User.Password}
+	// The password is checked once, below, as required.
+	nu := NewUser{OrganizationID: "-", Email: req.User.Email, DisplayName: req.User.DisplayName, Roles: []string{string(auth.OrgAdmin)}}
 	var p problems
 	p.prefixed("organization.", o.Validate())
 	p.prefixed("user.", nu.Validate(func(string) bool { return true }))
@@ -38,7 +39,7 @@ func (s *Service) SignUp(ctx context.Context, c Caller, req SignUpRequest) (Sign
 	}
 	o.Status = OrgPending
 	u := User{Email: nu.Email, DisplayName: nu.DisplayName, Roles: nu.Roles, Status: UserActive}
-	hash := auth.HashPassword(nu.Password)
+	hash := auth.HashPassword(req.User.Password)
 	at := s.clock()
 	err := s.store.InTx(ctx, func(tx Tx) error {
 		if _, err := tx.OrganizationByUSCC(ctx, o.USCC); err == nil {

@@ -79,8 +79,9 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 		Handler: httpapi.NewRouter(svc, httpapi.Options{
 			MaxBodyBytes: cfg.MaxBodyBytes, Logger: log,
 			Registerer: metrics, Gatherer: metrics,
-			PerAddress: httpapi.Limit(cfg.RateLimits.PerAddress),
-			PerToken:   httpapi.Limit(cfg.RateLimits.PerToken),
+			PerAddress:     httpapi.Limit(cfg.RateLimits.PerAddress),
+			PerToken:       httpapi.Limit(cfg.RateLimits.PerToken),
+			TrustedProxies: cfg.TrustedProxies,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -30,6 +31,10 @@ type Config struct {
 		PerAddress Rate `yaml:"per_address"`
 		PerToken   Rate `yaml:"per_token"`
 	} `yaml:"rate_limits"`
+	// TrustedProxies are the addresses or CIDR ranges of reverse proxies whose
+	// X-Forwarded-For names the client; by default none, and the client is
+	// the peer. Rate limits, sign-in slowdown and the audit trail use it.
+	TrustedProxies []string `yaml:"trusted_proxies"`
 	// SignIn slows down guessing of passwords.
 	SignIn struct {
 		// FailuresBeforeDelay is how many failed sign-ins an account may have
@@ -131,6 +136,15 @@ func Load(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("REGISTRY_EXTENSION_WINDOW_DAYS: %q is not a number of days", v)
 		}
 		c.ExtensionWindowDays = n
+	}
+	if v := getenv("REGISTRY_TRUSTED_PROXIES"); v != "" {
+		c.TrustedProxies = strings.Split(v, ",")
+	}
+	for i, p := range c.TrustedProxies {
+		c.TrustedProxies[i] = strings.TrimSpace(p)
+		if _, _, err := net.ParseCIDR(c.TrustedProxies[i]); err != nil && net.ParseIP(c.TrustedProxies[i]) == nil {
+			return c, fmt.Errorf("trusted_proxies: %q is neither an address nor a CIDR range", p)
+		}
 	}
 	rates := map[string]*Rate{"REGISTRY_RATE_PER_ADDRESS": &c.RateLimits.PerAddress, "REGISTRY_RATE_PER_TOKEN": &c.RateLimits.PerToken}
 	for k, p := range rates {

@@ -25,15 +25,16 @@ func TestLoadOrder(t *testing.T) {
 
 func TestLoadRefusesBadSettings(t *testing.T) {
 	tests := map[string]map[string]string{
-		"no database":             {"REGISTRY_CONFIG": "/nonexistent/but/named.yaml"},
-		"no database URL":         {},
-		"a short admin token":     {"DATABASE_URL": "postgres://x", "REGISTRY_ADMIN_TOKEN": "short"},
-		"a bad duration":          {"DATABASE_URL": "postgres://x", "REGISTRY_TOKEN_TTL": "forever"},
-		"a negative body limit":   {"DATABASE_URL": "postgres://x", "REGISTRY_MAX_BODY_BYTES": "-1"},
-		"a config file not found": {"DATABASE_URL": "postgres://x", "REGISTRY_CONFIG": "/nonexistent.yaml"},
-		"a rate without a burst":  {"DATABASE_URL": "postgres://x", "REGISTRY_RATE_PER_TOKEN": "50"},
-		"a negative rate":         {"DATABASE_URL": "postgres://x", "REGISTRY_RATE_PER_ADDRESS": "-5/10"},
-		"a burst of zero":         {"DATABASE_URL": "postgres://x", "REGISTRY_RATE_PER_ADDRESS": "5/0"},
+		"no database":                {"REGISTRY_CONFIG": "/nonexistent/but/named.yaml"},
+		"no database URL":            {},
+		"a short admin token":        {"DATABASE_URL": "postgres://x", "REGISTRY_ADMIN_TOKEN": "short"},
+		"a bad duration":             {"DATABASE_URL": "postgres://x", "REGISTRY_TOKEN_TTL": "forever"},
+		"a negative body limit":      {"DATABASE_URL": "postgres://x", "REGISTRY_MAX_BODY_BYTES": "-1"},
+		"a config file not found":    {"DATABASE_URL": "postgres://x", "REGISTRY_CONFIG": "/nonexistent.yaml"},
+		"a rate without a burst":     {"DATABASE_URL": "postgres://x", "REGISTRY_RATE_PER_TOKEN": "50"},
+		"a negative rate":            {"DATABASE_URL": "postgres://x", "REGISTRY_RATE_PER_ADDRESS": "-5/10"},
+		"a burst of zero":            {"DATABASE_URL": "postgres://x", "REGISTRY_RATE_PER_ADDRESS": "5/0"},
+		"a proxy that is no address": {"DATABASE_URL": "postgres://x", "REGISTRY_TRUSTED_PROXIES": "10.0.0.0/8,proxy.local"},
 	}
 	for name, env := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -401,6 +401,16 @@ func TestIdentityNumbersMasked(t *testing.T) {
 			t.Errorf("the controller's search shows %q", got)
 		}
 	})
+	t.Run("another organization acting with the modification code sees it masked", func(t *testing.T) {
+		got := e.must(201, e.do("POST", "/registrations/"+n+"/amendments", stranger.Token, map[string]any{"note": "代为办理", "description": "增加备件"},
+			"Modification-Code", reg["modification_code"].(string)))
+		if idOf(got) != masked {
+			t.Errorf("the answer shows %q", idOf(got))
+		}
+		if idOf(e.must(200, e.do("GET", "/registrations/"+n, bank.Token, nil))) != id {
+			t.Error("the register lost the number")
+		}
+	})
 	t.Run("a search by identity number is audited with its searcher and the number", func(t *testing.T) {
 		if n := e.count(`SELECT count(*) FROM audit_entries WHERE action = 'search.create' AND user_id = $1 AND detail = $2`, stranger.UserID, "id_number "+id); n != 1 {
 			t.Errorf("%d audit entries name the searcher and the number, want 1", n)
@@ -467,4 +477,28 @@ func TestRefusalsAudited(t *testing.T) {
 	if diff := cmp.Diff(got, want); diff != "" {
 		t.Errorf("audit entries (-got +want):\n%s", diff)
 	}
+}
+
+func TestClientAddress(t *testing.T) {
+	source := func(e *env, id string) string {
+		var s string
+		if err := e.db.QueryRow("SELECT source FROM audit_entries WHERE request_id = $1", id).Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	t.Run("X-Forwarded-For is ignored unless the peer is a trusted proxy", func(t *testing.T) {
+		e := newEnv(t)
+		e.do("GET", "/me", "", nil, "X-Forwarded-For", "198.51.100.77", "X-Request-Id", "untrusted")
+		if got := source(e, "untrusted"); got != "192.0.2.1" {
+			t.Errorf("source %q, want the peer 192.0.2.1", got)
+		}
+	})
+	t.Run("a trusted proxy's X-Forwarded-For names the client", func(t *testing.T) {
+		e := newEnvWith(t, func(*registry.Config) {}, func(o *httpapi.Options) { o.TrustedProxies = []string{"192.0.2.0/24"} })
+		e.do("GET", "/me", "", nil, "X-Forwarded-For", "198.51.100.77", "X-Request-Id", "trusted")
+		if got := source(e, "trusted"); got != "198.51.100.77" {
+			t.Errorf("source %q, want 198.51.100.77", got)
+		}
+	})
 }

@@ -3,6 +3,9 @@ package httpapi_test
 import (
 	"sync/atomic"
 	"testing"
+
+	"github.com/movable-registry/registry/internal/httpapi"
+	"github.com/movable-registry/registry/internal/registry"
 )
 
 // BenchmarkFileAndSearch measures filings and searches through the real router
@@ -57,4 +60,54 @@ func BenchmarkFileAndSearch(b *testing.B) {
 			}
 		})
 	})
+}
+
+// BenchmarkAccess measures what every request pays for access control, and
+// that sign-in costs the same whether the email exists or not.
+func BenchmarkAccess(b *testing.B) {
+	noSlowdown := func(c *registry.Config) { c.SignInFailures = 1 << 30 }
+	read := func(b *testing.B, e *env) {
+		a := e.newAccount(usccs[0], "searcher")
+		b.SetParallelism(8)
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if r := e.do("GET", "/me", a.Token, nil); r.Status != 200 {
+					b.Error(r)
+				}
+			}
+		})
+	}
+	b.Run("GET /me, no rate limits", func(b *testing.B) { read(b, newEnvWith(b, noSlowdown)) })
+	b.Run("GET /me, rate limits on", func(b *testing.B) {
+		read(b, newEnvWith(b, noSlowdown, func(o *httpapi.Options) {
+			// High enough never to refuse: the cost of the bookkeeping alone.
+			o.PerAddress = httpapi.Limit{Rate: 1e9, Burst: 1e9}
+			o.PerToken = httpapi.Limit{Rate: 1e9, Burst: 1e9}
+		}))
+	})
+	e := newEnvWith(b, noSlowdown)
+	a := e.newAccount(usccs[0], "searcher")
+	var email string
+	{
+		r := e.must(200, e.do("GET", "/me", a.Token, nil))
+		email = r["user"].(map[string]any)["email"].(string)
+	}
+	for _, tt := range []struct {
+		name, email, password string
+		status                int
+	}{
+		{"sign in: right password", email, "a long enough password", 201},
+		{"sign in: wrong password", email, "not the password at all", 401},
+		{"sign in: unknown email", "nobody-at-all@example.cn", "not the password at all", 401},
+	} {
+		body := map[string]any{"email": tt.email, "password": tt.password}
+		b.Run(tt.name, func(b *testing.B) {
+			for b.Loop() {
+				if r := e.do("POST", "/tokens", "", body); r.Status != tt.status {
+					b.Fatal(r)
+				}
+			}
+		})
+	}
 }

@@ -73,6 +73,7 @@ func TestNothingAClientSendsCausesA500(t *testing.T) {
 	other := e.must(201, e.do("POST", "/registrations", bank.Token, filing(grantorName, usccs[1])))["number"].(string)
 	grantor := e.newAccount(usccs[1], "registrant")
 	objection := e.must(201, e.do("POST", "/registrations/"+number+"/objections", grantor.Token, map[string]any{"statement": "x"}))["number"].(string)
+	clerk := e.newUser(bank.OrgID, usccs[0], "searcher")
 	party := map[string]any{"type": "organization", "name": "苏州工业园区示例科技有限公司", "uscc": usccs[5]}
 	individual := map[string]any{"type": "individual", "name": "张三", "id_number": "11010519491231002X"}
 	cases := []struct {
@@ -101,6 +102,12 @@ func TestNothingAClientSendsCausesA500(t *testing.T) {
 		{"/registrations/" + number + "/modification-code", bank.Token, map[string]any{}},
 		{"/registrations/" + number + "/revocation", adminToken, map[string]any{"objection": objection, "authority": "a", "document_number": "d", "note": "n"}},
 		{"/registrations/" + other + "/cancellation", bank.Token, map[string]any{"reason": "other", "note": "x"}},
+		{"/signup", "", map[string]any{"organization": map[string]any{"name": "X", "uscc": usccs[6], "kind": "enterprise"},
+			"user": map[string]any{"email": "s@x.cn", "display_name": "X", "password": "a long enough password"}}},
+		{"/organizations/" + bank.OrgID + "/suspension", adminToken, map[string]any{}},
+		{"/organizations/" + bank.OrgID + "/approval", adminToken, map[string]any{}},
+		{"/users/" + clerk.UserID + "/suspension", bank.Token, map[string]any{}},
+		{"/users/" + clerk.UserID + "/reinstatement", bank.Token, map[string]any{}},
 	}
 	total := 0
 	for _, c := range cases {
@@ -123,9 +130,24 @@ func TestNothingAClientSendsCausesA500(t *testing.T) {
 			}
 		}
 	}
-	for _, q := range []string{"?limit=-1", "?limit=1e9", "?cursor=%00", "?cursor=" + strings.Repeat("A", 5000), "?status[]=x", "?controller=%FF"} {
-		if r := e.do("GET", "/registrations"+q, bank.Token, nil); r.Status >= 500 {
-			t.Errorf("GET /registrations%s: %s", q, r)
+	for _, q := range []string{"?limit=-1", "?limit=1e9", "?cursor=%00", "?cursor=" + strings.Repeat("A", 5000), "?status[]=x", "?controller=%FF",
+		"?organization_id=%00", "?organization_id=x", "?user_id='%20OR%201=1%20--", "?status=pending%00", "?cursor=" + "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"} {
+		for _, list := range []string{"/registrations", "/organizations", "/users", "/tokens"} {
+			for _, token := range []string{bank.Token, adminToken} {
+				if r := e.do("GET", list+q, token, nil); r.Status >= 500 {
+					t.Errorf("GET %s%s: %s", list, q, r)
+				}
+			}
+		}
+	}
+	for _, p := range []string{"%00", "x", strings.Repeat("9", 200), "00000000-0000-0000-0000-000000000000", "../../etc/passwd"} {
+		if r := e.do("DELETE", "/tokens/"+p, bank.Token, nil); r.Status >= 500 {
+			t.Errorf("DELETE /tokens/%s: %s", p, r)
+		}
+		for _, path := range []string{"/organizations/" + p + "/approval", "/users/" + p + "/suspension"} {
+			if r := e.do("POST", path, adminToken, nil); r.Status >= 500 {
+				t.Errorf("POST %s: %s", path, r)
+			}
 		}
 	}
 	t.Logf("%d hostile bodies sent", total)

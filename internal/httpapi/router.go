@@ -39,6 +39,9 @@ type Options struct {
 	// PerAddress and PerToken limit how often one client address and one
 	// bearer token may call the API; a zero Rate is no limit.
 	PerAddress, PerToken Limit
+	// TrustedProxies are reverse proxies whose X-Forwarded-For names the
+	// client (addresses or CIDR ranges); none by default.
+	TrustedProxies []string
 	// Now is the clock of the rate limits (time.Now when nil).
 	Now func() time.Time
 }
@@ -134,7 +137,11 @@ func NewRouter(svc *registry.Service, opts Options) http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
-	_ = e.SetTrustedProxies(nil) // the client's address is the peer's, never a header's
+	// The client's address is the peer's unless the peer is a trusted proxy.
+	if err := e.SetTrustedProxies(opts.TrustedProxies); err != nil {
+		opts.Logger.Error("trusted proxies ignored: the client is the peer", "error", err)
+		_ = e.SetTrustedProxies(nil)
+	}
 	e.Use(a.requestID, a.recover, secure, a.observe)
 	e.NoRoute(func(c *gin.Context) {
 		a.writeProblem(c, newProblem(http.StatusNotFound, "not_found", "no such endpoint"))

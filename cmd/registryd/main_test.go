@@ -98,7 +98,9 @@ func TestREADMEExample(t *testing.T) {
 	// What the example shows a reader must be what happens.
 	for _, want := range []string{`"matched_by": "current_name"`, `"kind_of_certificate": "search"`, `"status": "cancelled"`,
 		`"result_count": 0`, `"code": "invalid_number"`, `"code": "version_mismatch"`, `"extension"`, `"status": "withdrawn"`,
-		`"status": "active"`, `"serial_number": "LINDE-H25-77812"`, `"period_months": 14`} {
+		`"status": "active"`, `"serial_number": "LINDE-H25-77812"`, `"period_months": 14`,
+		`"status": "pending"`, `"detail": "the organization is pending`, `{"name":"上海星辰（集团）精密机械有限公司","status":"active"}`,
+		"204\n", `"code": "unauthenticated"`} {
 		if !bytes.Contains(out, []byte(want)) {
 			t.Errorf("the example's output lacks %s:\n%s", want, out)
 		}

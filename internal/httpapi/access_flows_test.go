@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -280,6 +281,24 @@ func TestRateLimits(t *testing.T) {
 		e.problem(r, 429, "rate_limited")
 		e.problem(e.do("POST", "/tokens", "", map[string]any{"email": "x@example.cn", "password": "whatever it is"}, from...), 429, "rate_limited")
 		e.must(200, e.do("GET", "/me", b.Token, nil, remoteAddr, "203.0.113.8:4000"))
+	})
+	t.Run("40 concurrent requests against a burst of 10: exactly 10 pass", func(t *testing.T) {
+		e := newEnvWith(t, func(*registry.Config) {}, func(o *httpapi.Options) { o.PerToken = httpapi.Limit{Rate: 1.0 / 3600, Burst: 10} })
+		c := e.newAccount(usccs[1], "searcher")
+		statuses := make(chan int, 40)
+		var wg sync.WaitGroup
+		for range 40 {
+			wg.Go(func() { statuses <- e.do("GET", "/me", c.Token, nil).Status })
+		}
+		wg.Wait()
+		close(statuses)
+		count := map[int]int{}
+		for s := range statuses {
+			count[s]++
+		}
+		if count[200] != 10 || count[429] != 30 {
+			t.Errorf("statuses %v, want 10 × 200 and 30 × 429", count)
+		}
 	})
 	t.Run("every 429 is in the audit trail with the address and request id", func(t *testing.T) {
 		n := e.count(`SELECT count(*) FROM audit_entries WHERE outcome = 'denied' AND detail LIKE 'rate_limited%'

@@ -109,3 +109,18 @@ func TestBackoff(t *testing.T) {
 		t.Errorf("a key quiet for longer than Max still waits %v", w)
 	}
 }
+
+func TestAddressKey(t *testing.T) {
+	for addr, want := range map[string]string{
+		"192.0.2.7":               "192.0.2.7",
+		"2001:db8:1:2::1":         "2001:db8:1:2::/64",
+		"2001:db8:1:2:ffff:1:2:3": "2001:db8:1:2::/64",
+		"::ffff:192.0.2.7":        "::ffff:192.0.2.7",
+		"not an address":          "not an address",
+		"fe80::1%eth0":            "fe80::/64",
+	} {
+		if got := AddressKey(addr); got != want {
+			t.Errorf("AddressKey(%q) = %q, want %q", addr, got, want)
+		}
+	}
+}

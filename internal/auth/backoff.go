@@ -1,9 +1,25 @@
 package auth
 
 import (
+	"net/netip"
 	"sync"
 	"time"
 )
+
+// AddressKey names the client behind an address for counting its requests
+// and failures. An IPv6 client usually holds a whole /64 and could step
+// through it, so the /64 is the client.
+func AddressKey(addr string) string {
+	ip, err := netip.ParseAddr(addr)
+	if err != nil || ip.Is4() || ip.Is4In6() {
+		return addr
+	}
+	p, err := ip.Prefix(64)
+	if err != nil {
+		return addr
+	}
+	return p.String()
+}
 
 // Backoff slows down guessing: after Free failures under one key (an email,
 // an address), each further attempt must wait twice as long as the one

@@ -282,6 +282,14 @@ func TestRateLimits(t *testing.T) {
 		e.problem(e.do("POST", "/tokens", "", map[string]any{"email": "x@example.cn", "password": "whatever it is"}, from...), 429, "rate_limited")
 		e.must(200, e.do("GET", "/me", b.Token, nil, remoteAddr, "203.0.113.8:4000"))
 	})
+	t.Run("an IPv6 client is its /64", func(t *testing.T) {
+		e := newEnvWith(t, func(*registry.Config) {}, func(o *httpapi.Options) { o.PerAddress = httpapi.Limit{Rate: 1.0 / 3600, Burst: 2} })
+		for _, from := range []string{"[2001:db8:1:2::1]:443", "[2001:db8:1:2:ffff::9]:443"} {
+			e.problem(e.do("GET", "/certificates/"+unknownNumber, "", nil, remoteAddr, from), 404, "not_found")
+		}
+		e.problem(e.do("GET", "/certificates/"+unknownNumber, "", nil, remoteAddr, "[2001:db8:1:2:abcd::1]:443"), 429, "rate_limited")
+		e.problem(e.do("GET", "/certificates/"+unknownNumber, "", nil, remoteAddr, "[2001:db8:1:3::1]:443"), 404, "not_found")
+	})
 	t.Run("40 concurrent requests against a burst of 10: exactly 10 pass", func(t *testing.T) {
 		e := newEnvWith(t, func(*registry.Config) {}, func(o *httpapi.Options) { o.PerToken = httpapi.Limit{Rate: 1.0 / 3600, Burst: 10} })
 		c := e.newAccount(usccs[1], "searcher")

@@ -206,7 +206,7 @@ func (a *api) observe(c *gin.Context) {
 func (a *api) wrap(rt route) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		caller := registry.Caller{Source: c.ClientIP(), RequestID: c.GetString("request_id")}
-		if wait, ok := a.perAddress.take(caller.Source); !ok {
+		if wait, ok := a.perAddress.take(auth.AddressKey(caller.Source)); !ok {
 			a.fail(c, rt, caller, rateLimited(wait, "from this address"))
 			return
 		}

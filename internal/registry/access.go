@@ -380,7 +380,7 @@ func MaskID(id string) string {
 // account asked for (known or not, so that slowing down tells nothing) and
 // the address asking.
 func signInKeys(email, source string) (account, address string) {
-	return "email:" + strings.ToLower(strings.TrimSpace(email)), "address:" + source
+	return "email:" + strings.ToLower(strings.TrimSpace(email)), "address:" + auth.AddressKey(source)
 }
 
 // signInWait is how long a sign-in from source for email must still wait.

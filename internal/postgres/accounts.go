@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"gorm.io/gorm"
 
 	"github.com/movable-registry/registry/internal/audit"
 	"github.com/movable-registry/registry/internal/auth"
@@ -69,14 +70,21 @@ func (s *Store) SetOrganizationStatus(ctx context.Context, id, from, to string, 
 	return o, err
 }
 
+// keyset orders a list by key and starts it after the key the page before
+// ended with.
+func keyset(q *gorm.DB, key, after string, limit int) *gorm.DB {
+	q = q.Order(key).Limit(limit)
+	if after != "" {
+		q = q.Where(key+" > ?", after)
+	}
+	return q
+}
+
 // ListOrganizations returns a page of organizations in id order.
 func (s *Store) ListOrganizations(ctx context.Context, status, after string, limit int) ([]registry.Organization, error) {
-	q := s.db.WithContext(ctx).Table("organizations").Select(orgColumns).Order("id").Limit(limit)
+	q := keyset(s.db.WithContext(ctx).Table("organizations").Select(orgColumns), "id", after, limit)
 	if status != "" {
 		q = q.Where("status = ?", status)
-	}
-	if after != "" {
-		q = q.Where("id > ?", after)
 	}
 	var out []registry.Organization
 	return out, translate(q.Scan(&out).Error)
@@ -148,12 +156,9 @@ func (s *Store) SetUserStatus(ctx context.Context, id, status string, at time.Ti
 
 // ListUsers returns a page of users in id order, of one organization if given.
 func (s *Store) ListUsers(ctx context.Context, organizationID, after string, limit int) ([]registry.User, error) {
-	q := s.db.WithContext(ctx).Table("users u").Select(userColumns).Order("u.id").Limit(limit)
+	q := keyset(s.db.WithContext(ctx).Table("users u").Select(userColumns), "u.id", after, limit)
 	if organizationID != "" {
 		q = q.Where("u.organization_id = ?", organizationID)
-	}
-	if after != "" {
-		q = q.Where("u.id > ?", after)
 	}
 	var rows []userRow
 	if err := q.Scan(&rows).Error; err != nil {
@@ -215,11 +220,8 @@ func (s *Store) TokenPrincipal(ctx context.Context, hash []byte, now time.Time) 
 
 // ListTokens returns a page of a user's live tokens in id order.
 func (s *Store) ListTokens(ctx context.Context, userID string, now time.Time, after string, limit int) ([]registry.TokenInfo, error) {
-	q := s.db.WithContext(ctx).Table("tokens").Select("id, user_id, created_at, expires_at, last_used_at").
-		Where("user_id = ? AND revoked_at IS NULL AND expires_at > ?", userID, now).Order("id").Limit(limit)
-	if after != "" {
-		q = q.Where("id > ?", after)
-	}
+	q := keyset(s.db.WithContext(ctx).Table("tokens").Select("id, user_id, created_at, expires_at, last_used_at"), "id", after, limit).
+		Where("user_id = ? AND revoked_at IS NULL AND expires_at > ?", userID, now)
 	var rows []struct {
 		ID, UserID           string
 		CreatedAt, ExpiresAt time.Time

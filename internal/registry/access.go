@@ -88,33 +88,25 @@ func (s *Service) SuspendOrganization(ctx context.Context, c Caller, id string) 
 }
 
 func (s *Service) setOrganizationStatus(ctx context.Context, c Caller, action auth.Action, id, status string) (Organization, error) {
-	if err := allow(c, action); err != nil {
-		return Organization{}, err
-	}
-	at := s.clock()
 	var o Organization
-	err := s.store.InTx(ctx, func(tx Tx) error {
-		return s.once(ctx, tx, c, at, &o, func() error {
-			var err error
-			if o, err = tx.Organization(ctx, id); err != nil {
-				return err
-			}
-			if o.Status == status {
-				return errors.Join(ErrConflict, errors.New("the organization is already "+status))
-			}
-			if o, err = tx.SetOrganizationStatus(ctx, id, o.Status, status, at); err != nil {
-				return err
-			}
-			if status == OrgSuspended {
-				// Reinstatement later does not bring old tokens back.
-				if err := tx.RevokeTokensOf(ctx, id, "", at); err != nil {
-					return err
-				}
-			}
-			return tx.InsertAudit(ctx, s.entry(c, action, id, at))
-		})
+	err := s.administer(ctx, c, action, &o, func(tx Tx, at time.Time) (string, error) {
+		var err error
+		if o, err = tx.Organization(ctx, id); err != nil {
+			return "", err
+		}
+		if o.Status == status {
+			return "", errors.Join(ErrConflict, errors.New("the organization is already "+status))
+		}
+		if o, err = tx.SetOrganizationStatus(ctx, id, o.Status, status, at); err != nil {
+			return "", err
+		}
+		if status == OrgSuspended {
+			// Approval later does not bring old tokens back.
+			return id, tx.RevokeTokensOf(ctx, id, "", at)
+		}
+		return id, nil
 	})
-	return o, replayed(err)
+	return o, err
 }
 
 // Organizations lists account-holding organizations, oldest first, for the
@@ -179,38 +171,29 @@ func (s *Service) ReinstateUser(ctx context.Context, c Caller, id string) (User,
 }
 
 func (s *Service) setUserStatus(ctx context.Context, c Caller, action auth.Action, id, status string) (User, error) {
-	if err := allow(c, action); err != nil {
-		return User{}, err
-	}
-	at := s.clock()
 	var u User
-	err := s.store.InTx(ctx, func(tx Tx) error {
-		return s.once(ctx, tx, c, at, &u, func() error {
-			var err error
-			if u, err = tx.User(ctx, id); err != nil {
-				return err
-			}
-			if !c.Has(auth.Admin) && u.OrganizationID != c.OrganizationID {
-				return errors.Join(ErrForbidden, errors.New("an org_admin manages its own organization's users only"))
-			}
-			if u.ID == c.UserID {
-				return errors.Join(ErrConflict, errors.New("a user cannot suspend or reinstate itself"))
-			}
-			if u.Status == status {
-				return errors.Join(ErrConflict, errors.New("the user is already "+status))
-			}
-			if u, err = tx.SetUserStatus(ctx, id, status, at); err != nil {
-				return err
-			}
-			if status == UserSuspended {
-				if err := tx.RevokeTokensOf(ctx, "", id, at); err != nil {
-					return err
-				}
-			}
-			return tx.InsertAudit(ctx, s.entry(c, action, id, at))
-		})
+	err := s.administer(ctx, c, action, &u, func(tx Tx, at time.Time) (string, error) {
+		var err error
+		if u, err = tx.User(ctx, id); err != nil {
+			return "", err
+		}
+		switch {
+		case !c.Has(auth.Admin) && u.OrganizationID != c.OrganizationID:
+			return "", errors.Join(ErrForbidden, errors.New("an org_admin manages its own organization's users only"))
+		case u.ID == c.UserID:
+			return "", errors.Join(ErrConflict, errors.New("a user cannot suspend or reinstate itself"))
+		case u.Status == status:
+			return "", errors.Join(ErrConflict, errors.New("the user is already "+status))
+		}
+		if u, err = tx.SetUserStatus(ctx, id, status, at); err != nil {
+			return "", err
+		}
+		if status == UserSuspended {
+			return id, tx.RevokeTokensOf(ctx, "", id, at)
+		}
+		return id, nil
 	})
-	return u, replayed(err)
+	return u, err
 }
 
 // Tokens lists a user's live tokens (never their secrets): the caller's own,
@@ -246,25 +229,18 @@ func (s *Service) Tokens(ctx context.Context, c Caller, req TokenListRequest) (P
 // RevokeToken stops a token at once. Revoking a revoked token again is the
 // same success.
 func (s *Service) RevokeToken(ctx context.Context, c Caller, id string) error {
-	if err := allow(c, auth.RevokeToken); err != nil {
-		return err
-	}
 	if !isUUID(id) {
 		return ErrNotFound
 	}
-	at := s.clock()
-	return s.store.InTx(ctx, func(tx Tx) error {
+	return s.administer(ctx, c, auth.RevokeToken, &struct{}{}, func(tx Tx, at time.Time) (string, error) {
 		owner, err := tx.TokenOwner(ctx, id)
 		if err != nil {
-			return err
+			return "", err
 		}
 		if err := s.mayManageTokensOf(ctx, c, owner); err != nil {
-			return err
+			return "", err
 		}
-		if err := tx.RevokeToken(ctx, id, at); err != nil {
-			return err
-		}
-		return tx.InsertAudit(ctx, s.entry(c, auth.RevokeToken, id, at))
+		return id, tx.RevokeToken(ctx, id, at)
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -19,16 +20,30 @@ func (s *Service) CreateOrganization(ctx context.Context, c Caller, o Organizati
 		return Organization{}, err
 	}
 	o.Status = OrgActive
+	err := s.administer(ctx, c, auth.CreateOrganization, &o, func(tx Tx, at time.Time) (string, error) {
+		return o.ID, tx.InsertOrganization(ctx, &o, at)
+	})
+	return o, err
+}
+
+// administer runs a change to accounts in one transaction with its audit
+// entry, answering a retry with the same Idempotency-Key as the first time.
+// change returns what it acted on, for the audit trail; out is the answer.
+func (s *Service) administer(ctx context.Context, c Caller, action auth.Action, out any, change func(tx Tx, at time.Time) (target string, err error)) error {
+	if err := allow(c, action); err != nil {
+		return err
+	}
 	at := s.clock()
 	err := s.store.InTx(ctx, func(tx Tx) error {
-		return s.once(ctx, tx, c, at, &o, func() error {
-			if err := tx.InsertOrganization(ctx, &o, at); err != nil {
+		return s.once(ctx, tx, c, at, out, func() error {
+			target, err := change(tx, at)
+			if err != nil {
 				return err
 			}
-			return tx.InsertAudit(ctx, s.entry(c, auth.CreateOrganization, o.ID, at))
+			return tx.InsertAudit(ctx, s.entry(c, action, target, at))
 		})
 	})
-	return o, replayed(err)
+	return replayed(err)
 }
 
 // CreateUser adds a user to an organization: an admin for any organization, an
@@ -55,21 +70,15 @@ func (s *Service) CreateUser(ctx context.Context, c Caller, nu NewUser) (User, e
 		hash = auth.HashPassword(nu.Password)
 	}
 	u := User{OrganizationID: nu.OrganizationID, Email: nu.Email, DisplayName: nu.DisplayName, Roles: dedupe(nu.Roles), Status: UserActive}
-	at := s.clock()
-	err := s.store.InTx(ctx, func(tx Tx) error {
-		return s.once(ctx, tx, c, at, &u, func() error {
-			if _, err := tx.Organization(ctx, u.OrganizationID); errors.Is(err, ErrNotFound) {
-				return Invalid("organization_id", CodeInvalidField, "no organization has this id")
-			} else if err != nil {
-				return err
-			}
-			if err := tx.InsertUser(ctx, &u, hash, at); err != nil {
-				return err
-			}
-			return tx.InsertAudit(ctx, s.entry(c, auth.CreateUser, u.ID, at))
-		})
+	err := s.administer(ctx, c, auth.CreateUser, &u, func(tx Tx, at time.Time) (string, error) {
+		if _, err := tx.Organization(ctx, u.OrganizationID); errors.Is(err, ErrNotFound) {
+			return "", Invalid("organization_id", CodeInvalidField, "no organization has this id")
+		} else if err != nil {
+			return "", err
+		}
+		return u.ID, tx.InsertUser(ctx, &u, hash, at)
 	})
-	return u, replayed(err)
+	return u, err
 }
 
 func dedupe(xs []string) []string {

@@ -56,24 +56,25 @@ func (a *api) organizations(c *gin.Context, caller registry.Caller) error {
 
 // approveOrganization handles POST /organizations/{id}/approval.
 func (a *api) approveOrganization(c *gin.Context, caller registry.Caller) error {
-	return a.organizationStatus(c, caller, a.svc.ApproveOrganization)
+	return setStatus(a, c, caller, a.svc.ApproveOrganization)
 }
 
 // suspendOrganization handles POST /organizations/{id}/suspension.
 func (a *api) suspendOrganization(c *gin.Context, caller registry.Caller) error {
-	return a.organizationStatus(c, caller, a.svc.SuspendOrganization)
+	return setStatus(a, c, caller, a.svc.SuspendOrganization)
 }
 
-func (a *api) organizationStatus(c *gin.Context, caller registry.Caller,
-	set func(context.Context, registry.Caller, string) (registry.Organization, error)) error {
+// setStatus handles a POST that changes the status of the organization or
+// user named by the path, with no body, answering with it.
+func setStatus[T any](a *api, c *gin.Context, caller registry.Caller, set func(context.Context, registry.Caller, string) (T, error)) error {
 	if err := decodeOptional(c); err != nil {
 		return err
 	}
-	o, err := set(c.Request.Context(), caller, c.Param("id"))
+	v, err := set(c.Request.Context(), caller, c.Param("id"))
 	if err != nil {
 		return err
 	}
-	a.render(c, http.StatusCreated, o)
+	a.render(c, http.StatusCreated, v)
 	return nil
 }
 
@@ -91,25 +92,12 @@ func (a *api) users(c *gin.Context, caller registry.Caller) error {
 
 // suspendUser handles POST /users/{id}/suspension.
 func (a *api) suspendUser(c *gin.Context, caller registry.Caller) error {
-	return a.userStatus(c, caller, a.svc.SuspendUser)
+	return setStatus(a, c, caller, a.svc.SuspendUser)
 }
 
 // reinstateUser handles POST /users/{id}/reinstatement.
 func (a *api) reinstateUser(c *gin.Context, caller registry.Caller) error {
-	return a.userStatus(c, caller, a.svc.ReinstateUser)
-}
-
-func (a *api) userStatus(c *gin.Context, caller registry.Caller,
-	set func(context.Context, registry.Caller, string) (registry.User, error)) error {
-	if err := decodeOptional(c); err != nil {
-		return err
-	}
-	u, err := set(c.Request.Context(), caller, c.Param("id"))
-	if err != nil {
-		return err
-	}
-	a.render(c, http.StatusCreated, u)
-	return nil
+	return setStatus(a, c, caller, a.svc.ReinstateUser)
 }
 
 // tokens handles GET /tokens?user_id=&limit=&cursor=.

@@ -117,6 +117,7 @@ func TestSignUpAndApproval(t *testing.T) {
 		e.must(201, e.do("POST", "/users/"+u["id"].(string)+"/suspension", orgAdmin, nil))
 		e.problem(e.do("GET", "/me", li, nil), 401, "unauthenticated")
 		e.problem(e.do("POST", "/tokens", "", map[string]any{"email": "li@suzhou-materials.cn", "password": "another long password"}), 401, "unauthenticated")
+		e.problem(e.do("POST", "/tokens", orgAdmin, map[string]any{"user_id": u["id"]}), 409, "conflict")
 		e.must(201, e.do("POST", "/users/"+u["id"].(string)+"/reinstatement", orgAdmin, nil))
 		e.problem(e.do("GET", "/me", li, nil), 401, "unauthenticated") // its old token stays revoked
 		e.must(201, e.do("POST", "/tokens", "", map[string]any{"email": "li@suzhou-materials.cn", "password": "another long password"}))
@@ -133,6 +134,11 @@ func TestSignUpAndApproval(t *testing.T) {
 			t.Errorf("detail %q", p["detail"])
 		}
 		e.problem(e.do("POST", "/organizations/"+orgID+"/suspension", adminToken, nil), 409, "conflict")
+		users := list(e.must(200, e.do("GET", "/users?organization_id="+orgID, adminToken, nil))["items"])
+		p = e.problem(e.do("POST", "/tokens", adminToken, map[string]any{"user_id": obj(users[0])["id"]}), 409, "conflict")
+		if !strings.Contains(p["detail"].(string), "suspended") {
+			t.Errorf("detail %q", p["detail"])
+		}
 		e.must(201, e.do("POST", "/organizations/"+orgID+"/approval", adminToken, nil))
 		e.problem(e.do("GET", "/me", orgAdmin, nil), 401, "unauthenticated")
 		e.must(201, signIn())

@@ -117,6 +117,14 @@ func (s *Service) IssueToken(ctx context.Context, c Caller, req TokenRequest) (I
 		if !c.Has(auth.Admin) && u.OrganizationID != c.OrganizationID {
 			return IssuedToken{}, ErrForbidden
 		}
+		if u.Status != UserActive {
+			return IssuedToken{}, errors.Join(ErrConflict, errors.New("the user is suspended: reinstate it first"))
+		}
+		if o, err := s.store.Organization(ctx, u.OrganizationID); err != nil {
+			return IssuedToken{}, err
+		} else if o.Status != OrgActive {
+			return IssuedToken{}, errors.Join(ErrConflict, errors.New("the user's organization is "+o.Status+": a token would not work"))
+		}
 		userID = u.ID
 	case req.Email != "" && req.Password != "":
 		action = auth.SignIn

@@ -348,8 +348,8 @@ func (a *api) storedSearch(c *gin.Context, caller registry.Caller) error {
 }
 
 // certificate handles GET /certificates/{number}, without a token.
-func (a *api) certificate(c *gin.Context, _ registry.Caller) error {
-	cert, err := a.svc.Certificate(c.Request.Context(), c.Param("number"))
+func (a *api) certificate(c *gin.Context, caller registry.Caller) error {
+	cert, err := a.svc.Certificate(c.Request.Context(), caller, c.Param("number"))
 	if err != nil {
 		return err
 	}

@@ -27,6 +27,9 @@ const (
 // SignUp opens a pending organization whose first user is its org_admin.
 // Nobody in it can sign in until an admin approves the organization.
 func (s *Service) SignUp(ctx context.Context, c Caller, req SignUpRequest) (SignedUp, error) {
+	if err := allow(c, auth.SignUp); err != nil {
+		return SignedUp{}, err
+	}
 	o := Organization{Name: req.Organization.Name, USCC: req.Organization.USCC, Kind: req.Organization.Kind}
 	// The password is checked once, below, as required.
 	nu := NewUser{OrganizationID: "-", Email: req.User.Email, DisplayName: req.User.DisplayName, Roles: []string{string(auth.OrgAdmin)}}

@@ -128,6 +128,9 @@ func (s *Service) IssueToken(ctx context.Context, c Caller, req TokenRequest) (I
 		userID = u.ID
 	case req.Email != "" && req.Password != "":
 		action = auth.SignIn
+		if err := allow(c, auth.SignIn); err != nil {
+			return IssuedToken{}, err
+		}
 		u, err := s.signIn(ctx, c, req)
 		if err != nil {
 			return IssuedToken{}, err
@@ -210,6 +213,9 @@ var dummyHash = auth.HashPassword("a password that nobody has, to keep sign-in t
 
 // Me returns the caller's own account.
 func (s *Service) Me(ctx context.Context, c Caller) (Me, error) {
+	if err := allow(c, auth.ReadMe); err != nil {
+		return Me{}, err
+	}
 	roles := make([]string, len(c.Roles))
 	for i, r := range c.Roles {
 		roles[i] = string(r)

@@ -128,7 +128,10 @@ func (s *Service) StoredSearch(ctx context.Context, c Caller, number string) ([]
 
 // Certificate verifies any registration, event or search certificate number;
 // it needs no account.
-func (s *Service) Certificate(ctx context.Context, number string) (Certificate, error) {
+func (s *Service) Certificate(ctx context.Context, c Caller, number string) (Certificate, error) {
+	if err := allow(c, auth.ReadCertificate); err != nil {
+		return Certificate{}, err
+	}
 	if err := identity.CheckNumber(number); err != nil {
 		return Certificate{}, Invalid("number", CodeInvalidNumber, err.Error())
 	}

@@ -362,6 +362,11 @@ func TestSignInSlowdown(t *testing.T) {
 			}
 		})
 	}
+	t.Run("failed sign-ins are audited under the account asked for", func(t *testing.T) {
+		if n := e.count(`SELECT count(*) FROM audit_entries WHERE action = 'token.signin' AND outcome = 'denied' AND target = 'nobody@example.cn'`); n < 6 {
+			t.Errorf("%d refused sign-ins audited under nobody@example.cn, want at least 6", n)
+		}
+	})
 	t.Run("an address that fails across many accounts is slowed down too", func(t *testing.T) {
 		for i := range 12 { // four times the account's allowance
 			e.problem(try(fmt.Sprintf("guess%d@example.cn", i), "wrong password!", "192.0.2.200"), 401, "unauthenticated")

@@ -3,10 +3,12 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"strings"
 	"strconv"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/movable-registry/registry/internal/auth"
 	"github.com/movable-registry/registry/internal/registry"
 )
 
@@ -140,6 +142,16 @@ func (a *api) createToken(c *gin.Context, caller registry.Caller) error {
 	var req registry.TokenRequest
 	if err := decode(c, &req); err != nil {
 		return err
+	}
+	// A refusal is audited under the account asked for, so that guessing
+	// against one account shows in the trail.
+	if req.UserID != "" {
+		c.Set(auditTargetKey, req.UserID)
+	} else if req.Email != "" {
+		c.Set(auditActionKey, auth.SignIn)
+		if strings.Contains(req.Email, "@") && len(req.Email) <= 254 {
+			c.Set(auditTargetKey, strings.ToLower(strings.TrimSpace(req.Email)))
+		}
 	}
 	t, err := a.svc.IssueToken(c.Request.Context(), caller, req)
 	if err != nil {

@@ -242,7 +242,7 @@ func (a *api) wrap(rt route) gin.HandlerFunc {
 		if k := caller.Idempotency; k != nil && k.Replayed {
 			// The first request's entry names the change; this one records
 			// that the answer was given again.
-			if err := a.svc.Record(c.Request.Context(), caller, rt.action, target(c), audit.Success, "replayed the answer to an earlier request with the same Idempotency-Key"); err != nil {
+			if err := a.svc.Record(c.Request.Context(), caller, action(c, rt), target(c), audit.Success, "replayed the answer to an earlier request with the same Idempotency-Key"); err != nil {
 				a.log.Error("audit entry not written", "error", err, "request_id", caller.RequestID)
 			}
 		}
@@ -283,8 +283,26 @@ func (a *api) idempotency(c *gin.Context, caller *registry.Caller) error {
 
 const idempotencyContextKey = "idempotency"
 
+// auditTargetKey and auditActionKey hold what a handler found in the body:
+// the target, and the action when one route serves two.
+const (
+	auditTargetKey = "audit_target"
+	auditActionKey = "audit_action"
+)
+
+// action is what a request is audited as.
+func action(c *gin.Context, rt route) auth.Action {
+	if a, ok := c.Get(auditActionKey); ok {
+		return a.(auth.Action)
+	}
+	return rt.action
+}
+
 // target is what a request acts on, as its audit entry names it.
 func target(c *gin.Context) string {
+	if t := c.GetString(auditTargetKey); t != "" {
+		return t
+	}
 	if n := c.Param("number"); n != "" {
 		return n
 	}
@@ -317,7 +335,7 @@ func (a *api) fail(c *gin.Context, rt route, caller registry.Caller, err error) 
 	// written on its own. The client's context may be gone by now.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), 5*time.Second)
 	defer cancel()
-	if aerr := a.svc.Record(ctx, caller, rt.action, target(c), audit.OutcomeOf(p.Status), p.Code+": "+p.Detail); aerr != nil {
+	if aerr := a.svc.Record(ctx, caller, action(c, rt), target(c), audit.OutcomeOf(p.Status), p.Code+": "+p.Detail); aerr != nil {
 		a.log.Error("audit entry not written", "error", aerr, "request_id", caller.RequestID)
 	}
 	a.writeProblem(c, p)

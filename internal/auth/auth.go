@@ -132,6 +132,8 @@ type Principal struct {
 	// parties.
 	OrganizationUSCC string
 	Roles            []Role
+	// TokenID names the credential the principal presented.
+	TokenID string
 	// Bootstrap is set for the operator's REGISTRY_ADMIN_TOKEN, which has no
 	// user or organization behind it.
 	Bootstrap bool

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"crypto/sha256"
 	"strconv"
 	"sync"
 	"time"
@@ -84,12 +83,6 @@ func (ls *limiters) sweep(now time.Time) {
 
 func rateLimited(wait time.Duration, what string) error {
 	return &registry.RateLimitedError{RetryAfter: wait, Reason: "too many requests " + what + ": slow down and retry after the time Retry-After gives"}
-}
-
-// tokenKey names a token's bucket without keeping the token in memory.
-func tokenKey(token string) string {
-	h := sha256.Sum256([]byte(token))
-	return string(h[:16])
 }
 
 // secure sets the headers every answer carries: no sniffing of types, no

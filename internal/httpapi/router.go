@@ -225,7 +225,7 @@ func (a *api) wrap(rt route) gin.HandlerFunc {
 					return
 				}
 				caller.Principal = p
-				if wait, ok := a.perToken.take(tokenKey(token)); !ok {
+				if wait, ok := a.perToken.take(p.TokenID); !ok {
 					a.fail(c, rt, caller, rateLimited(wait, "with this token"))
 					return
 				}

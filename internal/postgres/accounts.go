@@ -116,7 +116,8 @@ func splitRoles(s string) []string {
 	return strings.Split(s, ",")
 }
 
-const userColumns = "u.id, u.organization_id, u.email, u.display_name, array_to_string(u.roles, ',') AS roles, u.password_hash, u.suspended_at IS NOT NULL AS suspended"
+// userColumns are a user as shown; only sign-in reads the password hash.
+const userColumns = "u.id, u.organization_id, u.email, u.display_name, array_to_string(u.roles, ',') AS roles, u.suspended_at IS NOT NULL AS suspended"
 
 // InsertUser stores a new user and sets its id; a taken email is registry.ErrConflict.
 func (s *Store) InsertUser(ctx context.Context, u *registry.User, passwordHash string, at time.Time) error {
@@ -174,7 +175,7 @@ func (s *Store) ListUsers(ctx context.Context, organizationID, after string, lim
 // UserCredentials loads a user that is not suspended, its password hash and
 // its organization's status, by email (stored in lower case).
 func (s *Store) UserCredentials(ctx context.Context, email string) (registry.Credentials, error) {
-	r, err := s.user(ctx, "SELECT "+userColumns+", o.status AS organization_status FROM users u JOIN organizations o ON o.id = u.organization_id WHERE u.email = lower(?) AND u.suspended_at IS NULL", email)
+	r, err := s.user(ctx, "SELECT "+userColumns+", u.password_hash, o.status AS organization_status FROM users u JOIN organizations o ON o.id = u.organization_id WHERE u.email = lower(?) AND u.suspended_at IS NULL", email)
 	return registry.Credentials{User: r.toDomain(), PasswordHash: r.PasswordHash, OrganizationStatus: r.OrganizationStatus}, err
 }
 
@@ -211,7 +212,7 @@ func (s *Store) TokenPrincipal(ctx context.Context, hash []byte, now time.Time) 
 			return auth.Principal{}, translate(err)
 		}
 	}
-	p := auth.Principal{UserID: r.UserID, OrganizationID: r.OrganizationID, OrganizationUSCC: r.OrganizationUSCC}
+	p := auth.Principal{UserID: r.UserID, OrganizationID: r.OrganizationID, OrganizationUSCC: r.OrganizationUSCC, TokenID: r.TokenID}
 	for _, role := range splitRoles(r.Roles) {
 		p.Roles = append(p.Roles, auth.Role(role))
 	}

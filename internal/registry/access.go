@@ -45,12 +45,9 @@ func (s *Service) SignUp(ctx context.Context, c Caller, req SignUpRequest) (Sign
 	hash := auth.HashPassword(req.User.Password)
 	at := s.clock()
 	err := s.store.InTx(ctx, func(tx Tx) error {
-		if _, err := tx.OrganizationByUSCC(ctx, o.USCC); err == nil {
+		if err := tx.InsertOrganization(ctx, &o, at); errors.Is(err, ErrConflict) {
 			return errors.Join(ErrConflict, errors.New("an organization with this USCC already has an account"))
-		} else if !errors.Is(err, ErrNotFound) {
-			return err
-		}
-		if err := tx.InsertOrganization(ctx, &o, at); err != nil {
+		} else if err != nil {
 			return err
 		}
 		u.OrganizationID = o.ID
@@ -360,10 +357,4 @@ func MaskID(id string) string {
 // the address asking.
 func signInKeys(email, source string) (account, address string) {
 	return "email:" + strings.ToLower(strings.TrimSpace(email)), "address:" + auth.AddressKey(source)
-}
-
-// signInWait is how long a sign-in from source for email must still wait.
-func (s *Service) signInWait(email, source string, now time.Time) time.Duration {
-	account, address := signInKeys(email, source)
-	return max(s.accountFailures.Wait(account, now), s.addressFailures.Wait(address, now))
 }

@@ -171,7 +171,8 @@ func (s *Service) IssueToken(ctx context.Context, c Caller, req TokenRequest) (I
 // time, whether or not the email exists.
 func (s *Service) signIn(ctx context.Context, c Caller, req TokenRequest) (User, error) {
 	now := s.clock()
-	if wait := s.signInWait(req.Email, c.Source, now); wait > 0 {
+	account, address := signInKeys(req.Email, c.Source)
+	if wait := max(s.accountFailures.Wait(account, now), s.addressFailures.Wait(address, now)); wait > 0 {
 		return User{}, &RateLimitedError{RetryAfter: wait, Reason: "too many failed sign-ins: wait before trying again"}
 	}
 	var cr Credentials
@@ -189,7 +190,6 @@ func (s *Service) signIn(ctx context.Context, c Caller, req TokenRequest) (User,
 		hash = dummyHash
 	}
 	ok, err := auth.CheckPassword(req.Password, hash)
-	account, address := signInKeys(req.Email, c.Source)
 	if err != nil || !ok || cr.User.ID == "" {
 		s.accountFailures.Fail(account, now)
 		s.addressFailures.Fail(address, now)

@@ -119,7 +119,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (auth.Principa
 		return auth.Principal{}, ErrUnauthenticated
 	}
 	if s.adminHash != nil && auth.SameSecret(token, s.adminHash) {
-		return auth.Principal{Roles: []auth.Role{auth.Admin}, Bootstrap: true}, nil
+		return auth.Principal{Roles: []auth.Role{auth.Admin}, Bootstrap: true, TokenID: "bootstrap"}, nil
 	}
 	return s.store.TokenPrincipal(ctx, auth.HashSecret(token), s.clock())
 }

@@ -17,8 +17,13 @@ if [ -z "${REGISTRY_ADMIN_TOKEN:-}" ]; then
 	REGISTRY_ADMIN_TOKEN=$(cat var/admin-token)
 	export REGISTRY_ADMIN_TOKEN
 fi
+if [ -z "${REGISTRY_LOG_KEY:-}" ] && [ -z "${REGISTRY_LOG_KEY_FILE:-}" ] && [ ! -s var/log.key ]; then
+	mkdir -p var
+	bin/registryd keygen var/log.key
+fi
 addr="${REGISTRY_ADDR:-127.0.0.1:8080}"
 echo "registry:     http://$addr/api/v1  (health: http://$addr/healthz)"
 echo "admin token:  $REGISTRY_ADMIN_TOKEN  (kept in var/admin-token)"
 echo "database:     $DATABASE_URL"
+echo "log key:      var/log.key (its verifier key: GET /api/v1/log/key)"
 exec bin/registryd

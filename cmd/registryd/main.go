@@ -1,11 +1,15 @@
 // Command registryd serves the registry of security interests in movable
-// property. `registryd migrate` only applies pending migrations.
+// property. `registryd migrate` only applies pending migrations;
+// `registryd keygen FILE` makes a key to sign the log's checkpoints with.
 package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -21,6 +25,7 @@ import (
 	"github.com/movable-registry/registry/internal/httpapi"
 	"github.com/movable-registry/registry/internal/postgres"
 	"github.com/movable-registry/registry/internal/registry"
+	"github.com/movable-registry/registry/internal/translog"
 )
 
 func main() {
@@ -36,6 +41,9 @@ func main() {
 // run serves until ctx ends (SIGINT or SIGTERM), then lets requests in
 // flight finish.
 func run(ctx context.Context, log *slog.Logger, args []string, getenv func(string) string) error {
+	if len(args) > 0 && args[0] == "keygen" {
+		return keygen(args[1:], os.Stdout)
+	}
 	cfg, err := config.Load(getenv)
 	if err != nil {
 		return err
@@ -57,9 +65,17 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 		if args[0] == "migrate" {
 			return nil
 		}
-		return fmt.Errorf("unknown command %q (the only one is migrate)", args[0])
+		return fmt.Errorf("unknown command %q (there are migrate and keygen)", args[0])
 	}
 
+	skey, err := cfg.LogKey()
+	if err != nil {
+		return err
+	}
+	signer, vkey, err := translog.Signer(skey)
+	if err != nil {
+		return err
+	}
 	store, err := postgres.New(db, time.Now)
 	if err != nil {
 		return err
@@ -68,6 +84,24 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 		AdminToken: cfg.AdminToken, TokenTTL: cfg.TokenTTL, SimilarNames: cfg.SimilarNames,
 		ExtensionWindowDays: cfg.ExtensionWindowDays,
 		SignInFailures:      cfg.SignIn.FailuresBeforeDelay, SignInMaxDelay: cfg.SignIn.MaxDelay,
+		LogSigner: signer, LogVerifierKey: vkey, LogOrigin: cfg.Log.Origin,
+	})
+	log.Info("log signing key loaded", "verifier_key", vkey)
+	jobs, stopJobs := context.WithCancel(context.Background())
+	defer stopJobs()
+	go every(jobs, cfg.Log.CheckpointInterval, func() {
+		if _, err := svc.PublishCheckpoint(jobs); err != nil && jobs.Err() == nil {
+			log.Error("checkpoint not published", "error", err)
+		}
+	})
+	go every(jobs, cfg.Log.DeadlineInterval, func() {
+		n, err := svc.RecordDeadlines(jobs, 1000)
+		if err != nil && jobs.Err() == nil {
+			log.Error("expiries and lapses not recorded", "error", err)
+		}
+		if n > 0 {
+			log.Info("expiries and lapses recorded", "count", n)
+		}
 	})
 	if cfg.AdminToken == "" {
 		log.Warn("REGISTRY_ADMIN_TOKEN is not set: no administrator can sign in")
@@ -108,4 +142,48 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 		return err
 	}
 	return nil
+}
+
+// every runs fn at once and then every d until ctx ends.
+func every(ctx context.Context, d time.Duration, fn func()) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		fn()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// keygen writes a new log signing key to a file that must not exist yet, and
+// prints its verifier key: "registryd keygen [-name NAME] FILE".
+func keygen(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("keygen", flag.ContinueOnError)
+	name := fs.String("name", "movable-registry.local/log", "the log's name, which checkpoints carry as their origin")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return errors.New("usage: registryd keygen [-name NAME] FILE")
+	}
+	skey, vkey, err := translog.GenerateKey(*name, rand.Reader)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(fs.Arg(0), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := fmt.Fprintln(f, skey); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(out, "log signing key written to %s\nverifier key: %s\n", fs.Arg(0), vkey)
+	return err
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -27,8 +28,13 @@ func startServer(t *testing.T) (addr, admin string, stop func() error) {
 	addr = l.Addr().String()
 	l.Close()
 	admin = "readme-example-admin-token-0123456789abcdef"
+	keyFile := filepath.Join(t.TempDir(), "log.key")
+	if err := keygen([]string{"-name", "test.registry/log", keyFile}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
 	env := map[string]string{
-		"DATABASE_URL": pgtest.URL(t), "REGISTRY_ADDR": addr, "REGISTRY_ADMIN_TOKEN": admin,
+		"REGISTRY_LOG_KEY_FILE": keyFile,
+		"DATABASE_URL":          pgtest.URL(t), "REGISTRY_ADDR": addr, "REGISTRY_ADMIN_TOKEN": admin,
 		"REGISTRY_CONFIG": "../../configs/registry.yaml",
 	}
 	ctx, cancel := context.WithCancel(context.Background())

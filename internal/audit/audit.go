@@ -1,7 +1,12 @@
 // Package audit describes the entries of the registry's audit trail.
 package audit
 
-import "time"
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"time"
+)
 
 // Outcome classifies how an action ended, as API.md's audit section defines.
 type Outcome string
@@ -51,4 +56,73 @@ type Entry struct {
 	Source         string // the client's address
 	RequestID      string
 	Detail         string
+}
+
+// timeLayout is how the chain writes an entry's time: UTC, microseconds.
+const timeLayout = "2006-01-02T15:04:05.000000Z"
+
+// Canonical is the entry's bytes as the audit chain hashes them: its fields
+// as a JSON object in a fixed order, the time in UTC to the microsecond.
+// The id is not among them: the chain puts it beside them.
+func (e Entry) Canonical() []byte {
+	b, err := json.Marshal(struct {
+		At             string `json:"at"`
+		Actor          string `json:"actor"`
+		UserID         string `json:"user_id"`
+		OrganizationID string `json:"organization_id"`
+		Action         string `json:"action"`
+		Target         string `json:"target"`
+		Outcome        string `json:"outcome"`
+		Source         string `json:"source"`
+		RequestID      string `json:"request_id"`
+		Detail         string `json:"detail"`
+	}{e.At.UTC().Format(timeLayout), string(e.Actor), e.UserID, e.OrganizationID, e.Action, e.Target,
+		string(e.Outcome), e.Source, e.RequestID, e.Detail})
+	if err != nil {
+		panic(err) // strings only: cannot fail
+	}
+	return b
+}
+
+// Chain is the audit chain's value at entry id, following prev:
+// SHA-256(prev || id as 8 bytes big-endian || e.Canonical()). The database
+// computes the same when it appends an entry.
+func Chain(prev []byte, id int64, e Entry) []byte {
+	h := sha256.New()
+	h.Write(prev)
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], uint64(id))
+	h.Write(n[:])
+	h.Write(e.Canonical())
+	return h.Sum(nil)
+}
+
+// ChainStart is the value the chain follows at its first entry.
+var ChainStart = make([]byte, sha256.Size)
+
+// System is the registry itself, acting on its own clock (recording lapses
+// and expiries).
+const System ActorKind = "registry"
+
+// Record is an entry as the trail holds it: its place and its chain value.
+// Chain is empty for entries written before the chain began.
+type Record struct {
+	ID int64
+	Entry
+	Chain []byte
+}
+
+// Filter selects entries of the trail; empty fields select everything.
+type Filter struct {
+	// Actor is a user id, or an actor kind (anonymous, bootstrap_admin, registry).
+	Actor          string
+	OrganizationID string
+	Action         string
+	Target         string
+	Outcome        Outcome
+	From, To       *time.Time
+	// Before is the id of the last entry of the previous page: lists run
+	// newest first.
+	Before int64
+	Limit  int
 }

@@ -26,7 +26,11 @@ const (
 	Admin      Role = "admin"
 )
 
-// Roles lists every role, in the order they are documented.
+// System is the registry acting on its own clock. No user can hold it: it is
+// not among Roles.
+const System Role = "registry"
+
+// Roles lists every role a user may hold, in the order they are documented.
 var Roles = []Role{Registrant, Searcher, OrgAdmin, Auditor, Admin}
 
 // Valid reports whether r is a known role.
@@ -75,6 +79,16 @@ const (
 	Search                 Action = "search.create"
 	ReadSearch             Action = "search.read"
 	ReadCertificate        Action = "certificate.read"
+	ReadAudit              Action = "audit.read"
+	ExportAudit            Action = "audit.export"
+	ReadCheckpoint         Action = "log.checkpoint"
+	ReadLogEntries         Action = "log.entries"
+	ReadLogProof           Action = "log.proof"
+	ReadLogKey             Action = "log.key"
+	// RecordExpiry and RecordLapse put into the log what the clock has
+	// already made true; only the registry itself takes them.
+	RecordExpiry Action = "registration.record_expiry"
+	RecordLapse  Action = "objection.record_lapse"
 )
 
 // anyone marks an action that every authenticated principal may take;
@@ -118,6 +132,14 @@ var permissions = map[Action][]Role{
 	Search:                 {Searcher},
 	ReadSearch:             {Searcher, Auditor},
 	ReadCertificate:        {nobody},
+	ReadAudit:              {Admin, Auditor},
+	ExportAudit:            {Admin, Auditor},
+	ReadCheckpoint:         {anyone},
+	ReadLogEntries:         {Admin, Auditor},
+	ReadLogProof:           {anyone},
+	ReadLogKey:             {nobody},
+	RecordExpiry:           {System},
+	RecordLapse:            {System},
 }
 
 // Staff reports whether r is a role of the registry's own staff, which is

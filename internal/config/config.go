@@ -42,6 +42,22 @@ type Config struct {
 		FailuresBeforeDelay int           `yaml:"failures_before_delay"`
 		MaxDelay            time.Duration `yaml:"max_delay"`
 	} `yaml:"sign_in"`
+	// Log is the Merkle log's signing and the jobs that keep it current.
+	Log struct {
+		// KeyFile holds the note private key that signs checkpoints
+		// ("registryd keygen FILE" makes one); REGISTRY_LOG_KEY, the key
+		// itself, takes its place.
+		KeyFile string `yaml:"key_file"`
+		Key     string `yaml:"-"`
+		// Origin names the log in checkpoints; by default the key's name.
+		Origin string `yaml:"origin"`
+		// CheckpointInterval is how often a new checkpoint is signed while
+		// there are new events.
+		CheckpointInterval time.Duration `yaml:"checkpoint_interval"`
+		// DeadlineInterval is how often expiries and lapses are looked for
+		// and recorded as events.
+		DeadlineInterval time.Duration `yaml:"deadline_interval"`
+	} `yaml:"log"`
 	// ShutdownTimeout bounds how long requests in flight may finish after
 	// SIGINT or SIGTERM.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
@@ -82,6 +98,8 @@ func Defaults() Config {
 	c.RateLimits.PerToken = Rate{Rate: 50, Burst: 100}
 	c.SignIn.FailuresBeforeDelay = 5
 	c.SignIn.MaxDelay = 15 * time.Minute
+	c.Log.CheckpointInterval = time.Second
+	c.Log.DeadlineInterval = time.Minute
 	return c
 }
 
@@ -104,16 +122,20 @@ func Load(getenv func(string) string) (Config, error) {
 		return c, err
 	}
 	str := map[string]*string{
-		"DATABASE_URL":         &c.DatabaseURL,
-		"REGISTRY_ADDR":        &c.Addr,
-		"REGISTRY_ADMIN_TOKEN": &c.AdminToken,
+		"DATABASE_URL":          &c.DatabaseURL,
+		"REGISTRY_ADDR":         &c.Addr,
+		"REGISTRY_ADMIN_TOKEN":  &c.AdminToken,
+		"REGISTRY_LOG_KEY":      &c.Log.Key,
+		"REGISTRY_LOG_KEY_FILE": &c.Log.KeyFile,
+		"REGISTRY_LOG_ORIGIN":   &c.Log.Origin,
 	}
 	for k, p := range str {
 		if v := getenv(k); v != "" {
 			*p = v
 		}
 	}
-	durations := map[string]*time.Duration{"REGISTRY_TOKEN_TTL": &c.TokenTTL, "REGISTRY_SHUTDOWN_TIMEOUT": &c.ShutdownTimeout}
+	durations := map[string]*time.Duration{"REGISTRY_TOKEN_TTL": &c.TokenTTL, "REGISTRY_SHUTDOWN_TIMEOUT": &c.ShutdownTimeout,
+		"REGISTRY_CHECKPOINT_INTERVAL": &c.Log.CheckpointInterval, "REGISTRY_DEADLINE_INTERVAL": &c.Log.DeadlineInterval}
 	for k, p := range durations {
 		if v := getenv(k); v != "" {
 			d, err := time.ParseDuration(v)
@@ -167,6 +189,9 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.ExtensionWindowDays < 0 {
 		return c, errors.New("extension_window_days may not be negative")
 	}
+	if c.Log.CheckpointInterval <= 0 || c.Log.DeadlineInterval <= 0 {
+		return c, errors.New("log: checkpoint_interval and deadline_interval must be positive")
+	}
 	if c.DatabaseURL == "" {
 		return c, errors.New("DATABASE_URL is not set (make run sets it to a private cluster under ./var/pg)")
 	}
@@ -174,4 +199,20 @@ func Load(getenv func(string) string) (Config, error) {
 		return c, errors.New("REGISTRY_ADMIN_TOKEN must have at least 32 characters")
 	}
 	return c, nil
+}
+
+// LogKey is the note private key that signs the log's checkpoints: the
+// REGISTRY_LOG_KEY setting, or else the contents of log.key_file.
+func (c Config) LogKey() (string, error) {
+	if c.Log.Key != "" {
+		return c.Log.Key, nil
+	}
+	if c.Log.KeyFile == "" {
+		return "", errors.New("no log signing key: set REGISTRY_LOG_KEY or log.key_file (registryd keygen FILE makes one)")
+	}
+	b, err := os.ReadFile(c.Log.KeyFile)
+	if err != nil {
+		return "", fmt.Errorf("log.key_file: %w (registryd keygen %s makes one; make run does it on first start)", err, c.Log.KeyFile)
+	}
+	return strings.TrimSpace(string(b)), nil
 }

@@ -114,6 +114,8 @@ type rule struct {
 	ok      int
 	allowed string // space-separated principals, or "*" for every valid one
 	public  bool
+	// path, when set, is requested after make has prepared the register.
+	path string
 }
 
 func (r rule) want(who string) int {
@@ -205,6 +207,17 @@ func TestPermissionMatrix(t *testing.T) {
 			return call{"/searches/" + s["number"].(string), nil}
 		}},
 		"GET /certificates/:number": {ok: 200, public: true, make: reg("", nil)},
+		"GET /audit":                {ok: 200, allowed: "auditor admin bootstrap", make: func(*world) call { return call{"/audit?limit=5", nil} }},
+		"GET /audit/export":         {ok: 200, allowed: "auditor admin bootstrap", make: func(*world) call { return call{"/audit/export?action=registration.file", nil} }},
+		"GET /log/checkpoint":       {ok: 200, allowed: "*", make: func(*world) call { return call{"/log/checkpoint", nil} }},
+		"GET /log/key":              {ok: 200, public: true, make: func(*world) call { return call{"/log/key", nil} }},
+		"GET /log/entries":          {ok: 200, allowed: "auditor admin bootstrap", make: reg("", nil), path: "/log/entries?from=0&to=1"},
+		"GET /log/proof/inclusion":  {ok: 200, allowed: "*", make: reg("", nil), path: "/log/proof/inclusion?index=0&size=1"},
+		"GET /log/proof/consistency": {ok: 200, allowed: "*", make: func(w *world) call {
+			w.file()
+			w.file()
+			return call{"/log/proof/consistency?from=1&to=2", nil}
+		}},
 	}
 	for _, key := range httpapi.RouteKeys() {
 		if _, ok := rules[key]; !ok {
@@ -220,6 +233,9 @@ func TestPermissionMatrix(t *testing.T) {
 			for _, who := range principals {
 				c := r.make(w)
 				path := c.path
+				if r.path != "" {
+					path, c.body = r.path, nil
+				}
 				if strings.HasPrefix(key, "GET /certificates") {
 					path = strings.Replace(path, "/registrations/", "/certificates/", 1)
 				}

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bytes"
+	"crypto/rand"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -22,6 +23,7 @@ import (
 	"github.com/movable-registry/registry/internal/pgtest"
 	"github.com/movable-registry/registry/internal/postgres"
 	"github.com/movable-registry/registry/internal/registry"
+	"github.com/movable-registry/registry/internal/translog"
 )
 
 const adminToken = "test-admin-token-0123456789abcdef0123456789"
@@ -67,6 +69,9 @@ type env struct {
 	h     http.Handler
 	db    *sql.DB
 	clock *clock
+	svc   *registry.Service
+	// verifierKey checks the log's checkpoints.
+	verifierKey string
 }
 
 func newEnv(t testing.TB) *env {
@@ -96,7 +101,15 @@ func newEnvWith(t testing.TB, configure func(*registry.Config), options ...func(
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := registry.Config{AdminToken: adminToken, ExtensionWindowDays: 90}
+	skey, vkey, err := translog.GenerateKey("test.registry/log", rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, _, err := translog.Signer(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := registry.Config{AdminToken: adminToken, ExtensionWindowDays: 90, LogSigner: signer, LogVerifierKey: vkey}
 	configure(&cfg)
 	svc := registry.NewService(store, c.Now, cfg)
 	var logTo io.Writer = io.Discard
@@ -113,7 +126,7 @@ func newEnvWith(t testing.TB, configure func(*registry.Config), options ...func(
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return &env{t: t, h: h, db: db, clock: c}
+	return &env{t: t, h: h, db: db, clock: c, svc: svc, verifierKey: vkey}
 }
 
 // response is a recorded answer with helpers to read it.

@@ -47,6 +47,7 @@ var errorTable = []struct {
 	{registry.ErrVersionMismatch, http.StatusPreconditionFailed, "version_mismatch", "the registration has changed since the version given in If-Match"},
 	{registry.ErrExtensionWindowClosed, http.StatusConflict, "extension_window_closed", "the registration may not be extended yet"},
 	{registry.ErrObjectionNotActive, http.StatusConflict, "objection_not_active", "the objection no longer stands"},
+	{registry.ErrNoLogKey, http.StatusServiceUnavailable, "log_unavailable", "the log has no signing key configured"},
 	{registry.ErrIdempotencyKeyReused, http.StatusUnprocessableEntity, "idempotency_key_reused", "this Idempotency-Key was used with another request"},
 }
 

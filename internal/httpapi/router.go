@@ -100,6 +100,13 @@ var routes = []route{
 	{"POST", "/searches", auth.Search, bearer, (*api).search},
 	{"GET", "/searches/:number", auth.ReadSearch, bearer, (*api).storedSearch},
 	{"GET", "/certificates/:number", auth.ReadCertificate, public, (*api).certificate},
+	{"GET", "/audit", auth.ReadAudit, bearer, (*api).audit},
+	{"GET", "/audit/export", auth.ExportAudit, bearer, (*api).exportAudit},
+	{"GET", "/log/checkpoint", auth.ReadCheckpoint, bearer, (*api).checkpoint},
+	{"GET", "/log/key", auth.ReadLogKey, public, (*api).logKey},
+	{"GET", "/log/entries", auth.ReadLogEntries, bearer, (*api).logEntries},
+	{"GET", "/log/proof/inclusion", auth.ReadLogProof, bearer, (*api).inclusionProof},
+	{"GET", "/log/proof/consistency", auth.ReadLogProof, bearer, (*api).consistencyProof},
 }
 
 // OpenAPI is the API's OpenAPI 3.1 document, checked against the route table

@@ -21,12 +21,18 @@ func nullable(s string) any {
 	return s
 }
 
-// InsertAudit appends one audit entry.
+// InsertAudit appends one audit entry. Its id and chain value come from
+// audit_head in the same statement, so ids have no gaps and follow commit
+// order; the head's row lock is held until the transaction ends.
 func (s *Store) InsertAudit(ctx context.Context, e audit.Entry) error {
+	e.At = e.At.UTC().Truncate(time.Microsecond)
 	return translate(s.db.WithContext(ctx).Exec(
-		`INSERT INTO audit_entries (at, actor, user_id, organization_id, action, target, outcome, source, request_id, detail)
-		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.At, string(e.Actor), nullable(e.UserID), nullable(e.OrganizationID), e.Action, e.Target, string(e.Outcome), e.Source, e.RequestID, e.Detail).Error)
+		`WITH head AS (
+			UPDATE audit_head SET seq = seq + 1, hash = sha256(hash || int8send(seq + 1) || ?::bytea) RETURNING seq, hash
+		)
+		INSERT INTO audit_entries (id, chain, at, actor, user_id, organization_id, action, target, outcome, source, request_id, detail)
+		SELECT head.seq, head.hash, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM head`,
+		e.Canonical(), e.At, string(e.Actor), nullable(e.UserID), nullable(e.OrganizationID), e.Action, e.Target, string(e.Outcome), e.Source, e.RequestID, e.Detail).Error)
 }
 
 // newID is a time-ordered id (UUIDv7), so that lists in id order are in

@@ -74,6 +74,9 @@ func Migrate(ctx context.Context, db *gorm.DB) (int, error) {
 	if err != nil {
 		return len(res), fmt.Errorf("migrate: %w", err)
 	}
+	if err := catchUpLog(ctx, db); err != nil {
+		return len(res), fmt.Errorf("migrate: the log's hashes: %w", err)
+	}
 	return len(res), nil
 }
 

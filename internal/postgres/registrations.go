@@ -26,11 +26,14 @@ type eventRow struct {
 	Record             []byte
 }
 
-// InsertEvent appends a registry event.
+// InsertEvent appends a registry event and its hashes in the log.
 func (s *Store) InsertEvent(ctx context.Context, e registry.EventRecord) error {
 	row := eventRow{LogIndex: e.LogIndex, Number: e.Number, RegistrationNumber: e.RegistrationNumber, Type: e.Type,
 		RegisteredAt: e.At, OrganizationID: strPtr(e.OrganizationID), UserID: strPtr(e.UserID), Record: e.Record}
-	return translate(s.db.WithContext(ctx).Table("events").Create(&row).Error)
+	if err := s.db.WithContext(ctx).Table("events").Create(&row).Error; err != nil {
+		return translate(err)
+	}
+	return s.appendLog(ctx, e.LogIndex, e.Record)
 }
 
 func strPtr(s string) *string {
@@ -183,8 +186,7 @@ func (s *Store) Events(ctx context.Context, registrationNumbers []string, asOf t
 	}
 	out := make([]registry.EventRecord, len(rows))
 	for i, r := range rows {
-		out[i] = registry.EventRecord{LogIndex: r.LogIndex, Number: r.Number, Type: r.Type, RegistrationNumber: r.RegistrationNumber,
-			At: r.RegisteredAt.UTC(), OrganizationID: deref(r.OrganizationID), UserID: deref(r.UserID), Record: r.Record}
+		out[i] = r.toDomain()
 	}
 	return out, nil
 }

@@ -104,6 +104,17 @@ type revocationData struct {
 	Note           string `json:"note,omitempty"`
 }
 
+// expiryData is what a recorded expiry records: the instant it took effect.
+type expiryData struct {
+	ExpiredAt Time `json:"expired_at"`
+}
+
+// lapseData is what a recorded lapse of an objection records.
+type lapseData struct {
+	Objection string `json:"objection"`
+	LapsedAt  Time   `json:"lapsed_at"`
+}
+
 func newEvent(c Caller, st Stamp, typ, regNumber string, data any) EventRecord {
 	body := eventBody{
 		LogIndex: st.LogIndex, Number: st.Number, Type: typ, RegistrationNumber: regNumber,
@@ -143,6 +154,10 @@ func decodeEvent(rec EventRecord) (event, error) {
 		data, err = decodeAs[caseNoticeData](raw.Data)
 	case EventRevocation, EventObjectionRevocation:
 		data, err = decodeAs[revocationData](raw.Data)
+	case EventExpiry:
+		data, err = decodeAs[expiryData](raw.Data)
+	case EventObjectionLapse:
+		data, err = decodeAs[lapseData](raw.Data)
 	default:
 		return event{}, fmt.Errorf("event %s: unknown type %q", rec.Number, raw.Type)
 	}
@@ -248,6 +263,13 @@ func apply(r *Registration, e event) error {
 			return fmt.Errorf("event %s: no objection %s", e.Number, d.Objection)
 		}
 		h.Objection, o.ended, o.endedAt = d.Objection, ObjectionRevoked, e.At.Time
+	case expiryData:
+		// Expiry follows from the clock; the event only records it.
+	case lapseData:
+		if r.objection(d.Objection) == nil {
+			return fmt.Errorf("event %s: no objection %s", e.Number, d.Objection)
+		}
+		h.Objection = d.Objection
 	default:
 		return fmt.Errorf("event %s: no rule for %T", e.Number, e.Data)
 	}

@@ -211,6 +211,9 @@ func (s *Service) FileObjection(ctx context.Context, c Caller, number string, re
 		if err := s.notify(ctx, tx, cur, st, EventObjection); err != nil {
 			return "", nil, err
 		}
+		if err := tx.InsertObjectionDeadline(ctx, st.Number, cur.Number, lapses); err != nil {
+			return "", nil, err
+		}
 		return EventObjection, objectionData{Statement: req.Statement, Interest: req.Interest, LapsesAt: At(lapses)}, nil
 	})
 	return lastObjection(reg, err)

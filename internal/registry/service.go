@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/mod/sumdb/note"
+
 	"github.com/movable-registry/registry/internal/audit"
 	"github.com/movable-registry/registry/internal/auth"
 )
@@ -27,6 +29,12 @@ type Config struct {
 	SignInFailures int
 	// SignInMaxDelay caps the wait between sign-in attempts.
 	SignInMaxDelay time.Duration
+	// LogSigner signs the log's checkpoints; LogVerifierKey is its public
+	// half as clients fetch it, and LogOrigin the log's name in checkpoints
+	// (the key's name when empty).
+	LogSigner      note.Signer
+	LogVerifierKey string
+	LogOrigin      string
 }
 
 // Service carries out every registry operation, checking the caller's
@@ -50,6 +58,9 @@ func NewService(store Store, now func() time.Time, cfg Config) *Service {
 	}
 	if cfg.SignInFailures <= 0 {
 		cfg.SignInFailures = 5
+	}
+	if cfg.LogOrigin == "" && cfg.LogSigner != nil {
+		cfg.LogOrigin = cfg.LogSigner.Name()
 	}
 	if cfg.SignInMaxDelay <= 0 {
 		cfg.SignInMaxDelay = 15 * time.Minute
@@ -88,6 +99,8 @@ func actorKind(p auth.Principal) audit.ActorKind {
 	switch {
 	case p.Bootstrap:
 		return audit.BootstrapAdmin
+	case p.Has(auth.System):
+		return audit.System
 	case p.UserID != "":
 		return audit.UserActor
 	}

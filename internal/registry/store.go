@@ -6,6 +6,7 @@ import (
 
 	"github.com/movable-registry/registry/internal/audit"
 	"github.com/movable-registry/registry/internal/auth"
+	"github.com/movable-registry/registry/internal/translog"
 )
 
 // StampKind tells the sequencer what a write adds to the register.
@@ -187,6 +188,26 @@ type Tx interface {
 	InsertSearch(ctx context.Context, c *SearchCertificate, s StoredSearch, userID string) error
 	Search(ctx context.Context, number string) (StoredSearch, error)
 	Certificate(ctx context.Context, number string) (Certificate, error)
+
+	// ReadHashes reads the log's stored hashes by tlog storage index.
+	ReadHashes(ctx context.Context, indexes []int64) ([]translog.Hash, error)
+	// LogSize is the number of events committed.
+	LogSize(ctx context.Context) (int64, error)
+	LogEntries(ctx context.Context, from, to int64) ([]LogEntry, error)
+	// LatestCheckpoint is ErrNotFound before the first is published.
+	LatestCheckpoint(ctx context.Context) (SignedCheckpoint, error)
+	InsertCheckpoint(ctx context.Context, c SignedCheckpoint, root translog.Hash) error
+
+	// Audit returns the entries f selects, newest first; StreamAudit hands
+	// them to fn one at a time instead of holding them.
+	Audit(ctx context.Context, f audit.Filter) ([]audit.Record, error)
+	StreamAudit(ctx context.Context, f audit.Filter, fn func(audit.Record) error) error
+
+	InsertObjectionDeadline(ctx context.Context, objection, registration string, lapsesAt time.Time) error
+	// DueDeadlines lists up to limit expiries and lapses due at now that no
+	// event records yet, oldest first.
+	DueDeadlines(ctx context.Context, now time.Time, limit int) ([]Deadline, error)
+	SettleDeadline(ctx context.Context, d Deadline, at time.Time) error
 }
 
 // Store is the registry's storage.

@@ -36,6 +36,10 @@ const (
 	EventCaseNotice          = "objection_case_notice"
 	EventRevocation          = "revocation"
 	EventObjectionRevocation = "objection_revocation"
+	// EventExpiry and EventObjectionLapse record what the clock already made
+	// true: a registration's expiry, an objection's lapse.
+	EventExpiry         = "expiry"
+	EventObjectionLapse = "objection_lapse"
 )
 
 // Objection statuses.

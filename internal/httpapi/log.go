@@ -1,0 +1,145 @@
+package httpapi
+
+import (
+	"encoding/base64"
+	"encoding/csv"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/movable-registry/registry/internal/audit"
+	"github.com/movable-registry/registry/internal/registry"
+)
+
+func auditRequest(c *gin.Context) registry.AuditRequest {
+	return registry.AuditRequest{Actor: c.Query("actor"), Organization: c.Query("organization"), Action: c.Query("action"),
+		Target: c.Query("target"), Outcome: c.Query("outcome"), From: c.Query("from"), To: c.Query("to"),
+		Cursor: c.Query("cursor"), Limit: c.Query("limit")}
+}
+
+// audit handles GET /audit.
+func (a *api) audit(c *gin.Context, caller registry.Caller) error {
+	page, err := a.svc.Audit(c.Request.Context(), caller, auditRequest(c))
+	if err != nil {
+		return err
+	}
+	a.render(c, http.StatusOK, page)
+	return nil
+}
+
+// auditColumns are the CSV export's columns, in order.
+var auditColumns = []string{"id", "at", "actor", "user_id", "organization_id", "action", "target", "outcome", "source", "request_id", "detail", "chain"}
+
+// exportAudit handles GET /audit/export: CSV, streamed row by row as the
+// database sends them, so an export of any size takes the same memory.
+func (a *api) exportAudit(c *gin.Context, caller registry.Caller) error {
+	w := csv.NewWriter(c.Writer)
+	started, rows := false, 0
+	start := func() {
+		started = true
+		c.Header("Content-Type", "text/csv; charset=utf-8")
+		c.Header("Content-Disposition", `attachment; filename="audit.csv"`)
+		c.Header("Cache-Control", "no-store")
+		c.Status(http.StatusOK)
+		_ = w.Write(auditColumns)
+	}
+	err := a.svc.ExportAudit(c.Request.Context(), caller, auditRequest(c), func(r audit.Record) error {
+		if !started {
+			start()
+		}
+		if err := w.Write(auditRow(r)); err != nil {
+			return err
+		}
+		if rows++; rows%256 == 0 {
+			w.Flush()
+			c.Writer.Flush()
+			return w.Error()
+		}
+		return nil
+	})
+	if err != nil && started {
+		// The status is sent: cut the response off so the client sees an
+		// incomplete export rather than a short one that looks whole.
+		a.log.Error("audit export broken off", "error", err, "rows", rows, "request_id", caller.RequestID)
+		panic(http.ErrAbortHandler)
+	}
+	if err != nil {
+		return err
+	}
+	if !started {
+		start()
+	}
+	w.Flush()
+	return w.Error()
+}
+
+// auditRow is a record as one CSV row. A cell that a spreadsheet would
+// take for a formula (it begins with = + - @, a tab, a carriage return or
+// ') is written with a ' before it; a reader drops one leading '.
+func auditRow(r audit.Record) []string {
+	chain := ""
+	if len(r.Chain) > 0 {
+		chain = base64.StdEncoding.EncodeToString(r.Chain)
+	}
+	row := []string{strconv.FormatInt(r.ID, 10), registry.At(r.At).Format(registry.TimeLayout), string(r.Actor), r.UserID, r.OrganizationID,
+		r.Action, r.Target, string(r.Outcome), r.Source, r.RequestID, r.Detail, chain}
+	for i, v := range row {
+		if v != "" && strings.ContainsRune("=+-@\t\r'", rune(v[0])) {
+			row[i] = "'" + v
+		}
+	}
+	return row
+}
+
+// checkpoint handles GET /log/checkpoint.
+func (a *api) checkpoint(c *gin.Context, caller registry.Caller) error {
+	cp, err := a.svc.Checkpoint(c.Request.Context(), caller)
+	if err != nil {
+		return err
+	}
+	c.Header("Cache-Control", "no-cache")
+	c.Data(http.StatusOK, "text/plain; charset=utf-8", cp.Note)
+	return nil
+}
+
+// logKey handles GET /log/key.
+func (a *api) logKey(c *gin.Context, caller registry.Caller) error {
+	key, err := a.svc.LogKey(caller)
+	if err != nil {
+		return err
+	}
+	c.Data(http.StatusOK, "text/plain; charset=utf-8", []byte(key+"\n"))
+	return nil
+}
+
+// logEntries handles GET /log/entries.
+func (a *api) logEntries(c *gin.Context, caller registry.Caller) error {
+	page, err := a.svc.LogEntries(c.Request.Context(), caller, c.Query("from"), c.Query("to"))
+	if err != nil {
+		return err
+	}
+	a.render(c, http.StatusOK, page)
+	return nil
+}
+
+// inclusionProof handles GET /log/proof/inclusion.
+func (a *api) inclusionProof(c *gin.Context, caller registry.Caller) error {
+	p, err := a.svc.InclusionProof(c.Request.Context(), caller, c.Query("index"), c.Query("size"))
+	if err != nil {
+		return err
+	}
+	a.render(c, http.StatusOK, p)
+	return nil
+}
+
+// consistencyProof handles GET /log/proof/consistency.
+func (a *api) consistencyProof(c *gin.Context, caller registry.Caller) error {
+	p, err := a.svc.ConsistencyProof(c.Request.Context(), caller, c.Query("from"), c.Query("to"))
+	if err != nil {
+		return err
+	}
+	a.render(c, http.StatusOK, p)
+	return nil
+}

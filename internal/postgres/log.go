@@ -1,0 +1,277 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"golang.org/x/mod/sumdb/tlog"
+	"gorm.io/gorm"
+
+	"github.com/movable-registry/registry/internal/audit"
+	"github.com/movable-registry/registry/internal/registry"
+	"github.com/movable-registry/registry/internal/translog"
+)
+
+// ReadHashes reads the log's stored hashes by storage index, in the order
+// asked.
+func (s *Store) ReadHashes(ctx context.Context, indexes []int64) ([]translog.Hash, error) {
+	if len(indexes) == 0 {
+		return nil, nil
+	}
+	var rows []struct {
+		ID   int64
+		Hash []byte
+	}
+	if err := s.db.WithContext(ctx).Raw("SELECT id, hash FROM log_hashes WHERE id IN ?", indexes).Scan(&rows).Error; err != nil {
+		return nil, translate(err)
+	}
+	byID := make(map[int64][]byte, len(rows))
+	for _, r := range rows {
+		byID[r.ID] = r.Hash
+	}
+	out := make([]translog.Hash, len(indexes))
+	for i, id := range indexes {
+		h, ok := byID[id]
+		if !ok || len(h) != len(out[i]) {
+			return nil, fmt.Errorf("log hash %d is missing", id)
+		}
+		copy(out[i][:], h)
+	}
+	return out, nil
+}
+
+// appendLog stores the tree hashes that record n adds to the log, in the
+// transaction that stores the event.
+func (s *Store) appendLog(ctx context.Context, n int64, record []byte) error {
+	first, hashes, err := translog.Append(ctx, s, n, record)
+	if err != nil {
+		return err
+	}
+	values := make([]string, len(hashes))
+	args := make([]any, 0, 2*len(hashes))
+	for i, h := range hashes {
+		values[i] = "(?, ?)"
+		args = append(args, first+int64(i), h[:])
+	}
+	return translate(s.db.WithContext(ctx).Exec("INSERT INTO log_hashes (id, hash) VALUES "+strings.Join(values, ", "), args...).Error)
+}
+
+// catchUpLog stores the tree hashes of events written before the log had
+// them (databases older than migration 00004), in log order.
+func catchUpLog(ctx context.Context, db *gorm.DB) error {
+	s := &Store{db: db}
+	var stored, events int64
+	if err := db.WithContext(ctx).Raw("SELECT count(*) FROM log_hashes").Scan(&stored).Error; err != nil {
+		return err
+	}
+	if err := db.WithContext(ctx).Raw("SELECT COALESCE(MAX(log_index) + 1, 0) FROM events").Scan(&events).Error; err != nil {
+		return err
+	}
+	// The first record without hashes: the count stored covers exactly
+	// this many records.
+	n := int64(0)
+	for lo, hi := int64(0), events; lo <= hi; {
+		mid := (lo + hi) / 2
+		if tlog.StoredHashCount(mid) <= stored {
+			n, lo = mid, mid+1
+		} else {
+			hi = mid - 1
+		}
+	}
+	if tlog.StoredHashCount(n) != stored {
+		return fmt.Errorf("log_hashes holds %d hashes, which is no whole number of records", stored)
+	}
+	for ; n < events; n += 1000 {
+		var rows []eventRow
+		if err := db.WithContext(ctx).Raw("SELECT log_index, record FROM events WHERE log_index >= ? AND log_index < ? ORDER BY log_index", n, n+1000).Scan(&rows).Error; err != nil {
+			return err
+		}
+		err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			for i, r := range rows {
+				if r.LogIndex != n+int64(i) {
+					return fmt.Errorf("event at log position %d is missing", n+int64(i))
+				}
+				if err := s.with(tx).appendLog(ctx, r.LogIndex, r.Record); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// LogSize is the number of events committed to the log.
+func (s *Store) LogSize(ctx context.Context) (int64, error) {
+	var n int64
+	return n, translate(s.db.WithContext(ctx).Raw("SELECT log_size FROM register_head").Scan(&n).Error)
+}
+
+// LogEntries returns the events at log positions from..to-1 with their leaf
+// hashes as the log stores them.
+func (s *Store) LogEntries(ctx context.Context, from, to int64) ([]registry.LogEntry, error) {
+	var rows []eventRow
+	err := s.db.WithContext(ctx).Raw(`SELECT log_index, number, registration_number, type, registered_at, organization_id, user_id, record
+		FROM events WHERE log_index >= ? AND log_index < ? ORDER BY log_index`, from, to).Scan(&rows).Error
+	if err != nil {
+		return nil, translate(err)
+	}
+	if len(rows) == 0 {
+		return []registry.LogEntry{}, nil
+	}
+	leaves := make([]int64, len(rows))
+	for i, r := range rows {
+		leaves[i] = translog.LeafIndex(r.LogIndex)
+	}
+	var hashes []struct {
+		ID   int64
+		Hash []byte
+	}
+	if err := s.db.WithContext(ctx).Raw("SELECT id, hash FROM log_hashes WHERE id IN ?", leaves).Scan(&hashes).Error; err != nil {
+		return nil, translate(err)
+	}
+	byID := make(map[int64][]byte, len(hashes))
+	for _, h := range hashes {
+		byID[h.ID] = h.Hash
+	}
+	out := make([]registry.LogEntry, len(rows))
+	for i, r := range rows {
+		out[i] = registry.LogEntry{EventRecord: r.toDomain()}
+		copy(out[i].LeafHash[:], byID[leaves[i]])
+	}
+	return out, nil
+}
+
+func (r eventRow) toDomain() registry.EventRecord {
+	return registry.EventRecord{LogIndex: r.LogIndex, Number: r.Number, Type: r.Type, RegistrationNumber: r.RegistrationNumber,
+		At: r.RegisteredAt.UTC(), OrganizationID: deref(r.OrganizationID), UserID: deref(r.UserID), Record: r.Record}
+}
+
+// LatestCheckpoint returns the signed checkpoint of the largest size.
+func (s *Store) LatestCheckpoint(ctx context.Context) (registry.SignedCheckpoint, error) {
+	var c registry.SignedCheckpoint
+	res := s.db.WithContext(ctx).Raw("SELECT size, note, signed_at FROM checkpoints ORDER BY size DESC LIMIT 1").Scan(&c)
+	if res.Error == nil && res.RowsAffected == 0 {
+		return c, registry.ErrNotFound
+	}
+	return c, translate(res.Error)
+}
+
+// InsertCheckpoint stores a signed checkpoint; one for the same size already
+// stored (by another instance) is kept.
+func (s *Store) InsertCheckpoint(ctx context.Context, c registry.SignedCheckpoint, root translog.Hash) error {
+	return translate(s.db.WithContext(ctx).Exec("INSERT INTO checkpoints (size, root, note, signed_at) VALUES (?, ?, ?, ?) ON CONFLICT (size) DO NOTHING",
+		c.Size, root[:], c.Note, c.SignedAt).Error)
+}
+
+const auditColumns = "id, at, actor, user_id, organization_id, action, target, outcome, source, request_id, detail, chain"
+
+func (s *Store) auditQuery(ctx context.Context, f audit.Filter) *gorm.DB {
+	q := s.db.WithContext(ctx).Table("audit_entries").Select(auditColumns).Order("id DESC")
+	if f.Actor != "" {
+		if _, err := uuid.Parse(f.Actor); err == nil {
+			q = q.Where("user_id = ?", f.Actor)
+		} else {
+			q = q.Where("actor = ?", f.Actor)
+		}
+	}
+	if f.OrganizationID != "" {
+		q = q.Where("organization_id = ?", f.OrganizationID)
+	}
+	if f.Action != "" {
+		q = q.Where("action = ?", f.Action)
+	}
+	if f.Target != "" {
+		q = q.Where("target = ?", f.Target)
+	}
+	if f.Outcome != "" {
+		q = q.Where("outcome = ?", string(f.Outcome))
+	}
+	if f.From != nil {
+		q = q.Where("at >= ?", *f.From)
+	}
+	if f.To != nil {
+		q = q.Where("at < ?", *f.To)
+	}
+	if f.Before > 0 {
+		q = q.Where("id < ?", f.Before)
+	}
+	if f.Limit > 0 {
+		q = q.Limit(f.Limit)
+	}
+	return q
+}
+
+func scanAudit(rows *sql.Rows) (audit.Record, error) {
+	var r audit.Record
+	var actor, outcome string
+	var user, org sql.NullString
+	err := rows.Scan(&r.ID, &r.At, &actor, &user, &org, &r.Action, &r.Target, &outcome, &r.Source, &r.RequestID, &r.Detail, &r.Chain)
+	r.At = r.At.UTC()
+	r.Actor, r.Outcome, r.UserID, r.OrganizationID = audit.ActorKind(actor), audit.Outcome(outcome), user.String, org.String
+	return r, err
+}
+
+// Audit returns one page of the trail, newest first.
+func (s *Store) Audit(ctx context.Context, f audit.Filter) ([]audit.Record, error) {
+	out := []audit.Record{}
+	return out, s.StreamAudit(ctx, f, func(r audit.Record) error {
+		out = append(out, r)
+		return nil
+	})
+}
+
+// StreamAudit hands fn the selected entries newest first, one row at a time
+// as the database sends them, so that memory does not grow with the trail.
+func (s *Store) StreamAudit(ctx context.Context, f audit.Filter, fn func(audit.Record) error) error {
+	rows, err := s.auditQuery(ctx, f).Rows()
+	if err != nil {
+		return translate(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		r, err := scanAudit(rows)
+		if err != nil {
+			return err
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return translate(rows.Err())
+}
+
+// InsertObjectionDeadline notes when an objection lapses unless settled.
+func (s *Store) InsertObjectionDeadline(ctx context.Context, objection, registration string, lapsesAt time.Time) error {
+	return translate(s.db.WithContext(ctx).Exec("INSERT INTO objection_deadlines (objection_number, registration_number, lapses_at) VALUES (?, ?, ?)",
+		objection, registration, lapsesAt).Error)
+}
+
+// DueDeadlines lists what the clock has ended and no event records yet:
+// registrations past expiry and objections past their lapse, oldest first.
+func (s *Store) DueDeadlines(ctx context.Context, now time.Time, limit int) ([]registry.Deadline, error) {
+	var out []registry.Deadline
+	err := s.db.WithContext(ctx).Raw(`(SELECT number AS registration_number, '' AS objection, expires_at AS due FROM registrations
+			WHERE status = 'effective' AND expiry_recorded_at IS NULL AND expires_at <= @now ORDER BY expires_at LIMIT @limit)
+		UNION ALL
+		(SELECT registration_number, objection_number, lapses_at FROM objection_deadlines
+			WHERE settled_at IS NULL AND lapses_at <= @now ORDER BY lapses_at LIMIT @limit)
+		ORDER BY due LIMIT @limit`, sql.Named("now", now), sql.Named("limit", limit)).Scan(&out).Error
+	return out, translate(err)
+}
+
+// SettleDeadline marks a deadline as dealt with: its event is recorded, or
+// the registration or objection ended otherwise.
+func (s *Store) SettleDeadline(ctx context.Context, d registry.Deadline, at time.Time) error {
+	if d.Objection == "" {
+		return translate(s.db.WithContext(ctx).Exec("UPDATE registrations SET expiry_recorded_at = ? WHERE number = ?", at, d.RegistrationNumber).Error)
+	}
+	return translate(s.db.WithContext(ctx).Exec("UPDATE objection_deadlines SET settled_at = ? WHERE objection_number = ?", at, d.Objection).Error)
+}

@@ -1,0 +1,79 @@
+package registry
+
+import (
+	"context"
+	"errors"
+
+	"github.com/movable-registry/registry/internal/auth"
+)
+
+// system is the registry acting on its own clock.
+var system = Caller{Principal: auth.Principal{Roles: []auth.Role{auth.System}}, Source: "registry"}
+
+// errNotDue stops a recording whose deadline turned out not to need an event.
+var errNotDue = errors.New("nothing to record")
+
+// RecordDeadlines records, each as its own registry event, the expiries and
+// objection lapses that the clock has brought about and that no event
+// records yet, up to limit of them, and tells each registration's
+// controller. Statuses never wait for it (they follow from the clock); the
+// events put the fact into the log. It returns how many it recorded.
+func (s *Service) RecordDeadlines(ctx context.Context, limit int) (int, error) {
+	due, err := s.store.DueDeadlines(ctx, s.clock(), limit)
+	if err != nil {
+		return 0, err
+	}
+	recorded := 0
+	for _, d := range due {
+		err := s.recordDeadline(ctx, d)
+		switch {
+		case errors.Is(err, errNotDue):
+			// Withdrawn, litigating or revoked before it could lapse.
+			if err := s.store.SettleDeadline(ctx, d, s.clock()); err != nil {
+				return recorded, err
+			}
+		case err != nil:
+			return recorded, err
+		default:
+			recorded++
+		}
+	}
+	return recorded, nil
+}
+
+func (s *Service) recordDeadline(ctx context.Context, d Deadline) error {
+	if d.Objection == "" {
+		_, err := s.change(ctx, system, auth.RecordExpiry, d.RegistrationNumber, func(tx Tx, st Stamp, cur Registration, _ RegistrationState) (string, any, error) {
+			if cur.Status != StatusExpired {
+				return "", nil, errNotDue
+			}
+			if err := s.settle(ctx, tx, cur, st, d); err != nil {
+				return "", nil, err
+			}
+			return EventExpiry, expiryData{ExpiredAt: cur.ExpiresAt}, nil
+		})
+		return err
+	}
+	_, err := s.change(ctx, system, auth.RecordLapse, d.RegistrationNumber, func(tx Tx, st Stamp, cur Registration, _ RegistrationState) (string, any, error) {
+		o := cur.objection(d.Objection)
+		if o == nil || o.Status != ObjectionLapsed {
+			return "", nil, errNotDue
+		}
+		if err := s.settle(ctx, tx, cur, st, d); err != nil {
+			return "", nil, err
+		}
+		return EventObjectionLapse, lapseData{Objection: o.Number, LapsedAt: *o.LapsesAt}, nil
+	})
+	return err
+}
+
+func (s *Service) settle(ctx context.Context, tx Tx, cur Registration, st Stamp, d Deadline) error {
+	if err := tx.SettleDeadline(ctx, d, st.At); err != nil {
+		return err
+	}
+	kind := EventExpiry
+	if d.Objection != "" {
+		kind = EventObjectionLapse
+	}
+	return s.notify(ctx, tx, cur, st, kind)
+}

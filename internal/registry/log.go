@@ -1,0 +1,368 @@
+package registry
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/movable-registry/registry/internal/audit"
+	"github.com/movable-registry/registry/internal/auth"
+	"github.com/movable-registry/registry/internal/translog"
+)
+
+// LogEntry is a registry event as the log holds it: the record, the columns
+// the database finds it by, and the leaf hash stored for it.
+type LogEntry struct {
+	EventRecord
+	LeafHash translog.Hash
+}
+
+// SignedCheckpoint is a published checkpoint: the signed note of the tree of
+// the first Size events.
+type SignedCheckpoint struct {
+	Size     int64
+	Note     []byte
+	SignedAt time.Time
+}
+
+// Deadline is an expiry or an objection's lapse that the clock has brought
+// about and no event records yet. Objection is empty for an expiry.
+type Deadline struct {
+	RegistrationNumber string
+	Objection          string
+	Due                time.Time
+}
+
+// ErrNoLogKey is returned when the registry was started without a key to
+// sign checkpoints with.
+var ErrNoLogKey = errors.New("the log has no signing key configured")
+
+// LogKey is the note verifier key that checks the registry's checkpoints.
+func (s *Service) LogKey(c Caller) (string, error) {
+	if err := allow(c, auth.ReadLogKey); err != nil {
+		return "", err
+	}
+	if s.cfg.LogSigner == nil {
+		return "", ErrNoLogKey
+	}
+	return s.cfg.LogVerifierKey, nil
+}
+
+// PublishCheckpoint signs and stores a checkpoint of every committed event,
+// unless the latest checkpoint already covers them all. It is called by the
+// publisher at least once a second, and needs no caller.
+func (s *Service) PublishCheckpoint(ctx context.Context) (SignedCheckpoint, error) {
+	if s.cfg.LogSigner == nil {
+		return SignedCheckpoint{}, ErrNoLogKey
+	}
+	n, err := s.store.LogSize(ctx)
+	if err != nil {
+		return SignedCheckpoint{}, err
+	}
+	latest, err := s.store.LatestCheckpoint(ctx)
+	switch {
+	case err == nil && latest.Size >= n:
+		return latest, nil
+	case err != nil && !errors.Is(err, ErrNotFound):
+		return SignedCheckpoint{}, err
+	}
+	root, err := translog.TreeHash(ctx, s.store, n)
+	if err != nil {
+		return SignedCheckpoint{}, err
+	}
+	msg, err := translog.Sign(translog.Checkpoint{Origin: s.cfg.LogOrigin, Size: n, Root: root}, s.cfg.LogSigner)
+	if err != nil {
+		return SignedCheckpoint{}, err
+	}
+	cp := SignedCheckpoint{Size: n, Note: msg, SignedAt: s.clock()}
+	if err := s.store.InsertCheckpoint(ctx, cp, root); err != nil {
+		return SignedCheckpoint{}, err
+	}
+	return cp, nil
+}
+
+// Checkpoint returns the latest signed checkpoint.
+func (s *Service) Checkpoint(ctx context.Context, c Caller) (SignedCheckpoint, error) {
+	if err := allow(c, auth.ReadCheckpoint); err != nil {
+		return SignedCheckpoint{}, err
+	}
+	cp, err := s.store.LatestCheckpoint(ctx)
+	if errors.Is(err, ErrNotFound) {
+		// Nothing published yet (a fresh register): publish the first.
+		return s.PublishCheckpoint(ctx)
+	}
+	return cp, err
+}
+
+// LogEntryPage is one page of the log's entries.
+type LogEntryPage = Page[LogEntryView]
+
+// LogEntryView is a log entry as the API shows it.
+type LogEntryView struct {
+	Index    int64           `json:"index"`
+	Record   []byte          `json:"record"`
+	Event    json.RawMessage `json:"event"`
+	LeafHash translog.Hash   `json:"leaf_hash"`
+	// Indexed is what the database finds the event by (searches as of an
+	// instant use registered_at), which must agree with the record.
+	Indexed IndexedEvent `json:"indexed"`
+}
+
+// IndexedEvent is an event's columns beside its record.
+type IndexedEvent struct {
+	Number             string `json:"number"`
+	RegistrationNumber string `json:"registration_number"`
+	Type               string `json:"type"`
+	RegisteredAt       Time   `json:"registered_at"`
+}
+
+// maxLogPage is the most entries one page of the log holds.
+const maxLogPage = 1000
+
+// LogEntries returns the events at log positions from (inclusive) to to
+// (exclusive, default: the end of the log), at most 1,000 a page.
+func (s *Service) LogEntries(ctx context.Context, c Caller, from, to string) (LogEntryPage, error) {
+	if err := allow(c, auth.ReadLogEntries); err != nil {
+		return LogEntryPage{}, err
+	}
+	size, err := s.store.LogSize(ctx)
+	if err != nil {
+		return LogEntryPage{}, err
+	}
+	var p problems
+	lo := position(&p, "from", from, 0, size)
+	hi := position(&p, "to", to, size, size)
+	if err := p.err(); err != nil {
+		return LogEntryPage{}, err
+	}
+	if hi < lo {
+		return LogEntryPage{}, Invalid("to", CodeInvalidField, "must not be less than from")
+	}
+	end := min(hi, lo+maxLogPage)
+	entries, err := s.store.LogEntries(ctx, lo, end)
+	if err != nil {
+		return LogEntryPage{}, err
+	}
+	page := LogEntryPage{Items: make([]LogEntryView, len(entries))}
+	for i, e := range entries {
+		page.Items[i] = LogEntryView{Index: e.LogIndex, Record: e.Record, Event: json.RawMessage(e.Record), LeafHash: e.LeafHash,
+			Indexed: IndexedEvent{Number: e.Number, RegistrationNumber: e.RegistrationNumber, Type: e.Type, RegisteredAt: At(e.At)}}
+		if !json.Valid(e.Record) {
+			page.Items[i].Event = json.RawMessage("null")
+		}
+	}
+	if end < hi {
+		page.NextCursor = strconv.FormatInt(end, 10)
+	}
+	return page, nil
+}
+
+// position reads a log position from a query parameter: a whole number from 0
+// to max, or def when absent.
+func position(p *problems, field, v string, def, max int64) int64 {
+	if v == "" {
+		return def
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 || strconv.FormatInt(n, 10) != v {
+		p.add(field, CodeInvalidField, "must be a whole number, 0 or more")
+		return def
+	}
+	if n > max {
+		p.add(field, CodeInvalidField, fmt.Sprintf("the log holds %d entries", max))
+		return def
+	}
+	return n
+}
+
+// InclusionProof proves that the tree of size (default: the latest
+// checkpoint's) holds the event at index.
+func (s *Service) InclusionProof(ctx context.Context, c Caller, index, size string) (translog.InclusionProof, error) {
+	if err := allow(c, auth.ReadLogProof); err != nil {
+		return translog.InclusionProof{}, err
+	}
+	n, def, err := s.proofBounds(ctx)
+	if err != nil {
+		return translog.InclusionProof{}, err
+	}
+	var p problems
+	if index == "" {
+		p.add("index", CodeInvalidField, "is required")
+	}
+	i := position(&p, "index", index, 0, n)
+	t := position(&p, "size", size, def, n)
+	if err := p.err(); err != nil {
+		return translog.InclusionProof{}, err
+	}
+	if i >= t {
+		return translog.InclusionProof{}, Invalid("index", CodeInvalidField, fmt.Sprintf("must be less than size (%d)", t))
+	}
+	return translog.ProveInclusion(ctx, s.store, i, t)
+}
+
+// ConsistencyProof proves that the tree of size to (default: the latest
+// checkpoint's) extends the tree of size from.
+func (s *Service) ConsistencyProof(ctx context.Context, c Caller, from, to string) (translog.ConsistencyProof, error) {
+	if err := allow(c, auth.ReadLogProof); err != nil {
+		return translog.ConsistencyProof{}, err
+	}
+	n, def, err := s.proofBounds(ctx)
+	if err != nil {
+		return translog.ConsistencyProof{}, err
+	}
+	var p problems
+	if from == "" {
+		p.add("from", CodeInvalidField, "is required")
+	}
+	lo := position(&p, "from", from, 1, n)
+	hi := position(&p, "to", to, def, n)
+	if err := p.err(); err != nil {
+		return translog.ConsistencyProof{}, err
+	}
+	switch {
+	case lo < 1:
+		return translog.ConsistencyProof{}, Invalid("from", CodeInvalidField, "must be at least 1: every tree extends the empty one")
+	case lo > hi:
+		return translog.ConsistencyProof{}, Invalid("from", CodeInvalidField, fmt.Sprintf("must not be more than to (%d)", hi))
+	}
+	return translog.ProveConsistency(ctx, s.store, lo, hi)
+}
+
+// proofBounds returns the committed log size, which proofs may not pass, and
+// the latest checkpoint's size, which they are made against by default.
+func (s *Service) proofBounds(ctx context.Context) (size, checkpoint int64, err error) {
+	size, err = s.store.LogSize(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	cp, err := s.store.LatestCheckpoint(ctx)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return size, size, nil
+	case err != nil:
+		return 0, 0, err
+	}
+	return size, cp.Size, nil
+}
+
+// AuditRequest filters the audit trail; every field is optional.
+type AuditRequest struct {
+	Actor, Organization, Action, Target, Outcome, From, To, Cursor, Limit string
+}
+
+// AuditEntry is an entry of the trail as the API shows it.
+type AuditEntry struct {
+	ID        int64      `json:"id"`
+	At        Time       `json:"at"`
+	Actor     AuditActor `json:"actor"`
+	Action    string     `json:"action"`
+	Target    string     `json:"target"`
+	Outcome   string     `json:"outcome"`
+	Source    string     `json:"source"`
+	RequestID string     `json:"request_id"`
+	Detail    string     `json:"detail,omitempty"`
+	// Chain is the audit chain's value at this entry (absent for entries
+	// older than the chain).
+	Chain []byte `json:"chain,omitempty"`
+}
+
+// AuditActor is who acted.
+type AuditActor struct {
+	Kind           string `json:"kind"`
+	UserID         string `json:"user_id,omitempty"`
+	OrganizationID string `json:"organization_id,omitempty"`
+}
+
+// AuditEntryOf shows an audit record.
+func AuditEntryOf(r audit.Record) AuditEntry {
+	return AuditEntry{ID: r.ID, At: At(r.At), Actor: AuditActor{Kind: string(r.Actor), UserID: r.UserID, OrganizationID: r.OrganizationID},
+		Action: r.Action, Target: r.Target, Outcome: string(r.Outcome), Source: r.Source, RequestID: r.RequestID, Detail: r.Detail, Chain: r.Chain}
+}
+
+// auditFilter validates an audit request.
+func auditFilter(req AuditRequest, paged bool) (audit.Filter, error) {
+	var p problems
+	f := audit.Filter{Actor: req.Actor, OrganizationID: req.Organization, Action: req.Action, Target: req.Target, Outcome: audit.Outcome(req.Outcome)}
+	switch audit.ActorKind(req.Actor) {
+	case "", audit.UserActor, audit.BootstrapAdmin, audit.Anonymous, audit.System:
+	default:
+		if !isUUID(req.Actor) {
+			p.add("actor", CodeInvalidField, "must be a user id or one of user, bootstrap_admin, anonymous, registry")
+		}
+	}
+	if req.Organization != "" && !isUUID(req.Organization) {
+		p.add("organization", CodeInvalidField, "must be an organization id")
+	}
+	switch f.Outcome {
+	case "", audit.Success, audit.Denied, audit.Invalid, audit.Error:
+	default:
+		p.add("outcome", CodeInvalidField, "must be one of success, denied, invalid, error")
+	}
+	f.From, f.To = instant(&p, "from", req.From), instant(&p, "to", req.To)
+	if paged {
+		var after string
+		f.Limit, after = readPage(&p, req.Limit, req.Cursor, func(k string) bool {
+			n, err := strconv.ParseInt(k, 10, 64)
+			return err == nil && n > 0
+		})
+		f.Before, _ = strconv.ParseInt(after, 10, 64)
+	}
+	return f, p.err()
+}
+
+func instant(p *problems, field, v string) *time.Time {
+	if v == "" {
+		return nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		p.add(field, CodeInvalidField, "must be a time in RFC 3339 form, such as 2026-11-26T08:00:00+08:00")
+		return nil
+	}
+	return &t
+}
+
+// Audit returns one page of the audit trail, newest first.
+func (s *Service) Audit(ctx context.Context, c Caller, req AuditRequest) (Page[AuditEntry], error) {
+	if err := allow(c, auth.ReadAudit); err != nil {
+		return Page[AuditEntry]{}, err
+	}
+	f, err := auditFilter(req, true)
+	if err != nil {
+		return Page[AuditEntry]{}, err
+	}
+	limit := f.Limit
+	f.Limit++
+	records, err := s.store.Audit(ctx, f)
+	if err != nil {
+		return Page[AuditEntry]{}, err
+	}
+	entries := make([]AuditEntry, len(records))
+	for i, r := range records {
+		entries[i] = AuditEntryOf(r)
+	}
+	return pageOf(entries, limit, func(e AuditEntry) string { return strconv.FormatInt(e.ID, 10) }), nil
+}
+
+// ExportAudit hands fn every entry the request selects, newest first, as the
+// database streams them. The export itself is recorded first, so it appears
+// in what it exports.
+func (s *Service) ExportAudit(ctx context.Context, c Caller, req AuditRequest, fn func(audit.Record) error) error {
+	if err := allow(c, auth.ExportAudit); err != nil {
+		return err
+	}
+	f, err := auditFilter(req, false)
+	if err != nil {
+		return err
+	}
+	e := s.entry(c, auth.ExportAudit, "", s.clock())
+	e.Detail = fmt.Sprintf("actor=%q organization=%q action=%q target=%q outcome=%q from=%q to=%q",
+		req.Actor, req.Organization, req.Action, req.Target, req.Outcome, req.From, req.To)
+	if err := s.store.InsertAudit(ctx, e); err != nil {
+		return err
+	}
+	return s.store.StreamAudit(ctx, f, fn)
+}

@@ -1,0 +1,217 @@
+// Package translog is the register's Merkle log: the tree over registry
+// events (golang.org/x/mod/sumdb/tlog), its signed checkpoints in the C2SP
+// checkpoint form (golang.org/x/mod/sumdb/note) and the proofs served from it.
+package translog
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// Hash is a node of the tree.
+type Hash = tlog.Hash
+
+// HashReader reads stored hashes by their tlog storage index, in the order
+// asked; a store implements it over its table of hashes.
+type HashReader interface {
+	ReadHashes(ctx context.Context, indexes []int64) ([]Hash, error)
+}
+
+// reader adapts a HashReader to tlog's context-free interface.
+func reader(ctx context.Context, r HashReader) tlog.HashReader {
+	return tlog.HashReaderFunc(func(indexes []int64) ([]Hash, error) { return r.ReadHashes(ctx, indexes) })
+}
+
+// Append returns the hashes to store for record n, starting at storage index
+// tlog.StoredHashIndex(0, n). Records 0..n-1 must be stored already.
+func Append(ctx context.Context, r HashReader, n int64, record []byte) (first int64, hashes []Hash, err error) {
+	hashes, err = tlog.StoredHashes(n, record, reader(ctx, r))
+	return tlog.StoredHashIndex(0, n), hashes, err
+}
+
+// LeafIndex is the storage index of record n's leaf hash.
+func LeafIndex(n int64) int64 { return tlog.StoredHashIndex(0, n) }
+
+// TreeHash is the root of the tree of the first n records.
+func TreeHash(ctx context.Context, r HashReader, n int64) (Hash, error) {
+	return tlog.TreeHash(n, reader(ctx, r))
+}
+
+// InclusionProof proves that the tree of size records holds record index.
+type InclusionProof struct {
+	Index    int64  `json:"index"`
+	Size     int64  `json:"size"`
+	LeafHash Hash   `json:"leaf_hash"`
+	RootHash Hash   `json:"root_hash"`
+	Proof    []Hash `json:"proof"`
+}
+
+// ProveInclusion builds the proof that record index is in the tree of size.
+func ProveInclusion(ctx context.Context, r HashReader, index, size int64) (InclusionProof, error) {
+	tr := reader(ctx, r)
+	leaf, err := tr.ReadHashes([]int64{LeafIndex(index)})
+	if err != nil {
+		return InclusionProof{}, err
+	}
+	root, err := tlog.TreeHash(size, tr)
+	if err != nil {
+		return InclusionProof{}, err
+	}
+	p, err := tlog.ProveRecord(size, index, tr)
+	if err != nil {
+		return InclusionProof{}, err
+	}
+	return InclusionProof{Index: index, Size: size, LeafHash: leaf[0], RootHash: root, Proof: nonNil(p)}, nil
+}
+
+// ConsistencyProof proves that the tree of size To extends the tree of size From.
+type ConsistencyProof struct {
+	From     int64  `json:"from"`
+	To       int64  `json:"to"`
+	FromRoot Hash   `json:"from_root"`
+	ToRoot   Hash   `json:"to_root"`
+	Proof    []Hash `json:"proof"`
+}
+
+// ProveConsistency builds the proof that the tree of size to extends the tree
+// of size from; 1 <= from <= to.
+func ProveConsistency(ctx context.Context, r HashReader, from, to int64) (ConsistencyProof, error) {
+	tr := reader(ctx, r)
+	fromRoot, err := tlog.TreeHash(from, tr)
+	if err != nil {
+		return ConsistencyProof{}, err
+	}
+	toRoot, err := tlog.TreeHash(to, tr)
+	if err != nil {
+		return ConsistencyProof{}, err
+	}
+	p, err := tlog.ProveTree(to, from, tr)
+	if err != nil {
+		return ConsistencyProof{}, err
+	}
+	return ConsistencyProof{From: from, To: to, FromRoot: fromRoot, ToRoot: toRoot, Proof: nonNil(p)}, nil
+}
+
+func nonNil(p []Hash) []Hash {
+	if p == nil {
+		return []Hash{}
+	}
+	return p
+}
+
+// Checkpoint is the body of a signed checkpoint: which log, how many records,
+// and the root of their tree.
+type Checkpoint struct {
+	Origin string
+	Size   int64
+	Root   Hash
+}
+
+// Text is the checkpoint's note text: origin, size and root hash, one per line.
+func (c Checkpoint) Text() string {
+	return fmt.Sprintf("%s\n%d\n%s\n", c.Origin, c.Size, base64.StdEncoding.EncodeToString(c.Root[:]))
+}
+
+// Sign returns the signed note of c.
+func Sign(c Checkpoint, s note.Signer) ([]byte, error) {
+	return note.Sign(&note.Note{Text: c.Text()}, s)
+}
+
+// ErrBadCheckpoint is a checkpoint that cannot be read.
+var ErrBadCheckpoint = errors.New("malformed checkpoint")
+
+// Open checks a signed checkpoint against the verifier and reads it.
+func Open(msg []byte, v note.Verifier) (Checkpoint, error) {
+	n, err := note.Open(msg, note.VerifierList(v))
+	if err != nil {
+		return Checkpoint{}, fmt.Errorf("checkpoint signature: %w", err)
+	}
+	return Parse(n.Text)
+}
+
+// Parse reads a checkpoint's note text. Lines after the root hash (C2SP's
+// extension lines) are allowed and ignored.
+func Parse(text string) (Checkpoint, error) {
+	lines := strings.SplitN(text, "\n", 4)
+	if len(lines) < 4 || lines[0] == "" {
+		return Checkpoint{}, ErrBadCheckpoint
+	}
+	size, err := strconv.ParseInt(lines[1], 10, 64)
+	if err != nil || size < 0 || strconv.FormatInt(size, 10) != lines[1] {
+		return Checkpoint{}, fmt.Errorf("%w: size %q", ErrBadCheckpoint, lines[1])
+	}
+	root, err := base64.StdEncoding.DecodeString(lines[2])
+	if err != nil || len(root) != tlog.HashSize {
+		return Checkpoint{}, fmt.Errorf("%w: root hash %q", ErrBadCheckpoint, lines[2])
+	}
+	c := Checkpoint{Origin: lines[0], Size: size}
+	copy(c.Root[:], root)
+	return c, nil
+}
+
+// Signer loads a note signer from its private key text
+// ("PRIVATE+KEY+name+hash+key") and derives the verifier key served to
+// clients.
+func Signer(skey string) (note.Signer, string, error) {
+	skey = strings.TrimSpace(skey)
+	s, err := note.NewSigner(skey)
+	if err != nil {
+		return nil, "", fmt.Errorf("log signing key: %w", err)
+	}
+	// note has no call that derives the verifier key from the private one;
+	// derive it, then prove the pair by a signature.
+	vkey, err := verifierKey(skey)
+	if err != nil {
+		return nil, "", err
+	}
+	v, err := note.NewVerifier(vkey)
+	if err != nil {
+		return nil, "", err
+	}
+	sig, err := s.Sign([]byte("key check\n"))
+	if err != nil || !v.Verify([]byte("key check\n"), sig) || v.KeyHash() != s.KeyHash() {
+		return nil, "", errors.New("log signing key: its public half does not verify its signatures")
+	}
+	return s, vkey, nil
+}
+
+// verifierKey turns "PRIVATE+KEY+name+hash+<alg><seed>" into
+// "name+hash+<alg><public key>".
+func verifierKey(skey string) (string, error) {
+	parts := strings.SplitN(skey, "+", 5)
+	if len(parts) != 5 || parts[0] != "PRIVATE" || parts[1] != "KEY" {
+		return "", errors.New("log signing key: not a note private key")
+	}
+	raw, err := base64.StdEncoding.DecodeString(parts[4])
+	if err != nil || len(raw) != 1+32 || raw[0] != 1 {
+		return "", errors.New("log signing key: not an Ed25519 note key")
+	}
+	pub := ed25519.NewKeyFromSeed(raw[1:]).Public().(ed25519.PublicKey)
+	return note.NewEd25519VerifierKey(parts[2], pub)
+}
+
+// GenerateKey makes a new Ed25519 signing key for a log named name.
+func GenerateKey(name string, rand io.Reader) (skey, vkey string, err error) {
+	return note.GenerateKey(rand, name)
+}
+
+// LeafHash is the hash of one record.
+func LeafHash(record []byte) Hash { return tlog.RecordHash(record) }
+
+// CheckInclusion verifies an inclusion proof against a root.
+func CheckInclusion(p InclusionProof, record []byte) error {
+	if h := tlog.RecordHash(record); !bytes.Equal(h[:], p.LeafHash[:]) {
+		return errors.New("the record does not hash to the proof's leaf")
+	}
+	return tlog.CheckRecord(p.Proof, p.Size, p.RootHash, p.Index, p.LeafHash)
+}

@@ -75,9 +75,10 @@ func (a *api) exportAudit(c *gin.Context, caller registry.Caller) error {
 	return w.Error()
 }
 
-// auditRow is a record as one CSV row. A cell that a spreadsheet would
+// auditRow is a record as one CSV row. A text cell that a spreadsheet would
 // take for a formula (it begins with = + - @, a tab, a carriage return or
-// ') is written with a ' before it; a reader drops one leading '.
+// ') is written with a ' before it; a reader drops one leading '. The id,
+// time and chain (base64) are never changed.
 func auditRow(r audit.Record) []string {
 	chain := ""
 	if len(r.Chain) > 0 {
@@ -85,7 +86,8 @@ func auditRow(r audit.Record) []string {
 	}
 	row := []string{strconv.FormatInt(r.ID, 10), registry.At(r.At).Format(registry.TimeLayout), string(r.Actor), r.UserID, r.OrganizationID,
 		r.Action, r.Target, string(r.Outcome), r.Source, r.RequestID, r.Detail, chain}
-	for i, v := range row {
+	for i, v := range row[2:11] {
+		i += 2
 		if v != "" && strings.ContainsRune("=+-@\t\r'", rune(v[0])) {
 			row[i] = "'" + v
 		}

@@ -90,13 +90,13 @@ type itemRow struct {
 }
 
 const (
-	matchCurrentName  = "current_name"
-	matchFormerName   = "former_name"
-	matchUSCC         = "uscc"
-	matchLEI          = "lei"
-	matchIDNumber     = "id_number"
-	matchRegistration = "registration_number"
-	matchSerial       = "serial_number"
+	matchCurrentName  = registry.MatchCurrentName
+	matchFormerName   = registry.MatchFormerName
+	matchUSCC         = registry.MatchUSCC
+	matchLEI          = registry.MatchLEI
+	matchIDNumber     = registry.MatchIDNumber
+	matchRegistration = registry.MatchRegistrationNumber
+	matchSerial       = registry.MatchSerialNumber
 )
 
 // InsertRegistration stores a new registration's current-state row.

@@ -42,6 +42,10 @@ const (
 	EventObjectionLapse = "objection_lapse"
 )
 
+// EventTypes lists every type of registry event.
+var EventTypes = []string{EventInitial, EventAmendment, EventExtension, EventCancellation, EventObjection, EventObjectionWithdrawal,
+	EventCaseNotice, EventRevocation, EventObjectionRevocation, EventExpiry, EventObjectionLapse}
+
 // Objection statuses.
 const (
 	ObjectionActive     = "active"

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// client calls the registry's API.
+type client struct {
+	base, token string
+	http        *http.Client
+}
+
+func newClient(base, token string) *client {
+	return &client{base: strings.TrimRight(base, "/") + "/api/v1", token: token, http: &http.Client{Timeout: 2 * time.Minute}}
+}
+
+// get fetches path and returns the response if it is a 200; anything else
+// is an error carrying the problem the registry sent.
+func (c *client) get(ctx context.Context, path string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, "GET", c.base+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return nil, fmt.Errorf("GET %s: %s: %s", path, resp.Status, strings.TrimSpace(string(body)))
+	}
+	return resp, nil
+}
+
+func (c *client) bytes(ctx context.Context, path string) ([]byte, *http.Response, error) {
+	resp, err := c.get(ctx, path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return b, resp, err
+}
+
+func (c *client) json(ctx context.Context, path string, v any) (*http.Response, error) {
+	b, resp, err := c.bytes(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return nil, fmt.Errorf("GET %s: %w", path, err)
+	}
+	return resp, nil
+}

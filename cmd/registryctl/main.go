@@ -1,0 +1,113 @@
+// Command registryctl is the command-line client of the registry's API. Its
+// verify commands check the register against its signed Merkle log:
+//
+//	registryctl verify              the log, the served registrations and the audit trail
+//	registryctl verify-search NUMBER a stored search against the log as of its position
+//
+// Settings: -url (REGISTRY_URL), -token (REGISTRY_TOKEN, an auditor's for
+// verify), -key (REGISTRY_LOG_KEY_PUBLIC: the verifier key, or @FILE),
+// -state (where the last verified checkpoint is kept).
+//
+// Exit status: 0 when everything holds, 1 when a finding was reported,
+// 2 when the verification could not be carried out.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+}
+
+// errFindings means the verification ran and found something wrong.
+var errFindings = errors.New("findings reported")
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "usage: registryctl verify | verify-search NUMBER  [-url URL] [-token TOKEN] [-key KEY|@FILE] [-state FILE]")
+		return 2
+	}
+	cmd, args := args[0], args[1:]
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	url := fs.String("url", or(getenv("REGISTRY_URL"), "http://127.0.0.1:8080"), "the registry's address")
+	token := fs.String("token", getenv("REGISTRY_TOKEN"), "a bearer token (an auditor's for verify)")
+	key := fs.String("key", getenv("REGISTRY_LOG_KEY_PUBLIC"), "the log's verifier key, or @FILE; by default the key pinned in the state file, or else the registry's own on first use")
+	state := fs.String("state", defaultState(getenv), "the file that keeps the last checkpoint verified")
+	timeout := fs.Duration("timeout", 30*time.Minute, "give up after this long")
+	// Flags may come after the command's argument too.
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return 2
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		positional = append(positional, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	v := &verifier{api: newClient(*url, *token), out: stdout, statePath: *state}
+	if strings.HasPrefix(*key, "@") {
+		b, err := os.ReadFile((*key)[1:])
+		if err != nil {
+			fmt.Fprintln(stderr, "registryctl:", err)
+			return 2
+		}
+		*key = string(b)
+	}
+	v.key = strings.TrimSpace(*key)
+
+	var err error
+	switch {
+	case cmd == "verify" && len(positional) == 0:
+		err = v.verify(ctx)
+	case cmd == "verify-search" && len(positional) == 1:
+		err = v.verifySearch(ctx, positional[0])
+	default:
+		fmt.Fprintln(stderr, "usage: registryctl verify | verify-search NUMBER")
+		return 2
+	}
+	switch {
+	case errors.Is(err, errFindings):
+		fmt.Fprintf(stdout, "FAILED: %d finding(s)\n", v.findings)
+		return 1
+	case err != nil:
+		fmt.Fprintln(stderr, "registryctl:", err)
+		return 2
+	}
+	fmt.Fprintln(stdout, "OK")
+	return 0
+}
+
+func or(v, def string) string {
+	if v != "" {
+		return v
+	}
+	return def
+}
+
+func defaultState(getenv func(string) string) string {
+	if p := getenv("REGISTRYCTL_STATE"); p != "" {
+		return p
+	}
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "registryctl-state.json"
+	}
+	return filepath.Join(dir, "registryctl", "state.json")
+}

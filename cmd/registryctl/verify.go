@@ -1,0 +1,569 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/movable-registry/registry/internal/audit"
+	"github.com/movable-registry/registry/internal/registry"
+	"github.com/movable-registry/registry/internal/translog"
+)
+
+// verifier checks the register through its API and reports each finding.
+type verifier struct {
+	api       *client
+	out       io.Writer
+	statePath string
+	key       string
+	findings  int
+}
+
+// find reports one thing that does not hold.
+func (v *verifier) find(format string, args ...any) {
+	v.findings++
+	fmt.Fprintf(v.out, "FINDING: "+format+"\n", args...)
+}
+
+func (v *verifier) note(format string, args ...any) { fmt.Fprintf(v.out, format+"\n", args...) }
+
+// state is what verify remembers between runs: the key it trusts, the last
+// checkpoint and the newest audit entry it verified.
+type state struct {
+	VerifierKey string `json:"verifier_key"`
+	Checkpoint  struct {
+		Size int64     `json:"size"`
+		Root tlog.Hash `json:"root"`
+		Note string    `json:"note"`
+	} `json:"checkpoint"`
+	Audit struct {
+		ID    int64  `json:"id"`
+		Chain []byte `json:"chain"`
+	} `json:"audit"`
+	VerifiedAt time.Time `json:"verified_at"`
+}
+
+func (v *verifier) loadState() (state, error) {
+	var st state
+	b, err := os.ReadFile(v.statePath)
+	if errors.Is(err, os.ErrNotExist) {
+		return st, nil
+	}
+	if err != nil {
+		return st, err
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		return st, fmt.Errorf("%s: %w", v.statePath, err)
+	}
+	return st, nil
+}
+
+func (v *verifier) saveState(st state) error {
+	b, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(v.statePath), 0o700); err != nil {
+		return err
+	}
+	tmp := v.statePath + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, v.statePath)
+}
+
+// checkpoint fetches the latest checkpoint and checks its signature with the
+// key given, else the key pinned in st, else (on first use) the registry's own.
+func (v *verifier) checkpoint(ctx context.Context, st *state) (translog.Checkpoint, []byte, error) {
+	served, _, err := v.api.bytes(ctx, "/log/key")
+	if err != nil {
+		return translog.Checkpoint{}, nil, err
+	}
+	key := v.key
+	switch {
+	case key == "" && st.VerifierKey != "":
+		key = st.VerifierKey
+	case key == "":
+		key = strings.TrimSpace(string(served))
+		v.note("trusting the registry's verifier key on first use: %s\n  (compare it with the key the registry publishes elsewhere; it is pinned from now on)", key)
+	}
+	if strings.TrimSpace(string(served)) != key {
+		v.find("the registry now serves the verifier key %q, not the trusted %q", strings.TrimSpace(string(served)), key)
+	}
+	nv, err := note.NewVerifier(key)
+	if err != nil {
+		return translog.Checkpoint{}, nil, fmt.Errorf("verifier key: %w", err)
+	}
+	st.VerifierKey = key
+	msg, _, err := v.api.bytes(ctx, "/log/checkpoint")
+	if err != nil {
+		return translog.Checkpoint{}, nil, err
+	}
+	cp, err := translog.Open(msg, nv)
+	if err != nil {
+		v.find("the checkpoint does not verify with key %s: %v", key, err)
+		return translog.Checkpoint{}, nil, errFindings
+	}
+	v.note("checkpoint %s: %d events, root %s (signature verified)", cp.Origin, cp.Size, cp.Root)
+	return cp, msg, nil
+}
+
+// memoryTree holds the tree's hashes as the verifier computes them itself.
+type memoryTree struct{ stored []tlog.Hash }
+
+func (m *memoryTree) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
+	out := make([]tlog.Hash, len(indexes))
+	for i, x := range indexes {
+		if x >= int64(len(m.stored)) {
+			return nil, fmt.Errorf("hash %d not computed", x)
+		}
+		out[i] = m.stored[x]
+	}
+	return out, nil
+}
+
+func (m *memoryTree) add(n int64, leaf tlog.Hash) error {
+	hs, err := tlog.StoredHashesForRecordHash(n, leaf, m)
+	m.stored = append(m.stored, hs...)
+	return err
+}
+
+type entry struct {
+	Index    int64     `json:"index"`
+	Record   []byte    `json:"record"`
+	LeafHash tlog.Hash `json:"leaf_hash"`
+	Indexed  struct {
+		Number             string    `json:"number"`
+		RegistrationNumber string    `json:"registration_number"`
+		Type               string    `json:"type"`
+		RegisteredAt       time.Time `json:"registered_at"`
+	} `json:"indexed"`
+}
+
+// entries downloads the first n entries of the log, checks each on its own
+// and against the one before it, and computes the tree over the records. It
+// returns the records and the tree's root, or ok false when entries are
+// missing and no root can be computed.
+func (v *verifier) entries(ctx context.Context, n int64) (records []registry.EventRecord, root tlog.Hash, ok bool, err error) {
+	tree := &memoryTree{}
+	next := int64(0)
+	ok = true
+	var prev *registry.EventRecord
+	for next < n {
+		var page struct {
+			Items      []entry `json:"items"`
+			NextCursor string  `json:"next_cursor"`
+		}
+		if _, err := v.api.json(ctx, fmt.Sprintf("/log/entries?from=%d&to=%d", next, n), &page); err != nil {
+			return nil, root, false, err
+		}
+		if len(page.Items) == 0 {
+			break
+		}
+		for _, it := range page.Items {
+			if it.Index > next {
+				v.find("log entries %d to %d are missing: events were deleted", next, it.Index-1)
+				ok, next = false, it.Index
+			}
+			leaf := tlog.RecordHash(it.Record)
+			rec, derr := registry.RecordOf(it.Record)
+			label := fmt.Sprintf("log entry %d", it.Index)
+			if derr == nil {
+				label += " (event " + rec.Number + ")"
+			}
+			switch {
+			case derr != nil:
+				v.find("%s: %v", label, derr)
+			case rec.LogIndex != it.Index:
+				v.find("%s holds the record of log position %d: events were moved or reordered", label, rec.LogIndex)
+			}
+			if leaf != it.LeafHash {
+				v.find("%s: its record does not hash to the leaf hash stored when it was logged: the record was changed afterwards", label)
+			}
+			if derr == nil {
+				v.compareIndexed(label, it, rec)
+				if prev != nil {
+					if !rec.At.After(prev.At) {
+						v.find("%s: registered at %s, not after the event before it (%s at %s)", label, registry.At(rec.At).Format(registry.TimeLayout), prev.Number, registry.At(prev.At).Format(registry.TimeLayout))
+					}
+					if sequence(rec.Number) <= sequence(prev.Number) {
+						v.find("%s: numbered %s, not after the event before it (%s)", label, rec.Number, prev.Number)
+					}
+				}
+				records = append(records, rec)
+				prev = &records[len(records)-1]
+			}
+			if ok {
+				if err := tree.add(next, leaf); err != nil {
+					return nil, root, false, err
+				}
+			}
+			next = it.Index + 1
+		}
+	}
+	if next != n {
+		v.find("the log serves %d entries where %d were expected", next, n)
+		ok = false
+	}
+	if ok && n > 0 {
+		root, err = tlog.TreeHash(n, tree)
+	}
+	return records, root, ok, err
+}
+
+// compareIndexed checks the columns the database finds an event by against
+// its record: a back-dated column changes what searches as of an instant see.
+func (v *verifier) compareIndexed(label string, it entry, rec registry.EventRecord) {
+	ix := it.Indexed
+	switch {
+	case ix.Number != rec.Number:
+		v.find("%s: the database files it under number %s", label, ix.Number)
+	case ix.RegistrationNumber != rec.RegistrationNumber:
+		v.find("%s: the database files it under registration %s, its record says %s", label, ix.RegistrationNumber, rec.RegistrationNumber)
+	case ix.Type != rec.Type:
+		v.find("%s: the database calls it %s, its record says %s", label, ix.Type, rec.Type)
+	case !ix.RegisteredAt.Equal(rec.At):
+		v.find("%s: the database dates it %s, its record says %s", label, registry.At(ix.RegisteredAt).Format(registry.TimeLayout), registry.At(rec.At).Format(registry.TimeLayout))
+	}
+}
+
+// sequence is the 10-digit sequence inside a 20-digit number.
+func sequence(number string) int64 {
+	if len(number) != 20 {
+		return -1
+	}
+	n, _ := strconv.ParseInt(number[8:18], 10, 64)
+	return n
+}
+
+// verify checks the whole register.
+func (v *verifier) verify(ctx context.Context) error {
+	st, err := v.loadState()
+	if err != nil {
+		return err
+	}
+	cp, msg, err := v.checkpoint(ctx, &st)
+	if err != nil {
+		return err
+	}
+	old := st.Checkpoint
+	switch {
+	case old.Size == 0:
+	case cp.Size < old.Size:
+		v.find("the log shrank from %d events (verified %s) to %d", old.Size, st.VerifiedAt.Format(time.RFC3339), cp.Size)
+	case cp.Size == old.Size && cp.Root != old.Root:
+		v.find("the checkpoint of %d events now has root %s; verified before, it had %s: the log was rewritten", cp.Size, cp.Root, old.Root)
+	case cp.Size > old.Size:
+		var p struct {
+			Proof []tlog.Hash `json:"proof"`
+		}
+		if _, err := v.api.json(ctx, fmt.Sprintf("/log/proof/consistency?from=%d&to=%d", old.Size, cp.Size), &p); err != nil {
+			return err
+		}
+		if err := tlog.CheckTree(p.Proof, cp.Size, cp.Root, old.Size, old.Root); err != nil {
+			v.find("the checkpoint of %d events does not extend the one of %d verified %s: the log was rewritten (%v)", cp.Size, old.Size, st.VerifiedAt.Format(time.RFC3339), err)
+		} else {
+			v.note("consistent with the checkpoint of %d events verified %s", old.Size, st.VerifiedAt.Format(time.RFC3339))
+		}
+	}
+
+	records, root, ok, err := v.entries(ctx, cp.Size)
+	if err != nil {
+		return err
+	}
+	if ok && root != cp.Root {
+		v.find("the %d entries served hash to root %s, not to the signed %s: entries were changed, removed or reordered since it was signed", cp.Size, root, cp.Root)
+	} else if ok {
+		v.note("%d entries downloaded; their tree has the signed root", cp.Size)
+	}
+
+	if err := v.registrations(ctx, records); err != nil {
+		return err
+	}
+	head, err := v.audit(ctx, records, st)
+	if err != nil {
+		return err
+	}
+	if v.findings > 0 {
+		return errFindings
+	}
+	st.Checkpoint.Size, st.Checkpoint.Root, st.Checkpoint.Note = cp.Size, cp.Root, string(msg)
+	st.Audit.ID, st.Audit.Chain = head.ID, head.Chain
+	st.VerifiedAt = time.Now().UTC()
+	return v.saveState(st)
+}
+
+// registrations replays every registration from the log and compares it
+// with what the API serves for it.
+func (v *verifier) registrations(ctx context.Context, records []registry.EventRecord) error {
+	byNumber := map[string][]registry.EventRecord{}
+	var numbers []string
+	for _, r := range records {
+		if _, seen := byNumber[r.RegistrationNumber]; !seen {
+			numbers = append(numbers, r.RegistrationNumber)
+		}
+		byNumber[r.RegistrationNumber] = append(byNumber[r.RegistrationNumber], r)
+	}
+	found := make([]string, len(numbers))
+	errs := make([]error, len(numbers))
+	var wg sync.WaitGroup
+	work := make(chan int)
+	for range 8 {
+		wg.Go(func() {
+			for i := range work {
+				found[i], errs[i] = v.registration(ctx, numbers[i], byNumber[numbers[i]])
+			}
+		})
+	}
+	for i := range numbers {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	for i := range numbers {
+		if errs[i] != nil {
+			return errs[i]
+		}
+		if found[i] != "" {
+			v.find("registration %s: %s", numbers[i], found[i])
+		}
+	}
+	v.note("%d registrations replayed from the log and compared with the API", len(numbers))
+	return nil
+}
+
+// registration compares one served registration with its replay, and says
+// what differs ("" when nothing does).
+func (v *verifier) registration(ctx context.Context, number string, records []registry.EventRecord) (string, error) {
+	body, resp, err := v.api.bytes(ctx, "/registrations/"+number)
+	if err != nil {
+		return "", err
+	}
+	var served any
+	if err := json.Unmarshal(body, &served); err != nil {
+		return "", err
+	}
+	// Statuses follow from the clock: the served answer was finished within
+	// the second its Date header names.
+	date, err := time.Parse(time.RFC1123, resp.Header.Get("Date"))
+	if err != nil {
+		date = time.Now()
+	}
+	far := time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+	var diff string
+	for _, now := range []time.Time{date, date.Add(time.Second - time.Microsecond)} {
+		regs, err := registry.Replay(records, far, now)
+		if err != nil {
+			return "the log's events do not replay: " + err.Error(), nil
+		}
+		if len(regs) != 1 {
+			return "the log holds no initial event for it", nil
+		}
+		b, _ := json.Marshal(regs[0])
+		var replayed any
+		_ = json.Unmarshal(b, &replayed)
+		if diff = firstDifference("", served, replayed); diff == "" {
+			return "", nil
+		}
+	}
+	return "the API serves something else than its events replay to: " + diff, nil
+}
+
+// firstDifference names the first place where two JSON values differ.
+func firstDifference(path string, a, b any) string {
+	if reflect.DeepEqual(a, b) {
+		return ""
+	}
+	switch x := a.(type) {
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok {
+			break
+		}
+		keys := map[string]bool{}
+		for k := range x {
+			keys[k] = true
+		}
+		for k := range y {
+			keys[k] = true
+		}
+		sorted := make([]string, 0, len(keys))
+		for k := range keys {
+			sorted = append(sorted, k)
+		}
+		sort.Strings(sorted)
+		for _, k := range sorted {
+			if d := firstDifference(path+"."+k, x[k], y[k]); d != "" {
+				return d
+			}
+		}
+	case []any:
+		y, ok := b.([]any)
+		if !ok || len(x) != len(y) {
+			break
+		}
+		for i := range x {
+			if d := firstDifference(fmt.Sprintf("%s[%d]", path, i), x[i], y[i]); d != "" {
+				return d
+			}
+		}
+	}
+	as, _ := json.Marshal(a)
+	bs, _ := json.Marshal(b)
+	return fmt.Sprintf("%s is %s, the log says %s", strings.TrimPrefix(path, "."), as, bs)
+}
+
+// audit streams the whole audit trail, newest first, and checks that its
+// ids have no gaps, that each entry's chain value follows from the one
+// before, that what was verified last time is unchanged, and that every
+// event of the log has its audit entry. It returns the newest entry.
+func (v *verifier) audit(ctx context.Context, records []registry.EventRecord, st state) (audit.Record, error) {
+	resp, err := v.api.get(ctx, "/audit/export")
+	if err != nil {
+		return audit.Record{}, err
+	}
+	defer resp.Body.Close()
+	r := csv.NewReader(resp.Body)
+	r.ReuseRecord = true
+	header, err := r.Read()
+	if err != nil || strings.Join(header, ",") != "id,at,actor,user_id,organization_id,action,target,outcome,source,request_id,detail,chain" {
+		return audit.Record{}, fmt.Errorf("the audit export has an unknown header %v: %v", header, err)
+	}
+	// The events the trail records, by "type number" (the detail of a
+	// registry change's entry), with the entry that records each.
+	audited := map[string]int64{}
+	var newest, newer *audit.Record
+	count, unchained := 0, 0
+	sawPinned := st.Audit.ID == 0
+	for {
+		row, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return audit.Record{}, fmt.Errorf("the audit export: %w", err)
+		}
+		rec, err := parseAuditRow(row)
+		if err != nil {
+			return audit.Record{}, fmt.Errorf("the audit export, row %d: %w", count+1, err)
+		}
+		count++
+		if newest == nil {
+			newest = &rec
+		}
+		if newer != nil {
+			switch {
+			case rec.ID >= newer.ID:
+				v.find("audit entry %d comes after entry %d: the trail is out of order", rec.ID, newer.ID)
+			case rec.ID < newer.ID-1:
+				v.find("audit entries %d to %d are missing: deleted from the trail", rec.ID+1, newer.ID-1)
+			default:
+				v.checkChain(*newer, rec.Chain)
+			}
+		}
+		if rec.ID == st.Audit.ID {
+			sawPinned = true
+			if !bytes.Equal(rec.Chain, st.Audit.Chain) {
+				v.find("audit entry %d has changed since it was verified %s", rec.ID, st.VerifiedAt.Format(time.RFC3339))
+			}
+		}
+		if rec.Chain == nil {
+			unchained++
+		}
+		if typ, number, ok := strings.Cut(rec.Detail, " "); ok && rec.Outcome == audit.Success && len(number) == 20 && slices.Contains(registry.EventTypes, typ) {
+			audited[rec.Detail] = rec.ID
+		}
+		r := rec
+		newer = &r
+	}
+	if newer != nil {
+		if newer.ID != 1 {
+			v.find("audit entries 1 to %d are missing: deleted from the trail", newer.ID-1)
+		} else {
+			v.checkChain(*newer, nil)
+		}
+	}
+	if !sawPinned {
+		v.find("audit entry %d, verified %s, is no longer in the trail", st.Audit.ID, st.VerifiedAt.Format(time.RFC3339))
+	}
+	for _, e := range records {
+		if _, ok := audited[e.Type+" "+e.Number]; !ok {
+			v.find("log entry %d (event %s): no audit entry records it", e.LogIndex, e.Number)
+		}
+		delete(audited, e.Type+" "+e.Number)
+	}
+	// What is left was audited as done but is not in the log.
+	orphans := make([]string, 0, len(audited))
+	for detail := range audited {
+		orphans = append(orphans, detail)
+	}
+	slices.SortFunc(orphans, func(a, b string) int { return int(audited[a] - audited[b]) })
+	for _, detail := range orphans {
+		v.find("audit entry %d records the event %q, which the log does not hold", audited[detail], detail)
+	}
+	v.note("%d audit entries checked (%d from before the chain began)", count, unchained)
+	if newest == nil {
+		return audit.Record{}, nil
+	}
+	return *newest, nil
+}
+
+// checkChain checks entry e's chain value against its predecessor's (nil
+// for the first entry, or one from before the chain began).
+func (v *verifier) checkChain(e audit.Record, prev []byte) {
+	if e.Chain == nil {
+		return
+	}
+	if prev == nil {
+		prev = audit.ChainStart
+	}
+	if !bytes.Equal(audit.Chain(prev, e.ID, e.Entry), e.Chain) {
+		v.find("audit entry %d (%s %s at %s): its content does not match its chain value: the entry, or the one before it, was changed",
+			e.ID, e.Action, e.Target, registry.At(e.At).Format(registry.TimeLayout))
+	}
+}
+
+// parseAuditRow reads one CSV row of the export, undoing the ' put before
+// text cells that a spreadsheet would take for a formula.
+func parseAuditRow(row []string) (audit.Record, error) {
+	if len(row) != 12 {
+		return audit.Record{}, fmt.Errorf("%d columns", len(row))
+	}
+	for i := 2; i < 11; i++ {
+		row[i] = strings.TrimPrefix(row[i], "'")
+	}
+	id, err := strconv.ParseInt(row[0], 10, 64)
+	if err != nil {
+		return audit.Record{}, err
+	}
+	at, err := time.Parse(time.RFC3339Nano, row[1])
+	if err != nil {
+		return audit.Record{}, err
+	}
+	var chain []byte
+	if row[11] != "" {
+		if chain, err = base64.StdEncoding.DecodeString(row[11]); err != nil {
+			return audit.Record{}, err
+		}
+	}
+	return audit.Record{ID: id, Chain: chain, Entry: audit.Entry{At: at, Actor: audit.ActorKind(row[2]), UserID: row[3], OrganizationID: row[4],
+		Action: row[5], Target: row[6], Outcome: audit.Outcome(row[7]), Source: row[8], RequestID: row[9], Detail: row[10]}}, nil
+}

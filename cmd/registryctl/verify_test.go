@@ -1,0 +1,308 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/movable-registry/registry/internal/httpapi"
+	"github.com/movable-registry/registry/internal/pgtest"
+	"github.com/movable-registry/registry/internal/postgres"
+	"github.com/movable-registry/registry/internal/registry"
+	"github.com/movable-registry/registry/internal/translog"
+)
+
+const adminToken = "registryctl-test-admin-token-0123456789abcdef"
+
+// register is a registry on a fresh database behind a real HTTP server,
+// with a history of events of every common kind.
+type register struct {
+	t       *testing.T
+	url     string
+	db      *sql.DB
+	svc     *registry.Service
+	auditor string
+	bank    string
+	// numbers of the registrations filed, and a stored name search.
+	regs   []string
+	search string
+}
+
+func newRegister(t *testing.T) *register {
+	t.Helper()
+	url := pgtest.URL(t)
+	gdb, err := postgres.Open(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if d, err := gdb.DB(); err == nil {
+			d.Close()
+		}
+	})
+	store, err := postgres.New(gdb, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	skey, vkey, err := translog.GenerateKey("test.registry/log", rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, _, err := translog.Signer(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := registry.NewService(store, time.Now, registry.Config{AdminToken: adminToken, LogSigner: signer, LogVerifierKey: vkey})
+	srv := httptest.NewServer(httpapi.NewRouter(svc, httpapi.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
+	t.Cleanup(srv.Close)
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	r := &register{t: t, url: srv.URL, db: db, svc: svc}
+	r.build()
+	return r
+}
+
+func (r *register) call(method, path, token string, body any, want int) map[string]any {
+	r.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, r.url+"/api/v1"+path, rd)
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		r.t.Fatalf("%s %s: %d, want %d: %s", method, path, resp.StatusCode, want, b)
+	}
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	return m
+}
+
+var users int
+
+func (r *register) user(uscc string, roles ...string) string {
+	r.t.Helper()
+	org := r.call("POST", "/organizations", adminToken, map[string]any{"name": "机构 " + uscc, "uscc": uscc, "kind": "enterprise"}, 201)
+	users++
+	email := fmt.Sprintf("u%d-%d@example.cn", users, time.Now().UnixNano())
+	r.call("POST", "/users", adminToken, map[string]any{"organization_id": org["id"], "email": email, "display_name": "甲", "roles": roles, "password": "a long enough password"}, 201)
+	return r.call("POST", "/tokens", "", map[string]any{"email": email, "password": "a long enough password"}, 201)["token"].(string)
+}
+
+func filing(name, uscc, serial string) map[string]any {
+	return map[string]any{
+		"kind":            "chattel_mortgage",
+		"grantors":        []any{map[string]any{"type": "organization", "name": name, "uscc": uscc}},
+		"secured_parties": []any{map[string]any{"type": "organization", "name": "上海浦东发展银行股份有限公司张江科技支行", "uscc": "91310000132209458L"}},
+		"collateral":      map[string]any{"description": "数控加工中心十二台", "items": []any{map[string]any{"type": "equipment", "serial_number": serial}}},
+		"period_months":   36,
+	}
+}
+
+// build files registrations, amends (a rename among them), extends, cancels,
+// objects and withdraws, and searches by name.
+func (r *register) build() {
+	r.bank = r.user("91310000132209458L", "registrant", "searcher")
+	grantor := r.user("91310115MA1K3YJ12G", "registrant")
+	r.auditor = r.user("91310000MA1FL0XQ17", "auditor")
+	for i, name := range []string{"上海星辰精密机械有限公司", "上海星辰（集团）精密机械有限公司", "北京华夏重工有限公司"} {
+		r.regs = append(r.regs, r.call("POST", "/registrations", r.bank, filing(name, "91310115MA1K3YJ12G", fmt.Sprintf("SN-%d", i)), 201)["number"].(string))
+	}
+	r.call("POST", "/registrations/"+r.regs[0]+"/amendments", r.bank, map[string]any{"rename_grantors": []any{map[string]any{
+		"from": map[string]any{"type": "organization", "name": "上海星辰精密机械有限公司", "uscc": "91310115MA1K3YJ12G"},
+		"to":   map[string]any{"type": "organization", "name": "上海星辰智能装备有限公司", "uscc": "91310115MA1K3YJ12G"},
+	}}}, 201)
+	r.call("POST", "/registrations/"+r.regs[1]+"/extensions", r.bank, map[string]any{"period_months": 12}, 201)
+	r.call("POST", "/registrations/"+r.regs[2]+"/cancellation", r.bank, map[string]any{"reason": "debt_repaid"}, 201)
+	o := r.call("POST", "/registrations/"+r.regs[1]+"/objections", grantor, map[string]any{"statement": "我司从未设立此项担保。"}, 201)
+	r.call("POST", "/registrations/"+r.regs[1]+"/objections/"+o["number"].(string)+"/withdrawal", grantor, nil, 201)
+	r.search = r.call("POST", "/searches", r.bank, map[string]any{"criteria": map[string]any{"grantor_name": "上海星辰精密机械有限公司"}}, 201)["number"].(string)
+	r.publish()
+}
+
+func (r *register) publish() {
+	r.t.Helper()
+	if _, err := r.svc.PublishCheckpoint(context.Background()); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// registryctl runs the command and returns its exit status and output.
+func (r *register) registryctl(state string, args ...string) (int, string) {
+	r.t.Helper()
+	var out, errs bytes.Buffer
+	args = append(args, "-url", r.url, "-token", r.auditor, "-state", state)
+	code := run(context.Background(), args, func(string) string { return "" }, &out, &errs)
+	return code, out.String() + errs.String()
+}
+
+func (r *register) exec(statements ...string) {
+	r.t.Helper()
+	for _, s := range statements {
+		if _, err := r.db.Exec(s); err != nil {
+			r.t.Fatalf("%s: %v", s, err)
+		}
+	}
+}
+
+func TestVerifyHonestRegister(t *testing.T) {
+	r := newRegister(t)
+	state := filepath.Join(t.TempDir(), "state.json")
+	code, out := r.registryctl(state, "verify")
+	if code != 0 || !strings.Contains(out, "trusting the registry's verifier key on first use") || !strings.Contains(out, "3 registrations replayed") {
+		t.Fatalf("verify: exit %d\n%s", code, out)
+	}
+	// Later, with more events: the new checkpoint must extend the pinned one.
+	r.call("POST", "/registrations", r.bank, filing("上海新晨机械有限公司", "91310115MA1K3YJ12G", "SN-9"), 201)
+	r.publish()
+	code, out = r.registryctl(state, "verify")
+	if code != 0 || !strings.Contains(out, "consistent with the checkpoint of 8 events") || strings.Contains(out, "first use") {
+		t.Fatalf("second verify: exit %d\n%s", code, out)
+	}
+	code, out = r.registryctl(state, "verify-search", r.search)
+	// The renamed grantor is found by its former name.
+	if code != 0 || !strings.Contains(out, "1 results, 1 expected") {
+		t.Fatalf("verify-search: exit %d\n%s", code, out)
+	}
+}
+
+// TestVerifyNamesTampering tampers with the database as an attacker with
+// access to it would, triggers dropped first, and checks that verify names
+// each change.
+func TestVerifyNamesTampering(t *testing.T) {
+	dropTriggers := []string{"DROP TRIGGER events_append_only ON events", "DROP TRIGGER audit_entries_append_only ON audit_entries"}
+	for _, tc := range []struct {
+		name string
+		sql  []string
+		// want are phrases of the findings, each %d or %s filled from the register.
+		want []string
+	}{
+		{"a name changed in an event", []string{
+			`UPDATE events SET record = convert_to(replace(convert_from(record, 'UTF8'), '北京华夏重工', '北京华厦重工'), 'UTF8') WHERE log_index = 2`,
+		}, []string{"log entry 2 (event {reg2}): its record does not hash to the leaf hash", "entries served hash to root"}},
+		{"an event deleted", []string{
+			`DELETE FROM events WHERE log_index = 4`,
+		}, []string{"log entries 4 to 4 are missing", "which the log does not hold"}},
+		{"two events reordered", []string{
+			`UPDATE events SET log_index = -1 WHERE log_index = 3`,
+			`UPDATE events SET log_index = 3 WHERE log_index = 5`,
+			`UPDATE events SET log_index = 5 WHERE log_index = -1`,
+		}, []string{"log entry 3 (event", "holds the record of log position 5", "not after the event before it"}},
+		{"a time changed in the database", []string{
+			`UPDATE events SET registered_at = registered_at - interval '1 day' WHERE log_index = 1`,
+		}, []string{"log entry 1 (event {reg1}): the database dates it"}},
+		{"a time changed in an event's record", []string{
+			`UPDATE events SET record = convert_to(regexp_replace(convert_from(record, 'UTF8'), '"registered_at":"2\d\d\d', '"registered_at":"2001'), 'UTF8'), registered_at = registered_at - interval '25 years' WHERE log_index = 1`,
+		}, []string{"log entry 1 (event {reg1}): its record does not hash", "registered at 2001", "entries served hash to root"}},
+		{"an audit entry deleted", []string{
+			`DELETE FROM audit_entries WHERE id = 5`,
+		}, []string{"audit entries 5 to 5 are missing"}},
+		{"an audit entry changed", []string{
+			`UPDATE audit_entries SET source = '10.9.9.9' WHERE id = 7`,
+		}, []string{"audit entry 7 (", "does not match its chain value"}},
+		{"the audit entry of a filing deleted", []string{
+			`DELETE FROM audit_entries WHERE detail = 'initial {reg0}'`,
+		}, []string{"are missing", "log entry 0 (event {reg0}): no audit entry records it"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRegister(t)
+			state := filepath.Join(t.TempDir(), "state.json")
+			if code, out := r.registryctl(state, "verify"); code != 0 {
+				t.Fatalf("before tampering: exit %d\n%s", code, out)
+			}
+			r.exec(dropTriggers...)
+			for _, s := range tc.sql {
+				r.exec(r.fill(s))
+			}
+			code, out := r.registryctl(state, "verify")
+			t.Logf("after %s:\n%s", tc.name, out)
+			if code != 1 || !strings.Contains(out, "FAILED") {
+				t.Errorf("exit %d, want 1\n%s", code, out)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out, r.fill(w)) {
+					t.Errorf("no finding says %q:\n%s", r.fill(w), out)
+				}
+			}
+		})
+	}
+}
+
+func (r *register) fill(s string) string {
+	for i, n := range r.regs {
+		s = strings.ReplaceAll(s, fmt.Sprintf("{reg%d}", i), n)
+	}
+	return s
+}
+
+// TestVerifyRefusesAForeignCheckpoint checks that a checkpoint signed with
+// another key than the pinned one, or a log that shrank, is reported.
+func TestVerifyRefusesAForeignCheckpoint(t *testing.T) {
+	r := newRegister(t)
+	state := filepath.Join(t.TempDir(), "state.json")
+	if code, out := r.registryctl(state, "verify"); code != 0 {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	other, _, _ := translog.GenerateKey("test.registry/log", rand.Reader)
+	signer, _, err := translog.Signer(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged, err := translog.Sign(translog.Checkpoint{Origin: "test.registry/log", Size: 99}, signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.exec("DROP TRIGGER checkpoints_append_only ON checkpoints")
+	if _, err := r.db.Exec("INSERT INTO checkpoints (size, root, note, signed_at) VALUES (99, '\\x00', $1, now())", forged); err != nil {
+		t.Fatal(err)
+	}
+	code, out := r.registryctl(state, "verify")
+	if code != 1 || !strings.Contains(out, "the checkpoint does not verify with key") {
+		t.Errorf("exit %d\n%s", code, out)
+	}
+}
+
+// TestVerifySearchFindsAMissedRegistration removes a registration from the
+// search index, searches, and checks that verify-search names what the
+// search missed.
+func TestVerifySearchFindsAMissedRegistration(t *testing.T) {
+	r := newRegister(t)
+	state := filepath.Join(t.TempDir(), "state.json")
+	r.exec(r.fill(`DELETE FROM parties WHERE registration_number = '{reg1}' AND role = 'grantor'`))
+	number := r.call("POST", "/searches", r.bank, map[string]any{"criteria": map[string]any{"uscc": "91310115MA1K3YJ12G"}}, 201)["number"].(string)
+	r.publish()
+	code, out := r.registryctl(state, "verify-search", number)
+	if code != 1 || !strings.Contains(out, r.fill("registration {reg1} should have been found (matched by uscc) and was not")) {
+		t.Errorf("exit %d\n%s", code, out)
+	}
+	// The honest search made before the index was damaged still verifies.
+	if code, out := r.registryctl(state, "verify-search", r.search); code != 0 {
+		t.Errorf("the earlier search: exit %d\n%s", code, out)
+	}
+}

@@ -516,4 +516,3 @@ func (c *lineCounter) Write(p []byte) (int, error) {
 	c.bytes += int64(len(p))
 	return len(p), nil
 }
-

@@ -140,6 +140,23 @@ func TestNothingAClientSendsCausesA500(t *testing.T) {
 			}
 		}
 	}
+	// The audit trail's filters and the log's positions.
+	for _, q := range []string{"actor=%00", "actor=x'%20OR%201=1", "organization=%FF", "action=" + strings.Repeat("a", 5000), "target=%00",
+		"outcome=%00", "from=2026-02-30T00:00:00Z", "to=99999-01-01T00:00:00Z", "from=2026-01-01T00:00:00%2B25:00", "cursor=LTE", "limit=99999999999999999999"} {
+		for _, path := range []string{"/audit?", "/audit/export?"} {
+			if r := e.do("GET", path+q, adminToken, nil); r.Status >= 500 {
+				t.Errorf("GET %s%s: %s", path, q, r)
+			}
+		}
+	}
+	for _, q := range []string{"from=-1", "from=9223372036854775807", "to=9223372036854775808", "index=%00", "size=0", "index=0&size=-5",
+		"from=1&to=0", "from=00", "index=+1", "from=0x10", "size=9223372036854775807&index=1"} {
+		for _, path := range []string{"/log/entries?", "/log/proof/inclusion?", "/log/proof/consistency?"} {
+			if r := e.do("GET", path+q, adminToken, nil); r.Status >= 500 {
+				t.Errorf("GET %s%s: %s", path, q, r)
+			}
+		}
+	}
 	for _, p := range []string{"%00", "x", strings.Repeat("9", 200), "00000000-0000-0000-0000-000000000000", "../../etc/passwd"} {
 		if r := e.do("DELETE", "/tokens/"+p, bank.Token, nil); r.Status >= 500 {
 			t.Errorf("DELETE /tokens/%s: %s", p, r)

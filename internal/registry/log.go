@@ -285,7 +285,8 @@ func AuditEntryOf(r audit.Record) AuditEntry {
 // auditFilter validates an audit request.
 func auditFilter(req AuditRequest, paged bool) (audit.Filter, error) {
 	var p problems
-	f := audit.Filter{Actor: req.Actor, OrganizationID: req.Organization, Action: req.Action, Target: req.Target, Outcome: audit.Outcome(req.Outcome)}
+	f := audit.Filter{Actor: req.Actor, OrganizationID: req.Organization, Outcome: audit.Outcome(req.Outcome),
+		Action: checkText(&p, "action", req.Action, false, 100), Target: checkText(&p, "target", req.Target, false, 500)}
 	switch audit.ActorKind(req.Actor) {
 	case "", audit.UserActor, audit.BootstrapAdmin, audit.Anonymous, audit.System:
 	default:

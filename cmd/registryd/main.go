@@ -95,12 +95,19 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 		}
 	})
 	go every(jobs, cfg.Log.DeadlineInterval, func() {
-		n, err := svc.RecordDeadlines(jobs, 1000)
-		if err != nil && jobs.Err() == nil {
-			log.Error("expiries and lapses not recorded", "error", err)
-		}
-		if n > 0 {
-			log.Info("expiries and lapses recorded", "count", n)
+		for more := true; more; {
+			var n int
+			var err error
+			n, more, err = svc.RecordDeadlines(jobs, 1000)
+			if err != nil {
+				if jobs.Err() == nil {
+					log.Error("expiries and lapses not recorded", "error", err)
+				}
+				return
+			}
+			if n > 0 {
+				log.Info("expiries and lapses recorded", "count", n)
+			}
 		}
 	})
 	if cfg.AdminToken == "" {

@@ -26,15 +26,29 @@ func TestDeadlinesRecorded(t *testing.T) {
 	e.must(201, e.do("POST", "/registrations/"+r2+"/objections/"+litigating+"/case-notice", grantor.Token, map[string]any{
 		"court": "上海市浦东新区人民法院", "case_number": "(2026)沪0115民初1号", "accepted_on": e.clock.Now().In(registry.Shanghai).Format(time.DateOnly)}))
 
-	if n, err := e.svc.RecordDeadlines(t.Context(), 100); err != nil || n != 0 {
+	if n, _, err := e.svc.RecordDeadlines(t.Context(), 100); err != nil || n != 0 {
 		t.Fatalf("before any deadline: recorded %d, %v", n, err)
 	}
 	e.clock.Advance(40 * 24 * time.Hour)
-	if n, err := e.svc.RecordDeadlines(t.Context(), 100); err != nil || n != 2 {
-		t.Fatalf("recorded %d, %v; want the expiry and the lapse", n, err)
+	// Two at a time: the expiry and the first two objections' deadlines are
+	// due, so the first call says there may be more.
+	n1, more, err := e.svc.RecordDeadlines(t.Context(), 2)
+	if err != nil || !more {
+		t.Fatalf("recorded %d, more %v, %v", n1, more, err)
 	}
-	if n, err := e.svc.RecordDeadlines(t.Context(), 100); err != nil || n != 0 {
+	n2, more, err := e.svc.RecordDeadlines(t.Context(), 100)
+	if err != nil || more || n1+n2 != 2 {
+		t.Fatalf("recorded %d and %d, more %v, %v; want the expiry and the lapse", n1, n2, more, err)
+	}
+	if n, _, err := e.svc.RecordDeadlines(t.Context(), 100); err != nil || n != 0 {
 		t.Errorf("recorded %d more, %v", n, err)
+	}
+	// A deadline listed twice (two instances at once) is recorded once.
+	if _, err := e.db.Exec("UPDATE registrations SET expiry_recorded_at = NULL WHERE number = $1", r1); err != nil {
+		t.Fatal(err)
+	}
+	if n, _, err := e.svc.RecordDeadlines(t.Context(), 100); err != nil || n != 0 {
+		t.Errorf("an expiry recorded again: %d, %v", n, err)
 	}
 
 	got := e.must(200, e.do("GET", "/registrations/"+r1, bank.Token, nil))

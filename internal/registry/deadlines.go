@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/movable-registry/registry/internal/auth"
 )
@@ -17,34 +18,37 @@ var errNotDue = errors.New("nothing to record")
 // objection lapses that the clock has brought about and that no event
 // records yet, up to limit of them, and tells each registration's
 // controller. Statuses never wait for it (they follow from the clock); the
-// events put the fact into the log. It returns how many it recorded.
-func (s *Service) RecordDeadlines(ctx context.Context, limit int) (int, error) {
+// events put the fact into the log. It returns how many it recorded, and
+// whether there may be more due than limit allowed it to look at.
+func (s *Service) RecordDeadlines(ctx context.Context, limit int) (recorded int, more bool, err error) {
 	due, err := s.store.DueDeadlines(ctx, s.clock(), limit)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
-	recorded := 0
+	more = len(due) == limit
 	for _, d := range due {
 		err := s.recordDeadline(ctx, d)
 		switch {
 		case errors.Is(err, errNotDue):
 			// Withdrawn, litigating or revoked before it could lapse.
 			if err := s.store.SettleDeadline(ctx, d, s.clock()); err != nil {
-				return recorded, err
+				return recorded, false, err
 			}
 		case err != nil:
-			return recorded, err
+			return recorded, false, err
 		default:
 			recorded++
 		}
 	}
-	return recorded, nil
+	return recorded, more, nil
 }
 
 func (s *Service) recordDeadline(ctx context.Context, d Deadline) error {
 	if d.Objection == "" {
 		_, err := s.change(ctx, system, auth.RecordExpiry, d.RegistrationNumber, func(tx Tx, st Stamp, cur Registration, _ RegistrationState) (string, any, error) {
-			if cur.Status != StatusExpired {
+			// Another instance may have recorded it since it was listed.
+			recorded := slices.ContainsFunc(cur.History, func(h HistoryEntry) bool { return h.Type == EventExpiry })
+			if cur.Status != StatusExpired || recorded {
 				return "", nil, errNotDue
 			}
 			if err := s.settle(ctx, tx, cur, st, d); err != nil {
@@ -56,7 +60,8 @@ func (s *Service) recordDeadline(ctx context.Context, d Deadline) error {
 	}
 	_, err := s.change(ctx, system, auth.RecordLapse, d.RegistrationNumber, func(tx Tx, st Stamp, cur Registration, _ RegistrationState) (string, any, error) {
 		o := cur.objection(d.Objection)
-		if o == nil || o.Status != ObjectionLapsed {
+		recorded := slices.ContainsFunc(cur.History, func(h HistoryEntry) bool { return h.Type == EventObjectionLapse && h.Objection == d.Objection })
+		if o == nil || o.Status != ObjectionLapsed || recorded {
 			return "", nil, errNotDue
 		}
 		if err := s.settle(ctx, tx, cur, st, d); err != nil {

@@ -1,7 +1,9 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"slices"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -127,5 +129,48 @@ func BenchmarkAccess(b *testing.B) {
 			b.ReportMetric(float64(u.Microseconds())/1000, "unknown-median-ms")
 			b.ReportMetric(float64(u)/float64(k), "unknown/known")
 		}
+	})
+}
+
+// BenchmarkLog measures what the log and the audit trail serve: a proof in a
+// log of 500 events, a page of 500 entries, and the audit export by rows.
+func BenchmarkLog(b *testing.B) {
+	e := newEnvWith(b, longLived)
+	bank := e.newAccount(usccs[0], "registrant")
+	for range 500 {
+		e.must(201, e.do("POST", "/registrations", bank.Token, filing(grantorName, usccs[1])))
+	}
+	if _, err := e.svc.PublishCheckpoint(b.Context()); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("inclusion proof", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			i = (i + 7) % 500
+			e.must(200, e.do("GET", "/log/proof/inclusion?index="+strconv.Itoa(i), bank.Token, nil))
+		}
+	})
+	b.Run("consistency proof", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			i = i%499 + 1
+			e.must(200, e.do("GET", "/log/proof/consistency?from="+strconv.Itoa(i), bank.Token, nil))
+		}
+	})
+	b.Run("500 entries", func(b *testing.B) {
+		for b.Loop() {
+			e.must(200, e.do("GET", "/log/entries?from=0&to=500", adminToken, nil))
+		}
+	})
+	b.Run("audit export", func(b *testing.B) {
+		rows := 0
+		for b.Loop() {
+			r := e.do("GET", "/audit/export", adminToken, nil)
+			if r.Status != 200 {
+				b.Fatal(r)
+			}
+			rows = bytes.Count(r.Body, []byte("\n")) - 1
+		}
+		b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 	})
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -16,54 +18,125 @@ import (
 	"github.com/movable-registry/registry/internal/translog"
 )
 
+// hashCache holds the log's most recently committed stored hashes. A
+// committed hash never changes, so whatever it holds is right; appending a
+// record reads the roots of the complete subtrees to its left, which were
+// mostly written by the last few appends.
+type hashCache struct {
+	mu    sync.Mutex
+	m     map[int64]translog.Hash
+	order []int64 // ring of the ids in m, oldest at next
+	next  int
+}
+
+func newHashCache(size int) *hashCache {
+	return &hashCache{m: make(map[int64]translog.Hash, size), order: make([]int64, 0, size)}
+}
+
+func (c *hashCache) add(hashes map[int64]translog.Hash) {
+	if c == nil || len(hashes) == 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for id, h := range hashes {
+		if _, ok := c.m[id]; ok {
+			continue
+		}
+		if len(c.order) < cap(c.order) {
+			c.order = append(c.order, id)
+		} else {
+			delete(c.m, c.order[c.next])
+			c.order[c.next] = id
+			c.next = (c.next + 1) % len(c.order)
+		}
+		c.m[id] = h
+	}
+}
+
+func (c *hashCache) get(id int64) (translog.Hash, bool) {
+	if c == nil {
+		return translog.Hash{}, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h, ok := c.m[id]
+	return h, ok
+}
+
 // ReadHashes reads the log's stored hashes by storage index, in the order
-// asked.
+// asked: from this transaction's own writes, from memory, and only what is
+// in neither from the database.
 func (s *Store) ReadHashes(ctx context.Context, indexes []int64) ([]translog.Hash, error) {
-	if len(indexes) == 0 {
-		return nil, nil
+	out := make([]translog.Hash, len(indexes))
+	var missing []int64
+	for i, id := range indexes {
+		if h, ok := s.written[id]; ok {
+			out[i] = h
+		} else if h, ok := s.hashes.get(id); ok {
+			out[i] = h
+		} else {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) == 0 {
+		return out, nil
 	}
 	var rows []struct {
 		ID   int64
 		Hash []byte
 	}
-	if err := s.db.WithContext(ctx).Raw("SELECT id, hash FROM log_hashes WHERE id IN ?", indexes).Scan(&rows).Error; err != nil {
+	if err := s.db.WithContext(ctx).Raw("SELECT id, hash FROM log_hashes WHERE id IN ?", missing).Scan(&rows).Error; err != nil {
 		return nil, translate(err)
 	}
 	byID := make(map[int64][]byte, len(rows))
 	for _, r := range rows {
 		byID[r.ID] = r.Hash
 	}
-	out := make([]translog.Hash, len(indexes))
 	for i, id := range indexes {
-		h, ok := byID[id]
-		if !ok || len(h) != len(out[i]) {
-			return nil, fmt.Errorf("log hash %d is missing", id)
+		if slices.Contains(missing, id) {
+			h, ok := byID[id]
+			if !ok || len(h) != len(out[i]) {
+				return nil, fmt.Errorf("log hash %d is missing", id)
+			}
+			copy(out[i][:], h)
 		}
-		copy(out[i][:], h)
 	}
 	return out, nil
 }
 
-// appendLog stores the tree hashes that record n adds to the log, in the
-// transaction that stores the event.
-func (s *Store) appendLog(ctx context.Context, n int64, record []byte) error {
+// logHashes works out the tree hashes that record n adds to the log and
+// returns the VALUES that store them.
+func (s *Store) logHashes(ctx context.Context, n int64, record []byte) (values string, args []any, err error) {
 	first, hashes, err := translog.Append(ctx, s, n, record)
+	if err != nil {
+		return "", nil, err
+	}
+	rows := make([]string, len(hashes))
+	args = make([]any, 0, 2*len(hashes))
+	for i, h := range hashes {
+		rows[i] = "(?, ?)"
+		args = append(args, first+int64(i), h[:])
+		if s.written != nil {
+			s.written[first+int64(i)] = h
+		}
+	}
+	return strings.Join(rows, ", "), args, nil
+}
+
+// appendLog stores the tree hashes that record n adds to the log.
+func (s *Store) appendLog(ctx context.Context, n int64, record []byte) error {
+	values, args, err := s.logHashes(ctx, n, record)
 	if err != nil {
 		return err
 	}
-	values := make([]string, len(hashes))
-	args := make([]any, 0, 2*len(hashes))
-	for i, h := range hashes {
-		values[i] = "(?, ?)"
-		args = append(args, first+int64(i), h[:])
-	}
-	return translate(s.db.WithContext(ctx).Exec("INSERT INTO log_hashes (id, hash) VALUES "+strings.Join(values, ", "), args...).Error)
+	return translate(s.db.WithContext(ctx).Exec("INSERT INTO log_hashes (id, hash) VALUES "+values, args...).Error)
 }
 
 // catchUpLog stores the tree hashes of events written before the log had
 // them (databases older than migration 00004), in log order.
 func catchUpLog(ctx context.Context, db *gorm.DB) error {
-	s := &Store{db: db}
+	s := &Store{db: db, written: map[int64]translog.Hash{}}
 	var stored, events int64
 	if err := db.WithContext(ctx).Raw("SELECT count(*) FROM log_hashes").Scan(&stored).Error; err != nil {
 		return err

@@ -18,6 +18,7 @@ import (
 	"gorm.io/gorm/logger"
 
 	"github.com/movable-registry/registry/internal/registry"
+	"github.com/movable-registry/registry/internal/translog"
 )
 
 //go:embed migrations/*.sql
@@ -86,6 +87,10 @@ type Store struct {
 	now func() time.Time
 	// goose is shared by every transaction's view for Ping.
 	goose *goose.Provider
+	// hashes keeps the log's recently committed hashes, shared by every
+	// transaction's view; written holds what this transaction added.
+	hashes  *hashCache
+	written map[int64]translog.Hash
 }
 
 var _ registry.Store = (*Store)(nil)
@@ -96,10 +101,28 @@ func New(db *gorm.DB, now func() time.Time) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Store{db: db, now: now, goose: p}, nil
+	return &Store{db: db, now: now, goose: p, hashes: newHashCache(8192)}, nil
 }
 
-func (s *Store) with(tx *gorm.DB) *Store { return &Store{db: tx, now: s.now, goose: s.goose} }
+// with is the store's view inside transaction tx.
+func (s *Store) with(tx *gorm.DB) *Store {
+	return &Store{db: tx, now: s.now, goose: s.goose, hashes: s.hashes, written: map[int64]translog.Hash{}}
+}
+
+// transaction runs fn in one transaction and, once it has committed, lets
+// the log's hashes it wrote be read from memory. Hashes of a transaction
+// that rolled back never get there.
+func (s *Store) transaction(ctx context.Context, fn func(tx *Store) error) error {
+	var view *Store
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		view = s.with(tx)
+		return fn(view)
+	})
+	if err == nil && view != nil {
+		s.hashes.add(view.written)
+	}
+	return translate(err)
+}
 
 // Ping reports whether the database answers and no migration is pending.
 func (s *Store) Ping(ctx context.Context) error {
@@ -122,9 +145,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // InTx runs fn in one transaction.
 func (s *Store) InTx(ctx context.Context, fn func(tx registry.Tx) error) error {
-	return translate(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		return fn(s.with(tx))
-	}))
+	return s.transaction(ctx, func(tx *Store) error { return fn(tx) })
 }
 
 type headRow struct {
@@ -139,7 +160,8 @@ type headRow struct {
 // held until commit, so stamps follow commit order and a write is visible to
 // every search stamped after it.
 func (s *Store) Sequence(ctx context.Context, kind registry.StampKind, fn func(tx registry.Tx, st registry.Stamp) error) error {
-	return translate(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.transaction(ctx, func(view *Store) error {
+		tx := view.db
 		var h headRow
 		if err := tx.Raw("SELECT seq, log_size, last_at FROM register_head FOR UPDATE").Scan(&h).Error; err != nil {
 			return err
@@ -158,8 +180,8 @@ func (s *Store) Sequence(ctx context.Context, kind registry.StampKind, fn func(t
 		if err := tx.Exec("UPDATE register_head SET seq = ?, log_size = ?, last_at = ?", h.Seq, h.LogSize, at).Error; err != nil {
 			return err
 		}
-		return fn(s.with(tx), st)
-	}))
+		return fn(view, st)
+	})
 }
 
 // translate turns GORM's errors into the domain's.

@@ -26,14 +26,18 @@ type eventRow struct {
 	Record             []byte
 }
 
-// InsertEvent appends a registry event and its hashes in the log.
+// InsertEvent appends a registry event and its hashes in the log, in one
+// statement.
 func (s *Store) InsertEvent(ctx context.Context, e registry.EventRecord) error {
-	row := eventRow{LogIndex: e.LogIndex, Number: e.Number, RegistrationNumber: e.RegistrationNumber, Type: e.Type,
-		RegisteredAt: e.At, OrganizationID: strPtr(e.OrganizationID), UserID: strPtr(e.UserID), Record: e.Record}
-	if err := s.db.WithContext(ctx).Table("events").Create(&row).Error; err != nil {
-		return translate(err)
+	values, args, err := s.logHashes(ctx, e.LogIndex, e.Record)
+	if err != nil {
+		return err
 	}
-	return s.appendLog(ctx, e.LogIndex, e.Record)
+	args = append([]any{e.LogIndex, e.Number, e.RegistrationNumber, e.Type, e.At, strPtr(e.OrganizationID), strPtr(e.UserID), e.Record}, args...)
+	return translate(s.db.WithContext(ctx).Exec(`WITH event AS (
+			INSERT INTO events (log_index, number, registration_number, type, registered_at, organization_id, user_id, record)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?))
+		INSERT INTO log_hashes (id, hash) VALUES `+values, args...).Error)
 }
 
 func strPtr(s string) *string {

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/movable-registry/registry/internal/httpapi"
 	"github.com/movable-registry/registry/internal/pgtest"
@@ -30,10 +32,13 @@ const adminToken = "registryctl-test-admin-token-0123456789abcdef"
 // register is a registry on a fresh database behind a real HTTP server,
 // with a history of events of every common kind.
 type register struct {
-	t       *testing.T
-	url     string
-	db      *sql.DB
-	svc     *registry.Service
+	t   *testing.T
+	url string
+	db  *sql.DB
+	svc *registry.Service
+	// restart makes a new service on the same database and key, as a
+	// restarted registryd would be.
+	restart func() *registry.Service
 	auditor string
 	bank    string
 	// numbers of the registrations filed, and a stored name search.
@@ -65,7 +70,8 @@ func newRegister(t *testing.T) *register {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := registry.NewService(store, time.Now, registry.Config{AdminToken: adminToken, LogSigner: signer, LogVerifierKey: vkey})
+	cfg := registry.Config{AdminToken: adminToken, LogSigner: signer, LogVerifierKey: vkey}
+	svc := registry.NewService(store, time.Now, cfg)
 	srv := httptest.NewServer(httpapi.NewRouter(svc, httpapi.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
 	t.Cleanup(srv.Close)
 	db, err := sql.Open("pgx", url)
@@ -73,7 +79,14 @@ func newRegister(t *testing.T) *register {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	r := &register{t: t, url: srv.URL, db: db, svc: svc}
+	restart := func() *registry.Service {
+		fresh, err := postgres.New(gdb, time.Now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return registry.NewService(fresh, time.Now, cfg)
+	}
+	r := &register{t: t, url: srv.URL, db: db, svc: svc, restart: restart}
 	r.build()
 	return r
 }
@@ -304,5 +317,81 @@ func TestVerifySearchFindsAMissedRegistration(t *testing.T) {
 	// The honest search made before the index was damaged still verifies.
 	if code, out := r.registryctl(state, "verify-search", r.search); code != 0 {
 		t.Errorf("the earlier search: exit %d\n%s", code, out)
+	}
+}
+
+// TestVerifyCatchesARewrittenTree rewrites an event and recomputes the whole
+// tree in the database, as an attacker who knows the log's design would:
+// every leaf then matches its record, but the signed root does not; the
+// registry refuses to sign the forged tree; and when the attacker deletes
+// the checkpoints and restarts the registry so that it signs one, verify
+// finds that it does not extend the checkpoint it verified before.
+func TestVerifyCatchesARewrittenTree(t *testing.T) {
+	r := newRegister(t)
+	state := filepath.Join(t.TempDir(), "state.json")
+	if code, out := r.registryctl(state, "verify"); code != 0 {
+		t.Fatalf("before tampering: exit %d\n%s", code, out)
+	}
+	r.exec("DROP TRIGGER events_append_only ON events", "DROP TRIGGER log_hashes_append_only ON log_hashes",
+		"DROP TRIGGER checkpoints_append_only ON checkpoints",
+		`UPDATE events SET record = convert_to(replace(convert_from(record, 'UTF8'), '北京华夏重工', '北京华厦重工'), 'UTF8') WHERE log_index = 2`)
+	r.rebuildTree()
+
+	code, out := r.registryctl(state, "verify")
+	if code != 1 || !strings.Contains(out, "entries served hash to root") || strings.Contains(out, "does not hash to the leaf") {
+		t.Errorf("after the tree was rebuilt: exit %d\n%s", code, out)
+	}
+
+	r.call("POST", "/registrations", r.bank, filing("上海新晨机械有限公司", "91310115MA1K3YJ12G", "SN-9"), 201)
+	r.rebuildTree()
+	// (The running registry computes roots from the hashes it wrote itself,
+	// which it keeps in memory; a restarted one reads the database.)
+	if _, err := r.restart().PublishCheckpoint(context.Background()); !errors.Is(err, registry.ErrLogInconsistent) {
+		t.Errorf("a restarted registry signed a checkpoint over the rewritten log: %v", err)
+	}
+
+	r.exec("DELETE FROM checkpoints")
+	if _, err := r.restart().PublishCheckpoint(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	code, out = r.registryctl(state, "verify")
+	if code != 1 || !strings.Contains(out, "does not extend the one of 8 verified") {
+		t.Errorf("after the registry signed the rewritten log: exit %d\n%s", code, out)
+	}
+}
+
+// rebuildTree recomputes every stored hash of the log from the events as
+// they now are.
+func (r *register) rebuildTree() {
+	r.t.Helper()
+	rows, err := r.db.Query("SELECT record FROM events ORDER BY log_index")
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	var stored []tlog.Hash
+	reader := tlog.HashReaderFunc(func(ix []int64) ([]tlog.Hash, error) {
+		out := make([]tlog.Hash, len(ix))
+		for i, x := range ix {
+			out[i] = stored[x]
+		}
+		return out, nil
+	})
+	for n := int64(0); rows.Next(); n++ {
+		var rec []byte
+		if err := rows.Scan(&rec); err != nil {
+			r.t.Fatal(err)
+		}
+		hs, err := tlog.StoredHashes(n, rec, reader)
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		stored = append(stored, hs...)
+	}
+	rows.Close()
+	r.exec("DELETE FROM log_hashes")
+	for i, h := range stored {
+		if _, err := r.db.Exec("INSERT INTO log_hashes (id, hash) VALUES ($1, $2)", i, h[:]); err != nil {
+			r.t.Fatal(err)
+		}
 	}
 }

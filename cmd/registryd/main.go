@@ -87,34 +87,15 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 		LogSigner: signer, LogVerifierKey: vkey, LogOrigin: cfg.Log.Origin,
 	})
 	log.Info("log signing key loaded", "verifier_key", vkey)
-	jobs, stopJobs := context.WithCancel(context.Background())
-	defer stopJobs()
-	go every(jobs, cfg.Log.CheckpointInterval, func() {
-		if _, err := svc.PublishCheckpoint(jobs); err != nil && jobs.Err() == nil {
-			log.Error("checkpoint not published", "error", err)
-		}
-	})
-	go every(jobs, cfg.Log.DeadlineInterval, func() {
-		for more := true; more; {
-			var n int
-			var err error
-			n, more, err = svc.RecordDeadlines(jobs, 1000)
-			if err != nil {
-				if jobs.Err() == nil {
-					log.Error("expiries and lapses not recorded", "error", err)
-				}
-				return
-			}
-			if n > 0 {
-				log.Info("expiries and lapses recorded", "count", n)
-			}
-		}
-	})
 	if cfg.AdminToken == "" {
 		log.Warn("REGISTRY_ADMIN_TOKEN is not set: no administrator can sign in")
 	}
 	metrics := prometheus.NewRegistry()
 	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// The jobs stop before the database is closed (defers run last first).
+	jobs, stopJobs := context.WithCancel(context.Background())
+	defer stopJobs()
+	startJobs(jobs, svc, cfg.Log.CheckpointInterval, cfg.Log.DeadlineInterval, log, metrics)
 	srv := &http.Server{
 		Addr: cfg.Addr,
 		Handler: httpapi.NewRouter(svc, httpapi.Options{
@@ -149,20 +130,6 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 		return err
 	}
 	return nil
-}
-
-// every runs fn at once and then every d until ctx ends.
-func every(ctx context.Context, d time.Duration, fn func()) {
-	t := time.NewTicker(d)
-	defer t.Stop()
-	for {
-		fn()
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }
 
 // keygen writes a new log signing key to a file that must not exist yet, and

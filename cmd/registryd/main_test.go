@@ -108,6 +108,16 @@ func TestREADMEExample(t *testing.T) {
 	if testing.Verbose() {
 		t.Logf("the example's output:\n%s", out)
 	}
+	// The checkpoint job reports its progress.
+	m, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(m.Body)
+	m.Body.Close()
+	if !bytes.Contains(metrics, []byte("\nregistry_log_checkpoint_size 6\n")) || !bytes.Contains(metrics, []byte("\nregistry_log_checkpoint_failures_total 0\n")) {
+		t.Errorf("/metrics lacks the checkpoint's progress:\n%s", metrics)
+	}
 	// What the example shows a reader must be what happens.
 	for _, want := range []string{`"matched_by": "current_name"`, `"kind_of_certificate": "search"`, `"status": "cancelled"`,
 		`"result_count": 0`, `"code": "invalid_number"`, `"code": "version_mismatch"`, `"extension"`, `"status": "withdrawn"`,

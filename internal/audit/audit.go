@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
+	"strings"
 	"time"
 )
 
@@ -56,6 +57,17 @@ type Entry struct {
 	Source         string // the client's address
 	RequestID      string
 	Detail         string
+}
+
+// Clean makes every text field storable as PostgreSQL text, exactly as
+// written: invalid UTF-8 and NUL (which a hostile request may put in a path
+// or a header) become U+FFFD, so that the entry is written at all and reads
+// back as it was hashed.
+func (e Entry) Clean() Entry {
+	for _, f := range []*string{&e.UserID, &e.OrganizationID, &e.Action, &e.Target, &e.Source, &e.RequestID, &e.Detail} {
+		*f = strings.ReplaceAll(strings.ToValidUTF8(*f, "\uFFFD"), "\x00", "\uFFFD")
+	}
+	return e
 }
 
 // timeLayout is how the chain writes an entry's time: UTC, microseconds.

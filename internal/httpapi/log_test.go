@@ -295,6 +295,13 @@ func TestAuditTrail(t *testing.T) {
 	e.must(201, e.do("POST", "/registrations/"+reg+"/amendments", bank.Token, map[string]any{"description": "补充"}))
 	e.problem(e.do("POST", "/registrations/"+reg+"/cancellation", other.Token, map[string]any{"reason": "debt_repaid"}), 403, "forbidden")
 	e.problem(e.do("GET", "/me", "rgt_nonsense", nil), 401, "unauthenticated")
+	// A path with a NUL and bytes that are no UTF-8 is still on record.
+	if r := e.do("GET", "/registrations/%00%ff", "", nil); r.Status != 401 {
+		t.Fatalf("GET with a NUL: %s", r)
+	}
+	if n := e.count("SELECT count(*) FROM audit_entries WHERE target = E'\\uFFFD\\uFFFD'"); n != 1 {
+		t.Errorf("%d audit entries for the request with a NUL in its path", n)
+	}
 
 	all := e.auditPages(auditor.Token, "", 4)
 	if len(all) < 10 {

@@ -48,6 +48,7 @@ var errorTable = []struct {
 	{registry.ErrExtensionWindowClosed, http.StatusConflict, "extension_window_closed", "the registration may not be extended yet"},
 	{registry.ErrObjectionNotActive, http.StatusConflict, "objection_not_active", "the objection no longer stands"},
 	{registry.ErrNoLogKey, http.StatusServiceUnavailable, "log_unavailable", "the log has no signing key configured"},
+	{registry.ErrLogInconsistent, http.StatusServiceUnavailable, "log_inconsistent", "the log no longer extends its last signed checkpoint; the operator has been told"},
 	{registry.ErrIdempotencyKeyReused, http.StatusUnprocessableEntity, "idempotency_key_reused", "this Idempotency-Key was used with another request"},
 }
 

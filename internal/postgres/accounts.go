@@ -25,6 +25,7 @@ func nullable(s string) any {
 // audit_head in the same statement, so ids have no gaps and follow commit
 // order; the head's row lock is held until the transaction ends.
 func (s *Store) InsertAudit(ctx context.Context, e audit.Entry) error {
+	e = e.Clean()
 	e.At = e.At.UTC().Truncate(time.Microsecond)
 	return translate(s.db.WithContext(ctx).Exec(
 		`WITH head AS (

@@ -8,6 +8,9 @@ import (
 	"strconv"
 	"time"
 
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+
 	"github.com/movable-registry/registry/internal/audit"
 	"github.com/movable-registry/registry/internal/auth"
 	"github.com/movable-registry/registry/internal/translog"
@@ -51,13 +54,22 @@ func (s *Service) LogKey(c Caller) (string, error) {
 	return s.cfg.LogVerifierKey, nil
 }
 
+// ErrLogInconsistent is returned when the log no longer extends the last
+// checkpoint signed: its history was rewritten underneath the registry.
+var ErrLogInconsistent = errors.New("the log no longer extends its last signed checkpoint")
+
 // PublishCheckpoint signs and stores a checkpoint of every committed event,
 // unless the latest checkpoint already covers them all. It is called by the
-// publisher at least once a second, and needs no caller.
+// publisher at least once a second, and needs no caller. Before it signs, it
+// proves that the new tree extends the last checkpoint signed (the one this
+// process remembers, else the latest stored, checked with the key): a log
+// rewritten in the database is refused a signature rather than certified.
 func (s *Service) PublishCheckpoint(ctx context.Context) (SignedCheckpoint, error) {
 	if s.cfg.LogSigner == nil {
 		return SignedCheckpoint{}, ErrNoLogKey
 	}
+	s.signedMu.Lock()
+	defer s.signedMu.Unlock()
 	n, err := s.store.LogSize(ctx)
 	if err != nil {
 		return SignedCheckpoint{}, err
@@ -69,11 +81,31 @@ func (s *Service) PublishCheckpoint(ctx context.Context) (SignedCheckpoint, erro
 	case err != nil && !errors.Is(err, ErrNotFound):
 		return SignedCheckpoint{}, err
 	}
+	prev := s.signed
+	if err == nil && latest.Size > prev.Size {
+		v, verr := note.NewVerifier(s.cfg.LogVerifierKey)
+		if verr != nil {
+			return SignedCheckpoint{}, verr
+		}
+		if prev, err = translog.Open(latest.Note, v); err != nil {
+			return SignedCheckpoint{}, fmt.Errorf("%w: the latest stored checkpoint: %v", ErrLogInconsistent, err)
+		}
+	}
 	root, err := translog.TreeHash(ctx, s.store, n)
 	if err != nil {
 		return SignedCheckpoint{}, err
 	}
-	msg, err := translog.Sign(translog.Checkpoint{Origin: s.cfg.LogOrigin, Size: n, Root: root}, s.cfg.LogSigner)
+	if prev.Size > 0 {
+		p, err := translog.ProveConsistency(ctx, s.store, prev.Size, n)
+		if err != nil {
+			return SignedCheckpoint{}, err
+		}
+		if err := tlog.CheckTree(p.Proof, n, root, prev.Size, prev.Root); err != nil {
+			return SignedCheckpoint{}, fmt.Errorf("%w: the tree of %d events does not extend the checkpoint of %d (%v)", ErrLogInconsistent, n, prev.Size, err)
+		}
+	}
+	c := translog.Checkpoint{Origin: s.cfg.LogOrigin, Size: n, Root: root}
+	msg, err := translog.Sign(c, s.cfg.LogSigner)
 	if err != nil {
 		return SignedCheckpoint{}, err
 	}
@@ -81,6 +113,7 @@ func (s *Service) PublishCheckpoint(ctx context.Context) (SignedCheckpoint, erro
 	if err := s.store.InsertCheckpoint(ctx, cp, root); err != nil {
 		return SignedCheckpoint{}, err
 	}
+	s.signed = c
 	return cp, nil
 }
 

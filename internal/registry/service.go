@@ -5,12 +5,14 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/movable-registry/registry/internal/audit"
 	"github.com/movable-registry/registry/internal/auth"
+	"github.com/movable-registry/registry/internal/translog"
 )
 
 // Config holds the service's tunable rules.
@@ -46,6 +48,10 @@ type Service struct {
 	adminHash []byte
 	// Failed sign-ins by account and by address.
 	accountFailures, addressFailures *auth.Backoff
+	// signed is the last checkpoint this process signed: the next must
+	// extend it, whatever the database says by then.
+	signedMu sync.Mutex
+	signed   translog.Checkpoint
 }
 
 // NewService returns a Service over store; now is the registry's clock.

@@ -2,10 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
-
-	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/movable-registry/registry/internal/registry"
 )
@@ -52,14 +51,12 @@ func (v *verifier) verifySearch(ctx context.Context, number string) error {
 		return err
 	}
 	if ok && p > 0 {
-		var proof struct {
-			Proof []tlog.Hash `json:"proof"`
-		}
-		if _, err := v.api.json(ctx, fmt.Sprintf("/log/proof/consistency?from=%d&to=%d", p, cp.Size), &proof); err != nil {
+		err := v.extends(ctx, cp, p, root)
+		switch {
+		case errors.Is(err, errFindings):
+			v.find("the first %d entries are not the ones the signed log holds", p)
+		case err != nil:
 			return err
-		}
-		if err := tlog.CheckTree(proof.Proof, cp.Size, cp.Root, p, root); err != nil {
-			v.find("the first %d entries are not the ones the signed log holds: %v", p, err)
 		}
 	}
 	for _, r := range records {

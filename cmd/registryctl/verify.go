@@ -126,26 +126,6 @@ func (v *verifier) checkpoint(ctx context.Context, st *state) (translog.Checkpoi
 	return cp, msg, nil
 }
 
-// memoryTree holds the tree's hashes as the verifier computes them itself.
-type memoryTree struct{ stored []tlog.Hash }
-
-func (m *memoryTree) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
-	out := make([]tlog.Hash, len(indexes))
-	for i, x := range indexes {
-		if x >= int64(len(m.stored)) {
-			return nil, fmt.Errorf("hash %d not computed", x)
-		}
-		out[i] = m.stored[x]
-	}
-	return out, nil
-}
-
-func (m *memoryTree) add(n int64, leaf tlog.Hash) error {
-	hs, err := tlog.StoredHashesForRecordHash(n, leaf, m)
-	m.stored = append(m.stored, hs...)
-	return err
-}
-
 type entry struct {
 	Index    int64     `json:"index"`
 	Record   []byte    `json:"record"`
@@ -163,7 +143,7 @@ type entry struct {
 // returns the records and the tree's root, or ok false when entries are
 // missing and no root can be computed.
 func (v *verifier) entries(ctx context.Context, n int64) (records []registry.EventRecord, root tlog.Hash, ok bool, err error) {
-	tree := &memoryTree{}
+	tree := &translog.MemoryTree{}
 	next := int64(0)
 	ok = true
 	var prev *registry.EventRecord
@@ -212,7 +192,7 @@ func (v *verifier) entries(ctx context.Context, n int64) (records []registry.Eve
 				prev = &records[len(records)-1]
 			}
 			if ok {
-				if err := tree.add(next, leaf); err != nil {
+				if err := tree.AppendLeaf(next, leaf); err != nil {
 					return nil, root, false, err
 				}
 			}
@@ -224,7 +204,7 @@ func (v *verifier) entries(ctx context.Context, n int64) (records []registry.Eve
 		ok = false
 	}
 	if ok && n > 0 {
-		root, err = tlog.TreeHash(n, tree)
+		root, err = tree.Root(n)
 	}
 	return records, root, ok, err
 }
@@ -243,6 +223,21 @@ func (v *verifier) compareIndexed(label string, it entry, rec registry.EventReco
 	case !ix.RegisteredAt.Equal(rec.At):
 		v.find("%s: the database dates it %s, its record says %s", label, registry.At(ix.RegisteredAt).Format(registry.TimeLayout), registry.At(rec.At).Format(registry.TimeLayout))
 	}
+}
+
+// extends asks the registry to prove that checkpoint cp extends the tree of
+// size n with root, and checks the proof: errFindings when it does not.
+func (v *verifier) extends(ctx context.Context, cp translog.Checkpoint, n int64, root tlog.Hash) error {
+	var p struct {
+		Proof []tlog.Hash `json:"proof"`
+	}
+	if _, err := v.api.json(ctx, fmt.Sprintf("/log/proof/consistency?from=%d&to=%d", n, cp.Size), &p); err != nil {
+		return err
+	}
+	if tlog.CheckTree(p.Proof, cp.Size, cp.Root, n, root) != nil {
+		return errFindings
+	}
+	return nil
 }
 
 // sequence is the 10-digit sequence inside a 20-digit number.
@@ -272,15 +267,13 @@ func (v *verifier) verify(ctx context.Context) error {
 	case cp.Size == old.Size && cp.Root != old.Root:
 		v.find("the checkpoint of %d events now has root %s; verified before, it had %s: the log was rewritten", cp.Size, cp.Root, old.Root)
 	case cp.Size > old.Size:
-		var p struct {
-			Proof []tlog.Hash `json:"proof"`
-		}
-		if _, err := v.api.json(ctx, fmt.Sprintf("/log/proof/consistency?from=%d&to=%d", old.Size, cp.Size), &p); err != nil {
+		err := v.extends(ctx, cp, old.Size, old.Root)
+		switch {
+		case errors.Is(err, errFindings):
+			v.find("the checkpoint of %d events does not extend the one of %d verified %s: the log was rewritten", cp.Size, old.Size, st.VerifiedAt.Format(time.RFC3339))
+		case err != nil:
 			return err
-		}
-		if err := tlog.CheckTree(p.Proof, cp.Size, cp.Root, old.Size, old.Root); err != nil {
-			v.find("the checkpoint of %d events does not extend the one of %d verified %s: the log was rewritten (%v)", cp.Size, old.Size, st.VerifiedAt.Format(time.RFC3339), err)
-		} else {
+		default:
 			v.note("consistent with the checkpoint of %d events verified %s", old.Size, st.VerifiedAt.Format(time.RFC3339))
 		}
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -18,7 +17,6 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
-	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/movable-registry/registry/internal/httpapi"
 	"github.com/movable-registry/registry/internal/pgtest"
@@ -48,25 +46,12 @@ type register struct {
 
 func newRegister(t *testing.T) *register {
 	t.Helper()
-	url := pgtest.URL(t)
-	gdb, err := postgres.Open(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if d, err := gdb.DB(); err == nil {
-			d.Close()
-		}
-	})
+	url, gdb := pgtest.Open(t)
 	store, err := postgres.New(gdb, time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	skey, vkey, err := translog.GenerateKey("test.registry/log", rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, _, err := translog.Signer(skey)
+	signer, vkey, err := translog.NewSigner("test.registry/log")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,8 +267,7 @@ func TestVerifyRefusesAForeignCheckpoint(t *testing.T) {
 	if code, out := r.registryctl(state, "verify"); code != 0 {
 		t.Fatalf("exit %d\n%s", code, out)
 	}
-	other, _, _ := translog.GenerateKey("test.registry/log", rand.Reader)
-	signer, _, err := translog.Signer(other)
+	signer, _, err := translog.NewSigner("test.registry/log")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -368,28 +352,19 @@ func (r *register) rebuildTree() {
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	var stored []tlog.Hash
-	reader := tlog.HashReaderFunc(func(ix []int64) ([]tlog.Hash, error) {
-		out := make([]tlog.Hash, len(ix))
-		for i, x := range ix {
-			out[i] = stored[x]
-		}
-		return out, nil
-	})
+	tree := &translog.MemoryTree{}
 	for n := int64(0); rows.Next(); n++ {
 		var rec []byte
 		if err := rows.Scan(&rec); err != nil {
 			r.t.Fatal(err)
 		}
-		hs, err := tlog.StoredHashes(n, rec, reader)
-		if err != nil {
+		if err := tree.Append(n, rec); err != nil {
 			r.t.Fatal(err)
 		}
-		stored = append(stored, hs...)
 	}
 	rows.Close()
 	r.exec("DELETE FROM log_hashes")
-	for i, h := range stored {
+	for i, h := range tree.Hashes() {
 		if _, err := r.db.Exec("INSERT INTO log_hashes (id, hash) VALUES ($1, $2)", i, h[:]); err != nil {
 			r.t.Fatal(err)
 		}

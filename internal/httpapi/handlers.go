@@ -46,14 +46,9 @@ func (a *api) signUp(c *gin.Context, caller registry.Caller) error {
 
 // organizations handles GET /organizations?status=&limit=&cursor=.
 func (a *api) organizations(c *gin.Context, caller registry.Caller) error {
-	page, err := a.svc.Organizations(c.Request.Context(), caller, registry.OrganizationListRequest{
+	return a.ok(c)(a.svc.Organizations(c.Request.Context(), caller, registry.OrganizationListRequest{
 		Status: c.Query("status"), Cursor: c.Query("cursor"), Limit: c.Query("limit"),
-	})
-	if err != nil {
-		return err
-	}
-	a.render(c, http.StatusOK, page)
-	return nil
+	}))
 }
 
 // approveOrganization handles POST /organizations/{id}/approval.
@@ -82,14 +77,9 @@ func setStatus[T any](a *api, c *gin.Context, caller registry.Caller, set func(c
 
 // users handles GET /users?organization_id=&limit=&cursor=.
 func (a *api) users(c *gin.Context, caller registry.Caller) error {
-	page, err := a.svc.Users(c.Request.Context(), caller, registry.UserListRequest{
+	return a.ok(c)(a.svc.Users(c.Request.Context(), caller, registry.UserListRequest{
 		OrganizationID: c.Query("organization_id"), Cursor: c.Query("cursor"), Limit: c.Query("limit"),
-	})
-	if err != nil {
-		return err
-	}
-	a.render(c, http.StatusOK, page)
-	return nil
+	}))
 }
 
 // suspendUser handles POST /users/{id}/suspension.
@@ -104,14 +94,9 @@ func (a *api) reinstateUser(c *gin.Context, caller registry.Caller) error {
 
 // tokens handles GET /tokens?user_id=&limit=&cursor=.
 func (a *api) tokens(c *gin.Context, caller registry.Caller) error {
-	page, err := a.svc.Tokens(c.Request.Context(), caller, registry.TokenListRequest{
+	return a.ok(c)(a.svc.Tokens(c.Request.Context(), caller, registry.TokenListRequest{
 		UserID: c.Query("user_id"), Cursor: c.Query("cursor"), Limit: c.Query("limit"),
-	})
-	if err != nil {
-		return err
-	}
-	a.render(c, http.StatusOK, page)
-	return nil
+	}))
 }
 
 // revokeToken handles DELETE /tokens/{id}.
@@ -164,12 +149,7 @@ func (a *api) createToken(c *gin.Context, caller registry.Caller) error {
 
 // me handles GET /me.
 func (a *api) me(c *gin.Context, caller registry.Caller) error {
-	m, err := a.svc.Me(c.Request.Context(), caller)
-	if err != nil {
-		return err
-	}
-	a.render(c, http.StatusOK, m)
-	return nil
+	return a.ok(c)(a.svc.Me(c.Request.Context(), caller))
 }
 
 // file handles POST /registrations.
@@ -323,14 +303,9 @@ func (a *api) revoke(c *gin.Context, caller registry.Caller) error {
 
 // list handles GET /registrations?controller=mine&status=&limit=&cursor=.
 func (a *api) list(c *gin.Context, caller registry.Caller) error {
-	page, err := a.svc.Registrations(c.Request.Context(), caller, registry.ListRequest{
+	return a.ok(c)(a.svc.Registrations(c.Request.Context(), caller, registry.ListRequest{
 		Controller: c.Query("controller"), Status: c.Query("status"), Cursor: c.Query("cursor"), Limit: c.Query("limit"),
-	})
-	if err != nil {
-		return err
-	}
-	a.render(c, http.StatusOK, page)
-	return nil
+	}))
 }
 
 // search handles POST /searches.
@@ -361,12 +336,7 @@ func (a *api) storedSearch(c *gin.Context, caller registry.Caller) error {
 
 // certificate handles GET /certificates/{number}, without a token.
 func (a *api) certificate(c *gin.Context, caller registry.Caller) error {
-	cert, err := a.svc.Certificate(c.Request.Context(), caller, c.Param("number"))
-	if err != nil {
-		return err
-	}
-	a.render(c, http.StatusOK, cert)
-	return nil
+	return a.ok(c)(a.svc.Certificate(c.Request.Context(), caller, c.Param("number")))
 }
 
 // ready handles GET /readyz.

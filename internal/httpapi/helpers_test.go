@@ -2,7 +2,6 @@ package httpapi_test
 
 import (
 	"bytes"
-	"crypto/rand"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -86,26 +85,13 @@ func longLived(c *registry.Config) { c.TokenTTL = 100 * 365 * 24 * time.Hour }
 // and the HTTP layer's by options (rate limits are off unless one sets them).
 func newEnvWith(t testing.TB, configure func(*registry.Config), options ...func(*httpapi.Options)) *env {
 	t.Helper()
-	url := pgtest.URL(t)
-	gdb, err := postgres.Open(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if sqlDB, err := gdb.DB(); err == nil {
-			sqlDB.Close()
-		}
-	})
+	url, gdb := pgtest.Open(t)
 	c := &clock{}
 	store, err := postgres.New(gdb, c.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	skey, vkey, err := translog.GenerateKey("test.registry/log", rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, _, err := translog.Signer(skey)
+	signer, vkey, err := translog.NewSigner("test.registry/log")
 	if err != nil {
 		t.Fatal(err)
 	}

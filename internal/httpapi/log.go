@@ -21,12 +21,7 @@ func auditRequest(c *gin.Context) registry.AuditRequest {
 
 // audit handles GET /audit.
 func (a *api) audit(c *gin.Context, caller registry.Caller) error {
-	page, err := a.svc.Audit(c.Request.Context(), caller, auditRequest(c))
-	if err != nil {
-		return err
-	}
-	a.render(c, http.StatusOK, page)
-	return nil
+	return a.ok(c)(a.svc.Audit(c.Request.Context(), caller, auditRequest(c)))
 }
 
 // auditColumns are the CSV export's columns, in order.
@@ -118,30 +113,15 @@ func (a *api) logKey(c *gin.Context, caller registry.Caller) error {
 
 // logEntries handles GET /log/entries.
 func (a *api) logEntries(c *gin.Context, caller registry.Caller) error {
-	page, err := a.svc.LogEntries(c.Request.Context(), caller, c.Query("from"), c.Query("to"))
-	if err != nil {
-		return err
-	}
-	a.render(c, http.StatusOK, page)
-	return nil
+	return a.ok(c)(a.svc.LogEntries(c.Request.Context(), caller, c.Query("from"), c.Query("to")))
 }
 
 // inclusionProof handles GET /log/proof/inclusion.
 func (a *api) inclusionProof(c *gin.Context, caller registry.Caller) error {
-	p, err := a.svc.InclusionProof(c.Request.Context(), caller, c.Query("index"), c.Query("size"))
-	if err != nil {
-		return err
-	}
-	a.render(c, http.StatusOK, p)
-	return nil
+	return a.ok(c)(a.svc.InclusionProof(c.Request.Context(), caller, c.Query("index"), c.Query("size")))
 }
 
 // consistencyProof handles GET /log/proof/consistency.
 func (a *api) consistencyProof(c *gin.Context, caller registry.Caller) error {
-	p, err := a.svc.ConsistencyProof(c.Request.Context(), caller, c.Query("from"), c.Query("to"))
-	if err != nil {
-		return err
-	}
-	a.render(c, http.StatusOK, p)
-	return nil
+	return a.ok(c)(a.svc.ConsistencyProof(c.Request.Context(), caller, c.Query("from"), c.Query("to")))
 }

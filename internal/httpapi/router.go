@@ -353,6 +353,18 @@ func (a *api) writeProblem(c *gin.Context, p *Problem) {
 	a.write(c, p.Status, "application/problem+json", p)
 }
 
+// ok answers 200 with the value of a service call, or passes on its error:
+// a.ok(c)(a.svc.Something(...)).
+func (a *api) ok(c *gin.Context) func(any, error) error {
+	return func(v any, err error) error {
+		if err != nil {
+			return err
+		}
+		a.render(c, http.StatusOK, v)
+		return nil
+	}
+}
+
 func (a *api) render(c *gin.Context, status int, v any) {
 	a.write(c, status, "application/json; charset=utf-8", v)
 }

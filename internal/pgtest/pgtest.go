@@ -19,6 +19,7 @@ import (
 	"testing"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+	"gorm.io/gorm"
 
 	"github.com/movable-registry/registry/internal/postgres"
 )
@@ -143,4 +144,21 @@ func URL(t testing.TB) string {
 		}
 	})
 	return withDatabase(adminURL(), name)
+}
+
+// Open creates a fresh, migrated database for t and returns its URL and a
+// GORM connection to it (through postgres.Open), closed when t ends.
+func Open(t testing.TB) (string, *gorm.DB) {
+	t.Helper()
+	url := URL(t)
+	db, err := postgres.Open(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if sqlDB, err := db.DB(); err == nil {
+			sqlDB.Close()
+		}
+	})
+	return url, db
 }

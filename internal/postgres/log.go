@@ -82,16 +82,9 @@ func (s *Store) ReadHashes(ctx context.Context, indexes []int64) ([]translog.Has
 	if len(missing) == 0 {
 		return out, nil
 	}
-	var rows []struct {
-		ID   int64
-		Hash []byte
-	}
-	if err := s.db.WithContext(ctx).Raw("SELECT id, hash FROM log_hashes WHERE id IN ?", missing).Scan(&rows).Error; err != nil {
-		return nil, translate(err)
-	}
-	byID := make(map[int64][]byte, len(rows))
-	for _, r := range rows {
-		byID[r.ID] = r.Hash
+	byID, err := s.storedHashes(ctx, missing)
+	if err != nil {
+		return nil, err
 	}
 	for i, id := range indexes {
 		if slices.Contains(missing, id) {
@@ -103,6 +96,23 @@ func (s *Store) ReadHashes(ctx context.Context, indexes []int64) ([]translog.Has
 		}
 	}
 	return out, nil
+}
+
+// storedHashes reads stored hashes from the database by storage index; an
+// index with none is absent from the map.
+func (s *Store) storedHashes(ctx context.Context, ids []int64) (map[int64][]byte, error) {
+	var rows []struct {
+		ID   int64
+		Hash []byte
+	}
+	if err := s.db.WithContext(ctx).Raw("SELECT id, hash FROM log_hashes WHERE id IN ?", ids).Scan(&rows).Error; err != nil {
+		return nil, translate(err)
+	}
+	byID := make(map[int64][]byte, len(rows))
+	for _, r := range rows {
+		byID[r.ID] = r.Hash
+	}
+	return byID, nil
 }
 
 // logHashes works out the tree hashes that record n adds to the log and
@@ -203,16 +213,11 @@ func (s *Store) LogEntries(ctx context.Context, from, to int64) ([]registry.LogE
 	for i, r := range rows {
 		leaves[i] = translog.LeafIndex(r.LogIndex)
 	}
-	var hashes []struct {
-		ID   int64
-		Hash []byte
-	}
-	if err := s.db.WithContext(ctx).Raw("SELECT id, hash FROM log_hashes WHERE id IN ?", leaves).Scan(&hashes).Error; err != nil {
-		return nil, translate(err)
-	}
-	byID := make(map[int64][]byte, len(hashes))
-	for _, h := range hashes {
-		byID[h.ID] = h.Hash
+	// A leaf hash missing (a damaged log) is served as zeros for a
+	// verifier to find, rather than failing the page.
+	byID, err := s.storedHashes(ctx, leaves)
+	if err != nil {
+		return nil, err
 	}
 	out := make([]registry.LogEntry, len(rows))
 	for i, r := range rows {

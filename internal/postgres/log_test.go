@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/mod/sumdb/tlog"
-
 	"github.com/movable-registry/registry/internal/pgtest"
 	"github.com/movable-registry/registry/internal/postgres"
 	"github.com/movable-registry/registry/internal/registry"
@@ -20,30 +18,14 @@ import (
 // the tree the store computes, from its memory and from the database alone,
 // is the one of the records that committed.
 func TestRolledBackAppendsLeaveNoTrace(t *testing.T) {
-	url := pgtest.URL(t)
-	gdb, err := postgres.Open(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if d, err := gdb.DB(); err == nil {
-			d.Close()
-		}
-	})
+	_, gdb := pgtest.Open(t)
 	store, err := postgres.New(gdb, time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
 	errRollBack := errors.New("roll back")
-	var mem []tlog.Hash
-	reader := tlog.HashReaderFunc(func(ix []int64) ([]tlog.Hash, error) {
-		out := make([]tlog.Hash, len(ix))
-		for i, x := range ix {
-			out[i] = mem[x]
-		}
-		return out, nil
-	})
+	tree := &translog.MemoryTree{}
 	appendOnce := func(i int, record string, fail bool) error {
 		return store.Sequence(ctx, registry.StampEvent, func(tx registry.Tx, st registry.Stamp) error {
 			if err := tx.InsertEvent(ctx, registry.EventRecord{LogIndex: st.LogIndex, Number: st.Number, Type: "initial",
@@ -67,13 +49,11 @@ func TestRolledBackAppendsLeaveNoTrace(t *testing.T) {
 		if err := appendOnce(i, record, false); err != nil {
 			t.Fatal(err)
 		}
-		hs, err := tlog.StoredHashes(int64(i), []byte(record), reader)
-		if err != nil {
+		if err := tree.Append(int64(i), []byte(record)); err != nil {
 			t.Fatal(err)
 		}
-		mem = append(mem, hs...)
 	}
-	want, _ := tlog.TreeHash(n, reader)
+	want, _ := tree.Root(n)
 	fresh, err := postgres.New(gdb, time.Now)
 	if err != nil {
 		t.Fatal(err)

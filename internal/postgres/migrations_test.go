@@ -9,25 +9,33 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
-	"golang.org/x/mod/sumdb/tlog"
+	"gorm.io/gorm"
 
 	"github.com/movable-registry/registry/internal/pgtest"
 	"github.com/movable-registry/registry/internal/postgres"
 	"github.com/movable-registry/registry/internal/translog"
 )
 
-// TestMigrationsGoDownAndUp undoes every migration and applies them again,
-// so that each Down section is known to work.
-func TestMigrationsGoDownAndUp(t *testing.T) {
-	db, err := sql.Open("pgx", pgtest.URL(t))
+// migrations is a goose provider of the embedded migrations over gdb's
+// connections, and those connections.
+func migrations(t *testing.T, gdb *gorm.DB) (*goose.Provider, *sql.DB) {
+	t.Helper()
+	db, err := gdb.DB()
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
 	p, err := goose.NewProvider(goose.DialectPostgres, db, postgres.Migrations())
 	if err != nil {
 		t.Fatal(err)
 	}
+	return p, db
+}
+
+// TestMigrationsGoDownAndUp undoes every migration and applies them again,
+// so that each Down section is known to work.
+func TestMigrationsGoDownAndUp(t *testing.T) {
+	_, gdb := pgtest.Open(t)
+	p, _ := migrations(t, gdb)
 	ctx := context.Background()
 	down, err := p.DownTo(ctx, 0)
 	if err != nil {
@@ -46,16 +54,8 @@ func TestMigrationsGoDownAndUp(t *testing.T) {
 // has events already: their tree hashes are written in log order, and an
 // objection's deadline is taken from its record.
 func TestMigrationCatchesUpTheLog(t *testing.T) {
-	url := pgtest.URL(t)
-	db, err := sql.Open("pgx", url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	p, err := goose.NewProvider(goose.DialectPostgres, db, postgres.Migrations())
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, gdb := pgtest.Open(t)
+	p, db := migrations(t, gdb)
 	ctx := context.Background()
 	if _, err := p.DownTo(ctx, 3); err != nil {
 		t.Fatal(err)
@@ -73,15 +73,6 @@ func TestMigrationCatchesUpTheLog(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	gdb, err := postgres.Open(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if d, err := gdb.DB(); err == nil {
-			d.Close()
-		}
-	})
 	if _, err := postgres.Migrate(ctx, gdb); err != nil {
 		t.Fatal(err)
 	}
@@ -89,22 +80,13 @@ func TestMigrationCatchesUpTheLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var mem []tlog.Hash
-	reader := tlog.HashReaderFunc(func(ix []int64) ([]tlog.Hash, error) {
-		out := make([]tlog.Hash, len(ix))
-		for i, x := range ix {
-			out[i] = mem[x]
-		}
-		return out, nil
-	})
+	tree := &translog.MemoryTree{}
 	for i, rec := range records {
-		hs, err := tlog.StoredHashes(int64(i), rec, reader)
-		if err != nil {
+		if err := tree.Append(int64(i), rec); err != nil {
 			t.Fatal(err)
 		}
-		mem = append(mem, hs...)
 	}
-	want, _ := tlog.TreeHash(5, reader)
+	want, _ := tree.Root(5)
 	got, err := translog.TreeHash(ctx, store, 5)
 	if err != nil || got != want {
 		t.Errorf("root after catching up %v, %v; want %v", got, err, want)

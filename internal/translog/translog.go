@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -204,6 +205,51 @@ func verifierKey(skey string) (string, error) {
 func GenerateKey(name string, rand io.Reader) (skey, vkey string, err error) {
 	return note.GenerateKey(rand, name)
 }
+
+// NewSigner makes a fresh signing key for a log named name and returns its
+// signer and verifier key (for tests, and for a first start).
+func NewSigner(name string) (note.Signer, string, error) {
+	skey, _, err := GenerateKey(name, rand.Reader)
+	if err != nil {
+		return nil, "", err
+	}
+	return Signer(skey)
+}
+
+// MemoryTree is the tree a verifier computes on its own from the records it
+// downloaded, all its stored hashes in memory.
+type MemoryTree struct{ stored []Hash }
+
+// ReadHashes implements tlog.HashReader.
+func (m *MemoryTree) ReadHashes(indexes []int64) ([]Hash, error) {
+	out := make([]Hash, len(indexes))
+	for i, x := range indexes {
+		if x < 0 || x >= int64(len(m.stored)) {
+			return nil, fmt.Errorf("hash %d is not computed", x)
+		}
+		out[i] = m.stored[x]
+	}
+	return out, nil
+}
+
+// Hashes are the tree's stored hashes, in tlog's storage order: what a
+// store holds for these records.
+func (m *MemoryTree) Hashes() []Hash { return m.stored }
+
+// AppendLeaf adds the record whose leaf hash is leaf as record n, the next.
+func (m *MemoryTree) AppendLeaf(n int64, leaf Hash) error {
+	hs, err := tlog.StoredHashesForRecordHash(n, leaf, m)
+	m.stored = append(m.stored, hs...)
+	return err
+}
+
+// Append adds record as record n, the next.
+func (m *MemoryTree) Append(n int64, record []byte) error {
+	return m.AppendLeaf(n, tlog.RecordHash(record))
+}
+
+// Root is the root of the tree of the first n records.
+func (m *MemoryTree) Root(n int64) (Hash, error) { return tlog.TreeHash(n, m) }
 
 // LeafHash is the hash of one record.
 func LeafHash(record []byte) Hash { return tlog.RecordHash(record) }

@@ -30,7 +30,7 @@ const adminToken = "registryctl-test-admin-token-0123456789abcdef"
 // register is a registry on a fresh database behind a real HTTP server,
 // with a history of events of every common kind.
 type register struct {
-	t   *testing.T
+	t   testing.TB
 	url string
 	db  *sql.DB
 	svc *registry.Service
@@ -44,7 +44,7 @@ type register struct {
 	search string
 }
 
-func newRegister(t *testing.T) *register {
+func newRegister(t testing.TB) *register {
 	t.Helper()
 	url, gdb := pgtest.Open(t)
 	store, err := postgres.New(gdb, time.Now)

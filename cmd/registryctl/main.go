@@ -3,6 +3,7 @@
 //
 //	registryctl verify              the log, the served registrations and the audit trail
 //	registryctl verify-search NUMBER a stored search against the log as of its position
+//	registryctl verify-checkpoint   only the signed checkpoint and that it extends the last one seen
 //
 // Settings: -url (REGISTRY_URL), -token (REGISTRY_TOKEN, an auditor's for
 // verify), -key (REGISTRY_LOG_KEY_PUBLIC: the verifier key, or @FILE),
@@ -36,7 +37,7 @@ var errFindings = errors.New("findings reported")
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: registryctl verify | verify-search NUMBER  [-url URL] [-token TOKEN] [-key KEY|@FILE] [-state FILE]")
+		fmt.Fprintln(stderr, "usage: registryctl verify | verify-search NUMBER | verify-checkpoint  [-url URL] [-token TOKEN] [-key KEY|@FILE] [-state FILE]")
 		return 2
 	}
 	cmd, args := args[0], args[1:]
@@ -78,8 +79,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = v.verify(ctx)
 	case cmd == "verify-search" && len(positional) == 1:
 		err = v.verifySearch(ctx, positional[0])
+	case cmd == "verify-checkpoint" && len(positional) == 0:
+		err = v.verifyCheckpoint(ctx)
 	default:
-		fmt.Fprintln(stderr, "usage: registryctl verify | verify-search NUMBER")
+		fmt.Fprintln(stderr, "usage: registryctl verify | verify-search NUMBER | verify-checkpoint")
 		return 2
 	}
 	switch {

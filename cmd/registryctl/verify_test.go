@@ -413,3 +413,41 @@ func TestVerifyAfterConcurrentWrites(t *testing.T) {
 		t.Fatalf("exit %d\n%s", code, out)
 	}
 }
+
+// TestVerifyCheckpointAsABank watches the checkpoint with a bank's token (no
+// access to the entries): it passes while the log grows honestly and fails
+// once the log it saw has been rewritten.
+func TestVerifyCheckpointAsABank(t *testing.T) {
+	r := newRegister(t)
+	state := filepath.Join(t.TempDir(), "bank.json")
+	asBank := func(cmd string) (int, string) {
+		var out, errs bytes.Buffer
+		code := run(context.Background(), []string{cmd, "-url", r.url, "-token", r.bank, "-state", state}, func(string) string { return "" }, &out, &errs)
+		return code, out.String() + errs.String()
+	}
+	bank := func() (int, string) { return asBank("verify-checkpoint") }
+	if code, out := bank(); code != 0 {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	// The whole verification needs an auditor: it cannot be made (2), which is not a finding (1).
+	if code, out := asBank("verify"); code != 2 || !strings.Contains(out, "403 Forbidden") {
+		t.Errorf("verify with a bank's token: exit %d\n%s", code, out)
+	}
+	r.call("POST", "/registrations", r.bank, filing("上海新晨机械有限公司", "91310115MA1K3YJ12G", "SN-9"), 201)
+	r.publish()
+	if code, out := bank(); code != 0 || !strings.Contains(out, "consistent with the checkpoint of 8 events") {
+		t.Fatalf("after a new event: exit %d\n%s", code, out)
+	}
+	r.exec("DROP TRIGGER events_append_only ON events", "DROP TRIGGER log_hashes_append_only ON log_hashes", "DROP TRIGGER checkpoints_append_only ON checkpoints",
+		`UPDATE events SET record = convert_to(replace(convert_from(record, 'UTF8'), '北京华夏重工', '北京华厦重工'), 'UTF8') WHERE log_index = 2`)
+	r.rebuildTree()
+	r.call("POST", "/registrations", r.bank, filing("上海新晨机械有限公司", "91310115MA1K3YJ12G", "SN-10"), 201)
+	r.rebuildTree()
+	r.exec("DELETE FROM checkpoints")
+	if _, err := r.restart().PublishCheckpoint(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := bank(); code != 1 || !strings.Contains(out, "does not extend the one of 9 verified") {
+		t.Errorf("after the log was rewritten: exit %d\n%s", code, out)
+	}
+}

@@ -98,3 +98,11 @@ func (p *problems) err() error {
 func Invalid(field, code, msg string) error {
 	return &ValidationError{Errors: []FieldError{{Field: field, Code: code, Message: msg}}}
 }
+
+// ErrNoLogKey is returned when the registry was started without a key to
+// sign checkpoints with.
+var ErrNoLogKey = errors.New("the log has no signing key configured")
+
+// ErrLogInconsistent is returned when the log no longer extends the last
+// checkpoint signed: its history was rewritten underneath the registry.
+var ErrLogInconsistent = errors.New("the log no longer extends its last signed checkpoint")

@@ -1,0 +1,131 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/movable-registry/registry/internal/audit"
+	"github.com/movable-registry/registry/internal/auth"
+)
+
+// AuditRequest filters the audit trail; every field is optional.
+type AuditRequest struct {
+	Actor, Organization, Action, Target, Outcome, From, To, Cursor, Limit string
+}
+
+// AuditEntry is an entry of the trail as the API shows it.
+type AuditEntry struct {
+	ID        int64      `json:"id"`
+	At        Time       `json:"at"`
+	Actor     AuditActor `json:"actor"`
+	Action    string     `json:"action"`
+	Target    string     `json:"target"`
+	Outcome   string     `json:"outcome"`
+	Source    string     `json:"source"`
+	RequestID string     `json:"request_id"`
+	Detail    string     `json:"detail,omitempty"`
+	// Chain is the audit chain's value at this entry (absent for entries
+	// older than the chain).
+	Chain []byte `json:"chain,omitempty"`
+}
+
+// AuditActor is who acted.
+type AuditActor struct {
+	Kind           string `json:"kind"`
+	UserID         string `json:"user_id,omitempty"`
+	OrganizationID string `json:"organization_id,omitempty"`
+}
+
+// AuditEntryOf shows an audit record.
+func AuditEntryOf(r audit.Record) AuditEntry {
+	return AuditEntry{ID: r.ID, At: At(r.At), Actor: AuditActor{Kind: string(r.Actor), UserID: r.UserID, OrganizationID: r.OrganizationID},
+		Action: r.Action, Target: r.Target, Outcome: string(r.Outcome), Source: r.Source, RequestID: r.RequestID, Detail: r.Detail, Chain: r.Chain}
+}
+
+// auditFilter validates an audit request.
+func auditFilter(req AuditRequest, paged bool) (audit.Filter, error) {
+	var p problems
+	f := audit.Filter{Actor: req.Actor, OrganizationID: req.Organization, Outcome: audit.Outcome(req.Outcome),
+		Action: checkText(&p, "action", req.Action, false, 100), Target: checkText(&p, "target", req.Target, false, 500)}
+	switch audit.ActorKind(req.Actor) {
+	case "", audit.UserActor, audit.BootstrapAdmin, audit.Anonymous, audit.System:
+	default:
+		if !isUUID(req.Actor) {
+			p.add("actor", CodeInvalidField, "must be a user id or one of user, bootstrap_admin, anonymous, registry")
+		}
+	}
+	if req.Organization != "" && !isUUID(req.Organization) {
+		p.add("organization", CodeInvalidField, "must be an organization id")
+	}
+	switch f.Outcome {
+	case "", audit.Success, audit.Denied, audit.Invalid, audit.Error:
+	default:
+		p.add("outcome", CodeInvalidField, "must be one of success, denied, invalid, error")
+	}
+	f.From, f.To = instant(&p, "from", req.From), instant(&p, "to", req.To)
+	if paged {
+		var after string
+		f.Limit, after = readPage(&p, req.Limit, req.Cursor, func(k string) bool {
+			n, err := strconv.ParseInt(k, 10, 64)
+			return err == nil && n > 0
+		})
+		f.Before, _ = strconv.ParseInt(after, 10, 64)
+	}
+	return f, p.err()
+}
+
+func instant(p *problems, field, v string) *time.Time {
+	if v == "" {
+		return nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		p.add(field, CodeInvalidField, "must be a time in RFC 3339 form, such as 2026-11-26T08:00:00+08:00")
+		return nil
+	}
+	return &t
+}
+
+// Audit returns one page of the audit trail, newest first.
+func (s *Service) Audit(ctx context.Context, c Caller, req AuditRequest) (Page[AuditEntry], error) {
+	if err := allow(c, auth.ReadAudit); err != nil {
+		return Page[AuditEntry]{}, err
+	}
+	f, err := auditFilter(req, true)
+	if err != nil {
+		return Page[AuditEntry]{}, err
+	}
+	limit := f.Limit
+	f.Limit++
+	records, err := s.store.Audit(ctx, f)
+	if err != nil {
+		return Page[AuditEntry]{}, err
+	}
+	entries := make([]AuditEntry, len(records))
+	for i, r := range records {
+		entries[i] = AuditEntryOf(r)
+	}
+	return pageOf(entries, limit, func(e AuditEntry) string { return strconv.FormatInt(e.ID, 10) }), nil
+}
+
+// ExportAudit hands fn every entry the request selects, newest first, as the
+// database streams them. The export itself is recorded first, so it appears
+// in what it exports.
+func (s *Service) ExportAudit(ctx context.Context, c Caller, req AuditRequest, fn func(audit.Record) error) error {
+	if err := allow(c, auth.ExportAudit); err != nil {
+		return err
+	}
+	f, err := auditFilter(req, false)
+	if err != nil {
+		return err
+	}
+	e := s.entry(c, auth.ExportAudit, "", s.clock())
+	e.Detail = fmt.Sprintf("actor=%q organization=%q action=%q target=%q outcome=%q from=%q to=%q",
+		req.Actor, req.Organization, req.Action, req.Target, req.Outcome, req.From, req.To)
+	if err := s.store.InsertAudit(ctx, e); err != nil {
+		return err
+	}
+	return s.store.StreamAudit(ctx, f, fn)
+}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -24,6 +25,9 @@ func (a *api) audit(c *gin.Context, caller registry.Caller) error {
 	return a.ok(c)(a.svc.Audit(c.Request.Context(), caller, auditRequest(c)))
 }
 
+// exportStall is how long an export may take to send its next batch of rows.
+const exportStall = 30 * time.Second
+
 // auditColumns are the CSV export's columns, in order.
 var auditColumns = []string{"id", "at", "actor", "user_id", "organization_id", "action", "target", "outcome", "source", "request_id", "detail", "chain"}
 
@@ -31,6 +35,9 @@ var auditColumns = []string{"id", "at", "actor", "user_id", "organization_id", "
 // database sends them, so an export of any size takes the same memory.
 func (a *api) exportAudit(c *gin.Context, caller registry.Caller) error {
 	w := csv.NewWriter(c.Writer)
+	// The server's write timeout bounds an answer; an export of millions
+	// of rows takes longer, so each batch sent earns the export more time.
+	rc := http.NewResponseController(c.Writer)
 	started, rows := false, 0
 	start := func() {
 		started = true
@@ -50,6 +57,7 @@ func (a *api) exportAudit(c *gin.Context, caller registry.Caller) error {
 		if rows++; rows%256 == 0 {
 			w.Flush()
 			c.Writer.Flush()
+			_ = rc.SetWriteDeadline(time.Now().Add(exportStall))
 			return w.Error()
 		}
 		return nil

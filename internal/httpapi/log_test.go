@@ -433,7 +433,8 @@ func (e *env) auditPages(token, query string, limit int) []map[string]any {
 }
 
 // TestAuditExportMemory exports 100,000 entries and checks that the heap
-// does not grow with them: the rows stream from the database to the client.
+// does not grow with them (the rows stream from the database to the client)
+// and that a long export outlives the server's write timeout.
 func TestAuditExportMemory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("writes 100,000 audit entries")
@@ -449,7 +450,11 @@ func TestAuditExportMemory(t *testing.T) {
 	if _, err := e.db.Exec("UPDATE audit_head SET seq = seq + $1", n); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(e.h)
+	// A write timeout far shorter than the export: each batch sent must
+	// extend it, or the export is cut off.
+	srv := httptest.NewUnstartedServer(e.h)
+	srv.Config.WriteTimeout = 250 * time.Millisecond
+	srv.Start()
 	defer srv.Close()
 
 	export := func() (rows int64, bytes int64, peak uint64) {

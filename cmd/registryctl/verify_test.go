@@ -47,6 +47,14 @@ type register struct {
 
 func newRegister(t testing.TB) *register {
 	t.Helper()
+	r := openRegister(t)
+	r.build()
+	return r
+}
+
+// openRegister is a registry with nothing in it yet.
+func openRegister(t testing.TB) *register {
+	t.Helper()
 	url, gdb := pgtest.Open(t)
 	store, err := postgres.New(gdb, time.Now)
 	if err != nil {
@@ -72,9 +80,7 @@ func newRegister(t testing.TB) *register {
 		}
 		return registry.NewService(fresh, time.Now, cfg)
 	}
-	r := &register{t: t, url: srv.URL, db: db, svc: svc, restart: restart}
-	r.build()
-	return r
+	return &register{t: t, url: srv.URL, db: db, svc: svc, restart: restart}
 }
 
 func (r *register) call(method, path, token string, body any, want int) map[string]any {
@@ -198,6 +204,18 @@ func TestVerifyHonestRegister(t *testing.T) {
 	// The renamed grantor is found by its former name.
 	if code != 0 || !strings.Contains(out, "1 results, 1 expected") {
 		t.Fatalf("verify-search: exit %d\n%s", code, out)
+	}
+}
+
+// TestVerifyEmptyRegister verifies a register with no events yet: the
+// empty tree's root is signed and holds.
+func TestVerifyEmptyRegister(t *testing.T) {
+	r := openRegister(t)
+	r.bank = r.user("91310000132209458L", "registrant")
+	r.auditor = r.user("91310000MA1FL0XQ17", "auditor")
+	r.publish()
+	if code, out := r.registryctl(filepath.Join(t.TempDir(), "state.json"), "verify"); code != 0 || !strings.Contains(out, "0 events") {
+		t.Fatalf("exit %d\n%s", code, out)
 	}
 }
 

@@ -251,11 +251,7 @@ func sequence(number string) int64 {
 
 // verify checks the whole register.
 func (v *verifier) verify(ctx context.Context) error {
-	st, err := v.loadState()
-	if err != nil {
-		return err
-	}
-	cp, msg, err := v.watch(ctx, &st)
+	st, cp, msg, err := v.start(ctx)
 	if err != nil {
 		return err
 	}
@@ -287,6 +283,17 @@ func (v *verifier) verify(ctx context.Context) error {
 func (st *state) pin(cp translog.Checkpoint, msg []byte) {
 	st.Checkpoint.Size, st.Checkpoint.Root, st.Checkpoint.Note = cp.Size, cp.Root, string(msg)
 	st.VerifiedAt = time.Now().UTC()
+}
+
+// start loads what the last run verified and watches the checkpoint: the
+// first steps of every verification.
+func (v *verifier) start(ctx context.Context) (state, translog.Checkpoint, []byte, error) {
+	st, err := v.loadState()
+	if err != nil {
+		return st, translog.Checkpoint{}, nil, err
+	}
+	cp, msg, err := v.watch(ctx, &st)
+	return st, cp, msg, err
 }
 
 // watch fetches the latest checkpoint, checks its signature, and checks that
@@ -323,11 +330,7 @@ func (v *verifier) watch(ctx context.Context, st *state) (translog.Checkpoint, [
 // another, or rewriting what it has shown. The checkpoint is pinned when it
 // holds.
 func (v *verifier) verifyCheckpoint(ctx context.Context) error {
-	st, err := v.loadState()
-	if err != nil {
-		return err
-	}
-	cp, msg, err := v.watch(ctx, &st)
+	st, cp, msg, err := v.start(ctx)
 	if err != nil {
 		return err
 	}

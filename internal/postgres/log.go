@@ -118,7 +118,8 @@ func (s *Store) storedHashes(ctx context.Context, ids []int64) (map[int64][]byte
 // logHashes works out the tree hashes that record n adds to the log and
 // returns the VALUES that store them.
 func (s *Store) logHashes(ctx context.Context, n int64, record []byte) (values string, args []any, err error) {
-	first, hashes, err := translog.Append(ctx, s, n, record)
+	first := translog.LeafIndex(n)
+	hashes, err := translog.Append(ctx, s, n, record)
 	if err != nil {
 		return "", nil, err
 	}
@@ -244,9 +245,9 @@ func (s *Store) LatestCheckpoint(ctx context.Context) (registry.SignedCheckpoint
 
 // InsertCheckpoint stores a signed checkpoint; one for the same size already
 // stored (by another instance) is kept.
-func (s *Store) InsertCheckpoint(ctx context.Context, c registry.SignedCheckpoint, root translog.Hash) error {
-	return translate(s.db.WithContext(ctx).Exec("INSERT INTO checkpoints (size, root, note, signed_at) VALUES (?, ?, ?, ?) ON CONFLICT (size) DO NOTHING",
-		c.Size, root[:], c.Note, c.SignedAt).Error)
+func (s *Store) InsertCheckpoint(ctx context.Context, c registry.SignedCheckpoint) error {
+	return translate(s.db.WithContext(ctx).Exec("INSERT INTO checkpoints (size, note, signed_at) VALUES (?, ?, ?) ON CONFLICT (size) DO NOTHING",
+		c.Size, c.Note, c.SignedAt).Error)
 }
 
 const auditColumns = "id, at, actor, user_id, organization_id, action, target, outcome, source, request_id, detail, chain"

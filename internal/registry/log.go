@@ -101,7 +101,7 @@ func (s *Service) PublishCheckpoint(ctx context.Context) (SignedCheckpoint, erro
 		return SignedCheckpoint{}, err
 	}
 	cp := SignedCheckpoint{Size: n, Note: msg, SignedAt: s.clock()}
-	if err := s.store.InsertCheckpoint(ctx, cp, root); err != nil {
+	if err := s.store.InsertCheckpoint(ctx, cp); err != nil {
 		return SignedCheckpoint{}, err
 	}
 	s.signed = c

@@ -196,7 +196,7 @@ type Tx interface {
 	LogEntries(ctx context.Context, from, to int64) ([]LogEntry, error)
 	// LatestCheckpoint is ErrNotFound before the first is published.
 	LatestCheckpoint(ctx context.Context) (SignedCheckpoint, error)
-	InsertCheckpoint(ctx context.Context, c SignedCheckpoint, root translog.Hash) error
+	InsertCheckpoint(ctx context.Context, c SignedCheckpoint) error
 
 	// Audit returns the entries f selects, newest first; StreamAudit hands
 	// them to fn one at a time instead of holding them.

@@ -4,7 +4,6 @@
 package translog
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -33,11 +32,10 @@ func reader(ctx context.Context, r HashReader) tlog.HashReader {
 	return tlog.HashReaderFunc(func(indexes []int64) ([]Hash, error) { return r.ReadHashes(ctx, indexes) })
 }
 
-// Append returns the hashes to store for record n, starting at storage index
-// tlog.StoredHashIndex(0, n). Records 0..n-1 must be stored already.
-func Append(ctx context.Context, r HashReader, n int64, record []byte) (first int64, hashes []Hash, err error) {
-	hashes, err = tlog.StoredHashes(n, record, reader(ctx, r))
-	return tlog.StoredHashIndex(0, n), hashes, err
+// Append returns the hashes to store for record n, from storage index
+// LeafIndex(n) on. Records 0..n-1 must be stored already.
+func Append(ctx context.Context, r HashReader, n int64, record []byte) ([]Hash, error) {
+	return tlog.StoredHashes(n, record, reader(ctx, r))
 }
 
 // LeafIndex is the storage index of record n's leaf hash.
@@ -207,7 +205,8 @@ func GenerateKey(name string, rand io.Reader) (skey, vkey string, err error) {
 }
 
 // NewSigner makes a fresh signing key for a log named name and returns its
-// signer and verifier key (for tests, and for a first start).
+// signer and verifier key, for a registry whose key need not outlive it
+// (tests).
 func NewSigner(name string) (note.Signer, string, error) {
 	skey, _, err := GenerateKey(name, rand.Reader)
 	if err != nil {
@@ -250,14 +249,3 @@ func (m *MemoryTree) Append(n int64, record []byte) error {
 
 // Root is the root of the tree of the first n records.
 func (m *MemoryTree) Root(n int64) (Hash, error) { return tlog.TreeHash(n, m) }
-
-// LeafHash is the hash of one record.
-func LeafHash(record []byte) Hash { return tlog.RecordHash(record) }
-
-// CheckInclusion verifies an inclusion proof against a root.
-func CheckInclusion(p InclusionProof, record []byte) error {
-	if h := tlog.RecordHash(record); !bytes.Equal(h[:], p.LeafHash[:]) {
-		return errors.New("the record does not hash to the proof's leaf")
-	}
-	return tlog.CheckRecord(p.Proof, p.Size, p.RootHash, p.Index, p.LeafHash)
-}

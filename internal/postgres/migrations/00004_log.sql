@@ -6,10 +6,9 @@ CREATE TABLE log_hashes (
     hash bytea NOT NULL CHECK (length(hash) = 32)
 );
 
--- Signed checkpoints as published, one per log size.
+-- Signed checkpoints as published, one per log size (the note holds the root).
 CREATE TABLE checkpoints (
     size      bigint PRIMARY KEY,
-    root      bytea NOT NULL,
     note      bytea NOT NULL,
     signed_at timestamptz NOT NULL
 );

@@ -26,6 +26,7 @@ import (
 	"github.com/movable-registry/registry/internal/postgres"
 	"github.com/movable-registry/registry/internal/registry"
 	"github.com/movable-registry/registry/internal/translog"
+	"github.com/movable-registry/registry/internal/web"
 )
 
 func main() {
@@ -96,6 +97,10 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 	jobs, stopJobs := context.WithCancel(context.Background())
 	defer stopJobs()
 	startJobs(jobs, svc, cfg.Log.CheckpointInterval, cfg.Log.DeadlineInterval, log, metrics)
+	pages, err := web.New(svc, web.Options{Logger: log, PublicURL: cfg.Web.PublicURL, SecureCookies: cfg.Web.SecureCookies, MaxBodyBytes: cfg.MaxBodyBytes})
+	if err != nil {
+		return err
+	}
 	srv := &http.Server{
 		Addr: cfg.Addr,
 		Handler: httpapi.NewRouter(svc, httpapi.Options{
@@ -104,6 +109,7 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 			PerAddress:     httpapi.Limit(cfg.RateLimits.PerAddress),
 			PerToken:       httpapi.Limit(cfg.RateLimits.PerToken),
 			TrustedProxies: cfg.TrustedProxies,
+			Pages:          pages,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,

@@ -42,6 +42,14 @@ type Config struct {
 		FailuresBeforeDelay int           `yaml:"failures_before_delay"`
 		MaxDelay            time.Duration `yaml:"max_delay"`
 	} `yaml:"sign_in"`
+	// Web is the HTML interface at /.
+	Web struct {
+		// PublicURL is the registry's address as printed certificates give
+		// it (their QR codes); by default the address each request came to.
+		PublicURL string `yaml:"public_url"`
+		// SecureCookies marks cookies Secure behind a proxy that ends TLS.
+		SecureCookies bool `yaml:"secure_cookies"`
+	} `yaml:"web"`
 	// Log is the Merkle log's signing and the jobs that keep it current.
 	Log struct {
 		// KeyFile holds the note private key that signs checkpoints
@@ -158,6 +166,19 @@ func Load(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("REGISTRY_EXTENSION_WINDOW_DAYS: %q is not a number of days", v)
 		}
 		c.ExtensionWindowDays = n
+	}
+	if v := getenv("REGISTRY_PUBLIC_URL"); v != "" {
+		c.Web.PublicURL = v
+	}
+	if v := getenv("REGISTRY_SECURE_COOKIES"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return c, fmt.Errorf("REGISTRY_SECURE_COOKIES: %q is not true or false", v)
+		}
+		c.Web.SecureCookies = b
+	}
+	if u := c.Web.PublicURL; u != "" && !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
+		return c, fmt.Errorf("web.public_url: %q must begin with https:// or http://", u)
 	}
 	if v := getenv("REGISTRY_TRUSTED_PROXIES"); v != "" {
 		c.TrustedProxies = strings.Split(v, ",")

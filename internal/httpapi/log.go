@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/csv"
 	"net/http"
@@ -34,48 +35,60 @@ var auditColumns = []string{"id", "at", "actor", "user_id", "organization_id", "
 // exportAudit handles GET /audit/export: CSV, streamed row by row as the
 // database sends them, so an export of any size takes the same memory.
 func (a *api) exportAudit(c *gin.Context, caller registry.Caller) error {
-	w := csv.NewWriter(c.Writer)
-	// The server's write timeout bounds an answer; an export of millions
-	// of rows takes longer, so each batch sent earns the export more time.
-	rc := http.NewResponseController(c.Writer)
-	started, rows := false, 0
-	start := func() {
-		started = true
-		c.Header("Content-Type", "text/csv; charset=utf-8")
-		c.Header("Content-Disposition", `attachment; filename="audit.csv"`)
-		c.Header("Cache-Control", "no-store")
-		c.Status(http.StatusOK)
-		_ = w.Write(auditColumns)
-	}
-	err := a.svc.ExportAudit(c.Request.Context(), caller, auditRequest(c), func(r audit.Record) error {
-		if !started {
-			start()
-		}
-		if err := w.Write(auditRow(r)); err != nil {
-			return err
-		}
-		if rows++; rows%256 == 0 {
-			w.Flush()
-			c.Writer.Flush()
-			_ = rc.SetWriteDeadline(time.Now().Add(exportStall))
-			return w.Error()
-		}
-		return nil
-	})
-	if err != nil && started {
+	rows, err := ExportAuditCSV(c.Request.Context(), c.Writer, a.svc, caller, auditRequest(c))
+	if err != nil && rows >= 0 {
 		// The status is sent: cut the response off so the client sees an
 		// incomplete export rather than a short one that looks whole.
 		a.log.Error("audit export broken off", "error", err, "rows", rows, "request_id", caller.RequestID)
 		panic(http.ErrAbortHandler)
 	}
+	return err
+}
+
+// ExportAuditCSV streams the audit entries req selects to w as CSV (the
+// columns of GET /audit/export), for the API and the web pages alike. It
+// returns how many rows it wrote, or -1 when it failed before answering, so
+// that the caller may still answer with an error.
+func ExportAuditCSV(ctx context.Context, w http.ResponseWriter, svc *registry.Service, caller registry.Caller, req registry.AuditRequest) (rows int, err error) {
+	cw := csv.NewWriter(w)
+	// The server's write timeout bounds an answer; an export of millions
+	// of rows takes longer, so each batch sent earns the export more time.
+	rc := http.NewResponseController(w)
+	started := false
+	start := func() {
+		started = true
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", `attachment; filename="audit.csv"`)
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusOK)
+		_ = cw.Write(auditColumns)
+	}
+	err = svc.ExportAudit(ctx, caller, req, func(r audit.Record) error {
+		if !started {
+			start()
+		}
+		if err := cw.Write(auditRow(r)); err != nil {
+			return err
+		}
+		if rows++; rows%256 == 0 {
+			cw.Flush()
+			_ = rc.Flush()
+			_ = rc.SetWriteDeadline(time.Now().Add(exportStall))
+			return cw.Error()
+		}
+		return nil
+	})
+	if err != nil && !started {
+		return -1, err
+	}
 	if err != nil {
-		return err
+		return rows, err
 	}
 	if !started {
 		start()
 	}
-	w.Flush()
-	return w.Error()
+	cw.Flush()
+	return rows, cw.Error()
 }
 
 // auditRow is a record as one CSV row. A text cell that a spreadsheet would

@@ -52,9 +52,10 @@ var errorTable = []struct {
 	{registry.ErrIdempotencyKeyReused, http.StatusUnprocessableEntity, "idempotency_key_reused", "this Idempotency-Key was used with another request"},
 }
 
-// problemFor maps any error to the problem a client sees. An error the table
+// ProblemFor maps any error to the problem a client sees, for the API and
+// the web pages alike. An error the table
 // does not know is the registry's own fault: a 500 without details.
-func problemFor(err error) *Problem {
+func ProblemFor(err error) *Problem {
 	var p *Problem
 	if errors.As(err, &p) {
 		return p

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -44,6 +45,11 @@ type Options struct {
 	TrustedProxies []string
 	// Now is the clock of the rate limits (time.Now when nil).
 	Now func() time.Time
+	// Pages serves every path outside the API, /healthz, /readyz and
+	// /metrics: the web interface. It sees the client's address (after
+	// TrustedProxies) as RemoteAddr, and the request id in the response's
+	// X-Request-Id header. Nil answers those paths 404.
+	Pages http.Handler
 }
 
 type api struct {
@@ -151,6 +157,11 @@ func NewRouter(svc *registry.Service, opts Options) http.Handler {
 	}
 	e.Use(a.requestID, a.recover, secure, a.observe)
 	e.NoRoute(func(c *gin.Context) {
+		if opts.Pages != nil && c.Request.URL.Path != BasePath && !strings.HasPrefix(c.Request.URL.Path, BasePath+"/") {
+			c.Request.RemoteAddr = net.JoinHostPort(c.ClientIP(), "0")
+			opts.Pages.ServeHTTP(c.Writer, c.Request)
+			return
+		}
 		a.writeProblem(c, newProblem(http.StatusNotFound, "not_found", "no such endpoint"))
 	})
 	e.NoMethod(func(c *gin.Context) {
@@ -328,7 +339,7 @@ func bearerToken(h string) (token string, sent bool) {
 }
 
 func (a *api) fail(c *gin.Context, rt route, caller registry.Caller, err error) {
-	p := problemFor(err)
+	p := ProblemFor(err)
 	if p.Status >= 500 {
 		a.log.Error("request failed", "error", err, "method", c.Request.Method, "path", c.Request.URL.Path, "request_id", caller.RequestID)
 	}

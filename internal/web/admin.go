@@ -1,0 +1,181 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+
+	"github.com/movable-registry/registry/internal/auth"
+	"github.com/movable-registry/registry/internal/httpapi"
+	"github.com/movable-registry/registry/internal/registry"
+)
+
+// organizationStatuses filter the administrators' list of organizations.
+var organizationStatuses = []string{registry.OrgPending, registry.OrgActive, registry.OrgSuspended}
+
+type organizationsPage struct {
+	Statuses []string
+	Page     registry.Page[registry.Organization]
+	Next     string
+}
+
+// organizations handles GET /admin/organizations?status=: pending ones first.
+func (s *site) organizations(w http.ResponseWriter, r *http.Request, c *call) error {
+	q := r.URL.Query()
+	status := q.Get("status")
+	if !q.Has("status") {
+		status = registry.OrgPending
+	}
+	c.audited(auth.ListOrganizations, "")
+	page, err := s.svc.Organizations(c.ctx(), c.caller, registry.OrganizationListRequest{Status: status, Cursor: q.Get("cursor")})
+	if err != nil {
+		return err
+	}
+	next := ""
+	if page.NextCursor != "" {
+		next = "/admin/organizations?" + url.Values{"status": {status}, "cursor": {page.NextCursor}}.Encode()
+	}
+	s.renderForm(w, c, http.StatusOK, "organizations", organizationsPage{Statuses: organizationStatuses, Page: page, Next: next}, url.Values{"status": {status}}, nil)
+	return nil
+}
+
+// setStatus runs an administrator's button (approve, suspend, reinstate) on
+// the organization or user the path names, and goes back to the list.
+func setStatus[T any](s *site, w http.ResponseWriter, r *http.Request, c *call, action auth.Action, back, done string, set func(context.Context, registry.Caller, string) (T, error)) error {
+	id := r.PathValue("id")
+	c.audited(action, id)
+	if _, err := set(c.ctx(), c.caller, id); err != nil {
+		return err
+	}
+	http.Redirect(w, r, localPath(back)+"&done="+done, http.StatusSeeOther)
+	return nil
+}
+
+// approveOrganization handles POST /admin/organizations/{id}/approval.
+func (s *site) approveOrganization(w http.ResponseWriter, r *http.Request, c *call) error {
+	return setStatus(s, w, r, c, auth.ApproveOrganization, "/admin/organizations?status="+registry.OrgPending, "approved", s.svc.ApproveOrganization)
+}
+
+// suspendOrganization handles POST /admin/organizations/{id}/suspension.
+func (s *site) suspendOrganization(w http.ResponseWriter, r *http.Request, c *call) error {
+	return setStatus(s, w, r, c, auth.SuspendOrganization, "/admin/organizations?status="+registry.OrgActive, "suspended", s.svc.SuspendOrganization)
+}
+
+type usersPage struct {
+	OrganizationID string
+	Page           registry.Page[registry.User]
+	Next           string
+}
+
+// users handles GET /admin/users?organization_id=.
+func (s *site) users(w http.ResponseWriter, r *http.Request, c *call) error {
+	q := r.URL.Query()
+	org := q.Get("organization_id")
+	if org == "" && !c.caller.Has(auth.Admin) {
+		org = c.caller.OrganizationID
+	}
+	c.audited(auth.ListUsers, org)
+	page, err := s.svc.Users(c.ctx(), c.caller, registry.UserListRequest{OrganizationID: org, Cursor: q.Get("cursor")})
+	if err != nil {
+		return err
+	}
+	next := ""
+	if page.NextCursor != "" {
+		next = "/admin/users?" + url.Values{"organization_id": {org}, "cursor": {page.NextCursor}}.Encode()
+	}
+	s.renderForm(w, c, http.StatusOK, "users", usersPage{OrganizationID: org, Page: page, Next: next}, url.Values{"organization_id": {org}}, nil)
+	return nil
+}
+
+func usersOf(r *http.Request) string {
+	return "/admin/users?organization_id=" + url.QueryEscape(r.PostFormValue("organization_id"))
+}
+
+// suspendUser handles POST /admin/users/{id}/suspension.
+func (s *site) suspendUser(w http.ResponseWriter, r *http.Request, c *call) error {
+	return setStatus(s, w, r, c, auth.SuspendUser, usersOf(r), "user_suspended", s.svc.SuspendUser)
+}
+
+// reinstateUser handles POST /admin/users/{id}/reinstatement.
+func (s *site) reinstateUser(w http.ResponseWriter, r *http.Request, c *call) error {
+	return setStatus(s, w, r, c, auth.ReinstateUser, usersOf(r), "user_reinstated", s.svc.ReinstateUser)
+}
+
+// auditFilters are the audit page's filters, by their query names.
+var auditFilters = []string{"actor", "organization", "action", "target", "outcome", "from", "to"}
+
+type auditPage struct {
+	Outcomes []string
+	Page     registry.Page[registry.AuditEntry]
+	Next     string
+	Export   string
+}
+
+// auditRequest reads the audit filters; from and to are CST date-times in
+// the form, RFC 3339 to the service.
+func auditRequest(q url.Values) (registry.AuditRequest, url.Values, []registry.FieldError) {
+	form := url.Values{}
+	for _, k := range auditFilters {
+		form.Set(k, q.Get(k))
+	}
+	var errs []registry.FieldError
+	instant := func(field string) string {
+		v := q.Get(field)
+		if v == "" {
+			return ""
+		}
+		t, ok := parseLocal(v)
+		if !ok {
+			errs = append(errs, registry.FieldError{Field: field, Code: registry.CodeInvalidField, Message: "must be a date such as 2026-11-26"})
+			return ""
+		}
+		return t.Format("2006-01-02T15:04:05Z07:00")
+	}
+	req := registry.AuditRequest{Actor: q.Get("actor"), Organization: q.Get("organization"), Action: q.Get("action"),
+		Target: q.Get("target"), Outcome: q.Get("outcome"), From: instant("from"), To: instant("to"), Cursor: q.Get("cursor")}
+	return req, form, errs
+}
+
+// auditTrail handles GET /audit: the trail with filters (auditors, admins).
+func (s *site) auditTrail(w http.ResponseWriter, r *http.Request, c *call) error {
+	c.audited(auth.ReadAudit, "")
+	req, form, errs := auditRequest(r.URL.Query())
+	data := auditPage{Outcomes: []string{"success", "denied", "invalid", "error"}, Export: "/audit/export?" + form.Encode()}
+	if len(errs) > 0 {
+		return s.formFailed(w, c, "audit", data, form, "", &registry.ValidationError{Errors: errs})
+	}
+	page, err := s.svc.Audit(c.ctx(), c.caller, req)
+	if err != nil {
+		return s.formFailed(w, c, "audit", data, form, "", err)
+	}
+	data.Page = page
+	if page.NextCursor != "" {
+		next := url.Values{}
+		for k, v := range form {
+			if v[0] != "" {
+				next[k] = v
+			}
+		}
+		next.Set("cursor", page.NextCursor)
+		data.Next = "/audit?" + next.Encode()
+	}
+	s.renderForm(w, c, http.StatusOK, "audit", data, form, nil)
+	return nil
+}
+
+// exportAudit handles GET /audit/export: the filtered trail as CSV, as the
+// API's export writes it.
+func (s *site) exportAudit(w http.ResponseWriter, r *http.Request, c *call) error {
+	c.audited(auth.ExportAudit, "")
+	req, _, errs := auditRequest(r.URL.Query())
+	req.Cursor = ""
+	if len(errs) > 0 {
+		return &registry.ValidationError{Errors: errs}
+	}
+	rows, err := httpapi.ExportAuditCSV(c.ctx(), w, s.svc, c.caller, req)
+	if err != nil && rows >= 0 {
+		s.log.Error("audit export broken off", "error", err, "rows", rows, "request_id", c.caller.RequestID)
+		panic(http.ErrAbortHandler)
+	}
+	return err
+}

@@ -1,0 +1,228 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/movable-registry/registry/internal/auth"
+	"github.com/movable-registry/registry/internal/registry"
+)
+
+// statuses are the filters of the list of one's registrations.
+var statuses = []string{registry.StatusEffective, registry.StatusExpired, registry.StatusCancelled, registry.StatusRevoked}
+
+type listPage struct {
+	Statuses []string
+	Page     registry.RegistrationPage
+	Next     string
+}
+
+// myRegistrations handles GET /registrations?status=&cursor=.
+func (s *site) myRegistrations(w http.ResponseWriter, r *http.Request, c *call) error {
+	q := r.URL.Query()
+	c.audited(auth.ListRegistrations, "")
+	page, err := s.svc.Registrations(c.ctx(), c.caller, registry.ListRequest{Controller: "mine", Status: q.Get("status"), Cursor: q.Get("cursor")})
+	if err != nil {
+		return err
+	}
+	next := ""
+	if page.NextCursor != "" {
+		next = "/registrations?" + url.Values{"status": {q.Get("status")}, "cursor": {page.NextCursor}}.Encode()
+	}
+	s.renderForm(w, c, http.StatusOK, "registrations", listPage{Statuses: statuses, Page: page, Next: next}, url.Values{"status": {q.Get("status")}}, nil)
+	return nil
+}
+
+// filingPage handles GET /registrations/new: one row of each list, the
+// secured party filled in with the filer's own organization.
+func (s *site) filingPage(w http.ResponseWriter, r *http.Request, c *call) error {
+	if !c.caller.Can(auth.FileRegistration) {
+		c.audited(auth.FileRegistration, "")
+		return registry.ErrForbidden
+	}
+	secured := partyRow{Type: "organization"}
+	if c.me != nil && c.me.Organization != nil {
+		secured.Name, secured.USCC = c.me.Organization.Name, c.me.Organization.USCC
+	}
+	data := filingForm{Key: newSecret(), Kinds: registry.Kinds, ItemTypes: registry.ItemTypes,
+		Grantors: []partyRow{{Type: "organization"}}, SecuredParties: []partyRow{secured}, Items: []registry.ItemInput{{Type: "equipment"}}}
+	s.renderForm(w, c, http.StatusOK, "file", data, url.Values{"kind": {"chattel_mortgage"}, "period_months": {"36"}, "max_currency": {"CNY"}}, nil)
+	return nil
+}
+
+// file handles POST /registrations: the registration is filed and its
+// certificate shown with the modification code, once.
+func (s *site) file(w http.ResponseWriter, r *http.Request, c *call) error {
+	c.audited(auth.FileRegistration, "")
+	fl, errs := filing(r.PostForm)
+	g, sp, items := filingRows(fl)
+	data := filingForm{Key: r.PostFormValue("idempotency_key"), Kinds: registry.Kinds, ItemTypes: registry.ItemTypes, Grantors: g, SecuredParties: sp, Items: items}
+	form := url.Values{}
+	for _, k := range []string{"kind", "period_months", "max_amount", "max_currency", "reference", "description"} {
+		form.Set(k, r.PostFormValue(k))
+	}
+	if len(errs) > 0 {
+		return s.formFailed(w, c, "file", data, form, "", &registry.ValidationError{Errors: errs})
+	}
+	idempotent(r, c)
+	reg, err := s.svc.File(c.ctx(), c.caller, fl)
+	if err != nil {
+		return s.formFailed(w, c, "file", data, form, "", err)
+	}
+	s.render(w, c, http.StatusCreated, "filed", &reg)
+	return nil
+}
+
+// registrationPage is a registration with what the viewer may do to it.
+type registrationPage struct {
+	Reg       registry.Registration
+	Controls  bool
+	ItemTypes []string
+	Reasons   []string
+	// Code is a modification code just issued, shown once.
+	Code string
+}
+
+func (s *site) loadRegistration(c *call, number string) (*registrationPage, error) {
+	reg, err := s.svc.Registration(c.ctx(), c.caller, number)
+	if err != nil {
+		return nil, err
+	}
+	return &registrationPage{Reg: reg, ItemTypes: registry.ItemTypes, Reasons: registry.CancellationReasons,
+		Controls: c.caller.Has(auth.Registrant) && reg.Controller.OrganizationID == c.caller.OrganizationID}, nil
+}
+
+// registration handles GET /registrations/{number}.
+func (s *site) registration(w http.ResponseWriter, r *http.Request, c *call) error {
+	number := r.PathValue("number")
+	c.audited(auth.ReadRegistration, number)
+	p, err := s.loadRegistration(c, number)
+	if err != nil {
+		return err
+	}
+	s.render(w, c, http.StatusOK, "registration", p)
+	return nil
+}
+
+// change runs one of the registration page's forms (prefix names it): the
+// change, then back to the page with a notice, or the page again with the
+// form's errors.
+func (s *site) change(w http.ResponseWriter, r *http.Request, c *call, action auth.Action, prefix, done string, form url.Values, do func(number string, pre registry.Precondition) error) error {
+	number := r.PathValue("number")
+	c.audited(action, number)
+	pre := registry.Precondition{IfMatch: `"` + r.PostFormValue("version") + `"`}
+	if r.PostFormValue("version") == "" {
+		pre.IfMatch = ""
+	}
+	if err := do(number, pre); err != nil {
+		p, lerr := s.loadRegistration(c, number)
+		if lerr != nil {
+			return err
+		}
+		return s.formFailed(w, c, "registration", p, form, prefix+".", err)
+	}
+	http.Redirect(w, r, "/registrations/"+number+"?done="+done, http.StatusSeeOther)
+	return nil
+}
+
+// amend handles POST /registrations/{number}/amendment.
+func (s *site) amend(w http.ResponseWriter, r *http.Request, c *call) error {
+	f := r.PostForm
+	var a registry.Amendment
+	if d := strings.TrimSpace(f.Get("description")); d != "" && d != strings.TrimSpace(f.Get("description_was")) {
+		a.Description = &d
+	}
+	a.AddItems = itemRows(f, "item")
+	a.RemoveItemIDs = f["remove_item"]
+	a.MaxSecuredAmount = money(f, "max_amount", "max_currency")
+	if a.MaxSecuredAmount != nil && a.MaxSecuredAmount.Amount == f.Get("max_amount_was") {
+		a.MaxSecuredAmount = nil
+	}
+	a.Note = strings.TrimSpace(f.Get("note"))
+	form := url.Values{"description": {f.Get("description")}, "max_amount": {f.Get("max_amount")}, "note": {a.Note}}
+	return s.change(w, r, c, auth.AmendRegistration, "amend", "amended", form, func(number string, pre registry.Precondition) error {
+		_, err := s.svc.Amend(c.ctx(), c.caller, number, pre, a)
+		return err
+	})
+}
+
+// extend handles POST /registrations/{number}/extension.
+func (s *site) extend(w http.ResponseWriter, r *http.Request, c *call) error {
+	months := r.PostFormValue("period_months")
+	return s.change(w, r, c, auth.ExtendRegistration, "extend", "extended", url.Values{"period_months": {months}}, func(number string, pre registry.Precondition) error {
+		n, err := strconv.Atoi(strings.TrimSpace(months))
+		if err != nil {
+			return registry.Invalid("period_months", registry.CodeInvalidField, "must be a whole number of months from 1 to 360")
+		}
+		_, err = s.svc.Extend(c.ctx(), c.caller, number, pre, registry.Extension{PeriodMonths: n})
+		return err
+	})
+}
+
+// cancel handles POST /registrations/{number}/cancellation.
+func (s *site) cancel(w http.ResponseWriter, r *http.Request, c *call) error {
+	req := registry.Cancellation{Reason: r.PostFormValue("reason"), Note: strings.TrimSpace(r.PostFormValue("note"))}
+	return s.change(w, r, c, auth.CancelRegistration, "cancel", "cancelled", url.Values{"reason": {req.Reason}, "note": {req.Note}}, func(number string, pre registry.Precondition) error {
+		_, err := s.svc.Cancel(c.ctx(), c.caller, number, pre, req)
+		return err
+	})
+}
+
+// rotateCode handles POST /registrations/{number}/modification-code: the new
+// code is shown once, on the registration's page.
+func (s *site) rotateCode(w http.ResponseWriter, r *http.Request, c *call) error {
+	number := r.PathValue("number")
+	c.audited(auth.RotateModificationCode, number)
+	code, err := s.svc.RotateModificationCode(c.ctx(), c.caller, number)
+	if err != nil {
+		return err
+	}
+	p, err := s.loadRegistration(c, number)
+	if err != nil {
+		return err
+	}
+	p.Code = code.ModificationCode
+	s.render(w, c, http.StatusCreated, "registration", p)
+	return nil
+}
+
+// fileObjection handles POST /registrations/{number}/objections.
+func (s *site) fileObjection(w http.ResponseWriter, r *http.Request, c *call) error {
+	req := registry.ObjectionRequest{Statement: strings.TrimSpace(r.PostFormValue("statement")), Interest: strings.TrimSpace(r.PostFormValue("interest"))}
+	idempotent(r, c)
+	return s.change(w, r, c, auth.FileObjection, "objection", "objection_filed", url.Values{"statement": {req.Statement}, "interest": {req.Interest}}, func(number string, _ registry.Precondition) error {
+		_, err := s.svc.FileObjection(c.ctx(), c.caller, number, req)
+		return err
+	})
+}
+
+// withdrawObjection handles POST /registrations/{number}/objections/{objection}/withdrawal.
+func (s *site) withdrawObjection(w http.ResponseWriter, r *http.Request, c *call) error {
+	return s.change(w, r, c, auth.WithdrawObjection, "withdraw", "objection_withdrawn", nil, func(number string, _ registry.Precondition) error {
+		_, err := s.svc.WithdrawObjection(c.ctx(), c.caller, number, r.PathValue("objection"))
+		return err
+	})
+}
+
+// caseNotice handles POST /registrations/{number}/objections/{objection}/case-notice.
+func (s *site) caseNotice(w http.ResponseWriter, r *http.Request, c *call) error {
+	req := registry.CaseNoticeRequest{Court: strings.TrimSpace(r.PostFormValue("court")), CaseNumber: strings.TrimSpace(r.PostFormValue("case_number")), AcceptedOn: r.PostFormValue("accepted_on")}
+	form := url.Values{"court": {req.Court}, "case_number": {req.CaseNumber}, "accepted_on": {req.AcceptedOn}, "objection": {r.PathValue("objection")}}
+	return s.change(w, r, c, auth.SubmitCaseNotice, "case", "case_notice", form, func(number string, _ registry.Precondition) error {
+		_, err := s.svc.SubmitCaseNotice(c.ctx(), c.caller, number, r.PathValue("objection"), req)
+		return err
+	})
+}
+
+// revoke handles POST /registrations/{number}/revocation (administrators).
+func (s *site) revoke(w http.ResponseWriter, r *http.Request, c *call) error {
+	req := registry.Revocation{Objection: r.PostFormValue("objection"), Authority: strings.TrimSpace(r.PostFormValue("authority")),
+		DocumentNumber: strings.TrimSpace(r.PostFormValue("document_number")), Note: strings.TrimSpace(r.PostFormValue("note"))}
+	form := url.Values{"objection": {req.Objection}, "authority": {req.Authority}, "document_number": {req.DocumentNumber}, "note": {req.Note}}
+	return s.change(w, r, c, auth.Revoke, "revoke", "revoked", form, func(number string, _ registry.Precondition) error {
+		_, err := s.svc.Revoke(c.ctx(), c.caller, number, req)
+		return err
+	})
+}

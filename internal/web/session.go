@@ -1,0 +1,131 @@
+package web
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"net/url"
+
+	"github.com/movable-registry/registry/internal/registry"
+)
+
+// A session is a bearer token of the API kept in an HttpOnly cookie: it
+// expires with the token, ends when the user signs out (the token is
+// revoked), and stops at once when the user or its organization is
+// suspended, because the token stops working.
+const (
+	sessionCookie = "registry_session"
+	csrfCookie    = "registry_csrf"
+	langCookie    = "registry_lang"
+)
+
+func (s *site) secure(r *http.Request) bool { return r.TLS != nil || s.opts.SecureCookies }
+
+// cookieName gives a cookie the __Host- prefix where it is Secure, so that
+// no other host (a sibling subdomain) can set it.
+func (s *site) cookieName(r *http.Request, name string) string {
+	if s.secure(r) {
+		return "__Host-" + name
+	}
+	return name
+}
+
+func (s *site) setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{
+		Name: s.cookieName(r, name), Value: value, Path: "/", MaxAge: maxAge,
+		HttpOnly: true, Secure: s.secure(r), SameSite: http.SameSiteLaxMode,
+	})
+}
+
+func (s *site) cookie(r *http.Request, name string) string {
+	c, err := r.Cookie(s.cookieName(r, name))
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
+// authenticate turns the session cookie into the caller's principal. A
+// cookie whose token no longer works is cleared: the session has ended.
+func (s *site) authenticate(w http.ResponseWriter, r *http.Request, c *call) error {
+	token := s.cookie(r, sessionCookie)
+	if token == "" {
+		return nil
+	}
+	p, err := s.svc.Authenticate(r.Context(), token)
+	if errors.Is(err, registry.ErrUnauthenticated) {
+		s.clearSession(w, r)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	c.caller.Principal = p
+	me, err := s.svc.Me(r.Context(), c.caller)
+	if err != nil {
+		return err
+	}
+	c.me = &me
+	return nil
+}
+
+func (s *site) startSession(w http.ResponseWriter, r *http.Request, token string) {
+	// A session cookie: it also ends when the browser closes.
+	s.setCookie(w, r, sessionCookie, token, 0)
+	// A new session gets a new CSRF token, so one planted before sign-in
+	// is worth nothing after it.
+	s.setCookie(w, r, csrfCookie, newSecret(), 0)
+}
+
+func (s *site) clearSession(w http.ResponseWriter, r *http.Request) {
+	s.setCookie(w, r, sessionCookie, "", -1)
+}
+
+// csrfToken returns the request's CSRF token (double-submit: a random
+// cookie that every form repeats in a hidden field), making one if needed.
+func (s *site) csrfToken(w http.ResponseWriter, r *http.Request) string {
+	if t := s.cookie(r, csrfCookie); len(t) == 43 {
+		return t
+	}
+	t := newSecret()
+	s.setCookie(w, r, csrfCookie, t, 0)
+	return t
+}
+
+// csrfValid checks a posted form: its csrf field must equal the cookie, and
+// a browser's Origin, when sent, must be this registry.
+func (s *site) csrfValid(r *http.Request, token string) bool {
+	if o := r.Header.Get("Origin"); o != "" {
+		u, err := url.Parse(o)
+		if err != nil || u.Host != r.Host {
+			return false
+		}
+	}
+	if s.cookie(r, csrfCookie) == "" {
+		return false
+	}
+	got := r.PostFormValue("csrf")
+	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
+}
+
+func newSecret() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// language is the user's chosen language: Chinese unless English was chosen.
+func language(r *http.Request) string {
+	for _, name := range []string{langCookie, "__Host-" + langCookie} {
+		if c, err := r.Cookie(name); err == nil && c.Value == "en" {
+			return "en"
+		}
+	}
+	return "zh"
+}
+
+func urlQueryEscape(s string) string { return url.QueryEscape(s) }

@@ -1,0 +1,227 @@
+package web_test
+
+import (
+	"encoding/csv"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func TestSessionCookieIsHttpOnlyAndSameSite(t *testing.T) {
+	s := newSite(t)
+	id, code := s.org("上海星辰银行", "financial_institution")
+	bank := s.user(id, code, "registrant", "searcher")
+	b := s.browser()
+	b.get("/signin")
+	res := b.post("/signin", url.Values{"email": {bank.Email}, "password": {password}, "next": {"/search"}})
+	var session *http.Cookie
+	for r := res; r != nil; r = r.Request.Response {
+		for _, c := range r.Cookies() {
+			if c.Name == "registry_session" {
+				session = c
+			}
+		}
+	}
+	if session == nil {
+		t.Fatal("no session cookie was set")
+	}
+	if !session.HttpOnly || session.SameSite != http.SameSiteLaxMode || session.Path != "/" {
+		t.Errorf("session cookie %+v: want HttpOnly, SameSite=Lax, Path=/", session)
+	}
+	if session.Secure {
+		t.Error("a cookie over plain HTTP is marked Secure: the browser would never send it back")
+	}
+	if res.Request.URL.Path != "/search" || !strings.Contains(b.last, `action="/search"`) {
+		t.Errorf("after sign-in: %s", res.Request.URL)
+	}
+}
+
+func TestFormsWithoutTheSessionsCSRFTokenAreRefused(t *testing.T) {
+	s := newSite(t)
+	id, code := s.org("上海星辰银行", "financial_institution")
+	bank := s.user(id, code, "registrant", "searcher")
+	number := s.file(bank, "上海星辰精密机械有限公司", uscc("91310115MA1K3YJ1X"))
+	b := s.browser()
+	b.signIn(bank)
+	b.get("/registrations/" + number)
+	for name, form := range map[string]url.Values{
+		"no token":    {"csrf": {""}, "reason": {"debt_repaid"}},
+		"wrong token": {"csrf": {"x" + b.csrf()[1:]}, "reason": {"debt_repaid"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			res := b.post("/registrations/"+number+"/cancellation", form)
+			if res.StatusCode != http.StatusForbidden {
+				t.Fatalf("status %d, want 403", res.StatusCode)
+			}
+			if !strings.Contains(b.last, "表单已过期或不是来自本网站") {
+				t.Errorf("the page does not say why:\n%s", b.last)
+			}
+		})
+	}
+	t.Run("another site's Origin", func(t *testing.T) {
+		b.get("/registrations/" + number)
+		req, _ := http.NewRequest("POST", s.url+"/registrations/"+number+"/cancellation", strings.NewReader(url.Values{"csrf": {b.csrf()}, "reason": {"debt_repaid"}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", "https://evil.example")
+		res, err := b.c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusForbidden {
+			t.Fatalf("status %d, want 403", res.StatusCode)
+		}
+	})
+	reg := s.api(200, "GET", "/registrations/"+number, bank.Token, nil)
+	if reg["status"] != "effective" {
+		t.Errorf("a refused form changed the registration: %v", reg["status"])
+	}
+	// The same form with the page's token goes through.
+	b.get("/registrations/" + number)
+	res := b.post("/registrations/"+number+"/cancellation", url.Values{"reason": {"debt_repaid"}})
+	if res.StatusCode != 200 || !strings.Contains(b.last, "注销登记已完成") {
+		t.Fatalf("status %d:\n%s", res.StatusCode, b.last)
+	}
+}
+
+func TestSessionsEndOnSignOutAndOnSuspension(t *testing.T) {
+	s := newSite(t)
+	id, code := s.org("上海星辰银行", "financial_institution")
+	bank := s.user(id, code, "registrant", "searcher")
+	for _, tc := range []struct {
+		name string
+		end  func(t *testing.T, b *browser)
+	}{
+		{"sign-out", func(t *testing.T, b *browser) { b.post("/signout", url.Values{}) }},
+		{"the user's suspension", func(t *testing.T, b *browser) {
+			s.api(201, "POST", "/users/"+bank.UserID+"/suspension", adminToken, nil)
+			t.Cleanup(func() { s.api(201, "POST", "/users/"+bank.UserID+"/reinstatement", adminToken, nil) })
+		}},
+		{"the organization's suspension", func(t *testing.T, b *browser) { s.api(201, "POST", "/organizations/"+id+"/suspension", adminToken, nil) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := s.browser()
+			b.signIn(bank)
+			if res := b.get("/registrations"); res.Request.URL.Path != "/registrations" {
+				t.Fatalf("signed in, yet sent to %s", res.Request.URL)
+			}
+			tc.end(t, b)
+			res := b.get("/registrations")
+			if res.Request.URL.Path != "/signin" {
+				t.Fatalf("after %s the session still opens %s", tc.name, res.Request.URL)
+			}
+		})
+	}
+}
+
+func TestWrongPasswordIsShownOnTheFormAndAudited(t *testing.T) {
+	s := newSite(t)
+	id, code := s.org("上海星辰银行", "financial_institution")
+	bank := s.user(id, code, "registrant")
+	b := s.browser()
+	b.get("/lang/en?next=/signin")
+	res := b.post("/signin", url.Values{"email": {bank.Email}, "password": {"not the password"}, "next": {"https://evil.example/"}})
+	if res.StatusCode != http.StatusUnauthorized || !strings.Contains(b.last, "A wrong email or password also ends here") || !strings.Contains(b.last, `value="`+bank.Email+`"`) {
+		t.Fatalf("status %d:\n%s", res.StatusCode, b.last)
+	}
+	if !strings.Contains(b.last, `name="next" value="/"`) {
+		t.Error("the form kept a next address off the site")
+	}
+	staffID, staffCode := s.org("登记机构", "other")
+	auditor := s.user(staffID, staffCode, "auditor")
+	trail := s.api(200, "GET", "/audit?action=token.signin&outcome=denied", auditor.Token, nil)
+	if items := trail["items"].([]any); len(items) != 1 || !strings.HasSuffix(items[0].(map[string]any)["detail"].(string), "(web)") {
+		t.Errorf("the refused sign-in is not in the trail as a web request: %v", trail)
+	}
+}
+
+func TestLanguageChoiceIsRemembered(t *testing.T) {
+	s := newSite(t)
+	b := s.browser()
+	if b.get("/"); !strings.Contains(b.last, `<html lang="zh-CN">`) {
+		t.Fatal("the default language is not Chinese")
+	}
+	res := b.get("/lang/en?next=/verify")
+	if res.Request.URL.Path != "/verify" || !strings.Contains(b.last, `<html lang="en">`) || !strings.Contains(b.last, "Verify a certificate") {
+		t.Fatalf("after switching: %s\n%s", res.Request.URL, b.last)
+	}
+	if b.get("/"); !strings.Contains(b.last, "Register of security interests") {
+		t.Error("the choice was not remembered")
+	}
+	if res := b.get("/lang/en?next=//evil.example/"); res.Request.URL.Host != strings.TrimPrefix(s.url, "http://") {
+		t.Errorf("the switch led off the site, to %s", res.Request.URL)
+	}
+	if res := b.get("/lang/fr"); res.StatusCode != http.StatusNotFound {
+		t.Errorf("an unknown language: %d", res.StatusCode)
+	}
+}
+
+func TestCertificateVerificationIsPublic(t *testing.T) {
+	s := newSite(t)
+	id, code := s.org("上海星辰银行", "financial_institution")
+	bank := s.user(id, code, "registrant")
+	number := s.file(bank, "上海星辰精密机械有限公司", uscc("91310115MA1K3YJ1X"))
+	b := s.browser()
+	for _, tc := range []struct {
+		number string
+		status int
+		want   string
+	}{
+		{number, 200, "此编号由本登记机构签发"},
+		{number[:19] + string("0123456789"[(int(number[19]-'0')+1)%10]), 422, "编号无效"},
+		{"20261126000000000000", 422, "编号无效"},
+		{"12", 422, "编号无效"},
+	} {
+		res := b.get("/verify?number=" + tc.number)
+		if res.StatusCode != tc.status || !strings.Contains(b.last, tc.want) {
+			t.Errorf("%s: status %d, want %d with %q", tc.number, res.StatusCode, tc.status, tc.want)
+		}
+	}
+}
+
+func TestPagesNeedASessionAndTheRightRole(t *testing.T) {
+	s := newSite(t)
+	id, code := s.org("上海星辰机械", "enterprise")
+	registrant := s.user(id, code, "registrant")
+	b := s.browser()
+	for _, path := range []string{"/search", "/registrations", "/registrations/new", "/audit", "/admin/organizations"} {
+		if res := b.get(path); res.Request.URL.Path != "/signin" || res.Request.URL.Query().Get("next") != path {
+			t.Errorf("%s without a session: %s", path, res.Request.URL)
+		}
+	}
+	b.signIn(registrant)
+	for _, path := range []string{"/search", "/audit", "/admin/organizations", "/audit/export"} {
+		if res := b.get(path); res.StatusCode != http.StatusForbidden || !strings.Contains(b.last, "您的账户无权进行此操作") {
+			t.Errorf("%s as a registrant: %d", path, res.StatusCode)
+		}
+	}
+	if res := b.get("/registrations/20261126000000000000x"); res.StatusCode >= 500 {
+		t.Errorf("a bad number: %d", res.StatusCode)
+	}
+}
+
+func TestAuditExportFromThePageIsTheAPIsCSV(t *testing.T) {
+	s := newSite(t)
+	staffID, staffCode := s.org("登记机构", "other")
+	auditor := s.user(staffID, staffCode, "auditor")
+	id, code := s.org("上海星辰银行", "financial_institution")
+	bank := s.user(id, code, "registrant")
+	number := s.file(bank, "=HYPERLINK(\"x\")有限公司", uscc("91310115MA1K3YJ1X"))
+	b := s.browser()
+	b.signIn(auditor)
+	res := b.get("/audit/export?action=registration.file")
+	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "text/csv; charset=utf-8" {
+		t.Fatalf("status %d, %s", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	rows, err := csv.NewReader(strings.NewReader(b.last)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 || rows[0][0] != "id" || rows[1][6] != number {
+		t.Errorf("export: %v", rows)
+	}
+	if res := b.get("/audit?from=yesterday"); res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(b.last, "日期时间格式有误") {
+		t.Errorf("a bad filter: %d", res.StatusCode)
+	}
+}

@@ -1,0 +1,334 @@
+package web
+
+import (
+	"bytes"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"path"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/skip2/go-qrcode"
+
+	"github.com/movable-registry/registry/internal/auth"
+	"github.com/movable-registry/registry/internal/registry"
+)
+
+//go:embed templates/*.html locales/*.json static
+var files embed.FS
+
+// Languages are the interface's languages; the first is the default.
+var Languages = []string{"zh", "en"}
+
+// cst is China Standard Time, in which the register shows every time
+// (DOMAIN.md); China has kept UTC+8 without daylight saving since 1991.
+var cst = time.FixedZone("CST", 8*60*60)
+
+type views struct {
+	pages    map[string]*template.Template
+	catalogs map[string]map[string]string
+	strict   bool
+}
+
+func loadViews(strict bool) (*views, error) {
+	v := &views{pages: map[string]*template.Template{}, catalogs: map[string]map[string]string{}, strict: strict}
+	for _, lang := range Languages {
+		b, err := files.ReadFile("locales/" + lang + ".json")
+		if err != nil {
+			return nil, err
+		}
+		m := map[string]string{}
+		if err := json.Unmarshal(b, &m); err != nil {
+			return nil, fmt.Errorf("locales/%s.json: %w", lang, err)
+		}
+		v.catalogs[lang] = m
+	}
+	names, err := fs.Glob(files, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range names {
+		page := strings.TrimSuffix(path.Base(name), ".html")
+		if page == "layout" {
+			continue
+		}
+		t, err := template.New(page).Funcs(funcs).ParseFS(files, "templates/layout.html", name)
+		if err != nil {
+			return nil, err
+		}
+		v.pages[page] = t
+	}
+	return v, nil
+}
+
+// Pages lists the names of the interface's pages.
+func (v *views) names() []string {
+	var out []string
+	for n := range v.pages {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}
+
+var funcs = template.FuncMap{
+	"add": func(a, b int) int { return a + b },
+	"join": func(sep string, xs []string) string {
+		return strings.Join(xs, sep)
+	},
+	"deref": func(t *registry.Time) registry.Time {
+		if t == nil {
+			return registry.Time{}
+		}
+		return *t
+	},
+	"list": func(xs ...string) []string { return xs },
+	"dict": func(kv ...any) (map[string]any, error) {
+		if len(kv)%2 != 0 {
+			return nil, fmt.Errorf("dict takes pairs")
+		}
+		m := map[string]any{}
+		for i := 0; i < len(kv); i += 2 {
+			k, ok := kv[i].(string)
+			if !ok {
+				return nil, fmt.Errorf("dict key %v is not a string", kv[i])
+			}
+			m[k] = kv[i+1]
+		}
+		return m, nil
+	},
+	"blankParty": func() partyRow { return partyRow{Type: "organization"} },
+	"blankItem":  func() registry.ItemInput { return registry.ItemInput{Type: "equipment"} },
+	"newKey":     newSecret,
+}
+
+// Page is what every template sees: the request's language and account, the
+// page's own data, and a form's values and field errors.
+type Page struct {
+	Lang string
+	Path string
+	CSRF string
+	Me   *registry.Me
+	Data any
+	// Form holds the values a form is shown with again; Errors its fields'
+	// translated errors by the request's field path (grantors[0].uscc).
+	Form   url.Values
+	Errors map[string]string
+	// Notice is a translated message about the last action.
+	Notice string
+
+	v      *views
+	caller registry.Caller
+}
+
+// T translates key, formatting args into it. A key missing from the
+// catalog is an error in strict mode, else the English text or the key.
+func (p *Page) T(key string, args ...any) (string, error) {
+	return p.v.translate(p.Lang, key, args...)
+}
+
+func (v *views) translate(lang, key string, args ...any) (string, error) {
+	msg, ok := v.catalogs[lang][key]
+	if !ok {
+		if v.strict {
+			return "", fmt.Errorf("no %s translation for %q", lang, key)
+		}
+		if msg, ok = v.catalogs["en"][key]; !ok {
+			msg = key
+		}
+	}
+	if len(args) > 0 {
+		msg = fmt.Sprintf(msg, args...)
+	}
+	return msg, nil
+}
+
+// With is the page with other data, for a shared template that needs both
+// the page (its language, its errors) and a part of the data.
+func (p *Page) With(data any) *Page {
+	q := *p
+	q.Data = data
+	return &q
+}
+
+// Time shows an instant in China Standard Time.
+func (p *Page) Time(t registry.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.In(cst).Format("2006-01-02 15:04:05") + " CST"
+}
+
+// Can reports whether the signed-in account may do action.
+func (p *Page) Can(action string) bool { return p.caller.Can(auth.Action(action)) }
+
+// Has reports whether the signed-in account holds role.
+func (p *Page) Has(role string) bool { return p.caller.Has(auth.Role(role)) }
+
+// Own reports whether the signed-in account's organization is organizationID.
+func (p *Page) Own(organizationID string) bool {
+	return organizationID != "" && p.caller.OrganizationID == organizationID
+}
+
+// Err is the translated error of a form field, or "".
+func (p *Page) Err(field string) string { return p.Errors[field] }
+
+// Val is a form value as the user last gave it.
+func (p *Page) Val(name string) string { return p.Form.Get(name) }
+
+// Vals are a repeated form value's values.
+func (p *Page) Vals(name string) []string { return p.Form[name] }
+
+// Other is the other language, for the switch.
+func (p *Page) Other() string {
+	if p.Lang == "en" {
+		return "zh"
+	}
+	return "en"
+}
+
+// QR draws text as a QR code in SVG.
+func (p *Page) QR(text string) (template.HTML, error) { return qrSVG(text) }
+
+func qrSVG(text string) (template.HTML, error) {
+	q, err := qrcode.New(text, qrcode.Medium)
+	if err != nil {
+		return "", err
+	}
+	q.DisableBorder = false
+	bits := q.Bitmap()
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg class="qr" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" role="img" aria-label="QR"><rect width="100%%" height="100%%" fill="#fff"/><path fill="#000" d="`, len(bits), len(bits))
+	for y, row := range bits {
+		for x, on := range row {
+			if on {
+				fmt.Fprintf(&b, "M%d %dh1v1h-1z", x, y)
+			}
+		}
+	}
+	b.WriteString(`"/></svg>`)
+	return template.HTML(b.String()), nil // #nosec: only digits and our own markup
+}
+
+// render writes page name with data in the call's language. The page is
+// made in memory first, so a failure is a clean 500, not half a page.
+func (s *site) render(w http.ResponseWriter, c *call, status int, name string, data any) {
+	s.renderForm(w, c, status, name, data, nil, nil)
+}
+
+func (s *site) renderForm(w http.ResponseWriter, c *call, status int, name string, data any, form url.Values, errs map[string]string) {
+	p := &Page{Lang: c.lang, Path: c.r.URL.RequestURI(), CSRF: c.csrf, Me: c.me, Data: data, Form: form, Errors: errs, v: s.views, caller: c.caller}
+	if p.Form == nil {
+		p.Form = url.Values{}
+	}
+	if n := c.r.URL.Query().Get("done"); n != "" {
+		if msg, err := s.views.translate(c.lang, "notice."+n); err == nil && !strings.HasPrefix(msg, "notice.") {
+			p.Notice = msg
+		}
+	}
+	var b bytes.Buffer
+	if err := s.views.execute(&b, name, p); err != nil {
+		s.log.Error("page not rendered", "page", name, "error", err, "request_id", c.caller.RequestID)
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = w.Write([]byte("internal error / 内部错误\n"))
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(b.Bytes())
+}
+
+func (v *views) execute(b *bytes.Buffer, name string, p *Page) error {
+	t, ok := v.pages[name]
+	if !ok {
+		return fmt.Errorf("no page %q", name)
+	}
+	p.v = v
+	return t.ExecuteTemplate(b, "layout", p)
+}
+
+func staticFiles() http.Handler {
+	sub, err := fs.Sub(files, "static")
+	if err != nil {
+		panic(err)
+	}
+	return http.FileServerFS(sub)
+}
+
+// fieldMessages translates the service's field messages, which are English
+// sentences, by their form: each pattern's groups are the message's
+// arguments. A message no pattern knows is shown by its code.
+var fieldMessages = []struct {
+	re  *regexp.Regexp
+	key string
+}{
+	{regexp.MustCompile(`^is required$`), "field.required"},
+	{regexp.MustCompile(`^is required; one of .*$`), "field.required"},
+	{regexp.MustCompile(`^at least one is required$`), "field.at_least_one"},
+	{regexp.MustCompile(`^at most (\d+) are allowed$`), "field.at_most"},
+	{regexp.MustCompile(`^is longer than (\d+) characters$`), "field.too_long"},
+	{regexp.MustCompile(`^must be a whole number of months from 1 to (\d+)$`), "field.period"},
+	{regexp.MustCompile(`^"(.*)" is not one of .*$`), "field.not_one_of"},
+	{regexp.MustCompile(`^"(.*)" is not an ISO 4217 currency code$`), "field.currency"},
+	{regexp.MustCompile(`^"(.*)" is not an ISO 3166-1 alpha-2 country code$`), "field.country"},
+	{regexp.MustCompile(`^must be a decimal string.*$`), "field.amount"},
+	{regexp.MustCompile(`^must be greater than zero$`), "field.positive"},
+	{regexp.MustCompile(`^must contain letters or digits$`), "field.letters_or_digits"},
+	{regexp.MustCompile(`^must be a date such as .*$`), "field.date"},
+	{regexp.MustCompile(`^may not be in the future$`), "field.future"},
+	{regexp.MustCompile(`^must have at least (\d+) characters$`), "field.password_short"},
+	{regexp.MustCompile(`^is not an email address$`), "field.email"},
+	{regexp.MustCompile(`^contains control characters$`), "field.control"},
+	{regexp.MustCompile(`^is required for an individual$`), "field.required"},
+	{regexp.MustCompile(`^is required \(or country and registration_number.*$`), "field.uscc_or_foreign"},
+	{regexp.MustCompile(`^an individual is identified by id_number only$`), "field.individual_id"},
+	{regexp.MustCompile(`^an organization has no identity number; use uscc$`), "field.organization_id"},
+	{regexp.MustCompile(`^an organization with a USCC is registered in mainland China; leave country out$`), "field.domestic_country"},
+	{regexp.MustCompile(`^an organization registered in mainland China is identified by its uscc$`), "field.domestic_uscc"},
+	{regexp.MustCompile(`^is only for an organization registered outside mainland China$`), "field.foreign_only"},
+	{regexp.MustCompile(`^give exactly one of .*$`), "field.one_criterion"},
+	{regexp.MustCompile(`^changes nothing.*$`), "field.changes_nothing"},
+	{regexp.MustCompile(`^repeats .*$`), "field.repeats"},
+	{regexp.MustCompile(`^is not an item id$`), "field.item_id"},
+}
+
+// fieldErrors translates a validation error into messages by field.
+func (v *views) fieldErrors(lang string, verr *registry.ValidationError) map[string]string {
+	out := map[string]string{}
+	for _, fe := range verr.Errors {
+		out[fe.Field] = v.fieldMessage(lang, fe)
+	}
+	return out
+}
+
+func (v *views) fieldMessage(lang string, fe registry.FieldError) string {
+	if fe.Code != registry.CodeInvalidField {
+		if msg, err := v.translate(lang, "error."+fe.Code); err == nil {
+			return msg
+		}
+	}
+	for _, m := range fieldMessages {
+		if g := m.re.FindStringSubmatch(fe.Message); g != nil {
+			args := make([]any, len(g)-1)
+			for i, a := range g[1:] {
+				args[i] = a
+			}
+			if msg, err := v.translate(lang, m.key, args...); err == nil {
+				return msg
+			}
+		}
+	}
+	msg, _ := v.translate(lang, "error.invalid_field")
+	if lang == "en" {
+		return msg + ": " + fe.Message
+	}
+	return msg
+}

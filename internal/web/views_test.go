@@ -1,0 +1,237 @@
+package web
+
+import (
+	"bytes"
+	"maps"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/movable-registry/registry/internal/audit"
+	"github.com/movable-registry/registry/internal/auth"
+	"github.com/movable-registry/registry/internal/registry"
+)
+
+func strictViews(t *testing.T) *views {
+	t.Helper()
+	v, err := loadViews(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// sampleRegistration has every part a page can show: parties of each kind,
+// a former name, items, objections in each state, and a history.
+func sampleRegistration() registry.Registration {
+	at := registry.At(time.Date(2026, 11, 26, 3, 14, 15, 0, time.UTC))
+	lapses := registry.At(at.Add(30 * 24 * time.Hour))
+	return registry.Registration{
+		Number: "20261126000000001247", Kind: "chattel_mortgage", Status: registry.StatusEffective,
+		RegisteredAt: at, ExpiresAt: registry.At(at.AddDate(3, 0, 0)), Version: 2, PeriodMonths: 36,
+		Controller: registry.Controller{OrganizationID: "org-bank"},
+		Grantors: []registry.Party{
+			{Type: "organization", Name: "上海星辰精密机械（集团）有限公司", USCC: "91310115MA1K3YJ12G", FormerNames: []string{"上海星辰机械有限公司"}},
+			{Type: "individual", Name: "张三", IDNumber: "110101********1233"},
+			{Type: "organization", Name: "Pacific Rim Trading Co., Ltd.", Country: "HK", RegistrationNumber: "1234567", LEI: "5493001KJTIIGC8Y1R12"},
+		},
+		SecuredParties:   []registry.Party{{Type: "organization", Name: "上海浦东发展银行股份有限公司张江科技支行", USCC: "91310000132209458L"}},
+		Collateral:       registry.Collateral{Description: "12 CNC machining centres", Items: []registry.Item{{ID: "item-1", Type: "equipment", SerialNumber: "DMG-2019-004411", Description: "DMU 50", RegisteredAt: at}}},
+		MaxSecuredAmount: &registry.Money{Amount: "5000000.00", Currency: "CNY"},
+		Reference:        "LN-2026-0042",
+		Objections: []registry.Objection{
+			{Number: "20261126000000001301", Status: registry.ObjectionActive, FiledAt: at, LapsesAt: &lapses, By: registry.Actor{OrganizationID: "org-grantor"}, Statement: "never agreed"},
+			{Number: "20261126000000001302", Status: registry.ObjectionLitigating, FiledAt: at, By: registry.Actor{OrganizationID: "org-grantor"}, Statement: "disputed",
+				CaseNotice: &registry.CaseNotice{Court: "上海市浦东新区人民法院", CaseNumber: "(2026)沪0115民初1号", AcceptedOn: "2026-11-27", SubmittedAt: at}},
+		},
+		History: []registry.HistoryEntry{{Number: "20261126000000001247", Type: registry.EventInitial, RegisteredAt: at, By: registry.Actor{OrganizationID: "org-bank"}},
+			{Number: "20261126000000001301", Type: registry.EventObjection, RegisteredAt: at, Objection: "20261126000000001301"}},
+	}
+}
+
+// samplePages gives every page its data, as its handler would.
+func samplePages() map[string]func() (any, url.Values) {
+	reg := sampleRegistration()
+	at := reg.RegisteredAt
+	search := &registry.SearchCertificate{Number: "20261126000000001250", SearchedAt: at, AsOf: at, Criteria: registry.Criteria{GrantorName: "上海星辰精密机械（集团）有限公司"},
+		RegisterPosition: 1249, ResultCount: 1, Results: []registry.SearchResult{{Registration: reg, MatchedBy: "former_name"}}, SimilarNames: []string{"上海星晨精密机械有限公司"}}
+	filed := reg
+	filed.ModificationCode = "ABCD-EFGH-JKMN-PQRS-TVWX"
+	return map[string]func() (any, url.Values){
+		"home":   func() (any, url.Values) { return nil, nil },
+		"verify": func() (any, url.Values) { return &registry.Certificate{Number: reg.Number, KindOfCertificate: "registration", IssuedAt: at, Digest: "abc"}, nil },
+		"signin": func() (any, url.Values) { return nil, url.Values{"next": {"/search"}} },
+		"signup": func() (any, url.Values) { return nil, url.Values{"kind": {"enterprise"}} },
+		"signed_up": func() (any, url.Values) {
+			return registry.SignedUp{Organization: registry.Organization{Name: "上海星辰", USCC: "91310115MA1K3YJ12G"}, User: registry.User{Email: "a@b.cn"}}, nil
+		},
+		"error":  func() (any, url.Values) { return errorPage{Code: "not_found", Status: 404}, nil },
+		"search": func() (any, url.Values) { return searchForm{Criteria: criteria, Key: "k"}, url.Values{"criterion": {"uscc"}} },
+		"search_result": func() (any, url.Values) {
+			return search, nil
+		},
+		"search_certificate": func() (any, url.Values) { return certificatePage{VerifyURL: "https://r.example/verify?number=1", Search: search}, nil },
+		"file": func() (any, url.Values) {
+			g, s, items := filingRows(registry.Filing{Grantors: reg.Grantors})
+			return filingForm{Key: "k", Kinds: registry.Kinds, ItemTypes: registry.ItemTypes, Grantors: g, SecuredParties: s, Items: items}, url.Values{"kind": {"factoring"}}
+		},
+		"filed":         func() (any, url.Values) { return &filed, nil },
+		"registrations": func() (any, url.Values) { return listPage{Statuses: statuses, Page: registry.RegistrationPage{Items: []registry.Registration{reg}}, Next: "/registrations?cursor=x"}, nil },
+		"registration": func() (any, url.Values) {
+			return &registrationPage{Reg: reg, Controls: true, ItemTypes: registry.ItemTypes, Reasons: registry.CancellationReasons, Code: "ABCD"}, url.Values{"form": {"amend"}}
+		},
+		"registration_certificate": func() (any, url.Values) { return certificatePage{VerifyURL: "https://r.example/verify?number=1", Reg: &reg}, nil },
+		"organizations": func() (any, url.Values) {
+			return organizationsPage{Statuses: organizationStatuses, Page: registry.Page[registry.Organization]{Items: []registry.Organization{
+				{ID: "o1", Name: "甲", Kind: "enterprise", Status: "pending"}, {ID: "o2", Name: "乙", Kind: "financial_institution", Status: "active"}}}}, nil
+		},
+		"users": func() (any, url.Values) {
+			return usersPage{OrganizationID: "o1", Page: registry.Page[registry.User]{Items: []registry.User{
+				{ID: "u1", Email: "a@b.cn", Roles: []string{"registrant", "searcher", "org_admin"}, Status: "active"}, {ID: "u2", Roles: []string{"auditor"}, Status: "suspended"}}}}, nil
+		},
+		"audit": func() (any, url.Values) {
+			return auditPage{Outcomes: []string{"success", "denied", "invalid", "error"}, Export: "/audit/export?", Page: registry.Page[registry.AuditEntry]{Items: []registry.AuditEntry{
+				{ID: 1, At: at, Actor: registry.AuditActor{Kind: "user", UserID: "u1"}, Action: "registration.file", Target: reg.Number, Outcome: "success"},
+				{ID: 2, At: at, Actor: registry.AuditActor{Kind: "registry"}, Action: "registration.record_expiry", Outcome: "denied"}}}}, nil
+		},
+	}
+}
+
+// everyone holds every role, so that every part of every page renders.
+var everyone = registry.Caller{Principal: auth.Principal{UserID: "u1", OrganizationID: "org-grantor", Roles: auth.Roles}}
+
+func TestEveryPageRendersInBothLanguagesWithNoMissingKey(t *testing.T) {
+	v := strictViews(t)
+	pages := samplePages()
+	if got, want := v.names(), slices.Sorted(maps.Keys(pages)); !slices.Equal(got, want) {
+		t.Fatalf("pages without sample data, or samples without a page: %s", cmp.Diff(got, want))
+	}
+	for _, lang := range Languages {
+		for name, sample := range pages {
+			t.Run(lang+"/"+name, func(t *testing.T) {
+				data, form := sample()
+				for _, who := range []registry.Caller{{}, everyone} {
+					me := &registry.Me{User: &registry.User{DisplayName: "王五"}, Organization: &registry.Organization{Name: "乙银行"}}
+					if who.UserID == "" {
+						me = nil
+					}
+					p := &Page{Lang: lang, Path: "/x", CSRF: "c", Me: me, Data: data, Form: form, caller: who,
+						Errors: map[string]string{"form": "!", "grantors[0].uscc": "bad uscc"}}
+					if p.Form == nil {
+						p.Form = url.Values{}
+					}
+					var b bytes.Buffer
+					if err := v.execute(&b, name, p); err != nil {
+						t.Fatal(err)
+					}
+					html := b.String()
+					if !strings.Contains(html, `<html lang="`+map[string]string{"zh": "zh-CN", "en": "en"}[lang]+`"`) {
+						t.Errorf("page is not marked as %s", lang)
+					}
+					if lang == "en" && strings.ContainsAny(html, "登记查询担保") && !strings.Contains(html, "中文") {
+						t.Errorf("English page shows Chinese labels")
+					}
+				}
+			})
+		}
+	}
+}
+
+func TestCatalogsHaveTheSameKeys(t *testing.T) {
+	v := strictViews(t)
+	zh, en := slices.Sorted(maps.Keys(v.catalogs["zh"])), slices.Sorted(maps.Keys(v.catalogs["en"]))
+	if diff := cmp.Diff(zh, en); diff != "" {
+		t.Errorf("zh and en catalogs differ (-zh +en):\n%s", diff)
+	}
+}
+
+// Every value the register can show is translated: a page that meets a new
+// kind, status, event or code must not fall back to the key.
+func TestEveryDomainValueIsTranslated(t *testing.T) {
+	v := strictViews(t)
+	var keys []string
+	add := func(prefix string, values ...string) {
+		for _, x := range values {
+			keys = append(keys, prefix+x)
+		}
+	}
+	add("kind.", registry.Kinds...)
+	add("item.", registry.ItemTypes...)
+	add("reason.", registry.CancellationReasons...)
+	add("orgkind.", registry.OrganizationKinds...)
+	add("event.", registry.EventTypes...)
+	add("certificate.", append([]string{"registration", "search"}, registry.EventTypes[1:]...)...)
+	add("status.", statuses...)
+	add("objection.", registry.ObjectionActive, registry.ObjectionLitigating, registry.ObjectionWithdrawn, registry.ObjectionLapsed, registry.ObjectionRevoked)
+	add("orgstatus.", organizationStatuses...)
+	add("userstatus.", registry.UserActive, registry.UserSuspended)
+	for _, r := range auth.Roles {
+		add("role.", string(r))
+	}
+	add("actor.", string(audit.UserActor), string(audit.BootstrapAdmin), string(audit.Anonymous), string(audit.System))
+	add("outcome.", string(audit.Success), string(audit.Denied), string(audit.Invalid), string(audit.Error))
+	add("criterion.", criteria...)
+	add("matched.", registry.MatchCurrentName, registry.MatchFormerName, registry.MatchUSCC, registry.MatchLEI, registry.MatchIDNumber, registry.MatchRegistrationNumber, registry.MatchSerialNumber)
+	add("error.", "bad_form", "unauthenticated", "forbidden", "not_found", "conflict", "registration_not_effective", "version_mismatch",
+		"extension_window_closed", "objection_not_active", "log_unavailable", "log_inconsistent", "idempotency_key_reused", "rate_limited",
+		"malformed_request", "payload_too_large", "internal_error", "method_not_allowed",
+		registry.CodeInvalidField, registry.CodeInvalidUSCC, registry.CodeInvalidIDNumber, registry.CodeInvalidLEI, registry.CodeInvalidNumber)
+	for _, m := range fieldMessages {
+		keys = append(keys, m.key)
+	}
+	for _, lang := range Languages {
+		for _, k := range keys {
+			if _, err := v.translate(lang, k); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+}
+
+// The service's field messages are shown translated, with their numbers.
+func TestFieldMessagesAreTranslated(t *testing.T) {
+	v := strictViews(t)
+	for _, tc := range []struct {
+		fe       registry.FieldError
+		zh, en   string
+		fallback bool
+	}{
+		{registry.FieldError{Field: "collateral.description", Code: "invalid_field", Message: "is required"}, "必填", "Required", false},
+		{registry.FieldError{Field: "period_months", Code: "invalid_field", Message: "must be a whole number of months from 1 to 360"}, "应为 1 至 360 之间的整数月数", "A whole number of months from 1 to 360", false},
+		{registry.FieldError{Field: "grantors[0].uscc", Code: "invalid_uscc", Message: "a USCC has 18 characters, this one has 3"}, "统一社会信用代码无效（应为18位，校验码正确）", "Not a valid USCC (18 characters with a correct check character)", false},
+		{registry.FieldError{Field: "x", Code: "invalid_field", Message: "something new"}, "此项无效", "This value is invalid: something new", true},
+	} {
+		if got := v.fieldMessage("zh", tc.fe); got != tc.zh {
+			t.Errorf("zh %q: got %q, want %q", tc.fe.Message, got, tc.zh)
+		}
+		if got := v.fieldMessage("en", tc.fe); got != tc.en {
+			t.Errorf("en %q: got %q, want %q", tc.fe.Message, got, tc.en)
+		}
+	}
+}
+
+func TestLocalPathKeepsRedirectsOnTheSite(t *testing.T) {
+	for in, want := range map[string]string{
+		"/search": "/search", "/registrations/1?x=2": "/registrations/1?x=2",
+		"https://evil.example": "/", "//evil.example": "/", "/\\evil.example": "/", "": "/", "search": "/", "/a\r\nSet-Cookie: x": "/",
+	} {
+		if got := localPath(in); got != want {
+			t.Errorf("localPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestTimesAreShownInChinaStandardTime(t *testing.T) {
+	p := &Page{}
+	if got, want := p.Time(registry.At(time.Date(2026, 11, 26, 16, 30, 0, 0, time.UTC))), "2026-11-27 00:30:00 CST"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	got, ok := parseLocal("2026-11-27T00:30")
+	if !ok || !got.Equal(time.Date(2026, 11, 26, 16, 30, 0, 0, time.UTC)) {
+		t.Errorf("parseLocal: got %v %v", got, ok)
+	}
+}

@@ -1,0 +1,242 @@
+// Package web is the registry's HTML interface: server-rendered pages over
+// the same Service as the API, in Simplified Chinese (the default) and
+// English. It serves every path outside /api/v1 on httpapi's router and
+// speaks plain net/http; no business rule lives here.
+package web
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/movable-registry/registry/internal/audit"
+	"github.com/movable-registry/registry/internal/auth"
+	"github.com/movable-registry/registry/internal/httpapi"
+	"github.com/movable-registry/registry/internal/registry"
+)
+
+// Options configure the web interface.
+type Options struct {
+	Logger *slog.Logger
+	// PublicURL is the registry's address as certificates print it (in their
+	// QR codes), such as https://register.example.cn; empty means the address
+	// each request came to.
+	PublicURL string
+	// SecureCookies marks cookies Secure even on plain-HTTP requests, for a
+	// registry behind a proxy that ends TLS. Requests over TLS always get
+	// Secure cookies.
+	SecureCookies bool
+	// Strict makes a missing translation an error instead of a fallback;
+	// tests turn it on.
+	Strict bool
+	// MaxBodyBytes limits a form's body (default 1 MiB).
+	MaxBodyBytes int64
+}
+
+type site struct {
+	svc   *registry.Service
+	opts  Options
+	log   *slog.Logger
+	views *views
+	mux   *http.ServeMux
+}
+
+// New returns the handler of the web interface.
+func New(svc *registry.Service, opts Options) (http.Handler, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = 1 << 20
+	}
+	v, err := loadViews(opts.Strict)
+	if err != nil {
+		return nil, err
+	}
+	s := &site{svc: svc, opts: opts, log: opts.Logger, views: v, mux: http.NewServeMux()}
+	s.routes()
+	return s, nil
+}
+
+// handler is a page: it renders, redirects, or returns an error that the
+// site turns into an error page (and, for a refusal, an audit entry).
+type handler func(w http.ResponseWriter, r *http.Request, c *call) error
+
+// need says who may open a page before the service applies its own rules.
+type need int
+
+const (
+	anyone   need = iota
+	signedIn      // a session is required; without one, the sign-in page
+)
+
+func (s *site) routes() {
+	s.mux.Handle("GET /static/", http.StripPrefix("/static/", staticFiles()))
+	s.handle("GET /{$}", anyone, s.home)
+	s.handle("GET /lang/{lang}", anyone, s.switchLanguage)
+	s.handle("GET /verify", anyone, s.verify)
+	s.handle("GET /signin", anyone, s.signInPage)
+	s.handle("POST /signin", anyone, s.signIn)
+	s.handle("POST /signout", signedIn, s.signOut)
+	s.handle("GET /signup", anyone, s.signUpPage)
+	s.handle("POST /signup", anyone, s.signUp)
+
+	s.handle("GET /search", signedIn, s.searchPage)
+	s.handle("POST /search", signedIn, s.search)
+	s.handle("GET /searches/{number}", signedIn, s.searchResult)
+	s.handle("GET /searches/{number}/certificate", signedIn, s.searchCertificate)
+
+	s.handle("GET /registrations", signedIn, s.myRegistrations)
+	s.handle("GET /registrations/new", signedIn, s.filingPage)
+	s.handle("POST /registrations", signedIn, s.file)
+	s.handle("GET /registrations/{number}", signedIn, s.registration)
+	s.handle("GET /registrations/{number}/certificate", signedIn, s.registrationCertificate)
+	s.handle("POST /registrations/{number}/amendment", signedIn, s.amend)
+	s.handle("POST /registrations/{number}/extension", signedIn, s.extend)
+	s.handle("POST /registrations/{number}/cancellation", signedIn, s.cancel)
+	s.handle("POST /registrations/{number}/modification-code", signedIn, s.rotateCode)
+	s.handle("POST /registrations/{number}/objections", signedIn, s.fileObjection)
+	s.handle("POST /registrations/{number}/objections/{objection}/withdrawal", signedIn, s.withdrawObjection)
+	s.handle("POST /registrations/{number}/objections/{objection}/case-notice", signedIn, s.caseNotice)
+	s.handle("POST /registrations/{number}/revocation", signedIn, s.revoke)
+
+	s.handle("GET /admin/organizations", signedIn, s.organizations)
+	s.handle("POST /admin/organizations/{id}/approval", signedIn, s.approveOrganization)
+	s.handle("POST /admin/organizations/{id}/suspension", signedIn, s.suspendOrganization)
+	s.handle("GET /admin/users", signedIn, s.users)
+	s.handle("POST /admin/users/{id}/suspension", signedIn, s.suspendUser)
+	s.handle("POST /admin/users/{id}/reinstatement", signedIn, s.reinstateUser)
+	s.handle("GET /audit", signedIn, s.auditTrail)
+	s.handle("GET /audit/export", signedIn, s.exportAudit)
+}
+
+func (s *site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	// Pages load their own styles, script and (inline SVG) QR codes only,
+	// and post forms only to the registry.
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Vary", "Cookie")
+	s.mux.ServeHTTP(w, r)
+}
+
+// call is one request to a page: who makes it, in which language, and what
+// it is audited as.
+type call struct {
+	caller registry.Caller
+	me     *registry.Me
+	lang   string
+	csrf   string
+	r      *http.Request
+	// action and target are what a refusal is recorded as.
+	action   auth.Action
+	target   string
+	recorded bool
+}
+
+func (c *call) ctx() context.Context { return c.r.Context() }
+
+// signedIn reports whether the request carries a working session.
+func (c *call) signedIn() bool { return c.caller.UserID != "" || c.caller.Bootstrap }
+
+// audited names what this request is audited as if it is refused.
+func (c *call) audited(a auth.Action, target string) {
+	c.action, c.target = a, target
+}
+
+func (s *site) handle(pattern string, n need, h handler) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
+		c := &call{r: r, lang: language(r)}
+		c.caller = registry.Caller{Source: clientAddress(r), RequestID: w.Header().Get("X-Request-Id")}
+		c.csrf = s.csrfToken(w, r)
+		if err := s.authenticate(w, r, c); err != nil {
+			s.fail(w, c, err)
+			return
+		}
+		if n == signedIn && !c.signedIn() {
+			http.Redirect(w, r, "/signin?next="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			return
+		}
+		if r.Method == http.MethodPost && !s.csrfValid(r, c.csrf) {
+			s.fail(w, c, errBadForm)
+			return
+		}
+		if err := h(w, r, c); err != nil {
+			s.fail(w, c, err)
+		}
+	})
+}
+
+// errBadForm is a form that did not come from the registry's own page (no or
+// a wrong CSRF token, or another site's Origin).
+var errBadForm = errors.New("the form did not come from this registry's page")
+
+// fail answers a page's error with an error page in the user's language and
+// records a refusal in the audit trail, as the API does.
+func (s *site) fail(w http.ResponseWriter, c *call, err error) {
+	status, code := http.StatusForbidden, "bad_form"
+	if !errors.Is(err, errBadForm) {
+		p := httpapi.ProblemFor(err)
+		status, code = p.Status, p.Code
+	}
+	if status >= 500 {
+		s.log.Error("page failed", "error", err, "path", c.r.URL.Path, "request_id", c.caller.RequestID)
+	}
+	if status == http.StatusUnauthorized {
+		s.clearSession(w, c.r)
+	}
+	s.record(c, status, code, err)
+	s.render(w, c, status, "error", errorPage{Code: code, Status: status})
+}
+
+// record writes a refused request's audit entry, once.
+func (s *site) record(c *call, status int, code string, err error) {
+	if c.recorded || c.action == "" || status < 400 {
+		return
+	}
+	c.recorded = true
+	detail := code
+	if p := httpapi.ProblemFor(err); p.Code == code {
+		detail = code + ": " + p.Detail
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx()), 5e9)
+	defer cancel()
+	if aerr := s.svc.Record(ctx, c.caller, c.action, c.target, audit.OutcomeOf(status), detail+" (web)"); aerr != nil {
+		s.log.Error("audit entry not written", "error", aerr, "request_id", c.caller.RequestID)
+	}
+}
+
+// refused records err, a refusal that the page shows in place (a form with
+// field errors), and returns the status to answer with.
+func (s *site) refused(c *call, err error) int {
+	p := httpapi.ProblemFor(err)
+	s.record(c, p.Status, p.Code, err)
+	return p.Status
+}
+
+type errorPage struct {
+	Code   string
+	Status int
+}
+
+// clientAddress is the client's address as httpapi found it.
+func clientAddress(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// localPath returns next if it is a path on this site, else "/": redirects
+// after sign-in and language switches never lead elsewhere.
+func localPath(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
+		return "/"
+	}
+	return next
+}

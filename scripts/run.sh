@@ -22,6 +22,7 @@ if [ -z "${REGISTRY_LOG_KEY:-}" ] && [ -z "${REGISTRY_LOG_KEY_FILE:-}" ] && [ ! 
 	bin/registryd keygen var/log.key
 fi
 addr="${REGISTRY_ADDR:-127.0.0.1:8080}"
+echo "web:          http://$addr/"
 echo "registry:     http://$addr/api/v1  (health: http://$addr/healthz)"
 echo "admin token:  $REGISTRY_ADMIN_TOKEN  (kept in var/admin-token)"
 echo "database:     $DATABASE_URL"

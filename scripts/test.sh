@@ -23,5 +23,22 @@ if [ -z "${TEST_DATABASE_URL:-}" ]; then
 	fi
 fi
 export TEST_DATABASE_URL
-mkdir -p artifacts
+
+# The browser tests drive Debian's chromium; install it where it is missing
+# (with CJK fonts, so that screenshots of Chinese pages are readable).
+if [ -z "${CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; then
+	echo "make test: installing Debian's chromium for the browser tests"
+	sudo=""
+	[ "$(id -u)" = 0 ] || sudo=sudo
+	$sudo apt-get update -qq
+	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
+elif command -v fc-list >/dev/null 2>&1 && [ -z "$(fc-list :lang=zh 2>/dev/null)" ] && [ "$(id -u)" = 0 ]; then
+	echo "make test: installing CJK fonts for readable screenshots"
+	(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk >/dev/null) ||
+		echo "make test: no CJK fonts; screenshots of Chinese pages will show boxes"
+fi
+
+mkdir -p artifacts/screenshots
+# Browser tests save their screenshots here, one per step and language.
+export REGISTRY_SCREENSHOTS="${REGISTRY_SCREENSHOTS:-$root/artifacts/screenshots}"
 go test -count=1 "$@" ./...

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/movable-registry/registry/internal/auth"
 	"github.com/movable-registry/registry/internal/httpapi"
@@ -59,6 +60,29 @@ func (s *site) approveOrganization(w http.ResponseWriter, r *http.Request, c *ca
 // suspendOrganization handles POST /admin/organizations/{id}/suspension.
 func (s *site) suspendOrganization(w http.ResponseWriter, r *http.Request, c *call) error {
 	return setStatus(s, w, r, c, auth.SuspendOrganization, "/admin/organizations?status="+registry.OrgActive, "suspended", s.svc.SuspendOrganization)
+}
+
+// revocations handles GET /admin/revocations?number=: an administrator
+// names the registration a judgment, ruling or award concerns, and revokes
+// it (or one of its objections) on its page.
+func (s *site) revocations(w http.ResponseWriter, r *http.Request, c *call) error {
+	if !c.caller.Can(auth.Revoke) {
+		c.audited(auth.Revoke, "")
+		return registry.ErrForbidden
+	}
+	number := strings.TrimSpace(r.URL.Query().Get("number"))
+	form := url.Values{"number": {number}}
+	if number == "" {
+		s.renderForm(w, c, http.StatusOK, "revocations", nil, form, nil)
+		return nil
+	}
+	c.audited(auth.ReadRegistration, number)
+	reg, err := s.svc.Registration(c.ctx(), c.caller, number)
+	if err != nil {
+		return s.formFailed(w, c, "revocations", nil, form, "", err)
+	}
+	http.Redirect(w, r, "/registrations/"+reg.Number+"#revoke", http.StatusSeeOther)
+	return nil
 }
 
 type usersPage struct {

@@ -98,7 +98,9 @@ func TestSessionsEndOnSignOutAndOnSuspension(t *testing.T) {
 			s.api(201, "POST", "/users/"+bank.UserID+"/suspension", adminToken, nil)
 			t.Cleanup(func() { s.api(201, "POST", "/users/"+bank.UserID+"/reinstatement", adminToken, nil) })
 		}},
-		{"the organization's suspension", func(t *testing.T, b *browser) { s.api(201, "POST", "/organizations/"+id+"/suspension", adminToken, nil) }},
+		{"the organization's suspension", func(t *testing.T, b *browser) {
+			s.api(201, "POST", "/organizations/"+id+"/suspension", adminToken, nil)
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := s.browser()

@@ -216,3 +216,16 @@ func (b *browser) signIn(u user) {
 		b.t.Fatalf("sign-in ended at %s with %d:\n%s", res.Request.URL, res.StatusCode, b.last)
 	}
 }
+
+// regexpField is the value of the hidden field name on a page.
+func regexpField(name, page string) string {
+	return regexpText(`name="`+regexp.QuoteMeta(name)+`" value="([^"]*)"`, page)
+}
+
+func regexpText(pattern, page string) string {
+	m := regexp.MustCompile(pattern).FindStringSubmatch(page)
+	if m == nil {
+		return ""
+	}
+	return m[1]
+}

@@ -62,29 +62,40 @@ func samplePages() map[string]func() (any, url.Values) {
 	filed := reg
 	filed.ModificationCode = "ABCD-EFGH-JKMN-PQRS-TVWX"
 	return map[string]func() (any, url.Values){
-		"home":   func() (any, url.Values) { return nil, nil },
-		"verify": func() (any, url.Values) { return &registry.Certificate{Number: reg.Number, KindOfCertificate: "registration", IssuedAt: at, Digest: "abc"}, nil },
+		"home": func() (any, url.Values) { return nil, nil },
+		"verify": func() (any, url.Values) {
+			return &registry.Certificate{Number: reg.Number, KindOfCertificate: "registration", IssuedAt: at, Digest: "abc"}, nil
+		},
 		"signin": func() (any, url.Values) { return nil, url.Values{"next": {"/search"}} },
 		"signup": func() (any, url.Values) { return nil, url.Values{"kind": {"enterprise"}} },
 		"signed_up": func() (any, url.Values) {
 			return registry.SignedUp{Organization: registry.Organization{Name: "上海星辰", USCC: "91310115MA1K3YJ12G"}, User: registry.User{Email: "a@b.cn"}}, nil
 		},
-		"error":  func() (any, url.Values) { return errorPage{Code: "not_found", Status: 404}, nil },
-		"search": func() (any, url.Values) { return searchForm{Criteria: criteria, Key: "k"}, url.Values{"criterion": {"uscc"}} },
+		"error": func() (any, url.Values) { return errorPage{Code: "not_found", Status: 404}, nil },
+		"search": func() (any, url.Values) {
+			return searchForm{Criteria: criteria, Key: "k"}, url.Values{"criterion": {"uscc"}}
+		},
 		"search_result": func() (any, url.Values) {
 			return search, nil
 		},
-		"search_certificate": func() (any, url.Values) { return certificatePage{VerifyURL: "https://r.example/verify?number=1", Search: search}, nil },
+		"search_certificate": func() (any, url.Values) {
+			return certificatePage{VerifyURL: "https://r.example/verify?number=1", Search: search}, nil
+		},
 		"file": func() (any, url.Values) {
 			g, s, items := filingRows(registry.Filing{Grantors: reg.Grantors})
 			return filingForm{Key: "k", Kinds: registry.Kinds, ItemTypes: registry.ItemTypes, Grantors: g, SecuredParties: s, Items: items}, url.Values{"kind": {"factoring"}}
 		},
-		"filed":         func() (any, url.Values) { return &filed, nil },
-		"registrations": func() (any, url.Values) { return listPage{Statuses: statuses, Page: registry.RegistrationPage{Items: []registry.Registration{reg}}, Next: "/registrations?cursor=x"}, nil },
+		"filed": func() (any, url.Values) { return &filed, nil },
+		"registrations": func() (any, url.Values) {
+			return listPage{Statuses: statuses, Page: registry.RegistrationPage{Items: []registry.Registration{reg}}, Next: "/registrations?cursor=x"}, nil
+		},
 		"registration": func() (any, url.Values) {
 			return &registrationPage{Reg: reg, Controls: true, ItemTypes: registry.ItemTypes, Reasons: registry.CancellationReasons, Code: "ABCD"}, url.Values{"form": {"amend"}}
 		},
-		"registration_certificate": func() (any, url.Values) { return certificatePage{VerifyURL: "https://r.example/verify?number=1", Reg: &reg}, nil },
+		"revocations": func() (any, url.Values) { return nil, url.Values{"number": {"1"}} },
+		"registration_certificate": func() (any, url.Values) {
+			return certificatePage{VerifyURL: "https://r.example/verify?number=1", Reg: &reg}, nil
+		},
 		"organizations": func() (any, url.Values) {
 			return organizationsPage{Statuses: organizationStatuses, Page: registry.Page[registry.Organization]{Items: []registry.Organization{
 				{ID: "o1", Name: "甲", Kind: "enterprise", Status: "pending"}, {ID: "o2", Name: "乙", Kind: "financial_institution", Status: "active"}}}}, nil

@@ -106,6 +106,7 @@ func (s *site) routes() {
 	s.handle("GET /admin/organizations", signedIn, s.organizations)
 	s.handle("POST /admin/organizations/{id}/approval", signedIn, s.approveOrganization)
 	s.handle("POST /admin/organizations/{id}/suspension", signedIn, s.suspendOrganization)
+	s.handle("GET /admin/revocations", signedIn, s.revocations)
 	s.handle("GET /admin/users", signedIn, s.users)
 	s.handle("POST /admin/users/{id}/suspension", signedIn, s.suspendUser)
 	s.handle("POST /admin/users/{id}/reinstatement", signedIn, s.reinstateUser)
@@ -120,6 +121,10 @@ func (s *site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Vary", "Cookie")
+	// The API sends no referrer at all; a page must, to its own site, or
+	// the browser posts its forms with "Origin: null" and they fail the
+	// CSRF check.
+	h.Set("Referrer-Policy", "same-origin")
 	s.mux.ServeHTTP(w, r)
 }
 

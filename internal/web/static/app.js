@@ -39,7 +39,8 @@
 
   function errorFor(input) {
     var next = input.parentElement.nextElementSibling;
-    if (next && next.classList.contains("field-error") && next.dataset.live) return next;
+    // The server's error for the field, or the one made here before.
+    if (next && next.classList.contains("field-error")) return next;
     var p = document.createElement("p");
     p.className = "field-error";
     p.dataset.live = "1";

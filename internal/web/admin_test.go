@@ -1,0 +1,135 @@
+package web_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func TestSignUpWaitsForAnAdministratorsApproval(t *testing.T) {
+	s := newSite(t)
+	staffID, staffCode := s.org("登记机构", "other")
+	admin := s.user(staffID, staffCode, "admin")
+	code := uscc("91310115MA9999999")
+	b := s.browser()
+	b.get("/signup")
+	form := url.Values{"name": {"上海新星贸易有限公司"}, "uscc": {code[:17] + "0"}, "kind": {"enterprise"},
+		"display_name": {"李四"}, "email": {"li@xinxing.example.cn"}, "password": {password}}
+	if code[17] == '0' {
+		form.Set("uscc", code[:17]+"1")
+	}
+	// A bad USCC is shown beside its field, with the rest kept.
+	res := b.post("/signup", form)
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(b.last, "统一社会信用代码无效") || !strings.Contains(b.last, `value="李四"`) {
+		t.Fatalf("status %d:\n%s", res.StatusCode, b.last)
+	}
+	form.Set("uscc", code)
+	if res := b.post("/signup", form); res.StatusCode != http.StatusCreated || !strings.Contains(b.last, "正在等待审核") {
+		t.Fatalf("status %d:\n%s", res.StatusCode, b.last)
+	}
+	// Pending: the new user cannot sign in yet.
+	b.get("/signin")
+	if res := b.post("/signin", url.Values{"email": {"li@xinxing.example.cn"}, "password": {password}, "next": {"/"}}); res.StatusCode == http.StatusOK {
+		t.Fatal("a pending organization's user signed in")
+	}
+
+	a := s.browser()
+	a.signIn(admin)
+	a.get("/admin/organizations")
+	if !strings.Contains(a.last, "上海新星贸易有限公司") {
+		t.Fatalf("the pending organization is not listed:\n%s", a.last)
+	}
+	orgs := s.api(200, "GET", "/organizations?status=pending", adminToken, nil)["items"].([]any)
+	id := orgs[0].(map[string]any)["id"].(string)
+	res = a.post("/admin/organizations/"+id+"/approval", url.Values{})
+	if res.StatusCode != http.StatusOK || !strings.Contains(a.last, "机构已审核通过") {
+		t.Fatalf("approval: %d\n%s", res.StatusCode, a.last)
+	}
+	b.get("/signin")
+	if res := b.post("/signin", url.Values{"email": {"li@xinxing.example.cn"}, "password": {password}, "next": {"/"}}); res.StatusCode != http.StatusOK || res.Request.URL.Path != "/" {
+		t.Fatalf("the approved user could not sign in: %d %s", res.StatusCode, res.Request.URL)
+	}
+}
+
+func TestAnAdministratorRevokesOnTheRegistrationsPage(t *testing.T) {
+	s := newSite(t)
+	staffID, staffCode := s.org("登记机构", "other")
+	admin := s.user(staffID, staffCode, "admin")
+	id, code := s.org("上海星辰银行", "financial_institution")
+	bank := s.user(id, code, "registrant")
+	number := s.file(bank, "上海星辰精密机械有限公司", uscc("91310115MA1K3YJ1X"))
+	a := s.browser()
+	a.signIn(admin)
+	if res := a.get("/admin/revocations?number=" + number); res.Request.URL.Path != "/registrations/"+number || !strings.Contains(a.last, `id="revoke"`) {
+		t.Fatalf("the revocation form is not on %s", res.Request.URL)
+	}
+	// The document is required; the refusal is shown in the revocation form.
+	res := a.post("/registrations/"+number+"/revocation", url.Values{"authority": {"上海市浦东新区人民法院"}})
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(a.last, "必填") || !strings.Contains(a.last, `value="上海市浦东新区人民法院"`) {
+		t.Fatalf("status %d:\n%s", res.StatusCode, a.last)
+	}
+	res = a.post("/registrations/"+number+"/revocation", url.Values{"authority": {"上海市浦东新区人民法院"}, "document_number": {"(2026)沪0115民初1号"}})
+	if res.StatusCode != http.StatusOK || !strings.Contains(a.last, "撤销已完成") {
+		t.Fatalf("status %d:\n%s", res.StatusCode, a.last)
+	}
+	if reg := s.api(200, "GET", "/registrations/"+number, bank.Token, nil); reg["status"] != "revoked" {
+		t.Errorf("status %v after the revocation", reg["status"])
+	}
+	if res := a.get("/admin/revocations?number=12"); res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(a.last, "编号无效") {
+		t.Errorf("a bad number: %d", res.StatusCode)
+	}
+}
+
+func TestAStaleFormIsRefusedNotApplied(t *testing.T) {
+	s := newSite(t)
+	id, code := s.org("上海星辰银行", "financial_institution")
+	bank := s.user(id, code, "registrant")
+	number := s.file(bank, "上海星辰精密机械有限公司", uscc("91310115MA1K3YJ1X"))
+	b := s.browser()
+	b.signIn(bank)
+	b.get("/registrations/" + number)
+	// Someone else extends it while the page is open.
+	s.api(201, "POST", "/registrations/"+number+"/amendments", bank.Token, map[string]any{"description": "changed elsewhere"})
+	res := b.post("/registrations/"+number+"/cancellation", url.Values{"reason": {"debt_repaid"}, "version": {"1"}})
+	if res.StatusCode != http.StatusPreconditionFailed || !strings.Contains(b.last, "您打开页面后该登记已被变更") {
+		t.Fatalf("status %d:\n%s", res.StatusCode, b.last)
+	}
+	if reg := s.api(200, "GET", "/registrations/"+number, bank.Token, nil); reg["status"] != "effective" {
+		t.Errorf("a stale cancellation was applied: %v", reg["status"])
+	}
+}
+
+func TestAReloadedFilingIsFiledOnce(t *testing.T) {
+	s := newSite(t)
+	id, code := s.org("上海星辰银行", "financial_institution")
+	bank := s.user(id, code, "registrant")
+	b := s.browser()
+	b.signIn(bank)
+	b.get("/registrations/new")
+	key := regexpField("idempotency_key", b.last)
+	form := url.Values{"idempotency_key": {key}, "kind": {"chattel_mortgage"}, "period_months": {"12"},
+		"grantor_type": {"organization"}, "grantor_name": {"上海星辰精密机械有限公司"}, "grantor_uscc": {uscc("91310115MA1K3YJ1X")},
+		"secured_type": {"organization"}, "secured_name": {"上海星辰银行"}, "secured_uscc": {code},
+		"description": {"存货"}, "item_type": {"equipment"}, "item_serial_number": {""}}
+	token := b.csrf()
+	var numbers []string
+	for range 2 {
+		f := url.Values{}
+		for k, v := range form {
+			f[k] = v
+		}
+		f.Set("csrf", token)
+		if res := b.post("/registrations", f); res.StatusCode != http.StatusCreated {
+			t.Fatalf("status %d:\n%s", res.StatusCode, b.last)
+		}
+		numbers = append(numbers, regexpText(`<dd class="number">(\d{20})</dd>`, b.last))
+	}
+	if numbers[0] != numbers[1] {
+		t.Errorf("the same form filed twice: %v", numbers)
+	}
+	list := s.api(200, "GET", "/registrations?controller=mine", bank.Token, nil)["items"].([]any)
+	if len(list) != 1 {
+		t.Errorf("%d registrations after sending the form twice", len(list))
+	}
+}

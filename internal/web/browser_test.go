@@ -1,0 +1,333 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+)
+
+// The browser tests drive Debian's chromium, headless, through the pages a
+// bank clerk, a grantor and an auditor use, in each language. Screenshots
+// go to REGISTRY_SCREENSHOTS (make test sets artifacts/screenshots).
+
+func chromium(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Fatal("no chromium: make test installs it (apt-get install chromium), or set CHROMIUM to a Chrome binary")
+	return ""
+}
+
+// catalog is a language's translations, read from the files the site embeds.
+type catalog map[string]string
+
+func loadCatalog(t *testing.T, lang string) catalog {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("locales", lang+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := catalog{}
+	if err := json.Unmarshal(b, &c); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func (c catalog) tr(key string, args ...any) string {
+	msg, ok := c[key]
+	if !ok {
+		panic("no translation " + key)
+	}
+	if len(args) > 0 {
+		return fmt.Sprintf(msg, args...)
+	}
+	return msg
+}
+
+// tab is one browser (its own profile, so its own cookies) on the site.
+type tab struct {
+	t    *testing.T
+	ctx  context.Context
+	site *site
+	lang string
+	shot string // the screenshot folder
+}
+
+func (s *site) open(t *testing.T, lang string) *tab {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium(t)),
+		chromedp.NoSandbox,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.WindowSize(1280, 900),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	// The first call starts the browser and must not time out: a timeout
+	// on it would stop the browser. Later calls each get their own.
+	ctx, cancelTab := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancelTab(); cancelAlloc() })
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("starting %s: %v", chromium(t), err)
+	}
+	dir := os.Getenv("REGISTRY_SCREENSHOTS")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b := &tab{t: t, ctx: ctx, site: s, lang: lang, shot: dir}
+	b.do(chromedp.Navigate(s.url + "/lang/" + lang + "?next=/"))
+	return b
+}
+
+// do runs steps in the browser, each batch within 30 seconds.
+func (b *tab) do(steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	run(b, chromedp.Steps(steps...))
+}
+
+// run runs one action in the browser and returns its value; a failure ends
+// the test with the page's address and a screenshot.
+func run[T any](b *tab, a chromedp.Action[T]) T {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, a)
+	if err != nil {
+		loc, _ := chromedp.Run(b.ctx, chromedp.Location())
+		b.screenshot("failure")
+		b.t.Fatalf("in the browser at %s: %v", loc, err)
+	}
+	return v
+}
+
+// text is the visible text of the first element sel selects.
+func (b *tab) text(sel string) string {
+	b.t.Helper()
+	b.do(chromedp.WaitVisible(chromedp.CSS(sel)))
+	return strings.TrimSpace(run(b, chromedp.Text(chromedp.CSS(sel))))
+}
+
+func (b *tab) screenshot(name string) {
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	path := filepath.Join(b.shot, b.lang+"-"+name+".png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		b.t.Error(err)
+	}
+}
+
+// signIn signs in with the keyboard alone: type, then Enter.
+func (b *tab) signIn(u user) {
+	b.t.Helper()
+	b.do(chromedp.Navigate(b.site.url+"/signin"), chromedp.WaitVisible(chromedp.CSS("#email")),
+		chromedp.SendKeys(chromedp.CSS("#email"), u.Email),
+		chromedp.SendKeys(chromedp.CSS("#password"), password+kb.Enter),
+		chromedp.WaitVisible(chromedp.CSS("form[action='/signout']")))
+}
+
+func (b *tab) search(name string) {
+	b.t.Helper()
+	b.do(chromedp.Navigate(b.site.url+"/search"), chromedp.WaitVisible(chromedp.CSS("#value")),
+		chromedp.SetValue(chromedp.CSS("#criterion"), "grantor_name"),
+		chromedp.SendKeys(chromedp.CSS("#value"), name+kb.Enter),
+		chromedp.WaitVisible(chromedp.CSS("#count")))
+}
+
+// fitsThePhone checks that a phone-wide page needs no sideways scrolling.
+func (b *tab) fitsThePhone(path, name string) {
+	b.t.Helper()
+	b.do(chromedp.EmulateViewport(390, 844), chromedp.Navigate(b.site.url+path), chromedp.WaitVisible(chromedp.CSS("main")))
+	overflow := run(b, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`))
+	b.screenshot("phone-" + name)
+	if overflow {
+		b.t.Errorf("%s is wider than a phone's screen", path)
+	}
+	b.do(chromedp.EmulateViewport(1280, 900))
+}
+
+func TestBrowserFlows(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser flows take a while")
+	}
+	s := newSite(t)
+	staffID, staffCode := s.org("登记机构", "other")
+	auditor := s.user(staffID, staffCode, "auditor")
+	for i, lang := range []string{"zh", "en"} {
+		t.Run(lang, func(t *testing.T) {
+			c := loadCatalog(t, lang)
+			bankID, bankCode := s.org(fmt.Sprintf("上海浦东发展银行股份有限公司张江科技支行%d", i), "financial_institution")
+			bank := s.user(bankID, bankCode, "registrant", "searcher")
+			grantorID, grantorCode := s.org(fmt.Sprintf("上海星辰精密机械有限公司%d", i), "enterprise")
+			grantor := s.user(grantorID, grantorCode, "registrant")
+			// Each language files under its own name, so their searches
+			// do not find each other's registrations.
+			name := []string{"上海星辰精密机械(集团)有限公司", "上海北辰精密机械(集团)有限公司"}[i]
+			fullWidth := strings.NewReplacer("(", "（", ")", "）").Replace(name)
+
+			var number string
+			t.Run("a bank files, searches, prints and cancels", func(t *testing.T) {
+				b := s.open(t, lang)
+				b.do(chromedp.WaitVisible(chromedp.CSS("body")), chromedp.KeyEvent(kb.Tab))
+				first := run(b, chromedp.Evaluate[string](`document.activeElement.className`))
+				if first != "skip" {
+					t.Errorf("the first Tab reaches %q, not the skip link", first)
+				}
+				b.signIn(bank)
+				b.do(chromedp.Click(chromedp.CSS("a[href='/registrations/new']")), chromedp.WaitVisible(chromedp.CSS("form[action='/registrations']")))
+				if got := b.text("h1"); got != c.tr("file.title") {
+					t.Errorf("filing page heading %q", got)
+				}
+				g := "[data-rows=grantor] [data-row] "
+				b.do(chromedp.SendKeys(chromedp.CSS(g+"input[name=grantor_name]"), name),
+					chromedp.SendKeys(chromedp.CSS(g+"input[name=grantor_uscc]"), "91310115MA1K3YJ12X"))
+				// The USCC is checked as it is typed.
+				if got := b.text(g + ".field-error"); got != c.tr("error.invalid_uscc") {
+					t.Errorf("a USCC with a wrong check character shows %q", got)
+				}
+				run(b, chromedp.Evaluate[bool](`(i => (i.value = "", true))(document.querySelector("[data-rows=grantor] input[name=grantor_uscc]"))`))
+				b.do(chromedp.SendKeys(chromedp.CSS(g+"input[name=grantor_uscc]"), grantorCode))
+				shown := run(b, chromedp.Text(chromedp.CSS(g+".field-error"), chromedp.NodeReady))
+				if strings.TrimSpace(shown) != "" {
+					t.Errorf("a valid USCC still shows %q", shown)
+				}
+				// Repeatable rows: a second item.
+				b.do(chromedp.Click(chromedp.CSS("[data-add-row=item]")),
+					chromedp.SendKeys(chromedp.CSS("[data-rows=item] [data-row]:nth-child(1) input[name=item_serial_number]"), "DMG-2019-004411"),
+					chromedp.SendKeys(chromedp.CSS("[data-rows=item] [data-row]:nth-child(2) input[name=item_serial_number]"), "DMG-2019-004412"),
+					chromedp.SetValue(chromedp.CSS("#max_amount"), "5000000.00"))
+				// Without a description the server refuses, and says so
+				// beside the field, keeping what was typed.
+				b.do(chromedp.Click(chromedp.CSS("form[action='/registrations'] button[type=submit]")),
+					chromedp.WaitVisible(chromedp.CSS("#description + .field-error")))
+				if got := b.text("#description + .field-error"); got != c.tr("field.required") {
+					t.Errorf("the missing description shows %q", got)
+				}
+				items := run(b, chromedp.Evaluate[int](`document.querySelectorAll("[data-rows=item] [data-row]").length`))
+				if items != 2 {
+					t.Errorf("%d item rows after the refusal, want the 2 typed", items)
+				}
+				b.screenshot("filing-errors")
+				b.do(chromedp.SendKeys(chromedp.CSS("#description"), "12 CNC machining centres at the Pudong plant"),
+					chromedp.Click(chromedp.CSS("form[action='/registrations'] button[type=submit]")),
+					chromedp.WaitVisible(chromedp.CSS("#modification-code")))
+				number = b.text("dl.facts dd.number")
+				if len(number) != 20 || len(b.text("#modification-code")) < 20 {
+					t.Fatalf("filed as %q", number)
+				}
+				b.screenshot("filed")
+
+				// Search by the name with full-width brackets.
+				b.search(fullWidth)
+				if got := b.text("#count"); got != c.tr("result.count", 1) {
+					t.Fatalf("search for %s: %q", fullWidth, got)
+				}
+				if got := b.text("article.result h3 a"); got != number {
+					t.Errorf("the result is %q, want %s", got, number)
+				}
+				b.screenshot("search-result")
+				searchNumber := b.text("dl.facts dd.number")
+
+				b.do(chromedp.Click(chromedp.CSS("a[href$='/certificate']")), chromedp.WaitVisible(chromedp.CSS("svg.qr")))
+				if got := b.text(".cert-number .number"); got != searchNumber {
+					t.Errorf("the certificate's number %q, want %s", got, searchNumber)
+				}
+				if got := b.text(".qr-box .url"); !strings.HasSuffix(got, "/verify?number="+searchNumber) {
+					t.Errorf("the QR code's address %q", got)
+				}
+				b.screenshot("search-certificate")
+
+				b.do(chromedp.Navigate(s.url+"/registrations/"+number), chromedp.WaitVisible(chromedp.CSS("#cancel"), chromedp.NodeReady),
+					chromedp.Click(chromedp.CSS("details:has(#cancel) > summary")),
+					chromedp.SetValue(chromedp.CSS("#cancel-reason"), "debt_repaid"),
+					chromedp.Click(chromedp.CSS("#cancel button[type=submit]")),
+					chromedp.WaitVisible(chromedp.CSS(".notice")))
+				if got := b.text(".notice"); got != c.tr("notice.cancelled") {
+					t.Errorf("after cancelling: %q", got)
+				}
+				if got := b.text("dl.facts .status"); got != c.tr("status.cancelled") {
+					t.Errorf("status %q after cancelling", got)
+				}
+				b.search(fullWidth)
+				if got := b.text("#count"); got != c.tr("result.count", 0) {
+					t.Errorf("search after the cancellation: %q", got)
+				}
+				b.fitsThePhone("/search", "search")
+				b.fitsThePhone("/registrations/new", "filing")
+				b.fitsThePhone("/registrations/"+number, "registration")
+			})
+			if number == "" {
+				t.FailNow()
+			}
+
+			t.Run("the grantor files an objection", func(t *testing.T) {
+				disputed := s.file(bank, "上海星辰精密机械有限公司", grantorCode)
+				b := s.open(t, lang)
+				b.signIn(grantor)
+				// Blanks pass the browser's own check of a required field; the
+				// server's refusal is shown beside it.
+				b.do(chromedp.Navigate(s.url+"/registrations/"+disputed), chromedp.WaitVisible(chromedp.CSS("#statement")),
+					chromedp.SendKeys(chromedp.CSS("#statement"), "   "),
+					chromedp.Click(chromedp.CSS("#objection button[type=submit]")),
+					chromedp.WaitVisible(chromedp.CSS("#statement + .field-error")))
+				if got := b.text("#statement + .field-error"); got != c.tr("field.required") {
+					t.Errorf("an empty statement shows %q", got)
+				}
+				b.do(chromedp.SendKeys(chromedp.CSS("#statement"), "本公司从未向该银行提供此项担保。"),
+					chromedp.Click(chromedp.CSS("#objection button[type=submit]")),
+					chromedp.WaitVisible(chromedp.CSS(".notice")))
+				if got := b.text(".notice"); got != c.tr("notice.objection_filed") {
+					t.Errorf("after the objection: %q", got)
+				}
+				if got := b.text("ul.objections .status"); got != c.tr("objection.active") {
+					t.Errorf("the objection shows %q", got)
+				}
+				b.screenshot("objection")
+			})
+
+			t.Run("an auditor filters the audit trail", func(t *testing.T) {
+				b := s.open(t, lang)
+				b.signIn(auditor)
+				b.do(chromedp.Navigate(s.url+"/audit"), chromedp.WaitVisible(chromedp.CSS("form.filters")),
+					chromedp.SendKeys(chromedp.CSS("input[name=target]"), number),
+					chromedp.SendKeys(chromedp.CSS("input[name=action]"), "registration.cancel"+kb.Enter),
+					chromedp.WaitVisible(chromedp.CSS("table.audit")))
+				rows := run(b, chromedp.Evaluate[[]string](`[...document.querySelectorAll("table.audit tbody tr")].map(r => r.cells[3].textContent + " " + r.cells[4].textContent + " " + r.cells[5].textContent)`))
+				want := "registration.cancel " + number + " " + c.tr("outcome.success")
+				if len(rows) != 1 || rows[0] != want {
+					t.Errorf("the filtered trail: %q, want [%q]", rows, want)
+				}
+				export := run(b, chromedp.AttributeValue(chromedp.CSS("a[download]"), "href")).Value
+				if !strings.Contains(export, "action=registration.cancel") || !strings.Contains(export, "target="+number) {
+					t.Errorf("the export link %q does not carry the filters", export)
+				}
+				b.screenshot("audit")
+			})
+		})
+	}
+}

@@ -211,6 +211,10 @@ func (a *api) observe(c *gin.Context) {
 	c.Next()
 	path := c.FullPath()
 	if path == "" {
+		// A web page's route, as the pages' ServeMux matched it.
+		path = c.Request.Pattern
+	}
+	if path == "" {
 		path = "unmatched"
 	}
 	elapsed := time.Since(start)

@@ -227,3 +227,47 @@ func TestAuditExportFromThePageIsTheAPIsCSV(t *testing.T) {
 		t.Errorf("a bad filter: %d", res.StatusCode)
 	}
 }
+
+// Whatever a browser or a script sends the pages, the answer is a page, not
+// a 500, and nothing is written.
+func TestHostileRequestsGetAPageNotAnError(t *testing.T) {
+	s := newSite(t)
+	id, code := s.org("上海星辰银行", "financial_institution")
+	bank := s.user(id, code, "registrant", "searcher")
+	staffID, staffCode := s.org("登记机构", "other")
+	auditor := s.user(staffID, staffCode, "auditor")
+	for _, who := range []user{bank, auditor} {
+		b := s.browser()
+		b.signIn(who)
+		for _, path := range []string{"/registrations/%00", "/registrations/" + strings.Repeat("9", 5000), "/searches/abc", "/searches/20261126000000000000/certificate",
+			"/registrations?status=%ff", "/registrations?cursor=%00%01", "/audit?actor=%00&outcome=nope&cursor=zz", "/audit/export?from=%ff",
+			"/verify?number=%E4%B8%AD", "/admin/users?organization_id=%00", "/admin/organizations?status=x", "/lang/%00", "/static/../../go.mod", "/nope"} {
+			if res := b.get(path); res.StatusCode >= 500 {
+				t.Errorf("GET %s: %d\n%s", path, res.StatusCode, b.last)
+			}
+		}
+		b.get("/registrations/new")
+		token := b.csrf()
+		for _, form := range []url.Values{
+			{"grantor_name": {"\x00"}, "grantor_uscc": {"\xff\xfe"}, "period_months": {"1e9"}, "max_amount": {"-1"}, "kind": {"x"}},
+			{"grantor_type": {"individual", "foreign", "?"}, "grantor_name": {"a"}, "item_type": {"vehicle", "x"}, "item_serial_number": {strings.Repeat("x", 100000)}},
+			{"period_months": {"99999999999999999999"}},
+		} {
+			form.Set("csrf", token)
+			if res := b.post("/registrations", form); res.StatusCode >= 500 || res.StatusCode < 400 {
+				t.Errorf("POST /registrations %v: %d", form, res.StatusCode)
+			}
+		}
+		res := b.post("/search", url.Values{"csrf": {token}, "criterion": {"grantor_name"}, "value": {strings.Repeat("名", 2000)}, "as_of": {"9999-99-99T99:99"}})
+		if res.StatusCode != http.StatusUnprocessableEntity && res.StatusCode != http.StatusForbidden {
+			t.Errorf("a hostile search: %d", res.StatusCode)
+		}
+		big := url.Values{"csrf": {token}, "description": {strings.Repeat("x", 2<<20)}}
+		if res := b.post("/registrations", big); res.StatusCode != http.StatusRequestEntityTooLarge {
+			t.Errorf("a 2 MiB form: %d", res.StatusCode)
+		}
+	}
+	if list := s.api(200, "GET", "/registrations?controller=mine", bank.Token, nil)["items"].([]any); len(list) != 0 {
+		t.Errorf("hostile forms filed %d registrations", len(list))
+	}
+}

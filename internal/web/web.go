@@ -166,14 +166,29 @@ func (s *site) handle(pattern string, n need, h handler) {
 			http.Redirect(w, r, "/signin?next="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 			return
 		}
-		if r.Method == http.MethodPost && !s.csrfValid(r, c.csrf) {
-			s.fail(w, c, errBadForm)
-			return
+		if r.Method == http.MethodPost {
+			if err := r.ParseForm(); err != nil {
+				s.fail(w, c, formError(err))
+				return
+			}
+			if !s.csrfValid(r, c.csrf) {
+				s.fail(w, c, errBadForm)
+				return
+			}
 		}
 		if err := h(w, r, c); err != nil {
 			s.fail(w, c, err)
 		}
 	})
+}
+
+// formError is a form body that could not be read: too large, or not a form.
+func formError(err error) error {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return &httpapi.Problem{Status: http.StatusRequestEntityTooLarge, Code: "payload_too_large", Detail: err.Error()}
+	}
+	return &httpapi.Problem{Status: http.StatusBadRequest, Code: "malformed_request", Detail: err.Error()}
 }
 
 // errBadForm is a form that did not come from the registry's own page (no or

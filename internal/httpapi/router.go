@@ -158,6 +158,14 @@ func NewRouter(svc *registry.Service, opts Options) http.Handler {
 	e.Use(a.requestID, a.recover, secure, a.observe)
 	e.NoRoute(func(c *gin.Context) {
 		if opts.Pages != nil && c.Request.URL.Path != BasePath && !strings.HasPrefix(c.Request.URL.Path, BasePath+"/") {
+			// Pages share the API's limit per client address. A refusal
+			// here is not audited: a flood of them would be a flood of
+			// writes to the trail.
+			if wait, ok := a.perAddress.take(auth.AddressKey(c.ClientIP())); !ok {
+				c.Header("Retry-After", retryAfter(wait))
+				c.Data(http.StatusTooManyRequests, "text/plain; charset=utf-8", []byte("too many requests; try again later / 请求过于频繁，请稍后再试\n"))
+				return
+			}
 			c.Request.RemoteAddr = net.JoinHostPort(c.ClientIP(), "0")
 			opts.Pages.ServeHTTP(c.Writer, c.Request)
 			return

@@ -315,7 +315,11 @@ func TestBrowserFlows(t *testing.T) {
 				b.signIn(auditor)
 				b.do(chromedp.Navigate(s.url+"/audit"), chromedp.WaitVisible(chromedp.CSS("form.filters")),
 					chromedp.SendKeys(chromedp.CSS("input[name=target]"), number),
+					chromedp.SetAttributeValue(chromedp.CSS("form.filters"), "data-old", "1"),
 					chromedp.SendKeys(chromedp.CSS("input[name=action]"), "registration.cancel"+kb.Enter),
+					// The unfiltered page has a table too: wait for the next page.
+					chromedp.WaitNotPresent(chromedp.CSS("form.filters[data-old]")),
+					chromedp.WaitVisible(chromedp.CSS("form.filters")),
 					chromedp.WaitVisible(chromedp.CSS("table.audit")))
 				rows := run(b, chromedp.Evaluate[[]string](`[...document.querySelectorAll("table.audit tbody tr")].map(r => r.cells[3].textContent + " " + r.cells[4].textContent + " " + r.cells[5].textContent)`))
 				want := "registration.cancel " + number + " " + c.tr("outcome.success")

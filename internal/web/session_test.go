@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/movable-registry/registry/internal/httpapi"
 )
 
 func TestSessionCookieIsHttpOnlyAndSameSite(t *testing.T) {
@@ -269,5 +271,19 @@ func TestHostileRequestsGetAPageNotAnError(t *testing.T) {
 	}
 	if list := s.api(200, "GET", "/registrations?controller=mine", bank.Token, nil)["items"].([]any); len(list) != 0 {
 		t.Errorf("hostile forms filed %d registrations", len(list))
+	}
+}
+
+func TestPagesShareTheAPIsLimitPerAddress(t *testing.T) {
+	s := newSiteWith(t, func(o *httpapi.Options) { o.PerAddress = httpapi.Limit{Rate: 1.0 / 3600, Burst: 3} })
+	b := s.browser()
+	for i := range 3 {
+		if res := b.get("/"); res.StatusCode != http.StatusOK {
+			t.Fatalf("request %d: %d", i+1, res.StatusCode)
+		}
+	}
+	res := b.get("/verify")
+	if res.StatusCode != http.StatusTooManyRequests || res.Header.Get("Retry-After") == "" {
+		t.Errorf("beyond the burst: %d, Retry-After %q", res.StatusCode, res.Header.Get("Retry-After"))
 	}
 }

@@ -39,6 +39,12 @@ type site struct {
 
 func newSite(t testing.TB) *site {
 	t.Helper()
+	return newSiteWith(t, func(*httpapi.Options) {})
+}
+
+// newSiteWith is newSite with the HTTP layer's options changed.
+func newSiteWith(t testing.TB, options func(*httpapi.Options)) *site {
+	t.Helper()
 	_, gdb := pgtest.Open(t)
 	store, err := postgres.New(gdb, time.Now)
 	if err != nil {
@@ -58,7 +64,9 @@ func newSite(t testing.TB) *site {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(httpapi.NewRouter(svc, httpapi.Options{Logger: log, Pages: pages}))
+	opts := httpapi.Options{Logger: log, Pages: pages}
+	options(&opts)
+	srv := httptest.NewServer(httpapi.NewRouter(svc, opts))
 	t.Cleanup(srv.Close)
 	return &site{t: t, url: srv.URL, svc: svc}
 }

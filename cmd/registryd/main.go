@@ -97,7 +97,8 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 	jobs, stopJobs := context.WithCancel(context.Background())
 	defer stopJobs()
 	startJobs(jobs, svc, cfg.Log.CheckpointInterval, cfg.Log.DeadlineInterval, log, metrics)
-	pages, err := web.New(svc, web.Options{Logger: log, PublicURL: cfg.Web.PublicURL, SecureCookies: cfg.Web.SecureCookies, MaxBodyBytes: cfg.MaxBodyBytes})
+	pages, err := web.New(svc, web.Options{Logger: log, PublicURL: cfg.Web.PublicURL, SecureCookies: cfg.Web.SecureCookies,
+		MaxBodyBytes: cfg.MaxBodyBytes, SessionTTL: cfg.Web.SessionTTL})
 	if err != nil {
 		return err
 	}

@@ -49,6 +49,8 @@ type Config struct {
 		PublicURL string `yaml:"public_url"`
 		// SecureCookies marks cookies Secure behind a proxy that ends TLS.
 		SecureCookies bool `yaml:"secure_cookies"`
+		// SessionTTL is how long a sign-in on the pages lasts.
+		SessionTTL time.Duration `yaml:"session_ttl"`
 	} `yaml:"web"`
 	// Log is the Merkle log's signing and the jobs that keep it current.
 	Log struct {
@@ -176,6 +178,13 @@ func Load(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("REGISTRY_SECURE_COOKIES: %q is not true or false", v)
 		}
 		c.Web.SecureCookies = b
+	}
+	if v := getenv("REGISTRY_SESSION_TTL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return c, fmt.Errorf("REGISTRY_SESSION_TTL: %q is not a positive duration", v)
+		}
+		c.Web.SessionTTL = d
 	}
 	if u := c.Web.PublicURL; u != "" && !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
 		return c, fmt.Errorf("web.public_url: %q must begin with https:// or http://", u)

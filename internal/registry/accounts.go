@@ -148,7 +148,11 @@ func (s *Service) IssueToken(ctx context.Context, c Caller, req TokenRequest) (I
 	}
 	secret, hash := auth.NewSecret("rgt_")
 	now := s.clock()
-	t := IssuedToken{Token: secret, ExpiresAt: At(now.Add(s.cfg.TokenTTL))}
+	ttl := s.cfg.TokenTTL
+	if req.TTL > 0 && req.TTL < ttl {
+		ttl = req.TTL
+	}
+	t := IssuedToken{Token: secret, ExpiresAt: At(now.Add(ttl))}
 	err := s.store.InTx(ctx, func(tx Tx) error {
 		return s.once(ctx, tx, c, now, &t, func() error {
 			if err := tx.InsertToken(ctx, userID, hash, now, t.ExpiresAt.Time); err != nil {

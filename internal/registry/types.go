@@ -393,6 +393,9 @@ type TokenRequest struct {
 	UserID   string `json:"user_id,omitempty"`
 	Email    string `json:"email,omitempty"`
 	Password string `json:"password,omitempty"`
+	// TTL shortens the token's life below the registry's TokenTTL, as a
+	// web session's is; it is not part of the API.
+	TTL time.Duration `json:"-"`
 }
 
 // IssuedToken is a new bearer token, shown once.

@@ -159,6 +159,26 @@ func (b *tab) search(name string) {
 		chromedp.WaitVisible(chromedp.CSS("#count")))
 }
 
+// searchPage opens the search form and checks its fields are labelled.
+func (b *tab) searchPage() {
+	b.t.Helper()
+	b.do(chromedp.Navigate(b.site.url+"/search"), chromedp.WaitVisible(chromedp.CSS("#value")))
+	b.labelled()
+	b.screenshot("search")
+}
+
+// labelled checks that every form field on the page has a label a screen
+// reader announces: a <label>, or aria-label.
+func (b *tab) labelled() {
+	b.t.Helper()
+	unlabelled := run(b, chromedp.Evaluate[[]string](`[...document.querySelectorAll("input:not([type=hidden]), select, textarea")]
+		.filter(e => e.labels.length === 0 && !e.getAttribute("aria-label")).map(e => e.name || e.id)`))
+	if len(unlabelled) > 0 {
+		loc := run(b, chromedp.Location())
+		b.t.Errorf("fields without a label on %s: %v", loc, unlabelled)
+	}
+}
+
 // fitsThePhone checks that a phone-wide page needs no sideways scrolling.
 func (b *tab) fitsThePhone(path, name string) {
 	b.t.Helper()
@@ -199,7 +219,9 @@ func TestBrowserFlows(t *testing.T) {
 					t.Errorf("the first Tab reaches %q, not the skip link", first)
 				}
 				b.signIn(bank)
+				b.searchPage()
 				b.do(chromedp.Click(chromedp.CSS("a[href='/registrations/new']")), chromedp.WaitVisible(chromedp.CSS("form[action='/registrations']")))
+				b.labelled()
 				if got := b.text("h1"); got != c.tr("file.title") {
 					t.Errorf("filing page heading %q", got)
 				}
@@ -251,6 +273,7 @@ func TestBrowserFlows(t *testing.T) {
 					t.Errorf("the result is %q, want %s", got, number)
 				}
 				b.screenshot("search-result")
+				b.labelled()
 				searchNumber := b.text("dl.facts dd.number")
 
 				b.do(chromedp.Click(chromedp.CSS("a[href$='/certificate']")), chromedp.WaitVisible(chromedp.CSS("svg.qr")))
@@ -262,8 +285,9 @@ func TestBrowserFlows(t *testing.T) {
 				}
 				b.screenshot("search-certificate")
 
-				b.do(chromedp.Navigate(s.url+"/registrations/"+number), chromedp.WaitVisible(chromedp.CSS("#cancel"), chromedp.NodeReady),
-					chromedp.Click(chromedp.CSS("details:has(#cancel) > summary")),
+				b.do(chromedp.Navigate(s.url+"/registrations/"+number), chromedp.WaitVisible(chromedp.CSS("#cancel"), chromedp.NodeReady))
+				b.labelled()
+				b.do(chromedp.Click(chromedp.CSS("details:has(#cancel) > summary")),
 					chromedp.SetValue(chromedp.CSS("#cancel-reason"), "debt_repaid"),
 					chromedp.Click(chromedp.CSS("#cancel button[type=submit]")),
 					chromedp.WaitVisible(chromedp.CSS(".notice")))
@@ -308,6 +332,7 @@ func TestBrowserFlows(t *testing.T) {
 					t.Errorf("the objection shows %q", got)
 				}
 				b.screenshot("objection")
+				b.labelled()
 			})
 
 			t.Run("an auditor filters the audit trail", func(t *testing.T) {
@@ -331,6 +356,7 @@ func TestBrowserFlows(t *testing.T) {
 					t.Errorf("the export link %q does not carry the filters", export)
 				}
 				b.screenshot("audit")
+				b.labelled()
 			})
 		})
 	}

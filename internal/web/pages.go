@@ -60,7 +60,7 @@ func (s *site) signInPage(w http.ResponseWriter, r *http.Request, c *call) error
 func (s *site) signIn(w http.ResponseWriter, r *http.Request, c *call) error {
 	form := url.Values{"email": {r.PostFormValue("email")}, "next": {localPath(r.PostFormValue("next"))}}
 	c.audited(auth.SignIn, "")
-	tok, err := s.svc.IssueToken(c.ctx(), c.caller, registry.TokenRequest{Email: r.PostFormValue("email"), Password: r.PostFormValue("password")})
+	tok, err := s.svc.IssueToken(c.ctx(), c.caller, registry.TokenRequest{Email: r.PostFormValue("email"), Password: r.PostFormValue("password"), TTL: s.opts.SessionTTL})
 	if err != nil {
 		return s.formFailed(w, c, "signin", nil, form, "", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/movable-registry/registry/internal/httpapi"
 )
@@ -36,6 +37,36 @@ func TestSessionCookieIsHttpOnlyAndSameSite(t *testing.T) {
 	}
 	if res.Request.URL.Path != "/search" || !strings.Contains(b.last, `action="/search"`) {
 		t.Errorf("after sign-in: %s", res.Request.URL)
+	}
+	// The session's token lasts the session's time, not the API's 30 days.
+	tokens := s.api(200, "GET", "/tokens?user_id="+bank.UserID, adminToken, nil)["items"].([]any)
+	if len(tokens) != 2 {
+		t.Fatalf("%d tokens, want the API's and the session's", len(tokens))
+	}
+	var session12h int
+	for _, tok := range tokens {
+		at, _ := time.Parse(time.RFC3339, tok.(map[string]any)["expires_at"].(string))
+		if d := time.Until(at); d > 11*time.Hour && d <= 12*time.Hour {
+			session12h++
+		}
+	}
+	if session12h != 1 {
+		t.Errorf("no token of the session expires in 12 hours: %v", tokens)
+	}
+}
+
+func TestUnknownPagesGetATranslatedNotFoundPage(t *testing.T) {
+	s := newSite(t)
+	b := s.browser()
+	b.get("/lang/en?next=/")
+	for _, path := range []string{"/nope", "/registrations/new/x", "/static/nope.css"} {
+		res := b.get(path)
+		if res.StatusCode != http.StatusNotFound {
+			t.Errorf("%s: %d", path, res.StatusCode)
+		}
+		if path != "/static/nope.css" && !strings.Contains(b.last, "No such page or number.") {
+			t.Errorf("%s is not the site's page:\n%s", path, b.last)
+		}
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/movable-registry/registry/internal/audit"
 	"github.com/movable-registry/registry/internal/auth"
@@ -34,6 +35,9 @@ type Options struct {
 	Strict bool
 	// MaxBodyBytes limits a form's body (default 1 MiB).
 	MaxBodyBytes int64
+	// SessionTTL is how long a sign-in lasts (default 12 hours, and never
+	// longer than the registry's token lifetime).
+	SessionTTL time.Duration
 }
 
 type site struct {
@@ -51,6 +55,9 @@ func New(svc *registry.Service, opts Options) (http.Handler, error) {
 	}
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = 1 << 20
+	}
+	if opts.SessionTTL <= 0 {
+		opts.SessionTTL = 12 * time.Hour
 	}
 	v, err := loadViews(opts.Strict)
 	if err != nil {
@@ -76,6 +83,7 @@ const (
 func (s *site) routes() {
 	s.mux.Handle("GET /static/", http.StripPrefix("/static/", staticFiles()))
 	s.handle("GET /{$}", anyone, s.home)
+	s.handle("/", anyone, func(http.ResponseWriter, *http.Request, *call) error { return registry.ErrNotFound })
 	s.handle("GET /lang/{lang}", anyone, s.switchLanguage)
 	s.handle("GET /verify", anyone, s.verify)
 	s.handle("GET /signin", anyone, s.signInPage)
@@ -223,7 +231,7 @@ func (s *site) record(c *call, status int, code string, err error) {
 	if p := httpapi.ProblemFor(err); p.Code == code {
 		detail = code + ": " + p.Detail
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx()), 5e9)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx()), 5*time.Second)
 	defer cancel()
 	if aerr := s.svc.Record(ctx, c.caller, c.action, c.target, audit.OutcomeOf(status), detail+" (web)"); aerr != nil {
 		s.log.Error("audit entry not written", "error", aerr, "request_id", c.caller.RequestID)

@@ -1,0 +1,149 @@
+package web_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// A registration's page carries every change its controller may make; each
+// goes through the service and shows its notice, or its refusal beside the
+// form.
+func TestTheControllerChangesARegistrationOnItsPage(t *testing.T) {
+	s := newSite(t)
+	id, code := s.org("上海星辰银行", "financial_institution")
+	bank := s.user(id, code, "registrant", "searcher")
+	number := s.file(bank, "上海星辰精密机械有限公司", uscc("91310115MA1K3YJ1X"))
+	b := s.browser()
+	b.signIn(bank)
+
+	b.get("/registrations/" + number)
+	res := b.post("/registrations/"+number+"/amendment", url.Values{"version": {"1"}, "description_was": {"存货：钢材 500 吨"}, "description": {"存货：钢材 800 吨"},
+		"item_type": {"vehicle"}, "item_serial_number": {"LSVAU2180N2183294"}, "item_description": {"叉车"}, "note": {"增加抵押物"}})
+	if res.StatusCode != 200 || !strings.Contains(b.last, "变更登记已完成") || !strings.Contains(b.last, "LSVAU2180N2183294") || !strings.Contains(b.last, "存货：钢材 800 吨") {
+		t.Fatalf("amendment: %d\n%s", res.StatusCode, b.last)
+	}
+	reg := s.api(200, "GET", "/registrations/"+number, bank.Token, nil)
+	items := reg["collateral"].(map[string]any)["items"].([]any)
+	if len(items) != 1 || reg["version"] != 2.0 {
+		t.Fatalf("after the amendment: %v", reg)
+	}
+	itemID := items[0].(map[string]any)["id"].(string)
+
+	// Removing the item, with nothing else changed.
+	res = b.post("/registrations/"+number+"/amendment", url.Values{"version": {"2"}, "description_was": {"存货：钢材 800 吨"}, "description": {"存货：钢材 800 吨"}, "remove_item": {itemID}})
+	if res.StatusCode != 200 || strings.Contains(b.last, "LSVAU2180N2183294") {
+		t.Fatalf("removal: %d\n%s", res.StatusCode, b.last)
+	}
+	// An amendment that changes nothing is refused in its own form.
+	res = b.post("/registrations/"+number+"/amendment", url.Values{"version": {"3"}, "description_was": {"x"}, "description": {""}})
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(b.last, "没有任何变更内容") || !strings.Contains(b.last, "<details open><summary>变更登记") {
+		t.Errorf("an empty amendment: %d\n%s", res.StatusCode, b.last)
+	}
+
+	// Twelve months out, the extension window (90 days) is not open yet.
+	res = b.post("/registrations/"+number+"/extension", url.Values{"version": {"3"}, "period_months": {"12"}})
+	if res.StatusCode != http.StatusConflict || !strings.Contains(b.last, "尚未到可展期的时间") {
+		t.Errorf("an early extension: %d", res.StatusCode)
+	}
+	res = b.post("/registrations/"+number+"/extension", url.Values{"version": {"3"}, "period_months": {"twelve"}})
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(b.last, "应为 1 至 360 之间的整数月数") {
+		t.Errorf("months that are not a number: %d", res.StatusCode)
+	}
+
+	// A new modification code is shown once, and the old one stops working.
+	res = b.post("/registrations/"+number+"/modification-code", url.Values{})
+	code2 := regexpText(`id="modification-code">([^<]+)<`, b.last)
+	if res.StatusCode != http.StatusCreated || len(code2) < 20 {
+		t.Fatalf("rotation: %d\n%s", res.StatusCode, b.last)
+	}
+	if b.get("/registrations/" + number); strings.Contains(b.last, code2) {
+		t.Error("the code is shown again on the registration's page")
+	}
+
+	// The list of one's registrations filters by status.
+	other := s.file(bank, "上海北辰贸易有限公司", uscc("91310115MA1K3YJ2X"))
+	b.get("/registrations/" + other)
+	b.post("/registrations/"+other+"/cancellation", url.Values{"reason": {"debt_repaid"}})
+	for status, want := range map[string][]string{"": {number, other}, "effective": {number}, "cancelled": {other}} {
+		b.get("/registrations?status=" + status)
+		for _, n := range []string{number, other} {
+			listed := strings.Contains(b.last, ">"+n+"</a>")
+			wanted := strings.Contains(strings.Join(want, " "), n)
+			if listed != wanted {
+				t.Errorf("status %q: %s listed %v, want %v", status, n, listed, wanted)
+			}
+		}
+	}
+}
+
+func TestTheObjectorWithdrawsOrSubmitsACaseNotice(t *testing.T) {
+	s := newSite(t)
+	id, code := s.org("上海星辰银行", "financial_institution")
+	bank := s.user(id, code, "registrant")
+	gid, gcode := s.org("上海星辰精密机械有限公司", "enterprise")
+	grantor := s.user(gid, gcode, "registrant")
+	number := s.file(bank, "上海星辰精密机械有限公司", gcode)
+	b := s.browser()
+	b.signIn(grantor)
+	b.get("/registrations/" + number)
+	object := func() string {
+		t.Helper()
+		b.get("/registrations/" + number)
+		res := b.post("/registrations/"+number+"/objections", url.Values{"idempotency_key": {regexpField("idempotency_key", b.last)}, "statement": {"未设定此项担保"}})
+		if res.StatusCode != 200 {
+			t.Fatalf("objection: %d\n%s", res.StatusCode, b.last)
+		}
+		return regexpText(`action="/registrations/`+number+`/objections/(\d{20})/withdrawal"`, b.last)
+	}
+	first := object()
+	if res := b.post("/registrations/"+number+"/objections/"+first+"/withdrawal", url.Values{}); res.StatusCode != 200 || !strings.Contains(b.last, "异议已撤回") {
+		t.Fatalf("withdrawal: %d\n%s", res.StatusCode, b.last)
+	}
+	second := object()
+	res := b.post("/registrations/"+number+"/objections/"+second+"/case-notice", url.Values{"court": {"上海市浦东新区人民法院"}, "case_number": {"(2026)沪0115民初1号"}, "accepted_on": {"26/11/2026"}})
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(b.last, "日期时间格式有误") || !strings.Contains(b.last, `value="上海市浦东新区人民法院"`) {
+		t.Fatalf("a date in the wrong form: %d", res.StatusCode)
+	}
+	res = b.post("/registrations/"+number+"/objections/"+second+"/case-notice", url.Values{"court": {"上海市浦东新区人民法院"}, "case_number": {"(2026)沪0115民初1号"}, "accepted_on": {"2026-11-26"}})
+	if res.StatusCode != 200 || !strings.Contains(b.last, "受理通知已提交") || !strings.Contains(b.last, "已起诉或仲裁") {
+		t.Fatalf("case notice: %d\n%s", res.StatusCode, b.last)
+	}
+	// The bank may not withdraw the grantor's objection.
+	bb := s.browser()
+	bb.signIn(bank)
+	bb.get("/registrations/" + number)
+	if strings.Contains(bb.last, "/withdrawal") {
+		t.Error("the bank is offered the grantor's withdrawal")
+	}
+	if res := bb.post("/registrations/"+number+"/objections/"+second+"/withdrawal", url.Values{}); res.StatusCode != http.StatusForbidden {
+		t.Errorf("the bank withdrew the grantor's objection: %d", res.StatusCode)
+	}
+}
+
+func TestAnAdministratorSuspendsAndReinstatesAUser(t *testing.T) {
+	s := newSite(t)
+	staffID, staffCode := s.org("登记机构", "other")
+	admin := s.user(staffID, staffCode, "admin")
+	id, code := s.org("上海星辰银行", "financial_institution")
+	clerk := s.user(id, code, "registrant")
+	a := s.browser()
+	a.signIn(admin)
+	a.get("/admin/users?organization_id=" + id)
+	if !strings.Contains(a.last, clerk.Email) {
+		t.Fatalf("the user is not listed:\n%s", a.last)
+	}
+	if res := a.post("/admin/users/"+clerk.UserID+"/suspension", url.Values{"organization_id": {id}}); res.StatusCode != 200 || !strings.Contains(a.last, "用户已暂停") {
+		t.Fatalf("suspension: %d\n%s", res.StatusCode, a.last)
+	}
+	b := s.browser()
+	b.get("/signin")
+	if res := b.post("/signin", url.Values{"email": {clerk.Email}, "password": {password}, "next": {"/"}}); res.StatusCode == 200 {
+		t.Error("a suspended user signed in")
+	}
+	if res := a.post("/admin/users/"+clerk.UserID+"/reinstatement", url.Values{"organization_id": {id}}); res.StatusCode != 200 || !strings.Contains(a.last, "用户已恢复") {
+		t.Fatalf("reinstatement: %d\n%s", res.StatusCode, a.last)
+	}
+	b.signIn(clerk)
+}

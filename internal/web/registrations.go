@@ -77,12 +77,16 @@ func (s *site) file(w http.ResponseWriter, r *http.Request, c *call) error {
 
 // registrationPage is a registration with what the viewer may do to it.
 type registrationPage struct {
-	Reg       registry.Registration
+	Reg registry.Registration
+	// Controls is set when the viewer's organization controls the
+	// registration; another registrant changes it with the modification code.
 	Controls  bool
 	ItemTypes []string
 	Reasons   []string
 	// Code is a modification code just issued, shown once.
 	Code string
+	// AddGrantors and Assignees are the amendment form's party rows.
+	AddGrantors, Assignees []partyRow
 }
 
 func (s *site) loadRegistration(c *call, number string) (*registrationPage, error) {
@@ -91,7 +95,8 @@ func (s *site) loadRegistration(c *call, number string) (*registrationPage, erro
 		return nil, err
 	}
 	return &registrationPage{Reg: reg, ItemTypes: registry.ItemTypes, Reasons: registry.CancellationReasons,
-		Controls: c.caller.Has(auth.Registrant) && reg.Controller.OrganizationID == c.caller.OrganizationID}, nil
+		Controls:    c.caller.Has(auth.Registrant) && reg.Controller.OrganizationID == c.caller.OrganizationID,
+		AddGrantors: []partyRow{{Type: "organization"}}, Assignees: []partyRow{{Type: "organization"}}}, nil
 }
 
 // registration handles GET /registrations/{number}.
@@ -108,18 +113,24 @@ func (s *site) registration(w http.ResponseWriter, r *http.Request, c *call) err
 
 // change runs one of the registration page's forms (prefix names it): the
 // change, then back to the page with a notice, or the page again with the
-// form's errors.
-func (s *site) change(w http.ResponseWriter, r *http.Request, c *call, action auth.Action, prefix, done string, form url.Values, do func(number string, pre registry.Precondition) error) error {
+// form's errors (and keep, if given, putting back what the form held).
+// The form's version is the change's If-Match, so that a change is made to
+// the registration the user saw; its modification code is the one a
+// registrant other than the controller presents.
+func (s *site) change(w http.ResponseWriter, r *http.Request, c *call, action auth.Action, prefix, done string, form url.Values, keep func(*registrationPage), do func(number string, pre registry.Precondition) error) error {
 	number := r.PathValue("number")
 	c.audited(action, number)
-	pre := registry.Precondition{IfMatch: `"` + r.PostFormValue("version") + `"`}
-	if r.PostFormValue("version") == "" {
-		pre.IfMatch = ""
+	pre := registry.Precondition{ModificationCode: strings.TrimSpace(r.PostFormValue("modification_code"))}
+	if v := r.PostFormValue("version"); v != "" {
+		pre.IfMatch = `"` + v + `"`
 	}
 	if err := do(number, pre); err != nil {
 		p, lerr := s.loadRegistration(c, number)
 		if lerr != nil {
 			return err
+		}
+		if keep != nil {
+			keep(p)
 		}
 		return s.formFailed(w, c, "registration", p, form, prefix+".", err)
 	}
@@ -141,17 +152,65 @@ func (s *site) amend(w http.ResponseWriter, r *http.Request, c *call) error {
 		a.MaxSecuredAmount = nil
 	}
 	a.Note = strings.TrimSpace(f.Get("note"))
-	form := url.Values{"description": {f.Get("description")}, "max_amount": {f.Get("max_amount")}, "note": {a.Note}}
-	return s.change(w, r, c, auth.AmendRegistration, "amend", "amended", form, func(number string, pre registry.Precondition) error {
+	added, assignees := partyRows(f, "addg"), partyRows(f, "assign")
+	for _, row := range added {
+		a.AddGrantors = append(a.AddGrantors, row.party())
+	}
+	for _, row := range assignees {
+		a.SecuredParties = append(a.SecuredParties, row.party())
+	}
+	form := url.Values{"description": {f.Get("description")}, "max_amount": {f.Get("max_amount")}, "note": {a.Note},
+		"remove_grantor": f["remove_grantor"], "rename_name": f["rename_name"]}
+	keep := func(p *registrationPage) {
+		if len(added) > 0 {
+			p.AddGrantors = added
+		}
+		if len(assignees) > 0 {
+			p.Assignees = assignees
+		}
+	}
+	return s.change(w, r, c, auth.AmendRegistration, "amend", "amended", form, keep, func(number string, pre registry.Precondition) error {
+		// Grantors are removed and renamed by their place on the page,
+		// which the version (If-Match) ties to the registration shown.
+		if len(f["remove_grantor"]) > 0 || strings.TrimSpace(strings.Join(f["rename_name"], "")) != "" {
+			cur, err := s.svc.Registration(c.ctx(), c.caller, number)
+			if err != nil {
+				return err
+			}
+			grantorChanges(&a, cur.Grantors, f["remove_grantor"], f["rename_name"])
+		}
 		_, err := s.svc.Amend(c.ctx(), c.caller, number, pre, a)
 		return err
 	})
 }
 
+// grantorChanges turns the amendment form's checkboxes (grantors to remove,
+// by place) and new names (one per grantor, blank for none) into the
+// amendment's removals and renames. A rename keeps the grantor's
+// identifiers: a renamed company keeps its USCC.
+func grantorChanges(a *registry.Amendment, grantors []registry.Party, remove, rename []string) {
+	for _, v := range remove {
+		if i, err := strconv.Atoi(v); err == nil && i >= 0 && i < len(grantors) {
+			g := grantors[i]
+			g.FormerNames = nil
+			a.RemoveGrantors = append(a.RemoveGrantors, g)
+		}
+	}
+	for i, name := range rename {
+		if name = strings.TrimSpace(name); name != "" && i < len(grantors) && name != grantors[i].Name {
+			from := grantors[i]
+			from.FormerNames = nil
+			to := from
+			to.Name = name
+			a.RenameGrantors = append(a.RenameGrantors, registry.Rename{From: from, To: to})
+		}
+	}
+}
+
 // extend handles POST /registrations/{number}/extension.
 func (s *site) extend(w http.ResponseWriter, r *http.Request, c *call) error {
 	months := r.PostFormValue("period_months")
-	return s.change(w, r, c, auth.ExtendRegistration, "extend", "extended", url.Values{"period_months": {months}}, func(number string, pre registry.Precondition) error {
+	return s.change(w, r, c, auth.ExtendRegistration, "extend", "extended", url.Values{"period_months": {months}}, nil, func(number string, pre registry.Precondition) error {
 		n, err := strconv.Atoi(strings.TrimSpace(months))
 		if err != nil {
 			return registry.Invalid("period_months", registry.CodeInvalidField, "must be a whole number of months from 1 to 360")
@@ -164,7 +223,7 @@ func (s *site) extend(w http.ResponseWriter, r *http.Request, c *call) error {
 // cancel handles POST /registrations/{number}/cancellation.
 func (s *site) cancel(w http.ResponseWriter, r *http.Request, c *call) error {
 	req := registry.Cancellation{Reason: r.PostFormValue("reason"), Note: strings.TrimSpace(r.PostFormValue("note"))}
-	return s.change(w, r, c, auth.CancelRegistration, "cancel", "cancelled", url.Values{"reason": {req.Reason}, "note": {req.Note}}, func(number string, pre registry.Precondition) error {
+	return s.change(w, r, c, auth.CancelRegistration, "cancel", "cancelled", url.Values{"reason": {req.Reason}, "note": {req.Note}}, nil, func(number string, pre registry.Precondition) error {
 		_, err := s.svc.Cancel(c.ctx(), c.caller, number, pre, req)
 		return err
 	})
@@ -192,7 +251,7 @@ func (s *site) rotateCode(w http.ResponseWriter, r *http.Request, c *call) error
 func (s *site) fileObjection(w http.ResponseWriter, r *http.Request, c *call) error {
 	req := registry.ObjectionRequest{Statement: strings.TrimSpace(r.PostFormValue("statement")), Interest: strings.TrimSpace(r.PostFormValue("interest"))}
 	idempotent(r, c)
-	return s.change(w, r, c, auth.FileObjection, "objection", "objection_filed", url.Values{"statement": {req.Statement}, "interest": {req.Interest}}, func(number string, _ registry.Precondition) error {
+	return s.change(w, r, c, auth.FileObjection, "objection", "objection_filed", url.Values{"statement": {req.Statement}, "interest": {req.Interest}}, nil, func(number string, _ registry.Precondition) error {
 		_, err := s.svc.FileObjection(c.ctx(), c.caller, number, req)
 		return err
 	})
@@ -200,7 +259,7 @@ func (s *site) fileObjection(w http.ResponseWriter, r *http.Request, c *call) er
 
 // withdrawObjection handles POST /registrations/{number}/objections/{objection}/withdrawal.
 func (s *site) withdrawObjection(w http.ResponseWriter, r *http.Request, c *call) error {
-	return s.change(w, r, c, auth.WithdrawObjection, "withdraw", "objection_withdrawn", nil, func(number string, _ registry.Precondition) error {
+	return s.change(w, r, c, auth.WithdrawObjection, "withdraw", "objection_withdrawn", nil, nil, func(number string, _ registry.Precondition) error {
 		_, err := s.svc.WithdrawObjection(c.ctx(), c.caller, number, r.PathValue("objection"))
 		return err
 	})
@@ -210,7 +269,7 @@ func (s *site) withdrawObjection(w http.ResponseWriter, r *http.Request, c *call
 func (s *site) caseNotice(w http.ResponseWriter, r *http.Request, c *call) error {
 	req := registry.CaseNoticeRequest{Court: strings.TrimSpace(r.PostFormValue("court")), CaseNumber: strings.TrimSpace(r.PostFormValue("case_number")), AcceptedOn: r.PostFormValue("accepted_on")}
 	form := url.Values{"court": {req.Court}, "case_number": {req.CaseNumber}, "accepted_on": {req.AcceptedOn}, "objection": {r.PathValue("objection")}}
-	return s.change(w, r, c, auth.SubmitCaseNotice, "case", "case_notice", form, func(number string, _ registry.Precondition) error {
+	return s.change(w, r, c, auth.SubmitCaseNotice, "case", "case_notice", form, nil, func(number string, _ registry.Precondition) error {
 		_, err := s.svc.SubmitCaseNotice(c.ctx(), c.caller, number, r.PathValue("objection"), req)
 		return err
 	})
@@ -221,7 +280,7 @@ func (s *site) revoke(w http.ResponseWriter, r *http.Request, c *call) error {
 	req := registry.Revocation{Objection: r.PostFormValue("objection"), Authority: strings.TrimSpace(r.PostFormValue("authority")),
 		DocumentNumber: strings.TrimSpace(r.PostFormValue("document_number")), Note: strings.TrimSpace(r.PostFormValue("note"))}
 	form := url.Values{"objection": {req.Objection}, "authority": {req.Authority}, "document_number": {req.DocumentNumber}, "note": {req.Note}}
-	return s.change(w, r, c, auth.Revoke, "revoke", "revoked", form, func(number string, _ registry.Precondition) error {
+	return s.change(w, r, c, auth.Revoke, "revoke", "revoked", form, nil, func(number string, _ registry.Precondition) error {
 		_, err := s.svc.Revoke(c.ctx(), c.caller, number, req)
 		return err
 	})

@@ -147,3 +147,79 @@ func TestAnAdministratorSuspendsAndReinstatesAUser(t *testing.T) {
 	}
 	b.signIn(clerk)
 }
+
+// Grantors are added, renamed and removed, and the registration assigned, on
+// the amendment form; the renamed grantor stays searchable by its old name.
+func TestGrantorsChangeAndTheRegistrationIsAssigned(t *testing.T) {
+	s := newSite(t)
+	id, code := s.org("上海星辰银行", "financial_institution")
+	bank := s.user(id, code, "registrant", "searcher")
+	newID, newCode := s.org("上海浦东发展银行股份有限公司", "financial_institution")
+	assignee := s.user(newID, newCode, "registrant")
+	first, second := uscc("91310115MA1K3YJ1X"), uscc("91310115MA1K3YJ2X")
+	number := s.file(bank, "上海星辰机械有限公司", first)
+	b := s.browser()
+	b.signIn(bank)
+	b.get("/registrations/" + number)
+	res := b.post("/registrations/"+number+"/amendment", url.Values{"version": {"1"},
+		"addg_type": {"organization"}, "addg_name": {"上海北辰贸易有限公司"}, "addg_uscc": {second},
+		"rename_name": {"上海星辰精密机械有限公司"}})
+	if res.StatusCode != 200 || !strings.Contains(b.last, "上海北辰贸易有限公司") || !strings.Contains(b.last, "上海星辰精密机械有限公司") {
+		t.Fatalf("add and rename: %d\n%s", res.StatusCode, b.last)
+	}
+	found := s.api(201, "POST", "/searches", bank.Token, map[string]any{"criteria": map[string]any{"grantor_name": "上海星辰机械有限公司"}})
+	if found["result_count"] != 1.0 || found["results"].([]any)[0].(map[string]any)["matched_by"] != "former_name" {
+		t.Errorf("the former name no longer finds it: %v", found)
+	}
+	// A bad USCC in a new grantor's row is shown in that row, kept.
+	res = b.post("/registrations/"+number+"/amendment", url.Values{"version": {"2"}, "addg_type": {"organization"}, "addg_name": {"甲"}, "addg_uscc": {"91310115MA1K3YJ12X"}})
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(b.last, `value="91310115MA1K3YJ12X"`) || !strings.Contains(b.last, "统一社会信用代码无效") {
+		t.Fatalf("a bad new grantor: %d\n%s", res.StatusCode, b.last)
+	}
+	// Remove the first grantor (by its place) and assign to another bank.
+	res = b.post("/registrations/"+number+"/amendment", url.Values{"version": {"2"}, "remove_grantor": {"0"},
+		"assign_type": {"organization"}, "assign_name": {"上海浦东发展银行股份有限公司"}, "assign_uscc": {newCode}})
+	if res.StatusCode != 200 {
+		t.Fatalf("removal and assignment: %d\n%s", res.StatusCode, b.last)
+	}
+	reg := s.api(200, "GET", "/registrations/"+number, assignee.Token, nil)
+	grantors := reg["grantors"].([]any)
+	if len(grantors) != 1 || grantors[0].(map[string]any)["uscc"] != second || reg["controller"].(map[string]any)["organization_id"] != newID {
+		t.Errorf("after removal and assignment: %v, %v", grantors, reg["controller"])
+	}
+	// The old controller no longer controls it: its page asks for the code.
+	if b.get("/registrations/" + number); !strings.Contains(b.last, `name="modification_code"`) {
+		t.Error("the assignor is not asked for the modification code")
+	}
+}
+
+// A registrant that does not control a registration changes it with its
+// modification code; a wrong code is refused in the form.
+func TestAnotherRegistrantChangesWithTheModificationCode(t *testing.T) {
+	s := newSite(t)
+	id, code := s.org("上海星辰银行", "financial_institution")
+	bank := s.user(id, code, "registrant")
+	agentID, agentCode := s.org("上海登记代理有限公司", "enterprise")
+	agent := s.user(agentID, agentCode, "registrant")
+	filed := s.api(201, "POST", "/registrations", bank.Token, map[string]any{
+		"kind": "chattel_mortgage", "period_months": 12,
+		"grantors":        []any{map[string]any{"type": "organization", "name": "上海星辰精密机械有限公司", "uscc": uscc("91310115MA1K3YJ1X")}},
+		"secured_parties": []any{map[string]any{"type": "organization", "name": "上海星辰银行", "uscc": code}},
+		"collateral":      map[string]any{"description": "存货"},
+	})
+	number, modCode := filed["number"].(string), filed["modification_code"].(string)
+	b := s.browser()
+	b.signIn(agent)
+	b.get("/registrations/" + number)
+	if !strings.Contains(b.last, "凭修改码") || strings.Contains(b.last, "/modification-code") {
+		t.Fatalf("the agent's page:\n%s", b.last)
+	}
+	res := b.post("/registrations/"+number+"/cancellation", url.Values{"version": {"1"}, "reason": {"debt_repaid"}, "modification_code": {"AAAA-BBBB-CCCC-DDDD-EEEE"}})
+	if res.StatusCode != http.StatusForbidden || !strings.Contains(b.last, "您的账户无权进行此操作") || !strings.Contains(b.last, "<details open><summary>注销登记") {
+		t.Fatalf("a wrong code: %d\n%s", res.StatusCode, b.last)
+	}
+	res = b.post("/registrations/"+number+"/cancellation", url.Values{"version": {"1"}, "reason": {"debt_repaid"}, "modification_code": {modCode}})
+	if res.StatusCode != 200 || !strings.Contains(b.last, "注销登记已完成") {
+		t.Fatalf("the right code: %d\n%s", res.StatusCode, b.last)
+	}
+}

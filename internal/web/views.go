@@ -90,6 +90,13 @@ var funcs = template.FuncMap{
 		return *t
 	},
 	"list": func(xs ...string) []string { return xs },
+	// at is xs[i], or "" past its end.
+	"at": func(xs []string, i int) string {
+		if i < 0 || i >= len(xs) {
+			return ""
+		}
+		return xs[i]
+	},
 	"dict": func(kv ...any) (map[string]any, error) {
 		if len(kv)%2 != 0 {
 			return nil, fmt.Errorf("dict takes pairs")
@@ -298,6 +305,12 @@ var fieldMessages = []struct {
 	{regexp.MustCompile(`^changes nothing.*$`), "field.changes_nothing"},
 	{regexp.MustCompile(`^repeats .*$`), "field.repeats"},
 	{regexp.MustCompile(`^is not an item id$`), "field.item_id"},
+	{regexp.MustCompile(`^is not an item of this registration$`), "field.item_id"},
+	{regexp.MustCompile(`^is already registered as item .*$`), "field.item_registered"},
+	{regexp.MustCompile(`^a registration may have at most (\d+) .*$`), "field.at_most"},
+	{regexp.MustCompile(`^is not a grantor of this registration$`), "field.not_grantor"},
+	{regexp.MustCompile(`^is already a grantor of this registration$`), "field.already_grantor"},
+	{regexp.MustCompile(`^would leave the registration without a grantor$`), "field.last_grantor"},
 }
 
 // fieldErrors translates a validation error into messages by field.

@@ -90,7 +90,8 @@ func samplePages() map[string]func() (any, url.Values) {
 			return listPage{Statuses: statuses, Page: registry.RegistrationPage{Items: []registry.Registration{reg}}, Next: "/registrations?cursor=x"}, nil
 		},
 		"registration": func() (any, url.Values) {
-			return &registrationPage{Reg: reg, Controls: true, ItemTypes: registry.ItemTypes, Reasons: registry.CancellationReasons, Code: "ABCD"}, url.Values{"form": {"amend"}}
+			return &registrationPage{Reg: reg, Controls: true, ItemTypes: registry.ItemTypes, Reasons: registry.CancellationReasons, Code: "ABCD",
+				AddGrantors: []partyRow{{Type: "individual", Name: "李四"}}, Assignees: []partyRow{{Type: "foreign", Name: "Pacific Rim"}}}, url.Values{"form": {"amend"}, "rename_name": {"", "王五"}}
 		},
 		"revocations": func() (any, url.Values) { return nil, url.Values{"number": {"1"}} },
 		"registration_certificate": func() (any, url.Values) {
@@ -148,6 +149,28 @@ func TestEveryPageRendersInBothLanguagesWithNoMissingKey(t *testing.T) {
 					}
 				}
 			})
+		}
+	}
+}
+
+// A registrant that does not control a registration sees its forms with a
+// field for the modification code.
+func TestTheRegistrationPageAsksOthersForTheModificationCode(t *testing.T) {
+	v := strictViews(t)
+	for _, lang := range Languages {
+		for _, controls := range []bool{true, false} {
+			data := &registrationPage{Reg: sampleRegistration(), Controls: controls, ItemTypes: registry.ItemTypes, Reasons: registry.CancellationReasons,
+				AddGrantors: []partyRow{{Type: "organization"}}, Assignees: []partyRow{{Type: "organization"}}}
+			var b bytes.Buffer
+			if err := v.execute(&b, "registration", &Page{Lang: lang, Data: data, Form: url.Values{}, caller: everyone}); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := strings.Count(b.String(), `name="modification_code"`), map[bool]int{true: 0, false: 3}[controls]; got != want {
+				t.Errorf("%s, controls %v: %d code fields, want %d", lang, controls, got, want)
+			}
+			if got := strings.Contains(b.String(), "/modification-code"); got != controls {
+				t.Errorf("%s, controls %v: rotation offered %v", lang, controls, got)
+			}
 		}
 	}
 }

@@ -1,9 +1,11 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +15,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/qrcode"
 )
 
 // The browser tests drive Debian's chromium, headless, through the pages a
@@ -179,6 +183,24 @@ func (b *tab) labelled() {
 	}
 }
 
+// readQR decodes the QR code in a PNG with ZXing's decoder.
+func readQR(t *testing.T, pngBytes []byte) string {
+	t.Helper()
+	img, err := png.Decode(bytes.NewReader(pngBytes))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := qrcode.NewQRCodeReader().Decode(bmp, nil)
+	if err != nil {
+		t.Fatalf("the QR code does not decode: %v", err)
+	}
+	return res.GetText()
+}
+
 // fitsThePhone checks that a phone-wide page needs no sideways scrolling.
 func (b *tab) fitsThePhone(path, name string) {
 	b.t.Helper()
@@ -282,6 +304,10 @@ func TestBrowserFlows(t *testing.T) {
 				}
 				if got := b.text(".qr-box .url"); !strings.HasSuffix(got, "/verify?number="+searchNumber) {
 					t.Errorf("the QR code's address %q", got)
+				}
+				// The QR code, as the browser drew it, reads as the address.
+				if got := readQR(t, run(b, chromedp.ScreenshotScale(chromedp.CSS("svg.qr"), 2))); got != b.text(".qr-box .url") {
+					t.Errorf("the QR code reads %q", got)
 				}
 				b.screenshot("search-certificate")
 

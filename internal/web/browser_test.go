@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 	"github.com/makiuchi-d/gozxing"
@@ -183,6 +185,15 @@ func (b *tab) labelled() {
 	}
 }
 
+// media emulates a CSS media type ("print"), or stops ("").
+func (b *tab) media(m string) {
+	b.t.Helper()
+	b.do(chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
+		_, err := cdp.Call(ctx, target, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: m})
+		return err
+	}))
+}
+
 // readQR decodes the QR code in a PNG with ZXing's decoder.
 func readQR(t *testing.T, pngBytes []byte) string {
 	t.Helper()
@@ -310,6 +321,17 @@ func TestBrowserFlows(t *testing.T) {
 					t.Errorf("the QR code reads %q", got)
 				}
 				b.screenshot("search-certificate")
+				// Printed, the certificate stands alone: no navigation, no buttons.
+				b.media("print")
+				hidden := run(b, chromedp.Evaluate[bool](`["header.top", "footer", ".no-print"].every(s => getComputedStyle(document.querySelector(s)).display === "none")`))
+				if !hidden {
+					t.Error("the printed certificate shows the page's navigation or buttons")
+				}
+				pdf := run(b, chromedp.PrintToPDF(chromedp.PDFPaper(chromedp.PaperA4)))
+				if err := os.WriteFile(filepath.Join(b.shot, lang+"-search-certificate.pdf"), pdf, 0o644); err != nil {
+					t.Error(err)
+				}
+				b.media("")
 
 				b.do(chromedp.Navigate(s.url+"/registrations/"+number), chromedp.WaitVisible(chromedp.CSS("#cancel"), chromedp.NodeReady))
 				b.labelled()

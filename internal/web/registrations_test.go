@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 // A registration's page carries every change its controller may make; each
@@ -221,5 +222,45 @@ func TestAnotherRegistrantChangesWithTheModificationCode(t *testing.T) {
 	res = b.post("/registrations/"+number+"/cancellation", url.Values{"version": {"1"}, "reason": {"debt_repaid"}, "modification_code": {modCode}})
 	if res.StatusCode != 200 || !strings.Contains(b.last, "注销登记已完成") {
 		t.Fatalf("the right code: %d\n%s", res.StatusCode, b.last)
+	}
+}
+
+// The search page takes an as-of time in China Standard Time and can
+// include inactive registrations; results show their history.
+func TestSearchAsOfAndInactive(t *testing.T) {
+	s := newSite(t)
+	id, code := s.org("上海星辰银行", "financial_institution")
+	bank := s.user(id, code, "registrant", "searcher")
+	number := s.file(bank, "上海星辰精密机械有限公司", uscc("91310115MA1K3YJ1X"))
+	time.Sleep(1100 * time.Millisecond) // as-of times are read to the second
+	before := time.Now().In(time.FixedZone("CST", 8*3600)).Format("2006-01-02T15:04:05")
+	s.api(201, "POST", "/registrations/"+number+"/cancellation", bank.Token, map[string]any{"reason": "debt_repaid"})
+	b := s.browser()
+	b.signIn(bank)
+	search := func(form url.Values) string {
+		t.Helper()
+		b.get("/search")
+		form.Set("idempotency_key", regexpField("idempotency_key", b.last))
+		form.Set("criterion", "grantor_name")
+		form.Set("value", "上海星辰精密机械有限公司")
+		if res := b.post("/search", form); res.StatusCode != 200 || !strings.HasPrefix(res.Request.URL.Path, "/searches/") {
+			t.Fatalf("search %v: %d %s\n%s", form, res.StatusCode, res.Request.URL, b.last)
+		}
+		return regexpText(`<h2 id="count">([^<]+)</h2>`, b.last)
+	}
+	if got := search(url.Values{}); got != "共 0 条登记" {
+		t.Errorf("now: %q", got)
+	}
+	if got := search(url.Values{"include_inactive": {"1"}}); got != "共 1 条登记" || !strings.Contains(b.last, "已注销") || !strings.Contains(b.last, "注销登记") {
+		t.Errorf("with inactive: %q", got)
+	}
+	if got := search(url.Values{"as_of": {before}}); got != "共 1 条登记" || !strings.Contains(b.last, "有效") {
+		t.Errorf("as of %s: %q", before, got)
+	}
+	b.get("/search")
+	future := time.Now().Add(48 * time.Hour).Format("2006-01-02T15:04")
+	res := b.post("/search", url.Values{"criterion": {"grantor_name"}, "value": {"x"}, "as_of": {future}})
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(b.last, "不得晚于当前时间") {
+		t.Errorf("as of the future: %d", res.StatusCode)
 	}
 }

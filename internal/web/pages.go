@@ -64,6 +64,12 @@ func (s *site) signIn(w http.ResponseWriter, r *http.Request, c *call) error {
 	if err != nil {
 		return s.formFailed(w, c, "signin", nil, form, "", err)
 	}
+	if c.signedIn() && !c.caller.Bootstrap {
+		// Signing in again, perhaps as someone else, ends the old session.
+		if err := s.svc.RevokeToken(c.ctx(), c.caller, c.caller.TokenID); err != nil {
+			s.log.Error("the earlier session's token was not revoked", "error", err, "request_id", c.caller.RequestID)
+		}
+	}
 	s.startSession(w, r, tok.Token)
 	http.Redirect(w, r, form.Get("next"), http.StatusSeeOther)
 	return nil

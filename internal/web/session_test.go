@@ -326,3 +326,20 @@ func TestPagesShareTheAPIsLimitPerAddress(t *testing.T) {
 		t.Errorf("beyond the burst: %d, Retry-After %q", res.StatusCode, res.Header.Get("Retry-After"))
 	}
 }
+
+func TestSigningInAgainEndsTheEarlierSession(t *testing.T) {
+	s := newSite(t)
+	id, code := s.org("上海星辰银行", "financial_institution")
+	first := s.user(id, code, "registrant")
+	second := s.user(id, code, "searcher")
+	b := s.browser()
+	b.signIn(first)
+	b.signIn(second)
+	tokens := s.api(200, "GET", "/tokens?user_id="+first.UserID, adminToken, nil)["items"].([]any)
+	if len(tokens) != 1 {
+		t.Errorf("%d live tokens of the first user, want only the API's", len(tokens))
+	}
+	if b.get("/"); !strings.Contains(b.last, `href="/search"`) || strings.Contains(b.last, `href="/registrations/new"`) {
+		t.Error("the pages are not the second user's")
+	}
+}

@@ -89,25 +89,70 @@ type usersPage struct {
 	OrganizationID string
 	Page           registry.Page[registry.User]
 	Next           string
+	// Roles are those the viewer may give a new user.
+	Roles []string
+}
+
+// usersOfOrganization lists a page of an organization's users (by default
+// the viewer's own) with the roles the viewer may give.
+func (s *site) usersOfOrganization(c *call, org, cursor string) (usersPage, error) {
+	if org == "" && !c.caller.Has(auth.Admin) {
+		org = c.caller.OrganizationID
+	}
+	c.audited(auth.ListUsers, org)
+	page, err := s.svc.Users(c.ctx(), c.caller, registry.UserListRequest{OrganizationID: org, Cursor: cursor})
+	if err != nil {
+		return usersPage{}, err
+	}
+	out := usersPage{OrganizationID: org, Page: page}
+	if page.NextCursor != "" {
+		out.Next = "/admin/users?" + url.Values{"organization_id": {org}, "cursor": {page.NextCursor}}.Encode()
+	}
+	for _, r := range auth.Roles {
+		// The registry's staff roles are the administrators' to give.
+		if !r.Staff() || c.caller.Has(auth.Admin) {
+			out.Roles = append(out.Roles, string(r))
+		}
+	}
+	return out, nil
 }
 
 // users handles GET /admin/users?organization_id=.
 func (s *site) users(w http.ResponseWriter, r *http.Request, c *call) error {
 	q := r.URL.Query()
-	org := q.Get("organization_id")
-	if org == "" && !c.caller.Has(auth.Admin) {
-		org = c.caller.OrganizationID
-	}
-	c.audited(auth.ListUsers, org)
-	page, err := s.svc.Users(c.ctx(), c.caller, registry.UserListRequest{OrganizationID: org, Cursor: q.Get("cursor")})
+	data, err := s.usersOfOrganization(c, q.Get("organization_id"), q.Get("cursor"))
 	if err != nil {
 		return err
 	}
-	next := ""
-	if page.NextCursor != "" {
-		next = "/admin/users?" + url.Values{"organization_id": {org}, "cursor": {page.NextCursor}}.Encode()
+	s.renderForm(w, c, http.StatusOK, "users", data, url.Values{"organization_id": {data.OrganizationID}}, nil)
+	return nil
+}
+
+// createUser handles POST /admin/users: an administrator, or an
+// organization's org_admin, adds a user who signs in with a password.
+func (s *site) createUser(w http.ResponseWriter, r *http.Request, c *call) error {
+	f := r.PostForm
+	nu := registry.NewUser{OrganizationID: f.Get("organization_id"), Email: strings.TrimSpace(f.Get("email")),
+		DisplayName: strings.TrimSpace(f.Get("display_name")), Roles: f["roles"], Password: f.Get("password")}
+	form := url.Values{"organization_id": {nu.OrganizationID}, "email": {nu.Email}, "display_name": {nu.DisplayName}, "roles": nu.Roles}
+	var err error
+	if nu.Password == "" {
+		// The API may make a user without one; on the pages a user
+		// signs in with it.
+		err = registry.Invalid("password", registry.CodeInvalidField, "is required")
+	} else {
+		c.audited(auth.CreateUser, "")
+		_, err = s.svc.CreateUser(c.ctx(), c.caller, nu)
 	}
-	s.renderForm(w, c, http.StatusOK, "users", usersPage{OrganizationID: org, Page: page, Next: next}, url.Values{"organization_id": {org}}, nil)
+	if err != nil {
+		data, lerr := s.usersOfOrganization(c, nu.OrganizationID, "")
+		if lerr != nil {
+			return err
+		}
+		c.audited(auth.CreateUser, "")
+		return s.formFailed(w, c, "users", data, form, "user.", err)
+	}
+	http.Redirect(w, r, "/admin/users?"+url.Values{"organization_id": {nu.OrganizationID}, "done": {"user_created"}}.Encode(), http.StatusSeeOther)
 	return nil
 }
 

@@ -133,3 +133,42 @@ func TestAReloadedFilingIsFiledOnce(t *testing.T) {
 		t.Errorf("%d registrations after sending the form twice", len(list))
 	}
 }
+
+// After approval an organization's org_admin adds its clerks on the pages,
+// with the roles an org_admin may give.
+func TestAnOrgAdminAddsUsers(t *testing.T) {
+	s := newSite(t)
+	id, code := s.org("上海新星贸易有限公司", "enterprise")
+	orgAdmin := s.user(id, code, "org_admin")
+	b := s.browser()
+	b.signIn(orgAdmin)
+	if b.get("/"); !strings.Contains(b.last, `href="/admin/users"`) {
+		t.Fatal("the org_admin has no link to its users")
+	}
+	b.get("/admin/users")
+	if strings.Contains(b.last, `value="admin"`) || strings.Contains(b.last, `value="auditor"`) || !strings.Contains(b.last, `value="registrant"`) {
+		t.Errorf("the org_admin is offered the wrong roles:\n%s", b.last)
+	}
+	form := url.Values{"organization_id": {id}, "display_name": {"王五"}, "email": {"not an email"}, "roles": {"registrant", "searcher"}, "password": {password}}
+	res := b.post("/admin/users", form)
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(b.last, "不是有效的电子邮箱") || !strings.Contains(b.last, `value="searcher" checked`) {
+		t.Fatalf("a bad email: %d\n%s", res.StatusCode, b.last)
+	}
+	form.Set("email", "wang@xinxing.example.cn")
+	form.Set("csrf", b.csrf())
+	if res := b.post("/admin/users", form); res.StatusCode != 200 || !strings.Contains(b.last, "用户已创建") || !strings.Contains(b.last, "wang@xinxing.example.cn") {
+		t.Fatalf("creation: %d\n%s", res.StatusCode, b.last)
+	}
+	// Another organization's users are not the org_admin's to add.
+	otherID, _ := s.org("上海北辰机械有限公司", "enterprise")
+	form.Set("organization_id", otherID)
+	form.Set("email", "intruder@xinxing.example.cn")
+	if res := b.post("/admin/users", form); res.StatusCode != http.StatusForbidden {
+		t.Errorf("a user in another organization: %d", res.StatusCode)
+	}
+	clerk := s.browser()
+	clerk.get("/signin")
+	if res := clerk.post("/signin", url.Values{"email": {"wang@xinxing.example.cn"}, "password": {password}, "next": {"/"}}); res.StatusCode != 200 || !strings.Contains(clerk.last, `href="/registrations/new"`) {
+		t.Fatalf("the new clerk: %d\n%s", res.StatusCode, clerk.last)
+	}
+}

@@ -169,7 +169,12 @@ func (s *site) searchPage(w http.ResponseWriter, r *http.Request, c *call) error
 		c.audited(auth.Search, "")
 		return registry.ErrForbidden
 	}
-	s.renderForm(w, c, http.StatusOK, "search", searchForm{Criteria: criteria, Key: newSecret()}, url.Values{"criterion": {"grantor_name"}}, nil)
+	// A similar name's link opens the form filled in with it.
+	form := url.Values{"criterion": {"grantor_name"}, "value": {r.URL.Query().Get("value")}}
+	if q := r.URL.Query().Get("criterion"); slices.Contains(criteria, q) {
+		form.Set("criterion", q)
+	}
+	s.renderForm(w, c, http.StatusOK, "search", searchForm{Criteria: criteria, Key: newSecret()}, form, nil)
 	return nil
 }
 

@@ -264,3 +264,27 @@ func TestSearchAsOfAndInactive(t *testing.T) {
 		t.Errorf("as of the future: %d", res.StatusCode)
 	}
 }
+
+// A search shows the similar names, each a link that opens the search form
+// filled in with it.
+func TestSimilarNamesOpenANewSearch(t *testing.T) {
+	s := newSite(t)
+	id, code := s.org("上海星辰银行", "financial_institution")
+	bank := s.user(id, code, "registrant", "searcher")
+	s.file(bank, "上海星晨精密机械有限公司", uscc("91310115MA1K3YJ1X"))
+	b := s.browser()
+	b.signIn(bank)
+	b.get("/search")
+	res := b.post("/search", url.Values{"idempotency_key": {regexpField("idempotency_key", b.last)}, "criterion": {"grantor_name"}, "value": {"上海星辰精密机械有限公司"}})
+	if res.StatusCode != 200 || !strings.Contains(b.last, "相近名称") {
+		t.Fatalf("search: %d\n%s", res.StatusCode, b.last)
+	}
+	link := regexpText(`<ul class="similar"><li><a href="([^"]+)">上海星晨精密机械有限公司</a>`, b.last)
+	if link == "" {
+		t.Fatalf("no link for the similar name:\n%s", b.last)
+	}
+	b.get(strings.ReplaceAll(link, "&amp;", "&"))
+	if !strings.Contains(b.last, `id="value" name="value" required value="上海星晨精密机械有限公司"`) {
+		t.Errorf("the form is not filled in:\n%s", b.last)
+	}
+}

@@ -102,7 +102,7 @@ func samplePages() map[string]func() (any, url.Values) {
 				{ID: "o1", Name: "甲", Kind: "enterprise", Status: "pending"}, {ID: "o2", Name: "乙", Kind: "financial_institution", Status: "active"}}}}, nil
 		},
 		"users": func() (any, url.Values) {
-			return usersPage{OrganizationID: "o1", Page: registry.Page[registry.User]{Items: []registry.User{
+			return usersPage{OrganizationID: "o1", Roles: []string{"registrant", "searcher"}, Page: registry.Page[registry.User]{Items: []registry.User{
 				{ID: "u1", Email: "a@b.cn", Roles: []string{"registrant", "searcher", "org_admin"}, Status: "active"}, {ID: "u2", Roles: []string{"auditor"}, Status: "suspended"}}}}, nil
 		},
 		"audit": func() (any, url.Values) {

@@ -116,6 +116,7 @@ func (s *site) routes() {
 	s.handle("POST /admin/organizations/{id}/suspension", signedIn, s.suspendOrganization)
 	s.handle("GET /admin/revocations", signedIn, s.revocations)
 	s.handle("GET /admin/users", signedIn, s.users)
+	s.handle("POST /admin/users", signedIn, s.createUser)
 	s.handle("POST /admin/users/{id}/suspension", signedIn, s.suspendUser)
 	s.handle("POST /admin/users/{id}/reinstatement", signedIn, s.reinstateUser)
 	s.handle("GET /audit", signedIn, s.auditTrail)

@@ -3,6 +3,7 @@ package web_test
 import (
 	"encoding/csv"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -341,5 +342,31 @@ func TestSigningInAgainEndsTheEarlierSession(t *testing.T) {
 	}
 	if b.get("/"); !strings.Contains(b.last, `href="/search"`) || strings.Contains(b.last, `href="/registrations/new"`) {
 		t.Error("the pages are not the second user's")
+	}
+}
+
+// Over TLS every cookie is Secure and __Host- prefixed, so that neither a
+// plain-HTTP page nor a sibling host can read or plant it.
+func TestCookiesOverTLSAreSecure(t *testing.T) {
+	s := newSiteServed(t, func(*httpapi.Options) {}, httptest.NewTLSServer)
+	id, code := s.org("上海星辰银行", "financial_institution")
+	bank := s.user(id, code, "registrant")
+	b := s.browser()
+	b.get("/signin")
+	res := b.post("/signin", url.Values{"email": {bank.Email}, "password": {password}, "next": {"/registrations"}})
+	if res.Request.URL.Path != "/registrations" {
+		t.Fatalf("sign-in over TLS ended at %s", res.Request.URL)
+	}
+	seen := map[string]bool{}
+	for r := res; r != nil; r = r.Request.Response {
+		for _, c := range r.Cookies() {
+			seen[c.Name] = true
+			if !c.Secure || !strings.HasPrefix(c.Name, "__Host-") || c.Path != "/" || c.Domain != "" || !c.HttpOnly {
+				t.Errorf("cookie %+v over TLS", c)
+			}
+		}
+	}
+	if !seen["__Host-registry_session"] {
+		t.Errorf("no __Host-registry_session cookie: %v", seen)
 	}
 }

@@ -35,6 +35,8 @@ type site struct {
 	t   testing.TB
 	url string
 	svc *registry.Service
+	// client trusts the server's certificate when it serves TLS.
+	client *http.Client
 }
 
 func newSite(t testing.TB) *site {
@@ -44,6 +46,12 @@ func newSite(t testing.TB) *site {
 
 // newSiteWith is newSite with the HTTP layer's options changed.
 func newSiteWith(t testing.TB, options func(*httpapi.Options)) *site {
+	t.Helper()
+	return newSiteServed(t, options, httptest.NewServer)
+}
+
+// newSiteServed is newSiteWith served by serve (httptest.NewTLSServer, say).
+func newSiteServed(t testing.TB, options func(*httpapi.Options), serve func(http.Handler) *httptest.Server) *site {
 	t.Helper()
 	_, gdb := pgtest.Open(t)
 	store, err := postgres.New(gdb, time.Now)
@@ -66,9 +74,9 @@ func newSiteWith(t testing.TB, options func(*httpapi.Options)) *site {
 	}
 	opts := httpapi.Options{Logger: log, Pages: pages}
 	options(&opts)
-	srv := httptest.NewServer(httpapi.NewRouter(svc, opts))
+	srv := serve(httpapi.NewRouter(svc, opts))
 	t.Cleanup(srv.Close)
-	return &site{t: t, url: srv.URL, svc: svc}
+	return &site{t: t, url: srv.URL, svc: svc, client: srv.Client()}
 }
 
 // api calls the JSON API and checks the status.
@@ -90,7 +98,7 @@ func (s *site) api(status int, method, path, token string, body any) map[string]
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := s.client.Do(req)
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -171,7 +179,7 @@ func (s *site) browser() *browser {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	return &browser{t: s.t, s: s, c: &http.Client{Jar: jar, Timeout: 20 * time.Second}}
+	return &browser{t: s.t, s: s, c: &http.Client{Jar: jar, Timeout: 20 * time.Second, Transport: s.client.Transport}}
 }
 
 func (b *browser) get(path string) *http.Response {

@@ -32,11 +32,12 @@ func (s *site) organizations(w http.ResponseWriter, r *http.Request, c *call) er
 	if err != nil {
 		return err
 	}
-	next := ""
-	if page.NextCursor != "" {
-		next = "/admin/organizations?" + url.Values{"status": {status}, "cursor": {page.NextCursor}}.Encode()
+	form := url.Values{"status": {status}}
+	next := nextPage("/admin/organizations", form, page.NextCursor)
+	if status == "" && next != "" {
+		next += "&status=" // all, not the default (pending)
 	}
-	s.renderForm(w, c, http.StatusOK, "organizations", organizationsPage{Statuses: organizationStatuses, Page: page, Next: next}, url.Values{"status": {status}}, nil)
+	s.renderForm(w, c, http.StatusOK, "organizations", organizationsPage{Statuses: organizationStatuses, Page: page, Next: next}, form, nil)
 	return nil
 }
 
@@ -104,10 +105,7 @@ func (s *site) usersOfOrganization(c *call, org, cursor string) (usersPage, erro
 	if err != nil {
 		return usersPage{}, err
 	}
-	out := usersPage{OrganizationID: org, Page: page}
-	if page.NextCursor != "" {
-		out.Next = "/admin/users?" + url.Values{"organization_id": {org}, "cursor": {page.NextCursor}}.Encode()
-	}
+	out := usersPage{OrganizationID: org, Page: page, Next: nextPage("/admin/users", url.Values{"organization_id": {org}}, page.NextCursor)}
 	for _, r := range auth.Roles {
 		// The registry's staff roles are the administrators' to give.
 		if !r.Staff() || c.caller.Has(auth.Admin) {
@@ -218,16 +216,7 @@ func (s *site) auditTrail(w http.ResponseWriter, r *http.Request, c *call) error
 		return s.formFailed(w, c, "audit", data, form, "", err)
 	}
 	data.Page = page
-	if page.NextCursor != "" {
-		next := url.Values{}
-		for k, v := range form {
-			if v[0] != "" {
-				next[k] = v
-			}
-		}
-		next.Set("cursor", page.NextCursor)
-		data.Next = "/audit?" + next.Encode()
-	}
+	data.Next = nextPage("/audit", form, page.NextCursor)
 	s.renderForm(w, c, http.StatusOK, "audit", data, form, nil)
 	return nil
 }

@@ -9,8 +9,7 @@ import (
 
 func TestSignUpWaitsForAnAdministratorsApproval(t *testing.T) {
 	s := newSite(t)
-	staffID, staffCode := s.org("登记机构", "other")
-	admin := s.user(staffID, staffCode, "admin")
+	admin := s.staff("admin")
 	code := uscc("91310115MA9999999")
 	b := s.browser()
 	b.get("/signup")
@@ -54,10 +53,8 @@ func TestSignUpWaitsForAnAdministratorsApproval(t *testing.T) {
 
 func TestAnAdministratorRevokesOnTheRegistrationsPage(t *testing.T) {
 	s := newSite(t)
-	staffID, staffCode := s.org("登记机构", "other")
-	admin := s.user(staffID, staffCode, "admin")
-	id, code := s.org("上海星辰银行", "financial_institution")
-	bank := s.user(id, code, "registrant")
+	admin := s.staff("admin")
+	bank := s.bank("registrant")
 	number := s.file(bank, "上海星辰精密机械有限公司", uscc("91310115MA1K3YJ1X"))
 	a := s.browser()
 	a.signIn(admin)
@@ -83,8 +80,7 @@ func TestAnAdministratorRevokesOnTheRegistrationsPage(t *testing.T) {
 
 func TestAStaleFormIsRefusedNotApplied(t *testing.T) {
 	s := newSite(t)
-	id, code := s.org("上海星辰银行", "financial_institution")
-	bank := s.user(id, code, "registrant")
+	bank := s.bank("registrant")
 	number := s.file(bank, "上海星辰精密机械有限公司", uscc("91310115MA1K3YJ1X"))
 	b := s.browser()
 	b.signIn(bank)

@@ -12,8 +12,7 @@ import (
 // as JSON, and the filing form.
 func BenchmarkPages(b *testing.B) {
 	s := newSite(b)
-	id, code := s.org("上海星辰银行", "financial_institution")
-	bank := s.user(id, code, "registrant", "searcher")
+	bank := s.bank("registrant", "searcher")
 	for range 10 {
 		s.file(bank, "上海星辰精密机械有限公司", uscc("91310115MA1K3YJ1X"))
 	}

@@ -229,8 +229,7 @@ func TestBrowserFlows(t *testing.T) {
 		t.Skip("browser flows take a while")
 	}
 	s := newSite(t)
-	staffID, staffCode := s.org("登记机构", "other")
-	auditor := s.user(staffID, staffCode, "auditor")
+	auditor := s.staff("auditor")
 	for i, lang := range []string{"zh", "en"} {
 		t.Run(lang, func(t *testing.T) {
 			c := loadCatalog(t, lang)

@@ -138,6 +138,22 @@ func (s *site) formFailed(w http.ResponseWriter, c *call, page string, data any,
 	return nil
 }
 
+// nextPage is the address of a list's next page: path with the list's
+// filters (the empty ones left out) and the cursor; "" on the last page.
+func nextPage(path string, filters url.Values, cursor string) string {
+	if cursor == "" {
+		return ""
+	}
+	q := url.Values{}
+	for k, v := range filters {
+		if len(v) > 0 && v[0] != "" {
+			q[k] = v
+		}
+	}
+	q.Set("cursor", cursor)
+	return path + "?" + q.Encode()
+}
+
 // idempotent gives a creating form the API's Idempotency-Key: the form's
 // hidden key, with a fingerprint of what it sends. Sending the same form
 // twice (a reload, a double click) gets the first answer.
@@ -186,6 +202,12 @@ type searchForm struct {
 // criteria are the search keys a searcher chooses among (API.md, Search).
 var criteria = []string{"grantor_name", "uscc", "lei", "id_number", "registration_number", "serial_number"}
 
+// criterionFields are the fields of c by their criterion's name.
+func criterionFields(c *registry.Criteria) map[string]*string {
+	return map[string]*string{"grantor_name": &c.GrantorName, "uscc": &c.USCC, "lei": &c.LEI, "id_number": &c.IDNumber,
+		"registration_number": &c.RegistrationNumber, "serial_number": &c.SerialNumber}
+}
+
 // search handles POST /search: the search is made and stored, and the
 // browser sent to its result.
 func (s *site) search(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -195,20 +217,9 @@ func (s *site) search(w http.ResponseWriter, r *http.Request, c *call) error {
 	req := registry.SearchRequest{IncludeInactive: f.Get("include_inactive") != ""}
 	var errs []registry.FieldError
 	value := f.Get("value")
-	switch f.Get("criterion") {
-	case "grantor_name":
-		req.Criteria.GrantorName = value
-	case "uscc":
-		req.Criteria.USCC = value
-	case "lei":
-		req.Criteria.LEI = value
-	case "id_number":
-		req.Criteria.IDNumber = value
-	case "registration_number":
-		req.Criteria.RegistrationNumber = value
-	case "serial_number":
-		req.Criteria.SerialNumber = value
-	default:
+	if field, ok := criterionFields(&req.Criteria)[f.Get("criterion")]; ok {
+		*field = value
+	} else {
 		errs = append(errs, registry.FieldError{Field: "criterion", Code: registry.CodeInvalidField, Message: "is required"})
 	}
 	if asOf := f.Get("as_of"); asOf != "" {

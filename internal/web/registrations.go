@@ -27,11 +27,8 @@ func (s *site) myRegistrations(w http.ResponseWriter, r *http.Request, c *call) 
 	if err != nil {
 		return err
 	}
-	next := ""
-	if page.NextCursor != "" {
-		next = "/registrations?" + url.Values{"status": {q.Get("status")}, "cursor": {page.NextCursor}}.Encode()
-	}
-	s.renderForm(w, c, http.StatusOK, "registrations", listPage{Statuses: statuses, Page: page, Next: next}, url.Values{"status": {q.Get("status")}}, nil)
+	form := url.Values{"status": {q.Get("status")}}
+	s.renderForm(w, c, http.StatusOK, "registrations", listPage{Statuses: statuses, Page: page, Next: nextPage("/registrations", form, page.NextCursor)}, form, nil)
 	return nil
 }
 

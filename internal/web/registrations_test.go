@@ -81,8 +81,7 @@ func TestTheControllerChangesARegistrationOnItsPage(t *testing.T) {
 
 func TestTheObjectorWithdrawsOrSubmitsACaseNotice(t *testing.T) {
 	s := newSite(t)
-	id, code := s.org("上海星辰银行", "financial_institution")
-	bank := s.user(id, code, "registrant")
+	bank := s.bank("registrant")
 	gid, gcode := s.org("上海星辰精密机械有限公司", "enterprise")
 	grantor := s.user(gid, gcode, "registrant")
 	number := s.file(bank, "上海星辰精密机械有限公司", gcode)
@@ -125,8 +124,7 @@ func TestTheObjectorWithdrawsOrSubmitsACaseNotice(t *testing.T) {
 
 func TestAnAdministratorSuspendsAndReinstatesAUser(t *testing.T) {
 	s := newSite(t)
-	staffID, staffCode := s.org("登记机构", "other")
-	admin := s.user(staffID, staffCode, "admin")
+	admin := s.staff("admin")
 	id, code := s.org("上海星辰银行", "financial_institution")
 	clerk := s.user(id, code, "registrant")
 	a := s.browser()
@@ -286,5 +284,25 @@ func TestSimilarNamesOpenANewSearch(t *testing.T) {
 	b.get(strings.ReplaceAll(link, "&amp;", "&"))
 	if !strings.Contains(b.last, `id="value" name="value" required value="上海星晨精密机械有限公司"`) {
 		t.Errorf("the form is not filled in:\n%s", b.last)
+	}
+}
+
+func TestTheListOfRegistrationsPages(t *testing.T) {
+	s := newSite(t)
+	bank := s.bank("registrant")
+	for range 51 {
+		s.file(bank, "上海星辰精密机械有限公司", uscc("91310115MA1K3YJ1X"))
+	}
+	b := s.browser()
+	b.signIn(bank)
+	b.get("/registrations?status=effective")
+	rows := strings.Count(b.last, `<tr><td><a href="/registrations/`)
+	next := strings.ReplaceAll(regexpText(`<a href="([^"]+)" rel="next">`, b.last), "&amp;", "&")
+	if rows != 50 || !strings.Contains(next, "status=effective") || !strings.Contains(next, "cursor=") {
+		t.Fatalf("first page: %d rows, next %q", rows, next)
+	}
+	b.get(next)
+	if rows := strings.Count(b.last, `<tr><td><a href="/registrations/`); rows != 1 || strings.Contains(b.last, `rel="next"`) {
+		t.Errorf("second page: %d rows", rows)
 	}
 }

@@ -14,8 +14,7 @@ import (
 
 func TestSessionCookieIsHttpOnlyAndSameSite(t *testing.T) {
 	s := newSite(t)
-	id, code := s.org("上海星辰银行", "financial_institution")
-	bank := s.user(id, code, "registrant", "searcher")
+	bank := s.bank("registrant", "searcher")
 	b := s.browser()
 	b.get("/signin")
 	res := b.post("/signin", url.Values{"email": {bank.Email}, "password": {password}, "next": {"/search"}})
@@ -73,8 +72,7 @@ func TestUnknownPagesGetATranslatedNotFoundPage(t *testing.T) {
 
 func TestFormsWithoutTheSessionsCSRFTokenAreRefused(t *testing.T) {
 	s := newSite(t)
-	id, code := s.org("上海星辰银行", "financial_institution")
-	bank := s.user(id, code, "registrant", "searcher")
+	bank := s.bank("registrant", "searcher")
 	number := s.file(bank, "上海星辰精密机械有限公司", uscc("91310115MA1K3YJ1X"))
 	b := s.browser()
 	b.signIn(bank)
@@ -161,8 +159,7 @@ func TestSessionsEndOnSignOutAndOnSuspension(t *testing.T) {
 
 func TestWrongPasswordIsShownOnTheFormAndAudited(t *testing.T) {
 	s := newSite(t)
-	id, code := s.org("上海星辰银行", "financial_institution")
-	bank := s.user(id, code, "registrant")
+	bank := s.bank("registrant")
 	b := s.browser()
 	b.get("/lang/en?next=/signin")
 	res := b.post("/signin", url.Values{"email": {bank.Email}, "password": {"not the password"}, "next": {"https://evil.example/"}})
@@ -172,8 +169,7 @@ func TestWrongPasswordIsShownOnTheFormAndAudited(t *testing.T) {
 	if !strings.Contains(b.last, `name="next" value="/"`) {
 		t.Error("the form kept a next address off the site")
 	}
-	staffID, staffCode := s.org("登记机构", "other")
-	auditor := s.user(staffID, staffCode, "auditor")
+	auditor := s.staff("auditor")
 	trail := s.api(200, "GET", "/audit?action=token.signin&outcome=denied", auditor.Token, nil)
 	if items := trail["items"].([]any); len(items) != 1 || !strings.HasSuffix(items[0].(map[string]any)["detail"].(string), "(web)") {
 		t.Errorf("the refused sign-in is not in the trail as a web request: %v", trail)
@@ -203,8 +199,7 @@ func TestLanguageChoiceIsRemembered(t *testing.T) {
 
 func TestCertificateVerificationIsPublic(t *testing.T) {
 	s := newSite(t)
-	id, code := s.org("上海星辰银行", "financial_institution")
-	bank := s.user(id, code, "registrant")
+	bank := s.bank("registrant")
 	number := s.file(bank, "上海星辰精密机械有限公司", uscc("91310115MA1K3YJ1X"))
 	b := s.browser()
 	for _, tc := range []struct {
@@ -247,10 +242,8 @@ func TestPagesNeedASessionAndTheRightRole(t *testing.T) {
 
 func TestAuditExportFromThePageIsTheAPIsCSV(t *testing.T) {
 	s := newSite(t)
-	staffID, staffCode := s.org("登记机构", "other")
-	auditor := s.user(staffID, staffCode, "auditor")
-	id, code := s.org("上海星辰银行", "financial_institution")
-	bank := s.user(id, code, "registrant")
+	auditor := s.staff("auditor")
+	bank := s.bank("registrant")
 	number := s.file(bank, "=HYPERLINK(\"x\")有限公司", uscc("91310115MA1K3YJ1X"))
 	b := s.browser()
 	b.signIn(auditor)
@@ -274,10 +267,8 @@ func TestAuditExportFromThePageIsTheAPIsCSV(t *testing.T) {
 // a 500, and nothing is written.
 func TestHostileRequestsGetAPageNotAnError(t *testing.T) {
 	s := newSite(t)
-	id, code := s.org("上海星辰银行", "financial_institution")
-	bank := s.user(id, code, "registrant", "searcher")
-	staffID, staffCode := s.org("登记机构", "other")
-	auditor := s.user(staffID, staffCode, "auditor")
+	bank := s.bank("registrant", "searcher")
+	auditor := s.staff("auditor")
 	for _, who := range []user{bank, auditor} {
 		b := s.browser()
 		b.signIn(who)
@@ -349,8 +340,7 @@ func TestSigningInAgainEndsTheEarlierSession(t *testing.T) {
 // plain-HTTP page nor a sibling host can read or plant it.
 func TestCookiesOverTLSAreSecure(t *testing.T) {
 	s := newSiteServed(t, func(*httpapi.Options) {}, httptest.NewTLSServer)
-	id, code := s.org("上海星辰银行", "financial_institution")
-	bank := s.user(id, code, "registrant")
+	bank := s.bank("registrant")
 	b := s.browser()
 	b.get("/signin")
 	res := b.post("/signin", url.Values{"email": {bank.Email}, "password": {password}, "next": {"/registrations"}})

@@ -152,6 +152,21 @@ func (s *site) user(orgID, code string, roles ...string) user {
 	return user{Email: email, OrgID: orgID, USCC: code, Token: tok["token"].(string), UserID: u["id"].(string)}
 }
 
+// bank makes a bank with one user holding roles.
+func (s *site) bank(roles ...string) user {
+	s.t.Helper()
+	id, code := s.org("上海星辰银行", "financial_institution")
+	return s.user(id, code, roles...)
+}
+
+// staff makes a user of the registry's own organization with role (admin,
+// auditor).
+func (s *site) staff(role string) user {
+	s.t.Helper()
+	id, code := s.org("登记机构", "other")
+	return s.user(id, code, role)
+}
+
 // file files a registration by API with one organization grantor.
 func (s *site) file(registrant user, grantorName, grantorUSCC string) string {
 	s.t.Helper()

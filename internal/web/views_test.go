@@ -269,3 +269,19 @@ func TestTimesAreShownInChinaStandardTime(t *testing.T) {
 		t.Errorf("parseLocal: got %v %v", got, ok)
 	}
 }
+
+func TestNextPageKeepsTheFiltersThatAreSet(t *testing.T) {
+	for _, tc := range []struct {
+		filters url.Values
+		cursor  string
+		want    string
+	}{
+		{url.Values{"status": {"effective"}, "x": {""}}, "c1", "/l?cursor=c1&status=effective"},
+		{url.Values{"action": {"a&b"}}, "c/2", "/l?action=a%26b&cursor=c%2F2"},
+		{url.Values{"status": {"effective"}}, "", ""},
+	} {
+		if got := nextPage("/l", tc.filters, tc.cursor); got != tc.want {
+			t.Errorf("nextPage(%v, %q) = %q, want %q", tc.filters, tc.cursor, got, tc.want)
+		}
+	}
+}

@@ -53,8 +53,8 @@ var errorTable = []struct {
 }
 
 // ProblemFor maps any error to the problem a client sees, for the API and
-// the web pages alike. An error the table
-// does not know is the registry's own fault: a 500 without details.
+// the web pages alike. An error the table does not know is the registry's
+// own fault: a 500 without details.
 func ProblemFor(err error) *Problem {
 	var p *Problem
 	if errors.As(err, &p) {

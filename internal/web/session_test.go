@@ -360,3 +360,30 @@ func TestCookiesOverTLSAreSecure(t *testing.T) {
 		t.Errorf("no __Host-registry_session cookie: %v", seen)
 	}
 }
+
+// A form posted after the session ended leads, after signing in again, back
+// to the page it was on, not to the address it posted to.
+func TestAFormPostedAfterTheSessionEndedReturnsToItsPage(t *testing.T) {
+	s := newSite(t)
+	bank := s.bank("registrant")
+	number := s.file(bank, "上海星辰精密机械有限公司", uscc("91310115MA1K3YJ1X"))
+	b := s.browser()
+	b.signIn(bank)
+	b.get("/registrations/" + number)
+	token := b.csrf()
+	b.post("/signout", url.Values{})
+	req, _ := http.NewRequest("POST", s.url+"/registrations/"+number+"/cancellation", strings.NewReader(url.Values{"csrf": {token}, "reason": {"debt_repaid"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Referer", s.url+"/registrations/"+number)
+	res, err := b.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.read(res)
+	if res.Request.URL.Path != "/signin" || !strings.Contains(b.last, `name="next" value="/registrations/`+number+`"`) {
+		t.Errorf("after the session ended, the form led to %s:\n%s", res.Request.URL, b.last)
+	}
+	if reg := s.api(200, "GET", "/registrations/"+number, bank.Token, nil); reg["status"] != "effective" {
+		t.Errorf("a form without a session changed the registration: %v", reg["status"])
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -172,7 +173,7 @@ func (s *site) handle(pattern string, n need, h handler) {
 			return
 		}
 		if n == signedIn && !c.signedIn() {
-			http.Redirect(w, r, "/signin?next="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			http.Redirect(w, r, "/signin?next="+urlQueryEscape(returnTo(r)), http.StatusSeeOther)
 			return
 		}
 		if r.Method == http.MethodPost {
@@ -259,6 +260,18 @@ func clientAddress(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// returnTo is where to go back after signing in: the page asked for, or
+// for a form posted after the session ended, the page the form was on.
+func returnTo(r *http.Request) string {
+	if r.Method == http.MethodGet {
+		return r.URL.RequestURI()
+	}
+	if u, err := url.Parse(r.Referer()); err == nil && u.Host == r.Host {
+		return localPath(u.RequestURI())
+	}
+	return "/"
 }
 
 // localPath returns next if it is a path on this site, else "/": redirects

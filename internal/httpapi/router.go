@@ -361,14 +361,24 @@ func (a *api) fail(c *gin.Context, rt route, caller registry.Caller, err error) 
 	if p.retryAfter > 0 {
 		c.Header("Retry-After", retryAfter(p.retryAfter))
 	}
-	// A refused request leaves no change behind, so its audit entry is
-	// written on its own. The client's context may be gone by now.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), 5*time.Second)
-	defer cancel()
-	if aerr := a.svc.Record(ctx, caller, action(c, rt), target(c), audit.OutcomeOf(p.Status), p.Code+": "+p.Detail); aerr != nil {
+	if aerr := RecordRefusal(c.Request.Context(), a.svc, caller, action(c, rt), target(c), p, ""); aerr != nil {
 		a.log.Error("audit entry not written", "error", aerr, "request_id", caller.RequestID)
 	}
 	a.writeProblem(c, p)
+}
+
+// RecordRefusal writes the audit entry of a request refused with p, for the
+// API and the web pages alike; via, when set, says where the request came
+// in. A refused request leaves no change behind, so its entry is written on
+// its own, with a few seconds of its own: the client's context may be gone.
+func RecordRefusal(ctx context.Context, svc *registry.Service, caller registry.Caller, action auth.Action, target string, p *Problem, via string) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	detail := p.Code + ": " + p.Detail
+	if via != "" {
+		detail += " (" + via + ")"
+	}
+	return svc.Record(ctx, caller, action, target, audit.OutcomeOf(p.Status), detail)
 }
 
 func (a *api) writeProblem(c *gin.Context, p *Problem) {

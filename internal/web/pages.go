@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/movable-registry/registry/internal/auth"
-	"github.com/movable-registry/registry/internal/httpapi"
 	"github.com/movable-registry/registry/internal/registry"
 )
 
@@ -116,8 +115,8 @@ func (s *site) signUp(w http.ResponseWriter, r *http.Request, c *call) error {
 // beside their fields (under prefix, for pages with several forms), any
 // other refusal above the form. The refusal is recorded in the audit trail.
 func (s *site) formFailed(w http.ResponseWriter, c *call, page string, data any, form url.Values, prefix string, err error) error {
-	status := s.refused(c, err)
-	if status >= 500 {
+	p := s.refused(c, err)
+	if p.Status >= 500 {
 		return err
 	}
 	errs := map[string]string{}
@@ -127,14 +126,14 @@ func (s *site) formFailed(w http.ResponseWriter, c *call, page string, data any,
 			errs[prefix+field] = msg
 		}
 	} else {
-		msg, _ := s.views.translate(c.lang, "error."+httpapi.ProblemFor(err).Code)
+		msg, _ := s.views.translate(c.lang, "error."+p.Code)
 		errs[prefix+"form"] = msg
 	}
 	if form == nil {
 		form = url.Values{}
 	}
 	form.Set("form", strings.TrimSuffix(prefix, "."))
-	s.renderForm(w, c, status, page, data, form, errs)
+	s.renderForm(w, c, p.Status, page, data, form, errs)
 	return nil
 }
 

@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/movable-registry/registry/internal/audit"
 	"github.com/movable-registry/registry/internal/auth"
 	"github.com/movable-registry/registry/internal/httpapi"
 	"github.com/movable-registry/registry/internal/registry"
@@ -182,7 +181,7 @@ func (s *site) handle(pattern string, n need, h handler) {
 				return
 			}
 			if !s.csrfValid(r, c.csrf) {
-				s.fail(w, c, errBadForm)
+				s.fail(w, c, badForm())
 				return
 			}
 		}
@@ -201,51 +200,38 @@ func formError(err error) error {
 	return &httpapi.Problem{Status: http.StatusBadRequest, Code: "malformed_request", Detail: err.Error()}
 }
 
-// errBadForm is a form that did not come from the registry's own page (no or
-// a wrong CSRF token, or another site's Origin).
-var errBadForm = errors.New("the form did not come from this registry's page")
+// badForm is a form that did not come from the registry's own page (no or a
+// wrong CSRF token, or another site's Origin).
+func badForm() error {
+	return &httpapi.Problem{Status: http.StatusForbidden, Code: "bad_form", Detail: "the form did not come from this registry's page"}
+}
 
 // fail answers a page's error with an error page in the user's language and
 // records a refusal in the audit trail, as the API does.
 func (s *site) fail(w http.ResponseWriter, c *call, err error) {
-	status, code := http.StatusForbidden, "bad_form"
-	if !errors.Is(err, errBadForm) {
-		p := httpapi.ProblemFor(err)
-		status, code = p.Status, p.Code
-	}
-	if status >= 500 {
+	p := s.refused(c, err)
+	if p.Status >= 500 {
 		s.log.Error("page failed", "error", err, "path", c.r.URL.Path, "request_id", c.caller.RequestID)
 	}
-	if status == http.StatusUnauthorized {
+	if p.Status == http.StatusUnauthorized {
 		s.clearSession(w, c.r)
 	}
-	s.record(c, status, code, err)
-	s.render(w, c, status, "error", errorPage{Code: code, Status: status})
+	s.render(w, c, p.Status, "error", errorPage{Code: p.Code, Status: p.Status})
 }
 
-// record writes a refused request's audit entry, once.
-func (s *site) record(c *call, status int, code string, err error) {
-	if c.recorded || c.action == "" || status < 400 {
-		return
+// refused records err's refusal in the audit trail, once, and returns the
+// problem it is: the page shows it in place (a form with field errors) or
+// as an error page.
+func (s *site) refused(c *call, err error) *httpapi.Problem {
+	p := httpapi.ProblemFor(err)
+	if c.recorded || c.action == "" || p.Status < 400 {
+		return p
 	}
 	c.recorded = true
-	detail := code
-	if p := httpapi.ProblemFor(err); p.Code == code {
-		detail = code + ": " + p.Detail
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx()), 5*time.Second)
-	defer cancel()
-	if aerr := s.svc.Record(ctx, c.caller, c.action, c.target, audit.OutcomeOf(status), detail+" (web)"); aerr != nil {
+	if aerr := httpapi.RecordRefusal(c.ctx(), s.svc, c.caller, c.action, c.target, p, "web"); aerr != nil {
 		s.log.Error("audit entry not written", "error", aerr, "request_id", c.caller.RequestID)
 	}
-}
-
-// refused records err, a refusal that the page shows in place (a form with
-// field errors), and returns the status to answer with.
-func (s *site) refused(c *call, err error) int {
-	p := httpapi.ProblemFor(err)
-	s.record(c, p.Status, p.Code, err)
-	return p.Status
+	return p
 }
 
 type errorPage struct {

@@ -77,10 +77,13 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 	if err != nil {
 		return err
 	}
-	store, err := postgres.New(db, time.Now)
+	store, err := postgres.New(db, time.Now, postgres.MaxBatch(cfg.Sequencer.MaxBatch), postgres.MaxWait(cfg.Sequencer.MaxWait))
 	if err != nil {
 		return err
 	}
+	// The sequencer stops after the server (defers run last first), with
+	// every write it took answered.
+	defer store.Close()
 	svc := registry.NewService(store, time.Now, registry.Config{
 		AdminToken: cfg.AdminToken, TokenTTL: cfg.TokenTTL, SimilarNames: cfg.SimilarNames,
 		ExtensionWindowDays: cfg.ExtensionWindowDays,
@@ -93,6 +96,14 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 	}
 	metrics := prometheus.NewRegistry()
 	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics.MustRegister(store.Collectors()...)
+	if cfg.DebugAddr != "" {
+		stopDebug, err := serveDebug(cfg.DebugAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stopDebug()
+	}
 	// The jobs stop before the database is closed (defers run last first).
 	jobs, stopJobs := context.WithCancel(context.Background())
 	defer stopJobs()

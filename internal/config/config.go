@@ -71,6 +71,17 @@ type Config struct {
 	// ShutdownTimeout bounds how long requests in flight may finish after
 	// SIGINT or SIGTERM.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// Sequencer batches the register's writes into shared transactions.
+	Sequencer struct {
+		// MaxBatch bounds the writes in one transaction.
+		MaxBatch int `yaml:"max_batch"`
+		// MaxWait is how long a batch that is not full waits for more
+		// writes; 0 takes what is waiting.
+		MaxWait time.Duration `yaml:"max_wait"`
+	} `yaml:"sequencer"`
+	// DebugAddr, when set, serves Go's profiler (/debug/pprof/) on its own
+	// address, never on the service's.
+	DebugAddr string `yaml:"debug_addr"`
 }
 
 // Rate is a request rate limit: Rate a second on average, bursts of Burst.
@@ -110,6 +121,7 @@ func Defaults() Config {
 	c.SignIn.MaxDelay = 15 * time.Minute
 	c.Log.CheckpointInterval = time.Second
 	c.Log.DeadlineInterval = time.Minute
+	c.Sequencer.MaxBatch = 256
 	return c
 }
 
@@ -138,6 +150,7 @@ func Load(getenv func(string) string) (Config, error) {
 		"REGISTRY_LOG_KEY":      &c.Log.Key,
 		"REGISTRY_LOG_KEY_FILE": &c.Log.KeyFile,
 		"REGISTRY_LOG_ORIGIN":   &c.Log.Origin,
+		"REGISTRY_DEBUG_ADDR":   &c.DebugAddr,
 	}
 	for k, p := range str {
 		if v := getenv(k); v != "" {
@@ -145,7 +158,8 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 	}
 	durations := map[string]*time.Duration{"REGISTRY_TOKEN_TTL": &c.TokenTTL, "REGISTRY_SHUTDOWN_TIMEOUT": &c.ShutdownTimeout,
-		"REGISTRY_CHECKPOINT_INTERVAL": &c.Log.CheckpointInterval, "REGISTRY_DEADLINE_INTERVAL": &c.Log.DeadlineInterval}
+		"REGISTRY_CHECKPOINT_INTERVAL": &c.Log.CheckpointInterval, "REGISTRY_DEADLINE_INTERVAL": &c.Log.DeadlineInterval,
+		"REGISTRY_SEQUENCER_MAX_WAIT": &c.Sequencer.MaxWait}
 	for k, p := range durations {
 		if v := getenv(k); v != "" {
 			d, err := time.ParseDuration(v)
@@ -161,6 +175,13 @@ func Load(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("REGISTRY_MAX_BODY_BYTES: %q is not a positive number", v)
 		}
 		c.MaxBodyBytes = n
+	}
+	if v := getenv("REGISTRY_SEQUENCER_MAX_BATCH"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return c, fmt.Errorf("REGISTRY_SEQUENCER_MAX_BATCH: %q is not a number", v)
+		}
+		c.Sequencer.MaxBatch = n
 	}
 	if v := getenv("REGISTRY_EXTENSION_WINDOW_DAYS"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -221,6 +242,9 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if c.Log.CheckpointInterval <= 0 || c.Log.DeadlineInterval <= 0 {
 		return c, errors.New("log: checkpoint_interval and deadline_interval must be positive")
+	}
+	if c.Sequencer.MaxBatch < 1 || c.Sequencer.MaxBatch > 10000 || c.Sequencer.MaxWait < 0 || c.Sequencer.MaxWait > time.Second {
+		return c, errors.New("sequencer: max_batch must be 1 to 10000 and max_wait 0 to 1s")
 	}
 	if c.DatabaseURL == "" {
 		return c, errors.New("DATABASE_URL is not set (make run sets it to a private cluster under ./var/pg)")

@@ -27,7 +27,11 @@ func nullable(s string) any {
 func (s *Store) InsertAudit(ctx context.Context, e audit.Entry) error {
 	e = e.Clean()
 	e.At = e.At.UTC().Truncate(time.Microsecond)
-	return translate(s.db.WithContext(ctx).Exec(
+	if s.buf != nil {
+		s.buf.audits = append(s.buf.audits, e)
+		return nil
+	}
+	return translate(s.w(ctx).Exec(
 		`WITH head AS (
 			UPDATE audit_head SET seq = seq + 1, hash = sha256(hash || int8send(seq + 1) || ?::bytea) RETURNING seq, hash
 		)
@@ -46,14 +50,14 @@ const orgColumns = "id, name, uscc, kind, status"
 // is already registered is registry.ErrConflict.
 func (s *Store) InsertOrganization(ctx context.Context, o *registry.Organization, at time.Time) error {
 	o.ID = newID()
-	return translate(s.db.WithContext(ctx).Exec(
+	return translate(s.w(ctx).Exec(
 		"INSERT INTO organizations (id, name, uscc, kind, status, created_at) VALUES (?, ?, ?, ?, ?, ?)",
 		o.ID, o.Name, o.USCC, o.Kind, o.Status, at).Error)
 }
 
 func (s *Store) organization(ctx context.Context, query string, args ...any) (registry.Organization, error) {
 	var o registry.Organization
-	res := s.db.WithContext(ctx).Raw(query, args...).Scan(&o)
+	res := s.q(ctx).Raw(query, args...).Scan(&o)
 	if res.Error == nil && res.RowsAffected == 0 {
 		return o, registry.ErrNotFound
 	}
@@ -89,7 +93,7 @@ func keyset(q *gorm.DB, key, after string, limit int) *gorm.DB {
 
 // ListOrganizations returns a page of organizations in id order.
 func (s *Store) ListOrganizations(ctx context.Context, status, after string, limit int) ([]registry.Organization, error) {
-	q := keyset(s.db.WithContext(ctx).Table("organizations").Select(orgColumns), "id", after, limit)
+	q := keyset(s.q(ctx).Table("organizations").Select(orgColumns), "id", after, limit)
 	if status != "" {
 		q = q.Where("status = ?", status)
 	}
@@ -129,14 +133,14 @@ const userColumns = "u.id, u.organization_id, u.email, u.display_name, array_to_
 // InsertUser stores a new user and sets its id; a taken email is registry.ErrConflict.
 func (s *Store) InsertUser(ctx context.Context, u *registry.User, passwordHash string, at time.Time) error {
 	u.ID = newID()
-	return translate(s.db.WithContext(ctx).Exec(
+	return translate(s.w(ctx).Exec(
 		"INSERT INTO users (id, organization_id, email, display_name, roles, password_hash, created_at) VALUES (?, ?, ?, ?, string_to_array(?, ','), ?, ?)",
 		u.ID, u.OrganizationID, u.Email, u.DisplayName, strings.Join(u.Roles, ","), passwordHash, at).Error)
 }
 
 func (s *Store) user(ctx context.Context, query string, args ...any) (userRow, error) {
 	var r userRow
-	res := s.db.WithContext(ctx).Raw(query, args...).Scan(&r)
+	res := s.q(ctx).Raw(query, args...).Scan(&r)
 	if res.Error == nil && res.RowsAffected == 0 {
 		return r, registry.ErrNotFound
 	}
@@ -164,7 +168,7 @@ func (s *Store) SetUserStatus(ctx context.Context, id, status string, at time.Ti
 
 // ListUsers returns a page of users in id order, of one organization if given.
 func (s *Store) ListUsers(ctx context.Context, organizationID, after string, limit int) ([]registry.User, error) {
-	q := keyset(s.db.WithContext(ctx).Table("users u").Select(userColumns), "u.id", after, limit)
+	q := keyset(s.q(ctx).Table("users u").Select(userColumns), "u.id", after, limit)
 	if organizationID != "" {
 		q = q.Where("u.organization_id = ?", organizationID)
 	}
@@ -188,7 +192,7 @@ func (s *Store) UserCredentials(ctx context.Context, email string) (registry.Cre
 
 // InsertToken stores a token's hash.
 func (s *Store) InsertToken(ctx context.Context, userID string, hash []byte, at, expiresAt time.Time) error {
-	return translate(s.db.WithContext(ctx).Exec(
+	return translate(s.w(ctx).Exec(
 		"INSERT INTO tokens (id, user_id, hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)", newID(), userID, hash, at, expiresAt).Error)
 }
 
@@ -203,7 +207,7 @@ func (s *Store) TokenPrincipal(ctx context.Context, hash []byte, now time.Time) 
 		TokenID, UserID, OrganizationID, OrganizationUSCC, Roles string
 		LastUsed                                                 *time.Time
 	}
-	res := s.db.WithContext(ctx).Raw(`
+	res := s.q(ctx).Raw(`
 		SELECT t.id AS token_id, t.last_used_at AS last_used, u.id AS user_id, u.organization_id, o.uscc AS organization_uscc,
 		       array_to_string(u.roles, ',') AS roles
 		FROM tokens t JOIN users u ON u.id = t.user_id JOIN organizations o ON o.id = u.organization_id
@@ -215,7 +219,7 @@ func (s *Store) TokenPrincipal(ctx context.Context, hash []byte, now time.Time) 
 		return auth.Principal{}, registry.ErrUnauthenticated
 	}
 	if r.LastUsed == nil || now.Sub(*r.LastUsed) >= touchEvery {
-		if err := s.db.WithContext(ctx).Exec("UPDATE tokens SET last_used_at = ? WHERE id = ?", now, r.TokenID).Error; err != nil {
+		if err := s.w(ctx).Exec("UPDATE tokens SET last_used_at = ? WHERE id = ?", now, r.TokenID).Error; err != nil {
 			return auth.Principal{}, translate(err)
 		}
 	}
@@ -228,7 +232,7 @@ func (s *Store) TokenPrincipal(ctx context.Context, hash []byte, now time.Time) 
 
 // ListTokens returns a page of a user's live tokens in id order.
 func (s *Store) ListTokens(ctx context.Context, userID string, now time.Time, after string, limit int) ([]registry.TokenInfo, error) {
-	q := keyset(s.db.WithContext(ctx).Table("tokens").Select("id, user_id, created_at, expires_at, last_used_at"), "id", after, limit).
+	q := keyset(s.q(ctx).Table("tokens").Select("id, user_id, created_at, expires_at, last_used_at"), "id", after, limit).
 		Where("user_id = ? AND revoked_at IS NULL AND expires_at > ?", userID, now)
 	var rows []struct {
 		ID, UserID           string
@@ -259,13 +263,13 @@ func (s *Store) RevokeTokensOf(ctx context.Context, organizationID, userID strin
 	} else {
 		q += "user_id = ?"
 	}
-	return translate(s.db.WithContext(ctx).Exec(q, at, at, who).Error)
+	return translate(s.w(ctx).Exec(q, at, at, who).Error)
 }
 
 // TokenOwner returns the id of a token's user.
 func (s *Store) TokenOwner(ctx context.Context, id string) (string, error) {
 	var owner string
-	res := s.db.WithContext(ctx).Raw("SELECT user_id FROM tokens WHERE id = ?", id).Scan(&owner)
+	res := s.q(ctx).Raw("SELECT user_id FROM tokens WHERE id = ?", id).Scan(&owner)
 	if res.Error == nil && res.RowsAffected == 0 {
 		return "", registry.ErrNotFound
 	}
@@ -274,7 +278,7 @@ func (s *Store) TokenOwner(ctx context.Context, id string) (string, error) {
 
 // RevokeToken stops a token; a revoked token keeps its first revocation time.
 func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time) error {
-	return translate(s.db.WithContext(ctx).Exec("UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", at, id).Error)
+	return translate(s.w(ctx).Exec("UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", at, id).Error)
 }
 
 // OrganizationByUSCC finds the account-holding organization with a USCC.

@@ -73,6 +73,8 @@ func (s *Store) ReadHashes(ctx context.Context, indexes []int64) ([]translog.Has
 	for i, id := range indexes {
 		if h, ok := s.written[id]; ok {
 			out[i] = h
+		} else if h, ok := s.pending[id]; ok {
+			out[i] = h
 		} else if h, ok := s.hashes.get(id); ok {
 			out[i] = h
 		} else {
@@ -105,7 +107,7 @@ func (s *Store) storedHashes(ctx context.Context, ids []int64) (map[int64][]byte
 		ID   int64
 		Hash []byte
 	}
-	if err := s.db.WithContext(ctx).Raw("SELECT id, hash FROM log_hashes WHERE id IN ?", ids).Scan(&rows).Error; err != nil {
+	if err := s.q(ctx).Raw("SELECT id, hash FROM log_hashes WHERE id IN ?", ids).Scan(&rows).Error; err != nil {
 		return nil, translate(err)
 	}
 	byID := make(map[int64][]byte, len(rows))
@@ -115,33 +117,41 @@ func (s *Store) storedHashes(ctx context.Context, ids []int64) (map[int64][]byte
 	return byID, nil
 }
 
-// logHashes works out the tree hashes that record n adds to the log and
-// returns the VALUES that store them.
-func (s *Store) logHashes(ctx context.Context, n int64, record []byte) (values string, args []any, err error) {
-	first := translog.LeafIndex(n)
-	hashes, err := translog.Append(ctx, s, n, record)
+// newHashes works out the tree hashes that record n adds to the log, from
+// storage index first on, and keeps them as this transaction's own.
+func (s *Store) newHashes(ctx context.Context, n int64, record []byte) (first int64, hashes []translog.Hash, err error) {
+	first = translog.LeafIndex(n)
+	hashes, err = translog.Append(ctx, s, n, record)
 	if err != nil {
-		return "", nil, err
+		return 0, nil, err
 	}
+	if s.written != nil {
+		for i, h := range hashes {
+			s.written[first+int64(i)] = h
+		}
+	}
+	return first, hashes, nil
+}
+
+// hashValues is the VALUES list that stores hashes from storage index first on.
+func hashValues(first int64, hashes []translog.Hash) (values string, args []any) {
 	rows := make([]string, len(hashes))
 	args = make([]any, 0, 2*len(hashes))
 	for i, h := range hashes {
 		rows[i] = "(?, ?)"
 		args = append(args, first+int64(i), h[:])
-		if s.written != nil {
-			s.written[first+int64(i)] = h
-		}
 	}
-	return strings.Join(rows, ", "), args, nil
+	return strings.Join(rows, ", "), args
 }
 
 // appendLog stores the tree hashes that record n adds to the log.
 func (s *Store) appendLog(ctx context.Context, n int64, record []byte) error {
-	values, args, err := s.logHashes(ctx, n, record)
+	first, hashes, err := s.newHashes(ctx, n, record)
 	if err != nil {
 		return err
 	}
-	return translate(s.db.WithContext(ctx).Exec("INSERT INTO log_hashes (id, hash) VALUES "+values, args...).Error)
+	values, args := hashValues(first, hashes)
+	return translate(s.w(ctx).Exec("INSERT INTO log_hashes (id, hash) VALUES "+values, args...).Error)
 }
 
 // catchUpLog stores the tree hashes of events written before the log had
@@ -195,14 +205,14 @@ func catchUpLog(ctx context.Context, db *gorm.DB) error {
 // LogSize is the number of events committed to the log.
 func (s *Store) LogSize(ctx context.Context) (int64, error) {
 	var n int64
-	return n, translate(s.db.WithContext(ctx).Raw("SELECT log_size FROM register_head").Scan(&n).Error)
+	return n, translate(s.q(ctx).Raw("SELECT log_size FROM register_head").Scan(&n).Error)
 }
 
 // LogEntries returns the events at log positions from..to-1 with their leaf
 // hashes as the log stores them.
 func (s *Store) LogEntries(ctx context.Context, from, to int64) ([]registry.LogEntry, error) {
 	var rows []eventRow
-	err := s.db.WithContext(ctx).Raw(`SELECT log_index, number, registration_number, type, registered_at, organization_id, user_id, record
+	err := s.q(ctx).Raw(`SELECT log_index, number, registration_number, type, registered_at, organization_id, user_id, record
 		FROM events WHERE log_index >= ? AND log_index < ? ORDER BY log_index`, from, to).Scan(&rows).Error
 	if err != nil {
 		return nil, translate(err)
@@ -236,7 +246,7 @@ func (r eventRow) toDomain() registry.EventRecord {
 // LatestCheckpoint returns the signed checkpoint of the largest size.
 func (s *Store) LatestCheckpoint(ctx context.Context) (registry.SignedCheckpoint, error) {
 	var c registry.SignedCheckpoint
-	res := s.db.WithContext(ctx).Raw("SELECT size, note, signed_at FROM checkpoints ORDER BY size DESC LIMIT 1").Scan(&c)
+	res := s.q(ctx).Raw("SELECT size, note, signed_at FROM checkpoints ORDER BY size DESC LIMIT 1").Scan(&c)
 	if res.Error == nil && res.RowsAffected == 0 {
 		return c, registry.ErrNotFound
 	}
@@ -246,14 +256,14 @@ func (s *Store) LatestCheckpoint(ctx context.Context) (registry.SignedCheckpoint
 // InsertCheckpoint stores a signed checkpoint; one for the same size already
 // stored (by another instance) is kept.
 func (s *Store) InsertCheckpoint(ctx context.Context, c registry.SignedCheckpoint) error {
-	return translate(s.db.WithContext(ctx).Exec("INSERT INTO checkpoints (size, note, signed_at) VALUES (?, ?, ?) ON CONFLICT (size) DO NOTHING",
+	return translate(s.w(ctx).Exec("INSERT INTO checkpoints (size, note, signed_at) VALUES (?, ?, ?) ON CONFLICT (size) DO NOTHING",
 		c.Size, c.Note, c.SignedAt).Error)
 }
 
 const auditColumns = "id, at, actor, user_id, organization_id, action, target, outcome, source, request_id, detail, chain"
 
 func (s *Store) auditQuery(ctx context.Context, f audit.Filter) *gorm.DB {
-	q := s.db.WithContext(ctx).Table("audit_entries").Select(auditColumns).Order("id DESC")
+	q := s.q(ctx).Table("audit_entries").Select(auditColumns).Order("id DESC")
 	if f.Actor != "" {
 		if _, err := uuid.Parse(f.Actor); err == nil {
 			q = q.Where("user_id = ?", f.Actor)
@@ -329,7 +339,7 @@ func (s *Store) StreamAudit(ctx context.Context, f audit.Filter, fn func(audit.R
 
 // InsertObjectionDeadline notes when an objection lapses unless settled.
 func (s *Store) InsertObjectionDeadline(ctx context.Context, objection, registration string, lapsesAt time.Time) error {
-	return translate(s.db.WithContext(ctx).Exec("INSERT INTO objection_deadlines (objection_number, registration_number, lapses_at) VALUES (?, ?, ?)",
+	return translate(s.w(ctx).Exec("INSERT INTO objection_deadlines (objection_number, registration_number, lapses_at) VALUES (?, ?, ?)",
 		objection, registration, lapsesAt).Error)
 }
 
@@ -337,7 +347,7 @@ func (s *Store) InsertObjectionDeadline(ctx context.Context, objection, registra
 // registrations past expiry and objections past their lapse, oldest first.
 func (s *Store) DueDeadlines(ctx context.Context, now time.Time, limit int) ([]registry.Deadline, error) {
 	var out []registry.Deadline
-	err := s.db.WithContext(ctx).Raw(`(SELECT number AS registration_number, '' AS objection, expires_at AS due FROM registrations
+	err := s.q(ctx).Raw(`(SELECT number AS registration_number, '' AS objection, expires_at AS due FROM registrations
 			WHERE status = 'effective' AND expiry_recorded_at IS NULL AND expires_at <= @now ORDER BY expires_at LIMIT @limit)
 		UNION ALL
 		(SELECT registration_number, objection_number, lapses_at FROM objection_deadlines
@@ -350,7 +360,7 @@ func (s *Store) DueDeadlines(ctx context.Context, now time.Time, limit int) ([]r
 // the registration or objection ended otherwise.
 func (s *Store) SettleDeadline(ctx context.Context, d registry.Deadline, at time.Time) error {
 	if d.Objection == "" {
-		return translate(s.db.WithContext(ctx).Exec("UPDATE registrations SET expiry_recorded_at = ? WHERE number = ?", at, d.RegistrationNumber).Error)
+		return translate(s.w(ctx).Exec("UPDATE registrations SET expiry_recorded_at = ? WHERE number = ?", at, d.RegistrationNumber).Error)
 	}
-	return translate(s.db.WithContext(ctx).Exec("UPDATE objection_deadlines SET settled_at = ? WHERE objection_number = ?", at, d.Objection).Error)
+	return translate(s.w(ctx).Exec("UPDATE objection_deadlines SET settled_at = ? WHERE objection_number = ?", at, d.Objection).Error)
 }

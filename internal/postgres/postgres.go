@@ -88,25 +88,56 @@ type Store struct {
 	// goose is shared by every transaction's view for Ping.
 	goose *goose.Provider
 	// hashes keeps the log's recently committed hashes, shared by every
-	// transaction's view; written holds what this transaction added.
+	// transaction's view; written holds what the running write added, and
+	// pending what the batch's earlier writes added.
 	hashes  *hashCache
 	written map[int64]translog.Hash
+	pending map[int64]translog.Hash
+	// seq batches the writes of the register (shared); buf holds a batch's
+	// rows until they are flushed (nil outside a batch).
+	seq *sequencer
+	buf *writeBuffer
 }
 
 var _ registry.Store = (*Store)(nil)
 
 // New returns a Store over db; now is the clock the sequencer stamps with.
-func New(db *gorm.DB, now func() time.Time) (*Store, error) {
+func New(db *gorm.DB, now func() time.Time, opts ...Option) (*Store, error) {
 	p, err := provider(db)
 	if err != nil {
 		return nil, err
 	}
-	return &Store{db: db, now: now, goose: p, hashes: newHashCache(8192)}, nil
+	s := &Store{db: db, now: now, goose: p, hashes: newHashCache(8192)}
+	s.seq = newSequencer(s, opts...)
+	return s, nil
 }
 
 // with is the store's view inside transaction tx.
 func (s *Store) with(tx *gorm.DB) *Store {
-	return &Store{db: tx, now: s.now, goose: s.goose, hashes: s.hashes, written: map[int64]translog.Hash{}}
+	return &Store{db: tx, now: s.now, goose: s.goose, hashes: s.hashes, seq: s.seq, written: map[int64]translog.Hash{}}
+}
+
+// q is the handle for one statement. Inside a batch it first writes the
+// rows the batch holds, so that the statement sees them; an error in doing
+// so is the statement's.
+func (s *Store) q(ctx context.Context) *gorm.DB {
+	db := s.db.WithContext(ctx)
+	if s.buf != nil {
+		if err := s.buf.flush(); err != nil {
+			_ = db.AddError(err)
+		}
+	}
+	return db
+}
+
+// w is q for a statement that writes: inside a batch, the running write has
+// now changed the database itself, and failing it means failing the batch.
+func (s *Store) w(ctx context.Context) *gorm.DB {
+	db := s.q(ctx)
+	if s.buf != nil {
+		s.buf.touched()
+	}
+	return db
 }
 
 // transaction runs fn in one transaction and, once it has committed, lets
@@ -148,41 +179,16 @@ func (s *Store) InTx(ctx context.Context, fn func(tx registry.Tx) error) error {
 	return s.transaction(ctx, func(tx *Store) error { return fn(tx) })
 }
 
-type headRow struct {
-	Seq     int64
-	LogSize int64
-	LastAt  time.Time
+// Sequence is the register's sequencer: every registry write comes here and
+// is run, with others that arrive meanwhile, in one batch (sequencer.go).
+// It returns once the write's batch has committed, or with the write's own
+// error.
+func (s *Store) Sequence(ctx context.Context, kind registry.StampKind, fn func(tx registry.Tx, st registry.Stamp) error) error {
+	return s.seq.do(ctx, kind, fn)
 }
 
-// Sequence is the register's sequencer: it locks the head row, stamps the
-// write with the next number, a time later than every earlier write's and
-// the next log position, and runs fn in the same transaction. The lock is
-// held until commit, so stamps follow commit order and a write is visible to
-// every search stamped after it.
-func (s *Store) Sequence(ctx context.Context, kind registry.StampKind, fn func(tx registry.Tx, st registry.Stamp) error) error {
-	return s.transaction(ctx, func(view *Store) error {
-		tx := view.db
-		var h headRow
-		if err := tx.Raw("SELECT seq, log_size, last_at FROM register_head FOR UPDATE").Scan(&h).Error; err != nil {
-			return err
-		}
-		at := s.now().UTC().Truncate(time.Microsecond)
-		if !at.After(h.LastAt) {
-			at = h.LastAt.Add(time.Microsecond)
-		}
-		h.Seq++
-		st := registry.Stamp{Number: registry.FormatNumber(at, h.Seq), At: at, LogIndex: -1, LogSize: h.LogSize}
-		if kind == registry.StampEvent {
-			st.LogIndex = h.LogSize
-			h.LogSize++
-			st.LogSize = h.LogSize
-		}
-		if err := tx.Exec("UPDATE register_head SET seq = ?, log_size = ?, last_at = ?", h.Seq, h.LogSize, at).Error; err != nil {
-			return err
-		}
-		return fn(view, st)
-	})
-}
+// Close stops the sequencer after the writes it holds; later writes fail.
+func (s *Store) Close() { s.seq.close() }
 
 // translate turns GORM's errors into the domain's.
 func translate(err error) error {

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/movable-registry/registry/internal/identity"
 	"github.com/movable-registry/registry/internal/registry"
 )
 
@@ -27,14 +26,22 @@ type eventRow struct {
 }
 
 // InsertEvent appends a registry event and its hashes in the log, in one
-// statement.
+// statement (or, inside a batch, with the batch's).
 func (s *Store) InsertEvent(ctx context.Context, e registry.EventRecord) error {
-	values, args, err := s.logHashes(ctx, e.LogIndex, e.Record)
+	first, hashes, err := s.newHashes(ctx, e.LogIndex, e.Record)
 	if err != nil {
 		return err
 	}
+	if s.buf != nil {
+		s.bufferEvent(e)
+		for i, h := range hashes {
+			s.buf.hashIDs, s.buf.hashes = append(s.buf.hashIDs, first+int64(i)), append(s.buf.hashes, h[:])
+		}
+		return nil
+	}
+	values, args := hashValues(first, hashes)
 	args = append([]any{e.LogIndex, e.Number, e.RegistrationNumber, e.Type, e.At, strPtr(e.OrganizationID), strPtr(e.UserID), e.Record}, args...)
-	return translate(s.db.WithContext(ctx).Exec(`WITH event AS (
+	return translate(s.w(ctx).Exec(`WITH event AS (
 			INSERT INTO events (log_index, number, registration_number, type, registered_at, organization_id, user_id, record)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?))
 		INSERT INTO log_hashes (id, hash) VALUES `+values, args...).Error)
@@ -107,7 +114,11 @@ const (
 func (s *Store) InsertRegistration(ctx context.Context, h registry.RegistrationHead, modificationCodeHash []byte) error {
 	row := headRowOf(h)
 	row.ModificationCodeHash = modificationCodeHash
-	return translate(s.db.WithContext(ctx).Table("registrations").Create(&row).Error)
+	if s.buf != nil {
+		s.buf.registrations = append(s.buf.registrations, row)
+		return nil
+	}
+	return translate(s.q(ctx).Table("registrations").Create(&row).Error)
 }
 
 func headRowOf(h registry.RegistrationHead) registrationRow {
@@ -118,34 +129,37 @@ func headRowOf(h registry.RegistrationHead) registrationRow {
 // UpdateRegistration rewrites a registration's current-state row.
 func (s *Store) UpdateRegistration(ctx context.Context, h registry.RegistrationHead) error {
 	row := headRowOf(h)
-	return translate(s.db.WithContext(ctx).Exec(`UPDATE registrations SET expires_at = ?, controller_id = ?, controller_uscc = ?,
+	if s.buf != nil {
+		s.buf.updates = append(s.buf.updates, row)
+		return nil
+	}
+	return translate(s.w(ctx).Exec(`UPDATE registrations SET expires_at = ?, controller_id = ?, controller_uscc = ?,
 		status = ?, ended_at = ? WHERE number = ?`,
 		row.ExpiresAt, row.ControllerID, row.ControllerUSCC, row.Status, row.EndedAt, row.Number).Error)
 }
 
 // SetModificationCode replaces the hash of a registration's modification code.
 func (s *Store) SetModificationCode(ctx context.Context, number string, hash []byte) error {
-	return translate(s.db.WithContext(ctx).Exec("UPDATE registrations SET modification_code_hash = ? WHERE number = ?", bytea(hash), number).Error)
+	if s.buf != nil {
+		s.buf.codes = append(s.buf.codes, registrationRow{Number: number, ModificationCodeHash: hash})
+		return nil
+	}
+	return translate(s.w(ctx).Exec("UPDATE registrations SET modification_code_hash = ? WHERE number = ?", bytea(hash), number).Error)
 }
 
 // IndexParties ends the registration's open party rows at at and inserts
 // these in their place. An unchanged party's row ends and restarts at the
 // same instant, so searches as of any instant see it without a gap.
 func (s *Store) IndexParties(ctx context.Context, number string, at time.Time, parties []registry.IndexedParty) error {
-	db := s.db.WithContext(ctx)
+	if s.buf != nil {
+		s.bufferParties(number, at, parties)
+		return nil
+	}
+	db := s.w(ctx)
 	if err := db.Exec("UPDATE parties SET removed_at = ? WHERE registration_number = ? AND removed_at IS NULL", at, number).Error; err != nil {
 		return translate(err)
 	}
-	rows := make([]partyRow, len(parties))
-	for i, p := range parties {
-		key := ""
-		if p.Type == "organization" {
-			key = identity.Normalize(p.Name).Key
-		}
-		rows[i] = partyRow{RegistrationNumber: number, Role: p.Role, Ord: i, Type: p.Type, Name: p.Name, NameKey: key,
-			USCC: strPtr(p.USCC), Country: strPtr(p.Country), RegistrationNo: strPtr(p.RegistrationNumber),
-			LEI: strPtr(p.LEI), IDNumber: strPtr(p.IDNumber), Address: strPtr(p.Address), AddedAt: at}
-	}
+	rows := partyRows(number, at, parties)
 	if len(rows) == 0 {
 		return nil
 	}
@@ -153,7 +167,7 @@ func (s *Store) IndexParties(ctx context.Context, number string, at time.Time, p
 		return translate(err)
 	}
 	for _, p := range rows {
-		if (p.Role == registry.RoleGrantor || p.Role == registry.RoleFormerGrantor) && p.NameKey != "" {
+		if isGrantorName(p) {
 			if err := db.Exec("INSERT INTO grantor_names (name_key, name, first_at) VALUES (?, ?, ?) ON CONFLICT (name_key) DO NOTHING",
 				p.NameKey, p.Name, p.AddedAt).Error; err != nil {
 				return translate(err)
@@ -165,17 +179,23 @@ func (s *Store) IndexParties(ctx context.Context, number string, at time.Time, p
 
 // InsertItems adds collateral items to the index, each with its own priority time.
 func (s *Store) InsertItems(ctx context.Context, number string, items []registry.Item) error {
-	rows := make([]itemRow, len(items))
-	for i, it := range items {
-		rows[i] = itemRow{ID: it.ID, RegistrationNumber: number, Ord: i, Type: it.Type, SerialNumber: it.SerialNumber,
-			SerialKey: identity.SerialKey(it.SerialNumber), Description: it.Description, RegisteredAt: it.RegisteredAt.Time}
+	rows := itemRows(number, items)
+	if s.buf != nil {
+		s.buf.items = append(s.buf.items, rows...)
+		return nil
 	}
-	return translate(s.db.WithContext(ctx).Table("items").CreateInBatches(&rows, 500).Error)
+	return translate(s.w(ctx).Table("items").CreateInBatches(&rows, 500).Error)
 }
 
 // RemoveItems ends items' index rows at at.
 func (s *Store) RemoveItems(ctx context.Context, number string, ids []string, at time.Time) error {
-	return translate(s.db.WithContext(ctx).Exec("UPDATE items SET removed_at = ? WHERE registration_number = ? AND id = ANY(?::text[]) AND removed_at IS NULL",
+	if s.buf != nil {
+		for _, id := range ids {
+			s.buf.itemEnds = append(s.buf.itemEnds, rowEnd{Number: number, ID: id, At: at})
+		}
+		return nil
+	}
+	return translate(s.w(ctx).Exec("UPDATE items SET removed_at = ? WHERE registration_number = ? AND id = ANY(?::text[]) AND removed_at IS NULL",
 		at, number, textArray(ids)).Error)
 }
 
@@ -183,7 +203,7 @@ func (s *Store) RemoveItems(ctx context.Context, number string, ids []string, at
 // before asOf, in log order.
 func (s *Store) Events(ctx context.Context, registrationNumbers []string, asOf time.Time) ([]registry.EventRecord, error) {
 	var rows []eventRow
-	if err := s.db.WithContext(ctx).Raw(`SELECT log_index, number, registration_number, type, registered_at, organization_id, user_id, record
+	if err := s.q(ctx).Raw(`SELECT log_index, number, registration_number, type, registered_at, organization_id, user_id, record
 		FROM events WHERE registration_number = ANY(?::text[]) AND registered_at <= ? ORDER BY log_index`,
 		textArray(registrationNumbers), asOf).Scan(&rows).Error; err != nil {
 		return nil, translate(err)
@@ -198,7 +218,7 @@ func (s *Store) Events(ctx context.Context, registrationNumbers []string, asOf t
 // ListRegistrations returns one page of an organization's registration
 // numbers in registration order, filtered by status at f.Now.
 func (s *Store) ListRegistrations(ctx context.Context, f registry.ListFilter) ([]string, error) {
-	q := s.db.WithContext(ctx).Table("registrations").Select("number").Where("controller_id = ?", f.ControllerID)
+	q := s.q(ctx).Table("registrations").Select("number").Where("controller_id = ?", f.ControllerID)
 	switch f.Status {
 	case registry.StatusEffective:
 		q = q.Where("status = ? AND expires_at > ?", registry.StatusEffective, f.Now)
@@ -217,7 +237,11 @@ func (s *Store) ListRegistrations(ctx context.Context, f registry.ListFilter) ([
 
 // InsertNotification stores something an organization must be told.
 func (s *Store) InsertNotification(ctx context.Context, n registry.Notification) error {
-	return translate(s.db.WithContext(ctx).Exec(`INSERT INTO notifications (organization_id, registration_number, event_number, kind, created_at)
+	if s.buf != nil {
+		s.buf.notifications = append(s.buf.notifications, n)
+		return nil
+	}
+	return translate(s.w(ctx).Exec(`INSERT INTO notifications (organization_id, registration_number, event_number, kind, created_at)
 		VALUES (?, ?, ?, ?, ?)`, nullable(n.OrganizationID), n.RegistrationNumber, n.EventNumber, n.Kind, n.At).Error)
 }
 
@@ -225,7 +249,7 @@ func (s *Store) InsertNotification(ctx context.Context, n registry.Notification)
 // first used it stored. A concurrent first use holds the key's row until it
 // commits or rolls back; this waits for it.
 func (s *Store) ClaimIdempotencyKey(ctx context.Context, id, fingerprint []byte, at time.Time) (registry.IdempotentResponse, bool, error) {
-	db := s.db.WithContext(ctx)
+	db := s.w(ctx)
 	res := db.Exec("INSERT INTO idempotency_keys (id, fingerprint, created_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING", bytea(id), bytea(fingerprint), at)
 	if res.Error != nil {
 		return registry.IdempotentResponse{}, false, translate(res.Error)
@@ -243,13 +267,13 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, id, fingerprint []byte,
 
 // SaveIdempotentResponse stores the sealed first answer under its key.
 func (s *Store) SaveIdempotentResponse(ctx context.Context, id, sealed []byte) error {
-	return translate(s.db.WithContext(ctx).Exec("UPDATE idempotency_keys SET response = ? WHERE id = ?", bytea(sealed), bytea(id)).Error)
+	return translate(s.w(ctx).Exec("UPDATE idempotency_keys SET response = ? WHERE id = ?", bytea(sealed), bytea(id)).Error)
 }
 
 // RegistrationNumberOf finds the registration that an event number belongs to.
 func (s *Store) RegistrationNumberOf(ctx context.Context, anyNumber string) (string, error) {
 	var n string
-	res := s.db.WithContext(ctx).Raw("SELECT registration_number FROM events WHERE number = ?", anyNumber).Scan(&n)
+	res := s.q(ctx).Raw("SELECT registration_number FROM events WHERE number = ?", anyNumber).Scan(&n)
 	if res.Error == nil && res.RowsAffected == 0 {
 		return "", registry.ErrNotFound
 	}
@@ -260,7 +284,7 @@ func (s *Store) RegistrationNumberOf(ctx context.Context, anyNumber string) (str
 // locks it until the transaction ends.
 func (s *Store) LockRegistration(ctx context.Context, anyNumber string) (registry.RegistrationState, error) {
 	var row registrationRow
-	res := s.db.WithContext(ctx).Raw(`
+	res := s.q(ctx).Raw(`
 		SELECT number, modification_code_hash FROM registrations
 		WHERE number = (SELECT registration_number FROM events WHERE number = ?) FOR UPDATE`, anyNumber).Scan(&row)
 	if res.Error != nil {
@@ -295,7 +319,7 @@ func (a textArray) Value() (driver.Value, error) {
 
 // FindRegistrations returns the registrations a search key finds at q.AsOf.
 func (s *Store) FindRegistrations(ctx context.Context, q registry.Query) ([]registry.Match, error) {
-	db := s.db.WithContext(ctx)
+	db := s.q(ctx)
 	var numbers []string
 	var how string
 	c := q.Criteria
@@ -363,7 +387,7 @@ func (s *Store) SimilarNames(ctx context.Context, nameKey string, asOf time.Time
 	names := []string{}
 	// The inner query walks the index nearest first; the outer one breaks
 	// ties by key so that the same register gives the same names.
-	err := s.db.WithContext(ctx).Raw(`
+	err := s.q(ctx).Raw(`
 		SELECT name FROM (
 			SELECT name, name_key, name_key <-> ? AS distance FROM grantor_names
 			WHERE name_key % ? AND name_key <> ? AND first_at <= ?
@@ -376,7 +400,7 @@ func (s *Store) SimilarNames(ctx context.Context, nameKey string, asOf time.Time
 // times increase together, so it is the last such position plus one.
 func (s *Store) LogSizeAt(ctx context.Context, t time.Time) (int64, error) {
 	var n int64
-	err := s.db.WithContext(ctx).Raw("SELECT COALESCE(MAX(log_index) + 1, 0) FROM events WHERE registered_at <= ?", t).Scan(&n).Error
+	err := s.q(ctx).Raw("SELECT COALESCE(MAX(log_index) + 1, 0) FROM events WHERE registered_at <= ?", t).Scan(&n).Error
 	return n, translate(err)
 }
 
@@ -386,11 +410,18 @@ func (s *Store) InsertSearch(ctx context.Context, c *registry.SearchCertificate,
 	if err != nil {
 		return err
 	}
-	return translate(s.db.WithContext(ctx).Exec(`
+	row := searchRow{Number: st.Number, SearchedAt: c.SearchedAt.Time, AsOf: c.AsOf.Time, OrganizationID: strPtr(st.OrganizationID),
+		UserID: strPtr(userID), Criteria: string(criteria), IncludeInactive: c.IncludeInactive, RegisterPosition: c.RegisterPosition,
+		ResultCount: int32(c.ResultCount), Body: st.Body}
+	if s.buf != nil {
+		s.buf.searches = append(s.buf.searches, row)
+		return nil
+	}
+	return translate(s.w(ctx).Exec(`
 		INSERT INTO searches (number, searched_at, as_of, organization_id, user_id, criteria, include_inactive, register_position, result_count, body)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		st.Number, c.SearchedAt.Time, c.AsOf.Time, nullable(st.OrganizationID), nullable(userID), string(criteria), c.IncludeInactive,
-		c.RegisterPosition, c.ResultCount, st.Body).Error)
+		row.Number, row.SearchedAt, row.AsOf, row.OrganizationID, row.UserID, row.Criteria, row.IncludeInactive,
+		row.RegisterPosition, row.ResultCount, row.Body).Error)
 }
 
 // Search loads a stored search.
@@ -400,7 +431,7 @@ func (s *Store) Search(ctx context.Context, number string) (registry.StoredSearc
 		OrganizationID *string
 		Body           []byte
 	}
-	res := s.db.WithContext(ctx).Raw("SELECT number, organization_id, body FROM searches WHERE number = ?", number).Scan(&row)
+	res := s.q(ctx).Raw("SELECT number, organization_id, body FROM searches WHERE number = ?", number).Scan(&row)
 	if res.Error == nil && res.RowsAffected == 0 {
 		return registry.StoredSearch{}, registry.ErrNotFound
 	}
@@ -414,7 +445,7 @@ func digest(b []byte) string {
 
 // Certificate finds the event or search a number was issued to.
 func (s *Store) Certificate(ctx context.Context, number string) (registry.Certificate, error) {
-	db := s.db.WithContext(ctx)
+	db := s.q(ctx)
 	var ev eventRow
 	res := db.Raw("SELECT number, registration_number, type, registered_at, record FROM events WHERE number = ?", number).Scan(&ev)
 	if res.Error != nil {

@@ -1,0 +1,332 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"gorm.io/gorm"
+
+	"github.com/movable-registry/registry/internal/registry"
+	"github.com/movable-registry/registry/internal/translog"
+)
+
+// The sequencer turns concurrent writes into batches. One goroutine takes
+// the writes waiting in its queue (up to a batch size, waiting a little for
+// more when configured) and runs them one after another in one transaction
+// that holds the register's head row: each gets the next number, time and
+// log position, and its rows are buffered and written table by table. The
+// batch commits once, and only then is each write answered. While it
+// commits, the next batch gathers.
+//
+// A write that fails on its own (a refusal, a conflict found by reading)
+// gives back its stamp and its buffered rows, and the rest of the batch goes
+// on. Where a failure cannot be taken back alone (a statement failed and the
+// transaction with it, the write had changed the database itself, or the
+// commit failed), the batch is rolled back and each of its writes is run
+// again in a transaction of its own, so that one bad write never fails its
+// neighbours.
+
+// Option configures the sequencer.
+type Option func(*sequencer)
+
+// MaxBatch bounds how many writes share a transaction (default 256).
+func MaxBatch(n int) Option {
+	return func(q *sequencer) {
+		if n > 0 {
+			q.maxBatch = n
+		}
+	}
+}
+
+// MaxWait is how long a batch that is not full waits for more writes once
+// the queue is empty (default 0: a batch takes what is waiting, and the
+// writes that arrive while it commits form the next).
+func MaxWait(d time.Duration) Option {
+	return func(q *sequencer) {
+		if d > 0 {
+			q.maxWait = d
+		}
+	}
+}
+
+// errClosed answers writes that come after Close.
+var errClosed = errors.New("the register's sequencer is closed")
+
+// batchTimeout bounds one batch's transaction.
+const batchTimeout = 30 * time.Second
+
+type request struct {
+	ctx  context.Context
+	kind registry.StampKind
+	fn   func(registry.Tx, registry.Stamp) error
+	done chan error
+}
+
+type sequencer struct {
+	store    *Store
+	queue    chan *request
+	maxBatch int
+	maxWait  time.Duration
+
+	start   sync.Once
+	mu      sync.RWMutex
+	closed  bool
+	stopped chan struct{}
+
+	batchSize *prometheus.HistogramVec
+	reruns    prometheus.Counter
+}
+
+func newSequencer(s *Store, opts ...Option) *sequencer {
+	q := &sequencer{store: s, maxBatch: 256, stopped: make(chan struct{}),
+		batchSize: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "registry_sequencer_batch_writes",
+			Help:    "Writes per sequencer transaction, by how the batch ended (committed, rerun).",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 10),
+		}, []string{"outcome"}),
+		reruns: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "registry_sequencer_reruns_total",
+			Help: "Writes run again alone because their batch could not commit as a whole.",
+		}),
+	}
+	for _, o := range opts {
+		o(q)
+	}
+	q.queue = make(chan *request, 4*q.maxBatch)
+	return q
+}
+
+// Collectors are the sequencer's metrics.
+func (s *Store) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{s.seq.batchSize, s.seq.reruns}
+}
+
+// do queues a write and waits for its answer, which comes after its batch
+// has committed or rolled back.
+func (q *sequencer) do(ctx context.Context, kind registry.StampKind, fn func(registry.Tx, registry.Stamp) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	q.start.Do(func() { go q.loop() })
+	r := &request{ctx: ctx, kind: kind, fn: fn, done: make(chan error, 1)}
+	q.mu.RLock()
+	if q.closed {
+		q.mu.RUnlock()
+		return errClosed
+	}
+	select {
+	case q.queue <- r:
+	case <-ctx.Done():
+		q.mu.RUnlock()
+		return ctx.Err()
+	}
+	q.mu.RUnlock()
+	// Once queued, the write is answered even if its caller has gone: it
+	// may already be part of a committing batch.
+	return <-r.done
+}
+
+func (q *sequencer) close() {
+	q.mu.Lock()
+	if !q.closed {
+		q.closed = true
+		close(q.queue)
+	}
+	q.mu.Unlock()
+	q.start.Do(func() { go q.loop() })
+	<-q.stopped
+}
+
+func (q *sequencer) loop() {
+	defer close(q.stopped)
+	batch := make([]*request, 0, q.maxBatch)
+	for first := range q.queue {
+		batch = q.collect(append(batch[:0], first))
+		q.run(batch)
+		clear(batch)
+	}
+}
+
+// collect adds the writes that are waiting, up to the batch size, waiting
+// up to maxWait for more.
+func (q *sequencer) collect(batch []*request) []*request {
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for len(batch) < q.maxBatch {
+		select {
+		case r, ok := <-q.queue:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, r)
+			continue
+		default:
+		}
+		if q.maxWait <= 0 {
+			return batch
+		}
+		if timer == nil {
+			timer = time.NewTimer(q.maxWait)
+		}
+		select {
+		case r, ok := <-q.queue:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, r)
+		case <-timer.C:
+			return batch
+		}
+	}
+	return batch
+}
+
+// run runs one batch and answers each of its writes.
+func (q *sequencer) run(batch []*request) {
+	live := make([]*request, 0, len(batch))
+	for _, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			r.done <- err
+			continue
+		}
+		live = append(live, r)
+	}
+	switch len(live) {
+	case 0:
+		return
+	case 1:
+		live[0].done <- q.alone(live[0])
+		q.batchSize.WithLabelValues("committed").Observe(1)
+		return
+	}
+	errs, err := q.together(live)
+	if err != nil {
+		q.batchSize.WithLabelValues("rerun").Observe(float64(len(live)))
+		q.reruns.Add(float64(len(live)))
+		for _, r := range live {
+			r.done <- q.alone(r)
+		}
+		return
+	}
+	q.batchSize.WithLabelValues("committed").Observe(float64(len(live)))
+	for i, r := range live {
+		r.done <- errs[i]
+	}
+}
+
+// head is the register_head row: the last number's sequence, the log's
+// size and the last time handed out.
+type head struct {
+	Seq     int64
+	LogSize int64
+	LastAt  time.Time
+}
+
+func lockHead(tx *gorm.DB) (head, error) {
+	var h head
+	err := tx.Raw("SELECT seq, log_size, last_at FROM register_head FOR UPDATE").Scan(&h).Error
+	return h, err
+}
+
+func (h head) save(tx *gorm.DB) error {
+	return tx.Exec("UPDATE register_head SET seq = ?, log_size = ?, last_at = ?", h.Seq, h.LogSize, h.LastAt).Error
+}
+
+// next stamps a write: the next number, a time later than every earlier
+// write's, and for an event the next log position.
+func (h *head) next(now time.Time, kind registry.StampKind) registry.Stamp {
+	at := now.UTC().Truncate(time.Microsecond)
+	if !at.After(h.LastAt) {
+		at = h.LastAt.Add(time.Microsecond)
+	}
+	h.Seq++
+	h.LastAt = at
+	st := registry.Stamp{Number: registry.FormatNumber(at, h.Seq), At: at, LogIndex: -1, LogSize: h.LogSize}
+	if kind == registry.StampEvent {
+		st.LogIndex = h.LogSize
+		h.LogSize++
+		st.LogSize = h.LogSize
+	}
+	return st
+}
+
+// alone runs one write in a transaction of its own, writing as it goes.
+func (q *sequencer) alone(r *request) error {
+	s := q.store
+	return s.transaction(r.ctx, func(view *Store) error {
+		h, err := lockHead(view.db)
+		if err != nil {
+			return err
+		}
+		st := h.next(s.now(), r.kind)
+		if err := h.save(view.db); err != nil {
+			return err
+		}
+		return r.fn(view, st)
+	})
+}
+
+// errRerun rolls a batch back so that its writes run alone.
+var errRerun = errors.New("the batch must run its writes alone")
+
+// together runs writes in one transaction with buffered rows and returns
+// each write's own error; an error of its own means none was committed.
+func (q *sequencer) together(batch []*request) ([]error, error) {
+	s := q.store
+	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
+	defer cancel()
+	errs := make([]error, len(batch))
+	pending := map[int64]translog.Hash{}
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		h, err := lockHead(tx)
+		if err != nil {
+			return err
+		}
+		start := h
+		buf := &writeBuffer{tx: tx, ctx: ctx}
+		for i, r := range batch {
+			if err := r.ctx.Err(); err != nil {
+				errs[i] = err
+				continue
+			}
+			view := &Store{db: tx, now: s.now, goose: s.goose, hashes: s.hashes, seq: s.seq,
+				written: map[int64]translog.Hash{}, pending: pending, buf: buf}
+			buf.begin()
+			before := h
+			err := r.fn(view, h.next(s.now(), r.kind))
+			if err == nil {
+				maps.Copy(pending, view.written)
+				continue
+			}
+			if buf.dirty {
+				return errRerun
+			}
+			// A statement that failed has ended the transaction with it.
+			if tx.Exec("SELECT 1").Error != nil {
+				return errRerun
+			}
+			buf.discard()
+			h, errs[i] = before, err
+		}
+		if err := buf.flush(); err != nil {
+			return err
+		}
+		if h == start {
+			return nil
+		}
+		return h.save(tx)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.hashes.add(pending)
+	return errs, nil
+}

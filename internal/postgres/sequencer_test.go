@@ -1,0 +1,184 @@
+package postgres_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/movable-registry/registry/internal/audit"
+	"github.com/movable-registry/registry/internal/pgtest"
+	"github.com/movable-registry/registry/internal/postgres"
+	"github.com/movable-registry/registry/internal/registry"
+	"github.com/movable-registry/registry/internal/translog"
+)
+
+// TestSequencerBatchesWrites sends many writes at once through a sequencer
+// that waits for company. One write refuses (its rows and stamp are given
+// back), one fails in the database (a number already taken), and the rest
+// commit: in batches, with numbers, times and log positions in one order
+// without gaps, the audit chain whole, and the log's tree the one of the
+// records that committed.
+func TestSequencerBatchesWrites(t *testing.T) {
+	_, gdb := pgtest.Open(t)
+	store, err := postgres.New(gdb, time.Now, postgres.MaxBatch(32), postgres.MaxWait(20*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	metrics := prometheus.NewRegistry()
+	metrics.MustRegister(store.Collectors()...)
+	ctx := context.Background()
+	errRefused := errors.New("refused")
+
+	write := func(record string, number func(registry.Stamp) string, refuse bool) error {
+		return store.Sequence(ctx, registry.StampEvent, func(tx registry.Tx, st registry.Stamp) error {
+			n := number(st)
+			if err := tx.InsertEvent(ctx, registry.EventRecord{LogIndex: st.LogIndex, Number: n, Type: "initial",
+				RegistrationNumber: n, At: st.At, Record: []byte(record)}); err != nil {
+				return err
+			}
+			if err := tx.InsertAudit(ctx, audit.Entry{At: st.At, Actor: audit.System, Action: "test.write", Target: n, Outcome: audit.Success}); err != nil {
+				return err
+			}
+			if refuse {
+				return errRefused
+			}
+			return nil
+		})
+	}
+	own := func(st registry.Stamp) string { return st.Number }
+	var taken string
+	if err := write(`{"first":true}`, func(st registry.Stamp) string { taken = st.Number; return st.Number }, false); err != nil {
+		t.Fatal(err)
+	}
+
+	const n = 96
+	const refusing, clashing = 7, 13
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			number := own
+			if i == clashing {
+				number = func(registry.Stamp) string { return taken }
+			}
+			errs[i] = write(fmt.Sprintf(`{"write":%d}`, i), number, i == refusing)
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		switch i {
+		case refusing:
+			if !errors.Is(err, errRefused) {
+				t.Errorf("write %d: %v, want its own refusal", i, err)
+			}
+		case clashing:
+			if !errors.Is(err, registry.ErrConflict) {
+				t.Errorf("write %d: %v, want a conflict", i, err)
+			}
+		default:
+			if err != nil {
+				t.Errorf("write %d: %v", i, err)
+			}
+		}
+	}
+
+	// The events: one order for positions, numbers and times, no gaps.
+	var events []struct {
+		LogIndex     int64
+		Number       string
+		RegisteredAt time.Time
+		Record       []byte
+	}
+	if err := gdb.Raw("SELECT log_index, number, registered_at, record FROM events ORDER BY log_index").Scan(&events).Error; err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != n-1 {
+		t.Fatalf("%d events committed, want %d", len(events), n-1)
+	}
+	tree := &translog.MemoryTree{}
+	for i, e := range events {
+		if e.LogIndex != int64(i) {
+			t.Fatalf("event %d at log position %d", i, e.LogIndex)
+		}
+		if seq, _ := strconv.Atoi(e.Number[8:18]); seq != i+1 {
+			t.Errorf("event %d has sequence %d in %s", i, seq, e.Number)
+		}
+		if i > 0 && !e.RegisteredAt.After(events[i-1].RegisteredAt) {
+			t.Errorf("event %d at %v, not after %v", i, e.RegisteredAt, events[i-1].RegisteredAt)
+		}
+		if bytes.Contains(e.Record, []byte(fmt.Sprintf(`{"write":%d}`, refusing))) {
+			t.Errorf("the refused write's event was kept")
+		}
+		if err := tree.Append(int64(i), e.Record); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fresh, err := postgres.New(gdb, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := tree.Root(int64(len(events)))
+	for name, s := range map[string]*postgres.Store{"the store that wrote": store, "a fresh store": fresh} {
+		if got, err := translog.TreeHash(ctx, s, int64(len(events))); err != nil || got != want {
+			t.Errorf("%s: root %v, %v; want %v", name, got, err, want)
+		}
+	}
+
+	// The audit chain: one entry per committed write, each link right.
+	records, err := store.Audit(ctx, audit.Filter{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(records) != n-1 {
+		t.Fatalf("%d audit entries, want %d", len(records), n-1)
+	}
+	prev := audit.ChainStart
+	for i := range records {
+		rec := records[len(records)-1-i] // newest first
+		if rec.ID != int64(i+1) {
+			t.Fatalf("audit entry %d has id %d", i+1, rec.ID)
+		}
+		if rec.Target != events[i].Number {
+			t.Errorf("audit entry %d is for %s, want %s", rec.ID, rec.Target, events[i].Number)
+		}
+		prev = audit.Chain(prev, rec.ID, rec.Entry)
+		if !bytes.Equal(prev, rec.Chain) {
+			t.Fatalf("audit chain breaks at %d", rec.ID)
+		}
+	}
+
+	// The writes went in batches, and the clash made one batch run alone.
+	families, err := metrics.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var batches, writes, reruns float64
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			switch f.GetName() {
+			case "registry_sequencer_batch_writes":
+				if m.GetLabel()[0].GetValue() == "committed" {
+					batches += float64(m.GetHistogram().GetSampleCount())
+					writes += m.GetHistogram().GetSampleSum()
+				}
+			case "registry_sequencer_reruns_total":
+				reruns += m.GetCounter().GetValue()
+			}
+		}
+	}
+	t.Logf("%.0f writes committed in %.0f batches; %.0f run again alone", writes, batches, reruns)
+	if batches == 0 || writes/batches < 2 {
+		t.Errorf("%.0f writes in %.0f batches: no batching", writes, batches)
+	}
+	if reruns == 0 {
+		t.Errorf("the clashing write's batch was not run again")
+	}
+}

@@ -12,8 +12,8 @@ run: build
 test:
 	@scripts/test.sh
 
-bench:
-	@scripts/test.sh -run '^$$' -bench . -benchmem
+bench: build
+	@scripts/bench.sh $(BENCH_FLAGS)
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -49,7 +50,14 @@ type writeBuffer struct {
 	// them, or a direct write of its, reached the database.
 	mark  bufferMark
 	dirty bool
+	// detached is a search's buffer outside the transaction: its reads go
+	// to the committed register and it may not write there itself.
+	detached bool
 }
+
+// errDetachedWrite stops a write that reached the database from outside a
+// batch's transaction.
+var errDetachedWrite = errors.New("a search outside the transaction may not write")
 
 type rowEnd struct {
 	Number string

@@ -122,7 +122,7 @@ func (s *Store) with(tx *gorm.DB) *Store {
 // so is the statement's.
 func (s *Store) q(ctx context.Context) *gorm.DB {
 	db := s.db.WithContext(ctx)
-	if s.buf != nil {
+	if s.buf != nil && !s.buf.detached {
 		if err := s.buf.flush(); err != nil {
 			_ = db.AddError(err)
 		}
@@ -135,6 +135,9 @@ func (s *Store) q(ctx context.Context) *gorm.DB {
 func (s *Store) w(ctx context.Context) *gorm.DB {
 	db := s.q(ctx)
 	if s.buf != nil {
+		if s.buf.detached {
+			_ = db.AddError(errDetachedWrite)
+		}
 		s.buf.touched()
 	}
 	return db

@@ -7,6 +7,7 @@ import (
 	"database/sql/driver"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -199,13 +200,14 @@ func (s *Store) RemoveItems(ctx context.Context, number string, ids []string, at
 		at, number, textArray(ids)).Error)
 }
 
+const eventsSQL = `SELECT log_index, number, registration_number, type, registered_at, organization_id, user_id, record
+		FROM events WHERE registration_number = ANY(?::text[]) AND registered_at <= ? ORDER BY log_index`
+
 // Events returns the events of the given registrations registered at or
 // before asOf, in log order.
 func (s *Store) Events(ctx context.Context, registrationNumbers []string, asOf time.Time) ([]registry.EventRecord, error) {
 	var rows []eventRow
-	if err := s.q(ctx).Raw(`SELECT log_index, number, registration_number, type, registered_at, organization_id, user_id, record
-		FROM events WHERE registration_number = ANY(?::text[]) AND registered_at <= ? ORDER BY log_index`,
-		textArray(registrationNumbers), asOf).Scan(&rows).Error; err != nil {
+	if err := s.q(ctx).Raw(eventsSQL, textArray(registrationNumbers), asOf).Scan(&rows).Error; err != nil {
 		return nil, translate(err)
 	}
 	out := make([]registry.EventRecord, len(rows))
@@ -317,68 +319,119 @@ func (a textArray) Value() (driver.Value, error) {
 	return "{" + strings.Join(a, ",") + "}", nil
 }
 
-// FindRegistrations returns the registrations a search key finds at q.AsOf.
-func (s *Store) FindRegistrations(ctx context.Context, q registry.Query) ([]registry.Match, error) {
-	db := s.q(ctx)
-	var numbers []string
-	var how string
+// searchSQL is the statement that finds what a search key finds at q.AsOf,
+// with how it matched; a name search's rows carry each match's role.
+func searchSQL(q registry.Query) (query string, args []any, how string) {
 	c := q.Criteria
-	grantors := func(where string, arg any) error {
-		return db.Raw(`SELECT DISTINCT registration_number FROM parties
-			WHERE role = 'grantor' AND `+where+` AND added_at <= ? AND (removed_at IS NULL OR removed_at > ?)`,
-			arg, q.AsOf, q.AsOf).Scan(&numbers).Error
+	grantors := func(where string, arg any) (string, []any) {
+		return `SELECT DISTINCT registration_number FROM parties
+			WHERE role = 'grantor' AND ` + where + ` AND added_at <= ? AND (removed_at IS NULL OR removed_at > ?)`, []any{arg, q.AsOf, q.AsOf}
 	}
-	var err error
 	switch {
 	case q.NameKey != "":
 		// Current names first: a registration found both ways matched by
-		// its current name.
-		var rows []struct {
-			RegistrationNumber string
-			Role               string
-		}
-		// 'grantor' sorts after 'former_grantor'. Each branch is answered by
-		// its own partial index.
+		// its current name. 'grantor' sorts after 'former_grantor'. Each
+		// branch is answered by its own partial index.
 		alive := ` AND name_key = @key AND added_at <= @at AND (removed_at IS NULL OR removed_at > @at)`
-		err = db.Raw(`SELECT registration_number, MAX(role) AS role FROM (
-			SELECT registration_number, role FROM parties WHERE role = 'grantor' AND type = 'organization'`+alive+`
+		return `SELECT registration_number, MAX(role) AS role FROM (
+			SELECT registration_number, role FROM parties WHERE role = 'grantor' AND type = 'organization'` + alive + `
 			UNION ALL
-			SELECT registration_number, role FROM parties WHERE role = 'former_grantor' AND type = 'organization'`+alive+`
-		) found GROUP BY registration_number`, sql.Named("key", q.NameKey), sql.Named("at", q.AsOf)).Scan(&rows).Error
-		if err != nil {
-			return nil, translate(err)
-		}
-		out := make([]registry.Match, len(rows))
-		for i, r := range rows {
-			out[i] = registry.Match{RegistrationNumber: r.RegistrationNumber, MatchedBy: matchCurrentName}
-			if r.Role == registry.RoleFormerGrantor {
-				out[i].MatchedBy = matchFormerName
-			}
-		}
-		return out, nil
+			SELECT registration_number, role FROM parties WHERE role = 'former_grantor' AND type = 'organization'` + alive + `
+		) found GROUP BY registration_number`, []any{sql.Named("key", q.NameKey), sql.Named("at", q.AsOf)}, matchCurrentName
 	case c.USCC != "":
-		how, err = matchUSCC, grantors("uscc = ?", c.USCC)
+		query, args = grantors("uscc = ?", c.USCC)
+		return query, args, matchUSCC
 	case c.LEI != "":
-		how, err = matchLEI, grantors("lei = ?", c.LEI)
+		query, args = grantors("lei = ?", c.LEI)
+		return query, args, matchLEI
 	case c.IDNumber != "":
-		how, err = matchIDNumber, grantors("type = 'individual' AND id_number = ?", c.IDNumber)
+		query, args = grantors("type = 'individual' AND id_number = ?", c.IDNumber)
+		return query, args, matchIDNumber
 	case c.RegistrationNumber != "":
-		how = matchRegistration
-		err = db.Raw("SELECT registration_number FROM events WHERE number = ? AND registered_at <= ?", c.RegistrationNumber, q.AsOf).Scan(&numbers).Error
+		return "SELECT registration_number FROM events WHERE number = ? AND registered_at <= ?", []any{c.RegistrationNumber, q.AsOf}, matchRegistration
 	case q.SerialKey != "":
-		how = matchSerial
-		err = db.Raw(`SELECT DISTINCT registration_number FROM items
-			WHERE serial_key = ? AND registered_at <= ? AND (removed_at IS NULL OR removed_at > ?)`, q.SerialKey, q.AsOf, q.AsOf).Scan(&numbers).Error
+		return `SELECT DISTINCT registration_number FROM items
+			WHERE serial_key = ? AND registered_at <= ? AND (removed_at IS NULL OR removed_at > ?)`, []any{q.SerialKey, q.AsOf, q.AsOf}, matchSerial
 	}
-	if err != nil {
+	return "", nil, ""
+}
+
+// FindRegistrations returns the registrations a search key finds at q.AsOf.
+func (s *Store) FindRegistrations(ctx context.Context, q registry.Query) ([]registry.Match, error) {
+	query, args, how := searchSQL(q)
+	if query == "" {
+		return nil, nil
+	}
+	var rows []struct {
+		RegistrationNumber string
+		Role               string
+	}
+	if err := s.q(ctx).Raw(query, args...).Scan(&rows).Error; err != nil {
 		return nil, translate(err)
 	}
-	out := make([]registry.Match, len(numbers))
-	for i, n := range numbers {
-		out[i] = registry.Match{RegistrationNumber: n, MatchedBy: how}
+	out := make([]registry.Match, len(rows))
+	for i, r := range rows {
+		out[i] = registry.Match{RegistrationNumber: r.RegistrationNumber, MatchedBy: how}
+		if r.Role == registry.RoleFormerGrantor {
+			out[i].MatchedBy = matchFormerName
+		}
 	}
 	return out, nil
 }
+
+// Plan is how PostgreSQL ran one of a search's statements.
+type Plan struct {
+	Statement string `json:"statement"`
+	Plan      string `json:"plan"`
+}
+
+// ExplainSearch runs a search's statements under EXPLAIN ANALYZE: the one
+// its key chooses, the replay of what it found, and for a name the similar
+// names.
+func (s *Store) ExplainSearch(ctx context.Context, q registry.Query) ([]Plan, error) {
+	explain := func(name, query string, args ...any) (Plan, []string, error) {
+		var lines []string
+		err := s.db.WithContext(ctx).Raw("EXPLAIN (ANALYZE, BUFFERS) "+query, args...).Scan(&lines).Error
+		return Plan{Statement: name, Plan: strings.Join(lines, "\n")}, lines, translate(err)
+	}
+	query, args, how := searchSQL(q)
+	if query == "" {
+		return nil, errors.New("the query has no search key")
+	}
+	find, _, err := explain("find by "+how, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	plans := []Plan{find}
+	matches, err := s.FindRegistrations(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	numbers := make([]string, len(matches))
+	for i, m := range matches {
+		numbers[i] = m.RegistrationNumber
+	}
+	p, _, err := explain("events of the registrations found", eventsSQL, textArray(numbers), q.AsOf)
+	if err != nil {
+		return nil, err
+	}
+	plans = append(plans, p)
+	if q.NameKey != "" {
+		p, _, err := explain("similar names", similarSQL, q.NameKey, q.NameKey, q.NameKey, q.AsOf, q.NameKey, 20, 5)
+		if err != nil {
+			return nil, err
+		}
+		plans = append(plans, p)
+	}
+	return plans, nil
+}
+
+const similarSQL = `
+		SELECT name FROM (
+			SELECT name, name_key, name_key <-> ? AS distance FROM grantor_names
+			WHERE name_key % ? AND name_key <> ? AND first_at <= ?
+			ORDER BY name_key <-> ? LIMIT ?
+		) nearest ORDER BY distance, name_key LIMIT ?`
 
 // SimilarNames offers grantor names whose search keys are close to, but not
 // equal to, nameKey (pg_trgm), nearest first. The GiST index is walked in
@@ -387,12 +440,7 @@ func (s *Store) SimilarNames(ctx context.Context, nameKey string, asOf time.Time
 	names := []string{}
 	// The inner query walks the index nearest first; the outer one breaks
 	// ties by key so that the same register gives the same names.
-	err := s.q(ctx).Raw(`
-		SELECT name FROM (
-			SELECT name, name_key, name_key <-> ? AS distance FROM grantor_names
-			WHERE name_key % ? AND name_key <> ? AND first_at <= ?
-			ORDER BY name_key <-> ? LIMIT ?
-		) nearest ORDER BY distance, name_key LIMIT ?`, nameKey, nameKey, nameKey, asOf, nameKey, 4*limit, limit).Scan(&names).Error
+	err := s.q(ctx).Raw(similarSQL, nameKey, nameKey, nameKey, asOf, nameKey, 4*limit, limit).Scan(&names).Error
 	return names, translate(err)
 }
 

@@ -279,12 +279,31 @@ var errRerun = errors.New("the batch must run its writes alone")
 
 // together runs writes in one transaction with buffered rows and returns
 // each write's own error; an error of its own means none was committed.
+//
+// Searches that read only as of their stamps come first: each takes the
+// next stamp and runs on a connection of its own, outside the transaction,
+// while the other writes run in it. Everything committed before the batch
+// is every event before their stamps, and what the batch adds comes after
+// them, so they see exactly the register of their instant. Their rows join
+// the batch's in stamp order.
 func (q *sequencer) together(batch []*request) ([]error, error) {
 	s := q.store
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
 	errs := make([]error, len(batch))
 	pending := map[int64]translog.Hash{}
+	order := make([]int, 0, len(batch))
+	for i, r := range batch {
+		if r.kind == registry.StampSearchAsOf {
+			order = append(order, i)
+		}
+	}
+	searches := len(order)
+	for i, r := range batch {
+		if r.kind != registry.StampSearchAsOf {
+			order = append(order, i)
+		}
+	}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		h, err := lockHead(tx)
 		if err != nil {
@@ -292,7 +311,22 @@ func (q *sequencer) together(batch []*request) ([]error, error) {
 		}
 		start := h
 		buf := &writeBuffer{tx: tx, ctx: ctx}
-		for i, r := range batch {
+		outside := make([]*writeBuffer, searches)
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, parallelSearches)
+		for k, i := range order[:searches] {
+			r := batch[i]
+			st := h.next(s.now(), r.kind)
+			outside[k] = &writeBuffer{ctx: ctx, detached: true}
+			view := &Store{db: s.db, now: s.now, goose: s.goose, hashes: s.hashes, seq: s.seq, buf: outside[k]}
+			wg.Go(func() {
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				errs[i] = r.fn(view, st)
+			})
+		}
+		for _, i := range order[searches:] {
+			r := batch[i]
 			if err := r.ctx.Err(); err != nil {
 				errs[i] = err
 				continue
@@ -307,16 +341,36 @@ func (q *sequencer) together(batch []*request) ([]error, error) {
 				continue
 			}
 			if buf.dirty {
+				wg.Wait()
 				return errRerun
 			}
 			// A statement that failed has ended the transaction with it.
 			if tx.Exec("SELECT 1").Error != nil {
+				wg.Wait()
 				return errRerun
 			}
 			buf.discard()
 			h, errs[i] = before, err
 		}
+		wg.Wait()
+		// A search that failed would leave a gap among the stamps: the
+		// batch runs again, each write alone.
+		for _, i := range order[:searches] {
+			if errs[i] != nil {
+				return errRerun
+			}
+		}
 		if err := buf.flush(); err != nil {
+			return err
+		}
+		// The searches' rows, in stamp order, before the others' (their
+		// audit entries too).
+		merged := &writeBuffer{tx: tx, ctx: ctx, auditRead: buf.auditRead, auditSeq: buf.auditSeq, auditHash: buf.auditHash}
+		for _, o := range outside {
+			merged.searches = append(merged.searches, o.searches...)
+			merged.audits = append(merged.audits, o.audits...)
+		}
+		if err := merged.flush(); err != nil {
 			return err
 		}
 		if h == start {
@@ -330,3 +384,6 @@ func (q *sequencer) together(batch []*request) ([]error, error) {
 	s.hashes.add(pending)
 	return errs, nil
 }
+
+// parallelSearches bounds the connections a batch's searches use at once.
+const parallelSearches = 8

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/movable-registry/registry/internal/audit"
 	"github.com/movable-registry/registry/internal/auth"
 	"github.com/movable-registry/registry/internal/identity"
 )
@@ -30,20 +31,102 @@ func (s *Service) File(ctx context.Context, c Caller, f Filing) (Registration, e
 	var reg Registration
 	err = s.store.Sequence(ctx, StampEvent, func(tx Tx, st Stamp) error {
 		return s.once(ctx, tx, c, st.At, &reg, func() error {
-			data := initialData{
-				Kind: f.Kind, Controller: Controller{OrganizationID: ctrl.ID, USCC: ctrl.USCC},
-				Grantors: f.Grantors, SecuredParties: f.SecuredParties,
-				Collateral:   Collateral{Description: f.Collateral.Description, Items: newItems(st, f.Collateral.Items)},
-				PeriodMonths: f.PeriodMonths, ExpiresAt: At(AddMonths(st.At, f.PeriodMonths)),
-				MaxSecuredAmount: f.MaxSecuredAmount, Reference: f.Reference,
-			}
 			var err error
-			reg, err = s.commit(ctx, tx, c, st, auth.FileRegistration, Registration{}, EventInitial, data, auth.HashSecret(code))
+			reg, err = s.commit(ctx, tx, c, st, auth.FileRegistration, Registration{}, EventInitial, initial(ctrl, f, st), auth.HashSecret(code))
 			reg.ModificationCode = code
 			return err
 		})
 	})
 	return reg, replayed(err)
+}
+
+// initial is what an initial registration records.
+func initial(ctrl Organization, f Filing, st Stamp) initialData {
+	return initialData{
+		Kind: f.Kind, Controller: Controller{OrganizationID: ctrl.ID, USCC: ctrl.USCC},
+		Grantors: f.Grantors, SecuredParties: f.SecuredParties,
+		Collateral:   Collateral{Description: f.Collateral.Description, Items: newItems(st, f.Collateral.Items)},
+		PeriodMonths: f.PeriodMonths, ExpiresAt: At(AddMonths(st.At, f.PeriodMonths)),
+		MaxSecuredAmount: f.MaxSecuredAmount, Reference: f.Reference,
+	}
+}
+
+// Written is everything one event puts in the store: the event, the
+// registration's new state row, its index rows when they changed, and the
+// audit entry.
+type Written struct {
+	Event EventRecord
+	Head  RegistrationHead
+	// Parties are the indexed parties, when PartiesChanged.
+	Parties        []IndexedParty
+	PartiesChanged bool
+	// AddedItems and RemovedItems are the collateral items the event added
+	// and removed.
+	AddedItems   []Item
+	RemovedItems []string
+	Audit        audit.Entry
+	// State is the registration as it now stands.
+	State Registration
+}
+
+// record works out what an event writes, without writing it. The new state
+// is the old one with the event applied as the log holds it: decoded from
+// its record, exactly as a later replay will see it.
+func (s *Service) record(c Caller, st Stamp, action auth.Action, cur Registration, typ string, data any) (Written, error) {
+	regNumber := cur.Number
+	if typ == EventInitial {
+		regNumber = st.Number
+	}
+	w := Written{Event: newEvent(c, st, typ, regNumber, data)}
+	e, err := decodeEvent(w.Event)
+	if err != nil {
+		return Written{}, err
+	}
+	next := clone(cur)
+	if err := apply(&next, e); err != nil {
+		return Written{}, err
+	}
+	next = finish(next, st.At)
+	w.State = next
+	w.Head = RegistrationHead{Number: next.Number, Kind: next.Kind, RegisteredAt: next.RegisteredAt.Time, ExpiresAt: next.ExpiresAt.Time,
+		ControllerID: next.Controller.OrganizationID, ControllerUSCC: next.Controller.USCC, Status: StatusEffective}
+	if next.EndedAt != nil {
+		w.Head.EndedAt = &next.EndedAt.Time
+	}
+	if next.ended != "" {
+		w.Head.Status = next.ended
+	}
+	// Any difference at all, a letter of an address included, restarts the
+	// party rows; most events change no party and write none.
+	if parties := indexedParties(next); !reflect.DeepEqual(indexedParties(cur), parties) {
+		w.Parties, w.PartiesChanged = parties, true
+	}
+	before, after := itemIDs(cur), itemIDs(next)
+	for _, it := range cur.Collateral.Items {
+		if !after[it.ID] {
+			w.RemovedItems = append(w.RemovedItems, it.ID)
+		}
+	}
+	for _, it := range next.Collateral.Items {
+		if !before[it.ID] {
+			w.AddedItems = append(w.AddedItems, it)
+		}
+	}
+	// The audit target is the registration, as it is for refusals; the
+	// event's own number is in the detail.
+	w.Audit = s.entry(c, action, regNumber, st.At)
+	w.Audit.Detail = typ + " " + st.Number
+	return w, nil
+}
+
+// Initial works out what filing f at stamp st writes, as File would, for a
+// tool that loads many registrations at once (registry-bench). It checks
+// the filing first.
+func (s *Service) Initial(c Caller, ctrl Organization, f Filing, st Stamp) (Written, error) {
+	if err := f.Validate(); err != nil {
+		return Written{}, err
+	}
+	return s.record(c, st, auth.FileRegistration, Registration{}, EventInitial, initial(ctrl, f, st))
 }
 
 // newItems gives declared items their ids and the event's time as their
@@ -59,92 +142,45 @@ func newItems(st Stamp, in []ItemInput) []Item {
 }
 
 // commit records one registry event inside its sequenced transaction: the
-// immutable event, the new state derived from it by apply, the search index
-// and current-state row brought up to date, and the audit entry. It returns
-// the registration as it now stands. cur is the registration before the
-// event (empty for an initial registration).
+// immutable event, the current-state row and search index brought up to
+// date, and the audit entry. It returns the registration as it now stands.
+// cur is the registration before the event (empty for an initial
+// registration).
 func (s *Service) commit(ctx context.Context, tx Tx, c Caller, st Stamp, action auth.Action, cur Registration, typ string, data any, codeHash []byte) (Registration, error) {
-	regNumber := cur.Number
-	if typ == EventInitial {
-		regNumber = st.Number
-	}
-	rec := newEvent(c, st, typ, regNumber, data)
-	if err := tx.InsertEvent(ctx, rec); err != nil {
-		return Registration{}, err
-	}
-	// The new state is the old one with the event applied as the log holds
-	// it: decoded from its record, exactly as a later replay will see it.
-	e, err := decodeEvent(rec)
+	w, err := s.record(c, st, action, cur, typ, data)
 	if err != nil {
 		return Registration{}, err
 	}
-	next := clone(cur)
-	if err := apply(&next, e); err != nil {
+	if err := tx.InsertEvent(ctx, w.Event); err != nil {
 		return Registration{}, err
 	}
-	next = finish(next, st.At)
-	if err := s.reindex(ctx, tx, cur, next, st.At, codeHash); err != nil {
-		return Registration{}, err
-	}
-	// The audit target is the registration, as it is for refusals; the
-	// event's own number is in the detail.
-	entry := s.entry(c, action, regNumber, st.At)
-	entry.Detail = typ + " " + st.Number
-	if err := tx.InsertAudit(ctx, entry); err != nil {
-		return Registration{}, err
-	}
-	return next, nil
-}
-
-// reindex brings the search index and the current-state row from cur to next.
-func (s *Service) reindex(ctx context.Context, tx Tx, cur, next Registration, at time.Time, codeHash []byte) error {
-	head := RegistrationHead{Number: next.Number, Kind: next.Kind, RegisteredAt: next.RegisteredAt.Time, ExpiresAt: next.ExpiresAt.Time,
-		ControllerID: next.Controller.OrganizationID, ControllerUSCC: next.Controller.USCC,
-		Status: StatusEffective}
-	if next.EndedAt != nil {
-		head.EndedAt = &next.EndedAt.Time
-	}
-	if next.ended != "" {
-		head.Status = next.ended
-	}
-	var err error
 	if cur.Number == "" {
-		err = tx.InsertRegistration(ctx, head, codeHash)
+		err = tx.InsertRegistration(ctx, w.Head, codeHash)
 	} else {
-		err = tx.UpdateRegistration(ctx, head)
+		err = tx.UpdateRegistration(ctx, w.Head)
 	}
 	if err != nil {
-		return err
+		return Registration{}, err
 	}
-	// Any difference at all, a letter of an address included, restarts the
-	// party rows; most events change no party and write none.
-	if parties := indexedParties(next); !reflect.DeepEqual(indexedParties(cur), parties) {
-		if err := tx.IndexParties(ctx, next.Number, at, parties); err != nil {
-			return err
+	if w.PartiesChanged {
+		if err := tx.IndexParties(ctx, w.Head.Number, st.At, w.Parties); err != nil {
+			return Registration{}, err
 		}
 	}
-	before, after := itemIDs(cur), itemIDs(next)
-	var removed []string
-	for _, it := range cur.Collateral.Items {
-		if !after[it.ID] {
-			removed = append(removed, it.ID)
+	if len(w.RemovedItems) > 0 {
+		if err := tx.RemoveItems(ctx, w.Head.Number, w.RemovedItems, st.At); err != nil {
+			return Registration{}, err
 		}
 	}
-	if len(removed) > 0 {
-		if err := tx.RemoveItems(ctx, next.Number, removed, at); err != nil {
-			return err
+	if len(w.AddedItems) > 0 {
+		if err := tx.InsertItems(ctx, w.Head.Number, w.AddedItems); err != nil {
+			return Registration{}, err
 		}
 	}
-	var added []Item
-	for _, it := range next.Collateral.Items {
-		if !before[it.ID] {
-			added = append(added, it)
-		}
+	if err := tx.InsertAudit(ctx, w.Audit); err != nil {
+		return Registration{}, err
 	}
-	if len(added) > 0 {
-		return tx.InsertItems(ctx, next.Number, added)
-	}
-	return nil
+	return w.State, nil
 }
 
 // indexedParties lists the parties a registration is searched by: its

@@ -34,7 +34,11 @@ func (s *Service) Search(ctx context.Context, c Caller, req SearchRequest) (numb
 		Number string `json:"number"`
 		Body   []byte `json:"body"`
 	}
-	err = s.store.Sequence(ctx, StampSearch, func(tx Tx, st Stamp) error {
+	kind := StampSearchAsOf
+	if c.Idempotency != nil && c.scope() != "" {
+		kind = StampSearch
+	}
+	err = s.store.Sequence(ctx, kind, func(tx Tx, st Stamp) error {
 		return s.once(ctx, tx, c, st.At, &answer, func() error {
 			var err error
 			answer.Number, answer.Body, err = s.search(ctx, tx, c, st, q, req, warnings)

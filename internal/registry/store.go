@@ -18,6 +18,12 @@ const (
 	// StampSearch is a stored search: it takes a number and a time, and sees
 	// every event before it.
 	StampSearch
+	// StampSearchAsOf is a stored search that reads only as of its stamp
+	// and writes nothing but its certificate and audit entry: the store may
+	// run its reads outside the writing transaction, on the committed
+	// register, beside other writes. A search with an idempotency key is a
+	// StampSearch, since claiming the key writes.
+	StampSearchAsOf
 )
 
 // Stamp is what the sequencer hands a write inside its transaction: its number,

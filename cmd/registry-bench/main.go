@@ -1,0 +1,340 @@
+// Command registry-bench measures the registry on this machine: it makes a
+// benchmark database on the PostgreSQL cluster at DATABASE_URL, preloads it
+// with realistic registrations through COPY, starts registryd on it, drives
+// HTTP load at a chosen concurrency, duration and mix, measures the raw
+// ceiling (the same rows inserted straight through pgx, no HTTP and no
+// service) on the same database, and writes JSON and Markdown results.
+//
+//	registry-bench [-preload 1000000] [-file-clients 64] [-file-duration 60s] ...
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/movable-registry/registry/internal/postgres"
+	"github.com/movable-registry/registry/internal/translog"
+)
+
+type options struct {
+	databaseURL, database, registryd, out  string
+	preload                                int64
+	fresh                                  bool
+	fileClients, searchClients, mixClients int
+	fileDuration, searchDuration, mixDur   time.Duration
+	mix                                    string
+	phases                                 string
+	ceilingFilings                         int
+	banks                                  int
+	maxBatch                               int
+	maxWait                                time.Duration
+	profile                                bool
+	explain                                bool
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.databaseURL, "database-url", os.Getenv("DATABASE_URL"), "a PostgreSQL cluster to make the benchmark database on (default $DATABASE_URL)")
+	flag.StringVar(&o.database, "database", "registry_bench", "the benchmark database's name; it is made, and kept for the next run")
+	flag.StringVar(&o.registryd, "registryd", "bin/registryd", "the registryd binary to measure")
+	flag.StringVar(&o.out, "out", "bench/results", "where results.json and results.md go")
+	flag.Int64Var(&o.preload, "preload", 1_000_000, "registrations to preload (10000000 for the large run)")
+	flag.BoolVar(&o.fresh, "fresh", false, "drop the benchmark database and preload again even if it holds enough")
+	flag.IntVar(&o.fileClients, "file-clients", 64, "concurrent clients in the filing phase")
+	flag.DurationVar(&o.fileDuration, "file-duration", 60*time.Second, "length of the filing phase")
+	flag.IntVar(&o.searchClients, "search-clients", 32, "concurrent clients in the search phase")
+	flag.DurationVar(&o.searchDuration, "search-duration", 30*time.Second, "length of the search phase")
+	flag.IntVar(&o.mixClients, "mix-clients", 32, "concurrent clients in the mixed phase")
+	flag.DurationVar(&o.mixDur, "mix-duration", 30*time.Second, "length of the mixed phase")
+	flag.StringVar(&o.mix, "mix", "file=20,search_name=35,search_uscc=20,search_number=15,amend=5,cancel=5", "the mixed phase's operations and weights")
+	flag.StringVar(&o.phases, "phases", "explain,ceiling,file,search,mix", "phases to run, in order")
+	flag.IntVar(&o.ceilingFilings, "ceiling-filings", 100_000, "filings the raw ceiling inserts")
+	flag.IntVar(&o.banks, "banks", 8, "banks (organizations with a filing and searching user) that share the load")
+	flag.IntVar(&o.maxBatch, "max-batch", 256, "registryd's sequencer.max_batch")
+	flag.DurationVar(&o.maxWait, "max-wait", 0, "registryd's sequencer.max_wait")
+	flag.BoolVar(&o.profile, "profile", false, "save a 20 s CPU profile of registryd from each load phase into -out")
+	flag.Parse()
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	ctx := context.Background()
+	if err := run(ctx, o, log); err != nil {
+		log.Error("registry-bench", "error", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, o options, log *slog.Logger) error {
+	if o.databaseURL == "" {
+		return errors.New("DATABASE_URL is not set (make bench sets it to the private cluster under ./var/pg)")
+	}
+	if err := os.MkdirAll(o.out, 0o755); err != nil {
+		return err
+	}
+	dsn, created, err := benchDatabase(ctx, o)
+	if err != nil {
+		return err
+	}
+	gdb, err := postgres.Open(dsn)
+	if err != nil {
+		return err
+	}
+	if _, err := postgres.Migrate(ctx, gdb); err != nil {
+		return err
+	}
+	if sqlDB, err := gdb.DB(); err == nil {
+		sqlDB.Close()
+	}
+	res := &Results{Started: time.Now().UTC(), Machine: machine(ctx, dsn), Config: o.describe()}
+
+	srv, err := startServer(ctx, o, dsn, log)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	banks, err := setUpBanks(ctx, srv, dsn, o.banks)
+	if err != nil {
+		return err
+	}
+	have, err := preloaded(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	res.Preload = PreloadResult{Registrations: have}
+	if have < o.preload {
+		if !created && have > 0 {
+			return fmt.Errorf("%s holds %d registrations, fewer than -preload %d, and was not made by this run: use -fresh", o.database, have, o.preload)
+		}
+		p, err := preload(ctx, dsn, banks, o.preload, log)
+		if err != nil {
+			return fmt.Errorf("preload: %w", err)
+		}
+		res.Preload = p
+	} else {
+		log.Info("the benchmark database already holds enough registrations", "registrations", have)
+	}
+	if err := analyze(ctx, dsn); err != nil {
+		return err
+	}
+	w := newWorkload(ctx, srv, dsn, banks, res.Preload.Registrations)
+	if err := w.sample(ctx); err != nil {
+		return err
+	}
+	for _, phase := range strings.Split(o.phases, ",") {
+		switch phase = strings.TrimSpace(phase); phase {
+		case "explain":
+			plans, err := explainSearches(ctx, dsn, w)
+			if err != nil {
+				return err
+			}
+			res.Plans = plans
+		case "ceiling":
+			c, err := ceiling(ctx, dsn, banks, o.ceilingFilings, o.maxBatch, log)
+			if err != nil {
+				return fmt.Errorf("ceiling: %w", err)
+			}
+			res.Ceiling = &c
+		case "file":
+			res.Phases = append(res.Phases, w.phase(ctx, o, "file", o.fileClients, o.fileDuration, "file=1"))
+		case "search":
+			res.Phases = append(res.Phases, w.phase(ctx, o, "search", o.searchClients, o.searchDuration, "search_name=50,search_uscc=30,search_number=20"))
+		case "mix":
+			res.Phases = append(res.Phases, w.phase(ctx, o, "mix", o.mixClients, o.mixDur, o.mix))
+		case "":
+		default:
+			return fmt.Errorf("unknown phase %q (there are explain, ceiling, file, search, mix)", phase)
+		}
+	}
+	res.ServerRSSMaxMB, res.ServerRSSPeakMB = srv.rss.max(), srv.peakRSS()
+	res.Finished = time.Now().UTC()
+	res.summarize()
+	return res.write(o.out, os.Stdout)
+}
+
+// benchDatabase makes (or keeps) the benchmark database on the cluster and
+// returns its address, and whether this run made it.
+func benchDatabase(ctx context.Context, o options) (string, bool, error) {
+	conn, err := pgx.Connect(ctx, o.databaseURL)
+	if err != nil {
+		return "", false, err
+	}
+	defer conn.Close(ctx)
+	ident := pgx.Identifier{o.database}.Sanitize()
+	if o.fresh {
+		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)"); err != nil {
+			return "", false, err
+		}
+	}
+	var exists bool
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", o.database).Scan(&exists); err != nil {
+		return "", false, err
+	}
+	if !exists {
+		if _, err := conn.Exec(ctx, "CREATE DATABASE "+ident); err != nil {
+			return "", false, err
+		}
+	}
+	u, err := url.Parse(o.databaseURL)
+	if err != nil {
+		return "", false, err
+	}
+	u.Path = "/" + o.database
+	return u.String(), !exists, nil
+}
+
+func preloaded(ctx context.Context, dsn string) (int64, error) {
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close(ctx)
+	var n int64
+	err = conn.QueryRow(ctx, "SELECT log_size FROM register_head").Scan(&n)
+	return n, err
+}
+
+func analyze(ctx context.Context, dsn string) error {
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, "ANALYZE")
+	return err
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// server is registryd running as a child process.
+type server struct {
+	cmd       *exec.Cmd
+	base      string
+	debug     string
+	admin     string
+	rss       *rssSampler
+	exited    chan error
+	logPath   string
+	closeLogs func()
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+func startServer(ctx context.Context, o options, dsn string, log *slog.Logger) (*server, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	debug, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	skey, _, err := translog.GenerateKey("bench.registry.local/log", rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	s := &server{base: "http://" + addr, debug: "http://" + debug, admin: randomHex(24), exited: make(chan error, 1)}
+	s.logPath = filepath.Join(o.out, "registryd.log")
+	logFile, err := os.Create(s.logPath)
+	if err != nil {
+		return nil, err
+	}
+	s.closeLogs = func() { logFile.Close() }
+	s.cmd = exec.Command(o.registryd)
+	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
+	s.cmd.Env = append(os.Environ(), "DATABASE_URL="+dsn, "REGISTRY_ADDR="+addr, "REGISTRY_ADMIN_TOKEN="+s.admin,
+		"REGISTRY_LOG_KEY="+skey, "REGISTRY_RATE_PER_ADDRESS=off", "REGISTRY_RATE_PER_TOKEN=off", "REGISTRY_DEBUG_ADDR="+debug,
+		fmt.Sprintf("REGISTRY_SEQUENCER_MAX_BATCH=%d", o.maxBatch), "REGISTRY_SEQUENCER_MAX_WAIT="+o.maxWait.String(),
+		"REGISTRY_CONFIG=/dev/null")
+	if err := s.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s (make bench builds it): %w", o.registryd, err)
+	}
+	go func() { s.exited <- s.cmd.Wait() }()
+	s.rss = sampleRSS(s.cmd.Process.Pid)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if status, _, err := get(ctx, s.base+"/readyz", ""); err == nil && status == 200 {
+			break
+		}
+		select {
+		case err := <-s.exited:
+			return nil, fmt.Errorf("registryd exited (%v); see %s", err, s.logPath)
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			s.stop()
+			return nil, fmt.Errorf("registryd did not become ready; see %s", s.logPath)
+		}
+	}
+	log.Info("registryd is ready", "url", s.base, "pid", s.cmd.Process.Pid, "log", s.logPath)
+	return s, nil
+}
+
+func (s *server) stop() {
+	s.rss.stop()
+	if s.cmd.ProcessState == nil {
+		_ = s.cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-s.exited:
+		case <-time.After(20 * time.Second):
+			_ = s.cmd.Process.Kill()
+		}
+	}
+	s.closeLogs()
+}
+
+func (s *server) peakRSS() float64 { return procStatusMB(s.cmd.Process.Pid, "VmHWM") }
+
+// machine describes where the figures come from.
+func machine(ctx context.Context, dsn string) Machine {
+	m := Machine{CPUs: runtime.NumCPU(), Go: runtime.Version(), OS: runtime.GOOS + "/" + runtime.GOARCH}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPU = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if conn, err := pgx.Connect(ctx, dsn); err == nil {
+		_ = conn.QueryRow(ctx, "SHOW server_version").Scan(&m.PostgreSQL)
+		_ = conn.QueryRow(ctx, "SHOW synchronous_commit").Scan(&m.SynchronousCommit)
+		_ = conn.QueryRow(ctx, "SHOW fsync").Scan(&m.Fsync)
+		conn.Close(ctx)
+	}
+	return m
+}
+
+func (o options) describe() map[string]any {
+	b, _ := json.Marshal(map[string]any{"preload": o.preload, "file_clients": o.fileClients, "file_duration": o.fileDuration.String(),
+		"search_clients": o.searchClients, "search_duration": o.searchDuration.String(), "mix_clients": o.mixClients,
+		"mix_duration": o.mixDur.String(), "mix": o.mix, "ceiling_filings": o.ceilingFilings, "banks": o.banks,
+		"max_batch": o.maxBatch, "max_wait": o.maxWait.String()})
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	return m
+}

@@ -1,0 +1,255 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/movable-registry/registry/internal/auth"
+	"github.com/movable-registry/registry/internal/postgres"
+	"github.com/movable-registry/registry/internal/registry"
+)
+
+var client = &http.Client{Transport: &http.Transport{MaxIdleConns: 512, MaxIdleConnsPerHost: 512, IdleConnTimeout: time.Minute}, Timeout: 60 * time.Second}
+
+// call sends a JSON request and reads the whole answer.
+func call(ctx context.Context, method, url, token string, body any) (int, []byte, error) {
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return 0, nil, err
+		}
+		r = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, r)
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, b, err
+}
+
+func get(ctx context.Context, url, token string) (int, []byte, error) {
+	return call(ctx, "GET", url, token, nil)
+}
+
+// setUpBanks makes (or finds) the benchmark's banks, each with a user that
+// files and searches, and signs each in.
+func setUpBanks(ctx context.Context, s *server, dsn string, n int) ([]Bank, error) {
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close(ctx)
+	api := s.base + "/api/v1"
+	banks := make([]Bank, n)
+	for b := range n {
+		c := bankCompany(b)
+		bank := Bank{Company: c}
+		email := fmt.Sprintf("clerk%d@bank%d.bench.example", b+1, b+1)
+		err := conn.QueryRow(ctx, "SELECT id::text FROM organizations WHERE uscc = $1", c.USCC).Scan(&bank.ID)
+		if err == pgx.ErrNoRows {
+			status, body, err := call(ctx, "POST", api+"/organizations", s.admin, map[string]string{"name": c.Name, "uscc": c.USCC, "kind": "financial_institution"})
+			if err != nil || status != 201 {
+				return nil, fmt.Errorf("create bank %d: %d %s %v", b, status, body, err)
+			}
+			var org struct{ ID string }
+			_ = json.Unmarshal(body, &org)
+			bank.ID = org.ID
+			status, body, err = call(ctx, "POST", api+"/users", s.admin, map[string]any{"organization_id": bank.ID, "email": email,
+				"display_name": "基准测试柜员", "roles": []string{"registrant", "searcher"}, "password": "bench pass phrase " + strconv.Itoa(b)})
+			if err != nil || status != 201 {
+				return nil, fmt.Errorf("create bank %d's user: %d %s %v", b, status, body, err)
+			}
+		} else if err != nil {
+			return nil, err
+		}
+		status, body, err := call(ctx, "POST", api+"/tokens", "", map[string]string{"email": email, "password": "bench pass phrase " + strconv.Itoa(b)})
+		if err != nil || status != 201 {
+			return nil, fmt.Errorf("sign bank %d in: %d %s %v", b, status, body, err)
+		}
+		var tok struct{ Token string }
+		_ = json.Unmarshal(body, &tok)
+		bank.Token = tok.Token
+		banks[b] = bank
+	}
+	return banks, nil
+}
+
+// preload files n registrations through postgres.Bulk (COPY), built by the
+// service's own code (registry.Service.Initial), in chunks: while one chunk
+// is copied, the next is built.
+func preload(ctx context.Context, dsn string, banks []Bank, n int64, log *slog.Logger) (PreloadResult, error) {
+	bulk, err := postgres.OpenBulk(ctx, dsn)
+	if err != nil {
+		return PreloadResult{}, err
+	}
+	defer bulk.Close(ctx)
+	users, err := bankUsers(ctx, dsn, banks)
+	if err != nil {
+		return PreloadResult{}, err
+	}
+	svc := registry.NewService(nil, time.Now, registry.Config{})
+	const chunk = 20_000
+	type built struct {
+		filed []postgres.Filed
+		err   error
+	}
+	chunks := make(chan built, 1)
+	start := time.Now()
+	go func() {
+		defer close(chunks)
+		for lo := int64(0); lo < n; lo += chunk {
+			hi := min(lo+chunk, n)
+			filed := make([]postgres.Filed, hi-lo)
+			stamps := make([]registry.Stamp, hi-lo)
+			for i := range stamps {
+				stamps[i] = bulk.Stamp(time.Now(), registry.StampEvent)
+			}
+			var wg sync.WaitGroup
+			errs := make([]error, runtime.NumCPU())
+			for w := range runtime.NumCPU() {
+				wg.Go(func() {
+					for i := int64(w); i < hi-lo; i += int64(runtime.NumCPU()) {
+						idx := lo + i
+						b := int(idx % int64(len(banks)))
+						c := registry.Caller{Principal: users[b], Source: "registry-bench preload"}
+						written, err := svc.Initial(c, registry.Organization{ID: banks[b].ID, USCC: banks[b].USCC}, filing(idx, banks[b].Company), stamps[i])
+						if err != nil {
+							errs[w] = fmt.Errorf("registration %d: %w", idx, err)
+							return
+						}
+						filed[i] = postgres.Filed{Written: written, CodeHash: auth.HashSecret(randomHex(12))}
+					}
+				})
+			}
+			wg.Wait()
+			for _, err := range errs {
+				if err != nil {
+					chunks <- built{err: err}
+					return
+				}
+			}
+			chunks <- built{filed: filed}
+		}
+	}()
+	var done int64
+	for c := range chunks {
+		if c.err != nil {
+			return PreloadResult{}, c.err
+		}
+		if err := bulk.Load(ctx, c.filed); err != nil {
+			return PreloadResult{}, err
+		}
+		done += int64(len(c.filed))
+		elapsed := time.Since(start)
+		progress(os.Stderr, "preload", float64(done)/float64(n), fmt.Sprintf("%d/%d registrations, %.0f/s", done, n, float64(done)/elapsed.Seconds()))
+	}
+	fmt.Fprintln(os.Stderr)
+	secs := time.Since(start).Seconds()
+	log.Info("preloaded", "registrations", n, "seconds", secs)
+	return PreloadResult{Registrations: n, Seconds: secs, PerSecond: float64(n) / secs}, nil
+}
+
+// bankUsers are the principals of the banks' users, as the service would
+// see them.
+func bankUsers(ctx context.Context, dsn string, banks []Bank) ([]auth.Principal, error) {
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close(ctx)
+	out := make([]auth.Principal, len(banks))
+	for i, b := range banks {
+		var id string
+		if err := conn.QueryRow(ctx, "SELECT id::text FROM users WHERE organization_id = $1 ORDER BY id LIMIT 1", b.ID).Scan(&id); err != nil {
+			return nil, err
+		}
+		out[i] = auth.Principal{UserID: id, OrganizationID: b.ID, OrganizationUSCC: b.USCC, Roles: []auth.Role{"registrant", "searcher"}}
+	}
+	return out, nil
+}
+
+// progress draws a one-line bar.
+func progress(w io.Writer, label string, frac float64, text string) {
+	const width = 30
+	frac = max(0, min(1, frac))
+	full := int(frac * width)
+	fmt.Fprintf(w, "\r%-8s [%s%s] %3.0f%% %s   ", label, strings.Repeat("█", full), strings.Repeat("░", width-full), 100*frac, text)
+}
+
+// rssSampler reads a process's resident memory every 250 ms.
+type rssSampler struct {
+	mu   sync.Mutex
+	top  float64
+	done chan struct{}
+	once sync.Once
+}
+
+func sampleRSS(pid int) *rssSampler {
+	s := &rssSampler{done: make(chan struct{})}
+	go func() {
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-s.done:
+				return
+			case <-t.C:
+			}
+			if mb := procStatusMB(pid, "VmRSS"); mb > 0 {
+				s.mu.Lock()
+				s.top = max(s.top, mb)
+				s.mu.Unlock()
+			}
+		}
+	}()
+	return s
+}
+
+func (s *rssSampler) max() float64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.top
+}
+
+func (s *rssSampler) now(pid int) float64 { return procStatusMB(pid, "VmRSS") }
+
+func (s *rssSampler) stop() { s.once.Do(func() { close(s.done) }) }
+
+// procStatusMB reads a kB field of /proc/PID/status in MB.
+func procStatusMB(pid int, field string) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}

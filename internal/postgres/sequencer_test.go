@@ -182,3 +182,40 @@ func TestSequencerBatchesWrites(t *testing.T) {
 		t.Errorf("the clashing write's batch was not run again")
 	}
 }
+
+// BenchmarkSequencer sends writes (an event with its log hashes and an
+// audit entry) from 64 goroutines, batched and one transaction each: the
+// ratio is what batching buys at the database.
+func BenchmarkSequencer(b *testing.B) {
+	for _, c := range []struct {
+		name  string
+		batch int
+	}{{"batched", 256}, {"alone", 1}} {
+		b.Run(c.name, func(b *testing.B) {
+			_, gdb := pgtest.Open(b)
+			store, err := postgres.New(gdb, time.Now, postgres.MaxBatch(c.batch))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer store.Close()
+			ctx := context.Background()
+			b.SetParallelism(32) // 64 goroutines on 2 cores
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					err := store.Sequence(ctx, registry.StampEvent, func(tx registry.Tx, st registry.Stamp) error {
+						if err := tx.InsertEvent(ctx, registry.EventRecord{LogIndex: st.LogIndex, Number: st.Number, Type: "initial",
+							RegistrationNumber: st.Number, At: st.At, Record: []byte(`{"benchmark":true}`)}); err != nil {
+							return err
+						}
+						return tx.InsertAudit(ctx, audit.Entry{At: st.At, Actor: audit.System, Action: "test.write", Target: st.Number, Outcome: audit.Success})
+					})
+					if err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}

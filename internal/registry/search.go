@@ -30,6 +30,20 @@ func (s *Service) Search(ctx context.Context, c Caller, req SearchRequest) (numb
 	if mixedScripts {
 		warnings = append(warnings, Warning{Code: "mixed_scripts", Message: "the name mixes letters of different alphabets (for example a Cyrillic а among Latin letters); only names written with the same letters match"})
 	}
+	// Similar names are advice, not part of the certified result: they are
+	// looked for before the search is sequenced (as of its as_of, or of
+	// this moment), so that their costly trigram walk never holds a batch
+	// of writes open.
+	var similar []string
+	if q.NameKey != "" {
+		asOf := s.clock()
+		if req.AsOf != nil {
+			asOf = *req.AsOf
+		}
+		if similar, err = s.store.SimilarNames(ctx, q.NameKey, asOf, s.cfg.SimilarNames); err != nil {
+			return "", nil, err
+		}
+	}
 	var answer struct {
 		Number string `json:"number"`
 		Body   []byte `json:"body"`
@@ -41,7 +55,7 @@ func (s *Service) Search(ctx context.Context, c Caller, req SearchRequest) (numb
 	err = s.store.Sequence(ctx, kind, func(tx Tx, st Stamp) error {
 		return s.once(ctx, tx, c, st.At, &answer, func() error {
 			var err error
-			answer.Number, answer.Body, err = s.search(ctx, tx, c, st, q, req, warnings)
+			answer.Number, answer.Body, err = s.search(ctx, tx, c, st, q, req, warnings, similar)
 			return err
 		})
 	})
@@ -49,7 +63,7 @@ func (s *Service) Search(ctx context.Context, c Caller, req SearchRequest) (numb
 }
 
 // search runs a search in the sequencer's transaction and stores it.
-func (s *Service) search(ctx context.Context, tx Tx, c Caller, st Stamp, q Query, req SearchRequest, warnings []Warning) (number string, body []byte, err error) {
+func (s *Service) search(ctx context.Context, tx Tx, c Caller, st Stamp, q Query, req SearchRequest, warnings []Warning, similar []string) (number string, body []byte, err error) {
 	cert := SearchCertificate{
 		Number: st.Number, SearchedAt: At(st.At), AsOf: At(st.At), Criteria: req.Criteria,
 		IncludeInactive: req.IncludeInactive, RegisterPosition: st.LogSize,
@@ -91,12 +105,8 @@ func (s *Service) search(ctx context.Context, tx Tx, c Caller, st Stamp, q Query
 	}
 	// Results are in registration order: load replays in that order.
 	cert.ResultCount = len(cert.Results)
-	if q.NameKey != "" {
-		names, err := tx.SimilarNames(ctx, q.NameKey, asOf, s.cfg.SimilarNames)
-		if err != nil {
-			return "", nil, err
-		}
-		cert.SimilarNames = names
+	if similar != nil {
+		cert.SimilarNames = similar
 	}
 	number, body = st.Number, canonical(cert)
 	stored := StoredSearch{Number: st.Number, OrganizationID: c.OrganizationID, Body: body}

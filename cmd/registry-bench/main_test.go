@@ -1,0 +1,155 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/movable-registry/registry/internal/audit"
+	"github.com/movable-registry/registry/internal/identity"
+	"github.com/movable-registry/registry/internal/postgres"
+	"github.com/movable-registry/registry/internal/translog"
+)
+
+// TestGeneratedIdentifiersAreValid checks the generator against the
+// register's own validators.
+func TestGeneratedIdentifiersAreValid(t *testing.T) {
+	names := map[string]bool{}
+	for g := range int64(20000) {
+		c := company(g)
+		if _, err := identity.CanonicalUSCC(c.USCC); err != nil {
+			t.Fatalf("company %d: USCC %s: %v", g, c.USCC, err)
+		}
+		if _, err := identity.CanonicalIDNumber(idNumber(c.Region.division, g)); err != nil {
+			t.Fatalf("person %d: %v", g, err)
+		}
+		if names[c.Name] {
+			t.Fatalf("company %d repeats the name %s", g, c.Name)
+		}
+		names[c.Name] = true
+	}
+	for b := range 8 {
+		if _, err := identity.CanonicalUSCC(bankCompany(b).USCC); err != nil {
+			t.Fatalf("bank %d: %v", b, err)
+		}
+	}
+	for i := range int64(2000) {
+		f := filing(i, bankCompany(0))
+		if err := f.Validate(); err != nil {
+			t.Fatalf("filing %d: %v", i, err)
+		}
+	}
+}
+
+// TestBenchRuns runs registry-bench end to end on a small register: a
+// registryd binary, a preload, every phase. The figures are not judged
+// (this machine is shared), but every operation must have succeeded, and
+// the register it leaves must verify: the log's tree and the audit chain
+// as a fresh store and a recomputation see them.
+func TestBenchRuns(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds registryd and runs a small benchmark")
+	}
+	admin := os.Getenv("TEST_DATABASE_URL")
+	if admin == "" {
+		admin = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "registryd")
+	if out, err := exec.Command("go", "build", "-o", bin, "../registryd").CombinedOutput(); err != nil {
+		t.Fatalf("build registryd: %v\n%s", err, out)
+	}
+	ctx := context.Background()
+	o := options{databaseURL: admin, database: "registry_bench_test_" + randomHex(4), registryd: bin, out: dir,
+		preload: 3000, fileClients: 8, fileDuration: 2 * time.Second, searchClients: 8, searchDuration: 2 * time.Second,
+		mixClients: 8, mixDur: 2 * time.Second, mix: "file=20,search_name=35,search_uscc=20,search_number=15,amend=5,cancel=5",
+		phases: "explain,ceiling,file,search,mix", ceilingFilings: 2000, banks: 2, maxBatch: 64}
+	defer func() {
+		if conn, err := pgx.Connect(ctx, admin); err == nil {
+			_, _ = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{o.database}.Sanitize()+" WITH (FORCE)")
+			conn.Close(ctx)
+		}
+	}()
+	if err := run(ctx, o, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r Results
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Preload.Registrations != 3000 || r.Ceiling == nil || r.Ceiling.PerSecond <= 0 || r.FilingToCeiling <= 0 || r.ServerRSSPeakMB <= 0 || len(r.Plans) != 6 {
+		t.Errorf("results lack figures: %s", b)
+	}
+	if len(r.Phases) != 3 {
+		t.Fatalf("%d phases", len(r.Phases))
+	}
+	for _, p := range r.Phases {
+		for _, op := range p.Ops {
+			if op.Count == 0 || len(op.Errors) > 0 || op.P99 <= 0 {
+				t.Errorf("phase %s, %s: %d done, failures %v", p.Name, op.Op, op.Count, op.Errors)
+			}
+		}
+	}
+	if md, err := os.ReadFile(filepath.Join(dir, "results.md")); err != nil || !bytes.Contains(md, []byte("| file | 8 | file |")) {
+		t.Errorf("results.md: %v\n%s", err, md)
+	}
+
+	// The register verifies: preloaded, filed, amended and cancelled alike.
+	dsn, _, err := benchDatabase(ctx, options{databaseURL: admin, database: o.database})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gdb, err := postgres.Open(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sqlDB, err := gdb.DB(); err == nil {
+		defer sqlDB.Close()
+	}
+	var records [][]byte
+	if err := gdb.Raw("SELECT record FROM events ORDER BY log_index").Scan(&records).Error; err != nil {
+		t.Fatal(err)
+	}
+	tree := &translog.MemoryTree{}
+	for i, rec := range records {
+		if err := tree.Append(int64(i), rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	store, err := postgres.New(gdb, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := tree.Root(int64(len(records)))
+	if got, err := translog.TreeHash(ctx, store, int64(len(records))); err != nil || got != want {
+		t.Errorf("the log's tree over %d events: %v, %v; want %v", len(records), got, err, want)
+	}
+	trail, err := store.Audit(ctx, audit.Filter{Limit: 1_000_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prev := audit.ChainStart
+	for i := len(trail) - 1; i >= 0; i-- {
+		e := trail[i]
+		prev = audit.Chain(prev, e.ID, e.Entry)
+		if !bytes.Equal(prev, e.Chain) {
+			t.Fatalf("the audit chain breaks at entry %d (%s %s)", e.ID, e.Action, e.Target)
+		}
+	}
+	if len(trail) < len(records) {
+		t.Errorf("%d audit entries for %d events", len(trail), len(records))
+	}
+}

@@ -103,8 +103,6 @@ func idNumber(division string, serial int64) string {
 	return body + string("10X98765432"[sum%11])
 }
 
-const vinChars = "0123456789ABCDEFGHJKLMNPRSTUVWXYZ"
-
 var vinMakers = []string{"LSV", "LFV", "LHG", "LGB", "LVS", "LDC", "LZW", "LGX"}
 
 // vin makes a 17-character vehicle identification number with its check

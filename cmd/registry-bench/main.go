@@ -45,7 +45,6 @@ type options struct {
 	maxBatch                               int
 	maxWait                                time.Duration
 	profile                                bool
-	explain                                bool
 }
 
 func main() {

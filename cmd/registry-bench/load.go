@@ -252,7 +252,7 @@ func (w *workload) phase(ctx context.Context, o options, name string, clients in
 			rate := float64(n-last) / now.Sub(lastAt).Seconds()
 			last, lastAt = n, now
 			progress(os.Stderr, name, float64(now.Sub(start))/float64(d), fmt.Sprintf("%s/%s %8.0f ok/s, %d failed, server RSS %.0f MB",
-				now.Sub(start).Round(time.Second), d, rate, failed.Load(), w.srv.rss.now(w.srv.cmd.Process.Pid)))
+				now.Sub(start).Round(time.Second), d, rate, failed.Load(), procStatusMB(w.srv.cmd.Process.Pid, "VmRSS")))
 		}
 	}
 	ticker.Stop()

@@ -235,8 +235,6 @@ func (s *rssSampler) max() float64 {
 	return s.top
 }
 
-func (s *rssSampler) now(pid int) float64 { return procStatusMB(pid, "VmRSS") }
-
 func (s *rssSampler) stop() { s.once.Do(func() { close(s.done) }) }
 
 // procStatusMB reads a kB field of /proc/PID/status in MB.

@@ -10,7 +10,6 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/movable-registry/registry/internal/audit"
-	"github.com/movable-registry/registry/internal/identity"
 	"github.com/movable-registry/registry/internal/registry"
 	"github.com/movable-registry/registry/internal/translog"
 )
@@ -161,7 +160,7 @@ func (r *Rows) add(f Filed, auditID int64, chain []byte, names map[string]bool) 
 		}
 	}
 	for _, it := range itemRows(h.Number, f.AddedItems) {
-		r.Items = append(r.Items, []any{it.ID, it.RegistrationNumber, int32(it.Ord), it.Type, it.SerialNumber, identity.SerialKey(it.SerialNumber), it.Description, it.RegisteredAt})
+		r.Items = append(r.Items, []any{it.ID, it.RegistrationNumber, int32(it.Ord), it.Type, it.SerialNumber, it.SerialKey, it.Description, it.RegisteredAt})
 	}
 	a := f.Audit.Clean()
 	a.At = a.At.UTC().Truncate(time.Microsecond)

@@ -318,7 +318,7 @@ func (q *sequencer) together(batch []*request) ([]error, error) {
 			r := batch[i]
 			st := h.next(s.now(), r.kind)
 			outside[k] = &writeBuffer{ctx: ctx, detached: true}
-			view := &Store{db: s.db, now: s.now, goose: s.goose, hashes: s.hashes, seq: s.seq, buf: outside[k]}
+			view := s.batchView(s.db, outside[k], nil)
 			wg.Go(func() {
 				sem <- struct{}{}
 				defer func() { <-sem }()
@@ -331,8 +331,7 @@ func (q *sequencer) together(batch []*request) ([]error, error) {
 				errs[i] = err
 				continue
 			}
-			view := &Store{db: tx, now: s.now, goose: s.goose, hashes: s.hashes, seq: s.seq,
-				written: map[int64]translog.Hash{}, pending: pending, buf: buf}
+			view := s.batchView(tx, buf, pending)
 			buf.begin()
 			before := h
 			err := r.fn(view, h.next(s.now(), r.kind))
@@ -383,6 +382,13 @@ func (q *sequencer) together(batch []*request) ([]error, error) {
 	}
 	s.hashes.add(pending)
 	return errs, nil
+}
+
+// batchView is the store as one write of a batch sees it: statements on db,
+// rows into buf, and the log hashes the batch's earlier writes added.
+func (s *Store) batchView(db *gorm.DB, buf *writeBuffer, pending map[int64]translog.Hash) *Store {
+	return &Store{db: db, now: s.now, goose: s.goose, hashes: s.hashes, seq: s.seq,
+		written: map[int64]translog.Hash{}, pending: pending, buf: buf}
 }
 
 // parallelSearches bounds the connections a batch's searches use at once.

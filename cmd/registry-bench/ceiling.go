@@ -39,7 +39,7 @@ func ceiling(ctx context.Context, dsn string, banks []Bank, n, batch int, log *s
 	drop()
 	defer drop()
 	for _, t := range tables {
-		if _, err := conn.Exec(ctx, fmt.Sprintf("CREATE TABLE %s (LIKE %s INCLUDING DEFAULTS INCLUDING INDEXES INCLUDING CONSTRAINTS)",
+		if _, err := conn.Exec(ctx, fmt.Sprintf("CREATE TABLE %s (LIKE %s INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING INDEXES INCLUDING CONSTRAINTS)",
 			pgx.Identifier{"ceiling_" + t}.Sanitize(), pgx.Identifier{t}.Sanitize())); err != nil {
 			return CeilingResult{}, err
 		}

@@ -122,6 +122,9 @@ func (w *workload) ops() map[string]op {
 		"search_uscc": {"search_uscc", func(ctx context.Context, rng *rand.Rand) (int, error) {
 			return search(ctx, rng, map[string]string{"uscc": grantor(rng).USCC})
 		}},
+		"search_serial": {"search_serial", func(ctx context.Context, rng *rand.Rand) (int, error) {
+			return search(ctx, rng, map[string]string{"serial_number": preloadedSerial(rng, w.preload)})
+		}},
 		"search_number": {"search_number", func(ctx context.Context, rng *rand.Rand) (int, error) {
 			return search(ctx, rng, map[string]string{"registration_number": w.numbers[rng.IntN(len(w.numbers))].number})
 		}},
@@ -142,6 +145,17 @@ func (w *workload) ops() map[string]op {
 				map[string]string{"reason": "debt_repaid", "note": "贷款已结清"})
 			return status, err
 		}},
+	}
+}
+
+// preloadedSerial is the serial number of an item of a preloaded
+// registration, drawn at random.
+func preloadedSerial(rng *rand.Rand, preload int64) string {
+	for {
+		items := filing(rng.Int64N(max(preload, 1)), Company{}).Collateral.Items
+		if len(items) > 0 {
+			return items[rng.IntN(len(items))].SerialNumber
+		}
 	}
 }
 

@@ -151,11 +151,17 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 			res.Phases = append(res.Phases, w.phase(ctx, o, "file", o.fileClients, o.fileDuration, "file=1"))
 		case "search":
 			res.Phases = append(res.Phases, w.phase(ctx, o, "search", o.searchClients, o.searchDuration, "search_name=50,search_uscc=30,search_number=20"))
+		case "search_name", "search_uscc", "search_serial", "search_number":
+			res.Phases = append(res.Phases, w.phase(ctx, o, phase, o.searchClients, o.searchDuration, phase+"=1"))
+		case "search_mix":
+			// As a bank's system searches before lending: mostly by the
+			// borrower's name and code, some by a machine's serial.
+			res.Phases = append(res.Phases, w.phase(ctx, o, phase, o.searchClients, o.searchDuration, "search_name=40,search_uscc=40,search_serial=20"))
 		case "mix":
 			res.Phases = append(res.Phases, w.phase(ctx, o, "mix", o.mixClients, o.mixDur, o.mix))
 		case "":
 		default:
-			return fmt.Errorf("unknown phase %q (there are explain, ceiling, file, search, mix)", phase)
+			return fmt.Errorf("unknown phase %q (there are explain, ceiling, file, search, search_name, search_uscc, search_serial, search_number, search_mix, mix)", phase)
 		}
 	}
 	res.ServerRSSMaxMB, res.ServerRSSPeakMB = srv.rss.max(), srv.peakRSS()

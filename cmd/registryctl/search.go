@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"time"
 
 	"github.com/movable-registry/registry/internal/registry"
@@ -17,12 +18,15 @@ type storedSearch struct {
 	IncludeInactive  bool              `json:"include_inactive"`
 	RegisterPosition int64             `json:"register_position"`
 	ResultCount      int               `json:"result_count"`
-	Results          []struct {
-		Registration struct {
-			Number string `json:"number"`
-		} `json:"registration"`
-		MatchedBy string `json:"matched_by"`
-	} `json:"results"`
+	NextCursor       string            `json:"next_cursor"`
+	Results          []searchResult    `json:"results"`
+}
+
+type searchResult struct {
+	Registration struct {
+		Number string `json:"number"`
+	} `json:"registration"`
+	MatchedBy string `json:"matched_by"`
 }
 
 // verifySearch recomputes a stored search from the first register_position
@@ -33,6 +37,21 @@ func (v *verifier) verifySearch(ctx context.Context, number string) error {
 	var s storedSearch
 	if _, err := v.api.json(ctx, "/searches/"+number, &s); err != nil {
 		return err
+	}
+	// A truncated search's further results are read page by page.
+	for cursor := s.NextCursor; cursor != ""; {
+		var page struct {
+			Results    []searchResult `json:"results"`
+			NextCursor string         `json:"next_cursor"`
+		}
+		if _, err := v.api.json(ctx, "/searches/"+number+"/results?cursor="+url.QueryEscape(cursor), &page); err != nil {
+			return err
+		}
+		if len(page.Results) == 0 {
+			return fmt.Errorf("search %s: an empty page at cursor %s", number, cursor)
+		}
+		s.Results = append(s.Results, page.Results...)
+		cursor = page.NextCursor
 	}
 	// The checkpoint must also extend the one verified last time.
 	_, cp, _, err := v.start(ctx)
@@ -81,7 +100,12 @@ func (v *verifier) verifySearch(ctx context.Context, number string) error {
 			v.find("search %s: registration %s matched by %s, the log says by %s", number, m.RegistrationNumber, how, m.MatchedBy)
 		}
 	}
+	seen := map[string]bool{}
 	for _, r := range s.Results {
+		if seen[r.Registration.Number] {
+			v.find("search %s: registration %s was returned twice", number, r.Registration.Number)
+		}
+		seen[r.Registration.Number] = true
 		if !expected[r.Registration.Number] {
 			v.find("search %s: registration %s was returned, but the log as of %s does not match it", number, r.Registration.Number, registry.At(s.AsOf).Format(registry.TimeLayout))
 		}

@@ -55,6 +55,12 @@ func newRegister(t testing.TB) *register {
 // openRegister is a registry with nothing in it yet.
 func openRegister(t testing.TB) *register {
 	t.Helper()
+	return openRegisterWith(t, func(*registry.Config) {})
+}
+
+// openRegisterWith is openRegister with the service's configuration changed.
+func openRegisterWith(t testing.TB, configure func(*registry.Config)) *register {
+	t.Helper()
 	url, gdb := pgtest.Open(t)
 	store, err := postgres.New(gdb, time.Now)
 	if err != nil {
@@ -65,6 +71,7 @@ func openRegister(t testing.TB) *register {
 		t.Fatal(err)
 	}
 	cfg := registry.Config{AdminToken: adminToken, LogSigner: signer, LogVerifierKey: vkey}
+	configure(&cfg)
 	svc := registry.NewService(store, time.Now, cfg)
 	srv := httptest.NewServer(httpapi.NewRouter(svc, httpapi.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
 	t.Cleanup(srv.Close)
@@ -467,5 +474,27 @@ func TestVerifyCheckpointAsABank(t *testing.T) {
 	}
 	if code, out := bank(); code != 1 || !strings.Contains(out, "does not extend the one of 9 verified") {
 		t.Errorf("after the log was rewritten: exit %d\n%s", code, out)
+	}
+}
+
+// A truncated search is verified whole: verify-search reads its further
+// pages and checks every result against the log.
+func TestVerifySearchReadsEveryPage(t *testing.T) {
+	r := openRegisterWith(t, func(c *registry.Config) { c.MaxResults = 3 })
+	bank := r.user("91310000132209458L", "registrant", "searcher")
+	auditor := r.user("91310000MA1FL0XQ17", "auditor")
+	for i := range 8 {
+		r.call("POST", "/registrations", bank, filing("上海星辰精密机械有限公司", "91310115MA1K3YJ12G", fmt.Sprintf("SN-%d", i)), 201)
+	}
+	s := r.call("POST", "/searches", bank, map[string]any{"criteria": map[string]any{"uscc": "91310115MA1K3YJ12G"}}, 201)
+	if s["truncated"] != true || s["result_count"] != 8.0 {
+		t.Fatalf("the search: %v", s)
+	}
+	r.auditor, r.bank = auditor, bank
+	r.publish()
+	state := filepath.Join(t.TempDir(), "state.json")
+	code, out := r.registryctl(state, "verify-search", s["number"].(string))
+	if code != 0 || !strings.Contains(out, "8 results, 8 expected from the log") {
+		t.Errorf("exit %d\n%s", code, out)
 	}
 }

@@ -84,8 +84,15 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 	// The sequencer stops after the server (defers run last first), with
 	// every write it took answered.
 	defer store.Close()
+	started := time.Now()
+	names, err := store.LoadNames(ctx)
+	if err != nil {
+		return fmt.Errorf("similar names: %w", err)
+	}
+	log.Info("similar-names index built", "names", names.Names, "bytes", names.Bytes, "seconds", time.Since(started).Seconds())
 	svc := registry.NewService(store, time.Now, registry.Config{
-		AdminToken: cfg.AdminToken, TokenTTL: cfg.TokenTTL, SimilarNames: cfg.SimilarNames,
+		AdminToken: cfg.AdminToken, TokenTTL: cfg.TokenTTL, SimilarNames: cfg.SimilarNames, PrincipalTTL: cfg.TokenCacheTTL,
+		MaxResults: cfg.Search.MaxResults, MaxAnswerBytes: cfg.Search.MaxAnswerBytes,
 		ExtensionWindowDays: cfg.ExtensionWindowDays,
 		SignInFailures:      cfg.SignIn.FailuresBeforeDelay, SignInMaxDelay: cfg.SignIn.MaxDelay,
 		LogSigner: signer, LogVerifierKey: vkey, LogOrigin: cfg.Log.Origin,

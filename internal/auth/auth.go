@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -159,6 +160,8 @@ type Principal struct {
 	// Bootstrap is set for the operator's REGISTRY_ADMIN_TOKEN, which has no
 	// user or organization behind it.
 	Bootstrap bool
+	// ExpiresAt is when the token stops working (zero: it does not).
+	ExpiresAt time.Time
 }
 
 // Has reports whether p holds role r.

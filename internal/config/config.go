@@ -17,12 +17,20 @@ import (
 
 // Config is every setting of registryd.
 type Config struct {
-	Addr         string        `yaml:"addr"`
-	DatabaseURL  string        `yaml:"database_url"`
-	AdminToken   string        `yaml:"admin_token"`
-	TokenTTL     time.Duration `yaml:"token_ttl"`
-	MaxBodyBytes int64         `yaml:"max_body_bytes"`
-	SimilarNames int           `yaml:"similar_names"`
+	Addr        string        `yaml:"addr"`
+	DatabaseURL string        `yaml:"database_url"`
+	AdminToken  string        `yaml:"admin_token"`
+	TokenTTL    time.Duration `yaml:"token_ttl"`
+	// TokenCacheTTL is how long a token's holder is remembered between
+	// lookups; another instance's revocations take effect within it.
+	TokenCacheTTL time.Duration `yaml:"token_cache_ttl"`
+	MaxBodyBytes  int64         `yaml:"max_body_bytes"`
+	SimilarNames  int           `yaml:"similar_names"`
+	// Search bounds a search's answer; the rest is paged from the stored search.
+	Search struct {
+		MaxResults     int `yaml:"max_results"`
+		MaxAnswerBytes int `yaml:"max_answer_bytes"`
+	} `yaml:"search"`
 	// ExtensionWindowDays is how many days before expiry a registration may
 	// be extended; 0 means at any time while it is effective.
 	ExtensionWindowDays int `yaml:"extension_window_days"`
@@ -110,11 +118,13 @@ func Defaults() Config {
 	c := Config{
 		Addr:                "127.0.0.1:8080",
 		TokenTTL:            30 * 24 * time.Hour,
+		TokenCacheTTL:       time.Second,
 		MaxBodyBytes:        1 << 20,
 		SimilarNames:        5,
 		ExtensionWindowDays: 90,
 		ShutdownTimeout:     20 * time.Second,
 	}
+	c.Search.MaxResults, c.Search.MaxAnswerBytes = 1000, 4<<20
 	c.RateLimits.PerAddress = Rate{Rate: 200, Burst: 400}
 	c.RateLimits.PerToken = Rate{Rate: 50, Burst: 100}
 	c.SignIn.FailuresBeforeDelay = 5
@@ -157,7 +167,7 @@ func Load(getenv func(string) string) (Config, error) {
 			*p = v
 		}
 	}
-	durations := map[string]*time.Duration{"REGISTRY_TOKEN_TTL": &c.TokenTTL, "REGISTRY_SHUTDOWN_TIMEOUT": &c.ShutdownTimeout,
+	durations := map[string]*time.Duration{"REGISTRY_TOKEN_TTL": &c.TokenTTL, "REGISTRY_TOKEN_CACHE_TTL": &c.TokenCacheTTL, "REGISTRY_SHUTDOWN_TIMEOUT": &c.ShutdownTimeout,
 		"REGISTRY_CHECKPOINT_INTERVAL": &c.Log.CheckpointInterval, "REGISTRY_DEADLINE_INTERVAL": &c.Log.DeadlineInterval,
 		"REGISTRY_SEQUENCER_MAX_WAIT": &c.Sequencer.MaxWait}
 	for k, p := range durations {

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/movable-registry/registry/internal/registry"
 )
 
 func TestOrganizations(t *testing.T) {
@@ -225,4 +227,26 @@ func TestTokensAndMe(t *testing.T) {
 		defer e.clock.Advance(-31 * 24 * time.Hour)
 		e.problem(e.do("GET", "/me", other.Token, nil), 401, "unauthenticated")
 	})
+}
+
+// With token holders remembered for a while, a revocation or suspension made
+// through this service still stops the token at once; one made behind its
+// back (by another instance) takes effect within the time remembered, and
+// an expiry is never outlived.
+func TestRememberedTokens(t *testing.T) {
+	e := newEnvWith(t, func(c *registry.Config) { c.PrincipalTTL = time.Minute })
+	bank := e.newAccount(usccs[0], "registrant", "searcher", "org_admin")
+	clerk := e.newUser(bank.OrgID, bank.OrgUSCC, "searcher")
+	e.must(200, e.do("GET", "/me", clerk.Token, nil))
+	e.must(201, e.do("POST", "/users/"+clerk.UserID+"/suspension", bank.Token, nil))
+	e.problem(e.do("GET", "/me", clerk.Token, nil), 401, "unauthenticated")
+
+	other := e.newUser(bank.OrgID, bank.OrgUSCC, "searcher")
+	e.must(200, e.do("GET", "/me", other.Token, nil))
+	if _, err := e.db.Exec("UPDATE tokens SET revoked_at = now() WHERE user_id = $1", other.UserID); err != nil {
+		t.Fatal(err)
+	}
+	e.must(200, e.do("GET", "/me", other.Token, nil))
+	e.clock.Advance(time.Minute)
+	e.problem(e.do("GET", "/me", other.Token, nil), 401, "unauthenticated")
 }

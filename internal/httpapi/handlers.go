@@ -334,6 +334,16 @@ func (a *api) storedSearch(c *gin.Context, caller registry.Caller) error {
 	return nil
 }
 
+// searchResults handles GET /searches/{number}/results?cursor=.
+func (a *api) searchResults(c *gin.Context, caller registry.Caller) error {
+	body, err := a.svc.SearchResults(c.Request.Context(), caller, c.Param("number"), c.Query("cursor"))
+	if err != nil {
+		return err
+	}
+	c.Data(http.StatusOK, "application/json; charset=utf-8", body)
+	return nil
+}
+
 // certificate handles GET /certificates/{number}, without a token.
 func (a *api) certificate(c *gin.Context, caller registry.Caller) error {
 	return a.ok(c)(a.svc.Certificate(c.Request.Context(), caller, c.Param("number")))

@@ -105,6 +105,7 @@ var routes = []route{
 	{"POST", "/registrations/:number/revocation", auth.Revoke, bearer, (*api).revoke},
 	{"POST", "/searches", auth.Search, bearer, (*api).search},
 	{"GET", "/searches/:number", auth.ReadSearch, bearer, (*api).storedSearch},
+	{"GET", "/searches/:number/results", auth.ReadSearch, bearer, (*api).searchResults},
 	{"GET", "/certificates/:number", auth.ReadCertificate, public, (*api).certificate},
 	{"GET", "/audit", auth.ReadAudit, bearer, (*api).audit},
 	{"GET", "/audit/export", auth.ExportAudit, bearer, (*api).exportAudit},

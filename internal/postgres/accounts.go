@@ -206,9 +206,10 @@ func (s *Store) TokenPrincipal(ctx context.Context, hash []byte, now time.Time) 
 	var r struct {
 		TokenID, UserID, OrganizationID, OrganizationUSCC, Roles string
 		LastUsed                                                 *time.Time
+		ExpiresAt                                                time.Time
 	}
 	res := s.q(ctx).Raw(`
-		SELECT t.id AS token_id, t.last_used_at AS last_used, u.id AS user_id, u.organization_id, o.uscc AS organization_uscc,
+		SELECT t.id AS token_id, t.last_used_at AS last_used, t.expires_at, u.id AS user_id, u.organization_id, o.uscc AS organization_uscc,
 		       array_to_string(u.roles, ',') AS roles
 		FROM tokens t JOIN users u ON u.id = t.user_id JOIN organizations o ON o.id = u.organization_id
 		WHERE t.hash = ? AND t.expires_at > ? AND t.revoked_at IS NULL AND u.suspended_at IS NULL AND o.status = 'active'`, hash, now).Scan(&r)
@@ -223,7 +224,7 @@ func (s *Store) TokenPrincipal(ctx context.Context, hash []byte, now time.Time) 
 			return auth.Principal{}, translate(err)
 		}
 	}
-	p := auth.Principal{UserID: r.UserID, OrganizationID: r.OrganizationID, OrganizationUSCC: r.OrganizationUSCC, TokenID: r.TokenID}
+	p := auth.Principal{UserID: r.UserID, OrganizationID: r.OrganizationID, OrganizationUSCC: r.OrganizationUSCC, TokenID: r.TokenID, ExpiresAt: r.ExpiresAt}
 	for _, role := range splitRoles(r.Roles) {
 		p.Roles = append(p.Roles, auth.Role(role))
 	}

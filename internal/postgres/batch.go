@@ -39,6 +39,9 @@ type writeBuffer struct {
 	notifications []registry.Notification
 	searches      []searchRow
 	audits        []audit.Entry
+	// names are the grantor names flushed so far, for the similar names
+	// once the batch commits.
+	names []grantorName
 
 	// The audit chain's head, read and locked at the batch's first audit
 	// flush and carried forward in memory.
@@ -73,6 +76,8 @@ type searchRow struct {
 	RegisterPosition       int64
 	ResultCount            int32
 	Body                   []byte
+	Matches, ViewerUSCC    *string
+	ViewerStaff            bool
 }
 
 // bufferMark is the length of each of the buffer's lists at one moment.
@@ -235,8 +240,14 @@ func (b *writeBuffer) flushParties() error {
 	if len(names) == 0 {
 		return nil
 	}
-	return b.exec(`INSERT INTO grantor_names (name_key, name, first_at) SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])
-		ON CONFLICT (name_key) DO NOTHING`, nameKeys, names, firstAt)
+	if err := b.exec(`INSERT INTO grantor_names (name_key, name, first_at) SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])
+		ON CONFLICT (name_key) DO NOTHING`, nameKeys, names, firstAt); err != nil {
+		return err
+	}
+	for i := range names {
+		b.names = append(b.names, grantorName{Key: nameKeys[i], Name: names[i]})
+	}
+	return b.exec("SELECT pg_notify($1, '')", namesChannel)
 }
 
 // isGrantorName reports whether a party row's name goes into the similar
@@ -288,13 +299,17 @@ func (b *writeBuffer) flushSearches() error {
 	n := len(b.searches)
 	num, crit, searched, asOf := make([]string, n), make([]string, n), make([]time.Time, n), make([]time.Time, n)
 	org, user, inactive, pos, count, body := make([]*string, n), make([]*string, n), make([]bool, n), make([]int64, n), make([]int32, n), make([][]byte, n)
+	matches, viewer, staff := make([]*string, n), make([]*string, n), make([]bool, n)
 	for i, s := range b.searches {
 		num[i], crit[i], searched[i], asOf[i], org[i], user[i] = s.Number, s.Criteria, s.SearchedAt, s.AsOf, s.OrganizationID, s.UserID
 		inactive[i], pos[i], count[i], body[i] = s.IncludeInactive, s.RegisterPosition, s.ResultCount, s.Body
+		matches[i], viewer[i], staff[i] = s.Matches, s.ViewerUSCC, s.ViewerStaff
 	}
-	return b.exec(`INSERT INTO searches (number, searched_at, as_of, organization_id, user_id, criteria, include_inactive, register_position, result_count, body)
-		SELECT n, s, a, o::uuid, u::uuid, c::jsonb, i, p, rc, b FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::bool[], $8::int8[], $9::int4[], $10::bytea[])
-		AS x(n, s, a, o, u, c, i, p, rc, b)`, num, searched, asOf, org, user, crit, inactive, pos, count, body)
+	return b.exec(`INSERT INTO searches (number, searched_at, as_of, organization_id, user_id, criteria, include_inactive, register_position, result_count, body,
+			matches, viewer_uscc, viewer_staff)
+		SELECT n, s, a, o::uuid, u::uuid, c::jsonb, i, p, rc, b, m, v, vs FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::bool[], $8::int8[], $9::int4[], $10::bytea[],
+			$11::text[], $12::text[], $13::bool[])
+		AS x(n, s, a, o, u, c, i, p, rc, b, m, v, vs)`, num, searched, asOf, org, user, crit, inactive, pos, count, body, matches, viewer, staff)
 }
 
 // flushAudits appends the buffered audit entries to the chain, computing

@@ -97,6 +97,11 @@ type Store struct {
 	// rows until they are flushed (nil outside a batch).
 	seq *sequencer
 	buf *writeBuffer
+	// similar is the similar-names index (shared); newNames collects the
+	// grantor names a transaction's writes added, for the index once it
+	// has committed.
+	similar  *similarNames
+	newNames *[]grantorName
 }
 
 var _ registry.Store = (*Store)(nil)
@@ -108,13 +113,15 @@ func New(db *gorm.DB, now func() time.Time, opts ...Option) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{db: db, now: now, goose: p, hashes: newHashCache(8192)}
+	s.similar = newSimilarNames(s)
 	s.seq = newSequencer(s, opts...)
 	return s, nil
 }
 
 // with is the store's view inside transaction tx.
 func (s *Store) with(tx *gorm.DB) *Store {
-	return &Store{db: tx, now: s.now, goose: s.goose, hashes: s.hashes, seq: s.seq, written: map[int64]translog.Hash{}}
+	return &Store{db: tx, now: s.now, goose: s.goose, hashes: s.hashes, seq: s.seq, similar: s.similar,
+		written: map[int64]translog.Hash{}, newNames: &[]grantorName{}}
 }
 
 // q is the handle for one statement. Inside a batch it first writes the
@@ -154,6 +161,7 @@ func (s *Store) transaction(ctx context.Context, fn func(tx *Store) error) error
 	})
 	if err == nil && view != nil {
 		s.hashes.add(view.written)
+		s.similar.added(*view.newNames)
 	}
 	return translate(err)
 }
@@ -190,8 +198,12 @@ func (s *Store) Sequence(ctx context.Context, kind registry.StampKind, fn func(t
 	return s.seq.do(ctx, kind, fn)
 }
 
-// Close stops the sequencer after the writes it holds; later writes fail.
-func (s *Store) Close() { s.seq.close() }
+// Close stops the sequencer after the writes it holds (later writes fail),
+// and the similar names' follower.
+func (s *Store) Close() {
+	s.seq.close()
+	s.similar.stop()
+}
 
 // translate turns GORM's errors into the domain's.
 func translate(err error) error {

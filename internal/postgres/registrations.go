@@ -167,13 +167,21 @@ func (s *Store) IndexParties(ctx context.Context, number string, at time.Time, p
 	if err := db.Table("parties").CreateInBatches(&rows, 500).Error; err != nil {
 		return translate(err)
 	}
+	added := false
 	for _, p := range rows {
 		if isGrantorName(p) {
 			if err := db.Exec("INSERT INTO grantor_names (name_key, name, first_at) VALUES (?, ?, ?) ON CONFLICT (name_key) DO NOTHING",
 				p.NameKey, p.Name, p.AddedAt).Error; err != nil {
 				return translate(err)
 			}
+			if s.newNames != nil {
+				*s.newNames = append(*s.newNames, grantorName{Key: p.NameKey, Name: p.Name})
+			}
+			added = true
 		}
+	}
+	if added {
+		return translate(db.Exec("SELECT pg_notify(?, '')", namesChannel).Error)
 	}
 	return nil
 }
@@ -320,43 +328,55 @@ func (a textArray) Value() (driver.Value, error) {
 }
 
 // searchSQL is the statement that finds what a search key finds at q.AsOf,
-// with how it matched; a name search's rows carry each match's role.
+// with how it matched, in registration order, each registration once: the
+// key's own statement (each answered by its own partial index), then the
+// registrations' state at q.AsOf unless inactive ones are asked for. A
+// registration was effective at an instant exactly when it had not ended by
+// then and its expiry, as it stands now, lies after it: an expiry only ever
+// moves later, and only while the registration is effective.
 func searchSQL(q registry.Query) (query string, args []any, how string) {
 	c := q.Criteria
 	grantors := func(where string, arg any) (string, []any) {
-		return `SELECT DISTINCT registration_number FROM parties
+		return `SELECT DISTINCT registration_number, '' AS role FROM parties
 			WHERE role = 'grantor' AND ` + where + ` AND added_at <= ? AND (removed_at IS NULL OR removed_at > ?)`, []any{arg, q.AsOf, q.AsOf}
 	}
 	switch {
 	case q.NameKey != "":
 		// Current names first: a registration found both ways matched by
-		// its current name. 'grantor' sorts after 'former_grantor'. Each
-		// branch is answered by its own partial index.
+		// its current name. 'grantor' sorts after 'former_grantor'.
 		alive := ` AND name_key = @key AND added_at <= @at AND (removed_at IS NULL OR removed_at > @at)`
-		return `SELECT registration_number, MAX(role) AS role FROM (
-			SELECT registration_number, role FROM parties WHERE role = 'grantor' AND type = 'organization'` + alive + `
+		query, args, how = `SELECT registration_number, MAX(role) AS role FROM (
+			SELECT registration_number, role FROM parties WHERE role = 'grantor' AND type = 'organization'`+alive+`
 			UNION ALL
-			SELECT registration_number, role FROM parties WHERE role = 'former_grantor' AND type = 'organization'` + alive + `
+			SELECT registration_number, role FROM parties WHERE role = 'former_grantor' AND type = 'organization'`+alive+`
 		) found GROUP BY registration_number`, []any{sql.Named("key", q.NameKey), sql.Named("at", q.AsOf)}, matchCurrentName
+		return `SELECT f.registration_number, f.role FROM (` + query + `) f JOIN registrations r ON r.number = f.registration_number
+			WHERE @inactive OR ((r.ended_at IS NULL OR r.ended_at > @at) AND r.expires_at > @at)
+			ORDER BY f.registration_number`, append(args, sql.Named("inactive", q.Inactive)), how
 	case c.USCC != "":
 		query, args = grantors("uscc = ?", c.USCC)
-		return query, args, matchUSCC
+		how = matchUSCC
 	case c.LEI != "":
 		query, args = grantors("lei = ?", c.LEI)
-		return query, args, matchLEI
+		how = matchLEI
 	case c.IDNumber != "":
 		query, args = grantors("type = 'individual' AND id_number = ?", c.IDNumber)
-		return query, args, matchIDNumber
+		how = matchIDNumber
 	case c.RegistrationNumber != "":
-		return "SELECT registration_number FROM events WHERE number = ? AND registered_at <= ?", []any{c.RegistrationNumber, q.AsOf}, matchRegistration
+		query, args, how = "SELECT registration_number, '' AS role FROM events WHERE number = ? AND registered_at <= ?", []any{c.RegistrationNumber, q.AsOf}, matchRegistration
 	case q.SerialKey != "":
-		return `SELECT DISTINCT registration_number FROM items
+		query, args, how = `SELECT DISTINCT registration_number, '' AS role FROM items
 			WHERE serial_key = ? AND registered_at <= ? AND (removed_at IS NULL OR removed_at > ?)`, []any{q.SerialKey, q.AsOf, q.AsOf}, matchSerial
+	default:
+		return "", nil, ""
 	}
-	return "", nil, ""
+	return `SELECT f.registration_number, f.role FROM (` + query + `) f JOIN registrations r ON r.number = f.registration_number
+		WHERE ? OR ((r.ended_at IS NULL OR r.ended_at > ?) AND r.expires_at > ?)
+		ORDER BY f.registration_number`, append(args, q.Inactive, q.AsOf, q.AsOf), how
 }
 
-// FindRegistrations returns the registrations a search key finds at q.AsOf.
+// FindRegistrations returns what a search key finds at q.AsOf, in
+// registration order.
 func (s *Store) FindRegistrations(ctx context.Context, q registry.Query) ([]registry.Match, error) {
 	query, args, how := searchSQL(q)
 	if query == "" {
@@ -417,31 +437,18 @@ func (s *Store) ExplainSearch(ctx context.Context, q registry.Query) ([]Plan, er
 	}
 	plans = append(plans, p)
 	if q.NameKey != "" {
-		p, _, err := explain("similar names", similarSQL, q.NameKey, q.NameKey, q.NameKey, q.AsOf, q.NameKey, 20, 5)
+		cands := s.similar.idx.Similar(q.NameKey, q.Criteria.GrantorName, 20)
+		keys := make([]string, len(cands))
+		for i, c := range cands {
+			keys[i] = c.Key
+		}
+		p, _, err := explain("similar names: which candidates a search would find", liveNamesSQL, textArray(keys), q.AsOf, false)
 		if err != nil {
 			return nil, err
 		}
 		plans = append(plans, p)
 	}
 	return plans, nil
-}
-
-const similarSQL = `
-		SELECT name FROM (
-			SELECT name, name_key, name_key <-> ? AS distance FROM grantor_names
-			WHERE name_key % ? AND name_key <> ? AND first_at <= ?
-			ORDER BY name_key <-> ? LIMIT ?
-		) nearest ORDER BY distance, name_key LIMIT ?`
-
-// SimilarNames offers grantor names whose search keys are close to, but not
-// equal to, nameKey (pg_trgm), nearest first. The GiST index is walked in
-// distance order, so the cost does not grow with the number of names.
-func (s *Store) SimilarNames(ctx context.Context, nameKey string, asOf time.Time, limit int) ([]string, error) {
-	names := []string{}
-	// The inner query walks the index nearest first; the outer one breaks
-	// ties by key so that the same register gives the same names.
-	err := s.q(ctx).Raw(similarSQL, nameKey, nameKey, nameKey, asOf, nameKey, 4*limit, limit).Scan(&names).Error
-	return names, translate(err)
 }
 
 // LogSizeAt counts the events registered at or before t. Log positions and
@@ -452,7 +459,8 @@ func (s *Store) LogSizeAt(ctx context.Context, t time.Time) (int64, error) {
 	return n, translate(err)
 }
 
-// InsertSearch stores a search certificate with the exact bytes it answered.
+// InsertSearch stores a search certificate with the exact bytes it answered
+// and, when it was truncated, what its further pages are made from.
 func (s *Store) InsertSearch(ctx context.Context, c *registry.SearchCertificate, st registry.StoredSearch, userID string) error {
 	criteria, err := json.Marshal(c.Criteria)
 	if err != nil {
@@ -461,29 +469,68 @@ func (s *Store) InsertSearch(ctx context.Context, c *registry.SearchCertificate,
 	row := searchRow{Number: st.Number, SearchedAt: c.SearchedAt.Time, AsOf: c.AsOf.Time, OrganizationID: strPtr(st.OrganizationID),
 		UserID: strPtr(userID), Criteria: string(criteria), IncludeInactive: c.IncludeInactive, RegisterPosition: c.RegisterPosition,
 		ResultCount: int32(c.ResultCount), Body: st.Body}
+	if st.Truncated {
+		var b strings.Builder
+		for _, m := range st.Matches {
+			b.WriteString(m.RegistrationNumber + " " + m.MatchedBy + "\n")
+		}
+		matches := b.String()
+		row.Matches, row.ViewerUSCC, row.ViewerStaff = &matches, strPtr(st.ViewerUSCC), st.ViewerStaff
+	}
 	if s.buf != nil {
 		s.buf.searches = append(s.buf.searches, row)
 		return nil
 	}
 	return translate(s.w(ctx).Exec(`
-		INSERT INTO searches (number, searched_at, as_of, organization_id, user_id, criteria, include_inactive, register_position, result_count, body)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		INSERT INTO searches (number, searched_at, as_of, organization_id, user_id, criteria, include_inactive, register_position, result_count, body,
+			matches, viewer_uscc, viewer_staff)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		row.Number, row.SearchedAt, row.AsOf, row.OrganizationID, row.UserID, row.Criteria, row.IncludeInactive,
-		row.RegisterPosition, row.ResultCount, row.Body).Error)
+		row.RegisterPosition, row.ResultCount, row.Body, row.Matches, row.ViewerUSCC, row.ViewerStaff).Error)
 }
 
-// Search loads a stored search.
+// Search returns a stored search certificate.
 func (s *Store) Search(ctx context.Context, number string) (registry.StoredSearch, error) {
 	var row struct {
 		Number         string
 		OrganizationID *string
 		Body           []byte
+		AsOf           time.Time
+		ResultCount    int
+		Matches        *string
+		ViewerUSCC     *string `gorm:"column:viewer_uscc"`
+		ViewerStaff    bool
 	}
-	res := s.q(ctx).Raw("SELECT number, organization_id, body FROM searches WHERE number = ?", number).Scan(&row)
+	res := s.q(ctx).Raw("SELECT number, organization_id, body, as_of, result_count, matches, viewer_uscc, viewer_staff FROM searches WHERE number = ?", number).Scan(&row)
 	if res.Error == nil && res.RowsAffected == 0 {
 		return registry.StoredSearch{}, registry.ErrNotFound
 	}
-	return registry.StoredSearch{Number: row.Number, OrganizationID: deref(row.OrganizationID), Body: row.Body}, translate(res.Error)
+	st := registry.StoredSearch{Number: row.Number, OrganizationID: deref(row.OrganizationID), Body: row.Body, AsOf: row.AsOf,
+		ResultCount: row.ResultCount, ViewerUSCC: deref(row.ViewerUSCC), ViewerStaff: row.ViewerStaff}
+	if row.Matches != nil {
+		st.Truncated = true
+		for line := range strings.Lines(*row.Matches) {
+			number, how, _ := strings.Cut(strings.TrimSuffix(line, "\n"), " ")
+			st.Matches = append(st.Matches, registry.Match{RegistrationNumber: number, MatchedBy: how})
+		}
+	}
+	return st, translate(res.Error)
+}
+
+// SearchPage returns a page of a search's results as first read.
+func (s *Store) SearchPage(ctx context.Context, number string, cursor int) ([]byte, error) {
+	var row struct{ Body []byte }
+	res := s.q(ctx).Raw("SELECT body FROM search_pages WHERE number = ? AND cursor = ?", number, cursor).Scan(&row)
+	if res.Error == nil && res.RowsAffected == 0 {
+		return nil, registry.ErrNotFound
+	}
+	return row.Body, translate(res.Error)
+}
+
+// InsertSearchPage keeps a page of a search's results; the first kept stays.
+func (s *Store) InsertSearchPage(ctx context.Context, number string, cursor int, body []byte) error {
+	return translate(s.w(ctx).Exec("INSERT INTO search_pages (number, cursor, body) VALUES (?, ?, ?) ON CONFLICT (number, cursor) DO NOTHING",
+		number, cursor, bytea(body)).Error)
 }
 
 func digest(b []byte) string {

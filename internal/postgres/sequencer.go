@@ -292,6 +292,7 @@ func (q *sequencer) together(batch []*request) ([]error, error) {
 	defer cancel()
 	errs := make([]error, len(batch))
 	pending := map[int64]translog.Hash{}
+	var names []grantorName
 	order := make([]int, 0, len(batch))
 	for i, r := range batch {
 		if r.kind == registry.StampSearchAsOf {
@@ -362,6 +363,7 @@ func (q *sequencer) together(batch []*request) ([]error, error) {
 		if err := buf.flush(); err != nil {
 			return err
 		}
+		names = buf.names
 		// The searches' rows, in stamp order, before the others' (their
 		// audit entries too).
 		merged := &writeBuffer{tx: tx, ctx: ctx, auditRead: buf.auditRead, auditSeq: buf.auditSeq, auditHash: buf.auditHash}
@@ -381,13 +383,14 @@ func (q *sequencer) together(batch []*request) ([]error, error) {
 		return nil, err
 	}
 	s.hashes.add(pending)
+	s.similar.added(names)
 	return errs, nil
 }
 
 // batchView is the store as one write of a batch sees it: statements on db,
 // rows into buf, and the log hashes the batch's earlier writes added.
 func (s *Store) batchView(db *gorm.DB, buf *writeBuffer, pending map[int64]translog.Hash) *Store {
-	return &Store{db: db, now: s.now, goose: s.goose, hashes: s.hashes, seq: s.seq,
+	return &Store{db: db, now: s.now, goose: s.goose, hashes: s.hashes, seq: s.seq, similar: s.similar,
 		written: map[int64]translog.Hash{}, pending: pending, buf: buf}
 }
 

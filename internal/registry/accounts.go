@@ -43,6 +43,8 @@ func (s *Service) administer(ctx context.Context, c Caller, action auth.Action, 
 			return tx.InsertAudit(ctx, s.entry(c, action, target, at))
 		})
 	})
+	// A suspension or revocation stops its tokens at once, here too.
+	s.principals.forget()
 	return replayed(err)
 }
 

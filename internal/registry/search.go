@@ -2,7 +2,9 @@ package registry
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"strconv"
 	"time"
 
 	"github.com/movable-registry/registry/internal/auth"
@@ -32,15 +34,15 @@ func (s *Service) Search(ctx context.Context, c Caller, req SearchRequest) (numb
 	}
 	// Similar names are advice, not part of the certified result: they are
 	// looked for before the search is sequenced (as of its as_of, or of
-	// this moment), so that their costly trigram walk never holds a batch
-	// of writes open.
+	// this moment), so that they never hold a batch of writes open.
 	var similar []string
 	if q.NameKey != "" {
 		asOf := s.clock()
 		if req.AsOf != nil {
 			asOf = *req.AsOf
 		}
-		if similar, err = s.store.SimilarNames(ctx, q.NameKey, asOf, s.cfg.SimilarNames); err != nil {
+		sq := SimilarQuery{Name: req.Criteria.GrantorName, Key: q.NameKey, AsOf: asOf, IncludeInactive: req.IncludeInactive}
+		if similar, err = s.store.SimilarNames(ctx, sq, s.cfg.SimilarNames); err != nil {
 			return "", nil, err
 		}
 	}
@@ -79,37 +81,30 @@ func (s *Service) search(ctx context.Context, tx Tx, c Caller, st Stamp, q Query
 		cert.RegisterPosition = n
 	}
 	q.AsOf = asOf
+	// A search by number shows its registration whatever its status.
+	q.Inactive = req.IncludeInactive || req.Criteria.RegistrationNumber != ""
 	matches, err := tx.FindRegistrations(ctx, q)
 	if err != nil {
 		return "", nil, err
 	}
-	how := make(map[string]string, len(matches))
-	numbers := make([]string, 0, len(matches))
-	for _, m := range matches {
-		if _, dup := how[m.RegistrationNumber]; !dup {
-			how[m.RegistrationNumber] = m.MatchedBy
-			numbers = append(numbers, m.RegistrationNumber)
-		}
-	}
-	regs, err := s.load(ctx, tx, numbers, asOf)
+	cert.ResultCount = len(matches)
+	results, next, err := s.page(ctx, tx, c, matches, 0, asOf)
 	if err != nil {
 		return "", nil, err
 	}
-	for _, r := range regs {
-		r = finish(r, asOf)
-		byNumber := req.Criteria.RegistrationNumber != ""
-		if r.Status != StatusEffective && !req.IncludeInactive && !byNumber {
-			continue
-		}
-		cert.Results = append(cert.Results, SearchResult{Registration: shown(c, r), MatchedBy: how[r.Number]})
+	cert.Results = results
+	stored := StoredSearch{Number: st.Number, OrganizationID: c.OrganizationID}
+	if next < len(matches) {
+		// The rest is paged from the stored search, as the searcher saw it.
+		cert.Truncated, cert.NextCursor = true, strconv.Itoa(next)
+		stored.Truncated, stored.Matches = true, matches
+		stored.ViewerUSCC, stored.ViewerStaff = c.OrganizationUSCC, c.Has(auth.Auditor) || c.Has(auth.Admin)
 	}
-	// Results are in registration order: load replays in that order.
-	cert.ResultCount = len(cert.Results)
 	if similar != nil {
 		cert.SimilarNames = similar
 	}
 	number, body = st.Number, canonical(cert)
-	stored := StoredSearch{Number: st.Number, OrganizationID: c.OrganizationID, Body: body}
+	stored.Body = body
 	if err := tx.InsertSearch(ctx, &cert, stored, c.UserID); err != nil {
 		return "", nil, err
 	}
@@ -150,4 +145,113 @@ func (s *Service) Certificate(ctx context.Context, c Caller, number string) (Cer
 		return Certificate{}, Invalid("number", CodeInvalidNumber, err.Error())
 	}
 	return s.store.Certificate(ctx, number)
+}
+
+// page replays the registrations found from the from'th on, as of asOf, and
+// returns as many as one answer holds (cfg.MaxResults, and
+// cfg.MaxAnswerBytes of JSON, at least one) with the index of the first left
+// out. It replays a few at a time, so an answer of a grantor with thousands
+// of registrations, or of registrations with thousands of items, never holds
+// more than it gives.
+func (s *Service) page(ctx context.Context, tx Tx, c Caller, matches []Match, from int, asOf time.Time) ([]SearchResult, int, error) {
+	out := []SearchResult{}
+	size, i := 0, from
+	for i < len(matches) && len(out) < s.cfg.MaxResults {
+		n := min(len(matches)-i, s.cfg.MaxResults-len(out), replayChunk)
+		numbers := make([]string, n)
+		for k := range n {
+			numbers[k] = matches[i+k].RegistrationNumber
+		}
+		regs, err := s.load(ctx, tx, numbers, asOf)
+		if err != nil {
+			return nil, 0, err
+		}
+		if len(regs) != n {
+			return nil, 0, errors.New("a registration found by a search could not be replayed")
+		}
+		for k, r := range regs {
+			res := SearchResult{Registration: shown(c, finish(r, asOf)), MatchedBy: matches[i+k].MatchedBy}
+			if n > 1 || len(out) > 0 || i+1 < len(matches) {
+				b, err := json.Marshal(res)
+				if err != nil {
+					return nil, 0, err
+				}
+				if len(out) > 0 && size+len(b) > s.cfg.MaxAnswerBytes {
+					return out, i + k, nil
+				}
+				size += len(b)
+			}
+			out = append(out, res)
+		}
+		i += n
+	}
+	return out, i, nil
+}
+
+// replayChunk is how many registrations a page replays at a time.
+const replayChunk = 32
+
+// SearchResults returns a page of a stored search's results from cursor
+// (the index of its first result; empty: 0), to the searcher's
+// organization and to auditors. A page is made the first time it is read,
+// as of the search's instant and as its searcher saw it, and kept: it is
+// the same bytes every time.
+func (s *Service) SearchResults(ctx context.Context, c Caller, number, cursor string) ([]byte, error) {
+	if err := allow(c, auth.ReadSearch); err != nil {
+		return nil, err
+	}
+	if err := identity.CheckNumber(number); err != nil {
+		return nil, Invalid("number", CodeInvalidNumber, err.Error())
+	}
+	from := 0
+	if cursor != "" {
+		n, err := strconv.Atoi(cursor)
+		if err != nil || n < 0 || strconv.Itoa(n) != cursor {
+			return nil, Invalid("cursor", CodeInvalidField, "must be a cursor this search gave (next_cursor)")
+		}
+		from = n
+	}
+	st, err := s.store.Search(ctx, number)
+	if err != nil {
+		return nil, err
+	}
+	if !c.Has(auth.Auditor) && st.OrganizationID != c.OrganizationID {
+		return nil, errors.Join(ErrForbidden, errors.New("a stored search is shown to the searcher's organization and to auditors"))
+	}
+	if from > 0 && from >= st.ResultCount {
+		return nil, Invalid("cursor", CodeInvalidField, "is past the search's last result")
+	}
+	if body, err := s.store.SearchPage(ctx, number, from); err == nil {
+		return body, nil
+	} else if !errors.Is(err, ErrNotFound) {
+		return nil, err
+	}
+	page := SearchPage{Number: number, ResultCount: st.ResultCount, Cursor: strconv.Itoa(from)}
+	if !st.Truncated {
+		// Answered whole: its one page is the answer's results.
+		var cert SearchCertificate
+		if err := json.Unmarshal(st.Body, &cert); err != nil {
+			return nil, err
+		}
+		page.AsOf, page.Results = cert.AsOf, cert.Results[min(from, len(cert.Results)):]
+	} else {
+		page.AsOf = At(st.AsOf)
+		viewer := Caller{Principal: auth.Principal{OrganizationID: st.OrganizationID, OrganizationUSCC: st.ViewerUSCC}}
+		if st.ViewerStaff {
+			viewer.Roles = []auth.Role{auth.Auditor}
+		}
+		results, next, err := s.page(ctx, s.store, viewer, st.Matches, from, st.AsOf)
+		if err != nil {
+			return nil, err
+		}
+		page.Results = results
+		if next < len(st.Matches) {
+			page.NextCursor = strconv.Itoa(next)
+		}
+	}
+	if err := s.store.InsertSearchPage(ctx, number, from, canonical(page)); err != nil {
+		return nil, err
+	}
+	// Whichever reader kept it first, this is the page.
+	return s.store.SearchPage(ctx, number, from)
 }

@@ -37,6 +37,14 @@ type Config struct {
 	LogSigner      note.Signer
 	LogVerifierKey string
 	LogOrigin      string
+	// MaxResults and MaxAnswerBytes bound a search's answer (defaults 1,000
+	// and 4 MiB of JSON); the rest is paged from the stored search.
+	MaxResults     int
+	MaxAnswerBytes int
+	// PrincipalTTL is how long who a token's holder is may be remembered
+	// between lookups (0: looked up on every request). Changes made through
+	// this service are seen at once; another instance's within it.
+	PrincipalTTL time.Duration
 }
 
 // Service carries out every registry operation, checking the caller's
@@ -52,6 +60,8 @@ type Service struct {
 	// extend it, whatever the database says by then.
 	signedMu sync.Mutex
 	signed   translog.Checkpoint
+	// principals remembers tokens' holders for cfg.PrincipalTTL.
+	principals principals
 }
 
 // NewService returns a Service over store; now is the registry's clock.
@@ -61,6 +71,12 @@ func NewService(store Store, now func() time.Time, cfg Config) *Service {
 	}
 	if cfg.SimilarNames <= 0 {
 		cfg.SimilarNames = 5
+	}
+	if cfg.MaxResults <= 0 {
+		cfg.MaxResults = 1000
+	}
+	if cfg.MaxAnswerBytes <= 0 {
+		cfg.MaxAnswerBytes = 4 << 20
 	}
 	if cfg.SignInFailures <= 0 {
 		cfg.SignInFailures = 5
@@ -74,6 +90,7 @@ func NewService(store Store, now func() time.Time, cfg Config) *Service {
 	s := &Service{store: store, now: now, cfg: cfg,
 		accountFailures: &auth.Backoff{Free: cfg.SignInFailures, Base: time.Second, Max: cfg.SignInMaxDelay},
 		addressFailures: &auth.Backoff{Free: 4 * cfg.SignInFailures, Base: time.Second, Max: cfg.SignInMaxDelay},
+		principals:      principals{ttl: cfg.PrincipalTTL},
 	}
 	if cfg.AdminToken != "" {
 		s.adminHash = auth.HashSecret(cfg.AdminToken)
@@ -140,7 +157,15 @@ func (s *Service) Authenticate(ctx context.Context, token string) (auth.Principa
 	if s.adminHash != nil && auth.SameSecret(token, s.adminHash) {
 		return auth.Principal{Roles: []auth.Role{auth.Admin}, Bootstrap: true, TokenID: "bootstrap"}, nil
 	}
-	return s.store.TokenPrincipal(ctx, auth.HashSecret(token), s.clock())
+	hash, now := auth.HashSecret(token), s.clock()
+	if p, ok := s.principals.get(hash, now); ok {
+		return p, nil
+	}
+	p, err := s.store.TokenPrincipal(ctx, hash, now)
+	if err == nil {
+		s.principals.put(hash, p, now)
+	}
+	return p, err
 }
 
 // canonical encodes v as the registry's canonical JSON (fixed field order,

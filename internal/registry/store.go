@@ -124,6 +124,16 @@ type Query struct {
 	NameKey   string
 	SerialKey string
 	AsOf      time.Time
+	// Inactive finds registrations that were not effective at AsOf too.
+	Inactive bool
+}
+
+// SimilarQuery asks for the names similar to a searched one: the name as
+// typed, its search key, and the instant and statuses of the search.
+type SimilarQuery struct {
+	Name, Key       string
+	AsOf            time.Time
+	IncludeInactive bool
 }
 
 // StoredSearch is a search certificate as stored: the exact answer given.
@@ -131,6 +141,14 @@ type StoredSearch struct {
 	Number         string
 	OrganizationID string
 	Body           []byte
+	// Truncated searches keep what a page needs: the instant, everything
+	// found in order, and whom the answer was for (masking is the searcher's).
+	Truncated   bool
+	AsOf        time.Time
+	ResultCount int
+	Matches     []Match
+	ViewerUSCC  string
+	ViewerStaff bool
 }
 
 // Tx is what the registry reads and writes, inside or outside a transaction.
@@ -188,11 +206,22 @@ type Tx interface {
 	ClaimIdempotencyKey(ctx context.Context, id, fingerprint []byte, at time.Time) (prior IdempotentResponse, claimed bool, err error)
 	SaveIdempotentResponse(ctx context.Context, id, sealed []byte) error
 
+	// FindRegistrations returns what a search key finds at q.AsOf, in
+	// registration order, each registration once (effective ones only,
+	// unless q.Inactive).
 	FindRegistrations(ctx context.Context, q Query) ([]Match, error)
-	SimilarNames(ctx context.Context, nameKey string, asOf time.Time, limit int) ([]string, error)
+	// SimilarNames offers up to limit names similar to a searched one
+	// (identity.Compare), best first, each one that a search as of q.AsOf
+	// would find something for.
+	SimilarNames(ctx context.Context, q SimilarQuery, limit int) ([]string, error)
 	LogSizeAt(ctx context.Context, t time.Time) (int64, error)
 	InsertSearch(ctx context.Context, c *SearchCertificate, s StoredSearch, userID string) error
 	Search(ctx context.Context, number string) (StoredSearch, error)
+	// SearchPage returns a stored page of a search's results (ErrNotFound
+	// before it was first read); InsertSearchPage keeps one, unless a page
+	// is kept at that cursor already.
+	SearchPage(ctx context.Context, number string, cursor int) ([]byte, error)
+	InsertSearchPage(ctx context.Context, number string, cursor int, body []byte) error
 	Certificate(ctx context.Context, number string) (Certificate, error)
 
 	// ReadHashes reads the log's stored hashes by tlog storage index.

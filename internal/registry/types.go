@@ -442,16 +442,30 @@ type Warning struct {
 
 // SearchCertificate is a search and exactly what it returned, as stored.
 type SearchCertificate struct {
-	Number           string         `json:"number"`
-	SearchedAt       Time           `json:"searched_at"`
-	AsOf             Time           `json:"as_of"`
-	Criteria         Criteria       `json:"criteria"`
-	IncludeInactive  bool           `json:"include_inactive"`
-	RegisterPosition int64          `json:"register_position"`
-	ResultCount      int            `json:"result_count"`
-	Results          []SearchResult `json:"results"`
-	SimilarNames     []string       `json:"similar_names"`
-	Warnings         []Warning      `json:"warnings,omitempty"`
+	Number           string   `json:"number"`
+	SearchedAt       Time     `json:"searched_at"`
+	AsOf             Time     `json:"as_of"`
+	Criteria         Criteria `json:"criteria"`
+	IncludeInactive  bool     `json:"include_inactive"`
+	RegisterPosition int64    `json:"register_position"`
+	// ResultCount is everything the search found; Results is the first
+	// page of it, Truncated when there is more, read from NextCursor on.
+	ResultCount  int            `json:"result_count"`
+	Truncated    bool           `json:"truncated"`
+	NextCursor   string         `json:"next_cursor,omitempty"`
+	Results      []SearchResult `json:"results"`
+	SimilarNames []string       `json:"similar_names"`
+	Warnings     []Warning      `json:"warnings,omitempty"`
+}
+
+// SearchPage is one page of a stored search's results.
+type SearchPage struct {
+	Number      string         `json:"number"`
+	AsOf        Time           `json:"as_of"`
+	ResultCount int            `json:"result_count"`
+	Cursor      string         `json:"cursor"`
+	Results     []SearchResult `json:"results"`
+	NextCursor  string         `json:"next_cursor,omitempty"`
 }
 
 // Certificate verifies a registration, event or search certificate number.

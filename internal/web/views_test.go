@@ -58,7 +58,7 @@ func samplePages() map[string]func() (any, url.Values) {
 	reg := sampleRegistration()
 	at := reg.RegisteredAt
 	search := &registry.SearchCertificate{Number: "20261126000000001250", SearchedAt: at, AsOf: at, Criteria: registry.Criteria{GrantorName: "上海星辰精密机械（集团）有限公司"},
-		RegisterPosition: 1249, ResultCount: 1, Results: []registry.SearchResult{{Registration: reg, MatchedBy: "former_name"}}, SimilarNames: []string{"上海星晨精密机械有限公司"}}
+		RegisterPosition: 1249, ResultCount: 1001, Truncated: true, NextCursor: "1", Results: []registry.SearchResult{{Registration: reg, MatchedBy: "former_name"}}, SimilarNames: []string{"上海星晨精密机械有限公司"}}
 	filed := reg
 	filed.ModificationCode = "ABCD-EFGH-JKMN-PQRS-TVWX"
 	return map[string]func() (any, url.Values){

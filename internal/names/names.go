@@ -1,0 +1,296 @@
+// Package names is the similar-names index: every grantor organization name
+// the register holds, in memory, arranged so that the names similar to a
+// searched one (identity.Compare: one slip apart, or the same firm) are
+// found in microseconds whatever the size of the register.
+//
+// One slip apart is found through the deletion neighbourhood of each search
+// key: a name is filed under its key and under its key with each one
+// character taken away, so two keys one change, drop, addition or swap apart
+// always share an entry, and a query of n characters reads n+1 posting
+// lists. The same firm is found under the name's firm key (region and
+// distinctive part). Candidates are checked with the rule itself, so a hash
+// that collides costs a comparison, never a wrong answer.
+//
+// Entries are 64-bit words (the upper half a 32-bit hash, the lower a name's
+// id) in sorted runs that merge as a binary counter does (a run of 256 new
+// entries, two runs of equal size into one), so adding is cheap, a lookup
+// reads a logarithmic number of runs, and nothing holds pointers for the
+// garbage collector to follow.
+package names
+
+import (
+	"hash/maphash"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/movable-registry/registry/internal/identity"
+)
+
+// Index holds names; it is safe for concurrent use.
+type Index struct {
+	mu    sync.RWMutex
+	seed  maphash.Seed
+	arena []byte
+	// entries[id] is where name id's key (and, when it differs, its
+	// display name) lie in the arena.
+	entries []entry
+	slips   postings
+	firms   postings
+}
+
+type entry struct {
+	off     uint32
+	keyLen  uint16
+	nameLen uint16 // 0: the display name is the key
+}
+
+// New returns an empty index.
+func New() *Index { return &Index{seed: maphash.MakeSeed()} }
+
+// Candidate is a similar name and how it is similar.
+type Candidate struct {
+	Key, Name string
+	How       identity.Similarity
+	// Distance is the edit distance between the keys, which orders the
+	// candidates within one kind of similarity.
+	Distance int
+}
+
+// Stats describes the index's size.
+type Stats struct {
+	Names int
+	// Bytes is the memory the index holds: names, entries and posting runs.
+	Bytes int64
+}
+
+// Stats reports the index's size.
+func (x *Index) Stats() Stats {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	b := int64(cap(x.arena)) + int64(cap(x.entries))*8 + x.slips.bytes() + x.firms.bytes()
+	return Stats{Names: len(x.entries), Bytes: b}
+}
+
+// Len is the number of names held.
+func (x *Index) Len() int {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return len(x.entries)
+}
+
+// Add files a name under its search key; a key already held is left as it
+// is (its first display name stays). It reports whether the name was new.
+func (x *Index) Add(key, name string) bool {
+	if key == "" || len(key) > 0xffff || len(name) > 0xffff {
+		return false
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	full := x.hash(key, -1, 0)
+	found := false
+	x.slips.each(full, func(id uint32) bool {
+		if x.key(id) == key {
+			found = true
+			return false
+		}
+		return true
+	})
+	if found {
+		return false
+	}
+	id := uint32(len(x.entries))
+	e := entry{off: uint32(len(x.arena)), keyLen: uint16(len(key))}
+	x.arena = append(x.arena, key...)
+	if name != key {
+		e.nameLen = uint16(len(name))
+		x.arena = append(x.arena, name...)
+	}
+	x.entries = append(x.entries, e)
+	x.slips.add(full, id)
+	for i, r := range key {
+		x.slips.add(x.hash(key, i, utf8.RuneLen(r)), id)
+	}
+	if fk := identity.Parts(name, key).FirmKey(); fk != "" {
+		x.firms.add(x.hash(fk, -1, 0), id)
+	}
+	return true
+}
+
+// Similar returns up to max names similar to the one searched (its search
+// key and the name as typed), one slip apart first, then the same firm,
+// each group nearest first, then in key order.
+func (x *Index) Similar(key, name string, max int) []Candidate {
+	if key == "" || max <= 0 {
+		return nil
+	}
+	q := identity.Parts(name, key)
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	var out []Candidate
+	seen := map[uint32]bool{}
+	consider := func(id uint32) bool {
+		if seen[id] {
+			return true
+		}
+		seen[id] = true
+		k, n := x.key(id), x.name(id)
+		if how := identity.Compare(q, identity.Parts(n, k)); how != identity.NotSimilar {
+			out = append(out, Candidate{Key: k, Name: n, How: how, Distance: distance(key, k)})
+		}
+		return len(seen) < maxCandidates
+	}
+	x.slips.each(x.hash(key, -1, 0), consider)
+	for i, r := range key {
+		x.slips.each(x.hash(key, i, utf8.RuneLen(r)), consider)
+	}
+	if fk := q.FirmKey(); fk != "" {
+		x.firms.each(x.hash(fk, -1, 0), consider)
+	}
+	// A slip in a Latin name's legal-form words: the name it was meant as.
+	for _, v := range identity.LegalFormSlips(key) {
+		x.slips.each(x.hash(v, -1, 0), func(id uint32) bool {
+			if k := x.key(id); k == v && !seen[id] {
+				seen[id] = true
+				out = append(out, Candidate{Key: k, Name: x.name(id), How: identity.OneSlip, Distance: distance(key, k)})
+			}
+			return true
+		})
+	}
+	slices.SortFunc(out, func(a, b Candidate) int {
+		if a.How != b.How {
+			return int(a.How) - int(b.How)
+		}
+		if a.Distance != b.Distance {
+			return a.Distance - b.Distance
+		}
+		return strings.Compare(a.Key, b.Key)
+	})
+	if len(out) > max {
+		out = out[:max]
+	}
+	return out
+}
+
+// maxCandidates bounds the names one query compares, so that a firm key
+// shared by thousands of names costs no more than a few microseconds each.
+const maxCandidates = 2000
+
+func (x *Index) key(id uint32) string {
+	e := x.entries[id]
+	return string(x.arena[e.off : e.off+uint32(e.keyLen)])
+}
+
+func (x *Index) name(id uint32) string {
+	e := x.entries[id]
+	if e.nameLen == 0 {
+		return x.key(id)
+	}
+	start := e.off + uint32(e.keyLen)
+	return string(x.arena[start : start+uint32(e.nameLen)])
+}
+
+// hash is the 32-bit hash of s with the size bytes at skip taken away
+// (skip < 0: s whole).
+func (x *Index) hash(s string, skip, size int) uint32 {
+	var h maphash.Hash
+	h.SetSeed(x.seed)
+	if skip < 0 {
+		h.WriteString(s)
+	} else {
+		h.WriteString(s[:skip])
+		h.WriteString(s[skip+size:])
+	}
+	return uint32(h.Sum64() >> 32)
+}
+
+// postings maps 32-bit hashes to ids: sorted runs of hash<<32|id, and the
+// newest entries unsorted.
+type postings struct {
+	runs  [][]uint64
+	fresh []uint64
+}
+
+const freshMax = 256
+
+func (p *postings) add(h, id uint32) {
+	p.fresh = append(p.fresh, uint64(h)<<32|uint64(id))
+	if len(p.fresh) < freshMax {
+		return
+	}
+	run := slices.Clone(p.fresh)
+	slices.Sort(run)
+	p.fresh = p.fresh[:0]
+	p.runs = append(p.runs, run)
+	for n := len(p.runs); n >= 2 && len(p.runs[n-1]) >= len(p.runs[n-2]); n = len(p.runs) {
+		p.runs[n-2] = merge(p.runs[n-2], p.runs[n-1])
+		p.runs = p.runs[:n-1]
+	}
+}
+
+// each calls fn with every id filed under h until fn returns false.
+func (p *postings) each(h uint32, fn func(id uint32) bool) {
+	lo := uint64(h) << 32
+	for _, run := range p.runs {
+		i := sort.Search(len(run), func(i int) bool { return run[i] >= lo })
+		for ; i < len(run) && uint32(run[i]>>32) == h; i++ {
+			if !fn(uint32(run[i])) {
+				return
+			}
+		}
+	}
+	for _, v := range p.fresh {
+		if uint32(v>>32) == h && !fn(uint32(v)) {
+			return
+		}
+	}
+}
+
+func (p *postings) bytes() int64 {
+	n := int64(cap(p.fresh))
+	for _, r := range p.runs {
+		n += int64(cap(r))
+	}
+	return n * 8
+}
+
+func merge(a, b []uint64) []uint64 {
+	out := make([]uint64, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		if a[i] <= b[j] {
+			out = append(out, a[i])
+			i++
+		} else {
+			out = append(out, b[j])
+			j++
+		}
+	}
+	out = append(out, a[i:]...)
+	return append(out, b[j:]...)
+}
+
+// distance is the Levenshtein distance between two keys.
+func distance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	row := make([]int, len(rb)+1)
+	for j := range row {
+		row[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		prev := row[0]
+		row[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cur := row[j]
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			row[j] = min(row[j]+1, row[j-1]+1, prev+cost)
+			prev = cur
+		}
+	}
+	return row[len(rb)]
+}

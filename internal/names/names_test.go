@@ -1,0 +1,72 @@
+package names
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/movable-registry/registry/internal/identity"
+)
+
+func add(x *Index, names ...string) {
+	for _, n := range names {
+		x.Add(identity.Normalize(n).Key, n)
+	}
+}
+
+func similar(x *Index, name string, max int) []string {
+	out := []string{}
+	for _, c := range x.Similar(identity.Normalize(name).Key, name, max) {
+		out = append(out, c.Name)
+	}
+	return out
+}
+
+func TestSimilar(t *testing.T) {
+	x := New()
+	add(x, "上海星辰（集团）精密机械有限公司", "上海星晨精密机械有限公司", "上海星辰智能装备股份有限公司", "上海华为技术有限公司",
+		"北京星辰科技有限公司", "Acme Trading Ltd", "上海星辰(集团)精密机械有限公司")
+	if x.Len() != 6 {
+		t.Errorf("%d names held, want 6: a name typed another way is the same key", x.Len())
+	}
+	tests := []struct {
+		query string
+		want  []string
+	}{
+		{"上海星辰精密机械有限公司", []string{"上海星晨精密机械有限公司", "上海星辰（集团）精密机械有限公司", "上海星辰智能装备股份有限公司"}},
+		{"上海星辰（集团）精密机城有限公司", []string{"上海星辰（集团）精密机械有限公司"}},
+		{"下海华为技术有限公司", []string{"上海华为技术有限公司"}},
+		{"ACME Tradin Limited", []string{"Acme Trading Ltd"}},
+		{"广州月亮贸易有限公司", []string{}},
+		// The name searched is never similar to itself.
+		{"上海华为技术有限公司", []string{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.query, func(t *testing.T) {
+			if diff := cmp.Diff(similar(x, tt.query, 5), tt.want); diff != "" {
+				t.Errorf("similar (-got +want):\n%s", diff)
+			}
+		})
+	}
+	if got := similar(x, "上海星辰精密机械有限公司", 1); len(got) != 1 || got[0] != "上海星晨精密机械有限公司" {
+		t.Errorf("the first of one: %v", got)
+	}
+}
+
+// Many names, added in runs that merge, are all still found.
+func TestSimilarAfterManyAdds(t *testing.T) {
+	x := New()
+	for i := range 20000 {
+		add(x, fmt.Sprintf("上海测%05d试机械有限公司", i))
+	}
+	for _, i := range []int{0, 255, 256, 4097, 19999} {
+		q := fmt.Sprintf("上海测%05d试机城有限公司", i)
+		if got := similar(x, q, 5); len(got) != 1 || got[0] != fmt.Sprintf("上海测%05d试机械有限公司", i) {
+			t.Errorf("%s: %v", q, got)
+		}
+	}
+	if s := x.Stats(); s.Names != 20000 || s.Bytes <= 0 {
+		t.Errorf("stats %+v", s)
+	}
+}

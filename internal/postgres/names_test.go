@@ -1,0 +1,83 @@
+package postgres_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/movable-registry/registry/internal/identity"
+	"github.com/movable-registry/registry/internal/pgtest"
+	"github.com/movable-registry/registry/internal/postgres"
+	"github.com/movable-registry/registry/internal/registry"
+)
+
+// A name that one registryd files is offered as a similar name by another
+// registryd on the same database: its follower hears of it (or polls).
+func TestSimilarNamesFromAnotherInstance(t *testing.T) {
+	url, gdb := pgtest.Open(t)
+	writer, err := postgres.New(gdb, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer writer.Close()
+	otherDB, err := postgres.Open(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reader, err := postgres.New(otherDB, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		reader.Close()
+		if sqlDB, err := otherDB.DB(); err == nil {
+			sqlDB.Close()
+		}
+	}()
+	ctx := context.Background()
+	if _, err := reader.LoadNames(ctx); err != nil {
+		t.Fatal(err)
+	}
+	file := func(name string) {
+		t.Helper()
+		err := writer.Sequence(ctx, registry.StampEvent, func(tx registry.Tx, st registry.Stamp) error {
+			head := registry.RegistrationHead{Number: st.Number, Kind: "chattel_mortgage", RegisteredAt: st.At,
+				ExpiresAt: st.At.AddDate(1, 0, 0), ControllerID: "", ControllerUSCC: "91310000132209458L", Status: registry.StatusEffective}
+			if err := tx.InsertRegistration(ctx, head, []byte("code")); err != nil {
+				return err
+			}
+			return tx.IndexParties(ctx, st.Number, st.At, []registry.IndexedParty{{Role: registry.RoleGrantor,
+				Party: registry.Party{Type: "organization", Name: name}}})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	similar := func(s *postgres.Store, name string) []string {
+		t.Helper()
+		got, err := s.SimilarNames(ctx, registry.SimilarQuery{Name: name, Key: identity.Normalize(name).Key, AsOf: time.Now()}, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	file("上海星辰精密机械有限公司")
+	if got := similar(writer, "上海星晨精密机械有限公司"); !slices.Equal(got, []string{"上海星辰精密机械有限公司"}) {
+		t.Errorf("the writer offers %v at once", got)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		got := similar(reader, "上海星晨精密机械有限公司")
+		if slices.Equal(got, []string{"上海星辰精密机械有限公司"}) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the other instance still offers %v after 3 s", got)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if s := reader.NamesStats(); s.Names != 1 || s.Bytes == 0 {
+		t.Errorf("the other instance's index: %+v", s)
+	}
+}

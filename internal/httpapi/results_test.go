@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -128,4 +129,46 @@ func mustJSON(t *testing.T, v any) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// Searches that race filings see exactly the registrations stamped before
+// them: no more (a filing committed while the search read), no fewer (one
+// stamped before it but still committing).
+func TestSearchesRacingFilings(t *testing.T) {
+	e := newEnv(t)
+	bank := e.newAccount(usccs[0], "registrant", "searcher")
+	var mu sync.Mutex
+	var filed []string
+	searches := map[string][]string{}
+	var wg sync.WaitGroup
+	for w := range 12 {
+		wg.Go(func() {
+			for range 25 {
+				if w%2 == 0 {
+					n := e.must(201, e.do("POST", "/registrations", bank.Token, filing("上海星辰精密机械有限公司", usccs[1])))["number"].(string)
+					mu.Lock()
+					filed = append(filed, n)
+					mu.Unlock()
+					continue
+				}
+				s := e.must(201, e.do("POST", "/searches", bank.Token, `{"criteria":{"uscc":"`+usccs[1]+`"}}`))
+				mu.Lock()
+				searches[s["number"].(string)] = numbers(s)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	for number, got := range searches {
+		want := []string{}
+		for _, f := range filed {
+			if f < number {
+				want = append(want, f)
+			}
+		}
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Fatalf("search %s saw %d registrations, %d were stamped before it", number, len(got), len(want))
+		}
+	}
 }

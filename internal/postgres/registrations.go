@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -9,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -376,27 +378,61 @@ func searchSQL(q registry.Query) (query string, args []any, how string) {
 }
 
 // FindRegistrations returns what a search key finds at q.AsOf, in
-// registration order.
-func (s *Store) FindRegistrations(ctx context.Context, q registry.Query) ([]registry.Match, error) {
+// registration order, and the events (registered at or before q.AsOf, in
+// log order) of the first first of them: one statement answers a search
+// of a few registrations whole, and a large one its first page.
+func (s *Store) FindRegistrations(ctx context.Context, q registry.Query, first int) ([]registry.Match, []registry.EventRecord, error) {
 	query, args, how := searchSQL(q)
 	if query == "" {
-		return nil, nil
+		return nil, nil, nil
 	}
-	var rows []struct {
-		RegistrationNumber string
-		Role               string
+	// The key's statement names its parameters when it is a name search,
+	// and numbers them otherwise; the events' join does the same.
+	join := `r.rn <= ? AND e.registration_number = r.registration_number AND e.registered_at <= ?`
+	extra := []any{first, q.AsOf}
+	if how == matchCurrentName {
+		join = `r.rn <= @first AND e.registration_number = r.registration_number AND e.registered_at <= @at`
+		extra = []any{sql.Named("first", first)}
 	}
-	if err := s.q(ctx).Raw(query, args...).Scan(&rows).Error; err != nil {
-		return nil, translate(err)
+	rows, err := s.q(ctx).Raw(`WITH found AS (`+query+`),
+		ranked AS (SELECT registration_number, role, row_number() OVER (ORDER BY registration_number) AS rn FROM found)
+		SELECT r.registration_number, r.role, e.log_index, e.number, e.type, e.registered_at, e.organization_id::text, e.user_id::text, e.record
+		FROM ranked r LEFT JOIN events e ON `+join+`
+		ORDER BY r.registration_number, e.log_index`, append(args, extra...)...).Rows()
+	if err != nil {
+		return nil, nil, translate(err)
 	}
-	out := make([]registry.Match, len(rows))
-	for i, r := range rows {
-		out[i] = registry.Match{RegistrationNumber: r.RegistrationNumber, MatchedBy: how}
-		if r.Role == registry.RoleFormerGrantor {
-			out[i].MatchedBy = matchFormerName
+	defer rows.Close()
+	var matches []registry.Match
+	var events []registry.EventRecord
+	for rows.Next() {
+		var number, role string
+		var index *int64
+		var ev eventRow
+		var at *time.Time
+		var typ, evNumber *string
+		if err := rows.Scan(&number, &role, &index, &evNumber, &typ, &at, &ev.OrganizationID, &ev.UserID, &ev.Record); err != nil {
+			return nil, nil, err
+		}
+		if len(matches) == 0 || matches[len(matches)-1].RegistrationNumber != number {
+			m := registry.Match{RegistrationNumber: number, MatchedBy: how}
+			if role == registry.RoleFormerGrantor {
+				m.MatchedBy = matchFormerName
+			}
+			matches = append(matches, m)
+		}
+		if index != nil {
+			ev.LogIndex, ev.Number, ev.RegistrationNumber, ev.Type, ev.RegisteredAt = *index, *evNumber, number, *typ, *at
+			events = append(events, ev.toDomain())
 		}
 	}
-	return out, nil
+	if err := rows.Err(); err != nil {
+		return nil, nil, translate(err)
+	}
+	// Replay reads a registration's events in log order, registrations in
+	// the order of their first event.
+	slices.SortFunc(events, func(a, b registry.EventRecord) int { return cmp.Compare(a.LogIndex, b.LogIndex) })
+	return matches, events, nil
 }
 
 // Plan is how PostgreSQL ran one of a search's statements.
@@ -423,7 +459,7 @@ func (s *Store) ExplainSearch(ctx context.Context, q registry.Query) ([]Plan, er
 		return nil, err
 	}
 	plans := []Plan{find}
-	matches, err := s.FindRegistrations(ctx, q)
+	matches, _, err := s.FindRegistrations(ctx, q, 0)
 	if err != nil {
 		return nil, err
 	}

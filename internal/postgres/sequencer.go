@@ -77,6 +77,12 @@ type sequencer struct {
 	closed  bool
 	stopped chan struct{}
 
+	// Stamped searches being read, a bound on how many at once, and the
+	// writer of their rows.
+	searching sync.WaitGroup
+	readers   chan struct{}
+	appender  *appender
+
 	batchSize *prometheus.HistogramVec
 	reruns    prometheus.Counter
 }
@@ -97,6 +103,8 @@ func newSequencer(s *Store, opts ...Option) *sequencer {
 		o(q)
 	}
 	q.queue = make(chan *request, 4*q.maxBatch)
+	q.readers = make(chan struct{}, parallelSearches)
+	q.appender = newAppender(s, q.maxBatch)
 	return q
 }
 
@@ -139,6 +147,8 @@ func (q *sequencer) close() {
 	q.mu.Unlock()
 	q.start.Do(func() { go q.loop() })
 	<-q.stopped
+	q.searching.Wait()
+	q.appender.close()
 }
 
 func (q *sequencer) loop() {
@@ -189,36 +199,55 @@ func (q *sequencer) collect(batch []*request) []*request {
 	return batch
 }
 
-// run runs one batch and answers each of its writes.
+// run runs one batch and answers each of its writes. Searches that read
+// only as of their stamps are only stamped in the batch; once it has
+// committed (and with it every event before their stamps), each runs on the
+// committed register and its rows are appended (searches.go).
 func (q *sequencer) run(batch []*request) {
-	live := make([]*request, 0, len(batch))
+	var searches, writes []*request
 	for _, r := range batch {
-		if err := r.ctx.Err(); err != nil {
-			r.done <- err
-			continue
+		switch {
+		case r.ctx.Err() != nil:
+			r.done <- r.ctx.Err()
+		case r.kind == registry.StampSearchAsOf:
+			searches = append(searches, r)
+		default:
+			writes = append(writes, r)
 		}
-		live = append(live, r)
 	}
-	switch len(live) {
-	case 0:
-		return
-	case 1:
-		live[0].done <- q.alone(live[0])
-		q.batchSize.WithLabelValues("committed").Observe(1)
-		return
+	if len(searches) == 0 {
+		switch len(writes) {
+		case 0:
+			return
+		case 1:
+			writes[0].done <- q.alone(writes[0])
+			q.batchSize.WithLabelValues("committed").Observe(1)
+			return
+		}
 	}
-	errs, err := q.together(live)
+	stamps, errs, err := q.together(writes, len(searches))
 	if err != nil {
-		q.batchSize.WithLabelValues("rerun").Observe(float64(len(live)))
-		q.reruns.Add(float64(len(live)))
-		for _, r := range live {
+		q.batchSize.WithLabelValues("rerun").Observe(float64(len(writes) + len(searches)))
+		q.reruns.Add(float64(len(writes)))
+		for _, r := range writes {
 			r.done <- q.alone(r)
 		}
-		return
+		if len(searches) > 0 {
+			if stamps, _, err = q.together(nil, len(searches)); err != nil {
+				for _, r := range searches {
+					r.done <- err
+				}
+				return
+			}
+		}
+	} else {
+		q.batchSize.WithLabelValues("committed").Observe(float64(len(writes) + len(searches)))
+		for i, r := range writes {
+			r.done <- errs[i]
+		}
 	}
-	q.batchSize.WithLabelValues("committed").Observe(float64(len(live)))
-	for i, r := range live {
-		r.done <- errs[i]
+	for i, r := range searches {
+		q.search(r, stamps[i])
 	}
 }
 
@@ -277,57 +306,36 @@ func (q *sequencer) alone(r *request) error {
 // errRerun rolls a batch back so that its writes run alone.
 var errRerun = errors.New("the batch must run its writes alone")
 
-// together runs writes in one transaction with buffered rows and returns
-// each write's own error; an error of its own means none was committed.
-//
-// Searches that read only as of their stamps come first: each takes the
-// next stamp and runs on a connection of its own, outside the transaction,
-// while the other writes run in it. Everything committed before the batch
-// is every event before their stamps, and what the batch adds comes after
-// them, so they see exactly the register of their instant. Their rows join
-// the batch's in stamp order.
-func (q *sequencer) together(batch []*request) ([]error, error) {
+// together stamps searches searches and runs writes in one transaction with
+// buffered rows; it returns the searches' stamps (the first of the batch's)
+// and each write's own error. An error of its own means none was committed.
+// A batch that only stamps searches commits without waiting for its commit
+// record to reach disk: a search is answered only after its own rows have,
+// and they come later in the write-ahead log.
+func (q *sequencer) together(batch []*request, searches int) ([]registry.Stamp, []error, error) {
 	s := q.store
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
 	errs := make([]error, len(batch))
+	stamps := make([]registry.Stamp, searches)
 	pending := map[int64]translog.Hash{}
 	var names []grantorName
-	order := make([]int, 0, len(batch))
-	for i, r := range batch {
-		if r.kind == registry.StampSearchAsOf {
-			order = append(order, i)
-		}
-	}
-	searches := len(order)
-	for i, r := range batch {
-		if r.kind != registry.StampSearchAsOf {
-			order = append(order, i)
-		}
-	}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		h, err := lockHead(tx)
 		if err != nil {
 			return err
 		}
-		start := h
-		buf := &writeBuffer{tx: tx, ctx: ctx}
-		outside := make([]*writeBuffer, searches)
-		var wg sync.WaitGroup
-		sem := make(chan struct{}, parallelSearches)
-		for k, i := range order[:searches] {
-			r := batch[i]
-			st := h.next(s.now(), r.kind)
-			outside[k] = &writeBuffer{ctx: ctx, detached: true}
-			view := s.batchView(s.db, outside[k], nil)
-			wg.Go(func() {
-				sem <- struct{}{}
-				defer func() { <-sem }()
-				errs[i] = r.fn(view, st)
-			})
+		if len(batch) == 0 {
+			if err := tx.Exec("SET LOCAL synchronous_commit TO OFF").Error; err != nil {
+				return err
+			}
 		}
-		for _, i := range order[searches:] {
-			r := batch[i]
+		start := h
+		for k := range stamps {
+			stamps[k] = h.next(s.now(), registry.StampSearchAsOf)
+		}
+		buf := &writeBuffer{tx: tx, ctx: ctx}
+		for i, r := range batch {
 			if err := r.ctx.Err(); err != nil {
 				errs[i] = err
 				continue
@@ -341,50 +349,30 @@ func (q *sequencer) together(batch []*request) ([]error, error) {
 				continue
 			}
 			if buf.dirty {
-				wg.Wait()
 				return errRerun
 			}
 			// A statement that failed has ended the transaction with it.
 			if tx.Exec("SELECT 1").Error != nil {
-				wg.Wait()
 				return errRerun
 			}
 			buf.discard()
 			h, errs[i] = before, err
 		}
-		wg.Wait()
-		// A search that failed would leave a gap among the stamps: the
-		// batch runs again, each write alone.
-		for _, i := range order[:searches] {
-			if errs[i] != nil {
-				return errRerun
-			}
-		}
 		if err := buf.flush(); err != nil {
 			return err
 		}
 		names = buf.names
-		// The searches' rows, in stamp order, before the others' (their
-		// audit entries too).
-		merged := &writeBuffer{tx: tx, ctx: ctx, auditRead: buf.auditRead, auditSeq: buf.auditSeq, auditHash: buf.auditHash}
-		for _, o := range outside {
-			merged.searches = append(merged.searches, o.searches...)
-			merged.audits = append(merged.audits, o.audits...)
-		}
-		if err := merged.flush(); err != nil {
-			return err
-		}
 		if h == start {
 			return nil
 		}
 		return h.save(tx)
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	s.hashes.add(pending)
 	s.similar.added(names)
-	return errs, nil
+	return stamps, errs, nil
 }
 
 // batchView is the store as one write of a batch sees it: statements on db,
@@ -394,5 +382,4 @@ func (s *Store) batchView(db *gorm.DB, buf *writeBuffer, pending map[int64]trans
 		written: map[int64]translog.Hash{}, pending: pending, buf: buf}
 }
 
-// parallelSearches bounds the connections a batch's searches use at once.
-const parallelSearches = 8
+

@@ -83,12 +83,12 @@ func (s *Service) search(ctx context.Context, tx Tx, c Caller, st Stamp, q Query
 	q.AsOf = asOf
 	// A search by number shows its registration whatever its status.
 	q.Inactive = req.IncludeInactive || req.Criteria.RegistrationNumber != ""
-	matches, err := tx.FindRegistrations(ctx, q)
+	matches, events, err := tx.FindRegistrations(ctx, q, replayChunk)
 	if err != nil {
 		return "", nil, err
 	}
 	cert.ResultCount = len(matches)
-	results, next, err := s.page(ctx, tx, c, matches, 0, asOf)
+	results, next, err := s.page(ctx, tx, c, matches, 0, asOf, events)
 	if err != nil {
 		return "", nil, err
 	}
@@ -153,7 +153,10 @@ func (s *Service) Certificate(ctx context.Context, c Caller, number string) (Cer
 // out. It replays a few at a time, so an answer of a grantor with thousands
 // of registrations, or of registrations with thousands of items, never holds
 // more than it gives.
-func (s *Service) page(ctx context.Context, tx Tx, c Caller, matches []Match, from int, asOf time.Time) ([]SearchResult, int, error) {
+//
+// preloaded are the events of the first replayChunk registrations from
+// from on, when the caller read them already.
+func (s *Service) page(ctx context.Context, tx Tx, c Caller, matches []Match, from int, asOf time.Time, preloaded []EventRecord) ([]SearchResult, int, error) {
 	out := []SearchResult{}
 	size, i := 0, from
 	for i < len(matches) && len(out) < s.cfg.MaxResults {
@@ -162,7 +165,23 @@ func (s *Service) page(ctx context.Context, tx Tx, c Caller, matches []Match, fr
 		for k := range n {
 			numbers[k] = matches[i+k].RegistrationNumber
 		}
-		regs, err := s.load(ctx, tx, numbers, asOf)
+		var regs []Registration
+		var err error
+		if i == from && preloaded != nil && n <= replayChunk {
+			chunk := make(map[string]bool, n)
+			for _, num := range numbers {
+				chunk[num] = true
+			}
+			var records []EventRecord
+			for _, e := range preloaded {
+				if chunk[e.RegistrationNumber] {
+					records = append(records, e)
+				}
+			}
+			regs, err = replay(records)
+		} else {
+			regs, err = s.load(ctx, tx, numbers, asOf)
+		}
 		if err != nil {
 			return nil, 0, err
 		}
@@ -240,7 +259,7 @@ func (s *Service) SearchResults(ctx context.Context, c Caller, number, cursor st
 		if st.ViewerStaff {
 			viewer.Roles = []auth.Role{auth.Auditor}
 		}
-		results, next, err := s.page(ctx, s.store, viewer, st.Matches, from, st.AsOf)
+		results, next, err := s.page(ctx, s.store, viewer, st.Matches, from, st.AsOf, nil)
 		if err != nil {
 			return nil, err
 		}

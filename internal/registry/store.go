@@ -20,9 +20,10 @@ const (
 	StampSearch
 	// StampSearchAsOf is a stored search that reads only as of its stamp
 	// and writes nothing but its certificate and audit entry: the store may
-	// run its reads outside the writing transaction, on the committed
-	// register, beside other writes. A search with an idempotency key is a
-	// StampSearch, since claiming the key writes.
+	// run it outside the writing transaction, on the committed register,
+	// once every event before its stamp has committed, and append its rows
+	// afterwards. A search with an idempotency key is a StampSearch, since
+	// claiming the key writes.
 	StampSearchAsOf
 )
 
@@ -208,8 +209,9 @@ type Tx interface {
 
 	// FindRegistrations returns what a search key finds at q.AsOf, in
 	// registration order, each registration once (effective ones only,
-	// unless q.Inactive).
-	FindRegistrations(ctx context.Context, q Query) ([]Match, error)
+	// unless q.Inactive), and the events up to q.AsOf of the first first of
+	// them, in log order.
+	FindRegistrations(ctx context.Context, q Query, first int) ([]Match, []EventRecord, error)
 	// SimilarNames offers up to limit names similar to a searched one
 	// (identity.Compare), best first, each one that a search as of q.AsOf
 	// would find something for.

@@ -1,0 +1,135 @@
+package postgres
+
+import (
+	"context"
+	"sync"
+
+	"gorm.io/gorm"
+
+	"github.com/movable-registry/registry/internal/audit"
+	"github.com/movable-registry/registry/internal/registry"
+)
+
+// A search that reads only as of its stamp (registry.StampSearchAsOf) holds
+// no lock while it reads. The sequencer stamps it in a batch, first among the
+// batch's writes; once that batch has committed, every event before its
+// stamp has too, and what commits later is stamped later and registered
+// after its instant, so reading the committed register as of the stamp sees
+// exactly the events before it, whatever commits meanwhile. Its certificate
+// and audit entry are then appended, with those of other searches that
+// finished meanwhile, in one transaction, and it is answered once that has
+// committed: a search is stored before anyone sees its answer.
+//
+// A search whose read fails after it was stamped leaves its number unused:
+// search numbers may have gaps, the log's positions never.
+
+// parallelSearches bounds how many stamped searches read at once (each
+// holds one connection while it reads).
+const parallelSearches = 16
+
+// search runs a stamped search on the committed register and hands its
+// rows to the appender.
+func (q *sequencer) search(r *request, st registry.Stamp) {
+	q.searching.Add(1)
+	go func() {
+		defer q.searching.Done()
+		q.readers <- struct{}{}
+		buf := &writeBuffer{ctx: r.ctx, detached: true}
+		err := r.fn(q.store.batchView(q.store.db, buf, nil), st)
+		<-q.readers
+		if err != nil {
+			r.done <- err
+			return
+		}
+		q.appender.add(&appended{done: r.done, searches: buf.searches, audits: buf.audits})
+	}()
+}
+
+// appended is a finished search's rows and the answer it waits for.
+type appended struct {
+	done     chan error
+	searches []searchRow
+	audits   []audit.Entry
+}
+
+// appender writes finished searches' rows a batch at a time.
+type appender struct {
+	store    *Store
+	queue    chan *appended
+	maxBatch int
+	start    sync.Once
+	mu       sync.Mutex
+	closed   bool
+	stopped  chan struct{}
+}
+
+func newAppender(s *Store, maxBatch int) *appender {
+	return &appender{store: s, queue: make(chan *appended, 4*maxBatch), maxBatch: maxBatch, stopped: make(chan struct{})}
+}
+
+func (a *appender) add(x *appended) {
+	a.start.Do(func() { go a.loop() })
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed {
+		x.done <- errClosed
+		return
+	}
+	a.queue <- x
+}
+
+func (a *appender) close() {
+	a.start.Do(func() { go a.loop() })
+	a.mu.Lock()
+	if !a.closed {
+		a.closed = true
+		close(a.queue)
+	}
+	a.mu.Unlock()
+	<-a.stopped
+}
+
+func (a *appender) loop() {
+	defer close(a.stopped)
+	batch := make([]*appended, 0, a.maxBatch)
+	for first := range a.queue {
+		batch = append(batch[:0], first)
+	gather:
+		for len(batch) < a.maxBatch {
+			select {
+			case x, ok := <-a.queue:
+				if !ok {
+					break gather
+				}
+				batch = append(batch, x)
+			default:
+				break gather
+			}
+		}
+		if err := a.write(batch); err != nil && len(batch) > 1 {
+			// One bad row must not fail the others: each alone.
+			for _, x := range batch {
+				x.done <- a.write([]*appended{x})
+			}
+		} else {
+			for _, x := range batch {
+				x.done <- err
+			}
+		}
+		clear(batch)
+	}
+}
+
+// write appends the rows of searches in one transaction.
+func (a *appender) write(batch []*appended) error {
+	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
+	defer cancel()
+	return translate(a.store.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		buf := &writeBuffer{tx: tx, ctx: ctx}
+		for _, x := range batch {
+			buf.searches = append(buf.searches, x.searches...)
+			buf.audits = append(buf.audits, x.audits...)
+		}
+		return buf.flush()
+	}))
+}

@@ -142,7 +142,6 @@ func oneSlip(a, b string) bool {
 	return false
 }
 
-
 func hasHan(s string) bool {
 	for _, r := range s {
 		if unicode.Is(unicode.Han, r) {

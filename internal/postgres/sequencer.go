@@ -381,5 +381,3 @@ func (s *Store) batchView(db *gorm.DB, buf *writeBuffer, pending map[int64]trans
 	return &Store{db: db, now: s.now, goose: s.goose, hashes: s.hashes, seq: s.seq, similar: s.similar,
 		written: map[int64]translog.Hash{}, pending: pending, buf: buf}
 }
-
-

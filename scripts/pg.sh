@@ -67,6 +67,7 @@ start() {
 			exit 1
 		}
 	fi
+	settings
 	if ! as_owner "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
 		as_owner "$bin/pg_ctl" -D "$data" -l "$dir/server.log" -w -t 60 \
 			-o "-p $port -k $dir -c listen_addresses=127.0.0.1" start >/dev/null || {
@@ -79,6 +80,37 @@ start() {
 		"$psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -qc "CREATE DATABASE registry" >/dev/null
 	fi
 	url "${1:-registry}"
+}
+
+# settings writes the register's own server settings into the cluster
+# (registry.conf, included by postgresql.conf), sized to this machine: a
+# quarter of its memory for shared buffers (at most 4 GB), room for the
+# write-ahead log so that a large load does not checkpoint every minute, and
+# lz4 for what it compresses. fsync and synchronous_commit stay on.
+settings() {
+	local mem_kb shared major lz4=""
+	major=$("$(find_bin)/postgres" -V | grep -o '[0-9][0-9]*' | head -n 1)
+	if [ "${major:-0}" -ge 15 ]; then
+		lz4=$'wal_compression = lz4\ndefault_toast_compression = lz4'
+	fi
+	mem_kb=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo 2>/dev/null || echo 1048576)
+	shared=$((mem_kb / 4 / 1024))
+	[ "$shared" -gt 4096 ] && shared=4096
+	[ "$shared" -lt 128 ] && shared=128
+	as_owner tee "$data/registry.conf" >/dev/null <<CONF
+# Written by scripts/pg.sh at each start; edit the script, not this file.
+shared_buffers = ${shared}MB
+effective_cache_size = $((mem_kb / 2 / 1024))MB
+max_wal_size = 8GB
+min_wal_size = 1GB
+checkpoint_timeout = 15min
+checkpoint_completion_target = 0.9
+max_connections = 200
+$lz4
+CONF
+	if ! grep -q "^include_if_exists = 'registry.conf'" "$data/postgresql.conf"; then
+		echo "include_if_exists = 'registry.conf'" | as_owner tee -a "$data/postgresql.conf" >/dev/null
+	fi
 }
 
 stop() {

@@ -272,6 +272,9 @@ func (w *workload) phase(ctx context.Context, o options, name string, clients in
 	ticker.Stop()
 	wg.Wait()
 	elapsed := time.Since(start).Seconds()
+	if o.profile {
+		saveHeap(w.srv, fmt.Sprintf("%s/heap-%s.pprof", o.out, name))
+	}
 	fmt.Fprintln(os.Stderr)
 	res := PhaseResult{Name: name, Clients: clients, Seconds: elapsed, Mix: mix}
 	merged := map[string]*hdrhistogram.Histogram{}
@@ -305,6 +308,21 @@ func (w *workload) phase(ctx context.Context, o options, name string, clients in
 		res.PerSecond += r.PerSecond
 	}
 	return res
+}
+
+// saveHeap fetches a heap profile of registryd from its debug address.
+func saveHeap(s *server, path string) {
+	resp, err := http.Get(s.debug + "/debug/pprof/heap")
+	if err != nil {
+		return
+	}
+	defer resp.Body.Close()
+	f, err := os.Create(path)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	_, _ = io.Copy(f, resp.Body)
 }
 
 // saveProfile fetches a CPU profile of registryd from its debug address.

@@ -42,6 +42,11 @@ type PreloadResult struct {
 	Registrations int64
 	Seconds       float64 `json:",omitempty"`
 	PerSecond     float64 `json:",omitempty"`
+	// IndexSeconds is the part of Seconds spent building the secondary
+	// indexes after the rows were copied; DiskBytes the database's size
+	// after.
+	IndexSeconds float64 `json:",omitempty"`
+	DiskBytes    int64   `json:",omitempty"`
 }
 
 type CeilingResult struct {
@@ -109,7 +114,14 @@ func (r *Results) markdown() string {
 		r.Started.Format("2006-01-02 15:04 MST"), m.CPUs, m.CPU, m.Go, m.PostgreSQL, m.Fsync, m.SynchronousCommit)
 	fmt.Fprintf(&b, "Register: %d registrations preloaded", r.Preload.Registrations)
 	if r.Preload.Seconds > 0 {
-		fmt.Fprintf(&b, " in %.0f s (%.0f/s through COPY)", r.Preload.Seconds, r.Preload.PerSecond)
+		fmt.Fprintf(&b, " in %.0f s (%.0f/s through COPY", r.Preload.Seconds, r.Preload.PerSecond)
+		if r.Preload.IndexSeconds > 0 {
+			fmt.Fprintf(&b, ", of which %.0f s building the indexes afterwards", r.Preload.IndexSeconds)
+		}
+		b.WriteString(")")
+		if r.Preload.DiskBytes > 0 {
+			fmt.Fprintf(&b, ", %.1f GB on disk", float64(r.Preload.DiskBytes)/1e9)
+		}
 	}
 	b.WriteString(".\n\n")
 	b.WriteString("| phase | clients | operation | per second | p50 ms | p90 ms | p99 ms | max ms | failed |\n|---|---:|---|---:|---:|---:|---:|---:|---:|\n")

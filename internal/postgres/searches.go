@@ -25,7 +25,7 @@ import (
 
 // parallelSearches bounds how many stamped searches read at once (each
 // holds one connection while it reads).
-const parallelSearches = 16
+const parallelSearches = 8
 
 // search runs a stamped search on the committed register and hands its
 // rows to the appender.

@@ -159,38 +159,56 @@ func (s *Service) Certificate(ctx context.Context, c Caller, number string) (Cer
 func (s *Service) page(ctx context.Context, tx Tx, c Caller, matches []Match, from int, asOf time.Time, preloaded []EventRecord) ([]SearchResult, int, error) {
 	out := []SearchResult{}
 	size, i := 0, from
+	measured, estimate := false, 0
 	for i < len(matches) && len(out) < s.cfg.MaxResults {
 		n := min(len(matches)-i, s.cfg.MaxResults-len(out), replayChunk)
 		numbers := make([]string, n)
 		for k := range n {
 			numbers[k] = matches[i+k].RegistrationNumber
 		}
-		var regs []Registration
-		var err error
+		var records []EventRecord
 		if i == from && preloaded != nil && n <= replayChunk {
 			chunk := make(map[string]bool, n)
 			for _, num := range numbers {
 				chunk[num] = true
 			}
-			var records []EventRecord
 			for _, e := range preloaded {
 				if chunk[e.RegistrationNumber] {
 					records = append(records, e)
 				}
 			}
-			regs, err = replay(records)
 		} else {
-			regs, err = s.load(ctx, tx, numbers, asOf)
+			var err error
+			if records, err = tx.Events(ctx, numbers, asOf); err != nil {
+				return nil, 0, err
+			}
 		}
+		regs, err := replay(records)
 		if err != nil {
 			return nil, 0, err
+		}
+		// Results are measured once they could come near the byte limit: a
+		// registration's JSON is its events' records and its state, far
+		// less than eight times the records.
+		for _, e := range records {
+			estimate += len(e.Record)
+		}
+		if !measured && 8*estimate > s.cfg.MaxAnswerBytes {
+			measured = true
+			for _, prev := range out {
+				b, err := json.Marshal(prev)
+				if err != nil {
+					return nil, 0, err
+				}
+				size += len(b)
+			}
 		}
 		if len(regs) != n {
 			return nil, 0, errors.New("a registration found by a search could not be replayed")
 		}
 		for k, r := range regs {
 			res := SearchResult{Registration: shown(c, finish(r, asOf)), MatchedBy: matches[i+k].MatchedBy}
-			if n > 1 || len(out) > 0 || i+1 < len(matches) {
+			if measured {
 				b, err := json.Marshal(res)
 				if err != nil {
 					return nil, 0, err

@@ -101,14 +101,7 @@ func (x *Index) Add(key, name string) bool {
 	if found {
 		return false
 	}
-	id := uint32(len(x.entries))
-	e := entry{off: uint32(len(x.arena)), keyLen: uint16(len(key))}
-	x.arena = append(x.arena, key...)
-	if name != key {
-		e.nameLen = uint16(len(name))
-		x.arena = append(x.arena, name...)
-	}
-	x.entries = append(x.entries, e)
+	id := x.append(key, name)
 	x.slips.add(full, id)
 	for i, r := range key {
 		x.slips.add(x.hash(key, i, utf8.RuneLen(r)), id)
@@ -117,6 +110,51 @@ func (x *Index) Add(key, name string) bool {
 		x.firms.add(x.hash(fk, -1, 0), id)
 	}
 	return true
+}
+
+// Name is a name and its search key, for AddAll.
+type Name struct{ Key, Name string }
+
+// AddAll files many names at once, as Add would one by one, sorting their
+// entries once instead of merging run after run: the index a register is
+// loaded into at start, or a follower's large catch-up, costs one sort.
+func (x *Index) AddAll(all []Name) {
+	if len(all) < freshMax {
+		for _, n := range all {
+			x.Add(n.Key, n.Name)
+		}
+		return
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	var slips, firms []uint64
+	batch := make(map[string]bool, len(all))
+	for _, n := range all {
+		key, name := n.Key, n.Name
+		if key == "" || len(key) > 0xffff || len(name) > 0xffff || batch[key] {
+			continue
+		}
+		full := x.hash(key, -1, 0)
+		held := false
+		x.slips.each(full, func(id uint32) bool {
+			held = x.key(id) == key
+			return !held
+		})
+		if held {
+			continue
+		}
+		batch[key] = true
+		id := x.append(key, name)
+		slips = append(slips, uint64(full)<<32|uint64(id))
+		for i, r := range key {
+			slips = append(slips, uint64(x.hash(key, i, utf8.RuneLen(r)))<<32|uint64(id))
+		}
+		if fk := identity.Parts(name, key).FirmKey(); fk != "" {
+			firms = append(firms, uint64(x.hash(fk, -1, 0))<<32|uint64(id))
+		}
+	}
+	x.slips.addRun(slips)
+	x.firms.addRun(firms)
 }
 
 // Similar returns up to max names similar to the one searched (its search
@@ -174,6 +212,19 @@ func (x *Index) Similar(key, name string, max int) []Candidate {
 	return out
 }
 
+// append keeps a name's key and display name and returns its id.
+func (x *Index) append(key, name string) uint32 {
+	id := uint32(len(x.entries))
+	e := entry{off: uint32(len(x.arena)), keyLen: uint16(len(key))}
+	x.arena = append(x.arena, key...)
+	if name != key {
+		e.nameLen = uint16(len(name))
+		x.arena = append(x.arena, name...)
+	}
+	x.entries = append(x.entries, e)
+	return id
+}
+
 // maxCandidates bounds the names one query compares, so that a firm key
 // shared by thousands of names costs no more than a few microseconds each.
 const maxCandidates = 2000
@@ -221,9 +272,23 @@ func (p *postings) add(h, id uint32) {
 		return
 	}
 	run := slices.Clone(p.fresh)
-	slices.Sort(run)
 	p.fresh = p.fresh[:0]
+	p.addRun(run)
+}
+
+// addRun files a run of entries (sorted here), merging runs as a binary
+// counter does so that there are a logarithmic number of them. A run larger
+// than those before it goes first: runs are kept largest first.
+func (p *postings) addRun(run []uint64) {
+	if len(run) == 0 {
+		return
+	}
+	if cap(run) > len(run) {
+		run = slices.Clone(run) // exactly its size: runs live long
+	}
+	slices.Sort(run)
 	p.runs = append(p.runs, run)
+	slices.SortStableFunc(p.runs, func(a, b []uint64) int { return len(b) - len(a) })
 	for n := len(p.runs); n >= 2 && len(p.runs[n-1]) >= len(p.runs[n-2]); n = len(p.runs) {
 		p.runs[n-2] = merge(p.runs[n-2], p.runs[n-1])
 		p.runs = p.runs[:n-1]

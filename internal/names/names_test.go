@@ -70,3 +70,25 @@ func TestSimilarAfterManyAdds(t *testing.T) {
 		t.Errorf("stats %+v", s)
 	}
 }
+
+// Names added all at once are found as if added one by one, once each.
+func TestAddAll(t *testing.T) {
+	one, all := New(), New()
+	var batch []Name
+	for i := range 5000 {
+		n := fmt.Sprintf("上海测%05d试机械有限公司", i)
+		add(one, n)
+		batch = append(batch, Name{Key: identity.Normalize(n).Key, Name: n})
+	}
+	add(all, "上海测00007试机械有限公司")
+	all.AddAll(append(batch, batch[:10]...))
+	if all.Len() != 5000 {
+		t.Errorf("%d names, want 5000: each once", all.Len())
+	}
+	for _, i := range []int{0, 7, 4999} {
+		q := fmt.Sprintf("上海测%05d试机城有限公司", i)
+		if a, b := similar(one, q, 5), similar(all, q, 5); cmp.Diff(a, b) != "" || len(b) != 1 {
+			t.Errorf("%s: one by one %v, all at once %v", q, a, b)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -35,6 +36,9 @@ const namesChannel = "registry_names"
 const namesPoll = time.Second
 
 type grantorName struct{ Key, Name string }
+
+// namesChunk is how many names a catch-up files at once.
+const namesChunk = 65536
 
 type similarNames struct {
 	store *Store
@@ -69,17 +73,26 @@ func (n *similarNames) catchUp(ctx context.Context) error {
 		return translate(err)
 	}
 	defer rows.Close()
+	// A chunk at a time, so that a large register's names are never all
+	// held twice.
+	var chunk []names.Name
 	for rows.Next() {
-		var id int64
-		var key, name string
-		if err := rows.Scan(&id, &key, &name); err != nil {
+		var nm names.Name
+		if err := rows.Scan(&n.last, &nm.Key, &nm.Name); err != nil {
 			return err
 		}
-		n.idx.Add(key, name)
-		n.last = id
+		if chunk = append(chunk, nm); len(chunk) == namesChunk {
+			n.idx.AddAll(chunk)
+			chunk = chunk[:0]
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return err
+	}
+	n.idx.AddAll(chunk)
+	if !n.loaded {
+		// What building the index took and no longer needs goes back now.
+		debug.FreeOSMemory()
 	}
 	n.loaded = true
 	return nil

@@ -330,7 +330,7 @@ func (a textArray) Value() (driver.Value, error) {
 }
 
 // searchSQL is the statement that finds what a search key finds at q.AsOf,
-// with how it matched, in registration order, each registration once: the
+// with how it matched, each registration once: the
 // key's own statement (each answered by its own partial index), then the
 // registrations' state at q.AsOf unless inactive ones are asked for. A
 // registration was effective at an instant exactly when it had not ended by
@@ -353,8 +353,7 @@ func searchSQL(q registry.Query) (query string, args []any, how string) {
 			SELECT registration_number, role FROM parties WHERE role = 'former_grantor' AND type = 'organization'`+alive+`
 		) found GROUP BY registration_number`, []any{sql.Named("key", q.NameKey), sql.Named("at", q.AsOf)}, matchCurrentName
 		return `SELECT f.registration_number, f.role FROM (` + query + `) f JOIN registrations r ON r.number = f.registration_number
-			WHERE @inactive OR ((r.ended_at IS NULL OR r.ended_at > @at) AND r.expires_at > @at)
-			ORDER BY f.registration_number`, append(args, sql.Named("inactive", q.Inactive)), how
+			WHERE @inactive OR ((r.ended_at IS NULL OR r.ended_at > @at) AND r.expires_at > @at)`, append(args, sql.Named("inactive", q.Inactive)), how
 	case c.USCC != "":
 		query, args = grantors("uscc = ?", c.USCC)
 		how = matchUSCC
@@ -373,8 +372,7 @@ func searchSQL(q registry.Query) (query string, args []any, how string) {
 		return "", nil, ""
 	}
 	return `SELECT f.registration_number, f.role FROM (` + query + `) f JOIN registrations r ON r.number = f.registration_number
-		WHERE ? OR ((r.ended_at IS NULL OR r.ended_at > ?) AND r.expires_at > ?)
-		ORDER BY f.registration_number`, append(args, q.Inactive, q.AsOf, q.AsOf), how
+		WHERE ? OR ((r.ended_at IS NULL OR r.ended_at > ?) AND r.expires_at > ?)`, append(args, q.Inactive, q.AsOf, q.AsOf), how
 }
 
 // FindRegistrations returns what a search key finds at q.AsOf, in
@@ -397,14 +395,14 @@ func (s *Store) FindRegistrations(ctx context.Context, q registry.Query, first i
 	rows, err := s.q(ctx).Raw(`WITH found AS (`+query+`),
 		ranked AS (SELECT registration_number, role, row_number() OVER (ORDER BY registration_number) AS rn FROM found)
 		SELECT r.registration_number, r.role, e.log_index, e.number, e.type, e.registered_at, e.organization_id::text, e.user_id::text, e.record
-		FROM ranked r LEFT JOIN events e ON `+join+`
-		ORDER BY r.registration_number, e.log_index`, append(args, extra...)...).Rows()
+		FROM ranked r LEFT JOIN events e ON `+join, append(args, extra...)...).Rows()
 	if err != nil {
 		return nil, nil, translate(err)
 	}
 	defer rows.Close()
 	var matches []registry.Match
 	var events []registry.EventRecord
+	seen := map[string]bool{}
 	for rows.Next() {
 		var number, role string
 		var index *int64
@@ -414,7 +412,8 @@ func (s *Store) FindRegistrations(ctx context.Context, q registry.Query, first i
 		if err := rows.Scan(&number, &role, &index, &evNumber, &typ, &at, &ev.OrganizationID, &ev.UserID, &ev.Record); err != nil {
 			return nil, nil, err
 		}
-		if len(matches) == 0 || matches[len(matches)-1].RegistrationNumber != number {
+		if !seen[number] {
+			seen[number] = true
 			m := registry.Match{RegistrationNumber: number, MatchedBy: how}
 			if role == registry.RoleFormerGrantor {
 				m.MatchedBy = matchFormerName
@@ -429,8 +428,10 @@ func (s *Store) FindRegistrations(ctx context.Context, q registry.Query, first i
 	if err := rows.Err(); err != nil {
 		return nil, nil, translate(err)
 	}
-	// Replay reads a registration's events in log order, registrations in
-	// the order of their first event.
+	// Sorted here rather than by the statement, whose sorts cost more to
+	// set up than to run: registrations in registration order, and events
+	// in log order, as replay reads them.
+	slices.SortFunc(matches, func(a, b registry.Match) int { return strings.Compare(a.RegistrationNumber, b.RegistrationNumber) })
 	slices.SortFunc(events, func(a, b registry.EventRecord) int { return cmp.Compare(a.LogIndex, b.LogIndex) })
 	return matches, events, nil
 }

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -126,51 +127,73 @@ func newEvent(c Caller, st Stamp, typ, regNumber string, data any) EventRecord {
 	}
 }
 
-// decodeEvent reads a stored event record back into its typed form.
+// decodeEvent reads a stored event record back into its typed form. The
+// record's type comes before its data (eventBody's field order), so it is
+// read first and the record decoded once, straight into its data's type.
 func decodeEvent(rec EventRecord) (event, error) {
-	var raw struct {
-		eventBody
-		Data json.RawMessage `json:"data"`
-	}
-	if err := json.Unmarshal(rec.Record, &raw); err != nil {
-		return event{}, fmt.Errorf("event %s: %w", rec.Number, err)
-	}
-	var data any
+	var e event
 	var err error
-	switch raw.Type {
+	switch recordType(rec.Record) {
 	case EventInitial:
-		data, err = decodeAs[initialData](raw.Data)
+		e, err = decodeAs[initialData](rec.Record)
 	case EventAmendment:
-		data, err = decodeAs[amendmentData](raw.Data)
+		e, err = decodeAs[amendmentData](rec.Record)
 	case EventExtension:
-		data, err = decodeAs[extensionData](raw.Data)
+		e, err = decodeAs[extensionData](rec.Record)
 	case EventCancellation:
-		data, err = decodeAs[cancellationData](raw.Data)
+		e, err = decodeAs[cancellationData](rec.Record)
 	case EventObjection:
-		data, err = decodeAs[objectionData](raw.Data)
+		e, err = decodeAs[objectionData](rec.Record)
 	case EventObjectionWithdrawal:
-		data, err = decodeAs[withdrawalData](raw.Data)
+		e, err = decodeAs[withdrawalData](rec.Record)
 	case EventCaseNotice:
-		data, err = decodeAs[caseNoticeData](raw.Data)
+		e, err = decodeAs[caseNoticeData](rec.Record)
 	case EventRevocation, EventObjectionRevocation:
-		data, err = decodeAs[revocationData](raw.Data)
+		e, err = decodeAs[revocationData](rec.Record)
 	case EventExpiry:
-		data, err = decodeAs[expiryData](raw.Data)
+		e, err = decodeAs[expiryData](rec.Record)
 	case EventObjectionLapse:
-		data, err = decodeAs[lapseData](raw.Data)
+		e, err = decodeAs[lapseData](rec.Record)
 	default:
-		return event{}, fmt.Errorf("event %s: unknown type %q", rec.Number, raw.Type)
+		var head struct {
+			Type string `json:"type"`
+		}
+		if err := json.Unmarshal(rec.Record, &head); err != nil {
+			return event{}, fmt.Errorf("event %s: %w", rec.Number, err)
+		}
+		return event{}, fmt.Errorf("event %s: unknown type %q", rec.Number, head.Type)
 	}
 	if err != nil {
 		return event{}, fmt.Errorf("event %s: %w", rec.Number, err)
 	}
-	return event{LogIndex: raw.LogIndex, Number: raw.Number, Type: raw.Type, At: raw.RegisteredAt, By: raw.By, Data: data}, nil
+	return e, nil
 }
 
-func decodeAs[T any](b []byte) (any, error) {
-	var v T
-	err := json.Unmarshal(b, &v)
-	return v, err
+// recordType reads the type of a canonical event record: the first "type"
+// member, which is the envelope's (log_index and number come before it).
+func recordType(record []byte) string {
+	const key = `"type":"`
+	i := bytes.Index(record, []byte(key))
+	if i < 0 {
+		return ""
+	}
+	rest := record[i+len(key):]
+	j := bytes.IndexByte(rest, '"')
+	if j < 0 {
+		return ""
+	}
+	return string(rest[:j])
+}
+
+func decodeAs[T any](record []byte) (event, error) {
+	var v struct {
+		eventBody
+		Data T `json:"data"`
+	}
+	if err := json.Unmarshal(record, &v); err != nil {
+		return event{}, err
+	}
+	return event{LogIndex: v.LogIndex, Number: v.Number, Type: v.Type, At: v.RegisteredAt, By: v.By, Data: v.Data}, nil
 }
 
 // replay derives registrations from their events, which come in log order.

@@ -2,7 +2,9 @@ package postgres
 
 import (
 	"context"
+	"database/sql/driver"
 	"sync"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -22,6 +24,60 @@ import (
 //
 // A search whose read fails after it was stamped leaves its number unused:
 // search numbers may have gaps, the log's positions never.
+
+// stampSQL hands out n search stamps in one statement: the register's head
+// moves on by n numbers and n microseconds, the first no earlier than $2.
+// It waits, like any writer, for a batch that holds the head to commit.
+const stampSQL = `UPDATE register_head
+	SET seq = seq + $1, last_at = GREATEST(last_at + interval '1 microsecond', $2::timestamptz) + ($1::int - 1) * interval '1 microsecond'
+	RETURNING seq, log_size, last_at`
+
+// stampSearches stamps n searches when a batch holds nothing else, on a
+// connection of the sequencer's own that does not wait for the disk at
+// commit (searches are answered only once their own rows are on it).
+func (q *sequencer) stampSearches(n int) ([]registry.Stamp, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
+	defer cancel()
+	if q.stampConn == nil {
+		sqlDB, err := q.store.db.DB()
+		if err != nil {
+			return nil, err
+		}
+		conn, err := sqlDB.Conn(ctx)
+		if err != nil {
+			return nil, translate(err)
+		}
+		q.stampConn = conn
+		if _, err := conn.ExecContext(ctx, "SET synchronous_commit TO OFF"); err != nil {
+			q.dropStampConn()
+			return nil, translate(err)
+		}
+	}
+	var h head
+	now := q.store.now().UTC().Truncate(time.Microsecond)
+	if err := q.stampConn.QueryRowContext(ctx, stampSQL, n, now).Scan(&h.Seq, &h.LogSize, &h.LastAt); err != nil {
+		q.dropStampConn()
+		return nil, translate(err)
+	}
+	stamps := make([]registry.Stamp, n)
+	for i := range stamps {
+		back := int64(n - 1 - i)
+		at := h.LastAt.UTC().Add(-time.Duration(back) * time.Microsecond)
+		stamps[i] = registry.Stamp{Number: registry.FormatNumber(at, h.Seq-back), At: at, LogIndex: -1, LogSize: h.LogSize}
+	}
+	return stamps, nil
+}
+
+// dropStampConn discards the stamping connection: its session does not wait
+// for the disk, so it never goes back to the pool for other writes.
+func (q *sequencer) dropStampConn() {
+	if q.stampConn == nil {
+		return
+	}
+	_ = q.stampConn.Raw(func(any) error { return driver.ErrBadConn })
+	_ = q.stampConn.Close()
+	q.stampConn = nil
+}
 
 // parallelSearches bounds how many stamped searches read at once (each
 // holds one connection while it reads).

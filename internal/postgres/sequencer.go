@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"maps"
 	"sync"
@@ -82,6 +83,8 @@ type sequencer struct {
 	searching sync.WaitGroup
 	readers   chan struct{}
 	appender  *appender
+	// stampConn stamps searches alone (the loop's own connection).
+	stampConn *sql.Conn
 
 	batchSize *prometheus.HistogramVec
 	reruns    prometheus.Counter
@@ -149,6 +152,7 @@ func (q *sequencer) close() {
 	<-q.stopped
 	q.searching.Wait()
 	q.appender.close()
+	q.dropStampConn()
 }
 
 func (q *sequencer) loop() {
@@ -224,6 +228,20 @@ func (q *sequencer) run(batch []*request) {
 			q.batchSize.WithLabelValues("committed").Observe(1)
 			return
 		}
+	}
+	if len(writes) == 0 {
+		stamps, err := q.stampSearches(len(searches))
+		if err != nil {
+			for _, r := range searches {
+				r.done <- err
+			}
+			return
+		}
+		q.batchSize.WithLabelValues("committed").Observe(float64(len(searches)))
+		for i, r := range searches {
+			q.search(r, stamps[i])
+		}
+		return
 	}
 	stamps, errs, err := q.together(writes, len(searches))
 	if err != nil {

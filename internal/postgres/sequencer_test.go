@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strconv"
@@ -217,5 +218,72 @@ func BenchmarkSequencer(b *testing.B) {
 				}
 			})
 		})
+	}
+}
+
+// Searches stamped alone share the sequence with events, and the session
+// that stamped them (which does not wait for the disk) never serves another
+// write: after the store closes, no pooled connection has lost its
+// synchronous commit.
+func TestSearchStampsAlone(t *testing.T) {
+	_, gdb := pgtest.Open(t)
+	store, err := postgres.New(gdb, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var numbers []string
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i := range 40 {
+		kind := registry.StampSearchAsOf
+		if i%8 == 0 {
+			kind = registry.StampEvent
+		}
+		wg.Go(func() {
+			err := store.Sequence(ctx, kind, func(tx registry.Tx, st registry.Stamp) error {
+				mu.Lock()
+				numbers = append(numbers, st.Number)
+				mu.Unlock()
+				if kind == registry.StampEvent {
+					return tx.InsertEvent(ctx, registry.EventRecord{LogIndex: st.LogIndex, Number: st.Number, Type: "initial",
+						RegistrationNumber: st.Number, At: st.At, Record: []byte(`{}`)})
+				}
+				return tx.InsertAudit(ctx, audit.Entry{At: st.At, Actor: audit.System, Action: "test.search", Target: st.Number, Outcome: audit.Success})
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	store.Close()
+	seen := map[string]bool{}
+	for _, n := range numbers {
+		if seen[n] {
+			t.Fatalf("number %s handed out twice", n)
+		}
+		seen[n] = true
+	}
+	// Every connection the pool holds, at once.
+	sqlDB, _ := gdb.DB()
+	idle := sqlDB.Stats().Idle
+	var conns []*sql.Conn
+	for range idle + 1 {
+		c, err := sqlDB.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		var mode string
+		if err := c.QueryRowContext(ctx, "SHOW synchronous_commit").Scan(&mode); err != nil {
+			t.Fatal(err)
+		}
+		if mode != "on" {
+			t.Fatalf("a pooled connection has synchronous_commit %s", mode)
+		}
+	}
+	for _, c := range conns {
+		c.Close()
 	}
 }

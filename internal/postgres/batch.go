@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"gorm.io/gorm"
@@ -296,20 +297,31 @@ func (b *writeBuffer) flushSearches() error {
 	if len(b.searches) == 0 {
 		return nil
 	}
-	n := len(b.searches)
+	return b.exec(`INSERT INTO searches (number, searched_at, as_of, organization_id, user_id, criteria, include_inactive, register_position, result_count, body,
+			matches, viewer_uscc, viewer_staff)
+		`+searchesFrom(1), searchArgs(b.searches)...)
+}
+
+// searchesFrom selects search rows from 13 arrays numbered from first on.
+func searchesFrom(first int) string {
+	p := func(k int) string { return "$" + strconv.Itoa(first+k) }
+	return `SELECT n, s, a, o::uuid, u::uuid, c::jsonb, i, p, rc, b, m, v, vs FROM unnest(` + p(0) + `::text[], ` + p(1) + `::timestamptz[], ` + p(2) + `::timestamptz[], ` +
+		p(3) + `::text[], ` + p(4) + `::text[], ` + p(5) + `::text[], ` + p(6) + `::bool[], ` + p(7) + `::int8[], ` + p(8) + `::int4[], ` + p(9) + `::bytea[], ` +
+		p(10) + `::text[], ` + p(11) + `::text[], ` + p(12) + `::bool[]) AS x(n, s, a, o, u, c, i, p, rc, b, m, v, vs)`
+}
+
+// searchArgs are search rows as 13 arrays, a column each.
+func searchArgs(rows []searchRow) []any {
+	n := len(rows)
 	num, crit, searched, asOf := make([]string, n), make([]string, n), make([]time.Time, n), make([]time.Time, n)
 	org, user, inactive, pos, count, body := make([]*string, n), make([]*string, n), make([]bool, n), make([]int64, n), make([]int32, n), make([][]byte, n)
 	matches, viewer, staff := make([]*string, n), make([]*string, n), make([]bool, n)
-	for i, s := range b.searches {
+	for i, s := range rows {
 		num[i], crit[i], searched[i], asOf[i], org[i], user[i] = s.Number, s.Criteria, s.SearchedAt, s.AsOf, s.OrganizationID, s.UserID
 		inactive[i], pos[i], count[i], body[i] = s.IncludeInactive, s.RegisterPosition, s.ResultCount, s.Body
 		matches[i], viewer[i], staff[i] = s.Matches, s.ViewerUSCC, s.ViewerStaff
 	}
-	return b.exec(`INSERT INTO searches (number, searched_at, as_of, organization_id, user_id, criteria, include_inactive, register_position, result_count, body,
-			matches, viewer_uscc, viewer_staff)
-		SELECT n, s, a, o::uuid, u::uuid, c::jsonb, i, p, rc, b, m, v, vs FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::bool[], $8::int8[], $9::int4[], $10::bytea[],
-			$11::text[], $12::text[], $13::bool[])
-		AS x(n, s, a, o, u, c, i, p, rc, b, m, v, vs)`, num, searched, asOf, org, user, crit, inactive, pos, count, body, matches, viewer, staff)
+	return []any{num, searched, asOf, org, user, crit, inactive, pos, count, body, matches, viewer, staff}
 }
 
 // flushAudits appends the buffered audit entries to the chain, computing
@@ -328,25 +340,37 @@ func (b *writeBuffer) flushAudits() error {
 		}
 		b.auditRead, b.auditSeq, b.auditHash = true, head.Seq, head.Hash
 	}
-	n := len(b.audits)
+	args, seq, hash := auditArgs(b.audits, b.auditSeq, b.auditHash)
+	if err := b.exec(`WITH head AS (UPDATE audit_head SET seq = $13, hash = $14)
+		INSERT INTO audit_entries (id, chain, at, actor, user_id, organization_id, action, target, outcome, source, request_id, detail)
+		`+auditsFrom(1), append(args, seq, hash)...); err != nil {
+		return err
+	}
+	b.auditSeq, b.auditHash = seq, hash
+	return nil
+}
+
+// auditsFrom selects audit rows from 12 arrays numbered from first on.
+func auditsFrom(first int) string {
+	p := func(k int) string { return "$" + strconv.Itoa(first+k) }
+	return `SELECT i, c, a, ac, u::uuid, o::uuid, act, t, oc, s, r, d FROM unnest(` + p(0) + `::int8[], ` + p(1) + `::bytea[], ` + p(2) + `::timestamptz[], ` +
+		p(3) + `::text[], ` + p(4) + `::text[], ` + p(5) + `::text[], ` + p(6) + `::text[], ` + p(7) + `::text[], ` + p(8) + `::text[], ` + p(9) + `::text[], ` +
+		p(10) + `::text[], ` + p(11) + `::text[]) AS x(i, c, a, ac, u, o, act, t, oc, s, r, d)`
+}
+
+// auditArgs chains entries onto the head (seq, hash) and lays them out as
+// 12 arrays; it returns the new head too.
+func auditArgs(entries []audit.Entry, seq int64, hash []byte) ([]any, int64, []byte) {
+	n := len(entries)
 	id, chain, at := make([]int64, n), make([][]byte, n), make([]time.Time, n)
 	actor, user, org, action, target, outcome, source, reqID, detail := make([]string, n), make([]*string, n), make([]*string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	seq, hash := b.auditSeq, b.auditHash
-	for i, e := range b.audits {
+	for i, e := range entries {
 		seq++
 		hash = audit.Chain(hash, seq, e)
 		id[i], chain[i], at[i], actor[i], user[i], org[i] = seq, hash, e.At, string(e.Actor), strPtr(e.UserID), strPtr(e.OrganizationID)
 		action[i], target[i], outcome[i], source[i], reqID[i], detail[i] = e.Action, e.Target, string(e.Outcome), e.Source, e.RequestID, e.Detail
 	}
-	if err := b.exec(`WITH head AS (UPDATE audit_head SET seq = $13, hash = $14)
-		INSERT INTO audit_entries (id, chain, at, actor, user_id, organization_id, action, target, outcome, source, request_id, detail)
-		SELECT i, c, a, ac, u::uuid, o::uuid, act, t, oc, s, r, d FROM unnest($1::int8[], $2::bytea[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
-		AS x(i, c, a, ac, u, o, act, t, oc, s, r, d)`,
-		id, chain, at, actor, user, org, action, target, outcome, source, reqID, detail, seq, hash); err != nil {
-		return err
-	}
-	b.auditSeq, b.auditHash = seq, hash
-	return nil
+	return []any{id, chain, at, actor, user, org, action, target, outcome, source, reqID, detail}, seq, hash
 }
 
 // The store's views write through these: buffered inside a batch, at once

@@ -110,7 +110,11 @@ type appended struct {
 
 // appender writes finished searches' rows a batch at a time.
 type appender struct {
-	store    *Store
+	store *Store
+	// The audit chain's head as the last append left it (headHash nil: to
+	// be read).
+	headSeq  int64
+	headHash []byte
 	queue    chan *appended
 	maxBatch int
 	start    sync.Once
@@ -176,16 +180,65 @@ func (a *appender) loop() {
 	}
 }
 
-// write appends the rows of searches in one transaction.
+// appendSQL appends searches and their audit entries in one statement: it
+// moves the audit chain's head on only from the head the entries were
+// chained onto ($1, $2), and writes nothing if another writer moved it
+// first. Its own statement is its own transaction.
+var appendSQL = `WITH head AS (UPDATE audit_head SET seq = $3, hash = $4 WHERE seq = $1 AND hash = $2 RETURNING 1),
+	s AS (INSERT INTO searches (number, searched_at, as_of, organization_id, user_id, criteria, include_inactive, register_position, result_count, body,
+			matches, viewer_uscc, viewer_staff)
+		` + searchesFrom(5) + ` WHERE EXISTS (SELECT 1 FROM head))
+	INSERT INTO audit_entries (id, chain, at, actor, user_id, organization_id, action, target, outcome, source, request_id, detail)
+	` + auditsFrom(18) + ` WHERE EXISTS (SELECT 1 FROM head)`
+
+// write appends the rows of searches. The audit chain's head is kept from
+// the last append and checked as it is moved on; when another writer (a
+// batch of events, another instance) has moved it meanwhile, it is read
+// again and the append tried again.
 func (a *appender) write(batch []*appended) error {
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
-	return translate(a.store.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		buf := &writeBuffer{tx: tx, ctx: ctx}
-		for _, x := range batch {
-			buf.searches = append(buf.searches, x.searches...)
-			buf.audits = append(buf.audits, x.audits...)
+	var rows []searchRow
+	var audits []audit.Entry
+	for _, x := range batch {
+		rows = append(rows, x.searches...)
+		audits = append(audits, x.audits...)
+	}
+	if len(audits) == 0 {
+		return a.writeInTx(ctx, rows, audits)
+	}
+	sqlDB, err := a.store.db.DB()
+	if err != nil {
+		return err
+	}
+	for range 3 {
+		if a.headHash == nil {
+			if err := sqlDB.QueryRowContext(ctx, "SELECT seq, hash FROM audit_head").Scan(&a.headSeq, &a.headHash); err != nil {
+				return translate(err)
+			}
 		}
+		args, seq, hash := auditArgs(audits, a.headSeq, a.headHash)
+		all := append([]any{a.headSeq, a.headHash, seq, hash}, searchArgs(rows)...)
+		res, err := sqlDB.ExecContext(ctx, appendSQL, append(all, args...)...)
+		if err != nil {
+			a.headHash = nil
+			return translate(err)
+		}
+		if n, err := res.RowsAffected(); err == nil && n == int64(len(audits)) {
+			a.headSeq, a.headHash = seq, hash
+			return nil
+		}
+		a.headHash = nil // moved on by another writer: read it again
+	}
+	// Contended: append under the head's lock, as a batch of events does.
+	return a.writeInTx(ctx, rows, audits)
+}
+
+// writeInTx appends rows in a transaction that locks the audit chain's head.
+func (a *appender) writeInTx(ctx context.Context, rows []searchRow, audits []audit.Entry) error {
+	a.headHash = nil
+	return translate(a.store.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		buf := &writeBuffer{tx: tx, ctx: ctx, searches: rows, audits: audits}
 		return buf.flush()
 	}))
 }

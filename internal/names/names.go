@@ -21,7 +21,6 @@ package names
 import (
 	"hash/maphash"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -260,8 +259,60 @@ func (x *Index) hash(s string, skip, size int) uint32 {
 // postings maps 32-bit hashes to ids: sorted runs of hash<<32|id, and the
 // newest entries unsorted.
 type postings struct {
-	runs  [][]uint64
+	runs  []run
 	fresh []uint64
+}
+
+// run is a sorted run of entries with a directory by the hashes' top bits:
+// dir[b] is where the entries whose hash starts with b begin, so a lookup
+// reads one small bucket instead of binary-searching megabytes, which
+// costs a cache miss a step.
+type run struct {
+	entries []uint64
+	dir     []uint32
+	shift   uint
+}
+
+func newRun(entries []uint64) run {
+	r := run{entries: entries}
+	bits := uint(0)
+	for len(entries)>>(bits+3) > 0 && bits < 24 {
+		bits++
+	}
+	if bits < 8 {
+		return r // small: binary search
+	}
+	r.shift = 32 - bits
+	r.dir = make([]uint32, 1<<bits+1)
+	b := 0
+	for i, e := range entries {
+		for top := int(uint32(e>>32) >> r.shift); b <= top; b++ {
+			r.dir[b] = uint32(i)
+		}
+	}
+	for ; b < len(r.dir); b++ {
+		r.dir[b] = uint32(len(entries))
+	}
+	return r
+}
+
+// first is the index of the first entry filed under h, or where it would be.
+func (r run) first(h uint32) int {
+	lo, hi := 0, len(r.entries)
+	if r.dir != nil {
+		b := h >> r.shift
+		lo, hi = int(r.dir[b]), int(r.dir[b+1])
+	}
+	key := uint64(h) << 32
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if r.entries[mid] < key {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo
 }
 
 const freshMax = 256
@@ -271,37 +322,35 @@ func (p *postings) add(h, id uint32) {
 	if len(p.fresh) < freshMax {
 		return
 	}
-	run := slices.Clone(p.fresh)
+	entries := slices.Clone(p.fresh)
 	p.fresh = p.fresh[:0]
-	p.addRun(run)
+	p.addRun(entries)
 }
 
 // addRun files a run of entries (sorted here), merging runs as a binary
 // counter does so that there are a logarithmic number of them. A run larger
 // than those before it goes first: runs are kept largest first.
-func (p *postings) addRun(run []uint64) {
-	if len(run) == 0 {
+func (p *postings) addRun(entries []uint64) {
+	if len(entries) == 0 {
 		return
 	}
-	if cap(run) > len(run) {
-		run = slices.Clone(run) // exactly its size: runs live long
+	if cap(entries) > len(entries) {
+		entries = slices.Clone(entries) // exactly its size: runs live long
 	}
-	slices.Sort(run)
-	p.runs = append(p.runs, run)
-	slices.SortStableFunc(p.runs, func(a, b []uint64) int { return len(b) - len(a) })
-	for n := len(p.runs); n >= 2 && len(p.runs[n-1]) >= len(p.runs[n-2]); n = len(p.runs) {
-		p.runs[n-2] = merge(p.runs[n-2], p.runs[n-1])
+	slices.Sort(entries)
+	p.runs = append(p.runs, newRun(entries))
+	slices.SortStableFunc(p.runs, func(a, b run) int { return len(b.entries) - len(a.entries) })
+	for n := len(p.runs); n >= 2 && len(p.runs[n-1].entries) >= len(p.runs[n-2].entries); n = len(p.runs) {
+		p.runs[n-2] = newRun(merge(p.runs[n-2].entries, p.runs[n-1].entries))
 		p.runs = p.runs[:n-1]
 	}
 }
 
 // each calls fn with every id filed under h until fn returns false.
 func (p *postings) each(h uint32, fn func(id uint32) bool) {
-	lo := uint64(h) << 32
-	for _, run := range p.runs {
-		i := sort.Search(len(run), func(i int) bool { return run[i] >= lo })
-		for ; i < len(run) && uint32(run[i]>>32) == h; i++ {
-			if !fn(uint32(run[i])) {
+	for _, r := range p.runs {
+		for i := r.first(h); i < len(r.entries) && uint32(r.entries[i]>>32) == h; i++ {
+			if !fn(uint32(r.entries[i])) {
 				return
 			}
 		}
@@ -314,11 +363,11 @@ func (p *postings) each(h uint32, fn func(id uint32) bool) {
 }
 
 func (p *postings) bytes() int64 {
-	n := int64(cap(p.fresh))
+	n := int64(cap(p.fresh)) * 8
 	for _, r := range p.runs {
-		n += int64(cap(r))
+		n += int64(cap(r.entries))*8 + int64(cap(r.dir))*4
 	}
-	return n * 8
+	return n
 }
 
 func merge(a, b []uint64) []uint64 {

@@ -156,6 +156,66 @@ func (x *Index) AddAll(all []Name) {
 	x.firms.addRun(firms)
 }
 
+// Load fills an empty index with the names next yields (each key once, as
+// a register's grantor_names holds them), about n of them: their entries go
+// into one run each, sorted once, so that the index a register is loaded
+// into at start costs one sort and no merging, and a lookup reads the
+// fewest runs. It holds the index until it is done. On an index that holds
+// names already, it adds them as AddAll would.
+func (x *Index) Load(n int, next func() (Name, bool, error)) error {
+	x.mu.Lock()
+	if len(x.entries) == 0 {
+		defer x.mu.Unlock()
+		return x.load(n, next)
+	}
+	x.mu.Unlock()
+	var chunk []Name
+	for {
+		nm, ok, err := next()
+		if err != nil {
+			return err
+		}
+		if !ok {
+			x.AddAll(chunk)
+			return nil
+		}
+		if chunk = append(chunk, nm); len(chunk) == 65536 {
+			x.AddAll(chunk)
+			chunk = chunk[:0]
+		}
+	}
+}
+
+// load fills the empty index, which the caller holds.
+func (x *Index) load(n int, next func() (Name, bool, error)) error {
+	slips, firms := make([]uint64, 0, n*14), make([]uint64, 0, n)
+	for {
+		nm, ok, err := next()
+		if err != nil {
+			return err
+		}
+		if !ok {
+			break
+		}
+		key, name := nm.Key, nm.Name
+		if key == "" || len(key) > 0xffff || len(name) > 0xffff {
+			continue
+		}
+		id := x.append(key, name)
+		slips = append(slips, uint64(x.hash(key, -1, 0))<<32|uint64(id))
+		for i, r := range key {
+			slips = append(slips, uint64(x.hash(key, i, utf8.RuneLen(r)))<<32|uint64(id))
+		}
+		if fk := identity.Parts(name, key).FirmKey(); fk != "" {
+			firms = append(firms, uint64(x.hash(fk, -1, 0))<<32|uint64(id))
+		}
+	}
+	x.slips.addRun(slips)
+	x.firms.addRun(firms)
+	x.arena, x.entries = slices.Clip(x.arena), slices.Clip(x.entries)
+	return nil
+}
+
 // Similar returns up to max names similar to the one searched (its search
 // key and the name as typed), one slip apart first, then the same firm,
 // each group nearest first, then in key order.

@@ -85,10 +85,25 @@ func TestAddAll(t *testing.T) {
 	if all.Len() != 5000 {
 		t.Errorf("%d names, want 5000: each once", all.Len())
 	}
+	loaded := New()
+	i := 0
+	if err := loaded.Load(len(batch), func() (Name, bool, error) {
+		if i == len(batch) {
+			return Name{}, false, nil
+		}
+		i++
+		return batch[i-1], true, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if loaded.Len() != 5000 {
+		t.Errorf("loaded %d names, want 5000", loaded.Len())
+	}
 	for _, i := range []int{0, 7, 4999} {
 		q := fmt.Sprintf("上海测%05d试机城有限公司", i)
-		if a, b := similar(one, q, 5), similar(all, q, 5); cmp.Diff(a, b) != "" || len(b) != 1 {
-			t.Errorf("%s: one by one %v, all at once %v", q, a, b)
+		a, b, c := similar(one, q, 5), similar(all, q, 5), similar(loaded, q, 5)
+		if cmp.Diff(a, b) != "" || cmp.Diff(a, c) != "" || len(b) != 1 {
+			t.Errorf("%s: one by one %v, all at once %v, loaded %v", q, a, b, c)
 		}
 	}
 }

@@ -37,9 +37,6 @@ const namesPoll = time.Second
 
 type grantorName struct{ Key, Name string }
 
-// namesChunk is how many names a catch-up files at once.
-const namesChunk = 65536
-
 type similarNames struct {
 	store *Store
 	idx   *names.Index
@@ -68,28 +65,29 @@ func (n *similarNames) added(rows []grantorName) {
 func (n *similarNames) catchUp(ctx context.Context) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	rows, err := n.store.db.WithContext(ctx).Raw("SELECT id, name_key, name FROM grantor_names WHERE id > ? ORDER BY id", n.last).Rows()
+	db := n.store.db.WithContext(ctx)
+	var count int
+	if !n.loaded {
+		// How many there are, to make room for them once.
+		if err := db.Raw("SELECT count(*) FROM grantor_names").Scan(&count).Error; err != nil {
+			return translate(err)
+		}
+	}
+	rows, err := db.Raw("SELECT id, name_key, name FROM grantor_names WHERE id > ? ORDER BY id", n.last).Rows()
 	if err != nil {
 		return translate(err)
 	}
 	defer rows.Close()
-	// A chunk at a time, so that a large register's names are never all
-	// held twice.
-	var chunk []names.Name
-	for rows.Next() {
+	err = n.idx.Load(count, func() (names.Name, bool, error) {
 		var nm names.Name
-		if err := rows.Scan(&n.last, &nm.Key, &nm.Name); err != nil {
-			return err
+		if !rows.Next() {
+			return nm, false, rows.Err()
 		}
-		if chunk = append(chunk, nm); len(chunk) == namesChunk {
-			n.idx.AddAll(chunk)
-			chunk = chunk[:0]
-		}
+		return nm, true, rows.Scan(&n.last, &nm.Key, &nm.Name)
+	})
+	if err != nil {
+		return translate(err)
 	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	n.idx.AddAll(chunk)
 	if !n.loaded {
 		// What building the index took and no longer needs goes back now.
 		debug.FreeOSMemory()

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"database/sql/driver"
 	"encoding/hex"
 	"encoding/json"
@@ -346,14 +345,12 @@ func searchSQL(q registry.Query) (query string, args []any, how string) {
 	case q.NameKey != "":
 		// Current names first: a registration found both ways matched by
 		// its current name. 'grantor' sorts after 'former_grantor'.
-		alive := ` AND name_key = @key AND added_at <= @at AND (removed_at IS NULL OR removed_at > @at)`
+		alive := ` AND name_key = ? AND added_at <= ? AND (removed_at IS NULL OR removed_at > ?)`
 		query, args, how = `SELECT registration_number, MAX(role) AS role FROM (
 			SELECT registration_number, role FROM parties WHERE role = 'grantor' AND type = 'organization'`+alive+`
 			UNION ALL
 			SELECT registration_number, role FROM parties WHERE role = 'former_grantor' AND type = 'organization'`+alive+`
-		) found GROUP BY registration_number`, []any{sql.Named("key", q.NameKey), sql.Named("at", q.AsOf)}, matchCurrentName
-		return `SELECT f.registration_number, f.role FROM (` + query + `) f JOIN registrations r ON r.number = f.registration_number
-			WHERE @inactive OR ((r.ended_at IS NULL OR r.ended_at > @at) AND r.expires_at > @at)`, append(args, sql.Named("inactive", q.Inactive)), how
+		) found GROUP BY registration_number`, []any{q.NameKey, q.AsOf, q.AsOf, q.NameKey, q.AsOf, q.AsOf}, matchCurrentName
 	case c.USCC != "":
 		query, args = grantors("uscc = ?", c.USCC)
 		how = matchUSCC
@@ -384,14 +381,8 @@ func (s *Store) FindRegistrations(ctx context.Context, q registry.Query, first i
 	if query == "" {
 		return nil, nil, nil
 	}
-	// The key's statement names its parameters when it is a name search,
-	// and numbers them otherwise; the events' join does the same.
 	join := `r.rn <= ? AND e.registration_number = r.registration_number AND e.registered_at <= ?`
 	extra := []any{first, q.AsOf}
-	if how == matchCurrentName {
-		join = `r.rn <= @first AND e.registration_number = r.registration_number AND e.registered_at <= @at`
-		extra = []any{sql.Named("first", first)}
-	}
 	rows, err := s.q(ctx).Raw(`WITH found AS (`+query+`),
 		ranked AS (SELECT registration_number, role, row_number() OVER (ORDER BY registration_number) AS rn FROM found)
 		SELECT r.registration_number, r.role, e.log_index, e.number, e.type, e.registered_at, e.organization_id::text, e.user_id::text, e.record

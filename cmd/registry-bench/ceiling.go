@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/movable-registry/registry/internal/auth"
@@ -150,4 +152,74 @@ func ceiling(ctx context.Context, dsn string, banks []Bank, n, batch int, log *s
 	res := CeilingResult{Filings: n, Rows: rowCount, Seconds: secs, PerSecond: float64(n) / secs, Batch: batch, Connections: workers}
 	log.Info("raw ceiling", "filings_per_second", res.PerSecond, "rows", rowCount)
 	return res, nil
+}
+
+// SearchCeilingResult is what the database alone answers of searches.
+type SearchCeilingResult struct {
+	Clients            int
+	Seconds, PerSecond float64
+	P50ms, P99ms       float64
+}
+
+// searchCeiling measures the raw ceiling of searching: the statement a
+// search by USCC runs (the registrations found and their events), through
+// the store straight to PostgreSQL by clients connections, for random
+// preloaded grantors. No HTTP, no service, no certificate or audit entry
+// written: what the database alone answers on this machine.
+func searchCeiling(ctx context.Context, dsn string, w *workload, clients int, d time.Duration) (SearchCeilingResult, error) {
+	gdb, err := postgres.Open(dsn)
+	if err != nil {
+		return SearchCeilingResult{}, err
+	}
+	if sqlDB, err := gdb.DB(); err == nil {
+		defer sqlDB.Close()
+	}
+	store, err := postgres.New(gdb, time.Now)
+	if err != nil {
+		return SearchCeilingResult{}, err
+	}
+	defer store.Close()
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	var done atomic.Int64
+	hists := make([]*hdrhistogram.Histogram, clients)
+	errs := make([]error, clients)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for c := range clients {
+		hists[c] = hdrhistogram.New(1, 60_000_000, 3)
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(c)+7, uint64(time.Now().UnixNano())))
+			for ctx.Err() == nil {
+				g := rng.Int64N(max(w.preload/2, 1))
+				if g%8 == 7 {
+					g--
+				}
+				t0 := time.Now()
+				_, _, err := store.FindRegistrations(ctx, registry.Query{Criteria: registry.Criteria{USCC: company(g).USCC}, AsOf: time.Now()}, 32)
+				if ctx.Err() != nil {
+					return
+				}
+				if err != nil {
+					errs[c] = err
+					return
+				}
+				_ = hists[c].RecordValue(time.Since(t0).Microseconds())
+				done.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return SearchCeilingResult{}, err
+		}
+	}
+	h := hdrhistogram.New(1, 60_000_000, 3)
+	for _, x := range hists {
+		h.Merge(x)
+	}
+	secs := time.Since(start).Seconds()
+	return SearchCeilingResult{Clients: clients, Seconds: secs, PerSecond: float64(done.Load()) / secs,
+		P50ms: float64(h.ValueAtQuantile(50)) / 1000, P99ms: float64(h.ValueAtQuantile(99)) / 1000}, nil
 }

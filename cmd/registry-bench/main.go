@@ -62,7 +62,7 @@ func main() {
 	flag.IntVar(&o.mixClients, "mix-clients", 32, "concurrent clients in the mixed phase")
 	flag.DurationVar(&o.mixDur, "mix-duration", 30*time.Second, "length of the mixed phase")
 	flag.StringVar(&o.mix, "mix", "file=20,search_name=35,search_uscc=20,search_number=15,amend=5,cancel=5", "the mixed phase's operations and weights")
-	flag.StringVar(&o.phases, "phases", "explain,ceiling,file,search,mix", "phases to run, in order")
+	flag.StringVar(&o.phases, "phases", "explain,ceiling,file,search_ceiling,search_name,search_uscc,search_serial,search_mix,mix", "phases to run, in order")
 	flag.IntVar(&o.ceilingFilings, "ceiling-filings", 100_000, "filings the raw ceiling inserts")
 	flag.IntVar(&o.banks, "banks", 8, "banks (organizations with a filing and searching user) that share the load")
 	flag.IntVar(&o.maxBatch, "max-batch", 256, "registryd's sequencer.max_batch")
@@ -151,6 +151,12 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 			res.Phases = append(res.Phases, w.phase(ctx, o, "file", o.fileClients, o.fileDuration, "file=1"))
 		case "search":
 			res.Phases = append(res.Phases, w.phase(ctx, o, "search", o.searchClients, o.searchDuration, "search_name=50,search_uscc=30,search_number=20"))
+		case "search_ceiling":
+			c, err := searchCeiling(ctx, dsn, w, o.searchClients, o.searchDuration)
+			if err != nil {
+				return fmt.Errorf("search ceiling: %w", err)
+			}
+			res.SearchCeiling = &c
 		case "search_name", "search_uscc", "search_serial", "search_number":
 			res.Phases = append(res.Phases, w.phase(ctx, o, phase, o.searchClients, o.searchDuration, phase+"=1"))
 		case "search_mix":
@@ -161,7 +167,7 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 			res.Phases = append(res.Phases, w.phase(ctx, o, "mix", o.mixClients, o.mixDur, o.mix))
 		case "":
 		default:
-			return fmt.Errorf("unknown phase %q (there are explain, ceiling, file, search, search_name, search_uscc, search_serial, search_number, search_mix, mix)", phase)
+			return fmt.Errorf("unknown phase %q (there are explain, ceiling, search_ceiling, file, search, search_name, search_uscc, search_serial, search_number, search_mix, mix)", phase)
 		}
 	}
 	res.ServerRSSMaxMB, res.ServerRSSPeakMB = srv.rss.max(), srv.peakRSS()

@@ -22,7 +22,8 @@ type Results struct {
 	Machine           Machine
 	Config            map[string]any
 	Preload           PreloadResult
-	Ceiling           *CeilingResult `json:",omitempty"`
+	Ceiling           *CeilingResult       `json:",omitempty"`
+	SearchCeiling     *SearchCeilingResult `json:",omitempty"`
 	Phases            []PhaseResult
 	// FilingToCeiling is the filing phase's filings a second over the raw
 	// ceiling's.
@@ -148,6 +149,10 @@ func (r *Results) markdown() string {
 			fmt.Fprintf(&b, "Filing through the service reached %.0f%% of it.\n", 100*r.FilingToCeiling)
 		}
 	}
+	if c := r.SearchCeiling; c != nil {
+		fmt.Fprintf(&b, "\nRaw search ceiling: %.0f searches by USCC a second, p50 %.2f ms, p99 %.2f ms (the find statement with its events through the store, %d connections, no HTTP, service, certificate or audit entry).\n",
+			c.PerSecond, c.P50ms, c.P99ms, c.Clients)
+	}
 	fmt.Fprintf(&b, "\nregistryd resident memory: at most %.0f MB sampled, %.0f MB peak (VmHWM).\n", r.ServerRSSMaxMB, r.ServerRSSPeakMB)
 	for _, p := range r.Plans {
 		if len(p.SeqScans) > 0 {
@@ -155,7 +160,16 @@ func (r *Results) markdown() string {
 		}
 	}
 	if len(r.Plans) > 0 {
-		b.WriteString("\nEXPLAIN ANALYZE of every search statement is in results.json (Plans).\n")
+		b.WriteString("\nEXPLAIN ANALYZE of every search statement (whole plans in results.json, Plans):\n\n| search by | statement | planning ms | execution ms | whole-table scans |\n|---|---|---:|---:|---|\n")
+		for _, p := range r.Plans {
+			for _, st := range p.Plans {
+				scans := ""
+				if strings.Contains(st.Plan, "Seq Scan") {
+					scans = "yes"
+				}
+				fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", p.Criterion, st.Statement, planTime(st.Plan, "Planning Time: "), planTime(st.Plan, "Execution Time: "), scans)
+			}
+		}
 	}
 	return b.String()
 }
@@ -204,4 +218,17 @@ func explainSearches(ctx context.Context, dsn string, w *workload) ([]PlanResult
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Criterion < out[j].Criterion })
 	return out, nil
+}
+
+// planTime reads a time EXPLAIN ANALYZE reports ("Execution Time: 0.123 ms").
+func planTime(plan, label string) string {
+	i := strings.LastIndex(plan, label)
+	if i < 0 {
+		return ""
+	}
+	rest := plan[i+len(label):]
+	if j := strings.Index(rest, " ms"); j >= 0 {
+		return rest[:j]
+	}
+	return ""
 }

@@ -188,7 +188,10 @@ func (x *Index) Load(n int, next func() (Name, bool, error)) error {
 
 // load fills the empty index, which the caller holds.
 func (x *Index) load(n int, next func() (Name, bool, error)) error {
+	// Room for a Chinese name's fourteen entries and forty bytes (most
+	// are shorter), so that nothing is copied as it grows.
 	slips, firms := make([]uint64, 0, n*14), make([]uint64, 0, n)
+	x.arena, x.entries = make([]byte, 0, n*40), make([]entry, 0, n)
 	for {
 		nm, ok, err := next()
 		if err != nil {
@@ -212,7 +215,6 @@ func (x *Index) load(n int, next func() (Name, bool, error)) error {
 	}
 	x.slips.addRun(slips)
 	x.firms.addRun(firms)
-	x.arena, x.entries = slices.Clip(x.arena), slices.Clip(x.entries)
 	return nil
 }
 
@@ -394,8 +396,8 @@ func (p *postings) addRun(entries []uint64) {
 	if len(entries) == 0 {
 		return
 	}
-	if cap(entries) > len(entries) {
-		entries = slices.Clone(entries) // exactly its size: runs live long
+	if cap(entries)-len(entries) > len(entries)/8 {
+		entries = slices.Clone(entries) // near its size: runs live long
 	}
 	slices.Sort(entries)
 	p.runs = append(p.runs, newRun(entries))

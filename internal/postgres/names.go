@@ -72,6 +72,9 @@ func (n *similarNames) catchUp(ctx context.Context) error {
 		if err := db.Raw("SELECT count(*) FROM grantor_names").Scan(&count).Error; err != nil {
 			return translate(err)
 		}
+		// The load's garbage (every row read) is collected as it goes, so
+		// that building the index never holds twice what it keeps.
+		defer debug.SetGCPercent(debug.SetGCPercent(20))
 	}
 	rows, err := db.Raw("SELECT id, name_key, name FROM grantor_names WHERE id > ? ORDER BY id", n.last).Rows()
 	if err != nil {

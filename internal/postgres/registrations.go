@@ -372,21 +372,30 @@ func searchSQL(q registry.Query) (query string, args []any, how string) {
 		WHERE ? OR ((r.ended_at IS NULL OR r.ended_at > ?) AND r.expires_at > ?)`, append(args, q.Inactive, q.AsOf, q.AsOf), how
 }
 
+// findSQL is the one statement a search runs: what its key finds (searchSQL),
+// and the events up to q.AsOf of the first first registrations found.
+func findSQL(q registry.Query, first int) (string, []any, string) {
+	query, args, how := searchSQL(q)
+	if query == "" {
+		return "", nil, ""
+	}
+	return `WITH found AS (` + query + `),
+		ranked AS (SELECT registration_number, role, row_number() OVER (ORDER BY registration_number) AS rn FROM found)
+		SELECT r.registration_number, r.role, e.log_index, e.number, e.type, e.registered_at, e.organization_id::text, e.user_id::text, e.record
+		FROM ranked r LEFT JOIN events e ON r.rn <= ? AND e.registration_number = r.registration_number AND e.registered_at <= ?`,
+		append(args, first, q.AsOf), how
+}
+
 // FindRegistrations returns what a search key finds at q.AsOf, in
 // registration order, and the events (registered at or before q.AsOf, in
 // log order) of the first first of them: one statement answers a search
 // of a few registrations whole, and a large one its first page.
 func (s *Store) FindRegistrations(ctx context.Context, q registry.Query, first int) ([]registry.Match, []registry.EventRecord, error) {
-	query, args, how := searchSQL(q)
+	query, args, how := findSQL(q, first)
 	if query == "" {
 		return nil, nil, nil
 	}
-	join := `r.rn <= ? AND e.registration_number = r.registration_number AND e.registered_at <= ?`
-	extra := []any{first, q.AsOf}
-	rows, err := s.q(ctx).Raw(`WITH found AS (`+query+`),
-		ranked AS (SELECT registration_number, role, row_number() OVER (ORDER BY registration_number) AS rn FROM found)
-		SELECT r.registration_number, r.role, e.log_index, e.number, e.type, e.registered_at, e.organization_id::text, e.user_id::text, e.record
-		FROM ranked r LEFT JOIN events e ON `+join, append(args, extra...)...).Rows()
+	rows, err := s.q(ctx).Raw(query, args...).Rows()
 	if err != nil {
 		return nil, nil, translate(err)
 	}
@@ -434,19 +443,19 @@ type Plan struct {
 }
 
 // ExplainSearch runs a search's statements under EXPLAIN ANALYZE: the one
-// its key chooses, the replay of what it found, and for a name the similar
-// names.
+// that finds its registrations and their events, a later page's events,
+// and for a name the check of which similar names a search would find.
 func (s *Store) ExplainSearch(ctx context.Context, q registry.Query) ([]Plan, error) {
 	explain := func(name, query string, args ...any) (Plan, []string, error) {
 		var lines []string
 		err := s.db.WithContext(ctx).Raw("EXPLAIN (ANALYZE, BUFFERS) "+query, args...).Scan(&lines).Error
 		return Plan{Statement: name, Plan: strings.Join(lines, "\n")}, lines, translate(err)
 	}
-	query, args, how := searchSQL(q)
+	query, args, how := findSQL(q, 32)
 	if query == "" {
 		return nil, errors.New("the query has no search key")
 	}
-	find, _, err := explain("find by "+how, query, args...)
+	find, _, err := explain("find by "+how+", with the first page's events", query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -459,16 +468,19 @@ func (s *Store) ExplainSearch(ctx context.Context, q registry.Query) ([]Plan, er
 	for i, m := range matches {
 		numbers[i] = m.RegistrationNumber
 	}
-	p, _, err := explain("events of the registrations found", eventsSQL, textArray(numbers), q.AsOf)
+	p, _, err := explain("events of a later page", eventsSQL, textArray(numbers), q.AsOf)
 	if err != nil {
 		return nil, err
 	}
 	plans = append(plans, p)
 	if q.NameKey != "" {
-		cands := s.similar.idx.Similar(q.NameKey, q.Criteria.GrantorName, 20)
-		keys := make([]string, len(cands))
-		for i, c := range cands {
-			keys[i] = c.Key
+		if err := s.similar.ready(ctx); err != nil {
+			return nil, err
+		}
+		// The name's own key stands in when nothing is similar to it.
+		keys := []string{q.NameKey}
+		for _, c := range s.similar.idx.Similar(q.NameKey, q.Criteria.GrantorName, 20) {
+			keys = append(keys, c.Key)
 		}
 		p, _, err := explain("similar names: which candidates a search would find", liveNamesSQL, textArray(keys), q.AsOf, false)
 		if err != nil {

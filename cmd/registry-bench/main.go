@@ -100,11 +100,11 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 	}
 	res := &Results{Started: time.Now().UTC(), Machine: machine(ctx, dsn), Config: o.describe()}
 
-	srv, err := startServer(ctx, o, dsn, log)
+	srv, err := startServer(ctx, o, dsn, "registryd.log", log)
 	if err != nil {
 		return err
 	}
-	defer srv.stop()
+	defer func() { srv.stop() }()
 	banks, err := setUpBanks(ctx, srv, dsn, o.banks)
 	if err != nil {
 		return err
@@ -118,11 +118,19 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 		if !created && have > 0 {
 			return fmt.Errorf("%s holds %d registrations, fewer than -preload %d, and was not made by this run: use -fresh", o.database, have, o.preload)
 		}
+		// registryd is stopped while the register loads (COPY, not its
+		// writes), and started again on the loaded register, as an
+		// operator would after a migration: it builds its similar-names
+		// index at start.
+		srv.stop()
 		p, err := preload(ctx, dsn, banks, o.preload, log)
 		if err != nil {
 			return fmt.Errorf("preload: %w", err)
 		}
 		res.Preload = p
+		if srv, err = startServer(ctx, o, dsn, "registryd-loaded.log", log); err != nil {
+			return err
+		}
 	} else {
 		log.Info("the benchmark database already holds enough registrations", "registrations", have)
 	}
@@ -255,7 +263,7 @@ func freeAddr() (string, error) {
 	return ln.Addr().String(), nil
 }
 
-func startServer(ctx context.Context, o options, dsn string, log *slog.Logger) (*server, error) {
+func startServer(ctx context.Context, o options, dsn, logName string, log *slog.Logger) (*server, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -269,7 +277,7 @@ func startServer(ctx context.Context, o options, dsn string, log *slog.Logger) (
 		return nil, err
 	}
 	s := &server{base: "http://" + addr, debug: "http://" + debug, admin: randomHex(24), exited: make(chan error, 1)}
-	s.logPath = filepath.Join(o.out, "registryd.log")
+	s.logPath = filepath.Join(o.out, logName)
 	logFile, err := os.Create(s.logPath)
 	if err != nil {
 		return nil, err

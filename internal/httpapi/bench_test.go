@@ -174,3 +174,60 @@ func BenchmarkLog(b *testing.B) {
 		b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 	})
 }
+
+// BenchmarkSearchLargeGrantor measures a search by the USCC of a grantor
+// with one registration beside one with 10,000, whose answer is its first
+// page (search.max_results, 1,000) and the rest is paged from the stored
+// search; and reading one later page.
+func BenchmarkSearchLargeGrantor(b *testing.B) {
+	e := newEnv(b)
+	bank := e.newAccount(usccs[0], "registrant", "searcher")
+	e.must(201, e.do("POST", "/registrations", bank.Token, filing(grantorName, usccs[2])))
+	work := make(chan int)
+	done := make(chan struct{})
+	for range 16 {
+		go func() {
+			for range work {
+				if r := e.do("POST", "/registrations", bank.Token, filing(grantorName, usccs[1])); r.Status != 201 {
+					b.Error(r)
+				}
+			}
+			done <- struct{}{}
+		}()
+	}
+	for i := range 10_000 {
+		work <- i
+	}
+	close(work)
+	for range 16 {
+		<-done
+	}
+	search := func(uscc string) map[string]any {
+		return e.must(201, e.do("POST", "/searches", bank.Token, `{"criteria":{"uscc":"`+uscc+`"}}`))
+	}
+	b.Run("1 registration", func(b *testing.B) {
+		for b.Loop() {
+			search(usccs[2])
+		}
+	})
+	b.Run("10,000 registrations, first page", func(b *testing.B) {
+		for b.Loop() {
+			if s := search(usccs[1]); s["truncated"] != true {
+				b.Fatal("not truncated")
+			}
+		}
+	})
+	b.Run("10,000 registrations, a later page", func(b *testing.B) {
+		number := search(usccs[1])["number"].(string)
+		cursors := []string{"1000", "2000", "3000", "4000", "5000", "6000", "7000", "8000", "9000"}
+		i := 0
+		for b.Loop() {
+			// A page first read is made and kept; later reads are the kept bytes.
+			if i == len(cursors) {
+				number, i = search(usccs[1])["number"].(string), 0
+			}
+			e.must(200, e.do("GET", "/searches/"+number+"/results?cursor="+cursors[i], bank.Token, nil))
+			i++
+		}
+	})
+}

@@ -20,6 +20,7 @@ package names
 
 import (
 	"hash/maphash"
+	"math/bits"
 	"slices"
 	"strings"
 	"sync"
@@ -402,11 +403,18 @@ func (p *postings) addRun(entries []uint64) {
 	slices.Sort(entries)
 	p.runs = append(p.runs, newRun(entries))
 	slices.SortStableFunc(p.runs, func(a, b run) int { return len(b.entries) - len(a.entries) })
-	for n := len(p.runs); n >= 2 && len(p.runs[n-1].entries) >= len(p.runs[n-2].entries); n = len(p.runs) {
+	// Two runs of one size class (the same power of two) merge, and the
+	// merged run with another of its new class: an entry is merged about
+	// log2(n/256) times in all, and runs of nearly equal sizes (a
+	// follower's catch-ups) do not pile up.
+	for n := len(p.runs); n >= 2 && sizeClass(p.runs[n-1]) >= sizeClass(p.runs[n-2]); n = len(p.runs) {
 		p.runs[n-2] = newRun(merge(p.runs[n-2].entries, p.runs[n-1].entries))
+		p.runs[n-1] = run{}
 		p.runs = p.runs[:n-1]
 	}
 }
+
+func sizeClass(r run) int { return bits.Len(uint(len(r.entries))) }
 
 // each calls fn with every id filed under h until fn returns false.
 func (p *postings) each(h uint32, fn func(id uint32) bool) {

@@ -209,8 +209,10 @@ func (s *Store) RemoveItems(ctx context.Context, number string, ids []string, at
 		at, number, textArray(ids)).Error)
 }
 
+// eventsSQL finds events by their registrations' index; the instant only
+// filters them (see findSQL).
 const eventsSQL = `SELECT log_index, number, registration_number, type, registered_at, organization_id, user_id, record
-		FROM events WHERE registration_number = ANY(?::text[]) AND registered_at <= ? ORDER BY log_index`
+		FROM events WHERE registration_number = ANY(?::text[]) AND registered_at + interval '0' <= ? ORDER BY log_index`
 
 // Events returns the events of the given registrations registered at or
 // before asOf, in log order.
@@ -379,11 +381,19 @@ func findSQL(q registry.Query, first int) (string, []any, string) {
 	if query == "" {
 		return "", nil, ""
 	}
+	// Only the first registrations are joined to their events (the rest are
+	// listed alone), so that a grantor with thousands of registrations costs
+	// a page's events, not all of theirs. A registration's events are found
+	// by its own index; the instant only filters them (written so that no
+	// plan, stale statistics or not, reads the index by time instead).
 	return `WITH found AS (` + query + `),
 		ranked AS (SELECT registration_number, role, row_number() OVER (ORDER BY registration_number) AS rn FROM found)
 		SELECT r.registration_number, r.role, e.log_index, e.number, e.type, e.registered_at, e.organization_id::text, e.user_id::text, e.record
-		FROM ranked r LEFT JOIN events e ON r.rn <= ? AND e.registration_number = r.registration_number AND e.registered_at <= ?`,
-		append(args, first, q.AsOf), how
+		FROM ranked r LEFT JOIN events e ON e.registration_number = r.registration_number AND e.registered_at + interval '0' <= ?
+		WHERE r.rn <= ?
+		UNION ALL
+		SELECT registration_number, role, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM ranked WHERE rn > ?`,
+		append(args, q.AsOf, first, first), how
 }
 
 // FindRegistrations returns what a search key finds at q.AsOf, in

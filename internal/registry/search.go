@@ -161,7 +161,19 @@ func (s *Service) page(ctx context.Context, tx Tx, c Caller, matches []Match, fr
 	size, i := 0, from
 	measured, estimate := false, 0
 	for i < len(matches) && len(out) < s.cfg.MaxResults {
-		n := min(len(matches)-i, s.cfg.MaxResults-len(out), replayChunk)
+		// Read a few at a time at first, more once they prove small; a
+		// handful once they prove large (registrations of thousands of
+		// items), so that nothing much is read past the answer's limit.
+		chunk := replayChunk
+		if len(out) > 0 {
+			switch avg := estimate / len(out); {
+			case avg > 64<<10:
+				chunk = 4
+			case avg < 8<<10:
+				chunk = 8 * replayChunk
+			}
+		}
+		n := min(len(matches)-i, s.cfg.MaxResults-len(out), chunk)
 		numbers := make([]string, n)
 		for k := range n {
 			numbers[k] = matches[i+k].RegistrationNumber

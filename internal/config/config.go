@@ -256,6 +256,12 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.Sequencer.MaxBatch < 1 || c.Sequencer.MaxBatch > 10000 || c.Sequencer.MaxWait < 0 || c.Sequencer.MaxWait > time.Second {
 		return c, errors.New("sequencer: max_batch must be 1 to 10000 and max_wait 0 to 1s")
 	}
+	if c.Search.MaxResults < 1 || c.Search.MaxAnswerBytes < 1024 {
+		return c, errors.New("search: max_results must be at least 1 and max_answer_bytes at least 1024")
+	}
+	if c.TokenCacheTTL < 0 || c.TokenCacheTTL > time.Minute {
+		return c, errors.New("token_cache_ttl must be 0 (no cache) to 1m: it is how late another instance's revocation may take effect")
+	}
 	if c.DatabaseURL == "" {
 		return c, errors.New("DATABASE_URL is not set (make run sets it to a private cluster under ./var/pg)")
 	}

@@ -35,6 +35,7 @@ func TestLoadRefusesBadSettings(t *testing.T) {
 		"a negative rate":            {"DATABASE_URL": "postgres://x", "REGISTRY_RATE_PER_ADDRESS": "-5/10"},
 		"a burst of zero":            {"DATABASE_URL": "postgres://x", "REGISTRY_RATE_PER_ADDRESS": "5/0"},
 		"a proxy that is no address": {"DATABASE_URL": "postgres://x", "REGISTRY_TRUSTED_PROXIES": "10.0.0.0/8,proxy.local"},
+		"a token cache of an hour":   {"DATABASE_URL": "postgres://x", "REGISTRY_TOKEN_CACHE_TTL": "1h"},
 	}
 	for name, env := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -57,5 +58,28 @@ func TestRateLimits(t *testing.T) {
 	}
 	if d := Defaults(); d.RateLimits.PerAddress.Rate <= 0 || d.RateLimits.PerToken.Rate <= 0 {
 		t.Errorf("rate limits are not on by default: %+v", d.RateLimits)
+	}
+}
+
+// The project's own settings file loads, with the search limits it sets.
+func TestTheShippedSettings(t *testing.T) {
+	c, err := Load(func(k string) string {
+		return map[string]string{"REGISTRY_CONFIG": "../../configs/registry.yaml", "DATABASE_URL": "postgres://x"}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Search.MaxResults != 1000 || c.Search.MaxAnswerBytes != 4<<20 || c.TokenCacheTTL != time.Second {
+		t.Errorf("search %+v, token_cache_ttl %v", c.Search, c.TokenCacheTTL)
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "registry.yaml")
+	if err := os.WriteFile(file, []byte("search: {max_results: 0}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(func(k string) string {
+		return map[string]string{"REGISTRY_CONFIG": file, "DATABASE_URL": "postgres://x"}[k]
+	}); err == nil {
+		t.Error("max_results 0 accepted")
 	}
 }

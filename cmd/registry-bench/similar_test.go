@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"strconv"
 	"runtime"
 	"testing"
 	"time"
@@ -74,8 +76,15 @@ func buildIndex(all []string) (*names.Index, time.Duration) {
 // names of a 1,000,000-registration register (437,500 Chinese names) and
 // 50,000 synthetic Latin ones: each query is a name with one slip, and
 // recall is how often the name it came from is among the five offered.
+//
+// SIMILAR_NAMES_REGISTRATIONS sets the register's size (10000000 for the
+// large one: 4,375,000 names).
 func BenchmarkSimilarNames(b *testing.B) {
-	chinese := grantorNames(1_000_000)
+	registrations := int64(1_000_000)
+	if v, err := strconv.ParseInt(os.Getenv("SIMILAR_NAMES_REGISTRATIONS"), 10, 64); err == nil && v > 0 {
+		registrations = v
+	}
+	chinese := grantorNames(registrations)
 	var latin []string
 	for i := range 50_000 {
 		latin = append(latin, latinName(i))

@@ -57,6 +57,10 @@ type Candidate struct {
 	// Distance is the edit distance between the keys, which orders the
 	// candidates within one kind of similarity.
 	Distance int
+	// sameFirm: the candidate's distinctive part is the query's, so the
+	// slip fell outside it; such a name ranks before one whose trade name
+	// differs, among names as near.
+	sameFirm bool
 }
 
 // Stats describes the index's size.
@@ -237,8 +241,9 @@ func (x *Index) Similar(key, name string, max int) []Candidate {
 		}
 		seen[id] = true
 		k, n := x.key(id), x.name(id)
-		if how := identity.Compare(q, identity.Parts(n, k)); how != identity.NotSimilar {
-			out = append(out, Candidate{Key: k, Name: n, How: how, Distance: distance(key, k)})
+		p := identity.Parts(n, k)
+		if how := identity.Compare(q, p); how != identity.NotSimilar {
+			out = append(out, Candidate{Key: k, Name: n, How: how, Distance: distance(key, k), sameFirm: p.Distinctive == q.Distinctive})
 		}
 		return len(seen) < maxCandidates
 	}
@@ -265,6 +270,12 @@ func (x *Index) Similar(key, name string, max int) []Candidate {
 		}
 		if a.Distance != b.Distance {
 			return a.Distance - b.Distance
+		}
+		if a.sameFirm != b.sameFirm {
+			if a.sameFirm {
+				return -1
+			}
+			return 1
 		}
 		return strings.Compare(a.Key, b.Key)
 	})

@@ -311,26 +311,19 @@ func (w *workload) phase(ctx context.Context, o options, name string, clients in
 }
 
 // saveHeap fetches a heap profile of registryd from its debug address.
-func saveHeap(s *server, path string) {
-	resp, err := http.Get(s.debug + "/debug/pprof/heap")
-	if err != nil {
-		return
-	}
-	defer resp.Body.Close()
-	f, err := os.Create(path)
-	if err != nil {
-		return
-	}
-	defer f.Close()
-	_, _ = io.Copy(f, resp.Body)
-}
+func saveHeap(s *server, path string) { fetchTo(s.debug+"/debug/pprof/heap", path) }
 
 // saveProfile fetches a CPU profile of registryd from its debug address.
 func saveProfile(s *server, path string, d time.Duration) {
-	if d < time.Second {
-		return
+	if d >= time.Second {
+		fetchTo(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", s.debug, int(d.Seconds())), path)
 	}
-	resp, err := http.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", s.debug, int(d.Seconds())))
+}
+
+// fetchTo saves what url answers in path; a profile that cannot be had is
+// left out of the results.
+func fetchTo(url, path string) {
+	resp, err := http.Get(url)
 	if err != nil {
 		return
 	}

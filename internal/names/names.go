@@ -105,15 +105,28 @@ func (x *Index) Add(key, name string) bool {
 	if found {
 		return false
 	}
-	id := x.append(key, name)
-	x.slips.add(full, id)
-	for i, r := range key {
-		x.slips.add(x.hash(key, i, utf8.RuneLen(r)), id)
+	slips, firms := x.file(key, name, nil, nil)
+	for _, e := range slips {
+		x.slips.add(e)
 	}
-	if fk := identity.Parts(name, key).FirmKey(); fk != "" {
-		x.firms.add(x.hash(fk, -1, 0), id)
+	for _, e := range firms {
+		x.firms.add(e)
 	}
 	return true
+}
+
+// file keeps a name and appends the entries it is filed under: its key and
+// its key with each character taken away, and its firm.
+func (x *Index) file(key, name string, slips, firms []uint64) ([]uint64, []uint64) {
+	id := uint64(x.append(key, name))
+	slips = append(slips, uint64(x.hash(key, -1, 0))<<32|id)
+	for i, r := range key {
+		slips = append(slips, uint64(x.hash(key, i, utf8.RuneLen(r)))<<32|id)
+	}
+	if fk := identity.Parts(name, key).FirmKey(); fk != "" {
+		firms = append(firms, uint64(x.hash(fk, -1, 0))<<32|id)
+	}
+	return slips, firms
 }
 
 // Name is a name and its search key, for AddAll.
@@ -148,14 +161,7 @@ func (x *Index) AddAll(all []Name) {
 			continue
 		}
 		batch[key] = true
-		id := x.append(key, name)
-		slips = append(slips, uint64(full)<<32|uint64(id))
-		for i, r := range key {
-			slips = append(slips, uint64(x.hash(key, i, utf8.RuneLen(r)))<<32|uint64(id))
-		}
-		if fk := identity.Parts(name, key).FirmKey(); fk != "" {
-			firms = append(firms, uint64(x.hash(fk, -1, 0))<<32|uint64(id))
-		}
+		slips, firms = x.file(key, name, slips, firms)
 	}
 	x.slips.addRun(slips)
 	x.firms.addRun(firms)
@@ -209,14 +215,7 @@ func (x *Index) load(n int, next func() (Name, bool, error)) error {
 		if key == "" || len(key) > 0xffff || len(name) > 0xffff {
 			continue
 		}
-		id := x.append(key, name)
-		slips = append(slips, uint64(x.hash(key, -1, 0))<<32|uint64(id))
-		for i, r := range key {
-			slips = append(slips, uint64(x.hash(key, i, utf8.RuneLen(r)))<<32|uint64(id))
-		}
-		if fk := identity.Parts(name, key).FirmKey(); fk != "" {
-			firms = append(firms, uint64(x.hash(fk, -1, 0))<<32|uint64(id))
-		}
+		slips, firms = x.file(key, name, slips, firms)
 	}
 	x.slips.addRun(slips)
 	x.firms.addRun(firms)
@@ -391,8 +390,8 @@ func (r run) first(h uint32) int {
 
 const freshMax = 256
 
-func (p *postings) add(h, id uint32) {
-	p.fresh = append(p.fresh, uint64(h)<<32|uint64(id))
+func (p *postings) add(entry uint64) {
+	p.fresh = append(p.fresh, entry)
 	if len(p.fresh) < freshMax {
 		return
 	}

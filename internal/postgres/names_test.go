@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/movable-registry/registry/internal/identity"
 	"github.com/movable-registry/registry/internal/pgtest"
 	"github.com/movable-registry/registry/internal/postgres"
@@ -79,5 +81,20 @@ func TestSimilarNamesFromAnotherInstance(t *testing.T) {
 	}
 	if s := reader.NamesStats(); s.Names != 1 || s.Bytes == 0 {
 		t.Errorf("the other instance's index: %+v", s)
+	}
+	metrics := prometheus.NewRegistry()
+	metrics.MustRegister(reader.Collectors()...)
+	families, err := metrics.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, f := range families {
+		if m := f.GetMetric(); len(m) == 1 && m[0].GetGauge() != nil {
+			got[f.GetName()] = m[0].GetGauge().GetValue()
+		}
+	}
+	if got["registry_similar_names"] != 1 || got["registry_similar_names_bytes"] <= 0 {
+		t.Errorf("the index's metrics: %v", got)
 	}
 }

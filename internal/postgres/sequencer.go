@@ -111,9 +111,18 @@ func newSequencer(s *Store, opts ...Option) *sequencer {
 	return q
 }
 
-// Collectors are the sequencer's metrics.
+// Collectors are the sequencer's metrics and the similar-names index's size.
 func (s *Store) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{s.seq.batchSize, s.seq.reruns}
+	return []prometheus.Collector{s.seq.batchSize, s.seq.reruns,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "registry_similar_names",
+			Help: "Grantor names in this instance's similar-names index.",
+		}, func() float64 { return float64(s.similar.idx.Stats().Names) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "registry_similar_names_bytes",
+			Help: "Memory the similar-names index holds: names, entries and posting runs.",
+		}, func() float64 { return float64(s.similar.idx.Stats().Bytes) }),
+	}
 }
 
 // do queues a write and waits for its answer, which comes after its batch

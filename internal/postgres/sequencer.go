@@ -30,6 +30,9 @@ import (
 // commit failed), the batch is rolled back and each of its writes is run
 // again in a transaction of its own, so that one bad write never fails its
 // neighbours.
+//
+// Searches that read only as of their stamps are stamped first in their
+// batch and run after it has committed, outside it (searches.go).
 
 // Option configures the sequencer.
 type Option func(*sequencer)

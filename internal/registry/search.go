@@ -64,7 +64,10 @@ func (s *Service) Search(ctx context.Context, c Caller, req SearchRequest) (numb
 	return answer.Number, answer.Body, replayed(err)
 }
 
-// search runs a search in the sequencer's transaction and stores it.
+// search runs a search as of its stamp (on the committed register, or, for
+// a search with an idempotency key, in its batch's transaction) and stores
+// its certificate and audit entry: the first page of what it found, and
+// what later pages are made from.
 func (s *Service) search(ctx context.Context, tx Tx, c Caller, st Stamp, q Query, req SearchRequest, warnings []Warning, similar []string) (number string, body []byte, err error) {
 	cert := SearchCertificate{
 		Number: st.Number, SearchedAt: At(st.At), AsOf: At(st.At), Criteria: req.Criteria,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/stdlib"
@@ -41,9 +42,9 @@ type similarNames struct {
 	store *Store
 	idx   *names.Index
 
-	mu     sync.Mutex // one catch-up at a time
-	last   int64      // the highest grantor_names id read
-	loaded bool
+	mu     sync.Mutex  // one catch-up at a time
+	last   int64       // the highest grantor_names id read
+	loaded atomic.Bool // read without mu: every name search asks
 
 	start  sync.Once
 	cancel context.CancelFunc
@@ -67,7 +68,7 @@ func (n *similarNames) catchUp(ctx context.Context) error {
 	defer n.mu.Unlock()
 	db := n.store.db.WithContext(ctx)
 	var count int
-	if !n.loaded {
+	if !n.loaded.Load() {
 		// How many there are, to make room for them once.
 		if err := db.Raw("SELECT count(*) FROM grantor_names").Scan(&count).Error; err != nil {
 			return translate(err)
@@ -91,20 +92,18 @@ func (n *similarNames) catchUp(ctx context.Context) error {
 	if err != nil {
 		return translate(err)
 	}
-	if !n.loaded {
+	if !n.loaded.Load() {
 		// What building the index took and no longer needs goes back now.
 		debug.FreeOSMemory()
 	}
-	n.loaded = true
+	n.loaded.Store(true)
 	return nil
 }
 
-// ready builds the index the first time.
+// ready builds the index the first time. Once it is built, a name search
+// never waits here for a follower's catch-up.
 func (n *similarNames) ready(ctx context.Context) error {
-	n.mu.Lock()
-	loaded := n.loaded
-	n.mu.Unlock()
-	if loaded {
+	if n.loaded.Load() {
 		return nil
 	}
 	return n.catchUp(ctx)

@@ -263,7 +263,7 @@ func (q *sequencer) run(batch []*request) {
 			r.done <- q.alone(r)
 		}
 		if len(searches) > 0 {
-			if stamps, _, err = q.together(nil, len(searches)); err != nil {
+			if stamps, err = q.stampSearches(len(searches)); err != nil {
 				for _, r := range searches {
 					r.done <- err
 				}
@@ -336,12 +336,10 @@ func (q *sequencer) alone(r *request) error {
 // errRerun rolls a batch back so that its writes run alone.
 var errRerun = errors.New("the batch must run its writes alone")
 
-// together stamps searches searches and runs writes in one transaction with
+// together stamps the batch's searches and runs its writes in one transaction with
 // buffered rows; it returns the searches' stamps (the first of the batch's)
 // and each write's own error. An error of its own means none was committed.
-// A batch that only stamps searches commits without waiting for its commit
-// record to reach disk: a search is answered only after its own rows have,
-// and they come later in the write-ahead log.
+// (A batch of searches alone is stamped by stampSearches.)
 func (q *sequencer) together(batch []*request, searches int) ([]registry.Stamp, []error, error) {
 	s := q.store
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
@@ -354,11 +352,6 @@ func (q *sequencer) together(batch []*request, searches int) ([]registry.Stamp, 
 		h, err := lockHead(tx)
 		if err != nil {
 			return err
-		}
-		if len(batch) == 0 {
-			if err := tx.Exec("SET LOCAL synchronous_commit TO OFF").Error; err != nil {
-				return err
-			}
 		}
 		start := h
 		for k := range stamps {

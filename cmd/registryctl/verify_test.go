@@ -130,7 +130,13 @@ var users int
 
 func (r *register) user(uscc string, roles ...string) string {
 	r.t.Helper()
-	org := r.call("POST", "/organizations", adminToken, map[string]any{"name": "机构 " + uscc, "uscc": uscc, "kind": "enterprise"}, 201)
+	kind := "enterprise"
+	for _, role := range roles {
+		if role == "admin" || role == "auditor" {
+			kind = "registry"
+		}
+	}
+	org := r.call("POST", "/organizations", adminToken, map[string]any{"name": "机构 " + uscc, "uscc": uscc, "kind": kind}, 201)
 	users++
 	email := fmt.Sprintf("u%d-%d@example.cn", users, time.Now().UnixNano())
 	r.call("POST", "/users", adminToken, map[string]any{"organization_id": org["id"], "email": email, "display_name": "甲", "roles": roles, "password": "a long enough password"}, 201)

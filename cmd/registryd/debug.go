@@ -6,12 +6,17 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// serveDebug serves Go's profiler on its own address (debug_addr), apart from
-// the service's routes, so that it can be bound to loopback or left closed.
-func serveDebug(addr string, log *slog.Logger) (stop func(), err error) {
+// serveDebug serves Go's profiler and the metrics on their own address
+// (debug_addr), apart from the service's routes, so that it can be bound to
+// loopback or a private network, or left closed.
+func serveDebug(addr string, metrics prometheus.Gatherer, log *slog.Logger) (stop func(), err error) {
 	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(metrics, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -95,9 +96,19 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 		MaxResults: cfg.Search.MaxResults, MaxAnswerBytes: cfg.Search.MaxAnswerBytes,
 		ExtensionWindowDays: cfg.ExtensionWindowDays,
 		SignInFailures:      cfg.SignIn.FailuresBeforeDelay, SignInMaxDelay: cfg.SignIn.MaxDelay,
+		PasswordHashers: cfg.SignIn.ConcurrentHashes, PasswordWait: cfg.SignIn.HashWait,
+		IDNumberPerHour: cfg.Search.IDNumberPerHour, SignUpsPerHour: cfg.RateLimits.SignUpsPerHour,
 		LogSigner: signer, LogVerifierKey: vkey, LogOrigin: cfg.Log.Origin,
 	})
 	log.Info("log signing key loaded", "verifier_key", vkey)
+	staff, err := svc.StaffOutsideRegistry(ctx)
+	if err != nil {
+		return fmt.Errorf("accounts: %w", err)
+	}
+	for _, u := range staff {
+		log.Warn("a user holds a staff role outside the registry's own organizations: it cannot sign in or use a token until an admin moves it",
+			"user_id", u.ID, "email", u.Email, "organization_id", u.OrganizationID, "roles", strings.Join(u.Roles, ","))
+	}
 	if cfg.AdminToken == "" {
 		log.Warn("REGISTRY_ADMIN_TOKEN is not set: no administrator can sign in")
 	}
@@ -105,7 +116,7 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics.MustRegister(store.Collectors()...)
 	if cfg.DebugAddr != "" {
-		stopDebug, err := serveDebug(cfg.DebugAddr, log)
+		stopDebug, err := serveDebug(cfg.DebugAddr, metrics, log)
 		if err != nil {
 			return err
 		}
@@ -128,6 +139,7 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 			PerAddress:     httpapi.Limit(cfg.RateLimits.PerAddress),
 			PerToken:       httpapi.Limit(cfg.RateLimits.PerToken),
 			TrustedProxies: cfg.TrustedProxies,
+			MetricsToken:   cfg.MetricsToken,
 			Pages:          pages,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,

@@ -35,7 +35,7 @@ func startServer(t *testing.T) (addr, admin string, stop func() error) {
 	env := map[string]string{
 		"REGISTRY_LOG_KEY_FILE": keyFile,
 		"DATABASE_URL":          pgtest.URL(t), "REGISTRY_ADDR": addr, "REGISTRY_ADMIN_TOKEN": admin,
-		"REGISTRY_CONFIG": "../../configs/registry.yaml",
+		"REGISTRY_CONFIG": "../../configs/registry.yaml", "REGISTRY_METRICS_TOKEN": metricsToken,
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -74,6 +74,9 @@ func startServer(t *testing.T) (addr, admin string, stop func() error) {
 	return addr, admin, stop
 }
 
+// metricsToken is what /metrics asks the test's scraper for.
+const metricsToken = "metrics-scraper-token-0123456789abcdef"
+
 // TestREADMEExample runs the README's worked example, as written, against a
 // real server and database.
 func TestREADMEExample(t *testing.T) {
@@ -109,7 +112,14 @@ func TestREADMEExample(t *testing.T) {
 		t.Logf("the example's output:\n%s", out)
 	}
 	// The checkpoint job reports its progress.
-	m, err := http.Get("http://" + addr + "/metrics")
+	if m, err := http.Get("http://" + addr + "/metrics"); err != nil {
+		t.Fatal(err)
+	} else if m.Body.Close(); m.StatusCode != http.StatusUnauthorized {
+		t.Errorf("GET /metrics without the metrics token: %s, want 401", m.Status)
+	}
+	req, _ := http.NewRequest("GET", "http://"+addr+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+metricsToken)
+	m, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -55,22 +55,24 @@ const (
 	SignUp              Action = "organization.signup"
 	ApproveOrganization Action = "organization.approve"
 	SuspendOrganization Action = "organization.suspend"
-	ListOrganizations   Action = "organization.list"
-	CreateUser          Action = "user.create"
-	ListUsers           Action = "user.list"
-	SuspendUser         Action = "user.suspend"
-	ReinstateUser       Action = "user.reinstate"
-	IssueToken          Action = "token.create"
-	SignIn              Action = "token.signin"
-	ListTokens          Action = "token.list"
-	RevokeToken         Action = "token.revoke"
-	ReadMe              Action = "me.read"
-	FileRegistration    Action = "registration.file"
-	ReadRegistration    Action = "registration.read"
-	CancelRegistration  Action = "registration.cancel"
-	AmendRegistration   Action = "registration.amend"
-	ExtendRegistration  Action = "registration.extend"
-	ListRegistrations   Action = "registration.list"
+	// RejectOrganization refuses a pending sign-up.
+	RejectOrganization Action = "organization.reject"
+	ListOrganizations  Action = "organization.list"
+	CreateUser         Action = "user.create"
+	ListUsers          Action = "user.list"
+	SuspendUser        Action = "user.suspend"
+	ReinstateUser      Action = "user.reinstate"
+	IssueToken         Action = "token.create"
+	SignIn             Action = "token.signin"
+	ListTokens         Action = "token.list"
+	RevokeToken        Action = "token.revoke"
+	ReadMe             Action = "me.read"
+	FileRegistration   Action = "registration.file"
+	ReadRegistration   Action = "registration.read"
+	CancelRegistration Action = "registration.cancel"
+	AmendRegistration  Action = "registration.amend"
+	ExtendRegistration Action = "registration.extend"
+	ListRegistrations  Action = "registration.list"
 	// RotateModificationCode issues a registration a new modification code.
 	RotateModificationCode Action = "registration.rotate_code"
 	FileObjection          Action = "objection.file"
@@ -78,14 +80,17 @@ const (
 	SubmitCaseNotice       Action = "objection.case_notice"
 	Revoke                 Action = "registration.revoke"
 	Search                 Action = "search.create"
-	ReadSearch             Action = "search.read"
-	ReadCertificate        Action = "certificate.read"
-	ReadAudit              Action = "audit.read"
-	ExportAudit            Action = "audit.export"
-	ReadCheckpoint         Action = "log.checkpoint"
-	ReadLogEntries         Action = "log.entries"
-	ReadLogProof           Action = "log.proof"
-	ReadLogKey             Action = "log.key"
+	// IDNumberBurst records that a searcher reached the cap on searches by
+	// identity number; only the registry records it.
+	IDNumberBurst   Action = "search.id_number_burst"
+	ReadSearch      Action = "search.read"
+	ReadCertificate Action = "certificate.read"
+	ReadAudit       Action = "audit.read"
+	ExportAudit     Action = "audit.export"
+	ReadCheckpoint  Action = "log.checkpoint"
+	ReadLogEntries  Action = "log.entries"
+	ReadLogProof    Action = "log.proof"
+	ReadLogKey      Action = "log.key"
 	// RecordExpiry and RecordLapse put into the log what the clock has
 	// already made true; only the registry itself takes them.
 	RecordExpiry Action = "registration.record_expiry"
@@ -109,6 +114,7 @@ var permissions = map[Action][]Role{
 	SignUp:                 {nobody},
 	ApproveOrganization:    {Admin},
 	SuspendOrganization:    {Admin},
+	RejectOrganization:     {Admin},
 	ListOrganizations:      {Admin, Auditor},
 	CreateUser:             {Admin, OrgAdmin},
 	ListUsers:              {Admin, Auditor, OrgAdmin},
@@ -141,6 +147,7 @@ var permissions = map[Action][]Role{
 	ReadLogKey:             {nobody},
 	RecordExpiry:           {System},
 	RecordLapse:            {System},
+	IDNumberBurst:          {System},
 }
 
 // Staff reports whether r is a role of the registry's own staff, which is

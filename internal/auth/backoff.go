@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // AddressKey names the client behind an address for counting its requests
@@ -95,4 +97,51 @@ func (b *Backoff) forget(now time.Time) {
 			delete(b.strikes, k)
 		}
 	}
+}
+
+// Quota lets N attempts under one key (an address) through in any Per on
+// average, with bursts of up to N, and refuses the rest until there is room.
+// Like Backoff it lives in memory, per instance. N of 0 is no limit.
+type Quota struct {
+	N   int
+	Per time.Duration
+
+	mu      sync.Mutex
+	buckets map[string]*quotaBucket
+}
+
+type quotaBucket struct {
+	lim  *rate.Limiter
+	seen time.Time
+}
+
+// Take spends one attempt under key, or says how long until one is free.
+func (q *Quota) Take(key string, now time.Time) (wait time.Duration, ok bool) {
+	if q == nil || q.N <= 0 {
+		return 0, true
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.buckets == nil {
+		q.buckets = map[string]*quotaBucket{}
+	}
+	if len(q.buckets) > 100_000 {
+		for k, b := range q.buckets {
+			if now.Sub(b.seen) > q.Per {
+				delete(q.buckets, k)
+			}
+		}
+	}
+	b := q.buckets[key]
+	if b == nil {
+		b = &quotaBucket{lim: rate.NewLimiter(rate.Every(q.Per/time.Duration(q.N)), q.N)}
+		q.buckets[key] = b
+	}
+	b.seen = now
+	r := b.lim.ReserveN(now, 1)
+	if d := r.DelayFrom(now); d > 0 {
+		r.CancelAt(now)
+		return d, false
+	}
+	return 0, true
 }

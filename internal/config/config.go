@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -30,6 +31,9 @@ type Config struct {
 	Search struct {
 		MaxResults     int `yaml:"max_results"`
 		MaxAnswerBytes int `yaml:"max_answer_bytes"`
+		// IDNumberPerHour caps one searcher's searches by identity number
+		// in any hour.
+		IDNumberPerHour int `yaml:"id_number_per_hour"`
 	} `yaml:"search"`
 	// ExtensionWindowDays is how many days before expiry a registration may
 	// be extended; 0 means at any time while it is effective.
@@ -38,7 +42,13 @@ type Config struct {
 	RateLimits struct {
 		PerAddress Rate `yaml:"per_address"`
 		PerToken   Rate `yaml:"per_token"`
+		// SignUpsPerHour caps unauthenticated sign-ups from one address.
+		SignUpsPerHour int `yaml:"sign_ups_per_hour"`
 	} `yaml:"rate_limits"`
+	// MetricsToken, when set, lets /metrics on the service's address answer
+	// a request that sends it as a bearer token; unset, /metrics is served
+	// only on debug_addr.
+	MetricsToken string `yaml:"metrics_token"`
 	// TrustedProxies are the addresses or CIDR ranges of reverse proxies whose
 	// X-Forwarded-For names the client; by default none, and the client is
 	// the peer. Rate limits, sign-in slowdown and the audit trail use it.
@@ -49,6 +59,11 @@ type Config struct {
 		// before each further attempt waits (an address four times as many).
 		FailuresBeforeDelay int           `yaml:"failures_before_delay"`
 		MaxDelay            time.Duration `yaml:"max_delay"`
+		// ConcurrentHashes bounds the password hashes (19 MiB of memory
+		// each) computed at once, by default the number of CPUs; a sign-in
+		// that waits longer than HashWait for a turn is 503.
+		ConcurrentHashes int           `yaml:"concurrent_hashes"`
+		HashWait         time.Duration `yaml:"hash_wait"`
 	} `yaml:"sign_in"`
 	// Web is the HTML interface at /.
 	Web struct {
@@ -125,6 +140,10 @@ func Defaults() Config {
 		ShutdownTimeout:     20 * time.Second,
 	}
 	c.Search.MaxResults, c.Search.MaxAnswerBytes = 1000, 4<<20
+	c.Search.IDNumberPerHour = 60
+	c.RateLimits.SignUpsPerHour = 10
+	c.SignIn.ConcurrentHashes = runtime.NumCPU()
+	c.SignIn.HashWait = 2 * time.Second
 	c.RateLimits.PerAddress = Rate{Rate: 200, Burst: 400}
 	c.RateLimits.PerToken = Rate{Rate: 50, Burst: 100}
 	c.SignIn.FailuresBeforeDelay = 5
@@ -154,13 +173,14 @@ func Load(getenv func(string) string) (Config, error) {
 		return c, err
 	}
 	str := map[string]*string{
-		"DATABASE_URL":          &c.DatabaseURL,
-		"REGISTRY_ADDR":         &c.Addr,
-		"REGISTRY_ADMIN_TOKEN":  &c.AdminToken,
-		"REGISTRY_LOG_KEY":      &c.Log.Key,
-		"REGISTRY_LOG_KEY_FILE": &c.Log.KeyFile,
-		"REGISTRY_LOG_ORIGIN":   &c.Log.Origin,
-		"REGISTRY_DEBUG_ADDR":   &c.DebugAddr,
+		"DATABASE_URL":           &c.DatabaseURL,
+		"REGISTRY_ADDR":          &c.Addr,
+		"REGISTRY_ADMIN_TOKEN":   &c.AdminToken,
+		"REGISTRY_LOG_KEY":       &c.Log.Key,
+		"REGISTRY_LOG_KEY_FILE":  &c.Log.KeyFile,
+		"REGISTRY_LOG_ORIGIN":    &c.Log.Origin,
+		"REGISTRY_DEBUG_ADDR":    &c.DebugAddr,
+		"REGISTRY_METRICS_TOKEN": &c.MetricsToken,
 	}
 	for k, p := range str {
 		if v := getenv(k); v != "" {
@@ -258,6 +278,18 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if c.Search.MaxResults < 1 || c.Search.MaxAnswerBytes < 1024 {
 		return c, errors.New("search: max_results must be at least 1 and max_answer_bytes at least 1024")
+	}
+	if c.Search.IDNumberPerHour < 1 {
+		return c, errors.New("search: id_number_per_hour must be at least 1")
+	}
+	if c.RateLimits.SignUpsPerHour < 0 {
+		return c, errors.New("rate_limits: sign_ups_per_hour may not be negative (0: no limit of its own)")
+	}
+	if c.SignIn.ConcurrentHashes < 1 || c.SignIn.HashWait < 10*time.Millisecond {
+		return c, errors.New("sign_in: concurrent_hashes must be at least 1 and hash_wait at least 10ms")
+	}
+	if c.MetricsToken != "" && len(c.MetricsToken) < 32 {
+		return c, errors.New("metrics_token (REGISTRY_METRICS_TOKEN) must have at least 32 characters")
 	}
 	if c.TokenCacheTTL < 0 || c.TokenCacheTTL > time.Minute {
 		return c, errors.New("token_cache_ttl must be 0 (no cache) to 1m: it is how late another instance's revocation may take effect")

@@ -383,7 +383,7 @@ func TestIdentityNumbersMasked(t *testing.T) {
 	lessor := e.newAccount(usccs[2], "searcher")             // a second secured party
 	stranger := e.newAccount(usccs[1], "registrant", "searcher")
 	auditor := e.newAccount(usccs[3], "auditor")
-	const id, masked = "110101199003071233", "110101********1233"
+	const id, masked = "110101199003071233", "110101************"
 	f := filing("上海星辰精密机械有限公司", usccs[5])
 	f["grantors"] = append(f["grantors"].([]any), map[string]any{"type": "individual", "name": "张三", "id_number": id})
 	f["secured_parties"] = append(f["secured_parties"].([]any), map[string]any{"type": "organization", "name": "某租赁有限公司", "uscc": usccs[2]})

@@ -11,15 +11,17 @@ import (
 	"github.com/movable-registry/registry/internal/registry"
 )
 
-// Principals of the permission matrix. The first six present no valid
+// Principals of the permission matrix. The first eight present no valid
 // credentials; "suspended" belongs to a suspended organization and
-// "suspended_user" is a suspended user of an active one.
+// "suspended_user" is a suspended user of an active one; "misplaced_auditor"
+// and "misplaced_admin" hold staff roles in a customer organization, as
+// data from before the rule could.
 var principals = []string{
-	"none", "malformed", "revoked", "expired", "suspended", "suspended_user",
+	"none", "malformed", "revoked", "expired", "suspended", "suspended_user", "misplaced_auditor", "misplaced_admin",
 	"registrant", "searcher", "org_admin", "grantor", "stranger", "auditor", "admin", "bootstrap",
 }
 
-var invalidCredentials = principals[:6]
+var invalidCredentials = principals[:8]
 
 // world is the matrix's fixture: a bank (the controller of every registration
 // filed here, with a registrant, a searcher and an org_admin), the grantor
@@ -52,7 +54,7 @@ func newWorld(t *testing.T) *world {
 	w.tokens["grantor"] = w.grantor.Token
 	w.tokens["stranger"] = e.newAccount(usccs[2], "registrant", "searcher", "org_admin").Token
 
-	staff := e.must(201, e.do("POST", "/organizations", adminToken, map[string]any{"name": "登记机构", "uscc": usccs[3], "kind": "other"}))
+	staff := e.must(201, e.do("POST", "/organizations", adminToken, map[string]any{"name": "登记机构", "uscc": usccs[3], "kind": "registry"}))
 	w.tokens["auditor"] = e.newUser(staff["id"].(string), usccs[3], "auditor").Token
 	w.tokens["admin"] = e.newUser(staff["id"].(string), usccs[3], "admin").Token
 
@@ -64,6 +66,16 @@ func newWorld(t *testing.T) *world {
 	gone := e.newUser(w.bank.OrgID, usccs[0], "registrant", "searcher", "org_admin")
 	w.tokens["suspended_user"] = gone.Token
 	e.must(201, e.do("POST", "/users/"+gone.UserID+"/suspension", adminToken, nil))
+
+	// Staff roles given in a customer organization before the rule: the
+	// API refuses to make such a user now, so the data is written directly.
+	for _, role := range []string{"auditor", "admin"} {
+		u := e.newUser(w.bank.OrgID, usccs[0], "searcher")
+		if _, err := e.db.Exec("UPDATE users SET roles = ARRAY[$1] WHERE id = $2", role, u.UserID); err != nil {
+			t.Fatal(err)
+		}
+		w.tokens["misplaced_"+role] = u.Token
+	}
 
 	susp := e.newAccount(usccs[4], "registrant", "searcher", "org_admin")
 	w.tokens["suspended"] = susp.Token
@@ -158,6 +170,9 @@ func TestPermissionMatrix(t *testing.T) {
 		"GET /organizations": {ok: 200, allowed: "admin auditor bootstrap", make: func(*world) call { return call{"/organizations?status=pending", nil} }},
 		"POST /organizations/:id/approval": {ok: 201, allowed: "admin bootstrap", make: func(w *world) call {
 			return call{"/organizations/" + w.signUp()["organization"].(map[string]any)["id"].(string) + "/approval", nil}
+		}},
+		"POST /organizations/:id/rejection": {ok: 201, allowed: "admin bootstrap", make: func(w *world) call {
+			return call{"/organizations/" + w.signUp()["organization"].(map[string]any)["id"].(string) + "/rejection", map[string]any{"note": "未能核实"}}
 		}},
 		"POST /organizations/:id/suspension": {ok: 201, allowed: "admin bootstrap", make: func(w *world) call {
 			o := w.e.must(201, w.e.do("POST", "/organizations", adminToken, map[string]any{"name": "某公司", "uscc": freshUSCC(), "kind": "enterprise"}))

@@ -93,13 +93,14 @@ func TestUsers(t *testing.T) {
 	e := newEnv(t)
 	bank := e.newAccount(usccs[0], "org_admin")
 	other := e.newAccount(usccs[1], "registrant")
+	staff := e.newAccount(usccs[3], "admin")
 
 	t.Run("201", func(t *testing.T) {
 		tests := []struct {
 			name, token, org string
 			roles            []string
 		}{
-			{"the admin adds an auditor", adminToken, other.OrgID, []string{"auditor"}},
+			{"the admin adds an auditor to the registry's own organization", adminToken, staff.OrgID, []string{"auditor"}},
 			{"an org_admin adds a registrant to its own organization", bank.Token, bank.OrgID, []string{"registrant", "searcher"}},
 		}
 		for i, tt := range tests {
@@ -145,6 +146,8 @@ func TestUsers(t *testing.T) {
 			{"not an email, an unknown role, a short password", map[string]any{"organization_id": bank.OrgID, "email": "not an email", "display_name": "X", "roles": []string{"searcher", "king"}, "password": "short"},
 				[]string{"email invalid_field", "roles[1] invalid_field", "password invalid_field"}},
 			{"no roles", map[string]any{"organization_id": bank.OrgID, "email": "a@b.cn", "display_name": "X", "roles": []string{}}, []string{"roles invalid_field"}},
+			{"an auditor in a customer organization", map[string]any{"organization_id": other.OrgID, "email": "a@b.cn", "display_name": "X", "roles": []string{"auditor"}}, []string{"roles invalid_field"}},
+			{"an admin in a customer organization", map[string]any{"organization_id": bank.OrgID, "email": "a@b.cn", "display_name": "X", "roles": []string{"admin"}}, []string{"roles invalid_field"}},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {

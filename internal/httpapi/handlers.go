@@ -61,6 +61,20 @@ func (a *api) suspendOrganization(c *gin.Context, caller registry.Caller) error 
 	return setStatus(a, c, caller, a.svc.SuspendOrganization)
 }
 
+// rejectOrganization handles POST /organizations/{id}/rejection {note?}.
+func (a *api) rejectOrganization(c *gin.Context, caller registry.Caller) error {
+	var req registry.RejectionRequest
+	if err := decodeOptionalInto(c, &req); err != nil {
+		return err
+	}
+	o, err := a.svc.RejectOrganization(c.Request.Context(), caller, c.Param("id"), req)
+	if err != nil {
+		return err
+	}
+	a.render(c, http.StatusCreated, o)
+	return nil
+}
+
 // setStatus handles a POST that changes the status of the organization or
 // user named by the path, with no body, answering with it.
 func setStatus[T any](a *api, c *gin.Context, caller registry.Caller, set func(context.Context, registry.Caller, string) (T, error)) error {

@@ -213,7 +213,14 @@ var accountSeq int
 // newAccount creates an organization (by the admin) with a user holding roles.
 func (e *env) newAccount(uscc string, roles ...string) account {
 	e.t.Helper()
-	org := e.must(201, e.do("POST", "/organizations", adminToken, map[string]any{"name": "Org " + uscc, "uscc": uscc, "kind": "enterprise"}))
+	kind := "enterprise"
+	for _, r := range roles {
+		if r == "admin" || r == "auditor" {
+			// Staff roles are held only in the registry's own organizations.
+			kind = "registry"
+		}
+	}
+	org := e.must(201, e.do("POST", "/organizations", adminToken, map[string]any{"name": "Org " + uscc, "uscc": uscc, "kind": kind}))
 	return e.newUser(org["id"].(string), uscc, roles...)
 }
 
@@ -273,7 +280,18 @@ func fieldErrors(p map[string]any) []string {
 
 // httptestGet sends a GET outside the API's base path.
 func httptestGet(e *env, path string) response {
+	return httptestGetWith(e, path)
+}
+
+// httptestGetWith is httptestGet with headers (name, value, ...); an empty
+// value is not sent.
+func httptestGetWith(e *env, path string, headers ...string) response {
 	req := httptest.NewRequest("GET", path, nil)
+	for i := 0; i+1 < len(headers); i += 2 {
+		if headers[i+1] != "" {
+			req.Header.Set(headers[i], headers[i+1])
+		}
+	}
 	w := httptest.NewRecorder()
 	e.h.ServeHTTP(w, req)
 	return response{Status: w.Code, Header: w.Header(), Body: w.Body.Bytes()}

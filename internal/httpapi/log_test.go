@@ -63,7 +63,7 @@ func hashOf(t *testing.T, v any) tlog.Hash {
 func TestLogProofs(t *testing.T) {
 	e := newEnvWith(t, longLived)
 	bank := e.newAccount(usccs[0], "registrant", "searcher")
-	auditor := e.newUser(e.must(201, e.do("POST", "/organizations", adminToken, map[string]any{"name": "登记机构", "uscc": usccs[3], "kind": "other"}))["id"].(string), usccs[3], "auditor")
+	auditor := e.newUser(e.must(201, e.do("POST", "/organizations", adminToken, map[string]any{"name": "登记机构", "uscc": usccs[3], "kind": "registry"}))["id"].(string), usccs[3], "auditor")
 
 	var numbers []string
 	for i := range 9 {
@@ -272,7 +272,7 @@ func TestAuditTrail(t *testing.T) {
 	e := newEnv(t)
 	bank := e.newAccount(usccs[0], "registrant", "searcher")
 	other := e.newAccount(usccs[2], "registrant")
-	staff := e.must(201, e.do("POST", "/organizations", adminToken, map[string]any{"name": "登记机构", "uscc": usccs[3], "kind": "other"}))
+	staff := e.must(201, e.do("POST", "/organizations", adminToken, map[string]any{"name": "登记机构", "uscc": usccs[3], "kind": "registry"}))
 	auditor := e.newUser(staff["id"].(string), usccs[3], "auditor")
 	start := e.clock.Now()
 	reg := e.must(201, e.do("POST", "/registrations", bank.Token, filing("上海星辰精密机械有限公司", usccs[1])))["number"].(string)

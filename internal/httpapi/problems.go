@@ -22,7 +22,7 @@ type Problem struct {
 	Errors    []registry.FieldError `json:"errors,omitempty"`
 	RequestID string                `json:"request_id,omitempty"`
 
-	// retryAfter is sent as Retry-After with a 429.
+	// retryAfter is sent as Retry-After with a 429 or 503.
 	retryAfter time.Duration
 }
 
@@ -64,6 +64,12 @@ func ProblemFor(err error) *Problem {
 	if errors.As(err, &limited) {
 		p := newProblem(http.StatusTooManyRequests, "rate_limited", limited.Reason)
 		p.retryAfter = limited.RetryAfter
+		return p
+	}
+	var unavailable *registry.UnavailableError
+	if errors.As(err, &unavailable) {
+		p := newProblem(http.StatusServiceUnavailable, "unavailable", unavailable.Reason)
+		p.retryAfter = unavailable.RetryAfter
 		return p
 	}
 	var v *registry.ValidationError

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/subtle"
 	_ "embed" // the OpenAPI document
 	"encoding/json"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -43,6 +45,10 @@ type Options struct {
 	// TrustedProxies are reverse proxies whose X-Forwarded-For names the
 	// client (addresses or CIDR ranges); none by default.
 	TrustedProxies []string
+	// MetricsToken, when set, is the bearer token that /metrics asks for;
+	// unset, /metrics is not served here (registryd serves it on its debug
+	// address).
+	MetricsToken string
 	// Now is the clock of the rate limits (time.Now when nil).
 	Now func() time.Time
 	// Pages serves every path outside the API, /healthz, /readyz and
@@ -84,6 +90,7 @@ var routes = []route{
 	{"GET", "/organizations", auth.ListOrganizations, bearer, (*api).organizations},
 	{"POST", "/organizations/:id/approval", auth.ApproveOrganization, bearer, (*api).approveOrganization},
 	{"POST", "/organizations/:id/suspension", auth.SuspendOrganization, bearer, (*api).suspendOrganization},
+	{"POST", "/organizations/:id/rejection", auth.RejectOrganization, bearer, (*api).rejectOrganization},
 	{"POST", "/users", auth.CreateUser, bearer, (*api).createUser},
 	{"GET", "/users", auth.ListUsers, bearer, (*api).users},
 	{"POST", "/users/:id/suspension", auth.SuspendUser, bearer, (*api).suspendUser},
@@ -179,7 +186,7 @@ func NewRouter(svc *registry.Service, opts Options) http.Handler {
 
 	e.GET("/healthz", func(c *gin.Context) { a.render(c, http.StatusOK, gin.H{"status": "ok"}) })
 	e.GET("/readyz", a.ready)
-	e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{})))
+	e.GET("/metrics", a.metricsEndpoint(promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{})))
 
 	v1 := e.Group(BasePath)
 	v1.GET("/openapi.yaml", func(c *gin.Context) { c.Data(http.StatusOK, "application/yaml", OpenAPI) })
@@ -187,6 +194,24 @@ func NewRouter(svc *registry.Service, opts Options) http.Handler {
 		v1.Handle(rt.method, rt.path, a.wrap(rt))
 	}
 	return e
+}
+
+// metricsEndpoint serves the metrics only to a request that sends the
+// configured metrics token: route volumes and versions are not for anyone.
+func (a *api) metricsEndpoint(h http.Handler) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if a.opts.MetricsToken == "" {
+			a.writeProblem(c, newProblem(http.StatusNotFound, "not_found", "no such endpoint"))
+			return
+		}
+		token, _ := bearerToken(c.GetHeader("Authorization"))
+		if subtle.ConstantTimeCompare([]byte(token), []byte(a.opts.MetricsToken)) != 1 {
+			c.Header("WWW-Authenticate", `Bearer realm="metrics"`)
+			a.writeProblem(c, newProblem(http.StatusUnauthorized, "unauthenticated", "the metrics token is required"))
+			return
+		}
+		h.ServeHTTP(c.Writer, c.Request)
+	}
 }
 
 var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
@@ -372,14 +397,30 @@ func (a *api) fail(c *gin.Context, rt route, caller registry.Caller, err error) 
 // API and the web pages alike; via, when set, says where the request came
 // in. A refused request leaves no change behind, so its entry is written on
 // its own, with a few seconds of its own: the client's context may be gone.
+//
+// The entry is never given up lightly: a flood that keeps the database busy
+// is exactly when the trail matters, so a failed write is tried again, past
+// the request's own deadline, for up to half a minute.
 func RecordRefusal(ctx context.Context, svc *registry.Service, caller registry.Caller, action auth.Action, target string, p *Problem, via string) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	detail := p.Code + ": " + p.Detail
 	if via != "" {
 		detail += " (" + via + ")"
 	}
-	return svc.Record(ctx, caller, action, target, audit.OutcomeOf(p.Status), detail)
+	pause := 50 * time.Millisecond
+	for {
+		err := svc.Record(ctx, caller, action, target, audit.OutcomeOf(p.Status), detail)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, time.Second)
+	}
 }
 
 func (a *api) writeProblem(c *gin.Context, p *Problem) {
@@ -418,6 +459,13 @@ func (a *api) write(c *gin.Context, status int, contentType string, v any) {
 // decodeOptional reads the body of a request that needs none: empty, or an
 // empty JSON object.
 func decodeOptional(c *gin.Context) error {
+	var empty struct{}
+	return decodeOptionalInto(c, &empty)
+}
+
+// decodeOptionalInto reads a body that may be left out: empty leaves v as it
+// is; anything else is read as decode reads it.
+func decodeOptionalInto(c *gin.Context, v any) error {
 	b, err := io.ReadAll(c.Request.Body)
 	if err != nil {
 		return decodeError(err)
@@ -426,8 +474,7 @@ func decodeOptional(c *gin.Context) error {
 		return nil
 	}
 	c.Request.Body = io.NopCloser(bytes.NewReader(b))
-	var empty struct{}
-	return decode(c, &empty)
+	return decode(c, v)
 }
 
 // markReplay tells the client that an answer is the stored answer to an
@@ -440,10 +487,19 @@ func markReplay(c *gin.Context) {
 	}
 }
 
-// decode reads a JSON body strictly: unknown fields, wrong types and trailing
-// data are 400 malformed_request; an oversized body is 413.
+// decode reads a JSON body strictly: unknown fields, a field given twice or
+// in another letter case, wrong types and trailing data are 400
+// malformed_request; a string that is not UTF-8 is 422; an oversized body
+// is 413.
 func decode(c *gin.Context, v any) error {
-	dec := json.NewDecoder(c.Request.Body)
+	body, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		return decodeError(err)
+	}
+	if err := checkBody(body, reflect.TypeOf(v)); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return decodeError(err)

@@ -110,6 +110,7 @@ type userRow struct {
 	PasswordHash       string
 	Suspended          bool
 	OrganizationStatus string
+	OrganizationKind   string
 }
 
 func (r userRow) toDomain() registry.User {
@@ -186,8 +187,8 @@ func (s *Store) ListUsers(ctx context.Context, organizationID, after string, lim
 // UserCredentials loads a user that is not suspended, its password hash and
 // its organization's status, by email (stored in lower case).
 func (s *Store) UserCredentials(ctx context.Context, email string) (registry.Credentials, error) {
-	r, err := s.user(ctx, "SELECT "+userColumns+", u.password_hash, o.status AS organization_status FROM users u JOIN organizations o ON o.id = u.organization_id WHERE u.email = lower(?) AND u.suspended_at IS NULL", email)
-	return registry.Credentials{User: r.toDomain(), PasswordHash: r.PasswordHash, OrganizationStatus: r.OrganizationStatus}, err
+	r, err := s.user(ctx, "SELECT "+userColumns+", u.password_hash, o.status AS organization_status, o.kind AS organization_kind FROM users u JOIN organizations o ON o.id = u.organization_id WHERE u.email = lower(?) AND u.suspended_at IS NULL AND u.released_at IS NULL", email)
+	return registry.Credentials{User: r.toDomain(), PasswordHash: r.PasswordHash, OrganizationStatus: r.OrganizationStatus, OrganizationKind: r.OrganizationKind}, err
 }
 
 // InsertToken stores a token's hash.
@@ -201,7 +202,9 @@ func (s *Store) InsertToken(ctx context.Context, userID string, hash []byte, at,
 const touchEvery = time.Minute
 
 // TokenPrincipal finds the principal behind a live token: unexpired, not
-// revoked, of a user that is not suspended, of an active organization.
+// revoked, of a user that is not suspended, of an active organization, and
+// never of a staff user outside the registry's own organizations (one left
+// from before the rule).
 func (s *Store) TokenPrincipal(ctx context.Context, hash []byte, now time.Time) (auth.Principal, error) {
 	var r struct {
 		TokenID, UserID, OrganizationID, OrganizationUSCC, Roles string
@@ -212,7 +215,8 @@ func (s *Store) TokenPrincipal(ctx context.Context, hash []byte, now time.Time) 
 		SELECT t.id AS token_id, t.last_used_at AS last_used, t.expires_at, u.id AS user_id, u.organization_id, o.uscc AS organization_uscc,
 		       array_to_string(u.roles, ',') AS roles
 		FROM tokens t JOIN users u ON u.id = t.user_id JOIN organizations o ON o.id = u.organization_id
-		WHERE t.hash = ? AND t.expires_at > ? AND t.revoked_at IS NULL AND u.suspended_at IS NULL AND o.status = 'active'`, hash, now).Scan(&r)
+		WHERE t.hash = ? AND t.expires_at > ? AND t.revoked_at IS NULL AND u.suspended_at IS NULL AND o.status = 'active'
+		  AND (o.kind = 'registry' OR NOT u.roles && ARRAY['admin', 'auditor'])`, hash, now).Scan(&r)
 	if res.Error != nil {
 		return auth.Principal{}, translate(res.Error)
 	}
@@ -282,7 +286,80 @@ func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time) error 
 	return translate(s.w(ctx).Exec("UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", at, id).Error)
 }
 
-// OrganizationByUSCC finds the account-holding organization with a USCC.
+// OrganizationByUSCC finds the account-holding organization with a USCC
+// (a rejected sign-up holds none).
 func (s *Store) OrganizationByUSCC(ctx context.Context, uscc string) (registry.Organization, error) {
-	return s.organization(ctx, "SELECT "+orgColumns+" FROM organizations WHERE uscc = ?", uscc)
+	return s.organization(ctx, "SELECT "+orgColumns+" FROM organizations WHERE uscc = ? AND status <> 'rejected'", uscc)
+}
+
+// RejectOrganization rejects a pending sign-up: the organization's USCC and
+// its users' emails are free again, and nobody in it can ever sign in.
+func (s *Store) RejectOrganization(ctx context.Context, id, note string, at time.Time) (registry.Organization, error) {
+	o, err := s.organization(ctx, "UPDATE organizations SET status = 'rejected', status_changed_at = ?, status_note = ? WHERE id = ? AND status = 'pending' RETURNING "+orgColumns, at, note, id)
+	if errors.Is(err, registry.ErrNotFound) {
+		return o, registry.ErrConflict
+	}
+	if err != nil {
+		return o, err
+	}
+	if err := s.w(ctx).Exec("UPDATE users SET released_at = ? WHERE organization_id = ? AND released_at IS NULL", at, id).Error; err != nil {
+		return o, translate(err)
+	}
+	return o, s.RevokeTokensOf(ctx, id, "", at)
+}
+
+// StaffOutsideRegistry lists the users that hold a staff role (admin,
+// auditor) in an organization that is not the registry's own: left from
+// before the rule, they can neither sign in nor use a token.
+func (s *Store) StaffOutsideRegistry(ctx context.Context) ([]registry.User, error) {
+	var rows []userRow
+	err := s.q(ctx).Raw("SELECT " + userColumns + " FROM users u JOIN organizations o ON o.id = u.organization_id WHERE o.kind <> 'registry' AND u.roles && ARRAY['admin', 'auditor'] AND u.released_at IS NULL ORDER BY u.id").Scan(&rows).Error
+	if err != nil {
+		return nil, translate(err)
+	}
+	out := make([]registry.User, len(rows))
+	for i, r := range rows {
+		out[i] = r.toDomain()
+	}
+	return out, nil
+}
+
+// TakeIDNumberSearch counts a search by identity number against a
+// searcher's cap: one statement keeps the times of those let through within
+// the window (the row lock orders concurrent searches by one searcher), and
+// refuses when limit of them are there already. A refusal marks the row,
+// once a window, so that the first refusal of a burst can be told apart.
+func (s *Store) TakeIDNumberSearch(ctx context.Context, searcher string, at time.Time, limit int, window time.Duration) (registry.Allowance, error) {
+	since := at.Add(-window)
+	var taken []bool
+	err := s.w(ctx).Raw(`
+		INSERT INTO id_number_allowances AS a (searcher, times) VALUES (?, ARRAY[?::timestamptz])
+		ON CONFLICT (searcher) DO UPDATE
+		SET times = ARRAY(SELECT t FROM unnest(a.times) t WHERE t > ? ORDER BY t) || EXCLUDED.times
+		WHERE (SELECT count(*) FROM unnest(a.times) t WHERE t > ?) < ?
+		RETURNING true`, searcher, at, since, since, limit).Scan(&taken).Error
+	if err != nil {
+		return registry.Allowance{}, translate(err)
+	}
+	if len(taken) == 1 {
+		return registry.Allowance{Allowed: true}, nil
+	}
+	var r struct {
+		Burst  bool
+		Oldest *time.Time
+	}
+	err = s.w(ctx).Raw(`
+		UPDATE id_number_allowances a
+		SET flagged_at = CASE WHEN flagged_at IS NULL OR flagged_at <= ? THEN ?::timestamptz ELSE flagged_at END
+		WHERE searcher = ?
+		RETURNING flagged_at = ?::timestamptz AS burst, (SELECT min(t) FROM unnest(a.times) t WHERE t > ?) AS oldest`,
+		since, at, searcher, at, since).Scan(&r).Error
+	if err != nil {
+		return registry.Allowance{}, translate(err)
+	}
+	wait := window
+	if r.Oldest != nil {
+		wait = r.Oldest.Add(window).Sub(at)
+	}
+	return registry.Allowance{RetryAfter: max(wait, time.Second), Burst: r.Burst}, nil
 }

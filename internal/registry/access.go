@@ -19,6 +19,8 @@ const (
 	OrgPending   = "pending"
 	OrgActive    = "active"
 	OrgSuspended = "suspended"
+	// OrgRejected is a sign-up an admin refused; its USCC and emails are free.
+	OrgRejected = "rejected"
 
 	UserActive    = "active"
 	UserSuspended = "suspended"
@@ -30,11 +32,20 @@ func (s *Service) SignUp(ctx context.Context, c Caller, req SignUpRequest) (Sign
 	if err := allow(c, auth.SignUp); err != nil {
 		return SignedUp{}, err
 	}
+	// Sign-up needs no account, so it has its own, tighter limit per
+	// address: squatting other companies' USCCs must stay slow.
+	if wait, ok := s.signUps.Take(auth.AddressKey(c.Source), s.clock()); !ok {
+		return SignedUp{}, &RateLimitedError{RetryAfter: wait, Reason: "too many sign-ups from this address: retry after the time Retry-After gives"}
+	}
 	o := Organization{Name: req.Organization.Name, USCC: req.Organization.USCC, Kind: req.Organization.Kind}
 	// The password is checked once, below, as required.
 	nu := NewUser{OrganizationID: "-", Email: req.User.Email, DisplayName: req.User.DisplayName, Roles: []string{string(auth.OrgAdmin)}}
 	var p problems
-	p.prefixed("organization.", o.Validate())
+	if o.Kind == OrgKindRegistry {
+		p.add("organization.kind", CodeInvalidField, "the registry's own organizations are made by an admin; sign up as enterprise, financial_institution or other")
+	} else {
+		p.prefixed("organization.", o.Validate())
+	}
 	p.prefixed("user.", nu.Validate(func(string) bool { return true }))
 	checkPassword(&p, "user.password", req.User.Password, true)
 	if err := p.err(); err != nil {
@@ -42,9 +53,12 @@ func (s *Service) SignUp(ctx context.Context, c Caller, req SignUpRequest) (Sign
 	}
 	o.Status = OrgPending
 	u := User{Email: nu.Email, DisplayName: nu.DisplayName, Roles: nu.Roles, Status: UserActive}
-	hash := auth.HashPassword(req.User.Password)
+	hash, err := s.hashPassword(ctx, req.User.Password)
+	if err != nil {
+		return SignedUp{}, err
+	}
 	at := s.clock()
-	err := s.store.InTx(ctx, func(tx Tx) error {
+	err = s.store.InTx(ctx, func(tx Tx) error {
 		if err := tx.InsertOrganization(ctx, &o, at); errors.Is(err, ErrConflict) {
 			return errors.Join(ErrConflict, errors.New("an organization with this USCC already has an account"))
 		} else if err != nil {
@@ -97,6 +111,9 @@ func (s *Service) setOrganizationStatus(ctx context.Context, c Caller, action au
 		if o.Status == status {
 			return "", errors.Join(ErrConflict, errors.New("the organization is already "+status))
 		}
+		if o.Status == OrgRejected {
+			return "", errors.Join(ErrConflict, errors.New("the organization's sign-up was rejected: it signs up again, or an admin creates it"))
+		}
 		if o, err = tx.SetOrganizationStatus(ctx, id, o.Status, status, at); err != nil {
 			return "", err
 		}
@@ -117,7 +134,7 @@ func (s *Service) Organizations(ctx context.Context, c Caller, req OrganizationL
 	}
 	var p problems
 	if req.Status != "" {
-		checkEnum(&p, "status", req.Status, []string{OrgPending, OrgActive, OrgSuspended})
+		checkEnum(&p, "status", req.Status, []string{OrgPending, OrgActive, OrgSuspended, OrgRejected})
 	}
 	limit, after := readPage(&p, req.Limit, req.Cursor, isUUID)
 	if err := p.err(); err != nil {
@@ -180,6 +197,8 @@ func (s *Service) setUserStatus(ctx context.Context, c Caller, action auth.Actio
 		switch {
 		case !c.Has(auth.Admin) && u.OrganizationID != c.OrganizationID:
 			return "", errors.Join(ErrForbidden, errors.New("an org_admin manages its own organization's users only"))
+		case !c.Has(auth.Admin) && holdsStaffRole(u.Roles):
+			return "", errors.Join(ErrForbidden, errors.New("only an admin suspends or reinstates registry staff"))
 		case u.ID == c.UserID:
 			return "", errors.Join(ErrConflict, errors.New("a user cannot suspend or reinstate itself"))
 		case u.Status == status:
@@ -343,13 +362,15 @@ func maskedParties(ps []Party) []Party {
 	return out
 }
 
-// MaskID hides an identity number's birth date and sequence: the six digits
-// of the place of registration and the last four stay (110101********1234).
+// MaskID hides everything of an identity number but the six digits of the
+// place of registration (110101************). The birth date, the sequence
+// and the check character all stay hidden: any one of them shown narrows a
+// guess of the rest, and a search by identity number would confirm it.
 func MaskID(id string) string {
-	if len(id) <= 10 {
+	if len(id) <= 6 {
 		return strings.Repeat("*", len(id))
 	}
-	return id[:6] + strings.Repeat("*", len(id)-10) + id[len(id)-4:]
+	return id[:6] + strings.Repeat("*", len(id)-6)
 }
 
 // signInKeys are the keys under which failed sign-ins are counted: the

@@ -21,9 +21,72 @@ func (s *Service) CreateOrganization(ctx context.Context, c Caller, o Organizati
 	}
 	o.Status = OrgActive
 	err := s.administer(ctx, c, auth.CreateOrganization, &o, func(tx Tx, at time.Time) (string, error) {
+		// A pending sign-up does not block the admin, who decides: it is
+		// rejected, in the same transaction and with its own audit entry.
+		held, err := tx.OrganizationByUSCC(ctx, o.USCC)
+		switch {
+		case err == nil && held.Status == OrgPending:
+			if _, err := tx.RejectOrganization(ctx, held.ID, "superseded by an organization the registry created", at); err != nil {
+				return "", err
+			}
+			e := s.entry(c, auth.RejectOrganization, held.ID, at)
+			e.Detail = "a pending sign-up with this USCC, superseded by an organization the registry created"
+			if err := tx.InsertAudit(ctx, e); err != nil {
+				return "", err
+			}
+		case err == nil:
+			return "", errors.Join(ErrConflict, errors.New("an organization with this USCC already has an account"))
+		case !errors.Is(err, ErrNotFound):
+			return "", err
+		}
 		return o.ID, tx.InsertOrganization(ctx, &o, at)
 	})
 	return o, err
+}
+
+// RejectOrganization refuses a pending sign-up (admin): its USCC and its
+// users' emails are free again for a new sign-up or an admin's
+// POST /organizations, and nobody in it ever signs in.
+func (s *Service) RejectOrganization(ctx context.Context, c Caller, id string, req RejectionRequest) (Organization, error) {
+	if err := allow(c, auth.RejectOrganization); err != nil {
+		return Organization{}, err
+	}
+	var p problems
+	req.Note = checkText(&p, "note", req.Note, false, maxText)
+	if err := p.err(); err != nil {
+		return Organization{}, err
+	}
+	var o Organization
+	err := s.administer(ctx, c, auth.RejectOrganization, &o, func(tx Tx, at time.Time) (string, error) {
+		var err error
+		if o, err = tx.Organization(ctx, id); err != nil {
+			return "", err
+		}
+		if o.Status != OrgPending {
+			return "", errors.Join(ErrConflict, errors.New("only a pending sign-up can be rejected; this organization is "+o.Status))
+		}
+		o, err = tx.RejectOrganization(ctx, id, req.Note, at)
+		return id, err
+	})
+	return o, err
+}
+
+// StaffOutsideRegistry lists users that hold a staff role outside the
+// registry's own organizations (left from before the rule): they can
+// neither sign in nor use a token, and the operator should move or remove
+// them.
+func (s *Service) StaffOutsideRegistry(ctx context.Context) ([]User, error) {
+	return s.store.StaffOutsideRegistry(ctx)
+}
+
+// holdsStaffRole reports whether a user holds admin or auditor.
+func holdsStaffRole(roles []string) bool {
+	for _, r := range roles {
+		if auth.Role(r).Staff() {
+			return true
+		}
+	}
+	return false
 }
 
 // administer runs a change to accounts in one transaction with its audit
@@ -69,14 +132,21 @@ func (s *Service) CreateUser(ctx context.Context, c Caller, nu NewUser) (User, e
 	}
 	hash := ""
 	if nu.Password != "" {
-		hash = auth.HashPassword(nu.Password)
+		var err error
+		if hash, err = s.hashPassword(ctx, nu.Password); err != nil {
+			return User{}, err
+		}
 	}
 	u := User{OrganizationID: nu.OrganizationID, Email: nu.Email, DisplayName: nu.DisplayName, Roles: dedupe(nu.Roles), Status: UserActive}
 	err := s.administer(ctx, c, auth.CreateUser, &u, func(tx Tx, at time.Time) (string, error) {
-		if _, err := tx.Organization(ctx, u.OrganizationID); errors.Is(err, ErrNotFound) {
+		o, err := tx.Organization(ctx, u.OrganizationID)
+		if errors.Is(err, ErrNotFound) {
 			return "", Invalid("organization_id", CodeInvalidField, "no organization has this id")
 		} else if err != nil {
 			return "", err
+		}
+		if holdsStaffRole(u.Roles) && o.Kind != OrgKindRegistry {
+			return "", Invalid("roles", CodeInvalidField, "the staff roles (admin, auditor) are held only by users of the registry's own organizations (kind registry)")
 		}
 		return u.ID, tx.InsertUser(ctx, &u, hash, at)
 	})
@@ -116,8 +186,8 @@ func (s *Service) IssueToken(ctx context.Context, c Caller, req TokenRequest) (I
 		} else if err != nil {
 			return IssuedToken{}, err
 		}
-		if !c.Has(auth.Admin) && u.OrganizationID != c.OrganizationID {
-			return IssuedToken{}, ErrForbidden
+		if !c.Has(auth.Admin) && (u.OrganizationID != c.OrganizationID || holdsStaffRole(u.Roles)) {
+			return IssuedToken{}, errors.Join(ErrForbidden, errors.New("an org_admin issues tokens for its own organization's users, never for registry staff"))
 		}
 		if u.Status != UserActive {
 			return IssuedToken{}, errors.Join(ErrConflict, errors.New("the user is suspended: reinstate it first"))
@@ -126,6 +196,8 @@ func (s *Service) IssueToken(ctx context.Context, c Caller, req TokenRequest) (I
 			return IssuedToken{}, err
 		} else if o.Status != OrgActive {
 			return IssuedToken{}, errors.Join(ErrConflict, errors.New("the user's organization is "+o.Status+": a token would not work"))
+		} else if holdsStaffRole(u.Roles) && o.Kind != OrgKindRegistry {
+			return IssuedToken{}, errors.Join(ErrConflict, errors.New("the user holds a staff role outside the registry's own organizations: a token would not work"))
 		}
 		userID = u.ID
 	case req.Email != "" && req.Password != "":
@@ -195,7 +267,12 @@ func (s *Service) signIn(ctx context.Context, c Caller, req TokenRequest) (User,
 		// reveal whether the email exists.
 		hash = dummyHash
 	}
+	release, err := s.hashSlot(ctx)
+	if err != nil {
+		return User{}, err
+	}
 	ok, err := auth.CheckPassword(req.Password, hash)
+	release()
 	if err != nil || !ok || cr.User.ID == "" {
 		s.accountFailures.Fail(account, now)
 		s.addressFailures.Fail(address, now)
@@ -205,6 +282,9 @@ func (s *Service) signIn(ctx context.Context, c Caller, req TokenRequest) (User,
 	if cr.OrganizationStatus != OrgActive {
 		// Only the password's holder learns this.
 		return User{}, errors.Join(ErrForbidden, errors.New("the organization is "+cr.OrganizationStatus+": nobody in it can sign in until an admin approves it"))
+	}
+	if holdsStaffRole(cr.User.Roles) && cr.OrganizationKind != OrgKindRegistry {
+		return User{}, errors.Join(ErrForbidden, errors.New("this user holds a staff role outside the registry's own organizations and cannot sign in: the registry must move it"))
 	}
 	return cr.User, nil
 }
@@ -238,4 +318,30 @@ func (s *Service) Me(ctx context.Context, c Caller) (Me, error) {
 		return Me{}, err
 	}
 	return Me{User: &u, Organization: &o, Roles: roles}, nil
+}
+
+// hashSlot waits for a turn to compute a password hash. argon2id takes
+// 19 MiB and tens of milliseconds of one core per hash: unbounded, a flood
+// of sign-ins would take the memory and the CPU of everything else. A turn
+// not had within PasswordWait is 503 with Retry-After.
+func (s *Service) hashSlot(ctx context.Context) (release func(), err error) {
+	t := time.NewTimer(s.cfg.PasswordWait)
+	defer t.Stop()
+	select {
+	case s.hashers <- struct{}{}:
+		return func() { <-s.hashers }, nil
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return nil, &UnavailableError{RetryAfter: time.Second, Reason: "too many sign-ins at once: retry in a moment"}
+}
+
+// hashPassword hashes a new password in its turn.
+func (s *Service) hashPassword(ctx context.Context, password string) (string, error) {
+	release, err := s.hashSlot(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer release()
+	return auth.HashPassword(password), nil
 }

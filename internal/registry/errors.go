@@ -32,6 +32,16 @@ type RateLimitedError struct {
 
 func (e *RateLimitedError) Error() string { return e.Reason }
 
+// UnavailableError is a request the registry cannot take now, through no
+// fault of the caller (too many at once, the database away); it may be sent
+// again after RetryAfter.
+type UnavailableError struct {
+	RetryAfter time.Duration
+	Reason     string
+}
+
+func (e *UnavailableError) Error() string { return e.Reason }
+
 // Field error codes (API.md, Conventions).
 const (
 	CodeInvalidField    = "invalid_field"

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 	"time"
 
+	"github.com/movable-registry/registry/internal/audit"
 	"github.com/movable-registry/registry/internal/auth"
 	"github.com/movable-registry/registry/internal/identity"
 )
@@ -20,6 +22,11 @@ func (s *Service) Search(ctx context.Context, c Caller, req SearchRequest) (numb
 	q, mixedScripts, err := req.Criteria.query()
 	if err != nil {
 		return "", nil, err
+	}
+	if req.Criteria.IDNumber != "" {
+		if err := s.takeIDNumberSearch(ctx, c); err != nil {
+			return "", nil, err
+		}
 	}
 	if req.AsOf != nil {
 		asOf := req.AsOf.UTC().Truncate(time.Microsecond)
@@ -306,4 +313,36 @@ func (s *Service) SearchResults(ctx context.Context, c Caller, number, cursor st
 	}
 	// Whichever reader kept it first, this is the page.
 	return s.store.SearchPage(ctx, number, from)
+}
+
+// idNumberWindow is the span over which searches by identity number are
+// counted.
+const idNumberWindow = time.Hour
+
+// takeIDNumberSearch lets one more search by identity number through for
+// c, or refuses it once c has made IDNumberPerHour of them in the last
+// hour: a masked number plus the search's answer is an oracle for the
+// hidden digits, so guessing must stay slow. The first refusal of a burst
+// is recorded as its own action, for auditors to find.
+func (s *Service) takeIDNumberSearch(ctx context.Context, c Caller) error {
+	searcher := c.UserID
+	if searcher == "" {
+		searcher = "token:" + c.TokenID
+	}
+	at := s.clock()
+	a, err := s.store.TakeIDNumberSearch(ctx, searcher, at, s.cfg.IDNumberPerHour, idNumberWindow)
+	if err != nil || a.Allowed {
+		return err
+	}
+	if a.Burst {
+		e := s.entry(c, auth.IDNumberBurst, searcher, at)
+		e.Outcome = audit.Denied
+		e.Detail = fmt.Sprintf("%d searches by identity number within %s: the cap; further ones are refused until %s",
+			s.cfg.IDNumberPerHour, idNumberWindow, at.Add(a.RetryAfter).Format(time.RFC3339))
+		if err := s.store.InsertAudit(context.WithoutCancel(ctx), e); err != nil {
+			return err
+		}
+	}
+	return &RateLimitedError{RetryAfter: a.RetryAfter,
+		Reason: fmt.Sprintf("at most %d searches by id_number in an hour (search.id_number_per_hour)", s.cfg.IDNumberPerHour)}
 }

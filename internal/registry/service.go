@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -45,6 +46,18 @@ type Config struct {
 	// between lookups (0: looked up on every request). Changes made through
 	// this service are seen at once; another instance's within it.
 	PrincipalTTL time.Duration
+	// IDNumberPerHour caps one searcher's searches by identity number over
+	// any hour (default 60): beyond it they are 429, and the first refusal
+	// of a burst is its own audited action.
+	IDNumberPerHour int
+	// PasswordHashers bounds how many password hashes (argon2id, 19 MiB
+	// each) are computed at once (default: the number of CPUs); PasswordWait
+	// is how long a sign-in waits for a turn before it is refused with 503
+	// (default 2 s).
+	PasswordHashers int
+	PasswordWait    time.Duration
+	// SignUpsPerHour caps sign-ups from one client address (0: no cap).
+	SignUpsPerHour int
 }
 
 // Service carries out every registry operation, checking the caller's
@@ -62,6 +75,10 @@ type Service struct {
 	signed   translog.Checkpoint
 	// principals remembers tokens' holders for cfg.PrincipalTTL.
 	principals principals
+	// hashers holds a slot for each password hash being computed.
+	hashers chan struct{}
+	// signUps counts sign-ups by client address.
+	signUps *auth.Quota
 }
 
 // NewService returns a Service over store; now is the registry's clock.
@@ -84,6 +101,15 @@ func NewService(store Store, now func() time.Time, cfg Config) *Service {
 	if cfg.LogOrigin == "" && cfg.LogSigner != nil {
 		cfg.LogOrigin = cfg.LogSigner.Name()
 	}
+	if cfg.IDNumberPerHour <= 0 {
+		cfg.IDNumberPerHour = 60
+	}
+	if cfg.PasswordHashers <= 0 {
+		cfg.PasswordHashers = runtime.NumCPU()
+	}
+	if cfg.PasswordWait <= 0 {
+		cfg.PasswordWait = 2 * time.Second
+	}
 	if cfg.SignInMaxDelay <= 0 {
 		cfg.SignInMaxDelay = 15 * time.Minute
 	}
@@ -91,6 +117,8 @@ func NewService(store Store, now func() time.Time, cfg Config) *Service {
 		accountFailures: &auth.Backoff{Free: cfg.SignInFailures, Base: time.Second, Max: cfg.SignInMaxDelay},
 		addressFailures: &auth.Backoff{Free: 4 * cfg.SignInFailures, Base: time.Second, Max: cfg.SignInMaxDelay},
 		principals:      principals{ttl: cfg.PrincipalTTL},
+		hashers:         make(chan struct{}, cfg.PasswordHashers),
+		signUps:         &auth.Quota{N: cfg.SignUpsPerHour, Per: time.Hour},
 	}
 	if cfg.AdminToken != "" {
 		s.adminHash = auth.HashSecret(cfg.AdminToken)

@@ -152,6 +152,14 @@ type StoredSearch struct {
 	ViewerStaff bool
 }
 
+// Allowance is the answer of a capped action: let through, or refused until
+// RetryAfter has passed; Burst marks the first refusal of a burst.
+type Allowance struct {
+	Allowed    bool
+	RetryAfter time.Duration
+	Burst      bool
+}
+
 // Tx is what the registry reads and writes, inside or outside a transaction.
 type Tx interface {
 	InsertAudit(ctx context.Context, e audit.Entry) error
@@ -169,11 +177,13 @@ type Tx interface {
 	SetUserStatus(ctx context.Context, id, status string, at time.Time) (User, error)
 	ListUsers(ctx context.Context, organizationID, after string, limit int) ([]User, error)
 	// UserCredentials finds a user by email (stored in lower case), whatever
-	// its organization's status; a suspended user is ErrNotFound.
+	// its organization's status; a suspended user, or one of a rejected
+	// sign-up, is ErrNotFound.
 	UserCredentials(ctx context.Context, email string) (Credentials, error)
 	InsertToken(ctx context.Context, userID string, hash []byte, at, expiresAt time.Time) error
 	// TokenPrincipal finds the principal behind a live token (unexpired, not
-	// revoked, of an active user of an active organization) and notes its use.
+	// revoked, of an active user of an active organization, not a staff user
+	// outside the registry's organizations) and notes its use.
 	TokenPrincipal(ctx context.Context, hash []byte, now time.Time) (auth.Principal, error)
 	ListTokens(ctx context.Context, userID string, now time.Time, after string, limit int) ([]TokenInfo, error)
 	// TokenOwner returns the id of a token's user.
@@ -183,7 +193,15 @@ type Tx interface {
 	// an organization.
 	RevokeTokensOf(ctx context.Context, organizationID, userID string, at time.Time) error
 
+	// OrganizationByUSCC finds the organization that holds a USCC (not a
+	// rejected sign-up).
 	OrganizationByUSCC(ctx context.Context, uscc string) (Organization, error)
+	// RejectOrganization rejects a pending organization and frees its USCC
+	// and its users' emails; ErrConflict if it is no longer pending.
+	RejectOrganization(ctx context.Context, id, note string, at time.Time) (Organization, error)
+	// StaffOutsideRegistry lists users holding a staff role outside the
+	// registry's own organizations.
+	StaffOutsideRegistry(ctx context.Context) ([]User, error)
 
 	InsertEvent(ctx context.Context, e EventRecord) error
 	// Events returns the events of the given registrations registered at or
@@ -216,6 +234,9 @@ type Tx interface {
 	// (identity.Compare), best first, each one that a search as of q.AsOf
 	// would find something for.
 	SimilarNames(ctx context.Context, q SimilarQuery, limit int) ([]string, error)
+	// TakeIDNumberSearch counts one more search by identity number for a
+	// searcher at at, unless it has made limit of them within window.
+	TakeIDNumberSearch(ctx context.Context, searcher string, at time.Time, limit int, window time.Duration) (Allowance, error)
 	LogSizeAt(ctx context.Context, t time.Time) (int64, error)
 	InsertSearch(ctx context.Context, c *SearchCertificate, s StoredSearch, userID string) error
 	Search(ctx context.Context, number string) (StoredSearch, error)

@@ -15,7 +15,12 @@ var ItemTypes = []string{"equipment", "vehicle", "vessel", "aircraft", "inventor
 var CancellationReasons = []string{"debt_repaid", "security_realised", "security_waived", "other"}
 
 // OrganizationKinds are the kinds of account-holding organization.
-var OrganizationKinds = []string{"enterprise", "financial_institution", "other"}
+var OrganizationKinds = []string{"enterprise", "financial_institution", "other", OrgKindRegistry}
+
+// OrgKindRegistry is the kind of the registry's own organizations, the only
+// ones whose users hold staff roles (admin, auditor). Only an admin makes
+// one; sign-up cannot choose it.
+const OrgKindRegistry = "registry"
 
 // Registration statuses.
 const (
@@ -341,6 +346,11 @@ type SignUpRequest struct {
 	User         SignUpUser        `json:"user"`
 }
 
+// RejectionRequest is an admin's refusal of a pending sign-up.
+type RejectionRequest struct {
+	Note string `json:"note"`
+}
+
 // SignedUp is a new pending organization and its first user.
 type SignedUp struct {
 	Organization Organization `json:"organization"`
@@ -376,6 +386,7 @@ type Credentials struct {
 	User               User
 	PasswordHash       string
 	OrganizationStatus string
+	OrganizationKind   string
 }
 
 // NewUser is a request to create a user.

@@ -41,10 +41,27 @@ func checkText(p *problems, field, value string, required bool, max int) string 
 		p.add(field, CodeInvalidField, "is required")
 	case utf8.RuneCountInString(value) > max:
 		p.add(field, CodeInvalidField, fmt.Sprintf("is longer than %d characters", max))
-	case strings.ContainsFunc(value, func(r rune) bool { return r < 0x20 && r != '\n' && r != '\t' }):
+	case strings.ContainsFunc(value, func(r rune) bool { return (r < 0x20 && r != '\n' && r != '\t') || (r >= 0x7f && r <= 0x9f) }):
 		p.add(field, CodeInvalidField, "contains control characters")
+	case strings.ContainsFunc(value, isBidiControl):
+		p.add(field, CodeInvalidField, "contains bidirectional controls (U+202A to U+202E, U+2066 to U+2069, U+200E, U+200F, U+061C), which make text display as other text")
+	case strings.ContainsRune(value, utf8.RuneError):
+		p.add(field, CodeInvalidField, "is not valid UTF-8 (it holds U+FFFD, the mark of a character that was lost)")
 	}
 	return value
+}
+
+// hiddenRune is a character that no identifier holds honestly: a control,
+// a bidirectional control, or the mark of a lost character.
+func hiddenRune(r rune) bool {
+	return r < 0x20 || (r >= 0x7f && r <= 0x9f) || isBidiControl(r) || r == utf8.RuneError
+}
+
+// isBidiControl reports whether r changes the direction text is shown in:
+// the embeddings and overrides, the isolates, and the direction marks.
+// "Evil\u202Eoc dtL" shows as another name than the one stored.
+func isBidiControl(r rune) bool {
+	return (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) || r == 0x200e || r == 0x200f || r == 0x061c
 }
 
 func checkEnum(p *problems, field, value string, allowed []string) {
@@ -323,7 +340,7 @@ func (u *NewUser) Validate(validRole func(string) bool) error {
 		p.add("organization_id", CodeInvalidField, "is required")
 	}
 	u.Email = strings.ToLower(strings.TrimSpace(u.Email))
-	if a, err := mail.ParseAddress(u.Email); err != nil || a.Address != u.Email || len(u.Email) > maxName {
+	if a, err := mail.ParseAddress(u.Email); err != nil || a.Address != u.Email || len(u.Email) > maxName || strings.ContainsFunc(u.Email, hiddenRune) {
 		p.add("email", CodeInvalidField, "is not an email address")
 	}
 	u.DisplayName = checkText(&p, "display_name", u.DisplayName, true, maxName)

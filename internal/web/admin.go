@@ -12,7 +12,7 @@ import (
 )
 
 // organizationStatuses filter the administrators' list of organizations.
-var organizationStatuses = []string{registry.OrgPending, registry.OrgActive, registry.OrgSuspended}
+var organizationStatuses = []string{registry.OrgPending, registry.OrgActive, registry.OrgSuspended, registry.OrgRejected}
 
 type organizationsPage struct {
 	Statuses []string
@@ -56,6 +56,15 @@ func setStatus[T any](s *site, w http.ResponseWriter, r *http.Request, c *call, 
 // approveOrganization handles POST /admin/organizations/{id}/approval.
 func (s *site) approveOrganization(w http.ResponseWriter, r *http.Request, c *call) error {
 	return setStatus(s, w, r, c, auth.ApproveOrganization, "/admin/organizations?status="+registry.OrgPending, "approved", s.svc.ApproveOrganization)
+}
+
+// rejectOrganization handles POST /admin/organizations/{id}/rejection: a
+// pending sign-up refused, its USCC and emails free again.
+func (s *site) rejectOrganization(w http.ResponseWriter, r *http.Request, c *call) error {
+	return setStatus(s, w, r, c, auth.RejectOrganization, "/admin/organizations?status="+registry.OrgPending, "rejected",
+		func(ctx context.Context, caller registry.Caller, id string) (registry.Organization, error) {
+			return s.svc.RejectOrganization(ctx, caller, id, registry.RejectionRequest{Note: r.PostFormValue("note")})
+		})
 }
 
 // suspendOrganization handles POST /admin/organizations/{id}/suspension.

@@ -51,6 +51,38 @@ func TestSignUpWaitsForAnAdministratorsApproval(t *testing.T) {
 	}
 }
 
+func TestAnAdministratorRejectsASquattersSignUp(t *testing.T) {
+	s := newSite(t)
+	admin := s.staff("admin")
+	code := uscc("91310115MA8888888")
+	squatter := s.browser()
+	squatter.get("/signup")
+	form := url.Values{"name": {"上海真星贸易有限公司"}, "uscc": {code}, "kind": {"enterprise"},
+		"display_name": {"冒名者"}, "email": {"boss@zhenxing.example.cn"}, "password": {password}}
+	if res := squatter.post("/signup", form); res.StatusCode != http.StatusCreated {
+		t.Fatalf("status %d:\n%s", res.StatusCode, squatter.last)
+	}
+	a := s.browser()
+	a.signIn(admin)
+	a.get("/admin/organizations?status=pending")
+	if !strings.Contains(a.last, "驳回") {
+		t.Fatalf("no reject button for the pending sign-up:\n%s", a.last)
+	}
+	orgs := s.api(200, "GET", "/organizations?status=pending", adminToken, nil)["items"].([]any)
+	id := orgs[len(orgs)-1].(map[string]any)["id"].(string)
+	if res := a.post("/admin/organizations/"+id+"/rejection", url.Values{}); res.StatusCode != http.StatusOK || !strings.Contains(a.last, "已驳回该开户申请") {
+		t.Fatalf("rejection: %d\n%s", res.StatusCode, a.last)
+	}
+	// The real company signs up with its own USCC and its officer's email.
+	real := s.browser()
+	real.get("/signup")
+	form.Set("display_name", "真老板")
+	form.Del("csrf")
+	if res := real.post("/signup", form); res.StatusCode != http.StatusCreated {
+		t.Fatalf("the real sign-up after the rejection: %d\n%s", res.StatusCode, real.last)
+	}
+}
+
 func TestAnAdministratorRevokesOnTheRegistrationsPage(t *testing.T) {
 	s := newSite(t)
 	admin := s.staff("admin")

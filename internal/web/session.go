@@ -1,8 +1,9 @@
 package web
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
-	"crypto/subtle"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"net/http"
@@ -83,20 +84,36 @@ func (s *site) clearSession(w http.ResponseWriter, r *http.Request) {
 	s.setCookie(w, r, sessionCookie, "", -1)
 }
 
-// csrfToken returns the request's CSRF token (double-submit: a random
-// cookie that every form repeats in a hidden field), making one if needed.
-func (s *site) csrfToken(w http.ResponseWriter, r *http.Request) string {
-	if t := s.cookie(r, csrfCookie); len(t) == 43 {
-		return t
+// csrfToken returns the CSRF token that the request's forms carry, making
+// the random CSRF cookie if there is none. The token is not the cookie
+// itself but an HMAC, keyed by the cookie, of the session: a cookie planted
+// from a sibling host cannot be turned into a token without the session
+// (an HttpOnly cookie), and a token taken from one session is worth nothing
+// in another. session is the session cookie's value when the session works.
+func (s *site) csrfToken(w http.ResponseWriter, r *http.Request, session string) string {
+	nonce := s.cookie(r, csrfCookie)
+	if len(nonce) != 43 {
+		nonce = newSecret()
+		s.setCookie(w, r, csrfCookie, nonce, 0)
 	}
-	t := newSecret()
-	s.setCookie(w, r, csrfCookie, t, 0)
-	return t
+	return csrfMAC(nonce, session)
 }
 
-// csrfValid checks a posted form: its csrf field must equal the cookie, and
-// a browser's Origin, when sent, must be this registry.
+func csrfMAC(nonce, session string) string {
+	m := hmac.New(sha256.New, []byte(nonce))
+	m.Write([]byte("registry csrf\x00"))
+	m.Write([]byte(session))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// csrfValid checks a posted form: a browser that says the request comes
+// from another site (Sec-Fetch-Site) or another origin (Origin) is refused
+// outright; otherwise the form's csrf field must be this session's token.
 func (s *site) csrfValid(r *http.Request, token string) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "cross-site", "same-site":
+		return false
+	}
 	if o := r.Header.Get("Origin"); o != "" {
 		u, err := url.Parse(o)
 		if err != nil || u.Host != r.Host {
@@ -107,7 +124,7 @@ func (s *site) csrfValid(r *http.Request, token string) bool {
 		return false
 	}
 	got := r.PostFormValue("csrf")
-	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
+	return got != "" && hmac.Equal([]byte(got), []byte(token))
 }
 
 func newSecret() string {

@@ -59,12 +59,15 @@ func TestUnknownPagesGetATranslatedNotFoundPage(t *testing.T) {
 	s := newSite(t)
 	b := s.browser()
 	b.get("/lang/en?next=/")
-	for _, path := range []string{"/nope", "/registrations/new/x", "/static/nope.css"} {
+	for _, path := range []string{"/nope", "/registrations/new/x", "/static/nope.css", "/static/", "/static"} {
 		res := b.get(path)
 		if res.StatusCode != http.StatusNotFound {
 			t.Errorf("%s: %d", path, res.StatusCode)
 		}
-		if path != "/static/nope.css" && !strings.Contains(b.last, "No such page or number.") {
+		if strings.Contains(b.last, "app.css") && strings.HasPrefix(path, "/static") {
+			t.Errorf("%s lists the folder:\n%s", path, b.last)
+		}
+		if !strings.HasPrefix(path, "/static") && !strings.Contains(b.last, "No such page or number.") {
 			t.Errorf("%s is not the site's page:\n%s", path, b.last)
 		}
 	}
@@ -103,6 +106,44 @@ func TestFormsWithoutTheSessionsCSRFTokenAreRefused(t *testing.T) {
 		res.Body.Close()
 		if res.StatusCode != http.StatusForbidden {
 			t.Fatalf("status %d, want 403", res.StatusCode)
+		}
+	})
+	t.Run("a browser that says the request is cross-site", func(t *testing.T) {
+		for _, site := range []string{"cross-site", "same-site"} {
+			b.get("/registrations/" + number)
+			req, _ := http.NewRequest("POST", s.url+"/registrations/"+number+"/cancellation", strings.NewReader(url.Values{"csrf": {b.csrf()}, "reason": {"debt_repaid"}}.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Sec-Fetch-Site", site)
+			res, err := b.c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode != http.StatusForbidden {
+				t.Errorf("Sec-Fetch-Site %s: status %d, want 403", site, res.StatusCode)
+			}
+		}
+	})
+	t.Run("a CSRF cookie planted with a known value", func(t *testing.T) {
+		// A sibling host can set the CSRF cookie; with double-submit alone
+		// it would then know the token. The token is bound to the session.
+		planted := strings.Repeat("A", 43)
+		u, _ := url.Parse(s.url)
+		b.c.Jar.SetCookies(u, []*http.Cookie{{Name: "registry_csrf", Value: planted, Path: "/"}})
+		res := b.post("/registrations/"+number+"/cancellation", url.Values{"csrf": {planted}, "reason": {"debt_repaid"}})
+		if res.StatusCode != http.StatusForbidden {
+			t.Errorf("the planted cookie's value as the token: status %d, want 403", res.StatusCode)
+		}
+	})
+	t.Run("a token from another session", func(t *testing.T) {
+		other := s.browser()
+		other.signIn(s.bank("registrant"))
+		other.get("/registrations")
+		stolen := other.csrf()
+		b.get("/registrations/" + number)
+		// The victim's own CSRF cookie, the attacker's session's token.
+		if res := b.post("/registrations/"+number+"/cancellation", url.Values{"csrf": {stolen}, "reason": {"debt_repaid"}}); res.StatusCode != http.StatusForbidden {
+			t.Errorf("status %d, want 403", res.StatusCode)
 		}
 	})
 	reg := s.api(200, "GET", "/registrations/"+number, bank.Token, nil)

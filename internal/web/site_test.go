@@ -163,7 +163,7 @@ func (s *site) bank(roles ...string) user {
 // auditor).
 func (s *site) staff(role string) user {
 	s.t.Helper()
-	id, code := s.org("登记机构", "other")
+	id, code := s.org("登记机构", "registry")
 	return s.user(id, code, role)
 }
 

@@ -262,12 +262,22 @@ func (v *views) execute(b *bytes.Buffer, name string, p *Page) error {
 	return t.ExecuteTemplate(b, "layout", p)
 }
 
+// staticFiles serves the pages' own styles and script, file by file: a
+// folder is 404, never a listing.
 func staticFiles() http.Handler {
 	sub, err := fs.Sub(files, "static")
 	if err != nil {
 		panic(err)
 	}
-	return http.FileServerFS(sub)
+	files := http.FileServerFS(sub)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := strings.TrimPrefix(r.URL.Path, "/")
+		if st, err := fs.Stat(sub, name); name == "" || err != nil || st.IsDir() {
+			http.NotFound(w, r)
+			return
+		}
+		files.ServeHTTP(w, r)
+	})
 }
 
 // fieldMessages translates the service's field messages, which are English

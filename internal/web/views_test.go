@@ -36,7 +36,7 @@ func sampleRegistration() registry.Registration {
 		Controller: registry.Controller{OrganizationID: "org-bank"},
 		Grantors: []registry.Party{
 			{Type: "organization", Name: "上海星辰精密机械（集团）有限公司", USCC: "91310115MA1K3YJ12G", FormerNames: []string{"上海星辰机械有限公司"}},
-			{Type: "individual", Name: "张三", IDNumber: "110101********1233"},
+			{Type: "individual", Name: "张三", IDNumber: "110101************"},
 			{Type: "organization", Name: "Pacific Rim Trading Co., Ltd.", Country: "HK", RegistrationNumber: "1234567", LEI: "5493001KJTIIGC8Y1R12"},
 		},
 		SecuredParties:   []registry.Party{{Type: "organization", Name: "上海浦东发展银行股份有限公司张江科技支行", USCC: "91310000132209458L"}},
@@ -282,6 +282,26 @@ func TestNextPageKeepsTheFiltersThatAreSet(t *testing.T) {
 	} {
 		if got := nextPage("/l", tc.filters, tc.cursor); got != tc.want {
 			t.Errorf("nextPage(%v, %q) = %q, want %q", tc.filters, tc.cursor, got, tc.want)
+		}
+	}
+}
+
+// Names and free text are shown isolated, each in its own direction: a
+// name written right to left (or one stored before bidirectional controls
+// were refused) cannot reorder the text around it.
+func TestFreeTextIsShownIsolated(t *testing.T) {
+	v := strictViews(t)
+	reg := sampleRegistration()
+	reg.Grantors[0].Name = "شركة النجم"
+	var b bytes.Buffer
+	if err := v.execute(&b, "registration", &Page{Lang: "zh", Data: &registrationPage{Reg: reg, ItemTypes: registry.ItemTypes, Reasons: registry.CancellationReasons}, Form: url.Values{}, caller: everyone}); err != nil {
+		t.Fatal(err)
+	}
+	html := b.String()
+	for _, want := range []string{`<bdi class="party-name">شركة النجم</bdi>`, `<bdi>上海星辰机械有限公司</bdi>`, `<p class="description" dir="auto">12 CNC machining centres</p>`,
+		`<p class="statement" dir="auto">never agreed</p>`, `<bdi>上海市浦东新区人民法院</bdi>`} {
+		if !strings.Contains(html, want) {
+			t.Errorf("the page lacks %s", want)
 		}
 	}
 }

@@ -114,6 +114,7 @@ func (s *site) routes() {
 	s.handle("GET /admin/organizations", signedIn, s.organizations)
 	s.handle("POST /admin/organizations/{id}/approval", signedIn, s.approveOrganization)
 	s.handle("POST /admin/organizations/{id}/suspension", signedIn, s.suspendOrganization)
+	s.handle("POST /admin/organizations/{id}/rejection", signedIn, s.rejectOrganization)
 	s.handle("GET /admin/revocations", signedIn, s.revocations)
 	s.handle("GET /admin/users", signedIn, s.users)
 	s.handle("POST /admin/users", signedIn, s.createUser)
@@ -166,11 +167,16 @@ func (s *site) handle(pattern string, n need, h handler) {
 		r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
 		c := &call{r: r, lang: language(r)}
 		c.caller = registry.Caller{Source: clientAddress(r), RequestID: w.Header().Get("X-Request-Id")}
-		c.csrf = s.csrfToken(w, r)
 		if err := s.authenticate(w, r, c); err != nil {
+			c.csrf = s.csrfToken(w, r, "")
 			s.fail(w, c, err)
 			return
 		}
+		session := ""
+		if c.signedIn() {
+			session = s.cookie(r, sessionCookie)
+		}
+		c.csrf = s.csrfToken(w, r, session)
 		if n == signedIn && !c.signedIn() {
 			http.Redirect(w, r, "/signin?next="+urlQueryEscape(returnTo(r)), http.StatusSeeOther)
 			return

@@ -36,6 +36,7 @@ func TestLoadRefusesBadSettings(t *testing.T) {
 		"a burst of zero":            {"DATABASE_URL": "postgres://x", "REGISTRY_RATE_PER_ADDRESS": "5/0"},
 		"a proxy that is no address": {"DATABASE_URL": "postgres://x", "REGISTRY_TRUSTED_PROXIES": "10.0.0.0/8,proxy.local"},
 		"a token cache of an hour":   {"DATABASE_URL": "postgres://x", "REGISTRY_TOKEN_CACHE_TTL": "1h"},
+		"a short metrics token":      {"DATABASE_URL": "postgres://x", "REGISTRY_METRICS_TOKEN": "short"},
 	}
 	for name, env := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -72,14 +73,20 @@ func TestTheShippedSettings(t *testing.T) {
 	if c.Search.MaxResults != 1000 || c.Search.MaxAnswerBytes != 4<<20 || c.TokenCacheTTL != time.Second {
 		t.Errorf("search %+v, token_cache_ttl %v", c.Search, c.TokenCacheTTL)
 	}
-	dir := t.TempDir()
-	file := filepath.Join(dir, "registry.yaml")
-	if err := os.WriteFile(file, []byte("search: {max_results: 0}\n"), 0o600); err != nil {
-		t.Fatal(err)
+	if c.Search.IDNumberPerHour != 60 || c.RateLimits.SignUpsPerHour != 10 || c.SignIn.HashWait != 2*time.Second || c.SignIn.ConcurrentHashes < 1 || c.MetricsToken != "" {
+		t.Errorf("id_number_per_hour %d, sign_ups_per_hour %d, sign_in %+v, metrics_token %q", c.Search.IDNumberPerHour, c.RateLimits.SignUpsPerHour, c.SignIn, c.MetricsToken)
 	}
-	if _, err := Load(func(k string) string {
-		return map[string]string{"REGISTRY_CONFIG": file, "DATABASE_URL": "postgres://x"}[k]
-	}); err == nil {
-		t.Error("max_results 0 accepted")
+	dir := t.TempDir()
+	for _, bad := range []string{"search: {max_results: 0}", "search: {id_number_per_hour: 0}", "rate_limits: {sign_ups_per_hour: -1}",
+		"sign_in: {concurrent_hashes: 0}", "sign_in: {hash_wait: 1ms}"} {
+		file := filepath.Join(dir, "registry.yaml")
+		if err := os.WriteFile(file, []byte(bad+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Load(func(k string) string {
+			return map[string]string{"REGISTRY_CONFIG": file, "DATABASE_URL": "postgres://x"}[k]
+		}); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
 	}
 }

@@ -44,7 +44,7 @@ func checkText(p *problems, field, value string, required bool, max int) string 
 	case strings.ContainsFunc(value, func(r rune) bool { return (r < 0x20 && r != '\n' && r != '\t') || (r >= 0x7f && r <= 0x9f) }):
 		p.add(field, CodeInvalidField, "contains control characters")
 	case strings.ContainsFunc(value, isBidiControl):
-		p.add(field, CodeInvalidField, "contains bidirectional controls (U+202A to U+202E, U+2066 to U+2069, U+200E, U+200F, U+061C), which make text display as other text")
+		p.add(field, CodeInvalidField, "contains bidirectional controls (U+202A to U+202E, U+2066 to U+2069), which make text display as other text")
 	case strings.ContainsRune(value, utf8.RuneError):
 		p.add(field, CodeInvalidField, "is not valid UTF-8 (it holds U+FFFD, the mark of a character that was lost)")
 	}
@@ -58,10 +58,12 @@ func hiddenRune(r rune) bool {
 }
 
 // isBidiControl reports whether r changes the direction text is shown in:
-// the embeddings and overrides, the isolates, and the direction marks.
-// "Evil\u202Eoc dtL" shows as another name than the one stored.
+// the embeddings and overrides, and the isolates. "Evil\u202Eoc dtL" shows
+// as another name than the one stored. The direction marks (U+200E, U+200F)
+// stay allowed: right-to-left names use them, and they reorder nothing
+// beyond the text they stand in.
 func isBidiControl(r rune) bool {
-	return (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) || r == 0x200e || r == 0x200f || r == 0x061c
+	return (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069)
 }
 
 func checkEnum(p *problems, field, value string, allowed []string) {

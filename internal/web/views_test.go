@@ -237,6 +237,8 @@ func TestFieldMessagesAreTranslated(t *testing.T) {
 		{registry.FieldError{Field: "collateral.description", Code: "invalid_field", Message: "is required"}, "必填", "Required", false},
 		{registry.FieldError{Field: "period_months", Code: "invalid_field", Message: "must be a whole number of months from 1 to 360"}, "应为 1 至 360 之间的整数月数", "A whole number of months from 1 to 360", false},
 		{registry.FieldError{Field: "grantors[0].uscc", Code: "invalid_uscc", Message: "a USCC has 18 characters, this one has 3"}, "统一社会信用代码无效（应为18位，校验码正确）", "Not a valid USCC (18 characters with a correct check character)", false},
+		{registry.FieldError{Field: "grantors[0].name", Code: "invalid_field", Message: "contains bidirectional controls (U+202A to U+202E, U+2066 to U+2069), which make text display as other text"}, "含有改变文字方向的控制字符，请删除", "Holds characters that change the direction of text (bidirectional controls); remove them", false},
+		{registry.FieldError{Field: "roles", Code: "invalid_field", Message: "the staff roles (admin, auditor) are held only by users of the registry's own organizations (kind registry)"}, "管理员、审计员角色仅限登记机构自身的用户", "Staff roles (administrator, auditor) are held only by the registry's own users", false},
 		{registry.FieldError{Field: "x", Code: "invalid_field", Message: "something new"}, "此项无效", "This value is invalid: something new", true},
 	} {
 		if got := v.fieldMessage("zh", tc.fe); got != tc.zh {

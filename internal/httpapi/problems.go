@@ -81,9 +81,10 @@ func ProblemFor(err error) *Problem {
 	for _, row := range errorTable {
 		if errors.Is(err, row.err) {
 			detail := row.detail
-			// A joined error carries a more specific explanation.
-			if parts := strings.SplitN(err.Error(), "\n", 2); len(parts) == 2 {
-				detail = parts[1]
+			// A refusal says why in its own words.
+			var r *registry.Refusal
+			if errors.As(err, &r) {
+				detail = r.Detail
 			}
 			return newProblem(row.status, row.code, detail)
 		}

@@ -60,13 +60,13 @@ func (s *Service) SignUp(ctx context.Context, c Caller, req SignUpRequest) (Sign
 	at := s.clock()
 	err = s.store.InTx(ctx, func(tx Tx) error {
 		if err := tx.InsertOrganization(ctx, &o, at); errors.Is(err, ErrConflict) {
-			return errors.Join(ErrConflict, errors.New("an organization with this USCC already has an account"))
+			return refused(ErrConflict, "an organization with this USCC already has an account")
 		} else if err != nil {
 			return err
 		}
 		u.OrganizationID = o.ID
 		if err := tx.InsertUser(ctx, &u, hash, at); errors.Is(err, ErrConflict) {
-			return errors.Join(ErrConflict, errors.New("this email already belongs to a user"))
+			return refused(ErrConflict, "this email already belongs to a user")
 		} else if err != nil {
 			return err
 		}
@@ -85,7 +85,8 @@ func (p *problems) prefixed(prefix string, err error) {
 	var v *ValidationError
 	if errors.As(err, &v) {
 		for _, f := range v.Errors {
-			p.add(prefix+f.Field, f.Code, f.Message)
+			f.Field = prefix + f.Field
+			p.errs = append(p.errs, f)
 		}
 	}
 }
@@ -109,10 +110,10 @@ func (s *Service) setOrganizationStatus(ctx context.Context, c Caller, action au
 			return "", err
 		}
 		if o.Status == status {
-			return "", errors.Join(ErrConflict, errors.New("the organization is already "+status))
+			return "", refused(ErrConflict, "the organization is already "+status)
 		}
 		if o.Status == OrgRejected {
-			return "", errors.Join(ErrConflict, errors.New("the organization's sign-up was rejected: it signs up again, or an admin creates it"))
+			return "", refused(ErrConflict, "the organization's sign-up was rejected: it signs up again, or an admin creates it")
 		}
 		if o, err = tx.SetOrganizationStatus(ctx, id, o.Status, status, at); err != nil {
 			return "", err
@@ -158,7 +159,7 @@ func (s *Service) Users(ctx context.Context, c Caller, req UserListRequest) (Pag
 		req.OrganizationID = c.OrganizationID
 	}
 	if !staff && req.OrganizationID != c.OrganizationID {
-		return Page[User]{}, errors.Join(ErrForbidden, errors.New("an org_admin manages its own organization's users only"))
+		return Page[User]{}, refused(ErrForbidden, "an org_admin manages its own organization's users only")
 	}
 	var p problems
 	if req.OrganizationID != "" && !isUUID(req.OrganizationID) {
@@ -196,13 +197,13 @@ func (s *Service) setUserStatus(ctx context.Context, c Caller, action auth.Actio
 		}
 		switch {
 		case !c.Has(auth.Admin) && u.OrganizationID != c.OrganizationID:
-			return "", errors.Join(ErrForbidden, errors.New("an org_admin manages its own organization's users only"))
+			return "", refused(ErrForbidden, "an org_admin manages its own organization's users only")
 		case !c.Has(auth.Admin) && holdsStaffRole(u.Roles):
-			return "", errors.Join(ErrForbidden, errors.New("only an admin suspends or reinstates registry staff"))
+			return "", refused(ErrForbidden, "only an admin suspends or reinstates registry staff")
 		case u.ID == c.UserID:
-			return "", errors.Join(ErrConflict, errors.New("a user cannot suspend or reinstate itself"))
+			return "", refused(ErrConflict, "a user cannot suspend or reinstate itself")
 		case u.Status == status:
-			return "", errors.Join(ErrConflict, errors.New("the user is already "+status))
+			return "", refused(ErrConflict, "the user is already "+status)
 		}
 		if u, err = tx.SetUserStatus(ctx, id, status, at); err != nil {
 			return "", err
@@ -279,7 +280,7 @@ func (s *Service) mayManageTokensOf(ctx context.Context, c Caller, userID string
 			return nil
 		}
 	}
-	return errors.Join(ErrForbidden, errors.New("tokens are managed by their user, its organization's org_admin and admins"))
+	return refused(ErrForbidden, "tokens are managed by their user, its organization's org_admin and admins")
 }
 
 // readPage reads a list's limit and cursor. A cursor is the base64url form of

@@ -35,7 +35,7 @@ func (s *Service) CreateOrganization(ctx context.Context, c Caller, o Organizati
 				return "", err
 			}
 		case err == nil:
-			return "", errors.Join(ErrConflict, errors.New("an organization with this USCC already has an account"))
+			return "", refused(ErrConflict, "an organization with this USCC already has an account")
 		case !errors.Is(err, ErrNotFound):
 			return "", err
 		}
@@ -63,7 +63,7 @@ func (s *Service) RejectOrganization(ctx context.Context, c Caller, id string, r
 			return "", err
 		}
 		if o.Status != OrgPending {
-			return "", errors.Join(ErrConflict, errors.New("only a pending sign-up can be rejected; this organization is "+o.Status))
+			return "", refused(ErrConflict, "only a pending sign-up can be rejected; this organization is "+o.Status)
 		}
 		o, err = tx.RejectOrganization(ctx, id, req.Note, at)
 		return id, err
@@ -146,7 +146,7 @@ func (s *Service) CreateUser(ctx context.Context, c Caller, nu NewUser) (User, e
 			return "", err
 		}
 		if holdsStaffRole(u.Roles) && o.Kind != OrgKindRegistry {
-			return "", Invalid("roles", CodeInvalidField, "the staff roles (admin, auditor) are held only by users of the registry's own organizations (kind registry)")
+			return "", Broke("roles", RuleStaffRole, "the staff roles (admin, auditor) are held only by users of the registry's own organizations (kind registry)")
 		}
 		return u.ID, tx.InsertUser(ctx, &u, hash, at)
 	})
@@ -175,7 +175,7 @@ func (s *Service) IssueToken(ctx context.Context, c Caller, req TokenRequest) (I
 		return IssuedToken{}, Invalid("user_id", CodeInvalidField, "give either user_id, or email and password")
 	case req.UserID != "":
 		if c.UserID == "" && !c.Bootstrap {
-			return IssuedToken{}, errors.Join(ErrUnauthenticated, errors.New("a token for a user by id is issued only to an admin or org_admin who sends its own token"))
+			return IssuedToken{}, refused(ErrUnauthenticated, "a token for a user by id is issued only to an admin or org_admin who sends its own token")
 		}
 		if err := allow(c, auth.IssueToken); err != nil {
 			return IssuedToken{}, err
@@ -187,17 +187,17 @@ func (s *Service) IssueToken(ctx context.Context, c Caller, req TokenRequest) (I
 			return IssuedToken{}, err
 		}
 		if !c.Has(auth.Admin) && (u.OrganizationID != c.OrganizationID || holdsStaffRole(u.Roles)) {
-			return IssuedToken{}, errors.Join(ErrForbidden, errors.New("an org_admin issues tokens for its own organization's users, never for registry staff"))
+			return IssuedToken{}, refused(ErrForbidden, "an org_admin issues tokens for its own organization's users, never for registry staff")
 		}
 		if u.Status != UserActive {
-			return IssuedToken{}, errors.Join(ErrConflict, errors.New("the user is suspended: reinstate it first"))
+			return IssuedToken{}, refused(ErrConflict, "the user is suspended: reinstate it first")
 		}
 		if o, err := s.store.Organization(ctx, u.OrganizationID); err != nil {
 			return IssuedToken{}, err
 		} else if o.Status != OrgActive {
-			return IssuedToken{}, errors.Join(ErrConflict, errors.New("the user's organization is "+o.Status+": a token would not work"))
+			return IssuedToken{}, refused(ErrConflict, "the user's organization is "+o.Status+": a token would not work")
 		} else if holdsStaffRole(u.Roles) && o.Kind != OrgKindRegistry {
-			return IssuedToken{}, errors.Join(ErrConflict, errors.New("the user holds a staff role outside the registry's own organizations: a token would not work"))
+			return IssuedToken{}, refused(ErrConflict, "the user holds a staff role outside the registry's own organizations: a token would not work")
 		}
 		userID = u.ID
 	case req.Email != "" && req.Password != "":
@@ -281,10 +281,10 @@ func (s *Service) signIn(ctx context.Context, c Caller, req TokenRequest) (User,
 	s.accountFailures.Clear(account)
 	if cr.OrganizationStatus != OrgActive {
 		// Only the password's holder learns this.
-		return User{}, errors.Join(ErrForbidden, errors.New("the organization is "+cr.OrganizationStatus+": nobody in it can sign in until an admin approves it"))
+		return User{}, refused(ErrForbidden, "the organization is "+cr.OrganizationStatus+": nobody in it can sign in until an admin approves it")
 	}
 	if holdsStaffRole(cr.User.Roles) && cr.OrganizationKind != OrgKindRegistry {
-		return User{}, errors.Join(ErrForbidden, errors.New("this user holds a staff role outside the registry's own organizations and cannot sign in: the registry must move it"))
+		return User{}, refused(ErrForbidden, "this user holds a staff role outside the registry's own organizations and cannot sign in: the registry must move it")
 	}
 	return cr.User, nil
 }

@@ -82,7 +82,7 @@ func instant(p *problems, field, v string) *time.Time {
 	}
 	t, err := time.Parse(time.RFC3339Nano, v)
 	if err != nil {
-		p.add(field, CodeInvalidField, "must be a time in RFC 3339 form, such as 2026-11-26T08:00:00+08:00")
+		p.broke(field, RuleDate, "must be a time in RFC 3339 form, such as 2026-11-26T08:00:00+08:00")
 		return nil
 	}
 	return &t

@@ -1,6 +1,8 @@
 package registry
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"strings"
 	"time"
@@ -51,12 +53,115 @@ const (
 	CodeInvalidNumber   = "invalid_number"
 )
 
-// FieldError names one bad field by its path in the request (grantors[0].uscc).
+// FieldError names one bad field by its path in the request (grantors[0].uscc),
+// with the rule it broke and that rule's argument, so that a client (and the
+// web pages) can say it in its own words: {"field": "name", "code":
+// "invalid_field", "message": "is longer than 200 characters", "rule":
+// "too_long", "max": 200}. Message is the English text.
 type FieldError struct {
-	Field   string `json:"field"`
-	Code    string `json:"code"`
-	Message string `json:"message"`
+	Field   string
+	Code    string
+	Message string
+	// Rule is empty for a message that has no rule of its own.
+	Rule Rule
+	// Arg is the rule's one argument, named ArgName in JSON (none when
+	// ArgName is empty).
+	ArgName string
+	Arg     any
 }
+
+// MarshalJSON writes the field error with its rule's argument beside the
+// rule, as API.md's problem documents show it.
+func (f FieldError) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteString(`{"field":`)
+	for i, v := range []any{f.Field, f.Code, f.Message} {
+		if i > 0 {
+			b.WriteString([]string{"", `,"code":`, `,"message":`}[i])
+		}
+		j, err := json.Marshal(v)
+		if err != nil {
+			return nil, err
+		}
+		b.Write(j)
+	}
+	if f.Rule != "" {
+		b.WriteString(`,"rule":"` + string(f.Rule) + `"`)
+		if f.ArgName != "" {
+			name, _ := json.Marshal(f.ArgName)
+			arg, err := json.Marshal(f.Arg)
+			if err != nil {
+				return nil, err
+			}
+			b.WriteString(",")
+			b.Write(name)
+			b.WriteString(":")
+			b.Write(arg)
+		}
+	}
+	b.WriteString("}")
+	return b.Bytes(), nil
+}
+
+// UnmarshalJSON reads what MarshalJSON writes (clients of the registry,
+// such as registryctl, read problems).
+func (f *FieldError) UnmarshalJSON(data []byte) error {
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		return err
+	}
+	str := func(k string) string { s, _ := m[k].(string); delete(m, k); return s }
+	f.Field, f.Code, f.Message, f.Rule = str("field"), str("code"), str("message"), Rule(str("rule"))
+	for k, v := range m {
+		f.ArgName, f.Arg = k, v
+	}
+	return nil
+}
+
+// Rule names a rule of the register's input that a field can break. The web
+// pages translate a field error by its rule (field.<rule> in their
+// catalogs), with its argument.
+type Rule string
+
+// The rules a field error can name.
+const (
+	RuleRequired        Rule = "required"
+	RuleAtLeastOne      Rule = "at_least_one"
+	RuleAtMost          Rule = "at_most"    // max
+	RuleTooLong         Rule = "too_long"   // max
+	RulePeriod          Rule = "period"     // max
+	RuleNotOneOf        Rule = "not_one_of" // value
+	RuleCurrency        Rule = "currency"   // value
+	RuleCountry         Rule = "country"    // value
+	RuleAmount          Rule = "amount"
+	RulePositive        Rule = "positive"
+	RuleLettersOrDigits Rule = "letters_or_digits"
+	RuleDate            Rule = "date"
+	RuleFuture          Rule = "future"
+	RulePasswordShort   Rule = "password_short" // min
+	RuleEmail           Rule = "email"
+	RuleControl         Rule = "control"
+	RuleBidi            Rule = "bidi"
+	RuleNotUTF8         Rule = "not_utf8"
+	RuleStaffRole       Rule = "staff_role"
+	RuleUSCCOrForeign   Rule = "uscc_or_foreign"
+	RuleIndividualID    Rule = "individual_id"
+	RuleOrganizationID  Rule = "organization_id"
+	RuleDomesticCountry Rule = "domestic_country"
+	RuleDomesticUSCC    Rule = "domestic_uscc"
+	RuleForeignOnly     Rule = "foreign_only"
+	RuleOneCriterion    Rule = "one_criterion"
+	RuleChangesNothing  Rule = "changes_nothing"
+	RuleRepeats         Rule = "repeats"
+	RuleItemID          Rule = "item_id"
+	RuleItemRegistered  Rule = "item_registered"
+	RuleNotGrantor      Rule = "not_grantor"
+	RuleAlreadyGrantor  Rule = "already_grantor"
+	RuleLastGrantor     Rule = "last_grantor"
+)
+
+// Rules lists every rule, for those who translate them.
+var Rules = []Rule{RuleRequired, RuleAtLeastOne, RuleAtMost, RuleTooLong, RulePeriod, RuleNotOneOf, RuleCurrency, RuleCountry, RuleAmount, RulePositive, RuleLettersOrDigits, RuleDate, RuleFuture, RulePasswordShort, RuleEmail, RuleControl, RuleBidi, RuleNotUTF8, RuleStaffRole, RuleUSCCOrForeign, RuleIndividualID, RuleOrganizationID, RuleDomesticCountry, RuleDomesticUSCC, RuleForeignOnly, RuleOneCriterion, RuleChangesNothing, RuleRepeats, RuleItemID, RuleItemRegistered, RuleNotGrantor, RuleAlreadyGrantor, RuleLastGrantor}
 
 // ValidationError is well-formed input whose content is wrong, one entry per field.
 type ValidationError struct {
@@ -93,8 +198,30 @@ func (e *ValidationError) Code() string {
 // problems collects field errors while a request is checked.
 type problems struct{ errs []FieldError }
 
+// add records a field error that has no rule of its own.
 func (p *problems) add(field, code, msg string) {
 	p.errs = append(p.errs, FieldError{Field: field, Code: code, Message: msg})
+}
+
+// broke records a field error by the rule it broke; arg, when given, is the
+// rule's one argument as a name and a value.
+func (p *problems) broke(field string, r Rule, msg string, arg ...any) {
+	p.errs = append(p.errs, Broken(field, r, msg, arg...))
+}
+
+// Broken is the field error of a field that broke rule r; arg, when given,
+// is the rule's one argument as a name and a value.
+func Broken(field string, r Rule, msg string, arg ...any) FieldError {
+	fe := FieldError{Field: field, Code: CodeInvalidField, Message: msg, Rule: r}
+	if len(arg) == 2 {
+		fe.ArgName, fe.Arg = arg[0].(string), arg[1]
+	}
+	return fe
+}
+
+// Broke returns a ValidationError for one field that broke rule r.
+func Broke(field string, r Rule, msg string, arg ...any) error {
+	return &ValidationError{Errors: []FieldError{Broken(field, r, msg, arg...)}}
 }
 
 func (p *problems) err() error {
@@ -103,6 +230,19 @@ func (p *problems) err() error {
 	}
 	return &ValidationError{Errors: p.errs}
 }
+
+// Refusal is a refusal of a known kind (ErrConflict, ErrForbidden, …) with
+// the words that say why; the problem's detail is Detail.
+type Refusal struct {
+	Kind   error
+	Detail string
+}
+
+func (e *Refusal) Error() string { return e.Kind.Error() + ": " + e.Detail }
+func (e *Refusal) Unwrap() error { return e.Kind }
+
+// refused is a refusal of kind, with detail saying why.
+func refused(kind error, detail string) error { return &Refusal{Kind: kind, Detail: detail} }
 
 // Invalid returns a ValidationError for one field.
 func Invalid(field, code, msg string) error {

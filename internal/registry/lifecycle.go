@@ -60,7 +60,7 @@ func (a *Amendment) against(cur Registration, st Stamp) (amendmentData, error) {
 	for i, id := range a.RemoveItemIDs {
 		j := slices.IndexFunc(items, func(it Item) bool { return it.ID == id })
 		if j < 0 {
-			p.add(fmt.Sprintf("remove_item_ids[%d]", i), CodeInvalidField, "is not an item of this registration")
+			p.broke(fmt.Sprintf("remove_item_ids[%d]", i), RuleItemID, "is not an item of this registration")
 			continue
 		}
 		items = slices.Delete(items, j, j+1)
@@ -72,17 +72,17 @@ func (a *Amendment) against(cur Registration, st Stamp) (amendmentData, error) {
 	added := newItems(st, a.AddItems)
 	for i, it := range added {
 		if id, dup := kept[identity.SerialKey(it.SerialNumber)]; dup {
-			p.add(fmt.Sprintf("add_items[%d].serial_number", i), CodeInvalidField, "is already registered as item "+id)
+			p.broke(fmt.Sprintf("add_items[%d].serial_number", i), RuleItemRegistered, "is already registered as item "+id)
 		}
 	}
 	if len(items)+len(added) > maxItems {
-		p.add("add_items", CodeInvalidField, fmt.Sprintf("a registration may have at most %d items", maxItems))
+		p.broke("add_items", RuleAtMost, fmt.Sprintf("a registration may have at most %d items", maxItems), "max", maxItems)
 	}
 	grantors := slices.Clone(cur.Grantors)
 	for i, g := range a.RemoveGrantors {
 		j := findParty(grantors, g)
 		if j < 0 {
-			p.add(fmt.Sprintf("remove_grantors[%d]", i), CodeInvalidField, "is not a grantor of this registration")
+			p.broke(fmt.Sprintf("remove_grantors[%d]", i), RuleNotGrantor, "is not a grantor of this registration")
 			continue
 		}
 		grantors = slices.Delete(grantors, j, j+1)
@@ -90,22 +90,22 @@ func (a *Amendment) against(cur Registration, st Stamp) (amendmentData, error) {
 	for i, rn := range a.RenameGrantors {
 		j := findParty(grantors, rn.From)
 		if j < 0 {
-			p.add(fmt.Sprintf("rename_grantors[%d].from", i), CodeInvalidField, "is not a grantor of this registration")
+			p.broke(fmt.Sprintf("rename_grantors[%d].from", i), RuleNotGrantor, "is not a grantor of this registration")
 			continue
 		}
 		grantors[j] = rn.To
 	}
 	for i, g := range a.AddGrantors {
 		if findParty(grantors, g) >= 0 {
-			p.add(fmt.Sprintf("add_grantors[%d]", i), CodeInvalidField, "is already a grantor of this registration")
+			p.broke(fmt.Sprintf("add_grantors[%d]", i), RuleAlreadyGrantor, "is already a grantor of this registration")
 		}
 		grantors = append(grantors, g)
 	}
 	switch {
 	case len(grantors) == 0:
-		p.add("remove_grantors", CodeInvalidField, "would leave the registration without a grantor")
+		p.broke("remove_grantors", RuleLastGrantor, "would leave the registration without a grantor")
 	case len(grantors) > maxParties:
-		p.add("add_grantors", CodeInvalidField, fmt.Sprintf("a registration may have at most %d grantors", maxParties))
+		p.broke("add_grantors", RuleAtMost, fmt.Sprintf("a registration may have at most %d grantors", maxParties), "max", maxParties)
 	}
 	if err := p.err(); err != nil {
 		return amendmentData{}, err
@@ -132,7 +132,7 @@ func (s *Service) Extend(ctx context.Context, c Caller, number string, pre Preco
 		if days := s.cfg.ExtensionWindowDays; days > 0 {
 			opens := cur.ExpiresAt.In(Shanghai).AddDate(0, 0, -days).UTC()
 			if st.At.Before(opens) {
-				return "", nil, errors.Join(ErrExtensionWindowClosed, fmt.Errorf(
+				return "", nil, refused(ErrExtensionWindowClosed, fmt.Sprintf(
 					"a registration may be extended only in the last %d days before it expires; this one's window opens at %s",
 					days, opens.Format(time.RFC3339Nano)))
 			}
@@ -170,7 +170,7 @@ func (s *Service) RotateModificationCode(ctx context.Context, c Caller, number s
 			if ok, err := isController(ctx, tx, c, cur); err != nil {
 				return err
 			} else if !ok {
-				return errors.Join(ErrForbidden, errors.New("only the controller may rotate the modification code"))
+				return refused(ErrForbidden, "only the controller may rotate the modification code")
 			}
 			if cur.Status != StatusEffective {
 				return ErrNotEffective
@@ -245,13 +245,13 @@ func (s *Service) notify(ctx context.Context, tx Tx, cur Registration, st Stamp,
 func objectorsObjection(c Caller, cur Registration, number string) (*Objection, error) {
 	o := cur.objection(number)
 	if o == nil {
-		return nil, errors.Join(ErrNotFound, errors.New("this registration has no objection "+number))
+		return nil, refused(ErrNotFound, "this registration has no objection "+number)
 	}
 	if c.OrganizationID == "" || o.By.OrganizationID != c.OrganizationID {
-		return nil, errors.Join(ErrForbidden, errors.New("only the objecting organization may do this"))
+		return nil, refused(ErrForbidden, "only the objecting organization may do this")
 	}
 	if o.Status != ObjectionActive && o.Status != ObjectionLitigating {
-		return nil, errors.Join(ErrObjectionNotActive, errors.New("the objection is "+o.Status))
+		return nil, refused(ErrObjectionNotActive, "the objection is "+o.Status)
 	}
 	return o, nil
 }
@@ -293,7 +293,7 @@ func (s *Service) SubmitCaseNotice(ctx context.Context, c Caller, number, object
 			return "", nil, err
 		}
 		if o.CaseNotice != nil {
-			return "", nil, errors.Join(ErrObjectionNotActive, errors.New("the objection already has a case notice"))
+			return "", nil, refused(ErrObjectionNotActive, "the objection already has a case notice")
 		}
 		if err := s.notify(ctx, tx, cur, st, EventCaseNotice); err != nil {
 			return "", nil, err
@@ -320,7 +320,7 @@ func (s *Service) Revoke(ctx context.Context, c Caller, number string, req Revoc
 				return "", nil, Invalid("objection", CodeInvalidField, "is not an objection to this registration")
 			}
 			if o.Status != ObjectionActive && o.Status != ObjectionLitigating {
-				return "", nil, errors.Join(ErrObjectionNotActive, errors.New("the objection is "+o.Status))
+				return "", nil, refused(ErrObjectionNotActive, "the objection is "+o.Status)
 			}
 		} else if cur.ended != "" {
 			return "", nil, ErrNotEffective

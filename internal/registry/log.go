@@ -214,7 +214,7 @@ func (s *Service) InclusionProof(ctx context.Context, c Caller, index, size stri
 	}
 	var p problems
 	if index == "" {
-		p.add("index", CodeInvalidField, "is required")
+		p.broke("index", RuleRequired, "is required")
 	}
 	i := position(&p, "index", index, 0, n)
 	t := position(&p, "size", size, def, n)
@@ -239,7 +239,7 @@ func (s *Service) ConsistencyProof(ctx context.Context, c Caller, from, to strin
 	}
 	var p problems
 	if from == "" {
-		p.add("from", CodeInvalidField, "is required")
+		p.broke("from", RuleRequired, "is required")
 	}
 	lo := position(&p, "from", from, 1, n)
 	hi := position(&p, "to", to, def, n)

@@ -318,12 +318,12 @@ func isController(ctx context.Context, tx Tx, c Caller, cur Registration) (bool,
 func mayChange(ctx context.Context, tx Tx, c Caller, cur Registration, state RegistrationState, pre Precondition) error {
 	if pre.ModificationCode != "" {
 		if !auth.SameSecret(normalizeModificationCode(pre.ModificationCode), state.ModificationCodeHash) {
-			return errors.Join(ErrForbidden, errors.New("the modification code is wrong or no longer valid"))
+			return refused(ErrForbidden, "the modification code is wrong or no longer valid")
 		}
 	} else if ok, err := isController(ctx, tx, c, cur); err != nil {
 		return err
 	} else if !ok {
-		return errors.Join(ErrForbidden, errors.New("only the controller, or a holder of the modification code, may change this registration"))
+		return refused(ErrForbidden, "only the controller, or a holder of the modification code, may change this registration")
 	}
 	if err := checkVersion(pre.IfMatch, cur.Version); err != nil {
 		return err
@@ -348,7 +348,7 @@ func checkVersion(ifMatch string, version int) error {
 			return nil
 		}
 	}
-	return errors.Join(ErrVersionMismatch, errors.New("the registration is at version "+want+"; read it again before changing it"))
+	return refused(ErrVersionMismatch, "the registration is at version "+want+"; read it again before changing it")
 }
 
 // Cancel releases a registration. The controller's registrants may cancel, and

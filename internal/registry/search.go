@@ -31,7 +31,7 @@ func (s *Service) Search(ctx context.Context, c Caller, req SearchRequest) (numb
 	if req.AsOf != nil {
 		asOf := req.AsOf.UTC().Truncate(time.Microsecond)
 		if asOf.After(s.clock()) {
-			return "", nil, Invalid("as_of", CodeInvalidField, "may not be in the future")
+			return "", nil, Broke("as_of", RuleFuture, "may not be in the future")
 		}
 		req.AsOf = &asOf
 	}
@@ -140,7 +140,7 @@ func (s *Service) StoredSearch(ctx context.Context, c Caller, number string) ([]
 		return nil, err
 	}
 	if !c.Has(auth.Auditor) && st.OrganizationID != c.OrganizationID {
-		return nil, errors.Join(ErrForbidden, errors.New("a stored search is shown to the searcher's organization and to auditors"))
+		return nil, refused(ErrForbidden, "a stored search is shown to the searcher's organization and to auditors")
 	}
 	return st.Body, nil
 }
@@ -275,7 +275,7 @@ func (s *Service) SearchResults(ctx context.Context, c Caller, number, cursor st
 		return nil, err
 	}
 	if !c.Has(auth.Auditor) && st.OrganizationID != c.OrganizationID {
-		return nil, errors.Join(ErrForbidden, errors.New("a stored search is shown to the searcher's organization and to auditors"))
+		return nil, refused(ErrForbidden, "a stored search is shown to the searcher's organization and to auditors")
 	}
 	if from > 0 && from >= st.ResultCount {
 		return nil, Invalid("cursor", CodeInvalidField, "is past the search's last result")

@@ -36,17 +36,17 @@ func checkText(p *problems, field, value string, required bool, max int) string 
 	value = strings.TrimSpace(value)
 	switch {
 	case !utf8.ValidString(value):
-		p.add(field, CodeInvalidField, "is not valid UTF-8")
+		p.broke(field, RuleNotUTF8, "is not valid UTF-8")
 	case required && value == "":
-		p.add(field, CodeInvalidField, "is required")
+		p.broke(field, RuleRequired, "is required")
 	case utf8.RuneCountInString(value) > max:
-		p.add(field, CodeInvalidField, fmt.Sprintf("is longer than %d characters", max))
+		p.broke(field, RuleTooLong, fmt.Sprintf("is longer than %d characters", max), "max", max)
 	case strings.ContainsFunc(value, func(r rune) bool { return (r < 0x20 && r != '\n' && r != '\t') || (r >= 0x7f && r <= 0x9f) }):
-		p.add(field, CodeInvalidField, "contains control characters")
+		p.broke(field, RuleControl, "contains control characters")
 	case strings.ContainsFunc(value, isBidiControl):
-		p.add(field, CodeInvalidField, "contains bidirectional controls (U+202A to U+202E, U+2066 to U+2069), which make text display as other text")
+		p.broke(field, RuleBidi, "contains bidirectional controls (U+202A to U+202E, U+2066 to U+2069), which make text display as other text")
 	case strings.ContainsRune(value, utf8.RuneError):
-		p.add(field, CodeInvalidField, "is not valid UTF-8 (it holds U+FFFD, the mark of a character that was lost)")
+		p.broke(field, RuleNotUTF8, "is not valid UTF-8 (it holds U+FFFD, the mark of a character that was lost)")
 	}
 	return value
 }
@@ -68,9 +68,9 @@ func isBidiControl(r rune) bool {
 
 func checkEnum(p *problems, field, value string, allowed []string) {
 	if value == "" {
-		p.add(field, CodeInvalidField, "is required; one of "+strings.Join(allowed, ", "))
+		p.broke(field, RuleRequired, "is required; one of "+strings.Join(allowed, ", "))
 	} else if !slices.Contains(allowed, value) {
-		p.add(field, CodeInvalidField, fmt.Sprintf("%q is not one of %s", value, strings.Join(allowed, ", ")))
+		p.broke(field, RuleNotOneOf, fmt.Sprintf("%q is not one of %s", value, strings.Join(allowed, ", ")), "value", value)
 	}
 }
 
@@ -99,28 +99,28 @@ func checkParty(p *problems, field string, party *Party) {
 	switch party.Type {
 	case "organization":
 		if party.IDNumber != "" {
-			p.add(field+".id_number", CodeInvalidField, "an organization has no identity number; use uscc")
+			p.broke(field+".id_number", RuleOrganizationID, "an organization has no identity number; use uscc")
 		}
 		domestic := party.USCC != "" || party.Country == ""
 		if domestic {
 			if party.Country != "" && party.Country != "CN" {
-				p.add(field+".country", CodeInvalidField, "an organization with a USCC is registered in mainland China; leave country out")
+				p.broke(field+".country", RuleDomesticCountry, "an organization with a USCC is registered in mainland China; leave country out")
 			}
 			if party.USCC == "" {
-				p.add(field+".uscc", CodeInvalidField, "is required (or country and registration_number for an organization registered outside mainland China)")
+				p.broke(field+".uscc", RuleUSCCOrForeign, "is required (or country and registration_number for an organization registered outside mainland China)")
 			} else {
 				party.USCC = checkID(p, field+".uscc", CodeInvalidUSCC, "USCC", party.USCC, identity.CanonicalUSCC)
 			}
 			party.Country = ""
 			if party.RegistrationNumber != "" {
-				p.add(field+".registration_number", CodeInvalidField, "is only for an organization registered outside mainland China")
+				p.broke(field+".registration_number", RuleForeignOnly, "is only for an organization registered outside mainland China")
 			}
 		} else {
 			party.Country = strings.ToUpper(strings.TrimSpace(party.Country))
 			if r, err := language.ParseRegion(party.Country); err != nil || !r.IsCountry() || len(party.Country) != 2 {
-				p.add(field+".country", CodeInvalidField, fmt.Sprintf("%q is not an ISO 3166-1 alpha-2 country code", party.Country))
+				p.broke(field+".country", RuleCountry, fmt.Sprintf("%q is not an ISO 3166-1 alpha-2 country code", party.Country), "value", party.Country)
 			} else if party.Country == "CN" {
-				p.add(field+".uscc", CodeInvalidField, "an organization registered in mainland China is identified by its uscc")
+				p.broke(field+".uscc", RuleDomesticUSCC, "an organization registered in mainland China is identified by its uscc")
 			}
 			party.RegistrationNumber = checkText(p, field+".registration_number", party.RegistrationNumber, true, maxSerial)
 		}
@@ -130,11 +130,11 @@ func checkParty(p *problems, field string, party *Party) {
 	case "individual":
 		for f, v := range map[string]string{"uscc": party.USCC, "lei": party.LEI, "country": party.Country, "registration_number": party.RegistrationNumber} {
 			if v != "" {
-				p.add(field+"."+f, CodeInvalidField, "an individual is identified by id_number only")
+				p.broke(field+"."+f, RuleIndividualID, "an individual is identified by id_number only")
 			}
 		}
 		if party.IDNumber == "" {
-			p.add(field+".id_number", CodeInvalidField, "is required for an individual")
+			p.broke(field+".id_number", RuleRequired, "is required for an individual")
 		} else {
 			party.IDNumber = checkID(p, field+".id_number", CodeInvalidIDNumber, "identity number", party.IDNumber, identity.CanonicalIDNumber)
 		}
@@ -145,11 +145,11 @@ func checkParty(p *problems, field string, party *Party) {
 
 func checkParties(p *problems, field string, parties []Party) {
 	if len(parties) == 0 {
-		p.add(field, CodeInvalidField, "at least one is required")
+		p.broke(field, RuleAtLeastOne, "at least one is required")
 		return
 	}
 	if len(parties) > maxParties {
-		p.add(field, CodeInvalidField, fmt.Sprintf("at most %d are allowed", maxParties))
+		p.broke(field, RuleAtMost, fmt.Sprintf("at most %d are allowed", maxParties), "max", maxParties)
 		return
 	}
 	for i := range parties {
@@ -162,14 +162,14 @@ func checkMoney(p *problems, field string, m *Money) {
 		return
 	}
 	if !amountPattern.MatchString(m.Amount) {
-		p.add(field+".amount", CodeInvalidField, "must be a decimal string with at most two decimals, such as \"5000000.00\"")
+		p.broke(field+".amount", RuleAmount, "must be a decimal string with at most two decimals, such as \"5000000.00\"")
 	} else if r, _ := new(big.Rat).SetString(m.Amount); r.Sign() <= 0 {
-		p.add(field+".amount", CodeInvalidField, "must be greater than zero")
+		p.broke(field+".amount", RulePositive, "must be greater than zero")
 	} else {
 		m.Amount = r.FloatString(2) // stored and shown with two decimals
 	}
 	if u, err := currency.ParseISO(m.Currency); err != nil || u.String() != m.Currency {
-		p.add(field+".currency", CodeInvalidField, fmt.Sprintf("%q is not an ISO 4217 currency code", m.Currency))
+		p.broke(field+".currency", RuleCurrency, fmt.Sprintf("%q is not an ISO 4217 currency code", m.Currency), "value", m.Currency)
 	}
 }
 
@@ -182,7 +182,7 @@ func (f *Filing) Validate() error {
 	f.Collateral.Description = checkText(&p, "collateral.description", f.Collateral.Description, true, maxDescription)
 	checkItems(&p, "collateral.items", f.Collateral.Items)
 	if f.PeriodMonths < 1 || f.PeriodMonths > maxPeriod {
-		p.add("period_months", CodeInvalidField, fmt.Sprintf("must be a whole number of months from 1 to %d", maxPeriod))
+		p.broke("period_months", RulePeriod, fmt.Sprintf("must be a whole number of months from 1 to %d", maxPeriod), "max", maxPeriod)
 	}
 	checkMoney(&p, "max_secured_amount", f.MaxSecuredAmount)
 	f.Reference = checkText(&p, "reference", f.Reference, false, maxSerial)
@@ -191,7 +191,7 @@ func (f *Filing) Validate() error {
 
 func checkItems(p *problems, field string, items []ItemInput) {
 	if len(items) > maxItems {
-		p.add(field, CodeInvalidField, fmt.Sprintf("at most %d are allowed", maxItems))
+		p.broke(field, RuleAtMost, fmt.Sprintf("at most %d are allowed", maxItems), "max", maxItems)
 		return
 	}
 	seen := map[string]int{}
@@ -203,11 +203,11 @@ func checkItems(p *problems, field string, items []ItemInput) {
 		it.Description = checkText(p, f+".description", it.Description, false, maxText)
 		key := identity.SerialKey(it.SerialNumber)
 		if it.SerialNumber != "" && key == "" {
-			p.add(f+".serial_number", CodeInvalidField, "must contain letters or digits")
+			p.broke(f+".serial_number", RuleLettersOrDigits, "must contain letters or digits")
 		}
 		if key != "" {
 			if j, dup := seen[key]; dup {
-				p.add(f+".serial_number", CodeInvalidField, fmt.Sprintf("repeats %s[%d]", field, j))
+				p.broke(f+".serial_number", RuleRepeats, fmt.Sprintf("repeats %s[%d]", field, j))
 			}
 			seen[key] = i
 		}
@@ -220,7 +220,7 @@ func (a *Amendment) Validate() error {
 	var p problems
 	if len(a.AddItems) == 0 && len(a.RemoveItemIDs) == 0 && a.Description == nil && len(a.AddGrantors) == 0 &&
 		len(a.RemoveGrantors) == 0 && len(a.RenameGrantors) == 0 && a.SecuredParties == nil && a.MaxSecuredAmount == nil {
-		p.add("amendment", CodeInvalidField, "changes nothing: give at least one of add_items, remove_item_ids, description, add_grantors, remove_grantors, rename_grantors, secured_parties, max_secured_amount")
+		p.broke("amendment", RuleChangesNothing, "changes nothing: give at least one of add_items, remove_item_ids, description, add_grantors, remove_grantors, rename_grantors, secured_parties, max_secured_amount")
 		return p.err()
 	}
 	checkItems(&p, "add_items", a.AddItems)
@@ -228,11 +228,11 @@ func (a *Amendment) Validate() error {
 	for i, id := range a.RemoveItemIDs {
 		field := fmt.Sprintf("remove_item_ids[%d]", i)
 		if j, dup := seen[id]; dup {
-			p.add(field, CodeInvalidField, fmt.Sprintf("repeats remove_item_ids[%d]", j))
+			p.broke(field, RuleRepeats, fmt.Sprintf("repeats remove_item_ids[%d]", j))
 		}
 		seen[id] = i
 		if id == "" || len(id) > maxSerial {
-			p.add(field, CodeInvalidField, "is not an item id")
+			p.broke(field, RuleItemID, "is not an item id")
 		}
 	}
 	if a.Description != nil {
@@ -244,7 +244,7 @@ func (a *Amendment) Validate() error {
 		parties []Party
 	}{{"add_grantors", a.AddGrantors}, {"remove_grantors", a.RemoveGrantors}} {
 		if len(list.parties) > maxParties {
-			p.add(list.field, CodeInvalidField, fmt.Sprintf("at most %d are allowed", maxParties))
+			p.broke(list.field, RuleAtMost, fmt.Sprintf("at most %d are allowed", maxParties), "max", maxParties)
 			continue
 		}
 		for i := range list.parties {
@@ -252,7 +252,7 @@ func (a *Amendment) Validate() error {
 		}
 	}
 	if len(a.RenameGrantors) > maxParties {
-		p.add("rename_grantors", CodeInvalidField, fmt.Sprintf("at most %d are allowed", maxParties))
+		p.broke("rename_grantors", RuleAtMost, fmt.Sprintf("at most %d are allowed", maxParties), "max", maxParties)
 	} else {
 		for i := range a.RenameGrantors {
 			rn := &a.RenameGrantors[i]
@@ -275,7 +275,7 @@ func (a *Amendment) Validate() error {
 // Validate checks an extension.
 func (e Extension) Validate() error {
 	if e.PeriodMonths < 1 || e.PeriodMonths > maxPeriod {
-		return Invalid("period_months", CodeInvalidField, fmt.Sprintf("must be a whole number of months from 1 to %d", maxPeriod))
+		return Broke("period_months", RulePeriod, fmt.Sprintf("must be a whole number of months from 1 to %d", maxPeriod), "max", maxPeriod)
 	}
 	return nil
 }
@@ -297,9 +297,9 @@ func (r *CaseNoticeRequest) Validate(now time.Time) error {
 	accepted, err := time.ParseInLocation(time.DateOnly, r.AcceptedOn, Shanghai)
 	switch {
 	case err != nil:
-		p.add("accepted_on", CodeInvalidField, "must be a date such as 2026-11-26")
+		p.broke("accepted_on", RuleDate, "must be a date such as 2026-11-26")
 	case accepted.After(now):
-		p.add("accepted_on", CodeInvalidField, "may not be in the future")
+		p.broke("accepted_on", RuleFuture, "may not be in the future")
 	}
 	return p.err()
 }
@@ -339,15 +339,15 @@ func (o *Organization) Validate() error {
 func (u *NewUser) Validate(validRole func(string) bool) error {
 	var p problems
 	if u.OrganizationID == "" {
-		p.add("organization_id", CodeInvalidField, "is required")
+		p.broke("organization_id", RuleRequired, "is required")
 	}
 	u.Email = strings.ToLower(strings.TrimSpace(u.Email))
 	if a, err := mail.ParseAddress(u.Email); err != nil || a.Address != u.Email || len(u.Email) > maxName || strings.ContainsFunc(u.Email, hiddenRune) {
-		p.add("email", CodeInvalidField, "is not an email address")
+		p.broke("email", RuleEmail, "is not an email address")
 	}
 	u.DisplayName = checkText(&p, "display_name", u.DisplayName, true, maxName)
 	if len(u.Roles) == 0 {
-		p.add("roles", CodeInvalidField, "at least one role is required")
+		p.broke("roles", RuleAtLeastOne, "at least one role is required")
 	}
 	staff, other := false, false
 	for i, r := range u.Roles {
@@ -373,11 +373,11 @@ func checkPassword(p *problems, field, pw string, required bool) {
 	switch {
 	case pw == "" && !required:
 	case utf8.RuneCountInString(pw) < 12:
-		p.add(field, CodeInvalidField, "must have at least 12 characters")
+		p.broke(field, RulePasswordShort, "must have at least 12 characters", "min", 12)
 	case len(pw) > 1024:
 		p.add(field, CodeInvalidField, "must have at most 1024 bytes")
 	case !utf8.ValidString(pw):
-		p.add(field, CodeInvalidField, "must be valid UTF-8")
+		p.broke(field, RuleNotUTF8, "must be valid UTF-8")
 	}
 }
 
@@ -392,7 +392,7 @@ func (c *Criteria) query() (q Query, mixedScripts bool, err error) {
 		}
 	}
 	if set != 1 {
-		p.add("criteria", CodeInvalidField, "give exactly one of grantor_name, uscc, lei, id_number, registration_number, serial_number")
+		p.broke("criteria", RuleOneCriterion, "give exactly one of grantor_name, uscc, lei, id_number, registration_number, serial_number")
 		return q, false, p.err()
 	}
 	switch {
@@ -400,7 +400,7 @@ func (c *Criteria) query() (q Query, mixedScripts bool, err error) {
 		c.GrantorName = checkText(&p, "criteria.grantor_name", c.GrantorName, true, maxName)
 		k := identity.Normalize(c.GrantorName)
 		if k.Key == "" {
-			p.add("criteria.grantor_name", CodeInvalidField, "must contain letters or digits")
+			p.broke("criteria.grantor_name", RuleLettersOrDigits, "must contain letters or digits")
 		}
 		q.NameKey, mixedScripts = k.Key, k.MixedScripts
 	case c.USCC != "":
@@ -418,7 +418,7 @@ func (c *Criteria) query() (q Query, mixedScripts bool, err error) {
 		c.SerialNumber = checkText(&p, "criteria.serial_number", c.SerialNumber, true, maxSerial)
 		q.SerialKey = identity.SerialKey(c.SerialNumber)
 		if q.SerialKey == "" {
-			p.add("criteria.serial_number", CodeInvalidField, "must contain letters or digits")
+			p.broke("criteria.serial_number", RuleLettersOrDigits, "must contain letters or digits")
 		}
 	}
 	q.Criteria = *c

@@ -146,7 +146,7 @@ func (s *site) createUser(w http.ResponseWriter, r *http.Request, c *call) error
 	if nu.Password == "" {
 		// The API may make a user without one; on the pages a user
 		// signs in with it.
-		err = registry.Invalid("password", registry.CodeInvalidField, "is required")
+		err = registry.Broke("password", registry.RuleRequired, "is required")
 	} else {
 		c.audited(auth.CreateUser, "")
 		_, err = s.svc.CreateUser(c.ctx(), c.caller, nu)
@@ -202,7 +202,7 @@ func auditRequest(q url.Values) (registry.AuditRequest, url.Values, []registry.F
 		}
 		t, ok := parseLocal(v)
 		if !ok {
-			errs = append(errs, registry.FieldError{Field: field, Code: registry.CodeInvalidField, Message: "must be a date such as 2026-11-26"})
+			errs = append(errs, registry.Broken(field, registry.RuleDate, "must be a date such as 2026-11-26"))
 			return ""
 		}
 		return t.Format("2006-01-02T15:04:05Z07:00")

@@ -219,12 +219,12 @@ func (s *site) search(w http.ResponseWriter, r *http.Request, c *call) error {
 	if field, ok := criterionFields(&req.Criteria)[f.Get("criterion")]; ok {
 		*field = value
 	} else {
-		errs = append(errs, registry.FieldError{Field: "criterion", Code: registry.CodeInvalidField, Message: "is required"})
+		errs = append(errs, registry.Broken("criterion", registry.RuleRequired, "is required"))
 	}
 	if asOf := f.Get("as_of"); asOf != "" {
 		t, ok := parseLocal(asOf)
 		if !ok {
-			errs = append(errs, registry.FieldError{Field: "as_of", Code: registry.CodeInvalidField, Message: "must be a date such as 2026-11-26"})
+			errs = append(errs, registry.Broken("as_of", registry.RuleDate, "must be a date such as 2026-11-26"))
 		}
 		req.AsOf = &t
 	}
@@ -234,7 +234,7 @@ func (s *site) search(w http.ResponseWriter, r *http.Request, c *call) error {
 	}
 	if value == "" {
 		// The service names the empty criterion; the page shows it at the value.
-		return s.formFailed(w, c, "search", data, form, "", registry.Invalid("value", registry.CodeInvalidField, "is required"))
+		return s.formFailed(w, c, "search", data, form, "", registry.Broke("value", registry.RuleRequired, "is required"))
 	}
 	idempotent(r, c)
 	number, _, err := s.svc.Search(c.ctx(), c.caller, req)

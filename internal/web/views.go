@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"path"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -280,52 +279,6 @@ func staticFiles() http.Handler {
 	})
 }
 
-// fieldMessages translates the service's field messages, which are English
-// sentences, by their form: each pattern's groups are the message's
-// arguments. A message no pattern knows is shown by its code.
-var fieldMessages = []struct {
-	re  *regexp.Regexp
-	key string
-}{
-	{regexp.MustCompile(`^is required$`), "field.required"},
-	{regexp.MustCompile(`^is required; one of .*$`), "field.required"},
-	{regexp.MustCompile(`^at least one is required$`), "field.at_least_one"},
-	{regexp.MustCompile(`^at most (\d+) are allowed$`), "field.at_most"},
-	{regexp.MustCompile(`^is longer than (\d+) characters$`), "field.too_long"},
-	{regexp.MustCompile(`^must be a whole number of months from 1 to (\d+)$`), "field.period"},
-	{regexp.MustCompile(`^"(.*)" is not one of .*$`), "field.not_one_of"},
-	{regexp.MustCompile(`^"(.*)" is not an ISO 4217 currency code$`), "field.currency"},
-	{regexp.MustCompile(`^"(.*)" is not an ISO 3166-1 alpha-2 country code$`), "field.country"},
-	{regexp.MustCompile(`^must be a decimal string.*$`), "field.amount"},
-	{regexp.MustCompile(`^must be greater than zero$`), "field.positive"},
-	{regexp.MustCompile(`^must contain letters or digits$`), "field.letters_or_digits"},
-	{regexp.MustCompile(`^must be a date such as .*$`), "field.date"},
-	{regexp.MustCompile(`^may not be in the future$`), "field.future"},
-	{regexp.MustCompile(`^must have at least (\d+) characters$`), "field.password_short"},
-	{regexp.MustCompile(`^is not an email address$`), "field.email"},
-	{regexp.MustCompile(`^contains control characters$`), "field.control"},
-	{regexp.MustCompile(`^contains bidirectional controls .*$`), "field.bidi"},
-	{regexp.MustCompile(`^is not valid UTF-8.*$`), "field.not_utf8"},
-	{regexp.MustCompile(`^the staff roles \(admin, auditor\) are held only .*$`), "field.staff_role"},
-	{regexp.MustCompile(`^is required for an individual$`), "field.required"},
-	{regexp.MustCompile(`^is required \(or country and registration_number.*$`), "field.uscc_or_foreign"},
-	{regexp.MustCompile(`^an individual is identified by id_number only$`), "field.individual_id"},
-	{regexp.MustCompile(`^an organization has no identity number; use uscc$`), "field.organization_id"},
-	{regexp.MustCompile(`^an organization with a USCC is registered in mainland China; leave country out$`), "field.domestic_country"},
-	{regexp.MustCompile(`^an organization registered in mainland China is identified by its uscc$`), "field.domestic_uscc"},
-	{regexp.MustCompile(`^is only for an organization registered outside mainland China$`), "field.foreign_only"},
-	{regexp.MustCompile(`^give exactly one of .*$`), "field.one_criterion"},
-	{regexp.MustCompile(`^changes nothing.*$`), "field.changes_nothing"},
-	{regexp.MustCompile(`^repeats .*$`), "field.repeats"},
-	{regexp.MustCompile(`^is not an item id$`), "field.item_id"},
-	{regexp.MustCompile(`^is not an item of this registration$`), "field.item_id"},
-	{regexp.MustCompile(`^is already registered as item .*$`), "field.item_registered"},
-	{regexp.MustCompile(`^a registration may have at most (\d+) .*$`), "field.at_most"},
-	{regexp.MustCompile(`^is not a grantor of this registration$`), "field.not_grantor"},
-	{regexp.MustCompile(`^is already a grantor of this registration$`), "field.already_grantor"},
-	{regexp.MustCompile(`^would leave the registration without a grantor$`), "field.last_grantor"},
-}
-
 // fieldErrors translates a validation error into messages by field.
 func (v *views) fieldErrors(lang string, verr *registry.ValidationError) map[string]string {
 	out := map[string]string{}
@@ -341,15 +294,13 @@ func (v *views) fieldMessage(lang string, fe registry.FieldError) string {
 			return msg
 		}
 	}
-	for _, m := range fieldMessages {
-		if g := m.re.FindStringSubmatch(fe.Message); g != nil {
-			args := make([]any, len(g)-1)
-			for i, a := range g[1:] {
-				args[i] = a
-			}
-			if msg, err := v.translate(lang, m.key, args...); err == nil {
-				return msg
-			}
+	if fe.Rule != "" {
+		var args []any
+		if fe.ArgName != "" {
+			args = []any{fe.Arg}
+		}
+		if msg, err := v.translate(lang, "field."+string(fe.Rule), args...); err == nil {
+			return msg
 		}
 	}
 	msg, _ := v.translate(lang, "error.invalid_field")

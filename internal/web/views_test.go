@@ -212,10 +212,10 @@ func TestEveryDomainValueIsTranslated(t *testing.T) {
 	add("matched.", registry.MatchCurrentName, registry.MatchFormerName, registry.MatchUSCC, registry.MatchLEI, registry.MatchIDNumber, registry.MatchRegistrationNumber, registry.MatchSerialNumber)
 	add("error.", "bad_form", "unauthenticated", "forbidden", "not_found", "conflict", "registration_not_effective", "version_mismatch",
 		"extension_window_closed", "objection_not_active", "log_unavailable", "log_inconsistent", "idempotency_key_reused", "rate_limited",
-		"malformed_request", "payload_too_large", "internal_error", "method_not_allowed",
+		"malformed_request", "payload_too_large", "internal_error", "method_not_allowed", "unavailable",
 		registry.CodeInvalidField, registry.CodeInvalidUSCC, registry.CodeInvalidIDNumber, registry.CodeInvalidLEI, registry.CodeInvalidNumber)
-	for _, m := range fieldMessages {
-		keys = append(keys, m.key)
+	for _, r := range registry.Rules {
+		keys = append(keys, "field."+string(r))
 	}
 	for _, lang := range Languages {
 		for _, k := range keys {
@@ -234,11 +234,11 @@ func TestFieldMessagesAreTranslated(t *testing.T) {
 		zh, en   string
 		fallback bool
 	}{
-		{registry.FieldError{Field: "collateral.description", Code: "invalid_field", Message: "is required"}, "必填", "Required", false},
-		{registry.FieldError{Field: "period_months", Code: "invalid_field", Message: "must be a whole number of months from 1 to 360"}, "应为 1 至 360 之间的整数月数", "A whole number of months from 1 to 360", false},
+		{registry.FieldError{Field: "collateral.description", Code: "invalid_field", Message: "is required", Rule: registry.RuleRequired}, "必填", "Required", false},
+		{registry.FieldError{Field: "period_months", Code: "invalid_field", Message: "must be a whole number of months from 1 to 360", Rule: registry.RulePeriod, ArgName: "max", Arg: 360}, "应为 1 至 360 之间的整数月数", "A whole number of months from 1 to 360", false},
 		{registry.FieldError{Field: "grantors[0].uscc", Code: "invalid_uscc", Message: "a USCC has 18 characters, this one has 3"}, "统一社会信用代码无效（应为18位，校验码正确）", "Not a valid USCC (18 characters with a correct check character)", false},
-		{registry.FieldError{Field: "grantors[0].name", Code: "invalid_field", Message: "contains bidirectional controls (U+202A to U+202E, U+2066 to U+2069), which make text display as other text"}, "含有改变文字方向的控制字符，请删除", "Holds characters that change the direction of text (bidirectional controls); remove them", false},
-		{registry.FieldError{Field: "roles", Code: "invalid_field", Message: "the staff roles (admin, auditor) are held only by users of the registry's own organizations (kind registry)"}, "管理员、审计员角色仅限登记机构自身的用户", "Staff roles (administrator, auditor) are held only by the registry's own users", false},
+		{registry.FieldError{Field: "grantors[0].name", Code: "invalid_field", Message: "contains bidirectional controls (U+202A to U+202E, U+2066 to U+2069), which make text display as other text", Rule: registry.RuleBidi}, "含有改变文字方向的控制字符，请删除", "Holds characters that change the direction of text (bidirectional controls); remove them", false},
+		{registry.FieldError{Field: "roles", Code: "invalid_field", Message: "the staff roles (admin, auditor) are held only by users of the registry's own organizations (kind registry)", Rule: registry.RuleStaffRole}, "管理员、审计员角色仅限登记机构自身的用户", "Staff roles (administrator, auditor) are held only by the registry's own users", false},
 		{registry.FieldError{Field: "x", Code: "invalid_field", Message: "something new"}, "此项无效", "This value is invalid: something new", true},
 	} {
 		if got := v.fieldMessage("zh", tc.fe); got != tc.zh {

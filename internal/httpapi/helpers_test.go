@@ -169,6 +169,7 @@ func (e *env) do(method, path, token string, body any, headers ...string) respon
 	}
 	w := httptest.NewRecorder()
 	e.h.ServeHTTP(w, req)
+	checkAnswer(e.t, req, w)
 	return response{Status: w.Code, Header: w.Header(), Body: w.Body.Bytes()}
 }
 

@@ -1,0 +1,87 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/pb33f/libopenapi"
+	validator "github.com/pb33f/libopenapi-validator"
+
+	"github.com/movable-registry/registry/internal/httpapi"
+)
+
+// The OpenAPI document is checked by a validator that is not ours
+// (pb33f/libopenapi-validator): the document itself, and every answer the
+// API tests receive, against the response the document declares for its
+// route and status.
+
+var (
+	specOnce      sync.Once
+	specValidator validator.Validator
+	specErr       error
+)
+
+func openAPIValidator(t testing.TB) validator.Validator {
+	t.Helper()
+	specOnce.Do(func() {
+		doc, err := libopenapi.NewDocument(httpapi.OpenAPI)
+		if err != nil {
+			specErr = err
+			return
+		}
+		v, errs := validator.NewValidator(doc)
+		if len(errs) > 0 {
+			specErr = errs[0]
+			return
+		}
+		specValidator = v
+	})
+	if specErr != nil {
+		t.Fatalf("the OpenAPI document cannot be read: %v", specErr)
+	}
+	return specValidator
+}
+
+func TestOpenAPIDocumentIsValid(t *testing.T) {
+	ok, errs := openAPIValidator(t).ValidateDocument()
+	for _, e := range errs {
+		t.Errorf("%s: %s", e.Message, e.Reason)
+		for _, se := range e.SchemaValidationErrors {
+			t.Errorf("  %s at %s", se.Reason, se.FieldPath)
+		}
+	}
+	if !ok && len(errs) == 0 {
+		t.Error("invalid, with no reason given")
+	}
+}
+
+// checkAnswer validates one answer of the API against the document.
+func checkAnswer(t testing.TB, req *http.Request, w *httptest.ResponseRecorder) {
+	t.Helper()
+	if !strings.HasPrefix(req.URL.Path, httpapi.BasePath+"/") || strings.HasSuffix(req.URL.Path, "/openapi.yaml") {
+		return
+	}
+	res := w.Result()
+	res.Body = io.NopCloser(bytes.NewReader(w.Body.Bytes()))
+	// The validator reads the request's body again for nothing it needs.
+	req.Body = http.NoBody
+	if ok, errs := openAPIValidator(t).ValidateHttpResponse(req, res); !ok {
+		for _, e := range errs {
+			if (w.Code == http.StatusNotFound || w.Code == http.StatusMethodNotAllowed) && strings.Contains(e.Message, "not found") {
+				// An answer to a path or method that the API does not
+				// have: the document rightly does not list it.
+				continue
+			}
+			msg := e.Message + ": " + e.Reason
+			for _, se := range e.SchemaValidationErrors {
+				msg += "; " + se.Reason + " at " + se.FieldPath
+			}
+			t.Errorf("%s %s answered %d, not as the OpenAPI document says: %s\n%.300s", req.Method, req.URL.Path, w.Code, msg, w.Body.Bytes())
+		}
+	}
+}

@@ -3,13 +3,282 @@ package registry
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/mail"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/movable-registry/registry/internal/auth"
+	"github.com/movable-registry/registry/internal/identity"
 )
+
+// Organization and user statuses.
+const (
+	OrgPending   = "pending"
+	OrgActive    = "active"
+	OrgSuspended = "suspended"
+	// OrgRejected is a sign-up an admin refused; its USCC and emails are free.
+	OrgRejected = "rejected"
+
+	UserActive    = "active"
+	UserSuspended = "suspended"
+)
+
+// SignUp opens a pending organization whose first user is its org_admin.
+// Nobody in it can sign in until an admin approves the organization.
+func (s *Service) SignUp(ctx context.Context, c Caller, req SignUpRequest) (SignedUp, error) {
+	if err := allow(c, auth.SignUp); err != nil {
+		return SignedUp{}, err
+	}
+	// Sign-up needs no account, so it has its own, tighter limit per
+	// address: squatting other companies' USCCs must stay slow.
+	if wait, ok := s.signUps.Take(auth.AddressKey(c.Source), s.clock()); !ok {
+		return SignedUp{}, &RateLimitedError{RetryAfter: wait, Reason: "too many sign-ups from this address: retry after the time Retry-After gives"}
+	}
+	o := Organization{Name: req.Organization.Name, USCC: req.Organization.USCC, Kind: req.Organization.Kind}
+	// The password is checked once, below, as required.
+	nu := NewUser{OrganizationID: "-", Email: req.User.Email, DisplayName: req.User.DisplayName, Roles: []string{string(auth.OrgAdmin)}}
+	var p problems
+	if o.Kind == OrgKindRegistry {
+		p.add("organization.kind", CodeInvalidField, "the registry's own organizations are made by an admin; sign up as enterprise, financial_institution or other")
+	} else {
+		p.prefixed("organization.", o.Validate())
+	}
+	p.prefixed("user.", nu.Validate(func(string) bool { return true }))
+	checkPassword(&p, "user.password", req.User.Password, true)
+	if err := p.err(); err != nil {
+		return SignedUp{}, err
+	}
+	o.Status = OrgPending
+	u := User{Email: nu.Email, DisplayName: nu.DisplayName, Roles: nu.Roles, Status: UserActive}
+	hash, err := s.hashPassword(ctx, req.User.Password)
+	if err != nil {
+		return SignedUp{}, err
+	}
+	at := s.clock()
+	err = s.store.InTx(ctx, func(tx Tx) error {
+		if err := tx.InsertOrganization(ctx, &o, at); errors.Is(err, ErrConflict) {
+			return refused(ErrConflict, "an organization with this USCC already has an account")
+		} else if err != nil {
+			return err
+		}
+		u.OrganizationID = o.ID
+		if err := tx.InsertUser(ctx, &u, hash, at); errors.Is(err, ErrConflict) {
+			return refused(ErrConflict, "this email already belongs to a user")
+		} else if err != nil {
+			return err
+		}
+		actor := c
+		actor.Principal = auth.Principal{UserID: u.ID, OrganizationID: o.ID}
+		return tx.InsertAudit(ctx, s.entry(actor, auth.SignUp, o.ID, at))
+	})
+	if err != nil {
+		return SignedUp{}, err
+	}
+	return SignedUp{Organization: o, User: u}, nil
+}
+
+// ApproveOrganization makes a pending or suspended organization active.
+func (s *Service) ApproveOrganization(ctx context.Context, c Caller, id string) (Organization, error) {
+	return s.setOrganizationStatus(ctx, c, auth.ApproveOrganization, id, OrgActive)
+}
+
+// SuspendOrganization stops an organization: its users' tokens are revoked
+// at once and nobody in it can sign in until it is approved again.
+func (s *Service) SuspendOrganization(ctx context.Context, c Caller, id string) (Organization, error) {
+	return s.setOrganizationStatus(ctx, c, auth.SuspendOrganization, id, OrgSuspended)
+}
+
+func (s *Service) setOrganizationStatus(ctx context.Context, c Caller, action auth.Action, id, status string) (Organization, error) {
+	var o Organization
+	err := s.administer(ctx, c, action, &o, func(tx Tx, at time.Time) (string, error) {
+		var err error
+		if o, err = tx.Organization(ctx, id); err != nil {
+			return "", err
+		}
+		if o.Status == status {
+			return "", refused(ErrConflict, "the organization is already "+status)
+		}
+		if o.Status == OrgRejected {
+			return "", refused(ErrConflict, "the organization's sign-up was rejected: it signs up again, or an admin creates it")
+		}
+		if o, err = tx.SetOrganizationStatus(ctx, id, o.Status, status, at); err != nil {
+			return "", err
+		}
+		if status == OrgSuspended {
+			// Approval later does not bring old tokens back.
+			return id, tx.RevokeTokensOf(ctx, id, "", at)
+		}
+		return id, nil
+	})
+	return o, err
+}
+
+// Organizations lists account-holding organizations, oldest first, for the
+// registry's staff; status narrows it (pending: those awaiting approval).
+func (s *Service) Organizations(ctx context.Context, c Caller, req OrganizationListRequest) (Page[Organization], error) {
+	if err := allow(c, auth.ListOrganizations); err != nil {
+		return Page[Organization]{}, err
+	}
+	var p problems
+	if req.Status != "" {
+		checkEnum(&p, "status", req.Status, []string{OrgPending, OrgActive, OrgSuspended, OrgRejected})
+	}
+	limit, after := readPage(&p, req.Limit, req.Cursor, isUUID)
+	if err := p.err(); err != nil {
+		return Page[Organization]{}, err
+	}
+	orgs, err := s.store.ListOrganizations(ctx, req.Status, after, limit+1)
+	if err != nil {
+		return Page[Organization]{}, err
+	}
+	return pageOf(orgs, limit, func(o Organization) string { return o.ID }), nil
+}
+
+// Users lists an organization's users: an org_admin its own organization's,
+// the registry's staff any organization's (or everyone's).
+func (s *Service) Users(ctx context.Context, c Caller, req UserListRequest) (Page[User], error) {
+	if err := allow(c, auth.ListUsers); err != nil {
+		return Page[User]{}, err
+	}
+	staff := c.Has(auth.Admin) || c.Has(auth.Auditor)
+	if req.OrganizationID == "" && !staff {
+		req.OrganizationID = c.OrganizationID
+	}
+	if !staff && req.OrganizationID != c.OrganizationID {
+		return Page[User]{}, refused(ErrForbidden, "an org_admin manages its own organization's users only")
+	}
+	var p problems
+	if req.OrganizationID != "" && !isUUID(req.OrganizationID) {
+		p.add("organization_id", CodeInvalidField, "is not an organization's id")
+	}
+	limit, after := readPage(&p, req.Limit, req.Cursor, isUUID)
+	if err := p.err(); err != nil {
+		return Page[User]{}, err
+	}
+	users, err := s.store.ListUsers(ctx, req.OrganizationID, after, limit+1)
+	if err != nil {
+		return Page[User]{}, err
+	}
+	return pageOf(users, limit, func(u User) string { return u.ID }), nil
+}
+
+// SuspendUser stops one user: the user's tokens are revoked at once and the
+// user cannot sign in. An org_admin may suspend its own organization's users
+// but not itself.
+func (s *Service) SuspendUser(ctx context.Context, c Caller, id string) (User, error) {
+	return s.setUserStatus(ctx, c, auth.SuspendUser, id, UserSuspended)
+}
+
+// ReinstateUser lets a suspended user act again.
+func (s *Service) ReinstateUser(ctx context.Context, c Caller, id string) (User, error) {
+	return s.setUserStatus(ctx, c, auth.ReinstateUser, id, UserActive)
+}
+
+func (s *Service) setUserStatus(ctx context.Context, c Caller, action auth.Action, id, status string) (User, error) {
+	var u User
+	err := s.administer(ctx, c, action, &u, func(tx Tx, at time.Time) (string, error) {
+		var err error
+		if u, err = tx.User(ctx, id); err != nil {
+			return "", err
+		}
+		switch {
+		case !c.Has(auth.Admin) && u.OrganizationID != c.OrganizationID:
+			return "", refused(ErrForbidden, "an org_admin manages its own organization's users only")
+		case !c.Has(auth.Admin) && holdsStaffRole(u.Roles):
+			return "", refused(ErrForbidden, "only an admin suspends or reinstates registry staff")
+		case u.ID == c.UserID:
+			return "", refused(ErrConflict, "a user cannot suspend or reinstate itself")
+		case u.Status == status:
+			return "", refused(ErrConflict, "the user is already "+status)
+		}
+		if u, err = tx.SetUserStatus(ctx, id, status, at); err != nil {
+			return "", err
+		}
+		if status == UserSuspended {
+			return id, tx.RevokeTokensOf(ctx, "", id, at)
+		}
+		return id, nil
+	})
+	return u, err
+}
+
+// Tokens lists a user's live tokens (never their secrets): the caller's own,
+// or, with user_id, a user's of the caller's organization (org_admin) or of
+// anyone's (admin).
+func (s *Service) Tokens(ctx context.Context, c Caller, req TokenListRequest) (Page[TokenInfo], error) {
+	if err := allow(c, auth.ListTokens); err != nil {
+		return Page[TokenInfo]{}, err
+	}
+	var p problems
+	if req.UserID == "" {
+		req.UserID = c.UserID
+		if req.UserID == "" {
+			p.add("user_id", CodeInvalidField, "is required: the operator's token belongs to no user")
+		}
+	} else if !isUUID(req.UserID) {
+		p.add("user_id", CodeInvalidField, "is not a user's id")
+	}
+	limit, after := readPage(&p, req.Limit, req.Cursor, isUUID)
+	if err := p.err(); err != nil {
+		return Page[TokenInfo]{}, err
+	}
+	if err := s.mayManageTokensOf(ctx, c, req.UserID); err != nil {
+		return Page[TokenInfo]{}, err
+	}
+	tokens, err := s.store.ListTokens(ctx, req.UserID, s.clock(), after, limit+1)
+	if err != nil {
+		return Page[TokenInfo]{}, err
+	}
+	return pageOf(tokens, limit, func(t TokenInfo) string { return t.ID }), nil
+}
+
+// RevokeToken stops a token at once. Revoking a revoked token again is the
+// same success.
+func (s *Service) RevokeToken(ctx context.Context, c Caller, id string) error {
+	if !isUUID(id) {
+		return ErrNotFound
+	}
+	return s.administer(ctx, c, auth.RevokeToken, &struct{}{}, func(tx Tx, at time.Time) (string, error) {
+		owner, err := tx.TokenOwner(ctx, id)
+		if err != nil {
+			return "", err
+		}
+		if err := s.mayManageTokensOf(ctx, c, owner); err != nil {
+			return "", err
+		}
+		return id, tx.RevokeToken(ctx, id, at)
+	})
+}
+
+// mayManageTokensOf checks that c may see and revoke userID's tokens: the
+// user itself, its organization's org_admin, or an admin. A user that does
+// not exist is forbidden like another organization's, so ids cannot be probed.
+func (s *Service) mayManageTokensOf(ctx context.Context, c Caller, userID string) error {
+	switch {
+	case userID == c.UserID, c.Has(auth.Admin):
+		return nil
+	case c.Has(auth.OrgAdmin):
+		u, err := s.store.User(ctx, userID)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		if err == nil && u.OrganizationID == c.OrganizationID {
+			return nil
+		}
+	}
+	return refused(ErrForbidden, "tokens are managed by their user, its organization's org_admin and admins")
+}
+
+// signInKeys are the keys under which failed sign-ins are counted: the
+// account asked for (known or not, so that slowing down tells nothing) and
+// the address asking.
+func signInKeys(email, source string) (account, address string) {
+	return "email:" + strings.ToLower(strings.TrimSpace(email)), "address:" + auth.AddressKey(source)
+}
 
 // CreateOrganization registers an account-holding organization (admin).
 func (s *Service) CreateOrganization(ctx context.Context, c Caller, o Organization) (Organization, error) {
@@ -344,4 +613,278 @@ func (s *Service) hashPassword(ctx context.Context, password string) (string, er
 	}
 	defer release()
 	return auth.HashPassword(password), nil
+}
+
+// principals remembers, for a short time, who a token's holder is, so that
+// a burst of requests with one token costs one lookup rather than one each.
+// A change to accounts made through this service (a revocation, a
+// suspension, new roles) forgets everything at once; one made by another
+// instance is seen within the time an entry is kept.
+type principals struct {
+	ttl time.Duration
+	mu  sync.Mutex
+	m   map[string]cachedPrincipal
+}
+
+type cachedPrincipal struct {
+	p     auth.Principal
+	until time.Time
+}
+
+// maxPrincipals bounds the cache; beyond it, it starts again empty.
+const maxPrincipals = 100_000
+
+func (c *principals) get(hash []byte, now time.Time) (auth.Principal, bool) {
+	if c.ttl <= 0 {
+		return auth.Principal{}, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[string(hash)]
+	if !ok || !now.Before(e.until) {
+		return auth.Principal{}, false
+	}
+	return e.p, true
+}
+
+func (c *principals) put(hash []byte, p auth.Principal, now time.Time) {
+	if c.ttl <= 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxPrincipals {
+		c.m = map[string]cachedPrincipal{}
+	}
+	until := now.Add(c.ttl)
+	if !p.ExpiresAt.IsZero() && p.ExpiresAt.Before(until) {
+		until = p.ExpiresAt
+	}
+	c.m[string(hash)] = cachedPrincipal{p: p, until: until}
+}
+
+func (c *principals) forget() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.m = nil
+}
+
+// OrganizationKinds are the kinds of account-holding organization.
+var OrganizationKinds = []string{"enterprise", "financial_institution", "other", OrgKindRegistry}
+
+// OrgKindRegistry is the kind of the registry's own organizations, the only
+// ones whose users hold staff roles (admin, auditor). Only an admin makes
+// one; sign-up cannot choose it.
+const OrgKindRegistry = "registry"
+
+// Organization is an account-holding organization.
+type Organization struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	USCC   string `json:"uscc"`
+	Kind   string `json:"kind"`
+	Status string `json:"status"`
+}
+
+// User is a person acting for an organization.
+type User struct {
+	ID             string   `json:"id"`
+	OrganizationID string   `json:"organization_id"`
+	Email          string   `json:"email"`
+	DisplayName    string   `json:"display_name"`
+	Roles          []string `json:"roles"`
+	// Status is active or suspended.
+	Status string `json:"status"`
+}
+
+// OrganizationInput is an organization as a request names it.
+type OrganizationInput struct {
+	Name string `json:"name"`
+	USCC string `json:"uscc"`
+	Kind string `json:"kind"`
+}
+
+// SignUpUser is the first user of an organization that signs up.
+type SignUpUser struct {
+	Email       string `json:"email"`
+	DisplayName string `json:"display_name"`
+	Password    string `json:"password"`
+}
+
+// SignUpRequest opens an organization's account, pending approval.
+type SignUpRequest struct {
+	Organization OrganizationInput `json:"organization"`
+	User         SignUpUser        `json:"user"`
+}
+
+// RejectionRequest is an admin's refusal of a pending sign-up.
+type RejectionRequest struct {
+	Note string `json:"note"`
+}
+
+// SignedUp is a new pending organization and its first user.
+type SignedUp struct {
+	Organization Organization `json:"organization"`
+	User         User         `json:"user"`
+}
+
+// OrganizationListRequest asks for a page of organizations.
+type OrganizationListRequest struct {
+	Status, Cursor, Limit string
+}
+
+// UserListRequest asks for a page of an organization's users.
+type UserListRequest struct {
+	OrganizationID, Cursor, Limit string
+}
+
+// TokenListRequest asks for a page of a user's live tokens.
+type TokenListRequest struct {
+	UserID, Cursor, Limit string
+}
+
+// TokenInfo is a live token as its user and managers see it: never its secret.
+type TokenInfo struct {
+	ID         string `json:"id"`
+	UserID     string `json:"user_id"`
+	CreatedAt  Time   `json:"created_at"`
+	ExpiresAt  Time   `json:"expires_at"`
+	LastUsedAt *Time  `json:"last_used_at"`
+}
+
+// Credentials are what sign-in checks a password against.
+type Credentials struct {
+	User               User
+	PasswordHash       string
+	OrganizationStatus string
+	OrganizationKind   string
+}
+
+// NewUser is a request to create a user.
+type NewUser struct {
+	OrganizationID string   `json:"organization_id"`
+	Email          string   `json:"email"`
+	DisplayName    string   `json:"display_name"`
+	Roles          []string `json:"roles"`
+	Password       string   `json:"password,omitempty"`
+}
+
+// TokenRequest asks for a token: for a user by id (admin, org_admin) or by
+// email and password (anyone).
+type TokenRequest struct {
+	UserID   string `json:"user_id,omitempty"`
+	Email    string `json:"email,omitempty"`
+	Password string `json:"password,omitempty"`
+	// TTL shortens the token's life below the registry's TokenTTL, as a
+	// web session's is; it is not part of the API.
+	TTL time.Duration `json:"-"`
+}
+
+// IssuedToken is a new bearer token, shown once.
+type IssuedToken struct {
+	Token     string `json:"token"`
+	ExpiresAt Time   `json:"expires_at"`
+}
+
+// Me is the caller's own account.
+type Me struct {
+	User         *User         `json:"user"`
+	Organization *Organization `json:"organization"`
+	Roles        []string      `json:"roles"`
+}
+
+// Validate checks an organization to be created.
+func (o *Organization) Validate() error {
+	var p problems
+	o.Name = checkText(&p, "name", o.Name, true, maxName)
+	o.USCC = checkID(&p, "uscc", CodeInvalidUSCC, "USCC", o.USCC, identity.CanonicalUSCC)
+	checkEnum(&p, "kind", o.Kind, OrganizationKinds)
+	return p.err()
+}
+
+// Validate checks a user to be created.
+func (u *NewUser) Validate(validRole func(string) bool) error {
+	var p problems
+	if u.OrganizationID == "" {
+		p.broke("organization_id", RuleRequired, "is required")
+	}
+	u.Email = strings.ToLower(strings.TrimSpace(u.Email))
+	if a, err := mail.ParseAddress(u.Email); err != nil || a.Address != u.Email || len(u.Email) > maxName || strings.ContainsFunc(u.Email, hiddenRune) {
+		p.broke("email", RuleEmail, "is not an email address")
+	}
+	u.DisplayName = checkText(&p, "display_name", u.DisplayName, true, maxName)
+	if len(u.Roles) == 0 {
+		p.broke("roles", RuleAtLeastOne, "at least one role is required")
+	}
+	staff, other := false, false
+	for i, r := range u.Roles {
+		if !validRole(r) {
+			p.add(fmt.Sprintf("roles[%d]", i), CodeInvalidField, fmt.Sprintf("%q is not a role", r))
+		}
+		if auth.Role(r).Staff() {
+			staff = true
+		} else {
+			other = true
+		}
+	}
+	if staff && other {
+		p.add("roles", CodeInvalidField, "the registry's staff roles (admin, auditor) are not held together with an organization's roles")
+	}
+	checkPassword(&p, "password", u.Password, false)
+	return p.err()
+}
+
+// checkPassword checks a new password; an empty one is refused only where
+// it is required.
+func checkPassword(p *problems, field, pw string, required bool) {
+	switch {
+	case pw == "" && !required:
+	case utf8.RuneCountInString(pw) < 12:
+		p.broke(field, RulePasswordShort, "must have at least 12 characters", "min", 12)
+	case len(pw) > 1024:
+		p.add(field, CodeInvalidField, "must have at most 1024 bytes")
+	case !utf8.ValidString(pw):
+		p.broke(field, RuleNotUTF8, "must be valid UTF-8")
+	}
+}
+
+// AccountStore keeps organizations, users and tokens.
+type AccountStore interface {
+	InsertOrganization(ctx context.Context, o *Organization, at time.Time) error
+	Organization(ctx context.Context, id string) (Organization, error)
+	// SetOrganizationStatus changes an organization's status from one to
+	// another; ErrConflict if it was no longer from.
+	SetOrganizationStatus(ctx context.Context, id, from, to string, at time.Time) (Organization, error)
+	// ListOrganizations returns up to limit organizations after the one with
+	// id after, in id order (ids are time-ordered), with status if given.
+	ListOrganizations(ctx context.Context, status, after string, limit int) ([]Organization, error)
+	InsertUser(ctx context.Context, u *User, passwordHash string, at time.Time) error
+	User(ctx context.Context, id string) (User, error)
+	SetUserStatus(ctx context.Context, id, status string, at time.Time) (User, error)
+	ListUsers(ctx context.Context, organizationID, after string, limit int) ([]User, error)
+	// UserCredentials finds a user by email (stored in lower case), whatever
+	// its organization's status; a suspended user, or one of a rejected
+	// sign-up, is ErrNotFound.
+	UserCredentials(ctx context.Context, email string) (Credentials, error)
+	InsertToken(ctx context.Context, userID string, hash []byte, at, expiresAt time.Time) error
+	// TokenPrincipal finds the principal behind a live token (unexpired, not
+	// revoked, of an active user of an active organization, not a staff user
+	// outside the registry's organizations) and notes its use.
+	TokenPrincipal(ctx context.Context, hash []byte, now time.Time) (auth.Principal, error)
+	ListTokens(ctx context.Context, userID string, now time.Time, after string, limit int) ([]TokenInfo, error)
+	// TokenOwner returns the id of a token's user.
+	TokenOwner(ctx context.Context, id string) (string, error)
+	RevokeToken(ctx context.Context, id string, at time.Time) error
+	// RevokeTokensOf revokes every live token of a user, or of every user of
+	// an organization.
+	RevokeTokensOf(ctx context.Context, organizationID, userID string, at time.Time) error
+	// OrganizationByUSCC finds the organization that holds a USCC (not a
+	// rejected sign-up).
+	OrganizationByUSCC(ctx context.Context, uscc string) (Organization, error)
+	// RejectOrganization rejects a pending organization and frees its USCC
+	// and its users' emails; ErrConflict if it is no longer pending.
+	RejectOrganization(ctx context.Context, id, note string, at time.Time) (Organization, error)
+	// StaffOutsideRegistry lists users holding a staff role outside the
+	// registry's own organizations.
+	StaffOutsideRegistry(ctx context.Context) ([]User, error)
 }

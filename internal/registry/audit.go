@@ -129,3 +129,12 @@ func (s *Service) ExportAudit(ctx context.Context, c Caller, req AuditRequest, f
 	}
 	return s.store.StreamAudit(ctx, f, fn)
 }
+
+// AuditStore keeps the audit trail.
+type AuditStore interface {
+	InsertAudit(ctx context.Context, e audit.Entry) error
+	// Audit returns the entries f selects, newest first; StreamAudit hands
+	// them to fn one at a time instead of holding them.
+	Audit(ctx context.Context, f audit.Filter) ([]audit.Record, error)
+	StreamAudit(ctx context.Context, f audit.Filter, fn func(audit.Record) error) error
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"time"
 
 	"github.com/movable-registry/registry/internal/auth"
 )
@@ -81,4 +82,20 @@ func (s *Service) settle(ctx context.Context, tx Tx, cur Registration, st Stamp,
 		kind = EventObjectionLapse
 	}
 	return s.notify(ctx, tx, cur, st, kind)
+}
+
+// Deadline is an expiry or an objection's lapse that the clock has brought
+// about and no event records yet. Objection is empty for an expiry.
+type Deadline struct {
+	RegistrationNumber string
+	Objection          string
+	Due                time.Time
+}
+
+// DeadlineStore finds the expiries and lapses the clock has brought about.
+type DeadlineStore interface {
+	// DueDeadlines lists up to limit expiries and lapses due at now that no
+	// event records yet, oldest first.
+	DueDeadlines(ctx context.Context, now time.Time, limit int) ([]Deadline, error)
+	SettleDeadline(ctx context.Context, d Deadline, at time.Time) error
 }

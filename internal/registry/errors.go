@@ -8,6 +8,17 @@ import (
 	"time"
 )
 
+// prefixed adds a nested value's field errors under prefix.
+func (p *problems) prefixed(prefix string, err error) {
+	var v *ValidationError
+	if errors.As(err, &v) {
+		for _, f := range v.Errors {
+			f.Field = prefix + f.Field
+			p.errs = append(p.errs, f)
+		}
+	}
+}
+
 // Sentinel errors of the domain; the HTTP layer maps each to a status and code.
 var (
 	ErrNotFound        = errors.New("not found")
@@ -239,6 +250,7 @@ type Refusal struct {
 }
 
 func (e *Refusal) Error() string { return e.Kind.Error() + ": " + e.Detail }
+
 func (e *Refusal) Unwrap() error { return e.Kind }
 
 // refused is a refusal of kind, with detail saying why.

@@ -407,3 +407,24 @@ func finish(r Registration, at time.Time) Registration {
 	}
 	return r
 }
+
+// Event types: each event in a registration's history is one of these.
+const (
+	EventInitial             = "initial"
+	EventAmendment           = "amendment"
+	EventExtension           = "extension"
+	EventCancellation        = "cancellation"
+	EventObjection           = "objection"
+	EventObjectionWithdrawal = "objection_withdrawal"
+	EventCaseNotice          = "objection_case_notice"
+	EventRevocation          = "revocation"
+	EventObjectionRevocation = "objection_revocation"
+	// EventExpiry and EventObjectionLapse record what the clock already made
+	// true: a registration's expiry, an objection's lapse.
+	EventExpiry         = "expiry"
+	EventObjectionLapse = "objection_lapse"
+)
+
+// EventTypes lists every type of registry event.
+var EventTypes = []string{EventInitial, EventAmendment, EventExtension, EventCancellation, EventObjection, EventObjectionWithdrawal,
+	EventCaseNotice, EventRevocation, EventObjectionRevocation, EventExpiry, EventObjectionLapse}

@@ -124,3 +124,11 @@ func gcm(key []byte) cipher.AEAD {
 	}
 	return aead
 }
+
+// IdempotencyStore keeps the answers given to requests with an Idempotency-Key.
+type IdempotencyStore interface {
+	// ClaimIdempotencyKey records a new key, or returns what an earlier
+	// request with it stored (claimed false).
+	ClaimIdempotencyKey(ctx context.Context, id, fingerprint []byte, at time.Time) (prior IdempotentResponse, claimed bool, err error)
+	SaveIdempotentResponse(ctx context.Context, id, sealed []byte) error
+}

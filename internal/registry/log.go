@@ -30,14 +30,6 @@ type SignedCheckpoint struct {
 	SignedAt time.Time
 }
 
-// Deadline is an expiry or an objection's lapse that the clock has brought
-// about and no event records yet. Objection is empty for an expiry.
-type Deadline struct {
-	RegistrationNumber string
-	Objection          string
-	Due                time.Time
-}
-
 // LogKey is the note verifier key that checks the registry's checkpoints.
 func (s *Service) LogKey(c Caller) (string, error) {
 	if err := allow(c, auth.ReadLogKey); err != nil {
@@ -270,4 +262,16 @@ func (s *Service) proofBounds(ctx context.Context) (size, checkpoint int64, err 
 		return 0, 0, err
 	}
 	return size, cp.Size, nil
+}
+
+// LogStore reads the Merkle log and keeps its signed checkpoints.
+type LogStore interface {
+	// ReadHashes reads the log's stored hashes by tlog storage index.
+	ReadHashes(ctx context.Context, indexes []int64) ([]translog.Hash, error)
+	// LogSize is the number of events committed.
+	LogSize(ctx context.Context) (int64, error)
+	LogEntries(ctx context.Context, from, to int64) ([]LogEntry, error)
+	// LatestCheckpoint is ErrNotFound before the first is published.
+	LatestCheckpoint(ctx context.Context) (SignedCheckpoint, error)
+	InsertCheckpoint(ctx context.Context, c SignedCheckpoint) error
 }

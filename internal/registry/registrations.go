@@ -3,7 +3,10 @@ package registry
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math/big"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -11,7 +14,306 @@ import (
 	"github.com/movable-registry/registry/internal/audit"
 	"github.com/movable-registry/registry/internal/auth"
 	"github.com/movable-registry/registry/internal/identity"
+	"golang.org/x/text/currency"
+	"golang.org/x/text/language"
 )
+
+// shown is a registration as c may see it: the identity numbers of
+// individuals are masked for anyone but its parties, its controller, and the
+// registry's staff.
+func shown(c Caller, r Registration) Registration {
+	if c.Has(auth.Auditor) || c.Has(auth.Admin) || isPartyOrController(c, r) {
+		return r
+	}
+	r.Grantors = maskedParties(r.Grantors)
+	r.SecuredParties = maskedParties(r.SecuredParties)
+	return r
+}
+
+func isPartyOrController(c Caller, r Registration) bool {
+	if c.OrganizationID != "" && c.OrganizationID == r.Controller.OrganizationID {
+		return true
+	}
+	if c.OrganizationUSCC == "" {
+		return false
+	}
+	if c.OrganizationUSCC == r.Controller.USCC {
+		return true
+	}
+	for _, ps := range [][]Party{r.Grantors, r.SecuredParties} {
+		for _, p := range ps {
+			if p.USCC == c.OrganizationUSCC {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func maskedParties(ps []Party) []Party {
+	out := make([]Party, len(ps))
+	for i, p := range ps {
+		if p.IDNumber != "" {
+			p.IDNumber = MaskID(p.IDNumber)
+		}
+		out[i] = p
+	}
+	return out
+}
+
+// MaskID hides everything of an identity number but the six digits of the
+// place of registration (110101************). The birth date, the sequence
+// and the check character all stay hidden: any one of them shown narrows a
+// guess of the rest, and a search by identity number would confirm it.
+func MaskID(id string) string {
+	if len(id) <= 6 {
+		return strings.Repeat("*", len(id))
+	}
+	return id[:6] + strings.Repeat("*", len(id)-6)
+}
+
+// Amend changes a registration: its collateral, description, grantors,
+// secured parties (an assignment, which hands control to the first new
+// secured party) or maximum amount.
+func (s *Service) Amend(ctx context.Context, c Caller, number string, pre Precondition, a Amendment) (Registration, error) {
+	if err := allow(c, auth.AmendRegistration); err != nil {
+		return Registration{}, err
+	}
+	if err := a.Validate(); err != nil {
+		return Registration{}, err
+	}
+	var ctrl *Controller
+	if len(a.SecuredParties) > 0 {
+		first := a.SecuredParties[0]
+		ctrl = &Controller{USCC: first.USCC}
+		if first.USCC != "" {
+			o, err := s.store.OrganizationByUSCC(ctx, first.USCC)
+			switch {
+			case err == nil:
+				ctrl.OrganizationID = o.ID
+			case !errors.Is(err, ErrNotFound):
+				return Registration{}, err
+			}
+		}
+	}
+	return s.change(ctx, c, auth.AmendRegistration, number, func(tx Tx, st Stamp, cur Registration, state RegistrationState) (string, any, error) {
+		if err := mayChange(ctx, tx, c, cur, state, pre); err != nil {
+			return "", nil, err
+		}
+		data, err := a.against(cur, st)
+		if err != nil {
+			return "", nil, err
+		}
+		data.Controller = ctrl
+		return EventAmendment, data, nil
+	})
+}
+
+// against checks an amendment against the registration it changes and turns
+// it into what the event records.
+func (a *Amendment) against(cur Registration, st Stamp) (amendmentData, error) {
+	var p problems
+	items := slices.Clone(cur.Collateral.Items)
+	for i, id := range a.RemoveItemIDs {
+		j := slices.IndexFunc(items, func(it Item) bool { return it.ID == id })
+		if j < 0 {
+			p.broke(fmt.Sprintf("remove_item_ids[%d]", i), RuleItemID, "is not an item of this registration")
+			continue
+		}
+		items = slices.Delete(items, j, j+1)
+	}
+	kept := make(map[string]string, len(items)) // serial key → item id
+	for _, it := range items {
+		kept[identity.SerialKey(it.SerialNumber)] = it.ID
+	}
+	added := newItems(st, a.AddItems)
+	for i, it := range added {
+		if id, dup := kept[identity.SerialKey(it.SerialNumber)]; dup {
+			p.broke(fmt.Sprintf("add_items[%d].serial_number", i), RuleItemRegistered, "is already registered as item "+id)
+		}
+	}
+	if len(items)+len(added) > maxItems {
+		p.broke("add_items", RuleAtMost, fmt.Sprintf("a registration may have at most %d items", maxItems), "max", maxItems)
+	}
+	grantors := slices.Clone(cur.Grantors)
+	for i, g := range a.RemoveGrantors {
+		j := findParty(grantors, g)
+		if j < 0 {
+			p.broke(fmt.Sprintf("remove_grantors[%d]", i), RuleNotGrantor, "is not a grantor of this registration")
+			continue
+		}
+		grantors = slices.Delete(grantors, j, j+1)
+	}
+	for i, rn := range a.RenameGrantors {
+		j := findParty(grantors, rn.From)
+		if j < 0 {
+			p.broke(fmt.Sprintf("rename_grantors[%d].from", i), RuleNotGrantor, "is not a grantor of this registration")
+			continue
+		}
+		grantors[j] = rn.To
+	}
+	for i, g := range a.AddGrantors {
+		if findParty(grantors, g) >= 0 {
+			p.broke(fmt.Sprintf("add_grantors[%d]", i), RuleAlreadyGrantor, "is already a grantor of this registration")
+		}
+		grantors = append(grantors, g)
+	}
+	switch {
+	case len(grantors) == 0:
+		p.broke("remove_grantors", RuleLastGrantor, "would leave the registration without a grantor")
+	case len(grantors) > maxParties:
+		p.broke("add_grantors", RuleAtMost, fmt.Sprintf("a registration may have at most %d grantors", maxParties), "max", maxParties)
+	}
+	if err := p.err(); err != nil {
+		return amendmentData{}, err
+	}
+	return amendmentData{
+		Description: a.Description, AddItems: added, RemoveItemIDs: a.RemoveItemIDs,
+		AddGrantors: a.AddGrantors, RemoveGrantors: a.RemoveGrantors, RenameGrantors: a.RenameGrantors,
+		SecuredParties: a.SecuredParties, MaxSecuredAmount: a.MaxSecuredAmount, Note: a.Note,
+	}, nil
+}
+
+// Extend adds months to a registration's expiry, within the window before it.
+func (s *Service) Extend(ctx context.Context, c Caller, number string, pre Precondition, e Extension) (Registration, error) {
+	if err := allow(c, auth.ExtendRegistration); err != nil {
+		return Registration{}, err
+	}
+	if err := e.Validate(); err != nil {
+		return Registration{}, err
+	}
+	return s.change(ctx, c, auth.ExtendRegistration, number, func(tx Tx, st Stamp, cur Registration, state RegistrationState) (string, any, error) {
+		if err := mayChange(ctx, tx, c, cur, state, pre); err != nil {
+			return "", nil, err
+		}
+		if days := s.cfg.ExtensionWindowDays; days > 0 {
+			opens := cur.ExpiresAt.In(Shanghai).AddDate(0, 0, -days).UTC()
+			if st.At.Before(opens) {
+				return "", nil, refused(ErrExtensionWindowClosed, fmt.Sprintf(
+					"a registration may be extended only in the last %d days before it expires; this one's window opens at %s",
+					days, opens.Format(time.RFC3339Nano)))
+			}
+		}
+		return EventExtension, extensionData{PeriodMonths: e.PeriodMonths, ExpiresAt: At(AddMonths(cur.ExpiresAt.Time, e.PeriodMonths))}, nil
+	})
+}
+
+// RotateModificationCode issues the registration a new modification code; the
+// old one stops working. Only the controller may. It is not a registry event
+// (the code is a credential, not part of the register), but it is audited.
+func (s *Service) RotateModificationCode(ctx context.Context, c Caller, number string) (ModificationCode, error) {
+	if err := allow(c, auth.RotateModificationCode); err != nil {
+		return ModificationCode{}, err
+	}
+	if err := checkNumber("number", number); err != nil {
+		return ModificationCode{}, err
+	}
+	var out ModificationCode
+	at := s.clock()
+	err := s.store.InTx(ctx, func(tx Tx) error {
+		return s.once(ctx, tx, c, at, &out, func() error {
+			state, err := tx.LockRegistration(ctx, number)
+			if err != nil {
+				return err
+			}
+			regs, err := s.load(ctx, tx, []string{state.Number}, farFuture)
+			if err != nil {
+				return err
+			}
+			if len(regs) != 1 {
+				return ErrNotFound
+			}
+			cur := finish(regs[0], at)
+			if ok, err := isController(ctx, tx, c, cur); err != nil {
+				return err
+			} else if !ok {
+				return refused(ErrForbidden, "only the controller may rotate the modification code")
+			}
+			if cur.Status != StatusEffective {
+				return ErrNotEffective
+			}
+			out.ModificationCode = newModificationCode()
+			if err := tx.SetModificationCode(ctx, state.Number, auth.HashSecret(out.ModificationCode)); err != nil {
+				return err
+			}
+			return tx.InsertAudit(ctx, s.entry(c, auth.RotateModificationCode, state.Number, at))
+		})
+	})
+	return out, replayed(err)
+}
+
+// Revoke revokes a registration, or only one of its objections, on the
+// authority of an effective judgment, ruling or award (admins).
+func (s *Service) Revoke(ctx context.Context, c Caller, number string, req Revocation) (Registration, error) {
+	if err := allow(c, auth.Revoke); err != nil {
+		return Registration{}, err
+	}
+	if err := req.Validate(); err != nil {
+		return Registration{}, err
+	}
+	return s.change(ctx, c, auth.Revoke, number, func(tx Tx, st Stamp, cur Registration, _ RegistrationState) (string, any, error) {
+		typ := EventRevocation
+		if req.Objection != "" {
+			typ = EventObjectionRevocation
+			o := cur.objection(req.Objection)
+			if o == nil {
+				return "", nil, Invalid("objection", CodeInvalidField, "is not an objection to this registration")
+			}
+			if o.Status != ObjectionActive && o.Status != ObjectionLitigating {
+				return "", nil, refused(ErrObjectionNotActive, "the objection is "+o.Status)
+			}
+		} else if cur.ended != "" {
+			return "", nil, ErrNotEffective
+		}
+		if err := s.notify(ctx, tx, cur, st, typ); err != nil {
+			return "", nil, err
+		}
+		return typ, revocationData(req), nil
+	})
+}
+
+// Registration list limits (API.md, Conventions).
+const (
+	defaultPage = 50
+	maxPage     = 500
+)
+
+// Registrations lists the caller's organization's registrations, oldest
+// first, a page at a time.
+func (s *Service) Registrations(ctx context.Context, c Caller, req ListRequest) (RegistrationPage, error) {
+	if err := allow(c, auth.ListRegistrations); err != nil {
+		return RegistrationPage{}, err
+	}
+	var p problems
+	if req.Controller != "" && req.Controller != "mine" {
+		p.add("controller", CodeInvalidField, `must be "mine"`)
+	}
+	statuses := []string{StatusEffective, StatusExpired, StatusCancelled, StatusRevoked}
+	if req.Status != "" {
+		checkEnum(&p, "status", req.Status, statuses)
+	}
+	f := ListFilter{ControllerID: c.OrganizationID, Status: req.Status, Now: s.clock()}
+	var limit int
+	limit, f.After = readPage(&p, req.Limit, req.Cursor, func(s string) bool { return identity.CheckNumber(s) == nil })
+	if err := p.err(); err != nil {
+		return RegistrationPage{}, err
+	}
+	f.Limit = limit + 1
+	numbers, err := s.store.ListRegistrations(ctx, f)
+	if err != nil {
+		return RegistrationPage{}, err
+	}
+	page := pageOf(numbers, limit, func(n string) string { return n })
+	regs, err := s.load(ctx, s.store, page.Items, farFuture)
+	if err != nil {
+		return RegistrationPage{}, err
+	}
+	out := RegistrationPage{Items: make([]Registration, 0, len(regs)), NextCursor: page.NextCursor}
+	for _, r := range regs {
+		out.Items = append(out.Items, shown(c, finish(r, f.Now)))
+	}
+	return out, nil
+}
 
 // File makes an initial registration for the caller's organization, which
 // becomes its controller. The answer carries the modification code, once.
@@ -363,4 +665,473 @@ func (s *Service) Cancel(ctx context.Context, c Caller, number string, pre Preco
 		}
 		return EventCancellation, cancellationData(req), nil
 	})
+}
+
+// RegistrationState is what a write needs to know about a registration
+// beyond its events; reading it locks the registration until the write commits.
+type RegistrationState struct {
+	Number               string
+	ModificationCodeHash []byte
+}
+
+// RegistrationHead is the row that stands for a registration's current state
+// where writes lock it and lists filter it; its content comes from its events.
+type RegistrationHead struct {
+	Number         string
+	Kind           string
+	RegisteredAt   time.Time
+	ExpiresAt      time.Time
+	ControllerID   string
+	ControllerUSCC string
+	// Status is effective, cancelled or revoked: expiry follows from the clock.
+	Status  string
+	EndedAt *time.Time
+}
+
+// Index roles of parties: grantors and secured parties as registered, and
+// the former names of renamed grantors.
+const (
+	RoleGrantor       = "grantor"
+	RoleSecuredParty  = "secured_party"
+	RoleFormerGrantor = "former_grantor"
+)
+
+// IndexedParty is a party as the search index holds it.
+type IndexedParty struct {
+	Role string
+	Party
+}
+
+// ListFilter selects one page of an organization's registrations.
+type ListFilter struct {
+	ControllerID string
+	// Status is empty for any, or a status as it stands at Now.
+	Status string
+	Now    time.Time
+	// After is the last registration number of the previous page.
+	After string
+	Limit int
+}
+
+// Kinds of security interest the register covers (DOMAIN.md).
+var Kinds = []string{"chattel_mortgage", "receivables_pledge", "document_pledge", "financial_lease", "factoring", "retention_of_title", "other"}
+
+// ItemTypes are the kinds of serial-numbered collateral items.
+var ItemTypes = []string{"equipment", "vehicle", "vessel", "aircraft", "inventory", "receivable", "other"}
+
+// CancellationReasons are the reasons a registration may be cancelled for.
+var CancellationReasons = []string{"debt_repaid", "security_realised", "security_waived", "other"}
+
+// Registration statuses.
+const (
+	StatusEffective = "effective"
+	StatusExpired   = "expired"
+	StatusCancelled = "cancelled"
+	StatusRevoked   = "revoked"
+)
+
+// Party is a grantor or a secured party: an organization with a USCC, an
+// organization registered outside mainland China, or an individual.
+type Party struct {
+	Type               string `json:"type"`
+	Name               string `json:"name"`
+	USCC               string `json:"uscc,omitempty"`
+	Country            string `json:"country,omitempty"`
+	RegistrationNumber string `json:"registration_number,omitempty"`
+	LEI                string `json:"lei,omitempty"`
+	IDNumber           string `json:"id_number,omitempty"`
+	Address            string `json:"address,omitempty"`
+	// FormerNames are the names a renamed grantor carried before, oldest
+	// first; the register keeps them searchable. Never part of a request.
+	FormerNames []string `json:"former_names,omitempty"`
+}
+
+// Money is a decimal amount with its ISO 4217 currency.
+type Money struct {
+	Amount   string `json:"amount"`
+	Currency string `json:"currency"`
+}
+
+// ItemInput is a serial-numbered collateral item as a filer declares it.
+type ItemInput struct {
+	Type         string `json:"type"`
+	SerialNumber string `json:"serial_number"`
+	Description  string `json:"description,omitempty"`
+}
+
+// CollateralInput is the collateral as a filer declares it.
+type CollateralInput struct {
+	Description string      `json:"description"`
+	Items       []ItemInput `json:"items"`
+}
+
+// Filing is the content of an initial registration.
+type Filing struct {
+	Kind             string          `json:"kind"`
+	Grantors         []Party         `json:"grantors"`
+	SecuredParties   []Party         `json:"secured_parties"`
+	Collateral       CollateralInput `json:"collateral"`
+	PeriodMonths     int             `json:"period_months"`
+	MaxSecuredAmount *Money          `json:"max_secured_amount,omitempty"`
+	Reference        string          `json:"reference,omitempty"`
+}
+
+// Item is a registered collateral item, with its own priority time.
+type Item struct {
+	ID           string `json:"id"`
+	Type         string `json:"type"`
+	SerialNumber string `json:"serial_number"`
+	Description  string `json:"description,omitempty"`
+	RegisteredAt Time   `json:"registered_at"`
+}
+
+// Collateral is the registered collateral.
+type Collateral struct {
+	Description string `json:"description"`
+	Items       []Item `json:"items"`
+}
+
+// Controller is the organization that controls a registration.
+type Controller struct {
+	OrganizationID string `json:"organization_id"`
+	USCC           string `json:"uscc,omitempty"`
+}
+
+// Actor names who filed an event.
+type Actor struct {
+	OrganizationID string `json:"organization_id"`
+}
+
+// HistoryEntry is one event in a registration's life.
+type HistoryEntry struct {
+	Number       string `json:"number"`
+	Type         string `json:"type"`
+	RegisteredAt Time   `json:"registered_at"`
+	By           Actor  `json:"by"`
+	LogIndex     int64  `json:"log_index"`
+	// Objection names the objection an objection's later event concerns.
+	Objection string `json:"objection,omitempty"`
+}
+
+// Registration is the state of a registration at some instant, derived from
+// its events, in the form the API shows it.
+type Registration struct {
+	Number           string         `json:"number"`
+	Kind             string         `json:"kind"`
+	Status           string         `json:"status"`
+	RegisteredAt     Time           `json:"registered_at"`
+	ExpiresAt        Time           `json:"expires_at"`
+	Version          int            `json:"version"`
+	Controller       Controller     `json:"controller"`
+	Grantors         []Party        `json:"grantors"`
+	SecuredParties   []Party        `json:"secured_parties"`
+	Collateral       Collateral     `json:"collateral"`
+	PeriodMonths     int            `json:"period_months"`
+	MaxSecuredAmount *Money         `json:"max_secured_amount,omitempty"`
+	Reference        string         `json:"reference,omitempty"`
+	Objections       []Objection    `json:"objections"`
+	History          []HistoryEntry `json:"history"`
+	ModificationCode string         `json:"modification_code,omitempty"`
+	// LogIndex is the log position of the registration's latest event shown.
+	LogIndex int64 `json:"log_index"`
+	// EndedAt is when a cancellation or revocation ended the registration.
+	EndedAt *Time `json:"ended_at,omitempty"`
+
+	ended string // cancelled or revoked, by an event
+}
+
+// Cancellation is a request to release a registration.
+type Cancellation struct {
+	Reason string `json:"reason"`
+	Note   string `json:"note,omitempty"`
+}
+
+// Rename replaces a grantor's details, its name above all; the former name
+// stays searchable.
+type Rename struct {
+	From Party `json:"from"`
+	To   Party `json:"to"`
+}
+
+// Amendment changes a registration (API.md, amendments). Every field is
+// optional; at least one must change something.
+type Amendment struct {
+	AddItems         []ItemInput `json:"add_items,omitempty"`
+	RemoveItemIDs    []string    `json:"remove_item_ids,omitempty"`
+	Description      *string     `json:"description,omitempty"`
+	AddGrantors      []Party     `json:"add_grantors,omitempty"`
+	RemoveGrantors   []Party     `json:"remove_grantors,omitempty"`
+	RenameGrantors   []Rename    `json:"rename_grantors,omitempty"`
+	SecuredParties   []Party     `json:"secured_parties,omitempty"`
+	MaxSecuredAmount *Money      `json:"max_secured_amount,omitempty"`
+	Note             string      `json:"note,omitempty"`
+}
+
+// Extension adds months to a registration's expiry.
+type Extension struct {
+	PeriodMonths int `json:"period_months"`
+}
+
+// Precondition is what a change presents besides its body: the modification
+// code of a non-controller, and the version it expects (If-Match).
+type Precondition struct {
+	ModificationCode string
+	IfMatch          string
+}
+
+// Revocation revokes a registration, or only one of its objections, on the
+// authority of an effective judgment, ruling or award.
+type Revocation struct {
+	Objection      string `json:"objection,omitempty"`
+	Authority      string `json:"authority"`
+	DocumentNumber string `json:"document_number"`
+	Note           string `json:"note,omitempty"`
+}
+
+// ModificationCode is a newly issued modification code, shown once.
+type ModificationCode struct {
+	ModificationCode string `json:"modification_code"`
+}
+
+// ListRequest asks for the caller's organization's registrations.
+type ListRequest struct {
+	Controller string
+	Status     string
+	Cursor     string
+	Limit      string
+}
+
+// RegistrationPage is one page of a list of registrations.
+type RegistrationPage = Page[Registration]
+
+// checkParty validates a party and puts its identifiers in stored form.
+func checkParty(p *problems, field string, party *Party) {
+	if party.FormerNames != nil {
+		p.add(field+".former_names", CodeInvalidField, "is kept by the register from renames; do not send it")
+	}
+	party.Name = checkText(p, field+".name", party.Name, true, maxName)
+	party.Address = checkText(p, field+".address", party.Address, false, maxText)
+	switch party.Type {
+	case "organization":
+		if party.IDNumber != "" {
+			p.broke(field+".id_number", RuleOrganizationID, "an organization has no identity number; use uscc")
+		}
+		domestic := party.USCC != "" || party.Country == ""
+		if domestic {
+			if party.Country != "" && party.Country != "CN" {
+				p.broke(field+".country", RuleDomesticCountry, "an organization with a USCC is registered in mainland China; leave country out")
+			}
+			if party.USCC == "" {
+				p.broke(field+".uscc", RuleUSCCOrForeign, "is required (or country and registration_number for an organization registered outside mainland China)")
+			} else {
+				party.USCC = checkID(p, field+".uscc", CodeInvalidUSCC, "USCC", party.USCC, identity.CanonicalUSCC)
+			}
+			party.Country = ""
+			if party.RegistrationNumber != "" {
+				p.broke(field+".registration_number", RuleForeignOnly, "is only for an organization registered outside mainland China")
+			}
+		} else {
+			party.Country = strings.ToUpper(strings.TrimSpace(party.Country))
+			if r, err := language.ParseRegion(party.Country); err != nil || !r.IsCountry() || len(party.Country) != 2 {
+				p.broke(field+".country", RuleCountry, fmt.Sprintf("%q is not an ISO 3166-1 alpha-2 country code", party.Country), "value", party.Country)
+			} else if party.Country == "CN" {
+				p.broke(field+".uscc", RuleDomesticUSCC, "an organization registered in mainland China is identified by its uscc")
+			}
+			party.RegistrationNumber = checkText(p, field+".registration_number", party.RegistrationNumber, true, maxSerial)
+		}
+		if party.LEI != "" {
+			party.LEI = checkID(p, field+".lei", CodeInvalidLEI, "LEI", party.LEI, identity.CanonicalLEI)
+		}
+	case "individual":
+		for f, v := range map[string]string{"uscc": party.USCC, "lei": party.LEI, "country": party.Country, "registration_number": party.RegistrationNumber} {
+			if v != "" {
+				p.broke(field+"."+f, RuleIndividualID, "an individual is identified by id_number only")
+			}
+		}
+		if party.IDNumber == "" {
+			p.broke(field+".id_number", RuleRequired, "is required for an individual")
+		} else {
+			party.IDNumber = checkID(p, field+".id_number", CodeInvalidIDNumber, "identity number", party.IDNumber, identity.CanonicalIDNumber)
+		}
+	default:
+		checkEnum(p, field+".type", party.Type, []string{"organization", "individual"})
+	}
+}
+
+func checkParties(p *problems, field string, parties []Party) {
+	if len(parties) == 0 {
+		p.broke(field, RuleAtLeastOne, "at least one is required")
+		return
+	}
+	if len(parties) > maxParties {
+		p.broke(field, RuleAtMost, fmt.Sprintf("at most %d are allowed", maxParties), "max", maxParties)
+		return
+	}
+	for i := range parties {
+		checkParty(p, fmt.Sprintf("%s[%d]", field, i), &parties[i])
+	}
+}
+
+func checkMoney(p *problems, field string, m *Money) {
+	if m == nil {
+		return
+	}
+	if !amountPattern.MatchString(m.Amount) {
+		p.broke(field+".amount", RuleAmount, "must be a decimal string with at most two decimals, such as \"5000000.00\"")
+	} else if r, _ := new(big.Rat).SetString(m.Amount); r.Sign() <= 0 {
+		p.broke(field+".amount", RulePositive, "must be greater than zero")
+	} else {
+		m.Amount = r.FloatString(2) // stored and shown with two decimals
+	}
+	if u, err := currency.ParseISO(m.Currency); err != nil || u.String() != m.Currency {
+		p.broke(field+".currency", RuleCurrency, fmt.Sprintf("%q is not an ISO 4217 currency code", m.Currency), "value", m.Currency)
+	}
+}
+
+// Validate checks a filing and puts its identifiers in stored form.
+func (f *Filing) Validate() error {
+	var p problems
+	checkEnum(&p, "kind", f.Kind, Kinds)
+	checkParties(&p, "grantors", f.Grantors)
+	checkParties(&p, "secured_parties", f.SecuredParties)
+	f.Collateral.Description = checkText(&p, "collateral.description", f.Collateral.Description, true, maxDescription)
+	checkItems(&p, "collateral.items", f.Collateral.Items)
+	if f.PeriodMonths < 1 || f.PeriodMonths > maxPeriod {
+		p.broke("period_months", RulePeriod, fmt.Sprintf("must be a whole number of months from 1 to %d", maxPeriod), "max", maxPeriod)
+	}
+	checkMoney(&p, "max_secured_amount", f.MaxSecuredAmount)
+	f.Reference = checkText(&p, "reference", f.Reference, false, maxSerial)
+	return p.err()
+}
+
+func checkItems(p *problems, field string, items []ItemInput) {
+	if len(items) > maxItems {
+		p.broke(field, RuleAtMost, fmt.Sprintf("at most %d are allowed", maxItems), "max", maxItems)
+		return
+	}
+	seen := map[string]int{}
+	for i := range items {
+		it := &items[i]
+		f := fmt.Sprintf("%s[%d]", field, i)
+		checkEnum(p, f+".type", it.Type, ItemTypes)
+		it.SerialNumber = checkText(p, f+".serial_number", it.SerialNumber, true, maxSerial)
+		it.Description = checkText(p, f+".description", it.Description, false, maxText)
+		key := identity.SerialKey(it.SerialNumber)
+		if it.SerialNumber != "" && key == "" {
+			p.broke(f+".serial_number", RuleLettersOrDigits, "must contain letters or digits")
+		}
+		if key != "" {
+			if j, dup := seen[key]; dup {
+				p.broke(f+".serial_number", RuleRepeats, fmt.Sprintf("repeats %s[%d]", field, j))
+			}
+			seen[key] = i
+		}
+	}
+}
+
+// Validate checks an amendment on its own; against checks it against the
+// registration it changes.
+func (a *Amendment) Validate() error {
+	var p problems
+	if len(a.AddItems) == 0 && len(a.RemoveItemIDs) == 0 && a.Description == nil && len(a.AddGrantors) == 0 &&
+		len(a.RemoveGrantors) == 0 && len(a.RenameGrantors) == 0 && a.SecuredParties == nil && a.MaxSecuredAmount == nil {
+		p.broke("amendment", RuleChangesNothing, "changes nothing: give at least one of add_items, remove_item_ids, description, add_grantors, remove_grantors, rename_grantors, secured_parties, max_secured_amount")
+		return p.err()
+	}
+	checkItems(&p, "add_items", a.AddItems)
+	seen := map[string]int{}
+	for i, id := range a.RemoveItemIDs {
+		field := fmt.Sprintf("remove_item_ids[%d]", i)
+		if j, dup := seen[id]; dup {
+			p.broke(field, RuleRepeats, fmt.Sprintf("repeats remove_item_ids[%d]", j))
+		}
+		seen[id] = i
+		if id == "" || len(id) > maxSerial {
+			p.broke(field, RuleItemID, "is not an item id")
+		}
+	}
+	if a.Description != nil {
+		d := checkText(&p, "description", *a.Description, true, maxDescription)
+		a.Description = &d
+	}
+	for _, list := range []struct {
+		field   string
+		parties []Party
+	}{{"add_grantors", a.AddGrantors}, {"remove_grantors", a.RemoveGrantors}} {
+		if len(list.parties) > maxParties {
+			p.broke(list.field, RuleAtMost, fmt.Sprintf("at most %d are allowed", maxParties), "max", maxParties)
+			continue
+		}
+		for i := range list.parties {
+			checkParty(&p, fmt.Sprintf("%s[%d]", list.field, i), &list.parties[i])
+		}
+	}
+	if len(a.RenameGrantors) > maxParties {
+		p.broke("rename_grantors", RuleAtMost, fmt.Sprintf("at most %d are allowed", maxParties), "max", maxParties)
+	} else {
+		for i := range a.RenameGrantors {
+			rn := &a.RenameGrantors[i]
+			field := fmt.Sprintf("rename_grantors[%d]", i)
+			checkParty(&p, field+".from", &rn.From)
+			checkParty(&p, field+".to", &rn.To)
+			if rn.From.Type != rn.To.Type {
+				p.add(field+".to.type", CodeInvalidField, "must be the same kind of party as from")
+			}
+		}
+	}
+	if a.SecuredParties != nil {
+		checkParties(&p, "secured_parties", a.SecuredParties)
+	}
+	checkMoney(&p, "max_secured_amount", a.MaxSecuredAmount)
+	a.Note = checkText(&p, "note", a.Note, false, maxText)
+	return p.err()
+}
+
+// Validate checks an extension.
+func (e Extension) Validate() error {
+	if e.PeriodMonths < 1 || e.PeriodMonths > maxPeriod {
+		return Broke("period_months", RulePeriod, fmt.Sprintf("must be a whole number of months from 1 to %d", maxPeriod), "max", maxPeriod)
+	}
+	return nil
+}
+
+// Validate checks a revocation.
+func (r *Revocation) Validate() error {
+	var p problems
+	r.Authority = checkText(&p, "authority", r.Authority, true, maxName)
+	r.DocumentNumber = checkText(&p, "document_number", r.DocumentNumber, true, maxSerial)
+	r.Note = checkText(&p, "note", r.Note, false, maxText)
+	if r.Objection != "" {
+		if err := identity.CheckNumber(r.Objection); err != nil {
+			p.add("objection", CodeInvalidNumber, err.Error())
+		}
+	}
+	return p.err()
+}
+
+// Validate checks a cancellation.
+func (c *Cancellation) Validate() error {
+	var p problems
+	checkEnum(&p, "reason", c.Reason, CancellationReasons)
+	c.Note = checkText(&p, "note", c.Note, false, maxText)
+	return p.err()
+}
+
+// RegistrationStore keeps registrations: their events, their state and the rows a search finds them by.
+type RegistrationStore interface {
+	InsertEvent(ctx context.Context, e EventRecord) error
+	// Events returns the events of the given registrations registered at or
+	// before asOf, in log order.
+	Events(ctx context.Context, registrationNumbers []string, asOf time.Time) ([]EventRecord, error)
+	RegistrationNumberOf(ctx context.Context, anyNumber string) (string, error)
+	InsertRegistration(ctx context.Context, h RegistrationHead, modificationCodeHash []byte) error
+	UpdateRegistration(ctx context.Context, h RegistrationHead) error
+	SetModificationCode(ctx context.Context, number string, hash []byte) error
+	LockRegistration(ctx context.Context, anyNumber string) (RegistrationState, error)
+	// IndexParties ends the registration's current index rows for parties at
+	// at and starts these in their place.
+	IndexParties(ctx context.Context, number string, at time.Time, parties []IndexedParty) error
+	InsertItems(ctx context.Context, number string, items []Item) error
+	RemoveItems(ctx context.Context, number string, ids []string, at time.Time) error
+	ListRegistrations(ctx context.Context, f ListFilter) ([]string, error)
 }

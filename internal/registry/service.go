@@ -3,18 +3,59 @@ package registry
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/google/uuid"
 	"github.com/movable-registry/registry/internal/audit"
 	"github.com/movable-registry/registry/internal/auth"
 	"github.com/movable-registry/registry/internal/translog"
 )
+
+// readPage reads a list's limit and cursor. A cursor is the base64url form of
+// the last item's key on the page before; valid says whether a key could be one.
+func readPage(p *problems, limit, cursor string, valid func(string) bool) (n int, after string) {
+	n = defaultPage
+	if limit != "" {
+		var err error
+		n, err = strconv.Atoi(limit)
+		if err != nil || n < 1 || n > maxPage {
+			p.add("limit", CodeInvalidField, fmt.Sprintf("must be a whole number from 1 to %d", maxPage))
+			n = defaultPage
+		}
+	}
+	if cursor != "" {
+		b, err := base64.RawURLEncoding.DecodeString(cursor)
+		if err != nil || !valid(string(b)) {
+			p.add("cursor", CodeInvalidField, "is not a cursor this list gave")
+		}
+		after = string(b)
+	}
+	return n, after
+}
+
+// pageOf cuts the one item fetched beyond limit off and makes the cursor.
+func pageOf[T any](items []T, limit int, key func(T) string) Page[T] {
+	page := Page[T]{Items: items}
+	if page.Items == nil {
+		page.Items = []T{}
+	}
+	if len(items) > limit {
+		page.Items = items[:limit]
+		page.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(key(items[limit-1])))
+	}
+	return page
+}
+
+func isUUID(s string) bool { return uuid.Validate(s) == nil && len(s) == 36 }
 
 // Config holds the service's tunable rules.
 type Config struct {
@@ -243,4 +284,10 @@ func normalizeModificationCode(code string) string {
 		code = b.String()
 	}
 	return code
+}
+
+// Page is one page of a list (API.md, Lists).
+type Page[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"next_cursor,omitempty"`
 }

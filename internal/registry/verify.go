@@ -9,17 +9,6 @@ import (
 	"github.com/movable-registry/registry/internal/identity"
 )
 
-// How a search result matched (API.md, search).
-const (
-	MatchCurrentName        = "current_name"
-	MatchFormerName         = "former_name"
-	MatchUSCC               = "uscc"
-	MatchLEI                = "lei"
-	MatchIDNumber           = "id_number"
-	MatchRegistrationNumber = "registration_number"
-	MatchSerialNumber       = "serial_number"
-)
-
 // RecordOf reads a log record, as /log/entries serves it, into an event
 // record: what a verifier replays.
 func RecordOf(record []byte) (EventRecord, error) {

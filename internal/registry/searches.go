@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/movable-registry/registry/internal/audit"
@@ -345,4 +346,197 @@ func (s *Service) takeIDNumberSearch(ctx context.Context, c Caller) error {
 	}
 	return &RateLimitedError{RetryAfter: a.RetryAfter,
 		Reason: fmt.Sprintf("at most %d searches by id_number in an hour (search.id_number_per_hour)", s.cfg.IDNumberPerHour)}
+}
+
+// Match is a registration a search key found, and how.
+type Match struct {
+	RegistrationNumber string
+	MatchedBy          string
+}
+
+// Query is a search as the store runs it: normalized keys, at an instant.
+type Query struct {
+	Criteria  Criteria
+	NameKey   string
+	SerialKey string
+	AsOf      time.Time
+	// Inactive finds registrations that were not effective at AsOf too.
+	Inactive bool
+}
+
+// SimilarQuery asks for the names similar to a searched one: the name as
+// typed, its search key, and the instant and statuses of the search.
+type SimilarQuery struct {
+	Name, Key       string
+	AsOf            time.Time
+	IncludeInactive bool
+}
+
+// StoredSearch is a search certificate as stored: the exact answer given.
+type StoredSearch struct {
+	Number         string
+	OrganizationID string
+	Body           []byte
+	// Truncated searches keep what a page needs: the instant, everything
+	// found in order, and whom the answer was for (masking is the searcher's).
+	Truncated   bool
+	AsOf        time.Time
+	ResultCount int
+	Matches     []Match
+	ViewerUSCC  string
+	ViewerStaff bool
+}
+
+// Allowance is the answer of a capped action: let through, or refused until
+// RetryAfter has passed; Burst marks the first refusal of a burst.
+type Allowance struct {
+	Allowed    bool
+	RetryAfter time.Duration
+	Burst      bool
+}
+
+// Criteria are the search keys; exactly one is set.
+type Criteria struct {
+	GrantorName        string `json:"grantor_name,omitempty"`
+	USCC               string `json:"uscc,omitempty"`
+	LEI                string `json:"lei,omitempty"`
+	IDNumber           string `json:"id_number,omitempty"`
+	RegistrationNumber string `json:"registration_number,omitempty"`
+	SerialNumber       string `json:"serial_number,omitempty"`
+}
+
+// SearchRequest is a search as a searcher asks for it.
+type SearchRequest struct {
+	Criteria        Criteria   `json:"criteria"`
+	AsOf            *time.Time `json:"as_of,omitempty"`
+	IncludeInactive bool       `json:"include_inactive"`
+}
+
+// SearchResult is one registration found by a search.
+type SearchResult struct {
+	Registration Registration `json:"registration"`
+	MatchedBy    string       `json:"matched_by"`
+}
+
+// Warning is advice about a search that is not part of its certified result.
+type Warning struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// SearchCertificate is a search and exactly what it returned, as stored.
+type SearchCertificate struct {
+	Number           string   `json:"number"`
+	SearchedAt       Time     `json:"searched_at"`
+	AsOf             Time     `json:"as_of"`
+	Criteria         Criteria `json:"criteria"`
+	IncludeInactive  bool     `json:"include_inactive"`
+	RegisterPosition int64    `json:"register_position"`
+	// ResultCount is everything the search found; Results is the first
+	// page of it, Truncated when there is more, read from NextCursor on.
+	ResultCount  int            `json:"result_count"`
+	Truncated    bool           `json:"truncated"`
+	NextCursor   string         `json:"next_cursor,omitempty"`
+	Results      []SearchResult `json:"results"`
+	SimilarNames []string       `json:"similar_names"`
+	Warnings     []Warning      `json:"warnings,omitempty"`
+}
+
+// SearchPage is one page of a stored search's results.
+type SearchPage struct {
+	Number      string         `json:"number"`
+	AsOf        Time           `json:"as_of"`
+	ResultCount int            `json:"result_count"`
+	Cursor      string         `json:"cursor"`
+	Results     []SearchResult `json:"results"`
+	NextCursor  string         `json:"next_cursor,omitempty"`
+}
+
+// Certificate verifies a registration, event or search certificate number.
+type Certificate struct {
+	Number             string `json:"number"`
+	KindOfCertificate  string `json:"kind_of_certificate"`
+	IssuedAt           Time   `json:"issued_at"`
+	Digest             string `json:"digest"`
+	RegistrationNumber string `json:"registration_number,omitempty"`
+}
+
+// query validates the search criteria (exactly one, put in stored form) and
+// derives the keys the store searches by, once.
+func (c *Criteria) query() (q Query, mixedScripts bool, err error) {
+	var p problems
+	set := 0
+	for _, v := range []string{c.GrantorName, c.USCC, c.LEI, c.IDNumber, c.RegistrationNumber, c.SerialNumber} {
+		if strings.TrimSpace(v) != "" {
+			set++
+		}
+	}
+	if set != 1 {
+		p.broke("criteria", RuleOneCriterion, "give exactly one of grantor_name, uscc, lei, id_number, registration_number, serial_number")
+		return q, false, p.err()
+	}
+	switch {
+	case c.GrantorName != "":
+		c.GrantorName = checkText(&p, "criteria.grantor_name", c.GrantorName, true, maxName)
+		k := identity.Normalize(c.GrantorName)
+		if k.Key == "" {
+			p.broke("criteria.grantor_name", RuleLettersOrDigits, "must contain letters or digits")
+		}
+		q.NameKey, mixedScripts = k.Key, k.MixedScripts
+	case c.USCC != "":
+		c.USCC = checkID(&p, "criteria.uscc", CodeInvalidUSCC, "USCC", c.USCC, identity.CanonicalUSCC)
+	case c.LEI != "":
+		c.LEI = checkID(&p, "criteria.lei", CodeInvalidLEI, "LEI", c.LEI, identity.CanonicalLEI)
+	case c.IDNumber != "":
+		c.IDNumber = checkID(&p, "criteria.id_number", CodeInvalidIDNumber, "identity number", c.IDNumber, identity.CanonicalIDNumber)
+	case c.RegistrationNumber != "":
+		c.RegistrationNumber = strings.TrimSpace(c.RegistrationNumber)
+		if err := identity.CheckNumber(c.RegistrationNumber); err != nil {
+			p.add("criteria.registration_number", CodeInvalidNumber, err.Error())
+		}
+	case c.SerialNumber != "":
+		c.SerialNumber = checkText(&p, "criteria.serial_number", c.SerialNumber, true, maxSerial)
+		q.SerialKey = identity.SerialKey(c.SerialNumber)
+		if q.SerialKey == "" {
+			p.broke("criteria.serial_number", RuleLettersOrDigits, "must contain letters or digits")
+		}
+	}
+	q.Criteria = *c
+	return q, mixedScripts, p.err()
+}
+
+// How a search result matched (API.md, search).
+const (
+	MatchCurrentName        = "current_name"
+	MatchFormerName         = "former_name"
+	MatchUSCC               = "uscc"
+	MatchLEI                = "lei"
+	MatchIDNumber           = "id_number"
+	MatchRegistrationNumber = "registration_number"
+	MatchSerialNumber       = "serial_number"
+)
+
+// SearchStore finds registrations and keeps searches and their certificates.
+type SearchStore interface {
+	// FindRegistrations returns what a search key finds at q.AsOf, in
+	// registration order, each registration once (effective ones only,
+	// unless q.Inactive), and the events up to q.AsOf of the first first of
+	// them, in log order.
+	FindRegistrations(ctx context.Context, q Query, first int) ([]Match, []EventRecord, error)
+	// SimilarNames offers up to limit names similar to a searched one
+	// (identity.Compare), best first, each one that a search as of q.AsOf
+	// would find something for.
+	SimilarNames(ctx context.Context, q SimilarQuery, limit int) ([]string, error)
+	// TakeIDNumberSearch counts one more search by identity number for a
+	// searcher at at, unless it has made limit of them within window.
+	TakeIDNumberSearch(ctx context.Context, searcher string, at time.Time, limit int, window time.Duration) (Allowance, error)
+	LogSizeAt(ctx context.Context, t time.Time) (int64, error)
+	InsertSearch(ctx context.Context, c *SearchCertificate, s StoredSearch, userID string) error
+	Search(ctx context.Context, number string) (StoredSearch, error)
+	// SearchPage returns a stored page of a search's results (ErrNotFound
+	// before it was first read); InsertSearchPage keeps one, unless a page
+	// is kept at that cursor already.
+	SearchPage(ctx context.Context, number string, cursor int) ([]byte, error)
+	InsertSearchPage(ctx context.Context, number string, cursor int, body []byte) error
+	Certificate(ctx context.Context, number string) (Certificate, error)
 }

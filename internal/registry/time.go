@@ -3,7 +3,6 @@ package registry
 import (
 	"fmt"
 	"time"
-	_ "time/tzdata" // the register's zone must not depend on the host's tz database
 
 	"github.com/movable-registry/registry/internal/identity"
 )
@@ -41,4 +40,29 @@ func daysIn(y int, m time.Month) int {
 func FormatNumber(at time.Time, seq int64) string {
 	body := at.In(Shanghai).Format("20060102") + fmt.Sprintf("%010d", seq)
 	return body + identity.NumberCheckDigits(body)
+}
+
+// Time is an instant as the register shows and records it: RFC 3339 in UTC
+// with exactly six fractional digits, so that every time has the same form
+// (Go's own encoding drops trailing zeros, and a whole second's fraction).
+type Time struct{ time.Time }
+
+// At makes a Time of t, in UTC and to the microsecond.
+func At(t time.Time) Time { return Time{t.UTC().Truncate(time.Microsecond)} }
+
+// TimeLayout is the one form of a Time in JSON.
+const TimeLayout = "2006-01-02T15:04:05.000000Z"
+
+// MarshalJSON writes the fixed form.
+func (t Time) MarshalJSON() ([]byte, error) {
+	return []byte(`"` + t.UTC().Format(TimeLayout) + `"`), nil
+}
+
+// UnmarshalJSON reads any RFC 3339 time.
+func (t *Time) UnmarshalJSON(b []byte) error {
+	if err := t.Time.UnmarshalJSON(b); err != nil {
+		return err
+	}
+	t.Time = t.UTC()
+	return nil
 }

@@ -1,0 +1,219 @@
+package registry
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/movable-registry/registry/internal/auth"
+)
+
+// objectionPeriodDays is how long an objection stands without a case notice
+// (Measures for Unified Registration, art. 29: 30 days).
+const objectionPeriodDays = 30
+
+// FileObjection registers an objection against a registration: by a
+// registrant of a grantor organization, or of another organization that
+// states its interest. The controller is notified.
+func (s *Service) FileObjection(ctx context.Context, c Caller, number string, req ObjectionRequest) (Objection, error) {
+	if err := allow(c, auth.FileObjection); err != nil {
+		return Objection{}, err
+	}
+	if err := req.Validate(); err != nil {
+		return Objection{}, err
+	}
+	org, err := s.store.Organization(ctx, c.OrganizationID)
+	if err != nil {
+		return Objection{}, err
+	}
+	reg, err := s.change(ctx, c, auth.FileObjection, number, func(tx Tx, st Stamp, cur Registration, _ RegistrationState) (string, any, error) {
+		if cur.Status != StatusEffective {
+			return "", nil, ErrNotEffective
+		}
+		grantor := slices.ContainsFunc(cur.Grantors, func(g Party) bool { return g.USCC != "" && g.USCC == org.USCC })
+		if !grantor && req.Interest == "" {
+			return "", nil, Invalid("interest", CodeInvalidField, "an organization that is not a grantor of this registration must state its interest")
+		}
+		lapses := st.At.In(Shanghai).AddDate(0, 0, objectionPeriodDays).UTC()
+		if err := s.notify(ctx, tx, cur, st, EventObjection); err != nil {
+			return "", nil, err
+		}
+		if err := tx.InsertObjectionDeadline(ctx, st.Number, cur.Number, lapses); err != nil {
+			return "", nil, err
+		}
+		return EventObjection, objectionData{Statement: req.Statement, Interest: req.Interest, LapsesAt: At(lapses)}, nil
+	})
+	return lastObjection(reg, err)
+}
+
+// lastObjection picks the objection the registration's latest event concerns.
+func lastObjection(r Registration, err error) (Objection, error) {
+	if err != nil {
+		return Objection{}, err
+	}
+	h := r.History[len(r.History)-1]
+	number := h.Objection
+	if number == "" {
+		number = h.Number
+	}
+	if o := r.objection(number); o != nil {
+		return *o, nil
+	}
+	return Objection{}, ErrNotFound
+}
+
+func (s *Service) notify(ctx context.Context, tx Tx, cur Registration, st Stamp, kind string) error {
+	return tx.InsertNotification(ctx, Notification{OrganizationID: cur.Controller.OrganizationID,
+		RegistrationNumber: cur.Number, EventNumber: st.Number, Kind: kind, At: st.At})
+}
+
+// objectorsObjection finds an objection that the caller's organization filed
+// and that still stands.
+func objectorsObjection(c Caller, cur Registration, number string) (*Objection, error) {
+	o := cur.objection(number)
+	if o == nil {
+		return nil, refused(ErrNotFound, "this registration has no objection "+number)
+	}
+	if c.OrganizationID == "" || o.By.OrganizationID != c.OrganizationID {
+		return nil, refused(ErrForbidden, "only the objecting organization may do this")
+	}
+	if o.Status != ObjectionActive && o.Status != ObjectionLitigating {
+		return nil, refused(ErrObjectionNotActive, "the objection is "+o.Status)
+	}
+	return o, nil
+}
+
+// WithdrawObjection withdraws an objection; only its objector may.
+func (s *Service) WithdrawObjection(ctx context.Context, c Caller, number, objection string) (Objection, error) {
+	if err := allow(c, auth.WithdrawObjection); err != nil {
+		return Objection{}, err
+	}
+	if err := checkNumber("objection", objection); err != nil {
+		return Objection{}, err
+	}
+	return lastObjection(s.change(ctx, c, auth.WithdrawObjection, number, func(tx Tx, st Stamp, cur Registration, _ RegistrationState) (string, any, error) {
+		if _, err := objectorsObjection(c, cur, objection); err != nil {
+			return "", nil, err
+		}
+		if err := s.notify(ctx, tx, cur, st, EventObjectionWithdrawal); err != nil {
+			return "", nil, err
+		}
+		return EventObjectionWithdrawal, withdrawalData{Objection: objection}, nil
+	}))
+}
+
+// SubmitCaseNotice records that a court or arbitration body accepted the
+// objector's case; submitted before the objection lapses, it stops the lapse.
+func (s *Service) SubmitCaseNotice(ctx context.Context, c Caller, number, objection string, req CaseNoticeRequest) (Objection, error) {
+	if err := allow(c, auth.SubmitCaseNotice); err != nil {
+		return Objection{}, err
+	}
+	if err := checkNumber("objection", objection); err != nil {
+		return Objection{}, err
+	}
+	if err := req.Validate(s.clock()); err != nil {
+		return Objection{}, err
+	}
+	return lastObjection(s.change(ctx, c, auth.SubmitCaseNotice, number, func(tx Tx, st Stamp, cur Registration, _ RegistrationState) (string, any, error) {
+		o, err := objectorsObjection(c, cur, objection)
+		if err != nil {
+			return "", nil, err
+		}
+		if o.CaseNotice != nil {
+			return "", nil, refused(ErrObjectionNotActive, "the objection already has a case notice")
+		}
+		if err := s.notify(ctx, tx, cur, st, EventCaseNotice); err != nil {
+			return "", nil, err
+		}
+		return EventCaseNotice, caseNoticeData{Objection: objection, Court: req.Court, CaseNumber: req.CaseNumber, AcceptedOn: req.AcceptedOn}, nil
+	}))
+}
+
+// Notification is something an organization must be told.
+type Notification struct {
+	OrganizationID     string
+	RegistrationNumber string
+	EventNumber        string
+	Kind               string
+	At                 time.Time
+}
+
+// Objection statuses.
+const (
+	ObjectionActive     = "active"
+	ObjectionLitigating = "litigating"
+	ObjectionWithdrawn  = "withdrawn"
+	ObjectionLapsed     = "lapsed"
+	ObjectionRevoked    = "revoked"
+)
+
+// Objection is a dispute registered against a registration, as it stands at
+// the instant the registration is shown.
+type Objection struct {
+	Number     string      `json:"number"`
+	Status     string      `json:"status"`
+	FiledAt    Time        `json:"filed_at"`
+	LapsesAt   *Time       `json:"lapses_at,omitempty"`
+	By         Actor       `json:"by"`
+	Statement  string      `json:"statement"`
+	Interest   string      `json:"interest,omitempty"`
+	CaseNotice *CaseNotice `json:"case_notice,omitempty"`
+	EndedAt    *Time       `json:"ended_at,omitempty"`
+
+	lapsesAt time.Time
+	ended    string // withdrawn or revoked, by an event
+	endedAt  time.Time
+}
+
+// CaseNotice is a court's or arbitration body's notice that it accepted the
+// objector's case; with it an objection no longer lapses.
+type CaseNotice struct {
+	Court       string `json:"court"`
+	CaseNumber  string `json:"case_number"`
+	AcceptedOn  string `json:"accepted_on"`
+	SubmittedAt Time   `json:"submitted_at"`
+}
+
+// ObjectionRequest files an objection. Interest states the objector's
+// interest and is required of an organization that is not a grantor.
+type ObjectionRequest struct {
+	Statement string `json:"statement"`
+	Interest  string `json:"interest,omitempty"`
+}
+
+// CaseNoticeRequest submits a case-acceptance notice for an objection.
+type CaseNoticeRequest struct {
+	Court      string `json:"court"`
+	CaseNumber string `json:"case_number"`
+	AcceptedOn string `json:"accepted_on"`
+}
+
+// Validate checks an objection; whether its interest must be stated depends
+// on the registration, and is checked against it.
+func (r *ObjectionRequest) Validate() error {
+	var p problems
+	r.Statement = checkText(&p, "statement", r.Statement, true, maxStatement)
+	r.Interest = checkText(&p, "interest", r.Interest, false, maxStatement)
+	return p.err()
+}
+
+// Validate checks a case-acceptance notice submitted at instant now.
+func (r *CaseNoticeRequest) Validate(now time.Time) error {
+	var p problems
+	r.Court = checkText(&p, "court", r.Court, true, maxName)
+	r.CaseNumber = checkText(&p, "case_number", r.CaseNumber, true, maxSerial)
+	accepted, err := time.ParseInLocation(time.DateOnly, r.AcceptedOn, Shanghai)
+	switch {
+	case err != nil:
+		p.broke("accepted_on", RuleDate, "must be a date such as 2026-11-26")
+	case accepted.After(now):
+		p.broke("accepted_on", RuleFuture, "may not be in the future")
+	}
+	return p.err()
+}
+
+// ObjectionStore keeps what an objection leaves besides its event: the notice to the controller and the deadline by which it lapses.
+type ObjectionStore interface {
+	InsertNotification(ctx context.Context, n Notification) error
+	InsertObjectionDeadline(ctx context.Context, objection, registration string, lapsesAt time.Time) error
+}

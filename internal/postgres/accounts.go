@@ -7,42 +7,10 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"gorm.io/gorm"
 
-	"github.com/movable-registry/registry/internal/audit"
 	"github.com/movable-registry/registry/internal/auth"
 	"github.com/movable-registry/registry/internal/registry"
 )
-
-func nullable(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
-
-// InsertAudit appends one audit entry. Its id and chain value come from
-// audit_head in the same statement, so ids have no gaps and follow commit
-// order; the head's row lock is held until the transaction ends.
-func (s *Store) InsertAudit(ctx context.Context, e audit.Entry) error {
-	e = e.Clean()
-	e.At = e.At.UTC().Truncate(time.Microsecond)
-	if s.buf != nil {
-		s.buf.audits = append(s.buf.audits, e)
-		return nil
-	}
-	return translate(s.w(ctx).Exec(
-		`WITH head AS (
-			UPDATE audit_head SET seq = seq + 1, hash = sha256(hash || int8send(seq + 1) || ?::bytea) RETURNING seq, hash
-		)
-		INSERT INTO audit_entries (id, chain, at, actor, user_id, organization_id, action, target, outcome, source, request_id, detail)
-		SELECT head.seq, head.hash, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM head`,
-		e.Canonical(), e.At, string(e.Actor), nullable(e.UserID), nullable(e.OrganizationID), e.Action, e.Target, string(e.Outcome), e.Source, e.RequestID, e.Detail).Error)
-}
-
-// newID is a time-ordered id (UUIDv7), so that lists in id order are in
-// order of creation.
-func newID() string { return uuid.Must(uuid.NewV7()).String() }
 
 const orgColumns = "id, name, uscc, kind, status"
 
@@ -79,16 +47,6 @@ func (s *Store) SetOrganizationStatus(ctx context.Context, id, from, to string, 
 		return o, registry.ErrConflict
 	}
 	return o, err
-}
-
-// keyset orders a list by key and starts it after the key the page before
-// ended with.
-func keyset(q *gorm.DB, key, after string, limit int) *gorm.DB {
-	q = q.Order(key).Limit(limit)
-	if after != "" {
-		q = q.Where(key+" > ?", after)
-	}
-	return q
 }
 
 // ListOrganizations returns a page of organizations in id order.
@@ -322,44 +280,4 @@ func (s *Store) StaffOutsideRegistry(ctx context.Context) ([]registry.User, erro
 		out[i] = r.toDomain()
 	}
 	return out, nil
-}
-
-// TakeIDNumberSearch counts a search by identity number against a
-// searcher's cap: one statement keeps the times of those let through within
-// the window (the row lock orders concurrent searches by one searcher), and
-// refuses when limit of them are there already. A refusal marks the row,
-// once a window, so that the first refusal of a burst can be told apart.
-func (s *Store) TakeIDNumberSearch(ctx context.Context, searcher string, at time.Time, limit int, window time.Duration) (registry.Allowance, error) {
-	since := at.Add(-window)
-	var taken []bool
-	err := s.w(ctx).Raw(`
-		INSERT INTO id_number_allowances AS a (searcher, times) VALUES (?, ARRAY[?::timestamptz])
-		ON CONFLICT (searcher) DO UPDATE
-		SET times = ARRAY(SELECT t FROM unnest(a.times) t WHERE t > ? ORDER BY t) || EXCLUDED.times
-		WHERE (SELECT count(*) FROM unnest(a.times) t WHERE t > ?) < ?
-		RETURNING true`, searcher, at, since, since, limit).Scan(&taken).Error
-	if err != nil {
-		return registry.Allowance{}, translate(err)
-	}
-	if len(taken) == 1 {
-		return registry.Allowance{Allowed: true}, nil
-	}
-	var r struct {
-		Burst  bool
-		Oldest *time.Time
-	}
-	err = s.w(ctx).Raw(`
-		UPDATE id_number_allowances a
-		SET flagged_at = CASE WHEN flagged_at IS NULL OR flagged_at <= ? THEN ?::timestamptz ELSE flagged_at END
-		WHERE searcher = ?
-		RETURNING flagged_at = ?::timestamptz AS burst, (SELECT min(t) FROM unnest(a.times) t WHERE t > ?) AS oldest`,
-		since, at, searcher, at, since).Scan(&r).Error
-	if err != nil {
-		return registry.Allowance{}, translate(err)
-	}
-	wait := window
-	if r.Oldest != nil {
-		wait = r.Oldest.Add(window).Sub(at)
-	}
-	return registry.Allowance{RetryAfter: max(wait, time.Second), Burst: r.Burst}, nil
 }

@@ -2,18 +2,14 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
-	"github.com/google/uuid"
 	"golang.org/x/mod/sumdb/tlog"
 	"gorm.io/gorm"
 
-	"github.com/movable-registry/registry/internal/audit"
 	"github.com/movable-registry/registry/internal/registry"
 	"github.com/movable-registry/registry/internal/translog"
 )
@@ -258,109 +254,4 @@ func (s *Store) LatestCheckpoint(ctx context.Context) (registry.SignedCheckpoint
 func (s *Store) InsertCheckpoint(ctx context.Context, c registry.SignedCheckpoint) error {
 	return translate(s.w(ctx).Exec("INSERT INTO checkpoints (size, note, signed_at) VALUES (?, ?, ?) ON CONFLICT (size) DO NOTHING",
 		c.Size, c.Note, c.SignedAt).Error)
-}
-
-const auditColumns = "id, at, actor, user_id, organization_id, action, target, outcome, source, request_id, detail, chain"
-
-func (s *Store) auditQuery(ctx context.Context, f audit.Filter) *gorm.DB {
-	q := s.q(ctx).Table("audit_entries").Select(auditColumns).Order("id DESC")
-	if f.Actor != "" {
-		if _, err := uuid.Parse(f.Actor); err == nil {
-			q = q.Where("user_id = ?", f.Actor)
-		} else {
-			q = q.Where("actor = ?", f.Actor)
-		}
-	}
-	if f.OrganizationID != "" {
-		q = q.Where("organization_id = ?", f.OrganizationID)
-	}
-	if f.Action != "" {
-		q = q.Where("action = ?", f.Action)
-	}
-	if f.Target != "" {
-		q = q.Where("target = ?", f.Target)
-	}
-	if f.Outcome != "" {
-		q = q.Where("outcome = ?", string(f.Outcome))
-	}
-	if f.From != nil {
-		q = q.Where("at >= ?", *f.From)
-	}
-	if f.To != nil {
-		q = q.Where("at < ?", *f.To)
-	}
-	if f.Before > 0 {
-		q = q.Where("id < ?", f.Before)
-	}
-	if f.Limit > 0 {
-		q = q.Limit(f.Limit)
-	}
-	return q
-}
-
-func scanAudit(rows *sql.Rows) (audit.Record, error) {
-	var r audit.Record
-	var actor, outcome string
-	var user, org sql.NullString
-	err := rows.Scan(&r.ID, &r.At, &actor, &user, &org, &r.Action, &r.Target, &outcome, &r.Source, &r.RequestID, &r.Detail, &r.Chain)
-	r.At = r.At.UTC()
-	r.Actor, r.Outcome, r.UserID, r.OrganizationID = audit.ActorKind(actor), audit.Outcome(outcome), user.String, org.String
-	return r, err
-}
-
-// Audit returns one page of the trail, newest first.
-func (s *Store) Audit(ctx context.Context, f audit.Filter) ([]audit.Record, error) {
-	out := []audit.Record{}
-	return out, s.StreamAudit(ctx, f, func(r audit.Record) error {
-		out = append(out, r)
-		return nil
-	})
-}
-
-// StreamAudit hands fn the selected entries newest first, one row at a time
-// as the database sends them, so that memory does not grow with the trail.
-func (s *Store) StreamAudit(ctx context.Context, f audit.Filter, fn func(audit.Record) error) error {
-	rows, err := s.auditQuery(ctx, f).Rows()
-	if err != nil {
-		return translate(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		r, err := scanAudit(rows)
-		if err != nil {
-			return err
-		}
-		if err := fn(r); err != nil {
-			return err
-		}
-	}
-	return translate(rows.Err())
-}
-
-// InsertObjectionDeadline notes when an objection lapses unless settled.
-func (s *Store) InsertObjectionDeadline(ctx context.Context, objection, registration string, lapsesAt time.Time) error {
-	return translate(s.w(ctx).Exec("INSERT INTO objection_deadlines (objection_number, registration_number, lapses_at) VALUES (?, ?, ?)",
-		objection, registration, lapsesAt).Error)
-}
-
-// DueDeadlines lists what the clock has ended and no event records yet:
-// registrations past expiry and objections past their lapse, oldest first.
-func (s *Store) DueDeadlines(ctx context.Context, now time.Time, limit int) ([]registry.Deadline, error) {
-	var out []registry.Deadline
-	err := s.q(ctx).Raw(`(SELECT number AS registration_number, '' AS objection, expires_at AS due FROM registrations
-			WHERE status = 'effective' AND expiry_recorded_at IS NULL AND expires_at <= @now ORDER BY expires_at LIMIT @limit)
-		UNION ALL
-		(SELECT registration_number, objection_number, lapses_at FROM objection_deadlines
-			WHERE settled_at IS NULL AND lapses_at <= @now ORDER BY lapses_at LIMIT @limit)
-		ORDER BY due LIMIT @limit`, sql.Named("now", now), sql.Named("limit", limit)).Scan(&out).Error
-	return out, translate(err)
-}
-
-// SettleDeadline marks a deadline as dealt with: its event is recorded, or
-// the registration or objection ended otherwise.
-func (s *Store) SettleDeadline(ctx context.Context, d registry.Deadline, at time.Time) error {
-	if d.Objection == "" {
-		return translate(s.w(ctx).Exec("UPDATE registrations SET expiry_recorded_at = ? WHERE number = ?", at, d.RegistrationNumber).Error)
-	}
-	return translate(s.w(ctx).Exec("UPDATE objection_deadlines SET settled_at = ? WHERE objection_number = ?", at, d.Objection).Error)
 }

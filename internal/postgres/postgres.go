@@ -5,12 +5,15 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 	pgdriver "gorm.io/driver/postgres"
@@ -20,6 +23,27 @@ import (
 	"github.com/movable-registry/registry/internal/registry"
 	"github.com/movable-registry/registry/internal/translog"
 )
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// newID is a time-ordered id (UUIDv7), so that lists in id order are in
+// order of creation.
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// keyset orders a list by key and starts it after the key the page before
+// ended with.
+func keyset(q *gorm.DB, key, after string, limit int) *gorm.DB {
+	q = q.Order(key).Limit(limit)
+	if after != "" {
+		q = q.Where(key+" > ?", after)
+	}
+	return q
+}
 
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
@@ -216,4 +240,39 @@ func translate(err error) error {
 		return registry.ErrConflict
 	}
 	return err
+}
+
+func strPtr(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// bytea binds a byte string as one parameter (GORM would expand a bare
+// []byte in a raw query into a list).
+type bytea []byte
+
+// Value passes the bytes to the driver as they are.
+func (b bytea) Value() (driver.Value, error) { return []byte(b), nil }
+
+// textArray is a list bound as one PostgreSQL text[] parameter, so a search
+// that finds many registrations stays within the protocol's parameter limit.
+type textArray []string
+
+// Value renders the array literal; registry numbers are digits only.
+func (a textArray) Value() (driver.Value, error) {
+	for _, s := range a {
+		if strings.ContainsAny(s, `{}",\ `) {
+			return nil, fmt.Errorf("text array element %q needs quoting", s)
+		}
+	}
+	return "{" + strings.Join(a, ",") + "}", nil
 }

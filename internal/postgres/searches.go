@@ -1,8 +1,15 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
+	"crypto/sha256"
 	"database/sql/driver"
+	"encoding/hex"
+	"encoding/json"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,6 +31,302 @@ import (
 //
 // A search whose read fails after it was stamped leaves its number unused:
 // search numbers may have gaps, the log's positions never.
+
+// TakeIDNumberSearch counts a search by identity number against a
+// searcher's cap: one statement keeps the times of those let through within
+// the window (the row lock orders concurrent searches by one searcher), and
+// refuses when limit of them are there already. A refusal marks the row,
+// once a window, so that the first refusal of a burst can be told apart.
+func (s *Store) TakeIDNumberSearch(ctx context.Context, searcher string, at time.Time, limit int, window time.Duration) (registry.Allowance, error) {
+	since := at.Add(-window)
+	var taken []bool
+	err := s.w(ctx).Raw(`
+		INSERT INTO id_number_allowances AS a (searcher, times) VALUES (?, ARRAY[?::timestamptz])
+		ON CONFLICT (searcher) DO UPDATE
+		SET times = ARRAY(SELECT t FROM unnest(a.times) t WHERE t > ? ORDER BY t) || EXCLUDED.times
+		WHERE (SELECT count(*) FROM unnest(a.times) t WHERE t > ?) < ?
+		RETURNING true`, searcher, at, since, since, limit).Scan(&taken).Error
+	if err != nil {
+		return registry.Allowance{}, translate(err)
+	}
+	if len(taken) == 1 {
+		return registry.Allowance{Allowed: true}, nil
+	}
+	var r struct {
+		Burst  bool
+		Oldest *time.Time
+	}
+	err = s.w(ctx).Raw(`
+		UPDATE id_number_allowances a
+		SET flagged_at = CASE WHEN flagged_at IS NULL OR flagged_at <= ? THEN ?::timestamptz ELSE flagged_at END
+		WHERE searcher = ?
+		RETURNING flagged_at = ?::timestamptz AS burst, (SELECT min(t) FROM unnest(a.times) t WHERE t > ?) AS oldest`,
+		since, at, searcher, at, since).Scan(&r).Error
+	if err != nil {
+		return registry.Allowance{}, translate(err)
+	}
+	wait := window
+	if r.Oldest != nil {
+		wait = r.Oldest.Add(window).Sub(at)
+	}
+	return registry.Allowance{RetryAfter: max(wait, time.Second), Burst: r.Burst}, nil
+}
+
+// searchSQL is the statement that finds what a search key finds at q.AsOf,
+// with how it matched, each registration once: the
+// key's own statement (each answered by its own partial index), then the
+// registrations' state at q.AsOf unless inactive ones are asked for. A
+// registration was effective at an instant exactly when it had not ended by
+// then and its expiry, as it stands now, lies after it: an expiry only ever
+// moves later, and only while the registration is effective.
+func searchSQL(q registry.Query) (query string, args []any, how string) {
+	c := q.Criteria
+	grantors := func(where string, arg any) (string, []any) {
+		return `SELECT DISTINCT registration_number, '' AS role FROM parties
+			WHERE role = 'grantor' AND ` + where + ` AND added_at <= ? AND (removed_at IS NULL OR removed_at > ?)`, []any{arg, q.AsOf, q.AsOf}
+	}
+	switch {
+	case q.NameKey != "":
+		// Current names first: a registration found both ways matched by
+		// its current name. 'grantor' sorts after 'former_grantor'.
+		alive := ` AND name_key = ? AND added_at <= ? AND (removed_at IS NULL OR removed_at > ?)`
+		query, args, how = `SELECT registration_number, MAX(role) AS role FROM (
+			SELECT registration_number, role FROM parties WHERE role = 'grantor' AND type = 'organization'`+alive+`
+			UNION ALL
+			SELECT registration_number, role FROM parties WHERE role = 'former_grantor' AND type = 'organization'`+alive+`
+		) found GROUP BY registration_number`, []any{q.NameKey, q.AsOf, q.AsOf, q.NameKey, q.AsOf, q.AsOf}, matchCurrentName
+	case c.USCC != "":
+		query, args = grantors("uscc = ?", c.USCC)
+		how = matchUSCC
+	case c.LEI != "":
+		query, args = grantors("lei = ?", c.LEI)
+		how = matchLEI
+	case c.IDNumber != "":
+		query, args = grantors("type = 'individual' AND id_number = ?", c.IDNumber)
+		how = matchIDNumber
+	case c.RegistrationNumber != "":
+		query, args, how = "SELECT registration_number, '' AS role FROM events WHERE number = ? AND registered_at <= ?", []any{c.RegistrationNumber, q.AsOf}, matchRegistration
+	case q.SerialKey != "":
+		query, args, how = `SELECT DISTINCT registration_number, '' AS role FROM items
+			WHERE serial_key = ? AND registered_at <= ? AND (removed_at IS NULL OR removed_at > ?)`, []any{q.SerialKey, q.AsOf, q.AsOf}, matchSerial
+	default:
+		return "", nil, ""
+	}
+	return `SELECT f.registration_number, f.role FROM (` + query + `) f JOIN registrations r ON r.number = f.registration_number
+		WHERE ? OR ((r.ended_at IS NULL OR r.ended_at > ?) AND r.expires_at > ?)`, append(args, q.Inactive, q.AsOf, q.AsOf), how
+}
+
+// numbered writes a statement's ? placeholders as PostgreSQL's $1, $2, …
+// (the statements here have no ? of their own).
+func numbered(query string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// findSQL is the one statement a search runs: what its key finds (searchSQL),
+// and the events up to q.AsOf of the first first registrations found.
+func findSQL(q registry.Query, first int) (string, []any, string) {
+	query, args, how := searchSQL(q)
+	if query == "" {
+		return "", nil, ""
+	}
+	// Only the first registrations are joined to their events (the rest are
+	// listed alone), so that a grantor with thousands of registrations costs
+	// a page's events, not all of theirs. A registration's events are found
+	// by its own index; the instant only filters them (written so that no
+	// plan, stale statistics or not, reads the index by time instead).
+	return `WITH found AS (` + query + `),
+		ranked AS (SELECT registration_number, role, row_number() OVER (ORDER BY registration_number) AS rn FROM found)
+		SELECT r.registration_number, r.role, e.log_index, e.number, e.type, e.registered_at, e.organization_id::text, e.user_id::text, e.record
+		FROM ranked r LEFT JOIN events e ON e.registration_number = r.registration_number AND e.registered_at + interval '0' <= ?
+		WHERE r.rn <= ?
+		UNION ALL
+		SELECT registration_number, role, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM ranked WHERE rn > ?`,
+		append(args, q.AsOf, first, first), how
+}
+
+// FindRegistrations returns what a search key finds at q.AsOf, in
+// registration order, and the events (registered at or before q.AsOf, in
+// log order) of the first first of them: one statement answers a search
+// of a few registrations whole, and a large one its first page.
+func (s *Store) FindRegistrations(ctx context.Context, q registry.Query, first int) ([]registry.Match, []registry.EventRecord, error) {
+	query, args, how := findSQL(q, first)
+	if query == "" {
+		return nil, nil, nil
+	}
+	// Straight to the connection (the transaction's, inside one): the
+	// busiest statement of all is not built again by GORM each time.
+	db := s.q(ctx)
+	if db.Error != nil {
+		return nil, nil, translate(db.Error)
+	}
+	rows, err := db.Statement.ConnPool.QueryContext(ctx, numbered(query), args...)
+	if err != nil {
+		return nil, nil, translate(err)
+	}
+	defer rows.Close()
+	var matches []registry.Match
+	var events []registry.EventRecord
+	seen := map[string]bool{}
+	for rows.Next() {
+		var number, role string
+		var index *int64
+		var ev eventRow
+		var at *time.Time
+		var typ, evNumber *string
+		if err := rows.Scan(&number, &role, &index, &evNumber, &typ, &at, &ev.OrganizationID, &ev.UserID, &ev.Record); err != nil {
+			return nil, nil, err
+		}
+		if !seen[number] {
+			seen[number] = true
+			m := registry.Match{RegistrationNumber: number, MatchedBy: how}
+			if role == registry.RoleFormerGrantor {
+				m.MatchedBy = matchFormerName
+			}
+			matches = append(matches, m)
+		}
+		if index != nil {
+			ev.LogIndex, ev.Number, ev.RegistrationNumber, ev.Type, ev.RegisteredAt = *index, *evNumber, number, *typ, *at
+			events = append(events, ev.toDomain())
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, translate(err)
+	}
+	// Sorted here rather than by the statement, whose sorts cost more to
+	// set up than to run: registrations in registration order, and events
+	// in log order, as replay reads them.
+	slices.SortFunc(matches, func(a, b registry.Match) int { return strings.Compare(a.RegistrationNumber, b.RegistrationNumber) })
+	slices.SortFunc(events, func(a, b registry.EventRecord) int { return cmp.Compare(a.LogIndex, b.LogIndex) })
+	return matches, events, nil
+}
+
+// LogSizeAt counts the events registered at or before t. Log positions and
+// times increase together, so it is the last such position plus one.
+func (s *Store) LogSizeAt(ctx context.Context, t time.Time) (int64, error) {
+	var n int64
+	err := s.q(ctx).Raw("SELECT COALESCE(MAX(log_index) + 1, 0) FROM events WHERE registered_at <= ?", t).Scan(&n).Error
+	return n, translate(err)
+}
+
+// InsertSearch stores a search certificate with the exact bytes it answered
+// and, when it was truncated, what its further pages are made from.
+func (s *Store) InsertSearch(ctx context.Context, c *registry.SearchCertificate, st registry.StoredSearch, userID string) error {
+	criteria, err := json.Marshal(c.Criteria)
+	if err != nil {
+		return err
+	}
+	row := searchRow{Number: st.Number, SearchedAt: c.SearchedAt.Time, AsOf: c.AsOf.Time, OrganizationID: strPtr(st.OrganizationID),
+		UserID: strPtr(userID), Criteria: string(criteria), IncludeInactive: c.IncludeInactive, RegisterPosition: c.RegisterPosition,
+		ResultCount: int32(c.ResultCount), Body: st.Body}
+	if st.Truncated {
+		var b strings.Builder
+		for _, m := range st.Matches {
+			b.WriteString(m.RegistrationNumber + " " + m.MatchedBy + "\n")
+		}
+		matches := b.String()
+		row.Matches, row.ViewerUSCC, row.ViewerStaff = &matches, strPtr(st.ViewerUSCC), st.ViewerStaff
+	}
+	if s.buf != nil {
+		s.buf.searches = append(s.buf.searches, row)
+		return nil
+	}
+	return translate(s.w(ctx).Exec(`
+		INSERT INTO searches (number, searched_at, as_of, organization_id, user_id, criteria, include_inactive, register_position, result_count, body,
+			matches, viewer_uscc, viewer_staff)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		row.Number, row.SearchedAt, row.AsOf, row.OrganizationID, row.UserID, row.Criteria, row.IncludeInactive,
+		row.RegisterPosition, row.ResultCount, row.Body, row.Matches, row.ViewerUSCC, row.ViewerStaff).Error)
+}
+
+// Search returns a stored search certificate.
+func (s *Store) Search(ctx context.Context, number string) (registry.StoredSearch, error) {
+	var row struct {
+		Number         string
+		OrganizationID *string
+		Body           []byte
+		AsOf           time.Time
+		ResultCount    int
+		Matches        *string
+		ViewerUSCC     *string `gorm:"column:viewer_uscc"`
+		ViewerStaff    bool
+	}
+	res := s.q(ctx).Raw("SELECT number, organization_id, body, as_of, result_count, matches, viewer_uscc, viewer_staff FROM searches WHERE number = ?", number).Scan(&row)
+	if res.Error == nil && res.RowsAffected == 0 {
+		return registry.StoredSearch{}, registry.ErrNotFound
+	}
+	st := registry.StoredSearch{Number: row.Number, OrganizationID: deref(row.OrganizationID), Body: row.Body, AsOf: row.AsOf,
+		ResultCount: row.ResultCount, ViewerUSCC: deref(row.ViewerUSCC), ViewerStaff: row.ViewerStaff}
+	if row.Matches != nil {
+		st.Truncated = true
+		for line := range strings.Lines(*row.Matches) {
+			number, how, _ := strings.Cut(strings.TrimSuffix(line, "\n"), " ")
+			st.Matches = append(st.Matches, registry.Match{RegistrationNumber: number, MatchedBy: how})
+		}
+	}
+	return st, translate(res.Error)
+}
+
+// SearchPage returns a page of a search's results as first read.
+func (s *Store) SearchPage(ctx context.Context, number string, cursor int) ([]byte, error) {
+	var row struct{ Body []byte }
+	res := s.q(ctx).Raw("SELECT body FROM search_pages WHERE number = ? AND cursor = ?", number, cursor).Scan(&row)
+	if res.Error == nil && res.RowsAffected == 0 {
+		return nil, registry.ErrNotFound
+	}
+	return row.Body, translate(res.Error)
+}
+
+// InsertSearchPage keeps a page of a search's results; the first kept stays.
+func (s *Store) InsertSearchPage(ctx context.Context, number string, cursor int, body []byte) error {
+	return translate(s.w(ctx).Exec("INSERT INTO search_pages (number, cursor, body) VALUES (?, ?, ?) ON CONFLICT (number, cursor) DO NOTHING",
+		number, cursor, bytea(body)).Error)
+}
+
+func digest(b []byte) string {
+	h := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(h[:])
+}
+
+// Certificate finds the event or search a number was issued to.
+func (s *Store) Certificate(ctx context.Context, number string) (registry.Certificate, error) {
+	db := s.q(ctx)
+	var ev eventRow
+	res := db.Raw("SELECT number, registration_number, type, registered_at, record FROM events WHERE number = ?", number).Scan(&ev)
+	if res.Error != nil {
+		return registry.Certificate{}, translate(res.Error)
+	}
+	if res.RowsAffected == 1 {
+		kind := ev.Type
+		if kind == registry.EventInitial {
+			kind = "registration"
+		}
+		return registry.Certificate{Number: ev.Number, KindOfCertificate: kind, IssuedAt: registry.At(ev.RegisteredAt),
+			Digest: digest(ev.Record), RegistrationNumber: ev.RegistrationNumber}, nil
+	}
+	var se struct {
+		Number     string
+		SearchedAt time.Time
+		Body       []byte
+	}
+	res = db.Raw("SELECT number, searched_at, body FROM searches WHERE number = ?", number).Scan(&se)
+	if res.Error != nil {
+		return registry.Certificate{}, translate(res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return registry.Certificate{}, registry.ErrNotFound
+	}
+	return registry.Certificate{Number: se.Number, KindOfCertificate: "search", IssuedAt: registry.At(se.SearchedAt), Digest: digest(se.Body)}, nil
+}
 
 // stampSQL hands out n search stamps in one statement: the register's head
 // moves on by n numbers and n microseconds, the first no earlier than $2.

@@ -11,11 +11,12 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/text/currency"
+	"golang.org/x/text/language"
+
 	"github.com/movable-registry/registry/internal/audit"
 	"github.com/movable-registry/registry/internal/auth"
 	"github.com/movable-registry/registry/internal/identity"
-	"golang.org/x/text/currency"
-	"golang.org/x/text/language"
 )
 
 // shown is a registration as c may see it: the identity numbers of

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -197,4 +198,59 @@ func (r *Rows) Copy(ctx context.Context, tx pgx.Tx, prefix string) error {
 		}
 	}
 	return nil
+}
+
+// Plan is how PostgreSQL ran one of a search's statements.
+type Plan struct {
+	Statement string `json:"statement"`
+	Plan      string `json:"plan"`
+}
+
+// ExplainSearch runs a search's statements under EXPLAIN ANALYZE: the one
+// that finds its registrations and their events, a later page's events,
+// and for a name the check of which similar names a search would find.
+func (s *Store) ExplainSearch(ctx context.Context, q registry.Query) ([]Plan, error) {
+	explain := func(name, query string, args ...any) (Plan, []string, error) {
+		var lines []string
+		err := s.db.WithContext(ctx).Raw("EXPLAIN (ANALYZE, BUFFERS) "+query, args...).Scan(&lines).Error
+		return Plan{Statement: name, Plan: strings.Join(lines, "\n")}, lines, translate(err)
+	}
+	query, args, how := findSQL(q, 32)
+	if query == "" {
+		return nil, errors.New("the query has no search key")
+	}
+	find, _, err := explain("find by "+how+", with the first page's events", query, args...)
+	if err != nil {
+		return nil, err
+	}
+	plans := []Plan{find}
+	matches, _, err := s.FindRegistrations(ctx, q, 0)
+	if err != nil {
+		return nil, err
+	}
+	numbers := make([]string, len(matches))
+	for i, m := range matches {
+		numbers[i] = m.RegistrationNumber
+	}
+	p, _, err := explain("events of a later page", eventsSQL, textArray(numbers), q.AsOf)
+	if err != nil {
+		return nil, err
+	}
+	plans = append(plans, p)
+	if q.NameKey != "" {
+		if err := s.similar.ready(ctx); err != nil {
+			return nil, err
+		}
+		// The name's own key stands in when nothing is similar to it.
+		keys := []string{q.NameKey}
+		for _, c := range s.similar.idx.Similar(q.NameKey, q.Criteria.GrantorName, 20) {
+			keys = append(keys, c.Key)
+		}
+		p, _, err := explain("similar names: which candidates a search would find", liveNamesSQL, textArray(keys), q.AsOf, false)
+		if err != nil {
+			return nil, err
+		}
+		plans = append(plans, p)
+	}
+	return plans, nil
 }

@@ -1,0 +1,108 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"github.com/movable-registry/registry/internal/audit"
+)
+
+// InsertAudit appends one audit entry. Its id and chain value come from
+// audit_head in the same statement, so ids have no gaps and follow commit
+// order; the head's row lock is held until the transaction ends.
+func (s *Store) InsertAudit(ctx context.Context, e audit.Entry) error {
+	e = e.Clean()
+	e.At = e.At.UTC().Truncate(time.Microsecond)
+	if s.buf != nil {
+		s.buf.audits = append(s.buf.audits, e)
+		return nil
+	}
+	return translate(s.w(ctx).Exec(
+		`WITH head AS (
+			UPDATE audit_head SET seq = seq + 1, hash = sha256(hash || int8send(seq + 1) || ?::bytea) RETURNING seq, hash
+		)
+		INSERT INTO audit_entries (id, chain, at, actor, user_id, organization_id, action, target, outcome, source, request_id, detail)
+		SELECT head.seq, head.hash, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM head`,
+		e.Canonical(), e.At, string(e.Actor), nullable(e.UserID), nullable(e.OrganizationID), e.Action, e.Target, string(e.Outcome), e.Source, e.RequestID, e.Detail).Error)
+}
+
+const auditColumns = "id, at, actor, user_id, organization_id, action, target, outcome, source, request_id, detail, chain"
+
+func (s *Store) auditQuery(ctx context.Context, f audit.Filter) *gorm.DB {
+	q := s.q(ctx).Table("audit_entries").Select(auditColumns).Order("id DESC")
+	if f.Actor != "" {
+		if _, err := uuid.Parse(f.Actor); err == nil {
+			q = q.Where("user_id = ?", f.Actor)
+		} else {
+			q = q.Where("actor = ?", f.Actor)
+		}
+	}
+	if f.OrganizationID != "" {
+		q = q.Where("organization_id = ?", f.OrganizationID)
+	}
+	if f.Action != "" {
+		q = q.Where("action = ?", f.Action)
+	}
+	if f.Target != "" {
+		q = q.Where("target = ?", f.Target)
+	}
+	if f.Outcome != "" {
+		q = q.Where("outcome = ?", string(f.Outcome))
+	}
+	if f.From != nil {
+		q = q.Where("at >= ?", *f.From)
+	}
+	if f.To != nil {
+		q = q.Where("at < ?", *f.To)
+	}
+	if f.Before > 0 {
+		q = q.Where("id < ?", f.Before)
+	}
+	if f.Limit > 0 {
+		q = q.Limit(f.Limit)
+	}
+	return q
+}
+
+func scanAudit(rows *sql.Rows) (audit.Record, error) {
+	var r audit.Record
+	var actor, outcome string
+	var user, org sql.NullString
+	err := rows.Scan(&r.ID, &r.At, &actor, &user, &org, &r.Action, &r.Target, &outcome, &r.Source, &r.RequestID, &r.Detail, &r.Chain)
+	r.At = r.At.UTC()
+	r.Actor, r.Outcome, r.UserID, r.OrganizationID = audit.ActorKind(actor), audit.Outcome(outcome), user.String, org.String
+	return r, err
+}
+
+// Audit returns one page of the trail, newest first.
+func (s *Store) Audit(ctx context.Context, f audit.Filter) ([]audit.Record, error) {
+	out := []audit.Record{}
+	return out, s.StreamAudit(ctx, f, func(r audit.Record) error {
+		out = append(out, r)
+		return nil
+	})
+}
+
+// StreamAudit hands fn the selected entries newest first, one row at a time
+// as the database sends them, so that memory does not grow with the trail.
+func (s *Store) StreamAudit(ctx context.Context, f audit.Filter, fn func(audit.Record) error) error {
+	rows, err := s.auditQuery(ctx, f).Rows()
+	if err != nil {
+		return translate(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		r, err := scanAudit(rows)
+		if err != nil {
+			return err
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return translate(rows.Err())
+}

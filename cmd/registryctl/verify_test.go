@@ -20,6 +20,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/movable-registry/registry/internal/httpapi"
+	"github.com/movable-registry/registry/internal/httpx"
 	"github.com/movable-registry/registry/internal/pgtest"
 	"github.com/movable-registry/registry/internal/postgres"
 	"github.com/movable-registry/registry/internal/registry"
@@ -73,7 +74,7 @@ func openRegisterWith(t testing.TB, configure func(*registry.Config)) *register 
 	cfg := registry.Config{AdminToken: adminToken, LogSigner: signer, LogVerifierKey: vkey}
 	configure(&cfg)
 	svc := registry.NewService(store, time.Now, cfg)
-	srv := httptest.NewServer(httpapi.NewRouter(svc, httpapi.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
+	srv := httptest.NewServer(httpx.New(httpx.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, httpapi.NewRouter(svc, httpapi.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}), nil))
 	t.Cleanup(srv.Close)
 	db, err := sql.Open("pgx", url)
 	if err != nil {

@@ -24,6 +24,7 @@ import (
 
 	"github.com/movable-registry/registry/internal/config"
 	"github.com/movable-registry/registry/internal/httpapi"
+	"github.com/movable-registry/registry/internal/httpx"
 	"github.com/movable-registry/registry/internal/postgres"
 	"github.com/movable-registry/registry/internal/registry"
 	"github.com/movable-registry/registry/internal/translog"
@@ -133,15 +134,18 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 	}
 	srv := &http.Server{
 		Addr: cfg.Addr,
-		Handler: httpapi.NewRouter(svc, httpapi.Options{
-			MaxBodyBytes: cfg.MaxBodyBytes, Logger: log,
-			Registerer: metrics, Gatherer: metrics,
-			PerAddress:     httpapi.Limit(cfg.RateLimits.PerAddress),
-			PerToken:       httpapi.Limit(cfg.RateLimits.PerToken),
+		// The API and the pages are peers behind one handler, which gives
+		// both their request ids, client addresses, limit per address,
+		// headers and metrics.
+		Handler: httpx.New(httpx.Options{
+			Logger: log, Registerer: metrics, Gatherer: metrics,
+			PerAddress:     httpx.Limit(cfg.RateLimits.PerAddress),
 			TrustedProxies: cfg.TrustedProxies,
 			MetricsToken:   cfg.MetricsToken,
-			Pages:          pages,
-		}),
+		}, httpapi.NewRouter(svc, httpapi.Options{
+			MaxBodyBytes: cfg.MaxBodyBytes, Logger: log,
+			PerToken: httpx.Limit(cfg.RateLimits.PerToken),
+		}), pages),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,

@@ -10,7 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/movable-registry/registry/internal/httpapi"
+	"github.com/movable-registry/registry/internal/httpx"
 	"github.com/movable-registry/registry/internal/registry"
 )
 
@@ -254,9 +254,9 @@ func emailOf(t *testing.T, e *env, a account) string {
 var unknownNumber = registry.FormatNumber(time.Date(2026, 11, 26, 0, 0, 0, 0, registry.Shanghai), 99_999_999)
 
 func TestRateLimits(t *testing.T) {
-	e := newEnvWith(t, func(*registry.Config) {}, func(o *httpapi.Options) {
-		o.PerToken = httpapi.Limit{Rate: 1.0 / 60, Burst: 3}
-		o.PerAddress = httpapi.Limit{Rate: 1.0 / 60, Burst: 8}
+	e := newEnvWith(t, func(*registry.Config) {}, func(o *stack) {
+		o.API.PerToken = httpx.Limit{Rate: 1.0 / 60, Burst: 3}
+		o.HTTP.PerAddress = httpx.Limit{Rate: 1.0 / 60, Burst: 8}
 	})
 	a := e.newAccount(usccs[0], "searcher") // two requests from 192.0.2.1
 	b := e.newUser(a.OrgID, usccs[0], "searcher")
@@ -289,7 +289,7 @@ func TestRateLimits(t *testing.T) {
 		e.must(200, e.do("GET", "/me", b.Token, nil, remoteAddr, "203.0.113.8:4000"))
 	})
 	t.Run("an IPv6 client is its /64", func(t *testing.T) {
-		e := newEnvWith(t, func(*registry.Config) {}, func(o *httpapi.Options) { o.PerAddress = httpapi.Limit{Rate: 1.0 / 3600, Burst: 2} })
+		e := newEnvWith(t, func(*registry.Config) {}, func(o *stack) { o.HTTP.PerAddress = httpx.Limit{Rate: 1.0 / 3600, Burst: 2} })
 		for _, from := range []string{"[2001:db8:1:2::1]:443", "[2001:db8:1:2:ffff::9]:443"} {
 			e.problem(e.do("GET", "/certificates/"+unknownNumber, "", nil, remoteAddr, from), 404, "not_found")
 		}
@@ -297,7 +297,7 @@ func TestRateLimits(t *testing.T) {
 		e.problem(e.do("GET", "/certificates/"+unknownNumber, "", nil, remoteAddr, "[2001:db8:1:3::1]:443"), 404, "not_found")
 	})
 	t.Run("40 concurrent requests against a burst of 10: exactly 10 pass", func(t *testing.T) {
-		e := newEnvWith(t, func(*registry.Config) {}, func(o *httpapi.Options) { o.PerToken = httpapi.Limit{Rate: 1.0 / 3600, Burst: 10} })
+		e := newEnvWith(t, func(*registry.Config) {}, func(o *stack) { o.API.PerToken = httpx.Limit{Rate: 1.0 / 3600, Burst: 10} })
 		c := e.newAccount(usccs[1], "searcher")
 		statuses := make(chan int, 40)
 		var wg sync.WaitGroup
@@ -533,7 +533,7 @@ func TestClientAddress(t *testing.T) {
 		}
 	})
 	t.Run("a trusted proxy's X-Forwarded-For names the client", func(t *testing.T) {
-		e := newEnvWith(t, func(*registry.Config) {}, func(o *httpapi.Options) { o.TrustedProxies = []string{"192.0.2.0/24"} })
+		e := newEnvWith(t, func(*registry.Config) {}, func(o *stack) { o.HTTP.TrustedProxies = []string{"192.0.2.0/24"} })
 		e.do("GET", "/me", "", nil, "X-Forwarded-For", "198.51.100.77", "X-Request-Id", "trusted")
 		if got := source(e, "trusted"); got != "198.51.100.77" {
 			t.Errorf("source %q, want 198.51.100.77", got)

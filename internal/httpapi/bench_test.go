@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/movable-registry/registry/internal/httpapi"
+	"github.com/movable-registry/registry/internal/httpx"
 	"github.com/movable-registry/registry/internal/registry"
 )
 
@@ -84,10 +84,10 @@ func BenchmarkAccess(b *testing.B) {
 	}
 	b.Run("GET /me, no rate limits", func(b *testing.B) { read(b, newEnvWith(b, noSlowdown)) })
 	b.Run("GET /me, rate limits on", func(b *testing.B) {
-		read(b, newEnvWith(b, noSlowdown, func(o *httpapi.Options) {
+		read(b, newEnvWith(b, noSlowdown, func(o *stack) {
 			// High enough never to refuse: the cost of the bookkeeping alone.
-			o.PerAddress = httpapi.Limit{Rate: 1e9, Burst: 1e9}
-			o.PerToken = httpapi.Limit{Rate: 1e9, Burst: 1e9}
+			o.HTTP.PerAddress = httpx.Limit{Rate: 1e9, Burst: 1e9}
+			o.API.PerToken = httpx.Limit{Rate: 1e9, Burst: 1e9}
 		}))
 	})
 	e := newEnvWith(b, noSlowdown)

@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/movable-registry/registry/internal/auth"
+	"github.com/movable-registry/registry/internal/httpx"
 	"github.com/movable-registry/registry/internal/registry"
 )
 
@@ -367,7 +368,7 @@ func (a *api) certificate(c *gin.Context, caller registry.Caller) error {
 func (a *api) ready(c *gin.Context) {
 	if err := a.svc.Ready(c.Request.Context()); err != nil {
 		a.log.Warn("not ready", "error", err)
-		a.writeProblem(c, newProblem(http.StatusServiceUnavailable, "not_ready", "the database is unreachable or its schema is not current"))
+		a.writeProblem(c, httpx.NewProblem(http.StatusServiceUnavailable, "not_ready", "the database is unreachable or its schema is not current"))
 		return
 	}
 	a.render(c, http.StatusOK, gin.H{"status": "ready"})

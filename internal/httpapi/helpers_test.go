@@ -19,6 +19,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/movable-registry/registry/internal/httpapi"
+	"github.com/movable-registry/registry/internal/httpx"
 	"github.com/movable-registry/registry/internal/pgtest"
 	"github.com/movable-registry/registry/internal/postgres"
 	"github.com/movable-registry/registry/internal/registry"
@@ -83,7 +84,13 @@ func longLived(c *registry.Config) { c.TokenTTL = 100 * 365 * 24 * time.Hour }
 
 // newEnvWith is newEnv with the service's configuration changed by configure,
 // and the HTTP layer's by options (rate limits are off unless one sets them).
-func newEnvWith(t testing.TB, configure func(*registry.Config), options ...func(*httpapi.Options)) *env {
+// stack is the options of the handler in front (httpx) and of the API.
+type stack struct {
+	HTTP httpx.Options
+	API  httpapi.Options
+}
+
+func newEnvWith(t testing.TB, configure func(*registry.Config), options ...func(*stack)) *env {
 	t.Helper()
 	url, gdb := pgtest.Open(t)
 	c := &clock{}
@@ -102,11 +109,12 @@ func newEnvWith(t testing.TB, configure func(*registry.Config), options ...func(
 	if os.Getenv("TEST_LOG") != "" {
 		logTo = os.Stderr
 	}
-	opts := httpapi.Options{Logger: slog.New(slog.NewTextHandler(logTo, nil)), Now: c.Now}
+	log := slog.New(slog.NewTextHandler(logTo, nil))
+	opts := stack{HTTP: httpx.Options{Logger: log, Now: c.Now}, API: httpapi.Options{Logger: log, Now: c.Now}}
 	for _, o := range options {
 		o(&opts)
 	}
-	h := httpapi.NewRouter(svc, opts)
+	h := httpx.New(opts.HTTP, httpapi.NewRouter(svc, opts.API), nil)
 	db, err := sql.Open("pgx", url)
 	if err != nil {
 		t.Fatal(err)

@@ -8,8 +8,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"gopkg.in/yaml.v3"
-
-	"github.com/movable-registry/registry/internal/audit"
 )
 
 // TestOpenAPIMatchesRoutes keeps the OpenAPI document and the route table
@@ -47,15 +45,3 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 }
 
 var pathParam = regexp.MustCompile(`:([a-z_]+)`)
-
-// TestAuditRowDisarmsFormulas checks that no text cell of the CSV export
-// begins with what a spreadsheet runs as a formula.
-func TestAuditRowDisarmsFormulas(t *testing.T) {
-	r := auditRow(audit.Record{ID: 7, Entry: audit.Entry{Actor: audit.Anonymous, Action: "token.signin", Target: "=HYPERLINK(\"http://x\")",
-		Source: "@evil", RequestID: "-1+1", Detail: "'quoted"}, Chain: []byte{0xfb, 0xff}})
-	want := []string{"'=HYPERLINK(\"http://x\")", "'@evil", "'-1+1", "''quoted", "+/8="}
-	got := []string{r[6], r[8], r[9], r[10], r[11]}
-	if diff := cmp.Diff(got, want); diff != "" {
-		t.Errorf("cells (-got +want):\n%s", diff)
-	}
-}

@@ -5,15 +5,12 @@ package httpapi
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
-	"crypto/subtle"
 	_ "embed" // the OpenAPI document
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"reflect"
 	"regexp"
@@ -22,49 +19,33 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/google/uuid"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/movable-registry/registry/internal/audit"
 	"github.com/movable-registry/registry/internal/auth"
+	"github.com/movable-registry/registry/internal/httpx"
 	"github.com/movable-registry/registry/internal/registry"
 )
 
-// Options configure the HTTP layer.
+// Options configure the API. What it shares with the pages (request ids,
+// client addresses, the limit per address, headers, metrics) is httpx's,
+// in front of it.
 type Options struct {
 	// MaxBodyBytes limits request bodies (default 1 MiB).
 	MaxBodyBytes int64
 	Logger       *slog.Logger
-	// Registerer receives the HTTP metrics; nil makes a private registry.
-	Registerer prometheus.Registerer
-	Gatherer   prometheus.Gatherer
-	// PerAddress and PerToken limit how often one client address and one
-	// bearer token may call the API; a zero Rate is no limit.
-	PerAddress, PerToken Limit
-	// TrustedProxies are reverse proxies whose X-Forwarded-For names the
-	// client (addresses or CIDR ranges); none by default.
-	TrustedProxies []string
-	// MetricsToken, when set, is the bearer token that /metrics asks for;
-	// unset, /metrics is not served here (registryd serves it on its debug
-	// address).
-	MetricsToken string
+	// PerToken limits how often one bearer token may call the API; a zero
+	// Rate is no limit.
+	PerToken httpx.Limit
 	// Now is the clock of the rate limits (time.Now when nil).
 	Now func() time.Time
-	// Pages serves every path outside the API, /healthz, /readyz and
-	// /metrics: the web interface. It sees the client's address (after
-	// TrustedProxies) as RemoteAddr, and the request id in the response's
-	// X-Request-Id header. Nil answers those paths 404.
-	Pages http.Handler
 }
 
 type api struct {
-	svc     *registry.Service
-	opts    Options
-	log     *slog.Logger
-	metrics *prometheus.HistogramVec
+	svc  *registry.Service
+	opts Options
+	log  *slog.Logger
 
-	perAddress, perToken *limiters
+	perToken *httpx.Limiters
 }
 
 // access says who may call a route before the service applies its own rules.
@@ -130,9 +111,11 @@ var routes = []route{
 var OpenAPI []byte
 
 // BasePath is where version 1 of the API lives.
-const BasePath = "/api/v1"
+const BasePath = httpx.BasePath
 
-// NewRouter returns the HTTP handler of the whole API.
+// NewRouter returns the API's handler: BasePath, /healthz and /readyz. It
+// stands behind httpx.New, which gives each request its id and its client's
+// address.
 func NewRouter(svc *registry.Service, opts Options) http.Handler {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = 1 << 20
@@ -140,53 +123,31 @@ func NewRouter(svc *registry.Service, opts Options) http.Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	if opts.Registerer == nil {
-		r := prometheus.NewRegistry()
-		opts.Registerer, opts.Gatherer = r, r
-	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	a := &api{svc: svc, opts: opts, log: opts.Logger,
-		perAddress: newLimiters(opts.PerAddress, opts.Now), perToken: newLimiters(opts.PerToken, opts.Now)}
-	a.metrics = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name: "registry_http_request_duration_seconds", Help: "HTTP requests by route and status.",
-		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
-	}, []string{"method", "route", "status"})
-	opts.Registerer.MustRegister(a.metrics)
+	a := &api{svc: svc, opts: opts, log: opts.Logger, perToken: httpx.NewLimiters(opts.PerToken, opts.Now)}
 
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
-	// The client's address is the peer's unless the peer is a trusted proxy.
-	if err := e.SetTrustedProxies(opts.TrustedProxies); err != nil {
-		opts.Logger.Error("trusted proxies ignored: the client is the peer", "error", err)
-		_ = e.SetTrustedProxies(nil)
-	}
-	e.Use(a.requestID, a.recover, secure, a.observe)
-	e.NoRoute(func(c *gin.Context) {
-		if opts.Pages != nil && c.Request.URL.Path != BasePath && !strings.HasPrefix(c.Request.URL.Path, BasePath+"/") {
-			// Pages share the API's limit per client address. A refusal
-			// here is not audited: a flood of them would be a flood of
-			// writes to the trail.
-			if wait, ok := a.perAddress.take(auth.AddressKey(c.ClientIP())); !ok {
-				c.Header("Retry-After", retryAfter(wait))
-				c.Data(http.StatusTooManyRequests, "text/plain; charset=utf-8", []byte("too many requests; try again later / 请求过于频繁，请稍后再试\n"))
-				return
-			}
-			c.Request.RemoteAddr = net.JoinHostPort(c.ClientIP(), "0")
-			opts.Pages.ServeHTTP(c.Writer, c.Request)
-			return
+	// The client's address is httpx's; gin is asked for none.
+	_ = e.SetTrustedProxies(nil)
+	e.Use(func(c *gin.Context) {
+		c.Next()
+		if route := c.FullPath(); route != "" {
+			httpx.From(c.Request).Route = route
 		}
-		a.writeProblem(c, newProblem(http.StatusNotFound, "not_found", "no such endpoint"))
+	})
+	e.NoRoute(func(c *gin.Context) {
+		a.writeProblem(c, httpx.NewProblem(http.StatusNotFound, "not_found", "no such endpoint"))
 	})
 	e.NoMethod(func(c *gin.Context) {
-		a.writeProblem(c, newProblem(http.StatusMethodNotAllowed, "method_not_allowed", "this endpoint does not take "+c.Request.Method))
+		a.writeProblem(c, httpx.NewProblem(http.StatusMethodNotAllowed, "method_not_allowed", "this endpoint does not take "+c.Request.Method))
 	})
 
 	e.GET("/healthz", func(c *gin.Context) { a.render(c, http.StatusOK, gin.H{"status": "ok"}) })
 	e.GET("/readyz", a.ready)
-	e.GET("/metrics", a.metricsEndpoint(promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{})))
 
 	v1 := e.Group(BasePath)
 	v1.GET("/openapi.yaml", func(c *gin.Context) { c.Data(http.StatusOK, "application/yaml", OpenAPI) })
@@ -196,78 +157,18 @@ func NewRouter(svc *registry.Service, opts Options) http.Handler {
 	return e
 }
 
-// metricsEndpoint serves the metrics only to a request that sends the
-// configured metrics token: route volumes and versions are not for anyone.
-func (a *api) metricsEndpoint(h http.Handler) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		if a.opts.MetricsToken == "" {
-			a.writeProblem(c, newProblem(http.StatusNotFound, "not_found", "no such endpoint"))
-			return
-		}
-		token, _ := bearerToken(c.GetHeader("Authorization"))
-		if subtle.ConstantTimeCompare([]byte(token), []byte(a.opts.MetricsToken)) != 1 {
-			c.Header("WWW-Authenticate", `Bearer realm="metrics"`)
-			a.writeProblem(c, newProblem(http.StatusUnauthorized, "unauthenticated", "the metrics token is required"))
-			return
-		}
-		h.ServeHTTP(c.Writer, c.Request)
-	}
-}
-
-var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
-
-func (a *api) requestID(c *gin.Context) {
-	id := c.GetHeader("X-Request-Id")
-	if !requestIDPattern.MatchString(id) {
-		id = uuid.NewString()
-	}
-	c.Set("request_id", id)
-	c.Header("X-Request-Id", id)
-	c.Next()
-}
-
-func (a *api) recover(c *gin.Context) {
-	defer func() {
-		if v := recover(); v != nil {
-			if v == http.ErrAbortHandler {
-				panic(v)
-			}
-			a.log.Error("panic", "panic", v, "path", c.Request.URL.Path, "request_id", c.GetString("request_id"))
-			a.writeProblem(c, newProblem(http.StatusInternalServerError, "internal_error", "internal error"))
-			c.Abort()
-		}
-	}()
-	c.Next()
-}
-
-func (a *api) observe(c *gin.Context) {
-	start := time.Now()
-	c.Next()
-	path := c.FullPath()
-	if path == "" {
-		// A web page's route, as the pages' ServeMux matched it.
-		path = c.Request.Pattern
-	}
-	if path == "" {
-		path = "unmatched"
-	}
-	elapsed := time.Since(start)
-	a.metrics.WithLabelValues(c.Request.Method, path, strconv.Itoa(c.Writer.Status())).Observe(elapsed.Seconds())
-	a.log.Info("request", "method", c.Request.Method, "path", c.Request.URL.Path, "status", c.Writer.Status(),
-		"duration", elapsed, "source", c.ClientIP(), "request_id", c.GetString("request_id"))
-}
-
 // wrap runs a route: limits the body, authenticates, calls the handler, and
 // turns its error into a problem that is also recorded in the audit trail.
 func (a *api) wrap(rt route) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		caller := registry.Caller{Source: c.ClientIP(), RequestID: c.GetString("request_id")}
-		if wait, ok := a.perAddress.take(auth.AddressKey(caller.Source)); !ok {
-			a.fail(c, rt, caller, rateLimited(wait, "from this address"))
+		req := httpx.From(c.Request)
+		caller := registry.Caller{Source: req.Client, RequestID: req.ID}
+		if wait, ok := req.TakeAddress(); !ok {
+			a.fail(c, rt, caller, httpx.RateLimited(wait, "from this address"))
 			return
 		}
 		if c.Request.ContentLength > a.opts.MaxBodyBytes {
-			a.fail(c, rt, caller, newProblem(http.StatusRequestEntityTooLarge, "payload_too_large",
+			a.fail(c, rt, caller, httpx.NewProblem(http.StatusRequestEntityTooLarge, "payload_too_large",
 				"the body is larger than "+strconv.FormatInt(a.opts.MaxBodyBytes, 10)+" bytes"))
 			return
 		}
@@ -281,8 +182,8 @@ func (a *api) wrap(rt route) gin.HandlerFunc {
 					return
 				}
 				caller.Principal = p
-				if wait, ok := a.perToken.take(p.TokenID); !ok {
-					a.fail(c, rt, caller, rateLimited(wait, "with this token"))
+				if wait, ok := a.perToken.Take(p.TokenID); !ok {
+					a.fail(c, rt, caller, httpx.RateLimited(wait, "with this token"))
 					return
 				}
 			}
@@ -377,55 +278,22 @@ func bearerToken(h string) (token string, sent bool) {
 }
 
 func (a *api) fail(c *gin.Context, rt route, caller registry.Caller, err error) {
-	p := ProblemFor(err)
+	p := httpx.ProblemFor(err)
 	if p.Status >= 500 {
 		a.log.Error("request failed", "error", err, "method", c.Request.Method, "path", c.Request.URL.Path, "request_id", caller.RequestID)
 	}
 	if p.Status == http.StatusUnauthorized {
 		c.Header("WWW-Authenticate", `Bearer realm="registry"`)
 	}
-	if p.retryAfter > 0 {
-		c.Header("Retry-After", retryAfter(p.retryAfter))
-	}
-	if aerr := RecordRefusal(c.Request.Context(), a.svc, caller, action(c, rt), target(c), p, ""); aerr != nil {
+	if aerr := httpx.RecordRefusal(c.Request.Context(), a.svc, caller, action(c, rt), target(c), p, ""); aerr != nil {
 		a.log.Error("audit entry not written", "error", aerr, "request_id", caller.RequestID)
 	}
 	a.writeProblem(c, p)
 }
 
-// RecordRefusal writes the audit entry of a request refused with p, for the
-// API and the web pages alike; via, when set, says where the request came
-// in. A refused request leaves no change behind, so its entry is written on
-// its own, with a few seconds of its own: the client's context may be gone.
-//
-// The entry is never given up lightly: a flood that keeps the database busy
-// is exactly when the trail matters, so a failed write is tried again, past
-// the request's own deadline, for up to half a minute.
-func RecordRefusal(ctx context.Context, svc *registry.Service, caller registry.Caller, action auth.Action, target string, p *Problem, via string) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	detail := p.Code + ": " + p.Detail
-	if via != "" {
-		detail += " (" + via + ")"
-	}
-	pause := 50 * time.Millisecond
-	for {
-		err := svc.Record(ctx, caller, action, target, audit.OutcomeOf(p.Status), detail)
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(pause):
-		}
-		pause = min(2*pause, time.Second)
-	}
-}
-
-func (a *api) writeProblem(c *gin.Context, p *Problem) {
-	p.RequestID = c.GetString("request_id")
-	a.write(c, p.Status, "application/problem+json", p)
+func (a *api) writeProblem(c *gin.Context, p *httpx.Problem) {
+	markReplay(c)
+	httpx.WriteProblem(c.Writer, c.Request, p)
 }
 
 // ok answers 200 with the value of a service call, or passes on its error:
@@ -509,7 +377,7 @@ func decode(c *gin.Context, v any) error {
 		if errors.As(err, &tooBig) {
 			return decodeError(err)
 		}
-		return newProblem(http.StatusBadRequest, "malformed_request", "the body must hold a single JSON value")
+		return httpx.NewProblem(http.StatusBadRequest, "malformed_request", "the body must hold a single JSON value")
 	}
 	return nil
 }

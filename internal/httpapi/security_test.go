@@ -11,7 +11,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/movable-registry/registry/internal/httpapi"
 	"github.com/movable-registry/registry/internal/registry"
 )
 
@@ -293,7 +292,7 @@ func TestBodiesReadOneWay(t *testing.T) {
 // TestMetricsNeedTheirToken: /metrics is not for anyone on the service port.
 func TestMetricsNeedTheirToken(t *testing.T) {
 	const token = "metrics-token-0123456789abcdef0123456789"
-	e := newEnvWith(t, func(*registry.Config) {}, func(o *httpapi.Options) { o.MetricsToken = token })
+	e := newEnvWith(t, func(*registry.Config) {}, func(o *stack) { o.HTTP.MetricsToken = token })
 	for _, tt := range []struct {
 		auth string
 		want int

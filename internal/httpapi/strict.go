@@ -10,6 +10,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/movable-registry/registry/internal/httpx"
 	"github.com/movable-registry/registry/internal/registry"
 )
 
@@ -184,8 +185,8 @@ func jsonFields(t reflect.Type) map[string]reflect.Type {
 	return out
 }
 
-func malformedField(field, message string) *Problem {
-	p := newProblem(http.StatusBadRequest, "malformed_request", field+": "+message)
+func malformedField(field, message string) *httpx.Problem {
+	p := httpx.NewProblem(http.StatusBadRequest, "malformed_request", field+": "+message)
 	p.Errors = []registry.FieldError{{Field: field, Code: "malformed_request", Message: message}}
 	return p
 }

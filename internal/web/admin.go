@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/movable-registry/registry/internal/auth"
-	"github.com/movable-registry/registry/internal/httpapi"
+	"github.com/movable-registry/registry/internal/httpx"
 	"github.com/movable-registry/registry/internal/registry"
 )
 
@@ -239,7 +239,7 @@ func (s *site) exportAudit(w http.ResponseWriter, r *http.Request, c *call) erro
 	if len(errs) > 0 {
 		return &registry.ValidationError{Errors: errs}
 	}
-	rows, err := httpapi.ExportAuditCSV(c.ctx(), w, s.svc, c.caller, req)
+	rows, err := httpx.ExportAuditCSV(c.ctx(), w, s.svc, c.caller, req)
 	if err != nil && rows >= 0 {
 		s.log.Error("audit export broken off", "error", err, "rows", rows, "request_id", c.caller.RequestID)
 		panic(http.ErrAbortHandler)

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/movable-registry/registry/internal/httpapi"
+	"github.com/movable-registry/registry/internal/httpx"
 )
 
 func TestSessionCookieIsHttpOnlyAndSameSite(t *testing.T) {
@@ -347,7 +347,7 @@ func TestHostileRequestsGetAPageNotAnError(t *testing.T) {
 }
 
 func TestPagesShareTheAPIsLimitPerAddress(t *testing.T) {
-	s := newSiteWith(t, func(o *httpapi.Options) { o.PerAddress = httpapi.Limit{Rate: 1.0 / 3600, Burst: 3} })
+	s := newSiteWith(t, func(o *httpx.Options) { o.PerAddress = httpx.Limit{Rate: 1.0 / 3600, Burst: 3} })
 	b := s.browser()
 	for i := range 3 {
 		if res := b.get("/"); res.StatusCode != http.StatusOK {
@@ -380,7 +380,7 @@ func TestSigningInAgainEndsTheEarlierSession(t *testing.T) {
 // Over TLS every cookie is Secure and __Host- prefixed, so that neither a
 // plain-HTTP page nor a sibling host can read or plant it.
 func TestCookiesOverTLSAreSecure(t *testing.T) {
-	s := newSiteServed(t, func(*httpapi.Options) {}, httptest.NewTLSServer)
+	s := newSiteServed(t, func(*httpx.Options) {}, httptest.NewTLSServer)
 	bank := s.bank("registrant")
 	b := s.browser()
 	b.get("/signin")

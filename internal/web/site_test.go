@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/movable-registry/registry/internal/httpapi"
+	"github.com/movable-registry/registry/internal/httpx"
 	"github.com/movable-registry/registry/internal/pgtest"
 	"github.com/movable-registry/registry/internal/postgres"
 	"github.com/movable-registry/registry/internal/registry"
@@ -41,17 +42,17 @@ type site struct {
 
 func newSite(t testing.TB) *site {
 	t.Helper()
-	return newSiteWith(t, func(*httpapi.Options) {})
+	return newSiteWith(t, func(*httpx.Options) {})
 }
 
 // newSiteWith is newSite with the HTTP layer's options changed.
-func newSiteWith(t testing.TB, options func(*httpapi.Options)) *site {
+func newSiteWith(t testing.TB, options func(*httpx.Options)) *site {
 	t.Helper()
 	return newSiteServed(t, options, httptest.NewServer)
 }
 
 // newSiteServed is newSiteWith served by serve (httptest.NewTLSServer, say).
-func newSiteServed(t testing.TB, options func(*httpapi.Options), serve func(http.Handler) *httptest.Server) *site {
+func newSiteServed(t testing.TB, options func(*httpx.Options), serve func(http.Handler) *httptest.Server) *site {
 	t.Helper()
 	_, gdb := pgtest.Open(t)
 	store, err := postgres.New(gdb, time.Now)
@@ -72,9 +73,9 @@ func newSiteServed(t testing.TB, options func(*httpapi.Options), serve func(http
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := httpapi.Options{Logger: log, Pages: pages}
+	opts := httpx.Options{Logger: log}
 	options(&opts)
-	srv := serve(httpapi.NewRouter(svc, opts))
+	srv := serve(httpx.New(opts, httpapi.NewRouter(svc, httpapi.Options{Logger: log}), pages))
 	t.Cleanup(srv.Close)
 	return &site{t: t, url: srv.URL, svc: svc, client: srv.Client()}
 }

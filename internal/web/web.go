@@ -1,21 +1,20 @@
 // Package web is the registry's HTML interface: server-rendered pages over
 // the same Service as the API, in Simplified Chinese (the default) and
-// English. It serves every path outside /api/v1 on httpapi's router and
-// speaks plain net/http; no business rule lives here.
+// English. It serves every path outside /api/v1 behind httpx's handler, a
+// peer of the API, and speaks plain net/http; no business rule lives here.
 package web
 
 import (
 	"context"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/movable-registry/registry/internal/auth"
-	"github.com/movable-registry/registry/internal/httpapi"
+	"github.com/movable-registry/registry/internal/httpx"
 	"github.com/movable-registry/registry/internal/registry"
 )
 
@@ -136,6 +135,7 @@ func (s *site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// CSRF check.
 	h.Set("Referrer-Policy", "same-origin")
 	s.mux.ServeHTTP(w, r)
+	httpx.From(r).Route = r.Pattern
 }
 
 // call is one request to a page: who makes it, in which language, and what
@@ -166,7 +166,8 @@ func (s *site) handle(pattern string, n need, h handler) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
 		c := &call{r: r, lang: language(r)}
-		c.caller = registry.Caller{Source: clientAddress(r), RequestID: w.Header().Get("X-Request-Id")}
+		req := httpx.From(r)
+		c.caller = registry.Caller{Source: req.Client, RequestID: req.ID}
 		if err := s.authenticate(w, r, c); err != nil {
 			c.csrf = s.csrfToken(w, r, "")
 			s.fail(w, c, err)
@@ -201,15 +202,15 @@ func (s *site) handle(pattern string, n need, h handler) {
 func formError(err error) error {
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		return &httpapi.Problem{Status: http.StatusRequestEntityTooLarge, Code: "payload_too_large", Detail: err.Error()}
+		return &httpx.Problem{Status: http.StatusRequestEntityTooLarge, Code: "payload_too_large", Detail: err.Error()}
 	}
-	return &httpapi.Problem{Status: http.StatusBadRequest, Code: "malformed_request", Detail: err.Error()}
+	return &httpx.Problem{Status: http.StatusBadRequest, Code: "malformed_request", Detail: err.Error()}
 }
 
 // badForm is a form that did not come from the registry's own page (no or a
 // wrong CSRF token, or another site's Origin).
 func badForm() error {
-	return &httpapi.Problem{Status: http.StatusForbidden, Code: "bad_form", Detail: "the form did not come from this registry's page"}
+	return &httpx.Problem{Status: http.StatusForbidden, Code: "bad_form", Detail: "the form did not come from this registry's page"}
 }
 
 // fail answers a page's error with an error page in the user's language and
@@ -228,13 +229,13 @@ func (s *site) fail(w http.ResponseWriter, c *call, err error) {
 // refused records err's refusal in the audit trail, once, and returns the
 // problem it is: the page shows it in place (a form with field errors) or
 // as an error page.
-func (s *site) refused(c *call, err error) *httpapi.Problem {
-	p := httpapi.ProblemFor(err)
+func (s *site) refused(c *call, err error) *httpx.Problem {
+	p := httpx.ProblemFor(err)
 	if c.recorded || c.action == "" || p.Status < 400 {
 		return p
 	}
 	c.recorded = true
-	if aerr := httpapi.RecordRefusal(c.ctx(), s.svc, c.caller, c.action, c.target, p, "web"); aerr != nil {
+	if aerr := httpx.RecordRefusal(c.ctx(), s.svc, c.caller, c.action, c.target, p, "web"); aerr != nil {
 		s.log.Error("audit entry not written", "error", aerr, "request_id", c.caller.RequestID)
 	}
 	return p
@@ -243,15 +244,6 @@ func (s *site) refused(c *call, err error) *httpapi.Problem {
 type errorPage struct {
 	Code   string
 	Status int
-}
-
-// clientAddress is the client's address as httpapi found it.
-func clientAddress(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // returnTo is where to go back after signing in: the page asked for, or

@@ -1,11 +1,10 @@
-package httpapi
+package httpx
 
 import (
 	"strconv"
 	"sync"
 	"time"
 
-	"github.com/gin-gonic/gin"
 	"golang.org/x/time/rate"
 
 	"github.com/movable-registry/registry/internal/registry"
@@ -18,9 +17,9 @@ type Limit struct {
 	Burst int
 }
 
-// limiters holds one bucket per key (an address, a token), forgetting keys
+// Limiters holds one bucket per key (an address, a token), forgetting keys
 // that have been idle long enough for their bucket to be full again.
-type limiters struct {
+type Limiters struct {
 	limit Limit
 	now   func() time.Time
 
@@ -34,18 +33,20 @@ type bucket struct {
 	seen time.Time
 }
 
-func newLimiters(l Limit, now func() time.Time) *limiters {
+// NewLimiters makes a bucket per key with limit l; nil (no limit) when
+// its rate is zero.
+func NewLimiters(l Limit, now func() time.Time) *Limiters {
 	if l.Rate <= 0 {
 		return nil
 	}
 	if l.Burst < 1 {
 		l.Burst = 1
 	}
-	return &limiters{limit: l, now: now, buckets: map[string]*bucket{}}
+	return &Limiters{limit: l, now: now, buckets: map[string]*bucket{}}
 }
 
 // take spends one request of key's bucket, or says how long until it may.
-func (ls *limiters) take(key string) (wait time.Duration, ok bool) {
+func (ls *Limiters) Take(key string) (wait time.Duration, ok bool) {
 	if ls == nil {
 		return 0, true
 	}
@@ -71,7 +72,7 @@ func (ls *limiters) take(key string) (wait time.Duration, ok bool) {
 }
 
 // sweep forgets buckets idle for longer than it takes to fill one.
-func (ls *limiters) sweep(now time.Time) {
+func (ls *Limiters) sweep(now time.Time) {
 	full := time.Duration(float64(ls.limit.Burst) / ls.limit.Rate * float64(time.Second))
 	for k, b := range ls.buckets {
 		if now.Sub(b.seen) > full {
@@ -81,32 +82,15 @@ func (ls *limiters) sweep(now time.Time) {
 	ls.sweepAt = now.Add(max(full, time.Minute))
 }
 
-func rateLimited(wait time.Duration, what string) error {
+// RateLimited is the refusal of a request over a limit (what: "from this
+// address", "with this token").
+func RateLimited(wait time.Duration, what string) error {
 	return &registry.RateLimitedError{RetryAfter: wait, Reason: "too many requests " + what + ": slow down and retry after the time Retry-After gives"}
 }
 
-// secure sets the headers every answer carries: no sniffing of types, no
-// framing, a content security policy that lets an answer load nothing, no
-// referrer, and no caching of anything that was asked for with credentials.
-func secure(c *gin.Context) {
-	h := c.Writer.Header()
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("Cross-Origin-Resource-Policy", "same-origin")
-	if c.Request.TLS != nil {
-		h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-	}
-	if c.GetHeader("Authorization") != "" || c.GetHeader("Cookie") != "" {
-		h.Set("Cache-Control", "no-store")
-		h.Add("Vary", "Authorization")
-	}
-	c.Next()
-}
-
-// retryAfter is a wait as Retry-After gives it: whole seconds, rounded up.
-func retryAfter(d time.Duration) string {
+// Whole seconds, rounded up.
+// RetryAfter is a wait as the Retry-After header gives it.
+func RetryAfter(d time.Duration) string {
 	s := int64((d + time.Second - 1) / time.Second)
 	return strconv.FormatInt(max(s, 1), 10)
 }

@@ -1,0 +1,128 @@
+// Package httpx holds what the API and the web pages share over HTTP: the
+// problem table (which domain error is which status), the recording of
+// refusals in the audit trail, the audit trail as CSV, and the handler in
+// front of both that gives every request its id, its client's address, the
+// limit per address, the security headers and the metrics.
+package httpx
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/movable-registry/registry/internal/audit"
+	"github.com/movable-registry/registry/internal/auth"
+	"github.com/movable-registry/registry/internal/registry"
+)
+
+// Problem is an RFC 9457 problem document with the registry's stable code.
+type Problem struct {
+	Type      string                `json:"type"`
+	Title     string                `json:"title"`
+	Status    int                   `json:"status"`
+	Code      string                `json:"code"`
+	Detail    string                `json:"detail,omitempty"`
+	Errors    []registry.FieldError `json:"errors,omitempty"`
+	RequestID string                `json:"request_id,omitempty"`
+
+	// RetryAfter is sent as Retry-After with a 429 or 503.
+	RetryAfter time.Duration `json:"-"`
+}
+
+func (p *Problem) Error() string { return p.Code + ": " + p.Detail }
+
+// NewProblem is a problem of status with the registry's stable code.
+func NewProblem(status int, code, detail string) *Problem {
+	return &Problem{Type: "urn:registry:problem:" + code, Title: http.StatusText(status), Status: status, Code: code, Detail: detail}
+}
+
+// errorTable is the one map from domain errors to HTTP statuses and codes.
+var errorTable = []struct {
+	err    error
+	status int
+	code   string
+	detail string
+}{
+	{registry.ErrUnauthenticated, http.StatusUnauthorized, "unauthenticated", "a valid bearer token is required"},
+	{registry.ErrForbidden, http.StatusForbidden, "forbidden", "this account may not do this"},
+	{registry.ErrNotFound, http.StatusNotFound, "not_found", "nothing has this identifier"},
+	{registry.ErrConflict, http.StatusConflict, "conflict", "this conflicts with what is already registered"},
+	{registry.ErrNotEffective, http.StatusConflict, "registration_not_effective", "the registration is no longer effective"},
+	{registry.ErrVersionMismatch, http.StatusPreconditionFailed, "version_mismatch", "the registration has changed since the version given in If-Match"},
+	{registry.ErrExtensionWindowClosed, http.StatusConflict, "extension_window_closed", "the registration may not be extended yet"},
+	{registry.ErrObjectionNotActive, http.StatusConflict, "objection_not_active", "the objection no longer stands"},
+	{registry.ErrNoLogKey, http.StatusServiceUnavailable, "log_unavailable", "the log has no signing key configured"},
+	{registry.ErrLogInconsistent, http.StatusServiceUnavailable, "log_inconsistent", "the log no longer extends its last signed checkpoint; the operator has been told"},
+	{registry.ErrIdempotencyKeyReused, http.StatusUnprocessableEntity, "idempotency_key_reused", "this Idempotency-Key was used with another request"},
+}
+
+// ProblemFor maps any error to the problem a client sees, for the API and
+// the web pages alike. An error the table does not know is the registry's
+// own fault: a 500 without details.
+func ProblemFor(err error) *Problem {
+	var p *Problem
+	if errors.As(err, &p) {
+		return p
+	}
+	var limited *registry.RateLimitedError
+	if errors.As(err, &limited) {
+		p := NewProblem(http.StatusTooManyRequests, "rate_limited", limited.Reason)
+		p.RetryAfter = limited.RetryAfter
+		return p
+	}
+	var unavailable *registry.UnavailableError
+	if errors.As(err, &unavailable) {
+		p := NewProblem(http.StatusServiceUnavailable, "unavailable", unavailable.Reason)
+		p.RetryAfter = unavailable.RetryAfter
+		return p
+	}
+	var v *registry.ValidationError
+	if errors.As(err, &v) {
+		p := NewProblem(http.StatusUnprocessableEntity, v.Code(), "the request is well-formed but some fields are invalid")
+		p.Errors = v.Errors
+		return p
+	}
+	for _, row := range errorTable {
+		if errors.Is(err, row.err) {
+			detail := row.detail
+			// A refusal says why in its own words.
+			var r *registry.Refusal
+			if errors.As(err, &r) {
+				detail = r.Detail
+			}
+			return NewProblem(row.status, row.code, detail)
+		}
+	}
+	return NewProblem(http.StatusInternalServerError, "internal_error", "internal error")
+}
+
+// RecordRefusal writes the audit entry of a request refused with p, for the
+// API and the web pages alike; via, when set, says where the request came
+// in. A refused request leaves no change behind, so its entry is written on
+// its own, with a few seconds of its own: the client's context may be gone.
+//
+// The entry is never given up lightly: a flood that keeps the database busy
+// is exactly when the trail matters, so a failed write is tried again, past
+// the request's own deadline, for up to half a minute.
+func RecordRefusal(ctx context.Context, svc *registry.Service, caller registry.Caller, action auth.Action, target string, p *Problem, via string) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	detail := p.Code + ": " + p.Detail
+	if via != "" {
+		detail += " (" + via + ")"
+	}
+	pause := 50 * time.Millisecond
+	for {
+		err := svc.Record(ctx, caller, action, target, audit.OutcomeOf(p.Status), detail)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, time.Second)
+	}
+}

@@ -599,6 +599,17 @@ func (s *Service) change(ctx context.Context, c Caller, action auth.Action, numb
 // isController reports whether the caller acts for the registration's
 // controller. A registration assigned to an organization that had no account
 // then is controlled by whichever account holds that USCC now.
+// Controls reports whether c may change r as its controller, without its
+// modification code: a registrant of the controlling organization, also
+// when control passed to that organization by its USCC before it had an
+// account.
+func (s *Service) Controls(ctx context.Context, c Caller, r Registration) (bool, error) {
+	if !c.Has(auth.Registrant) {
+		return false, nil
+	}
+	return isController(ctx, s.store, c, r)
+}
+
 func isController(ctx context.Context, tx Tx, c Caller, cur Registration) (bool, error) {
 	switch {
 	case c.OrganizationID == "":

@@ -13,7 +13,7 @@ import (
 // Standard Time.
 func parseLocal(s string) (time.Time, bool) {
 	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02"} {
-		if t, err := time.ParseInLocation(layout, strings.TrimSpace(s), cst); err == nil {
+		if t, err := time.ParseInLocation(layout, strings.TrimSpace(s), registry.Shanghai); err == nil {
 			return t.UTC(), true
 		}
 	}

@@ -10,6 +10,29 @@ import (
 	"github.com/movable-registry/registry/internal/registry"
 )
 
+// revocations handles GET /admin/revocations?number=: an administrator
+// names the registration a judgment, ruling or award concerns, and revokes
+// it (or one of its objections) on its page.
+func (s *site) revocations(w http.ResponseWriter, r *http.Request, c *call) error {
+	if !c.caller.Can(auth.Revoke) {
+		c.audited(auth.Revoke, "")
+		return registry.ErrForbidden
+	}
+	number := strings.TrimSpace(r.URL.Query().Get("number"))
+	form := url.Values{"number": {number}}
+	if number == "" {
+		s.renderForm(w, c, http.StatusOK, "revocations", nil, form, nil)
+		return nil
+	}
+	c.audited(auth.ReadRegistration, number)
+	reg, err := s.svc.Registration(c.ctx(), c.caller, number)
+	if err != nil {
+		return s.formFailed(w, c, "revocations", nil, form, "", err)
+	}
+	http.Redirect(w, r, "/registrations/"+reg.Number+"#revoke", http.StatusSeeOther)
+	return nil
+}
+
 // statuses are the filters of the list of one's registrations.
 var statuses = []string{registry.StatusEffective, registry.StatusExpired, registry.StatusCancelled, registry.StatusRevoked}
 
@@ -91,8 +114,12 @@ func (s *site) loadRegistration(c *call, number string) (*registrationPage, erro
 	if err != nil {
 		return nil, err
 	}
+	controls, err := s.svc.Controls(c.ctx(), c.caller, reg)
+	if err != nil {
+		return nil, err
+	}
 	return &registrationPage{Reg: reg, ItemTypes: registry.ItemTypes, Reasons: registry.CancellationReasons,
-		Controls:    c.caller.Has(auth.Registrant) && reg.Controller.OrganizationID == c.caller.OrganizationID,
+		Controls:    controls,
 		AddGrantors: []partyRow{{Type: "organization"}}, Assignees: []partyRow{{Type: "organization"}}}, nil
 }
 
@@ -242,34 +269,6 @@ func (s *site) rotateCode(w http.ResponseWriter, r *http.Request, c *call) error
 	p.Code = code.ModificationCode
 	s.render(w, c, http.StatusCreated, "registration", p)
 	return nil
-}
-
-// fileObjection handles POST /registrations/{number}/objections.
-func (s *site) fileObjection(w http.ResponseWriter, r *http.Request, c *call) error {
-	req := registry.ObjectionRequest{Statement: strings.TrimSpace(r.PostFormValue("statement")), Interest: strings.TrimSpace(r.PostFormValue("interest"))}
-	idempotent(r, c)
-	return s.change(w, r, c, auth.FileObjection, "objection", "objection_filed", url.Values{"statement": {req.Statement}, "interest": {req.Interest}}, nil, func(number string, _ registry.Precondition) error {
-		_, err := s.svc.FileObjection(c.ctx(), c.caller, number, req)
-		return err
-	})
-}
-
-// withdrawObjection handles POST /registrations/{number}/objections/{objection}/withdrawal.
-func (s *site) withdrawObjection(w http.ResponseWriter, r *http.Request, c *call) error {
-	return s.change(w, r, c, auth.WithdrawObjection, "withdraw", "objection_withdrawn", nil, nil, func(number string, _ registry.Precondition) error {
-		_, err := s.svc.WithdrawObjection(c.ctx(), c.caller, number, r.PathValue("objection"))
-		return err
-	})
-}
-
-// caseNotice handles POST /registrations/{number}/objections/{objection}/case-notice.
-func (s *site) caseNotice(w http.ResponseWriter, r *http.Request, c *call) error {
-	req := registry.CaseNoticeRequest{Court: strings.TrimSpace(r.PostFormValue("court")), CaseNumber: strings.TrimSpace(r.PostFormValue("case_number")), AcceptedOn: r.PostFormValue("accepted_on")}
-	form := url.Values{"court": {req.Court}, "case_number": {req.CaseNumber}, "accepted_on": {req.AcceptedOn}, "objection": {r.PathValue("objection")}}
-	return s.change(w, r, c, auth.SubmitCaseNotice, "case", "case_notice", form, nil, func(number string, _ registry.Precondition) error {
-		_, err := s.svc.SubmitCaseNotice(c.ctx(), c.caller, number, r.PathValue("objection"), req)
-		return err
-	})
 }
 
 // revoke handles POST /registrations/{number}/revocation (administrators).

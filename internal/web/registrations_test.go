@@ -192,6 +192,28 @@ func TestGrantorsChangeAndTheRegistrationIsAssigned(t *testing.T) {
 	}
 }
 
+// Control assigned by USCC to an organization that has no account yet is
+// that organization's once it has one: its page offers it the controller's
+// forms, as the service lets it change the registration without the code.
+func TestAnAssigneeThatOpensAnAccountLaterControls(t *testing.T) {
+	s := newSite(t)
+	bank := s.bank("registrant")
+	later := uscc("91310115MA1K3YJ7X")
+	number := s.file(bank, "上海星辰机械有限公司", uscc("91310115MA1K3YJ1X"))
+	s.api(201, "POST", "/registrations/"+number+"/amendments", bank.Token, map[string]any{
+		"secured_parties": []any{map[string]any{"type": "organization", "name": "后开户银行股份有限公司", "uscc": later}}})
+	id := s.api(201, "POST", "/organizations", adminToken, map[string]any{"name": "后开户银行股份有限公司", "uscc": later, "kind": "financial_institution"})["id"].(string)
+	assignee := s.user(id, later, "registrant")
+	b := s.browser()
+	b.signIn(assignee)
+	b.get("/registrations/" + number)
+	if strings.Contains(b.last, `name="modification_code"`) || !strings.Contains(b.last, "/modification-code") {
+		t.Errorf("the assignee is not offered the controller's forms:\n%s", b.last)
+	}
+	// And the service agrees: it cancels without the code.
+	s.api(201, "POST", "/registrations/"+number+"/cancellation", assignee.Token, map[string]any{"reason": "debt_repaid"})
+}
+
 // A registrant that does not control a registration changes it with its
 // modification code; a wrong code is refused in the form.
 func TestAnotherRegistrantChangesWithTheModificationCode(t *testing.T) {

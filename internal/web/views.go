@@ -12,7 +12,6 @@ import (
 	"path"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/skip2/go-qrcode"
 
@@ -25,10 +24,6 @@ var files embed.FS
 
 // Languages are the interface's languages; the first is the default.
 var Languages = []string{"zh", "en"}
-
-// cst is China Standard Time, in which the register shows every time
-// (DOMAIN.md); China has kept UTC+8 without daylight saving since 1991.
-var cst = time.FixedZone("CST", 8*60*60)
 
 type views struct {
 	pages    map[string]*template.Template
@@ -169,7 +164,7 @@ func (p *Page) Time(t registry.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.In(cst).Format("2006-01-02 15:04:05") + " CST"
+	return t.In(registry.Shanghai).Format("2006-01-02 15:04:05") + " CST"
 }
 
 // Can reports whether the signed-in account may do action.

@@ -1,12 +1,16 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
+
+	"github.com/gin-gonic/gin"
 
 	"github.com/movable-registry/registry/internal/httpx"
 	"github.com/movable-registry/registry/internal/registry"
@@ -61,4 +65,52 @@ func jsonKind(goKind string) string {
 		return "an object"
 	}
 	return "of another type"
+}
+
+// decodeOptional reads the body of a request that needs none: empty, or an
+// empty JSON object.
+func decodeOptional(c *gin.Context) error {
+	var empty struct{}
+	return decodeOptionalInto(c, &empty)
+}
+
+// decodeOptionalInto reads a body that may be left out: empty leaves v as it
+// is; anything else is read as decode reads it.
+func decodeOptionalInto(c *gin.Context, v any) error {
+	b, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		return decodeError(err)
+	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		return nil
+	}
+	c.Request.Body = io.NopCloser(bytes.NewReader(b))
+	return decode(c, v)
+}
+
+// decode reads a JSON body strictly: unknown fields, a field given twice or
+// in another letter case, wrong types and trailing data are 400
+// malformed_request; a string that is not UTF-8 is 422; an oversized body
+// is 413.
+func decode(c *gin.Context, v any) error {
+	body, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		return decodeError(err)
+	}
+	if err := checkBody(body, reflect.TypeOf(v)); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return decodeError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return decodeError(err)
+		}
+		return httpx.NewProblem(http.StatusBadRequest, "malformed_request", "the body must hold a single JSON value")
+	}
+	return nil
 }

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/movable-registry/registry/internal/auth"
-	"github.com/movable-registry/registry/internal/httpx"
 	"github.com/movable-registry/registry/internal/registry"
 )
 
@@ -70,29 +69,6 @@ func (s *site) rejectOrganization(w http.ResponseWriter, r *http.Request, c *cal
 // suspendOrganization handles POST /admin/organizations/{id}/suspension.
 func (s *site) suspendOrganization(w http.ResponseWriter, r *http.Request, c *call) error {
 	return setStatus(s, w, r, c, auth.SuspendOrganization, "/admin/organizations?status="+registry.OrgActive, "suspended", s.svc.SuspendOrganization)
-}
-
-// revocations handles GET /admin/revocations?number=: an administrator
-// names the registration a judgment, ruling or award concerns, and revokes
-// it (or one of its objections) on its page.
-func (s *site) revocations(w http.ResponseWriter, r *http.Request, c *call) error {
-	if !c.caller.Can(auth.Revoke) {
-		c.audited(auth.Revoke, "")
-		return registry.ErrForbidden
-	}
-	number := strings.TrimSpace(r.URL.Query().Get("number"))
-	form := url.Values{"number": {number}}
-	if number == "" {
-		s.renderForm(w, c, http.StatusOK, "revocations", nil, form, nil)
-		return nil
-	}
-	c.audited(auth.ReadRegistration, number)
-	reg, err := s.svc.Registration(c.ctx(), c.caller, number)
-	if err != nil {
-		return s.formFailed(w, c, "revocations", nil, form, "", err)
-	}
-	http.Redirect(w, r, "/registrations/"+reg.Number+"#revoke", http.StatusSeeOther)
-	return nil
 }
 
 type usersPage struct {
@@ -177,72 +153,65 @@ func (s *site) reinstateUser(w http.ResponseWriter, r *http.Request, c *call) er
 	return setStatus(s, w, r, c, auth.ReinstateUser, usersOf(r), "user_reinstated", s.svc.ReinstateUser)
 }
 
-// auditFilters are the audit page's filters, by their query names.
-var auditFilters = []string{"actor", "organization", "action", "target", "outcome", "from", "to"}
-
-type auditPage struct {
-	Outcomes []string
-	Page     registry.Page[registry.AuditEntry]
-	Next     string
-	Export   string
-}
-
-// auditRequest reads the audit filters; from and to are CST date-times in
-// the form, RFC 3339 to the service.
-func auditRequest(q url.Values) (registry.AuditRequest, url.Values, []registry.FieldError) {
-	form := url.Values{}
-	for _, k := range auditFilters {
-		form.Set(k, q.Get(k))
-	}
-	var errs []registry.FieldError
-	instant := func(field string) string {
-		v := q.Get(field)
-		if v == "" {
-			return ""
-		}
-		t, ok := parseLocal(v)
-		if !ok {
-			errs = append(errs, registry.Broken(field, registry.RuleDate, "must be a date such as 2026-11-26"))
-			return ""
-		}
-		return t.Format("2006-01-02T15:04:05Z07:00")
-	}
-	req := registry.AuditRequest{Actor: q.Get("actor"), Organization: q.Get("organization"), Action: q.Get("action"),
-		Target: q.Get("target"), Outcome: q.Get("outcome"), From: instant("from"), To: instant("to"), Cursor: q.Get("cursor")}
-	return req, form, errs
-}
-
-// auditTrail handles GET /audit: the trail with filters (auditors, admins).
-func (s *site) auditTrail(w http.ResponseWriter, r *http.Request, c *call) error {
-	c.audited(auth.ReadAudit, "")
-	req, form, errs := auditRequest(r.URL.Query())
-	data := auditPage{Outcomes: []string{"success", "denied", "invalid", "error"}, Export: "/audit/export?" + form.Encode()}
-	if len(errs) > 0 {
-		return s.formFailed(w, c, "audit", data, form, "", &registry.ValidationError{Errors: errs})
-	}
-	page, err := s.svc.Audit(c.ctx(), c.caller, req)
-	if err != nil {
-		return s.formFailed(w, c, "audit", data, form, "", err)
-	}
-	data.Page = page
-	data.Next = nextPage("/audit", form, page.NextCursor)
-	s.renderForm(w, c, http.StatusOK, "audit", data, form, nil)
+// signInPage handles GET /signin.
+func (s *site) signInPage(w http.ResponseWriter, r *http.Request, c *call) error {
+	s.renderForm(w, c, http.StatusOK, "signin", nil, url.Values{"next": {localPath(r.URL.Query().Get("next"))}}, nil)
 	return nil
 }
 
-// exportAudit handles GET /audit/export: the filtered trail as CSV, as the
-// API's export writes it.
-func (s *site) exportAudit(w http.ResponseWriter, r *http.Request, c *call) error {
-	c.audited(auth.ExportAudit, "")
-	req, _, errs := auditRequest(r.URL.Query())
-	req.Cursor = ""
-	if len(errs) > 0 {
-		return &registry.ValidationError{Errors: errs}
+// signIn handles POST /signin: a token for the email and password, kept as
+// the session.
+func (s *site) signIn(w http.ResponseWriter, r *http.Request, c *call) error {
+	form := url.Values{"email": {r.PostFormValue("email")}, "next": {localPath(r.PostFormValue("next"))}}
+	c.audited(auth.SignIn, "")
+	tok, err := s.svc.IssueToken(c.ctx(), c.caller, registry.TokenRequest{Email: r.PostFormValue("email"), Password: r.PostFormValue("password"), TTL: s.opts.SessionTTL})
+	if err != nil {
+		return s.formFailed(w, c, "signin", nil, form, "", err)
 	}
-	rows, err := httpx.ExportAuditCSV(c.ctx(), w, s.svc, c.caller, req)
-	if err != nil && rows >= 0 {
-		s.log.Error("audit export broken off", "error", err, "rows", rows, "request_id", c.caller.RequestID)
-		panic(http.ErrAbortHandler)
+	if c.signedIn() && !c.caller.Bootstrap {
+		// Signing in again, perhaps as someone else, ends the old session.
+		if err := s.svc.RevokeToken(c.ctx(), c.caller, c.caller.TokenID); err != nil {
+			s.log.Error("the earlier session's token was not revoked", "error", err, "request_id", c.caller.RequestID)
+		}
 	}
-	return err
+	s.startSession(w, r, tok.Token)
+	http.Redirect(w, r, form.Get("next"), http.StatusSeeOther)
+	return nil
+}
+
+// signOut handles POST /signout: the session's token is revoked.
+func (s *site) signOut(w http.ResponseWriter, r *http.Request, c *call) error {
+	if !c.caller.Bootstrap {
+		c.audited(auth.RevokeToken, c.caller.TokenID)
+		if err := s.svc.RevokeToken(c.ctx(), c.caller, c.caller.TokenID); err != nil {
+			return err
+		}
+	}
+	s.clearSession(w, r)
+	http.Redirect(w, r, "/?done=signed_out", http.StatusSeeOther)
+	return nil
+}
+
+// signUpPage handles GET /signup.
+func (s *site) signUpPage(w http.ResponseWriter, r *http.Request, c *call) error {
+	s.renderForm(w, c, http.StatusOK, "signup", nil, url.Values{"kind": {"enterprise"}}, nil)
+	return nil
+}
+
+// signUp handles POST /signup: an organization's account, pending approval.
+func (s *site) signUp(w http.ResponseWriter, r *http.Request, c *call) error {
+	f := r.PostForm
+	req := registry.SignUpRequest{
+		Organization: registry.OrganizationInput{Name: f.Get("name"), USCC: f.Get("uscc"), Kind: f.Get("kind")},
+		User:         registry.SignUpUser{Email: f.Get("email"), DisplayName: f.Get("display_name"), Password: f.Get("password")},
+	}
+	c.audited(auth.SignUp, "")
+	out, err := s.svc.SignUp(c.ctx(), c.caller, req)
+	if err != nil {
+		form := url.Values{"name": {req.Organization.Name}, "uscc": {req.Organization.USCC}, "kind": {req.Organization.Kind},
+			"email": {req.User.Email}, "display_name": {req.User.DisplayName}}
+		return s.formFailed(w, c, "signup", nil, form, "", err)
+	}
+	s.render(w, c, http.StatusCreated, "signed_up", out)
+	return nil
 }

@@ -1,0 +1,19 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/movable-registry/registry/internal/httpx"
+)
+
+// ready handles GET /readyz.
+func (a *api) ready(c *gin.Context) {
+	if err := a.svc.Ready(c.Request.Context()); err != nil {
+		a.log.Warn("not ready", "error", err)
+		a.writeProblem(c, httpx.NewProblem(http.StatusServiceUnavailable, "not_ready", "the database is unreachable or its schema is not current"))
+		return
+	}
+	a.render(c, http.StatusOK, gin.H{"status": "ready"})
+}

@@ -1,0 +1,128 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/movable-registry/registry/internal/auth"
+	"github.com/movable-registry/registry/internal/registry"
+)
+
+// searchPage handles GET /search.
+func (s *site) searchPage(w http.ResponseWriter, r *http.Request, c *call) error {
+	if !c.caller.Can(auth.Search) {
+		c.audited(auth.Search, "")
+		return registry.ErrForbidden
+	}
+	// A similar name's link opens the form filled in with it.
+	form := url.Values{"criterion": {"grantor_name"}, "value": {r.URL.Query().Get("value")}}
+	if q := r.URL.Query().Get("criterion"); slices.Contains(criteria, q) {
+		form.Set("criterion", q)
+	}
+	s.renderForm(w, c, http.StatusOK, "search", searchForm{Criteria: criteria, Key: newSecret()}, form, nil)
+	return nil
+}
+
+type searchForm struct {
+	Criteria []string
+	Key      string
+}
+
+// criteria are the search keys a searcher chooses among (API.md, Search).
+var criteria = []string{"grantor_name", "uscc", "lei", "id_number", "registration_number", "serial_number"}
+
+// criterionFields are the fields of c by their criterion's name.
+func criterionFields(c *registry.Criteria) map[string]*string {
+	return map[string]*string{"grantor_name": &c.GrantorName, "uscc": &c.USCC, "lei": &c.LEI, "id_number": &c.IDNumber,
+		"registration_number": &c.RegistrationNumber, "serial_number": &c.SerialNumber}
+}
+
+// search handles POST /search: the search is made and stored, and the
+// browser sent to its result.
+func (s *site) search(w http.ResponseWriter, r *http.Request, c *call) error {
+	f := r.PostForm
+	form := url.Values{"criterion": {f.Get("criterion")}, "value": {f.Get("value")}, "as_of": {f.Get("as_of")}, "include_inactive": {f.Get("include_inactive")}}
+	c.audited(auth.Search, "")
+	req := registry.SearchRequest{IncludeInactive: f.Get("include_inactive") != ""}
+	var errs []registry.FieldError
+	value := f.Get("value")
+	if field, ok := criterionFields(&req.Criteria)[f.Get("criterion")]; ok {
+		*field = value
+	} else {
+		errs = append(errs, registry.Broken("criterion", registry.RuleRequired, "is required"))
+	}
+	if asOf := f.Get("as_of"); asOf != "" {
+		t, ok := parseLocal(asOf)
+		if !ok {
+			errs = append(errs, registry.Broken("as_of", registry.RuleDate, "must be a date such as 2026-11-26"))
+		}
+		req.AsOf = &t
+	}
+	data := searchForm{Criteria: criteria, Key: f.Get("idempotency_key")}
+	if len(errs) > 0 {
+		return s.formFailed(w, c, "search", data, form, "", &registry.ValidationError{Errors: errs})
+	}
+	if value == "" {
+		// The service names the empty criterion; the page shows it at the value.
+		return s.formFailed(w, c, "search", data, form, "", registry.Broke("value", registry.RuleRequired, "is required"))
+	}
+	idempotent(r, c)
+	number, _, err := s.svc.Search(c.ctx(), c.caller, req)
+	if err != nil {
+		var verr *registry.ValidationError
+		if errors.As(err, &verr) {
+			for i, fe := range verr.Errors {
+				if strings.HasPrefix(fe.Field, "criteria") {
+					verr.Errors[i].Field = "value"
+				}
+			}
+		}
+		return s.formFailed(w, c, "search", data, form, "", err)
+	}
+	http.Redirect(w, r, "/searches/"+number, http.StatusSeeOther)
+	return nil
+}
+
+// storedSearch reads a search certificate as the page shows it.
+func (s *site) storedSearch(c *call, number string) (registry.SearchCertificate, error) {
+	c.audited(auth.ReadSearch, number)
+	var out registry.SearchCertificate
+	body, err := s.svc.StoredSearch(c.ctx(), c.caller, number)
+	if err != nil {
+		return out, err
+	}
+	return out, json.Unmarshal(body, &out)
+}
+
+// searchResult handles GET /searches/{number}: the results with each
+// registration's history and objections, and the similar names.
+func (s *site) searchResult(w http.ResponseWriter, r *http.Request, c *call) error {
+	cert, err := s.storedSearch(c, r.PathValue("number"))
+	if err != nil {
+		return err
+	}
+	s.render(w, c, http.StatusOK, "search_result", &cert)
+	return nil
+}
+
+// certificatePage is a printable certificate with the QR code of its
+// verification address.
+type certificatePage struct {
+	VerifyURL string
+	Search    *registry.SearchCertificate
+	Reg       *registry.Registration
+}
+
+// searchCertificate handles GET /searches/{number}/certificate.
+func (s *site) searchCertificate(w http.ResponseWriter, r *http.Request, c *call) error {
+	cert, err := s.storedSearch(c, r.PathValue("number"))
+	if err != nil {
+		return err
+	}
+	s.render(w, c, http.StatusOK, "search_certificate", certificatePage{VerifyURL: s.verifyURL(r, cert.Number), Search: &cert})
+	return nil
+}

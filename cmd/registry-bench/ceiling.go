@@ -62,7 +62,7 @@ func ceiling(ctx context.Context, dsn string, banks []Bank, n, batch int, log *s
 				at := base.Add(time.Duration(i) * time.Microsecond)
 				st := registry.Stamp{Number: registry.FormatNumber(at, int64(i+1)), At: at, LogIndex: int64(i), LogSize: int64(i + 1)}
 				b := i % len(banks)
-				written, err := svc.Initial(registry.Caller{Principal: users[b], Source: "registry-bench ceiling"},
+				written, err := svc.PrepareFiling(registry.Caller{Principal: users[b], Source: "registry-bench ceiling"},
 					registry.Organization{ID: banks[b].ID, USCC: banks[b].USCC}, filing(int64(i)+3_000_000_000, banks[b].Company), st)
 				if err != nil {
 					errs[w] = err

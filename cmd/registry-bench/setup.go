@@ -241,7 +241,7 @@ func copyRegistrations(ctx context.Context, dsn string, banks []Bank, n int64, l
 						idx := lo + i
 						b := int(idx % int64(len(banks)))
 						c := registry.Caller{Principal: users[b], Source: "registry-bench preload"}
-						written, err := svc.Initial(c, registry.Organization{ID: banks[b].ID, USCC: banks[b].USCC}, filing(idx, banks[b].Company), stamps[i])
+						written, err := svc.PrepareFiling(c, registry.Organization{ID: banks[b].ID, USCC: banks[b].USCC}, filing(idx, banks[b].Company), stamps[i])
 						if err != nil {
 							errs[w] = fmt.Errorf("registration %d: %w", idx, err)
 							return

@@ -9,21 +9,15 @@ import (
 	"github.com/movable-registry/registry/internal/registry"
 )
 
-func auditRequest(c *gin.Context) registry.AuditRequest {
-	return registry.AuditRequest{Actor: c.Query("actor"), Organization: c.Query("organization"), Action: c.Query("action"),
-		Target: c.Query("target"), Outcome: c.Query("outcome"), From: c.Query("from"), To: c.Query("to"),
-		Cursor: c.Query("cursor"), Limit: c.Query("limit")}
-}
-
 // audit handles GET /audit.
 func (a *api) audit(c *gin.Context, caller registry.Caller) error {
-	return a.ok(c)(a.svc.Audit(c.Request.Context(), caller, auditRequest(c)))
+	return a.ok(c)(a.svc.Audit(c.Request.Context(), caller, httpx.AuditRequest(c.Request.URL.Query())))
 }
 
 // exportAudit handles GET /audit/export: CSV, streamed row by row as the
 // database sends them, so an export of any size takes the same memory.
 func (a *api) exportAudit(c *gin.Context, caller registry.Caller) error {
-	rows, err := httpx.ExportAuditCSV(c.Request.Context(), c.Writer, a.svc, caller, auditRequest(c))
+	rows, err := httpx.ExportAuditCSV(c.Request.Context(), c.Writer, a.svc, caller, httpx.AuditRequest(c.Request.URL.Query()))
 	if err != nil && rows >= 0 {
 		// The status is sent: cut the response off so the client sees an
 		// incomplete export rather than a short one that looks whole.

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/csv"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -83,4 +84,12 @@ func auditRow(r audit.Record) []string {
 		}
 	}
 	return row
+}
+
+// AuditRequest reads the audit trail's filters from a query, as GET /audit,
+// GET /audit/export and the audit page take them.
+func AuditRequest(q url.Values) registry.AuditRequest {
+	return registry.AuditRequest{Actor: q.Get("actor"), Organization: q.Get("organization"), Action: q.Get("action"),
+		Target: q.Get("target"), Outcome: q.Get("outcome"), From: q.Get("from"), To: q.Get("to"),
+		Cursor: q.Get("cursor"), Limit: q.Get("limit")}
 }

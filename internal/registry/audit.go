@@ -38,8 +38,8 @@ type AuditActor struct {
 	OrganizationID string `json:"organization_id,omitempty"`
 }
 
-// AuditEntryOf shows an audit record.
-func AuditEntryOf(r audit.Record) AuditEntry {
+// auditEntryOf shows an audit record.
+func auditEntryOf(r audit.Record) AuditEntry {
 	return AuditEntry{ID: r.ID, At: At(r.At), Actor: AuditActor{Kind: string(r.Actor), UserID: r.UserID, OrganizationID: r.OrganizationID},
 		Action: r.Action, Target: r.Target, Outcome: string(r.Outcome), Source: r.Source, RequestID: r.RequestID, Detail: r.Detail, Chain: r.Chain}
 }
@@ -105,7 +105,7 @@ func (s *Service) Audit(ctx context.Context, c Caller, req AuditRequest) (Page[A
 	}
 	entries := make([]AuditEntry, len(records))
 	for i, r := range records {
-		entries[i] = AuditEntryOf(r)
+		entries[i] = auditEntryOf(r)
 	}
 	return pageOf(entries, limit, func(e AuditEntry) string { return strconv.FormatInt(e.ID, 10) }), nil
 }

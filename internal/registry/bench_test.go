@@ -41,7 +41,7 @@ func BenchmarkValidateFiling(b *testing.B) {
 // decoding it back, applying it, the index rows and the audit entry.
 func BenchmarkInitial(b *testing.B) {
 	svc := registry.NewService(nil, time.Now, registry.Config{})
-	c := registry.Caller{Principal: auth.Principal{UserID: "0190f1c4-3c44-7d1e-8000-000000000001", OrganizationID: "0190f1c4-3c44-7d1e-8000-000000000002"}}
+	c := registry.Caller{Principal: auth.Principal{UserID: "0190f1c4-3c44-7d1e-8000-000000000001", OrganizationID: "0190f1c4-3c44-7d1e-8000-000000000002", Roles: []auth.Role{auth.Registrant}}}
 	ctrl := registry.Organization{ID: c.OrganizationID, USCC: "91310000132209458L"}
 	f := benchFiling()
 	at := time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC)
@@ -49,7 +49,7 @@ func BenchmarkInitial(b *testing.B) {
 	for b.Loop() {
 		i++
 		st := registry.Stamp{Number: registry.FormatNumber(at, i), At: at, LogIndex: i - 1, LogSize: i}
-		if _, err := svc.Initial(c, ctrl, f, st); err != nil {
+		if _, err := svc.PrepareFiling(c, ctrl, f, st); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -58,9 +58,9 @@ func BenchmarkInitial(b *testing.B) {
 // BenchmarkEncodeRegistration is the JSON answer to a filing.
 func BenchmarkEncodeRegistration(b *testing.B) {
 	svc := registry.NewService(nil, time.Now, registry.Config{})
-	c := registry.Caller{Principal: auth.Principal{UserID: "0190f1c4-3c44-7d1e-8000-000000000001", OrganizationID: "0190f1c4-3c44-7d1e-8000-000000000002"}}
+	c := registry.Caller{Principal: auth.Principal{UserID: "0190f1c4-3c44-7d1e-8000-000000000001", OrganizationID: "0190f1c4-3c44-7d1e-8000-000000000002", Roles: []auth.Role{auth.Registrant}}}
 	at := time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC)
-	w, err := svc.Initial(c, registry.Organization{ID: c.OrganizationID, USCC: "91310000132209458L"}, benchFiling(),
+	w, err := svc.PrepareFiling(c, registry.Organization{ID: c.OrganizationID, USCC: "91310000132209458L"}, benchFiling(),
 		registry.Stamp{Number: registry.FormatNumber(at, 1), At: at, LogIndex: 0, LogSize: 1})
 	if err != nil {
 		b.Fatal(err)

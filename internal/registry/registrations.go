@@ -55,18 +55,18 @@ func maskedParties(ps []Party) []Party {
 	out := make([]Party, len(ps))
 	for i, p := range ps {
 		if p.IDNumber != "" {
-			p.IDNumber = MaskID(p.IDNumber)
+			p.IDNumber = maskID(p.IDNumber)
 		}
 		out[i] = p
 	}
 	return out
 }
 
-// MaskID hides everything of an identity number but the six digits of the
+// maskID hides everything of an identity number but the six digits of the
 // place of registration (110101************). The birth date, the sequence
 // and the check character all stay hidden: any one of them shown narrows a
 // guess of the rest, and a search by identity number would confirm it.
-func MaskID(id string) string {
+func maskID(id string) string {
 	if len(id) <= 6 {
 		return strings.Repeat("*", len(id))
 	}
@@ -422,10 +422,17 @@ func (s *Service) record(c Caller, st Stamp, action auth.Action, cur Registratio
 	return w, nil
 }
 
-// Initial works out what filing f at stamp st writes, as File would, for a
-// tool that loads many registrations at once (registry-bench). It checks
-// the filing first.
-func (s *Service) Initial(c Caller, ctrl Organization, f Filing, st Stamp) (Written, error) {
+// PrepareFiling works out what filing f at stamp st writes, exactly as File
+// would, without writing it: for a loader that writes many registrations at
+// once (registry-bench's preload, through postgres.Bulk). It makes File's
+// checks: c must be a registrant of ctrl, and f must be valid.
+func (s *Service) PrepareFiling(c Caller, ctrl Organization, f Filing, st Stamp) (Written, error) {
+	if err := allow(c, auth.FileRegistration); err != nil {
+		return Written{}, err
+	}
+	if ctrl.ID == "" || ctrl.ID != c.OrganizationID {
+		return Written{}, refused(ErrForbidden, "a registrant files for its own organization only")
+	}
 	if err := f.Validate(); err != nil {
 		return Written{}, err
 	}

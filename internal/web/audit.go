@@ -39,8 +39,8 @@ func auditRequest(q url.Values) (registry.AuditRequest, url.Values, []registry.F
 		}
 		return t.Format("2006-01-02T15:04:05Z07:00")
 	}
-	req := registry.AuditRequest{Actor: q.Get("actor"), Organization: q.Get("organization"), Action: q.Get("action"),
-		Target: q.Get("target"), Outcome: q.Get("outcome"), From: instant("from"), To: instant("to"), Cursor: q.Get("cursor")}
+	req := httpx.AuditRequest(q)
+	req.From, req.To, req.Limit = instant("from"), instant("to"), ""
 	return req, form, errs
 }
 

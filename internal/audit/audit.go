@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// Outcome classifies how an action ended, as API.md's audit section defines.
+// Outcome classifies how an action ended, as the API's audit entries give it (docs/api.md).
 type Outcome string
 
 // The outcomes of an audited action.

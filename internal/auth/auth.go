@@ -18,7 +18,7 @@ import (
 // Role is what a user may do in the register.
 type Role string
 
-// The roles of API.md, Accounts.
+// The roles of the API (docs/api.md, Role).
 const (
 	Registrant Role = "registrant"
 	Searcher   Role = "searcher"

@@ -1,4 +1,4 @@
-// Package httpapi is the registry's HTTP API (API.md): routes, request
+// Package httpapi is the registry's HTTP API (docs/api.md): routes, request
 // decoding, the one error-to-status table, and middleware. It is the only
 // package that imports gin.
 package httpapi

@@ -34,7 +34,7 @@ var legalFormWords = map[string]bool{
 var folder = cases.Fold()
 
 // Normalize returns the search key of an organization name: the form in which
-// every typing variant of one legal name is equal (see DOMAIN.md, Search).
+// every typing variant of one legal name is equal (docs/rules.md, Searching).
 //
 // Chinese legal-form words are part of the name and stay; Latin-script names
 // additionally follow rule 503 of the IACA Model Administrative Rules.

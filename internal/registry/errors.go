@@ -55,7 +55,7 @@ type UnavailableError struct {
 
 func (e *UnavailableError) Error() string { return e.Reason }
 
-// Field error codes (API.md, Conventions).
+// Field error codes (docs/api.md).
 const (
 	CodeInvalidField    = "invalid_field"
 	CodeInvalidUSCC     = "invalid_uscc"
@@ -82,7 +82,7 @@ type FieldError struct {
 }
 
 // MarshalJSON writes the field error with its rule's argument beside the
-// rule, as API.md's problem documents show it.
+// rule, as the API's problem documents show it (docs/api.md, FieldError).
 func (f FieldError) MarshalJSON() ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteString(`{"field":`)

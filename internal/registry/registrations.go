@@ -273,7 +273,7 @@ func (s *Service) Revoke(ctx context.Context, c Caller, number string, req Revoc
 	})
 }
 
-// Registration list limits (API.md, Conventions).
+// Registration list limits (docs/api.md).
 const (
 	defaultPage = 50
 	maxPage     = 500
@@ -732,7 +732,7 @@ type ListFilter struct {
 	Limit int
 }
 
-// Kinds of security interest the register covers (DOMAIN.md).
+// Kinds of security interest the register covers (docs/rules.md).
 var Kinds = []string{"chattel_mortgage", "receivables_pledge", "document_pledge", "financial_lease", "factoring", "retention_of_title", "other"}
 
 // ItemTypes are the kinds of serial-numbered collateral items.
@@ -872,7 +872,7 @@ type Rename struct {
 	To   Party `json:"to"`
 }
 
-// Amendment changes a registration (API.md, amendments). Every field is
+// Amendment changes a registration (docs/api.md). Every field is
 // optional; at least one must change something.
 type Amendment struct {
 	AddItems         []ItemInput `json:"add_items,omitempty"`

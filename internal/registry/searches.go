@@ -505,7 +505,7 @@ func (c *Criteria) query() (q Query, mixedScripts bool, err error) {
 	return q, mixedScripts, p.err()
 }
 
-// How a search result matched (API.md, search).
+// How a search result matched (docs/api.md).
 const (
 	MatchCurrentName        = "current_name"
 	MatchFormerName         = "former_name"

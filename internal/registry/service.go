@@ -286,7 +286,7 @@ func normalizeModificationCode(code string) string {
 	return code
 }
 
-// Page is one page of a list (API.md, Lists).
+// Page is one page of a list (docs/api.md).
 type Page[T any] struct {
 	Items      []T    `json:"items"`
 	NextCursor string `json:"next_cursor,omitempty"`

@@ -32,7 +32,7 @@ type searchForm struct {
 	Key      string
 }
 
-// criteria are the search keys a searcher chooses among (API.md, Search).
+// criteria are the search keys a searcher chooses among (docs/api.md).
 var criteria = []string{"grantor_name", "uscc", "lei", "id_number", "registration_number", "serial_number"}
 
 // criterionFields are the fields of c by their criterion's name.

@@ -8,6 +8,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"gopkg.in/yaml.v3"
+
+	"github.com/movable-registry/registry/internal/registry"
 )
 
 // TestOpenAPIMatchesRoutes keeps the OpenAPI document and the route table
@@ -45,3 +47,33 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 }
 
 var pathParam = regexp.MustCompile(`:([a-z_]+)`)
+
+// The rules the OpenAPI document lists are the rules the service names.
+func TestOpenAPIListsEveryRule(t *testing.T) {
+	var doc struct {
+		Components struct {
+			Schemas struct {
+				FieldError struct {
+					Properties struct {
+						Rule struct {
+							Enum []string `yaml:"enum"`
+						} `yaml:"rule"`
+					} `yaml:"properties"`
+				} `yaml:"FieldError"`
+			} `yaml:"schemas"`
+		} `yaml:"components"`
+	}
+	if err := yaml.Unmarshal(OpenAPI, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var rules []string
+	for _, r := range registry.Rules {
+		rules = append(rules, string(r))
+	}
+	documented := doc.Components.Schemas.FieldError.Properties.Rule.Enum
+	slices.Sort(rules)
+	slices.Sort(documented)
+	if diff := cmp.Diff(documented, rules); diff != "" {
+		t.Errorf("rules (-documented +named by the service):\n%s", diff)
+	}
+}

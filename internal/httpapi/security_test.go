@@ -306,3 +306,24 @@ func TestMetricsNeedTheirToken(t *testing.T) {
 		}
 	}
 }
+
+// A field error names the rule it broke and the rule's argument, beside the
+// English message, so that a client can say it in its own words.
+func TestFieldErrorsNameTheirRule(t *testing.T) {
+	e := newEnv(t)
+	bank := e.newAccount(usccs[0], "registrant")
+	f := filing(strings.Repeat("名", 201), usccs[1])
+	f["period_months"] = 0
+	p := e.problem(e.do("POST", "/registrations", bank.Token, f), 422, "invalid_field")
+	got := map[string]map[string]any{}
+	for _, x := range p["errors"].([]any) {
+		fe := x.(map[string]any)
+		got[fe["field"].(string)] = fe
+	}
+	if fe := got["grantors[0].name"]; fe["rule"] != "too_long" || fe["max"] != 200.0 || fe["message"] != "is longer than 200 characters" {
+		t.Errorf("grantors[0].name: %v", fe)
+	}
+	if fe := got["period_months"]; fe["rule"] != "period" || fe["max"] != 360.0 {
+		t.Errorf("period_months: %v", fe)
+	}
+}

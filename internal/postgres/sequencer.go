@@ -4,13 +4,17 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"maps"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"gorm.io/gorm"
 
+	"github.com/movable-registry/registry/internal/audit"
+	"github.com/movable-registry/registry/internal/identity"
 	"github.com/movable-registry/registry/internal/registry"
 	"github.com/movable-registry/registry/internal/translog"
 )
@@ -403,4 +407,400 @@ func (q *sequencer) together(batch []*request, searches int) ([]registry.Stamp, 
 func (s *Store) batchView(db *gorm.DB, buf *writeBuffer, pending map[int64]translog.Hash) *Store {
 	return &Store{db: db, now: s.now, goose: s.goose, hashes: s.hashes, seq: s.seq, similar: s.similar,
 		written: map[int64]translog.Hash{}, pending: pending, buf: buf}
+}
+
+// writeBuffer holds the rows that the writes of a batch add, until a read
+// needs them in the database or the batch ends. A flush writes each table's
+// rows in one statement (arrays through unnest), so a batch of filings costs a
+// handful of round trips, not a dozen per filing.
+//
+// A flush comes before every read, so each write's transaction sees exactly
+// what it would have seen alone. Within one flush a registration is touched by
+// at most one write: changing a registration starts with reading it, which
+// flushes whatever came before.
+type writeBuffer struct {
+	tx  *gorm.DB
+	ctx context.Context
+
+	events        []eventRow
+	hashIDs       []int64
+	hashes        [][]byte
+	registrations []registrationRow
+	updates       []registrationRow
+	codes         []registrationRow
+	partyEnds     []rowEnd
+	parties       []partyRow
+	itemEnds      []rowEnd
+	items         []itemRow
+	notifications []registry.Notification
+	searches      []searchRow
+	audits        []audit.Entry
+	// names are the grantor names flushed so far, for the similar names
+	// once the batch commits.
+	names []grantorName
+
+	// The audit chain's head, read and locked at the batch's first audit
+	// flush and carried forward in memory.
+	auditRead bool
+	auditSeq  int64
+	auditHash []byte
+
+	// mark is where the running write's rows begin; dirty is set once any of
+	// them, or a direct write of its, reached the database.
+	mark  bufferMark
+	dirty bool
+	// detached is a search's buffer outside the transaction: its reads go
+	// to the committed register and it may not write there itself.
+	detached bool
+}
+
+// errDetachedWrite stops a write that reached the database from outside a
+// batch's transaction.
+var errDetachedWrite = errors.New("a search outside the transaction may not write")
+
+type rowEnd struct {
+	Number string
+	ID     string
+	At     time.Time
+}
+
+type searchRow struct {
+	Number, Criteria       string
+	SearchedAt, AsOf       time.Time
+	OrganizationID, UserID *string
+	IncludeInactive        bool
+	RegisterPosition       int64
+	ResultCount            int32
+	Body                   []byte
+	Matches, ViewerUSCC    *string
+	ViewerStaff            bool
+}
+
+// bufferMark is the length of each of the buffer's lists at one moment.
+type bufferMark [13]int
+
+func (b *writeBuffer) lengths() bufferMark {
+	return bufferMark{len(b.events), len(b.hashIDs), len(b.registrations), len(b.updates), len(b.codes),
+		len(b.partyEnds), len(b.parties), len(b.itemEnds), len(b.items), len(b.notifications), len(b.searches), len(b.audits), 0}
+}
+
+func (b *writeBuffer) empty() bool { return b.lengths() == bufferMark{} }
+
+// begin marks where the next write's rows start.
+func (b *writeBuffer) begin() {
+	b.mark, b.dirty = b.lengths(), false
+}
+
+// discard drops the rows the running write added since begin; it is only
+// right while none of them has been flushed.
+func (b *writeBuffer) discard() {
+	m := b.mark
+	b.events, b.hashIDs, b.hashes = b.events[:m[0]], b.hashIDs[:m[1]], b.hashes[:m[1]]
+	b.registrations, b.updates, b.codes = b.registrations[:m[2]], b.updates[:m[3]], b.codes[:m[4]]
+	b.partyEnds, b.parties, b.itemEnds, b.items = b.partyEnds[:m[5]], b.parties[:m[6]], b.itemEnds[:m[7]], b.items[:m[8]]
+	b.notifications, b.searches, b.audits = b.notifications[:m[9]], b.searches[:m[10]], b.audits[:m[11]]
+}
+
+// touched notes that the running write changed the database itself.
+func (b *writeBuffer) touched() { b.dirty = true }
+
+// flush writes every buffered row, table by table, in an order that keeps
+// references whole and lets a registration's old index rows end before its
+// new ones start.
+func (b *writeBuffer) flush() error {
+	if b.empty() {
+		return nil
+	}
+	if b.lengths() != b.mark {
+		b.dirty = true
+	}
+	steps := []func() error{b.flushEvents, b.flushRegistrations, b.flushParties, b.flushItems, b.flushNotifications, b.flushSearches, b.flushAudits}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	b.events, b.hashIDs, b.hashes = b.events[:0], b.hashIDs[:0], b.hashes[:0]
+	b.registrations, b.updates, b.codes = b.registrations[:0], b.updates[:0], b.codes[:0]
+	b.partyEnds, b.parties, b.itemEnds, b.items = b.partyEnds[:0], b.parties[:0], b.itemEnds[:0], b.items[:0]
+	b.notifications, b.searches, b.audits = b.notifications[:0], b.searches[:0], b.audits[:0]
+	b.mark = bufferMark{}
+	return nil
+}
+
+// exec runs one statement on the transaction's connection, with its arrays
+// passed to pgx as they are (GORM would expand a slice into a list).
+func (b *writeBuffer) exec(query string, args ...any) error {
+	_, err := b.tx.Statement.ConnPool.ExecContext(b.ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("batch write: %w", translate(err))
+	}
+	return nil
+}
+
+func (b *writeBuffer) flushEvents() error {
+	if len(b.events) > 0 {
+		n := len(b.events)
+		idx, num, reg, typ := make([]int64, n), make([]string, n), make([]string, n), make([]string, n)
+		at, org, user, rec := make([]time.Time, n), make([]*string, n), make([]*string, n), make([][]byte, n)
+		for i, e := range b.events {
+			idx[i], num[i], reg[i], typ[i], at[i], org[i], user[i], rec[i] = e.LogIndex, e.Number, e.RegistrationNumber, e.Type, e.RegisteredAt, e.OrganizationID, e.UserID, e.Record
+		}
+		if err := b.exec(`INSERT INTO events (log_index, number, registration_number, type, registered_at, organization_id, user_id, record)
+			SELECT i, n, r, t, a, o::uuid, u::uuid, rec FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::text[], $8::bytea[])
+			AS x(i, n, r, t, a, o, u, rec)`, idx, num, reg, typ, at, org, user, rec); err != nil {
+			return err
+		}
+	}
+	if len(b.hashIDs) > 0 {
+		return b.exec("INSERT INTO log_hashes (id, hash) SELECT * FROM unnest($1::bigint[], $2::bytea[])", b.hashIDs, b.hashes)
+	}
+	return nil
+}
+
+func registrationArrays(rows []registrationRow) (num, kind []string, reg, exp []time.Time, ctrl []*string, uscc, status []string, ended []*time.Time, code [][]byte) {
+	n := len(rows)
+	num, kind, reg, exp, ctrl = make([]string, n), make([]string, n), make([]time.Time, n), make([]time.Time, n), make([]*string, n)
+	uscc, status, ended, code = make([]string, n), make([]string, n), make([]*time.Time, n), make([][]byte, n)
+	for i, r := range rows {
+		num[i], kind[i], reg[i], exp[i], ctrl[i] = r.Number, r.Kind, r.RegisteredAt, r.ExpiresAt, r.ControllerID
+		uscc[i], status[i], ended[i], code[i] = r.ControllerUSCC, r.Status, r.EndedAt, r.ModificationCodeHash
+	}
+	return
+}
+
+func (b *writeBuffer) flushRegistrations() error {
+	if len(b.registrations) > 0 {
+		num, kind, reg, exp, ctrl, uscc, status, ended, code := registrationArrays(b.registrations)
+		if err := b.exec(`INSERT INTO registrations (number, kind, registered_at, expires_at, controller_id, controller_uscc, status, ended_at, modification_code_hash)
+			SELECT n, k, r, e, c::uuid, u, s, en, h FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::timestamptz[], $9::bytea[])
+			AS x(n, k, r, e, c, u, s, en, h)`, num, kind, reg, exp, ctrl, uscc, status, ended, code); err != nil {
+			return err
+		}
+	}
+	if len(b.updates) > 0 {
+		num, _, _, exp, ctrl, uscc, status, ended, _ := registrationArrays(b.updates)
+		if err := b.exec(`UPDATE registrations r SET expires_at = x.e, controller_id = x.c::uuid, controller_uscc = x.u, status = x.s, ended_at = x.en
+			FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::timestamptz[]) AS x(n, e, c, u, s, en)
+			WHERE r.number = x.n`, num, exp, ctrl, uscc, status, ended); err != nil {
+			return err
+		}
+	}
+	if len(b.codes) > 0 {
+		num, _, _, _, _, _, _, _, code := registrationArrays(b.codes)
+		return b.exec(`UPDATE registrations r SET modification_code_hash = x.h FROM unnest($1::text[], $2::bytea[]) AS x(n, h) WHERE r.number = x.n`, num, code)
+	}
+	return nil
+}
+
+func endArrays(ends []rowEnd) (num, id []string, at []time.Time) {
+	num, id, at = make([]string, len(ends)), make([]string, len(ends)), make([]time.Time, len(ends))
+	for i, e := range ends {
+		num[i], id[i], at[i] = e.Number, e.ID, e.At
+	}
+	return
+}
+
+func (b *writeBuffer) flushParties() error {
+	if len(b.partyEnds) > 0 {
+		num, _, at := endArrays(b.partyEnds)
+		if err := b.exec(`UPDATE parties p SET removed_at = x.a FROM unnest($1::text[], $2::timestamptz[]) AS x(n, a)
+			WHERE p.registration_number = x.n AND p.removed_at IS NULL`, num, at); err != nil {
+			return err
+		}
+	}
+	if len(b.parties) == 0 {
+		return nil
+	}
+	n := len(b.parties)
+	reg, role, typ, name, key := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	ord, at := make([]int32, n), make([]time.Time, n)
+	uscc, country, regNo, lei, idNo, addr := make([]*string, n), make([]*string, n), make([]*string, n), make([]*string, n), make([]*string, n), make([]*string, n)
+	var names []string
+	var nameKeys []string
+	var firstAt []time.Time
+	seen := map[string]bool{}
+	for i, p := range b.parties {
+		reg[i], role[i], ord[i], typ[i], name[i], key[i], at[i] = p.RegistrationNumber, p.Role, int32(p.Ord), p.Type, p.Name, p.NameKey, p.AddedAt
+		uscc[i], country[i], regNo[i], lei[i], idNo[i], addr[i] = p.USCC, p.Country, p.RegistrationNo, p.LEI, p.IDNumber, p.Address
+		if isGrantorName(p) && !seen[p.NameKey] {
+			seen[p.NameKey] = true
+			names, nameKeys, firstAt = append(names, p.Name), append(nameKeys, p.NameKey), append(firstAt, p.AddedAt)
+		}
+	}
+	if err := b.exec(`INSERT INTO parties (registration_number, role, ord, type, name, name_key, uscc, country, registration_no, lei, id_number, address, added_at)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::int4[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::timestamptz[])`,
+		reg, role, ord, typ, name, key, uscc, country, regNo, lei, idNo, addr, at); err != nil {
+		return err
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	if err := b.exec(`INSERT INTO grantor_names (name_key, name, first_at) SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])
+		ON CONFLICT (name_key) DO NOTHING`, nameKeys, names, firstAt); err != nil {
+		return err
+	}
+	for i := range names {
+		b.names = append(b.names, grantorName{Key: nameKeys[i], Name: names[i]})
+	}
+	return b.exec("SELECT pg_notify($1, '')", namesChannel)
+}
+
+// isGrantorName reports whether a party row's name goes into the similar
+// names: organization grantors, current or former.
+func isGrantorName(p partyRow) bool {
+	return (p.Role == registry.RoleGrantor || p.Role == registry.RoleFormerGrantor) && p.NameKey != ""
+}
+
+func (b *writeBuffer) flushItems() error {
+	if len(b.itemEnds) > 0 {
+		num, id, at := endArrays(b.itemEnds)
+		if err := b.exec(`UPDATE items i SET removed_at = x.a FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS x(n, id, a)
+			WHERE i.registration_number = x.n AND i.id = x.id AND i.removed_at IS NULL`, num, id, at); err != nil {
+			return err
+		}
+	}
+	if len(b.items) == 0 {
+		return nil
+	}
+	n := len(b.items)
+	id, reg, typ, serial, key, desc := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	ord, at := make([]int32, n), make([]time.Time, n)
+	for i, it := range b.items {
+		id[i], reg[i], ord[i], typ[i], serial[i], key[i], desc[i], at[i] = it.ID, it.RegistrationNumber, int32(it.Ord), it.Type, it.SerialNumber, it.SerialKey, it.Description, it.RegisteredAt
+	}
+	return b.exec(`INSERT INTO items (id, registration_number, ord, type, serial_number, serial_key, description, registered_at)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::int4[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[])`,
+		id, reg, ord, typ, serial, key, desc, at)
+}
+
+func (b *writeBuffer) flushNotifications() error {
+	if len(b.notifications) == 0 {
+		return nil
+	}
+	n := len(b.notifications)
+	org, reg, ev, kind, at := make([]*string, n), make([]string, n), make([]string, n), make([]string, n), make([]time.Time, n)
+	for i, x := range b.notifications {
+		org[i], reg[i], ev[i], kind[i], at[i] = strPtr(x.OrganizationID), x.RegistrationNumber, x.EventNumber, x.Kind, x.At
+	}
+	return b.exec(`INSERT INTO notifications (organization_id, registration_number, event_number, kind, created_at)
+		SELECT o::uuid, r, e, k, a FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[]) AS x(o, r, e, k, a)`,
+		org, reg, ev, kind, at)
+}
+
+func (b *writeBuffer) flushSearches() error {
+	if len(b.searches) == 0 {
+		return nil
+	}
+	return b.exec(`INSERT INTO searches (number, searched_at, as_of, organization_id, user_id, criteria, include_inactive, register_position, result_count, body,
+			matches, viewer_uscc, viewer_staff)
+		`+searchesFrom(1), searchArgs(b.searches)...)
+}
+
+// searchesFrom selects search rows from 13 arrays numbered from first on.
+func searchesFrom(first int) string {
+	p := func(k int) string { return "$" + strconv.Itoa(first+k) }
+	return `SELECT n, s, a, o::uuid, u::uuid, c::jsonb, i, p, rc, b, m, v, vs FROM unnest(` + p(0) + `::text[], ` + p(1) + `::timestamptz[], ` + p(2) + `::timestamptz[], ` +
+		p(3) + `::text[], ` + p(4) + `::text[], ` + p(5) + `::text[], ` + p(6) + `::bool[], ` + p(7) + `::int8[], ` + p(8) + `::int4[], ` + p(9) + `::bytea[], ` +
+		p(10) + `::text[], ` + p(11) + `::text[], ` + p(12) + `::bool[]) AS x(n, s, a, o, u, c, i, p, rc, b, m, v, vs)`
+}
+
+// searchArgs are search rows as 13 arrays, a column each.
+func searchArgs(rows []searchRow) []any {
+	n := len(rows)
+	num, crit, searched, asOf := make([]string, n), make([]string, n), make([]time.Time, n), make([]time.Time, n)
+	org, user, inactive, pos, count, body := make([]*string, n), make([]*string, n), make([]bool, n), make([]int64, n), make([]int32, n), make([][]byte, n)
+	matches, viewer, staff := make([]*string, n), make([]*string, n), make([]bool, n)
+	for i, s := range rows {
+		num[i], crit[i], searched[i], asOf[i], org[i], user[i] = s.Number, s.Criteria, s.SearchedAt, s.AsOf, s.OrganizationID, s.UserID
+		inactive[i], pos[i], count[i], body[i] = s.IncludeInactive, s.RegisterPosition, s.ResultCount, s.Body
+		matches[i], viewer[i], staff[i] = s.Matches, s.ViewerUSCC, s.ViewerStaff
+	}
+	return []any{num, searched, asOf, org, user, crit, inactive, pos, count, body, matches, viewer, staff}
+}
+
+// flushAudits appends the buffered audit entries to the chain, computing
+// each link as the database does for a single entry (audit.Chain).
+func (b *writeBuffer) flushAudits() error {
+	if len(b.audits) == 0 {
+		return nil
+	}
+	if !b.auditRead {
+		var head struct {
+			Seq  int64
+			Hash []byte
+		}
+		if err := b.tx.WithContext(b.ctx).Raw("SELECT seq, hash FROM audit_head FOR UPDATE").Scan(&head).Error; err != nil {
+			return translate(err)
+		}
+		b.auditRead, b.auditSeq, b.auditHash = true, head.Seq, head.Hash
+	}
+	args, seq, hash := auditArgs(b.audits, b.auditSeq, b.auditHash)
+	if err := b.exec(`WITH head AS (UPDATE audit_head SET seq = $13, hash = $14)
+		INSERT INTO audit_entries (id, chain, at, actor, user_id, organization_id, action, target, outcome, source, request_id, detail)
+		`+auditsFrom(1), append(args, seq, hash)...); err != nil {
+		return err
+	}
+	b.auditSeq, b.auditHash = seq, hash
+	return nil
+}
+
+// auditsFrom selects audit rows from 12 arrays numbered from first on.
+func auditsFrom(first int) string {
+	p := func(k int) string { return "$" + strconv.Itoa(first+k) }
+	return `SELECT i, c, a, ac, u::uuid, o::uuid, act, t, oc, s, r, d FROM unnest(` + p(0) + `::int8[], ` + p(1) + `::bytea[], ` + p(2) + `::timestamptz[], ` +
+		p(3) + `::text[], ` + p(4) + `::text[], ` + p(5) + `::text[], ` + p(6) + `::text[], ` + p(7) + `::text[], ` + p(8) + `::text[], ` + p(9) + `::text[], ` +
+		p(10) + `::text[], ` + p(11) + `::text[]) AS x(i, c, a, ac, u, o, act, t, oc, s, r, d)`
+}
+
+// auditArgs chains entries onto the head (seq, hash) and lays them out as
+// 12 arrays; it returns the new head too.
+func auditArgs(entries []audit.Entry, seq int64, hash []byte) ([]any, int64, []byte) {
+	n := len(entries)
+	id, chain, at := make([]int64, n), make([][]byte, n), make([]time.Time, n)
+	actor, user, org, action, target, outcome, source, reqID, detail := make([]string, n), make([]*string, n), make([]*string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	for i, e := range entries {
+		seq++
+		hash = audit.Chain(hash, seq, e)
+		id[i], chain[i], at[i], actor[i], user[i], org[i] = seq, hash, e.At, string(e.Actor), strPtr(e.UserID), strPtr(e.OrganizationID)
+		action[i], target[i], outcome[i], source[i], reqID[i], detail[i] = e.Action, e.Target, string(e.Outcome), e.Source, e.RequestID, e.Detail
+	}
+	return []any{id, chain, at, actor, user, org, action, target, outcome, source, reqID, detail}, seq, hash
+}
+
+// The store's views write through these: buffered inside a batch, at once
+// otherwise.
+
+func (s *Store) bufferEvent(e registry.EventRecord) error {
+	s.buf.events = append(s.buf.events, eventRow{LogIndex: e.LogIndex, Number: e.Number, RegistrationNumber: e.RegistrationNumber,
+		Type: e.Type, RegisteredAt: e.At, OrganizationID: strPtr(e.OrganizationID), UserID: strPtr(e.UserID), Record: e.Record})
+	return nil
+}
+
+func (s *Store) bufferParties(number string, at time.Time, parties []registry.IndexedParty) {
+	s.buf.partyEnds = append(s.buf.partyEnds, rowEnd{Number: number, At: at})
+	s.buf.parties = append(s.buf.parties, partyRows(number, at, parties)...)
+}
+
+func partyRows(number string, at time.Time, parties []registry.IndexedParty) []partyRow {
+	rows := make([]partyRow, len(parties))
+	for i, p := range parties {
+		key := ""
+		if p.Type == "organization" {
+			key = identity.Normalize(p.Name).Key
+		}
+		rows[i] = partyRow{RegistrationNumber: number, Role: p.Role, Ord: i, Type: p.Type, Name: p.Name, NameKey: key,
+			USCC: strPtr(p.USCC), Country: strPtr(p.Country), RegistrationNo: strPtr(p.RegistrationNumber),
+			LEI: strPtr(p.LEI), IDNumber: strPtr(p.IDNumber), Address: strPtr(p.Address), AddedAt: at}
+	}
+	return rows
+}
+
+func itemRows(number string, items []registry.Item) []itemRow {
+	rows := make([]itemRow, len(items))
+	for i, it := range items {
+		rows[i] = itemRow{ID: it.ID, RegistrationNumber: number, Ord: i, Type: it.Type, SerialNumber: it.SerialNumber,
+			SerialKey: identity.SerialKey(it.SerialNumber), Description: it.Description, RegisteredAt: it.RegisteredAt.Time}
+	}
+	return rows
 }

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"time"
 
@@ -11,6 +12,23 @@ import (
 // first used it stored. A concurrent first use holds the key's row until it
 // commits or rolls back; this waits for it.
 func (s *Store) ClaimIdempotencyKey(ctx context.Context, id, fingerprint []byte, at time.Time) (registry.IdempotentResponse, bool, error) {
+	if s.buf != nil && !s.buf.detached {
+		// In a batch, a claim only reads: the key is written with the
+		// write's other rows, so that a replay or a refusal leaves nothing
+		// to undo and never spoils the batch.
+		var rows []struct {
+			Fingerprint []byte
+			Response    []byte
+		}
+		if err := s.q(ctx).Raw("SELECT fingerprint, response FROM idempotency_keys WHERE id = ?", bytea(id)).Scan(&rows).Error; err != nil {
+			return registry.IdempotentResponse{}, false, translate(err)
+		}
+		if len(rows) == 1 {
+			return registry.IdempotentResponse{Fingerprint: rows[0].Fingerprint, Sealed: rows[0].Response}, false, nil
+		}
+		s.buf.keys = append(s.buf.keys, keyRow{ID: id, Fingerprint: fingerprint, CreatedAt: at})
+		return registry.IdempotentResponse{}, true, nil
+	}
 	db := s.w(ctx)
 	res := db.Exec("INSERT INTO idempotency_keys (id, fingerprint, created_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING", bytea(id), bytea(fingerprint), at)
 	if res.Error != nil {
@@ -29,5 +47,13 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, id, fingerprint []byte,
 
 // SaveIdempotentResponse stores the sealed first answer under its key.
 func (s *Store) SaveIdempotentResponse(ctx context.Context, id, sealed []byte) error {
+	if s.buf != nil && !s.buf.detached {
+		for i := range s.buf.keys {
+			if bytes.Equal(s.buf.keys[i].ID, id) {
+				s.buf.keys[i].Response = sealed
+				return nil
+			}
+		}
+	}
 	return translate(s.w(ctx).Exec("UPDATE idempotency_keys SET response = ? WHERE id = ?", bytea(sealed), bytea(id)).Error)
 }

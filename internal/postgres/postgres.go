@@ -121,6 +121,10 @@ type Store struct {
 	// rows until they are flushed (nil outside a batch).
 	seq *sequencer
 	buf *writeBuffer
+	// batchCtx, inside a batch, is the batch's own context: every statement
+	// runs on it, whatever context the write's caller passes, so that a
+	// client that hangs up cannot abort the transaction it shares.
+	batchCtx context.Context
 	// similar is the similar-names index (shared); newNames collects the
 	// grantor names a transaction's writes added, for the index once it
 	// has committed.
@@ -152,6 +156,9 @@ func (s *Store) with(tx *gorm.DB) *Store {
 // rows the batch holds, so that the statement sees them; an error in doing
 // so is the statement's.
 func (s *Store) q(ctx context.Context) *gorm.DB {
+	if s.batchCtx != nil {
+		ctx = s.batchCtx
+	}
 	db := s.db.WithContext(ctx)
 	if s.buf != nil && !s.buf.detached {
 		if err := s.buf.flush(); err != nil {

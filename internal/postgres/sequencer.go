@@ -152,9 +152,16 @@ func (q *sequencer) do(ctx context.Context, kind registry.StampKind, fn func(reg
 		return ctx.Err()
 	}
 	q.mu.RUnlock()
-	// Once queued, the write is answered even if its caller has gone: it
-	// may already be part of a committing batch.
-	return <-r.done
+	// Once queued, the write runs to its end even if its caller goes: it
+	// may already be part of a committing batch, whose statements run on the
+	// batch's own context. The caller's deadline bounds only its wait; a
+	// client that gave up learns the outcome through its Idempotency-Key.
+	select {
+	case err := <-r.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (q *sequencer) close() {
@@ -368,6 +375,7 @@ func (q *sequencer) together(batch []*request, searches int) ([]registry.Stamp, 
 				continue
 			}
 			view := s.batchView(tx, buf, pending)
+			view.batchCtx = ctx
 			buf.begin()
 			before := h
 			err := r.fn(view, h.next(s.now(), r.kind))
@@ -435,6 +443,10 @@ type writeBuffer struct {
 	notifications []registry.Notification
 	searches      []searchRow
 	audits        []audit.Entry
+	// keys are idempotency keys claimed by the batch's writes, with their
+	// sealed answers once saved: a key is written only with its write, so
+	// that a replay or a refusal after a claim leaves nothing to undo.
+	keys []keyRow
 	// names are the grantor names flushed so far, for the similar names
 	// once the batch commits.
 	names []grantorName
@@ -457,6 +469,11 @@ type writeBuffer struct {
 // errDetachedWrite stops a write that reached the database from outside a
 // batch's transaction.
 var errDetachedWrite = errors.New("a search outside the transaction may not write")
+
+type keyRow struct {
+	ID, Fingerprint, Response []byte
+	CreatedAt                 time.Time
+}
 
 type rowEnd struct {
 	Number string
@@ -481,7 +498,7 @@ type bufferMark [13]int
 
 func (b *writeBuffer) lengths() bufferMark {
 	return bufferMark{len(b.events), len(b.hashIDs), len(b.registrations), len(b.updates), len(b.codes),
-		len(b.partyEnds), len(b.parties), len(b.itemEnds), len(b.items), len(b.notifications), len(b.searches), len(b.audits), 0}
+		len(b.partyEnds), len(b.parties), len(b.itemEnds), len(b.items), len(b.notifications), len(b.searches), len(b.audits), len(b.keys)}
 }
 
 func (b *writeBuffer) empty() bool { return b.lengths() == bufferMark{} }
@@ -499,6 +516,7 @@ func (b *writeBuffer) discard() {
 	b.registrations, b.updates, b.codes = b.registrations[:m[2]], b.updates[:m[3]], b.codes[:m[4]]
 	b.partyEnds, b.parties, b.itemEnds, b.items = b.partyEnds[:m[5]], b.parties[:m[6]], b.itemEnds[:m[7]], b.items[:m[8]]
 	b.notifications, b.searches, b.audits = b.notifications[:m[9]], b.searches[:m[10]], b.audits[:m[11]]
+	b.keys = b.keys[:m[12]]
 }
 
 // touched notes that the running write changed the database itself.
@@ -514,7 +532,7 @@ func (b *writeBuffer) flush() error {
 	if b.lengths() != b.mark {
 		b.dirty = true
 	}
-	steps := []func() error{b.flushEvents, b.flushRegistrations, b.flushParties, b.flushItems, b.flushNotifications, b.flushSearches, b.flushAudits}
+	steps := []func() error{b.flushEvents, b.flushRegistrations, b.flushParties, b.flushItems, b.flushNotifications, b.flushSearches, b.flushKeys, b.flushAudits}
 	for _, step := range steps {
 		if err := step(); err != nil {
 			return err
@@ -524,6 +542,7 @@ func (b *writeBuffer) flush() error {
 	b.registrations, b.updates, b.codes = b.registrations[:0], b.updates[:0], b.codes[:0]
 	b.partyEnds, b.parties, b.itemEnds, b.items = b.partyEnds[:0], b.parties[:0], b.itemEnds[:0], b.items[:0]
 	b.notifications, b.searches, b.audits = b.notifications[:0], b.searches[:0], b.audits[:0]
+	b.keys = b.keys[:0]
 	b.mark = bufferMark{}
 	return nil
 }
@@ -672,6 +691,21 @@ func (b *writeBuffer) flushItems() error {
 	return b.exec(`INSERT INTO items (id, registration_number, ord, type, serial_number, serial_key, description, registered_at)
 		SELECT * FROM unnest($1::text[], $2::text[], $3::int4[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[])`,
 		id, reg, ord, typ, serial, key, desc, at)
+}
+
+// flushKeys writes the batch's idempotency keys. Another instance may have
+// claimed one meanwhile: the insert then fails, the batch is rerun, and the
+// write alone finds the key and answers as a replay.
+func (b *writeBuffer) flushKeys() error {
+	if len(b.keys) == 0 {
+		return nil
+	}
+	n := len(b.keys)
+	ids, fps, resp, at := make([][]byte, n), make([][]byte, n), make([][]byte, n), make([]time.Time, n)
+	for i, k := range b.keys {
+		ids[i], fps[i], resp[i], at[i] = k.ID, k.Fingerprint, k.Response, k.CreatedAt
+	}
+	return b.exec("INSERT INTO idempotency_keys (id, fingerprint, response, created_at) SELECT * FROM unnest($1::bytea[], $2::bytea[], $3::bytea[], $4::timestamptz[])", ids, fps, resp, at)
 }
 
 func (b *writeBuffer) flushNotifications() error {

@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	_ "embed" // the OpenAPI document
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -44,6 +45,7 @@ type api struct {
 	log  *slog.Logger
 
 	perToken *httpx.Limiters
+	tally    *httpx.Tally
 }
 
 // access says who may call a route before the service applies its own rules.
@@ -124,7 +126,8 @@ func NewRouter(svc *registry.Service, opts Options) http.Handler {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	a := &api{svc: svc, opts: opts, log: opts.Logger, perToken: httpx.NewLimiters(opts.PerToken, opts.Now)}
+	a := &api{svc: svc, opts: opts, log: opts.Logger, perToken: httpx.NewLimiters(opts.PerToken, opts.Now),
+		tally: httpx.NewTally(svc, opts.Logger, opts.Now)}
 
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
@@ -282,6 +285,12 @@ func (a *api) fail(c *gin.Context, rt route, caller registry.Caller, err error) 
 	}
 	if p.Status == http.StatusUnauthorized {
 		c.Header("WWW-Authenticate", `Bearer realm="registry"`)
+	}
+	var limited *httpx.LimitRefusal
+	if errors.As(err, &limited) {
+		a.tally.Refused(c.Request.Context(), caller, action(c, rt), target(c), p)
+		a.writeProblem(c, p)
+		return
 	}
 	if aerr := httpx.RecordRefusal(c.Request.Context(), a.svc, caller, action(c, rt), target(c), p, ""); aerr != nil {
 		a.log.Error("audit entry not written", "error", aerr, "request_id", caller.RequestID)

@@ -85,11 +85,17 @@ func (ls *Limiters) sweep(now time.Time) {
 // RateLimited is the refusal of a request over a limit (what: "from this
 // address", "with this token").
 func RateLimited(wait time.Duration, what string) error {
-	return &registry.RateLimitedError{RetryAfter: wait, Reason: "too many requests " + what + ": slow down and retry after the time Retry-After gives"}
+	return &LimitRefusal{&registry.RateLimitedError{RetryAfter: wait, Reason: "too many requests " + what + ": slow down and retry after the time Retry-After gives"}}
 }
 
-// Whole seconds, rounded up.
-// RetryAfter is a wait as the Retry-After header gives it.
+// LimitRefusal is a request refused by a rate limit (per address, per
+// token), as opposed to the register's own caps: it is audited in tallies.
+type LimitRefusal struct{ *registry.RateLimitedError }
+
+func (e *LimitRefusal) Unwrap() error { return e.RateLimitedError }
+
+// RetryAfter is a wait as the Retry-After header gives it: whole seconds,
+// rounded up.
 func RetryAfter(d time.Duration) string {
 	s := int64((d + time.Second - 1) / time.Second)
 	return strconv.FormatInt(max(s, 1), 10)

@@ -1,0 +1,108 @@
+package httpx
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/movable-registry/registry/internal/audit"
+	"github.com/movable-registry/registry/internal/auth"
+	"github.com/movable-registry/registry/internal/registry"
+)
+
+// Tally records requests refused by a rate limit without writing one audit
+// entry each: a flood of them would take the audit chain's lock, the
+// busiest row of the register, for every refused request. The first refusal
+// of a client (address and user) in a second is recorded as itself; the
+// rest of that second are counted, and recorded as one entry with the count
+// once the second is over. A flood costs a few entries a second and is
+// still on record.
+type Tally struct {
+	svc    *registry.Service
+	log    *slog.Logger
+	now    func() time.Time
+	window time.Duration
+
+	mu      sync.Mutex
+	windows map[tallyKey]*tallyWindow
+}
+
+type tallyKey struct {
+	source, user string
+	start        int64
+}
+
+type tallyWindow struct {
+	caller       registry.Caller
+	action       auth.Action
+	target, why  string
+	count        int
+	start        time.Time
+	flushPending bool
+}
+
+// NewTally records svc's refusals by limit in windows of a second.
+func NewTally(svc *registry.Service, log *slog.Logger, now func() time.Time) *Tally {
+	if now == nil {
+		now = time.Now
+	}
+	return &Tally{svc: svc, log: log, now: now, window: time.Second, windows: map[tallyKey]*tallyWindow{}}
+}
+
+// Refused records one request refused by a limit with problem p.
+func (t *Tally) Refused(ctx context.Context, caller registry.Caller, action auth.Action, target string, p *Problem) {
+	now := t.now()
+	start := now.Truncate(t.window)
+	k := tallyKey{source: auth.AddressKey(caller.Source), user: caller.UserID, start: start.UnixNano()}
+	t.mu.Lock()
+	w, seen := t.windows[k]
+	if !seen {
+		t.windows[k] = &tallyWindow{start: start}
+		t.mu.Unlock()
+		if err := RecordRefusal(ctx, t.svc, caller, action, target, p, ""); err != nil {
+			t.log.Error("audit entry not written", "error", err, "request_id", caller.RequestID)
+		}
+		return
+	}
+	w.count++
+	if w.count == 1 {
+		w.caller, w.action, w.target, w.why = caller, action, target, p.Code+": "+p.Detail
+	}
+	if !w.flushPending {
+		w.flushPending = true
+		// Once the second is over, its count goes into the trail.
+		time.AfterFunc(t.window-now.Sub(start)+10*time.Millisecond, func() { t.flush(k) })
+	}
+	t.mu.Unlock()
+}
+
+// flush writes a closed window's count.
+func (t *Tally) flush(k tallyKey) {
+	t.mu.Lock()
+	w := t.windows[k]
+	delete(t.windows, k)
+	t.sweep()
+	t.mu.Unlock()
+	if w == nil || w.count == 0 {
+		return
+	}
+	detail := fmt.Sprintf("%s (and %d more requests from %s refused by a rate limit in the second from %s)",
+		w.why, w.count, w.caller.Source, w.start.UTC().Format(time.RFC3339))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := t.svc.Record(ctx, w.caller, w.action, w.target, audit.Denied, detail); err != nil {
+		t.log.Error("audit entry of refused requests not written", "error", err, "count", w.count, "source", w.caller.Source)
+	}
+}
+
+// sweep forgets windows that closed with nothing counted.
+func (t *Tally) sweep() {
+	cutoff := t.now().Add(-2 * t.window).UnixNano()
+	for k, w := range t.windows {
+		if k.start < cutoff && w.count == 0 {
+			delete(t.windows, k)
+		}
+	}
+}

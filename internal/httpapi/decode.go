@@ -10,9 +10,9 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/movable-registry/registry/internal/httpx"
 	"github.com/movable-registry/registry/internal/registry"
@@ -130,76 +130,87 @@ func decode(c *gin.Context, v any) error {
 // 422 naming the field. A body that is not JSON at all is left to the
 // decoder, which says where.
 func checkBody(body []byte, t reflect.Type) error {
-	w := walker{body: body, dec: json.NewDecoder(bytes.NewReader(body))}
-	w.dec.UseNumber()
+	w := walker{dec: jsontext.NewDecoder(bytes.NewReader(body))}
 	err := w.value(t, "")
-	if _, syntax := err.(syntaxError); syntax {
+	var se *jsontext.SyntacticError
+	switch {
+	case err == nil:
 		return nil
+	case errors.As(err, &se) && errors.Is(se.Err, jsontext.ErrDuplicateName):
+		field := jsonPath(se.JSONPointer)
+		name := field[strings.LastIndexAny(field, ".")+1:]
+		return malformedField(field, fmt.Sprintf("%q is given twice: give each field once", name))
+	case errors.As(err, &se) && strings.Contains(se.Err.Error(), "UTF-8"):
+		// A string with bytes that are not UTF-8, or an escaped lone
+		// surrogate: named by the member it belongs to.
+		return registry.Invalid(fieldName(jsonPath(se.JSONPointer)), registry.CodeInvalidField, "is not valid UTF-8")
 	}
-	return err
+	var p *httpx.Problem
+	var v *registry.ValidationError
+	if errors.As(err, &p) || errors.As(err, &v) {
+		return err
+	}
+	// Not JSON, cut short, or empty: the decoder says what is wrong.
+	return nil
 }
 
-// syntaxError stops the walk at JSON the decoder will refuse itself.
-type syntaxError struct{ error }
+
+// jsonPath writes a JSON Pointer (/grantors/0/name) as a field's path in
+// problems (grantors[0].name).
+func jsonPath(p jsontext.Pointer) string {
+	var b strings.Builder
+	for _, tok := range strings.Split(string(p), "/")[1:] {
+		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
+		if _, err := strconv.Atoi(tok); err == nil {
+			b.WriteString("[" + tok + "]")
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteString(".")
+		}
+		b.WriteString(tok)
+	}
+	return b.String()
+}
 
 type walker struct {
-	body []byte
-	dec  *json.Decoder
+	dec *jsontext.Decoder
 }
 
 var unmarshaler = reflect.TypeFor[json.Unmarshaler]()
 
-// value reads one JSON value that is to fill a t (nil: anything, checked
-// for repeated keys only) found at path.
+// value reads one JSON value that is to fill a t (nil: anything, checked by
+// the tokenizer only) found at path. The tokenizer itself refuses a name
+// given twice and text that is not UTF-8.
 func (w *walker) value(t reflect.Type, path string) error {
 	for t != nil && t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
 	if t != nil && (reflect.PointerTo(t).Implements(unmarshaler) || t.Implements(unmarshaler)) {
-		// A type that reads itself: its keys are its own business, but
-		// none may come twice.
 		t = nil
 	}
-	start := w.dec.InputOffset()
-	tok, err := w.dec.Token()
+	tok, err := w.dec.ReadToken()
 	if err != nil {
-		return syntaxError{err}
+		return err
 	}
-	switch tok := tok.(type) {
-	case json.Delim:
-		switch tok {
-		case '{':
-			return w.object(t, path)
-		case '[':
-			var elem reflect.Type
-			if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
-				elem = t.Elem()
-			}
-			for i := 0; w.dec.More(); i++ {
-				if err := w.value(elem, path+"["+strconv.Itoa(i)+"]"); err != nil {
-					return err
-				}
-			}
-			if _, err := w.dec.Token(); err != nil {
-				return syntaxError{err}
+	switch tok.Kind() {
+	case '{':
+		return w.object(t, path)
+	case '[':
+		var elem reflect.Type
+		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+			elem = t.Elem()
+		}
+		for i := 0; w.dec.PeekKind() != ']'; i++ {
+			if err := w.value(elem, path+"["+strconv.Itoa(i)+"]"); err != nil {
+				return err
 			}
 		}
-	case string:
-		if strings.ContainsRune(tok, utf8.RuneError) && !honestReplacement(w.body[start:w.dec.InputOffset()]) {
-			return registry.Invalid(fieldName(path), registry.CodeInvalidField, "is not valid UTF-8")
+		if _, err := w.dec.ReadToken(); err != nil {
+			return err
 		}
 	}
 	return nil
-}
-
-// honestReplacement reports whether a string's raw JSON holds U+FFFD as
-// such (written out or escaped) rather than as the decoder's stand-in for
-// bytes that are not UTF-8 or an escaped lone surrogate.
-func honestReplacement(raw []byte) bool {
-	if !utf8.Valid(raw) {
-		return false
-	}
-	return bytes.Contains(raw, []byte("\uFFFD")) || bytes.Contains(bytes.ToLower(raw), []byte(`\ufffd`))
 }
 
 // object reads the members of an object after its '{'.
@@ -214,21 +225,16 @@ func (w *walker) object(t reflect.Type, path string) error {
 			elem = t.Elem()
 		}
 	}
-	seen := map[string]bool{}
-	for w.dec.More() {
-		tok, err := w.dec.Token()
+	for w.dec.PeekKind() != '}' {
+		tok, err := w.dec.ReadToken()
 		if err != nil {
-			return syntaxError{err}
+			return err
 		}
-		key, _ := tok.(string)
+		key := tok.String()
 		at := key
 		if path != "" {
 			at = path + "." + key
 		}
-		if seen[key] {
-			return malformedField(at, fmt.Sprintf("%q is given twice: give each field once", key))
-		}
-		seen[key] = true
 		next := elem
 		if fields != nil {
 			ft, ok := fields[key]
@@ -246,10 +252,8 @@ func (w *walker) object(t reflect.Type, path string) error {
 			return err
 		}
 	}
-	if _, err := w.dec.Token(); err != nil {
-		return syntaxError{err}
-	}
-	return nil
+	_, err := w.dec.ReadToken()
+	return err
 }
 
 // jsonFields are the names a struct's fields are read under, exactly as

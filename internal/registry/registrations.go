@@ -325,14 +325,18 @@ func (s *Service) File(ctx context.Context, c Caller, f Filing) (Registration, e
 	if err := f.Validate(); err != nil {
 		return Registration{}, err
 	}
-	// Read before the sequencer: its lock is held only for the write.
-	ctrl, err := s.store.Organization(ctx, c.OrganizationID)
-	if err != nil {
-		return Registration{}, err
+	// The controller is the caller's organization, as its token names it
+	// (an organization's USCC never changes): no read is needed.
+	ctrl := Organization{ID: c.OrganizationID, USCC: c.OrganizationUSCC}
+	if ctrl.ID == "" || ctrl.USCC == "" {
+		var err error
+		if ctrl, err = s.store.Organization(ctx, c.OrganizationID); err != nil {
+			return Registration{}, err
+		}
 	}
 	code := newModificationCode()
 	var reg Registration
-	err = s.store.Sequence(ctx, StampEvent, func(tx Tx, st Stamp) error {
+	err := s.store.Sequence(ctx, StampEvent, func(tx Tx, st Stamp) error {
 		return s.once(ctx, tx, c, st.At, &reg, func() error {
 			var err error
 			reg, err = s.commit(ctx, tx, c, st, auth.FileRegistration, Registration{}, EventInitial, initial(ctrl, f, st), auth.HashSecret(code))

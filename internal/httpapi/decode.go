@@ -154,7 +154,6 @@ func checkBody(body []byte, t reflect.Type) error {
 	return nil
 }
 
-
 // jsonPath writes a JSON Pointer (/grantors/0/name) as a field's path in
 // problems (grantors[0].name).
 func jsonPath(p jsontext.Pointer) string {

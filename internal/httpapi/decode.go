@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/gin-gonic/gin"
 	"github.com/go-json-experiment/json/jsontext"
@@ -131,7 +132,7 @@ func decode(c *gin.Context, v any) error {
 // decoder, which says where.
 func checkBody(body []byte, t reflect.Type) error {
 	w := walker{dec: jsontext.NewDecoder(bytes.NewReader(body))}
-	err := w.value(t, "")
+	err := w.value(t)
 	var se *jsontext.SyntacticError
 	switch {
 	case err == nil:
@@ -174,14 +175,40 @@ func jsonPath(p jsontext.Pointer) string {
 
 type walker struct {
 	dec *jsontext.Decoder
+	// at is the path to the value being read, kept as pieces ("grantors",
+	// "[0]", "name") and joined only for an error.
+	at []string
+}
+
+func (w *walker) path() string {
+	var b strings.Builder
+	for i, p := range w.at {
+		if i > 0 && !strings.HasPrefix(p, "[") {
+			b.WriteByte('.')
+		}
+		b.WriteString(p)
+	}
+	return b.String()
+}
+
+// fieldsOf caches jsonFields by type: a body is read for every request.
+var fieldsOf sync.Map // reflect.Type → map[string]reflect.Type
+
+func cachedFields(t reflect.Type) map[string]reflect.Type {
+	if f, ok := fieldsOf.Load(t); ok {
+		return f.(map[string]reflect.Type)
+	}
+	f := jsonFields(t)
+	fieldsOf.Store(t, f)
+	return f
 }
 
 var unmarshaler = reflect.TypeFor[json.Unmarshaler]()
 
 // value reads one JSON value that is to fill a t (nil: anything, checked by
-// the tokenizer only) found at path. The tokenizer itself refuses a name
+// the tokenizer only) found at w.path(). The tokenizer itself refuses a name
 // given twice and text that is not UTF-8.
-func (w *walker) value(t reflect.Type, path string) error {
+func (w *walker) value(t reflect.Type) error {
 	for t != nil && t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
@@ -194,16 +221,18 @@ func (w *walker) value(t reflect.Type, path string) error {
 	}
 	switch tok.Kind() {
 	case '{':
-		return w.object(t, path)
+		return w.object(t)
 	case '[':
 		var elem reflect.Type
 		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
 			elem = t.Elem()
 		}
 		for i := 0; w.dec.PeekKind() != ']'; i++ {
-			if err := w.value(elem, path+"["+strconv.Itoa(i)+"]"); err != nil {
+			w.at = append(w.at, "["+strconv.Itoa(i)+"]")
+			if err := w.value(elem); err != nil {
 				return err
 			}
+			w.at = w.at[:len(w.at)-1]
 		}
 		if _, err := w.dec.ReadToken(); err != nil {
 			return err
@@ -213,13 +242,13 @@ func (w *walker) value(t reflect.Type, path string) error {
 }
 
 // object reads the members of an object after its '{'.
-func (w *walker) object(t reflect.Type, path string) error {
+func (w *walker) object(t reflect.Type) error {
 	var fields map[string]reflect.Type
 	var elem reflect.Type
 	if t != nil {
 		switch t.Kind() {
 		case reflect.Struct:
-			fields = jsonFields(t)
+			fields = cachedFields(t)
 		case reflect.Map:
 			elem = t.Elem()
 		}
@@ -230,26 +259,24 @@ func (w *walker) object(t reflect.Type, path string) error {
 			return err
 		}
 		key := tok.String()
-		at := key
-		if path != "" {
-			at = path + "." + key
-		}
+		w.at = append(w.at, key)
 		next := elem
 		if fields != nil {
 			ft, ok := fields[key]
 			if !ok {
 				for name := range fields {
 					if strings.EqualFold(name, key) {
-						return malformedField(at, fmt.Sprintf("unknown field %q: the field is written %q", key, name))
+						return malformedField(w.path(), fmt.Sprintf("unknown field %q: the field is written %q", key, name))
 					}
 				}
 				// Unknown outright: the decoder says so.
 			}
 			next = ft
 		}
-		if err := w.value(next, at); err != nil {
+		if err := w.value(next); err != nil {
 			return err
 		}
+		w.at = w.at[:len(w.at)-1]
 	}
 	_, err := w.dec.ReadToken()
 	return err

@@ -15,19 +15,13 @@ import (
 // audit_head in the same statement, so ids have no gaps and follow commit
 // order; the head's row lock is held until the transaction ends.
 func (s *Store) InsertAudit(ctx context.Context, e audit.Entry) error {
+	if s.buf == nil {
+		return s.alone(ctx, func(tx *Store) error { return tx.InsertAudit(ctx, e) })
+	}
 	e = e.Clean()
 	e.At = e.At.UTC().Truncate(time.Microsecond)
-	if s.buf != nil {
-		s.buf.audits = append(s.buf.audits, e)
-		return nil
-	}
-	return translate(s.w(ctx).Exec(
-		`WITH head AS (
-			UPDATE audit_head SET seq = seq + 1, hash = sha256(hash || int8send(seq + 1) || ?::bytea) RETURNING seq, hash
-		)
-		INSERT INTO audit_entries (id, chain, at, actor, user_id, organization_id, action, target, outcome, source, request_id, detail)
-		SELECT head.seq, head.hash, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM head`,
-		e.Canonical(), e.At, string(e.Actor), nullable(e.UserID), nullable(e.OrganizationID), e.Action, e.Target, string(e.Outcome), e.Source, e.RequestID, e.Detail).Error)
+	s.buf.audits = append(s.buf.audits, e)
+	return nil
 }
 
 const auditColumns = "id, at, actor, user_id, organization_id, action, target, outcome, source, request_id, detail, chain"

@@ -12,7 +12,7 @@ import (
 // first used it stored. A concurrent first use holds the key's row until it
 // commits or rolls back; this waits for it.
 func (s *Store) ClaimIdempotencyKey(ctx context.Context, id, fingerprint []byte, at time.Time) (registry.IdempotentResponse, bool, error) {
-	if s.buf != nil && !s.buf.detached {
+	if s.buf != nil && s.buf.shared {
 		// In a batch, a claim only reads: the key is written with the
 		// write's other rows, so that a replay or a refusal leaves nothing
 		// to undo and never spoils the batch.
@@ -47,7 +47,7 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, id, fingerprint []byte,
 
 // SaveIdempotentResponse stores the sealed first answer under its key.
 func (s *Store) SaveIdempotentResponse(ctx context.Context, id, sealed []byte) error {
-	if s.buf != nil && !s.buf.detached {
+	if s.buf != nil && s.buf.shared {
 		for i := range s.buf.keys {
 			if bytes.Equal(s.buf.keys[i].ID, id) {
 				s.buf.keys[i].Response = sealed

@@ -15,10 +15,9 @@ func (s *Store) InsertObjectionDeadline(ctx context.Context, objection, registra
 
 // InsertNotification stores something an organization must be told.
 func (s *Store) InsertNotification(ctx context.Context, n registry.Notification) error {
-	if s.buf != nil {
-		s.buf.notifications = append(s.buf.notifications, n)
-		return nil
+	if s.buf == nil {
+		return s.alone(ctx, func(tx *Store) error { return tx.InsertNotification(ctx, n) })
 	}
-	return translate(s.w(ctx).Exec(`INSERT INTO notifications (organization_id, registration_number, event_number, kind, created_at)
-		VALUES (?, ?, ?, ?, ?)`, nullable(n.OrganizationID), n.RegistrationNumber, n.EventNumber, n.Kind, n.At).Error)
+	s.buf.notifications = append(s.buf.notifications, n)
+	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 	pgdriver "gorm.io/driver/postgres"
@@ -125,11 +126,8 @@ type Store struct {
 	// runs on it, whatever context the write's caller passes, so that a
 	// client that hangs up cannot abort the transaction it shares.
 	batchCtx context.Context
-	// similar is the similar-names index (shared); newNames collects the
-	// grantor names a transaction's writes added, for the index once it
-	// has committed.
-	similar  *similarNames
-	newNames *[]grantorName
+	// similar is the similar-names index (shared).
+	similar *similarNames
 }
 
 var _ registry.Store = (*Store)(nil)
@@ -149,7 +147,7 @@ func New(db *gorm.DB, now func() time.Time, opts ...Option) (*Store, error) {
 // with is the store's view inside transaction tx.
 func (s *Store) with(tx *gorm.DB) *Store {
 	return &Store{db: tx, now: s.now, goose: s.goose, hashes: s.hashes, seq: s.seq, similar: s.similar,
-		written: map[int64]translog.Hash{}, newNames: &[]grantorName{}}
+		written: map[int64]translog.Hash{}}
 }
 
 // q is the handle for one statement. Inside a batch it first writes the
@@ -181,20 +179,36 @@ func (s *Store) w(ctx context.Context) *gorm.DB {
 	return db
 }
 
-// transaction runs fn in one transaction and, once it has committed, lets
-// the log's hashes it wrote be read from memory. Hashes of a transaction
-// that rolled back never get there.
+// transaction runs fn in one transaction: a batch of one. Its rows are
+// buffered and written as a batch's are, when fn ends; once it has
+// committed, the log's hashes it wrote can be read from memory and its
+// grantor names join the similar names. Nothing of a transaction that
+// rolled back gets there.
 func (s *Store) transaction(ctx context.Context, fn func(tx *Store) error) error {
 	var view *Store
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		view = s.with(tx)
-		return fn(view)
+		view.buf = &writeBuffer{tx: tx, ctx: ctx}
+		view.buf.begin()
+		if err := fn(view); err != nil {
+			return err
+		}
+		return view.buf.flush()
 	})
 	if err == nil && view != nil {
 		s.hashes.add(view.written)
-		s.similar.added(*view.newNames)
+		s.similar.added(view.buf.names)
 	}
 	return translate(err)
+}
+
+// alone runs fn on s when s is a transaction's view, and otherwise in a
+// transaction of its own: every write goes through a buffer.
+func (s *Store) alone(ctx context.Context, fn func(tx *Store) error) error {
+	if s.buf != nil {
+		return fn(s)
+	}
+	return s.transaction(ctx, fn)
 }
 
 // Ping reports whether the database answers and no migration is pending.
@@ -245,6 +259,11 @@ func translate(err error) error {
 		return registry.ErrNotFound
 	case errors.Is(err, gorm.ErrDuplicatedKey):
 		return registry.ErrConflict
+	}
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) && pg.Code == "23505" {
+		// A unique key taken, found by a statement of the batch's own.
+		return fmt.Errorf("%w: %s", registry.ErrConflict, pg.Message)
 	}
 	return err
 }

@@ -21,23 +21,18 @@ type eventRow struct {
 // InsertEvent appends a registry event and its hashes in the log, in one
 // statement (or, inside a batch, with the batch's).
 func (s *Store) InsertEvent(ctx context.Context, e registry.EventRecord) error {
+	if s.buf == nil {
+		return s.alone(ctx, func(tx *Store) error { return tx.InsertEvent(ctx, e) })
+	}
 	first, hashes, err := s.newHashes(ctx, e.LogIndex, e.Record)
 	if err != nil {
 		return err
 	}
-	if s.buf != nil {
-		s.bufferEvent(e)
-		for i, h := range hashes {
-			s.buf.hashIDs, s.buf.hashes = append(s.buf.hashIDs, first+int64(i)), append(s.buf.hashes, h[:])
-		}
-		return nil
+	s.bufferEvent(e)
+	for i, h := range hashes {
+		s.buf.hashIDs, s.buf.hashes = append(s.buf.hashIDs, first+int64(i)), append(s.buf.hashes, h[:])
 	}
-	values, args := hashValues(first, hashes)
-	args = append([]any{e.LogIndex, e.Number, e.RegistrationNumber, e.Type, e.At, strPtr(e.OrganizationID), strPtr(e.UserID), e.Record}, args...)
-	return translate(s.w(ctx).Exec(`WITH event AS (
-			INSERT INTO events (log_index, number, registration_number, type, registered_at, organization_id, user_id, record)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?))
-		INSERT INTO log_hashes (id, hash) VALUES `+values, args...).Error)
+	return nil
 }
 
 type registrationRow struct {
@@ -91,13 +86,13 @@ const (
 
 // InsertRegistration stores a new registration's current-state row.
 func (s *Store) InsertRegistration(ctx context.Context, h registry.RegistrationHead, modificationCodeHash []byte) error {
+	if s.buf == nil {
+		return s.alone(ctx, func(tx *Store) error { return tx.InsertRegistration(ctx, h, modificationCodeHash) })
+	}
 	row := headRowOf(h)
 	row.ModificationCodeHash = modificationCodeHash
-	if s.buf != nil {
-		s.buf.registrations = append(s.buf.registrations, row)
-		return nil
-	}
-	return translate(s.q(ctx).Table("registrations").Create(&row).Error)
+	s.buf.registrations = append(s.buf.registrations, row)
+	return nil
 }
 
 func headRowOf(h registry.RegistrationHead) registrationRow {
@@ -107,83 +102,51 @@ func headRowOf(h registry.RegistrationHead) registrationRow {
 
 // UpdateRegistration rewrites a registration's current-state row.
 func (s *Store) UpdateRegistration(ctx context.Context, h registry.RegistrationHead) error {
-	row := headRowOf(h)
-	if s.buf != nil {
-		s.buf.updates = append(s.buf.updates, row)
-		return nil
+	if s.buf == nil {
+		return s.alone(ctx, func(tx *Store) error { return tx.UpdateRegistration(ctx, h) })
 	}
-	return translate(s.w(ctx).Exec(`UPDATE registrations SET expires_at = ?, controller_id = ?, controller_uscc = ?,
-		status = ?, ended_at = ? WHERE number = ?`,
-		row.ExpiresAt, row.ControllerID, row.ControllerUSCC, row.Status, row.EndedAt, row.Number).Error)
+	s.buf.updates = append(s.buf.updates, headRowOf(h))
+	return nil
 }
 
 // SetModificationCode replaces the hash of a registration's modification code.
 func (s *Store) SetModificationCode(ctx context.Context, number string, hash []byte) error {
-	if s.buf != nil {
-		s.buf.codes = append(s.buf.codes, registrationRow{Number: number, ModificationCodeHash: hash})
-		return nil
+	if s.buf == nil {
+		return s.alone(ctx, func(tx *Store) error { return tx.SetModificationCode(ctx, number, hash) })
 	}
-	return translate(s.w(ctx).Exec("UPDATE registrations SET modification_code_hash = ? WHERE number = ?", bytea(hash), number).Error)
+	s.buf.codes = append(s.buf.codes, registrationRow{Number: number, ModificationCodeHash: hash})
+	return nil
 }
 
 // IndexParties ends the registration's open party rows at at and inserts
 // these in their place. An unchanged party's row ends and restarts at the
 // same instant, so searches as of any instant see it without a gap.
 func (s *Store) IndexParties(ctx context.Context, number string, at time.Time, parties []registry.IndexedParty) error {
-	if s.buf != nil {
-		s.bufferParties(number, at, parties)
-		return nil
+	if s.buf == nil {
+		return s.alone(ctx, func(tx *Store) error { return tx.IndexParties(ctx, number, at, parties) })
 	}
-	db := s.w(ctx)
-	if err := db.Exec("UPDATE parties SET removed_at = ? WHERE registration_number = ? AND removed_at IS NULL", at, number).Error; err != nil {
-		return translate(err)
-	}
-	rows := partyRows(number, at, parties)
-	if len(rows) == 0 {
-		return nil
-	}
-	if err := db.Table("parties").CreateInBatches(&rows, 500).Error; err != nil {
-		return translate(err)
-	}
-	added := false
-	for _, p := range rows {
-		if isGrantorName(p) {
-			if err := db.Exec("INSERT INTO grantor_names (name_key, name, first_at) VALUES (?, ?, ?) ON CONFLICT (name_key) DO NOTHING",
-				p.NameKey, p.Name, p.AddedAt).Error; err != nil {
-				return translate(err)
-			}
-			if s.newNames != nil {
-				*s.newNames = append(*s.newNames, grantorName{Key: p.NameKey, Name: p.Name})
-			}
-			added = true
-		}
-	}
-	if added {
-		return translate(db.Exec("SELECT pg_notify(?, '')", namesChannel).Error)
-	}
+	s.bufferParties(number, at, parties)
 	return nil
 }
 
 // InsertItems adds collateral items to the index, each with its own priority time.
 func (s *Store) InsertItems(ctx context.Context, number string, items []registry.Item) error {
-	rows := itemRows(number, items)
-	if s.buf != nil {
-		s.buf.items = append(s.buf.items, rows...)
-		return nil
+	if s.buf == nil {
+		return s.alone(ctx, func(tx *Store) error { return tx.InsertItems(ctx, number, items) })
 	}
-	return translate(s.w(ctx).Table("items").CreateInBatches(&rows, 500).Error)
+	s.buf.items = append(s.buf.items, itemRows(number, items)...)
+	return nil
 }
 
 // RemoveItems ends items' index rows at at.
 func (s *Store) RemoveItems(ctx context.Context, number string, ids []string, at time.Time) error {
-	if s.buf != nil {
-		for _, id := range ids {
-			s.buf.itemEnds = append(s.buf.itemEnds, rowEnd{Number: number, ID: id, At: at})
-		}
-		return nil
+	if s.buf == nil {
+		return s.alone(ctx, func(tx *Store) error { return tx.RemoveItems(ctx, number, ids, at) })
 	}
-	return translate(s.w(ctx).Exec("UPDATE items SET removed_at = ? WHERE registration_number = ? AND id = ANY(?::text[]) AND removed_at IS NULL",
-		at, number, textArray(ids)).Error)
+	for _, id := range ids {
+		s.buf.itemEnds = append(s.buf.itemEnds, rowEnd{Number: number, ID: id, At: at})
+	}
+	return nil
 }
 
 // eventsSQL finds events by their registrations' index; the instant only

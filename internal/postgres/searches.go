@@ -236,16 +236,11 @@ func (s *Store) InsertSearch(ctx context.Context, c *registry.SearchCertificate,
 		matches := b.String()
 		row.Matches, row.ViewerUSCC, row.ViewerStaff = &matches, strPtr(st.ViewerUSCC), st.ViewerStaff
 	}
-	if s.buf != nil {
-		s.buf.searches = append(s.buf.searches, row)
-		return nil
+	if s.buf == nil {
+		return s.alone(ctx, func(tx *Store) error { return tx.InsertSearch(ctx, c, st, userID) })
 	}
-	return translate(s.w(ctx).Exec(`
-		INSERT INTO searches (number, searched_at, as_of, organization_id, user_id, criteria, include_inactive, register_position, result_count, body,
-			matches, viewer_uscc, viewer_staff)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		row.Number, row.SearchedAt, row.AsOf, row.OrganizationID, row.UserID, row.Criteria, row.IncludeInactive,
-		row.RegisterPosition, row.ResultCount, row.Body, row.Matches, row.ViewerUSCC, row.ViewerStaff).Error)
+	s.buf.searches = append(s.buf.searches, row)
+	return nil
 }
 
 // Search returns a stored search certificate.

@@ -368,7 +368,7 @@ func (q *sequencer) together(batch []*request, searches int) ([]registry.Stamp, 
 		for k := range stamps {
 			stamps[k] = h.next(s.now(), registry.StampSearchAsOf)
 		}
-		buf := &writeBuffer{tx: tx, ctx: ctx}
+		buf := &writeBuffer{tx: tx, ctx: ctx, shared: true}
 		for i, r := range batch {
 			if err := r.ctx.Err(); err != nil {
 				errs[i] = err
@@ -464,6 +464,9 @@ type writeBuffer struct {
 	// detached is a search's buffer outside the transaction: its reads go
 	// to the committed register and it may not write there itself.
 	detached bool
+	// shared marks a batch's buffer, whose transaction many writes share
+	// (a transaction of one write has a buffer too).
+	shared bool
 }
 
 // errDetachedWrite stops a write that reached the database from outside a

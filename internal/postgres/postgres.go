@@ -25,10 +25,6 @@ import (
 	"github.com/movable-registry/registry/internal/translog"
 )
 
-func nullable(s string) any {
-	if s == "" {
-		return nil
-	}
 	return s
 }
 

@@ -25,9 +25,6 @@ import (
 	"github.com/movable-registry/registry/internal/translog"
 )
 
-	return s
-}
-
 // newID is a time-ordered id (UUIDv7), so that lists in id order are in
 // order of creation.
 func newID() string { return uuid.Must(uuid.NewV7()).String() }

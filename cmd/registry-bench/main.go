@@ -33,7 +33,9 @@ import (
 )
 
 type options struct {
-	databaseURL, database, registryd, out  string
+	databaseURL, database, registryd, out string
+	// keyDir keeps each benchmark database's log key (default var).
+	keyDir                                 string
 	preload                                int64
 	fresh                                  bool
 	fileClients, searchClients, mixClients int
@@ -263,6 +265,27 @@ func freeAddr() (string, error) {
 	return ln.Addr().String(), nil
 }
 
+// benchKey is the log signing key of a benchmark database, kept in dir
+// (var/bench-DATABASE.key by default) and made on first use: a register that
+// later runs add to must be signed by one key, or it cannot be verified.
+func benchKey(dir, database string) (string, error) {
+	if dir == "" {
+		dir = "var"
+	}
+	file := filepath.Join(dir, "bench-"+database+".key")
+	if b, err := os.ReadFile(file); err == nil {
+		return strings.TrimSpace(string(b)), nil
+	}
+	skey, _, err := translog.GenerateKey("bench.registry.local/log", rand.Reader)
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	return skey, os.WriteFile(file, []byte(skey+"\n"), 0o600)
+}
+
 func startServer(ctx context.Context, o options, dsn, logName string, log *slog.Logger) (*server, error) {
 	addr, err := freeAddr()
 	if err != nil {
@@ -272,7 +295,7 @@ func startServer(ctx context.Context, o options, dsn, logName string, log *slog.
 	if err != nil {
 		return nil, err
 	}
-	skey, _, err := translog.GenerateKey("bench.registry.local/log", rand.Reader)
+	skey, err := benchKey(o.keyDir, o.database)
 	if err != nil {
 		return nil, err
 	}

@@ -69,7 +69,7 @@ func TestBenchRuns(t *testing.T) {
 		t.Fatalf("build registryd: %v\n%s", err, out)
 	}
 	ctx := context.Background()
-	o := options{databaseURL: admin, database: "registry_bench_test_" + randomHex(4), registryd: bin, out: dir,
+	o := options{databaseURL: admin, database: "registry_bench_test_" + randomHex(4), registryd: bin, out: dir, keyDir: dir,
 		preload: 3000, fileClients: 8, fileDuration: 2 * time.Second, searchClients: 8, searchDuration: 2 * time.Second,
 		mixClients: 8, mixDur: 2 * time.Second, mix: "file=20,search_name=35,search_uscc=20,search_number=15,amend=5,cancel=5",
 		phases: "explain,ceiling,file,search,mix", ceilingFilings: 2000, banks: 2, maxBatch: 64}

@@ -42,3 +42,6 @@ mkdir -p artifacts/screenshots
 # Browser tests save their screenshots here, one per step and language.
 export REGISTRY_SCREENSHOTS="${REGISTRY_SCREENSHOTS:-$root/artifacts/screenshots}"
 go test -count=1 "$@" ./...
+# The deployment files, read by the parsers of the tools that run them (a
+# module of its own, so that the registry's build does not carry them).
+(cd deployments/check && go test -count=1 "$@" ./...)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -20,19 +21,40 @@ func newClient(base, token string) *client {
 	return &client{base: strings.TrimRight(base, "/") + "/api/v1", token: token, http: &http.Client{Timeout: 2 * time.Minute}}
 }
 
+// maxRetries bounds how often one GET waits out a 429 or 503.
+const maxRetries = 20
+
 // get fetches path and returns the response if it is a 200; anything else
-// is an error carrying the problem the registry sent.
+// is an error carrying the problem the registry sent. A 429 or 503 is
+// waited out as its Retry-After says: a verification of a large register
+// makes many requests, and the registry's limit per token applies to it.
 func (c *client) get(ctx context.Context, path string) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, "GET", c.base+path, nil)
-	if err != nil {
-		return nil, err
-	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, err
+	var resp *http.Response
+	for attempt := 0; ; attempt++ {
+		req, err := http.NewRequestWithContext(ctx, "GET", c.base+path, nil)
+		if err != nil {
+			return nil, err
+		}
+		if c.token != "" {
+			req.Header.Set("Authorization", "Bearer "+c.token)
+		}
+		if resp, err = c.http.Do(req); err != nil {
+			return nil, err
+		}
+		if (resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable) || attempt == maxRetries {
+			break
+		}
+		wait := time.Second
+		if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
+			wait = time.Duration(secs) * time.Second
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
 	}
 	if resp.StatusCode != http.StatusOK {
 		defer resp.Body.Close()

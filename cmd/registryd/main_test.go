@@ -190,3 +190,19 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Error("the server still answers after shutdown")
 	}
 }
+
+// registryd healthcheck is the container's HEALTHCHECK: 0 against a live
+// registryd, an error against nothing.
+func TestHealthcheck(t *testing.T) {
+	addr, _, stop := startServer(t)
+	env := func(k string) string { return map[string]string{"REGISTRY_ADDR": addr}[k] }
+	if err := run(context.Background(), slog.New(slog.NewTextHandler(io.Discard, nil)), []string{"healthcheck"}, env); err != nil {
+		t.Errorf("against a live registryd: %v", err)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(context.Background(), slog.New(slog.NewTextHandler(io.Discard, nil)), []string{"healthcheck"}, env); err == nil {
+		t.Error("against a stopped registryd: no error")
+	}
+}

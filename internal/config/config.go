@@ -187,6 +187,19 @@ func Load(getenv func(string) string) (Config, error) {
 			*p = v
 		}
 	}
+	// Secrets may come as files (Docker and Kubernetes secrets): the
+	// variable's name with _FILE names the file that holds the value.
+	for _, k := range []string{"REGISTRY_ADMIN_TOKEN", "REGISTRY_METRICS_TOKEN", "DATABASE_URL"} {
+		file := getenv(k + "_FILE")
+		if file == "" || getenv(k) != "" {
+			continue
+		}
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return c, fmt.Errorf("%s_FILE: %w", k, err)
+		}
+		*str[k] = strings.TrimSpace(string(b))
+	}
 	durations := map[string]*time.Duration{"REGISTRY_TOKEN_TTL": &c.TokenTTL, "REGISTRY_TOKEN_CACHE_TTL": &c.TokenCacheTTL, "REGISTRY_SHUTDOWN_TIMEOUT": &c.ShutdownTimeout,
 		"REGISTRY_CHECKPOINT_INTERVAL": &c.Log.CheckpointInterval, "REGISTRY_DEADLINE_INTERVAL": &c.Log.DeadlineInterval,
 		"REGISTRY_SEQUENCER_MAX_WAIT": &c.Sequencer.MaxWait}

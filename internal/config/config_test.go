@@ -90,3 +90,26 @@ func TestTheShippedSettings(t *testing.T) {
 		}
 	}
 }
+
+// Secrets can come from files, as Docker and Kubernetes mount them.
+func TestSecretsFromFiles(t *testing.T) {
+	dir := t.TempDir()
+	token := filepath.Join(dir, "admin-token")
+	if err := os.WriteFile(token, []byte("an-admin-token-from-a-secret-0123456789\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(func(k string) string {
+		return map[string]string{"REGISTRY_CONFIG": "/dev/null", "DATABASE_URL": "postgres://x", "REGISTRY_ADMIN_TOKEN_FILE": token}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AdminToken != "an-admin-token-from-a-secret-0123456789" {
+		t.Errorf("admin token %q", c.AdminToken)
+	}
+	if _, err := Load(func(k string) string {
+		return map[string]string{"REGISTRY_CONFIG": "/dev/null", "DATABASE_URL": "postgres://x", "REGISTRY_ADMIN_TOKEN_FILE": filepath.Join(dir, "missing")}[k]
+	}); err == nil {
+		t.Error("a secret file that is missing was accepted")
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -135,6 +136,7 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 	if err != nil {
 		return err
 	}
+	draining := new(atomic.Bool)
 	srv := &http.Server{
 		Addr: cfg.Addr,
 		// The API and the pages are peers behind one handler, which gives
@@ -148,6 +150,7 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 		}, httpapi.NewRouter(svc, httpapi.Options{
 			MaxBodyBytes: cfg.MaxBodyBytes, Logger: log,
 			PerToken: httpx.Limit(cfg.RateLimits.PerToken),
+			Draining: draining,
 		}), pages),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -166,6 +169,16 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
+	}
+	// Draining: /readyz says 503 first, and the instance keeps serving for
+	// shutdown_grace while load balancers move away; only then does it
+	// stop taking requests and finish those in flight.
+	draining.Store(true)
+	log.Info("draining: /readyz answers 503", "grace", cfg.ShutdownGrace)
+	select {
+	case err := <-errc:
+		return err
+	case <-time.After(cfg.ShutdownGrace):
 	}
 	log.Info("shutting down: finishing requests in flight", "timeout", cfg.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -20,6 +21,12 @@ import (
 // startServer runs registryd in this process on a fresh database and returns
 // its address and a function that stops it and returns run's error.
 func startServer(t *testing.T) (addr, admin string, stop func() error) {
+	t.Helper()
+	return startServerWith(t, map[string]string{"REGISTRY_SHUTDOWN_GRACE": "0s"})
+}
+
+// startServerWith is startServer with more settings in its environment.
+func startServerWith(t *testing.T, extra map[string]string) (addr, admin string, stop func() error) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -37,6 +44,7 @@ func startServer(t *testing.T) (addr, admin string, stop func() error) {
 		"DATABASE_URL":          pgtest.URL(t), "REGISTRY_ADDR": addr, "REGISTRY_ADMIN_TOKEN": admin,
 		"REGISTRY_CONFIG": "../../configs/registry.yaml", "REGISTRY_METRICS_TOKEN": metricsToken,
 	}
+	maps.Copy(env, extra)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -204,5 +212,47 @@ func TestHealthcheck(t *testing.T) {
 	}
 	if err := run(context.Background(), slog.New(slog.NewTextHandler(io.Discard, nil)), []string{"healthcheck"}, env); err == nil {
 		t.Error("against a stopped registryd: no error")
+	}
+}
+
+// On SIGTERM an instance drains: /readyz answers 503 at once while every
+// request is still served for shutdown_grace; then it stops taking them.
+func TestDraining(t *testing.T) {
+	addr, _, stop := startServerWith(t, map[string]string{"REGISTRY_SHUTDOWN_GRACE": "2s"})
+	get := func(path string) int {
+		r, err := http.Get("http://" + addr + path)
+		if err != nil {
+			return 0
+		}
+		r.Body.Close()
+		return r.StatusCode
+	}
+	if got := get("/readyz"); got != 200 {
+		t.Fatalf("/readyz before the signal: %d", got)
+	}
+	stopped := make(chan error, 1)
+	start := time.Now()
+	go func() { stopped <- stop() }()
+	deadline := time.Now().Add(time.Second)
+	for get("/readyz") != http.StatusServiceUnavailable {
+		if time.Now().After(deadline) {
+			t.Fatal("/readyz did not turn 503 after the signal")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := get("/healthz"); got != 200 {
+		t.Errorf("/healthz while draining: %d, want 200", got)
+	}
+	if got := get("/api/v1/log/key"); got != 200 {
+		t.Errorf("the API while draining: %d, want 200", got)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took < 2*time.Second {
+		t.Errorf("stopped after %v, before its grace of 2 s", took)
+	}
+	if got := get("/healthz"); got != 0 {
+		t.Errorf("after stopping, /healthz answered %d", got)
 	}
 }

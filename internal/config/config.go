@@ -94,6 +94,10 @@ type Config struct {
 	// ShutdownTimeout bounds how long requests in flight may finish after
 	// SIGINT or SIGTERM.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// ShutdownGrace is how long, after SIGTERM, the instance keeps serving
+	// with /readyz answering 503, so that load balancers stop sending it
+	// requests before it stops taking them.
+	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
 	// Sequencer batches the register's writes into shared transactions.
 	Sequencer struct {
 		// MaxBatch bounds the writes in one transaction.
@@ -138,6 +142,7 @@ func Defaults() Config {
 		SimilarNames:        5,
 		ExtensionWindowDays: 90,
 		ShutdownTimeout:     20 * time.Second,
+		ShutdownGrace:       5 * time.Second,
 	}
 	c.Search.MaxResults, c.Search.MaxAnswerBytes = 1000, 4<<20
 	c.Search.IDNumberPerHour = 60
@@ -201,6 +206,7 @@ func Load(getenv func(string) string) (Config, error) {
 		*str[k] = strings.TrimSpace(string(b))
 	}
 	durations := map[string]*time.Duration{"REGISTRY_TOKEN_TTL": &c.TokenTTL, "REGISTRY_TOKEN_CACHE_TTL": &c.TokenCacheTTL, "REGISTRY_SHUTDOWN_TIMEOUT": &c.ShutdownTimeout,
+		"REGISTRY_SHUTDOWN_GRACE": &c.ShutdownGrace,
 		"REGISTRY_CHECKPOINT_INTERVAL": &c.Log.CheckpointInterval, "REGISTRY_DEADLINE_INTERVAL": &c.Log.DeadlineInterval,
 		"REGISTRY_SEQUENCER_MAX_WAIT": &c.Sequencer.MaxWait}
 	for k, p := range durations {
@@ -291,6 +297,9 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if c.Search.MaxResults < 1 || c.Search.MaxAnswerBytes < 1024 {
 		return c, errors.New("search: max_results must be at least 1 and max_answer_bytes at least 1024")
+	}
+	if c.ShutdownGrace < 0 || c.ShutdownGrace > 5*time.Minute {
+		return c, errors.New("shutdown_grace must be 0 to 5m")
 	}
 	if c.Search.IDNumberPerHour < 1 {
 		return c, errors.New("search: id_number_per_hour must be at least 1")

@@ -10,6 +10,10 @@ import (
 
 // ready handles GET /readyz.
 func (a *api) ready(c *gin.Context) {
+	if a.opts.Draining != nil && a.opts.Draining.Load() {
+		a.writeProblem(c, httpx.NewProblem(http.StatusServiceUnavailable, "draining", "this instance is shutting down: the load balancer should send requests elsewhere"))
+		return
+	}
 	if err := a.svc.Ready(c.Request.Context()); err != nil {
 		a.log.Warn("not ready", "error", err)
 		a.writeProblem(c, httpx.NewProblem(http.StatusServiceUnavailable, "not_ready", "the database is unreachable or its schema is not current"))

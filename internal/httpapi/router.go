@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -37,6 +38,9 @@ type Options struct {
 	PerToken httpx.Limit
 	// Now is the clock of the rate limits (time.Now when nil).
 	Now func() time.Time
+	// Draining, once set, makes /readyz answer 503 while the instance
+	// still serves: the load balancer moves away before it stops.
+	Draining *atomic.Bool
 }
 
 type api struct {

@@ -206,7 +206,7 @@ func Load(getenv func(string) string) (Config, error) {
 		*str[k] = strings.TrimSpace(string(b))
 	}
 	durations := map[string]*time.Duration{"REGISTRY_TOKEN_TTL": &c.TokenTTL, "REGISTRY_TOKEN_CACHE_TTL": &c.TokenCacheTTL, "REGISTRY_SHUTDOWN_TIMEOUT": &c.ShutdownTimeout,
-		"REGISTRY_SHUTDOWN_GRACE": &c.ShutdownGrace,
+		"REGISTRY_SHUTDOWN_GRACE":      &c.ShutdownGrace,
 		"REGISTRY_CHECKPOINT_INTERVAL": &c.Log.CheckpointInterval, "REGISTRY_DEADLINE_INTERVAL": &c.Log.DeadlineInterval,
 		"REGISTRY_SEQUENCER_MAX_WAIT": &c.Sequencer.MaxWait}
 	for k, p := range durations {

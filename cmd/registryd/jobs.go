@@ -28,8 +28,10 @@ func startJobs(jobs context.Context, svc *registry.Service, checkpointEvery, dea
 			}
 			return
 		}
-		checkpointSize.Set(float64(cp.Size))
-		checkpointTime.Set(float64(cp.SignedAt.UnixNano()) / 1e9)
+		if cp.Size > 0 {
+			checkpointSize.Set(float64(cp.Size))
+			checkpointTime.Set(float64(cp.SignedAt.UnixNano()) / 1e9)
+		}
 	})
 	go every(jobs, deadlineEvery, func() {
 		for more := true; more; {

@@ -295,3 +295,33 @@ func (a textArray) Value() (driver.Value, error) {
 	}
 	return "{" + strings.Join(a, ",") + "}", nil
 }
+
+// Exclusive runs fn only if no other instance on this database runs one
+// under the same name: a session advisory lock on a connection of its own,
+// which PostgreSQL releases at once if the instance dies. ran is false when
+// another holds it.
+func (s *Store) Exclusive(ctx context.Context, name string, fn func() error) (ran bool, err error) {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return false, err
+	}
+	conn, err := sqlDB.Conn(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer conn.Close()
+	var got bool
+	if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock(hashtext($1))", name).Scan(&got); err != nil {
+		return false, err
+	}
+	if !got {
+		return false, nil
+	}
+	defer func() {
+		if _, uerr := conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(hashtext($1))", name); uerr != nil {
+			// The lock dies with the connection, which is then not reused.
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
+	return true, fn()
+}

@@ -22,6 +22,16 @@ var errNotDue = errors.New("nothing to record")
 // events put the fact into the log. It returns how many it recorded, and
 // whether there may be more due than limit allowed it to look at.
 func (s *Service) RecordDeadlines(ctx context.Context, limit int) (recorded int, more bool, err error) {
+	// One instance at a time records them; another's run finds them done.
+	_, err = s.store.Exclusive(ctx, "registry: record deadlines", func() error {
+		var err error
+		recorded, more, err = s.recordDeadlines(ctx, limit)
+		return err
+	})
+	return recorded, more, err
+}
+
+func (s *Service) recordDeadlines(ctx context.Context, limit int) (recorded int, more bool, err error) {
 	due, err := s.store.DueDeadlines(ctx, s.clock(), limit)
 	if err != nil {
 		return 0, false, err

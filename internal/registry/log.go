@@ -41,13 +41,33 @@ func (s *Service) LogKey(c Caller) (string, error) {
 	return s.cfg.LogVerifierKey, nil
 }
 
+// PublishCheckpoint signs a checkpoint of the log as it stands, on one
+// instance at a time across all that share the database (the others
+// answer with the latest stored one): checkpoints extend each other.
+func (s *Service) PublishCheckpoint(ctx context.Context) (SignedCheckpoint, error) {
+	var cp SignedCheckpoint
+	ran, err := s.store.Exclusive(ctx, "registry: sign checkpoints", func() error {
+		var err error
+		cp, err = s.publishCheckpoint(ctx)
+		return err
+	})
+	if err != nil || ran {
+		return cp, err
+	}
+	cp, err = s.store.LatestCheckpoint(ctx)
+	if errors.Is(err, ErrNotFound) {
+		return SignedCheckpoint{}, nil
+	}
+	return cp, err
+}
+
 // PublishCheckpoint signs and stores a checkpoint of every committed event,
 // unless the latest checkpoint already covers them all. It is called by the
 // publisher at least once a second, and needs no caller. Before it signs, it
 // proves that the new tree extends the last checkpoint signed (the one this
 // process remembers, else the latest stored, checked with the key): a log
 // rewritten in the database is refused a signature rather than certified.
-func (s *Service) PublishCheckpoint(ctx context.Context) (SignedCheckpoint, error) {
+func (s *Service) publishCheckpoint(ctx context.Context) (SignedCheckpoint, error) {
 	if s.cfg.LogSigner == nil {
 		return SignedCheckpoint{}, ErrNoLogKey
 	}

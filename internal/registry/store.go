@@ -77,6 +77,11 @@ type Store interface {
 	// InTx runs fn in a transaction that is not part of the register's order
 	// (accounts).
 	InTx(ctx context.Context, fn func(tx Tx) error) error
+	// Exclusive runs fn unless another instance on the same database is
+	// running one under the same name (then ran is false): the jobs that
+	// must run once across instances (signing checkpoints, recording
+	// deadlines) run under it.
+	Exclusive(ctx context.Context, name string, fn func() error) (ran bool, err error)
 	// Ping reports whether the store is reachable and its schema current.
 	Ping(ctx context.Context) error
 }

@@ -21,10 +21,22 @@ if [ -z "${REGISTRY_LOG_KEY:-}" ] && [ -z "${REGISTRY_LOG_KEY_FILE:-}" ] && [ ! 
 	mkdir -p var
 	bin/registryd keygen var/log.key
 fi
+# An empty register gets the registry's own organization and a first admin
+# whose one-time password must be changed at the first sign-in (kept in
+# var/first-admin until then); a register that has them is left alone.
+mkdir -p var
+(umask 077 && bin/registryd bootstrap | tee var/bootstrap.out)
+if grep -q "one-time password" var/bootstrap.out; then
+	(umask 077 && cp var/bootstrap.out var/first-admin)
+fi
+rm -f var/bootstrap.out
 addr="${REGISTRY_ADDR:-127.0.0.1:8080}"
 echo "web:          http://$addr/"
 echo "registry:     http://$addr/api/v1  (health: http://$addr/healthz)"
 echo "admin token:  $REGISTRY_ADMIN_TOKEN  (kept in var/admin-token)"
 echo "database:     $DATABASE_URL"
 echo "log key:      var/log.key (its verifier key: GET /api/v1/log/key)"
+if [ -s var/first-admin ]; then
+	echo "first admin:  sign in at http://$addr/signin with what var/first-admin holds, and choose your own password"
+fi
 exec bin/registryd

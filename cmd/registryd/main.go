@@ -69,10 +69,18 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 	}
 	log.Info("migrations applied", "count", n)
 	if len(args) > 0 {
-		if args[0] == "migrate" {
+		switch args[0] {
+		case "migrate":
 			return nil
+		case "bootstrap":
+			store, err := postgres.New(db, time.Now)
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			return bootstrap(ctx, registry.NewService(store, time.Now, registry.Config{}), args[1:], os.Stdout)
 		}
-		return fmt.Errorf("unknown command %q (there are migrate, keygen and healthcheck)", args[0])
+		return fmt.Errorf("unknown command %q (there are migrate, bootstrap, keygen and healthcheck)", args[0])
 	}
 
 	skey, err := cfg.LogKey()
@@ -244,5 +252,32 @@ func healthcheck(ctx context.Context, getenv func(string) string) error {
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("GET /healthz: %s", resp.Status)
 	}
+	return nil
+}
+
+// bootstrap opens an empty register to its operator: the registry's own
+// organization and its first admin, whose one-time password it prints (it
+// must be changed at the first sign-in, on the pages or with POST
+// /api/v1/password). A register that has its organization already is left
+// as it is, and said so (exit status 0), so that make run, a Kubernetes Job
+// or compose can run it every time.
+func bootstrap(ctx context.Context, svc *registry.Service, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("bootstrap", flag.ContinueOnError)
+	name := fs.String("name", "动产融资统一登记公示系统", "the registry's own organization")
+	uscc := fs.String("uscc", "91310000MA1FL0XQ17", "its Unified Social Credit Code")
+	email := fs.String("email", "admin@registry.local", "the first admin's email, its sign-in")
+	display := fs.String("display-name", "登记机构管理员", "the first admin's name")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	u, password, err := svc.Bootstrap(ctx, registry.OrganizationInput{Name: *name, USCC: *uscc}, *email, *display)
+	if errors.Is(err, registry.ErrConflict) {
+		fmt.Fprintln(out, "bootstrap: the register has its registry organization already; nothing made")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "first admin:  %s\none-time password: %s\n(it must be changed at the first sign-in: on the pages, or POST /api/v1/password)\n", u.Email, password)
 	return nil
 }

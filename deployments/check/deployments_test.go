@@ -130,7 +130,7 @@ func TestCompose(t *testing.T) {
 	if cmd := strings.Join(p.Services["replica"].Command, " "); !strings.Contains(cmd, "pg_basebackup -h primary") || !strings.Contains(cmd, " -R ") {
 		t.Errorf("the replica is not a streaming standby of the primary: %s", cmd)
 	}
-	if cmd := p.Services["migrate"].Command; !slices.Equal(cmd, []string{"migrate"}) {
+	if cmd := p.Services["migrate"].Command; !slices.Equal(cmd, []string{"bootstrap"}) {
 		t.Errorf("migrate runs %v", cmd)
 	}
 }
@@ -195,7 +195,7 @@ func TestKustomize(t *testing.T) {
 				case "Job":
 					var j batchv1.Job
 					strict(&j)
-					if args := j.Spec.Template.Spec.Containers[0].Args; !slices.Equal(args, []string{"migrate"}) {
+					if args := j.Spec.Template.Spec.Containers[0].Args; !slices.Equal(args, []string{"bootstrap"}) {
 						t.Errorf("the job runs %v", args)
 					}
 				case "NetworkPolicy":

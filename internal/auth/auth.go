@@ -66,6 +66,10 @@ const (
 	SignIn             Action = "token.signin"
 	ListTokens         Action = "token.list"
 	RevokeToken        Action = "token.revoke"
+	// ChangePassword is a user's change of its own password.
+	ChangePassword Action = "user.password"
+	// Bootstrap opens an empty register to its operator.
+	Bootstrap          Action = "registry.bootstrap"
 	ReadMe             Action = "me.read"
 	FileRegistration   Action = "registration.file"
 	ReadRegistration   Action = "registration.read"
@@ -124,6 +128,8 @@ var permissions = map[Action][]Role{
 	SignIn:                 {nobody},
 	ListTokens:             {anyone},
 	RevokeToken:            {anyone},
+	ChangePassword:         {nobody},
+	Bootstrap:              {System},
 	ReadMe:                 {anyone},
 	FileRegistration:       {Registrant},
 	ReadRegistration:       {anyone},

@@ -171,6 +171,11 @@ func TestPermissionMatrix(t *testing.T) {
 		"POST /organizations/:id/approval": {ok: 201, allowed: "admin bootstrap", make: func(w *world) call {
 			return call{"/organizations/" + w.signUp()["organization"].(map[string]any)["id"].(string) + "/approval", nil}
 		}},
+		// A wrong password for an unknown email: 401 for everyone alike,
+		// since the route looks at no token.
+		"POST /password": {ok: 401, public: true, make: func(*world) call {
+			return call{"/password", map[string]any{"email": fmt.Sprintf("nobody-%d@example.cn", time.Now().UnixNano()), "password": "not the password", "new_password": "a new long password"}}
+		}},
 		"POST /organizations/:id/rejection": {ok: 201, allowed: "admin bootstrap", make: func(w *world) call {
 			return call{"/organizations/" + w.signUp()["organization"].(map[string]any)["id"].(string) + "/rejection", map[string]any{"note": "未能核实"}}
 		}},

@@ -160,3 +160,19 @@ func (a *api) createToken(c *gin.Context, caller registry.Caller) error {
 func (a *api) me(c *gin.Context, caller registry.Caller) error {
 	return a.ok(c)(a.svc.Me(c.Request.Context(), caller))
 }
+
+// changePassword handles POST /password {email, password, new_password},
+// without a token: a user replaces its password, the registry-made one of
+// a first admin included.
+func (a *api) changePassword(c *gin.Context, caller registry.Caller) error {
+	var req registry.PasswordChange
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	c.Set(auditTargetKey, strings.ToLower(strings.TrimSpace(req.Email)))
+	if err := a.svc.ChangePassword(c.Request.Context(), caller, req); err != nil {
+		return err
+	}
+	c.Status(http.StatusNoContent)
+	return nil
+}

@@ -81,6 +81,7 @@ var routes = []route{
 	{"POST", "/users/:id/suspension", auth.SuspendUser, bearer, (*api).suspendUser},
 	{"POST", "/users/:id/reinstatement", auth.ReinstateUser, bearer, (*api).reinstateUser},
 	{"POST", "/tokens", auth.IssueToken, optional, (*api).createToken},
+	{"POST", "/password", auth.ChangePassword, public, (*api).changePassword},
 	{"GET", "/tokens", auth.ListTokens, bearer, (*api).tokens},
 	{"DELETE", "/tokens/:id", auth.RevokeToken, bearer, (*api).revokeToken},
 	{"GET", "/me", auth.ReadMe, bearer, (*api).me},

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -325,5 +326,37 @@ func TestFieldErrorsNameTheirRule(t *testing.T) {
 	}
 	if fe := got["period_months"]; fe["rule"] != "period" || fe["max"] != 360.0 {
 		t.Errorf("period_months: %v", fe)
+	}
+}
+
+// An empty register's operator gets the registry's organization and a first
+// admin whose registry-made password signs nobody in until it is changed.
+func TestBootstrapAndTheFirstPassword(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	u, password, err := e.svc.Bootstrap(ctx, registry.OrganizationInput{Name: "动产融资统一登记公示系统", USCC: usccs[3]}, "Admin@Registry.example", "管理员")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.svc.Bootstrap(ctx, registry.OrganizationInput{Name: "另一个", USCC: usccs[4]}, "other@registry.example", "乙"); !errors.Is(err, registry.ErrConflict) {
+		t.Errorf("a second bootstrap: %v, want a conflict", err)
+	}
+	signIn := func(pw string) response {
+		return e.do("POST", "/tokens", "", map[string]any{"email": u.Email, "password": pw})
+	}
+	e.problem(signIn(password), 403, "password_change_required")
+	e.problem(e.do("POST", "/password", "", map[string]any{"email": u.Email, "password": "not the password", "new_password": "the admin's own long pass phrase"}), 401, "unauthenticated")
+	e.problem(e.do("POST", "/password", "", map[string]any{"email": u.Email, "password": password, "new_password": "short"}), 422, "invalid_field")
+	if r := e.do("POST", "/password", "", map[string]any{"email": u.Email, "password": password, "new_password": "the admin's own long pass phrase"}); r.Status != 204 {
+		t.Fatalf("changing the first password: %s", r)
+	}
+	e.problem(signIn(password), 401, "unauthenticated")
+	tok := e.must(201, signIn("the admin's own long pass phrase"))["token"].(string)
+	orgs := e.must(200, e.do("GET", "/organizations", tok, nil))["items"].([]any)
+	if len(orgs) != 1 || orgs[0].(map[string]any)["kind"] != "registry" {
+		t.Errorf("organizations %v", orgs)
+	}
+	if n := e.count(`SELECT count(*) FROM audit_entries WHERE action IN ('registry.bootstrap', 'user.password') AND outcome = 'success'`); n != 2 {
+		t.Errorf("%d entries for the bootstrap and the change, want 2", n)
 	}
 }

@@ -45,6 +45,7 @@ var errorTable = []struct {
 	detail string
 }{
 	{registry.ErrUnauthenticated, http.StatusUnauthorized, "unauthenticated", "a valid bearer token is required"},
+	{registry.ErrPasswordChangeRequired, http.StatusForbidden, "password_change_required", "this password was made by the registry: change it (POST /password) before signing in"},
 	{registry.ErrForbidden, http.StatusForbidden, "forbidden", "this account may not do this"},
 	{registry.ErrNotFound, http.StatusNotFound, "not_found", "nothing has this identifier"},
 	{registry.ErrConflict, http.StatusConflict, "conflict", "this conflicts with what is already registered"},

@@ -69,6 +69,7 @@ type userRow struct {
 	Suspended          bool
 	OrganizationStatus string
 	OrganizationKind   string
+	MustChangePassword bool
 }
 
 func (r userRow) toDomain() registry.User {
@@ -145,8 +146,9 @@ func (s *Store) ListUsers(ctx context.Context, organizationID, after string, lim
 // UserCredentials loads a user that is not suspended, its password hash and
 // its organization's status, by email (stored in lower case).
 func (s *Store) UserCredentials(ctx context.Context, email string) (registry.Credentials, error) {
-	r, err := s.user(ctx, "SELECT "+userColumns+", u.password_hash, o.status AS organization_status, o.kind AS organization_kind FROM users u JOIN organizations o ON o.id = u.organization_id WHERE u.email = lower(?) AND u.suspended_at IS NULL AND u.released_at IS NULL", email)
-	return registry.Credentials{User: r.toDomain(), PasswordHash: r.PasswordHash, OrganizationStatus: r.OrganizationStatus, OrganizationKind: r.OrganizationKind}, err
+	r, err := s.user(ctx, "SELECT "+userColumns+", u.password_hash, u.must_change_password, o.status AS organization_status, o.kind AS organization_kind FROM users u JOIN organizations o ON o.id = u.organization_id WHERE u.email = lower(?) AND u.suspended_at IS NULL AND u.released_at IS NULL", email)
+	return registry.Credentials{User: r.toDomain(), PasswordHash: r.PasswordHash, OrganizationStatus: r.OrganizationStatus, OrganizationKind: r.OrganizationKind,
+		MustChangePassword: r.MustChangePassword}, err
 }
 
 // InsertToken stores a token's hash.
@@ -280,4 +282,26 @@ func (s *Store) StaffOutsideRegistry(ctx context.Context) ([]registry.User, erro
 		out[i] = r.toDomain()
 	}
 	return out, nil
+}
+
+// InsertFirstAdmin stores a user whose password the registry made and must
+// be changed at the first sign-in (registryd bootstrap).
+func (s *Store) InsertFirstAdmin(ctx context.Context, u *registry.User, passwordHash string, at time.Time) error {
+	if err := s.InsertUser(ctx, u, passwordHash, at); err != nil {
+		return err
+	}
+	return translate(s.w(ctx).Exec("UPDATE users SET must_change_password = true WHERE id = ?", u.ID).Error)
+}
+
+// SetPassword replaces a user's password hash; the password is then the
+// user's own.
+func (s *Store) SetPassword(ctx context.Context, userID, passwordHash string) error {
+	return translate(s.w(ctx).Exec("UPDATE users SET password_hash = ?, must_change_password = false WHERE id = ?", passwordHash, userID).Error)
+}
+
+// RegistryOrganizations counts the registry's own organizations.
+func (s *Store) RegistryOrganizations(ctx context.Context) (int, error) {
+	var n int
+	err := s.q(ctx).Raw("SELECT count(*) FROM organizations WHERE kind = 'registry' AND status <> 'rejected'").Scan(&n).Error
+	return n, translate(err)
 }

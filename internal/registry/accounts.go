@@ -552,6 +552,9 @@ func (s *Service) signIn(ctx context.Context, c Caller, req TokenRequest) (User,
 		// Only the password's holder learns this.
 		return User{}, refused(ErrForbidden, "the organization is "+cr.OrganizationStatus+": nobody in it can sign in until an admin approves it")
 	}
+	if cr.MustChangePassword {
+		return User{}, ErrPasswordChangeRequired
+	}
 	if holdsStaffRole(cr.User.Roles) && cr.OrganizationKind != OrgKindRegistry {
 		return User{}, refused(ErrForbidden, "this user holds a staff role outside the registry's own organizations and cannot sign in: the registry must move it")
 	}
@@ -758,6 +761,9 @@ type Credentials struct {
 	PasswordHash       string
 	OrganizationStatus string
 	OrganizationKind   string
+	// MustChangePassword marks a password the registry made: it signs in
+	// nobody until it is changed.
+	MustChangePassword bool
 }
 
 // NewUser is a request to create a user.
@@ -887,4 +893,103 @@ type AccountStore interface {
 	// StaffOutsideRegistry lists users holding a staff role outside the
 	// registry's own organizations.
 	StaffOutsideRegistry(ctx context.Context) ([]User, error)
+	// InsertFirstAdmin stores a user whose password must be changed at
+	// its first sign-in; SetPassword sets a user's own.
+	InsertFirstAdmin(ctx context.Context, u *User, passwordHash string, at time.Time) error
+	SetPassword(ctx context.Context, userID, passwordHash string) error
+	// RegistryOrganizations counts the registry's own organizations.
+	RegistryOrganizations(ctx context.Context) (int, error)
+}
+
+// PasswordChange is a user's change of its own password, with the one it
+// replaces.
+type PasswordChange struct {
+	Email       string `json:"email"`
+	Password    string `json:"password"`
+	NewPassword string `json:"new_password"`
+}
+
+// ChangePassword replaces a user's password after checking the current one
+// as sign-in does (the same time whether the email exists or not, the same
+// slowdown after failures). It is how a password the registry made becomes
+// the user's own.
+func (s *Service) ChangePassword(ctx context.Context, c Caller, req PasswordChange) error {
+	if err := allow(c, auth.ChangePassword); err != nil {
+		return err
+	}
+	var p problems
+	checkPassword(&p, "new_password", req.NewPassword, true)
+	if req.NewPassword != "" && req.NewPassword == req.Password {
+		p.add("new_password", CodeInvalidField, "must differ from the password it replaces")
+	}
+	if err := p.err(); err != nil {
+		return err
+	}
+	u, err := s.signIn(ctx, c, TokenRequest{Email: req.Email, Password: req.Password})
+	if err != nil && !errors.Is(err, ErrPasswordChangeRequired) {
+		return err
+	}
+	if errors.Is(err, ErrPasswordChangeRequired) {
+		cr, err := s.store.UserCredentials(ctx, req.Email)
+		if err != nil {
+			return err
+		}
+		u = cr.User
+	}
+	hash, err := s.hashPassword(ctx, req.NewPassword)
+	if err != nil {
+		return err
+	}
+	at := s.clock()
+	err = s.store.InTx(ctx, func(tx Tx) error {
+		if err := tx.SetPassword(ctx, u.ID, hash); err != nil {
+			return err
+		}
+		actor := c
+		actor.Principal = auth.Principal{UserID: u.ID, OrganizationID: u.OrganizationID}
+		return tx.InsertAudit(ctx, s.entry(actor, auth.ChangePassword, u.ID, at))
+	})
+	s.principals.forget()
+	return err
+}
+
+// Bootstrap opens an empty register to its operator: the registry's own
+// organization (kind registry) and its first admin, whose password the
+// registry makes, prints once, and asks to be changed at the first sign-in.
+// A register that has a registry organization already is left alone
+// (ErrConflict).
+func (s *Service) Bootstrap(ctx context.Context, org OrganizationInput, email, displayName string) (User, string, error) {
+	o := Organization{Name: org.Name, USCC: org.USCC, Kind: OrgKindRegistry}
+	nu := NewUser{OrganizationID: "-", Email: email, DisplayName: displayName, Roles: []string{string(auth.Admin)}}
+	var p problems
+	p.prefixed("organization.", o.Validate())
+	p.prefixed("user.", nu.Validate(func(r string) bool { return auth.Role(r).Valid() }))
+	if err := p.err(); err != nil {
+		return User{}, "", err
+	}
+	password := "rgp-" + newModificationCode()
+	hash, err := s.hashPassword(ctx, password)
+	if err != nil {
+		return User{}, "", err
+	}
+	o.Status = OrgActive
+	u := User{Email: nu.Email, DisplayName: nu.DisplayName, Roles: nu.Roles, Status: UserActive}
+	at := s.clock()
+	c := Caller{Principal: auth.Principal{Roles: []auth.Role{auth.System}}, Source: "registryd bootstrap"}
+	err = s.store.InTx(ctx, func(tx Tx) error {
+		if n, err := tx.RegistryOrganizations(ctx); err != nil {
+			return err
+		} else if n > 0 {
+			return refused(ErrConflict, "the register has its registry organization already: bootstrap is only for an empty one")
+		}
+		if err := tx.InsertOrganization(ctx, &o, at); err != nil {
+			return err
+		}
+		u.OrganizationID = o.ID
+		if err := tx.InsertFirstAdmin(ctx, &u, hash, at); err != nil {
+			return err
+		}
+		return tx.InsertAudit(ctx, s.entry(c, auth.Bootstrap, o.ID, at))
+	})
+	return u, password, err
 }

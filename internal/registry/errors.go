@@ -32,6 +32,9 @@ var (
 	ErrExtensionWindowClosed = errors.New("the extension window is not open")
 	// ErrObjectionNotActive is a change to an objection that no longer stands.
 	ErrObjectionNotActive = errors.New("the objection is no longer active")
+	// ErrPasswordChangeRequired is a right password that the registry made:
+	// it must be changed (POST /password) before it signs anyone in.
+	ErrPasswordChangeRequired = errors.New("the password must be changed before the first sign-in")
 	// ErrIdempotencyKeyReused is an Idempotency-Key sent again with another request.
 	ErrIdempotencyKeyReused = errors.New("the idempotency key was used for another request")
 )

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -164,7 +165,25 @@ func (s *site) signInPage(w http.ResponseWriter, r *http.Request, c *call) error
 func (s *site) signIn(w http.ResponseWriter, r *http.Request, c *call) error {
 	form := url.Values{"email": {r.PostFormValue("email")}, "next": {localPath(r.PostFormValue("next"))}}
 	c.audited(auth.SignIn, "")
-	tok, err := s.svc.IssueToken(c.ctx(), c.caller, registry.TokenRequest{Email: r.PostFormValue("email"), Password: r.PostFormValue("password"), TTL: s.opts.SessionTTL})
+	password := r.PostFormValue("password")
+	if r.PostFormValue("change") == "1" {
+		// A first password the registry made, replaced by the user's own
+		// before it signs in.
+		form.Set("change", "1")
+		c.audited(auth.ChangePassword, "")
+		req := registry.PasswordChange{Email: r.PostFormValue("email"), Password: password, NewPassword: r.PostFormValue("new_password")}
+		if err := s.svc.ChangePassword(c.ctx(), c.caller, req); err != nil {
+			return s.formFailed(w, c, "signin", nil, form, "", err)
+		}
+		password = req.NewPassword
+		c.audited(auth.SignIn, "")
+	}
+	tok, err := s.svc.IssueToken(c.ctx(), c.caller, registry.TokenRequest{Email: r.PostFormValue("email"), Password: password, TTL: s.opts.SessionTTL})
+	if errors.Is(err, registry.ErrPasswordChangeRequired) {
+		form.Set("change", "1")
+		s.renderForm(w, c, http.StatusOK, "signin", nil, form, nil)
+		return nil
+	}
 	if err != nil {
 		return s.formFailed(w, c, "signin", nil, form, "", err)
 	}

@@ -1,10 +1,13 @@
 package web_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/movable-registry/registry/internal/registry"
 )
 
 func TestSignUpWaitsForAnAdministratorsApproval(t *testing.T) {
@@ -198,5 +201,32 @@ func TestAnOrgAdminAddsUsers(t *testing.T) {
 	clerk.get("/signin")
 	if res := clerk.post("/signin", url.Values{"email": {"wang@xinxing.example.cn"}, "password": {password}, "next": {"/"}}); res.StatusCode != 200 || !strings.Contains(clerk.last, `href="/registrations/new"`) {
 		t.Fatalf("the new clerk: %d\n%s", res.StatusCode, clerk.last)
+	}
+}
+
+// The first admin that registryd bootstrap made signs in on the page with
+// its one-time password, is asked for its own, and is signed in with it.
+func TestTheFirstAdminChoosesItsPasswordOnThePage(t *testing.T) {
+	s := newSite(t)
+	u, password, err := s.svc.Bootstrap(context.Background(), registry.OrganizationInput{Name: "动产融资统一登记公示系统", USCC: uscc("91310000MA1FL0XQ1")}, "first@registry.example", "管理员")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := s.browser()
+	b.get("/signin")
+	res := b.post("/signin", url.Values{"email": {u.Email}, "password": {password}, "next": {"/"}})
+	if res.StatusCode != http.StatusOK || !strings.Contains(b.last, `name="new_password"`) {
+		t.Fatalf("the one-time password did not ask for a new one: %d\n%s", res.StatusCode, b.last)
+	}
+	res = b.post("/signin", url.Values{"email": {u.Email}, "password": {password}, "change": {"1"}, "new_password": {"short"}, "next": {"/"}})
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(b.last, `name="new_password"`) {
+		t.Fatalf("a short new password: %d", res.StatusCode)
+	}
+	res = b.post("/signin", url.Values{"email": {u.Email}, "password": {password}, "change": {"1"}, "new_password": {"the admin's own pass phrase"}, "next": {"/"}})
+	if res.StatusCode != http.StatusOK || res.Request.URL.Path != "/" {
+		t.Fatalf("after choosing a password: %d at %s\n%s", res.StatusCode, res.Request.URL, b.last)
+	}
+	if !strings.Contains(b.last, "管理员") {
+		t.Errorf("not signed in as the admin:\n%s", b.last)
 	}
 }

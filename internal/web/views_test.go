@@ -212,7 +212,7 @@ func TestEveryDomainValueIsTranslated(t *testing.T) {
 	add("matched.", registry.MatchCurrentName, registry.MatchFormerName, registry.MatchUSCC, registry.MatchLEI, registry.MatchIDNumber, registry.MatchRegistrationNumber, registry.MatchSerialNumber)
 	add("error.", "bad_form", "unauthenticated", "forbidden", "not_found", "conflict", "registration_not_effective", "version_mismatch",
 		"extension_window_closed", "objection_not_active", "log_unavailable", "log_inconsistent", "idempotency_key_reused", "rate_limited",
-		"malformed_request", "payload_too_large", "internal_error", "method_not_allowed", "unavailable",
+		"malformed_request", "payload_too_large", "internal_error", "method_not_allowed", "unavailable", "password_change_required",
 		registry.CodeInvalidField, registry.CodeInvalidUSCC, registry.CodeInvalidIDNumber, registry.CodeInvalidLEI, registry.CodeInvalidNumber)
 	for _, r := range registry.Rules {
 		keys = append(keys, "field."+string(r))

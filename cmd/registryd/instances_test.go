@@ -1,0 +1,246 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/movable-registry/registry/internal/pgtest"
+)
+
+// instance is one registryd process of a test.
+type instance struct {
+	name, base string
+	cmd        *exec.Cmd
+	log        *bytes.Buffer
+}
+
+// TestInstancesShareOneRegister runs three registryd processes on one
+// database and files through all three at once: numbers, times and log
+// positions stay one order without gaps, every acknowledged filing is
+// there, checkpoints extend one another with two of the three killed with
+// SIGKILL mid-load, and registryctl verifies the register afterwards.
+func TestInstancesShareOneRegister(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three registryd processes")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "registryd")
+	ctl := filepath.Join(dir, "registryctl")
+	for out, pkg := range map[string]string{bin: ".", ctl: "../registryctl"} {
+		if b, err := exec.Command("go", "build", "-o", out, pkg).CombinedOutput(); err != nil {
+			t.Fatalf("go build %s: %v\n%s", pkg, err, b)
+		}
+	}
+	keyFile := filepath.Join(dir, "log.key")
+	if err := keygen([]string{"-name", "test.registry/log", keyFile}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	dbURL := pgtest.URL(t)
+	const admin = "instances-admin-token-0123456789abcdef"
+	var instances []*instance
+	for i := range 3 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		l.Close()
+		in := &instance{name: fmt.Sprintf("registryd-%d", i+1), base: "http://" + addr, log: &bytes.Buffer{}}
+		in.cmd = exec.Command(bin)
+		in.cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL+"&application_name="+in.name, "REGISTRY_ADDR="+addr,
+			"REGISTRY_ADMIN_TOKEN="+admin, "REGISTRY_LOG_KEY_FILE="+keyFile, "REGISTRY_CONFIG=../../configs/registry.yaml",
+			"REGISTRY_RATE_PER_ADDRESS=off", "REGISTRY_RATE_PER_TOKEN=off", "REGISTRY_CHECKPOINT_INTERVAL=200ms", "REGISTRY_SHUTDOWN_GRACE=0s")
+		in.cmd.Stdout, in.cmd.Stderr = in.log, in.log
+		if err := in.cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = in.cmd.Process.Kill(); _ = in.cmd.Wait() })
+		instances = append(instances, in)
+	}
+	for _, in := range instances {
+		waitReady(t, in)
+	}
+	c := &caller{t: t}
+	// The registry's staff and a bank, made through the first instance.
+	staff := c.json("POST", instances[0].base+"/api/v1/organizations", admin, `{"name":"登记机构","uscc":"91310000MA1FL0XQ17","kind":"registry"}`, 201)["id"]
+	c.json("POST", instances[0].base+"/api/v1/users", admin, fmt.Sprintf(`{"organization_id":%q,"email":"auditor@registry.example","display_name":"审计","roles":["auditor"],"password":"a long enough password"}`, staff), 201)
+	bank := c.json("POST", instances[1].base+"/api/v1/organizations", admin, `{"name":"某银行","uscc":"91310000132209458L","kind":"financial_institution"}`, 201)["id"]
+	c.json("POST", instances[2].base+"/api/v1/users", admin, fmt.Sprintf(`{"organization_id":%q,"email":"clerk@bank.example","display_name":"甲","roles":["registrant"],"password":"a long enough password"}`, bank), 201)
+	token := c.json("POST", instances[0].base+"/api/v1/tokens", "", `{"email":"clerk@bank.example","password":"a long enough password"}`, 201)["token"].(string)
+
+	// Twelve clients file through the three instances in turn for two
+	// seconds; then two of the instances are killed while the clients go on
+	// through the one left.
+	var mu sync.Mutex
+	var acknowledged []string
+	stop := make(chan struct{})
+	killed := make(chan struct{})
+	var wg sync.WaitGroup
+	for k := range 12 {
+		wg.Go(func() {
+			for n := k; ; n++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				in := instances[n%3]
+				select {
+				case <-killed:
+					in = instances[2]
+				default:
+				}
+				body := fmt.Sprintf(`{"kind":"chattel_mortgage","grantors":[{"type":"organization","name":"上海星辰精密机械有限公司","uscc":"91310115MA1K3YJ12G"}],"secured_parties":[{"type":"organization","name":"某银行","uscc":"91310000132209458L"}],"collateral":{"description":"设备 %d-%d","items":[]},"period_months":12}`, k, n)
+				status, out := c.do("POST", in.base+"/api/v1/registrations", token, body)
+				if status == 201 {
+					var r struct{ Number string }
+					_ = json.Unmarshal(out, &r)
+					mu.Lock()
+					acknowledged = append(acknowledged, r.Number)
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	time.Sleep(2 * time.Second)
+	close(killed)
+	for _, in := range instances[:2] {
+		_ = in.cmd.Process.Signal(syscall.SIGKILL)
+	}
+	killedAt := time.Now()
+	time.Sleep(time.Second)
+	close(stop)
+	wg.Wait()
+	if len(acknowledged) < 30 {
+		t.Fatalf("only %d filings acknowledged", len(acknowledged))
+	}
+
+	db, err := sql.Open("pgx", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	// One order: log positions 0..n-1, numbers and times rising with them.
+	rows, err := db.Query("SELECT log_index, number, registered_at FROM events ORDER BY log_index")
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]bool{}
+	var lastNumber string
+	var lastAt time.Time
+	next := int64(0)
+	for rows.Next() {
+		var idx int64
+		var number string
+		var at time.Time
+		if err := rows.Scan(&idx, &number, &at); err != nil {
+			t.Fatal(err)
+		}
+		if idx != next {
+			t.Fatalf("log position %d after %d: a gap", idx, next-1)
+		}
+		if next > 0 && (number[8:18] <= lastNumber[8:18] || !at.After(lastAt)) {
+			t.Errorf("event %d (%s at %s) does not follow %s at %s", idx, number, at, lastNumber, lastAt)
+		}
+		have[number], lastNumber, lastAt, next = true, number, at, idx+1
+	}
+	rows.Close()
+	for _, n := range acknowledged {
+		if !have[n] {
+			t.Errorf("acknowledged filing %s is not in the register", n)
+		}
+	}
+	// Checkpoints extend one another, and the survivor signs one covering
+	// every event within 3 s of the others' death.
+	deadline := killedAt.Add(3 * time.Second)
+	for {
+		var size int64
+		if err := db.QueryRow("SELECT COALESCE(MAX(size), 0) FROM checkpoints").Scan(&size); err != nil {
+			t.Fatal(err)
+		}
+		if size == next {
+			break
+		}
+		if time.Now().After(deadline.Add(time.Second)) {
+			t.Fatalf("the latest checkpoint covers %d of %d events", size, next)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var unordered int
+	if err := db.QueryRow(`SELECT count(*) FROM (SELECT size, lag(size) OVER (ORDER BY signed_at) AS before FROM checkpoints) c WHERE size <= before`).Scan(&unordered); err != nil {
+		t.Fatal(err)
+	}
+	if unordered > 0 {
+		t.Errorf("%d checkpoints do not extend the one signed before them", unordered)
+	}
+	t.Logf("%d filings acknowledged through three instances, %d events; two instances killed, the third signed on", len(acknowledged), next)
+
+	auditor := c.json("POST", instances[2].base+"/api/v1/tokens", "", `{"email":"auditor@registry.example","password":"a long enough password"}`, 201)["token"].(string)
+	out, err := exec.Command(ctl, "verify", "-url", instances[2].base, "-token", auditor, "-state", filepath.Join(dir, "state.json")).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "OK") {
+		t.Errorf("registryctl verify: %v\n%s", err, out)
+	}
+}
+
+func waitReady(t *testing.T, in *instance) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if r, err := http.Get(in.base + "/readyz"); err == nil {
+			r.Body.Close()
+			if r.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s did not become ready:\n%s", in.name, in.log)
+}
+
+// caller makes HTTP requests for a test.
+type caller struct{ t *testing.T }
+
+func (c *caller) do(method, url, token, body string) (int, []byte) {
+	req, err := http.NewRequestWithContext(context.Background(), method, url, strings.NewReader(body))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+func (c *caller) json(method, url, token, body string, want int) map[string]any {
+	c.t.Helper()
+	status, out := c.do(method, url, token, body)
+	if status != want {
+		c.t.Fatalf("%s %s: %d, want %d: %s", method, url, status, want, out)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(out, &m); err != nil {
+		c.t.Fatal(err)
+	}
+	return m
+}

@@ -145,6 +145,10 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 		return err
 	}
 	draining := new(atomic.Bool)
+	var shared httpx.RateStore
+	if cfg.RateLimits.Shared {
+		shared = store
+	}
 	srv := &http.Server{
 		Addr: cfg.Addr,
 		// The API and the pages are peers behind one handler, which gives
@@ -155,10 +159,12 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 			PerAddress:     httpx.Limit(cfg.RateLimits.PerAddress),
 			TrustedProxies: cfg.TrustedProxies,
 			MetricsToken:   cfg.MetricsToken,
+			SharedLimits:   shared,
 		}, httpapi.NewRouter(svc, httpapi.Options{
 			MaxBodyBytes: cfg.MaxBodyBytes, Logger: log,
-			PerToken: httpx.Limit(cfg.RateLimits.PerToken),
-			Draining: draining,
+			PerToken:     httpx.Limit(cfg.RateLimits.PerToken),
+			Draining:     draining,
+			SharedLimits: shared,
 		}), pages),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,

@@ -44,6 +44,9 @@ type Config struct {
 		PerToken   Rate `yaml:"per_token"`
 		// SignUpsPerHour caps unauthenticated sign-ups from one address.
 		SignUpsPerHour int `yaml:"sign_ups_per_hour"`
+		// Shared keeps the limits per address and per token in the
+		// database, so that several instances enforce one limit.
+		Shared bool `yaml:"shared"`
 	} `yaml:"rate_limits"`
 	// MetricsToken, when set, lets /metrics on the service's address answer
 	// a request that sends it as a bearer token; unset, /metrics is served
@@ -241,6 +244,13 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if v := getenv("REGISTRY_PUBLIC_URL"); v != "" {
 		c.Web.PublicURL = v
+	}
+	if v := getenv("REGISTRY_RATE_SHARED"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return c, fmt.Errorf("REGISTRY_RATE_SHARED: %q is not true or false", v)
+		}
+		c.RateLimits.Shared = b
 	}
 	if v := getenv("REGISTRY_SECURE_COOKIES"); v != "" {
 		b, err := strconv.ParseBool(v)

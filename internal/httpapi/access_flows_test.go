@@ -2,6 +2,10 @@ package httpapi_test
 
 import (
 	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strconv"
 	"strings"
@@ -11,6 +15,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/movable-registry/registry/internal/httpapi"
 	"github.com/movable-registry/registry/internal/httpx"
 	"github.com/movable-registry/registry/internal/registry"
 )
@@ -595,4 +600,38 @@ func TestClientAddress(t *testing.T) {
 			t.Errorf("source %q, want 198.51.100.77", got)
 		}
 	})
+}
+
+// With rate_limits.shared, a token's limit is kept in the database: a
+// client that spreads its requests over two instances gets one limit.
+func TestSharedLimitsHoldAcrossInstances(t *testing.T) {
+	e := newEnv(t)
+	a := e.newAccount(usccs[0], "searcher")
+	instance := func() http.Handler {
+		log := slog.New(slog.NewTextHandler(io.Discard, nil))
+		return httpx.New(httpx.Options{Logger: log, SharedLimits: e.store, PerAddress: httpx.Limit{Rate: 1.0 / 3600, Burst: 1000}},
+			httpapi.NewRouter(e.svc, httpapi.Options{Logger: log, SharedLimits: e.store, PerToken: httpx.Limit{Rate: 1.0 / 3600, Burst: 10}}), nil)
+	}
+	instances := []http.Handler{instance(), instance()}
+	passed, refused := 0, 0
+	for i := range 30 {
+		req := httptest.NewRequest("GET", httpapi.BasePath+"/me", nil)
+		req.Header.Set("Authorization", "Bearer "+a.Token)
+		w := httptest.NewRecorder()
+		instances[i%2].ServeHTTP(w, req)
+		switch w.Code {
+		case 200:
+			passed++
+		case 429:
+			refused++
+			if w.Header().Get("Retry-After") == "" {
+				t.Error("a 429 without Retry-After")
+			}
+		default:
+			t.Fatalf("status %d: %s", w.Code, w.Body)
+		}
+	}
+	if passed != 10 || refused != 20 {
+		t.Errorf("%d passed and %d refused through two instances, want 10 and 20: one limit", passed, refused)
+	}
 }

@@ -70,6 +70,7 @@ type env struct {
 	db    *sql.DB
 	clock *clock
 	svc   *registry.Service
+	store *postgres.Store
 	// verifierKey checks the log's checkpoints.
 	verifierKey string
 }
@@ -120,7 +121,7 @@ func newEnvWith(t testing.TB, configure func(*registry.Config), options ...func(
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return &env{t: t, h: h, db: db, clock: c, svc: svc, verifierKey: vkey}
+	return &env{t: t, h: h, db: db, clock: c, svc: svc, store: store, verifierKey: vkey}
 }
 
 // response is a recorded answer with helpers to read it.

@@ -38,6 +38,9 @@ type Options struct {
 	PerToken httpx.Limit
 	// Now is the clock of the rate limits (time.Now when nil).
 	Now func() time.Time
+	// SharedLimits, when set, keeps the limit per token in the database
+	// every instance shares, instead of in this process.
+	SharedLimits httpx.RateStore
 	// Draining, once set, makes /readyz answer 503 while the instance
 	// still serves: the load balancer moves away before it stops.
 	Draining *atomic.Bool
@@ -48,7 +51,7 @@ type api struct {
 	opts Options
 	log  *slog.Logger
 
-	perToken *httpx.Limiters
+	perToken httpx.Limiter
 	tally    *httpx.Tally
 }
 
@@ -131,7 +134,10 @@ func NewRouter(svc *registry.Service, opts Options) http.Handler {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	a := &api{svc: svc, opts: opts, log: opts.Logger, perToken: httpx.NewLimiters(opts.PerToken, opts.Now),
+	a := &api{svc: svc, opts: opts, log: opts.Logger,
+		perToken: httpx.NewLimiter(opts.PerToken, opts.Now, opts.SharedLimits, "token:", func(err error) {
+			opts.Logger.Error("the shared limit per token could not be read: the request goes through", "error", err)
+		}),
 		tally: httpx.NewTally(svc, opts.Logger, opts.Now)}
 
 	gin.SetMode(gin.ReleaseMode)
@@ -169,7 +175,7 @@ func (a *api) wrap(rt route) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		req := httpx.From(c.Request)
 		caller := registry.Caller{Source: req.Client, RequestID: req.ID}
-		if wait, ok := req.TakeAddress(); !ok {
+		if wait, ok := req.TakeAddress(c.Request.Context()); !ok {
 			a.fail(c, rt, caller, httpx.RateLimited(wait, "from this address"))
 			return
 		}
@@ -188,7 +194,7 @@ func (a *api) wrap(rt route) gin.HandlerFunc {
 					return
 				}
 				caller.Principal = p
-				if wait, ok := a.perToken.Take(p.TokenID); !ok {
+				if wait, ok := a.perToken.Take(c.Request.Context(), p.TokenID); !ok {
 					a.fail(c, rt, caller, httpx.RateLimited(wait, "with this token"))
 					return
 				}

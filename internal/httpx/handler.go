@@ -43,6 +43,9 @@ type Options struct {
 	MetricsToken string
 	// Now is the clock of the limits (time.Now when nil).
 	Now func() time.Time
+	// SharedLimits, when set, keeps the limit per address in the database
+	// every instance shares, instead of in this process.
+	SharedLimits RateStore
 }
 
 // Request is what the handler learned of a request before the API or the
@@ -58,17 +61,17 @@ type Request struct {
 	// and the pages set it.
 	Route string
 
-	limits *Limiters
+	limits Limiter
 }
 
 // TakeAddress spends one request of the client address's limit, or says
 // how long until one is free. The API takes it once it knows what a refusal
 // is audited as; the handler takes it for the pages.
-func (r *Request) TakeAddress() (wait time.Duration, ok bool) {
-	if r == nil {
+func (r *Request) TakeAddress(ctx context.Context) (wait time.Duration, ok bool) {
+	if r == nil || r.limits == nil {
 		return 0, true
 	}
-	return r.limits.Take(auth.AddressKey(r.Client))
+	return r.limits.Take(ctx, auth.AddressKey(r.Client))
 }
 
 type requestKey struct{}
@@ -101,7 +104,10 @@ func New(opts Options, api, pages http.Handler) http.Handler {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	h := &handler{opts: opts, api: api, pages: pages, limits: NewLimiters(opts.PerAddress, opts.Now)}
+	h := &handler{opts: opts, api: api, pages: pages,
+		limits: NewLimiter(opts.PerAddress, opts.Now, opts.SharedLimits, "address:", func(err error) {
+			opts.Logger.Error("the shared limit per address could not be read: the request goes through", "error", err)
+		})}
 	for _, p := range opts.TrustedProxies {
 		if pre, err := netip.ParsePrefix(p); err == nil {
 			h.trusted = append(h.trusted, pre)
@@ -126,7 +132,7 @@ type handler struct {
 	opts       Options
 	api, pages http.Handler
 	metrics    http.Handler
-	limits     *Limiters
+	limits     Limiter
 	trusted    []netip.Prefix
 	duration   *prometheus.HistogramVec
 }
@@ -168,7 +174,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		// A refusal here is not audited: a flood of them would be a
 		// flood of writes to the trail.
-		if wait, ok := info.TakeAddress(); !ok {
+		if wait, ok := info.TakeAddress(r.Context()); !ok {
 			rec.Header().Set("Retry-After", RetryAfter(wait))
 			rec.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			rec.WriteHeader(http.StatusTooManyRequests)

@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"context"
 	"strconv"
 	"sync"
 	"time"
@@ -99,4 +100,57 @@ func (e *LimitRefusal) Unwrap() error { return e.RateLimitedError }
 func RetryAfter(d time.Duration) string {
 	s := int64((d + time.Second - 1) / time.Second)
 	return strconv.FormatInt(max(s, 1), 10)
+}
+
+// Limiter spends one request of a key's limit, or says how long until one
+// is free: in this process's memory (Limiters), or in a store that every
+// instance shares (Shared).
+type Limiter interface {
+	Take(ctx context.Context, key string) (wait time.Duration, ok bool)
+}
+
+type memoryLimiter struct{ *Limiters }
+
+func (m memoryLimiter) Take(_ context.Context, key string) (time.Duration, bool) {
+	return m.Limiters.Take(key)
+}
+
+// RateStore keeps limits that several instances share: one emission time
+// per key (the generic cell rate algorithm), in the database they share.
+type RateStore interface {
+	TakeRate(ctx context.Context, key string, rate float64, burst int) (wait time.Duration, ok bool, err error)
+}
+
+// Shared is a limit kept in a RateStore, so that a client that spreads its
+// requests over several instances gets the same limit as from one. A
+// store that cannot answer lets the request through (and says so in the
+// log): a limit is not worth an outage.
+type Shared struct {
+	Store  RateStore
+	Limit  Limit
+	Prefix string
+	Log    func(err error)
+}
+
+// Take spends one request of key's limit in the store.
+func (s Shared) Take(ctx context.Context, key string) (time.Duration, bool) {
+	if s.Limit.Rate <= 0 {
+		return 0, true
+	}
+	wait, ok, err := s.Store.TakeRate(ctx, s.Prefix+key, s.Limit.Rate, max(s.Limit.Burst, 1))
+	if err != nil {
+		if s.Log != nil {
+			s.Log(err)
+		}
+		return 0, true
+	}
+	return wait, ok
+}
+
+// NewLimiter is a limit in memory, or shared through store when one is given.
+func NewLimiter(l Limit, now func() time.Time, store RateStore, prefix string, log func(error)) Limiter {
+	if store != nil {
+		return Shared{Store: store, Limit: l, Prefix: prefix, Log: log}
+	}
+	return memoryLimiter{NewLimiters(l, now)}
 }

@@ -305,3 +305,31 @@ func (s *Store) RegistryOrganizations(ctx context.Context) (int, error) {
 	err := s.q(ctx).Raw("SELECT count(*) FROM organizations WHERE kind = 'registry' AND status <> 'rejected'").Scan(&n).Error
 	return n, translate(err)
 }
+
+// TakeRate spends one request of key's limit (rate a second on average,
+// bursts of burst), kept in the database so that every instance shares it:
+// the generic cell rate algorithm, one statement, on the database's clock.
+// It says how long until a refused request may come.
+func (s *Store) TakeRate(ctx context.Context, key string, rate float64, burst int) (time.Duration, bool, error) {
+	interval := time.Duration(float64(time.Second) / rate)
+	tolerance := time.Duration(burst) * interval
+	var taken []bool
+	err := s.db.WithContext(ctx).Raw(`
+		INSERT INTO rate_limits AS r (key, tat) VALUES (?, clock_timestamp() + ?::interval)
+		ON CONFLICT (key) DO UPDATE SET tat = greatest(r.tat, clock_timestamp()) + ?::interval
+		WHERE greatest(r.tat, clock_timestamp()) + ?::interval - clock_timestamp() <= ?::interval
+		RETURNING true`, key, interval.String(), interval.String(), interval.String(), tolerance.String()).Scan(&taken).Error
+	if err != nil {
+		return 0, false, translate(err)
+	}
+	if len(taken) == 1 {
+		return 0, true, nil
+	}
+	var wait float64
+	err = s.db.WithContext(ctx).Raw(`SELECT EXTRACT(EPOCH FROM (tat + ?::interval - ?::interval - clock_timestamp())) FROM rate_limits WHERE key = ?`,
+		interval.String(), tolerance.String(), key).Scan(&wait).Error
+	if err != nil {
+		return 0, false, translate(err)
+	}
+	return max(time.Duration(wait*float64(time.Second)), time.Millisecond), false, nil
+}

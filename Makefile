@@ -1,13 +1,16 @@
 # The shared gestures: make run, make test, make bench, make lint, make build.
 GO ?= go
 
-.PHONY: run test bench lint build migrate db-stop clean
+.PHONY: run demo test bench lint build migrate db-stop clean
 
 build:
 	$(GO) build -o bin/ ./cmd/...
 
 run: build
 	@scripts/run.sh
+
+demo: build
+	@scripts/demo.sh
 
 test:
 	@scripts/test.sh

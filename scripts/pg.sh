@@ -76,8 +76,9 @@ start() {
 		}
 	fi
 	local psql="$bin/psql"
-	if ! "$psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -Atqc "SELECT 1 FROM pg_database WHERE datname = 'registry'" | grep -q 1; then
-		"$psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -qc "CREATE DATABASE registry" >/dev/null
+	local db="${1:-registry}"
+	if ! "$psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -Atqc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1; then
+		"$psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -qc "CREATE DATABASE $db" >/dev/null
 	fi
 	url "${1:-registry}"
 }

@@ -37,10 +37,17 @@ var errFindings = errors.New("findings reported")
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: registryctl verify | verify-search NUMBER | verify-checkpoint  [-url URL] [-token TOKEN] [-key KEY|@FILE] [-state FILE]")
+		fmt.Fprintln(stderr, "usage: registryctl verify | verify-search NUMBER | verify-checkpoint  [-url URL] [-token TOKEN] [-key KEY|@FILE] [-state FILE]\n       registryctl demo -url URL -admin-token TOKEN")
 		return 2
 	}
 	cmd, args := args[0], args[1:]
+	if cmd == "demo" {
+		if err := demo(ctx, args, stdout); err != nil {
+			fmt.Fprintln(stderr, "registryctl:", err)
+			return 2
+		}
+		return 0
+	}
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	url := fs.String("url", or(getenv("REGISTRY_URL"), "http://127.0.0.1:8080"), "the registry's address")

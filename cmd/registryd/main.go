@@ -111,7 +111,8 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 		SignInFailures:      cfg.SignIn.FailuresBeforeDelay, SignInMaxDelay: cfg.SignIn.MaxDelay,
 		PasswordHashers: cfg.SignIn.ConcurrentHashes, PasswordWait: cfg.SignIn.HashWait,
 		IDNumberPerHour: cfg.Search.IDNumberPerHour, SignUpsPerHour: cfg.RateLimits.SignUpsPerHour,
-		LogSigner: signer, LogVerifierKey: vkey, LogOrigin: cfg.Log.Origin,
+		SharedSignIn: sharedSignIn(cfg, store),
+		LogSigner:    signer, LogVerifierKey: vkey, LogOrigin: cfg.Log.Origin,
 	})
 	log.Info("log signing key loaded", "verifier_key", vkey)
 	staff, err := svc.StaffOutsideRegistry(ctx)
@@ -285,5 +286,14 @@ func bootstrap(ctx context.Context, svc *registry.Service, args []string, out io
 		return err
 	}
 	fmt.Fprintf(out, "first admin:  %s\none-time password: %s\n(it must be changed at the first sign-in: on the pages, or POST /api/v1/password)\n", u.Email, password)
+	return nil
+}
+
+// sharedSignIn is where failed sign-ins are counted: in the database when
+// the limits are shared between instances, else in this process (nil).
+func sharedSignIn(cfg config.Config, store *postgres.Store) registry.SignInFailureStore {
+	if cfg.RateLimits.Shared {
+		return store
+	}
 	return nil
 }

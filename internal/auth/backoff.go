@@ -49,14 +49,14 @@ func (b *Backoff) Wait(key string, now time.Time) time.Duration {
 	if !ok {
 		return 0
 	}
-	if wait := s.last.Add(b.delay(s.failures)).Sub(now); wait > 0 {
+	if wait := s.last.Add(b.Delay(s.failures)).Sub(now); wait > 0 {
 		return wait
 	}
 	return 0
 }
 
-// delay is the wait after n failures.
-func (b *Backoff) delay(n int) time.Duration {
+// Delay is the wait after n failures.
+func (b *Backoff) Delay(n int) time.Duration {
 	if n <= b.Free {
 		return 0
 	}

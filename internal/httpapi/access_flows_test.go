@@ -1,6 +1,8 @@
 package httpapi_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -633,5 +635,32 @@ func TestSharedLimitsHoldAcrossInstances(t *testing.T) {
 	}
 	if passed != 10 || refused != 20 {
 		t.Errorf("%d passed and %d refused through two instances, want 10 and 20: one limit", passed, refused)
+	}
+}
+
+// With shared limits, failed sign-ins are counted in the database: failures
+// through one instance slow down the account on another.
+func TestSignInBackoffHoldsAcrossInstances(t *testing.T) {
+	e := newEnv(t)
+	a := e.newAccount(usccs[0], "searcher")
+	email := e.must(200, e.do("GET", "/me", a.Token, nil))["user"].(map[string]any)["email"].(string)
+	instance := func() *registry.Service {
+		return registry.NewService(e.store, time.Now, registry.Config{SignInFailures: 2, SignInMaxDelay: time.Hour, SharedSignIn: e.store})
+	}
+	first, second := instance(), instance()
+	ctx := context.Background()
+	for i := range 2 {
+		c := registry.Caller{Source: fmt.Sprintf("198.51.100.%d", i+1)}
+		if _, err := first.IssueToken(ctx, c, registry.TokenRequest{Email: email, Password: "not the password"}); !errors.Is(err, registry.ErrUnauthenticated) {
+			t.Fatalf("failure %d: %v", i+1, err)
+		}
+	}
+	_, err := second.IssueToken(ctx, registry.Caller{Source: "198.51.100.9"}, registry.TokenRequest{Email: email, Password: "not the password"})
+	if !errors.Is(err, registry.ErrUnauthenticated) {
+		t.Fatalf("the third failure, on the other instance: %v", err)
+	}
+	var limited *registry.RateLimitedError
+	if _, err := first.IssueToken(ctx, registry.Caller{Source: "198.51.100.10"}, registry.TokenRequest{Email: email, Password: "a long enough password"}); !errors.As(err, &limited) {
+		t.Errorf("after three failures on two instances: %v, want to wait", err)
 	}
 }

@@ -333,3 +333,33 @@ func (s *Store) TakeRate(ctx context.Context, key string, rate float64, burst in
 	}
 	return max(time.Duration(wait*float64(time.Second)), time.Millisecond), false, nil
 }
+
+// SignInFailures returns how often sign-ins under key have failed, and
+// when last (zero and no time when never, or forgotten).
+func (s *Store) SignInFailures(ctx context.Context, key string) (int, time.Time, error) {
+	var rows []struct {
+		Failures int
+		LastAt   time.Time
+	}
+	if err := s.db.WithContext(ctx).Raw("SELECT failures, last_at FROM sign_in_failures WHERE key = ?", key).Scan(&rows).Error; err != nil {
+		return 0, time.Time{}, translate(err)
+	}
+	if len(rows) == 0 {
+		return 0, time.Time{}, nil
+	}
+	return rows[0].Failures, rows[0].LastAt, nil
+}
+
+// FailSignIn counts a failed sign-in under key at at; a count older than
+// forgetAfter starts again.
+func (s *Store) FailSignIn(ctx context.Context, key string, at time.Time, forgetAfter time.Duration) error {
+	return translate(s.db.WithContext(ctx).Exec(`
+		INSERT INTO sign_in_failures AS f (key, failures, last_at) VALUES (?, 1, ?)
+		ON CONFLICT (key) DO UPDATE SET failures = CASE WHEN f.last_at < ?::timestamptz - ?::interval THEN 1 ELSE f.failures + 1 END, last_at = EXCLUDED.last_at`,
+		key, at, at, forgetAfter.String()).Error)
+}
+
+// ClearSignIn forgets key's failures.
+func (s *Store) ClearSignIn(ctx context.Context, key string) error {
+	return translate(s.db.WithContext(ctx).Exec("DELETE FROM sign_in_failures WHERE key = ?", key).Error)
+}

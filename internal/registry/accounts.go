@@ -519,7 +519,15 @@ func (s *Service) IssueToken(ctx context.Context, c Caller, req TokenRequest) (I
 func (s *Service) signIn(ctx context.Context, c Caller, req TokenRequest) (User, error) {
 	now := s.clock()
 	account, address := signInKeys(req.Email, c.Source)
-	if wait := max(s.accountFailures.Wait(account, now), s.addressFailures.Wait(address, now)); wait > 0 {
+	wa, err := s.accountFailures.wait(ctx, account, now)
+	if err != nil {
+		return User{}, err
+	}
+	wb, err := s.addressFailures.wait(ctx, address, now)
+	if err != nil {
+		return User{}, err
+	}
+	if wait := max(wa, wb); wait > 0 {
 		return User{}, &RateLimitedError{RetryAfter: wait, Reason: "too many failed sign-ins: wait before trying again"}
 	}
 	var cr Credentials
@@ -543,11 +551,14 @@ func (s *Service) signIn(ctx context.Context, c Caller, req TokenRequest) (User,
 	ok, err := auth.CheckPassword(req.Password, hash)
 	release()
 	if err != nil || !ok || cr.User.ID == "" {
-		s.accountFailures.Fail(account, now)
-		s.addressFailures.Fail(address, now)
+		if err := errors.Join(s.accountFailures.fail(ctx, account, now), s.addressFailures.fail(ctx, address, now)); err != nil {
+			return User{}, err
+		}
 		return User{}, ErrUnauthenticated
 	}
-	s.accountFailures.Clear(account)
+	if err := s.accountFailures.clear(ctx, account); err != nil {
+		return User{}, err
+	}
 	if cr.OrganizationStatus != OrgActive {
 		// Only the password's holder learns this.
 		return User{}, refused(ErrForbidden, "the organization is "+cr.OrganizationStatus+": nobody in it can sign in until an admin approves it")
@@ -992,4 +1003,45 @@ func (s *Service) Bootstrap(ctx context.Context, org OrganizationInput, email, d
 		return tx.InsertAudit(ctx, s.entry(c, auth.Bootstrap, o.ID, at))
 	})
 	return u, password, err
+}
+
+// SignInFailureStore keeps failed sign-ins where every instance sees them.
+type SignInFailureStore interface {
+	SignInFailures(ctx context.Context, key string) (failures int, last time.Time, err error)
+	FailSignIn(ctx context.Context, key string, at time.Time, forgetAfter time.Duration) error
+	ClearSignIn(ctx context.Context, key string) error
+}
+
+// failures counts failed sign-ins under keys: in this process (Backoff), or
+// in a store every instance shares.
+type failures struct {
+	backoff *auth.Backoff
+	shared  SignInFailureStore
+}
+
+func (f failures) wait(ctx context.Context, key string, now time.Time) (time.Duration, error) {
+	if f.shared == nil {
+		return f.backoff.Wait(key, now), nil
+	}
+	n, last, err := f.shared.SignInFailures(ctx, key)
+	if err != nil || n == 0 || now.Sub(last) > f.backoff.Max {
+		return 0, err
+	}
+	return max(last.Add(f.backoff.Delay(n)).Sub(now), 0), nil
+}
+
+func (f failures) fail(ctx context.Context, key string, now time.Time) error {
+	if f.shared == nil {
+		f.backoff.Fail(key, now)
+		return nil
+	}
+	return f.shared.FailSignIn(context.WithoutCancel(ctx), key, now, f.backoff.Max)
+}
+
+func (f failures) clear(ctx context.Context, key string) error {
+	if f.shared == nil {
+		f.backoff.Clear(key)
+		return nil
+	}
+	return f.shared.ClearSignIn(context.WithoutCancel(ctx), key)
 }

@@ -99,6 +99,9 @@ type Config struct {
 	PasswordWait    time.Duration
 	// SignUpsPerHour caps sign-ups from one client address (0: no cap).
 	SignUpsPerHour int
+	// SharedSignIn, when set, counts failed sign-ins where every instance
+	// on the database sees them, instead of in this process.
+	SharedSignIn SignInFailureStore
 }
 
 // Service carries out every registry operation, checking the caller's
@@ -109,7 +112,7 @@ type Service struct {
 	cfg       Config
 	adminHash []byte
 	// Failed sign-ins by account and by address.
-	accountFailures, addressFailures *auth.Backoff
+	accountFailures, addressFailures failures
 	// signed is the last checkpoint this process signed: the next must
 	// extend it, whatever the database says by then.
 	signedMu sync.Mutex
@@ -155,8 +158,8 @@ func NewService(store Store, now func() time.Time, cfg Config) *Service {
 		cfg.SignInMaxDelay = 15 * time.Minute
 	}
 	s := &Service{store: store, now: now, cfg: cfg,
-		accountFailures: &auth.Backoff{Free: cfg.SignInFailures, Base: time.Second, Max: cfg.SignInMaxDelay},
-		addressFailures: &auth.Backoff{Free: 4 * cfg.SignInFailures, Base: time.Second, Max: cfg.SignInMaxDelay},
+		accountFailures: failures{backoff: &auth.Backoff{Free: cfg.SignInFailures, Base: time.Second, Max: cfg.SignInMaxDelay}, shared: cfg.SharedSignIn},
+		addressFailures: failures{backoff: &auth.Backoff{Free: 4 * cfg.SignInFailures, Base: time.Second, Max: cfg.SignInMaxDelay}, shared: cfg.SharedSignIn},
 		principals:      principals{ttl: cfg.PrincipalTTL},
 		hashers:         make(chan struct{}, cfg.PasswordHashers),
 		signUps:         &auth.Quota{N: cfg.SignUpsPerHour, Per: time.Hour},

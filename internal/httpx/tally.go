@@ -59,6 +59,11 @@ func (t *Tally) Refused(ctx context.Context, caller registry.Caller, action auth
 	t.mu.Lock()
 	w, seen := t.windows[k]
 	if !seen {
+		if len(t.windows) >= 1024 {
+			// Clients refused once a second each leave windows with
+			// nothing counted, which no timer clears.
+			t.sweep()
+		}
 		t.windows[k] = &tallyWindow{start: start}
 		t.mu.Unlock()
 		if err := RecordRefusal(ctx, t.svc, caller, action, target, p, ""); err != nil {

@@ -8,7 +8,10 @@ package httpx
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/movable-registry/registry/internal/audit"
@@ -103,27 +106,65 @@ func ProblemFor(err error) *Problem {
 // in. A refused request leaves no change behind, so its entry is written on
 // its own, with a few seconds of its own: the client's context may be gone.
 //
-// The entry is never given up lightly: a flood that keeps the database busy
-// is exactly when the trail matters, so a failed write is tried again, past
-// the request's own deadline, for up to half a minute.
+// The entry is never given up lightly: a flood that keeps the database busy,
+// or the database gone for a while, is exactly when the trail matters. An
+// entry that cannot be written at once is handed to a writer that keeps
+// trying, after the answer has gone, for up to ten minutes; the request is
+// not held up for it.
 func RecordRefusal(ctx context.Context, svc *registry.Service, caller registry.Caller, action auth.Action, target string, p *Problem, via string) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
 	detail := p.Code + ": " + p.Detail
 	if via != "" {
 		detail += " (" + via + ")"
 	}
-	pause := 50 * time.Millisecond
-	for {
-		err := svc.Record(ctx, caller, action, target, audit.OutcomeOf(p.Status), detail)
-		if err == nil {
-			return nil
+	first, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
+	err := svc.Record(first, caller, action, target, audit.OutcomeOf(p.Status), detail)
+	cancel()
+	if err == nil {
+		return nil
+	}
+	lateOnce.Do(func() { go recordLate() })
+	late := lateRefusal{svc: svc, caller: caller, action: action, target: target, outcome: audit.OutcomeOf(p.Status),
+		detail: detail + " (recorded late: refused at " + time.Now().UTC().Format(time.RFC3339Nano) + ")"}
+	select {
+	case lateRefusals <- late:
+		return nil
+	default:
+		return fmt.Errorf("the queue of audit entries to write later is full, this one is lost: %w", err)
+	}
+}
+
+// lateRefusal is a refusal's audit entry that waits to be written.
+type lateRefusal struct {
+	svc            *registry.Service
+	caller         registry.Caller
+	action         auth.Action
+	target, detail string
+	outcome        audit.Outcome
+}
+
+var (
+	lateRefusals = make(chan lateRefusal, 10000)
+	lateOnce     sync.Once
+)
+
+// recordLate writes the entries that could not be written at once, trying
+// each for up to ten minutes.
+func recordLate() {
+	for r := range lateRefusals {
+		pause := 100 * time.Millisecond
+		for deadline := time.Now().Add(10 * time.Minute); ; {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			err := r.svc.Record(ctx, r.caller, r.action, r.target, r.outcome, r.detail)
+			cancel()
+			if err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				slog.Error("an audit entry of a refusal could not be written for ten minutes", "error", err, "action", r.action, "request_id", r.caller.RequestID)
+				break
+			}
+			time.Sleep(pause)
+			pause = min(2*pause, 5*time.Second)
 		}
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(pause):
-		}
-		pause = min(2*pause, time.Second)
 	}
 }

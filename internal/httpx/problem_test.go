@@ -1,0 +1,69 @@
+package httpx_test
+
+import (
+	"context"
+	"database/sql"
+	"net/http"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/movable-registry/registry/internal/httpx"
+	"github.com/movable-registry/registry/internal/pgtest"
+	"github.com/movable-registry/registry/internal/postgres"
+	"github.com/movable-registry/registry/internal/registry"
+)
+
+// A refusal whose audit entry cannot be written at once (here the audit
+// chain's head is held by another transaction) does not hold its answer
+// up for long, and its entry is written once the database lets it.
+func TestARefusalIsRecordedLateRatherThanLost(t *testing.T) {
+	url, gdb := pgtest.Open(t)
+	store, err := postgres.New(gdb, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	svc := registry.NewService(store, time.Now, registry.Config{})
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	hold, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := hold.Exec("SELECT * FROM audit_head FOR UPDATE"); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	p := httpx.NewProblem(http.StatusForbidden, "forbidden", "held up")
+	caller := registry.Caller{Source: "198.51.100.7", RequestID: "late-one"}
+	if err := httpx.RecordRefusal(context.Background(), svc, caller, "registration.read", "x", p, ""); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("the refusal waited %v for its entry", took)
+	}
+	count := func() int {
+		var n int
+		if err := db.QueryRow("SELECT count(*) FROM audit_entries WHERE request_id = 'late-one' AND detail LIKE '%recorded late%'").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := count(); n != 0 {
+		t.Fatalf("%d entries while the head is held", n)
+	}
+	if err := hold.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); count() == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("the entry was never written")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

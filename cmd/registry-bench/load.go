@@ -20,7 +20,10 @@ import (
 // workload holds what the operations draw on: the banks, how many
 // registrations the register had at the start, and a sample of them.
 type workload struct {
-	srv      *server
+	srv *server
+	// bases are the instances the requests go to, in turn at random (the
+	// first server's alone unless a phase runs several).
+	bases    []string
 	dsn      string
 	banks    []Bank
 	preload  int64
@@ -36,7 +39,7 @@ type sampled struct {
 }
 
 func newWorkload(_ context.Context, srv *server, dsn string, banks []Bank, preload int64) *workload {
-	w := &workload{srv: srv, dsn: dsn, banks: banks, preload: preload}
+	w := &workload{srv: srv, dsn: dsn, banks: banks, preload: preload, bases: []string{srv.base}}
 	// New filings take indexes past any a register of this size was
 	// preloaded with, so their grantors are new companies.
 	w.next.Store(max(preload, 1) * 2)
@@ -95,7 +98,7 @@ type op struct {
 }
 
 func (w *workload) ops() map[string]op {
-	api := w.srv.base + "/api/v1"
+	apiOf := func(rng *rand.Rand) string { return w.bases[rng.IntN(len(w.bases))] + "/api/v1" }
 	bank := func(rng *rand.Rand) (int, Bank) { b := rng.IntN(len(w.banks)); return b, w.banks[b] }
 	// A grantor among the preloaded: organizations only for name and USCC.
 	grantor := func(rng *rand.Rand) Company {
@@ -107,13 +110,13 @@ func (w *workload) ops() map[string]op {
 	}
 	search := func(ctx context.Context, rng *rand.Rand, criteria map[string]string) (int, error) {
 		_, b := bank(rng)
-		status, _, err := call(ctx, "POST", api+"/searches", b.Token, map[string]any{"criteria": criteria})
+		status, _, err := call(ctx, "POST", apiOf(rng)+"/searches", b.Token, map[string]any{"criteria": criteria})
 		return status, err
 	}
 	return map[string]op{
 		"file": {"file", func(ctx context.Context, rng *rand.Rand) (int, error) {
 			_, b := bank(rng)
-			status, _, err := call(ctx, "POST", api+"/registrations", b.Token, filing(w.next.Add(1), b.Company))
+			status, _, err := call(ctx, "POST", apiOf(rng)+"/registrations", b.Token, filing(w.next.Add(1), b.Company))
 			return status, err
 		}},
 		"search_name": {"search_name", func(ctx context.Context, rng *rand.Rand) (int, error) {
@@ -130,7 +133,7 @@ func (w *workload) ops() map[string]op {
 		}},
 		"amend": {"amend", func(ctx context.Context, rng *rand.Rand) (int, error) {
 			s := w.numbers[rng.IntN(len(w.numbers))]
-			status, _, err := call(ctx, "POST", api+"/registrations/"+s.number+"/amendments", w.banks[s.bank].Token,
+			status, _, err := call(ctx, "POST", apiOf(rng)+"/registrations/"+s.number+"/amendments", w.banks[s.bank].Token,
 				map[string]any{"add_items": []map[string]string{{"type": "equipment", "serial_number": fmt.Sprintf("BENCH-%d-%06d", rng.IntN(1000), rng.IntN(1_000_000)), "description": "追加设备"}},
 					"note": "基准测试变更"})
 			return status, err
@@ -141,7 +144,7 @@ func (w *workload) ops() map[string]op {
 				return 0, errExhausted
 			}
 			s := w.cancels[i]
-			status, _, err := call(ctx, "POST", api+"/registrations/"+s.number+"/cancellation", w.banks[s.bank].Token,
+			status, _, err := call(ctx, "POST", apiOf(rng)+"/registrations/"+s.number+"/cancellation", w.banks[s.bank].Token,
 				map[string]string{"reason": "debt_repaid", "note": "贷款已结清"})
 			return status, err
 		}},

@@ -159,6 +159,24 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 			res.Ceiling = &c
 		case "file":
 			res.Phases = append(res.Phases, w.phase(ctx, o, "file", o.fileClients, o.fileDuration, "file=1"))
+		case "file_3":
+			// Three registryd instances on the one database, the clients'
+			// requests spread over them: what scaling out buys (or costs)
+			// beside the file phase's one instance.
+			var extra []*server
+			for i := range 2 {
+				s, err := startServer(ctx, o, dsn, fmt.Sprintf("registryd-extra-%d.log", i+1), log)
+				if err != nil {
+					return err
+				}
+				extra = append(extra, s)
+				w.bases = append(w.bases, s.base)
+			}
+			res.Phases = append(res.Phases, w.phase(ctx, o, "file_3", o.fileClients, o.fileDuration, "file=1"))
+			for _, s := range extra {
+				s.stop()
+			}
+			w.bases = w.bases[:1]
 		case "search":
 			res.Phases = append(res.Phases, w.phase(ctx, o, "search", o.searchClients, o.searchDuration, "search_name=50,search_uscc=30,search_number=20"))
 		case "search_ceiling":

@@ -221,6 +221,9 @@ func (s *Store) LogSizeAt(ctx context.Context, t time.Time) (int64, error) {
 // InsertSearch stores a search certificate with the exact bytes it answered
 // and, when it was truncated, what its further pages are made from.
 func (s *Store) InsertSearch(ctx context.Context, c *registry.SearchCertificate, st registry.StoredSearch, userID string) error {
+	if s.buf == nil {
+		return s.alone(ctx, func(tx *Store) error { return tx.InsertSearch(ctx, c, st, userID) })
+	}
 	criteria, err := json.Marshal(c.Criteria)
 	if err != nil {
 		return err
@@ -235,9 +238,6 @@ func (s *Store) InsertSearch(ctx context.Context, c *registry.SearchCertificate,
 		}
 		matches := b.String()
 		row.Matches, row.ViewerUSCC, row.ViewerStaff = &matches, strPtr(st.ViewerUSCC), st.ViewerStaff
-	}
-	if s.buf == nil {
-		return s.alone(ctx, func(tx *Store) error { return tx.InsertSearch(ctx, c, st, userID) })
 	}
 	s.buf.searches = append(s.buf.searches, row)
 	return nil

@@ -564,7 +564,8 @@ func (s *Service) signIn(ctx context.Context, c Caller, req TokenRequest) (User,
 		return User{}, refused(ErrForbidden, "the organization is "+cr.OrganizationStatus+": nobody in it can sign in until an admin approves it")
 	}
 	if cr.MustChangePassword {
-		return User{}, ErrPasswordChangeRequired
+		// The user goes with the refusal: changing the password needs it.
+		return cr.User, ErrPasswordChangeRequired
 	}
 	if holdsStaffRole(cr.User.Roles) && cr.OrganizationKind != OrgKindRegistry {
 		return User{}, refused(ErrForbidden, "this user holds a staff role outside the registry's own organizations and cannot sign in: the registry must move it")
@@ -939,13 +940,6 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, req PasswordChan
 	u, err := s.signIn(ctx, c, TokenRequest{Email: req.Email, Password: req.Password})
 	if err != nil && !errors.Is(err, ErrPasswordChangeRequired) {
 		return err
-	}
-	if errors.Is(err, ErrPasswordChangeRequired) {
-		cr, err := s.store.UserCredentials(ctx, req.Email)
-		if err != nil {
-			return err
-		}
-		u = cr.User
 	}
 	hash, err := s.hashPassword(ctx, req.NewPassword)
 	if err != nil {

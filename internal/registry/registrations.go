@@ -629,6 +629,10 @@ func isController(ctx context.Context, tx Tx, c Caller, cur Registration) (bool,
 		return c.OrganizationID == cur.Controller.OrganizationID, nil
 	case cur.Controller.USCC == "":
 		return false, nil
+	case c.OrganizationUSCC != "":
+		// The token names the caller's organization's USCC, which never
+		// changes: no read is needed.
+		return c.OrganizationUSCC == cur.Controller.USCC, nil
 	}
 	o, err := tx.Organization(ctx, c.OrganizationID)
 	if errors.Is(err, ErrNotFound) {

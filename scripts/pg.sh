@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
 # A private PostgreSQL cluster under ./var/pg, made with this machine's
-# PostgreSQL binaries. Usage: scripts/pg.sh start|stop|url
-#   start  create (first time) and start the cluster, create the database
-#          "registry", and print its URL
-#   stop   stop the cluster
-#   url    print the URL of database ${2:-registry}
+# PostgreSQL binaries. Usage: scripts/pg.sh start|stop|url|standby
+#   start    create (first time) and start the cluster, create the database
+#            "registry", and print its URL
+#   stop     stop the cluster (and its standby)
+#   url      print the URL of database ${2:-registry}
+#   standby  make a fresh streaming standby of the cluster under
+#            ./var/pg-standby (pg_basebackup -R), start it, and print the
+#            URL of database ${2:-registry} on it: a read replica to try
+#            database_replica_urls with
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 dir="$root/var/pg"
 data="$dir/data"
 port="${REGISTRY_PG_PORT:-54329}"
+sdir="$root/var/pg-standby"
+sdata="$sdir/data"
+sport="${REGISTRY_PG_STANDBY_PORT:-54330}"
 
 find_bin() {
 	# pg_ctl may be a symbolic link into the versioned folder that holds
@@ -117,17 +124,45 @@ CONF
 stop() {
 	local bin
 	bin=$(find_bin)
+	if [ -s "$sdata/PG_VERSION" ]; then
+		as_owner "$bin/pg_ctl" -D "$sdata" -m fast stop >/dev/null 2>&1 || true
+	fi
 	if [ -s "$data/PG_VERSION" ]; then
 		as_owner "$bin/pg_ctl" -D "$data" -m fast stop
 	fi
+}
+
+# standby copies the running cluster afresh (a standby made earlier may have
+# fallen behind what the primary's write-ahead log still holds).
+standby() {
+	local bin
+	bin=$(find_bin)
+	start "${1:-registry}" >/dev/null
+	if [ -s "$sdata/PG_VERSION" ]; then
+		as_owner "$bin/pg_ctl" -D "$sdata" -m fast stop >/dev/null 2>&1 || true
+	fi
+	rm -rf "$sdir"
+	mkdir -p "$sdir"
+	if [ "$(id -u)" = 0 ]; then
+		chown postgres: "$sdir"
+	fi
+	echo "Copying the cluster into a standby in $sdata" >&2
+	as_owner "$bin/pg_basebackup" -D "$sdata" -R -X stream -c fast -h 127.0.0.1 -p "$port" -U postgres >&2
+	as_owner "$bin/pg_ctl" -D "$sdata" -l "$sdir/server.log" -w -t 300 \
+		-o "-p $sport -k $sdir -c listen_addresses=127.0.0.1 -c hot_standby=on -c hot_standby_feedback=on" start >/dev/null || {
+		tail -n 20 "$sdir/server.log" >&2
+		exit 1
+	}
+	echo "postgres://postgres@127.0.0.1:$sport/${1:-registry}?sslmode=disable"
 }
 
 case "${1:-}" in
 start) start "${2:-registry}" ;;
 stop) stop ;;
 url) url "${2:-registry}" ;;
+standby) standby "${2:-registry}" ;;
 *)
-	echo "usage: $0 start|stop|url [database]" >&2
+	echo "usage: $0 start|stop|url|standby [database]" >&2
 	exit 2
 	;;
 esac

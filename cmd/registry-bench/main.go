@@ -47,6 +47,7 @@ type options struct {
 	maxBatch                               int
 	maxWait                                time.Duration
 	profile                                bool
+	replicaURL                             string
 }
 
 func main() {
@@ -64,11 +65,12 @@ func main() {
 	flag.IntVar(&o.mixClients, "mix-clients", 32, "concurrent clients in the mixed phase")
 	flag.DurationVar(&o.mixDur, "mix-duration", 30*time.Second, "length of the mixed phase")
 	flag.StringVar(&o.mix, "mix", "file=20,search_name=35,search_uscc=20,search_number=15,amend=5,cancel=5", "the mixed phase's operations and weights")
-	flag.StringVar(&o.phases, "phases", "explain,ceiling,file,search_ceiling,search_name,search_uscc,search_serial,search_mix,mix", "phases to run, in order")
+	flag.StringVar(&o.phases, "phases", "explain,ceiling,file,search_ceiling,search_name,search_uscc,search_serial,search_mix,mix", "phases to run, in order (search_mix_2r also: two instances reading from a standby)")
 	flag.IntVar(&o.ceilingFilings, "ceiling-filings", 100_000, "filings the raw ceiling inserts")
 	flag.IntVar(&o.banks, "banks", 8, "banks (organizations with a filing and searching user) that share the load")
 	flag.IntVar(&o.maxBatch, "max-batch", 256, "registryd's sequencer.max_batch")
 	flag.DurationVar(&o.maxWait, "max-wait", 0, "registryd's sequencer.max_wait")
+	flag.StringVar(&o.replicaURL, "replica-url", "", "a streaming standby of the benchmark database for search_mix_2r (default: one made by scripts/pg.sh standby)")
 	flag.BoolVar(&o.profile, "profile", false, "save a 20 s CPU profile of registryd from each load phase into -out")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -177,6 +179,14 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 				s.stop()
 			}
 			w.bases = w.bases[:1]
+		case "search_mix_2r":
+			// Two instances whose reads may go to a streaming standby of
+			// the database, beside search_mix's one instance on the primary.
+			p, err := w.withReplica(ctx, o, dsn, log)
+			if err != nil {
+				return fmt.Errorf("search_mix_2r: %w", err)
+			}
+			res.Phases = append(res.Phases, p)
 		case "search":
 			res.Phases = append(res.Phases, w.phase(ctx, o, "search", o.searchClients, o.searchDuration, "search_name=50,search_uscc=30,search_number=20"))
 		case "search_ceiling":
@@ -190,12 +200,12 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 		case "search_mix":
 			// As a bank's system searches before lending: mostly by the
 			// borrower's name and code, some by a machine's serial.
-			res.Phases = append(res.Phases, w.phase(ctx, o, phase, o.searchClients, o.searchDuration, "search_name=40,search_uscc=40,search_serial=20"))
+			res.Phases = append(res.Phases, w.phase(ctx, o, phase, o.searchClients, o.searchDuration, searchMixWeights))
 		case "mix":
 			res.Phases = append(res.Phases, w.phase(ctx, o, "mix", o.mixClients, o.mixDur, o.mix))
 		case "":
 		default:
-			return fmt.Errorf("unknown phase %q (there are explain, ceiling, search_ceiling, file, search, search_name, search_uscc, search_serial, search_number, search_mix, mix)", phase)
+			return fmt.Errorf("unknown phase %q (there are explain, ceiling, search_ceiling, file, file_3, search, search_name, search_uscc, search_serial, search_number, search_mix, search_mix_2r, mix)", phase)
 		}
 	}
 	res.ServerRSSMaxMB, res.ServerRSSPeakMB = srv.rss.max(), srv.peakRSS()
@@ -304,7 +314,7 @@ func benchKey(dir, database string) (string, error) {
 	return skey, os.WriteFile(file, []byte(skey+"\n"), 0o600)
 }
 
-func startServer(ctx context.Context, o options, dsn, logName string, log *slog.Logger) (*server, error) {
+func startServer(ctx context.Context, o options, dsn, logName string, log *slog.Logger, env ...string) (*server, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -330,6 +340,7 @@ func startServer(ctx context.Context, o options, dsn, logName string, log *slog.
 		"REGISTRY_LOG_KEY="+skey, "REGISTRY_RATE_PER_ADDRESS=off", "REGISTRY_RATE_PER_TOKEN=off", "REGISTRY_DEBUG_ADDR="+debug,
 		fmt.Sprintf("REGISTRY_SEQUENCER_MAX_BATCH=%d", o.maxBatch), "REGISTRY_SEQUENCER_MAX_WAIT="+o.maxWait.String(),
 		"REGISTRY_CONFIG=/dev/null")
+	s.cmd.Env = append(s.cmd.Env, env...)
 	if err := s.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s (make bench builds it): %w", o.registryd, err)
 	}
@@ -397,4 +408,55 @@ func (o options) describe() map[string]any {
 	var m map[string]any
 	_ = json.Unmarshal(b, &m)
 	return m
+}
+
+// searchMixWeights is how a bank's system searches before lending: mostly
+// by the borrower's name and code, some by a machine's serial.
+const searchMixWeights = "search_name=40,search_uscc=40,search_serial=20"
+
+// withReplica runs the search mix through two instances that read from a
+// streaming standby (-replica-url, or one scripts/pg.sh standby makes of
+// the private cluster), once it has caught up.
+func (w *workload) withReplica(ctx context.Context, o options, dsn string, log *slog.Logger) (PhaseResult, error) {
+	replica := o.replicaURL
+	if replica == "" {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			return PhaseResult{}, err
+		}
+		out, err := exec.CommandContext(ctx, "scripts/pg.sh", "standby", strings.TrimPrefix(u.Path, "/")).Output()
+		if err != nil {
+			return PhaseResult{}, fmt.Errorf("scripts/pg.sh standby (it copies the private cluster under ./var/pg; for another cluster pass -replica-url): %w", err)
+		}
+		replica = strings.TrimSpace(string(out))
+	}
+	var servers []*server
+	defer func() {
+		for _, s := range servers {
+			s.stop()
+		}
+	}()
+	for i := range 2 {
+		s, err := startServer(ctx, o, dsn, fmt.Sprintf("registryd-replica-%d.log", i+1), log,
+			"DATABASE_REPLICA_URLS="+replica, "REGISTRY_REPLICA_MAX_LAG=5s")
+		if err != nil {
+			return PhaseResult{}, err
+		}
+		servers = append(servers, s)
+	}
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		_, body, err := get(ctx, servers[0].base+"/readyz", "")
+		if err == nil && strings.Contains(string(body), `"in_use":true`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			return PhaseResult{}, fmt.Errorf("the standby at %s did not catch up: %s", replica, body)
+		}
+		time.Sleep(time.Second)
+	}
+	saved := w.bases
+	w.bases = []string{servers[0].base, servers[1].base}
+	defer func() { w.bases = saved }()
+	return w.phase(ctx, o, "search_mix_2r", o.searchClients, o.searchDuration, searchMixWeights), nil
 }

@@ -98,6 +98,12 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 	// The sequencer stops after the server (defers run last first), with
 	// every write it took answered.
 	defer store.Close()
+	if err := store.UseReplicas(cfg.DatabaseReplicaURLs, cfg.ReplicaMaxLag); err != nil {
+		return err
+	}
+	for _, r := range store.Replicas() {
+		log.Info("read replica", "name", r.Name, "address", r.Address, "in_use", r.InUse, "log_size", r.LogSize, "error", r.Error)
+	}
 	started := time.Now()
 	names, err := store.LoadNames(ctx)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"net/url"
 	"os"
 	"runtime"
 	"strconv"
@@ -18,10 +19,15 @@ import (
 
 // Config is every setting of registryd.
 type Config struct {
-	Addr        string        `yaml:"addr"`
-	DatabaseURL string        `yaml:"database_url"`
-	AdminToken  string        `yaml:"admin_token"`
-	TokenTTL    time.Duration `yaml:"token_ttl"`
+	Addr        string `yaml:"addr"`
+	DatabaseURL string `yaml:"database_url"`
+	AdminToken  string `yaml:"admin_token"`
+	// DatabaseReplicaURLs are streaming standbys of DATABASE_URL's primary
+	// that reads which need not see the newest write may go to; a replica
+	// that lags more than ReplicaMaxLag is left out until it catches up.
+	DatabaseReplicaURLs []string      `yaml:"database_replica_urls"`
+	ReplicaMaxLag       time.Duration `yaml:"replica_max_lag"`
+	TokenTTL            time.Duration `yaml:"token_ttl"`
 	// TokenCacheTTL is how long a token's holder is remembered between
 	// lookups; another instance's revocations take effect within it.
 	TokenCacheTTL time.Duration `yaml:"token_cache_ttl"`
@@ -146,6 +152,7 @@ func Defaults() Config {
 		ExtensionWindowDays: 90,
 		ShutdownTimeout:     20 * time.Second,
 		ShutdownGrace:       5 * time.Second,
+		ReplicaMaxLag:       5 * time.Second,
 	}
 	c.Search.MaxResults, c.Search.MaxAnswerBytes = 1000, 4<<20
 	c.Search.IDNumberPerHour = 60
@@ -209,7 +216,7 @@ func Load(getenv func(string) string) (Config, error) {
 		*str[k] = strings.TrimSpace(string(b))
 	}
 	durations := map[string]*time.Duration{"REGISTRY_TOKEN_TTL": &c.TokenTTL, "REGISTRY_TOKEN_CACHE_TTL": &c.TokenCacheTTL, "REGISTRY_SHUTDOWN_TIMEOUT": &c.ShutdownTimeout,
-		"REGISTRY_SHUTDOWN_GRACE":      &c.ShutdownGrace,
+		"REGISTRY_SHUTDOWN_GRACE": &c.ShutdownGrace, "REGISTRY_REPLICA_MAX_LAG": &c.ReplicaMaxLag,
 		"REGISTRY_CHECKPOINT_INTERVAL": &c.Log.CheckpointInterval, "REGISTRY_DEADLINE_INTERVAL": &c.Log.DeadlineInterval,
 		"REGISTRY_SEQUENCER_MAX_WAIT": &c.Sequencer.MaxWait}
 	for k, p := range durations {
@@ -268,6 +275,18 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if u := c.Web.PublicURL; u != "" && !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
 		return c, fmt.Errorf("web.public_url: %q must begin with https:// or http://", u)
+	}
+	if v := getenv("DATABASE_REPLICA_URLS"); v != "" {
+		c.DatabaseReplicaURLs = strings.Split(v, ",")
+	}
+	for i, u := range c.DatabaseReplicaURLs {
+		c.DatabaseReplicaURLs[i] = strings.TrimSpace(u)
+		if p, err := url.Parse(c.DatabaseReplicaURLs[i]); err != nil || (p.Scheme != "postgres" && p.Scheme != "postgresql") {
+			return c, fmt.Errorf("database_replica_urls[%d]: not a postgres:// address", i)
+		}
+	}
+	if c.ReplicaMaxLag < 100*time.Millisecond {
+		return c, errors.New("replica_max_lag must be at least 100ms")
 	}
 	if v := getenv("REGISTRY_TRUSTED_PROXIES"); v != "" {
 		c.TrustedProxies = strings.Split(v, ",")

@@ -19,5 +19,10 @@ func (a *api) ready(c *gin.Context) {
 		a.writeProblem(c, httpx.NewProblem(http.StatusServiceUnavailable, "not_ready", "the database is unreachable or its schema is not current"))
 		return
 	}
+	// Replicas are reported, not required: without them the primary serves.
+	if rs := a.svc.Replicas(); len(rs) > 0 {
+		a.render(c, http.StatusOK, gin.H{"status": "ready", "replicas": rs})
+		return
+	}
 	a.render(c, http.StatusOK, gin.H{"status": "ready"})
 }

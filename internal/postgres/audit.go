@@ -74,6 +74,11 @@ func scanAudit(rows *sql.Rows) (audit.Record, error) {
 
 // Audit returns one page of the trail, newest first.
 func (s *Store) Audit(ctx context.Context, f audit.Filter) ([]audit.Record, error) {
+	return readOn(s, ctx, -1, func(v *Store) ([]audit.Record, error) { return v.audit(ctx, f) })
+}
+
+// audit is Audit on s.
+func (s *Store) audit(ctx context.Context, f audit.Filter) ([]audit.Record, error) {
 	out := []audit.Record{}
 	return out, s.StreamAudit(ctx, f, func(r audit.Record) error {
 		out = append(out, r)
@@ -84,6 +89,26 @@ func (s *Store) Audit(ctx context.Context, f audit.Filter) ([]audit.Record, erro
 // StreamAudit hands fn the selected entries newest first, one row at a time
 // as the database sends them, so that memory does not grow with the trail.
 func (s *Store) StreamAudit(ctx context.Context, f audit.Filter, fn func(audit.Record) error) error {
+	// On a replica when one holds what this instance has seen; read again
+	// on the primary if it fails before the first entry went out.
+	if rs := s.replicas; rs != nil && s.buf == nil && s.db == rs.primary {
+		if r := rs.pick(ctx, s.floor()); r != nil {
+			sent := false
+			err := s.onReplica(r).streamAudit(ctx, f, func(rec audit.Record) error {
+				sent = true
+				return fn(rec)
+			})
+			if err == nil || sent || ctx.Err() != nil {
+				return err
+			}
+			rs.failed(r, err)
+		}
+	}
+	return s.streamAudit(ctx, f, fn)
+}
+
+// streamAudit is StreamAudit on s.
+func (s *Store) streamAudit(ctx context.Context, f audit.Filter, fn func(audit.Record) error) error {
 	rows, err := s.auditQuery(ctx, f).Rows()
 	if err != nil {
 		return translate(err)

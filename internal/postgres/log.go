@@ -207,6 +207,11 @@ func (s *Store) LogSize(ctx context.Context) (int64, error) {
 // LogEntries returns the events at log positions from..to-1 with their leaf
 // hashes as the log stores them.
 func (s *Store) LogEntries(ctx context.Context, from, to int64) ([]registry.LogEntry, error) {
+	return readOn(s, ctx, to, func(v *Store) ([]registry.LogEntry, error) { return v.logEntries(ctx, from, to) })
+}
+
+// logEntries is LogEntries on s.
+func (s *Store) logEntries(ctx context.Context, from, to int64) ([]registry.LogEntry, error) {
 	var rows []eventRow
 	err := s.q(ctx).Raw(`SELECT log_index, number, registration_number, type, registered_at, organization_id, user_id, record
 		FROM events WHERE log_index >= ? AND log_index < ? ORDER BY log_index`, from, to).Scan(&rows).Error

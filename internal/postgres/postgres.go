@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
@@ -121,6 +122,9 @@ type Store struct {
 	batchCtx context.Context
 	// similar is the similar-names index (shared).
 	similar *similarNames
+	// replicas, when configured, serve reads that may go to a standby
+	// (replicas.go; shared).
+	replicas *replicas
 }
 
 var _ registry.Store = (*Store)(nil)
@@ -139,7 +143,7 @@ func New(db *gorm.DB, now func() time.Time, opts ...Option) (*Store, error) {
 
 // with is the store's view inside transaction tx.
 func (s *Store) with(tx *gorm.DB) *Store {
-	return &Store{db: tx, now: s.now, goose: s.goose, hashes: s.hashes, seq: s.seq, similar: s.similar,
+	return &Store{db: tx, now: s.now, goose: s.goose, hashes: s.hashes, seq: s.seq, similar: s.similar, replicas: s.replicas,
 		written: map[int64]translog.Hash{}}
 }
 
@@ -195,6 +199,59 @@ func (s *Store) transaction(ctx context.Context, fn func(tx *Store) error) error
 	return translate(err)
 }
 
+// onConn runs fn in a transaction on a connection taken from the pool for
+// it, which commits without waiting for the disk (the caller waits for
+// that: durable.go). The statements a buffer on it queues go to the
+// database in one round trip (writeBuffer.send).
+func (s *Store) onConn(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	conn, err := sqlDB.Conn(ctx)
+	if err != nil {
+		return translate(err)
+	}
+	defer conn.Close()
+	// Without arguments, pgx sends both in one message.
+	if _, err := conn.ExecContext(ctx, "BEGIN; SET LOCAL synchronous_commit TO off"); err != nil {
+		discard(conn)
+		return translate(err)
+	}
+	tx := s.db.Session(&gorm.Session{Context: ctx, NewDB: true})
+	tx.Statement.ConnPool = conn
+	if err := fn(tx); err != nil {
+		if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil {
+			discard(conn)
+		}
+		return err
+	}
+	var tag pgconn.CommandTag
+	err = conn.Raw(func(dc any) error {
+		sc, ok := dc.(interface{ Conn() *pgx.Conn })
+		if !ok {
+			return fmt.Errorf("the database driver is %T, not pgx", dc)
+		}
+		var err error
+		tag, err = sc.Conn().Exec(ctx, "COMMIT")
+		return err
+	})
+	if err != nil {
+		discard(conn)
+		return translate(err)
+	}
+	if tag.String() != "COMMIT" {
+		// A statement failed and PostgreSQL rolled the transaction back.
+		return errors.New("the batch's transaction was rolled back")
+	}
+	return nil
+}
+
+// discard keeps a connection in an unknown state out of the pool.
+func discard(conn *sql.Conn) {
+	_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+}
+
 // alone runs fn on s when s is a transaction's view, and otherwise in a
 // transaction of its own: every write goes through a buffer.
 func (s *Store) alone(ctx context.Context, fn func(tx *Store) error) error {
@@ -241,6 +298,9 @@ func (s *Store) Sequence(ctx context.Context, kind registry.StampKind, fn func(t
 func (s *Store) Close() {
 	s.seq.close()
 	s.similar.stop()
+	if s.replicas != nil {
+		s.replicas.close()
+	}
 }
 
 // translate turns GORM's errors into the domain's.

@@ -157,6 +157,11 @@ const eventsSQL = `SELECT log_index, number, registration_number, type, register
 // Events returns the events of the given registrations registered at or
 // before asOf, in log order.
 func (s *Store) Events(ctx context.Context, registrationNumbers []string, asOf time.Time) ([]registry.EventRecord, error) {
+	return readOn(s, ctx, -1, func(v *Store) ([]registry.EventRecord, error) { return v.events(ctx, registrationNumbers, asOf) })
+}
+
+// events is Events on s.
+func (s *Store) events(ctx context.Context, registrationNumbers []string, asOf time.Time) ([]registry.EventRecord, error) {
 	var rows []eventRow
 	if err := s.q(ctx).Raw(eventsSQL, textArray(registrationNumbers), asOf).Scan(&rows).Error; err != nil {
 		return nil, translate(err)
@@ -171,6 +176,11 @@ func (s *Store) Events(ctx context.Context, registrationNumbers []string, asOf t
 // ListRegistrations returns one page of an organization's registration
 // numbers in registration order, filtered by status at f.Now.
 func (s *Store) ListRegistrations(ctx context.Context, f registry.ListFilter) ([]string, error) {
+	return readOn(s, ctx, -1, func(v *Store) ([]string, error) { return v.listRegistrations(ctx, f) })
+}
+
+// listRegistrations is ListRegistrations on s.
+func (s *Store) listRegistrations(ctx context.Context, f registry.ListFilter) ([]string, error) {
 	q := s.q(ctx).Table("registrations").Select("number").Where("controller_id = ?", f.ControllerID)
 	switch f.Status {
 	case registry.StatusEffective:
@@ -190,6 +200,11 @@ func (s *Store) ListRegistrations(ctx context.Context, f registry.ListFilter) ([
 
 // RegistrationNumberOf finds the registration that an event number belongs to.
 func (s *Store) RegistrationNumberOf(ctx context.Context, anyNumber string) (string, error) {
+	return readOn(s, ctx, -1, func(v *Store) (string, error) { return v.registrationNumberOf(ctx, anyNumber) })
+}
+
+// registrationNumberOf is RegistrationNumberOf on s.
+func (s *Store) registrationNumberOf(ctx context.Context, anyNumber string) (string, error) {
 	var n string
 	res := s.q(ctx).Raw("SELECT registration_number FROM events WHERE number = ?", anyNumber).Scan(&n)
 	if res.Error == nil && res.RowsAffected == 0 {

@@ -7,6 +7,7 @@ import (
 	"database/sql/driver"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -245,6 +246,11 @@ func (s *Store) InsertSearch(ctx context.Context, c *registry.SearchCertificate,
 
 // Search returns a stored search certificate.
 func (s *Store) Search(ctx context.Context, number string) (registry.StoredSearch, error) {
+	return readOn(s, ctx, -1, func(v *Store) (registry.StoredSearch, error) { return v.search(ctx, number) })
+}
+
+// search is Search on s.
+func (s *Store) search(ctx context.Context, number string) (registry.StoredSearch, error) {
 	var row struct {
 		Number         string
 		OrganizationID *string
@@ -273,6 +279,11 @@ func (s *Store) Search(ctx context.Context, number string) (registry.StoredSearc
 
 // SearchPage returns a page of a search's results as first read.
 func (s *Store) SearchPage(ctx context.Context, number string, cursor int) ([]byte, error) {
+	return readOn(s, ctx, -1, func(v *Store) ([]byte, error) { return v.searchPage(ctx, number, cursor) })
+}
+
+// searchPage is SearchPage on s.
+func (s *Store) searchPage(ctx context.Context, number string, cursor int) ([]byte, error) {
 	var row struct{ Body []byte }
 	res := s.q(ctx).Raw("SELECT body FROM search_pages WHERE number = ? AND cursor = ?", number, cursor).Scan(&row)
 	if res.Error == nil && res.RowsAffected == 0 {
@@ -294,6 +305,11 @@ func digest(b []byte) string {
 
 // Certificate finds the event or search a number was issued to.
 func (s *Store) Certificate(ctx context.Context, number string) (registry.Certificate, error) {
+	return readOn(s, ctx, -1, func(v *Store) (registry.Certificate, error) { return v.certificate(ctx, number) })
+}
+
+// certificate is Certificate on s.
+func (s *Store) certificate(ctx context.Context, number string) (registry.Certificate, error) {
 	db := s.q(ctx)
 	var ev eventRow
 	res := db.Raw("SELECT number, registration_number, type, registered_at, record FROM events WHERE number = ?", number).Scan(&ev)
@@ -336,20 +352,8 @@ const stampSQL = `UPDATE register_head
 func (q *sequencer) stampSearches(n int) ([]registry.Stamp, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
-	if q.stampConn == nil {
-		sqlDB, err := q.store.db.DB()
-		if err != nil {
-			return nil, err
-		}
-		conn, err := sqlDB.Conn(ctx)
-		if err != nil {
-			return nil, translate(err)
-		}
-		q.stampConn = conn
-		if _, err := conn.ExecContext(ctx, "SET synchronous_commit TO OFF"); err != nil {
-			q.dropStampConn()
-			return nil, translate(err)
-		}
+	if err := q.ownConn(ctx); err != nil {
+		return nil, err
 	}
 	var h head
 	now := q.store.now().UTC().Truncate(time.Microsecond)
@@ -364,6 +368,27 @@ func (q *sequencer) stampSearches(n int) ([]registry.Stamp, error) {
 		stamps[i] = registry.Stamp{Number: registry.FormatNumber(at, h.Seq-back), At: at, LogIndex: -1, LogSize: h.LogSize}
 	}
 	return stamps, nil
+}
+
+// ownConn opens the loop's own connection if it has none.
+func (q *sequencer) ownConn(ctx context.Context) error {
+	if q.stampConn != nil {
+		return nil
+	}
+	sqlDB, err := q.store.db.DB()
+	if err != nil {
+		return err
+	}
+	conn, err := sqlDB.Conn(ctx)
+	if err != nil {
+		return translate(err)
+	}
+	q.stampConn = conn
+	if _, err := conn.ExecContext(ctx, "SET synchronous_commit TO OFF"); err != nil {
+		q.dropStampConn()
+		return translate(err)
+	}
+	return nil
 }
 
 // dropStampConn discards the stamping connection: its session does not wait
@@ -389,14 +414,48 @@ func (q *sequencer) search(r *request, st registry.Stamp) {
 		defer q.searching.Done()
 		q.readers <- struct{}{}
 		buf := &writeBuffer{ctx: r.ctx, detached: true}
-		err := r.fn(q.store.batchView(q.store.db, buf, nil), st)
-		<-q.readers
-		if err != nil {
-			r.done <- err
-			return
+		var err error
+		// On a replica that holds the register up to the stamp (and so
+		// finds what the primary would), else, or if it fails, on the
+		// primary.
+		if rs := q.store.replicas; rs != nil {
+			if rep := rs.pick(r.ctx, st.LogSize); rep != nil {
+				if err = r.fn(q.store.batchView(rep.db, buf, nil), st); err == nil {
+					rep.served.Inc()
+				} else if r.ctx.Err() == nil && !isRefusal(err) {
+					rs.failed(rep, err)
+					buf = &writeBuffer{ctx: r.ctx, detached: true}
+					err = r.fn(q.store.batchView(q.store.db, buf, nil), st)
+				}
+				<-q.readers
+				q.searched(r, buf, err)
+				return
+			}
 		}
-		q.appender.add(&appended{done: r.done, searches: buf.searches, audits: buf.audits})
+		err = r.fn(q.store.batchView(q.store.db, buf, nil), st)
+		<-q.readers
+		q.searched(r, buf, err)
 	}()
+}
+
+// searched answers a search that failed, or hands its rows to the appender.
+func (q *sequencer) searched(r *request, buf *writeBuffer, err error) {
+	if err != nil {
+		r.done <- err
+		return
+	}
+	q.appender.add(&appended{done: r.done, searches: buf.searches, audits: buf.audits})
+}
+
+// isRefusal is an error of the search's own (a bad cursor, a limit), not
+// of the database that ran it.
+func isRefusal(err error) bool {
+	var ve *registry.ValidationError
+	var ue *registry.UnavailableError
+	var re *registry.Refusal
+	var le *registry.RateLimitedError
+	return errors.As(err, &ve) || errors.As(err, &ue) || errors.As(err, &re) || errors.As(err, &le) ||
+		errors.Is(err, registry.ErrNotFound) || errors.Is(err, registry.ErrForbidden)
 }
 
 // appended is a finished search's rows and the answer it waits for.

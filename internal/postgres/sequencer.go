@@ -8,8 +8,11 @@ import (
 	"maps"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/prometheus/client_golang/prometheus"
 	"gorm.io/gorm"
 
@@ -95,6 +98,12 @@ type sequencer struct {
 
 	batchSize *prometheus.HistogramVec
 	reruns    prometheus.Counter
+
+	// committed is the log size after this instance's last commit: what a
+	// read on a replica must see for a client to read its own writes.
+	committed atomic.Int64
+	// durable answers a batch's writes once its commit is on disk.
+	durable *durable
 }
 
 func newSequencer(s *Store, opts ...Option) *sequencer {
@@ -115,12 +124,17 @@ func newSequencer(s *Store, opts ...Option) *sequencer {
 	q.queue = make(chan *request, 4*q.maxBatch)
 	q.readers = make(chan struct{}, parallelSearches)
 	q.appender = newAppender(s, q.maxBatch)
+	q.durable = newDurable(s)
 	return q
 }
 
 // Collectors are the sequencer's metrics and the similar-names index's size.
 func (s *Store) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{s.seq.batchSize, s.seq.reruns,
+	var rs []prometheus.Collector
+	if s.replicas != nil {
+		rs = s.replicas.collectors()
+	}
+	return append(rs, s.seq.batchSize, s.seq.reruns,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "registry_similar_names",
 			Help: "Grantor names in this instance's similar-names index.",
@@ -129,7 +143,7 @@ func (s *Store) Collectors() []prometheus.Collector {
 			Name: "registry_similar_names_bytes",
 			Help: "Memory the similar-names index holds: names, entries and posting runs.",
 		}, func() float64 { return float64(s.similar.idx.Stats().Bytes) }),
-	}
+	)
 }
 
 // do queues a write and waits for its answer, which comes after its batch
@@ -173,6 +187,7 @@ func (q *sequencer) close() {
 	q.mu.Unlock()
 	q.start.Do(func() { go q.loop() })
 	<-q.stopped
+	q.durable.close()
 	q.searching.Wait()
 	q.appender.close()
 	q.dropStampConn()
@@ -283,9 +298,8 @@ func (q *sequencer) run(batch []*request) {
 		}
 	} else {
 		q.batchSize.WithLabelValues("committed").Observe(float64(len(writes) + len(searches)))
-		for i, r := range writes {
-			r.done <- errs[i]
-		}
+		// Committed, but not yet known to be on disk: answered once it is.
+		q.durable.add(writes, errs)
 	}
 	for i, r := range searches {
 		q.search(r, stamps[i])
@@ -331,7 +345,8 @@ func (h *head) next(now time.Time, kind registry.StampKind) registry.Stamp {
 // alone runs one write in a transaction of its own, writing as it goes.
 func (q *sequencer) alone(r *request) error {
 	s := q.store
-	return s.transaction(r.ctx, func(view *Store) error {
+	var end int64
+	err := s.transaction(r.ctx, func(view *Store) error {
 		h, err := lockHead(view.db)
 		if err != nil {
 			return err
@@ -340,8 +355,23 @@ func (q *sequencer) alone(r *request) error {
 		if err := h.save(view.db); err != nil {
 			return err
 		}
+		end = h.LogSize
 		return r.fn(view, st)
 	})
+	if err == nil {
+		q.reached(end)
+	}
+	return err
+}
+
+// reached records a log size this instance committed.
+func (q *sequencer) reached(size int64) {
+	for {
+		old := q.committed.Load()
+		if size <= old || q.committed.CompareAndSwap(old, size) {
+			return
+		}
+	}
 }
 
 // errRerun rolls a batch back so that its writes run alone.
@@ -359,7 +389,12 @@ func (q *sequencer) together(batch []*request, searches int) ([]registry.Stamp, 
 	stamps := make([]registry.Stamp, searches)
 	pending := map[int64]translog.Hash{}
 	var names []grantorName
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	var end head
+	// The batch commits without waiting for the disk, so that the head's
+	// lock is free for the next batch while this one's commit is written;
+	// its writes are answered only once it is (durable.go). It runs on a
+	// connection of its own, so that its rows go in one round trip.
+	err := s.onConn(ctx, func(tx *gorm.DB) error {
 		h, err := lockHead(tx)
 		if err != nil {
 			return err
@@ -393,18 +428,20 @@ func (q *sequencer) together(batch []*request, searches int) ([]registry.Stamp, 
 			buf.discard()
 			h, errs[i] = before, err
 		}
+		end = h
+		if h != start {
+			buf.queue("UPDATE register_head SET seq = $1, log_size = $2, last_at = $3", h.Seq, h.LogSize, h.LastAt)
+		}
 		if err := buf.flush(); err != nil {
 			return err
 		}
 		names = buf.names
-		if h == start {
-			return nil
-		}
-		return h.save(tx)
+		return nil
 	})
 	if err != nil {
 		return nil, nil, err
 	}
+	q.reached(end.LogSize)
 	s.hashes.add(pending)
 	s.similar.added(names)
 	return stamps, errs, nil
@@ -413,7 +450,7 @@ func (q *sequencer) together(batch []*request, searches int) ([]registry.Stamp, 
 // batchView is the store as one write of a batch sees it: statements on db,
 // rows into buf, and the log hashes the batch's earlier writes added.
 func (s *Store) batchView(db *gorm.DB, buf *writeBuffer, pending map[int64]translog.Hash) *Store {
-	return &Store{db: db, now: s.now, goose: s.goose, hashes: s.hashes, seq: s.seq, similar: s.similar,
+	return &Store{db: db, now: s.now, goose: s.goose, hashes: s.hashes, seq: s.seq, similar: s.similar, replicas: s.replicas,
 		written: map[int64]translog.Hash{}, pending: pending, buf: buf}
 }
 
@@ -443,6 +480,8 @@ type writeBuffer struct {
 	notifications []registry.Notification
 	searches      []searchRow
 	audits        []audit.Entry
+	// queued are the statements that the next send writes.
+	queued []statement
 	// keys are idempotency keys claimed by the batch's writes, with their
 	// sealed answers once saved: a key is written only with its write, so
 	// that a replay or a refusal after a claim leaves nothing to undo.
@@ -530,7 +569,7 @@ func (b *writeBuffer) touched() { b.dirty = true }
 // new ones start.
 func (b *writeBuffer) flush() error {
 	if b.empty() {
-		return nil
+		return b.send()
 	}
 	if b.lengths() != b.mark {
 		b.dirty = true
@@ -540,6 +579,9 @@ func (b *writeBuffer) flush() error {
 		if err := step(); err != nil {
 			return err
 		}
+	}
+	if err := b.send(); err != nil {
+		return err
 	}
 	b.events, b.hashIDs, b.hashes = b.events[:0], b.hashIDs[:0], b.hashes[:0]
 	b.registrations, b.updates, b.codes = b.registrations[:0], b.updates[:0], b.codes[:0]
@@ -553,9 +595,57 @@ func (b *writeBuffer) flush() error {
 // exec runs one statement on the transaction's connection, with its arrays
 // passed to pgx as they are (GORM would expand a slice into a list).
 func (b *writeBuffer) exec(query string, args ...any) error {
-	_, err := b.tx.Statement.ConnPool.ExecContext(b.ctx, query, args...)
-	if err != nil {
-		return fmt.Errorf("batch write: %w", translate(err))
+	b.queue(query, args...)
+	return nil
+}
+
+// statement is a write queued until the buffer is sent.
+type statement struct {
+	query string
+	args  []any
+}
+
+// queue adds a statement to what the next send writes.
+func (b *writeBuffer) queue(query string, args ...any) {
+	b.queued = append(b.queued, statement{query: query, args: args})
+}
+
+// send writes the queued statements: on a connection of the batch's own,
+// all in one round trip (pgx's pipelined batch), else one by one.
+func (b *writeBuffer) send() error {
+	q := b.queued
+	b.queued = nil
+	if len(q) == 0 {
+		return nil
+	}
+	if conn, ok := b.tx.Statement.ConnPool.(*sql.Conn); ok && len(q) > 1 {
+		err := conn.Raw(func(dc any) error {
+			sc, ok := dc.(*stdlib.Conn)
+			if !ok {
+				return fmt.Errorf("the database driver is %T, not pgx", dc)
+			}
+			batch := &pgx.Batch{}
+			for _, st := range q {
+				batch.Queue(st.query, st.args...)
+			}
+			br := sc.Conn().SendBatch(b.ctx, batch)
+			for range q {
+				if _, err := br.Exec(); err != nil {
+					_ = br.Close()
+					return err
+				}
+			}
+			return br.Close()
+		})
+		if err != nil {
+			return fmt.Errorf("batch write: %w", translate(err))
+		}
+		return nil
+	}
+	for _, st := range q {
+		if _, err := b.tx.Statement.ConnPool.ExecContext(b.ctx, st.query, st.args...); err != nil {
+			return fmt.Errorf("batch write: %w", translate(err))
+		}
 	}
 	return nil
 }

@@ -214,6 +214,9 @@ func (s *Service) Record(ctx context.Context, c Caller, action auth.Action, targ
 // Ready reports whether the store is reachable and migrated.
 func (s *Service) Ready(ctx context.Context) error { return s.store.Ping(ctx) }
 
+// Replicas reports the standbys that reads may go to.
+func (s *Service) Replicas() []ReplicaState { return s.store.Replicas() }
+
 func allow(c Caller, a auth.Action) error {
 	if !c.Can(a) {
 		return ErrForbidden

@@ -84,4 +84,18 @@ type Store interface {
 	Exclusive(ctx context.Context, name string, fn func() error) (ran bool, err error)
 	// Ping reports whether the store is reachable and its schema current.
 	Ping(ctx context.Context) error
+	// Replicas reports the standbys that reads may go to (none when there
+	// are none).
+	Replicas() []ReplicaState
+}
+
+// ReplicaState is one standby as the instance last found it: in use when
+// it answers and lags no more than allowed.
+type ReplicaState struct {
+	Name       string  `json:"name"`
+	Address    string  `json:"address"`
+	InUse      bool    `json:"in_use"`
+	LogSize    int64   `json:"log_size"`
+	LagSeconds float64 `json:"lag_seconds"`
+	Error      string  `json:"error,omitempty"`
 }

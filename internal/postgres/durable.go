@@ -38,6 +38,7 @@ type committedBatch struct {
 
 type durable struct {
 	store   *Store
+	barrier string // flushBarrier, or another statement in a test
 	mu      sync.Mutex
 	pending []committedBatch
 	wake    chan struct{}
@@ -47,7 +48,7 @@ type durable struct {
 }
 
 func newDurable(s *Store) *durable {
-	return &durable{store: s, wake: make(chan struct{}, 1), stopped: make(chan struct{})}
+	return &durable{store: s, barrier: flushBarrier, wake: make(chan struct{}, 1), stopped: make(chan struct{})}
 }
 
 // add hands over a committed batch's writes and their own outcomes.
@@ -111,7 +112,7 @@ func (d *durable) loop() {
 func (d *durable) flush() error {
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
-	if err := d.store.db.WithContext(ctx).Exec(flushBarrier).Error; err != nil {
+	if err := d.store.db.WithContext(ctx).Exec(d.barrier).Error; err != nil {
 		return &registry.UnavailableError{RetryAfter: time.Second,
 			Reason: "the register could not confirm that this write reached the disk; send it again with the same Idempotency-Key to learn whether it was recorded"}
 	}

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
@@ -197,54 +196,6 @@ func (s *Store) transaction(ctx context.Context, fn func(tx *Store) error) error
 		s.similar.added(view.buf.names)
 	}
 	return translate(err)
-}
-
-// onConn runs fn in a transaction on a connection taken from the pool for
-// it, which commits without waiting for the disk (the caller waits for
-// that: durable.go). The statements a buffer on it queues go to the
-// database in one round trip (writeBuffer.send).
-func (s *Store) onConn(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	sqlDB, err := s.db.DB()
-	if err != nil {
-		return err
-	}
-	conn, err := sqlDB.Conn(ctx)
-	if err != nil {
-		return translate(err)
-	}
-	defer conn.Close()
-	// Without arguments, pgx sends both in one message.
-	if _, err := conn.ExecContext(ctx, "BEGIN; SET LOCAL synchronous_commit TO off"); err != nil {
-		discard(conn)
-		return translate(err)
-	}
-	tx := s.db.Session(&gorm.Session{Context: ctx, NewDB: true})
-	tx.Statement.ConnPool = conn
-	if err := fn(tx); err != nil {
-		if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil {
-			discard(conn)
-		}
-		return err
-	}
-	var tag pgconn.CommandTag
-	err = conn.Raw(func(dc any) error {
-		sc, ok := dc.(interface{ Conn() *pgx.Conn })
-		if !ok {
-			return fmt.Errorf("the database driver is %T, not pgx", dc)
-		}
-		var err error
-		tag, err = sc.Conn().Exec(ctx, "COMMIT")
-		return err
-	})
-	if err != nil {
-		discard(conn)
-		return translate(err)
-	}
-	if tag.String() != "COMMIT" {
-		// A statement failed and PostgreSQL rolled the transaction back.
-		return errors.New("the batch's transaction was rolled back")
-	}
-	return nil
 }
 
 // discard keeps a connection in an unknown state out of the pool.

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/prometheus/client_golang/prometheus"
 	"gorm.io/gorm"
 
@@ -390,20 +389,19 @@ func (q *sequencer) together(batch []*request, searches int) ([]registry.Stamp, 
 	pending := map[int64]translog.Hash{}
 	var names []grantorName
 	var end head
-	// The batch commits without waiting for the disk, so that the head's
-	// lock is free for the next batch while this one's commit is written;
-	// its writes are answered only once it is (durable.go). It runs on a
-	// connection of its own, so that its rows go in one round trip.
-	err := s.onConn(ctx, func(tx *gorm.DB) error {
-		h, err := lockHead(tx)
+	// On a connection of its own, in three round trips (batchtx.go).
+	err := func() error {
+		btx, err := s.beginBatch(ctx)
 		if err != nil {
 			return err
 		}
+		defer btx.end()
+		tx, h := btx.db, btx.head
 		start := h
 		for k := range stamps {
 			stamps[k] = h.next(s.now(), registry.StampSearchAsOf)
 		}
-		buf := &writeBuffer{tx: tx, ctx: ctx, shared: true}
+		buf := btx.buffer(ctx)
 		for i, r := range batch {
 			if err := r.ctx.Err(); err != nil {
 				errs[i] = err
@@ -432,12 +430,12 @@ func (q *sequencer) together(batch []*request, searches int) ([]registry.Stamp, 
 		if h != start {
 			buf.queue("UPDATE register_head SET seq = $1, log_size = $2, last_at = $3", h.Seq, h.LogSize, h.LastAt)
 		}
-		if err := buf.flush(); err != nil {
+		if err := btx.commit(buf); err != nil {
 			return err
 		}
 		names = buf.names
 		return nil
-	})
+	}()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -480,8 +478,10 @@ type writeBuffer struct {
 	notifications []registry.Notification
 	searches      []searchRow
 	audits        []audit.Entry
-	// queued are the statements that the next send writes.
+	// queued are the statements that the next send writes; commit ends
+	// the send with COMMIT (the batch's last).
 	queued []statement
+	commit bool
 	// keys are idempotency keys claimed by the batch's writes, with their
 	// sealed answers once saved: a key is written only with its write, so
 	// that a replay or a refusal after a claim leaves nothing to undo.
@@ -615,24 +615,28 @@ func (b *writeBuffer) queue(query string, args ...any) {
 func (b *writeBuffer) send() error {
 	q := b.queued
 	b.queued = nil
+	if b.commit {
+		q = append(q, statement{query: "COMMIT"})
+	}
 	if len(q) == 0 {
 		return nil
 	}
-	if conn, ok := b.tx.Statement.ConnPool.(*sql.Conn); ok && len(q) > 1 {
-		err := conn.Raw(func(dc any) error {
-			sc, ok := dc.(*stdlib.Conn)
-			if !ok {
-				return fmt.Errorf("the database driver is %T, not pgx", dc)
-			}
+	if conn, ok := b.tx.Statement.ConnPool.(*sql.Conn); ok && (len(q) > 1 || b.commit) {
+		err := withPgx(conn, func(pc *pgx.Conn) error {
 			batch := &pgx.Batch{}
 			for _, st := range q {
 				batch.Queue(st.query, st.args...)
 			}
-			br := sc.Conn().SendBatch(b.ctx, batch)
-			for range q {
-				if _, err := br.Exec(); err != nil {
+			br := pc.SendBatch(b.ctx, batch)
+			for _, st := range q {
+				tag, err := br.Exec()
+				if err != nil {
 					_ = br.Close()
 					return err
+				}
+				if st.query == "COMMIT" && tag.String() != "COMMIT" {
+					_ = br.Close()
+					return errors.New("the batch's transaction was rolled back")
 				}
 			}
 			return br.Close()

@@ -161,20 +161,32 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 			res.Ceiling = &c
 		case "file":
 			res.Phases = append(res.Phases, w.phase(ctx, o, "file", o.fileClients, o.fileDuration, "file=1"))
-		case "file_3":
+		case "file_3", "file_3_direct":
 			// Three registryd instances on the one database, the clients'
 			// requests spread over them: what scaling out buys (or costs)
-			// beside the file phase's one instance.
+			// beside the file phase's one instance. In file_3 they pass
+			// their writes to the leader; in file_3_direct each files its
+			// own, taking turns at the register's head.
+			var env []string
+			if phase == "file_3_direct" {
+				env = []string{"REGISTRY_ADVERTISE_URL="}
+			}
+			// The first instance too, started again in the phase's mode.
+			srv.stop()
+			if srv, err = startServer(ctx, o, dsn, "registryd-"+phase+".log", log, env...); err != nil {
+				return err
+			}
+			w.srv, w.bases[0] = srv, srv.base
 			var extra []*server
 			for i := range 2 {
-				s, err := startServer(ctx, o, dsn, fmt.Sprintf("registryd-extra-%d.log", i+1), log)
+				s, err := startServer(ctx, o, dsn, fmt.Sprintf("registryd-extra-%d.log", i+1), log, env...)
 				if err != nil {
 					return err
 				}
 				extra = append(extra, s)
 				w.bases = append(w.bases, s.base)
 			}
-			res.Phases = append(res.Phases, w.phase(ctx, o, "file_3", o.fileClients, o.fileDuration, "file=1"))
+			res.Phases = append(res.Phases, w.phase(ctx, o, phase, o.fileClients, o.fileDuration, "file=1"))
 			for _, s := range extra {
 				s.stop()
 			}
@@ -205,7 +217,7 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 			res.Phases = append(res.Phases, w.phase(ctx, o, "mix", o.mixClients, o.mixDur, o.mix))
 		case "":
 		default:
-			return fmt.Errorf("unknown phase %q (there are explain, ceiling, search_ceiling, file, file_3, search, search_name, search_uscc, search_serial, search_number, search_mix, search_mix_2r, mix)", phase)
+			return fmt.Errorf("unknown phase %q (there are explain, ceiling, search_ceiling, file, file_3, file_3_direct, search, search_name, search_uscc, search_serial, search_number, search_mix, search_mix_2r, mix)", phase)
 		}
 	}
 	res.ServerRSSMaxMB, res.ServerRSSPeakMB = srv.rss.max(), srv.peakRSS()
@@ -339,7 +351,10 @@ func startServer(ctx context.Context, o options, dsn, logName string, log *slog.
 	s.cmd.Env = append(os.Environ(), "DATABASE_URL="+dsn, "REGISTRY_ADDR="+addr, "REGISTRY_ADMIN_TOKEN="+s.admin,
 		"REGISTRY_LOG_KEY="+skey, "REGISTRY_RATE_PER_ADDRESS=off", "REGISTRY_RATE_PER_TOKEN=off", "REGISTRY_DEBUG_ADDR="+debug,
 		fmt.Sprintf("REGISTRY_SEQUENCER_MAX_BATCH=%d", o.maxBatch), "REGISTRY_SEQUENCER_MAX_WAIT="+o.maxWait.String(),
-		"REGISTRY_CONFIG=/dev/null")
+		"REGISTRY_CONFIG=/dev/null",
+		// Instances on the one database pass their writes to the one that
+		// leads (an env of "REGISTRY_ADVERTISE_URL=" turns it off).
+		"REGISTRY_ADVERTISE_URL="+s.base, "REGISTRY_CLUSTER_SECRET=bench-cluster-secret-0123456789abcdef")
 	s.cmd.Env = append(s.cmd.Env, env...)
 	if err := s.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s (make bench builds it): %w", o.registryd, err)

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -63,7 +64,10 @@ func TestInstancesShareOneRegister(t *testing.T) {
 		in.cmd = exec.Command(bin)
 		in.cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL+"&application_name="+in.name, "REGISTRY_ADDR="+addr,
 			"REGISTRY_ADMIN_TOKEN="+admin, "REGISTRY_LOG_KEY_FILE="+keyFile, "REGISTRY_CONFIG=../../configs/registry.yaml",
-			"REGISTRY_RATE_PER_ADDRESS=off", "REGISTRY_RATE_PER_TOKEN=off", "REGISTRY_CHECKPOINT_INTERVAL=200ms", "REGISTRY_SHUTDOWN_GRACE=0s")
+			"REGISTRY_RATE_PER_ADDRESS=off", "REGISTRY_RATE_PER_TOKEN=off", "REGISTRY_CHECKPOINT_INTERVAL=200ms", "REGISTRY_SHUTDOWN_GRACE=0s",
+			// The instances pass their register writes to the one that leads.
+			"REGISTRY_ADVERTISE_URL="+in.base, "REGISTRY_CLUSTER_SECRET=instances-cluster-secret-0123456789abcdef",
+			"REGISTRY_METRICS_TOKEN="+metricsToken)
 		in.cmd.Stdout, in.cmd.Stderr = in.log, in.log
 		if err := in.cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -117,6 +121,15 @@ func TestInstancesShareOneRegister(t *testing.T) {
 		})
 	}
 	time.Sleep(2 * time.Second)
+	// Writes sent to the instances that do not lead were filed by the one
+	// that does.
+	forwarded := 0.0
+	for _, in := range instances {
+		forwarded += metric(t, in.base, `registry_forwarded_writes_total{outcome="leader"}`)
+	}
+	if forwarded == 0 {
+		t.Error("no write was passed to the leading instance")
+	}
 	close(killed)
 	for _, in := range instances[:2] {
 		_ = in.cmd.Process.Signal(syscall.SIGKILL)
@@ -243,4 +256,24 @@ func (c *caller) json(method, url, token, body string, want int) map[string]any 
 		c.t.Fatal(err)
 	}
 	return m
+}
+
+// metric reads one sample of an instance's /metrics (0 when absent).
+func metric(t *testing.T, base, name string) float64 {
+	t.Helper()
+	req, _ := http.NewRequest("GET", base+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+metricsToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+" "); ok {
+			f, _ := strconv.ParseFloat(v, 64)
+			return f
+		}
+	}
+	return 0
 }

@@ -167,6 +167,8 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 			TrustedProxies: cfg.TrustedProxies,
 			MetricsToken:   cfg.MetricsToken,
 			SharedLimits:   shared,
+			Forwarding:     forwarding(cfg, store, log),
+			MaxBodyBytes:   cfg.MaxBodyBytes,
 		}, httpapi.NewRouter(svc, httpapi.Options{
 			MaxBodyBytes: cfg.MaxBodyBytes, Logger: log,
 			PerToken:     httpx.Limit(cfg.RateLimits.PerToken),
@@ -302,4 +304,16 @@ func sharedSignIn(cfg config.Config, store *postgres.Store) registry.SignInFailu
 		return store
 	}
 	return nil
+}
+
+// forwarding makes this instance take part in choosing the instance that
+// files every register write, when the instances know each other's
+// addresses and share a secret (cluster.advertise_url, cluster.secret).
+func forwarding(cfg config.Config, store *postgres.Store, log *slog.Logger) *httpx.Forwarding {
+	if cfg.Cluster.AdvertiseURL == "" {
+		return nil
+	}
+	store.Lead(cfg.Cluster.AdvertiseURL)
+	log.Info("register writes go to the leading instance", "advertise_url", cfg.Cluster.AdvertiseURL)
+	return &httpx.Forwarding{Secret: []byte(cfg.Cluster.Secret), Leader: store.Leader}
 }

@@ -3,10 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"regexp"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -51,20 +47,7 @@ func TestReadReplica(t *testing.T) {
 	}
 	replicaReads := func() float64 {
 		t.Helper()
-		req, _ := http.NewRequest("GET", base+"/metrics", nil)
-		req.Header.Set("Authorization", "Bearer "+metricsToken)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		m := regexp.MustCompile(`(?m)^registry_replica_reads_total\{replica="replica-0"\} (\S+)$`).FindStringSubmatch(string(b))
-		if m == nil {
-			t.Fatalf("/metrics has no registry_replica_reads_total:\n%s", b)
-		}
-		v, _ := strconv.ParseFloat(m[1], 64)
-		return v
+		return metric(t, base, `registry_replica_reads_total{replica="replica-0"}`)
 	}
 	inUse := func() (bool, string) {
 		t.Helper()

@@ -123,8 +123,20 @@ func TestCompose(t *testing.T) {
 		if v := s.Environment["REGISTRY_TRUSTED_PROXIES"]; v == nil || *v != proxyIP {
 			t.Errorf("%s trusts %v, the proxy is %s", name, v, proxyIP)
 		}
-		if len(s.Secrets) != 3 {
+		if len(s.Secrets) != 5 {
 			t.Errorf("%s: secrets %v", name, s.Secrets)
+		}
+		// Its register writes go to the leading instance: it names its own
+		// address, and signs with the shared secret.
+		if v := s.Environment["REGISTRY_ADVERTISE_URL"]; v == nil || *v != "http://"+name+":8080" {
+			t.Errorf("%s advertises %v", name, v)
+		}
+		if v := s.Environment["REGISTRY_CLUSTER_SECRET_FILE"]; v == nil || *v != "/run/secrets/cluster_secret" {
+			t.Errorf("%s reads the cluster secret from %v", name, v)
+		}
+		// Its reads may go to the replica, named in a secret file.
+		if v := s.Environment["DATABASE_REPLICA_URLS_FILE"]; v == nil || *v != "/run/secrets/database_replica_urls" {
+			t.Errorf("%s reads its replicas from %v", name, v)
 		}
 	}
 	if cmd := strings.Join(p.Services["replica"].Command, " "); !strings.Contains(cmd, "pg_basebackup -h primary") || !strings.Contains(cmd, " -R ") {

@@ -115,6 +115,17 @@ type Config struct {
 		// writes; 0 takes what is waiting.
 		MaxWait time.Duration `yaml:"max_wait"`
 	} `yaml:"sequencer"`
+	// Cluster, when AdvertiseURL is set, makes the instances on one
+	// database pass their register writes to the one that leads (chosen by
+	// an advisory lock), so that one sequencer batches them all.
+	Cluster struct {
+		// AdvertiseURL is this instance's base URL as the others reach it
+		// (http://10.0.0.5:8080).
+		AdvertiseURL string `yaml:"advertise_url"`
+		// Secret signs the writes passed between instances (at least 32
+		// characters, the same on every instance).
+		Secret string `yaml:"secret"`
+	} `yaml:"cluster"`
 	// DebugAddr, when set, serves Go's profiler (/debug/pprof/) on its own
 	// address, never on the service's.
 	DebugAddr string `yaml:"debug_addr"`
@@ -188,23 +199,26 @@ func Load(getenv func(string) string) (Config, error) {
 		return c, err
 	}
 	str := map[string]*string{
-		"DATABASE_URL":           &c.DatabaseURL,
-		"REGISTRY_ADDR":          &c.Addr,
-		"REGISTRY_ADMIN_TOKEN":   &c.AdminToken,
-		"REGISTRY_LOG_KEY":       &c.Log.Key,
-		"REGISTRY_LOG_KEY_FILE":  &c.Log.KeyFile,
-		"REGISTRY_LOG_ORIGIN":    &c.Log.Origin,
-		"REGISTRY_DEBUG_ADDR":    &c.DebugAddr,
-		"REGISTRY_METRICS_TOKEN": &c.MetricsToken,
+		"DATABASE_URL":            &c.DatabaseURL,
+		"REGISTRY_ADDR":           &c.Addr,
+		"REGISTRY_ADMIN_TOKEN":    &c.AdminToken,
+		"REGISTRY_LOG_KEY":        &c.Log.Key,
+		"REGISTRY_LOG_KEY_FILE":   &c.Log.KeyFile,
+		"REGISTRY_LOG_ORIGIN":     &c.Log.Origin,
+		"REGISTRY_DEBUG_ADDR":     &c.DebugAddr,
+		"REGISTRY_METRICS_TOKEN":  &c.MetricsToken,
+		"REGISTRY_ADVERTISE_URL":  &c.Cluster.AdvertiseURL,
+		"REGISTRY_CLUSTER_SECRET": &c.Cluster.Secret,
 	}
 	for k, p := range str {
 		if v := getenv(k); v != "" {
 			*p = v
 		}
 	}
+	var replicas string // DATABASE_REPLICA_URLS, from the variable or its file
 	// Secrets may come as files (Docker and Kubernetes secrets): the
 	// variable's name with _FILE names the file that holds the value.
-	for _, k := range []string{"REGISTRY_ADMIN_TOKEN", "REGISTRY_METRICS_TOKEN", "DATABASE_URL"} {
+	for _, k := range []string{"REGISTRY_ADMIN_TOKEN", "REGISTRY_METRICS_TOKEN", "DATABASE_URL", "DATABASE_REPLICA_URLS", "REGISTRY_CLUSTER_SECRET"} {
 		file := getenv(k + "_FILE")
 		if file == "" || getenv(k) != "" {
 			continue
@@ -212,6 +226,10 @@ func Load(getenv func(string) string) (Config, error) {
 		b, err := os.ReadFile(file)
 		if err != nil {
 			return c, fmt.Errorf("%s_FILE: %w", k, err)
+		}
+		if k == "DATABASE_REPLICA_URLS" {
+			replicas = strings.TrimSpace(string(b))
+			continue
 		}
 		*str[k] = strings.TrimSpace(string(b))
 	}
@@ -277,12 +295,25 @@ func Load(getenv func(string) string) (Config, error) {
 		return c, fmt.Errorf("web.public_url: %q must begin with https:// or http://", u)
 	}
 	if v := getenv("DATABASE_REPLICA_URLS"); v != "" {
-		c.DatabaseReplicaURLs = strings.Split(v, ",")
+		replicas = v
+	}
+	if replicas != "" {
+		c.DatabaseReplicaURLs = strings.FieldsFunc(replicas, func(r rune) bool { return r == ',' || r == '\n' })
 	}
 	for i, u := range c.DatabaseReplicaURLs {
 		c.DatabaseReplicaURLs[i] = strings.TrimSpace(u)
 		if p, err := url.Parse(c.DatabaseReplicaURLs[i]); err != nil || (p.Scheme != "postgres" && p.Scheme != "postgresql") {
 			return c, fmt.Errorf("database_replica_urls[%d]: not a postgres:// address", i)
+		}
+	}
+	if u := c.Cluster.AdvertiseURL; u != "" {
+		p, err := url.Parse(u)
+		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" || (p.Path != "" && p.Path != "/") {
+			return c, fmt.Errorf("cluster.advertise_url: %q is not an instance's base URL (http://host:port)", u)
+		}
+		c.Cluster.AdvertiseURL = p.Scheme + "://" + p.Host
+		if len(c.Cluster.Secret) < 32 {
+			return c, errors.New("cluster.secret (REGISTRY_CLUSTER_SECRET) must have at least 32 characters when cluster.advertise_url is set")
 		}
 	}
 	if c.ReplicaMaxLag < 100*time.Millisecond {

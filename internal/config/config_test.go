@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -111,5 +112,39 @@ func TestSecretsFromFiles(t *testing.T) {
 		return map[string]string{"REGISTRY_CONFIG": "/dev/null", "DATABASE_URL": "postgres://x", "REGISTRY_ADMIN_TOKEN_FILE": filepath.Join(dir, "missing")}[k]
 	}); err == nil {
 		t.Error("a secret file that is missing was accepted")
+	}
+}
+
+// Replicas come as a list in a variable or a secret file (one a line or
+// comma-separated); each must be a postgres:// address.
+func TestReplicaURLs(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "replicas")
+	if err := os.WriteFile(file, []byte("postgres://r:secret@replica-1/registry\npostgres://r:secret@replica-2/registry\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	load := func(env map[string]string) (Config, error) {
+		env["REGISTRY_CONFIG"], env["DATABASE_URL"] = "/dev/null", "postgres://x"
+		return Load(func(k string) string { return env[k] })
+	}
+	c, err := load(map[string]string{"DATABASE_REPLICA_URLS_FILE": file})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.DatabaseReplicaURLs) != 2 || c.DatabaseReplicaURLs[1] != "postgres://r:secret@replica-2/registry" || c.ReplicaMaxLag != 5*time.Second {
+		t.Errorf("replicas %q, max lag %v", c.DatabaseReplicaURLs, c.ReplicaMaxLag)
+	}
+	c, err = load(map[string]string{"DATABASE_REPLICA_URLS": "postgres://a/registry, postgresql://b/registry", "REGISTRY_REPLICA_MAX_LAG": "2s"})
+	if err != nil || len(c.DatabaseReplicaURLs) != 2 || c.DatabaseReplicaURLs[1] != "postgresql://b/registry" || c.ReplicaMaxLag != 2*time.Second {
+		t.Errorf("replicas %q, max lag %v, %v", c.DatabaseReplicaURLs, c.ReplicaMaxLag, err)
+	}
+	for env, want := range map[string]string{
+		"DATABASE_REPLICA_URLS":    "database_replica_urls[0]",
+		"REGISTRY_REPLICA_MAX_LAG": "replica_max_lag",
+	} {
+		value := map[string]string{"DATABASE_REPLICA_URLS": "mysql://replica/registry", "REGISTRY_REPLICA_MAX_LAG": "10ms"}[env]
+		if _, err := load(map[string]string{env: value}); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s=%s: %v, want an error naming %s", env, value, err, want)
+		}
 	}
 }

@@ -46,6 +46,10 @@ type Options struct {
 	// SharedLimits, when set, keeps the limit per address in the database
 	// every instance shares, instead of in this process.
 	SharedLimits RateStore
+	// Forwarding, when set, passes register writes to the instance whose
+	// sequencer leads (forward.go); MaxBodyBytes bounds what it reads.
+	Forwarding   *Forwarding
+	MaxBodyBytes int64
 }
 
 // Request is what the handler learned of a request before the API or the
@@ -122,6 +126,14 @@ func New(opts Options, api, pages http.Handler) http.Handler {
 		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 	}, []string{"method", "route", "status"})
 	opts.Registerer.MustRegister(h.duration)
+	if opts.Forwarding != nil {
+		if opts.Forwarding.Client == nil {
+			opts.Forwarding.Client = NewForwardingClient()
+		}
+		h.opts.Forwarding = opts.Forwarding
+		h.forwarded = forwardedCounter()
+		opts.Registerer.MustRegister(h.forwarded)
+	}
 	if opts.Gatherer != nil {
 		h.metrics = promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{})
 	}
@@ -135,6 +147,7 @@ type handler struct {
 	limits     Limiter
 	trusted    []netip.Prefix
 	duration   *prometheus.HistogramVec
+	forwarded  *prometheus.CounterVec
 }
 
 var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
@@ -146,6 +159,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		id = uuid.NewString()
 	}
 	info := &Request{ID: id, Client: h.client(r), limits: h.limits}
+	// A write another instance passed on names its client, signed.
+	client, forwarded := h.opts.Forwarding.verify(r, h.opts.Now())
+	if forwarded {
+		info.Client = client
+	}
 	r = r.WithContext(context.WithValue(r.Context(), requestKey{}, info))
 	rec := &recorder{ResponseWriter: w}
 	w.Header().Set("X-Request-Id", id)
@@ -168,6 +186,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		info.Route = "/metrics"
 		h.serveMetrics(rec, r)
 	case path == BasePath || strings.HasPrefix(path, BasePath+"/") || path == "/healthz" || path == "/readyz":
+		if h.opts.Forwarding != nil && !forwarded && forwards(r) && h.forward(rec, r, info) {
+			return
+		}
 		h.api.ServeHTTP(rec, r)
 	case h.pages == nil:
 		WriteProblem(rec, r, NewProblem(http.StatusNotFound, "not_found", "no such endpoint"))

@@ -124,6 +124,9 @@ type Store struct {
 	// replicas, when configured, serve reads that may go to a standby
 	// (replicas.go; shared).
 	replicas *replicas
+	// leader, when this instance takes part, says who leads the
+	// sequencing of writes forwarded between instances (leader.go).
+	leader *leadership
 }
 
 var _ registry.Store = (*Store)(nil)
@@ -251,6 +254,9 @@ func (s *Store) Close() {
 	s.similar.stop()
 	if s.replicas != nil {
 		s.replicas.close()
+	}
+	if s.leader != nil {
+		s.leader.close()
 	}
 }
 

@@ -1,0 +1,176 @@
+package httpx
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Several instances on one database keep one order of the register by
+// taking turns at its head, and each instance's batch then holds only the
+// writes its own clients sent: the more instances, the smaller the batches
+// and the more turns (README, "Filing"). With forwarding, the instance
+// whose sequencer leads (one at a time, chosen by a PostgreSQL advisory
+// lock) files for all: another instance passes each register write it
+// receives to the leader's own address, signed with the secret the
+// instances share, and hands the answer back. A write that cannot reach
+// the leader (none known, or its address refuses the connection) is filed
+// by the instance itself, which is always correct; one that reached it and
+// lost its answer is answered 503, to be sent again with its
+// Idempotency-Key.
+
+// ForwardedHeader carries a forwarded request's client address, signed.
+const ForwardedHeader = "Registry-Forwarded"
+
+// forwardSkew bounds how old a forwarded request's signature may be.
+const forwardSkew = 60 * time.Second
+
+// Forwarding configures the passing of register writes to the leader.
+type Forwarding struct {
+	// Secret is shared by the instances (at least 32 bytes).
+	Secret []byte
+	// Leader returns the leading instance's address (http://host:port)
+	// and whether it is this instance; "" when none is known.
+	Leader func() (url string, self bool)
+	// Client sends the forwarded requests (a keep-alive pool by default).
+	Client *http.Client
+}
+
+// forwards reports whether a request is a write to the register that the
+// leader should file: the API's writes under /registrations and
+// /objections (not searches, which read in parallel on every instance).
+func forwards(r *http.Request) bool {
+	if r.Method != http.MethodPost && r.Method != http.MethodPatch && r.Method != http.MethodPut && r.Method != http.MethodDelete {
+		return false
+	}
+	p := r.URL.Path
+	return strings.HasPrefix(p, BasePath+"/registrations") || strings.HasPrefix(p, BasePath+"/objections")
+}
+
+func (f *Forwarding) sign(at int64, client, method, path string) string {
+	m := hmac.New(sha256.New, f.Secret)
+	m.Write([]byte(strconv.FormatInt(at, 10) + "\x00" + client + "\x00" + method + "\x00" + path))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// verify returns the client a forwarded request names, if its signature is
+// the shared secret's and recent.
+func (f *Forwarding) verify(r *http.Request, now time.Time) (string, bool) {
+	v := r.Header.Get(ForwardedHeader)
+	if f == nil || v == "" {
+		return "", false
+	}
+	parts := strings.Split(v, ";")
+	if len(parts) != 3 {
+		return "", false
+	}
+	at, err := strconv.ParseInt(parts[0], 10, 64)
+	if err != nil || now.Sub(time.Unix(at, 0)).Abs() > forwardSkew {
+		return "", false
+	}
+	if _, err := netip.ParseAddr(parts[1]); err != nil {
+		return "", false
+	}
+	want := f.sign(at, parts[1], r.Method, r.URL.Path)
+	if !hmac.Equal([]byte(want), []byte(parts[2])) {
+		return "", false
+	}
+	return parts[1], true
+}
+
+// hopHeaders are not passed on by a proxy (RFC 9110, 7.6.1).
+var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
+
+// forward passes r to the leader and copies its answer to w. It returns
+// false, having written nothing, when the request should be served here.
+func (h *handler) forward(w http.ResponseWriter, r *http.Request, info *Request) bool {
+	f := h.opts.Forwarding
+	leader, self := f.Leader()
+	if leader == "" || self {
+		return false
+	}
+	// The body is read here, within the API's limit, so that a request
+	// that cannot reach the leader can still be served here.
+	limit := h.opts.MaxBodyBytes
+	if limit <= 0 {
+		limit = 1 << 20
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return false
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if int64(len(body)) > limit {
+		return false // the API answers 413
+	}
+	req, err := http.NewRequestWithContext(r.Context(), r.Method, leader+r.URL.RequestURI(), bytes.NewReader(body))
+	if err != nil {
+		return false
+	}
+	req.Header = r.Header.Clone()
+	for _, k := range hopHeaders {
+		req.Header.Del(k)
+	}
+	req.Header.Del("X-Forwarded-For")
+	req.Header.Set("X-Request-Id", info.ID)
+	at := h.opts.Now().Unix()
+	req.Header.Set(ForwardedHeader, strconv.FormatInt(at, 10)+";"+info.Client+";"+f.sign(at, info.Client, r.Method, r.URL.Path))
+	resp, err := f.Client.Do(req)
+	if err != nil {
+		var op *net.OpError
+		if errors.As(err, &op) && op.Op == "dial" {
+			h.forwarded.WithLabelValues("here").Inc()
+			return false // nothing reached the leader
+		}
+		h.forwarded.WithLabelValues("lost").Inc()
+		w.Header().Set("Retry-After", "1")
+		WriteProblem(w, r, NewProblem(http.StatusServiceUnavailable, "unavailable",
+			"the write was passed to the instance that files it and its answer was lost; send it again with the same Idempotency-Key to learn whether it was recorded"))
+		return true
+	}
+	defer resp.Body.Close()
+	h.forwarded.WithLabelValues("leader").Inc()
+	info.Route = "forwarded"
+	for k, vs := range resp.Header {
+		if k == "X-Request-Id" {
+			continue
+		}
+		for _, v := range vs {
+			w.Header().Add(k, v)
+		}
+	}
+	for _, k := range hopHeaders {
+		w.Header().Del(k)
+	}
+	w.WriteHeader(resp.StatusCode)
+	_, _ = io.Copy(w, resp.Body)
+	return true
+}
+
+// forwardedCounter counts register writes by where they were filed.
+func forwardedCounter() *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "registry_forwarded_writes_total",
+		Help: "Register writes this instance received and did not lead for, by where they were filed: by the leader, here (it could not be reached), or lost (its answer did not come back).",
+	}, []string{"outcome"})
+}
+
+// NewForwardingClient is a keep-alive client for forwarding to the leader.
+func NewForwardingClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns, t.MaxIdleConnsPerHost = 256, 256
+	t.DialContext = (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	return &http.Client{Transport: t, Timeout: 60 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}

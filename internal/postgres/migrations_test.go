@@ -101,3 +101,31 @@ func TestMigrationCatchesUpTheLog(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestReadyOnANewerSchema: during a rolling upgrade the new version
+// migrates while the old one still serves, so a schema newer than this
+// version's is ready, and an older one is not.
+func TestReadyOnANewerSchema(t *testing.T) {
+	_, gdb := pgtest.Open(t)
+	store, err := postgres.New(gdb, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	ctx := context.Background()
+	if err := store.Ping(ctx); err != nil {
+		t.Fatalf("a current schema: %v", err)
+	}
+	if err := gdb.Exec("INSERT INTO goose_db_version (version_id, is_applied) VALUES (9999, true)").Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Ping(ctx); err != nil {
+		t.Errorf("a newer schema: %v, want ready", err)
+	}
+	if err := gdb.Exec("DELETE FROM goose_db_version WHERE version_id >= 12").Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Ping(ctx); err == nil {
+		t.Error("an older schema is ready")
+	}
+}

@@ -215,7 +215,8 @@ func (s *Store) alone(ctx context.Context, fn func(tx *Store) error) error {
 	return s.transaction(ctx, fn)
 }
 
-// Ping reports whether the database answers and no migration is pending.
+// Ping reports whether the database answers and its schema is at least
+// this version's (no migration this version needs is pending).
 func (s *Store) Ping(ctx context.Context) error {
 	sqlDB, err := s.db.DB()
 	if err != nil {
@@ -228,8 +229,11 @@ func (s *Store) Ping(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if current != target {
-		return fmt.Errorf("schema version %d, want %d", current, target)
+	// A newer schema is ready: during a rolling upgrade the new version's
+	// migrations run while instances of the old one still serve, and
+	// migrations only add what the old code does not read.
+	if current < target {
+		return fmt.Errorf("schema version %d, want at least %d", current, target)
 	}
 	return nil
 }

@@ -31,9 +31,7 @@ func TestDatabaseCrashLosesNoAcknowledgedFiling(t *testing.T) {
 	})
 	base := "http://" + addr
 	c := &caller{t: t}
-	bank := c.json("POST", base+"/api/v1/organizations", admin, `{"name":"某银行","uscc":"91310000132209458L","kind":"financial_institution"}`, 201)["id"]
-	c.json("POST", base+"/api/v1/users", admin, fmt.Sprintf(`{"organization_id":%q,"email":"clerk@bank.example","display_name":"甲","roles":["registrant"],"password":"a long enough password"}`, bank), 201)
-	token := c.json("POST", base+"/api/v1/tokens", "", `{"email":"clerk@bank.example","password":"a long enough password"}`, 201)["token"].(string)
+	token := bankClerk(c, base, admin, `"registrant"`)
 
 	var mu sync.Mutex
 	var acknowledged []string
@@ -48,7 +46,7 @@ func TestDatabaseCrashLosesNoAcknowledgedFiling(t *testing.T) {
 					return
 				default:
 				}
-				body := fmt.Sprintf(`{"kind":"chattel_mortgage","grantors":[{"type":"organization","name":"上海星辰精密机械有限公司","uscc":"91310115MA1K3YJ12G"}],"secured_parties":[{"type":"organization","name":"某银行","uscc":"91310000132209458L"}],"collateral":{"description":"设备 %d-%d","items":[]},"period_months":12}`, k, i)
+				body := filingBody(fmt.Sprintf("设备 %d-%d", k, i))
 				status, out := c.do("POST", base+"/api/v1/registrations", token, body)
 				mu.Lock()
 				statuses[status]++

@@ -108,7 +108,7 @@ func TestInstancesShareOneRegister(t *testing.T) {
 					in = instances[2]
 				default:
 				}
-				body := fmt.Sprintf(`{"kind":"chattel_mortgage","grantors":[{"type":"organization","name":"上海星辰精密机械有限公司","uscc":"91310115MA1K3YJ12G"}],"secured_parties":[{"type":"organization","name":"某银行","uscc":"91310000132209458L"}],"collateral":{"description":"设备 %d-%d","items":[]},"period_months":12}`, k, n)
+				body := filingBody(fmt.Sprintf("设备 %d-%d", k, n))
 				status, out := c.do("POST", in.base+"/api/v1/registrations", token, body)
 				if status == 201 {
 					var r struct{ Number string }
@@ -276,4 +276,18 @@ func metric(t *testing.T, base, name string) float64 {
 		}
 	}
 	return 0
+}
+
+// filingBody is a bank's chattel mortgage over a machine maker's equipment.
+func filingBody(description string) string {
+	return fmt.Sprintf(`{"kind":"chattel_mortgage","grantors":[{"type":"organization","name":"上海星辰精密机械有限公司","uscc":"91310115MA1K3YJ12G"}],"secured_parties":[{"type":"organization","name":"某银行","uscc":"91310000132209458L"}],"collateral":{"description":%q,"items":[]},"period_months":12}`, description)
+}
+
+// bankClerk admits a bank through the admin token and returns the token of
+// its clerk, who has roles (a JSON list's items).
+func bankClerk(c *caller, base, admin, roles string) string {
+	c.t.Helper()
+	bank := c.json("POST", base+"/api/v1/organizations", admin, `{"name":"某银行","uscc":"91310000132209458L","kind":"financial_institution"}`, 201)["id"]
+	c.json("POST", base+"/api/v1/users", admin, fmt.Sprintf(`{"organization_id":%q,"email":"clerk@bank.example","display_name":"甲","roles":[%s],"password":"a long enough password"}`, bank, roles), 201)
+	return c.json("POST", base+"/api/v1/tokens", "", `{"email":"clerk@bank.example","password":"a long enough password"}`, 201)["token"].(string)
 }

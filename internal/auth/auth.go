@@ -95,6 +95,8 @@ const (
 	ReadLogEntries  Action = "log.entries"
 	ReadLogProof    Action = "log.proof"
 	ReadLogKey      Action = "log.key"
+	ReadNotices     Action = "notice.read"
+	MarkNoticeRead  Action = "notice.mark_read"
 	// RecordExpiry and RecordLapse put into the log what the clock has
 	// already made true; only the registry itself takes them.
 	RecordExpiry Action = "registration.record_expiry"
@@ -151,6 +153,8 @@ var permissions = map[Action][]Role{
 	ReadLogEntries:         {Admin, Auditor},
 	ReadLogProof:           {anyone},
 	ReadLogKey:             {nobody},
+	ReadNotices:            {anyone},
+	MarkNoticeRead:         {anyone},
 	RecordExpiry:           {System},
 	RecordLapse:            {System},
 	IDNumberBurst:          {System},

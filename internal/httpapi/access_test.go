@@ -128,6 +128,9 @@ type rule struct {
 	public  bool
 	// path, when set, is requested after make has prepared the register.
 	path string
+	// denied is what the others get (403 when 0): 404 for what belongs to
+	// one organization, which others are not told exists.
+	denied int
 }
 
 func (r rule) want(who string) int {
@@ -139,6 +142,8 @@ func (r rule) want(who string) int {
 		return 401
 	case r.allowed == "*" || slices.Contains(strings.Fields(r.allowed), who):
 		return r.ok
+	case r.denied != 0:
+		return r.denied
 	}
 	return 403
 }
@@ -218,6 +223,13 @@ func TestPermissionMatrix(t *testing.T) {
 		"POST /registrations/:number/objections/:objection/case-notice": {ok: 201, allowed: "grantor", make: objection("/case-notice", map[string]any{
 			"court": "上海市浦东新区人民法院", "case_number": "(2026)沪0115民初1号", "accepted_on": time.Now().In(registry.Shanghai).AddDate(0, 0, 30).Format(time.DateOnly)})},
 		"POST /registrations/:number/revocation": {ok: 201, allowed: "admin bootstrap", make: reg("/revocation", map[string]any{"authority": "上海市浦东新区人民法院", "document_number": "(2026)沪0115民初2号"})},
+		"GET /notifications": {ok: 200, allowed: "*", make: func(*world) call { return call{"/notifications?unread=true", nil} }},
+		// A filing names the grantor: its notice is its own to mark.
+		"POST /notifications/:id/read": {ok: 204, allowed: "grantor", denied: 404, make: func(w *world) call {
+			w.file()
+			items := list(w.e.must(200, w.e.do("GET", "/notifications?limit=1", w.grantor.Token, nil))["items"])
+			return call{"/notifications/" + items[0].(map[string]any)["id"].(string) + "/read", nil}
+		}},
 		"POST /searches": {ok: 201, allowed: "searcher stranger", make: func(*world) call {
 			return call{"/searches", map[string]any{"criteria": map[string]any{"uscc": usccs[1]}}}
 		}},

@@ -82,7 +82,8 @@ func TestDeadlinesRecorded(t *testing.T) {
 	if n := e.count("SELECT count(*) FROM audit_entries WHERE actor = 'registry' AND action IN ('registration.record_expiry', 'objection.record_lapse')"); n != 2 {
 		t.Errorf("%d audit entries by the registry", n)
 	}
-	if n := e.count("SELECT count(*) FROM notifications WHERE kind IN ('expiry', 'objection_lapse')"); n != 2 {
-		t.Errorf("%d notifications of expiry and lapse", n)
+	// Each of the two events notified its organizations.
+	if n := e.count("SELECT count(DISTINCT event_number) FROM notifications WHERE (kind, event_type) IN (('registration_changed', 'expiry'), ('objection', 'objection_lapse'))"); n != 2 {
+		t.Errorf("%d events of expiry and lapse with notices", n)
 	}
 }

@@ -99,6 +99,8 @@ var routes = []route{
 	{"POST", "/registrations/:number/objections/:objection/withdrawal", auth.WithdrawObjection, bearer, (*api).withdrawObjection},
 	{"POST", "/registrations/:number/objections/:objection/case-notice", auth.SubmitCaseNotice, bearer, (*api).caseNotice},
 	{"POST", "/registrations/:number/revocation", auth.Revoke, bearer, (*api).revoke},
+	{"GET", "/notifications", auth.ReadNotices, bearer, (*api).notices},
+	{"POST", "/notifications/:id/read", auth.MarkNoticeRead, bearer, (*api).markNoticeRead},
 	{"POST", "/searches", auth.Search, bearer, (*api).search},
 	{"GET", "/searches/:number", auth.ReadSearch, bearer, (*api).storedSearch},
 	{"GET", "/searches/:number/results", auth.ReadSearch, bearer, (*api).searchResults},

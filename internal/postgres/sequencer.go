@@ -805,20 +805,6 @@ func (b *writeBuffer) flushKeys() error {
 	return b.exec("INSERT INTO idempotency_keys (id, fingerprint, response, created_at) SELECT * FROM unnest($1::bytea[], $2::bytea[], $3::bytea[], $4::timestamptz[])", ids, fps, resp, at)
 }
 
-func (b *writeBuffer) flushNotifications() error {
-	if len(b.notifications) == 0 {
-		return nil
-	}
-	n := len(b.notifications)
-	org, reg, ev, kind, at := make([]*string, n), make([]string, n), make([]string, n), make([]string, n), make([]time.Time, n)
-	for i, x := range b.notifications {
-		org[i], reg[i], ev[i], kind[i], at[i] = strPtr(x.OrganizationID), x.RegistrationNumber, x.EventNumber, x.Kind, x.At
-	}
-	return b.exec(`INSERT INTO notifications (organization_id, registration_number, event_number, kind, created_at)
-		SELECT o::uuid, r, e, k, a FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[]) AS x(o, r, e, k, a)`,
-		org, reg, ev, kind, at)
-}
-
 func (b *writeBuffer) flushSearches() error {
 	if len(b.searches) == 0 {
 		return nil

@@ -84,14 +84,7 @@ func (s *Service) recordDeadline(ctx context.Context, d Deadline) error {
 }
 
 func (s *Service) settle(ctx context.Context, tx Tx, cur Registration, st Stamp, d Deadline) error {
-	if err := tx.SettleDeadline(ctx, d, st.At); err != nil {
-		return err
-	}
-	kind := EventExpiry
-	if d.Objection != "" {
-		kind = EventObjectionLapse
-	}
-	return s.notify(ctx, tx, cur, st, kind)
+	return tx.SettleDeadline(ctx, d, st.At)
 }
 
 // Deadline is an expiry or an objection's lapse that the clock has brought

@@ -35,9 +35,6 @@ func (s *Service) FileObjection(ctx context.Context, c Caller, number string, re
 			return "", nil, Invalid("interest", CodeInvalidField, "an organization that is not a grantor of this registration must state its interest")
 		}
 		lapses := st.At.In(Shanghai).AddDate(0, 0, objectionPeriodDays).UTC()
-		if err := s.notify(ctx, tx, cur, st, EventObjection); err != nil {
-			return "", nil, err
-		}
 		if err := tx.InsertObjectionDeadline(ctx, st.Number, cur.Number, lapses); err != nil {
 			return "", nil, err
 		}
@@ -60,11 +57,6 @@ func lastObjection(r Registration, err error) (Objection, error) {
 		return *o, nil
 	}
 	return Objection{}, ErrNotFound
-}
-
-func (s *Service) notify(ctx context.Context, tx Tx, cur Registration, st Stamp, kind string) error {
-	return tx.InsertNotification(ctx, Notification{OrganizationID: cur.Controller.OrganizationID,
-		RegistrationNumber: cur.Number, EventNumber: st.Number, Kind: kind, At: st.At})
 }
 
 // objectorsObjection finds an objection that the caller's organization filed
@@ -95,9 +87,6 @@ func (s *Service) WithdrawObjection(ctx context.Context, c Caller, number, objec
 		if _, err := objectorsObjection(c, cur, objection); err != nil {
 			return "", nil, err
 		}
-		if err := s.notify(ctx, tx, cur, st, EventObjectionWithdrawal); err != nil {
-			return "", nil, err
-		}
 		return EventObjectionWithdrawal, withdrawalData{Objection: objection}, nil
 	}))
 }
@@ -122,20 +111,8 @@ func (s *Service) SubmitCaseNotice(ctx context.Context, c Caller, number, object
 		if o.CaseNotice != nil {
 			return "", nil, refused(ErrObjectionNotActive, "the objection already has a case notice")
 		}
-		if err := s.notify(ctx, tx, cur, st, EventCaseNotice); err != nil {
-			return "", nil, err
-		}
 		return EventCaseNotice, caseNoticeData{Objection: objection, Court: req.Court, CaseNumber: req.CaseNumber, AcceptedOn: req.AcceptedOn}, nil
 	}))
-}
-
-// Notification is something an organization must be told.
-type Notification struct {
-	OrganizationID     string
-	RegistrationNumber string
-	EventNumber        string
-	Kind               string
-	At                 time.Time
 }
 
 // Objection statuses.
@@ -212,8 +189,8 @@ func (r *CaseNoticeRequest) Validate(now time.Time) error {
 	return p.err()
 }
 
-// ObjectionStore keeps what an objection leaves besides its event: the notice to the controller and the deadline by which it lapses.
+// ObjectionStore keeps what an objection leaves besides its event and its
+// notices: the deadline by which it lapses.
 type ObjectionStore interface {
-	InsertNotification(ctx context.Context, n Notification) error
 	InsertObjectionDeadline(ctx context.Context, objection, registration string, lapsesAt time.Time) error
 }

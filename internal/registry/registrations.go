@@ -266,9 +266,6 @@ func (s *Service) Revoke(ctx context.Context, c Caller, number string, req Revoc
 		} else if cur.ended != "" {
 			return "", nil, ErrNotEffective
 		}
-		if err := s.notify(ctx, tx, cur, st, typ); err != nil {
-			return "", nil, err
-		}
 		return typ, revocationData(req), nil
 	})
 }
@@ -492,6 +489,9 @@ func (s *Service) commit(ctx context.Context, tx Tx, c Caller, st Stamp, action 
 		}
 	}
 	if err := tx.InsertAudit(ctx, w.Audit); err != nil {
+		return Registration{}, err
+	}
+	if err := s.notices(ctx, tx, c, st, cur, w.State, typ); err != nil {
 		return Registration{}, err
 	}
 	return w.State, nil

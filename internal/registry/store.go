@@ -60,6 +60,7 @@ type Tx interface {
 	AccountStore
 	RegistrationStore
 	ObjectionStore
+	NoticeStore
 	SearchStore
 	IdempotencyStore
 	AuditStore

@@ -1,0 +1,25 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/movable-registry/registry/internal/registry"
+)
+
+// notices handles GET /notifications.
+func (a *api) notices(c *gin.Context, caller registry.Caller) error {
+	return a.ok(c)(a.svc.Notices(c.Request.Context(), caller, registry.NoticesRequest{
+		Unread: c.Query("unread"), Kind: c.Query("kind"), Limit: c.Query("limit"), Cursor: c.Query("cursor"),
+	}))
+}
+
+// markNoticeRead handles POST /notifications/{id}/read.
+func (a *api) markNoticeRead(c *gin.Context, caller registry.Caller) error {
+	if err := a.svc.MarkNoticeRead(c.Request.Context(), caller, c.Param("id")); err != nil {
+		return err
+	}
+	c.Status(http.StatusNoContent)
+	return nil
+}

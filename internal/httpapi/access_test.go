@@ -223,7 +223,7 @@ func TestPermissionMatrix(t *testing.T) {
 		"POST /registrations/:number/objections/:objection/case-notice": {ok: 201, allowed: "grantor", make: objection("/case-notice", map[string]any{
 			"court": "上海市浦东新区人民法院", "case_number": "(2026)沪0115民初1号", "accepted_on": time.Now().In(registry.Shanghai).AddDate(0, 0, 30).Format(time.DateOnly)})},
 		"POST /registrations/:number/revocation": {ok: 201, allowed: "admin bootstrap", make: reg("/revocation", map[string]any{"authority": "上海市浦东新区人民法院", "document_number": "(2026)沪0115民初2号"})},
-		"GET /notifications": {ok: 200, allowed: "*", make: func(*world) call { return call{"/notifications?unread=true", nil} }},
+		"GET /notifications":                     {ok: 200, allowed: "*", make: func(*world) call { return call{"/notifications?unread=true", nil} }},
 		// A filing names the grantor: its notice is its own to mark.
 		"POST /notifications/:id/read": {ok: 204, allowed: "grantor", denied: 404, make: func(w *world) call {
 			w.file()

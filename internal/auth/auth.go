@@ -97,6 +97,9 @@ const (
 	ReadLogKey      Action = "log.key"
 	ReadNotices     Action = "notice.read"
 	MarkNoticeRead  Action = "notice.mark_read"
+	CreateWatch     Action = "watch.create"
+	ListWatches     Action = "watch.list"
+	DeleteWatch     Action = "watch.delete"
 	// RecordExpiry and RecordLapse put into the log what the clock has
 	// already made true; only the registry itself takes them.
 	RecordExpiry Action = "registration.record_expiry"
@@ -155,6 +158,9 @@ var permissions = map[Action][]Role{
 	ReadLogKey:             {nobody},
 	ReadNotices:            {anyone},
 	MarkNoticeRead:         {anyone},
+	CreateWatch:            {Searcher},
+	ListWatches:            {anyone},
+	DeleteWatch:            {anyone},
 	RecordExpiry:           {System},
 	RecordLapse:            {System},
 	IDNumberBurst:          {System},

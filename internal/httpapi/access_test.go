@@ -230,6 +230,15 @@ func TestPermissionMatrix(t *testing.T) {
 			items := list(w.e.must(200, w.e.do("GET", "/notifications?limit=1", w.grantor.Token, nil))["items"])
 			return call{"/notifications/" + items[0].(map[string]any)["id"].(string) + "/read", nil}
 		}},
+		"POST /watches": {ok: 201, allowed: "searcher stranger", make: func(*world) call {
+			return call{"/watches", map[string]any{"criteria": map[string]any{"serial_number": fmt.Sprintf("W-%d", time.Now().UnixNano())}}}
+		}},
+		"GET /watches": {ok: 200, allowed: "*", make: func(*world) call { return call{"/watches", nil} }},
+		// A watch is its organization's (the bank's, here) to end.
+		"DELETE /watches/:id": {ok: 204, allowed: "registrant searcher org_admin", denied: 404, make: func(w *world) call {
+			made := w.e.must(201, w.e.do("POST", "/watches", w.searcher.Token, map[string]any{"criteria": map[string]any{"serial_number": fmt.Sprintf("W-%d", time.Now().UnixNano())}}))
+			return call{"/watches/" + made["id"].(string), nil}
+		}},
 		"POST /searches": {ok: 201, allowed: "searcher stranger", make: func(*world) call {
 			return call{"/searches", map[string]any{"criteria": map[string]any{"uscc": usccs[1]}}}
 		}},

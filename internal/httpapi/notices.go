@@ -23,3 +23,31 @@ func (a *api) markNoticeRead(c *gin.Context, caller registry.Caller) error {
 	c.Status(http.StatusNoContent)
 	return nil
 }
+
+// createWatch handles POST /watches.
+func (a *api) createWatch(c *gin.Context, caller registry.Caller) error {
+	var req registry.WatchRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	w, err := a.svc.CreateWatch(c.Request.Context(), caller, req)
+	if err != nil {
+		return err
+	}
+	a.render(c, http.StatusCreated, w)
+	return nil
+}
+
+// watches handles GET /watches.
+func (a *api) watches(c *gin.Context, caller registry.Caller) error {
+	return a.ok(c)(a.svc.Watches(c.Request.Context(), caller, c.Query("limit"), c.Query("cursor")))
+}
+
+// deleteWatch handles DELETE /watches/{id}.
+func (a *api) deleteWatch(c *gin.Context, caller registry.Caller) error {
+	if err := a.svc.DeleteWatch(c.Request.Context(), caller, c.Param("id")); err != nil {
+		return err
+	}
+	c.Status(http.StatusNoContent)
+	return nil
+}

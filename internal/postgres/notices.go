@@ -45,7 +45,7 @@ func (b *writeBuffer) flushNotifications() error {
 // Notices returns an organization's notices, newest first.
 func (s *Store) Notices(ctx context.Context, f registry.NoticeFilter) ([]registry.Notice, error) {
 	q := s.q(ctx).Table("notifications").
-		Select("id, kind, created_at, registration_number, event_number, read_at, event_type").
+		Select("id, kind, created_at, registration_number, event_number, read_at, event_type, watch_id").
 		Where("organization_id = ?", f.OrganizationID)
 	if f.Unread {
 		q = q.Where("read_at IS NULL")
@@ -64,6 +64,7 @@ func (s *Store) Notices(ctx context.Context, f registry.NoticeFilter) ([]registr
 		EventNumber        string
 		ReadAt             *time.Time
 		EventType          *string
+		WatchID            *string
 	}
 	if err := q.Order("id DESC").Limit(f.Limit).Scan(&rows).Error; err != nil {
 		return nil, translate(err)
@@ -78,6 +79,9 @@ func (s *Store) Notices(ctx context.Context, f registry.NoticeFilter) ([]registr
 		}
 		if r.EventType != nil {
 			out[i].Detail["event_type"] = *r.EventType
+		}
+		if r.WatchID != nil {
+			out[i].Detail["watch_id"] = *r.WatchID
 		}
 	}
 	return out, nil

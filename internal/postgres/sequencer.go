@@ -476,6 +476,7 @@ type writeBuffer struct {
 	itemEnds      []rowEnd
 	items         []itemRow
 	notifications []registry.Notification
+	watchMatches  []registry.WatchMatch
 	searches      []searchRow
 	audits        []audit.Entry
 	// queued are the statements that the next send writes; commit ends
@@ -536,11 +537,11 @@ type searchRow struct {
 }
 
 // bufferMark is the length of each of the buffer's lists at one moment.
-type bufferMark [13]int
+type bufferMark [14]int
 
 func (b *writeBuffer) lengths() bufferMark {
 	return bufferMark{len(b.events), len(b.hashIDs), len(b.registrations), len(b.updates), len(b.codes),
-		len(b.partyEnds), len(b.parties), len(b.itemEnds), len(b.items), len(b.notifications), len(b.searches), len(b.audits), len(b.keys)}
+		len(b.partyEnds), len(b.parties), len(b.itemEnds), len(b.items), len(b.notifications), len(b.searches), len(b.audits), len(b.keys), len(b.watchMatches)}
 }
 
 func (b *writeBuffer) empty() bool { return b.lengths() == bufferMark{} }
@@ -559,6 +560,7 @@ func (b *writeBuffer) discard() {
 	b.partyEnds, b.parties, b.itemEnds, b.items = b.partyEnds[:m[5]], b.parties[:m[6]], b.itemEnds[:m[7]], b.items[:m[8]]
 	b.notifications, b.searches, b.audits = b.notifications[:m[9]], b.searches[:m[10]], b.audits[:m[11]]
 	b.keys = b.keys[:m[12]]
+	b.watchMatches = b.watchMatches[:m[13]]
 }
 
 // touched notes that the running write changed the database itself.
@@ -574,7 +576,7 @@ func (b *writeBuffer) flush() error {
 	if b.lengths() != b.mark {
 		b.dirty = true
 	}
-	steps := []func() error{b.flushEvents, b.flushRegistrations, b.flushParties, b.flushItems, b.flushNotifications, b.flushSearches, b.flushKeys, b.flushAudits}
+	steps := []func() error{b.flushEvents, b.flushRegistrations, b.flushParties, b.flushItems, b.flushNotifications, b.flushWatchMatches, b.flushSearches, b.flushKeys, b.flushAudits}
 	for _, step := range steps {
 		if err := step(); err != nil {
 			return err
@@ -587,6 +589,7 @@ func (b *writeBuffer) flush() error {
 	b.registrations, b.updates, b.codes = b.registrations[:0], b.updates[:0], b.codes[:0]
 	b.partyEnds, b.parties, b.itemEnds, b.items = b.partyEnds[:0], b.parties[:0], b.itemEnds[:0], b.items[:0]
 	b.notifications, b.searches, b.audits = b.notifications[:0], b.searches[:0], b.audits[:0]
+	b.watchMatches = b.watchMatches[:0]
 	b.keys = b.keys[:0]
 	b.mark = bufferMark{}
 	return nil

@@ -494,6 +494,9 @@ func (s *Service) commit(ctx context.Context, tx Tx, c Caller, st Stamp, action 
 	if err := s.notices(ctx, tx, c, st, cur, w.State, typ); err != nil {
 		return Registration{}, err
 	}
+	if err := s.matchWatches(ctx, tx, c, st, cur, w.State, typ); err != nil {
+		return Registration{}, err
+	}
 	return w.State, nil
 }
 

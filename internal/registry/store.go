@@ -61,6 +61,7 @@ type Tx interface {
 	RegistrationStore
 	ObjectionStore
 	NoticeStore
+	WatchStore
 	SearchStore
 	IdempotencyStore
 	AuditStore

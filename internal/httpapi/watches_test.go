@@ -1,0 +1,110 @@
+package httpapi_test
+
+import (
+	"testing"
+)
+
+// TestWatches: a watch by USCC, grantor name, serial number and LEI each
+// fires once, for the event that makes a registration match it (a filing,
+// an amendment adding an item), and not for unrelated filings nor for the
+// watcher's own; an event that matches several of one organization's
+// watches makes it one notice; individuals are not watched; a key is
+// watched once; an ended watch fires no more.
+func TestWatches(t *testing.T) {
+	e := newEnv(t)
+	bank := e.newAccount(usccs[0], "registrant")
+	watcher := e.newAccount(usccs[4], "searcher", "registrant")
+
+	watch := func(criteria map[string]any) string {
+		t.Helper()
+		return e.must(201, e.do("POST", "/watches", watcher.Token, map[string]any{"criteria": criteria, "note": "借款人"}))["id"].(string)
+	}
+	byUSCC := watch(map[string]any{"uscc": usccs[1]})
+	byName := watch(map[string]any{"grantor_name": "上海 星辰精密机械（有限公司）"})
+	bySerial := watch(map[string]any{"serial_number": "dmg 2019 004411"})
+	byLEI := watch(map[string]any{"lei": "5493001KJTIIGC8Y1R12"})
+
+	matches := func() map[string][]string { // watch id → event numbers
+		t.Helper()
+		out := map[string][]string{}
+		for _, n := range list(e.must(200, e.do("GET", "/notifications?kind=watch_match&limit=500", watcher.Token, nil))["items"]) {
+			m := n.(map[string]any)
+			d := m["detail"].(map[string]any)
+			out[d["watch_id"].(string)] = append(out[d["watch_id"].(string)], m["event_number"].(string))
+		}
+		return out
+	}
+
+	// Unrelated: another grantor, another serial.
+	other := filing("北京某某科技有限公司", usccs[3])
+	other["collateral"] = map[string]any{"description": "设备", "items": []any{map[string]any{"type": "equipment", "serial_number": "XYZ-1", "description": "x"}}}
+	e.must(201, e.do("POST", "/registrations", bank.Token, other))
+	if got := matches(); len(got) != 0 {
+		t.Fatalf("an unrelated filing matched %v", got)
+	}
+
+	// The grantor by USCC and name, and the serial (filing() carries DMG-2019-004411): one notice, one event.
+	number := e.must(201, e.do("POST", "/registrations", bank.Token, filing("上海星辰精密机械有限公司", usccs[1])))["number"].(string)
+	got := matches()
+	total := 0
+	for _, evs := range got {
+		total += len(evs)
+	}
+	if total != 1 || len(got) != 1 {
+		t.Fatalf("a filing matching three watches made %v, want one notice", got)
+	}
+	for id, evs := range got {
+		if evs[0] != number || (id != byUSCC && id != byName && id != bySerial) {
+			t.Errorf("notice for watch %s, events %v; want the filing %s", id, evs, number)
+		}
+	}
+
+	// An amendment adding nothing watched: no notice; one adding a watched
+	// item to another registration: a notice for that event.
+	e.must(201, e.do("POST", "/registrations/"+number+"/amendments", bank.Token, map[string]any{"description": "补充说明"}))
+	if again := matches(); len(again[byUSCC])+len(again[byName])+len(again[bySerial]) != 1 {
+		t.Errorf("an amendment that adds no watched key matched: %v", again)
+	}
+	plain := filing("广州某某有限公司", usccs[5])
+	plain["collateral"] = map[string]any{"description": "设备", "items": []any{}}
+	n2 := e.must(201, e.do("POST", "/registrations", bank.Token, plain))["number"].(string)
+	before := len(matches()[bySerial])
+	e.must(201, e.do("POST", "/registrations/"+n2+"/amendments", bank.Token, map[string]any{
+		"add_items": []any{map[string]any{"type": "equipment", "serial_number": "DMG-2019-004411", "description": "同型号"}}}))
+	if after := len(matches()[bySerial]); after != before+1 {
+		t.Errorf("adding the watched serial: %d notices for the serial watch, was %d", after, before)
+	}
+
+	// By LEI: a foreign grantor.
+	foreign := filing("x", usccs[1])
+	foreign["grantors"] = []any{map[string]any{"type": "organization", "name": "Pacific Rim Trading Co., Ltd.", "country": "HK", "registration_number": "1234567", "lei": "5493001KJTIIGC8Y1R12"}}
+	foreign["collateral"] = map[string]any{"description": "货物", "items": []any{}}
+	e.must(201, e.do("POST", "/registrations", bank.Token, foreign))
+	if len(matches()[byLEI]) != 1 {
+		t.Errorf("the LEI watch: %v", matches()[byLEI])
+	}
+
+	// The watcher's own filing tells it nothing.
+	own := len(matches()[byUSCC]) + len(matches()[byName]) + len(matches()[bySerial])
+	e.must(201, e.do("POST", "/registrations", watcher.Token, filing("上海星辰精密机械有限公司", usccs[1])))
+	if now := len(matches()[byUSCC]) + len(matches()[byName]) + len(matches()[bySerial]); now != own {
+		t.Errorf("the watcher's own filing made %d watch notices", now-own)
+	}
+
+	// Refusals, the list, the end of a watch.
+	p := e.problem(e.do("POST", "/watches", watcher.Token, map[string]any{"criteria": map[string]any{"id_number": "110101199003074514"}}), 422, "invalid_field")
+	if got := fieldErrors(p); len(got) != 1 || got[0] != "criteria.id_number invalid_field" {
+		t.Errorf("watching an individual: %v", got)
+	}
+	e.problem(e.do("POST", "/watches", watcher.Token, map[string]any{"criteria": map[string]any{"uscc": usccs[1]}}), 409, "conflict")
+	if items := list(e.must(200, e.do("GET", "/watches", watcher.Token, nil))["items"]); len(items) != 4 {
+		t.Errorf("%d watches listed, want 4", len(items))
+	}
+	e.must(204, e.do("DELETE", "/watches/"+bySerial, watcher.Token, nil))
+	e.problem(e.do("DELETE", "/watches/"+bySerial, watcher.Token, nil), 404, "not_found")
+	before = len(matches()[bySerial])
+	e.must(201, e.do("POST", "/registrations", bank.Token, filing("深圳某某有限公司", usccs[6]))) // DMG-2019-004411 again
+	if after := len(matches()[bySerial]); after != before {
+		t.Errorf("an ended watch fired")
+	}
+}

@@ -191,6 +191,14 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 				s.stop()
 			}
 			w.bases = w.bases[:1]
+		case "file_watched":
+			// Filing with 100,000 watches kept by the banks, beside the
+			// file phase with none.
+			p, err := w.withWatches(ctx, o, 100_000)
+			if err != nil {
+				return fmt.Errorf("file_watched: %w", err)
+			}
+			res.Phases = append(res.Phases, p)
 		case "search_mix_2r":
 			// Two instances whose reads may go to a streaming standby of
 			// the database, beside search_mix's one instance on the primary.
@@ -217,7 +225,7 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 			res.Phases = append(res.Phases, w.phase(ctx, o, "mix", o.mixClients, o.mixDur, o.mix))
 		case "":
 		default:
-			return fmt.Errorf("unknown phase %q (there are explain, ceiling, search_ceiling, file, file_3, file_3_direct, search, search_name, search_uscc, search_serial, search_number, search_mix, search_mix_2r, mix)", phase)
+			return fmt.Errorf("unknown phase %q (there are explain, ceiling, search_ceiling, file, file_3, file_3_direct, file_watched, search, search_name, search_uscc, search_serial, search_number, search_mix, search_mix_2r, mix)", phase)
 		}
 	}
 	res.ServerRSSMaxMB, res.ServerRSSPeakMB = srv.rss.max(), srv.peakRSS()
@@ -474,4 +482,32 @@ func (w *workload) withReplica(ctx context.Context, o options, dsn string, log *
 	w.bases = []string{servers[0].base, servers[1].base}
 	defer func() { w.bases = saved }()
 	return w.phase(ctx, o, "search_mix_2r", o.searchClients, o.searchDuration, searchMixWeights), nil
+}
+
+// withWatches runs the file phase with n watches in the register (by USCC,
+// grantor name and serial number, spread over the banks; none of them
+// matches a filing of the phase, so what is measured is the lookup every
+// filing makes), and removes them afterwards.
+func (w *workload) withWatches(ctx context.Context, o options, n int) (PhaseResult, error) {
+	conn, err := pgx.Connect(ctx, w.dsn)
+	if err != nil {
+		return PhaseResult{}, err
+	}
+	defer conn.Close(ctx)
+	ids := make([]string, len(w.banks))
+	for i, b := range w.banks {
+		ids[i] = b.ID
+	}
+	_, err = conn.Exec(ctx, `INSERT INTO watches (id, organization_id, kind, key, criteria, created_at)
+		SELECT gen_random_uuid(), ($2::uuid[])[1 + i % array_length($2::uuid[], 1)], k.kind, k.kind || '-bench-' || i, '{}', now()
+		FROM generate_series(1, $1) AS i,
+		LATERAL (SELECT (ARRAY['uscc', 'grantor_name', 'serial_number'])[1 + i % 3] AS kind) k`, n, ids)
+	if err != nil {
+		return PhaseResult{}, err
+	}
+	defer func() { _, _ = conn.Exec(context.Background(), "DELETE FROM watches WHERE key LIKE '%-bench-%'") }()
+	if _, err := conn.Exec(ctx, "ANALYZE watches"); err != nil {
+		return PhaseResult{}, err
+	}
+	return w.phase(ctx, o, "file_watched", o.fileClients, o.fileDuration, "file=1"), nil
 }

@@ -100,6 +100,9 @@ const (
 	CreateWatch     Action = "watch.create"
 	ListWatches     Action = "watch.list"
 	DeleteWatch     Action = "watch.delete"
+	CreateWebhook   Action = "webhook.create"
+	ListWebhooks    Action = "webhook.list"
+	DeleteWebhook   Action = "webhook.delete"
 	// RecordExpiry and RecordLapse put into the log what the clock has
 	// already made true; only the registry itself takes them.
 	RecordExpiry Action = "registration.record_expiry"
@@ -161,6 +164,9 @@ var permissions = map[Action][]Role{
 	CreateWatch:            {Searcher},
 	ListWatches:            {anyone},
 	DeleteWatch:            {anyone},
+	CreateWebhook:          {OrgAdmin},
+	ListWebhooks:           {OrgAdmin},
+	DeleteWebhook:          {OrgAdmin},
 	RecordExpiry:           {System},
 	RecordLapse:            {System},
 	IDNumberBurst:          {System},

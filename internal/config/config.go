@@ -126,6 +126,13 @@ type Config struct {
 		// characters, the same on every instance).
 		Secret string `yaml:"secret"`
 	} `yaml:"cluster"`
+	// Webhooks are organizations' addresses for their notices.
+	Webhooks struct {
+		// AllowHosts are hosts, host:ports and CIDR ranges that webhooks may
+		// name although they are private, loopback or link-local (plain
+		// http too); by default none.
+		AllowHosts []string `yaml:"allow_hosts"`
+	} `yaml:"webhooks"`
 	// DebugAddr, when set, serves Go's profiler (/debug/pprof/) on its own
 	// address, never on the service's.
 	DebugAddr string `yaml:"debug_addr"`
@@ -318,6 +325,15 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if c.ReplicaMaxLag < 100*time.Millisecond {
 		return c, errors.New("replica_max_lag must be at least 100ms")
+	}
+	if v := getenv("REGISTRY_WEBHOOK_ALLOW_HOSTS"); v != "" {
+		c.Webhooks.AllowHosts = strings.Split(v, ",")
+	}
+	for i, h := range c.Webhooks.AllowHosts {
+		c.Webhooks.AllowHosts[i] = strings.TrimSpace(h)
+		if c.Webhooks.AllowHosts[i] == "" || strings.ContainsAny(c.Webhooks.AllowHosts[i], " \t") {
+			return c, fmt.Errorf("webhooks.allow_hosts[%d]: %q is not a host, host:port or CIDR range", i, h)
+		}
 	}
 	if v := getenv("REGISTRY_TRUSTED_PROXIES"); v != "" {
 		c.TrustedProxies = strings.Split(v, ",")

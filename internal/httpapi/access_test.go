@@ -131,6 +131,8 @@ type rule struct {
 	// denied is what the others get (403 when 0): 404 for what belongs to
 	// one organization, which others are not told exists.
 	denied int
+	// except names principals that get another status than the rule's.
+	except map[string]int
 }
 
 func (r rule) want(who string) int {
@@ -140,6 +142,8 @@ func (r rule) want(who string) int {
 		return r.ok
 	case invalid:
 		return 401
+	case r.except[who] != 0:
+		return r.except[who]
 	case r.allowed == "*" || slices.Contains(strings.Fields(r.allowed), who):
 		return r.ok
 	case r.denied != 0:
@@ -238,6 +242,22 @@ func TestPermissionMatrix(t *testing.T) {
 		"DELETE /watches/:id": {ok: 204, allowed: "registrant searcher org_admin", denied: 404, make: func(w *world) call {
 			made := w.e.must(201, w.e.do("POST", "/watches", w.searcher.Token, map[string]any{"criteria": map[string]any{"serial_number": fmt.Sprintf("W-%d", time.Now().UnixNano())}}))
 			return call{"/watches/" + made["id"].(string), nil}
+		}},
+		"POST /webhooks": {ok: 201, allowed: "org_admin stranger", make: func(w *world) call {
+			if _, err := w.e.db.Exec("DELETE FROM webhooks"); err != nil {
+				w.e.t.Fatal(err)
+			}
+			return call{"/webhooks", map[string]any{"url": "http://127.0.0.1:9/notices", "secret": "a webhook secret of enough length"}}
+		}},
+		"GET /webhooks": {ok: 200, allowed: "org_admin stranger", make: func(*world) call { return call{"/webhooks", nil} }},
+		// Another organization's org_admin (the stranger) is told nothing is there.
+		"DELETE /webhooks/:id": {ok: 204, allowed: "org_admin", except: map[string]int{"stranger": 404}, make: func(w *world) call {
+			// Within the allowance of ten, whoever asked before.
+			if _, err := w.e.db.Exec("DELETE FROM webhooks"); err != nil {
+				w.e.t.Fatal(err)
+			}
+			made := w.e.must(201, w.e.do("POST", "/webhooks", w.tokens["org_admin"], map[string]any{"url": "http://127.0.0.1:9/notices", "secret": "a webhook secret of enough length"}))
+			return call{"/webhooks/" + made["id"].(string), nil}
 		}},
 		"POST /searches": {ok: 201, allowed: "searcher stranger", make: func(*world) call {
 			return call{"/searches", map[string]any{"criteria": map[string]any{"uscc": usccs[1]}}}

@@ -51,3 +51,31 @@ func (a *api) deleteWatch(c *gin.Context, caller registry.Caller) error {
 	c.Status(http.StatusNoContent)
 	return nil
 }
+
+// createWebhook handles POST /webhooks.
+func (a *api) createWebhook(c *gin.Context, caller registry.Caller) error {
+	var req registry.WebhookRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	w, err := a.svc.CreateWebhook(c.Request.Context(), caller, req)
+	if err != nil {
+		return err
+	}
+	a.render(c, http.StatusCreated, w)
+	return nil
+}
+
+// webhooks handles GET /webhooks.
+func (a *api) webhooks(c *gin.Context, caller registry.Caller) error {
+	return a.ok(c)(a.svc.Webhooks(c.Request.Context(), caller, c.Query("limit"), c.Query("cursor")))
+}
+
+// deleteWebhook handles DELETE /webhooks/{id}.
+func (a *api) deleteWebhook(c *gin.Context, caller registry.Caller) error {
+	if err := a.svc.DeleteWebhook(c.Request.Context(), caller, c.Param("id")); err != nil {
+		return err
+	}
+	c.Status(http.StatusNoContent)
+	return nil
+}

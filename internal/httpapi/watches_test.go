@@ -108,3 +108,43 @@ func TestWatches(t *testing.T) {
 		t.Errorf("an ended watch fired")
 	}
 }
+
+// TestWebhookRegistration: an org_admin registers its address (never shown
+// its secret again); addresses aimed at the registry's own network are
+// refused by address and by a name that resolves there, naming url; a
+// missing or short secret is refused naming secret; ten at most.
+func TestWebhookRegistration(t *testing.T) {
+	e := newEnv(t)
+	admin := e.newAccount(usccs[0], "org_admin")
+	hook := func(url, secret string) response {
+		return e.do("POST", "/webhooks", admin.Token, map[string]any{"url": url, "secret": secret})
+	}
+	const secret = "a webhook secret of enough length"
+	made := e.must(201, hook("http://127.0.0.1:8080/notices", secret))
+	if _, shown := made["secret"]; shown || made["url"] != "http://127.0.0.1:8080/notices" {
+		t.Errorf("the answer: %v", made)
+	}
+	for _, bad := range []string{"https://10.0.0.1/hook", "https://169.254.169.254/latest/meta-data", "https://127.0.0.2/hook",
+		"https://[::1]/hook", "http://203.0.113.10/hook", "not a url"} {
+		p := e.problem(hook(bad, secret), 422, "invalid_field")
+		if got := fieldErrors(p); len(got) != 1 || got[0] != "url invalid_field" {
+			t.Errorf("%s: %v", bad, got)
+		}
+	}
+	for _, s := range []string{"", "short"} {
+		p := e.problem(hook("http://127.0.0.1:8080/notices", s), 422, "invalid_field")
+		if got := fieldErrors(p); len(got) != 1 || got[0] != "secret invalid_field" {
+			t.Errorf("secret %q: %v", s, got)
+		}
+	}
+	for range 9 {
+		e.must(201, hook("http://127.0.0.1:8080/notices", secret))
+	}
+	e.problem(hook("http://127.0.0.1:8080/notices", secret), 409, "conflict")
+	items := list(e.must(200, e.do("GET", "/webhooks", admin.Token, nil))["items"])
+	if len(items) != 10 {
+		t.Fatalf("%d webhooks listed", len(items))
+	}
+	e.must(204, e.do("DELETE", "/webhooks/"+made["id"].(string), admin.Token, nil))
+	e.problem(e.do("DELETE", "/webhooks/"+made["id"].(string), admin.Token, nil), 404, "not_found")
+}

@@ -102,6 +102,10 @@ type Config struct {
 	// SharedSignIn, when set, counts failed sign-ins where every instance
 	// on the database sees them, instead of in this process.
 	SharedSignIn SignInFailureStore
+	// CheckWebhookURL refuses a webhook's address that the registry must
+	// not call (a private, loopback or link-local one after DNS
+	// resolution, unless allowed); nil refuses every webhook.
+	CheckWebhookURL func(ctx context.Context, raw string) error
 }
 
 // Service carries out every registry operation, checking the caller's

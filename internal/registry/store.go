@@ -62,6 +62,7 @@ type Tx interface {
 	ObjectionStore
 	NoticeStore
 	WatchStore
+	WebhookStore
 	SearchStore
 	IdempotencyStore
 	AuditStore

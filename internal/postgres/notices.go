@@ -89,12 +89,5 @@ func (s *Store) Notices(ctx context.Context, f registry.NoticeFilter) ([]registr
 
 // MarkNoticeRead sets a notice's read_at, once.
 func (s *Store) MarkNoticeRead(ctx context.Context, organizationID string, id int64, at time.Time) error {
-	res := s.w(ctx).Exec("UPDATE notifications SET read_at = COALESCE(read_at, ?) WHERE id = ? AND organization_id = ?", at, id, organizationID)
-	if res.Error != nil {
-		return translate(res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return registry.ErrNotFound
-	}
-	return nil
+	return affected(s.w(ctx).Exec("UPDATE notifications SET read_at = COALESCE(read_at, ?) WHERE id = ? AND organization_id = ?", at, id, organizationID), registry.ErrNotFound)
 }

@@ -282,6 +282,18 @@ func translate(err error) error {
 	return err
 }
 
+// affected is the error of a statement that must change a row: its own,
+// or none when it changed none.
+func affected(res *gorm.DB, none error) error {
+	if res.Error != nil {
+		return translate(res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return none
+	}
+	return nil
+}
+
 func strPtr(s string) *string {
 	if s == "" {
 		return nil

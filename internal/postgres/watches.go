@@ -14,16 +14,9 @@ func (s *Store) InsertWatch(ctx context.Context, w registry.Watch) error {
 	if err != nil {
 		return err
 	}
-	res := s.w(ctx).Exec(`INSERT INTO watches (id, organization_id, kind, key, criteria, note, created_at)
+	return affected(s.w(ctx).Exec(`INSERT INTO watches (id, organization_id, kind, key, criteria, note, created_at)
 		SELECT ?, ?, ?, ?, ?, ?, ? WHERE (SELECT count(*) FROM watches WHERE organization_id = ?) < ?`,
-		w.ID, w.OrganizationID, w.Kind, w.Key, string(criteria), w.Note, w.CreatedAt.Time, w.OrganizationID, registry.MaxWatches)
-	if res.Error != nil {
-		return translate(res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return registry.ErrWatchLimit
-	}
-	return nil
+		w.ID, w.OrganizationID, w.Kind, w.Key, string(criteria), w.Note, w.CreatedAt.Time, w.OrganizationID, registry.MaxWatches), registry.ErrWatchLimit)
 }
 
 // Watches returns a page of an organization's watches, oldest first.
@@ -50,14 +43,7 @@ func (s *Store) Watches(ctx context.Context, organizationID, after string, limit
 
 // DeleteWatch ends a watch of the organization's.
 func (s *Store) DeleteWatch(ctx context.Context, organizationID, id string) error {
-	res := s.w(ctx).Exec("DELETE FROM watches WHERE id = ? AND organization_id = ?", id, organizationID)
-	if res.Error != nil {
-		return translate(res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return registry.ErrNotFound
-	}
-	return nil
+	return affected(s.w(ctx).Exec("DELETE FROM watches WHERE id = ? AND organization_id = ?", id, organizationID), registry.ErrNotFound)
 }
 
 // MatchWatches buffers an event's new keys; they are matched against the

@@ -9,16 +9,9 @@ import (
 
 // InsertWebhook stores a webhook, within the organization's allowance.
 func (s *Store) InsertWebhook(ctx context.Context, w registry.Webhook) error {
-	res := s.w(ctx).Exec(`INSERT INTO webhooks (id, organization_id, url, secret, created_at)
+	return affected(s.w(ctx).Exec(`INSERT INTO webhooks (id, organization_id, url, secret, created_at)
 		SELECT ?, ?, ?, ?, ? WHERE (SELECT count(*) FROM webhooks WHERE organization_id = ?) < ?`,
-		w.ID, w.OrganizationID, w.URL, w.Secret, w.CreatedAt.Time, w.OrganizationID, registry.MaxWebhooks)
-	if res.Error != nil {
-		return translate(res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return registry.ErrWebhookLimit
-	}
-	return nil
+		w.ID, w.OrganizationID, w.URL, w.Secret, w.CreatedAt.Time, w.OrganizationID, registry.MaxWebhooks), registry.ErrWebhookLimit)
 }
 
 // Webhooks returns a page of an organization's webhooks, oldest first.
@@ -41,12 +34,5 @@ func (s *Store) Webhooks(ctx context.Context, organizationID, after string, limi
 
 // DeleteWebhook removes a webhook of the organization's.
 func (s *Store) DeleteWebhook(ctx context.Context, organizationID, id string) error {
-	res := s.w(ctx).Exec("DELETE FROM webhooks WHERE id = ? AND organization_id = ?", id, organizationID)
-	if res.Error != nil {
-		return translate(res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return registry.ErrNotFound
-	}
-	return nil
+	return affected(s.w(ctx).Exec("DELETE FROM webhooks WHERE id = ? AND organization_id = ?", id, organizationID), registry.ErrNotFound)
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/movable-registry/registry/internal/config"
 	"github.com/movable-registry/registry/internal/httpapi"
 	"github.com/movable-registry/registry/internal/httpx"
+	riverjobs "github.com/movable-registry/registry/internal/jobs"
 	"github.com/movable-registry/registry/internal/postgres"
 	"github.com/movable-registry/registry/internal/registry"
 	"github.com/movable-registry/registry/internal/translog"
@@ -147,6 +148,19 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 	jobs, stopJobs := context.WithCancel(context.Background())
 	defer stopJobs()
 	startJobs(jobs, svc, cfg.Log.CheckpointInterval, cfg.Log.DeadlineInterval, log, metrics)
+	// Notices delivered to webhooks, by River on the same database.
+	delivery, err := riverjobs.Start(jobs, store, riverjobs.Options{Log: log,
+		Guard: httpx.WebhookGuard{Allow: cfg.Webhooks.AllowHosts}, RetryBase: cfg.Webhooks.RetryBase})
+	if err != nil {
+		return fmt.Errorf("jobs: %w", err)
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := delivery.Stop(ctx); err != nil {
+			log.Warn("the delivery jobs did not stop cleanly", "error", err)
+		}
+	}()
 	pages, err := web.New(svc, web.Options{Logger: log, PublicURL: cfg.Web.PublicURL, SecureCookies: cfg.Web.SecureCookies,
 		MaxBodyBytes: cfg.MaxBodyBytes, SessionTTL: cfg.Web.SessionTTL})
 	if err != nil {

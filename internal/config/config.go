@@ -132,6 +132,9 @@ type Config struct {
 		// name although they are private, loopback or link-local (plain
 		// http too); by default none.
 		AllowHosts []string `yaml:"allow_hosts"`
+		// RetryBase is the delay before a failed delivery's first retry;
+		// each doubles up to an hour, for 24 hours.
+		RetryBase time.Duration `yaml:"retry_base"`
 	} `yaml:"webhooks"`
 	// DebugAddr, when set, serves Go's profiler (/debug/pprof/) on its own
 	// address, never on the service's.
@@ -172,6 +175,7 @@ func Defaults() Config {
 		ShutdownGrace:       5 * time.Second,
 		ReplicaMaxLag:       5 * time.Second,
 	}
+	c.Webhooks.RetryBase = 10 * time.Second
 	c.Search.MaxResults, c.Search.MaxAnswerBytes = 1000, 4<<20
 	c.Search.IDNumberPerHour = 60
 	c.RateLimits.SignUpsPerHour = 10
@@ -241,7 +245,7 @@ func Load(getenv func(string) string) (Config, error) {
 		*str[k] = strings.TrimSpace(string(b))
 	}
 	durations := map[string]*time.Duration{"REGISTRY_TOKEN_TTL": &c.TokenTTL, "REGISTRY_TOKEN_CACHE_TTL": &c.TokenCacheTTL, "REGISTRY_SHUTDOWN_TIMEOUT": &c.ShutdownTimeout,
-		"REGISTRY_SHUTDOWN_GRACE": &c.ShutdownGrace, "REGISTRY_REPLICA_MAX_LAG": &c.ReplicaMaxLag,
+		"REGISTRY_SHUTDOWN_GRACE": &c.ShutdownGrace, "REGISTRY_REPLICA_MAX_LAG": &c.ReplicaMaxLag, "REGISTRY_WEBHOOK_RETRY_BASE": &c.Webhooks.RetryBase,
 		"REGISTRY_CHECKPOINT_INTERVAL": &c.Log.CheckpointInterval, "REGISTRY_DEADLINE_INTERVAL": &c.Log.DeadlineInterval,
 		"REGISTRY_SEQUENCER_MAX_WAIT": &c.Sequencer.MaxWait}
 	for k, p := range durations {
@@ -322,6 +326,9 @@ func Load(getenv func(string) string) (Config, error) {
 		if len(c.Cluster.Secret) < 32 {
 			return c, errors.New("cluster.secret (REGISTRY_CLUSTER_SECRET) must have at least 32 characters when cluster.advertise_url is set")
 		}
+	}
+	if c.Webhooks.RetryBase < 10*time.Millisecond || c.Webhooks.RetryBase > time.Hour {
+		return c, errors.New("webhooks.retry_base must be 10ms to 1h")
 	}
 	if c.ReplicaMaxLag < 100*time.Millisecond {
 		return c, errors.New("replica_max_lag must be at least 100ms")

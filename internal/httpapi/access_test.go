@@ -259,6 +259,13 @@ func TestPermissionMatrix(t *testing.T) {
 			made := w.e.must(201, w.e.do("POST", "/webhooks", w.tokens["org_admin"], map[string]any{"url": "http://127.0.0.1:9/notices", "secret": "a webhook secret of enough length"}))
 			return call{"/webhooks/" + made["id"].(string), nil}
 		}},
+		"GET /webhooks/:id/deliveries": {ok: 200, allowed: "org_admin", except: map[string]int{"stranger": 404}, make: func(w *world) call {
+			if _, err := w.e.db.Exec("DELETE FROM webhooks"); err != nil {
+				w.e.t.Fatal(err)
+			}
+			made := w.e.must(201, w.e.do("POST", "/webhooks", w.tokens["org_admin"], map[string]any{"url": "http://127.0.0.1:9/notices", "secret": "a webhook secret of enough length"}))
+			return call{"/webhooks/" + made["id"].(string) + "/deliveries", nil}
+		}},
 		"POST /searches": {ok: 201, allowed: "searcher stranger", make: func(*world) call {
 			return call{"/searches", map[string]any{"criteria": map[string]any{"uscc": usccs[1]}}}
 		}},

@@ -79,3 +79,8 @@ func (a *api) deleteWebhook(c *gin.Context, caller registry.Caller) error {
 	c.Status(http.StatusNoContent)
 	return nil
 }
+
+// deliveries handles GET /webhooks/{id}/deliveries.
+func (a *api) deliveries(c *gin.Context, caller registry.Caller) error {
+	return a.ok(c)(a.svc.Deliveries(c.Request.Context(), caller, c.Param("id"), c.Query("limit"), c.Query("cursor")))
+}

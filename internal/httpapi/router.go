@@ -107,6 +107,7 @@ var routes = []route{
 	{"POST", "/webhooks", auth.CreateWebhook, bearer, (*api).createWebhook},
 	{"GET", "/webhooks", auth.ListWebhooks, bearer, (*api).webhooks},
 	{"DELETE", "/webhooks/:id", auth.DeleteWebhook, bearer, (*api).deleteWebhook},
+	{"GET", "/webhooks/:id/deliveries", auth.ListWebhooks, bearer, (*api).deliveries},
 	{"POST", "/searches", auth.Search, bearer, (*api).search},
 	{"GET", "/searches/:number", auth.ReadSearch, bearer, (*api).storedSearch},
 	{"GET", "/searches/:number/results", auth.ReadSearch, bearer, (*api).searchResults},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/netip"
 	"net/url"
 	"strings"
@@ -52,16 +53,52 @@ func (g WebhookGuard) Check(ctx context.Context, raw string) error {
 		return fmt.Errorf("its host %q cannot be resolved", host)
 	}
 	for _, a := range addrs {
-		a = a.Unmap()
-		if g.allowsAddr(a) {
-			continue
-		}
-		if a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() || a.IsMulticast() ||
-			a.IsInterfaceLocalMulticast() || a.IsUnspecified() || sharedAddressSpace.Contains(a) || !a.IsGlobalUnicast() {
-			return fmt.Errorf("its host %q is a loopback, private or link-local address (%s), which the registry does not call", host, a)
+		if !g.permits(a) {
+			return fmt.Errorf("its host %q is a loopback, private or link-local address (%s), which the registry does not call", host, a.Unmap())
 		}
 	}
 	return nil
+}
+
+// permits reports whether the registry may connect to an address.
+func (g WebhookGuard) permits(a netip.Addr) bool {
+	a = a.Unmap()
+	if g.allowsAddr(a) {
+		return true
+	}
+	return !(a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() || a.IsMulticast() ||
+		a.IsInterfaceLocalMulticast() || a.IsUnspecified() || sharedAddressSpace.Contains(a) || !a.IsGlobalUnicast())
+}
+
+// Client is an HTTP client for deliveries that checks, when it connects,
+// the address it connects to (a name that resolved to a public address at
+// registration may resolve elsewhere later), follows no redirect, and
+// gives up after timeout.
+func (g WebhookGuard) Client(timeout time.Duration) *http.Client {
+	dialer := &net.Dialer{Timeout: 5 * time.Second}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.Proxy = nil
+	t.DialContext = func(ctx context.Context, network, address string) (net.Conn, error) {
+		host, port, err := net.SplitHostPort(address)
+		if err != nil {
+			return nil, err
+		}
+		if g.allowsHost(host, address) {
+			return dialer.DialContext(ctx, network, address)
+		}
+		addrs, err := g.resolve(ctx, host)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range addrs {
+			if g.permits(a) {
+				return dialer.DialContext(ctx, network, net.JoinHostPort(a.Unmap().String(), port))
+			}
+		}
+		return nil, fmt.Errorf("%s resolves only to addresses the registry does not call", host)
+	}
+	return &http.Client{Transport: t, Timeout: timeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
 func (g WebhookGuard) resolve(ctx context.Context, host string) ([]netip.Addr, error) {

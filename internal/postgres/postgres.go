@@ -96,6 +96,9 @@ func Migrate(ctx context.Context, db *gorm.DB) (int, error) {
 	if err := catchUpLog(ctx, db); err != nil {
 		return len(res), fmt.Errorf("migrate: the log's hashes: %w", err)
 	}
+	if err := migrateJobs(ctx, db); err != nil {
+		return len(res), fmt.Errorf("migrate: River's tables: %w", err)
+	}
 	return len(res), nil
 }
 

@@ -63,6 +63,7 @@ type Tx interface {
 	NoticeStore
 	WatchStore
 	WebhookStore
+	DeliveryStore
 	SearchStore
 	IdempotencyStore
 	AuditStore

@@ -2,6 +2,8 @@ package registry
 
 import (
 	"context"
+	"encoding/base64"
+	"strconv"
 	"time"
 	"unicode/utf8"
 
@@ -29,6 +31,23 @@ type Webhook struct {
 type WebhookRequest struct {
 	URL    string `json:"url"`
 	Secret string `json:"secret"`
+}
+
+// Delivery is one notice to deliver to one webhook.
+type Delivery struct {
+	NotificationID int64
+	WebhookID      string
+}
+
+// DeliveryAttempt is one try at a delivery, as its log shows it.
+type DeliveryAttempt struct {
+	NotificationID string    `json:"notification_id"`
+	Attempt        int       `json:"attempt"`
+	At             Time      `json:"at"`
+	StatusCode     int       `json:"status_code,omitempty"`
+	Error          string    `json:"error,omitempty"`
+	WebhookID      string    `json:"-"`
+	When           time.Time `json:"-"`
 }
 
 // WebhookStore keeps the webhooks.
@@ -111,4 +130,40 @@ func (s *Service) DeleteWebhook(ctx context.Context, c Caller, id string) error 
 	return s.administer(ctx, c, auth.DeleteWebhook, &struct{}{}, func(tx Tx, _ time.Time) (string, error) {
 		return id, tx.DeleteWebhook(ctx, c.OrganizationID, id)
 	})
+}
+
+// DeliveryStore reads the deliveries' log.
+type DeliveryStore interface {
+	// Deliveries returns a webhook's attempts, newest first, before the
+	// attempt before (0: the newest), with their ids for the cursor.
+	Deliveries(ctx context.Context, organizationID, webhookID string, before int64, limit int) ([]DeliveryAttempt, []int64, error)
+}
+
+// Deliveries lists the attempts at delivering to one of the caller's
+// organization's webhooks, newest first.
+func (s *Service) Deliveries(ctx context.Context, c Caller, webhookID, limit, cursor string) (Page[DeliveryAttempt], error) {
+	if err := allow(c, auth.ListWebhooks); err != nil {
+		return Page[DeliveryAttempt]{}, err
+	}
+	if !isUUID(webhookID) || c.OrganizationID == "" {
+		return Page[DeliveryAttempt]{}, ErrNotFound
+	}
+	var p problems
+	n, before := readPage(&p, limit, cursor, func(v string) bool {
+		k, err := strconv.ParseInt(v, 10, 64)
+		return err == nil && k > 0
+	})
+	if err := p.err(); err != nil {
+		return Page[DeliveryAttempt]{}, err
+	}
+	b, _ := strconv.ParseInt(before, 10, 64)
+	attempts, ids, err := s.store.Deliveries(ctx, c.OrganizationID, webhookID, b, n+1)
+	if err != nil {
+		return Page[DeliveryAttempt]{}, err
+	}
+	page := pageOf(attempts, n, func(DeliveryAttempt) string { return "" })
+	if len(attempts) > n {
+		page.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(ids[n-1], 10)))
+	}
+	return page, nil
 }

@@ -1,0 +1,216 @@
+// Package jobs runs the registry's durable jobs on River, in the same
+// PostgreSQL: turning committed notices into deliveries, and delivering
+// them to webhooks, signed, with retries.
+package jobs
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/movable-registry/registry/internal/httpx"
+	"github.com/movable-registry/registry/internal/registry"
+)
+
+// Store is what the jobs read and write.
+type Store interface {
+	DB() (*sql.DB, error)
+	EnqueueNotices(ctx context.Context, limit int, enqueue func(tx *sql.Tx, deliveries []registry.Delivery) error) (int, error)
+	DeliveryOf(ctx context.Context, d registry.Delivery) (registry.Notice, registry.Webhook, error)
+	RecordDelivery(ctx context.Context, a registry.DeliveryAttempt) error
+}
+
+// Options configure the jobs.
+type Options struct {
+	Log   *slog.Logger
+	Guard httpx.WebhookGuard
+	// RetryBase is the first retry's delay (default 10 s); each doubles,
+	// up to an hour, with jitter; a delivery is given up after RetryFor
+	// (default 24 h).
+	RetryBase time.Duration
+	RetryFor  time.Duration
+	// Poll is how often the notices are looked at and jobs fetched
+	// (default 1 s).
+	Poll time.Duration
+}
+
+// enqueueArgs is the periodic job that turns notices into deliveries.
+type enqueueArgs struct{}
+
+func (enqueueArgs) Kind() string { return "enqueue_notices" }
+
+// deliverArgs is one notice's delivery to one webhook.
+type deliverArgs struct {
+	NotificationID int64  `json:"notification_id"`
+	WebhookID      string `json:"webhook_id"`
+}
+
+func (deliverArgs) Kind() string { return "deliver_webhook" }
+
+// Jobs is the running River client.
+type Jobs struct {
+	client *river.Client[*sql.Tx]
+}
+
+// Start starts the jobs; Stop ends them.
+func Start(ctx context.Context, store Store, o Options) (*Jobs, error) {
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	o.RetryBase = cmpOr(o.RetryBase, 10*time.Second)
+	o.RetryFor = cmpOr(o.RetryFor, 24*time.Hour)
+	o.Poll = cmpOr(o.Poll, time.Second)
+	db, err := store.DB()
+	if err != nil {
+		return nil, err
+	}
+	j := &Jobs{}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &enqueuer{store: store, jobs: j, log: o.Log})
+	river.AddWorker(workers, &deliverer{store: store, client: o.Guard.Client(10 * time.Second), o: o})
+	j.client, err = river.NewClient(riverdatabasesql.New(db), &river.Config{
+		Logger:            o.Log,
+		FetchPollInterval: o.Poll,
+		FetchCooldown:     min(o.Poll, 100*time.Millisecond),
+		MaxAttempts:       40,
+		RetryPolicy:       backoff{base: o.RetryBase},
+		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 20}},
+		Workers:           workers,
+		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(o.Poll),
+			func() (river.JobArgs, *river.InsertOpts) { return enqueueArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true})},
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := j.client.Start(ctx); err != nil {
+		return nil, err
+	}
+	return j, nil
+}
+
+// Stop lets the jobs at work finish (within ctx) and stops.
+func (j *Jobs) Stop(ctx context.Context) error { return j.client.Stop(ctx) }
+
+func cmpOr(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
+
+// backoff retries after base, doubling up to an hour, each with up to a
+// quarter of jitter.
+type backoff struct{ base time.Duration }
+
+func (b backoff) NextRetry(job *rivertype.JobRow) time.Time {
+	d := b.base
+	for i := 1; i < job.Attempt && d < time.Hour; i++ {
+		d *= 2
+	}
+	d = min(d, time.Hour)
+	d += time.Duration(rand.Int64N(int64(d)/4 + 1))
+	return time.Now().Add(d)
+}
+
+type enqueuer struct {
+	river.WorkerDefaults[enqueueArgs]
+	store Store
+	jobs  *Jobs
+	log   *slog.Logger
+}
+
+// Work turns every notice not yet enqueued into its deliveries, a
+// thousand at a time.
+func (e *enqueuer) Work(ctx context.Context, _ *river.Job[enqueueArgs]) error {
+	for {
+		n, err := e.store.EnqueueNotices(ctx, 1000, func(tx *sql.Tx, ds []registry.Delivery) error {
+			params := make([]river.InsertManyParams, len(ds))
+			for i, d := range ds {
+				params[i] = river.InsertManyParams{Args: deliverArgs{NotificationID: d.NotificationID, WebhookID: d.WebhookID}}
+			}
+			_, err := e.jobs.client.InsertManyTx(ctx, tx, params)
+			return err
+		})
+		if err != nil || n < 1000 {
+			return err
+		}
+	}
+}
+
+type deliverer struct {
+	river.WorkerDefaults[deliverArgs]
+	store  Store
+	client *http.Client
+	o      Options
+}
+
+// Work posts the notice to the webhook, signed; any 2xx delivers it.
+func (d *deliverer) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
+	notice, hook, err := d.store.DeliveryOf(ctx, registry.Delivery{NotificationID: job.Args.NotificationID, WebhookID: job.Args.WebhookID})
+	if errors.Is(err, registry.ErrNotFound) {
+		return river.JobCancel(fmt.Errorf("the notice or the webhook is gone"))
+	}
+	if err != nil {
+		return err
+	}
+	if time.Since(job.CreatedAt) > d.o.RetryFor {
+		return river.JobCancel(fmt.Errorf("given up after %s", d.o.RetryFor))
+	}
+	body, err := json.Marshal(notice)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, hook.URL, strings.NewReader(string(body)))
+	if err != nil {
+		return river.JobCancel(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "registry-webhooks/1")
+	req.Header.Set("Registry-Signature", Sign(hook.Secret, now.Unix(), body))
+	attempt := registry.DeliveryAttempt{WebhookID: hook.ID, NotificationID: notice.ID, Attempt: job.Attempt, When: now}
+	resp, err := d.client.Do(req)
+	if err != nil {
+		attempt.Error = err.Error()
+	} else {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		resp.Body.Close()
+		attempt.StatusCode = resp.StatusCode
+		if resp.StatusCode < 200 || resp.StatusCode > 299 {
+			attempt.Error = "answered " + strconv.Itoa(resp.StatusCode)
+		}
+	}
+	if rerr := d.store.RecordDelivery(ctx, attempt); rerr != nil {
+		d.o.Log.Error("a delivery attempt could not be logged", "error", rerr)
+	}
+	if attempt.Error != "" {
+		return errors.New(attempt.Error)
+	}
+	return nil
+}
+
+// Sign is the Registry-Signature of body at unix time t with secret:
+// t=<t>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>.
+func Sign(secret string, t int64, body []byte) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(strconv.FormatInt(t, 10) + "."))
+	m.Write(body)
+	return "t=" + strconv.FormatInt(t, 10) + ",v1=" + hex.EncodeToString(m.Sum(nil))
+}

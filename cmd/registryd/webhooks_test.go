@@ -1,19 +1,27 @@
 package main
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/movable-registry/registry/internal/pgtest"
 )
 
 // TestWebhookDelivery: a filing against a grantor whose org_admin keeps a
@@ -120,4 +128,104 @@ func signed(header, secret string, body []byte) bool {
 	m.Write(body)
 	want, _ := hex.DecodeString(v1)
 	return hmac.Equal(m.Sum(nil), want)
+}
+
+// TestDeliveriesSurviveKill: 200 notices pending delivery (the receiver
+// refuses them) survive kill -9 of registryd, and all arrive once another
+// registryd runs on the database.
+func TestDeliveriesSurviveKill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts registryd processes")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "registryd")
+	if b, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, b)
+	}
+	keyFile := filepath.Join(dir, "log.key")
+	if err := keygen([]string{"-name", "test.registry/log", keyFile}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	const secret = "the grantor's webhook secret 0123456789"
+	var mu sync.Mutex
+	accepting := false
+	got := map[string]int{}
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		defer mu.Unlock()
+		if !accepting || !signed(r.Header.Get("Registry-Signature"), secret, body) {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		var n struct{ ID string }
+		_ = json.Unmarshal(body, &n)
+		got[n.ID]++
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer receiver.Close()
+	dbURL := pgtest.URL(t)
+	const admin = "deliveries-admin-token-0123456789abcdef"
+	start := func(name string) *instance {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		l.Close()
+		in := &instance{name: name, base: "http://" + addr, log: &bytes.Buffer{}}
+		in.cmd = exec.Command(bin)
+		in.cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "REGISTRY_ADDR="+addr, "REGISTRY_ADMIN_TOKEN="+admin,
+			"REGISTRY_LOG_KEY_FILE="+keyFile, "REGISTRY_CONFIG=../../configs/registry.yaml", "REGISTRY_SHUTDOWN_GRACE=0s",
+			"REGISTRY_RATE_PER_ADDRESS=off", "REGISTRY_RATE_PER_TOKEN=off",
+			"REGISTRY_WEBHOOK_ALLOW_HOSTS=127.0.0.1/32", "REGISTRY_WEBHOOK_RETRY_BASE=100ms")
+		in.cmd.Stdout, in.cmd.Stderr = in.log, in.log
+		if err := in.cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = in.cmd.Process.Kill(); _ = in.cmd.Wait() })
+		waitReady(t, in)
+		return in
+	}
+	first := start("registryd-1")
+	c := &caller{t: t}
+	token := bankClerk(c, first.base, admin, `"registrant"`)
+	grantor := c.json("POST", first.base+"/api/v1/organizations", admin, `{"name":"上海星辰精密机械有限公司","uscc":"91310115MA1K3YJ12G","kind":"enterprise"}`, 201)["id"]
+	c.json("POST", first.base+"/api/v1/users", admin, fmt.Sprintf(`{"organization_id":%q,"email":"it@grantor.example","display_name":"乙","roles":["org_admin"],"password":"a long enough password"}`, grantor), 201)
+	grantorAdmin := c.json("POST", first.base+"/api/v1/tokens", "", `{"email":"it@grantor.example","password":"a long enough password"}`, 201)["token"].(string)
+	c.json("POST", first.base+"/api/v1/webhooks", grantorAdmin, fmt.Sprintf(`{"url":%q,"secret":%q}`, receiver.URL+"/notices", secret), 201)
+
+	var wg sync.WaitGroup
+	for k := range 8 {
+		wg.Go(func() {
+			for i := range 25 {
+				c.json("POST", first.base+"/api/v1/registrations", token, filingBody(fmt.Sprintf("设备 %d-%d", k, i)), 201)
+			}
+		})
+	}
+	wg.Wait()
+	time.Sleep(2 * time.Second) // the deliveries enqueued and refused at least once
+	_ = first.cmd.Process.Signal(syscall.SIGKILL)
+	_ = first.cmd.Wait()
+	mu.Lock()
+	accepting = true
+	mu.Unlock()
+	start("registryd-2")
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		mu.Lock()
+		n, dup := len(got), 0
+		for _, k := range got {
+			dup += k - 1
+		}
+		mu.Unlock()
+		if n == 200 {
+			t.Logf("all 200 notices delivered after kill -9 (%d duplicates, which receivers drop by id)", dup)
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of 200 notices delivered within 90 s of the restart", n)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }

@@ -89,9 +89,13 @@ func Start(ctx context.Context, store Store, o Options) (*Jobs, error) {
 		FetchPollInterval: o.Poll,
 		FetchCooldown:     min(o.Poll, 100*time.Millisecond),
 		MaxAttempts:       40,
-		RetryPolicy:       backoff{base: o.RetryBase},
-		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 20}},
-		Workers:           workers,
+		// A delivery takes at most 10 s; one still running after 30 s
+		// belonged to an instance that died, and is run again.
+		JobTimeout:           20 * time.Second,
+		RescueStuckJobsAfter: 30 * time.Second,
+		RetryPolicy:          backoff{base: o.RetryBase},
+		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 20}},
+		Workers:              workers,
 		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(o.Poll),
 			func() (river.JobArgs, *river.InsertOpts) { return enqueueArgs{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: true})},

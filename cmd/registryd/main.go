@@ -150,7 +150,8 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 	startJobs(jobs, svc, cfg.Log.CheckpointInterval, cfg.Log.DeadlineInterval, log, metrics)
 	// Notices delivered to webhooks, by River on the same database.
 	delivery, err := riverjobs.Start(jobs, store, riverjobs.Options{Log: log,
-		Guard: httpx.WebhookGuard{Allow: cfg.Webhooks.AllowHosts}, RetryBase: cfg.Webhooks.RetryBase})
+		Guard: httpx.WebhookGuard{Allow: cfg.Webhooks.AllowHosts}, RetryBase: cfg.Webhooks.RetryBase,
+		SMTP: riverjobs.SMTP{Addr: cfg.SMTP.Addr, From: cfg.SMTP.From, PublicURL: cfg.Web.PublicURL}})
 	if err != nil {
 		return fmt.Errorf("jobs: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"net/mail"
 	"net/url"
 	"os"
 	"runtime"
@@ -136,6 +137,12 @@ type Config struct {
 		// each doubles up to an hour, for 24 hours.
 		RetryBase time.Duration `yaml:"retry_base"`
 	} `yaml:"webhooks"`
+	// SMTP sends notices by email to users who asked for them (none when
+	// Addr is unset).
+	SMTP struct {
+		Addr string `yaml:"addr"`
+		From string `yaml:"from"`
+	} `yaml:"smtp"`
 	// DebugAddr, when set, serves Go's profiler (/debug/pprof/) on its own
 	// address, never on the service's.
 	DebugAddr string `yaml:"debug_addr"`
@@ -210,15 +217,16 @@ func Load(getenv func(string) string) (Config, error) {
 		return c, err
 	}
 	str := map[string]*string{
-		"DATABASE_URL":            &c.DatabaseURL,
-		"REGISTRY_ADDR":           &c.Addr,
-		"REGISTRY_ADMIN_TOKEN":    &c.AdminToken,
-		"REGISTRY_LOG_KEY":        &c.Log.Key,
-		"REGISTRY_LOG_KEY_FILE":   &c.Log.KeyFile,
-		"REGISTRY_LOG_ORIGIN":     &c.Log.Origin,
-		"REGISTRY_DEBUG_ADDR":     &c.DebugAddr,
-		"REGISTRY_METRICS_TOKEN":  &c.MetricsToken,
-		"REGISTRY_ADVERTISE_URL":  &c.Cluster.AdvertiseURL,
+		"DATABASE_URL":           &c.DatabaseURL,
+		"REGISTRY_ADDR":          &c.Addr,
+		"REGISTRY_ADMIN_TOKEN":   &c.AdminToken,
+		"REGISTRY_LOG_KEY":       &c.Log.Key,
+		"REGISTRY_LOG_KEY_FILE":  &c.Log.KeyFile,
+		"REGISTRY_LOG_ORIGIN":    &c.Log.Origin,
+		"REGISTRY_DEBUG_ADDR":    &c.DebugAddr,
+		"REGISTRY_METRICS_TOKEN": &c.MetricsToken,
+		"REGISTRY_ADVERTISE_URL": &c.Cluster.AdvertiseURL,
+		"REGISTRY_SMTP_ADDR":     &c.SMTP.Addr, "REGISTRY_SMTP_FROM": &c.SMTP.From,
 		"REGISTRY_CLUSTER_SECRET": &c.Cluster.Secret,
 	}
 	for k, p := range str {
@@ -329,6 +337,14 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if c.Webhooks.RetryBase < 10*time.Millisecond || c.Webhooks.RetryBase > time.Hour {
 		return c, errors.New("webhooks.retry_base must be 10ms to 1h")
+	}
+	if c.SMTP.Addr != "" {
+		if _, port, err := net.SplitHostPort(c.SMTP.Addr); err != nil || port == "" {
+			return c, fmt.Errorf("smtp.addr: %q is not host:port", c.SMTP.Addr)
+		}
+		if _, err := mail.ParseAddress(c.SMTP.From); err != nil {
+			return c, fmt.Errorf("smtp.from: %q is not an email address", c.SMTP.From)
+		}
 	}
 	if c.ReplicaMaxLag < 100*time.Millisecond {
 		return c, errors.New("replica_max_lag must be at least 100ms")

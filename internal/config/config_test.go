@@ -148,3 +148,22 @@ func TestReplicaURLs(t *testing.T) {
 		}
 	}
 }
+
+// SMTP settings are checked when given: an address with its port, a sender.
+func TestSMTPSettings(t *testing.T) {
+	load := func(env map[string]string) error {
+		env["REGISTRY_CONFIG"], env["DATABASE_URL"] = "/dev/null", "postgres://x"
+		_, err := Load(func(k string) string { return env[k] })
+		return err
+	}
+	if err := load(map[string]string{"REGISTRY_SMTP_ADDR": "mail.example:25", "REGISTRY_SMTP_FROM": "notices@register.example"}); err != nil {
+		t.Fatal(err)
+	}
+	for env, want := range map[string]string{"REGISTRY_SMTP_ADDR": "smtp.addr", "REGISTRY_SMTP_FROM": "smtp.from"} {
+		bad := map[string]string{"REGISTRY_SMTP_ADDR": "mail.example:25", "REGISTRY_SMTP_FROM": "notices@register.example"}
+		bad[env] = "not valid"
+		if err := load(bad); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s=%q: %v, want an error naming %s", env, bad[env], err, want)
+		}
+	}
+}

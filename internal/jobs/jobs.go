@@ -31,8 +31,9 @@ import (
 // Store is what the jobs read and write.
 type Store interface {
 	DB() (*sql.DB, error)
-	EnqueueNotices(ctx context.Context, limit int, enqueue func(tx *sql.Tx, deliveries []registry.Delivery) error) (int, error)
+	EnqueueNotices(ctx context.Context, limit int, emails bool, enqueue func(tx *sql.Tx, deliveries []registry.Delivery) error) (int, error)
 	DeliveryOf(ctx context.Context, d registry.Delivery) (registry.Notice, registry.Webhook, error)
+	EmailOf(ctx context.Context, d registry.Delivery) (registry.Notice, registry.User, error)
 	RecordDelivery(ctx context.Context, a registry.DeliveryAttempt) error
 }
 
@@ -48,6 +49,9 @@ type Options struct {
 	// Poll is how often the notices are looked at and jobs fetched
 	// (default 1 s).
 	Poll time.Duration
+	// SMTP, when its Addr is set, sends each notice by email to the users
+	// of its organization who asked for them.
+	SMTP SMTP
 }
 
 // enqueueArgs is the periodic job that turns notices into deliveries.
@@ -82,7 +86,8 @@ func Start(ctx context.Context, store Store, o Options) (*Jobs, error) {
 	}
 	j := &Jobs{}
 	workers := river.NewWorkers()
-	river.AddWorker(workers, &enqueuer{store: store, jobs: j, log: o.Log})
+	river.AddWorker(workers, &enqueuer{store: store, jobs: j, log: o.Log, emails: o.SMTP.Addr != ""})
+	river.AddWorker(workers, &emailer{store: store, smtp: o.SMTP, o: o})
 	river.AddWorker(workers, &deliverer{store: store, client: o.Guard.Client(10 * time.Second), o: o})
 	j.client, err = river.NewClient(riverdatabasesql.New(db), &river.Config{
 		Logger:            o.Log,
@@ -135,19 +140,24 @@ func (b backoff) NextRetry(job *rivertype.JobRow) time.Time {
 
 type enqueuer struct {
 	river.WorkerDefaults[enqueueArgs]
-	store Store
-	jobs  *Jobs
-	log   *slog.Logger
+	store  Store
+	jobs   *Jobs
+	log    *slog.Logger
+	emails bool
 }
 
 // Work turns every notice not yet enqueued into its deliveries, a
 // thousand at a time.
 func (e *enqueuer) Work(ctx context.Context, _ *river.Job[enqueueArgs]) error {
 	for {
-		n, err := e.store.EnqueueNotices(ctx, 1000, func(tx *sql.Tx, ds []registry.Delivery) error {
+		n, err := e.store.EnqueueNotices(ctx, 1000, e.emails, func(tx *sql.Tx, ds []registry.Delivery) error {
 			params := make([]river.InsertManyParams, len(ds))
 			for i, d := range ds {
-				params[i] = river.InsertManyParams{Args: deliverArgs{NotificationID: d.NotificationID, WebhookID: d.WebhookID}}
+				if d.UserID != "" {
+					params[i] = river.InsertManyParams{Args: emailArgs{NotificationID: d.NotificationID, UserID: d.UserID}}
+				} else {
+					params[i] = river.InsertManyParams{Args: deliverArgs{NotificationID: d.NotificationID, WebhookID: d.WebhookID}}
+				}
 			}
 			_, err := e.jobs.client.InsertManyTx(ctx, tx, params)
 			return err

@@ -70,6 +70,8 @@ type userRow struct {
 	OrganizationStatus string
 	OrganizationKind   string
 	MustChangePassword bool
+	NotifyEmail        bool
+	Language           string
 }
 
 func (r userRow) toDomain() registry.User {
@@ -77,7 +79,8 @@ func (r userRow) toDomain() registry.User {
 	if r.Suspended {
 		status = registry.UserSuspended
 	}
-	return registry.User{ID: r.ID, OrganizationID: r.OrganizationID, Email: r.Email, DisplayName: r.DisplayName, Roles: splitRoles(r.Roles), Status: status}
+	return registry.User{ID: r.ID, OrganizationID: r.OrganizationID, Email: r.Email, DisplayName: r.DisplayName, Roles: splitRoles(r.Roles), Status: status,
+		NotifyEmail: r.NotifyEmail, Language: r.Language}
 }
 
 func splitRoles(s string) []string {
@@ -88,14 +91,14 @@ func splitRoles(s string) []string {
 }
 
 // userColumns are a user as shown; only sign-in reads the password hash.
-const userColumns = "u.id, u.organization_id, u.email, u.display_name, array_to_string(u.roles, ',') AS roles, u.suspended_at IS NOT NULL AS suspended"
+const userColumns = "u.id, u.organization_id, u.email, u.display_name, array_to_string(u.roles, ',') AS roles, u.suspended_at IS NOT NULL AS suspended, u.notify_email, u.language"
 
 // InsertUser stores a new user and sets its id; a taken email is registry.ErrConflict.
 func (s *Store) InsertUser(ctx context.Context, u *registry.User, passwordHash string, at time.Time) error {
 	u.ID = newID()
 	return translate(s.w(ctx).Exec(
-		"INSERT INTO users (id, organization_id, email, display_name, roles, password_hash, created_at) VALUES (?, ?, ?, ?, string_to_array(?, ','), ?, ?)",
-		u.ID, u.OrganizationID, u.Email, u.DisplayName, strings.Join(u.Roles, ","), passwordHash, at).Error)
+		"INSERT INTO users (id, organization_id, email, display_name, roles, password_hash, created_at, notify_email, language) VALUES (?, ?, ?, ?, string_to_array(?, ','), ?, ?, ?, ?)",
+		u.ID, u.OrganizationID, u.Email, u.DisplayName, strings.Join(u.Roles, ","), passwordHash, at, u.NotifyEmail, u.Language).Error)
 }
 
 func (s *Store) user(ctx context.Context, query string, args ...any) (userRow, error) {

@@ -36,7 +36,7 @@ func (s *Store) DB() (*sql.DB, error) { return s.db.DB() }
 // organization) in the same transaction that marks them enqueued: a
 // delivery job exists for every committed notice, once. It returns how
 // many notices it took.
-func (s *Store) EnqueueNotices(ctx context.Context, limit int, enqueue func(tx *sql.Tx, deliveries []registry.Delivery) error) (int, error) {
+func (s *Store) EnqueueNotices(ctx context.Context, limit int, emails bool, enqueue func(tx *sql.Tx, deliveries []registry.Delivery) error) (int, error) {
 	sqlDB, err := s.db.DB()
 	if err != nil {
 		return 0, err
@@ -49,7 +49,12 @@ func (s *Store) EnqueueNotices(ctx context.Context, limit int, enqueue func(tx *
 	rows, err := tx.QueryContext(ctx, `WITH taken AS (
 			SELECT id, organization_id FROM notifications WHERE enqueued_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED),
 		marked AS (UPDATE notifications n SET enqueued_at = now() FROM taken WHERE n.id = taken.id)
-		SELECT taken.id, w.id FROM taken LEFT JOIN webhooks w ON w.organization_id = taken.organization_id ORDER BY taken.id`, limit)
+		SELECT taken.id, r.hook, r.usr FROM taken LEFT JOIN LATERAL (
+			SELECT w.id::text AS hook, NULL::text AS usr FROM webhooks w WHERE w.organization_id = taken.organization_id
+			UNION ALL
+			SELECT NULL, u.id::text FROM users u WHERE $2 AND u.organization_id = taken.organization_id AND u.notify_email
+				AND u.suspended_at IS NULL AND u.released_at IS NULL) r ON true
+		ORDER BY taken.id`, limit, emails)
 	if err != nil {
 		return 0, translate(err)
 	}
@@ -57,14 +62,14 @@ func (s *Store) EnqueueNotices(ctx context.Context, limit int, enqueue func(tx *
 	taken := map[int64]bool{}
 	for rows.Next() {
 		var id int64
-		var hook *string
-		if err := rows.Scan(&id, &hook); err != nil {
+		var hook, user *string
+		if err := rows.Scan(&id, &hook, &user); err != nil {
 			rows.Close()
 			return 0, err
 		}
 		taken[id] = true
-		if hook != nil {
-			out = append(out, registry.Delivery{NotificationID: id, WebhookID: *hook})
+		if hook != nil || user != nil {
+			out = append(out, registry.Delivery{NotificationID: id, WebhookID: deref(hook), UserID: deref(user)})
 		}
 	}
 	rows.Close()
@@ -150,4 +155,22 @@ func (s *Store) Deliveries(ctx context.Context, organizationID, webhookID string
 		ids[i] = r.ID
 	}
 	return out, ids, nil
+}
+
+// EmailOf returns the notice and the user of an email delivery;
+// ErrNotFound when either is gone, or the user no longer wants them.
+func (s *Store) EmailOf(ctx context.Context, d registry.Delivery) (registry.Notice, registry.User, error) {
+	r, err := s.user(ctx, "SELECT "+userColumns+" FROM users u WHERE u.id = ? AND u.notify_email AND u.suspended_at IS NULL AND u.released_at IS NULL", d.UserID)
+	if err != nil {
+		return registry.Notice{}, registry.User{}, err
+	}
+	u := r.toDomain()
+	notices, err := s.Notices(ctx, registry.NoticeFilter{OrganizationID: u.OrganizationID, Before: d.NotificationID + 1, Limit: 1})
+	if err != nil {
+		return registry.Notice{}, registry.User{}, err
+	}
+	if len(notices) == 0 || notices[0].ID != strconv.FormatInt(d.NotificationID, 10) {
+		return registry.Notice{}, registry.User{}, registry.ErrNotFound
+	}
+	return notices[0], u, nil
 }

@@ -406,7 +406,8 @@ func (s *Service) CreateUser(ctx context.Context, c Caller, nu NewUser) (User, e
 			return User{}, err
 		}
 	}
-	u := User{OrganizationID: nu.OrganizationID, Email: nu.Email, DisplayName: nu.DisplayName, Roles: dedupe(nu.Roles), Status: UserActive}
+	u := User{OrganizationID: nu.OrganizationID, Email: nu.Email, DisplayName: nu.DisplayName, Roles: dedupe(nu.Roles), Status: UserActive,
+		NotifyEmail: nu.NotifyEmail, Language: nu.Language}
 	err := s.administer(ctx, c, auth.CreateUser, &u, func(tx Tx, at time.Time) (string, error) {
 		o, err := tx.Organization(ctx, u.OrganizationID)
 		if errors.Is(err, ErrNotFound) {
@@ -710,6 +711,10 @@ type User struct {
 	Roles          []string `json:"roles"`
 	// Status is active or suspended.
 	Status string `json:"status"`
+	// NotifyEmail sends the user each of the organization's notices by
+	// email, in Language (zh or en).
+	NotifyEmail bool   `json:"notify_email"`
+	Language    string `json:"language"`
 }
 
 // OrganizationInput is an organization as a request names it.
@@ -785,6 +790,8 @@ type NewUser struct {
 	DisplayName    string   `json:"display_name"`
 	Roles          []string `json:"roles"`
 	Password       string   `json:"password,omitempty"`
+	NotifyEmail    bool     `json:"notify_email,omitempty"`
+	Language       string   `json:"language,omitempty"`
 }
 
 // TokenRequest asks for a token: for a user by id (admin, org_admin) or by
@@ -849,6 +856,13 @@ func (u *NewUser) Validate(validRole func(string) bool) error {
 		p.add("roles", CodeInvalidField, "the registry's staff roles (admin, auditor) are not held together with an organization's roles")
 	}
 	checkPassword(&p, "password", u.Password, false)
+	switch u.Language {
+	case "":
+		u.Language = "zh"
+	case "zh", "en":
+	default:
+		p.broke("language", RuleNotOneOf, "must be zh or en", "allowed", []string{"zh", "en"})
+	}
 	return p.err()
 }
 

@@ -33,10 +33,12 @@ type WebhookRequest struct {
 	Secret string `json:"secret"`
 }
 
-// Delivery is one notice to deliver to one webhook.
+// Delivery is one notice to deliver to one webhook, or by email to one
+// user.
 type Delivery struct {
 	NotificationID int64
 	WebhookID      string
+	UserID         string
 }
 
 // DeliveryAttempt is one try at a delivery, as its log shows it.

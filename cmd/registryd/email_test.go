@@ -34,9 +34,9 @@ type session struct {
 }
 
 func (b *mailbox) NewSession(*smtp.Conn) (smtp.Session, error) { return &session{box: b}, nil }
-func (s *session) Reset()                                       { s.to = nil }
-func (s *session) Logout() error                                { return nil }
-func (s *session) Mail(string, *smtp.MailOptions) error         { return nil }
+func (s *session) Reset()                                      { s.to = nil }
+func (s *session) Logout() error                               { return nil }
+func (s *session) Mail(string, *smtp.MailOptions) error        { return nil }
 func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	s.to = append(s.to, to)
 	return nil

@@ -96,6 +96,9 @@ const userColumns = "u.id, u.organization_id, u.email, u.display_name, array_to_
 // InsertUser stores a new user and sets its id; a taken email is registry.ErrConflict.
 func (s *Store) InsertUser(ctx context.Context, u *registry.User, passwordHash string, at time.Time) error {
 	u.ID = newID()
+	if u.Language == "" {
+		u.Language = "zh" // the column's default, as the answer shows it
+	}
 	return translate(s.w(ctx).Exec(
 		"INSERT INTO users (id, organization_id, email, display_name, roles, password_hash, created_at, notify_email, language) VALUES (?, ?, ?, ?, string_to_array(?, ','), ?, ?, ?, ?)",
 		u.ID, u.OrganizationID, u.Email, u.DisplayName, strings.Join(u.Roles, ","), passwordHash, at, u.NotifyEmail, u.Language).Error)

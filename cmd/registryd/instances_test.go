@@ -29,6 +29,54 @@ type instance struct {
 	log        *bytes.Buffer
 }
 
+// processes are registryd processes of a test on one fresh database, with
+// one log key and admin token; registryctl is built beside registryd.
+type processes struct {
+	t                             testing.TB
+	dir, bin, ctl, keyFile, dbURL string
+	admin                         string
+}
+
+func newProcesses(t testing.TB, admin string) *processes {
+	t.Helper()
+	p := &processes{t: t, dir: t.TempDir(), dbURL: pgtest.URL(t), admin: admin}
+	p.bin, p.ctl, p.keyFile = filepath.Join(p.dir, "registryd"), filepath.Join(p.dir, "registryctl"), filepath.Join(p.dir, "log.key")
+	for out, pkg := range map[string]string{p.bin: ".", p.ctl: "../registryctl"} {
+		if b, err := exec.Command("go", "build", "-o", out, pkg).CombinedOutput(); err != nil {
+			t.Fatalf("go build %s: %v\n%s", pkg, err, b)
+		}
+	}
+	if err := keygen([]string{"-name", "test.registry/log", p.keyFile}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// start starts an instance on a free loopback port, with the settings env
+// gives for its base URL besides the common ones; it is killed when the
+// test ends. waitReady waits for it.
+func (p *processes) start(name string, env func(base string) []string) *instance {
+	p.t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	in := &instance{name: name, base: "http://" + addr, log: &bytes.Buffer{}}
+	in.cmd = exec.Command(p.bin)
+	in.cmd.Env = append(os.Environ(), "DATABASE_URL="+p.dbURL+"&application_name="+name, "REGISTRY_ADDR="+addr,
+		"REGISTRY_ADMIN_TOKEN="+p.admin, "REGISTRY_LOG_KEY_FILE="+p.keyFile, "REGISTRY_CONFIG=../../configs/registry.yaml",
+		"REGISTRY_RATE_PER_ADDRESS=off", "REGISTRY_RATE_PER_TOKEN=off", "REGISTRY_SHUTDOWN_GRACE=0s")
+	in.cmd.Env = append(in.cmd.Env, env(in.base)...)
+	in.cmd.Stdout, in.cmd.Stderr = in.log, in.log
+	if err := in.cmd.Start(); err != nil {
+		p.t.Fatal(err)
+	}
+	p.t.Cleanup(func() { _ = in.cmd.Process.Kill(); _ = in.cmd.Wait() })
+	return in
+}
+
 // TestInstancesShareOneRegister runs three registryd processes on one
 // database and files through all three at once: numbers, times and log
 // positions stay one order without gaps, every acknowledged filing is
@@ -38,42 +86,16 @@ func TestInstancesShareOneRegister(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts three registryd processes")
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "registryd")
-	ctl := filepath.Join(dir, "registryctl")
-	for out, pkg := range map[string]string{bin: ".", ctl: "../registryctl"} {
-		if b, err := exec.Command("go", "build", "-o", out, pkg).CombinedOutput(); err != nil {
-			t.Fatalf("go build %s: %v\n%s", pkg, err, b)
-		}
-	}
-	keyFile := filepath.Join(dir, "log.key")
-	if err := keygen([]string{"-name", "test.registry/log", keyFile}, io.Discard); err != nil {
-		t.Fatal(err)
-	}
-	dbURL := pgtest.URL(t)
-	const admin = "instances-admin-token-0123456789abcdef"
+	ps := newProcesses(t, "instances-admin-token-0123456789abcdef")
+	admin, dir, ctl, dbURL := ps.admin, ps.dir, ps.ctl, ps.dbURL
 	var instances []*instance
 	for i := range 3 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := l.Addr().String()
-		l.Close()
-		in := &instance{name: fmt.Sprintf("registryd-%d", i+1), base: "http://" + addr, log: &bytes.Buffer{}}
-		in.cmd = exec.Command(bin)
-		in.cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL+"&application_name="+in.name, "REGISTRY_ADDR="+addr,
-			"REGISTRY_ADMIN_TOKEN="+admin, "REGISTRY_LOG_KEY_FILE="+keyFile, "REGISTRY_CONFIG=../../configs/registry.yaml",
-			"REGISTRY_RATE_PER_ADDRESS=off", "REGISTRY_RATE_PER_TOKEN=off", "REGISTRY_CHECKPOINT_INTERVAL=200ms", "REGISTRY_SHUTDOWN_GRACE=0s",
-			// The instances pass their register writes to the one that leads.
-			"REGISTRY_ADVERTISE_URL="+in.base, "REGISTRY_CLUSTER_SECRET=instances-cluster-secret-0123456789abcdef",
-			"REGISTRY_METRICS_TOKEN="+metricsToken)
-		in.cmd.Stdout, in.cmd.Stderr = in.log, in.log
-		if err := in.cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = in.cmd.Process.Kill(); _ = in.cmd.Wait() })
-		instances = append(instances, in)
+		instances = append(instances, ps.start(fmt.Sprintf("registryd-%d", i+1), func(base string) []string {
+			return []string{"REGISTRY_CHECKPOINT_INTERVAL=200ms",
+				// The instances pass their register writes to the one that leads.
+				"REGISTRY_ADVERTISE_URL=" + base, "REGISTRY_CLUSTER_SECRET=instances-cluster-secret-0123456789abcdef",
+				"REGISTRY_METRICS_TOKEN=" + metricsToken}
+		}))
 	}
 	for _, in := range instances {
 		waitReady(t, in)

@@ -1,27 +1,20 @@
 package main
 
 import (
-	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/movable-registry/registry/internal/pgtest"
 )
 
 // TestWebhookDelivery: a filing against a grantor whose org_admin keeps a
@@ -137,15 +130,6 @@ func TestDeliveriesSurviveKill(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts registryd processes")
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "registryd")
-	if b, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, b)
-	}
-	keyFile := filepath.Join(dir, "log.key")
-	if err := keygen([]string{"-name", "test.registry/log", keyFile}, io.Discard); err != nil {
-		t.Fatal(err)
-	}
 	const secret = "the grantor's webhook secret 0123456789"
 	var mu sync.Mutex
 	accepting := false
@@ -164,26 +148,12 @@ func TestDeliveriesSurviveKill(t *testing.T) {
 		w.WriteHeader(http.StatusOK)
 	}))
 	defer receiver.Close()
-	dbURL := pgtest.URL(t)
-	const admin = "deliveries-admin-token-0123456789abcdef"
+	ps := newProcesses(t, "deliveries-admin-token-0123456789abcdef")
+	admin := ps.admin
 	start := func(name string) *instance {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := l.Addr().String()
-		l.Close()
-		in := &instance{name: name, base: "http://" + addr, log: &bytes.Buffer{}}
-		in.cmd = exec.Command(bin)
-		in.cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "REGISTRY_ADDR="+addr, "REGISTRY_ADMIN_TOKEN="+admin,
-			"REGISTRY_LOG_KEY_FILE="+keyFile, "REGISTRY_CONFIG=../../configs/registry.yaml", "REGISTRY_SHUTDOWN_GRACE=0s",
-			"REGISTRY_RATE_PER_ADDRESS=off", "REGISTRY_RATE_PER_TOKEN=off",
-			"REGISTRY_WEBHOOK_ALLOW_HOSTS=127.0.0.1/32", "REGISTRY_WEBHOOK_RETRY_BASE=100ms")
-		in.cmd.Stdout, in.cmd.Stderr = in.log, in.log
-		if err := in.cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = in.cmd.Process.Kill(); _ = in.cmd.Wait() })
+		in := ps.start(name, func(string) []string {
+			return []string{"REGISTRY_WEBHOOK_ALLOW_HOSTS=127.0.0.1/32", "REGISTRY_WEBHOOK_RETRY_BASE=100ms"}
+		})
 		waitReady(t, in)
 		return in
 	}

@@ -7,9 +7,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"maps"
 	"net"
 	"net/http"
+	"net/http/httputil"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -43,8 +46,9 @@ type Forwarding struct {
 	// Leader returns the leading instance's address (http://host:port)
 	// and whether it is this instance; "" when none is known.
 	Leader func() (url string, self bool)
-	// Client sends the forwarded requests (a keep-alive pool by default).
-	Client *http.Client
+	// Transport sends the forwarded requests (a keep-alive pool by
+	// default).
+	Transport http.RoundTripper
 }
 
 // forwards reports whether a request is a write to the register that the
@@ -89,15 +93,17 @@ func (f *Forwarding) verify(r *http.Request, now time.Time) (string, bool) {
 	return parts[1], true
 }
 
-// hopHeaders are not passed on by a proxy (RFC 9110, 7.6.1).
-var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
-
-// forward passes r to the leader and copies its answer to w. It returns
-// false, having written nothing, when the request should be served here.
+// forward passes r to the leader (net/http/httputil's reverse proxy) and
+// copies its answer to w. It returns false, having written nothing, when
+// the request should be served here.
 func (h *handler) forward(w http.ResponseWriter, r *http.Request, info *Request) bool {
 	f := h.opts.Forwarding
 	leader, self := f.Leader()
 	if leader == "" || self {
+		return false
+	}
+	target, err := url.Parse(leader)
+	if err != nil {
 		return false
 	}
 	// The body is read here, within the API's limit, so that a request
@@ -107,55 +113,44 @@ func (h *handler) forward(w http.ResponseWriter, r *http.Request, info *Request)
 		limit = 1 << 20
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
-	if err != nil {
-		return false
-	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	if int64(len(body)) > limit {
+	if err != nil || int64(len(body)) > limit {
 		return false // the API answers 413
 	}
-	req, err := http.NewRequestWithContext(r.Context(), r.Method, leader+r.URL.RequestURI(), bytes.NewReader(body))
-	if err != nil {
-		return false
+	// The leader's answer carries its own headers (the same request id).
+	saved := w.Header().Clone()
+	clear(w.Header())
+	served := true
+	proxy := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(target)
+			pr.Out.Body = io.NopCloser(bytes.NewReader(body))
+			pr.Out.Header.Set("X-Request-Id", info.ID)
+			at := h.opts.Now().Unix()
+			pr.Out.Header.Set(ForwardedHeader, strconv.FormatInt(at, 10)+";"+info.Client+";"+f.sign(at, info.Client, r.Method, r.URL.Path))
+		},
+		Transport: f.Transport,
+		ModifyResponse: func(*http.Response) error {
+			h.forwarded.WithLabelValues("leader").Inc()
+			info.Route = "forwarded"
+			return nil
+		},
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			maps.Copy(w.Header(), saved)
+			var op *net.OpError
+			if errors.As(err, &op) && op.Op == "dial" {
+				h.forwarded.WithLabelValues("here").Inc()
+				served = false // nothing reached the leader
+				return
+			}
+			h.forwarded.WithLabelValues("lost").Inc()
+			w.Header().Set("Retry-After", "1")
+			WriteProblem(w, r, NewProblem(http.StatusServiceUnavailable, "unavailable",
+				"the write was passed to the instance that files it and its answer was lost; send it again with the same Idempotency-Key to learn whether it was recorded"))
+		},
 	}
-	req.Header = r.Header.Clone()
-	for _, k := range hopHeaders {
-		req.Header.Del(k)
-	}
-	req.Header.Del("X-Forwarded-For")
-	req.Header.Set("X-Request-Id", info.ID)
-	at := h.opts.Now().Unix()
-	req.Header.Set(ForwardedHeader, strconv.FormatInt(at, 10)+";"+info.Client+";"+f.sign(at, info.Client, r.Method, r.URL.Path))
-	resp, err := f.Client.Do(req)
-	if err != nil {
-		var op *net.OpError
-		if errors.As(err, &op) && op.Op == "dial" {
-			h.forwarded.WithLabelValues("here").Inc()
-			return false // nothing reached the leader
-		}
-		h.forwarded.WithLabelValues("lost").Inc()
-		w.Header().Set("Retry-After", "1")
-		WriteProblem(w, r, NewProblem(http.StatusServiceUnavailable, "unavailable",
-			"the write was passed to the instance that files it and its answer was lost; send it again with the same Idempotency-Key to learn whether it was recorded"))
-		return true
-	}
-	defer resp.Body.Close()
-	h.forwarded.WithLabelValues("leader").Inc()
-	info.Route = "forwarded"
-	for k, vs := range resp.Header {
-		if k == "X-Request-Id" {
-			continue
-		}
-		for _, v := range vs {
-			w.Header().Add(k, v)
-		}
-	}
-	for _, k := range hopHeaders {
-		w.Header().Del(k)
-	}
-	w.WriteHeader(resp.StatusCode)
-	_, _ = io.Copy(w, resp.Body)
-	return true
+	proxy.ServeHTTP(w, r)
+	return served
 }
 
 // forwardedCounter counts register writes by where they were filed.
@@ -166,11 +161,10 @@ func forwardedCounter() *prometheus.CounterVec {
 	}, []string{"outcome"})
 }
 
-// NewForwardingClient is a keep-alive client for forwarding to the leader.
-func NewForwardingClient() *http.Client {
+// forwardingTransport keeps connections to the leader alive.
+func forwardingTransport() http.RoundTripper {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConns, t.MaxIdleConnsPerHost = 256, 256
 	t.DialContext = (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext
-	return &http.Client{Transport: t, Timeout: 60 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return t
 }

@@ -127,8 +127,8 @@ func New(opts Options, api, pages http.Handler) http.Handler {
 	}, []string{"method", "route", "status"})
 	opts.Registerer.MustRegister(h.duration)
 	if opts.Forwarding != nil {
-		if opts.Forwarding.Client == nil {
-			opts.Forwarding.Client = NewForwardingClient()
+		if opts.Forwarding.Transport == nil {
+			opts.Forwarding.Transport = forwardingTransport()
 		}
 		h.opts.Forwarding = opts.Forwarding
 		h.forwarded = forwardedCounter()

@@ -4,6 +4,7 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -77,9 +78,9 @@ func Start(ctx context.Context, store Store, o Options) (*Jobs, error) {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	o.RetryBase = cmpOr(o.RetryBase, 10*time.Second)
-	o.RetryFor = cmpOr(o.RetryFor, 24*time.Hour)
-	o.Poll = cmpOr(o.Poll, time.Second)
+	o.RetryBase = cmp.Or(o.RetryBase, 10*time.Second)
+	o.RetryFor = cmp.Or(o.RetryFor, 24*time.Hour)
+	o.Poll = cmp.Or(o.Poll, time.Second)
 	db, err := store.DB()
 	if err != nil {
 		return nil, err
@@ -116,13 +117,6 @@ func Start(ctx context.Context, store Store, o Options) (*Jobs, error) {
 
 // Stop lets the jobs at work finish (within ctx) and stops.
 func (j *Jobs) Stop(ctx context.Context) error { return j.client.Stop(ctx) }
-
-func cmpOr(d, def time.Duration) time.Duration {
-	if d > 0 {
-		return d
-	}
-	return def
-}
 
 // backoff retries after base, doubling up to an hour, each with up to a
 // quarter of jitter.
@@ -199,7 +193,7 @@ func (d *deliverer) Work(ctx context.Context, job *river.Job[deliverArgs]) error
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "registry-webhooks/1")
 	req.Header.Set("Registry-Signature", Sign(hook.Secret, now.Unix(), body))
-	attempt := registry.DeliveryAttempt{WebhookID: hook.ID, NotificationID: notice.ID, Attempt: job.Attempt, When: now}
+	attempt := registry.DeliveryAttempt{WebhookID: hook.ID, NotificationID: notice.ID, Attempt: job.Attempt, At: registry.At(now)}
 	resp, err := d.client.Do(req)
 	if err != nil {
 		attempt.Error = err.Error()

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/movable-registry/registry/internal/registry"
 )
 
@@ -44,9 +46,7 @@ func (b *writeBuffer) flushNotifications() error {
 
 // Notices returns an organization's notices, newest first.
 func (s *Store) Notices(ctx context.Context, f registry.NoticeFilter) ([]registry.Notice, error) {
-	q := s.q(ctx).Table("notifications").
-		Select("id, kind, created_at, registration_number, event_number, read_at, event_type, watch_id").
-		Where("organization_id = ?", f.OrganizationID)
+	q := noticesOf(s.q(ctx), f.OrganizationID)
 	if f.Unread {
 		q = q.Where("read_at IS NULL")
 	}
@@ -56,6 +56,28 @@ func (s *Store) Notices(ctx context.Context, f registry.NoticeFilter) ([]registr
 	if f.Before > 0 {
 		q = q.Where("id < ?", f.Before)
 	}
+	return scanNotices(q.Order("id DESC").Limit(f.Limit))
+}
+
+// notice returns one of an organization's notices.
+func (s *Store) notice(ctx context.Context, organizationID string, id int64) (registry.Notice, error) {
+	ns, err := scanNotices(noticesOf(s.q(ctx), organizationID).Where("id = ?", id))
+	if err != nil {
+		return registry.Notice{}, err
+	}
+	if len(ns) == 0 {
+		return registry.Notice{}, registry.ErrNotFound
+	}
+	return ns[0], nil
+}
+
+func noticesOf(db *gorm.DB, organizationID string) *gorm.DB {
+	return db.Table("notifications").
+		Select("id, kind, created_at, registration_number, event_number, read_at, event_type, watch_id").
+		Where("organization_id = ?", organizationID)
+}
+
+func scanNotices(q *gorm.DB) ([]registry.Notice, error) {
 	var rows []struct {
 		ID                 int64
 		Kind               string
@@ -66,7 +88,7 @@ func (s *Store) Notices(ctx context.Context, f registry.NoticeFilter) ([]registr
 		EventType          *string
 		WatchID            *string
 	}
-	if err := q.Order("id DESC").Limit(f.Limit).Scan(&rows).Error; err != nil {
+	if err := q.Scan(&rows).Error; err != nil {
 		return nil, translate(err)
 	}
 	out := make([]registry.Notice, len(rows))

@@ -104,30 +104,24 @@ func (s *Store) DeliveryOf(ctx context.Context, d registry.Delivery) (registry.N
 		return registry.Notice{}, registry.Webhook{}, registry.ErrNotFound
 	}
 	w := registry.Webhook{ID: d.WebhookID, URL: row.URL, Secret: row.Secret, OrganizationID: row.OrganizationID, CreatedAt: registry.At(row.CreatedAt)}
-	notices, err := s.Notices(ctx, registry.NoticeFilter{OrganizationID: row.OrganizationID, Before: d.NotificationID + 1, Limit: 1})
-	if err != nil {
-		return registry.Notice{}, registry.Webhook{}, err
-	}
-	if len(notices) == 0 || notices[0].ID != strconv.FormatInt(d.NotificationID, 10) {
-		return registry.Notice{}, registry.Webhook{}, registry.ErrNotFound
-	}
-	return notices[0], w, nil
+	n, err := s.notice(ctx, row.OrganizationID, d.NotificationID)
+	return n, w, err
 }
 
 // RecordDelivery logs one attempt at a delivery.
 func (s *Store) RecordDelivery(ctx context.Context, a registry.DeliveryAttempt) error {
 	return translate(s.q(ctx).Exec(`INSERT INTO webhook_deliveries (webhook_id, notification_id, attempt, at, status_code, error)
-		VALUES (?, ?, ?, ?, NULLIF(?, 0), ?)`, a.WebhookID, a.NotificationID, a.Attempt, a.When, a.StatusCode, a.Error).Error)
+		VALUES (?, ?, ?, ?, NULLIF(?, 0), ?)`, a.WebhookID, a.NotificationID, a.Attempt, a.At.Time, a.StatusCode, a.Error).Error)
 }
 
 // Deliveries returns a page of a webhook's attempts, newest first.
-func (s *Store) Deliveries(ctx context.Context, organizationID, webhookID string, before int64, limit int) ([]registry.DeliveryAttempt, []int64, error) {
+func (s *Store) Deliveries(ctx context.Context, organizationID, webhookID string, before int64, limit int) ([]registry.DeliveryAttempt, error) {
 	var ours int64
 	if err := s.q(ctx).Raw("SELECT count(*) FROM webhooks WHERE id = ? AND organization_id = ?", webhookID, organizationID).Scan(&ours).Error; err != nil {
-		return nil, nil, translate(err)
+		return nil, translate(err)
 	}
 	if ours == 0 {
-		return nil, nil, registry.ErrNotFound
+		return nil, registry.ErrNotFound
 	}
 	q := s.q(ctx).Table("webhook_deliveries d").Joins("JOIN webhooks w ON w.id = d.webhook_id").
 		Select("d.id, d.notification_id, d.attempt, d.at, d.status_code, d.error").
@@ -144,17 +138,16 @@ func (s *Store) Deliveries(ctx context.Context, organizationID, webhookID string
 		Error          string
 	}
 	if err := q.Order("d.id DESC").Limit(limit).Scan(&rows).Error; err != nil {
-		return nil, nil, translate(err)
+		return nil, translate(err)
 	}
-	out, ids := make([]registry.DeliveryAttempt, len(rows)), make([]int64, len(rows))
+	out := make([]registry.DeliveryAttempt, len(rows))
 	for i, r := range rows {
-		out[i] = registry.DeliveryAttempt{NotificationID: strconv.FormatInt(r.NotificationID, 10), Attempt: r.Attempt, At: registry.At(r.At), Error: r.Error}
+		out[i] = registry.DeliveryAttempt{ID: r.ID, NotificationID: strconv.FormatInt(r.NotificationID, 10), Attempt: r.Attempt, At: registry.At(r.At), Error: r.Error}
 		if r.StatusCode != nil {
 			out[i].StatusCode = *r.StatusCode
 		}
-		ids[i] = r.ID
 	}
-	return out, ids, nil
+	return out, nil
 }
 
 // EmailOf returns the notice and the user of an email delivery;
@@ -165,12 +158,6 @@ func (s *Store) EmailOf(ctx context.Context, d registry.Delivery) (registry.Noti
 		return registry.Notice{}, registry.User{}, err
 	}
 	u := r.toDomain()
-	notices, err := s.Notices(ctx, registry.NoticeFilter{OrganizationID: u.OrganizationID, Before: d.NotificationID + 1, Limit: 1})
-	if err != nil {
-		return registry.Notice{}, registry.User{}, err
-	}
-	if len(notices) == 0 || notices[0].ID != strconv.FormatInt(d.NotificationID, 10) {
-		return registry.Notice{}, registry.User{}, registry.ErrNotFound
-	}
-	return notices[0], u, nil
+	n, err := s.notice(ctx, u.OrganizationID, d.NotificationID)
+	return n, u, err
 }

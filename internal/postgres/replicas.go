@@ -152,7 +152,7 @@ func (rs *replicas) poll() {
 	now := time.Now()
 	var size int64
 	if err := rs.primary.WithContext(ctx).Raw("SELECT log_size FROM register_head").Scan(&size).Error; err == nil {
-		rs.seen(size)
+		raise(&rs.primarySize, size)
 		rs.mu.Lock()
 		rs.samples = append(rs.samples, sample{at: now, size: size})
 		// Keep what a lag up to maxLag (and a little more) is judged by.
@@ -174,16 +174,6 @@ func (rs *replicas) poll() {
 		r.lag = rs.lagOf(n, now)
 		r.up.Store(r.lag <= rs.maxLag)
 		r.mu.Unlock()
-	}
-}
-
-// seen raises the primary's known log size.
-func (rs *replicas) seen(size int64) {
-	for {
-		old := rs.primarySize.Load()
-		if size <= old || rs.primarySize.CompareAndSwap(old, size) {
-			return
-		}
 	}
 }
 
@@ -211,12 +201,7 @@ func (r *replica) position(ctx context.Context) (int64, error) {
 	if err := r.db.WithContext(ctx).Raw("SELECT log_size FROM register_head").Scan(&n).Error; err != nil {
 		return 0, err
 	}
-	for {
-		old := r.logSize.Load()
-		if n <= old || r.logSize.CompareAndSwap(old, n) {
-			break
-		}
-	}
+	raise(&r.logSize, n)
 	return r.logSize.Load(), nil
 }
 
@@ -273,9 +258,8 @@ func (s *Store) onReplica(r *replica) *Store {
 }
 
 // readOn runs read on a replica that holds the register up to log size
-// need (floor when need is negative), else on the primary; a replica's
-// failure, or a row it does not have, is read again on the primary.
-// Inside a transaction it reads there.
+// need (floor when need is negative), else on the primary (run). Inside a
+// transaction it reads there.
 func readOn[T any](s *Store, ctx context.Context, need int64, read func(v *Store) (T, error)) (T, error) {
 	rs := s.replicas
 	if rs == nil || s.buf != nil || s.batchCtx != nil || s.db != rs.primary {
@@ -284,21 +268,58 @@ func readOn[T any](s *Store, ctx context.Context, need int64, read func(v *Store
 	if need < 0 {
 		need = s.floor()
 	}
+	var out T
+	err := rs.run(ctx, need, func(r *replica) error {
+		v := s
+		if r != nil {
+			v = s.onReplica(r)
+		}
+		var err error
+		out, err = read(v)
+		return err
+	})
+	return out, err
+}
+
+// run calls read with a replica that holds the register up to log size
+// need, and with nil (the primary) when none does, or when the replica
+// failed or lacked a row; a refusal of the read's own is its answer.
+func (rs *replicas) run(ctx context.Context, need int64, read func(r *replica) error) error {
 	if r := rs.pick(ctx, need); r != nil {
-		v, err := read(s.onReplica(r))
+		err := read(r)
 		switch {
 		case err == nil:
 			r.served.Inc()
-			return v, nil
-		case ctx.Err() != nil:
-			return v, err
+			return nil
+		case ctx.Err() != nil, isRefusal(err):
+			return err
 		case errors.Is(err, registry.ErrNotFound):
 			rs.fallbacks.WithLabelValues("not_found").Inc()
 		default:
 			rs.failed(r, err)
 		}
 	}
-	return read(s)
+	return read(nil)
+}
+
+// isRefusal is an error of the read's own (a bad cursor, a limit), not of
+// the database that ran it.
+func isRefusal(err error) bool {
+	var ve *registry.ValidationError
+	var ue *registry.UnavailableError
+	var re *registry.Refusal
+	var le *registry.RateLimitedError
+	return errors.As(err, &ve) || errors.As(err, &ue) || errors.As(err, &re) || errors.As(err, &le) || errors.Is(err, registry.ErrForbidden)
+}
+
+// raise sets a to v if v is larger.
+func raise(a *atomic.Int64, v int64) {
+	for {
+		old := a.Load()
+		if v <= old || a.CompareAndSwap(old, v) {
+			return
+		}
+	}
 }
 
 // Replicas reports each replica's state for /readyz.

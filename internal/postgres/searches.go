@@ -7,7 +7,6 @@ import (
 	"database/sql/driver"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -413,26 +412,24 @@ func (q *sequencer) search(r *request, st registry.Stamp) {
 	go func() {
 		defer q.searching.Done()
 		q.readers <- struct{}{}
-		buf := &writeBuffer{ctx: r.ctx, detached: true}
-		var err error
 		// On a replica that holds the register up to the stamp (and so
 		// finds what the primary would), else, or if it fails, on the
 		// primary.
-		if rs := q.store.replicas; rs != nil {
-			if rep := rs.pick(r.ctx, st.LogSize); rep != nil {
-				if err = r.fn(q.store.batchView(rep.db, buf, nil), st); err == nil {
-					rep.served.Inc()
-				} else if r.ctx.Err() == nil && !isRefusal(err) {
-					rs.failed(rep, err)
-					buf = &writeBuffer{ctx: r.ctx, detached: true}
-					err = r.fn(q.store.batchView(q.store.db, buf, nil), st)
-				}
-				<-q.readers
-				q.searched(r, buf, err)
-				return
+		var buf *writeBuffer
+		read := func(rep *replica) error {
+			db := q.store.db
+			if rep != nil {
+				db = rep.db
 			}
+			buf = &writeBuffer{ctx: r.ctx, detached: true}
+			return r.fn(q.store.batchView(db, buf, nil), st)
 		}
-		err = r.fn(q.store.batchView(q.store.db, buf, nil), st)
+		var err error
+		if rs := q.store.replicas; rs != nil {
+			err = rs.run(r.ctx, st.LogSize, read)
+		} else {
+			err = read(nil)
+		}
 		<-q.readers
 		q.searched(r, buf, err)
 	}()
@@ -445,17 +442,6 @@ func (q *sequencer) searched(r *request, buf *writeBuffer, err error) {
 		return
 	}
 	q.appender.add(&appended{done: r.done, searches: buf.searches, audits: buf.audits})
-}
-
-// isRefusal is an error of the search's own (a bad cursor, a limit), not
-// of the database that ran it.
-func isRefusal(err error) bool {
-	var ve *registry.ValidationError
-	var ue *registry.UnavailableError
-	var re *registry.Refusal
-	var le *registry.RateLimitedError
-	return errors.As(err, &ve) || errors.As(err, &ue) || errors.As(err, &re) || errors.As(err, &le) ||
-		errors.Is(err, registry.ErrNotFound) || errors.Is(err, registry.ErrForbidden)
 }
 
 // appended is a finished search's rows and the answer it waits for.

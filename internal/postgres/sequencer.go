@@ -364,14 +364,7 @@ func (q *sequencer) alone(r *request) error {
 }
 
 // reached records a log size this instance committed.
-func (q *sequencer) reached(size int64) {
-	for {
-		old := q.committed.Load()
-		if size <= old || q.committed.CompareAndSwap(old, size) {
-			return
-		}
-	}
-}
+func (q *sequencer) reached(size int64) { raise(&q.committed, size) }
 
 // errRerun rolls a batch back so that its writes run alone.
 var errRerun = errors.New("the batch must run its writes alone")

@@ -103,10 +103,7 @@ func (s *Service) Notices(ctx context.Context, c Caller, req NoticesRequest) (Pa
 		p.add("kind", CodeInvalidField, "is not a kind of notice")
 	}
 	f.Kind = req.Kind
-	limit, before := readPage(&p, req.Limit, req.Cursor, func(v string) bool {
-		n, err := strconv.ParseInt(v, 10, 64)
-		return err == nil && n > 0
-	})
+	limit, before := readPage(&p, req.Limit, req.Cursor, isSerial)
 	if err := p.err(); err != nil {
 		return Page[Notice]{}, err
 	}
@@ -202,4 +199,11 @@ func sameObjection(a, b Objection) bool {
 	ja, _ := json.Marshal(a)
 	jb, _ := json.Marshal(b)
 	return string(ja) == string(jb)
+}
+
+// isSerial reports whether v is a row's serial id (a positive integer), as
+// the lists of notices and deliveries page by.
+func isSerial(v string) bool {
+	n, err := strconv.ParseInt(v, 10, 64)
+	return err == nil && n > 0
 }

@@ -2,7 +2,6 @@ package registry
 
 import (
 	"context"
-	"encoding/base64"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -43,13 +42,14 @@ type Delivery struct {
 
 // DeliveryAttempt is one try at a delivery, as its log shows it.
 type DeliveryAttempt struct {
-	NotificationID string    `json:"notification_id"`
-	Attempt        int       `json:"attempt"`
-	At             Time      `json:"at"`
-	StatusCode     int       `json:"status_code,omitempty"`
-	Error          string    `json:"error,omitempty"`
-	WebhookID      string    `json:"-"`
-	When           time.Time `json:"-"`
+	NotificationID string `json:"notification_id"`
+	Attempt        int    `json:"attempt"`
+	At             Time   `json:"at"`
+	StatusCode     int    `json:"status_code,omitempty"`
+	Error          string `json:"error,omitempty"`
+	WebhookID      string `json:"-"`
+	// ID orders a webhook's attempts (the list's cursor).
+	ID int64 `json:"-"`
 }
 
 // WebhookStore keeps the webhooks.
@@ -137,8 +137,8 @@ func (s *Service) DeleteWebhook(ctx context.Context, c Caller, id string) error 
 // DeliveryStore reads the deliveries' log.
 type DeliveryStore interface {
 	// Deliveries returns a webhook's attempts, newest first, before the
-	// attempt before (0: the newest), with their ids for the cursor.
-	Deliveries(ctx context.Context, organizationID, webhookID string, before int64, limit int) ([]DeliveryAttempt, []int64, error)
+	// attempt before (0: the newest).
+	Deliveries(ctx context.Context, organizationID, webhookID string, before int64, limit int) ([]DeliveryAttempt, error)
 }
 
 // Deliveries lists the attempts at delivering to one of the caller's
@@ -151,21 +151,14 @@ func (s *Service) Deliveries(ctx context.Context, c Caller, webhookID, limit, cu
 		return Page[DeliveryAttempt]{}, ErrNotFound
 	}
 	var p problems
-	n, before := readPage(&p, limit, cursor, func(v string) bool {
-		k, err := strconv.ParseInt(v, 10, 64)
-		return err == nil && k > 0
-	})
+	n, before := readPage(&p, limit, cursor, isSerial)
 	if err := p.err(); err != nil {
 		return Page[DeliveryAttempt]{}, err
 	}
 	b, _ := strconv.ParseInt(before, 10, 64)
-	attempts, ids, err := s.store.Deliveries(ctx, c.OrganizationID, webhookID, b, n+1)
+	attempts, err := s.store.Deliveries(ctx, c.OrganizationID, webhookID, b, n+1)
 	if err != nil {
 		return Page[DeliveryAttempt]{}, err
 	}
-	page := pageOf(attempts, n, func(DeliveryAttempt) string { return "" })
-	if len(attempts) > n {
-		page.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(ids[n-1], 10)))
-	}
-	return page, nil
+	return pageOf(attempts, n, func(a DeliveryAttempt) string { return strconv.FormatInt(a.ID, 10) }), nil
 }

@@ -2,23 +2,24 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	riverjobs "github.com/movable-registry/registry/internal/jobs"
 	"github.com/movable-registry/registry/internal/registry"
 )
 
 // startJobs starts what keeps the log current until jobs ends: a checkpoint
-// signed every checkpointEvery while there are new events, and expiries and
-// lapses recorded as events every deadlineEvery. Their progress is in metrics.
-func startJobs(jobs context.Context, svc *registry.Service, checkpointEvery, deadlineEvery time.Duration, log *slog.Logger, metrics prometheus.Registerer) {
+// signed every checkpointEvery while there are new events. Its progress is
+// in metrics.
+func startJobs(jobs context.Context, svc *registry.Service, checkpointEvery time.Duration, log *slog.Logger, metrics prometheus.Registerer) {
 	checkpointSize := prometheus.NewGauge(prometheus.GaugeOpts{Name: "registry_log_checkpoint_size", Help: "Events covered by the latest signed checkpoint."})
 	checkpointTime := prometheus.NewGauge(prometheus.GaugeOpts{Name: "registry_log_checkpoint_timestamp_seconds", Help: "When the latest checkpoint was signed."})
 	publishFailures := prometheus.NewCounter(prometheus.CounterOpts{Name: "registry_log_checkpoint_failures_total", Help: "Checkpoints that could not be signed (alert on any)."})
-	deadlinesRecorded := prometheus.NewCounter(prometheus.CounterOpts{Name: "registry_deadlines_recorded_total", Help: "Expiries and lapses recorded as events."})
-	metrics.MustRegister(checkpointSize, checkpointTime, publishFailures, deadlinesRecorded)
+	metrics.MustRegister(checkpointSize, checkpointTime, publishFailures)
 	go every(jobs, checkpointEvery, func() {
 		cp, err := svc.PublishCheckpoint(jobs)
 		if err != nil {
@@ -33,23 +34,42 @@ func startJobs(jobs context.Context, svc *registry.Service, checkpointEvery, dea
 			checkpointTime.Set(float64(cp.SignedAt.UnixNano()) / 1e9)
 		}
 	})
-	go every(jobs, deadlineEvery, func() {
-		for more := true; more; {
-			var n int
-			var err error
-			n, more, err = svc.RecordDeadlines(jobs, 1000)
-			if err != nil {
-				if jobs.Err() == nil {
-					log.Error("expiries and lapses not recorded", "error", err)
+}
+
+// tasks are the jobs River's leader runs every deadlineEvery, on one
+// instance at a time: expiries and lapses recorded as events, and expiry
+// reminders stored as notices.
+func tasks(svc *registry.Service, deadlineEvery time.Duration, log *slog.Logger, metrics prometheus.Registerer) []riverjobs.Task {
+	deadlinesRecorded := prometheus.NewCounter(prometheus.CounterOpts{Name: "registry_deadlines_recorded_total", Help: "Expiries and lapses recorded as events."})
+	remindersSent := prometheus.NewCounter(prometheus.CounterOpts{Name: "registry_expiry_reminders_total", Help: "Expiry reminders stored as notices."})
+	metrics.MustRegister(deadlinesRecorded, remindersSent)
+	return []riverjobs.Task{
+		{Name: "record_deadlines", Every: deadlineEvery, Run: func(ctx context.Context) error {
+			for more := true; more; {
+				n, m, err := svc.RecordDeadlines(ctx, 1000)
+				if err != nil {
+					return fmt.Errorf("expiries and lapses not recorded: %w", err)
 				}
-				return
+				if n > 0 {
+					deadlinesRecorded.Add(float64(n))
+					log.Info("expiries and lapses recorded", "count", n)
+				}
+				more = m
+			}
+			return nil
+		}},
+		{Name: "expiry_reminders", Every: deadlineEvery, Run: func(ctx context.Context) error {
+			n, err := svc.SendExpiryReminders(ctx)
+			if err != nil {
+				return fmt.Errorf("expiry reminders not sent: %w", err)
 			}
 			if n > 0 {
-				deadlinesRecorded.Add(float64(n))
-				log.Info("expiries and lapses recorded", "count", n)
+				remindersSent.Add(float64(n))
+				log.Info("expiry reminders stored", "count", n)
 			}
-		}
-	})
+			return nil
+		}},
+	}
 }
 
 // every runs fn at once and then every d until ctx ends.

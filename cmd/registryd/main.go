@@ -120,6 +120,7 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 		IDNumberPerHour: cfg.Search.IDNumberPerHour, SignUpsPerHour: cfg.RateLimits.SignUpsPerHour,
 		SharedSignIn:    sharedSignIn(cfg, store),
 		CheckWebhookURL: httpx.WebhookGuard{Allow: cfg.Webhooks.AllowHosts}.Check,
+		ReminderDays:    cfg.Reminders.DaysBefore,
 		LogSigner:       signer, LogVerifierKey: vkey, LogOrigin: cfg.Log.Origin,
 	})
 	log.Info("log signing key loaded", "verifier_key", vkey)
@@ -147,11 +148,12 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 	// The jobs stop before the database is closed (defers run last first).
 	jobs, stopJobs := context.WithCancel(context.Background())
 	defer stopJobs()
-	startJobs(jobs, svc, cfg.Log.CheckpointInterval, cfg.Log.DeadlineInterval, log, metrics)
+	startJobs(jobs, svc, cfg.Log.CheckpointInterval, log, metrics)
 	// Notices delivered to webhooks, by River on the same database.
 	delivery, err := riverjobs.Start(jobs, store, riverjobs.Options{Log: log,
 		Guard: httpx.WebhookGuard{Allow: cfg.Webhooks.AllowHosts}, RetryBase: cfg.Webhooks.RetryBase,
-		SMTP: riverjobs.SMTP{Addr: cfg.SMTP.Addr, From: cfg.SMTP.From, PublicURL: cfg.Web.PublicURL}})
+		SMTP:  riverjobs.SMTP{Addr: cfg.SMTP.Addr, From: cfg.SMTP.From, PublicURL: cfg.Web.PublicURL},
+		Tasks: tasks(svc, cfg.Log.DeadlineInterval, log, metrics)})
 	if err != nil {
 		return fmt.Errorf("jobs: %w", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -137,6 +138,13 @@ type Config struct {
 		// each doubles up to an hour, for 24 hours.
 		RetryBase time.Duration `yaml:"retry_base"`
 	} `yaml:"webhooks"`
+	// Reminders are the expiry reminders to each registration's controller.
+	Reminders struct {
+		// DaysBefore are how many days before its expiry a registration's
+		// controller is reminded, once each (default 90, 30 and 7);
+		// REGISTRY_REMINDER_DAYS gives them comma-separated.
+		DaysBefore []int `yaml:"days_before"`
+	} `yaml:"reminders"`
 	// SMTP sends notices by email to users who asked for them (none when
 	// Addr is unset).
 	SMTP struct {
@@ -182,6 +190,7 @@ func Defaults() Config {
 		ShutdownGrace:       5 * time.Second,
 		ReplicaMaxLag:       5 * time.Second,
 	}
+	c.Reminders.DaysBefore = []int{90, 30, 7}
 	c.Webhooks.RetryBase = 10 * time.Second
 	c.Search.MaxResults, c.Search.MaxAnswerBytes = 1000, 4<<20
 	c.Search.IDNumberPerHour = 60
@@ -344,6 +353,21 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 		if _, err := mail.ParseAddress(c.SMTP.From); err != nil {
 			return c, fmt.Errorf("smtp.from: %q is not an email address", c.SMTP.From)
+		}
+	}
+	if v := getenv("REGISTRY_REMINDER_DAYS"); v != "" {
+		c.Reminders.DaysBefore = nil
+		for _, f := range strings.Split(v, ",") {
+			d, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil {
+				return c, fmt.Errorf("REGISTRY_REMINDER_DAYS: %q is not a whole number of days", f)
+			}
+			c.Reminders.DaysBefore = append(c.Reminders.DaysBefore, d)
+		}
+	}
+	for i, d := range c.Reminders.DaysBefore {
+		if d < 1 || d > 3650 || slices.Contains(c.Reminders.DaysBefore[:i], d) {
+			return c, fmt.Errorf("reminders.days_before: %d must be 1 to 3650 days, each once", d)
 		}
 	}
 	if c.ReplicaMaxLag < 100*time.Millisecond {

@@ -38,8 +38,8 @@ type emailer struct {
 
 // noticeWords are a notice's kinds in each language.
 var noticeWords = map[string]map[string]string{
-	"zh": {registry.NoticeFiled: "新登记", registry.NoticeChanged: "登记变更", registry.NoticeObjection: "异议", registry.NoticeWatchMatch: "关注事项"},
-	"en": {registry.NoticeFiled: "New registration", registry.NoticeChanged: "Registration changed", registry.NoticeObjection: "Objection", registry.NoticeWatchMatch: "Watch match"},
+	"zh": {registry.NoticeFiled: "新登记", registry.NoticeChanged: "登记变更", registry.NoticeObjection: "异议", registry.NoticeWatchMatch: "关注事项", registry.NoticeExpiryReminder: "到期提醒"},
+	"en": {registry.NoticeFiled: "New registration", registry.NoticeChanged: "Registration changed", registry.NoticeObjection: "Objection", registry.NoticeWatchMatch: "Watch match", registry.NoticeExpiryReminder: "Expiry reminder"},
 }
 
 // compose writes a notice's email in the user's language.
@@ -57,6 +57,9 @@ func compose(n registry.Notice, language, publicURL string) (subject, body strin
 		subject = fmt.Sprintf("[Security interests register] %s: %s", words[n.Kind], n.RegistrationNumber)
 		fmt.Fprintf(&b, "The register has a notice for your organization.\n\nKind: %s\nRegistration number: %s\nEvent number: %s\nAt: %s\n",
 			words[n.Kind], n.RegistrationNumber, n.EventNumber, n.At.Time.Format(time.RFC3339))
+		if d, ok := n.Detail["days_before"]; ok {
+			fmt.Fprintf(&b, "Expires: %s (in %s days); it can be extended before then.\n", n.Detail["expires_at"], d)
+		}
 		if link != "" {
 			fmt.Fprintf(&b, "\nSee it at %s\n", link)
 		}
@@ -65,6 +68,9 @@ func compose(n registry.Notice, language, publicURL string) (subject, body strin
 	subject = fmt.Sprintf("【动产和权利担保统一登记】%s：%s", words[n.Kind], n.RegistrationNumber)
 	fmt.Fprintf(&b, "贵机构有一条新的登记通知。\n\n类型：%s\n登记编号：%s\n事项编号：%s\n时间：%s\n",
 		words[n.Kind], n.RegistrationNumber, n.EventNumber, n.At.Time.In(registry.Shanghai).Format("2006-01-02 15:04:05"))
+	if d, ok := n.Detail["days_before"]; ok {
+		fmt.Fprintf(&b, "到期时间：%s（%s天后），可在此之前办理展期登记。\n", n.Detail["expires_at"], d)
+	}
 	if link != "" {
 		fmt.Fprintf(&b, "\n查看：%s\n", link)
 	}

@@ -53,7 +53,41 @@ type Options struct {
 	// SMTP, when its Addr is set, sends each notice by email to the users
 	// of its organization who asked for them.
 	SMTP SMTP
+	// Tasks run every so often on one instance at a time: River's leader
+	// schedules them.
+	Tasks []Task
 }
+
+// Task is work done every so often, such as recording expiries.
+type Task struct {
+	Name  string
+	Every time.Duration
+	Run   func(ctx context.Context) error
+}
+
+// taskArgs names the task a periodic job runs.
+type taskArgs struct {
+	Name string `json:"name"`
+}
+
+func (taskArgs) Kind() string { return "registry_task" }
+
+type tasker struct {
+	river.WorkerDefaults[taskArgs]
+	tasks map[string]Task
+}
+
+// Work runs the named task. A task that fails waits for its next turn.
+func (t *tasker) Work(ctx context.Context, job *river.Job[taskArgs]) error {
+	task, ok := t.tasks[job.Args.Name]
+	if !ok {
+		return river.JobCancel(fmt.Errorf("no task %q here", job.Args.Name))
+	}
+	return task.Run(ctx)
+}
+
+// Timeout lets a task run for up to ten minutes.
+func (t *tasker) Timeout(*river.Job[taskArgs]) time.Duration { return 10 * time.Minute }
 
 // enqueueArgs is the periodic job that turns notices into deliveries.
 type enqueueArgs struct{}
@@ -90,6 +124,19 @@ func Start(ctx context.Context, store Store, o Options) (*Jobs, error) {
 	river.AddWorker(workers, &enqueuer{store: store, jobs: j, log: o.Log, emails: o.SMTP.Addr != ""})
 	river.AddWorker(workers, &emailer{store: store, smtp: o.SMTP, o: o})
 	river.AddWorker(workers, &deliverer{store: store, client: o.Guard.Client(10 * time.Second), o: o})
+	tasks := &tasker{tasks: map[string]Task{}}
+	river.AddWorker(workers, tasks)
+	periodic := []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(o.Poll),
+		func() (river.JobArgs, *river.InsertOpts) { return enqueueArgs{}, nil },
+		&river.PeriodicJobOpts{RunOnStart: true})}
+	for _, t := range o.Tasks {
+		tasks.tasks[t.Name] = t
+		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(t.Every),
+			func() (river.JobArgs, *river.InsertOpts) {
+				// One attempt: the next period is the retry.
+				return taskArgs{Name: t.Name}, &river.InsertOpts{MaxAttempts: 1}
+			}, &river.PeriodicJobOpts{RunOnStart: true}))
+	}
 	j.client, err = river.NewClient(riverdatabasesql.New(db), &river.Config{
 		Logger:            o.Log,
 		FetchPollInterval: o.Poll,
@@ -102,9 +149,7 @@ func Start(ctx context.Context, store Store, o Options) (*Jobs, error) {
 		RetryPolicy:          backoff{base: o.RetryBase},
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 20}},
 		Workers:              workers,
-		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(o.Poll),
-			func() (river.JobArgs, *river.InsertOpts) { return enqueueArgs{}, nil },
-			&river.PeriodicJobOpts{RunOnStart: true})},
+		PeriodicJobs:         periodic,
 	})
 	if err != nil {
 		return nil, err

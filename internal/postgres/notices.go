@@ -2,7 +2,9 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"strconv"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -40,7 +42,7 @@ func (b *writeBuffer) flushNotifications() error {
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[]) AS x(o, u, r, e, k, t, a, actor)
 		LEFT JOIN organizations g ON x.o IS NULL AND g.uscc = x.u AND g.status <> 'rejected'
 		WHERE COALESCE(x.o::uuid, g.id) IS NOT NULL AND COALESCE(x.o::uuid, g.id) IS DISTINCT FROM x.actor::uuid
-		ON CONFLICT (event_number, organization_id, kind) DO NOTHING`,
+		ON CONFLICT (event_number, organization_id, kind) WHERE days_before IS NULL DO NOTHING`,
 		org, uscc, reg, ev, kind, typ, at, actor)
 }
 
@@ -73,7 +75,7 @@ func (s *Store) notice(ctx context.Context, organizationID string, id int64) (re
 
 func noticesOf(db *gorm.DB, organizationID string) *gorm.DB {
 	return db.Table("notifications").
-		Select("id, kind, created_at, registration_number, event_number, read_at, event_type, watch_id").
+		Select("id, kind, created_at, registration_number, event_number, read_at, event_type, watch_id, days_before, expires_at").
 		Where("organization_id = ?", organizationID)
 }
 
@@ -87,6 +89,8 @@ func scanNotices(q *gorm.DB) ([]registry.Notice, error) {
 		ReadAt             *time.Time
 		EventType          *string
 		WatchID            *string
+		DaysBefore         *int
+		ExpiresAt          *time.Time
 	}
 	if err := q.Scan(&rows).Error; err != nil {
 		return nil, translate(err)
@@ -105,6 +109,10 @@ func scanNotices(q *gorm.DB) ([]registry.Notice, error) {
 		if r.WatchID != nil {
 			out[i].Detail["watch_id"] = *r.WatchID
 		}
+		if r.DaysBefore != nil && r.ExpiresAt != nil {
+			out[i].Detail["days_before"] = strconv.Itoa(*r.DaysBefore)
+			out[i].Detail["expires_at"] = r.ExpiresAt.UTC().Format(registry.TimeLayout)
+		}
 	}
 	return out, nil
 }
@@ -112,4 +120,54 @@ func scanNotices(q *gorm.DB) ([]registry.Notice, error) {
 // MarkNoticeRead sets a notice's read_at, once.
 func (s *Store) MarkNoticeRead(ctx context.Context, organizationID string, id int64, at time.Time) error {
 	return affected(s.w(ctx).Exec("UPDATE notifications SET read_at = COALESCE(read_at, ?) WHERE id = ? AND organization_id = ?", at, id, organizationID), registry.ErrNotFound)
+}
+
+// ExpiryReminders stores an expiry reminder for each effective registration
+// whose reminder instant (its expiry less one of days) has come since the
+// last call, to its controller, and returns how many. A registration filed
+// or extended after its instant gets none for those days. The first call
+// for a number of days starts from now.
+func (s *Store) ExpiryReminders(ctx context.Context, days []int, now func() time.Time) (int, error) {
+	// Every batch stamped before the clock is read has committed; any
+	// later one is stamped at or after it.
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return tx.Exec("SELECT 1 FROM register_head FOR SHARE").Error
+	})
+	if err != nil {
+		return 0, translate(err)
+	}
+	at := now()
+	// An array's text form: gorm would spread a slice into a list.
+	list := make([]string, len(days))
+	for i, d := range days {
+		list[i] = strconv.Itoa(d)
+	}
+	arr := "{" + strings.Join(list, ",") + "}"
+	var sent int64
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec(`INSERT INTO reminder_marks (days_before, through) SELECT d, ? FROM unnest(?::int[]) d ON CONFLICT DO NOTHING`,
+			at, arr).Error; err != nil {
+			return err
+		}
+		res := tx.Exec(`WITH marks AS (
+				SELECT days_before AS d, through FROM reminder_marks WHERE days_before = ANY(CAST(@days AS int[])) AND through < @now FOR UPDATE),
+			due AS (
+				SELECT r.number, r.controller_id, r.expires_at, m.d FROM marks m JOIN registrations r
+				ON r.status = 'effective' AND r.expiry_recorded_at IS NULL
+				AND r.expires_at > m.through + m.d * interval '1 day' AND r.expires_at <= CAST(@now AS timestamptz) + m.d * interval '1 day'
+				AND r.expires_at > @now AND r.registered_at <= r.expires_at - m.d * interval '1 day')
+			INSERT INTO notifications (organization_id, registration_number, event_number, kind, created_at, days_before, expires_at)
+			SELECT due.controller_id, due.number,
+				(SELECT e.number FROM events e WHERE e.registration_number = due.number ORDER BY e.log_index DESC LIMIT 1),
+				@kind, @now, due.d, due.expires_at
+			FROM due
+			ON CONFLICT (registration_number, expires_at, days_before) WHERE days_before IS NOT NULL DO NOTHING`,
+			sql.Named("days", arr), sql.Named("now", at), sql.Named("kind", registry.NoticeExpiryReminder))
+		if res.Error != nil {
+			return res.Error
+		}
+		sent = res.RowsAffected
+		return tx.Exec("UPDATE reminder_marks SET through = ? WHERE days_before = ANY(?::int[]) AND through < ?", at, arr, at).Error
+	})
+	return int(sent), translate(err)
 }

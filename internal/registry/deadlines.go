@@ -101,4 +101,27 @@ type DeadlineStore interface {
 	// event records yet, oldest first.
 	DueDeadlines(ctx context.Context, now time.Time, limit int) ([]Deadline, error)
 	SettleDeadline(ctx context.Context, d Deadline, at time.Time) error
+	// ExpiryReminders stores a NoticeExpiryReminder to the controller of
+	// each effective registration whose instant days before expiry (for
+	// each of days) came since the last call, at most once for each
+	// registration, expiry and days; now is read once every event stamped
+	// before it has committed. It returns how many it stored.
+	ExpiryReminders(ctx context.Context, days []int, now func() time.Time) (int, error)
+}
+
+// NoticeExpiryReminder tells a registration's controller that it expires
+// in detail.days_before days (detail.expires_at), so that it can extend
+// it in time.
+const NoticeExpiryReminder = "expiry_reminder"
+
+// SendExpiryReminders stores the expiry reminders whose instants the
+// register's clock has reached (Config.ReminderDays before each expiry),
+// once across instances; the delivery jobs take them from there.
+func (s *Service) SendExpiryReminders(ctx context.Context) (sent int, err error) {
+	_, err = s.store.Exclusive(ctx, "registry: expiry reminders", func() error {
+		var err error
+		sent, err = s.store.ExpiryReminders(ctx, s.cfg.ReminderDays, s.clock)
+		return err
+	})
+	return sent, err
 }

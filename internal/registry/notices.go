@@ -30,7 +30,7 @@ const (
 )
 
 // NoticeKinds are the kinds a list may be filtered by.
-var NoticeKinds = []string{NoticeFiled, NoticeChanged, NoticeObjection, NoticeWatchMatch}
+var NoticeKinds = []string{NoticeFiled, NoticeChanged, NoticeObjection, NoticeExpiryReminder, NoticeWatchMatch}
 
 // Notification is a notice to be stored with its event: to an organization
 // by its id, or to whichever organization holds USCC (none: no notice).

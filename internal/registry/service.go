@@ -106,6 +106,9 @@ type Config struct {
 	// not call (a private, loopback or link-local one after DNS
 	// resolution, unless allowed); nil refuses every webhook.
 	CheckWebhookURL func(ctx context.Context, raw string) error
+	// ReminderDays are how many days before its expiry a registration's
+	// controller is reminded, once each (default 90, 30 and 7).
+	ReminderDays []int
 }
 
 // Service carries out every registry operation, checking the caller's
@@ -157,6 +160,9 @@ func NewService(store Store, now func() time.Time, cfg Config) *Service {
 	}
 	if cfg.PasswordWait <= 0 {
 		cfg.PasswordWait = 2 * time.Second
+	}
+	if len(cfg.ReminderDays) == 0 {
+		cfg.ReminderDays = []int{90, 30, 7}
 	}
 	if cfg.SignInMaxDelay <= 0 {
 		cfg.SignInMaxDelay = 15 * time.Minute

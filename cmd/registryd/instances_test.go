@@ -283,6 +283,14 @@ func (c *caller) json(method, url, token, body string, want int) map[string]any 
 // metric reads one sample of an instance's /metrics (0 when absent).
 func metric(t *testing.T, base, name string) float64 {
 	t.Helper()
+	v, _ := sample(t, base, name)
+	return v
+}
+
+// sample reads one sample of an instance's /metrics, and whether it is
+// there.
+func sample(t *testing.T, base, name string) (float64, bool) {
+	t.Helper()
 	req, _ := http.NewRequest("GET", base+"/metrics", nil)
 	req.Header.Set("Authorization", "Bearer "+metricsToken)
 	resp, err := http.DefaultClient.Do(req)
@@ -294,10 +302,10 @@ func metric(t *testing.T, base, name string) float64 {
 	for line := range strings.Lines(string(b)) {
 		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+" "); ok {
 			f, _ := strconv.ParseFloat(v, 64)
-			return f
+			return f, true
 		}
 	}
-	return 0
+	return 0, false
 }
 
 // filingBody is a bank's chattel mortgage over a machine maker's equipment.

@@ -153,7 +153,7 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 	delivery, err := riverjobs.Start(jobs, store, riverjobs.Options{Log: log,
 		Guard: httpx.WebhookGuard{Allow: cfg.Webhooks.AllowHosts}, RetryBase: cfg.Webhooks.RetryBase,
 		SMTP:  riverjobs.SMTP{Addr: cfg.SMTP.Addr, From: cfg.SMTP.From, PublicURL: cfg.Web.PublicURL},
-		Tasks: tasks(svc, cfg.Log.DeadlineInterval, log, metrics)})
+		Tasks: tasks(svc, cfg.Log.DeadlineInterval, log, metrics), Metrics: metrics})
 	if err != nil {
 		return fmt.Errorf("jobs: %w", err)
 	}

@@ -97,6 +97,19 @@ func TestWebhookDelivery(t *testing.T) {
 	if strings.Join(statuses, " ") != "4:204 3:502 2:502 1:502" {
 		t.Errorf("deliveries log %v", statuses)
 	}
+	// The metrics count the notices and the attempts, and the queue is empty.
+	for name, want := range map[string]float64{
+		`registry_notices_total{kind="registration_filed"}`:                1,
+		`registry_deliveries_total{channel="webhook",outcome="failed"}`:    3,
+		`registry_deliveries_total{channel="webhook",outcome="delivered"}`: 1,
+		`registry_delivery_queue_depth{stage="jobs"}`:                      0,
+		`registry_delivery_queue_depth{stage="outbox"}`:                    0,
+		`registry_delivery_oldest_undelivered_seconds`:                     0,
+	} {
+		if got, ok := sample(t, base, name); !ok || got != want {
+			t.Errorf("%s = %v (shown: %v), want %v", name, got, ok, want)
+		}
+	}
 	t.Logf("the filing %s's notice reached the webhook on its fourth attempt", number)
 }
 

@@ -31,6 +31,7 @@ func (emailArgs) Kind() string { return "deliver_email" }
 
 type emailer struct {
 	river.WorkerDefaults[emailArgs]
+	m     *metrics
 	store Store
 	smtp  SMTP
 	o     Options
@@ -81,12 +82,14 @@ func compose(n registry.Notice, language, publicURL string) (subject, body strin
 func (e *emailer) Work(ctx context.Context, job *river.Job[emailArgs]) error {
 	n, u, err := e.store.EmailOf(ctx, registry.Delivery{NotificationID: job.Args.NotificationID, UserID: job.Args.UserID})
 	if errors.Is(err, registry.ErrNotFound) {
+		e.m.outcome("email", "gone")
 		return river.JobCancel(fmt.Errorf("the notice or the user is gone, or no longer wants email"))
 	}
 	if err != nil {
 		return err
 	}
 	if time.Since(job.CreatedAt) > e.o.RetryFor {
+		e.m.outcome("email", "given_up")
 		return river.JobCancel(fmt.Errorf("given up after %s", e.o.RetryFor))
 	}
 	subject, body := compose(n, u.Language, e.smtp.PublicURL)
@@ -112,5 +115,10 @@ func (e *emailer) Work(ctx context.Context, job *river.Job[emailArgs]) error {
 	if err != nil {
 		return river.JobCancel(err)
 	}
-	return c.DialAndSendWithContext(ctx, m)
+	if err := c.DialAndSendWithContext(ctx, m); err != nil {
+		e.m.outcome("email", "failed")
+		return err
+	}
+	e.m.outcome("email", "delivered")
+	return nil
 }

@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/rivertype"
@@ -32,7 +33,7 @@ import (
 // Store is what the jobs read and write.
 type Store interface {
 	DB() (*sql.DB, error)
-	EnqueueNotices(ctx context.Context, limit int, emails bool, enqueue func(tx *sql.Tx, deliveries []registry.Delivery) error) (int, error)
+	EnqueueNotices(ctx context.Context, limit int, emails bool, enqueue func(tx *sql.Tx, deliveries []registry.Delivery) error) (map[string]int, error)
 	DeliveryOf(ctx context.Context, d registry.Delivery) (registry.Notice, registry.Webhook, error)
 	EmailOf(ctx context.Context, d registry.Delivery) (registry.Notice, registry.User, error)
 	RecordDelivery(ctx context.Context, a registry.DeliveryAttempt) error
@@ -56,6 +57,8 @@ type Options struct {
 	// Tasks run every so often on one instance at a time: River's leader
 	// schedules them.
 	Tasks []Task
+	// Metrics, when set, gets the notices' and deliveries' metrics.
+	Metrics prometheus.Registerer
 }
 
 // Task is work done every so often, such as recording expiries.
@@ -121,9 +124,15 @@ func Start(ctx context.Context, store Store, o Options) (*Jobs, error) {
 	}
 	j := &Jobs{}
 	workers := river.NewWorkers()
-	river.AddWorker(workers, &enqueuer{store: store, jobs: j, log: o.Log, emails: o.SMTP.Addr != ""})
-	river.AddWorker(workers, &emailer{store: store, smtp: o.SMTP, o: o})
-	river.AddWorker(workers, &deliverer{store: store, client: o.Guard.Client(10 * time.Second), o: o})
+	m := newMetrics(db)
+	if o.Metrics != nil {
+		if err := o.Metrics.Register(m); err != nil {
+			return nil, err
+		}
+	}
+	river.AddWorker(workers, &enqueuer{m: m, store: store, jobs: j, log: o.Log, emails: o.SMTP.Addr != ""})
+	river.AddWorker(workers, &emailer{m: m, store: store, smtp: o.SMTP, o: o})
+	river.AddWorker(workers, &deliverer{m: m, store: store, client: o.Guard.Client(10 * time.Second), o: o})
 	tasks := &tasker{tasks: map[string]Task{}}
 	river.AddWorker(workers, tasks)
 	periodic := []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(o.Poll),
@@ -179,6 +188,7 @@ func (b backoff) NextRetry(job *rivertype.JobRow) time.Time {
 
 type enqueuer struct {
 	river.WorkerDefaults[enqueueArgs]
+	m      *metrics
 	store  Store
 	jobs   *Jobs
 	log    *slog.Logger
@@ -189,7 +199,7 @@ type enqueuer struct {
 // thousand at a time.
 func (e *enqueuer) Work(ctx context.Context, _ *river.Job[enqueueArgs]) error {
 	for {
-		n, err := e.store.EnqueueNotices(ctx, 1000, e.emails, func(tx *sql.Tx, ds []registry.Delivery) error {
+		kinds, err := e.store.EnqueueNotices(ctx, 1000, e.emails, func(tx *sql.Tx, ds []registry.Delivery) error {
 			params := make([]river.InsertManyParams, len(ds))
 			for i, d := range ds {
 				if d.UserID != "" {
@@ -201,14 +211,23 @@ func (e *enqueuer) Work(ctx context.Context, _ *river.Job[enqueueArgs]) error {
 			_, err := e.jobs.client.InsertManyTx(ctx, tx, params)
 			return err
 		})
-		if err != nil || n < 1000 {
+		if err != nil {
 			return err
+		}
+		n := 0
+		for kind, k := range kinds {
+			e.m.notices.WithLabelValues(kind).Add(float64(k))
+			n += k
+		}
+		if n < 1000 {
+			return nil
 		}
 	}
 }
 
 type deliverer struct {
 	river.WorkerDefaults[deliverArgs]
+	m      *metrics
 	store  Store
 	client *http.Client
 	o      Options
@@ -218,12 +237,14 @@ type deliverer struct {
 func (d *deliverer) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
 	notice, hook, err := d.store.DeliveryOf(ctx, registry.Delivery{NotificationID: job.Args.NotificationID, WebhookID: job.Args.WebhookID})
 	if errors.Is(err, registry.ErrNotFound) {
+		d.m.outcome("webhook", "gone")
 		return river.JobCancel(fmt.Errorf("the notice or the webhook is gone"))
 	}
 	if err != nil {
 		return err
 	}
 	if time.Since(job.CreatedAt) > d.o.RetryFor {
+		d.m.outcome("webhook", "given_up")
 		return river.JobCancel(fmt.Errorf("given up after %s", d.o.RetryFor))
 	}
 	body, err := json.Marshal(notice)
@@ -254,8 +275,10 @@ func (d *deliverer) Work(ctx context.Context, job *river.Job[deliverArgs]) error
 		d.o.Log.Error("a delivery attempt could not be logged", "error", rerr)
 	}
 	if attempt.Error != "" {
+		d.m.outcome("webhook", "failed")
 		return errors.New(attempt.Error)
 	}
+	d.m.outcome("webhook", "delivered")
 	return nil
 }
 

@@ -35,56 +35,63 @@ func (s *Store) DB() (*sql.DB, error) { return s.db.DB() }
 // hands enqueue the deliveries they make (one per webhook of the notice's
 // organization) in the same transaction that marks them enqueued: a
 // delivery job exists for every committed notice, once. It returns how
-// many notices it took.
-func (s *Store) EnqueueNotices(ctx context.Context, limit int, emails bool, enqueue func(tx *sql.Tx, deliveries []registry.Delivery) error) (int, error) {
+// many notices of each kind it took.
+func (s *Store) EnqueueNotices(ctx context.Context, limit int, emails bool, enqueue func(tx *sql.Tx, deliveries []registry.Delivery) error) (map[string]int, error) {
 	sqlDB, err := s.db.DB()
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	tx, err := sqlDB.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, translate(err)
+		return nil, translate(err)
 	}
 	defer func() { _ = tx.Rollback() }()
 	rows, err := tx.QueryContext(ctx, `WITH taken AS (
-			SELECT id, organization_id FROM notifications WHERE enqueued_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED),
+			SELECT id, organization_id, kind FROM notifications WHERE enqueued_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED),
 		marked AS (UPDATE notifications n SET enqueued_at = now() FROM taken WHERE n.id = taken.id)
-		SELECT taken.id, r.hook, r.usr FROM taken LEFT JOIN LATERAL (
+		SELECT taken.id, taken.kind, r.hook, r.usr FROM taken LEFT JOIN LATERAL (
 			SELECT w.id::text AS hook, NULL::text AS usr FROM webhooks w WHERE w.organization_id = taken.organization_id
 			UNION ALL
 			SELECT NULL, u.id::text FROM users u WHERE $2 AND u.organization_id = taken.organization_id AND u.notify_email
 				AND u.suspended_at IS NULL AND u.released_at IS NULL) r ON true
 		ORDER BY taken.id`, limit, emails)
 	if err != nil {
-		return 0, translate(err)
+		return nil, translate(err)
 	}
 	var out []registry.Delivery
-	taken := map[int64]bool{}
+	taken, kinds := map[int64]bool{}, map[string]int{}
 	for rows.Next() {
 		var id int64
+		var kind string
 		var hook, user *string
-		if err := rows.Scan(&id, &hook, &user); err != nil {
+		if err := rows.Scan(&id, &kind, &hook, &user); err != nil {
 			rows.Close()
-			return 0, err
+			return nil, err
 		}
-		taken[id] = true
+		if !taken[id] {
+			taken[id] = true
+			kinds[kind]++
+		}
 		if hook != nil || user != nil {
 			out = append(out, registry.Delivery{NotificationID: id, WebhookID: deref(hook), UserID: deref(user)})
 		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return 0, translate(err)
+		return nil, translate(err)
 	}
 	if len(taken) == 0 {
-		return 0, nil
+		return kinds, nil
 	}
 	if len(out) > 0 {
 		if err := enqueue(tx, out); err != nil {
-			return 0, err
+			return nil, err
 		}
 	}
-	return len(taken), translate(tx.Commit())
+	if err := tx.Commit(); err != nil {
+		return nil, translate(err)
+	}
+	return kinds, nil
 }
 
 // DeliveryOf returns the notice and the webhook (with its secret) of a

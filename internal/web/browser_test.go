@@ -382,6 +382,78 @@ func TestBrowserFlows(t *testing.T) {
 				b.labelled()
 			})
 
+			t.Run("the grantor reads its notices, watches and keeps a webhook", func(t *testing.T) {
+				// The bank's filings naming the grantor by USCC made notices.
+				itAdmin := s.user(grantorID, grantorCode, "org_admin", "searcher")
+				b := s.open(t, lang)
+				b.signIn(itAdmin)
+				b.do(chromedp.Click(chromedp.CSS("a[href='/notices']")), chromedp.WaitVisible(chromedp.CSS("#unread-h")))
+				unread := func() int {
+					return run(b, chromedp.Evaluate[int](`document.querySelectorAll("section[aria-labelledby=unread-h] tbody tr").length`))
+				}
+				before := unread()
+				if before < 2 {
+					t.Fatalf("%d unread notices, want the two filings' at least", before)
+				}
+				if got := b.text("section[aria-labelledby=unread-h] tbody tr td:nth-child(2)"); got != c.tr("noticekind.registration_filed") {
+					t.Errorf("the newest unread notice is %q", got)
+				}
+				b.labelled()
+				b.screenshot("notices")
+				b.do(chromedp.Click(chromedp.CSS("section[aria-labelledby=unread-h] tbody tr button[type=submit]")),
+					chromedp.WaitVisible(chromedp.CSS(".notice")))
+				if got := b.text(".notice"); got != c.tr("notice.notice_read") {
+					t.Errorf("after marking read: %q", got)
+				}
+				if after := unread(); after != before-1 {
+					t.Errorf("%d unread after marking one read, want %d", after, before-1)
+				}
+
+				// A watch: a blank value is refused beside the field, then a
+				// serial number is watched.
+				b.do(chromedp.Click(chromedp.CSS("a[href='/watches']")), chromedp.WaitVisible(chromedp.CSS("#new-watch")),
+					chromedp.SetValue(chromedp.CSS("#watch-kind"), "serial_number"),
+					chromedp.SendKeys(chromedp.CSS("#watch-key"), " "),
+					chromedp.Click(chromedp.CSS("#new-watch button[type=submit]")),
+					chromedp.WaitVisible(chromedp.CSS("#new-watch .field-error")))
+				b.do(chromedp.SendKeys(chromedp.CSS("#watch-key"), "DMG-2019-00"+fmt.Sprint(4420+i)),
+					chromedp.SendKeys(chromedp.CSS("#watch-note"), "借款人设备"),
+					chromedp.Click(chromedp.CSS("#new-watch button[type=submit]")),
+					chromedp.WaitVisible(chromedp.CSS(".notice")))
+				if got := b.text(".notice"); got != c.tr("notice.watch_created") {
+					t.Errorf("after watching: %q", got)
+				}
+				if got := b.text("table tbody tr td:nth-child(2)"); got != "DMG-2019-00"+fmt.Sprint(4420+i) {
+					t.Errorf("the watch shows %q", got)
+				}
+				b.labelled()
+				b.screenshot("watches")
+
+				// A webhook: a private address is refused, loopback (allowed
+				// by this site's settings) is kept; its deliveries page opens.
+				b.do(chromedp.Click(chromedp.CSS("a[href='/webhooks']")), chromedp.WaitVisible(chromedp.CSS("#new-webhook")),
+					chromedp.SendKeys(chromedp.CSS("#webhook-url"), "https://10.0.0.1/notices"),
+					chromedp.SendKeys(chromedp.CSS("#webhook-secret"), "a webhook secret 0123456789"),
+					chromedp.Click(chromedp.CSS("#new-webhook button[type=submit]")),
+					chromedp.WaitVisible(chromedp.CSS("#webhook-url + .field-error, #webhook-url ~ .field-error")))
+				if v := run(b, chromedp.Evaluate[string](`document.querySelector("#webhook-url").getAttribute("aria-invalid")`)); v != "true" {
+					t.Errorf("the refused address is not marked invalid (%q)", v)
+				}
+				b.do(chromedp.SetValue(chromedp.CSS("#webhook-url"), "http://127.0.0.1:9/notices"),
+					chromedp.SendKeys(chromedp.CSS("#webhook-secret"), "a webhook secret 0123456789"),
+					chromedp.Click(chromedp.CSS("#new-webhook button[type=submit]")),
+					chromedp.WaitVisible(chromedp.CSS(".notice")))
+				if got := b.text(".notice"); got != c.tr("notice.webhook_created") {
+					t.Errorf("after adding the webhook: %q", got)
+				}
+				b.labelled()
+				b.screenshot("webhooks")
+				b.do(chromedp.Click(chromedp.CSS("a[href$='/deliveries']")), chromedp.WaitVisible(chromedp.CSS("h1")))
+				if got := b.text("h1"); got != c.tr("deliveries.title") {
+					t.Errorf("the deliveries page's heading %q", got)
+				}
+			})
+
 			t.Run("an auditor filters the audit trail", func(t *testing.T) {
 				b := s.open(t, lang)
 				b.signIn(auditor)

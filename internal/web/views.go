@@ -12,6 +12,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/skip2/go-qrcode"
 
@@ -165,6 +166,16 @@ func (p *Page) Time(t registry.Time) string {
 		return ""
 	}
 	return t.In(registry.Shanghai).Format("2006-01-02 15:04:05") + " CST"
+}
+
+// TimeText shows an instant given as RFC 3339 text (a notice's detail) in
+// China Standard Time; text that is not one is shown as it is.
+func (p *Page) TimeText(s string) string {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return s
+	}
+	return p.Time(registry.At(t))
 }
 
 // Can reports whether the signed-in account may do action.

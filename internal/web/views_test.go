@@ -105,6 +105,30 @@ func samplePages() map[string]func() (any, url.Values) {
 			return usersPage{OrganizationID: "o1", Roles: []string{"registrant", "searcher"}, Page: registry.Page[registry.User]{Items: []registry.User{
 				{ID: "u1", Email: "a@b.cn", Roles: []string{"registrant", "searcher", "org_admin"}, Status: "active"}, {ID: "u2", Roles: []string{"auditor"}, Status: "suspended"}}}}, nil
 		},
+		"notices": func() (any, url.Values) {
+			read := at
+			unread := []registry.Notice{
+				{ID: "3", Kind: registry.NoticeExpiryReminder, At: at, RegistrationNumber: reg.Number, EventNumber: reg.Number,
+					Detail: map[string]string{"days_before": "30", "expires_at": "2029-11-26T03:14:15.000000Z"}},
+				{ID: "2", Kind: registry.NoticeWatchMatch, At: at, RegistrationNumber: reg.Number, EventNumber: reg.Number,
+					Detail: map[string]string{"event_type": "initial", "watch_id": "w1"}},
+			}
+			all := append(unread, registry.Notice{ID: "1", Kind: registry.NoticeFiled, At: at, RegistrationNumber: reg.Number, EventNumber: reg.Number,
+				ReadAt: &read, Detail: map[string]string{"event_type": "initial"}})
+			return noticesPage{First: true, Unread: unread, All: registry.Page[registry.Notice]{Items: all}, Next: "/notices?cursor=x"}, nil
+		},
+		"watches": func() (any, url.Values) {
+			return watchesPage{Kinds: watchKinds, Page: registry.Page[registry.Watch]{Items: []registry.Watch{
+				{ID: "w1", Criteria: registry.Criteria{USCC: "91310115MA1K3YJ12G"}, Note: "借款人", CreatedAt: at},
+				{ID: "w2", Criteria: registry.Criteria{SerialNumber: "DMG-2019-004411"}, CreatedAt: at}}}}, url.Values{"kind": {"uscc"}}
+		},
+		"webhooks": func() (any, url.Values) {
+			return webhooksPage{Page: registry.Page[registry.Webhook]{Items: []registry.Webhook{{ID: "h1", URL: "https://bank.example/notices", CreatedAt: at}}}}, nil
+		},
+		"deliveries": func() (any, url.Values) {
+			return deliveriesPage{WebhookID: "h1", Page: registry.Page[registry.DeliveryAttempt]{Items: []registry.DeliveryAttempt{
+				{NotificationID: "1", Attempt: 2, At: at, StatusCode: 204}, {NotificationID: "1", Attempt: 1, At: at, StatusCode: 502, Error: "answered 502"}}}}, nil
+		},
 		"audit": func() (any, url.Values) {
 			return auditPage{Outcomes: []string{"success", "denied", "invalid", "error"}, Export: "/audit/export?", Page: registry.Page[registry.AuditEntry]{Items: []registry.AuditEntry{
 				{ID: 1, At: at, Actor: registry.AuditActor{Kind: "user", UserID: "u1"}, Action: "registration.file", Target: reg.Number, Outcome: "success"},

@@ -93,21 +93,9 @@ func TestREADMEExample(t *testing.T) {
 			t.Fatalf("%s is needed by the README's example: apt-get install -y %s", tool, tool)
 		}
 	}
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, rest, ok := strings.Cut(string(readme), "<!-- example:begin -->\n```bash\n")
-	script, _, ok2 := strings.Cut(rest, "```\n<!-- example:end -->")
-	if !ok || !ok2 {
-		t.Fatal("README.md has no example block")
-	}
+	script := readmeBlock(t, "example")
 	// The example runs registryctl as a reader would after make build.
-	dir := t.TempDir()
-	build := exec.Command("go", "build", "-o", filepath.Join(dir, "registryctl"), "../registryctl")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build registryctl: %v\n%s", err, out)
-	}
+	dir := buildRegistryctl(t)
 	addr, admin, _ := startServer(t)
 	cmd := exec.Command("bash", "-euo", "pipefail", "-c", script)
 	cmd.Env = append(os.Environ(), "API=http://"+addr+"/api/v1", "ADMIN="+admin,
@@ -148,6 +136,82 @@ func TestREADMEExample(t *testing.T) {
 		if !bytes.Contains(out, []byte(want)) {
 			t.Errorf("the example's output lacks %s:\n%s", want, out)
 		}
+	}
+}
+
+// readmeBlock is the README's bash block between <!-- name:begin --> and
+// <!-- name:end -->.
+func readmeBlock(t *testing.T, name string) string {
+	t.Helper()
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(readme), "<!-- "+name+":begin -->\n```bash\n")
+	script, _, ok2 := strings.Cut(rest, "```\n<!-- "+name+":end -->")
+	if !ok || !ok2 {
+		t.Fatalf("README.md has no %s block", name)
+	}
+	return script
+}
+
+// buildRegistryctl builds registryctl into a folder of the test's.
+func buildRegistryctl(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	build := exec.Command("go", "build", "-o", filepath.Join(dir, "registryctl"), "../registryctl")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build registryctl: %v\n%s", err, out)
+	}
+	return dir
+}
+
+// TestREADMENoticesExample runs the README's worked example of notices,
+// a watch and a webhook, as written, against a real server, with
+// registryctl's receiver on a port of its own.
+func TestREADMENoticesExample(t *testing.T) {
+	for _, tool := range []string{"bash", "curl", "jq"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s is needed by the README's example: apt-get install -y %s", tool, tool)
+		}
+	}
+	script := readmeBlock(t, "notices-example")
+	dir := buildRegistryctl(t)
+	addr, admin, _ := startServerWith(t, map[string]string{"REGISTRY_SHUTDOWN_GRACE": "0s", "REGISTRY_WEBHOOK_ALLOW_HOSTS": "127.0.0.1"})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	receiver := l.Addr().String()
+	l.Close()
+	cmd := exec.Command("bash", "-euo", "pipefail", "-c", script)
+	cmd.Env = append(os.Environ(), "API=http://"+addr+"/api/v1", "ADMIN="+admin,
+		"REGISTRYCTL="+filepath.Join(dir, "registryctl"), "RECEIVER="+receiver, "OUT="+dir)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the example failed: %v\n%s", err, out)
+	}
+	if testing.Verbose() {
+		t.Logf("the example's output:\n%s", out)
+	}
+	for _, want := range []string{
+		`{"criteria":{"serial_number":"HAAS-VF2-118804"},"note":"lease application 2026-117"}`,
+		`{"kind":"registration_filed","registration_number":"`, `"event_type":"initial"}`,
+		`{"kind":"watch_match","registration_number":"`,
+		"\n0\n204\n0\n", // the bank has none; marked read; none unread
+		`{"attempt":1,"status_code":204}`,
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("the example's output lacks %s:\n%s", want, out)
+		}
+	}
+	// What the receiver printed is the borrower's notice, once.
+	received, err := os.ReadFile(filepath.Join(dir, "received.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(received), "\n"); n != 1 || !strings.Contains(string(received), `"kind":"registration_filed"`) {
+		t.Errorf("the receiver printed %d notices:\n%s", n, received)
 	}
 }
 

@@ -48,7 +48,11 @@ func startServerWith(t *testing.T, extra map[string]string) (addr, admin string,
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)), nil, func(k string) string { return env[k] })
+		var logTo io.Writer = io.Discard
+		if os.Getenv("TEST_LOG") != "" {
+			logTo = os.Stderr
+		}
+		done <- run(ctx, slog.New(slog.NewTextHandler(logTo, nil)), nil, func(k string) string { return env[k] })
 	}()
 	deadline := time.Now().Add(20 * time.Second)
 	for {

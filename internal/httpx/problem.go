@@ -98,6 +98,12 @@ func ProblemFor(err error) *Problem {
 			return NewProblem(row.status, row.code, detail)
 		}
 	}
+	if registry.Unavailable(err) {
+		p := NewProblem(http.StatusServiceUnavailable, "unavailable",
+			"the register's database cannot take this request just now; send it again shortly (with the same Idempotency-Key, for a change)")
+		p.RetryAfter = 2 * time.Second
+		return p
+	}
 	return NewProblem(http.StatusInternalServerError, "internal_error", "internal error")
 }
 

@@ -25,7 +25,8 @@ import (
 // beginBatchSQL is sent as one message (the simple protocol).
 const beginBatchSQL = `BEGIN; SET LOCAL synchronous_commit TO off;
 SELECT seq, log_size, (extract(epoch FROM last_at) * 1000000)::bigint FROM register_head FOR UPDATE;
-SELECT seq, encode(hash, 'hex') FROM audit_head FOR UPDATE`
+SELECT seq, encode(hash, 'hex') FROM audit_head FOR UPDATE;
+SELECT (extract(epoch FROM pg_postmaster_start_time()) * 1000000)::bigint`
 
 type batchTx struct {
 	conn      *sql.Conn
@@ -33,7 +34,10 @@ type batchTx struct {
 	head      head
 	auditSeq  int64
 	auditHash []byte
-	done      bool
+	// server is when the server started (a restart or a failover changes
+	// it): the flush barrier must reach the same one.
+	server int64
+	done   bool
 }
 
 // withPgx runs fn on the pgx connection under conn.
@@ -63,8 +67,11 @@ func (s *Store) beginBatch(ctx context.Context) (*batchTx, error) {
 		if err != nil {
 			return err
 		}
-		if len(results) != 4 || len(results[2].Rows) != 1 || len(results[3].Rows) != 1 {
+		if len(results) != 5 || len(results[2].Rows) != 1 || len(results[3].Rows) != 1 || len(results[4].Rows) != 1 {
 			return errors.New("the register's heads are missing")
+		}
+		if b.server, err = strconv.ParseInt(string(results[4].Rows[0][0]), 10, 64); err != nil {
+			return err
 		}
 		h, a := results[2].Rows[0], results[3].Rows[0]
 		var us int64

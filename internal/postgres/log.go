@@ -14,10 +14,13 @@ import (
 	"github.com/movable-registry/registry/internal/translog"
 )
 
-// hashCache holds the log's most recently committed stored hashes. A
-// committed hash never changes, so whatever it holds is right; appending a
+// hashCache holds the log's most recently stored hashes that are on disk. A
+// hash on disk never changes, so whatever it holds is right; appending a
 // record reads the roots of the complete subtrees to its left, which were
-// mostly written by the last few appends.
+// mostly written by the last few appends. A batch's hashes come in only
+// after its flush barrier (durable.go): a batch committed without waiting
+// for the disk may still be lost to a crash of the database, and the
+// positions it held are then filled by other records with other hashes.
 type hashCache struct {
 	mu    sync.Mutex
 	m     map[int64]translog.Hash

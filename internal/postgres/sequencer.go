@@ -280,7 +280,7 @@ func (q *sequencer) run(batch []*request) {
 		}
 		return
 	}
-	stamps, errs, err := q.together(writes, len(searches))
+	stamps, errs, durable, server, err := q.together(writes, len(searches))
 	if err != nil {
 		q.batchSize.WithLabelValues("rerun").Observe(float64(len(writes) + len(searches)))
 		q.reruns.Add(float64(len(writes)))
@@ -298,7 +298,7 @@ func (q *sequencer) run(batch []*request) {
 	} else {
 		q.batchSize.WithLabelValues("committed").Observe(float64(len(writes) + len(searches)))
 		// Committed, but not yet known to be on disk: answered once it is.
-		q.durable.add(writes, errs)
+		q.durable.add(writes, errs, durable, server)
 	}
 	for i, r := range searches {
 		q.search(r, stamps[i])
@@ -372,24 +372,30 @@ var errRerun = errors.New("the batch must run its writes alone")
 // together stamps the batch's searches and runs its writes in one transaction with
 // buffered rows; it returns the searches' stamps (the first of the batch's)
 // and each write's own error. An error of its own means none was committed.
-// (A batch of searches alone is stamped by stampSearches.)
-func (q *sequencer) together(batch []*request, searches int) ([]registry.Stamp, []error, error) {
+// (A batch of searches alone is stamped by stampSearches.) Once the batch
+// is known to be on disk, durable must be called: it tells this process's
+// memory what the batch wrote (its log hashes, names and log size). Before
+// that, a crash of the database may still take the batch away, and with it
+// hashes that later appends at the same positions would otherwise be
+// computed from.
+func (q *sequencer) together(batch []*request, searches int) (stamps []registry.Stamp, errs []error, durable func(), server int64, err error) {
 	s := q.store
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
-	errs := make([]error, len(batch))
-	stamps := make([]registry.Stamp, searches)
+	errs = make([]error, len(batch))
+	stamps = make([]registry.Stamp, searches)
 	pending := map[int64]translog.Hash{}
 	var names []grantorName
 	var end head
 	// On a connection of its own, in three round trips (batchtx.go).
-	err := func() error {
+	err = func() error {
 		btx, err := s.beginBatch(ctx)
 		if err != nil {
 			return err
 		}
 		defer btx.end()
 		tx, h := btx.db, btx.head
+		server = btx.server
 		start := h
 		for k := range stamps {
 			stamps[k] = h.next(s.now(), registry.StampSearchAsOf)
@@ -430,12 +436,13 @@ func (q *sequencer) together(batch []*request, searches int) ([]registry.Stamp, 
 		return nil
 	}()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, 0, err
 	}
-	q.reached(end.LogSize)
-	s.hashes.add(pending)
-	s.similar.added(names)
-	return stamps, errs, nil
+	return stamps, errs, func() {
+		q.reached(end.LogSize)
+		s.hashes.add(pending)
+		s.similar.added(names)
+	}, server, nil
 }
 
 // batchView is the store as one write of a batch sees it: statements on db,

@@ -57,18 +57,20 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 		return err
 	}
 
-	db, err := postgres.Open(cfg.DatabaseURL)
+	// Migrations may build indexes for longer than any statement of the
+	// service may run: they have a pool of their own, without the timeout.
+	n, err := migrate(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	log.Info("migrations applied", "count", n)
+	db, err := postgres.Open(cfg.DatabaseURL, postgres.StatementTimeout(cfg.StatementTimeout), postgres.MaxConns(cfg.DatabaseMaxConns))
 	if err != nil {
 		return err
 	}
 	if sqlDB, err := db.DB(); err == nil {
 		defer sqlDB.Close()
 	}
-	n, err := postgres.Migrate(ctx, db)
-	if err != nil {
-		return err
-	}
-	log.Info("migrations applied", "count", n)
 	if len(args) > 0 {
 		switch args[0] {
 		case "migrate":
@@ -92,7 +94,8 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 	if err != nil {
 		return err
 	}
-	store, err := postgres.New(db, time.Now, postgres.MaxBatch(cfg.Sequencer.MaxBatch), postgres.MaxWait(cfg.Sequencer.MaxWait))
+	store, err := postgres.New(db, time.Now, postgres.MaxBatch(cfg.Sequencer.MaxBatch), postgres.MaxWait(cfg.Sequencer.MaxWait),
+		postgres.ListenOn(cfg.DatabaseURL))
 	if err != nil {
 		return err
 	}
@@ -149,8 +152,18 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 	jobs, stopJobs := context.WithCancel(context.Background())
 	defer stopJobs()
 	startJobs(jobs, svc, cfg.Log.CheckpointInterval, log, metrics)
-	// Notices delivered to webhooks, by River on the same database.
-	delivery, err := riverjobs.Start(jobs, store, riverjobs.Options{Log: log,
+	// Notices delivered to webhooks, by River on the same database, through
+	// a small pool of its own.
+	jobsDB, err := postgres.Open(cfg.DatabaseURL, postgres.StatementTimeout(cfg.StatementTimeout), postgres.MaxConns(6))
+	if err != nil {
+		return err
+	}
+	jobsPool, err := jobsDB.DB()
+	if err != nil {
+		return err
+	}
+	defer jobsPool.Close()
+	delivery, err := riverjobs.Start(jobs, store, riverjobs.Options{Log: log, DB: jobsPool,
 		Guard: httpx.WebhookGuard{Allow: cfg.Webhooks.AllowHosts}, RetryBase: cfg.Webhooks.RetryBase,
 		SMTP:  riverjobs.SMTP{Addr: cfg.SMTP.Addr, From: cfg.SMTP.From, PublicURL: cfg.Web.PublicURL},
 		Tasks: tasks(svc, cfg.Log.DeadlineInterval, log, metrics), Metrics: metrics})
@@ -187,15 +200,18 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 			SharedLimits:   shared,
 			Forwarding:     forwarding(cfg, store, log),
 			MaxBodyBytes:   cfg.MaxBodyBytes,
+			RequestTimeout: cfg.RequestTimeout,
+			ExportTimeout:  cfg.ExportTimeout,
 		}, httpapi.NewRouter(svc, httpapi.Options{
 			MaxBodyBytes: cfg.MaxBodyBytes, Logger: log,
 			PerToken:     httpx.Limit(cfg.RateLimits.PerToken),
 			Draining:     draining,
 			SharedLimits: shared,
 		}), pages),
+		// Each request's write deadline is set by the handler (httpx), from
+		// request_timeout or export_timeout.
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -334,4 +350,16 @@ func forwarding(cfg config.Config, store *postgres.Store, log *slog.Logger) *htt
 	store.Lead(cfg.Cluster.AdvertiseURL)
 	log.Info("register writes go to the leading instance", "advertise_url", cfg.Cluster.AdvertiseURL)
 	return &httpx.Forwarding{Secret: []byte(cfg.Cluster.Secret), Leader: store.Leader}
+}
+
+// migrate applies the pending migrations on a pool of its own.
+func migrate(ctx context.Context, url string) (int, error) {
+	db, err := postgres.Open(url, postgres.MaxConns(4))
+	if err != nil {
+		return 0, err
+	}
+	if sqlDB, err := db.DB(); err == nil {
+		defer sqlDB.Close()
+	}
+	return postgres.Migrate(ctx, db)
 }

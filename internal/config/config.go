@@ -29,7 +29,18 @@ type Config struct {
 	// that lags more than ReplicaMaxLag is left out until it catches up.
 	DatabaseReplicaURLs []string      `yaml:"database_replica_urls"`
 	ReplicaMaxLag       time.Duration `yaml:"replica_max_lag"`
-	TokenTTL            time.Duration `yaml:"token_ttl"`
+	// DatabaseMaxConns bounds the connections to the primary (32).
+	DatabaseMaxConns int `yaml:"database_max_conns"`
+	// StatementTimeout makes PostgreSQL cancel a statement that runs
+	// longer (0: the server's own setting); streamed exports and the
+	// similar-names index's load are bounded by their deadlines instead.
+	StatementTimeout time.Duration `yaml:"statement_timeout"`
+	// RequestTimeout bounds how long a request may take, its database work
+	// included (cancelled in PostgreSQL when it passes); ExportTimeout
+	// bounds a streamed export instead.
+	RequestTimeout time.Duration `yaml:"request_timeout"`
+	ExportTimeout  time.Duration `yaml:"export_timeout"`
+	TokenTTL       time.Duration `yaml:"token_ttl"`
 	// TokenCacheTTL is how long a token's holder is remembered between
 	// lookups; another instance's revocations take effect within it.
 	TokenCacheTTL time.Duration `yaml:"token_cache_ttl"`
@@ -189,6 +200,10 @@ func Defaults() Config {
 		ShutdownTimeout:     20 * time.Second,
 		ShutdownGrace:       5 * time.Second,
 		ReplicaMaxLag:       5 * time.Second,
+		DatabaseMaxConns:    32,
+		StatementTimeout:    time.Minute,
+		RequestTimeout:      30 * time.Second,
+		ExportTimeout:       30 * time.Minute,
 	}
 	c.Reminders.DaysBefore = []int{90, 30, 7}
 	c.Webhooks.RetryBase = 10 * time.Second
@@ -264,7 +279,8 @@ func Load(getenv func(string) string) (Config, error) {
 	durations := map[string]*time.Duration{"REGISTRY_TOKEN_TTL": &c.TokenTTL, "REGISTRY_TOKEN_CACHE_TTL": &c.TokenCacheTTL, "REGISTRY_SHUTDOWN_TIMEOUT": &c.ShutdownTimeout,
 		"REGISTRY_SHUTDOWN_GRACE": &c.ShutdownGrace, "REGISTRY_REPLICA_MAX_LAG": &c.ReplicaMaxLag, "REGISTRY_WEBHOOK_RETRY_BASE": &c.Webhooks.RetryBase,
 		"REGISTRY_CHECKPOINT_INTERVAL": &c.Log.CheckpointInterval, "REGISTRY_DEADLINE_INTERVAL": &c.Log.DeadlineInterval,
-		"REGISTRY_SEQUENCER_MAX_WAIT": &c.Sequencer.MaxWait}
+		"REGISTRY_SEQUENCER_MAX_WAIT": &c.Sequencer.MaxWait, "REGISTRY_STATEMENT_TIMEOUT": &c.StatementTimeout,
+		"REGISTRY_REQUEST_TIMEOUT": &c.RequestTimeout, "REGISTRY_EXPORT_TIMEOUT": &c.ExportTimeout}
 	for k, p := range durations {
 		if v := getenv(k); v != "" {
 			d, err := time.ParseDuration(v)
@@ -280,6 +296,13 @@ func Load(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("REGISTRY_MAX_BODY_BYTES: %q is not a positive number", v)
 		}
 		c.MaxBodyBytes = n
+	}
+	if v := getenv("REGISTRY_DATABASE_MAX_CONNS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return c, fmt.Errorf("REGISTRY_DATABASE_MAX_CONNS: %q is not a number", v)
+		}
+		c.DatabaseMaxConns = n
 	}
 	if v := getenv("REGISTRY_SEQUENCER_MAX_BATCH"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -369,6 +392,15 @@ func Load(getenv func(string) string) (Config, error) {
 		if d < 1 || d > 3650 || slices.Contains(c.Reminders.DaysBefore[:i], d) {
 			return c, fmt.Errorf("reminders.days_before: %d must be 1 to 3650 days, each once", d)
 		}
+	}
+	if c.DatabaseMaxConns < 2 || c.DatabaseMaxConns > 1000 {
+		return c, errors.New("database_max_conns must be 2 to 1000")
+	}
+	if c.StatementTimeout < 0 || (c.StatementTimeout > 0 && c.StatementTimeout < 100*time.Millisecond) {
+		return c, errors.New("statement_timeout must be 0 (the server's) or at least 100ms")
+	}
+	if c.RequestTimeout < 100*time.Millisecond || c.ExportTimeout < c.RequestTimeout {
+		return c, errors.New("request_timeout must be at least 100ms, and export_timeout at least request_timeout")
 	}
 	if c.ReplicaMaxLag < 100*time.Millisecond {
 		return c, errors.New("replica_max_lag must be at least 100ms")

@@ -50,6 +50,12 @@ type Options struct {
 	// sequencer leads (forward.go); MaxBodyBytes bounds what it reads.
 	Forwarding   *Forwarding
 	MaxBodyBytes int64
+	// RequestTimeout bounds a request, its database work included (the
+	// context ends, and PostgreSQL is told to cancel), and the writing of
+	// its answer; ExportTimeout bounds a streamed export (/audit/export)
+	// instead. Zero is no bound.
+	RequestTimeout time.Duration
+	ExportTimeout  time.Duration
 }
 
 // Request is what the handler learned of a request before the API or the
@@ -164,7 +170,18 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if forwarded {
 		info.Client = client
 	}
-	r = r.WithContext(context.WithValue(r.Context(), requestKey{}, info))
+	ctx := context.WithValue(r.Context(), requestKey{}, info)
+	if limit := h.timeout(r); limit > 0 {
+		deadline := start.Add(limit)
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
+		// A client that does not read its answer is cut off a little after
+		// the deadline, and holds nothing of the database meanwhile (the
+		// handler's work ended with the deadline).
+		_ = http.NewResponseController(w).SetWriteDeadline(deadline.Add(5 * time.Second))
+	}
+	r = r.WithContext(ctx)
 	rec := &recorder{ResponseWriter: w}
 	w.Header().Set("X-Request-Id", id)
 	secure(rec, r)
@@ -204,6 +221,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		h.pages.ServeHTTP(rec, r)
 	}
+}
+
+// timeout is how long the request may take: exports stream for longer.
+func (h *handler) timeout(r *http.Request) time.Duration {
+	if strings.HasSuffix(r.URL.Path, "/audit/export") {
+		return h.opts.ExportTimeout
+	}
+	return h.opts.RequestTimeout
 }
 
 // client is the request's client: the peer, unless the peer is a trusted

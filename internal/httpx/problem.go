@@ -122,7 +122,13 @@ func RecordRefusal(ctx context.Context, svc *registry.Service, caller registry.C
 	if via != "" {
 		detail += " (" + via + ")"
 	}
-	first, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
+	// The first try fits in what is left of the request's time (at least a
+	// moment): an answer is not held past its deadline for its entry.
+	wait := 3 * time.Second
+	if d, ok := ctx.Deadline(); ok {
+		wait = min(wait, max(time.Until(d), 200*time.Millisecond))
+	}
+	first, cancel := context.WithTimeout(context.WithoutCancel(ctx), wait)
 	err := svc.Record(first, caller, action, target, audit.OutcomeOf(p.Status), detail)
 	cancel()
 	if err == nil {

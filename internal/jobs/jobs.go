@@ -59,6 +59,10 @@ type Options struct {
 	Tasks []Task
 	// Metrics, when set, gets the notices' and deliveries' metrics.
 	Metrics prometheus.Registerer
+	// DB, when set, is River's own pool (else the store's): River's
+	// fetching, leadership and completion then never wait behind requests
+	// for a connection, nor requests behind them.
+	DB *sql.DB
 }
 
 // Task is work done every so often, such as recording expiries.
@@ -118,9 +122,12 @@ func Start(ctx context.Context, store Store, o Options) (*Jobs, error) {
 	o.RetryBase = cmp.Or(o.RetryBase, 10*time.Second)
 	o.RetryFor = cmp.Or(o.RetryFor, 24*time.Hour)
 	o.Poll = cmp.Or(o.Poll, time.Second)
-	db, err := store.DB()
-	if err != nil {
-		return nil, err
+	db := o.DB
+	var err error
+	if db == nil {
+		if db, err = store.DB(); err != nil {
+			return nil, err
+		}
 	}
 	j := &Jobs{}
 	workers := river.NewWorkers()

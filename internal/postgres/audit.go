@@ -107,8 +107,19 @@ func (s *Store) StreamAudit(ctx context.Context, f audit.Filter, fn func(audit.R
 	return s.streamAudit(ctx, f, fn)
 }
 
-// streamAudit is StreamAudit on s.
+// streamAudit is StreamAudit on s. An export streams for as long as its
+// client reads (bounded by the request's deadline, not statement_timeout).
 func (s *Store) streamAudit(ctx context.Context, f audit.Filter, fn func(audit.Record) error) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec("SET LOCAL statement_timeout = 0").Error; err != nil {
+			return translate(err)
+		}
+		return s.with(tx).streamRows(ctx, f, fn)
+	})
+}
+
+// streamRows reads the export's rows on s.
+func (s *Store) streamRows(ctx context.Context, f audit.Filter, fn func(audit.Record) error) error {
 	rows, err := s.auditQuery(ctx, f).Rows()
 	if err != nil {
 		return translate(err)

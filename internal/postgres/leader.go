@@ -98,7 +98,7 @@ func (l *leadership) step(ctx context.Context, s *Store, conn *sql.Conn, held bo
 		return nil, false
 	}
 	if conn == nil {
-		sqlDB, err := s.db.DB()
+		sqlDB, err := s.lockPool()
 		if err != nil {
 			return fail()
 		}

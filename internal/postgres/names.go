@@ -8,7 +8,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
+	"gorm.io/gorm"
 
 	"github.com/movable-registry/registry/internal/names"
 	"github.com/movable-registry/registry/internal/registry"
@@ -66,7 +68,22 @@ func (n *similarNames) added(rows []grantorName) {
 func (n *similarNames) catchUp(ctx context.Context) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	db := n.store.db.WithContext(ctx)
+	if n.loaded.Load() {
+		return n.load(n.store.db.WithContext(ctx))
+	}
+	// The first load reads every name in one statement, which may take
+	// longer than statement_timeout allows a request's: it runs in a
+	// transaction of its own without one, bounded by ctx.
+	return n.store.db.WithContext(ctx).Transaction(func(db *gorm.DB) error {
+		if err := db.Exec("SET LOCAL statement_timeout = 0").Error; err != nil {
+			return translate(err)
+		}
+		return n.load(db)
+	})
+}
+
+// load reads the names added since the last read on db.
+func (n *similarNames) load(db *gorm.DB) error {
 	var count int
 	if !n.loaded.Load() {
 		// How many there are, to make room for them once.
@@ -146,6 +163,14 @@ func (n *similarNames) follow(ctx context.Context) {
 // listen holds a connection that listens on namesChannel, catching up on
 // each notification and at least every namesPoll.
 func (n *similarNames) listen(ctx context.Context) error {
+	if n.store.listenDSN != "" {
+		pc, err := pgx.Connect(ctx, n.store.listenDSN)
+		if err != nil {
+			return err
+		}
+		defer pc.Close(context.WithoutCancel(ctx))
+		return n.listenOn(ctx, pc)
+	}
 	sqlDB, err := n.store.db.DB()
 	if err != nil {
 		return err
@@ -161,9 +186,6 @@ func (n *similarNames) listen(ctx context.Context) error {
 			return errors.New("not a pgx connection")
 		}
 		pc := c.Conn()
-		if _, err := pc.Exec(ctx, "LISTEN "+namesChannel); err != nil {
-			return err
-		}
 		defer func() {
 			// The connection goes back to the pool: stop listening first.
 			unlisten, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -172,21 +194,30 @@ func (n *similarNames) listen(ctx context.Context) error {
 				_ = pc.Close(unlisten)
 			}
 		}()
-		for {
-			wait, cancel := context.WithTimeout(ctx, namesPoll)
-			_, err := pc.WaitForNotification(wait)
-			cancel()
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			if err != nil && !errors.Is(err, context.DeadlineExceeded) {
-				return err
-			}
-			if err := n.catchUp(ctx); err != nil {
-				return err
-			}
-		}
+		return n.listenOn(ctx, pc)
 	})
+}
+
+// listenOn listens on pc, catching up on each notification and at least
+// every namesPoll.
+func (n *similarNames) listenOn(ctx context.Context, pc *pgx.Conn) error {
+	if _, err := pc.Exec(ctx, "LISTEN "+namesChannel); err != nil {
+		return err
+	}
+	for {
+		wait, cancel := context.WithTimeout(ctx, namesPoll)
+		_, err := pc.WaitForNotification(wait)
+		cancel()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			return err
+		}
+		if err := n.catchUp(ctx); err != nil {
+			return err
+		}
+	}
 }
 
 // LoadNames builds the similar-names index from the register and starts

@@ -10,11 +10,16 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 	pgdriver "gorm.io/driver/postgres"
@@ -51,24 +56,69 @@ func Migrations() fs.FS {
 	return sub
 }
 
-// Open connects to the database at dsn.
-func Open(dsn string) (*gorm.DB, error) {
-	db, err := gorm.Open(pgdriver.Open(dsn), &gorm.Config{
+// OpenOption tunes the connections Open makes.
+type OpenOption func(*openConfig)
+
+type openConfig struct {
+	statementTimeout time.Duration
+	maxConns         int
+}
+
+// StatementTimeout makes PostgreSQL cancel any statement that runs longer
+// than d (statement_timeout on every connection); 0 leaves the server's own.
+// What must run longer says so in its own transaction (SET LOCAL).
+func StatementTimeout(d time.Duration) OpenOption {
+	return func(c *openConfig) { c.statementTimeout = d }
+}
+
+// MaxConns bounds the connections in the pool (32 by default).
+func MaxConns(n int) OpenOption { return func(c *openConfig) { c.maxConns = n } }
+
+// Open connects to the database at dsn. A statement whose context ends
+// (a request's deadline, a client gone) is cancelled in PostgreSQL with a
+// cancel request, not merely abandoned on a closed connection, where it
+// would go on running.
+func Open(dsn string, opts ...OpenOption) (*gorm.DB, error) {
+	oc := openConfig{maxConns: 32}
+	for _, o := range opts {
+		o(&oc)
+	}
+	sqlDB, err := openSQL(dsn, oc)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	db, err := gorm.Open(pgdriver.New(pgdriver.Config{Conn: sqlDB}), &gorm.Config{
 		TranslateError:         true,
 		SkipDefaultTransaction: true,
 		Logger:                 logger.Discard,
 	})
 	if err != nil {
+		sqlDB.Close()
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	sqlDB, err := db.DB()
+	return db, nil
+}
+
+// openSQL is the pool under Open's GORM handle.
+func openSQL(dsn string, oc openConfig) (*sql.DB, error) {
+	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return nil, err
 	}
-	sqlDB.SetMaxOpenConns(32)
-	sqlDB.SetMaxIdleConns(32)
+	cfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: 2 * time.Second}
+	}
+	if oc.statementTimeout > 0 {
+		if cfg.RuntimeParams == nil {
+			cfg.RuntimeParams = map[string]string{}
+		}
+		cfg.RuntimeParams["statement_timeout"] = strconv.FormatInt(oc.statementTimeout.Milliseconds(), 10)
+	}
+	sqlDB := stdlib.OpenDB(*cfg)
+	sqlDB.SetMaxOpenConns(oc.maxConns)
+	sqlDB.SetMaxIdleConns(oc.maxConns)
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
-	return db, nil
+	return sqlDB, nil
 }
 
 func provider(db *gorm.DB) (*goose.Provider, error) {
@@ -104,8 +154,14 @@ func Migrate(ctx context.Context, db *gorm.DB) (int, error) {
 
 // Store is the PostgreSQL implementation of registry.Store.
 type Store struct {
-	db  *gorm.DB
-	now func() time.Time
+	// listenDSN, when set, is where the names' listener connects on its
+	// own, and where Exclusive's locks have their own pool.
+	listenDSN string
+	locksOnce *sync.Once
+	locks     *sql.DB
+	locksErr  error
+	db        *gorm.DB
+	now       func() time.Time
 	// goose is shared by every transaction's view for Ping.
 	goose *goose.Provider
 	// hashes keeps the log's recently committed hashes, shared by every
@@ -140,7 +196,7 @@ func New(db *gorm.DB, now func() time.Time, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, now: now, goose: p, hashes: newHashCache(8192)}
+	s := &Store{db: db, now: now, goose: p, hashes: newHashCache(8192), locksOnce: &sync.Once{}}
 	s.similar = newSimilarNames(s)
 	s.seq = newSequencer(s, opts...)
 	return s, nil
@@ -265,6 +321,9 @@ func (s *Store) Close() {
 	if s.leader != nil {
 		s.leader.close()
 	}
+	if s.locks != nil {
+		s.locks.Close()
+	}
 }
 
 // translate turns GORM's errors into the domain's.
@@ -332,12 +391,25 @@ func (a textArray) Value() (driver.Value, error) {
 	return "{" + strings.Join(a, ",") + "}", nil
 }
 
+// lockPool is where Exclusive's locks are held: a small pool of their own
+// when the store knows the database's address, so that a lock's holder,
+// whose work needs connections of the main pool too, never holds one of
+// them meanwhile (two holders could otherwise take a small pool between
+// them and wait for each other).
+func (s *Store) lockPool() (*sql.DB, error) {
+	if s.listenDSN == "" {
+		return s.db.DB()
+	}
+	s.locksOnce.Do(func() { s.locks, s.locksErr = openSQL(s.listenDSN, openConfig{maxConns: 8}) })
+	return s.locks, s.locksErr
+}
+
 // Exclusive runs fn only if no other instance on this database runs one
 // under the same name: a session advisory lock on a connection of its own,
 // which PostgreSQL releases at once if the instance dies. ran is false when
 // another holds it.
 func (s *Store) Exclusive(ctx context.Context, name string, fn func() error) (ran bool, err error) {
-	sqlDB, err := s.db.DB()
+	sqlDB, err := s.lockPool()
 	if err != nil {
 		return false, err
 	}

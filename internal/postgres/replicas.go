@@ -96,7 +96,11 @@ func (s *Store) UseReplicas(urls []string, maxLag time.Duration) error {
 	resolver := &dbresolver.DBResolver{}
 	for i, u := range urls {
 		name := fmt.Sprintf("replica-%d", i)
-		resolver = resolver.Register(dbresolver.Config{Replicas: []gorm.Dialector{pgdriver.Open(u)}}, name)
+		pool, err := openSQL(u, openConfig{maxConns: 32})
+		if err != nil {
+			return fmt.Errorf("replica %d: %w", i, err)
+		}
+		resolver = resolver.Register(dbresolver.Config{Replicas: []gorm.Dialector{pgdriver.New(pgdriver.Config{Conn: pool})}}, name)
 		rs.list = append(rs.list, &replica{name: name, address: redact(u),
 			served: prometheus.NewCounter(prometheus.CounterOpts{
 				Name: "registry_replica_reads_total", Help: "Reads served by a replica.",

@@ -43,6 +43,11 @@ import (
 // Option configures the sequencer.
 type Option func(*sequencer)
 
+// ListenOn gives the similar names' listener a connection of its own to
+// dsn, outside the pool: a listener holds its connection for good, and a
+// small pool would be one the less for requests.
+func ListenOn(dsn string) Option { return func(q *sequencer) { q.store.listenDSN = dsn } }
+
 // MaxBatch bounds how many writes share a transaction (default 256).
 func MaxBatch(n int) Option {
 	return func(q *sequencer) {

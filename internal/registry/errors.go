@@ -317,4 +317,8 @@ func Unavailable(err error) bool {
 		errors.Is(err, syscall.EPIPE)
 }
 
-func deadline(err error) bool { return errors.Is(err, context.DeadlineExceeded) }
+// deadline says the request's context ended: its deadline passed, or its
+// client went away (who then hears nothing).
+func deadline(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
+}

@@ -1,7 +1,7 @@
 # The shared gestures: make run, make test, make bench, make lint, make build.
 GO ?= go
 
-.PHONY: run demo test bench lint build migrate db-stop clean
+.PHONY: run demo test bench chaos fuzz lint build migrate db-stop clean
 
 build:
 	$(GO) build -o bin/ ./cmd/...
@@ -14,6 +14,9 @@ demo: build
 
 test:
 	@scripts/test.sh
+
+chaos:
+	@scripts/chaos.sh
 
 bench: build
 	@scripts/bench.sh $(BENCH_FLAGS)

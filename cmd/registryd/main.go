@@ -22,6 +22,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/net/netutil"
 
 	"github.com/movable-registry/registry/internal/config"
 	"github.com/movable-registry/registry/internal/httpapi"
@@ -218,9 +219,17 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 	if err != nil {
 		return err
 	}
+	// At most so many connections at once (beyond it, new ones wait to be
+	// accepted), and never more than the open files allow.
+	maxConns := cfg.MaxConnections
+	var limit syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &limit) == nil && limit.Cur > 1024 {
+		maxConns = min(maxConns, int(limit.Cur)-512)
+	}
+	ln = netutil.LimitListener(ln, maxConns)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	log.Info("registryd listening", "url", "http://"+ln.Addr().String())
+	log.Info("registryd listening", "url", "http://"+ln.Addr().String(), "max_connections", maxConns)
 
 	select {
 	case err := <-errc:

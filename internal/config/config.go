@@ -29,6 +29,9 @@ type Config struct {
 	// that lags more than ReplicaMaxLag is left out until it catches up.
 	DatabaseReplicaURLs []string      `yaml:"database_replica_urls"`
 	ReplicaMaxLag       time.Duration `yaml:"replica_max_lag"`
+	// MaxConnections bounds the clients' connections at once (20,000, and
+	// never more than the open-file limit allows); beyond it, new ones wait.
+	MaxConnections int `yaml:"max_connections"`
 	// DatabaseMaxConns bounds the connections to the primary (32).
 	DatabaseMaxConns int `yaml:"database_max_conns"`
 	// StatementTimeout makes PostgreSQL cancel a statement that runs
@@ -201,6 +204,7 @@ func Defaults() Config {
 		ShutdownGrace:       5 * time.Second,
 		ReplicaMaxLag:       5 * time.Second,
 		DatabaseMaxConns:    32,
+		MaxConnections:      20000,
 		StatementTimeout:    time.Minute,
 		RequestTimeout:      30 * time.Second,
 		ExportTimeout:       30 * time.Minute,
@@ -297,6 +301,13 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 		c.MaxBodyBytes = n
 	}
+	if v := getenv("REGISTRY_MAX_CONNECTIONS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return c, fmt.Errorf("REGISTRY_MAX_CONNECTIONS: %q is not a number", v)
+		}
+		c.MaxConnections = n
+	}
 	if v := getenv("REGISTRY_DATABASE_MAX_CONNS"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
@@ -392,6 +403,9 @@ func Load(getenv func(string) string) (Config, error) {
 		if d < 1 || d > 3650 || slices.Contains(c.Reminders.DaysBefore[:i], d) {
 			return c, fmt.Errorf("reminders.days_before: %d must be 1 to 3650 days, each once", d)
 		}
+	}
+	if c.MaxConnections < 16 {
+		return c, errors.New("max_connections must be at least 16")
 	}
 	if c.DatabaseMaxConns < 2 || c.DatabaseMaxConns > 1000 {
 		return c, errors.New("database_max_conns must be 2 to 1000")

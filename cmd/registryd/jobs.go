@@ -37,12 +37,13 @@ func startJobs(jobs context.Context, svc *registry.Service, checkpointEvery time
 }
 
 // tasks are the jobs River's leader runs every deadlineEvery, on one
-// instance at a time: expiries and lapses recorded as events, and expiry
-// reminders stored as notices.
+// instance at a time: expiries and lapses recorded as events, expiry
+// reminders stored as notices, and expired idempotency keys purged.
 func tasks(svc *registry.Service, deadlineEvery time.Duration, log *slog.Logger, metrics prometheus.Registerer) []riverjobs.Task {
 	deadlinesRecorded := prometheus.NewCounter(prometheus.CounterOpts{Name: "registry_deadlines_recorded_total", Help: "Expiries and lapses recorded as events."})
 	remindersSent := prometheus.NewCounter(prometheus.CounterOpts{Name: "registry_expiry_reminders_total", Help: "Expiry reminders stored as notices."})
-	metrics.MustRegister(deadlinesRecorded, remindersSent)
+	keysPurged := prometheus.NewCounter(prometheus.CounterOpts{Name: "registry_idempotency_keys_purged_total", Help: "Idempotency keys (and their sealed answers) purged after idempotency.retention."})
+	metrics.MustRegister(deadlinesRecorded, remindersSent, keysPurged)
 	return []riverjobs.Task{
 		{Name: "record_deadlines", Every: deadlineEvery, Run: func(ctx context.Context) error {
 			for more := true; more; {
@@ -55,6 +56,14 @@ func tasks(svc *registry.Service, deadlineEvery time.Duration, log *slog.Logger,
 					log.Info("expiries and lapses recorded", "count", n)
 				}
 				more = m
+			}
+			return nil
+		}},
+		{Name: "purge_idempotency_keys", Every: deadlineEvery, Run: func(ctx context.Context) error {
+			n, err := svc.PurgeIdempotencyKeys(ctx)
+			keysPurged.Add(float64(n))
+			if err != nil {
+				return fmt.Errorf("idempotency keys not purged: %w", err)
 			}
 			return nil
 		}},

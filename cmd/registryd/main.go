@@ -122,10 +122,11 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 		SignInFailures:      cfg.SignIn.FailuresBeforeDelay, SignInMaxDelay: cfg.SignIn.MaxDelay,
 		PasswordHashers: cfg.SignIn.ConcurrentHashes, PasswordWait: cfg.SignIn.HashWait,
 		IDNumberPerHour: cfg.Search.IDNumberPerHour, SignUpsPerHour: cfg.RateLimits.SignUpsPerHour,
-		SharedSignIn:    sharedSignIn(cfg, store),
-		CheckWebhookURL: httpx.WebhookGuard{Allow: cfg.Webhooks.AllowHosts}.Check,
-		ReminderDays:    cfg.Reminders.DaysBefore,
-		LogSigner:       signer, LogVerifierKey: vkey, LogOrigin: cfg.Log.Origin,
+		SharedSignIn:         sharedSignIn(cfg, store),
+		CheckWebhookURL:      httpx.WebhookGuard{Allow: cfg.Webhooks.AllowHosts}.Check,
+		ReminderDays:         cfg.Reminders.DaysBefore,
+		IdempotencyRetention: cfg.Idempotency.Retention,
+		LogSigner:            signer, LogVerifierKey: vkey, LogOrigin: cfg.Log.Origin,
 	})
 	log.Info("log signing key loaded", "verifier_key", vkey)
 	staff, err := svc.StaffOutsideRegistry(ctx)

@@ -152,6 +152,12 @@ type Config struct {
 		// each doubles up to an hour, for 24 hours.
 		RetryBase time.Duration `yaml:"retry_base"`
 	} `yaml:"webhooks"`
+	// Idempotency is how long Idempotency-Keys replay their first answers.
+	Idempotency struct {
+		// Retention: after it a key is new again, and a job purges it with
+		// its sealed answer (24 h).
+		Retention time.Duration `yaml:"retention"`
+	} `yaml:"idempotency"`
 	// Reminders are the expiry reminders to each registration's controller.
 	Reminders struct {
 		// DaysBefore are how many days before its expiry a registration's
@@ -210,6 +216,7 @@ func Defaults() Config {
 		ExportTimeout:       30 * time.Minute,
 	}
 	c.Reminders.DaysBefore = []int{90, 30, 7}
+	c.Idempotency.Retention = 24 * time.Hour
 	c.Webhooks.RetryBase = 10 * time.Second
 	c.Search.MaxResults, c.Search.MaxAnswerBytes = 1000, 4<<20
 	c.Search.IDNumberPerHour = 60
@@ -284,7 +291,8 @@ func Load(getenv func(string) string) (Config, error) {
 		"REGISTRY_SHUTDOWN_GRACE": &c.ShutdownGrace, "REGISTRY_REPLICA_MAX_LAG": &c.ReplicaMaxLag, "REGISTRY_WEBHOOK_RETRY_BASE": &c.Webhooks.RetryBase,
 		"REGISTRY_CHECKPOINT_INTERVAL": &c.Log.CheckpointInterval, "REGISTRY_DEADLINE_INTERVAL": &c.Log.DeadlineInterval,
 		"REGISTRY_SEQUENCER_MAX_WAIT": &c.Sequencer.MaxWait, "REGISTRY_STATEMENT_TIMEOUT": &c.StatementTimeout,
-		"REGISTRY_REQUEST_TIMEOUT": &c.RequestTimeout, "REGISTRY_EXPORT_TIMEOUT": &c.ExportTimeout}
+		"REGISTRY_REQUEST_TIMEOUT": &c.RequestTimeout, "REGISTRY_EXPORT_TIMEOUT": &c.ExportTimeout,
+		"REGISTRY_IDEMPOTENCY_RETENTION": &c.Idempotency.Retention}
 	for k, p := range durations {
 		if v := getenv(k); v != "" {
 			d, err := time.ParseDuration(v)
@@ -403,6 +411,9 @@ func Load(getenv func(string) string) (Config, error) {
 		if d < 1 || d > 3650 || slices.Contains(c.Reminders.DaysBefore[:i], d) {
 			return c, fmt.Errorf("reminders.days_before: %d must be 1 to 3650 days, each once", d)
 		}
+	}
+	if c.Idempotency.Retention < time.Hour {
+		return c, errors.New("idempotency.retention must be at least 1h")
 	}
 	if c.MaxConnections < 16 {
 		return c, errors.New("max_connections must be at least 16")

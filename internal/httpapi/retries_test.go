@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -228,5 +229,43 @@ func TestEveryChangeIsAudited(t *testing.T) {
 	events := e.count("SELECT count(*) FROM events WHERE registration_number = $1", n)
 	if audited := e.count("SELECT count(*) FROM audit_entries WHERE target = $1 AND outcome = 'success' AND detail <> ''", n); audited != events {
 		t.Errorf("%d events, %d audited with their event number", events, audited)
+	}
+}
+
+// TestIdempotencyKeysExpire: a key replays its first answer within
+// idempotency.retention (24 h) and is new again after it, in a batch and
+// alone; the purge deletes only the expired keys, with their sealed answers.
+func TestIdempotencyKeysExpire(t *testing.T) {
+	e := newEnvWith(t, longLived)
+	bank := e.newAccount(usccs[0], "registrant", "searcher")
+	body := filing(grantorName, usccs[1])
+	first := e.must(201, e.do("POST", "/registrations", bank.Token, body, "Idempotency-Key", "daily-1"))
+	e.clock.Advance(23 * time.Hour)
+	if again := e.must(201, e.do("POST", "/registrations", bank.Token, body, "Idempotency-Key", "daily-1")); again["number"] != first["number"] {
+		t.Fatalf("within the retention: %v, want the replay of %v", again["number"], first["number"])
+	}
+	e.must(201, e.do("POST", "/registrations", bank.Token, body, "Idempotency-Key", "daily-2"))
+	e.clock.Advance(2 * time.Hour)
+	// daily-1 is 25 h old: expired, so the same key files anew, and may
+	// even carry another body; daily-2 (2 h) still replays.
+	other := filing("上海星辰精密机械（集团）有限公司", usccs[1])
+	renewed := e.must(201, e.do("POST", "/registrations", bank.Token, other, "Idempotency-Key", "daily-1"))
+	if renewed["number"] == first["number"] {
+		t.Errorf("an expired key replayed its answer")
+	}
+	if n := e.count("SELECT count(*) FROM idempotency_keys"); n != 2 {
+		t.Errorf("%d keys stored, want 2 (the renewed one replaced the expired one)", n)
+	}
+	e.clock.Advance(23 * time.Hour)
+	// daily-2 is now 25 h old, the renewed daily-1 23 h.
+	n, err := e.svc.PurgeIdempotencyKeys(t.Context())
+	if err != nil || n != 1 {
+		t.Fatalf("purged %d, %v; want 1", n, err)
+	}
+	if again := e.must(201, e.do("POST", "/registrations", bank.Token, other, "Idempotency-Key", "daily-1")); again["number"] != renewed["number"] {
+		t.Errorf("the renewed key does not replay after the purge")
+	}
+	if n := e.count("SELECT count(*) FROM idempotency_keys"); n != 1 {
+		t.Errorf("%d keys left after the purge, want 1", n)
 	}
 }

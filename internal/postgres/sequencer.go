@@ -521,6 +521,8 @@ var errDetachedWrite = errors.New("a search outside the transaction may not writ
 type keyRow struct {
 	ID, Fingerprint, Response []byte
 	CreatedAt                 time.Time
+	// NotBefore: an earlier use of the key has expired, and is replaced.
+	NotBefore time.Time
 }
 
 type rowEnd struct {
@@ -806,9 +808,14 @@ func (b *writeBuffer) flushKeys() error {
 		return nil
 	}
 	n := len(b.keys)
-	ids, fps, resp, at := make([][]byte, n), make([][]byte, n), make([][]byte, n), make([]time.Time, n)
+	ids, fps, resp, at, expired := make([][]byte, n), make([][]byte, n), make([][]byte, n), make([]time.Time, n), make([]time.Time, n)
 	for i, k := range b.keys {
-		ids[i], fps[i], resp[i], at[i] = k.ID, k.Fingerprint, k.Response, k.CreatedAt
+		ids[i], fps[i], resp[i], at[i], expired[i] = k.ID, k.Fingerprint, k.Response, k.CreatedAt, k.NotBefore
+	}
+	// An expired use of a key gives way; a live one still fails the insert.
+	if err := b.exec(`DELETE FROM idempotency_keys k USING unnest($1::bytea[], $2::timestamptz[]) AS x(id, nb)
+		WHERE k.id = x.id AND k.created_at < x.nb`, ids, expired); err != nil {
+		return err
 	}
 	return b.exec("INSERT INTO idempotency_keys (id, fingerprint, response, created_at) SELECT * FROM unnest($1::bytea[], $2::bytea[], $3::bytea[], $4::timestamptz[])", ids, fps, resp, at)
 }

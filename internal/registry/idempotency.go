@@ -58,7 +58,7 @@ func (s *Service) once(ctx context.Context, tx Tx, c Caller, at time.Time, out a
 		return fn()
 	}
 	id := derive("registry idempotency id", scope, k.Key)
-	prior, claimed, err := tx.ClaimIdempotencyKey(ctx, id, k.Fingerprint, at)
+	prior, claimed, err := tx.ClaimIdempotencyKey(ctx, id, k.Fingerprint, at, at.Add(-s.cfg.IdempotencyRetention))
 	if err != nil {
 		return err
 	}
@@ -128,7 +128,28 @@ func gcm(key []byte) cipher.AEAD {
 // IdempotencyStore keeps the answers given to requests with an Idempotency-Key.
 type IdempotencyStore interface {
 	// ClaimIdempotencyKey records a new key, or returns what an earlier
-	// request with it stored (claimed false).
-	ClaimIdempotencyKey(ctx context.Context, id, fingerprint []byte, at time.Time) (prior IdempotentResponse, claimed bool, err error)
+	// request with it stored (claimed false). A key first used before
+	// notBefore has expired: it is claimed anew.
+	ClaimIdempotencyKey(ctx context.Context, id, fingerprint []byte, at, notBefore time.Time) (prior IdempotentResponse, claimed bool, err error)
 	SaveIdempotentResponse(ctx context.Context, id, sealed []byte) error
+	// PurgeIdempotencyKeys deletes up to limit keys (with their sealed
+	// answers) first used before before, and says how many.
+	PurgeIdempotencyKeys(ctx context.Context, before time.Time, limit int) (int, error)
+}
+
+// PurgeIdempotencyKeys deletes the keys older than the retention, and the
+// answers sealed under them, a batch at a time, on one instance at a time;
+// it returns how many it deleted.
+func (s *Service) PurgeIdempotencyKeys(ctx context.Context) (purged int, err error) {
+	_, err = s.store.Exclusive(ctx, "registry: purge idempotency keys", func() error {
+		before := s.clock().Add(-s.cfg.IdempotencyRetention)
+		for {
+			n, err := s.store.PurgeIdempotencyKeys(ctx, before, 10000)
+			purged += n
+			if err != nil || n < 10000 {
+				return err
+			}
+		}
+	})
+	return purged, err
 }

@@ -106,6 +106,10 @@ type Config struct {
 	// not call (a private, loopback or link-local one after DNS
 	// resolution, unless allowed); nil refuses every webhook.
 	CheckWebhookURL func(ctx context.Context, raw string) error
+	// IdempotencyRetention is how long an Idempotency-Key replays its first
+	// answer (default 24 h); after it the key is new again, and a job
+	// purges it.
+	IdempotencyRetention time.Duration
 	// ReminderDays are how many days before its expiry a registration's
 	// controller is reminded, once each (default 90, 30 and 7).
 	ReminderDays []int
@@ -160,6 +164,9 @@ func NewService(store Store, now func() time.Time, cfg Config) *Service {
 	}
 	if cfg.PasswordWait <= 0 {
 		cfg.PasswordWait = 2 * time.Second
+	}
+	if cfg.IdempotencyRetention <= 0 {
+		cfg.IdempotencyRetention = 24 * time.Hour
 	}
 	if len(cfg.ReminderDays) == 0 {
 		cfg.ReminderDays = []int{90, 30, 7}

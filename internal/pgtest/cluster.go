@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -85,8 +86,11 @@ func newCluster(t testing.TB) *Cluster {
 		t.Skip(err)
 	}
 	// Outside the test's own temporary folder, which only its owner may
-	// enter: as root, the server runs as the postgres account.
-	parent, err := os.MkdirTemp("", "registry-pg-")
+	// enter: as root, the server runs as the postgres account. The name
+	// carries this process's id: the clusters of a killed run are stopped
+	// and removed by the next.
+	stopLeftovers.Do(func() { removeLeftoverClusters(bin) })
+	parent, err := os.MkdirTemp("", fmt.Sprintf("registry-pg-%d-", os.Getpid()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,4 +220,23 @@ func (c *Cluster) Exec(db, sql string) {
 func (c *Cluster) Log() string {
 	b, _ := os.ReadFile(filepath.Join(filepath.Dir(c.Dir), "server.log"))
 	return string(b)
+}
+
+var stopLeftovers sync.Once
+
+// removeLeftoverClusters stops and removes the private clusters of test
+// processes that no longer run.
+func removeLeftoverClusters(bin string) {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "registry-pg-*-*"))
+	for _, parent := range dirs {
+		var pid int
+		if _, err := fmt.Sscanf(filepath.Base(parent), "registry-pg-%d-", &pid); err != nil || running(pid) {
+			continue
+		}
+		c := &Cluster{bin: bin, Dir: filepath.Join(parent, "data")}
+		if _, err := os.Stat(filepath.Join(c.Dir, "postmaster.pid")); err == nil {
+			c.Stop()
+		}
+		_ = os.RemoveAll(parent)
+	}
 }

@@ -11,11 +11,13 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
 	"os"
 	"sync"
+	"syscall"
 	"testing"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
@@ -31,6 +33,10 @@ var (
 	template string
 	setupErr error
 )
+
+// AdminURL is the server's maintenance database, where test databases are
+// made and dropped.
+func AdminURL() string { return adminURL() }
 
 func adminURL() string {
 	if u := os.Getenv("TEST_DATABASE_URL"); u != "" {
@@ -72,6 +78,9 @@ func setup() (string, error) {
 		return "", fmt.Errorf("no PostgreSQL at %s (run the tests with `make test`, which finds or starts one): %w", adminURL(), err)
 	}
 	name := "registry_tpl_" + migrationsDigest()
+	if err := RemoveLeftovers(ctx, admin); err != nil {
+		return "", fmt.Errorf("removing the databases of killed test runs: %w", err)
+	}
 	conn, err := admin.Conn(ctx)
 	if err != nil {
 		return "", err
@@ -123,7 +132,9 @@ func URL(t testing.TB) string {
 	}
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
-	name := "registry_test_" + hex.EncodeToString(b)
+	// The name carries the test process's id, so that a later run can
+	// tell the databases of a run that was killed (RemoveLeftovers).
+	name := fmt.Sprintf("registry_test_%d_%s", os.Getpid(), hex.EncodeToString(b))
 	admin, err := sql.Open("pgx", adminURL())
 	if err != nil {
 		t.Fatal(err)
@@ -161,4 +172,49 @@ func Open(t testing.TB) (string, *gorm.DB) {
 		}
 	})
 	return url, db
+}
+
+// RemoveLeftovers drops the test databases that a test process left behind
+// when it was killed before its cleanup ran: those named for a process that
+// no longer runs on this machine, with no session open on them. (A server
+// that several machines' test runs share could see a process id free here
+// and live there: give each machine its own.)
+func RemoveLeftovers(ctx context.Context, admin *sql.DB) error {
+	rows, err := admin.QueryContext(ctx, `SELECT d.datname FROM pg_database d
+		WHERE d.datname ~ '^registry_test_[0-9]+_[0-9a-f]+$'
+		AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)`)
+	if err != nil {
+		return err
+	}
+	var stale []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			rows.Close()
+			return err
+		}
+		var pid int
+		if _, err := fmt.Sscanf(name, "registry_test_%d_", &pid); err == nil && !running(pid) {
+			stale = append(stale, name)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, name := range stale {
+		if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// running reports whether a process with id pid runs on this machine.
+func running(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
 }

@@ -18,6 +18,9 @@ test:
 chaos:
 	@scripts/chaos.sh
 
+fuzz:
+	@scripts/fuzz.sh
+
 bench: build
 	@scripts/bench.sh $(BENCH_FLAGS)
 

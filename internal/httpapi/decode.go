@@ -100,6 +100,11 @@ func decode(c *gin.Context, v any) error {
 	if err != nil {
 		return decodeError(err)
 	}
+	return decodeBytes(body, v)
+}
+
+// decodeBytes is decode on a body already read.
+func decodeBytes(body []byte, v any) error {
 	if err := checkBody(body, reflect.TypeOf(v)); err != nil {
 		return err
 	}

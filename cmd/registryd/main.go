@@ -115,7 +115,9 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 		return fmt.Errorf("similar names: %w", err)
 	}
 	log.Info("similar-names index built", "names", names.Names, "bytes", names.Bytes, "seconds", time.Since(started).Seconds())
-	svc := registry.NewService(store, time.Now, registry.Config{
+	// The register's time never goes back, whatever the wall clock does.
+	clock := registry.Monotonic(time.Now)
+	svc := registry.NewService(store, clock.Now, registry.Config{
 		AdminToken: cfg.AdminToken, TokenTTL: cfg.TokenTTL, SimilarNames: cfg.SimilarNames, PrincipalTTL: cfg.TokenCacheTTL,
 		MaxResults: cfg.Search.MaxResults, MaxAnswerBytes: cfg.Search.MaxAnswerBytes,
 		ExtensionWindowDays: cfg.ExtensionWindowDays,
@@ -143,6 +145,9 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 	metrics := prometheus.NewRegistry()
 	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics.MustRegister(store.Collectors()...)
+	metrics.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "registry_clock_behind_seconds",
+		Help: "How far the wall clock is behind the register's time, which stands still meanwhile (alert on any)."},
+		func() float64 { return clock.Behind().Seconds() }))
 	if cfg.DebugAddr != "" {
 		stopDebug, err := serveDebug(cfg.DebugAddr, metrics, log)
 		if err != nil {

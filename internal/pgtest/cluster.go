@@ -240,3 +240,10 @@ func removeLeftoverClusters(bin string) {
 		_ = os.RemoveAll(parent)
 	}
 }
+
+// Promote makes a standby the primary (pg_ctl promote) and waits until it
+// takes writes.
+func (c *Cluster) Promote() {
+	c.t.Helper()
+	c.run("pg_ctl", "-D", c.Dir, "-w", "-t", "60", "promote")
+}

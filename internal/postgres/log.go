@@ -53,6 +53,17 @@ func (c *hashCache) add(hashes map[int64]translog.Hash) {
 	}
 }
 
+// reset forgets every hash: the database changed under the cache (a
+// failover to a standby that may not have had the newest batches).
+func (c *hashCache) reset() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.m, c.order, c.next = make(map[int64]translog.Hash, cap(c.order)), c.order[:0], 0
+}
+
 func (c *hashCache) get(id int64) (translog.Hash, bool) {
 	if c == nil {
 		return translog.Hash{}, false

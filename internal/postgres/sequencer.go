@@ -106,6 +106,10 @@ type sequencer struct {
 	// committed is the log size after this instance's last commit: what a
 	// read on a replica must see for a client to read its own writes.
 	committed atomic.Int64
+	// server is when the database server the last write ran on started:
+	// another (a failover, a restart) may lack what this process
+	// remembers of the log, which it then forgets.
+	server atomic.Int64
 	// durable answers a batch's writes once its commit is on disk.
 	durable *durable
 }
@@ -316,12 +320,23 @@ type head struct {
 	Seq     int64
 	LogSize int64
 	LastAt  time.Time
+	// Server is when the server started (read by lockHead only).
+	Server int64
 }
 
 func lockHead(tx *gorm.DB) (head, error) {
 	var h head
-	err := tx.Raw("SELECT seq, log_size, last_at FROM register_head FOR UPDATE").Scan(&h).Error
+	err := tx.Raw(`SELECT seq, log_size, last_at, (extract(epoch FROM pg_postmaster_start_time()) * 1000000)::bigint AS server
+		FROM register_head FOR UPDATE`).Scan(&h).Error
 	return h, err
+}
+
+// onServer notes the server a write runs on; on another than before, the
+// log's hashes this process cached are forgotten before any is read.
+func (q *sequencer) onServer(server int64) {
+	if prev := q.server.Swap(server); prev != 0 && prev != server {
+		q.store.hashes.reset()
+	}
 }
 
 func (h head) save(tx *gorm.DB) error {
@@ -355,6 +370,7 @@ func (q *sequencer) alone(r *request) error {
 		if err != nil {
 			return err
 		}
+		q.onServer(h.Server)
 		st := h.next(s.now(), r.kind)
 		if err := h.save(view.db); err != nil {
 			return err
@@ -401,6 +417,7 @@ func (q *sequencer) together(batch []*request, searches int) (stamps []registry.
 		defer btx.end()
 		tx, h := btx.db, btx.head
 		server = btx.server
+		q.onServer(server)
 		start := h
 		for k := range stamps {
 			stamps[k] = h.next(s.now(), registry.StampSearchAsOf)
@@ -445,7 +462,9 @@ func (q *sequencer) together(batch []*request, searches int) (stamps []registry.
 	}
 	return stamps, errs, func() {
 		q.reached(end.LogSize)
-		s.hashes.add(pending)
+		if q.server.Load() == server {
+			s.hashes.add(pending)
+		}
 		s.similar.added(names)
 	}, server, nil
 }

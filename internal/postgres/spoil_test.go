@@ -113,7 +113,7 @@ func TestReplaysAndRefusalsCostOnlyThemselves(t *testing.T) {
 	write := func(key string, refuse bool) ([]byte, error) {
 		var answer []byte
 		err := store.Sequence(ctx, registry.StampEvent, func(tx registry.Tx, st registry.Stamp) error {
-			prior, claimed, err := tx.ClaimIdempotencyKey(ctx, []byte(key), []byte("fingerprint"), st.At)
+			prior, claimed, err := tx.ClaimIdempotencyKey(ctx, []byte(key), []byte("fingerprint"), st.At, st.At.Add(-24*time.Hour))
 			if err != nil {
 				return err
 			}

@@ -222,6 +222,11 @@ func TestKustomize(t *testing.T) {
 					if c.Spec.Instances < 2 {
 						t.Errorf("the database has %d instances: no replica", c.Spec.Instances)
 					}
+					// A failover must not lose acknowledged filings: a
+					// standby is synchronous (README, "Faults").
+					if c.Spec.MaxSyncReplicas < 1 || c.Spec.MinSyncReplicas > c.Spec.MaxSyncReplicas || c.Spec.MaxSyncReplicas >= c.Spec.Instances {
+						t.Errorf("the database's synchronous standbys: min %d, max %d of %d instances", c.Spec.MinSyncReplicas, c.Spec.MaxSyncReplicas, c.Spec.Instances)
+					}
 				default:
 					t.Errorf("an object of kind %s that nothing checks", meta.Kind)
 				}
@@ -288,6 +293,8 @@ type cnpgCluster struct {
 	} `json:"metadata"`
 	Spec struct {
 		Instances             int    `json:"instances"`
+		MinSyncReplicas       int    `json:"minSyncReplicas"`
+		MaxSyncReplicas       int    `json:"maxSyncReplicas"`
 		ImageName             string `json:"imageName"`
 		PrimaryUpdateStrategy string `json:"primaryUpdateStrategy"`
 		PostgreSQL            struct {

@@ -145,6 +145,10 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 	metrics := prometheus.NewRegistry()
 	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics.MustRegister(store.Collectors()...)
+	if sqlDB, err := db.DB(); err == nil {
+		// go_sql_*{db_name="registry"}: the requests' pool.
+		metrics.MustRegister(collectors.NewDBStatsCollector(sqlDB, "registry"))
+	}
 	metrics.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "registry_clock_behind_seconds",
 		Help: "How far the wall clock is behind the register's time, which stands still meanwhile (alert on any)."},
 		func() float64 { return clock.Behind().Seconds() }))

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"database/sql"
 	"fmt"
 	"net"
 	"net/http"
@@ -12,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/movable-registry/registry/internal/pgtest"
 )
 
 // TestSlowAndIdleClients: a thousand connections that send their headers a
@@ -159,5 +162,53 @@ func TestSlowAndIdleClients(t *testing.T) {
 	// And the others are still served.
 	if got, failed := p99(time.Second); failed > 0 {
 		t.Errorf("with 10,000 idle connections: %d reads failed (p99 %s)", failed, got)
+	}
+}
+
+// TestExportToAClientThatNeverReads: an auditor's client asks for an
+// export of a long trail and reads nothing. The export reads the trail a
+// page at a time, each page in its own statement, so while it waits for the
+// client no database connection is held: the pool's in-use count falls to
+// none (it held one for 30 s when the export was one streamed statement).
+func TestExportToAClientThatNeverReads(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fills the audit trail")
+	}
+	url := pgtest.URL(t)
+	addr, admin, _ := startServerWith(t, map[string]string{"DATABASE_URL": url, "REGISTRY_SHUTDOWN_GRACE": "0s"})
+	base := "http://" + addr
+	c := &caller{t: t}
+	auditor := staffAuditor(c, base, admin)
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	// Filler below the real entries' ids (the chain's head is left alone).
+	if _, err := db.Exec(`INSERT INTO audit_entries (id, at, actor, action, target, outcome, detail)
+		SELECT -g, now(), 'registry', 'test.filler', '', 'success', repeat('x', 300) FROM generate_series(1, 60000) g`); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if tcp, ok := conn.(*net.TCPConn); ok {
+		_ = tcp.SetReadBuffer(4096)
+	}
+	if _, err := fmt.Fprintf(conn, "GET /api/v1/audit/export HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n", auditor); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second) // the export fills the buffers and waits
+	least := 1 << 20
+	for range 40 {
+		if v, ok := sample(t, base, `go_sql_in_use_connections{db_name="registry"}`); ok {
+			least = min(least, int(v))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if least != 0 {
+		t.Errorf("while the export waited for its client, the pool always had %d connections in use", least)
 	}
 }

@@ -35,8 +35,8 @@ type Config struct {
 	// DatabaseMaxConns bounds the connections to the primary (32).
 	DatabaseMaxConns int `yaml:"database_max_conns"`
 	// StatementTimeout makes PostgreSQL cancel a statement that runs
-	// longer (0: the server's own setting); streamed exports and the
-	// similar-names index's load are bounded by their deadlines instead.
+	// longer (0: the server's own setting); migrations and the similar
+	// names index's first load are bounded by their deadlines instead.
 	StatementTimeout time.Duration `yaml:"statement_timeout"`
 	// RequestTimeout bounds how long a request may take, its database work
 	// included (cancelled in PostgreSQL when it passes); ExportTimeout

@@ -107,32 +107,48 @@ func (s *Store) StreamAudit(ctx context.Context, f audit.Filter, fn func(audit.R
 	return s.streamAudit(ctx, f, fn)
 }
 
-// streamAudit is StreamAudit on s. An export streams for as long as its
-// client reads (bounded by the request's deadline, not statement_timeout).
+// exportPage is how many entries an export reads at a time.
+const exportPage = 1000
+
+// streamAudit is StreamAudit on s. It reads a page of entries at a time
+// (by id, below the last page's), each in a statement of its own, and
+// hands them on with no connection held: a client that stops reading holds
+// nothing of the database. The trail only grows at the top, so the pages
+// are the trail as it stood at the first.
 func (s *Store) streamAudit(ctx context.Context, f audit.Filter, fn func(audit.Record) error) error {
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Exec("SET LOCAL statement_timeout = 0").Error; err != nil {
+	limit := f.Limit
+	for sent := 0; ; {
+		page := f
+		page.Limit = exportPage
+		if limit > 0 {
+			page.Limit = min(exportPage, limit-sent)
+		}
+		rows, err := s.auditQuery(ctx, page).Rows()
+		if err != nil {
 			return translate(err)
 		}
-		return s.with(tx).streamRows(ctx, f, fn)
-	})
-}
-
-// streamRows reads the export's rows on s.
-func (s *Store) streamRows(ctx context.Context, f audit.Filter, fn func(audit.Record) error) error {
-	rows, err := s.auditQuery(ctx, f).Rows()
-	if err != nil {
-		return translate(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		r, err := scanAudit(rows)
-		if err != nil {
-			return err
+		records := make([]audit.Record, 0, page.Limit)
+		for rows.Next() {
+			r, err := scanAudit(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			records = append(records, r)
 		}
-		if err := fn(r); err != nil {
-			return err
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return translate(err)
 		}
+		for _, r := range records {
+			if err := fn(r); err != nil {
+				return err
+			}
+		}
+		sent += len(records)
+		if len(records) < page.Limit || (limit > 0 && sent >= limit) {
+			return nil
+		}
+		f.Before = records[len(records)-1].ID
 	}
-	return translate(rows.Err())
 }

@@ -64,16 +64,16 @@ func TestTasksRunOnceAcrossInstances(t *testing.T) {
 	}()
 	waitFor(t, "the expiry looked at and the reminder", func() bool {
 		return count("SELECT count(*) FROM registrations WHERE expiry_recorded_at IS NOT NULL") > 0 &&
-			count("SELECT count(*) FROM notifications WHERE kind = 'expiry_reminder'") > 0
+			count("SELECT count(*) FROM notifications WHERE days_before IS NOT NULL") > 0
 	})
 	time.Sleep(time.Second) // room for a second of either
 	if n := count("SELECT count(*) FROM events WHERE type = 'expiry' AND registration_number = $1", expiring); n != 0 {
 		t.Errorf("%d expiry events for a registration that has not expired", n)
 	}
-	if n := count("SELECT count(*) FROM notifications WHERE kind = 'expiry_reminder' AND registration_number = $1 AND days_before = 7", reminded); n != 1 {
+	if n := count("SELECT count(*) FROM notifications WHERE days_before IS NOT NULL AND registration_number = $1 AND days_before = 7", reminded); n != 1 {
 		t.Errorf("%d reminders", n)
 	}
-	if n := count("SELECT count(*) FROM notifications WHERE kind = 'expiry_reminder'"); n != 1 {
+	if n := count("SELECT count(*) FROM notifications WHERE days_before IS NOT NULL"); n != 1 {
 		t.Errorf("%d reminders in all, want 1", n)
 	}
 	var sent float64

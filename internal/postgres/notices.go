@@ -42,7 +42,7 @@ func (b *writeBuffer) flushNotifications() error {
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[]) AS x(o, u, r, e, k, t, a, actor)
 		LEFT JOIN organizations g ON x.o IS NULL AND g.uscc = x.u AND g.status <> 'rejected'
 		WHERE COALESCE(x.o::uuid, g.id) IS NOT NULL AND COALESCE(x.o::uuid, g.id) IS DISTINCT FROM x.actor::uuid
-		ON CONFLICT (event_number, organization_id, kind) WHERE days_before IS NULL DO NOTHING`,
+		ON CONFLICT (event_number, organization_id, kind) DO NOTHING`,
 		org, uscc, reg, ev, kind, typ, at, actor)
 }
 
@@ -52,7 +52,10 @@ func (s *Store) Notices(ctx context.Context, f registry.NoticeFilter) ([]registr
 	if f.Unread {
 		q = q.Where("read_at IS NULL")
 	}
-	if f.Kind != "" {
+	if f.Kind == registry.NoticeExpiryReminder {
+		// Stored with its number of days (migration 00018).
+		q = q.Where("kind LIKE ?", registry.NoticeExpiryReminder+"\\_%")
+	} else if f.Kind != "" {
 		q = q.Where("kind = ?", f.Kind)
 	}
 	if f.Before > 0 {
@@ -97,7 +100,11 @@ func scanNotices(q *gorm.DB) ([]registry.Notice, error) {
 	}
 	out := make([]registry.Notice, len(rows))
 	for i, r := range rows {
-		out[i] = registry.Notice{ID: strconv.FormatInt(r.ID, 10), Kind: r.Kind, At: registry.At(r.CreatedAt),
+		kind := r.Kind
+		if r.DaysBefore != nil {
+			kind = registry.NoticeExpiryReminder
+		}
+		out[i] = registry.Notice{ID: strconv.FormatInt(r.ID, 10), Kind: kind, At: registry.At(r.CreatedAt),
 			RegistrationNumber: r.RegistrationNumber, EventNumber: r.EventNumber, Detail: map[string]string{}}
 		if r.ReadAt != nil {
 			t := registry.At(*r.ReadAt)
@@ -159,9 +166,9 @@ func (s *Store) ExpiryReminders(ctx context.Context, days []int, now func() time
 			INSERT INTO notifications (organization_id, registration_number, event_number, kind, created_at, days_before, expires_at)
 			SELECT due.controller_id, due.number,
 				(SELECT e.number FROM events e WHERE e.registration_number = due.number ORDER BY e.log_index DESC LIMIT 1),
-				@kind, @now, due.d, due.expires_at
+				@kind || '_' || due.d, @now, due.d, due.expires_at
 			FROM due
-			ON CONFLICT (registration_number, expires_at, days_before) WHERE days_before IS NOT NULL DO NOTHING`,
+			ON CONFLICT (event_number, organization_id, kind) DO NOTHING`,
 			sql.Named("days", arr), sql.Named("now", at), sql.Named("kind", registry.NoticeExpiryReminder))
 		if res.Error != nil {
 			return res.Error

@@ -78,6 +78,6 @@ func (b *writeBuffer) flushWatchMatches() error {
 		JOIN watches w ON w.kind = x.kind AND w.key = x.key
 		WHERE w.organization_id IS DISTINCT FROM x.actor::uuid
 		ORDER BY w.organization_id, x.e, w.id
-		ON CONFLICT (event_number, organization_id, kind) WHERE days_before IS NULL DO NOTHING`,
+		ON CONFLICT (event_number, organization_id, kind) DO NOTHING`,
 		ev, reg, typ, at, actor, kind, key)
 }

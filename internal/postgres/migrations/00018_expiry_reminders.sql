@@ -1,12 +1,12 @@
 -- +goose Up
 -- Expiry reminders: a notice to a registration's controller some days
--- before it expires, once for each expiry and number of days. They have no
--- event of their own, so they are kept once by registration, expiry and
--- days instead of by event, recipient and kind.
+-- before it expires. They are stored as notices of kind
+-- expiry_reminder_<days>, named by the registration's latest event (the
+-- one that set its expiry), so that the unique index of notices keeps one
+-- for each expiry and number of days; the API shows them as
+-- expiry_reminder with the days and the expiry in their detail. (The index
+-- is left as older versions infer it in their inserts.)
 ALTER TABLE notifications ADD COLUMN days_before smallint, ADD COLUMN expires_at timestamptz;
-DROP INDEX notifications_once;
-CREATE UNIQUE INDEX notifications_once ON notifications (event_number, organization_id, kind) WHERE days_before IS NULL;
-CREATE UNIQUE INDEX notifications_reminder_once ON notifications (registration_number, expires_at, days_before) WHERE days_before IS NOT NULL;
 
 -- How far each number of days has been reminded: every registration whose
 -- reminder instant (its expiry less the days) is at or before through has
@@ -19,7 +19,4 @@ CREATE TABLE reminder_marks (
 -- +goose Down
 DROP TABLE reminder_marks;
 DELETE FROM notifications WHERE days_before IS NOT NULL;
-DROP INDEX notifications_reminder_once;
-DROP INDEX notifications_once;
-CREATE UNIQUE INDEX notifications_once ON notifications (event_number, organization_id, kind);
 ALTER TABLE notifications DROP COLUMN days_before, DROP COLUMN expires_at;

@@ -103,6 +103,12 @@ const (
 	CreateWebhook   Action = "webhook.create"
 	ListWebhooks    Action = "webhook.list"
 	DeleteWebhook   Action = "webhook.delete"
+	CreateDraft     Action = "draft.create"
+	ListDrafts      Action = "draft.list"
+	ReadDraft       Action = "draft.read"
+	UpdateDraft     Action = "draft.update"
+	DeleteDraft     Action = "draft.delete"
+	FileDraft       Action = "draft.file"
 	// RecordExpiry and RecordLapse put into the log what the clock has
 	// already made true; only the registry itself takes them.
 	RecordExpiry Action = "registration.record_expiry"
@@ -167,6 +173,12 @@ var permissions = map[Action][]Role{
 	CreateWebhook:          {OrgAdmin},
 	ListWebhooks:           {OrgAdmin},
 	DeleteWebhook:          {OrgAdmin},
+	CreateDraft:            {Registrant},
+	ListDrafts:             {Registrant},
+	ReadDraft:              {Registrant},
+	UpdateDraft:            {Registrant},
+	DeleteDraft:            {Registrant},
+	FileDraft:              {Registrant},
 	RecordExpiry:           {System},
 	RecordLapse:            {System},
 	IDNumberBurst:          {System},

@@ -166,6 +166,13 @@ func TestPermissionMatrix(t *testing.T) {
 			return call{"/registrations/" + n + "/objections/" + o + suffix, body}
 		}
 	}
+	// A draft of the bank's registrant, complete enough to be filed.
+	draft := func(suffix string, body any) func(w *world) call {
+		return func(w *world) call {
+			d := w.e.must(201, w.e.do("POST", "/drafts", w.tokens["registrant"], filing("某机械有限公司", usccs[5])))
+			return call{"/drafts/" + d["id"].(string) + suffix, body}
+		}
+	}
 	rules := map[string]rule{
 		"POST /signup": {ok: 201, public: true, make: func(w *world) call {
 			return call{"/signup", map[string]any{
@@ -266,6 +273,13 @@ func TestPermissionMatrix(t *testing.T) {
 			made := w.e.must(201, w.e.do("POST", "/webhooks", w.tokens["org_admin"], map[string]any{"url": "http://127.0.0.1:9/notices", "secret": "a webhook secret of enough length"}))
 			return call{"/webhooks/" + made["id"].(string) + "/deliveries", nil}
 		}},
+		"POST /drafts": {ok: 201, allowed: "registrant grantor stranger", make: func(*world) call { return call{"/drafts", map[string]any{"kind": "chattel_mortgage"}} }},
+		"GET /drafts":  {ok: 200, allowed: "registrant grantor stranger", make: func(*world) call { return call{"/drafts", nil} }},
+		// A draft is its organization's: another's registrants are told nothing is there.
+		"GET /drafts/:id":         {ok: 200, allowed: "registrant", except: map[string]int{"grantor": 404, "stranger": 404}, make: draft("", nil)},
+		"PUT /drafts/:id":         {ok: 200, allowed: "registrant", except: map[string]int{"grantor": 404, "stranger": 404}, make: draft("", map[string]any{"kind": "lease"})},
+		"DELETE /drafts/:id":      {ok: 204, allowed: "registrant", except: map[string]int{"grantor": 404, "stranger": 404}, make: draft("", nil)},
+		"POST /drafts/:id/filing": {ok: 201, allowed: "registrant", except: map[string]int{"grantor": 404, "stranger": 404}, make: draft("/filing", nil)},
 		"POST /searches": {ok: 201, allowed: "searcher stranger", make: func(*world) call {
 			return call{"/searches", map[string]any{"criteria": map[string]any{"uscc": usccs[1]}}}
 		}},

@@ -322,6 +322,13 @@ func (s *Service) File(ctx context.Context, c Caller, f Filing) (Registration, e
 	if err := f.Validate(); err != nil {
 		return Registration{}, err
 	}
+	return s.file(ctx, c, func(Tx) (Filing, error) { return f, nil })
+}
+
+// file files the filing that filing gives, read in the filing's own
+// transaction after its Idempotency-Key is claimed (a draft is read, checked
+// and removed there: a retry finds the first answer, not a draft gone).
+func (s *Service) file(ctx context.Context, c Caller, filing func(Tx) (Filing, error)) (Registration, error) {
 	// The controller is the caller's organization, as its token names it
 	// (an organization's USCC never changes): no read is needed.
 	ctrl := Organization{ID: c.OrganizationID, USCC: c.OrganizationUSCC}
@@ -335,7 +342,10 @@ func (s *Service) File(ctx context.Context, c Caller, f Filing) (Registration, e
 	var reg Registration
 	err := s.store.Sequence(ctx, StampEvent, func(tx Tx, st Stamp) error {
 		return s.once(ctx, tx, c, st.At, &reg, func() error {
-			var err error
+			f, err := filing(tx)
+			if err != nil {
+				return err
+			}
 			reg, err = s.commit(ctx, tx, c, st, auth.FileRegistration, Registration{}, EventInitial, initial(ctrl, f, st), auth.HashSecret(code))
 			reg.ModificationCode = code
 			return err

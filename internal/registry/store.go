@@ -63,6 +63,7 @@ type Tx interface {
 	NoticeStore
 	WatchStore
 	WebhookStore
+	DraftStore
 	DeliveryStore
 	SearchStore
 	IdempotencyStore

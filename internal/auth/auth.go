@@ -88,6 +88,7 @@ const (
 	// identity number; only the registry records it.
 	IDNumberBurst   Action = "search.id_number_burst"
 	ReadSearch      Action = "search.read"
+	ListSearches    Action = "search.list"
 	ReadCertificate Action = "certificate.read"
 	ReadAudit       Action = "audit.read"
 	ExportAudit     Action = "audit.export"
@@ -158,6 +159,7 @@ var permissions = map[Action][]Role{
 	Revoke:                 {Admin},
 	Search:                 {Searcher},
 	ReadSearch:             {Searcher, Auditor},
+	ListSearches:           {Searcher, Auditor},
 	ReadCertificate:        {nobody},
 	ReadAudit:              {Admin, Auditor},
 	ExportAudit:            {Admin, Auditor},

@@ -280,6 +280,7 @@ func TestPermissionMatrix(t *testing.T) {
 		"PUT /drafts/:id":         {ok: 200, allowed: "registrant", except: map[string]int{"grantor": 404, "stranger": 404}, make: draft("", map[string]any{"kind": "lease"})},
 		"DELETE /drafts/:id":      {ok: 204, allowed: "registrant", except: map[string]int{"grantor": 404, "stranger": 404}, make: draft("", nil)},
 		"POST /drafts/:id/filing": {ok: 201, allowed: "registrant", except: map[string]int{"grantor": 404, "stranger": 404}, make: draft("/filing", nil)},
+		"GET /searches":           {ok: 200, allowed: "searcher auditor stranger", make: func(*world) call { return call{"/searches?mine=true", nil} }},
 		"POST /searches": {ok: 201, allowed: "searcher stranger", make: func(*world) call {
 			return call{"/searches", map[string]any{"criteria": map[string]any{"uscc": usccs[1]}}}
 		}},

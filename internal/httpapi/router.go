@@ -115,6 +115,7 @@ var routes = []route{
 	{"DELETE", "/drafts/:id", auth.DeleteDraft, bearer, (*api).deleteDraft},
 	{"POST", "/drafts/:id/filing", auth.FileDraft, bearer, (*api).fileDraft},
 	{"POST", "/searches", auth.Search, bearer, (*api).search},
+	{"GET", "/searches", auth.ListSearches, bearer, (*api).searchHistory},
 	{"GET", "/searches/:number", auth.ReadSearch, bearer, (*api).storedSearch},
 	{"GET", "/searches/:number/results", auth.ReadSearch, bearer, (*api).searchResults},
 	{"GET", "/certificates/:number", auth.ReadCertificate, public, (*api).certificate},

@@ -48,3 +48,9 @@ func (a *api) searchResults(c *gin.Context, caller registry.Caller) error {
 func (a *api) certificate(c *gin.Context, caller registry.Caller) error {
 	return a.ok(c)(a.svc.Certificate(c.Request.Context(), caller, c.Param("number")))
 }
+
+// searchHistory handles GET /searches: stored searches, newest first.
+func (a *api) searchHistory(c *gin.Context, caller registry.Caller) error {
+	return a.ok(c)(a.svc.SearchHistory(c.Request.Context(), caller, registry.SearchHistoryRequest{
+		Mine: c.Query("mine"), From: c.Query("from"), To: c.Query("to"), Limit: c.Query("limit"), Cursor: c.Query("cursor")}))
+}

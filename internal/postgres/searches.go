@@ -585,3 +585,38 @@ func (a *appender) writeInTx(ctx context.Context, rows []searchRow, audits []aud
 		return buf.flush()
 	}))
 }
+
+// SearchHistory lists stored searches, newest first (by number, which is
+// their order).
+func (s *Store) SearchHistory(ctx context.Context, f registry.HistoryFilter) ([]registry.SearchSummary, error) {
+	q := s.q(ctx).Table("searches").Select("number, searched_at, criteria, result_count").Order("number DESC").Limit(f.Limit)
+	if f.OrganizationID != "" {
+		q = q.Where("organization_id = ?", f.OrganizationID)
+	}
+	if f.From != nil {
+		q = q.Where("searched_at >= ?", *f.From)
+	}
+	if f.To != nil {
+		q = q.Where("searched_at < ?", *f.To)
+	}
+	if f.Before != "" {
+		q = q.Where("number < ?", f.Before)
+	}
+	var rows []struct {
+		Number      string
+		SearchedAt  time.Time
+		Criteria    []byte
+		ResultCount int
+	}
+	if err := q.Scan(&rows).Error; err != nil {
+		return nil, translate(err)
+	}
+	out := make([]registry.SearchSummary, len(rows))
+	for i, r := range rows {
+		out[i] = registry.SearchSummary{Number: r.Number, SearchedAt: registry.At(r.SearchedAt), ResultCount: r.ResultCount}
+		if err := json.Unmarshal(r.Criteria, &out[i].Criteria); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}

@@ -66,6 +66,7 @@ type Tx interface {
 	DraftStore
 	DeliveryStore
 	SearchStore
+	HistoryStore
 	IdempotencyStore
 	AuditStore
 	LogStore

@@ -110,6 +110,9 @@ const (
 	UpdateDraft     Action = "draft.update"
 	DeleteDraft     Action = "draft.delete"
 	FileDraft       Action = "draft.file"
+	SaveParty       Action = "party.create"
+	ListParties     Action = "party.list"
+	DeleteParty     Action = "party.delete"
 	// RecordExpiry and RecordLapse put into the log what the clock has
 	// already made true; only the registry itself takes them.
 	RecordExpiry Action = "registration.record_expiry"
@@ -181,6 +184,9 @@ var permissions = map[Action][]Role{
 	UpdateDraft:            {Registrant},
 	DeleteDraft:            {Registrant},
 	FileDraft:              {Registrant},
+	SaveParty:              {Registrant},
+	ListParties:            {Registrant},
+	DeleteParty:            {Registrant},
 	RecordExpiry:           {System},
 	RecordLapse:            {System},
 	IDNumberBurst:          {System},

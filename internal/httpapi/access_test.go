@@ -280,7 +280,15 @@ func TestPermissionMatrix(t *testing.T) {
 		"PUT /drafts/:id":         {ok: 200, allowed: "registrant", except: map[string]int{"grantor": 404, "stranger": 404}, make: draft("", map[string]any{"kind": "lease"})},
 		"DELETE /drafts/:id":      {ok: 204, allowed: "registrant", except: map[string]int{"grantor": 404, "stranger": 404}, make: draft("", nil)},
 		"POST /drafts/:id/filing": {ok: 201, allowed: "registrant", except: map[string]int{"grantor": 404, "stranger": 404}, make: draft("/filing", nil)},
-		"GET /searches":           {ok: 200, allowed: "searcher auditor stranger", make: func(*world) call { return call{"/searches?mine=true", nil} }},
+		"POST /parties": {ok: 201, allowed: "registrant grantor stranger", make: func(*world) call {
+			return call{"/parties", map[string]any{"label": "本行", "party": map[string]any{"type": "organization", "name": "某银行", "uscc": usccs[0]}}}
+		}},
+		"GET /parties": {ok: 200, allowed: "registrant grantor stranger", make: func(*world) call { return call{"/parties?q=银行", nil} }},
+		"DELETE /parties/:id": {ok: 204, allowed: "registrant", except: map[string]int{"grantor": 404, "stranger": 404}, make: func(w *world) call {
+			made := w.e.must(201, w.e.do("POST", "/parties", w.tokens["registrant"], map[string]any{"label": "本行", "party": map[string]any{"type": "organization", "name": "某银行", "uscc": usccs[0]}}))
+			return call{"/parties/" + made["id"].(string), nil}
+		}},
+		"GET /searches": {ok: 200, allowed: "searcher auditor stranger", make: func(*world) call { return call{"/searches?mine=true", nil} }},
 		"POST /searches": {ok: 201, allowed: "searcher stranger", make: func(*world) call {
 			return call{"/searches", map[string]any{"criteria": map[string]any{"uscc": usccs[1]}}}
 		}},

@@ -64,6 +64,7 @@ type Tx interface {
 	WatchStore
 	WebhookStore
 	DraftStore
+	PartyStore
 	DeliveryStore
 	SearchStore
 	HistoryStore

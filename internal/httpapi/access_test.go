@@ -220,8 +220,11 @@ func TestPermissionMatrix(t *testing.T) {
 			// The newest token: ids are in order of creation.
 			return call{"/tokens/" + items[len(items)-1].(map[string]any)["id"].(string), nil}
 		}},
-		"GET /me":                                       {ok: 200, allowed: "*", make: func(*world) call { return call{"/me", nil} }},
-		"POST /registrations":                           {ok: 201, allowed: "registrant grantor stranger", make: func(*world) call { return call{"/registrations", filing("某机械有限公司", usccs[5])} }},
+		"GET /me":             {ok: 200, allowed: "*", make: func(*world) call { return call{"/me", nil} }},
+		"POST /registrations": {ok: 201, allowed: "registrant grantor stranger", make: func(*world) call { return call{"/registrations", filing("某机械有限公司", usccs[5])} }},
+		"POST /registrations/batch": {ok: 200, allowed: "registrant grantor stranger", make: func(*world) call {
+			return call{"/registrations/batch", map[string]any{"filings": []any{filing("某机械有限公司", usccs[5])}}}
+		}},
 		"GET /registrations":                            {ok: 200, allowed: "registrant grantor stranger", make: func(*world) call { return call{"/registrations?controller=mine", nil} }},
 		"GET /registrations/:number":                    {ok: 200, allowed: "*", make: reg("", nil)},
 		"POST /registrations/:number/amendments":        {ok: 201, allowed: "registrant", make: reg("/amendments", map[string]any{"description": "补充: 另有备件一批", "note": "补充"})},

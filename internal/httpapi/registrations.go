@@ -6,6 +6,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/movable-registry/registry/internal/auth"
+	"github.com/movable-registry/registry/internal/httpx"
 	"github.com/movable-registry/registry/internal/registry"
 )
 
@@ -122,4 +124,47 @@ func (a *api) list(c *gin.Context, caller registry.Caller) error {
 	return a.ok(c)(a.svc.Registrations(c.Request.Context(), caller, registry.ListRequest{
 		Controller: c.Query("controller"), Status: c.Query("status"), Cursor: c.Query("cursor"), Limit: c.Query("limit"),
 	}))
+}
+
+// batchResult is one filing's outcome in a bulk request.
+type batchResult struct {
+	Index        int                    `json:"index"`
+	Status       int                    `json:"status"`
+	Registration *registry.Registration `json:"registration,omitempty"`
+	Problem      *httpx.Problem         `json:"problem,omitempty"`
+}
+
+// fileBatch handles POST /registrations/batch: up to 1,000 filings, each
+// accepted or refused on its own exactly as alone (a refusal is audited
+// as one alone would be).
+func (a *api) fileBatch(c *gin.Context, caller registry.Caller) error {
+	var req struct {
+		Filings []registry.Filing `json:"filings"`
+	}
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	outcomes, err := a.svc.FileBatch(c.Request.Context(), caller, req.Filings)
+	if err != nil {
+		return err
+	}
+	results := make([]batchResult, len(outcomes))
+	for i, o := range outcomes {
+		if o.Err == nil {
+			reg := o.Registration
+			results[i] = batchResult{Index: i, Status: http.StatusCreated, Registration: &reg}
+			continue
+		}
+		p := httpx.ProblemFor(o.Err)
+		p.RequestID = caller.RequestID
+		if p.Status >= 500 {
+			a.log.Error("a filing of a bulk request failed", "error", o.Err, "index", i, "request_id", caller.RequestID)
+		}
+		if aerr := httpx.RecordRefusal(c.Request.Context(), a.svc, caller, auth.FileRegistration, "", p, "bulk, filing "+strconv.Itoa(i)); aerr != nil {
+			a.log.Error("audit entry not written", "error", aerr, "request_id", caller.RequestID)
+		}
+		results[i] = batchResult{Index: i, Status: p.Status, Problem: p}
+	}
+	a.render(c, http.StatusOK, map[string]any{"results": results})
+	return nil
 }

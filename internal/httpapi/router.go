@@ -89,6 +89,7 @@ var routes = []route{
 	{"DELETE", "/tokens/:id", auth.RevokeToken, bearer, (*api).revokeToken},
 	{"GET", "/me", auth.ReadMe, bearer, (*api).me},
 	{"POST", "/registrations", auth.FileRegistration, bearer, (*api).file},
+	{"POST", "/registrations/batch", auth.FileRegistration, bearer, (*api).fileBatch},
 	{"GET", "/registrations", auth.ListRegistrations, bearer, (*api).list},
 	{"GET", "/registrations/:number", auth.ReadRegistration, bearer, (*api).registration},
 	{"POST", "/registrations/:number/amendments", auth.AmendRegistration, bearer, (*api).amend},
@@ -198,12 +199,17 @@ func (a *api) wrap(rt route) gin.HandlerFunc {
 			a.fail(c, rt, caller, httpx.RateLimited(wait, "from this address"))
 			return
 		}
-		if c.Request.ContentLength > a.opts.MaxBodyBytes {
+		limit := a.opts.MaxBodyBytes
+		if rt.path == "/registrations/batch" {
+			// A bulk request holds up to 1,000 filings.
+			limit *= 32
+		}
+		if c.Request.ContentLength > limit {
 			a.fail(c, rt, caller, httpx.NewProblem(http.StatusRequestEntityTooLarge, "payload_too_large",
-				"the body is larger than "+strconv.FormatInt(a.opts.MaxBodyBytes, 10)+" bytes"))
+				"the body is larger than "+strconv.FormatInt(limit, 10)+" bytes"))
 			return
 		}
-		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, a.opts.MaxBodyBytes)
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
 		if rt.access != public {
 			token, sent := bearerToken(c.GetHeader("Authorization"))
 			if sent || rt.access == bearer {

@@ -5,7 +5,8 @@
 //	registryctl verify-search NUMBER a stored search against the log as of its position
 //	registryctl verify-checkpoint   only the signed checkpoint and that it extends the last one seen
 //
-// And registryctl receive is a webhook receiver that checks each delivery's
+// registryctl file -csv FILE files a CSV's rows in bulk and writes each
+// row's number or problem. And registryctl receive is a webhook receiver that checks each delivery's
 // signature and prints each notice once, as a line of JSON.
 //
 // Settings: -url (REGISTRY_URL), -token (REGISTRY_TOKEN, an auditor's for
@@ -40,10 +41,21 @@ var errFindings = errors.New("findings reported")
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: registryctl verify | verify-search NUMBER | verify-checkpoint  [-url URL] [-token TOKEN] [-key KEY|@FILE] [-state FILE]\n       registryctl demo -url URL -admin-token TOKEN\n       registryctl receive [-addr HOST:PORT] -secret SECRET   (a webhook receiver that checks signatures)")
+		fmt.Fprintln(stderr, "usage: registryctl verify | verify-search NUMBER | verify-checkpoint  [-url URL] [-token TOKEN] [-key KEY|@FILE] [-state FILE]\n       registryctl demo -url URL -admin-token TOKEN\n       registryctl receive [-addr HOST:PORT] -secret SECRET   (a webhook receiver that checks signatures)\n       registryctl file -csv FILE [-url URL] [-token TOKEN]   (files each row; writes its number or problem)")
 		return 2
 	}
 	cmd, args := args[0], args[1:]
+	if cmd == "file" {
+		all, err := fileCSV(ctx, args, getenv, stdout, stderr)
+		if err != nil {
+			fmt.Fprintln(stderr, "registryctl:", err)
+			return 2
+		}
+		if !all {
+			return 1
+		}
+		return 0
+	}
 	if cmd == "receive" {
 		if err := receive(ctx, args, getenv, stdout, stderr); err != nil {
 			fmt.Fprintln(stderr, "registryctl:", err)

@@ -89,6 +89,7 @@ const (
 	IDNumberBurst   Action = "search.id_number_burst"
 	ReadSearch      Action = "search.read"
 	ListSearches    Action = "search.list"
+	ReadStatistics  Action = "statistics.read"
 	ReadCertificate Action = "certificate.read"
 	ReadAudit       Action = "audit.read"
 	ExportAudit     Action = "audit.export"
@@ -163,6 +164,7 @@ var permissions = map[Action][]Role{
 	Search:                 {Searcher},
 	ReadSearch:             {Searcher, Auditor},
 	ListSearches:           {Searcher, Auditor},
+	ReadStatistics:         {nobody},
 	ReadCertificate:        {nobody},
 	ReadAudit:              {Admin, Auditor},
 	ExportAudit:            {Admin, Auditor},

@@ -304,6 +304,7 @@ func TestPermissionMatrix(t *testing.T) {
 			s := w.e.must(201, w.e.do("POST", "/searches", w.searcher.Token, map[string]any{"criteria": map[string]any{"uscc": usccs[1]}}))
 			return call{"/searches/" + s["number"].(string) + "/results", nil}
 		}},
+		"GET /statistics":           {ok: 200, public: true, make: func(*world) call { return call{"/statistics?by=kind", nil} }},
 		"GET /certificates/:number": {ok: 200, public: true, make: reg("", nil)},
 		"GET /audit":                {ok: 200, allowed: "auditor admin bootstrap", make: func(*world) call { return call{"/audit?limit=5", nil} }},
 		"GET /audit/export":         {ok: 200, allowed: "auditor admin bootstrap", make: func(*world) call { return call{"/audit/export?action=registration.file", nil} }},

@@ -123,6 +123,7 @@ var routes = []route{
 	{"GET", "/searches/:number", auth.ReadSearch, bearer, (*api).storedSearch},
 	{"GET", "/searches/:number/results", auth.ReadSearch, bearer, (*api).searchResults},
 	{"GET", "/certificates/:number", auth.ReadCertificate, public, (*api).certificate},
+	{"GET", "/statistics", auth.ReadStatistics, public, (*api).statistics},
 	{"GET", "/audit", auth.ReadAudit, bearer, (*api).audit},
 	{"GET", "/audit/export", auth.ExportAudit, bearer, (*api).exportAudit},
 	{"GET", "/log/checkpoint", auth.ReadCheckpoint, bearer, (*api).checkpoint},

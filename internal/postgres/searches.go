@@ -441,7 +441,7 @@ func (q *sequencer) searched(r *request, buf *writeBuffer, err error) {
 		r.done <- err
 		return
 	}
-	q.appender.add(&appended{done: r.done, searches: buf.searches, audits: buf.audits})
+	q.appender.add(&appended{done: r.done, searches: buf.searches, audits: buf.audits, stats: buf.stats})
 }
 
 // appended is a finished search's rows and the answer it waits for.
@@ -449,6 +449,7 @@ type appended struct {
 	done     chan error
 	searches []searchRow
 	audits   []audit.Entry
+	stats    []registry.StatDelta
 }
 
 // appender writes finished searches' rows a batch at a time.
@@ -530,7 +531,8 @@ func (a *appender) loop() {
 var appendSQL = `WITH head AS (UPDATE audit_head SET seq = $3, hash = $4 WHERE seq = $1 AND hash = $2 RETURNING 1),
 	s AS (INSERT INTO searches (number, searched_at, as_of, organization_id, user_id, criteria, include_inactive, register_position, result_count, body,
 			matches, viewer_uscc, viewer_staff)
-		` + searchesFrom(5) + ` WHERE EXISTS (SELECT 1 FROM head))
+		` + searchesFrom(5) + ` WHERE EXISTS (SELECT 1 FROM head)),
+	st AS (` + strings.Replace(statsSQL(30), "AS x(m, k, p, r, a, c, s)", "AS x(m, k, p, r, a, c, s) WHERE EXISTS (SELECT 1 FROM head)", 1) + `)
 	INSERT INTO audit_entries (id, chain, at, actor, user_id, organization_id, action, target, outcome, source, request_id, detail)
 	` + auditsFrom(18) + ` WHERE EXISTS (SELECT 1 FROM head)`
 
@@ -543,12 +545,14 @@ func (a *appender) write(batch []*appended) error {
 	defer cancel()
 	var rows []searchRow
 	var audits []audit.Entry
+	var stats []registry.StatDelta
 	for _, x := range batch {
 		rows = append(rows, x.searches...)
 		audits = append(audits, x.audits...)
+		stats = append(stats, x.stats...)
 	}
 	if len(audits) == 0 {
-		return a.writeInTx(ctx, rows, audits)
+		return a.writeInTx(ctx, rows, audits, stats)
 	}
 	sqlDB, err := a.store.db.DB()
 	if err != nil {
@@ -562,7 +566,8 @@ func (a *appender) write(batch []*appended) error {
 		}
 		args, seq, hash := auditArgs(audits, a.headSeq, a.headHash)
 		all := append([]any{a.headSeq, a.headHash, seq, hash}, searchArgs(rows)...)
-		res, err := sqlDB.ExecContext(ctx, appendSQL, append(all, args...)...)
+		all = append(all, args...)
+		res, err := sqlDB.ExecContext(ctx, appendSQL, append(all, statArgs(stats)...)...)
 		if err != nil {
 			a.headHash = nil
 			return translate(err)
@@ -574,14 +579,14 @@ func (a *appender) write(batch []*appended) error {
 		a.headHash = nil // moved on by another writer: read it again
 	}
 	// Contended: append under the head's lock, as a batch of events does.
-	return a.writeInTx(ctx, rows, audits)
+	return a.writeInTx(ctx, rows, audits, stats)
 }
 
 // writeInTx appends rows in a transaction that locks the audit chain's head.
-func (a *appender) writeInTx(ctx context.Context, rows []searchRow, audits []audit.Entry) error {
+func (a *appender) writeInTx(ctx context.Context, rows []searchRow, audits []audit.Entry, stats []registry.StatDelta) error {
 	a.headHash = nil
 	return translate(a.store.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		buf := &writeBuffer{tx: tx, ctx: ctx, searches: rows, audits: audits}
+		buf := &writeBuffer{tx: tx, ctx: ctx, searches: rows, audits: audits, stats: stats}
 		return buf.flush()
 	}))
 }

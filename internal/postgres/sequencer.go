@@ -501,6 +501,7 @@ type writeBuffer struct {
 	items         []itemRow
 	notifications []registry.Notification
 	watchMatches  []registry.WatchMatch
+	stats         []registry.StatDelta
 	searches      []searchRow
 	audits        []audit.Entry
 	// queued are the statements that the next send writes; commit ends
@@ -563,11 +564,11 @@ type searchRow struct {
 }
 
 // bufferMark is the length of each of the buffer's lists at one moment.
-type bufferMark [14]int
+type bufferMark [15]int
 
 func (b *writeBuffer) lengths() bufferMark {
 	return bufferMark{len(b.events), len(b.hashIDs), len(b.registrations), len(b.updates), len(b.codes),
-		len(b.partyEnds), len(b.parties), len(b.itemEnds), len(b.items), len(b.notifications), len(b.searches), len(b.audits), len(b.keys), len(b.watchMatches)}
+		len(b.partyEnds), len(b.parties), len(b.itemEnds), len(b.items), len(b.notifications), len(b.searches), len(b.audits), len(b.keys), len(b.watchMatches), len(b.stats)}
 }
 
 func (b *writeBuffer) empty() bool { return b.lengths() == bufferMark{} }
@@ -587,6 +588,7 @@ func (b *writeBuffer) discard() {
 	b.notifications, b.searches, b.audits = b.notifications[:m[9]], b.searches[:m[10]], b.audits[:m[11]]
 	b.keys = b.keys[:m[12]]
 	b.watchMatches = b.watchMatches[:m[13]]
+	b.stats = b.stats[:m[14]]
 }
 
 // touched notes that the running write changed the database itself.
@@ -602,7 +604,7 @@ func (b *writeBuffer) flush() error {
 	if b.lengths() != b.mark {
 		b.dirty = true
 	}
-	steps := []func() error{b.flushEvents, b.flushRegistrations, b.flushParties, b.flushItems, b.flushNotifications, b.flushWatchMatches, b.flushSearches, b.flushKeys, b.flushAudits}
+	steps := []func() error{b.flushEvents, b.flushRegistrations, b.flushParties, b.flushItems, b.flushNotifications, b.flushWatchMatches, b.flushSearches, b.flushKeys, b.flushAudits, b.flushStats}
 	for _, step := range steps {
 		if err := step(); err != nil {
 			return err
@@ -617,6 +619,7 @@ func (b *writeBuffer) flush() error {
 	b.notifications, b.searches, b.audits = b.notifications[:0], b.searches[:0], b.audits[:0]
 	b.watchMatches = b.watchMatches[:0]
 	b.keys = b.keys[:0]
+	b.stats = b.stats[:0]
 	b.mark = bufferMark{}
 	return nil
 }

@@ -501,6 +501,11 @@ func (s *Service) commit(ctx context.Context, tx Tx, c Caller, st Stamp, action 
 	if err := tx.InsertAudit(ctx, w.Audit); err != nil {
 		return Registration{}, err
 	}
+	if d, ok := statOf(typ, w.State, st.At); ok {
+		if err := tx.CountStatistic(ctx, d); err != nil {
+			return Registration{}, err
+		}
+	}
 	if err := s.notices(ctx, tx, c, st, cur, w.State, typ); err != nil {
 		return Registration{}, err
 	}

@@ -65,6 +65,7 @@ type Tx interface {
 	WebhookStore
 	DraftStore
 	PartyStore
+	StatisticsStore
 	DeliveryStore
 	SearchStore
 	HistoryStore

@@ -1,0 +1,66 @@
+package httpapi_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestStatistics: filings, an amendment, a cancellation and searches are
+// counted as they happen, by month (China Standard Time), kind and
+// province (from the first grantor's USCC, the searcher's for searches),
+// served to anyone without a token, as JSON and CSV.
+func TestStatistics(t *testing.T) {
+	e := newEnvWith(t, longLived)
+	e.clock.Stop(t, time.Date(2027, 3, 31, 17, 0, 0, 0, time.UTC)) // 2027-04-01 01:00 in Shanghai
+	bank := e.newAccount(usccs[0], "registrant", "searcher")
+	a := e.must(201, e.do("POST", "/registrations", bank.Token, filing(grantorName, usccs[1])))["number"].(string)
+	lease := filing("上海云杉数控设备有限公司", "91440300MA5F8K2L74") // Guangdong (44)
+	lease["kind"] = "financial_lease"
+	e.must(201, e.do("POST", "/registrations", bank.Token, lease))
+	e.must(201, e.do("POST", "/registrations/"+a+"/amendments", bank.Token, map[string]any{"description": "补充"}))
+	e.must(201, e.do("POST", "/searches", bank.Token, map[string]any{"criteria": map[string]any{"uscc": usccs[1]}}))
+	e.clock.Stop(t, time.Date(2027, 5, 2, 4, 0, 0, 0, time.UTC))
+	e.must(201, e.do("POST", "/registrations/"+a+"/cancellation", bank.Token, map[string]any{"reason": "debt_repaid"}))
+
+	get := func(query string) []any {
+		t.Helper()
+		return list(e.must(200, e.do("GET", "/statistics?"+query, "", nil))["rows"])
+	}
+	rows := get("from=2027-03&to=2027-05&by=month")
+	want := map[string][4]float64{"2027-04": {2, 1, 0, 1}, "2027-05": {0, 0, 1, 0}}
+	if len(rows) != 2 {
+		t.Fatalf("by month: %v", rows)
+	}
+	for _, r := range rows {
+		r := r.(map[string]any)
+		w := want[r["month"].(string)]
+		if got := [4]float64{r["registrations"].(float64), r["amendments"].(float64), r["cancellations"].(float64), r["searches"].(float64)}; got != w {
+			t.Errorf("%v: %v, want %v", r["month"], got, w)
+		}
+	}
+	byKind := map[string]float64{}
+	for _, r := range get("from=2027-01&to=2027-12&by=kind") {
+		r := r.(map[string]any)
+		byKind[r["kind"].(string)] = r["registrations"].(float64)
+	}
+	if byKind["chattel_mortgage"] != 1 || byKind["financial_lease"] != 1 {
+		t.Errorf("by kind: %v", byKind)
+	}
+	byProvince := map[string]float64{}
+	for _, r := range get("from=2027-01&to=2027-12&by=province") {
+		r := r.(map[string]any)
+		byProvince[r["province"].(string)] = r["registrations"].(float64) + r["searches"].(float64)
+	}
+	// usccs[1] and the bank's are Shanghai's (31): a filing and the search.
+	if byProvince["31"] != 2 || byProvince["44"] != 1 {
+		t.Errorf("by province: %v", byProvince)
+	}
+	csv := e.do("GET", "/statistics?from=2027-04&to=2027-04&format=csv", "", nil)
+	if csv.Status != 200 || !strings.HasPrefix(string(csv.Body), "month,registrations,amendments,cancellations,searches\n2027-04,2,1,0,1\n") {
+		t.Errorf("CSV: %d %q", csv.Status, csv.Body)
+	}
+	e.problem(e.do("GET", "/statistics?by=grantor", "", nil), 422, "invalid_field")
+	e.problem(e.do("GET", "/statistics?from=2027-13", "", nil), 422, "invalid_field")
+	e.problem(e.do("GET", "/statistics?from=2027-05&to=2027-04", "", nil), 422, "invalid_field")
+}

@@ -454,6 +454,37 @@ func TestBrowserFlows(t *testing.T) {
 				}
 			})
 
+			t.Run("anyone reads the statistics", func(t *testing.T) {
+				b := s.open(t, lang)
+				b.do(chromedp.Click(chromedp.CSS("a[href='/statistics']")), chromedp.WaitVisible(chromedp.CSS("table.stats")))
+				if got := b.text("h1"); got != c.tr("stats.title") {
+					t.Errorf("the statistics heading %q", got)
+				}
+				b.do(chromedp.SetValue(chromedp.CSS("#stats-by"), "kind"),
+					chromedp.SetAttributeValue(chromedp.CSS("form[action='/statistics']"), "data-old", "1"),
+					chromedp.Click(chromedp.CSS("form[action='/statistics'] button[type=submit]")),
+					// The page by month has a chart too: wait for the next page.
+					chromedp.WaitNotPresent(chromedp.CSS("form[data-old]")),
+					chromedp.WaitVisible(chromedp.CSS("svg.stats-chart")))
+				// Filings were made above: the chattel mortgages' bar and row.
+				bars := run(b, chromedp.Evaluate[int](`document.querySelectorAll("svg.stats-chart rect.bar-registrations").length`))
+				if bars == 0 {
+					t.Error("the chart has no bars")
+				}
+				rows := run(b, chromedp.Evaluate[[]string](`[...document.querySelectorAll("table.stats tbody tr")].map(r => r.cells[0].textContent + ":" + r.cells[1].textContent)`))
+				found := false
+				for _, r := range rows {
+					if strings.HasPrefix(r, c.tr("kind.chattel_mortgage")+":") && r != c.tr("kind.chattel_mortgage")+":0" {
+						found = true
+					}
+				}
+				if !found {
+					t.Errorf("no chattel mortgages counted: %q", rows)
+				}
+				b.labelled()
+				b.screenshot("statistics")
+			})
+
 			t.Run("an auditor filters the audit trail", func(t *testing.T) {
 				b := s.open(t, lang)
 				b.signIn(auditor)

@@ -75,6 +75,8 @@ func (v *views) names() []string {
 
 var funcs = template.FuncMap{
 	"add": func(a, b int) int { return a + b },
+	"sub": func(a, b int) int { return a - b },
+	"mul": func(a, b int) int { return a * b },
 	"join": func(sep string, xs []string) string {
 		return strings.Join(xs, sep)
 	},
@@ -176,6 +178,25 @@ func (p *Page) TimeText(s string) string {
 		return s
 	}
 	return p.Time(registry.At(t))
+}
+
+// Group names a statistics row's group in the page's language: a month as
+// it is, a kind or a province by its name (a province code without one as
+// it is).
+func (p *Page) Group(by, label string) (string, error) {
+	switch {
+	case by == "kind" && label == "":
+		return p.T("stats.searches")
+	case by == "kind":
+		return p.T("kind." + label)
+	case by == "province" && label == "":
+		return p.T("province.none")
+	case by == "province":
+		if _, ok := p.v.catalogs[p.Lang]["province."+label]; ok {
+			return p.T("province." + label)
+		}
+	}
+	return label, nil
 }
 
 // Can reports whether the signed-in account may do action.

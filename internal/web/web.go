@@ -85,6 +85,7 @@ func (s *site) routes() {
 	s.handle("/", anyone, func(http.ResponseWriter, *http.Request, *call) error { return registry.ErrNotFound })
 	s.handle("GET /lang/{lang}", anyone, s.switchLanguage)
 	s.handle("GET /verify", anyone, s.verify)
+	s.handle("GET /statistics", anyone, s.statistics)
 	s.handle("GET /signin", anyone, s.signInPage)
 	s.handle("POST /signin", anyone, s.signIn)
 	s.handle("POST /signout", signedIn, s.signOut)

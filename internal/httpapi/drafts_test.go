@@ -48,7 +48,7 @@ func TestDrafts(t *testing.T) {
 		t.Errorf("the replaced draft: %v", got)
 	}
 	reg := e.must(201, e.do("POST", "/drafts/"+id+"/filing", bank.Token, nil, "Idempotency-Key", "draft-1"))
-	if reg["status"] != "effective" || reg["modification_code"] == nil {
+	if reg["status"] != "effective" || reg["modification_code"] == nil || reg["kind"] != "chattel_mortgage" {
 		t.Errorf("filed: %v", reg)
 	}
 	again := e.must(201, e.do("POST", "/drafts/"+id+"/filing", bank.Token, nil, "Idempotency-Key", "draft-1"))

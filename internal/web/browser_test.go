@@ -454,6 +454,40 @@ func TestBrowserFlows(t *testing.T) {
 				}
 			})
 
+			t.Run("a clerk saves a draft, leaves, resumes it and files it", func(t *testing.T) {
+				b := s.open(t, lang)
+				b.signIn(bank)
+				b.do(chromedp.Navigate(s.url+"/registrations/new"), chromedp.WaitVisible(chromedp.CSS("#save-draft")))
+				g := "[data-rows=grantor] [data-row] "
+				drafted := []string{"上海星辰草稿机械有限公司", "上海北辰草稿机械有限公司"}[i]
+				b.do(chromedp.SendKeys(chromedp.CSS(g+"input[name=grantor_name]"), drafted),
+					chromedp.Click(chromedp.CSS("#save-draft")),
+					chromedp.WaitVisible(chromedp.CSS(".notice")))
+				if got := b.text(".notice"); got != c.tr("notice.draft_saved") {
+					t.Errorf("after saving the draft: %q", got)
+				}
+				b.screenshot("drafts")
+				// Away and back: the draft is there to resume.
+				b.searchPage()
+				b.do(chromedp.Click(chromedp.CSS("a[href='/drafts']")), chromedp.WaitVisible(chromedp.CSS("table.drafts")))
+				b.do(chromedp.Click(chromedp.CSS("table.drafts a.resume")), chromedp.WaitReady(chromedp.CSS("input[name=draft]")),
+					chromedp.WaitVisible(chromedp.CSS(g+"input[name=grantor_uscc]")), chromedp.WaitVisible(chromedp.CSS("#description")))
+				if got := run(b, chromedp.Evaluate[string](`document.querySelector("[data-rows=grantor] input[name=grantor_name]").value`)); got != drafted {
+					t.Errorf("the resumed form's grantor %q, want %q", got, drafted)
+				}
+				b.do(chromedp.SendKeys(chromedp.CSS(g+"input[name=grantor_uscc]"), grantorCode),
+					chromedp.SendKeys(chromedp.CSS("#description"), "草稿中的设备一批"),
+					chromedp.Click(chromedp.CSS("form[action='/registrations'] button.primary")),
+					chromedp.WaitVisible(chromedp.CSS("#modification-code")))
+				if n := b.text("dl.facts dd.number"); len(n) != 20 {
+					t.Errorf("filed from the draft as %q", n)
+				}
+				b.do(chromedp.Navigate(s.url+"/drafts"), chromedp.WaitVisible(chromedp.CSS("h1")))
+				if got := run(b, chromedp.Evaluate[int](`document.querySelectorAll("table.drafts tbody tr").length`)); got != 0 {
+					t.Errorf("%d drafts left after filing", got)
+				}
+			})
+
 			t.Run("anyone reads the statistics", func(t *testing.T) {
 				b := s.open(t, lang)
 				b.do(chromedp.Click(chromedp.CSS("a[href='/statistics']")), chromedp.WaitVisible(chromedp.CSS("table.stats")))

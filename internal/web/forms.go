@@ -109,6 +109,8 @@ type filingForm struct {
 	SecuredParties []partyRow
 	Items          []registry.ItemInput
 	Filed          *registry.Registration
+	// Draft is the draft the form was resumed from, if any.
+	Draft string
 }
 
 // filing reads the filing form. Numbers that are not numbers are field

@@ -68,8 +68,34 @@ func (s *site) filingPage(w http.ResponseWriter, r *http.Request, c *call) error
 	}
 	data := filingForm{Key: newSecret(), Kinds: registry.Kinds, ItemTypes: registry.ItemTypes,
 		Grantors: []partyRow{{Type: "organization"}}, SecuredParties: []partyRow{secured}, Items: []registry.ItemInput{{Type: "equipment"}}}
-	s.renderForm(w, c, http.StatusOK, "file", data, url.Values{"kind": {"chattel_mortgage"}, "period_months": {"36"}, "max_currency": {"CNY"}}, nil)
+	form := url.Values{"kind": {"chattel_mortgage"}, "period_months": {"36"}, "max_currency": {"CNY"}}
+	if id := r.URL.Query().Get("draft"); id != "" {
+		// A draft resumed: the form as it was saved.
+		c.audited(auth.ReadDraft, id)
+		d, err := s.svc.Draft(c.ctx(), c.caller, id)
+		if err != nil {
+			return err
+		}
+		fl := d.Filing
+		data.Draft = d.ID
+		data.Grantors, data.SecuredParties, data.Items = filingRows(fl)
+		form = draftForm(fl)
+	}
+	s.renderForm(w, c, http.StatusOK, "file", data, form, nil)
 	return nil
+}
+
+// draftForm is a saved filing's single fields as the form shows them.
+func draftForm(fl registry.Filing) url.Values {
+	form := url.Values{"kind": {fl.Kind}, "description": {fl.Collateral.Description}, "reference": {fl.Reference}, "max_currency": {"CNY"}}
+	if fl.PeriodMonths != 0 {
+		form.Set("period_months", strconv.Itoa(fl.PeriodMonths))
+	}
+	if m := fl.MaxSecuredAmount; m != nil {
+		form.Set("max_amount", m.Amount)
+		form.Set("max_currency", m.Currency)
+	}
+	return form
 }
 
 // file handles POST /registrations: the registration is filed and its
@@ -78,16 +104,47 @@ func (s *site) file(w http.ResponseWriter, r *http.Request, c *call) error {
 	c.audited(auth.FileRegistration, "")
 	fl, errs := filing(r.PostForm)
 	g, sp, items := filingRows(fl)
-	data := filingForm{Key: r.PostFormValue("idempotency_key"), Kinds: registry.Kinds, ItemTypes: registry.ItemTypes, Grantors: g, SecuredParties: sp, Items: items}
+	draft := r.PostFormValue("draft")
+	data := filingForm{Key: r.PostFormValue("idempotency_key"), Kinds: registry.Kinds, ItemTypes: registry.ItemTypes, Grantors: g, SecuredParties: sp, Items: items, Draft: draft}
 	form := url.Values{}
 	for _, k := range []string{"kind", "period_months", "max_amount", "max_currency", "reference", "description"} {
 		form.Set(k, r.PostFormValue(k))
 	}
+	if r.PostFormValue("save_draft") == "1" {
+		// Saved as it is, unchecked, to be resumed later.
+		var err error
+		if draft == "" {
+			c.audited(auth.CreateDraft, "")
+			_, err = s.svc.CreateDraft(c.ctx(), c.caller, fl)
+		} else {
+			c.audited(auth.UpdateDraft, draft)
+			_, err = s.svc.UpdateDraft(c.ctx(), c.caller, draft, fl)
+		}
+		if err != nil {
+			return s.formFailed(w, c, "file", data, form, "", err)
+		}
+		http.Redirect(w, r, "/drafts?done=draft_saved", http.StatusSeeOther)
+		return nil
+	}
 	if len(errs) > 0 {
 		return s.formFailed(w, c, "file", data, form, "", &registry.ValidationError{Errors: errs})
 	}
-	idempotent(r, c)
-	reg, err := s.svc.File(c.ctx(), c.caller, fl)
+	var reg registry.Registration
+	var err error
+	if draft == "" {
+		idempotent(r, c)
+		reg, err = s.svc.File(c.ctx(), c.caller, fl)
+	} else {
+		// The draft takes what the form holds now, then is filed (and
+		// removed) as the API files a draft; the form's key is the
+		// filing's, not the update's.
+		c.audited(auth.UpdateDraft, draft)
+		if _, err = s.svc.UpdateDraft(c.ctx(), c.caller, draft, fl); err == nil {
+			idempotent(r, c)
+			c.audited(auth.FileDraft, draft)
+			reg, err = s.svc.FileDraft(c.ctx(), c.caller, draft)
+		}
+	}
 	if err != nil {
 		return s.formFailed(w, c, "file", data, form, "", err)
 	}

@@ -199,6 +199,15 @@ func (p *Page) Group(by, label string) (string, error) {
 	return label, nil
 }
 
+// KindName is a kind of registration's name; one the register does not
+// know (a draft is unchecked) is shown as it is.
+func (p *Page) KindName(kind string) (string, error) {
+	if _, ok := p.v.catalogs[p.Lang]["kind."+kind]; ok {
+		return p.T("kind." + kind)
+	}
+	return kind, nil
+}
+
 // Can reports whether the signed-in account may do action.
 func (p *Page) Can(action string) bool { return p.caller.Can(auth.Action(action)) }
 

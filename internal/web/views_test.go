@@ -83,7 +83,7 @@ func samplePages() map[string]func() (any, url.Values) {
 		},
 		"file": func() (any, url.Values) {
 			g, s, items := filingRows(registry.Filing{Grantors: reg.Grantors})
-			return filingForm{Key: "k", Kinds: registry.Kinds, ItemTypes: registry.ItemTypes, Grantors: g, SecuredParties: s, Items: items}, url.Values{"kind": {"factoring"}}
+			return filingForm{Key: "k", Kinds: registry.Kinds, ItemTypes: registry.ItemTypes, Grantors: g, SecuredParties: s, Items: items, Draft: "d1"}, url.Values{"kind": {"factoring"}}
 		},
 		"filed": func() (any, url.Values) { return &filed, nil },
 		"registrations": func() (any, url.Values) {
@@ -104,6 +104,11 @@ func samplePages() map[string]func() (any, url.Values) {
 		"users": func() (any, url.Values) {
 			return usersPage{OrganizationID: "o1", Roles: []string{"registrant", "searcher"}, Page: registry.Page[registry.User]{Items: []registry.User{
 				{ID: "u1", Email: "a@b.cn", Roles: []string{"registrant", "searcher", "org_admin"}, Status: "active"}, {ID: "u2", Roles: []string{"auditor"}, Status: "suspended"}}}}, nil
+		},
+		"drafts": func() (any, url.Values) {
+			return draftsPage{Page: registry.Page[registry.Draft]{Items: []registry.Draft{
+				{ID: "d1", Filing: registry.Filing{Kind: "chattel_mortgage", Grantors: []registry.Party{{Type: "organization", Name: "上海星辰"}}}, UpdatedAt: at},
+				{ID: "d2", Filing: registry.Filing{Kind: "not-a-kind"}, UpdatedAt: at}}}, Next: "/drafts?cursor=x"}, nil
 		},
 		"statistics": func() (any, url.Values) {
 			m1, m2 := "2027-04", "2027-05"

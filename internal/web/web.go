@@ -120,6 +120,8 @@ func (s *site) routes() {
 	s.handle("POST /admin/users", signedIn, s.createUser)
 	s.handle("POST /admin/users/{id}/suspension", signedIn, s.suspendUser)
 	s.handle("POST /admin/users/{id}/reinstatement", signedIn, s.reinstateUser)
+	s.handle("GET /drafts", signedIn, s.drafts)
+	s.handle("POST /drafts/{id}/deletion", signedIn, s.deleteDraft)
 	s.handle("GET /notices", signedIn, s.notices)
 	s.handle("POST /notices/{id}/read", signedIn, s.readNotice)
 	s.handle("GET /watches", signedIn, s.watches)

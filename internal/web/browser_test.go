@@ -488,6 +488,23 @@ func TestBrowserFlows(t *testing.T) {
 				}
 			})
 
+			t.Run("the clerk reopens a search from the history", func(t *testing.T) {
+				b := s.open(t, lang)
+				b.signIn(bank)
+				b.do(chromedp.Click(chromedp.CSS("a[href='/searches']")), chromedp.WaitVisible(chromedp.CSS("table.history")))
+				rows := run(b, chromedp.Evaluate[int](`document.querySelectorAll("table.history tbody tr").length`))
+				if rows < 2 {
+					t.Errorf("%d searches in the history, want the two made above at least", rows)
+				}
+				b.labelled()
+				b.screenshot("history")
+				number := b.text("table.history tbody tr td a")
+				b.do(chromedp.Click(chromedp.CSS("table.history tbody tr td a")), chromedp.WaitVisible(chromedp.CSS("dl.facts dd.number")))
+				if got := b.text("dl.facts dd.number"); got != number {
+					t.Errorf("reopened %q, want %s", got, number)
+				}
+			})
+
 			t.Run("anyone reads the statistics", func(t *testing.T) {
 				b := s.open(t, lang)
 				b.do(chromedp.Click(chromedp.CSS("a[href='/statistics']")), chromedp.WaitVisible(chromedp.CSS("table.stats")))

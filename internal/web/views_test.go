@@ -110,6 +110,11 @@ func samplePages() map[string]func() (any, url.Values) {
 				{ID: "d1", Filing: registry.Filing{Kind: "chattel_mortgage", Grantors: []registry.Party{{Type: "organization", Name: "上海星辰"}}}, UpdatedAt: at},
 				{ID: "d2", Filing: registry.Filing{Kind: "not-a-kind"}, UpdatedAt: at}}}, Next: "/drafts?cursor=x"}, nil
 		},
+		"history": func() (any, url.Values) {
+			return historyPage{Page: registry.Page[registry.SearchSummary]{Items: []registry.SearchSummary{
+				{Number: search.Number, SearchedAt: at, Criteria: registry.Criteria{GrantorName: "上海星辰"}, ResultCount: 3},
+				{Number: search.Number, SearchedAt: at, Criteria: registry.Criteria{SerialNumber: "DMG-1"}}}}, Next: "/searches?cursor=x"}, url.Values{"from": {"2026-11-01"}}
+		},
 		"statistics": func() (any, url.Values) {
 			m1, m2 := "2027-04", "2027-05"
 			st := registry.Statistics{From: m1, To: m2, By: "month", Rows: []registry.StatRow{{Month: &m1, Registrations: 2, Amendments: 1, Searches: 1}, {Month: &m2, Cancellations: 1}}}

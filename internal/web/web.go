@@ -94,6 +94,7 @@ func (s *site) routes() {
 
 	s.handle("GET /search", signedIn, s.searchPage)
 	s.handle("POST /search", signedIn, s.search)
+	s.handle("GET /searches", signedIn, s.history)
 	s.handle("GET /searches/{number}", signedIn, s.searchResult)
 	s.handle("GET /searches/{number}/certificate", signedIn, s.searchCertificate)
 

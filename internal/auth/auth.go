@@ -90,6 +90,8 @@ const (
 	ReadSearch      Action = "search.read"
 	ListSearches    Action = "search.list"
 	ReadStatistics  Action = "statistics.read"
+	Attach          Action = "attachment.create"
+	ReadAttachment  Action = "attachment.read"
 	ReadCertificate Action = "certificate.read"
 	ReadAudit       Action = "audit.read"
 	ExportAudit     Action = "audit.export"
@@ -165,6 +167,8 @@ var permissions = map[Action][]Role{
 	ReadSearch:             {Searcher, Auditor},
 	ListSearches:           {Searcher, Auditor},
 	ReadStatistics:         {nobody},
+	Attach:                 {Registrant},
+	ReadAttachment:         {anyone},
 	ReadCertificate:        {nobody},
 	ReadAudit:              {Admin, Auditor},
 	ExportAudit:            {Admin, Auditor},

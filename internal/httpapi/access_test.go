@@ -283,6 +283,10 @@ func TestPermissionMatrix(t *testing.T) {
 		"PUT /drafts/:id":         {ok: 200, allowed: "registrant", except: map[string]int{"grantor": 404, "stranger": 404}, make: draft("", map[string]any{"kind": "lease"})},
 		"DELETE /drafts/:id":      {ok: 204, allowed: "registrant", except: map[string]int{"grantor": 404, "stranger": 404}, make: draft("", nil)},
 		"POST /drafts/:id/filing": {ok: 201, allowed: "registrant", except: map[string]int{"grantor": 404, "stranger": 404}, make: draft("/filing", nil)},
+		"POST /attachments":       {ok: 201, allowed: "registrant grantor stranger", make: func(*world) call { return call{"/attachments", csvUpload} }},
+		"GET /attachments/:id": {ok: 200, allowed: "*", make: func(w *world) call {
+			return call{"/attachments/" + w.e.attach(w.tokens["registrant"], []byte("a,b\n1,2\n"))["id"].(string), nil}
+		}},
 		"POST /parties": {ok: 201, allowed: "registrant grantor stranger", make: func(*world) call {
 			return call{"/parties", map[string]any{"label": "本行", "party": map[string]any{"type": "organization", "name": "某银行", "uscc": usccs[0]}}}
 		}},

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -158,6 +159,9 @@ func (e *env) do(method, path, token string, body any, headers ...string) respon
 		rd = strings.NewReader(b)
 	case []byte:
 		rd = bytes.NewReader(b)
+	case upload:
+		rd = bytes.NewReader(b.body)
+		headers = append([]string{"Content-Type", b.contentType}, headers...)
 	default:
 		j, err := json.Marshal(b)
 		if err != nil {
@@ -324,4 +328,28 @@ func freshUSCC() string {
 		weight = weight * 3 % 31
 	}
 	return body + string(chars[(31-sum%31)%31])
+}
+
+// upload is a multipart/form-data body holding one file in the part file.
+type upload struct {
+	contentType string
+	body        []byte
+}
+
+func fileUpload(name string, data []byte) upload {
+	var b bytes.Buffer
+	w := multipart.NewWriter(&b)
+	part, _ := w.CreateFormFile("file", name)
+	_, _ = part.Write(data)
+	_ = w.Close()
+	return upload{contentType: w.FormDataContentType(), body: b.Bytes()}
+}
+
+// csvUpload is a small CSV file to upload.
+var csvUpload = fileUpload("collateral.csv", []byte("serial_number,description\nDMG-1,机床\n"))
+
+// attach uploads data as token's organization's attachment.
+func (e *env) attach(token string, data []byte) map[string]any {
+	e.t.Helper()
+	return e.must(201, e.do("POST", "/attachments", token, fileUpload("file.bin", data)))
 }

@@ -115,6 +115,8 @@ var routes = []route{
 	{"PUT", "/drafts/:id", auth.UpdateDraft, bearer, (*api).updateDraft},
 	{"DELETE", "/drafts/:id", auth.DeleteDraft, bearer, (*api).deleteDraft},
 	{"POST", "/drafts/:id/filing", auth.FileDraft, bearer, (*api).fileDraft},
+	{"POST", "/attachments", auth.Attach, bearer, (*api).attach},
+	{"GET", "/attachments/:id", auth.ReadAttachment, bearer, (*api).attachment},
 	{"POST", "/parties", auth.SaveParty, bearer, (*api).saveParty},
 	{"GET", "/parties", auth.ListParties, bearer, (*api).savedParties},
 	{"DELETE", "/parties/:id", auth.DeleteParty, bearer, (*api).deleteSavedParty},
@@ -201,9 +203,13 @@ func (a *api) wrap(rt route) gin.HandlerFunc {
 			return
 		}
 		limit := a.opts.MaxBodyBytes
-		if rt.path == "/registrations/batch" {
+		switch rt.path {
+		case "/registrations/batch":
 			// A bulk request holds up to 1,000 filings.
 			limit *= 32
+		case "/attachments":
+			// A file of up to 10 MiB, with its multipart framing.
+			limit = max(limit, registry.MaxAttachmentBytes+64<<10)
 		}
 		if c.Request.ContentLength > limit {
 			a.fail(c, rt, caller, httpx.NewProblem(http.StatusRequestEntityTooLarge, "payload_too_large",

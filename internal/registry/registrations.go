@@ -346,7 +346,11 @@ func (s *Service) file(ctx context.Context, c Caller, filing func(Tx) (Filing, e
 			if err != nil {
 				return err
 			}
-			reg, err = s.commit(ctx, tx, c, st, auth.FileRegistration, Registration{}, EventInitial, initial(ctrl, f, st), auth.HashSecret(code))
+			data := initial(ctrl, f, st)
+			if data.Collateral.Attachments, err = s.attachments(ctx, tx, c, f.Collateral.Attachments); err != nil {
+				return err
+			}
+			reg, err = s.commit(ctx, tx, c, st, auth.FileRegistration, Registration{}, EventInitial, data, auth.HashSecret(code))
 			reg.ModificationCode = code
 			return err
 		})
@@ -808,6 +812,9 @@ type ItemInput struct {
 type CollateralInput struct {
 	Description string      `json:"description"`
 	Items       []ItemInput `json:"items"`
+	// Attachments name files uploaded before (POST /attachments), such as
+	// the collateral list, by id.
+	Attachments []string `json:"attachments,omitempty"`
 }
 
 // Filing is the content of an initial registration.
@@ -834,6 +841,9 @@ type Item struct {
 type Collateral struct {
 	Description string `json:"description"`
 	Items       []Item `json:"items"`
+	// Attachments are the files the filing named, with their SHA-256: the
+	// log certifies the files through them.
+	Attachments []Attachment `json:"attachments,omitempty"`
 }
 
 // Controller is the organization that controls a registration.

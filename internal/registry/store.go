@@ -66,6 +66,7 @@ type Tx interface {
 	DraftStore
 	PartyStore
 	StatisticsStore
+	AttachmentStore
 	DeliveryStore
 	SearchStore
 	HistoryStore

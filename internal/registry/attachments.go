@@ -1,0 +1,136 @@
+package registry
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/csv"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/movable-registry/registry/internal/auth"
+)
+
+// MaxAttachmentBytes is the largest attachment.
+const MaxAttachmentBytes = 10 << 20
+
+// Attachment is an uploaded file as a filing names it and the log records
+// it: its content is certified by its SHA-256.
+type Attachment struct {
+	ID        string `json:"id"`
+	SHA256    string `json:"sha256"`
+	MediaType string `json:"media_type"`
+	Size      int    `json:"size"`
+}
+
+// StoredAttachment is an attachment with its bytes and owner.
+type StoredAttachment struct {
+	Attachment
+	OrganizationID string
+	Data           []byte
+	CreatedAt      time.Time
+}
+
+// AttachmentStore keeps the attachments.
+type AttachmentStore interface {
+	InsertAttachment(ctx context.Context, a StoredAttachment) error
+	// Attachment returns one, bytes included; ErrNotFound when none.
+	Attachment(ctx context.Context, id string) (StoredAttachment, error)
+}
+
+// mediaType tells an attachment's type from its content, not its name:
+// PDF, PNG, JPEG, or CSV (UTF-8 text that reads as rows of at least two
+// fields); "" for anything else.
+func mediaType(data []byte) string {
+	switch t := http.DetectContentType(data); t {
+	case "application/pdf", "image/png", "image/jpeg":
+		return t
+	case "text/plain; charset=utf-8":
+		if !utf8.Valid(data) {
+			return ""
+		}
+		rows, err := csv.NewReader(bytes.NewReader(data)).ReadAll()
+		if err != nil || len(rows) == 0 || len(rows[0]) < 2 {
+			return ""
+		}
+		return "text/csv"
+	}
+	return ""
+}
+
+// Attach stores a file for the caller's organization to name in its
+// filings: PDF, PNG, JPEG or CSV, at most 10 MiB, its type told from its
+// content.
+func (s *Service) Attach(ctx context.Context, c Caller, data []byte) (Attachment, error) {
+	if err := allow(c, auth.Attach); err != nil {
+		return Attachment{}, err
+	}
+	switch {
+	case len(data) == 0:
+		return Attachment{}, Broke("file", RuleRequired, "is required: one PDF, PNG, JPEG or CSV file")
+	case len(data) > MaxAttachmentBytes:
+		return Attachment{}, Broke("file", RuleTooLong, "must be at most 10 MiB", "max", MaxAttachmentBytes)
+	}
+	mt := mediaType(data)
+	if mt == "" {
+		return Attachment{}, Invalid("file", CodeInvalidField, "must be a PDF, PNG, JPEG or CSV file (its content says otherwise)")
+	}
+	if c.OrganizationID == "" {
+		return Attachment{}, refused(ErrForbidden, "the operator's token belongs to no organization")
+	}
+	sum := sha256.Sum256(data)
+	a := StoredAttachment{Attachment: Attachment{ID: uuid.Must(uuid.NewV7()).String(), SHA256: hex.EncodeToString(sum[:]), MediaType: mt, Size: len(data)},
+		OrganizationID: c.OrganizationID, Data: data}
+	err := s.administer(ctx, c, auth.Attach, &a.Attachment, func(tx Tx, at time.Time) (string, error) {
+		a.CreatedAt = at
+		return a.ID, tx.InsertAttachment(ctx, a)
+	})
+	return a.Attachment, err
+}
+
+// AttachmentFile returns an attachment's bytes, byte for byte, to any
+// authenticated caller.
+func (s *Service) AttachmentFile(ctx context.Context, c Caller, id string) (StoredAttachment, error) {
+	if err := allow(c, auth.ReadAttachment); err != nil {
+		return StoredAttachment{}, err
+	}
+	if !isUUID(id) {
+		return StoredAttachment{}, ErrNotFound
+	}
+	return s.store.Attachment(ctx, id)
+}
+
+// attachments resolves a filing's attachment ids: each must be the
+// caller's organization's upload, named once.
+func (s *Service) attachments(ctx context.Context, tx Tx, c Caller, ids []string) ([]Attachment, error) {
+	var p problems
+	var out []Attachment
+	seen := map[string]bool{}
+	for i, id := range ids {
+		field := fmt.Sprintf("collateral.attachments[%d]", i)
+		if seen[id] {
+			p.broke(field, RuleRepeats, "names an attachment already named")
+			continue
+		}
+		seen[id] = true
+		if !isUUID(id) {
+			p.add(field, CodeInvalidField, "is not an attachment's id")
+			continue
+		}
+		a, err := tx.Attachment(ctx, id)
+		if err == ErrNotFound || (err == nil && a.OrganizationID != c.OrganizationID) {
+			p.add(field, CodeInvalidField, "names no attachment of this organization's")
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a.Attachment)
+	}
+	return out, p.err()
+}

@@ -24,6 +24,16 @@ if [ -z "${TEST_DATABASE_URL:-}" ]; then
 fi
 export TEST_DATABASE_URL
 
+# The PDF certificates embed a TrueType font with the CJK characters, and
+# their tests read them back with poppler's pdftotext and pdftoppm.
+if [ ! -f /usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf ] || ! command -v pdftotext >/dev/null 2>&1; then
+	echo "make test: installing fonts-droid-fallback and poppler-utils for the PDF certificates"
+	sudo=""
+	[ "$(id -u)" = 0 ] || sudo=sudo
+	$sudo apt-get update -qq
+	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-droid-fallback poppler-utils >/dev/null
+fi
+
 # The browser tests drive Debian's chromium; install it where it is missing
 # (with CJK fonts, so that screenshots of Chinese pages are readable).
 if [ -z "${CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; then

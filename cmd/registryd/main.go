@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/net/netutil"
 
+	"github.com/movable-registry/registry/internal/certpdf"
 	"github.com/movable-registry/registry/internal/config"
 	"github.com/movable-registry/registry/internal/httpapi"
 	"github.com/movable-registry/registry/internal/httpx"
@@ -218,6 +219,8 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 			PerToken:     httpx.Limit(cfg.RateLimits.PerToken),
 			Draining:     draining,
 			SharedLimits: shared,
+			Certificates: certpdf.New(cfg.PDFFont),
+			PublicURL:    cfg.Web.PublicURL,
 		}), pages),
 		// Each request's write deadline is set by the handler (httpx), from
 		// request_timeout or export_timeout.

@@ -158,6 +158,9 @@ type Config struct {
 		// its sealed answer (24 h).
 		Retention time.Duration `yaml:"retention"`
 	} `yaml:"idempotency"`
+	// PDFFont is the TrueType font with the CJK characters that the PDF
+	// certificates embed (Debian's fonts-droid-fallback by default).
+	PDFFont string `yaml:"pdf_font"`
 	// Reminders are the expiry reminders to each registration's controller.
 	Reminders struct {
 		// DaysBefore are how many days before its expiry a registration's
@@ -336,6 +339,9 @@ func Load(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("REGISTRY_EXTENSION_WINDOW_DAYS: %q is not a number of days", v)
 		}
 		c.ExtensionWindowDays = n
+	}
+	if v := getenv("REGISTRY_PDF_FONT"); v != "" {
+		c.PDFFont = v
 	}
 	if v := getenv("REGISTRY_PUBLIC_URL"); v != "" {
 		c.Web.PublicURL = v

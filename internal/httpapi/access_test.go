@@ -226,6 +226,7 @@ func TestPermissionMatrix(t *testing.T) {
 			return call{"/registrations/batch", map[string]any{"filings": []any{filing("某机械有限公司", usccs[5])}}}
 		}},
 		"GET /registrations":                            {ok: 200, allowed: "registrant grantor stranger", make: func(*world) call { return call{"/registrations?controller=mine", nil} }},
+		"GET /registrations/:number/certificate.pdf":    {ok: 200, allowed: "*", make: reg("/certificate.pdf", nil)},
 		"GET /registrations/:number":                    {ok: 200, allowed: "*", make: reg("", nil)},
 		"POST /registrations/:number/amendments":        {ok: 201, allowed: "registrant", make: reg("/amendments", map[string]any{"description": "补充: 另有备件一批", "note": "补充"})},
 		"POST /registrations/:number/extensions":        {ok: 201, allowed: "registrant", make: reg("/extensions", map[string]any{"period_months": 12})},
@@ -303,6 +304,10 @@ func TestPermissionMatrix(t *testing.T) {
 		"GET /searches/:number": {ok: 200, allowed: "searcher auditor", make: func(w *world) call {
 			s := w.e.must(201, w.e.do("POST", "/searches", w.searcher.Token, map[string]any{"criteria": map[string]any{"uscc": usccs[1]}}))
 			return call{"/searches/" + s["number"].(string), nil}
+		}},
+		"GET /searches/:number/certificate.pdf": {ok: 200, allowed: "searcher auditor", make: func(w *world) call {
+			s := w.e.must(201, w.e.do("POST", "/searches", w.searcher.Token, map[string]any{"criteria": map[string]any{"uscc": usccs[1]}}))
+			return call{"/searches/" + s["number"].(string) + "/certificate.pdf", nil}
 		}},
 		"GET /searches/:number/results": {ok: 200, allowed: "searcher auditor", make: func(w *world) call {
 			s := w.e.must(201, w.e.do("POST", "/searches", w.searcher.Token, map[string]any{"criteria": map[string]any{"uscc": usccs[1]}}))

@@ -22,6 +22,7 @@ import (
 
 	"github.com/movable-registry/registry/internal/audit"
 	"github.com/movable-registry/registry/internal/auth"
+	"github.com/movable-registry/registry/internal/certpdf"
 	"github.com/movable-registry/registry/internal/httpx"
 	"github.com/movable-registry/registry/internal/registry"
 )
@@ -44,6 +45,11 @@ type Options struct {
 	// Draining, once set, makes /readyz answer 503 while the instance
 	// still serves: the load balancer moves away before it stops.
 	Draining *atomic.Bool
+	// Certificates makes the PDF certificates (certpdf.DefaultFont's
+	// when nil); PublicURL is the registry's address their QR codes
+	// verify at (the request's own when empty).
+	Certificates *certpdf.Maker
+	PublicURL    string
 }
 
 type api struct {
@@ -92,6 +98,7 @@ var routes = []route{
 	{"POST", "/registrations/batch", auth.FileRegistration, bearer, (*api).fileBatch},
 	{"GET", "/registrations", auth.ListRegistrations, bearer, (*api).list},
 	{"GET", "/registrations/:number", auth.ReadRegistration, bearer, (*api).registration},
+	{"GET", "/registrations/:number/certificate.pdf", auth.ReadRegistration, bearer, (*api).registrationPDF},
 	{"POST", "/registrations/:number/amendments", auth.AmendRegistration, bearer, (*api).amend},
 	{"POST", "/registrations/:number/extensions", auth.ExtendRegistration, bearer, (*api).extend},
 	{"POST", "/registrations/:number/cancellation", auth.CancelRegistration, bearer, (*api).cancel},
@@ -124,6 +131,7 @@ var routes = []route{
 	{"GET", "/searches", auth.ListSearches, bearer, (*api).searchHistory},
 	{"GET", "/searches/:number", auth.ReadSearch, bearer, (*api).storedSearch},
 	{"GET", "/searches/:number/results", auth.ReadSearch, bearer, (*api).searchResults},
+	{"GET", "/searches/:number/certificate.pdf", auth.ReadSearch, bearer, (*api).searchPDF},
 	{"GET", "/certificates/:number", auth.ReadCertificate, public, (*api).certificate},
 	{"GET", "/statistics", auth.ReadStatistics, public, (*api).statistics},
 	{"GET", "/audit", auth.ReadAudit, bearer, (*api).audit},
@@ -150,6 +158,9 @@ const BasePath = httpx.BasePath
 func NewRouter(svc *registry.Service, opts Options) http.Handler {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = 1 << 20
+	}
+	if opts.Certificates == nil {
+		opts.Certificates = certpdf.New("")
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()

@@ -1,0 +1,88 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/movable-registry/registry/internal/httpx"
+	"github.com/movable-registry/registry/internal/registry"
+)
+
+// kindNames name the kinds of registration on the PDF certificates.
+var kindNames = map[string]map[string]string{
+	"zh": {"chattel_mortgage": "动产抵押", "receivables_pledge": "应收账款质押", "document_pledge": "权利凭证质押", "financial_lease": "融资租赁",
+		"factoring": "保理", "retention_of_title": "所有权保留", "other": "其他担保"},
+	"en": {"chattel_mortgage": "Chattel mortgage", "receivables_pledge": "Receivables pledge", "document_pledge": "Pledge of documents of title",
+		"financial_lease": "Financial lease", "factoring": "Factoring", "retention_of_title": "Retention of title", "other": "Other security"},
+}
+
+// pdfLanguage reads ?lang=zh|en (zh by default).
+func pdfLanguage(c *gin.Context) (string, error) {
+	switch lang := c.Query("lang"); lang {
+	case "", "zh":
+		return "zh", nil
+	case "en":
+		return "en", nil
+	}
+	return "", registry.Invalid("lang", registry.CodeInvalidField, "must be zh or en")
+}
+
+// verifyURL is where a certificate's QR code leads: the public page that
+// checks its number.
+func (a *api) verifyURL(c *gin.Context, number string) string {
+	base := strings.TrimSuffix(a.opts.PublicURL, "/")
+	if base == "" {
+		scheme := "http"
+		if c.Request.TLS != nil {
+			scheme = "https"
+		}
+		base = scheme + "://" + c.Request.Host
+	}
+	return base + "/verify?number=" + url.QueryEscape(number)
+}
+
+func (a *api) sendPDF(c *gin.Context, number string, pdf []byte, err error) error {
+	if err != nil {
+		a.log.Error("a PDF certificate could not be made", "error", err, "number", number)
+		return httpx.NewProblem(http.StatusServiceUnavailable, "unavailable", "the certificate cannot be made as a PDF here just now")
+	}
+	c.Header("Content-Disposition", `inline; filename="`+number+`.pdf"`)
+	c.Data(http.StatusOK, "application/pdf", pdf)
+	return nil
+}
+
+// registrationPDF handles GET /registrations/{number}/certificate.pdf.
+func (a *api) registrationPDF(c *gin.Context, caller registry.Caller) error {
+	lang, err := pdfLanguage(c)
+	if err != nil {
+		return err
+	}
+	r, err := a.svc.Registration(c.Request.Context(), caller, c.Param("number"))
+	if err != nil {
+		return err
+	}
+	pdf, err := a.opts.Certificates.Registration(r, func(k string) string { return kindNames[lang][k] }, lang, a.verifyURL(c, r.Number))
+	return a.sendPDF(c, r.Number, pdf, err)
+}
+
+// searchPDF handles GET /searches/{number}/certificate.pdf.
+func (a *api) searchPDF(c *gin.Context, caller registry.Caller) error {
+	lang, err := pdfLanguage(c)
+	if err != nil {
+		return err
+	}
+	body, err := a.svc.StoredSearch(c.Request.Context(), caller, c.Param("number"))
+	if err != nil {
+		return err
+	}
+	var cert registry.SearchCertificate
+	if err := json.Unmarshal(body, &cert); err != nil {
+		return err
+	}
+	pdf, err := a.opts.Certificates.Search(cert, lang, a.verifyURL(c, cert.Number))
+	return a.sendPDF(c, cert.Number, pdf, err)
+}

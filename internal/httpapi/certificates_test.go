@@ -1,0 +1,89 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/qrcode"
+)
+
+// TestPDFCertificates: a registration's verification statement and a
+// search certificate come as PDF, in Chinese or English, their text (read
+// back by poppler's pdftotext) holding the Chinese names and the number,
+// and their QR code (drawn by pdftoppm, read by ZXing) the verification
+// address.
+func TestPDFCertificates(t *testing.T) {
+	for _, tool := range []string{"pdftotext", "pdftoppm"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s is needed: make test installs poppler-utils (apt-get install -y poppler-utils)", tool)
+		}
+	}
+	e := newEnv(t)
+	bank := e.newAccount(usccs[0], "registrant", "searcher")
+	reg := e.must(201, e.do("POST", "/registrations", bank.Token, filing(grantorName, usccs[1])))
+	number := reg["number"].(string)
+	search := e.must(201, e.do("POST", "/searches", bank.Token, map[string]any{"criteria": map[string]any{"uscc": usccs[1]}}))["number"].(string)
+	dir := t.TempDir()
+	read := func(path, lang string) (text, qr string) {
+		t.Helper()
+		r := e.do("GET", path+"?lang="+lang, bank.Token, nil)
+		if r.Status != 200 || r.Header.Get("Content-Type") != "application/pdf" || !bytes.HasPrefix(r.Body, []byte("%PDF-")) {
+			t.Fatalf("GET %s: %d %s", path, r.Status, r.Header.Get("Content-Type"))
+		}
+		file := filepath.Join(dir, lang+".pdf")
+		if err := os.WriteFile(file, r.Body, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command("pdftotext", "-enc", "UTF-8", file, "-").Output()
+		if err != nil {
+			t.Fatalf("pdftotext: %v", err)
+		}
+		if err := exec.Command("pdftoppm", "-png", "-r", "150", "-singlefile", file, filepath.Join(dir, lang)).Run(); err != nil {
+			t.Fatalf("pdftoppm: %v", err)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, lang+".png"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		bmp, err := gozxing.NewBinaryBitmapFromImage(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := qrcode.NewQRCodeReader().Decode(bmp, nil)
+		if err != nil {
+			t.Fatalf("the QR code of %s does not decode: %v", path, err)
+		}
+		return string(out), res.GetText()
+	}
+	text, qr := read("/registrations/"+number+"/certificate.pdf", "zh")
+	for _, want := range []string{"动产和权利担保登记证明", number, grantorName, "动产抵押", "DMG-2019-004411"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the Chinese statement lacks %q:\n%s", want, text)
+		}
+	}
+	if !strings.HasSuffix(qr, "/verify?number="+number) {
+		t.Errorf("its QR code reads %q", qr)
+	}
+	text, qr = read("/searches/"+search+"/certificate.pdf", "en")
+	for _, want := range []string{"Search certificate", search, number, grantorName} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the English search certificate lacks %q:\n%s", want, text)
+		}
+	}
+	if !strings.HasSuffix(qr, "/verify?number="+search) {
+		t.Errorf("its QR code reads %q", qr)
+	}
+	e.problem(e.do("GET", "/registrations/"+number+"/certificate.pdf?lang=fr", bank.Token, nil), 422, "invalid_field")
+	other := e.newAccount(usccs[2], "searcher")
+	e.problem(e.do("GET", "/searches/"+search+"/certificate.pdf", other.Token, nil), 403, "forbidden")
+}

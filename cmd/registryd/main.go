@@ -189,7 +189,8 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 			log.Warn("the delivery jobs did not stop cleanly", "error", err)
 		}
 	}()
-	pages, err := web.New(svc, web.Options{Logger: log, PublicURL: cfg.Web.PublicURL, SecureCookies: cfg.Web.SecureCookies,
+	certificates := certpdf.New(cfg.PDFFont)
+	pages, err := web.New(svc, web.Options{Logger: log, PublicURL: cfg.Web.PublicURL, SecureCookies: cfg.Web.SecureCookies, Certificates: certificates,
 		MaxBodyBytes: cfg.MaxBodyBytes, SessionTTL: cfg.Web.SessionTTL})
 	if err != nil {
 		return err
@@ -219,7 +220,7 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 			PerToken:     httpx.Limit(cfg.RateLimits.PerToken),
 			Draining:     draining,
 			SharedLimits: shared,
-			Certificates: certpdf.New(cfg.PDFFont),
+			Certificates: certificates,
 			PublicURL:    cfg.Web.PublicURL,
 		}), pages),
 		// Each request's write deadline is set by the handler (httpx), from

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"image/png"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 	"github.com/makiuchi-d/gozxing"
@@ -320,6 +323,28 @@ func TestBrowserFlows(t *testing.T) {
 					t.Errorf("the QR code reads %q", got)
 				}
 				b.screenshot("search-certificate")
+				// The PDF the page offers, fetched with the browser's session
+				// (the page's policy allows it no fetch of its own).
+				href := run(b, chromedp.AttributeValue(chromedp.CSS("a.pdf"), "href")).Value
+				var cookies []*network.Cookie
+				b.do(chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
+					res, err := cdp.Call(ctx, target, network.GetCookies, network.GetCookiesParams{})
+					cookies = res.Cookies
+					return err
+				}))
+				req, _ := http.NewRequest("GET", s.url+href, nil)
+				for _, ck := range cookies {
+					req.AddCookie(&http.Cookie{Name: ck.Name, Value: ck.Value})
+				}
+				if resp, err := http.DefaultClient.Do(req); err != nil {
+					t.Error(err)
+				} else {
+					body, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/pdf" || !bytes.HasPrefix(body, []byte("%PDF-")) {
+						t.Errorf("the certificate's PDF (%s): %s %s", href, resp.Status, resp.Header.Get("Content-Type"))
+					}
+				}
 				// Printed, the certificate stands alone: no navigation, no buttons.
 				b.media("print")
 				hidden := run(b, chromedp.Evaluate[bool](`["header.top", "footer", ".no-print"].every(s => getComputedStyle(document.querySelector(s)).display === "none")`))

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/movable-registry/registry/internal/auth"
 	"github.com/movable-registry/registry/internal/registry"
@@ -125,4 +126,51 @@ func (s *site) searchCertificate(w http.ResponseWriter, r *http.Request, c *call
 	}
 	s.render(w, c, http.StatusOK, "search_certificate", certificatePage{VerifyURL: s.verifyURL(r, cert.Number), Search: &cert})
 	return nil
+}
+
+// pdfLanguage is ?lang= (zh or en), else the page's language.
+func pdfLanguage(r *http.Request, c *call) string {
+	if lang := r.URL.Query().Get("lang"); lang == "zh" || lang == "en" {
+		return lang
+	}
+	return c.lang
+}
+
+// sendPDF writes a certificate made as PDF, or says it cannot be made.
+func (s *site) sendPDF(w http.ResponseWriter, c *call, number string, pdf []byte, err error) error {
+	if err != nil {
+		s.log.Error("a PDF certificate could not be made", "error", err, "number", number, "request_id", c.caller.RequestID)
+		return &registry.UnavailableError{RetryAfter: time.Minute, Reason: "the certificate cannot be made as a PDF here just now"}
+	}
+	w.Header().Set("Content-Type", "application/pdf")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+number+`.pdf"`)
+	_, _ = w.Write(pdf)
+	return nil
+}
+
+// searchPDF handles GET /searches/{number}/certificate.pdf.
+func (s *site) searchPDF(w http.ResponseWriter, r *http.Request, c *call) error {
+	cert, err := s.storedSearch(c, r.PathValue("number"))
+	if err != nil {
+		return err
+	}
+	pdf, err := s.opts.Certificates.Search(cert, pdfLanguage(r, c), s.verifyURL(r, cert.Number))
+	return s.sendPDF(w, c, cert.Number, pdf, err)
+}
+
+// registrationPDF handles GET /registrations/{number}/certificate.pdf.
+func (s *site) registrationPDF(w http.ResponseWriter, r *http.Request, c *call) error {
+	number := r.PathValue("number")
+	c.audited(auth.ReadRegistration, number)
+	reg, err := s.svc.Registration(c.ctx(), c.caller, number)
+	if err != nil {
+		return err
+	}
+	lang := pdfLanguage(r, c)
+	kind := func(k string) string {
+		name, _ := s.views.translate(lang, "kind."+k)
+		return name
+	}
+	pdf, err := s.opts.Certificates.Registration(reg, kind, lang, s.verifyURL(r, reg.Number))
+	return s.sendPDF(w, c, reg.Number, pdf, err)
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/movable-registry/registry/internal/auth"
+	"github.com/movable-registry/registry/internal/certpdf"
 	"github.com/movable-registry/registry/internal/httpx"
 	"github.com/movable-registry/registry/internal/registry"
 )
@@ -37,6 +38,9 @@ type Options struct {
 	// SessionTTL is how long a sign-in lasts (default 12 hours, and never
 	// longer than the registry's token lifetime).
 	SessionTTL time.Duration
+	// Certificates makes the PDF certificates (certpdf.DefaultFont's when
+	// nil).
+	Certificates *certpdf.Maker
 }
 
 type site struct {
@@ -57,6 +61,9 @@ func New(svc *registry.Service, opts Options) (http.Handler, error) {
 	}
 	if opts.SessionTTL <= 0 {
 		opts.SessionTTL = 12 * time.Hour
+	}
+	if opts.Certificates == nil {
+		opts.Certificates = certpdf.New("")
 	}
 	v, err := loadViews(opts.Strict)
 	if err != nil {
@@ -97,12 +104,14 @@ func (s *site) routes() {
 	s.handle("GET /searches", signedIn, s.history)
 	s.handle("GET /searches/{number}", signedIn, s.searchResult)
 	s.handle("GET /searches/{number}/certificate", signedIn, s.searchCertificate)
+	s.handle("GET /searches/{number}/certificate.pdf", signedIn, s.searchPDF)
 
 	s.handle("GET /registrations", signedIn, s.myRegistrations)
 	s.handle("GET /registrations/new", signedIn, s.filingPage)
 	s.handle("POST /registrations", signedIn, s.file)
 	s.handle("GET /registrations/{number}", signedIn, s.registration)
 	s.handle("GET /registrations/{number}/certificate", signedIn, s.registrationCertificate)
+	s.handle("GET /registrations/{number}/certificate.pdf", signedIn, s.registrationPDF)
 	s.handle("POST /registrations/{number}/amendment", signedIn, s.amend)
 	s.handle("POST /registrations/{number}/extension", signedIn, s.extend)
 	s.handle("POST /registrations/{number}/cancellation", signedIn, s.cancel)

@@ -513,6 +513,22 @@ func TestBrowserFlows(t *testing.T) {
 				}
 			})
 
+			t.Run("a saved party fills a row of the filing form", func(t *testing.T) {
+				saved := []string{"上海常用担保人有限公司", "上海常用客户有限公司"}[i]
+				s.api(201, "POST", "/parties", bank.Token, map[string]any{"label": "常用", "party": map[string]any{"type": "organization", "name": saved, "uscc": grantorCode}})
+				b := s.open(t, lang)
+				b.signIn(bank)
+				b.do(chromedp.Navigate(s.url+"/registrations/new"), chromedp.WaitVisible(chromedp.CSS("#add-saved-grantor")),
+					chromedp.Click(chromedp.CSS("#add-saved-grantor")),
+					chromedp.WaitVisible(chromedp.CSS("[data-rows=grantor] [data-row]:nth-child(2)")))
+				name := run(b, chromedp.Evaluate[string](`document.querySelector("[data-rows=grantor] [data-row]:nth-child(2) input[name=grantor_name]").value`))
+				uscc := run(b, chromedp.Evaluate[string](`document.querySelector("[data-rows=grantor] [data-row]:nth-child(2) input[name=grantor_uscc]").value`))
+				if name != saved || uscc != grantorCode {
+					t.Errorf("the added row: %q %q, want %q %q", name, uscc, saved, grantorCode)
+				}
+				b.labelled()
+			})
+
 			t.Run("the clerk reopens a search from the history", func(t *testing.T) {
 				b := s.open(t, lang)
 				b.signIn(bank)

@@ -111,6 +111,8 @@ type filingForm struct {
 	Filed          *registry.Registration
 	// Draft is the draft the form was resumed from, if any.
 	Draft string
+	// Saved are the organization's saved parties, to add as a row.
+	Saved []registry.SavedParty
 }
 
 // filing reads the filing form. Numbers that are not numbers are field

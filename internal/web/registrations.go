@@ -81,8 +81,19 @@ func (s *site) filingPage(w http.ResponseWriter, r *http.Request, c *call) error
 		data.Grantors, data.SecuredParties, data.Items = filingRows(fl)
 		form = draftForm(fl)
 	}
+	data.Saved = s.savedParties(c)
 	s.renderForm(w, c, http.StatusOK, "file", data, form, nil)
 	return nil
+}
+
+// savedParties are the caller's organization's saved parties (the first
+// hundred), for the filing form; none when they cannot be read.
+func (s *site) savedParties(c *call) []registry.SavedParty {
+	page, err := s.svc.SavedParties(c.ctx(), c.caller, "", "100", "")
+	if err != nil {
+		return nil
+	}
+	return page.Items
 }
 
 // draftForm is a saved filing's single fields as the form shows them.
@@ -109,6 +120,21 @@ func (s *site) file(w http.ResponseWriter, r *http.Request, c *call) error {
 	form := url.Values{}
 	for _, k := range []string{"kind", "period_months", "max_amount", "max_currency", "reference", "description"} {
 		form.Set(k, r.PostFormValue(k))
+	}
+	data.Saved = s.savedParties(c)
+	if side := r.PostFormValue("add_saved"); side == "grantor" || side == "secured" {
+		// A saved party becomes a row of the form, which is shown again.
+		for _, sp := range data.Saved {
+			if sp.ID == r.PostFormValue("saved_"+side) {
+				if side == "grantor" {
+					data.Grantors = append(data.Grantors, rowOf(sp.Party))
+				} else {
+					data.SecuredParties = append(data.SecuredParties, rowOf(sp.Party))
+				}
+			}
+		}
+		s.renderForm(w, c, http.StatusOK, "file", data, form, nil)
+		return nil
 	}
 	if r.PostFormValue("save_draft") == "1" {
 		// Saved as it is, unchecked, to be resumed later.

@@ -83,7 +83,8 @@ func samplePages() map[string]func() (any, url.Values) {
 		},
 		"file": func() (any, url.Values) {
 			g, s, items := filingRows(registry.Filing{Grantors: reg.Grantors})
-			return filingForm{Key: "k", Kinds: registry.Kinds, ItemTypes: registry.ItemTypes, Grantors: g, SecuredParties: s, Items: items, Draft: "d1"}, url.Values{"kind": {"factoring"}}
+			return filingForm{Key: "k", Kinds: registry.Kinds, ItemTypes: registry.ItemTypes, Grantors: g, SecuredParties: s, Items: items, Draft: "d1",
+				Saved: []registry.SavedParty{{ID: "p1", Label: "本行", Party: registry.Party{Type: "organization", Name: "某银行", USCC: "91310000132209458L"}}}}, url.Values{"kind": {"factoring"}}
 		},
 		"filed": func() (any, url.Values) { return &filed, nil },
 		"registrations": func() (any, url.Values) {

@@ -67,6 +67,19 @@ func TestAttachments(t *testing.T) {
 	if n := e.count("SELECT count(*) FROM events WHERE registration_number = $1 AND position($2 in convert_from(record, 'UTF8')) > 0", reg["number"], hex.EncodeToString(sum[:])); n != 1 {
 		t.Errorf("the log record does not carry the CSV's digest")
 	}
+	// An amendment names one more; one already named is refused.
+	n := reg["number"].(string)
+	amended := e.must(201, e.do("POST", "/registrations/"+n+"/amendments", bank.Token, map[string]any{"add_attachments": []any{ids["image/png"]}}))
+	if got := list(amended["collateral"].(map[string]any)["attachments"]); len(got) != 3 || got[2].(map[string]any)["media_type"] != "image/png" {
+		t.Errorf("after the amendment: %v", got)
+	}
+	again := e.problem(e.do("POST", "/registrations/"+n+"/amendments", bank.Token, map[string]any{"add_attachments": []any{ids["text/csv"]}}), 422, "invalid_field")
+	if errs := list(again["errors"]); len(errs) != 1 || errs[0].(map[string]any)["field"] != "add_attachments[0]" {
+		t.Errorf("an attachment named again: %v", again)
+	}
+	if got := list(e.must(200, e.do("GET", "/registrations/"+n, other.Token, nil))["collateral"].(map[string]any)["attachments"]); len(got) != 3 {
+		t.Errorf("the registration read back has %d attachments", len(got))
+	}
 	// Another organization's attachment, or none, is refused by its place.
 	g := filing(grantorName, usccs[1])
 	g["collateral"].(map[string]any)["attachments"] = []any{ids["image/png"]}

@@ -16,8 +16,12 @@ import (
 	"github.com/movable-registry/registry/internal/auth"
 )
 
-// MaxAttachmentBytes is the largest attachment.
-const MaxAttachmentBytes = 10 << 20
+// MaxAttachmentBytes is the largest attachment; maxAttachments is how many
+// one registration may name.
+const (
+	MaxAttachmentBytes = 10 << 20
+	maxAttachments     = 20
+)
 
 // Attachment is an uploaded file as a filing names it and the log records
 // it: its content is certified by its SHA-256.
@@ -105,14 +109,22 @@ func (s *Service) AttachmentFile(ctx context.Context, c Caller, id string) (Stor
 	return s.store.Attachment(ctx, id)
 }
 
-// attachments resolves a filing's attachment ids: each must be the
-// caller's organization's upload, named once.
-func (s *Service) attachments(ctx context.Context, tx Tx, c Caller, ids []string) ([]Attachment, error) {
+// attachments resolves the attachment ids a filing or amendment names
+// under field: each must be the caller's organization's upload, named once,
+// and not one the registration already has.
+func (s *Service) attachments(ctx context.Context, tx Tx, c Caller, field string, ids []string, has []Attachment) ([]Attachment, error) {
 	var p problems
 	var out []Attachment
 	seen := map[string]bool{}
+	for _, a := range has {
+		seen[a.ID] = true
+	}
+	if len(ids)+len(has) > maxAttachments {
+		return nil, Broke(field, RuleAtMost, fmt.Sprintf("a registration may name at most %d attachments", maxAttachments), "max", maxAttachments)
+	}
+	base := field
 	for i, id := range ids {
-		field := fmt.Sprintf("collateral.attachments[%d]", i)
+		field := fmt.Sprintf("%s[%d]", base, i)
 		if seen[id] {
 			p.broke(field, RuleRepeats, "names an attachment already named")
 			continue

@@ -62,6 +62,8 @@ type amendmentData struct {
 	Controller       *Controller `json:"controller,omitempty"`
 	MaxSecuredAmount *Money      `json:"max_secured_amount,omitempty"`
 	Note             string      `json:"note,omitempty"`
+	// AddAttachments are the files it names, with their SHA-256.
+	AddAttachments []Attachment `json:"add_attachments,omitempty"`
 }
 
 // extensionData is what an extension records.
@@ -305,6 +307,7 @@ func applyAmendment(r *Registration, d *amendmentData) error {
 		r.Collateral.Items = slices.DeleteFunc(r.Collateral.Items, func(it Item) bool { return slices.Contains(d.RemoveItemIDs, it.ID) })
 	}
 	r.Collateral.Items = append(r.Collateral.Items, d.AddItems...)
+	r.Collateral.Attachments = append(r.Collateral.Attachments, d.AddAttachments...)
 	if d.Description != nil {
 		r.Collateral.Description = *d.Description
 	}

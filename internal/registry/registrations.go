@@ -105,6 +105,9 @@ func (s *Service) Amend(ctx context.Context, c Caller, number string, pre Precon
 		if err != nil {
 			return "", nil, err
 		}
+		if data.AddAttachments, err = s.attachments(ctx, tx, c, "add_attachments", a.AddAttachments, cur.Collateral.Attachments); err != nil {
+			return "", nil, err
+		}
 		data.Controller = ctrl
 		return EventAmendment, data, nil
 	})
@@ -347,7 +350,7 @@ func (s *Service) file(ctx context.Context, c Caller, filing func(Tx) (Filing, e
 				return err
 			}
 			data := initial(ctrl, f, st)
-			if data.Collateral.Attachments, err = s.attachments(ctx, tx, c, f.Collateral.Attachments); err != nil {
+			if data.Collateral.Attachments, err = s.attachments(ctx, tx, c, "collateral.attachments", f.Collateral.Attachments, nil); err != nil {
 				return err
 			}
 			reg, err = s.commit(ctx, tx, c, st, auth.FileRegistration, Registration{}, EventInitial, data, auth.HashSecret(code))
@@ -920,6 +923,8 @@ type Amendment struct {
 	SecuredParties   []Party     `json:"secured_parties,omitempty"`
 	MaxSecuredAmount *Money      `json:"max_secured_amount,omitempty"`
 	Note             string      `json:"note,omitempty"`
+	// AddAttachments name more of the organization's uploads by id.
+	AddAttachments []string `json:"add_attachments,omitempty"`
 }
 
 // Extension adds months to a registration's expiry.
@@ -1089,8 +1094,8 @@ func checkItems(p *problems, field string, items []ItemInput) {
 func (a *Amendment) Validate() error {
 	var p problems
 	if len(a.AddItems) == 0 && len(a.RemoveItemIDs) == 0 && a.Description == nil && len(a.AddGrantors) == 0 &&
-		len(a.RemoveGrantors) == 0 && len(a.RenameGrantors) == 0 && a.SecuredParties == nil && a.MaxSecuredAmount == nil {
-		p.broke("amendment", RuleChangesNothing, "changes nothing: give at least one of add_items, remove_item_ids, description, add_grantors, remove_grantors, rename_grantors, secured_parties, max_secured_amount")
+		len(a.RemoveGrantors) == 0 && len(a.RenameGrantors) == 0 && a.SecuredParties == nil && a.MaxSecuredAmount == nil && len(a.AddAttachments) == 0 {
+		p.broke("amendment", RuleChangesNothing, "changes nothing: give at least one of add_items, remove_item_ids, description, add_grantors, remove_grantors, rename_grantors, secured_parties, max_secured_amount, add_attachments")
 		return p.err()
 	}
 	checkItems(&p, "add_items", a.AddItems)

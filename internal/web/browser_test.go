@@ -515,9 +515,23 @@ func TestBrowserFlows(t *testing.T) {
 
 			t.Run("a saved party fills a row of the filing form", func(t *testing.T) {
 				saved := []string{"上海常用担保人有限公司", "上海常用客户有限公司"}[i]
-				s.api(201, "POST", "/parties", bank.Token, map[string]any{"label": "常用", "party": map[string]any{"type": "organization", "name": saved, "uscc": grantorCode}})
 				b := s.open(t, lang)
 				b.signIn(bank)
+				// Saved on its page: a wrong USCC is refused beside the field first.
+				b.do(chromedp.Click(chromedp.CSS("a[href='/parties']")), chromedp.WaitVisible(chromedp.CSS("#new-party")),
+					chromedp.SendKeys(chromedp.CSS("#party-label"), "常用"),
+					chromedp.SendKeys(chromedp.CSS("#party-name"), saved),
+					chromedp.SendKeys(chromedp.CSS("#party-uscc"), "91310115MA1K3YJ12X"),
+					chromedp.Click(chromedp.CSS("#new-party button[type=submit]")),
+					chromedp.WaitVisible(chromedp.CSS("#party-uscc + .field-error")))
+				b.do(chromedp.SetValue(chromedp.CSS("#party-uscc"), grantorCode),
+					chromedp.Click(chromedp.CSS("#new-party button[type=submit]")),
+					chromedp.WaitVisible(chromedp.CSS(".notice")))
+				if got := b.text(".notice"); got != c.tr("notice.party_saved") {
+					t.Errorf("after saving the party: %q", got)
+				}
+				b.labelled()
+				b.screenshot("parties")
 				b.do(chromedp.Navigate(s.url+"/registrations/new"), chromedp.WaitVisible(chromedp.CSS("#add-saved-grantor")),
 					chromedp.Click(chromedp.CSS("#add-saved-grantor")),
 					chromedp.WaitVisible(chromedp.CSS("[data-rows=grantor] [data-row]:nth-child(2)")))

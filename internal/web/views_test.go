@@ -116,6 +116,10 @@ func samplePages() map[string]func() (any, url.Values) {
 				{Number: search.Number, SearchedAt: at, Criteria: registry.Criteria{GrantorName: "上海星辰"}, ResultCount: 3},
 				{Number: search.Number, SearchedAt: at, Criteria: registry.Criteria{SerialNumber: "DMG-1"}}}}, Next: "/searches?cursor=x"}, url.Values{"from": {"2026-11-01"}}
 		},
+		"parties": func() (any, url.Values) {
+			return partiesPage{Page: registry.Page[registry.SavedParty]{Items: []registry.SavedParty{
+				{ID: "p1", Label: "本行", Party: registry.Party{Type: "organization", Name: "某银行", USCC: "91310000132209458L"}, CreatedAt: at}}}, Next: "/parties?cursor=x"}, url.Values{"type": {"organization"}}
+		},
 		"statistics": func() (any, url.Values) {
 			m1, m2 := "2027-04", "2027-05"
 			st := registry.Statistics{From: m1, To: m2, By: "month", Rows: []registry.StatRow{{Month: &m1, Registrations: 2, Amendments: 1, Searches: 1}, {Month: &m2, Cancellations: 1}}}

@@ -543,6 +543,33 @@ func TestBrowserFlows(t *testing.T) {
 				b.labelled()
 			})
 
+			t.Run("an attachment is uploaded and filed with a registration", func(t *testing.T) {
+				list := filepath.Join(t.TempDir(), "collateral.csv")
+				if err := os.WriteFile(list, []byte("serial_number,description\nDMG-2019-009001,机床\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				b := s.open(t, lang)
+				b.signIn(bank)
+				b.do(chromedp.Click(chromedp.CSS("a[href='/attachments']")), chromedp.WaitVisible(chromedp.CSS("#upload")),
+					chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{list}),
+					chromedp.Click(chromedp.CSS("#upload button[type=submit]")),
+					chromedp.WaitVisible(chromedp.CSS("#uploaded")))
+				id := b.text("#uploaded dd.attachment-id")
+				b.labelled()
+				b.screenshot("attachment")
+				g := "[data-rows=grantor] [data-row] "
+				b.do(chromedp.Navigate(s.url+"/registrations/new"), chromedp.WaitVisible(chromedp.CSS("#attachments")),
+					chromedp.SendKeys(chromedp.CSS(g+"input[name=grantor_name]"), name),
+					chromedp.SendKeys(chromedp.CSS(g+"input[name=grantor_uscc]"), grantorCode),
+					chromedp.SendKeys(chromedp.CSS("#description"), "清单所列设备"),
+					chromedp.SendKeys(chromedp.CSS("#attachments"), id),
+					chromedp.Click(chromedp.CSS("form[action='/registrations'] button.primary")),
+					chromedp.WaitVisible(chromedp.CSS("#modification-code")))
+				if got := b.text("ul.attachments a"); got != "text/csv" {
+					t.Errorf("the filed registration's attachment: %q", got)
+				}
+			})
+
 			t.Run("the clerk reopens a search from the history", func(t *testing.T) {
 				b := s.open(t, lang)
 				b.signIn(bank)

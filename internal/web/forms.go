@@ -120,9 +120,10 @@ type filingForm struct {
 func filing(f url.Values) (registry.Filing, []registry.FieldError) {
 	var errs []registry.FieldError
 	out := registry.Filing{
-		Kind:       f.Get("kind"),
-		Collateral: registry.CollateralInput{Description: strings.TrimSpace(f.Get("description")), Items: itemRows(f, "item")},
-		Reference:  strings.TrimSpace(f.Get("reference")),
+		Kind: f.Get("kind"),
+		Collateral: registry.CollateralInput{Description: strings.TrimSpace(f.Get("description")), Items: itemRows(f, "item"),
+			Attachments: strings.Fields(f.Get("attachments"))},
+		Reference: strings.TrimSpace(f.Get("reference")),
 	}
 	for _, r := range partyRows(f, "grantor") {
 		out.Grantors = append(out.Grantors, r.party())

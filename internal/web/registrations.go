@@ -98,7 +98,8 @@ func (s *site) savedParties(c *call) []registry.SavedParty {
 
 // draftForm is a saved filing's single fields as the form shows them.
 func draftForm(fl registry.Filing) url.Values {
-	form := url.Values{"kind": {fl.Kind}, "description": {fl.Collateral.Description}, "reference": {fl.Reference}, "max_currency": {"CNY"}}
+	form := url.Values{"kind": {fl.Kind}, "description": {fl.Collateral.Description}, "reference": {fl.Reference}, "max_currency": {"CNY"},
+		"attachments": {strings.Join(fl.Collateral.Attachments, "\n")}}
 	if fl.PeriodMonths != 0 {
 		form.Set("period_months", strconv.Itoa(fl.PeriodMonths))
 	}
@@ -118,7 +119,7 @@ func (s *site) file(w http.ResponseWriter, r *http.Request, c *call) error {
 	draft := r.PostFormValue("draft")
 	data := filingForm{Key: r.PostFormValue("idempotency_key"), Kinds: registry.Kinds, ItemTypes: registry.ItemTypes, Grantors: g, SecuredParties: sp, Items: items, Draft: draft}
 	form := url.Values{}
-	for _, k := range []string{"kind", "period_months", "max_amount", "max_currency", "reference", "description"} {
+	for _, k := range []string{"kind", "period_months", "max_amount", "max_currency", "reference", "description", "attachments"} {
 		form.Set(k, r.PostFormValue(k))
 	}
 	data.Saved = s.savedParties(c)

@@ -39,8 +39,9 @@ func sampleRegistration() registry.Registration {
 			{Type: "individual", Name: "张三", IDNumber: "110101************"},
 			{Type: "organization", Name: "Pacific Rim Trading Co., Ltd.", Country: "HK", RegistrationNumber: "1234567", LEI: "5493001KJTIIGC8Y1R12"},
 		},
-		SecuredParties:   []registry.Party{{Type: "organization", Name: "上海浦东发展银行股份有限公司张江科技支行", USCC: "91310000132209458L"}},
-		Collateral:       registry.Collateral{Description: "12 CNC machining centres", Items: []registry.Item{{ID: "item-1", Type: "equipment", SerialNumber: "DMG-2019-004411", Description: "DMU 50", RegisteredAt: at}}},
+		SecuredParties: []registry.Party{{Type: "organization", Name: "上海浦东发展银行股份有限公司张江科技支行", USCC: "91310000132209458L"}},
+		Collateral: registry.Collateral{Description: "12 CNC machining centres", Items: []registry.Item{{ID: "item-1", Type: "equipment", SerialNumber: "DMG-2019-004411", Description: "DMU 50", RegisteredAt: at}},
+			Attachments: []registry.Attachment{{ID: "a1", SHA256: "ab12", MediaType: "text/csv", Size: 40}}},
 		MaxSecuredAmount: &registry.Money{Amount: "5000000.00", Currency: "CNY"},
 		Reference:        "LN-2026-0042",
 		Objections: []registry.Objection{
@@ -119,6 +120,9 @@ func samplePages() map[string]func() (any, url.Values) {
 		"parties": func() (any, url.Values) {
 			return partiesPage{Page: registry.Page[registry.SavedParty]{Items: []registry.SavedParty{
 				{ID: "p1", Label: "本行", Party: registry.Party{Type: "organization", Name: "某银行", USCC: "91310000132209458L"}, CreatedAt: at}}}, Next: "/parties?cursor=x"}, url.Values{"type": {"organization"}}
+		},
+		"attachments": func() (any, url.Values) {
+			return &registry.Attachment{ID: "a1", SHA256: "ab", MediaType: "text/csv", Size: 3}, nil
 		},
 		"statistics": func() (any, url.Values) {
 			m1, m2 := "2027-04", "2027-05"

@@ -130,6 +130,9 @@ func (s *site) routes() {
 	s.handle("POST /admin/users", signedIn, s.createUser)
 	s.handle("POST /admin/users/{id}/suspension", signedIn, s.suspendUser)
 	s.handle("POST /admin/users/{id}/reinstatement", signedIn, s.reinstateUser)
+	s.handle("GET /attachments", signedIn, s.attachmentPage)
+	s.handle("POST /attachments", signedIn, s.upload)
+	s.handle("GET /attachments/{id}", signedIn, s.attachmentFile)
 	s.handle("GET /parties", signedIn, s.parties)
 	s.handle("POST /parties", signedIn, s.saveParty)
 	s.handle("POST /parties/{id}/deletion", signedIn, s.deleteParty)
@@ -189,7 +192,11 @@ func (c *call) audited(a auth.Action, target string) {
 
 func (s *site) handle(pattern string, n need, h handler) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
+		limit := s.opts.MaxBodyBytes
+		if pattern == "POST /attachments" {
+			limit = max(limit, registry.MaxAttachmentBytes+64<<10)
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		c := &call{r: r, lang: language(r)}
 		req := httpx.From(r)
 		c.caller = registry.Caller{Source: req.Client, RequestID: req.ID}
@@ -208,7 +215,11 @@ func (s *site) handle(pattern string, n need, h handler) {
 			return
 		}
 		if r.Method == http.MethodPost {
-			if err := r.ParseForm(); err != nil {
+			parse := r.ParseForm
+			if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+				parse = func() error { return r.ParseMultipartForm(limit) }
+			}
+			if err := parse(); err != nil {
 				s.fail(w, c, formError(err))
 				return
 			}

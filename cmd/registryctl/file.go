@@ -13,16 +13,13 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
-)
 
-// csvColumns are the columns registryctl file reads, by header name; the
-// first five are required.
-var csvColumns = []string{"kind", "grantor_name", "grantor_uscc", "secured_name", "secured_uscc",
-	"description", "period_months", "serial_numbers", "max_amount", "currency", "reference"}
+	"github.com/movable-registry/registry/internal/bulkcsv"
+	"github.com/movable-registry/registry/internal/registry"
+)
 
 // fileChunk is how many rows go in one bulk request.
 const fileChunk = 250
@@ -36,7 +33,7 @@ const fileChunk = 250
 func fileCSV(ctx context.Context, args []string, getenv func(string) string, out, log io.Writer) (allFiled bool, err error) {
 	fs := flag.NewFlagSet("file", flag.ContinueOnError)
 	fs.SetOutput(log)
-	path := fs.String("csv", "", "the CSV file to file (columns: "+strings.Join(csvColumns, ", ")+")")
+	path := fs.String("csv", "", "the CSV file to file (columns: "+strings.Join(bulkcsv.Columns, ", ")+")")
 	base := fs.String("url", or(getenv("REGISTRY_URL"), "http://127.0.0.1:8080"), "the registry's address")
 	token := fs.String("token", getenv("REGISTRY_TOKEN"), "a registrant's bearer token")
 	if err := fs.Parse(args); err != nil {
@@ -49,7 +46,7 @@ func fileCSV(ctx context.Context, args []string, getenv func(string) string, out
 	if err != nil {
 		return false, err
 	}
-	filings, err := readFilings(raw)
+	filings, err := bulkcsv.Read(raw)
 	if err != nil {
 		return false, err
 	}
@@ -80,70 +77,6 @@ func fileCSV(ctx context.Context, args []string, getenv func(string) string, out
 	}
 	fmt.Fprintln(log)
 	return allFiled, w.Error()
-}
-
-// readFilings reads the CSV's rows as filings.
-func readFilings(raw []byte) ([]map[string]any, error) {
-	r := csv.NewReader(bytes.NewReader(raw))
-	r.FieldsPerRecord = -1
-	rows, err := r.ReadAll()
-	if err != nil {
-		return nil, fmt.Errorf("the CSV: %w", err)
-	}
-	if len(rows) < 2 {
-		return nil, errors.New("the CSV has no rows under its header")
-	}
-	col := map[string]int{}
-	for i, h := range rows[0] {
-		h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
-		if !slices.Contains(csvColumns, h) {
-			return nil, fmt.Errorf("the CSV's column %q is not one of %s", h, strings.Join(csvColumns, ", "))
-		}
-		col[h] = i
-	}
-	for _, need := range csvColumns[:5] {
-		if _, ok := col[need]; !ok {
-			return nil, fmt.Errorf("the CSV has no %q column", need)
-		}
-	}
-	var out []map[string]any
-	for n, row := range rows[1:] {
-		get := func(name string) string {
-			if i, ok := col[name]; ok && i < len(row) {
-				return strings.TrimSpace(row[i])
-			}
-			return ""
-		}
-		f := map[string]any{
-			"kind":            get("kind"),
-			"grantors":        []any{map[string]any{"type": "organization", "name": get("grantor_name"), "uscc": get("grantor_uscc")}},
-			"secured_parties": []any{map[string]any{"type": "organization", "name": get("secured_name"), "uscc": get("secured_uscc")}},
-			"collateral":      map[string]any{"description": get("description"), "items": items(get("serial_numbers"))},
-			"reference":       get("reference"),
-		}
-		if p := get("period_months"); p != "" {
-			months, err := strconv.Atoi(p)
-			if err != nil {
-				return nil, fmt.Errorf("row %d: period_months %q is not a number", n+1, p)
-			}
-			f["period_months"] = months
-		}
-		if a := get("max_amount"); a != "" {
-			f["max_secured_amount"] = map[string]any{"amount": a, "currency": or(get("currency"), "CNY")}
-		}
-		out = append(out, f)
-	}
-	return out, nil
-}
-
-func items(serials string) []any {
-	out := []any{}
-	for s := range strings.SplitSeq(serials, ";") {
-		if s = strings.TrimSpace(s); s != "" {
-			out = append(out, map[string]any{"type": "equipment", "serial_number": s})
-		}
-	}
-	return out
 }
 
 type batchOutcome struct {
@@ -181,7 +114,7 @@ func describe(p *batchProblem) string {
 
 // fileChunkOnce sends one chunk, sending it again (same key) while the
 // registry answers 429 or 503, or cannot be reached, up to twenty times.
-func fileChunkOnce(ctx context.Context, client *http.Client, url, token, key string, chunk []map[string]any) ([]batchOutcome, error) {
+func fileChunkOnce(ctx context.Context, client *http.Client, url, token, key string, chunk []registry.Filing) ([]batchOutcome, error) {
 	body, err := json.Marshal(map[string]any{"filings": chunk})
 	if err != nil {
 		return nil, err

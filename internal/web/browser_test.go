@@ -570,6 +570,32 @@ func TestBrowserFlows(t *testing.T) {
 				}
 			})
 
+			t.Run("a CSV of filings is filed in bulk", func(t *testing.T) {
+				csvFile := filepath.Join(t.TempDir(), "filings.csv")
+				rows := "kind,grantor_name,grantor_uscc,secured_name,secured_uscc,description,period_months,serial_numbers\n" +
+					"chattel_mortgage," + name + "," + grantorCode + ",某银行," + bankCode + ",设备一,12,BULK-" + lang + "-1\n" +
+					"chattel_mortgage," + name + ",91310115MA1K3YJ12X,某银行," + bankCode + ",设备二,12,\n" +
+					"factoring," + name + "," + grantorCode + ",某银行," + bankCode + ",应收账款,24,\n"
+				if err := os.WriteFile(csvFile, []byte(rows), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				b := s.open(t, lang)
+				b.signIn(bank)
+				b.do(chromedp.Click(chromedp.CSS("a[href='/registrations/bulk']")), chromedp.WaitVisible(chromedp.CSS("#bulk")),
+					chromedp.SetUploadFiles(chromedp.CSS("#bulk-file"), []string{csvFile}),
+					chromedp.Click(chromedp.CSS("#bulk button[type=submit]")),
+					chromedp.WaitVisible(chromedp.CSS("#bulk-summary")))
+				if got := b.text("#bulk-summary"); got != c.tr("bulk.summary", 2, 3) {
+					t.Errorf("the summary %q", got)
+				}
+				refused := run(b, chromedp.Evaluate[string](`document.querySelector("table.bulk tr.refused td:nth-child(3)").textContent`))
+				if !strings.Contains(refused, "grantors[0].uscc") {
+					t.Errorf("the refused row says %q", refused)
+				}
+				b.labelled()
+				b.screenshot("bulk")
+			})
+
 			t.Run("the clerk reopens a search from the history", func(t *testing.T) {
 				b := s.open(t, lang)
 				b.signIn(bank)

@@ -124,6 +124,9 @@ func samplePages() map[string]func() (any, url.Values) {
 		"attachments": func() (any, url.Values) {
 			return &registry.Attachment{ID: "a1", SHA256: "ab", MediaType: "text/csv", Size: 3}, nil
 		},
+		"bulk": func() (any, url.Values) {
+			return bulkPage{Key: "k", Columns: []string{"kind", "grantor_name"}, Filed: 1, Rows: []bulkRow{{Row: 1, Number: reg.Number}, {Row: 2, Problems: []string{"grantors[0].uscc: wrong"}}}}, nil
+		},
 		"statistics": func() (any, url.Values) {
 			m1, m2 := "2027-04", "2027-05"
 			st := registry.Statistics{From: m1, To: m2, By: "month", Rows: []registry.StatRow{{Month: &m1, Registrations: 2, Amendments: 1, Searches: 1}, {Month: &m2, Cancellations: 1}}}

@@ -130,6 +130,8 @@ func (s *site) routes() {
 	s.handle("POST /admin/users", signedIn, s.createUser)
 	s.handle("POST /admin/users/{id}/suspension", signedIn, s.suspendUser)
 	s.handle("POST /admin/users/{id}/reinstatement", signedIn, s.reinstateUser)
+	s.handle("GET /registrations/bulk", signedIn, s.bulkForm)
+	s.handle("POST /registrations/bulk", signedIn, s.bulkFile)
 	s.handle("GET /attachments", signedIn, s.attachmentPage)
 	s.handle("POST /attachments", signedIn, s.upload)
 	s.handle("GET /attachments/{id}", signedIn, s.attachmentFile)
@@ -193,8 +195,11 @@ func (c *call) audited(a auth.Action, target string) {
 func (s *site) handle(pattern string, n need, h handler) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		limit := s.opts.MaxBodyBytes
-		if pattern == "POST /attachments" {
+		switch pattern {
+		case "POST /attachments":
 			limit = max(limit, registry.MaxAttachmentBytes+64<<10)
+		case "POST /registrations/bulk":
+			limit *= 32 // up to 1,000 filings
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		c := &call{r: r, lang: language(r)}

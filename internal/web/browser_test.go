@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -532,6 +533,18 @@ func TestBrowserFlows(t *testing.T) {
 				}
 				b.labelled()
 				b.screenshot("parties")
+				// And in a registration's amendment form, as a grantor to add.
+				filedNumber := s.file(bank, "上海甲公司", grantorCode)
+				b.do(chromedp.Navigate(s.url+"/registrations/"+filedNumber), chromedp.WaitVisible(chromedp.CSS("#add-saved-addg"), chromedp.NodeReady),
+					chromedp.SetAttributeValue(chromedp.CSS("#amend"), "data-old", "1"))
+				// The amendment form may be folded away: a script's click.
+				run(b, chromedp.Evaluate[bool](`(b => (b.click(), true))(document.querySelector("#add-saved-addg"))`))
+				b.do(chromedp.WaitNotPresent(chromedp.CSS("#amend[data-old]")),
+					chromedp.WaitReady(chromedp.CSS("#amend")))
+				amendRows := run(b, chromedp.Evaluate[[]string](`[...document.querySelectorAll("[data-rows=addg] input[name=addg_name]")].map(i => i.value)`))
+				if !slices.Contains(amendRows, saved) {
+					t.Errorf("the amendment form's grantors to add: %q", amendRows)
+				}
 				b.do(chromedp.Navigate(s.url+"/registrations/new"), chromedp.WaitVisible(chromedp.CSS("#add-saved-grantor")),
 					chromedp.Click(chromedp.CSS("#add-saved-grantor")),
 					chromedp.WaitVisible(chromedp.CSS("[data-rows=grantor] [data-row]:nth-child(2)")))

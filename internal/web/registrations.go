@@ -191,6 +191,9 @@ type registrationPage struct {
 	Code string
 	// AddGrantors and Assignees are the amendment form's party rows.
 	AddGrantors, Assignees []partyRow
+	// Saved are the viewer's organization's saved parties, to add as a
+	// grantor.
+	Saved []registry.SavedParty
 }
 
 func (s *site) loadRegistration(c *call, number string) (*registrationPage, error) {
@@ -202,9 +205,13 @@ func (s *site) loadRegistration(c *call, number string) (*registrationPage, erro
 	if err != nil {
 		return nil, err
 	}
-	return &registrationPage{Reg: reg, ItemTypes: registry.ItemTypes, Reasons: registry.CancellationReasons,
+	p := &registrationPage{Reg: reg, ItemTypes: registry.ItemTypes, Reasons: registry.CancellationReasons,
 		Controls:    controls,
-		AddGrantors: []partyRow{{Type: "organization"}}, Assignees: []partyRow{{Type: "organization"}}}, nil
+		AddGrantors: []partyRow{{Type: "organization"}}, Assignees: []partyRow{{Type: "organization"}}}
+	if c.caller.Can(auth.ListParties) {
+		p.Saved = s.savedParties(c)
+	}
+	return p, nil
 }
 
 // registration handles GET /registrations/{number}.
@@ -260,7 +267,28 @@ func (s *site) amend(w http.ResponseWriter, r *http.Request, c *call) error {
 		a.MaxSecuredAmount = nil
 	}
 	a.Note = strings.TrimSpace(f.Get("note"))
+	a.AddAttachments = strings.Fields(f.Get("attachments"))
 	added, assignees := partyRows(f, "addg"), partyRows(f, "assign")
+	if id := f.Get("saved_addg"); f.Get("add_saved") == "addg" && id != "" {
+		// A saved party becomes a grantor row; the page is shown again.
+		number := r.PathValue("number")
+		p, err := s.loadRegistration(c, number)
+		if err != nil {
+			return err
+		}
+		for _, sp := range p.Saved {
+			if sp.ID == id {
+				added = append(added, rowOf(sp.Party))
+			}
+		}
+		p.AddGrantors = added
+		if len(assignees) > 0 {
+			p.Assignees = assignees
+		}
+		s.renderForm(w, c, http.StatusOK, "registration", p, url.Values{"form": {"amend"}, "description": {f.Get("description")},
+			"max_amount": {f.Get("max_amount")}, "note": {a.Note}, "attachments": {f.Get("attachments")}}, nil)
+		return nil
+	}
 	for _, row := range added {
 		a.AddGrantors = append(a.AddGrantors, row.party())
 	}
@@ -268,7 +296,7 @@ func (s *site) amend(w http.ResponseWriter, r *http.Request, c *call) error {
 		a.SecuredParties = append(a.SecuredParties, row.party())
 	}
 	form := url.Values{"description": {f.Get("description")}, "max_amount": {f.Get("max_amount")}, "note": {a.Note},
-		"remove_grantor": f["remove_grantor"], "rename_name": f["rename_name"]}
+		"remove_grantor": f["remove_grantor"], "rename_name": f["rename_name"], "attachments": {f.Get("attachments")}}
 	keep := func(p *registrationPage) {
 		if len(added) > 0 {
 			p.AddGrantors = added

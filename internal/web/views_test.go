@@ -93,7 +93,8 @@ func samplePages() map[string]func() (any, url.Values) {
 		},
 		"registration": func() (any, url.Values) {
 			return &registrationPage{Reg: reg, Controls: true, ItemTypes: registry.ItemTypes, Reasons: registry.CancellationReasons, Code: "ABCD",
-				AddGrantors: []partyRow{{Type: "individual", Name: "李四"}}, Assignees: []partyRow{{Type: "foreign", Name: "Pacific Rim"}}}, url.Values{"form": {"amend"}, "rename_name": {"", "王五"}}
+				AddGrantors: []partyRow{{Type: "individual", Name: "李四"}}, Assignees: []partyRow{{Type: "foreign", Name: "Pacific Rim"}},
+				Saved: []registry.SavedParty{{ID: "p1", Label: "常用", Party: registry.Party{Type: "organization", Name: "某公司"}}}}, url.Values{"form": {"amend"}, "rename_name": {"", "王五"}}
 		},
 		"revocations": func() (any, url.Values) { return nil, url.Values{"number": {"1"}} },
 		"registration_certificate": func() (any, url.Values) {

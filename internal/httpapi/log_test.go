@@ -499,6 +499,12 @@ func TestAuditExportMemory(t *testing.T) {
 		return c.lines, c.bytes, top.Load() - base.HeapAlloc
 	}
 	rows, size, grew := export()
+	// Other tests' envs allocate in this process meanwhile (their
+	// followers, their collectors): the smaller of two exports is this
+	// one's own.
+	if _, _, again := export(); again < grew {
+		grew = again
+	}
 	if rows < n+1 {
 		t.Fatalf("%d rows", rows)
 	}

@@ -4,6 +4,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pressly/goose/v3"
+
+	"github.com/movable-registry/registry/internal/postgres"
 )
 
 // TestStatistics: filings, an amendment, a cancellation and searches are
@@ -63,4 +67,49 @@ func TestStatistics(t *testing.T) {
 	e.problem(e.do("GET", "/statistics?by=grantor", "", nil), 422, "invalid_field")
 	e.problem(e.do("GET", "/statistics?from=2027-13", "", nil), 422, "invalid_field")
 	e.problem(e.do("GET", "/statistics?from=2027-05&to=2027-04", "", nil), 422, "invalid_field")
+}
+
+// TestStatisticsBackfill: the migration that made the statistics counted
+// what the register already held exactly as the events and searches count
+// as they happen.
+func TestStatisticsBackfill(t *testing.T) {
+	e := newEnv(t)
+	bank := e.newAccount(usccs[0], "registrant", "searcher")
+	a := e.must(201, e.do("POST", "/registrations", bank.Token, filing(grantorName, usccs[1])))["number"].(string)
+	lease := filing("上海云杉数控设备有限公司", "91440300MA5F8K2L74")
+	lease["kind"] = "financial_lease"
+	e.must(201, e.do("POST", "/registrations", bank.Token, lease))
+	e.must(201, e.do("POST", "/registrations/"+a+"/amendments", bank.Token, map[string]any{"description": "补充"}))
+	e.must(201, e.do("POST", "/registrations/"+a+"/cancellation", bank.Token, map[string]any{"reason": "debt_repaid"}))
+	e.must(201, e.do("POST", "/searches", bank.Token, map[string]any{"criteria": map[string]any{"uscc": usccs[1]}}))
+	snapshot := func() string {
+		t.Helper()
+		rows, err := e.db.Query(`SELECT month::text || '|' || kind || '|' || province || '|' || registrations || '|' || amendments || '|' || cancellations || '|' || searches
+			FROM statistics ORDER BY 1`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var s string
+			_ = rows.Scan(&s)
+			out = append(out, s)
+		}
+		return strings.Join(out, "\n")
+	}
+	live := snapshot()
+	p, err := goose.NewProvider(goose.DialectPostgres, e.db, postgres.Migrations())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.DownTo(t.Context(), 23); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.UpTo(t.Context(), 24); err != nil {
+		t.Fatal(err)
+	}
+	if backfilled := snapshot(); backfilled != live || live == "" {
+		t.Errorf("counted as they happened:\n%s\ncounted by the migration:\n%s", live, backfilled)
+	}
 }

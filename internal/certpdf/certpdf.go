@@ -55,12 +55,16 @@ var labels = map[string]map[string]string{
 		"registered_at": "登记时间", "expires_at": "到期时间", "grantors": "担保人", "secured": "担保权人", "collateral": "担保财产",
 		"items": "财产", "amount": "最高债权额", "searched_at": "查询时间", "as_of": "查询截止时点", "criteria": "查询条件",
 		"position": "登记簿位置", "results": "查询结果", "none": "无", "verify": "扫码或访问以下地址验证本证明", "truncated": "（另有结果未列出，见联机证明）",
-		"attachments": "附件（SHA-256）", "tz": "北京时间"},
+		"attachments": "附件（SHA-256）", "tz": "北京时间",
+		"kind.chattel_mortgage": "动产抵押", "kind.receivables_pledge": "应收账款质押", "kind.document_pledge": "权利凭证质押",
+		"kind.financial_lease": "融资租赁", "kind.factoring": "保理", "kind.retention_of_title": "所有权保留", "kind.other": "其他担保"},
 	"en": {"registration": "Verification statement of a security interest", "search": "Search certificate", "number": "Number", "kind": "Kind",
 		"status": "Status", "registered_at": "Registered at", "expires_at": "Expires at", "grantors": "Grantors", "secured": "Secured parties",
 		"collateral": "Collateral", "items": "Items", "amount": "Maximum secured amount", "searched_at": "Searched at", "as_of": "As of",
 		"criteria": "Criteria", "position": "Register position", "results": "Results", "none": "none", "verify": "Scan or visit to verify this certificate",
-		"truncated": "(more results are in the certificate online)", "attachments": "Attachments (SHA-256)", "tz": "China Standard Time"},
+		"truncated": "(more results are in the certificate online)", "attachments": "Attachments (SHA-256)", "tz": "China Standard Time",
+		"kind.chattel_mortgage": "Chattel mortgage", "kind.receivables_pledge": "Receivables pledge", "kind.document_pledge": "Pledge of documents of title",
+		"kind.financial_lease": "Financial lease", "kind.factoring": "Factoring", "kind.retention_of_title": "Retention of title", "kind.other": "Other security"},
 }
 
 type doc struct {
@@ -140,13 +144,13 @@ func (d *doc) finish(verifyURL string) ([]byte, error) {
 }
 
 // Registration is a registration's verification statement.
-func (m *Maker) Registration(r registry.Registration, kindName func(string) string, lang, verifyURL string) ([]byte, error) {
+func (m *Maker) Registration(r registry.Registration, lang, verifyURL string) ([]byte, error) {
 	d, err := m.start(lang)
 	if err != nil {
 		return nil, err
 	}
 	d.title("registration", r.Number)
-	d.field("kind", kindName(r.Kind))
+	d.field("kind", d.l["kind."+r.Kind])
 	d.field("status", r.Status)
 	d.field("registered_at", d.when(r.RegisteredAt))
 	d.field("expires_at", d.when(r.ExpiresAt))

@@ -46,7 +46,7 @@ func (a *api) attach(c *gin.Context, caller registry.Caller) error {
 			return httpx.NewProblem(http.StatusBadRequest, "malformed_request", "the file: "+err.Error())
 		}
 	}
-	att, err := a.svc.Attach(c.Request.Context(), caller, data)
+	att, err := a.svc.Attach(c.Request.Context(), caller, data, httpx.AttachmentType(data))
 	if err != nil {
 		return err
 	}

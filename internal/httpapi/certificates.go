@@ -12,14 +12,6 @@ import (
 	"github.com/movable-registry/registry/internal/registry"
 )
 
-// kindNames name the kinds of registration on the PDF certificates.
-var kindNames = map[string]map[string]string{
-	"zh": {"chattel_mortgage": "动产抵押", "receivables_pledge": "应收账款质押", "document_pledge": "权利凭证质押", "financial_lease": "融资租赁",
-		"factoring": "保理", "retention_of_title": "所有权保留", "other": "其他担保"},
-	"en": {"chattel_mortgage": "Chattel mortgage", "receivables_pledge": "Receivables pledge", "document_pledge": "Pledge of documents of title",
-		"financial_lease": "Financial lease", "factoring": "Factoring", "retention_of_title": "Retention of title", "other": "Other security"},
-}
-
 // pdfLanguage reads ?lang=zh|en (zh by default).
 func pdfLanguage(c *gin.Context) (string, error) {
 	switch lang := c.Query("lang"); lang {
@@ -65,7 +57,7 @@ func (a *api) registrationPDF(c *gin.Context, caller registry.Caller) error {
 	if err != nil {
 		return err
 	}
-	pdf, err := a.opts.Certificates.Registration(r, func(k string) string { return kindNames[lang][k] }, lang, a.verifyURL(c, r.Number))
+	pdf, err := a.opts.Certificates.Registration(r, lang, a.verifyURL(c, r.Number))
 	return a.sendPDF(c, r.Number, pdf, err)
 }
 

@@ -213,15 +213,7 @@ func (a *api) wrap(rt route) gin.HandlerFunc {
 			a.fail(c, rt, caller, httpx.RateLimited(wait, "from this address"))
 			return
 		}
-		limit := a.opts.MaxBodyBytes
-		switch rt.path {
-		case "/registrations/batch":
-			// A bulk request holds up to 1,000 filings.
-			limit *= 32
-		case "/attachments":
-			// A file of up to 10 MiB, with its multipart framing.
-			limit = max(limit, registry.MaxAttachmentBytes+64<<10)
-		}
+		limit := httpx.BodyLimit(rt.path, a.opts.MaxBodyBytes)
 		if c.Request.ContentLength > limit {
 			a.fail(c, rt, caller, httpx.NewProblem(http.StatusRequestEntityTooLarge, "payload_too_large",
 				"the body is larger than "+strconv.FormatInt(limit, 10)+" bytes"))

@@ -112,9 +112,7 @@ func (h *handler) forward(w http.ResponseWriter, r *http.Request, info *Request)
 	if limit <= 0 {
 		limit = 1 << 20
 	}
-	if strings.HasSuffix(r.URL.Path, "/registrations/batch") {
-		limit *= 32 // as the API allows a bulk request
-	}
+	limit = BodyLimit(r.URL.Path, limit) // as the API allows
 	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	if err != nil || int64(len(body)) > limit {

@@ -1,15 +1,12 @@
 package registry
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/csv"
 	"encoding/hex"
 	"fmt"
-	"net/http"
+	"slices"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -47,30 +44,14 @@ type AttachmentStore interface {
 	Attachment(ctx context.Context, id string) (StoredAttachment, error)
 }
 
-// mediaType tells an attachment's type from its content, not its name:
-// PDF, PNG, JPEG, or CSV (UTF-8 text that reads as rows of at least two
-// fields); "" for anything else.
-func mediaType(data []byte) string {
-	switch t := http.DetectContentType(data); t {
-	case "application/pdf", "image/png", "image/jpeg":
-		return t
-	case "text/plain; charset=utf-8":
-		if !utf8.Valid(data) {
-			return ""
-		}
-		rows, err := csv.NewReader(bytes.NewReader(data)).ReadAll()
-		if err != nil || len(rows) == 0 || len(rows[0]) < 2 {
-			return ""
-		}
-		return "text/csv"
-	}
-	return ""
-}
+// AttachmentTypes are the media types an attachment may have.
+var AttachmentTypes = []string{"application/pdf", "image/png", "image/jpeg", "text/csv"}
 
 // Attach stores a file for the caller's organization to name in its
-// filings: PDF, PNG, JPEG or CSV, at most 10 MiB, its type told from its
-// content.
-func (s *Service) Attach(ctx context.Context, c Caller, data []byte) (Attachment, error) {
+// filings: PDF, PNG, JPEG or CSV, at most 10 MiB. mt is its type as its
+// content tells it (the transport sniffs it: httpx.AttachmentType), never
+// as its name or the client says.
+func (s *Service) Attach(ctx context.Context, c Caller, data []byte, mt string) (Attachment, error) {
 	if err := allow(c, auth.Attach); err != nil {
 		return Attachment{}, err
 	}
@@ -80,8 +61,7 @@ func (s *Service) Attach(ctx context.Context, c Caller, data []byte) (Attachment
 	case len(data) > MaxAttachmentBytes:
 		return Attachment{}, Broke("file", RuleTooLong, "must be at most 10 MiB", "max", MaxAttachmentBytes)
 	}
-	mt := mediaType(data)
-	if mt == "" {
+	if !slices.Contains(AttachmentTypes, mt) {
 		return Attachment{}, Invalid("file", CodeInvalidField, "must be a PDF, PNG, JPEG or CSV file (its content says otherwise)")
 	}
 	if c.OrganizationID == "" {

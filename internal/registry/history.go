@@ -45,15 +45,10 @@ func (s *Service) SearchHistory(ctx context.Context, c Caller, req SearchHistory
 		return Page[SearchSummary]{}, err
 	}
 	var p problems
-	mine := true
-	switch req.Mine {
-	case "", "true":
-		mine = req.Mine == "true" || !c.Has(auth.Auditor)
-	case "false":
-		mine = !c.Has(auth.Auditor)
-	default:
+	if req.Mine != "" && req.Mine != "true" && req.Mine != "false" {
 		p.add("mine", CodeInvalidField, "must be true or false")
 	}
+	mine := req.Mine == "true" || !c.Has(auth.Auditor)
 	f := HistoryFilter{}
 	for _, t := range []struct {
 		field, value string

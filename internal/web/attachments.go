@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/movable-registry/registry/internal/auth"
+	"github.com/movable-registry/registry/internal/httpx"
 	"github.com/movable-registry/registry/internal/registry"
 )
 
@@ -32,7 +33,7 @@ func (s *site) upload(w http.ResponseWriter, r *http.Request, c *call) error {
 			}
 		}
 	}
-	att, err := s.svc.Attach(c.ctx(), c.caller, data)
+	att, err := s.svc.Attach(c.ctx(), c.caller, data, httpx.AttachmentType(data))
 	if err != nil {
 		return s.formFailed(w, c, "attachments", (*registry.Attachment)(nil), nil, "", err)
 	}

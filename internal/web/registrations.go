@@ -122,8 +122,14 @@ func (s *site) file(w http.ResponseWriter, r *http.Request, c *call) error {
 	for _, k := range []string{"kind", "period_months", "max_amount", "max_currency", "reference", "description", "attachments"} {
 		form.Set(k, r.PostFormValue(k))
 	}
-	data.Saved = s.savedParties(c)
+	// The form shown again offers the saved parties; a filing that goes
+	// through reads none.
+	failed := func(err error) error {
+		data.Saved = s.savedParties(c)
+		return s.formFailed(w, c, "file", data, form, "", err)
+	}
 	if side := r.PostFormValue("add_saved"); side == "grantor" || side == "secured" {
+		data.Saved = s.savedParties(c)
 		// A saved party becomes a row of the form, which is shown again.
 		for _, sp := range data.Saved {
 			if sp.ID == r.PostFormValue("saved_"+side) {
@@ -148,13 +154,13 @@ func (s *site) file(w http.ResponseWriter, r *http.Request, c *call) error {
 			_, err = s.svc.UpdateDraft(c.ctx(), c.caller, draft, fl)
 		}
 		if err != nil {
-			return s.formFailed(w, c, "file", data, form, "", err)
+			return failed(err)
 		}
 		http.Redirect(w, r, "/drafts?done=draft_saved", http.StatusSeeOther)
 		return nil
 	}
 	if len(errs) > 0 {
-		return s.formFailed(w, c, "file", data, form, "", &registry.ValidationError{Errors: errs})
+		return failed(&registry.ValidationError{Errors: errs})
 	}
 	var reg registry.Registration
 	var err error
@@ -173,7 +179,7 @@ func (s *site) file(w http.ResponseWriter, r *http.Request, c *call) error {
 		}
 	}
 	if err != nil {
-		return s.formFailed(w, c, "file", data, form, "", err)
+		return failed(err)
 	}
 	s.render(w, c, http.StatusCreated, "filed", &reg)
 	return nil

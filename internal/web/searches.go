@@ -166,11 +166,6 @@ func (s *site) registrationPDF(w http.ResponseWriter, r *http.Request, c *call) 
 	if err != nil {
 		return err
 	}
-	lang := pdfLanguage(r, c)
-	kind := func(k string) string {
-		name, _ := s.views.translate(lang, "kind."+k)
-		return name
-	}
-	pdf, err := s.opts.Certificates.Registration(reg, kind, lang, s.verifyURL(r, reg.Number))
+	pdf, err := s.opts.Certificates.Registration(reg, pdfLanguage(r, c), s.verifyURL(r, reg.Number))
 	return s.sendPDF(w, c, reg.Number, pdf, err)
 }

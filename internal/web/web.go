@@ -195,11 +195,8 @@ func (c *call) audited(a auth.Action, target string) {
 func (s *site) handle(pattern string, n need, h handler) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		limit := s.opts.MaxBodyBytes
-		switch pattern {
-		case "POST /attachments":
-			limit = max(limit, registry.MaxAttachmentBytes+64<<10)
-		case "POST /registrations/bulk":
-			limit *= 32 // up to 1,000 filings
+		if r.Method == http.MethodPost {
+			limit = httpx.BodyLimit(r.URL.Path, limit)
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		c := &call{r: r, lang: language(r)}

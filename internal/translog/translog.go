@@ -109,16 +109,35 @@ func nonNil(p []Hash) []Hash {
 }
 
 // Checkpoint is the body of a signed checkpoint: which log, how many records,
-// and the root of their tree.
+// and the root of their tree, then any extension lines (C2SP
+// tlog-checkpoint), which the log's signature covers too.
 type Checkpoint struct {
-	Origin string
-	Size   int64
-	Root   Hash
+	Origin     string
+	Size       int64
+	Root       Hash
+	Extensions []string
 }
 
-// Text is the checkpoint's note text: origin, size and root hash, one per line.
+// Text is the checkpoint's note text: origin, size and root hash, one per
+// line, then the extension lines.
 func (c Checkpoint) Text() string {
-	return fmt.Sprintf("%s\n%d\n%s\n", c.Origin, c.Size, base64.StdEncoding.EncodeToString(c.Root[:]))
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\n%d\n%s\n", c.Origin, c.Size, base64.StdEncoding.EncodeToString(c.Root[:]))
+	for _, x := range c.Extensions {
+		b.WriteString(x + "\n")
+	}
+	return b.String()
+}
+
+// Extension returns the value of the extension line that starts with key and
+// a space, and whether there is one.
+func (c Checkpoint) Extension(key string) (string, bool) {
+	for _, x := range c.Extensions {
+		if v, ok := strings.CutPrefix(x, key+" "); ok {
+			return v, true
+		}
+	}
+	return "", false
 }
 
 // Sign returns the signed note of c.
@@ -138,12 +157,20 @@ func Open(msg []byte, v note.Verifier) (Checkpoint, error) {
 	return Parse(n.Text)
 }
 
-// Parse reads a checkpoint's note text. Lines after the root hash (C2SP's
-// extension lines) are allowed and ignored.
+// Parse reads a checkpoint's note text, with its extension lines (each
+// non-empty).
 func Parse(text string) (Checkpoint, error) {
 	lines := strings.SplitN(text, "\n", 4)
 	if len(lines) < 4 || lines[0] == "" {
 		return Checkpoint{}, ErrBadCheckpoint
+	}
+	var ext []string
+	for rest := lines[3]; rest != ""; {
+		line, after, found := strings.Cut(rest, "\n")
+		if line == "" || !found {
+			return Checkpoint{}, fmt.Errorf("%w: an empty or unterminated extension line", ErrBadCheckpoint)
+		}
+		ext, rest = append(ext, line), after
 	}
 	size, err := strconv.ParseInt(lines[1], 10, 64)
 	if err != nil || size < 0 || strconv.FormatInt(size, 10) != lines[1] {
@@ -153,7 +180,7 @@ func Parse(text string) (Checkpoint, error) {
 	if err != nil || len(root) != tlog.HashSize {
 		return Checkpoint{}, fmt.Errorf("%w: root hash %q", ErrBadCheckpoint, lines[2])
 	}
-	c := Checkpoint{Origin: lines[0], Size: size}
+	c := Checkpoint{Origin: lines[0], Size: size, Extensions: ext}
 	copy(c.Root[:], root)
 	return c, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -87,7 +88,7 @@ func TestCheckpoints(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := Checkpoint{Origin: "example.registry/log", Size: 42, Root: tlog.RecordHash([]byte("x"))}
+	c := Checkpoint{Origin: "example.registry/log", Size: 42, Root: tlog.RecordHash([]byte("x")), Extensions: []string{"audit 7 AAAA"}}
 	msg, err := Sign(c, s)
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +97,7 @@ func TestCheckpoints(t *testing.T) {
 		t.Errorf("signed note:\n%s", msg)
 	}
 	got, err := Open(msg, v)
-	if err != nil || got != c {
+	if err != nil || !reflect.DeepEqual(got, c) {
 		t.Errorf("opened %+v, %v", got, err)
 	}
 	tampered := strings.Replace(string(msg), "\n42\n", "\n43\n", 1)
@@ -113,8 +114,16 @@ func TestCheckpoints(t *testing.T) {
 			t.Errorf("parsed %q", text)
 		}
 	}
-	if c2, err := Parse(c.Text() + "extension line\n"); err != nil || c2 != c {
+	if c2, err := Parse(c.Text() + "extension line\n"); err != nil || !reflect.DeepEqual(c2.Extensions, []string{"audit 7 AAAA", "extension line"}) {
 		t.Errorf("extension lines: %+v, %v", c2, err)
+	}
+	if v, ok := c.Extension("audit"); !ok || v != "7 AAAA" {
+		t.Errorf("audit extension: %q, %v", v, ok)
+	}
+	for _, bad := range []string{c.Text() + "\n", c.Text() + "unterminated"} {
+		if _, err := Parse(bad); err == nil {
+			t.Errorf("parsed %q", bad)
+		}
 	}
 	for _, bad := range []string{"", "PRIVATE+KEY+x", vkey, "PRIVATE+KEY+x+00000000+AAAA"} {
 		if _, _, err := Signer(bad); err == nil {

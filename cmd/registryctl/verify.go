@@ -127,9 +127,10 @@ func (v *verifier) checkpoint(ctx context.Context, st *state) (translog.Checkpoi
 }
 
 type entry struct {
-	Index    int64     `json:"index"`
-	Record   []byte    `json:"record"`
-	LeafHash tlog.Hash `json:"leaf_hash"`
+	Index    int64              `json:"index"`
+	Record   []byte             `json:"record"`
+	Openings []registry.Opening `json:"openings"`
+	LeafHash tlog.Hash          `json:"leaf_hash"`
 	Indexed  struct {
 		Number             string    `json:"number"`
 		RegistrationNumber string    `json:"registration_number"`
@@ -164,7 +165,8 @@ func (v *verifier) entries(ctx context.Context, n int64) (records []registry.Eve
 				ok, next = false, it.Index
 			}
 			leaf := tlog.RecordHash(it.Record)
-			rec, derr := registry.RecordOf(it.Record)
+			// The record the log commits to, its identity numbers opened.
+			rec, derr := registry.OpenRecord(it.Record, it.Openings)
 			label := fmt.Sprintf("log entry %d", it.Index)
 			if derr == nil {
 				label += " (event " + rec.Number + ")"

@@ -99,6 +99,8 @@ const (
 	ReadLogEntries  Action = "log.entries"
 	ReadLogProof    Action = "log.proof"
 	ReadLogKey      Action = "log.key"
+	ReadLogTiles    Action = "log.tiles"
+	ReadLogEvent    Action = "log.event"
 	ReadNotices     Action = "notice.read"
 	MarkNoticeRead  Action = "notice.mark_read"
 	CreateWatch     Action = "watch.create"
@@ -172,7 +174,9 @@ var permissions = map[Action][]Role{
 	ReadCertificate:        {nobody},
 	ReadAudit:              {Admin, Auditor},
 	ExportAudit:            {Admin, Auditor},
-	ReadCheckpoint:         {anyone},
+	ReadCheckpoint:         {nobody},
+	ReadLogTiles:           {nobody},
+	ReadLogEvent:           {anyone},
 	ReadLogEntries:         {Admin, Auditor},
 	ReadLogProof:           {anyone},
 	ReadLogKey:             {nobody},

@@ -317,10 +317,23 @@ func TestPermissionMatrix(t *testing.T) {
 		"GET /certificates/:number": {ok: 200, public: true, make: reg("", nil)},
 		"GET /audit":                {ok: 200, allowed: "auditor admin bootstrap", make: func(*world) call { return call{"/audit?limit=5", nil} }},
 		"GET /audit/export":         {ok: 200, allowed: "auditor admin bootstrap", make: func(*world) call { return call{"/audit/export?action=registration.file", nil} }},
-		"GET /log/checkpoint":       {ok: 200, allowed: "*", make: func(*world) call { return call{"/log/checkpoint", nil} }},
-		"GET /log/key":              {ok: 200, public: true, make: func(*world) call { return call{"/log/key", nil} }},
-		"GET /log/entries":          {ok: 200, allowed: "auditor admin bootstrap", make: reg("", nil), path: "/log/entries?from=0&to=1"},
-		"GET /log/proof/inclusion":  {ok: 200, allowed: "*", make: reg("", nil), path: "/log/proof/inclusion?index=0&size=1"},
+		"GET /log/checkpoint":       {ok: 200, public: true, make: func(*world) call { return call{"/log/checkpoint", nil} }},
+		// A filing's event is its filer's, its parties' and the staff's to check.
+		"GET /log/events/:number": {ok: 200, allowed: "registrant searcher org_admin grantor auditor admin bootstrap", denied: 404, make: func(w *world) call {
+			return call{"/log/events/" + w.file(), nil}
+		}},
+		// A log event read publishes a checkpoint that covers the filing.
+		"GET /log/tile/:level/*path": {ok: 200, public: true, make: func(w *world) call {
+			w.e.must(200, w.e.do("GET", "/log/events/"+w.file(), w.tokens["registrant"], nil))
+			return call{"/log/tile/0/000.p/1", nil}
+		}},
+		"GET /log/tile/entries/*path": {ok: 200, allowed: "auditor admin bootstrap", make: func(w *world) call {
+			w.e.must(200, w.e.do("GET", "/log/events/"+w.file(), w.tokens["registrant"], nil))
+			return call{"/log/tile/entries/000.p/1", nil}
+		}},
+		"GET /log/key":             {ok: 200, public: true, make: func(*world) call { return call{"/log/key", nil} }},
+		"GET /log/entries":         {ok: 200, allowed: "auditor admin bootstrap", make: reg("", nil), path: "/log/entries?from=0&to=1"},
+		"GET /log/proof/inclusion": {ok: 200, allowed: "*", make: reg("", nil), path: "/log/proof/inclusion?index=0&size=1"},
 		"GET /log/proof/consistency": {ok: 200, allowed: "*", make: func(w *world) call {
 			w.file()
 			w.file()

@@ -43,3 +43,35 @@ func (a *api) inclusionProof(c *gin.Context, caller registry.Caller) error {
 func (a *api) consistencyProof(c *gin.Context, caller registry.Caller) error {
 	return a.ok(c)(a.svc.ConsistencyProof(c.Request.Context(), caller, c.Query("from"), c.Query("to")))
 }
+
+// immutable is how long a tile may be cached: for good, since the tiles
+// served lie within a signed checkpoint and never change.
+const immutable = "max-age=31536000, immutable"
+
+// logTile handles GET /log/tile/{L}/{N}[.p/{W}]: a hash tile, for anyone.
+func (a *api) logTile(c *gin.Context, caller registry.Caller) error {
+	tile, err := a.svc.LogTile(c.Request.Context(), caller, "tile/"+c.Param("level")+c.Param("path"))
+	if err != nil {
+		return err
+	}
+	c.Header("Cache-Control", "public, "+immutable)
+	c.Data(http.StatusOK, "application/octet-stream", tile)
+	return nil
+}
+
+// logBundle handles GET /log/tile/entries/{N}[.p/{W}]: an entry bundle, for
+// those who may read the log's entries.
+func (a *api) logBundle(c *gin.Context, caller registry.Caller) error {
+	bundle, err := a.svc.LogBundle(c.Request.Context(), caller, "tile/entries"+c.Param("path"))
+	if err != nil {
+		return err
+	}
+	c.Header("Cache-Control", "private, "+immutable)
+	c.Data(http.StatusOK, "application/octet-stream", bundle)
+	return nil
+}
+
+// logEvent handles GET /log/events/{number}.
+func (a *api) logEvent(c *gin.Context, caller registry.Caller) error {
+	return a.ok(c)(a.svc.LogEvent(c.Request.Context(), caller, c.Param("number")))
+}

@@ -100,7 +100,7 @@ func TestLogProofs(t *testing.T) {
 		t.Fatalf("checkpoint does not verify: %v\n%s", err, cpr.Body)
 	}
 	lines := strings.Split(string(cpr.Body), "\n")
-	if cp.Origin != "test.registry/log" || cp.Size != 18 || lines[3] != "" || !strings.HasPrefix(lines[4], "— test.registry/log ") {
+	if cp.Origin != "test.registry/log" || cp.Size != 18 || !strings.HasPrefix(lines[3], "audit ") || lines[4] != "" || !strings.HasPrefix(lines[5], "— test.registry/log ") {
 		t.Errorf("checkpoint %+v:\n%s", cp, cpr.Body)
 	}
 

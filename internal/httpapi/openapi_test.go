@@ -46,7 +46,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	}
 }
 
-var pathParam = regexp.MustCompile(`:([a-z_]+)`)
+var pathParam = regexp.MustCompile(`[:*]([a-z_]+)`)
 
 // The rules the OpenAPI document lists are the rules the service names.
 func TestOpenAPIListsEveryRule(t *testing.T) {

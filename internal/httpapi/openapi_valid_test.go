@@ -66,6 +66,11 @@ func checkAnswer(t testing.TB, req *http.Request, w *httptest.ResponseRecorder) 
 	if !strings.HasPrefix(req.URL.Path, httpapi.BasePath+"/") || strings.HasSuffix(req.URL.Path, "/openapi.yaml") {
 		return
 	}
+	if strings.HasPrefix(req.URL.Path, httpapi.BasePath+"/log/tile/") {
+		// An OpenAPI path parameter holds no slash, and a tile's path has
+		// several; the tile tests check these answers.
+		return
+	}
 	res := w.Result()
 	res.Body = io.NopCloser(bytes.NewReader(w.Body.Bytes()))
 	// The validator reads the request's body again for nothing it needs.

@@ -136,9 +136,12 @@ var routes = []route{
 	{"GET", "/statistics", auth.ReadStatistics, public, (*api).statistics},
 	{"GET", "/audit", auth.ReadAudit, bearer, (*api).audit},
 	{"GET", "/audit/export", auth.ExportAudit, bearer, (*api).exportAudit},
-	{"GET", "/log/checkpoint", auth.ReadCheckpoint, bearer, (*api).checkpoint},
+	{"GET", "/log/checkpoint", auth.ReadCheckpoint, public, (*api).checkpoint},
+	{"GET", "/log/tile/entries/*path", auth.ReadLogEntries, bearer, (*api).logBundle},
+	{"GET", "/log/tile/:level/*path", auth.ReadLogTiles, public, (*api).logTile},
 	{"GET", "/log/key", auth.ReadLogKey, public, (*api).logKey},
 	{"GET", "/log/entries", auth.ReadLogEntries, bearer, (*api).logEntries},
+	{"GET", "/log/events/:number", auth.ReadLogEvent, bearer, (*api).logEvent},
 	{"GET", "/log/proof/inclusion", auth.ReadLogProof, bearer, (*api).inclusionProof},
 	{"GET", "/log/proof/consistency", auth.ReadLogProof, bearer, (*api).consistencyProof},
 }

@@ -58,6 +58,7 @@ var errorTable = []struct {
 	{registry.ErrObjectionNotActive, http.StatusConflict, "objection_not_active", "the objection no longer stands"},
 	{registry.ErrNoLogKey, http.StatusServiceUnavailable, "log_unavailable", "the log has no signing key configured"},
 	{registry.ErrLogInconsistent, http.StatusServiceUnavailable, "log_inconsistent", "the log no longer extends its last signed checkpoint; the operator has been told"},
+	{registry.ErrEntryTooLarge, http.StatusUnprocessableEntity, "entry_too_large", "an entry of this bundle is longer than the 65,535 bytes a bundle's length field holds: read these entries from /log/entries"},
 	{registry.ErrIdempotencyKeyReused, http.StatusUnprocessableEntity, "idempotency_key_reused", "this Idempotency-Key was used with another request"},
 }
 

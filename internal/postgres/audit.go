@@ -9,6 +9,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/movable-registry/registry/internal/audit"
+	"github.com/movable-registry/registry/internal/registry"
 )
 
 // InsertAudit appends one audit entry. Its id and chain value come from
@@ -151,4 +152,45 @@ func (s *Store) streamAudit(ctx context.Context, f audit.Filter, fn func(audit.R
 		}
 		f.Before = records[len(records)-1].ID
 	}
+}
+
+// AuditHead is the trail's newest committed entry: its id and chain value.
+func (s *Store) AuditHead(ctx context.Context) (registry.AuditHead, error) {
+	var h registry.AuditHead
+	err := s.q(ctx).Raw("SELECT seq, hash FROM audit_head").Row().Scan(&h.Seq, &h.Chain)
+	return h, translate(err)
+}
+
+// AuditAfter hands fn the entries after id after, up to upTo, oldest first,
+// exportPage at a time.
+func (s *Store) AuditAfter(ctx context.Context, after, upTo int64, fn func(audit.Record) error) error {
+	for after < upTo {
+		rows, err := s.q(ctx).Raw("SELECT "+auditColumns+" FROM audit_entries WHERE id > ? AND id <= ? ORDER BY id LIMIT ?", after, upTo, exportPage).Rows()
+		if err != nil {
+			return translate(err)
+		}
+		var records []audit.Record
+		for rows.Next() {
+			r, err := scanAudit(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			records = append(records, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return translate(err)
+		}
+		if len(records) == 0 {
+			return nil
+		}
+		for _, r := range records {
+			if err := fn(r); err != nil {
+				return err
+			}
+		}
+		after = records[len(records)-1].ID
+	}
+	return nil
 }

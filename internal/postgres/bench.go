@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -85,7 +86,7 @@ func (b *Bulk) Load(ctx context.Context, filed []Filed) error {
 	seq, chain := b.auditSeq, b.auditHash
 	for _, f := range filed {
 		e := f.Event
-		hashes, err := translog.Append(ctx, b, e.LogIndex, e.Record)
+		hashes, err := translog.Append(ctx, b, e.LogIndex, e.Leaf())
 		if err != nil {
 			return err
 		}
@@ -131,7 +132,7 @@ var bulkColumns = []struct {
 	columns []string
 	rows    func(*Rows) [][]any
 }{
-	{"events", []string{"log_index", "number", "registration_number", "type", "registered_at", "organization_id", "user_id", "record"}, func(r *Rows) [][]any { return r.Events }},
+	{"events", []string{"log_index", "number", "registration_number", "type", "registered_at", "organization_id", "user_id", "record", "log_record", "openings"}, func(r *Rows) [][]any { return r.Events }},
 	{"log_hashes", []string{"id", "hash"}, func(r *Rows) [][]any { return r.LogHashes }},
 	{"registrations", []string{"number", "kind", "registered_at", "expires_at", "controller_id", "controller_uscc", "status", "modification_code_hash"}, func(r *Rows) [][]any { return r.Registrations }},
 	{"parties", []string{"registration_number", "role", "ord", "type", "name", "name_key", "uscc", "country", "registration_no", "lei", "id_number", "address", "added_at"}, func(r *Rows) [][]any { return r.Parties }},
@@ -151,7 +152,11 @@ func BulkTables() []string {
 
 func (r *Rows) add(f Filed, auditID int64, chain []byte, names map[string]bool) {
 	e, h := f.Event, f.Head
-	r.Events = append(r.Events, []any{e.LogIndex, e.Number, e.RegistrationNumber, e.Type, e.At, strPtr(e.OrganizationID), strPtr(e.UserID), e.Record})
+	var openings []byte
+	if e.LogRecord != nil {
+		openings, _ = json.Marshal(e.Openings)
+	}
+	r.Events = append(r.Events, []any{e.LogIndex, e.Number, e.RegistrationNumber, e.Type, e.At, strPtr(e.OrganizationID), strPtr(e.UserID), e.Record, e.LogRecord, openings})
 	r.Registrations = append(r.Registrations, []any{h.Number, h.Kind, h.RegisteredAt, h.ExpiresAt, strPtr(h.ControllerID), h.ControllerUSCC, h.Status, f.CodeHash})
 	for _, p := range partyRows(h.Number, e.At, f.Parties) {
 		r.Parties = append(r.Parties, []any{p.RegistrationNumber, p.Role, int32(p.Ord), p.Type, p.Name, p.NameKey, p.USCC, p.Country, p.RegistrationNo, p.LEI, p.IDNumber, p.Address, p.AddedAt})

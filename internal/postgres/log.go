@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -191,7 +192,7 @@ func catchUpLog(ctx context.Context, db *gorm.DB) error {
 	}
 	for ; n < events; n += 1000 {
 		var rows []eventRow
-		if err := db.WithContext(ctx).Raw("SELECT log_index, record FROM events WHERE log_index >= ? AND log_index < ? ORDER BY log_index", n, n+1000).Scan(&rows).Error; err != nil {
+		if err := db.WithContext(ctx).Raw("SELECT log_index, record, log_record FROM events WHERE log_index >= ? AND log_index < ? ORDER BY log_index", n, n+1000).Scan(&rows).Error; err != nil {
 			return err
 		}
 		err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -199,7 +200,7 @@ func catchUpLog(ctx context.Context, db *gorm.DB) error {
 				if r.LogIndex != n+int64(i) {
 					return fmt.Errorf("event at log position %d is missing", n+int64(i))
 				}
-				if err := s.with(tx).appendLog(ctx, r.LogIndex, r.Record); err != nil {
+				if err := s.with(tx).appendLog(ctx, r.LogIndex, r.toDomain().Leaf()); err != nil {
 					return err
 				}
 			}
@@ -227,7 +228,7 @@ func (s *Store) LogEntries(ctx context.Context, from, to int64) ([]registry.LogE
 // logEntries is LogEntries on s.
 func (s *Store) logEntries(ctx context.Context, from, to int64) ([]registry.LogEntry, error) {
 	var rows []eventRow
-	err := s.q(ctx).Raw(`SELECT log_index, number, registration_number, type, registered_at, organization_id, user_id, record
+	err := s.q(ctx).Raw(`SELECT log_index, number, registration_number, type, registered_at, organization_id, user_id, record, log_record, openings
 		FROM events WHERE log_index >= ? AND log_index < ? ORDER BY log_index`, from, to).Scan(&rows).Error
 	if err != nil {
 		return nil, translate(err)
@@ -254,23 +255,29 @@ func (s *Store) logEntries(ctx context.Context, from, to int64) ([]registry.LogE
 }
 
 func (r eventRow) toDomain() registry.EventRecord {
-	return registry.EventRecord{LogIndex: r.LogIndex, Number: r.Number, Type: r.Type, RegistrationNumber: r.RegistrationNumber,
-		At: r.RegisteredAt.UTC(), OrganizationID: deref(r.OrganizationID), UserID: deref(r.UserID), Record: r.Record}
+	e := registry.EventRecord{LogIndex: r.LogIndex, Number: r.Number, Type: r.Type, RegistrationNumber: r.RegistrationNumber,
+		At: r.RegisteredAt.UTC(), OrganizationID: deref(r.OrganizationID), UserID: deref(r.UserID), Record: r.Record, LogRecord: r.LogRecord}
+	if r.Openings != nil {
+		// Written by bufferEvent from the same type; a row that does not
+		// read leaves the commitments unopened, for a verifier to find.
+		_ = json.Unmarshal(r.Openings, &e.Openings)
+	}
+	return e
 }
 
 // LatestCheckpoint returns the signed checkpoint of the largest size.
 func (s *Store) LatestCheckpoint(ctx context.Context) (registry.SignedCheckpoint, error) {
 	var c registry.SignedCheckpoint
-	res := s.q(ctx).Raw("SELECT size, note, signed_at FROM checkpoints ORDER BY size DESC LIMIT 1").Scan(&c)
+	res := s.q(ctx).Raw("SELECT size, audit_seq, note, signed_at FROM checkpoints ORDER BY size DESC, audit_seq DESC LIMIT 1").Scan(&c)
 	if res.Error == nil && res.RowsAffected == 0 {
 		return c, registry.ErrNotFound
 	}
 	return c, translate(res.Error)
 }
 
-// InsertCheckpoint stores a signed checkpoint; one for the same size already
-// stored (by another instance) is kept.
+// InsertCheckpoint stores a signed checkpoint; one for the same size and
+// audit head already stored (by another instance) is kept.
 func (s *Store) InsertCheckpoint(ctx context.Context, c registry.SignedCheckpoint) error {
-	return translate(s.w(ctx).Exec("INSERT INTO checkpoints (size, note, signed_at) VALUES (?, ?, ?) ON CONFLICT (size) DO NOTHING",
-		c.Size, c.Note, c.SignedAt).Error)
+	return translate(s.w(ctx).Exec("INSERT INTO checkpoints (size, audit_seq, note, signed_at) VALUES (?, ?, ?, ?) ON CONFLICT (size, audit_seq) DO NOTHING",
+		c.Size, c.AuditSeq, c.Note, c.SignedAt).Error)
 }

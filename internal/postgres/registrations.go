@@ -16,6 +16,10 @@ type eventRow struct {
 	OrganizationID     *string
 	UserID             *string
 	Record             []byte
+	// LogRecord and Openings are set for an event whose log record holds
+	// commitments to identity numbers (Openings as JSON).
+	LogRecord []byte
+	Openings  []byte
 }
 
 // InsertEvent appends a registry event and its hashes in the log, in one
@@ -24,7 +28,7 @@ func (s *Store) InsertEvent(ctx context.Context, e registry.EventRecord) error {
 	if s.buf == nil {
 		return s.alone(ctx, func(tx *Store) error { return tx.InsertEvent(ctx, e) })
 	}
-	first, hashes, err := s.newHashes(ctx, e.LogIndex, e.Record)
+	first, hashes, err := s.newHashes(ctx, e.LogIndex, e.Leaf())
 	if err != nil {
 		return err
 	}

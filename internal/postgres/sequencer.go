@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -691,12 +692,16 @@ func (b *writeBuffer) flushEvents() error {
 		n := len(b.events)
 		idx, num, reg, typ := make([]int64, n), make([]string, n), make([]string, n), make([]string, n)
 		at, org, user, rec := make([]time.Time, n), make([]*string, n), make([]*string, n), make([][]byte, n)
+		leaf, open := make([][]byte, n), make([]*string, n)
 		for i, e := range b.events {
 			idx[i], num[i], reg[i], typ[i], at[i], org[i], user[i], rec[i] = e.LogIndex, e.Number, e.RegistrationNumber, e.Type, e.RegisteredAt, e.OrganizationID, e.UserID, e.Record
+			if e.LogRecord != nil {
+				leaf[i], open[i] = e.LogRecord, strPtr(string(e.Openings))
+			}
 		}
-		if err := b.exec(`INSERT INTO events (log_index, number, registration_number, type, registered_at, organization_id, user_id, record)
-			SELECT i, n, r, t, a, o::uuid, u::uuid, rec FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::text[], $8::bytea[])
-			AS x(i, n, r, t, a, o, u, rec)`, idx, num, reg, typ, at, org, user, rec); err != nil {
+		if err := b.exec(`INSERT INTO events (log_index, number, registration_number, type, registered_at, organization_id, user_id, record, log_record, openings)
+			SELECT i, n, r, t, a, o::uuid, u::uuid, rec, l, op::jsonb FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::text[], $8::bytea[], $9::bytea[], $10::text[])
+			AS x(i, n, r, t, a, o, u, rec, l, op)`, idx, num, reg, typ, at, org, user, rec, leaf, open); err != nil {
 			return err
 		}
 	}
@@ -926,8 +931,16 @@ func auditArgs(entries []audit.Entry, seq int64, hash []byte) ([]any, int64, []b
 // otherwise.
 
 func (s *Store) bufferEvent(e registry.EventRecord) error {
-	s.buf.events = append(s.buf.events, eventRow{LogIndex: e.LogIndex, Number: e.Number, RegistrationNumber: e.RegistrationNumber,
-		Type: e.Type, RegisteredAt: e.At, OrganizationID: strPtr(e.OrganizationID), UserID: strPtr(e.UserID), Record: e.Record})
+	row := eventRow{LogIndex: e.LogIndex, Number: e.Number, RegistrationNumber: e.RegistrationNumber,
+		Type: e.Type, RegisteredAt: e.At, OrganizationID: strPtr(e.OrganizationID), UserID: strPtr(e.UserID), Record: e.Record}
+	if e.LogRecord != nil {
+		openings, err := json.Marshal(e.Openings)
+		if err != nil {
+			return err
+		}
+		row.LogRecord, row.Openings = e.LogRecord, openings
+	}
+	s.buf.events = append(s.buf.events, row)
 	return nil
 }
 

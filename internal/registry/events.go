@@ -123,10 +123,14 @@ func newEvent(c Caller, st Stamp, typ, regNumber string, data any) EventRecord {
 		LogIndex: st.LogIndex, Number: st.Number, Type: typ, RegistrationNumber: regNumber,
 		RegisteredAt: At(st.At), By: eventBy{OrganizationID: c.OrganizationID, UserID: c.UserID}, Data: data,
 	}
-	return EventRecord{
+	e := EventRecord{
 		LogIndex: st.LogIndex, Number: st.Number, Type: typ, RegistrationNumber: regNumber, At: st.At,
 		OrganizationID: c.OrganizationID, UserID: c.UserID, Record: canonical(body),
 	}
+	if leaf, openings, ok := committed(body); ok {
+		e.LogRecord, e.Openings = canonical(leaf), openings
+	}
+	return e
 }
 
 // decodeEvent reads a stored event record back into its typed form. The

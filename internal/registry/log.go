@@ -1,16 +1,22 @@
 package registry
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
+	"github.com/movable-registry/registry/internal/audit"
 	"github.com/movable-registry/registry/internal/auth"
 	"github.com/movable-registry/registry/internal/translog"
 )
@@ -25,7 +31,9 @@ type LogEntry struct {
 // SignedCheckpoint is a published checkpoint: the signed note of the tree of
 // the first Size events.
 type SignedCheckpoint struct {
-	Size     int64
+	Size int64
+	// AuditSeq is the audit trail's head that the checkpoint commits to.
+	AuditSeq int64
 	Note     []byte
 	SignedAt time.Time
 }
@@ -61,12 +69,15 @@ func (s *Service) PublishCheckpoint(ctx context.Context) (SignedCheckpoint, erro
 	return cp, err
 }
 
-// PublishCheckpoint signs and stores a checkpoint of every committed event,
-// unless the latest checkpoint already covers them all. It is called by the
-// publisher at least once a second, and needs no caller. Before it signs, it
-// proves that the new tree extends the last checkpoint signed (the one this
-// process remembers, else the latest stored, checked with the key): a log
-// rewritten in the database is refused a signature rather than certified.
+// PublishCheckpoint signs and stores a checkpoint of every committed event
+// and of the audit trail's head, unless the latest checkpoint already covers
+// them. It is called by the publisher at least once a second, and needs no
+// caller. Before it signs, it proves that the new tree extends the last
+// checkpoint signed (the one this process remembers, else the latest
+// stored, checked with the key), and that the audit trail since that
+// checkpoint's head chains from it: a log or trail rewritten in the
+// database is refused a signature rather than certified. Witnesses are then
+// asked to cosign it.
 func (s *Service) publishCheckpoint(ctx context.Context) (SignedCheckpoint, error) {
 	if s.cfg.LogSigner == nil {
 		return SignedCheckpoint{}, ErrNoLogKey
@@ -77,15 +88,19 @@ func (s *Service) publishCheckpoint(ctx context.Context) (SignedCheckpoint, erro
 	if err != nil {
 		return SignedCheckpoint{}, err
 	}
+	head, err := s.store.AuditHead(ctx)
+	if err != nil {
+		return SignedCheckpoint{}, err
+	}
 	latest, err := s.store.LatestCheckpoint(ctx)
 	switch {
-	case err == nil && latest.Size >= n:
+	case err == nil && latest.Size >= n && latest.AuditSeq >= head.Seq:
 		return latest, nil
 	case err != nil && !errors.Is(err, ErrNotFound):
 		return SignedCheckpoint{}, err
 	}
 	prev := s.signed
-	if err == nil && latest.Size > prev.Size {
+	if err == nil && (latest.Size > prev.Size || latest.Size == prev.Size && latest.AuditSeq > auditSeqOf(prev)) {
 		v, verr := note.NewVerifier(s.cfg.LogVerifierKey)
 		if verr != nil {
 			return SignedCheckpoint{}, verr
@@ -107,17 +122,161 @@ func (s *Service) publishCheckpoint(ctx context.Context) (SignedCheckpoint, erro
 			return SignedCheckpoint{}, fmt.Errorf("%w: the tree of %d events does not extend the checkpoint of %d (%v)", ErrLogInconsistent, n, prev.Size, err)
 		}
 	}
-	c := translog.Checkpoint{Origin: s.cfg.LogOrigin, Size: n, Root: root}
+	if err := s.auditExtends(ctx, prev, head); err != nil {
+		return SignedCheckpoint{}, err
+	}
+	c := translog.Checkpoint{Origin: s.cfg.LogOrigin, Size: n, Root: root, Extensions: []string{head.Extension()}}
 	msg, err := translog.Sign(c, s.cfg.LogSigner)
 	if err != nil {
 		return SignedCheckpoint{}, err
 	}
-	cp := SignedCheckpoint{Size: n, Note: msg, SignedAt: s.clock()}
+	msg = s.cosign(ctx, c, msg)
+	cp := SignedCheckpoint{Size: n, AuditSeq: head.Seq, Note: msg, SignedAt: s.clock()}
 	if err := s.store.InsertCheckpoint(ctx, cp); err != nil {
 		return SignedCheckpoint{}, err
 	}
 	s.signed = c
 	return cp, nil
+}
+
+// AuditHead is the audit trail's newest entry as a checkpoint commits to it:
+// its id and its chain value.
+type AuditHead struct {
+	Seq   int64
+	Chain []byte
+}
+
+// AuditExtension is the key of the checkpoint's extension line that holds
+// the audit trail's head: "audit <id> <chain, base64>".
+const AuditExtension = "audit"
+
+// Extension is the head's extension line.
+func (h AuditHead) Extension() string {
+	return fmt.Sprintf("%s %d %s", AuditExtension, h.Seq, base64.StdEncoding.EncodeToString(h.Chain))
+}
+
+// AuditHeadOf reads the audit head a checkpoint commits to; ok is false for
+// a checkpoint without one (signed before heads were committed).
+func AuditHeadOf(c translog.Checkpoint) (h AuditHead, ok bool, err error) {
+	v, ok := c.Extension(AuditExtension)
+	if !ok {
+		return AuditHead{}, false, nil
+	}
+	seq, chain, found := strings.Cut(v, " ")
+	n, perr := strconv.ParseInt(seq, 10, 64)
+	b, berr := base64.StdEncoding.DecodeString(chain)
+	if !found || perr != nil || n < 0 || berr != nil || len(b) != 32 {
+		return AuditHead{}, true, fmt.Errorf("the checkpoint's audit line %q cannot be read", v)
+	}
+	return AuditHead{Seq: n, Chain: b}, true, nil
+}
+
+func auditSeqOf(c translog.Checkpoint) int64 {
+	h, _, _ := AuditHeadOf(c)
+	return h.Seq
+}
+
+// auditExtends checks that the audit trail up to head follows from the
+// head prev committed to: the entries since then chain from its value.
+func (s *Service) auditExtends(ctx context.Context, prev translog.Checkpoint, head AuditHead) error {
+	ph, ok, err := AuditHeadOf(prev)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%w: %v", ErrLogInconsistent, err)
+	case !ok:
+		return nil
+	case head.Seq < ph.Seq:
+		return fmt.Errorf("%w: the audit trail's head is entry %d, behind entry %d that the last checkpoint signed", ErrLogInconsistent, head.Seq, ph.Seq)
+	case head.Seq == ph.Seq && !bytes.Equal(head.Chain, ph.Chain):
+		return fmt.Errorf("%w: audit entry %d has another chain value than the last checkpoint signed", ErrLogInconsistent, head.Seq)
+	}
+	chain, next := ph.Chain, ph.Seq+1
+	err = s.store.AuditAfter(ctx, ph.Seq, head.Seq, func(r audit.Record) error {
+		if r.ID != next {
+			return fmt.Errorf("%w: audit entry %d is missing", ErrLogInconsistent, next)
+		}
+		chain, next = audit.Chain(chain, r.ID, r.Entry), next+1
+		if !bytes.Equal(chain, r.Chain) {
+			return fmt.Errorf("%w: audit entry %d does not chain from the head the last checkpoint signed (entry %d)", ErrLogInconsistent, r.ID, ph.Seq)
+		}
+		return nil
+	})
+	switch {
+	case err != nil:
+		return err
+	case next != head.Seq+1:
+		return fmt.Errorf("%w: audit entries %d to %d are missing", ErrLogInconsistent, next, head.Seq)
+	}
+	return nil
+}
+
+// cosign asks every witness, at once, to cosign checkpoint c (signed as
+// msg), and returns msg with the cosignatures that came in time.
+func (s *Service) cosign(ctx context.Context, c translog.Checkpoint, msg []byte) []byte {
+	if len(s.cfg.Witnesses) == 0 {
+		return msg
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.WitnessTimeout)
+	defer cancel()
+	sigs := make([][]byte, len(s.cfg.Witnesses))
+	var wg sync.WaitGroup
+	for i, w := range s.cfg.Witnesses {
+		wg.Go(func() {
+			var err error
+			sigs[i], err = s.askWitness(ctx, w, c, msg)
+			if s.cfg.OnWitness != nil {
+				s.cfg.OnWitness(w.Name(), err)
+			}
+		})
+	}
+	wg.Wait()
+	for _, sig := range sigs {
+		msg = translog.AddSignatures(msg, sig)
+	}
+	return msg
+}
+
+// askWitness sends one witness checkpoint c with a proof from the size it
+// cosigned last; told another size (a 409), it asks once more from that.
+func (s *Service) askWitness(ctx context.Context, w Witness, c translog.Checkpoint, msg []byte) ([]byte, error) {
+	s.witnessMu.Lock()
+	old := s.witnessed[w.Name()]
+	s.witnessMu.Unlock()
+	for range 2 {
+		if old > c.Size {
+			return nil, fmt.Errorf("%w: witness %s cosigned a checkpoint of %d events, more than the log's %d", ErrLogInconsistent, w.Name(), old, c.Size)
+		}
+		var proof []translog.Hash
+		if old > 0 && old < c.Size {
+			p, err := translog.ProveConsistency(ctx, s.store, old, c.Size)
+			if err != nil {
+				return nil, err
+			}
+			proof = p.Proof
+		}
+		sig, err := w.AddCheckpoint(ctx, translog.AddCheckpoint{OldSize: old, Proof: proof, Note: msg})
+		var conflict *translog.WitnessConflict
+		if errors.As(err, &conflict) && conflict.Size != old {
+			old = conflict.Size
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		s.witnessMu.Lock()
+		s.witnessed[w.Name()] = c.Size
+		s.witnessMu.Unlock()
+		return sig, nil
+	}
+	return nil, fmt.Errorf("witness %s: its size kept changing", w.Name())
+}
+
+// Witness cosigns checkpoints: a client of a C2SP tlog-witness.
+type Witness interface {
+	Name() string
+	// AddCheckpoint returns the witness's cosignature lines, or a
+	// *translog.WitnessConflict naming the size it cosigned last.
+	AddCheckpoint(ctx context.Context, req translog.AddCheckpoint) ([]byte, error)
 }
 
 // Checkpoint returns the latest signed checkpoint.
@@ -136,11 +295,14 @@ func (s *Service) Checkpoint(ctx context.Context, c Caller) (SignedCheckpoint, e
 // LogEntryPage is one page of the log's entries.
 type LogEntryPage = Page[LogEntryView]
 
-// LogEntryView is a log entry as the API shows it.
+// LogEntryView is a log entry as the API shows it: the record the log
+// commits to, the event in full, and the openings of the record's
+// commitments (none for an event that names no individual).
 type LogEntryView struct {
 	Index    int64           `json:"index"`
 	Record   []byte          `json:"record"`
 	Event    json.RawMessage `json:"event"`
+	Openings []Opening       `json:"openings"`
 	LeafHash translog.Hash   `json:"leaf_hash"`
 	// Indexed is what the database finds the event by (searches as of an
 	// instant use registered_at), which must agree with the record.
@@ -184,7 +346,7 @@ func (s *Service) LogEntries(ctx context.Context, c Caller, from, to string) (Lo
 	}
 	page := LogEntryPage{Items: make([]LogEntryView, len(entries))}
 	for i, e := range entries {
-		page.Items[i] = LogEntryView{Index: e.LogIndex, Record: e.Record, Event: json.RawMessage(e.Record), LeafHash: e.LeafHash,
+		page.Items[i] = LogEntryView{Index: e.LogIndex, Record: e.Leaf(), Event: json.RawMessage(e.Record), Openings: nonNilOpenings(e.Openings), LeafHash: e.LeafHash,
 			Indexed: IndexedEvent{Number: e.Number, RegistrationNumber: e.RegistrationNumber, Type: e.Type, RegisteredAt: At(e.At)}}
 		if !json.Valid(e.Record) {
 			page.Items[i].Event = json.RawMessage("null")
@@ -294,4 +456,154 @@ type LogStore interface {
 	// LatestCheckpoint is ErrNotFound before the first is published.
 	LatestCheckpoint(ctx context.Context) (SignedCheckpoint, error)
 	InsertCheckpoint(ctx context.Context, c SignedCheckpoint) error
+	// AuditHead is the audit trail's newest committed entry.
+	AuditHead(ctx context.Context) (AuditHead, error)
+	// AuditAfter calls fn with the audit entries after id after, up to and
+	// including upTo, oldest first.
+	AuditAfter(ctx context.Context, after, upTo int64, fn func(audit.Record) error) error
+}
+
+// tileWithin reads a C2SP tile path and checks that the latest checkpoint
+// covers the tile: what it holds is then fixed for good (and durable, since
+// a checkpoint is stored only after the events it covers).
+func (s *Service) tileWithin(ctx context.Context, path string, bundle bool) (translog.Tile, error) {
+	t, err := translog.ParseTilePath(path)
+	if err != nil || (t.L == -1) != bundle {
+		return translog.Tile{}, ErrNotFound
+	}
+	cp, err := s.store.LatestCheckpoint(ctx)
+	if errors.Is(err, ErrNotFound) || err == nil && translog.TileEnd(t) > cp.Size {
+		return translog.Tile{}, ErrNotFound
+	}
+	return t, err
+}
+
+// LogTile returns a hash tile of the log (C2SP tlog-tiles): anyone may read
+// the tree's hashes, which say nothing of the records but their digests.
+func (s *Service) LogTile(ctx context.Context, c Caller, path string) ([]byte, error) {
+	if err := allow(c, auth.ReadLogTiles); err != nil {
+		return nil, err
+	}
+	t, err := s.tileWithin(ctx, path, false)
+	if err != nil {
+		return nil, err
+	}
+	return translog.ReadTile(ctx, s.store, t)
+}
+
+// ErrEntryTooLarge is a record too long for an entry bundle's two-byte
+// length; /log/entries serves it.
+var ErrEntryTooLarge = errors.New("a record in this bundle is longer than an entry bundle can hold")
+
+// LogBundle returns an entry bundle of the log (C2SP tlog-tiles): the
+// records themselves, for those who may read the log's entries.
+func (s *Service) LogBundle(ctx context.Context, c Caller, path string) ([]byte, error) {
+	if err := allow(c, auth.ReadLogEntries); err != nil {
+		return nil, err
+	}
+	t, err := s.tileWithin(ctx, path, true)
+	if err != nil {
+		return nil, err
+	}
+	from := t.N * translog.TileWidth
+	entries, err := s.store.LogEntries(ctx, from, from+int64(t.W))
+	if err != nil {
+		return nil, err
+	}
+	if len(entries) != t.W {
+		return nil, fmt.Errorf("%w: the log holds %d of the %d entries from %d", ErrLogInconsistent, len(entries), t.W, from)
+	}
+	var bundle []byte
+	for _, e := range entries {
+		if bundle, err = translog.AppendBundleEntry(bundle, e.Leaf()); err != nil {
+			return nil, fmt.Errorf("%w: entry %d holds %d bytes (read it from /log/entries)", ErrEntryTooLarge, e.LogIndex, len(e.Leaf()))
+		}
+	}
+	return bundle, nil
+}
+
+func nonNilOpenings(o []Opening) []Opening {
+	if o == nil {
+		return []Opening{}
+	}
+	return o
+}
+
+// LogEvent is one event's entry in the log as the organization that filed it
+// (or a party, or the registry's staff) checks it: the record the log
+// commits to, the openings of its commitments, and its inclusion proof
+// against a signed checkpoint, which may carry witnesses' cosignatures.
+type LogEvent struct {
+	Index    int64         `json:"index"`
+	Number   string        `json:"number"`
+	Record   []byte        `json:"record"`
+	LeafHash translog.Hash `json:"leaf_hash"`
+	// Openings are given to the registry's staff and to the organization
+	// that filed the event, who supplied the numbers; others get none.
+	Openings   []Opening               `json:"openings"`
+	Checkpoint string                  `json:"checkpoint"`
+	Inclusion  translog.InclusionProof `json:"inclusion"`
+}
+
+// LogEvent returns the log entry of event number (an event's own number),
+// with what proves it is in the log. Its filer's organization, the
+// registration's parties and controller, and the registry's staff may read
+// it; to anyone else it does not exist.
+func (s *Service) LogEvent(ctx context.Context, c Caller, number string) (LogEvent, error) {
+	if err := allow(c, auth.ReadLogEvent); err != nil {
+		return LogEvent{}, err
+	}
+	if err := checkNumber("number", number); err != nil {
+		return LogEvent{}, err
+	}
+	regNumber, err := s.store.RegistrationNumberOf(ctx, number)
+	if err != nil {
+		return LogEvent{}, err
+	}
+	regs, err := s.load(ctx, s.store, []string{regNumber}, farFuture)
+	if err != nil {
+		return LogEvent{}, err
+	}
+	if len(regs) == 0 {
+		return LogEvent{}, ErrNotFound
+	}
+	i := slices.IndexFunc(regs[0].History, func(h HistoryEntry) bool { return h.Number == number })
+	if i < 0 {
+		return LogEvent{}, ErrNotFound
+	}
+	h := regs[0].History[i]
+	staff := c.Has(auth.Auditor) || c.Has(auth.Admin)
+	filer := c.OrganizationID != "" && h.By.OrganizationID == c.OrganizationID
+	if !staff && !filer && !isPartyOrController(c, regs[0]) {
+		return LogEvent{}, ErrNotFound
+	}
+	entries, err := s.store.LogEntries(ctx, h.LogIndex, h.LogIndex+1)
+	if err != nil {
+		return LogEvent{}, err
+	}
+	if len(entries) != 1 {
+		return LogEvent{}, fmt.Errorf("%w: event %s is not at log position %d", ErrLogInconsistent, number, h.LogIndex)
+	}
+	e := entries[0]
+	cp, err := s.store.LatestCheckpoint(ctx)
+	if errors.Is(err, ErrNotFound) || err == nil && cp.Size <= e.LogIndex {
+		// Filed since the last checkpoint: sign one now.
+		cp, err = s.PublishCheckpoint(ctx)
+	}
+	if err != nil {
+		return LogEvent{}, err
+	}
+	if cp.Size <= e.LogIndex {
+		return LogEvent{}, &UnavailableError{RetryAfter: time.Second, Reason: "the event is not yet in a signed checkpoint"}
+	}
+	proof, err := translog.ProveInclusion(ctx, s.store, e.LogIndex, cp.Size)
+	if err != nil {
+		return LogEvent{}, err
+	}
+	out := LogEvent{Index: e.LogIndex, Number: e.Number, Record: e.Leaf(), LeafHash: e.LeafHash, Openings: []Opening{},
+		Checkpoint: string(cp.Note), Inclusion: proof}
+	if staff || filer {
+		out.Openings = nonNilOpenings(e.Openings)
+	}
+	return out, nil
 }

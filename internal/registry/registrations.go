@@ -792,7 +792,10 @@ type Party struct {
 	RegistrationNumber string `json:"registration_number,omitempty"`
 	LEI                string `json:"lei,omitempty"`
 	IDNumber           string `json:"id_number,omitempty"`
-	Address            string `json:"address,omitempty"`
+	// IDCommitment stands for IDNumber in the record the log commits to
+	// (commit.go); never part of a request or of what is served.
+	IDCommitment string `json:"id_commitment,omitempty"`
+	Address      string `json:"address,omitempty"`
 	// FormerNames are the names a renamed grantor carried before, oldest
 	// first; the register keeps them searchable. Never part of a request.
 	FormerNames []string `json:"former_names,omitempty"`
@@ -968,6 +971,9 @@ type RegistrationPage = Page[Registration]
 func checkParty(p *problems, field string, party *Party) {
 	if party.FormerNames != nil {
 		p.add(field+".former_names", CodeInvalidField, "is kept by the register from renames; do not send it")
+	}
+	if party.IDCommitment != "" {
+		p.add(field+".id_commitment", CodeInvalidField, "is made by the register for its log; send id_number")
 	}
 	party.Name = checkText(p, field+".name", party.Name, true, maxName)
 	party.Address = checkText(p, field+".address", party.Address, false, maxText)

@@ -113,6 +113,13 @@ type Config struct {
 	// ReminderDays are how many days before its expiry a registration's
 	// controller is reminded, once each (default 90, 30 and 7).
 	ReminderDays []int
+	// Witnesses are asked to cosign each checkpoint before it is published
+	// (C2SP tlog-witness), each within WitnessTimeout (default 5 s); a
+	// checkpoint is published with the cosignatures that came. OnWitness,
+	// when set, hears each witness's outcome (nil error: cosigned).
+	Witnesses      []Witness
+	WitnessTimeout time.Duration
+	OnWitness      func(witness string, err error)
 }
 
 // Service carries out every registry operation, checking the caller's
@@ -128,6 +135,10 @@ type Service struct {
 	// extend it, whatever the database says by then.
 	signedMu sync.Mutex
 	signed   translog.Checkpoint
+	// witnessed is the size each witness cosigned last, as far as this
+	// process knows (a witness corrects it with a 409).
+	witnessMu sync.Mutex
+	witnessed map[string]int64
 	// principals remembers tokens' holders for cfg.PrincipalTTL.
 	principals principals
 	// hashers holds a slot for each password hash being computed.
@@ -174,12 +185,16 @@ func NewService(store Store, now func() time.Time, cfg Config) *Service {
 	if cfg.SignInMaxDelay <= 0 {
 		cfg.SignInMaxDelay = 15 * time.Minute
 	}
+	if cfg.WitnessTimeout <= 0 {
+		cfg.WitnessTimeout = 5 * time.Second
+	}
 	s := &Service{store: store, now: now, cfg: cfg,
 		accountFailures: failures{backoff: &auth.Backoff{Free: cfg.SignInFailures, Base: time.Second, Max: cfg.SignInMaxDelay}, shared: cfg.SharedSignIn},
 		addressFailures: failures{backoff: &auth.Backoff{Free: 4 * cfg.SignInFailures, Base: time.Second, Max: cfg.SignInMaxDelay}, shared: cfg.SharedSignIn},
 		principals:      principals{ttl: cfg.PrincipalTTL},
 		hashers:         make(chan struct{}, cfg.PasswordHashers),
 		signUps:         &auth.Quota{N: cfg.SignUpsPerHour, Per: time.Hour},
+		witnessed:       map[string]int64{},
 	}
 	if cfg.AdminToken != "" {
 		s.adminHash = auth.HashSecret(cfg.AdminToken)

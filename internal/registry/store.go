@@ -45,7 +45,21 @@ type EventRecord struct {
 	At                 time.Time
 	OrganizationID     string
 	UserID             string
-	Record             []byte
+	// Record is the event in full: what the registry replays.
+	Record []byte
+	// LogRecord, when set, is what the log commits to instead: Record with
+	// each identity number replaced by a salted commitment, which Openings
+	// open (see commit.go).
+	LogRecord []byte
+	Openings  []Opening
+}
+
+// Leaf is the record the log commits to: the leaf's bytes.
+func (e EventRecord) Leaf() []byte {
+	if e.LogRecord != nil {
+		return e.LogRecord
+	}
+	return e.Record
 }
 
 // IdempotentResponse is a creating request's first answer, as stored.

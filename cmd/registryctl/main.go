@@ -28,6 +28,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/movable-registry/registry/internal/translog"
 )
 
 func main() {
@@ -77,6 +79,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	key := fs.String("key", getenv("REGISTRY_LOG_KEY_PUBLIC"), "the log's verifier key, or @FILE; by default the key pinned in the state file, or else the registry's own on first use")
 	state := fs.String("state", defaultState(getenv), "the file that keeps the last checkpoint verified")
 	timeout := fs.Duration("timeout", 30*time.Minute, "give up after this long")
+	var witnesses []string
+	fs.Func("witness", "a witness's cosignature verifier key, or @FILE (repeat for each)", func(s string) error {
+		witnesses = append(witnesses, s)
+		return nil
+	})
+	quorum := fs.Int("witnesses", -1, "how many of the -witness keys must cosign the checkpoint (default: all)")
 	// Flags may come after the command's argument too.
 	var positional []string
 	for {
@@ -101,6 +109,26 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		*key = string(b)
 	}
 	v.key = strings.TrimSpace(*key)
+	for _, w := range witnesses {
+		if strings.HasPrefix(w, "@") {
+			b, err := os.ReadFile(w[1:])
+			if err != nil {
+				fmt.Fprintln(stderr, "registryctl:", err)
+				return 2
+			}
+			w = string(b)
+		}
+		wv, err := translog.WitnessVerifier(w)
+		if err != nil {
+			fmt.Fprintln(stderr, "registryctl:", err)
+			return 2
+		}
+		v.witnesses = append(v.witnesses, wv)
+	}
+	v.quorum = *quorum
+	if v.quorum < 0 || v.quorum > len(v.witnesses) {
+		v.quorum = len(v.witnesses)
+	}
 
 	var err error
 	switch {

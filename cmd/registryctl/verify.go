@@ -16,7 +16,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
@@ -33,7 +32,14 @@ type verifier struct {
 	out       io.Writer
 	statePath string
 	key       string
+	// witnesses are the witnesses whose cosignatures count; a checkpoint
+	// needs quorum of them.
+	witnesses []note.Verifier
+	quorum    int
 	findings  int
+	// head is the audit head the checkpoint commits to, if it does.
+	head    registry.AuditHead
+	hasHead bool
 }
 
 // find reports one thing that does not hold.
@@ -117,12 +123,29 @@ func (v *verifier) checkpoint(ctx context.Context, st *state) (translog.Checkpoi
 	if err != nil {
 		return translog.Checkpoint{}, nil, err
 	}
-	cp, err := translog.Open(msg, nv)
+	cosigned, err := translog.OpenCosigned(msg, nv, v.witnesses)
 	if err != nil {
 		v.find("the checkpoint does not verify with key %s: %v", key, err)
 		return translog.Checkpoint{}, nil, errFindings
 	}
+	cp := cosigned.Checkpoint
 	v.note("checkpoint %s: %d events, root %s (signature verified)", cp.Origin, cp.Size, cp.Root)
+	if len(v.witnesses) > 0 {
+		if len(cosigned.Witnesses) < v.quorum {
+			v.find("the checkpoint of %d events is cosigned by %d of the %d witnesses required (%s): no quorum vouches that others were shown the same log",
+				cp.Size, len(cosigned.Witnesses), v.quorum, strings.Join(cosigned.Witnesses, ", "))
+		} else {
+			v.note("cosigned by %d witnesses (%s); %d required", len(cosigned.Witnesses), strings.Join(cosigned.Witnesses, ", "), v.quorum)
+		}
+	}
+	h, ok, err := registry.AuditHeadOf(cp)
+	switch {
+	case err != nil:
+		v.find("%v", err)
+	case ok:
+		v.head, v.hasHead = h, true
+		v.note("the checkpoint commits to the audit trail up to entry %d", h.Seq)
+	}
 	return cp, msg, nil
 }
 
@@ -148,58 +171,50 @@ func (v *verifier) entries(ctx context.Context, n int64) (records []registry.Eve
 	next := int64(0)
 	ok = true
 	var prev *registry.EventRecord
-	for next < n {
-		var page struct {
-			Items      []entry `json:"items"`
-			NextCursor string  `json:"next_cursor"`
+	items, err := v.fetchEntries(ctx, n)
+	if err != nil {
+		return nil, root, false, err
+	}
+	for _, it := range items {
+		if it.Index > next {
+			v.find("log entries %d to %d are missing: events were deleted", next, it.Index-1)
+			ok, next = false, it.Index
 		}
-		if _, err := v.api.json(ctx, fmt.Sprintf("/log/entries?from=%d&to=%d", next, n), &page); err != nil {
-			return nil, root, false, err
+		leaf := tlog.RecordHash(it.Record)
+		// The record the log commits to, its identity numbers opened.
+		rec, derr := registry.OpenRecord(it.Record, it.Openings)
+		label := fmt.Sprintf("log entry %d", it.Index)
+		if derr == nil {
+			label += " (event " + rec.Number + ")"
 		}
-		if len(page.Items) == 0 {
-			break
+		switch {
+		case derr != nil:
+			v.find("%s: %v", label, derr)
+		case rec.LogIndex != it.Index:
+			v.find("%s holds the record of log position %d: events were moved or reordered", label, rec.LogIndex)
 		}
-		for _, it := range page.Items {
-			if it.Index > next {
-				v.find("log entries %d to %d are missing: events were deleted", next, it.Index-1)
-				ok, next = false, it.Index
-			}
-			leaf := tlog.RecordHash(it.Record)
-			// The record the log commits to, its identity numbers opened.
-			rec, derr := registry.OpenRecord(it.Record, it.Openings)
-			label := fmt.Sprintf("log entry %d", it.Index)
-			if derr == nil {
-				label += " (event " + rec.Number + ")"
-			}
-			switch {
-			case derr != nil:
-				v.find("%s: %v", label, derr)
-			case rec.LogIndex != it.Index:
-				v.find("%s holds the record of log position %d: events were moved or reordered", label, rec.LogIndex)
-			}
-			if leaf != it.LeafHash {
-				v.find("%s: its record does not hash to the leaf hash stored when it was logged: the record was changed afterwards", label)
-			}
-			if derr == nil {
-				v.compareIndexed(label, it, rec)
-				if prev != nil {
-					if !rec.At.After(prev.At) {
-						v.find("%s: registered at %s, not after the event before it (%s at %s)", label, registry.At(rec.At).Format(registry.TimeLayout), prev.Number, registry.At(prev.At).Format(registry.TimeLayout))
-					}
-					if sequence(rec.Number) <= sequence(prev.Number) {
-						v.find("%s: numbered %s, not after the event before it (%s)", label, rec.Number, prev.Number)
-					}
+		if leaf != it.LeafHash {
+			v.find("%s: its record does not hash to the leaf hash stored when it was logged: the record was changed afterwards", label)
+		}
+		if derr == nil {
+			v.compareIndexed(label, it, rec)
+			if prev != nil {
+				if !rec.At.After(prev.At) {
+					v.find("%s: registered at %s, not after the event before it (%s at %s)", label, registry.At(rec.At).Format(registry.TimeLayout), prev.Number, registry.At(prev.At).Format(registry.TimeLayout))
 				}
-				records = append(records, rec)
-				prev = &records[len(records)-1]
-			}
-			if ok {
-				if err := tree.AppendLeaf(next, leaf); err != nil {
-					return nil, root, false, err
+				if sequence(rec.Number) <= sequence(prev.Number) {
+					v.find("%s: numbered %s, not after the event before it (%s)", label, rec.Number, prev.Number)
 				}
 			}
-			next = it.Index + 1
+			records = append(records, rec)
+			prev = &records[len(records)-1]
 		}
+		if ok {
+			if err := tree.AppendLeaf(next, leaf); err != nil {
+				return nil, root, false, err
+			}
+		}
+		next = it.Index + 1
 	}
 	if next != n {
 		v.find("the log serves %d entries where %d were expected", next, n)
@@ -267,7 +282,7 @@ func (v *verifier) verify(ctx context.Context) error {
 		v.note("%d entries downloaded; their tree has the signed root", cp.Size)
 	}
 
-	if err := v.registrations(ctx, records); err != nil {
+	if err := v.states(ctx, records, cp.Size); err != nil {
 		return err
 	}
 	head, err := v.audit(ctx, records, st)
@@ -341,45 +356,6 @@ func (v *verifier) verifyCheckpoint(ctx context.Context) error {
 	}
 	st.pin(cp, msg)
 	return v.saveState(st)
-}
-
-// registrations replays every registration from the log and compares it
-// with what the API serves for it.
-func (v *verifier) registrations(ctx context.Context, records []registry.EventRecord) error {
-	byNumber := map[string][]registry.EventRecord{}
-	var numbers []string
-	for _, r := range records {
-		if _, seen := byNumber[r.RegistrationNumber]; !seen {
-			numbers = append(numbers, r.RegistrationNumber)
-		}
-		byNumber[r.RegistrationNumber] = append(byNumber[r.RegistrationNumber], r)
-	}
-	found := make([]string, len(numbers))
-	errs := make([]error, len(numbers))
-	var wg sync.WaitGroup
-	work := make(chan int)
-	for range 8 {
-		wg.Go(func() {
-			for i := range work {
-				found[i], errs[i] = v.registration(ctx, numbers[i], byNumber[numbers[i]])
-			}
-		})
-	}
-	for i := range numbers {
-		work <- i
-	}
-	close(work)
-	wg.Wait()
-	for i := range numbers {
-		if errs[i] != nil {
-			return errs[i]
-		}
-		if found[i] != "" {
-			v.find("registration %s: %s", numbers[i], found[i])
-		}
-	}
-	v.note("%d registrations replayed from the log and compared with the API", len(numbers))
-	return nil
 }
 
 // registration compares one served registration with its replay, and says
@@ -514,6 +490,7 @@ func (v *verifier) audit(ctx context.Context, records []registry.EventRecord, st
 	var newest, newer *audit.Record
 	count, unchained := 0, 0
 	sawPinned := st.Audit.ID == 0
+	sawHead := v.head.Seq == 0
 	for {
 		row, err := r.Read()
 		if errors.Is(err, io.EOF) {
@@ -540,6 +517,12 @@ func (v *verifier) audit(ctx context.Context, records []registry.EventRecord, st
 				v.checkChain(*newer, rec.Chain)
 			}
 		}
+		if v.hasHead && rec.ID == v.head.Seq {
+			sawHead = true
+			if !bytes.Equal(rec.Chain, v.head.Chain) {
+				v.find("audit entry %d does not have the chain value the signed checkpoint commits to: the trail up to it was rewritten", rec.ID)
+			}
+		}
 		if rec.ID == st.Audit.ID {
 			sawPinned = true
 			if !bytes.Equal(rec.Chain, st.Audit.Chain) {
@@ -561,6 +544,9 @@ func (v *verifier) audit(ctx context.Context, records []registry.EventRecord, st
 		} else {
 			v.checkChain(*newer, nil)
 		}
+	}
+	if v.hasHead && !sawHead {
+		v.find("the signed checkpoint commits to audit entry %d, which the trail does not hold", v.head.Seq)
 	}
 	if !sawPinned {
 		v.find("audit entry %d, verified %s, is no longer in the trail", st.Audit.ID, st.VerifiedAt.Format(time.RFC3339))

@@ -365,7 +365,10 @@ func TestVerifyCatchesARewrittenTree(t *testing.T) {
 	r.rebuildTree()
 
 	code, out := r.registryctl(state, "verify")
-	if code != 1 || !strings.Contains(out, "entries served hash to root") || strings.Contains(out, "does not hash to the leaf") {
+	// (The running registry may still serve the leaf hashes it wrote, which
+	// it keeps in memory, in its hash tiles: the changed leaf may be named
+	// too.)
+	if code != 1 || !strings.Contains(out, "entries served hash to root") {
 		t.Errorf("after the tree was rebuilt: exit %d\n%s", code, out)
 	}
 

@@ -333,6 +333,8 @@ func TestPermissionMatrix(t *testing.T) {
 		}},
 		"GET /log/key":             {ok: 200, public: true, make: func(*world) call { return call{"/log/key", nil} }},
 		"GET /log/entries":         {ok: 200, allowed: "auditor admin bootstrap", make: reg("", nil), path: "/log/entries?from=0&to=1"},
+		"GET /log/columns":         {ok: 200, allowed: "auditor admin bootstrap", make: reg("", nil), path: "/log/columns?from=0&to=1"},
+		"GET /log/state":           {ok: 200, allowed: "auditor admin bootstrap", make: reg("", nil), path: "/log/state?size=1"},
 		"GET /log/proof/inclusion": {ok: 200, allowed: "*", make: reg("", nil), path: "/log/proof/inclusion?index=0&size=1"},
 		"GET /log/proof/consistency": {ok: 200, allowed: "*", make: func(w *world) call {
 			w.file()

@@ -75,3 +75,13 @@ func (a *api) logBundle(c *gin.Context, caller registry.Caller) error {
 func (a *api) logEvent(c *gin.Context, caller registry.Caller) error {
 	return a.ok(c)(a.svc.LogEvent(c.Request.Context(), caller, c.Param("number")))
 }
+
+// logColumns handles GET /log/columns.
+func (a *api) logColumns(c *gin.Context, caller registry.Caller) error {
+	return a.ok(c)(a.svc.LogColumns(c.Request.Context(), caller, c.Query("from"), c.Query("to")))
+}
+
+// logState handles GET /log/state.
+func (a *api) logState(c *gin.Context, caller registry.Caller) error {
+	return a.ok(c)(a.svc.LogState(c.Request.Context(), caller, c.Query("after"), c.Query("size"), c.Query("at")))
+}

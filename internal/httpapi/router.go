@@ -142,6 +142,8 @@ var routes = []route{
 	{"GET", "/log/key", auth.ReadLogKey, public, (*api).logKey},
 	{"GET", "/log/entries", auth.ReadLogEntries, bearer, (*api).logEntries},
 	{"GET", "/log/events/:number", auth.ReadLogEvent, bearer, (*api).logEvent},
+	{"GET", "/log/columns", auth.ReadLogEntries, bearer, (*api).logColumns},
+	{"GET", "/log/state", auth.ReadLogEntries, bearer, (*api).logState},
 	{"GET", "/log/proof/inclusion", auth.ReadLogProof, bearer, (*api).inclusionProof},
 	{"GET", "/log/proof/consistency", auth.ReadLogProof, bearer, (*api).consistencyProof},
 }

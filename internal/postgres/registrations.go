@@ -232,3 +232,11 @@ func (s *Store) LockRegistration(ctx context.Context, anyNumber string) (registr
 	}
 	return registry.RegistrationState{Number: row.Number, ModificationCodeHash: row.ModificationCodeHash}, nil
 }
+
+// RegistrationNumbersAfter lists up to limit registration numbers after
+// after, in order.
+func (s *Store) RegistrationNumbersAfter(ctx context.Context, after string, limit int) ([]string, error) {
+	var out []string
+	err := s.q(ctx).Raw("SELECT number FROM registrations WHERE number > ? ORDER BY number LIMIT ?", after, limit).Scan(&out).Error
+	return out, translate(err)
+}

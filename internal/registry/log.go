@@ -456,6 +456,9 @@ type LogStore interface {
 	// LatestCheckpoint is ErrNotFound before the first is published.
 	LatestCheckpoint(ctx context.Context) (SignedCheckpoint, error)
 	InsertCheckpoint(ctx context.Context, c SignedCheckpoint) error
+	// RegistrationNumbersAfter lists up to limit registration numbers after
+	// after, in order.
+	RegistrationNumbersAfter(ctx context.Context, after string, limit int) ([]string, error)
 	// AuditHead is the audit trail's newest committed entry.
 	AuditHead(ctx context.Context) (AuditHead, error)
 	// AuditAfter calls fn with the audit entries after id after, up to and
@@ -511,7 +514,9 @@ func (s *Service) LogBundle(ctx context.Context, c Caller, path string) ([]byte,
 		return nil, err
 	}
 	if len(entries) != t.W {
-		return nil, fmt.Errorf("%w: the log holds %d of the %d entries from %d", ErrLogInconsistent, len(entries), t.W, from)
+		// Entries missing from the database: /log/entries serves what is
+		// left, for a verifier to find the gap.
+		return nil, fmt.Errorf("%w: the log holds %d of the %d entries from %d", ErrNotFound, len(entries), t.W, from)
 	}
 	var bundle []byte
 	for _, e := range entries {

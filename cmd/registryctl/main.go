@@ -4,6 +4,11 @@
 //	registryctl verify              the log, the served registrations and the audit trail
 //	registryctl verify-search NUMBER a stored search against the log as of its position
 //	registryctl verify-checkpoint   only the signed checkpoint and that it extends the last one seen
+//	registryctl prove NUMBER        one's own event: its inclusion under the signed checkpoint and its commitments
+//	registryctl witness             a C2SP tlog-witness that cosigns checkpoints that extend the last it cosigned
+//
+// -witness KEY (repeated) and -witnesses K require K of those witnesses'
+// cosignatures on the checkpoint.
 //
 // registryctl file -csv FILE files a CSV's rows in bulk and writes each
 // row's number or problem. And registryctl receive is a webhook receiver that checks each delivery's
@@ -43,7 +48,7 @@ var errFindings = errors.New("findings reported")
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: registryctl verify | verify-search NUMBER | verify-checkpoint  [-url URL] [-token TOKEN] [-key KEY|@FILE] [-state FILE]\n       registryctl demo -url URL -admin-token TOKEN\n       registryctl receive [-addr HOST:PORT] -secret SECRET   (a webhook receiver that checks signatures)\n       registryctl file -csv FILE [-url URL] [-token TOKEN]   (files each row; writes its number or problem)")
+		fmt.Fprintln(stderr, "usage: registryctl verify | verify-search NUMBER | verify-checkpoint | prove NUMBER [-id ID]  [-url URL] [-token TOKEN] [-key KEY|@FILE] [-state FILE] [-witness KEY ... -witnesses K]\n       registryctl witness -keygen NAME | -key FILE -log KEY [-state FILE] [-addr HOST:PORT]\n       registryctl demo -url URL -admin-token TOKEN\n       registryctl receive [-addr HOST:PORT] -secret SECRET   (a webhook receiver that checks signatures)\n       registryctl file -csv FILE [-url URL] [-token TOKEN]   (files each row; writes its number or problem)")
 		return 2
 	}
 	cmd, args := args[0], args[1:]
@@ -60,6 +65,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if cmd == "receive" {
 		if err := receive(ctx, args, getenv, stdout, stderr); err != nil {
+			fmt.Fprintln(stderr, "registryctl:", err)
+			return 2
+		}
+		return 0
+	}
+	if cmd == "witness" {
+		if err := witnessCmd(ctx, args, getenv, stdout, stderr); err != nil {
 			fmt.Fprintln(stderr, "registryctl:", err)
 			return 2
 		}
@@ -85,6 +97,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return nil
 	})
 	quorum := fs.Int("witnesses", -1, "how many of the -witness keys must cosign the checkpoint (default: all)")
+	var ids []string
+	fs.Func("id", "for prove: an identity number the event names, whose commitment must open to it (repeat for each)", func(s string) error {
+		ids = append(ids, s)
+		return nil
+	})
 	// Flags may come after the command's argument too.
 	var positional []string
 	for {
@@ -138,8 +155,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = v.verifySearch(ctx, positional[0])
 	case cmd == "verify-checkpoint" && len(positional) == 0:
 		err = v.verifyCheckpoint(ctx)
+	case cmd == "prove" && len(positional) == 1:
+		err = v.prove(ctx, positional[0], ids)
 	default:
-		fmt.Fprintln(stderr, "usage: registryctl verify | verify-search NUMBER | verify-checkpoint")
+		fmt.Fprintln(stderr, "usage: registryctl verify | verify-search NUMBER | verify-checkpoint | prove EVENT-NUMBER [-id ID]")
 		return 2
 	}
 	switch {

@@ -33,6 +33,7 @@ import (
 	"github.com/movable-registry/registry/internal/registry"
 	"github.com/movable-registry/registry/internal/translog"
 	"github.com/movable-registry/registry/internal/web"
+	"github.com/movable-registry/registry/internal/witness"
 )
 
 func main() {
@@ -117,6 +118,24 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 	}
 	log.Info("similar-names index built", "names", names.Names, "bytes", names.Bytes, "seconds", time.Since(started).Seconds())
 	// The register's time never goes back, whatever the wall clock does.
+	var witnesses []registry.Witness
+	for i, w := range cfg.Log.Witnesses {
+		c, err := witness.ParseClient(strings.TrimSpace(w), nil)
+		if err != nil {
+			return fmt.Errorf("log.witnesses[%d]: %w", i, err)
+		}
+		witnesses = append(witnesses, c)
+	}
+	cosignatures := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "registry_witness_cosignatures_total",
+		Help: "Witnesses' answers to checkpoints: cosigned, or failed (refused, unreachable, too slow)."}, []string{"witness", "outcome"})
+	onWitness := func(name string, err error) {
+		if err != nil {
+			log.Warn("a witness did not cosign the checkpoint", "witness", name, "error", err)
+			cosignatures.WithLabelValues(name, "failed").Inc()
+			return
+		}
+		cosignatures.WithLabelValues(name, "cosigned").Inc()
+	}
 	clock := registry.Monotonic(time.Now)
 	svc := registry.NewService(store, clock.Now, registry.Config{
 		AdminToken: cfg.AdminToken, TokenTTL: cfg.TokenTTL, SimilarNames: cfg.SimilarNames, PrincipalTTL: cfg.TokenCacheTTL,
@@ -130,6 +149,7 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 		ReminderDays:         cfg.Reminders.DaysBefore,
 		IdempotencyRetention: cfg.Idempotency.Retention,
 		LogSigner:            signer, LogVerifierKey: vkey, LogOrigin: cfg.Log.Origin,
+		Witnesses: witnesses, WitnessTimeout: cfg.Log.WitnessTimeout, OnWitness: onWitness,
 	})
 	log.Info("log signing key loaded", "verifier_key", vkey)
 	staff, err := svc.StaffOutsideRegistry(ctx)
@@ -146,6 +166,7 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 	metrics := prometheus.NewRegistry()
 	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics.MustRegister(store.Collectors()...)
+	metrics.MustRegister(cosignatures)
 	if sqlDB, err := db.DB(); err == nil {
 		// go_sql_*{db_name="registry"}: the requests' pool.
 		metrics.MustRegister(collectors.NewDBStatsCollector(sqlDB, "registry"))

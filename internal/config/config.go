@@ -115,6 +115,12 @@ type Config struct {
 		// DeadlineInterval is how often expiries and lapses are looked for
 		// and recorded as events.
 		DeadlineInterval time.Duration `yaml:"deadline_interval"`
+		// Witnesses cosign each checkpoint (C2SP tlog-witness), each named
+		// "<cosignature verifier key>=<submission URL>"
+		// (REGISTRY_WITNESSES, comma-separated); WitnessTimeout bounds
+		// each request (default 5 s).
+		Witnesses      []string      `yaml:"witnesses"`
+		WitnessTimeout time.Duration `yaml:"witness_timeout"`
 	} `yaml:"log"`
 	// ShutdownTimeout bounds how long requests in flight may finish after
 	// SIGINT or SIGTERM.
@@ -438,6 +444,9 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if v := getenv("REGISTRY_WEBHOOK_ALLOW_HOSTS"); v != "" {
 		c.Webhooks.AllowHosts = strings.Split(v, ",")
+	}
+	if v := getenv("REGISTRY_WITNESSES"); v != "" {
+		c.Log.Witnesses = strings.Split(v, ",")
 	}
 	for i, h := range c.Webhooks.AllowHosts {
 		c.Webhooks.AllowHosts[i] = strings.TrimSpace(h)

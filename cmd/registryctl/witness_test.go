@@ -1,0 +1,210 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/movable-registry/registry/internal/audit"
+	"github.com/movable-registry/registry/internal/registry"
+	"github.com/movable-registry/registry/internal/translog"
+	"github.com/movable-registry/registry/internal/witness"
+)
+
+// witnessed is a register whose checkpoints a witness on loopback cosigns.
+type witnessed struct {
+	*register
+	w     *witness.Witness
+	wvkey string
+	mu    sync.Mutex
+	fails []error
+}
+
+func newWitnessed(t *testing.T) *witnessed {
+	t.Helper()
+	wt := &witnessed{}
+	skey, vkey, err := translog.GenerateWitnessKey("witness.bank.example", rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, _, err := translog.WitnessSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wt.wvkey = vkey
+	wt.register = openRegisterWith(t, func(c *registry.Config) {
+		log, err := witness.ParseLog(c.LogVerifierKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if wt.w, err = witness.New(signer, []witness.Log{log}, filepath.Join(t.TempDir(), "witness.json"), nil); err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(wt.w)
+		t.Cleanup(srv.Close)
+		client, err := witness.NewClient(vkey, srv.URL, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Witnesses = []registry.Witness{client}
+		c.OnWitness = func(_ string, err error) {
+			wt.mu.Lock()
+			defer wt.mu.Unlock()
+			if err != nil {
+				wt.fails = append(wt.fails, err)
+			}
+		}
+	})
+	wt.build()
+	return wt
+}
+
+// TestWitnessCosignsAndRefusesASplitView: the registry's checkpoints carry
+// the witness's cosignature, and verify counts it. Then the log is forked:
+// an event rewritten, the tree rebuilt to the same size, the checkpoints
+// deleted and the registry restarted, so that it signs a second checkpoint
+// of that size. The witness refuses it, and a verifier that never saw the
+// first, requiring the witness, reports the checkpoint it is shown.
+func TestWitnessCosignsAndRefusesASplitView(t *testing.T) {
+	r := newWitnessed(t)
+	state := filepath.Join(t.TempDir(), "state.json")
+	code, out := r.registryctl(state, "verify", "-witness", r.wvkey)
+	if code != 0 || !strings.Contains(out, "cosigned by 1 witnesses (witness.bank.example); 1 required") {
+		t.Fatalf("an honest, witnessed register: exit %d\n%s", code, out)
+	}
+	// A quorum of two, of which one never cosigned.
+	_, other, _ := translog.GenerateWitnessKey("witness.court.example", rand.Reader)
+	code, out = r.registryctl(filepath.Join(t.TempDir(), "s.json"), "verify-checkpoint", "-witness", r.wvkey, "-witness", other, "-witnesses", "2")
+	if code != 1 || !strings.Contains(out, "is cosigned by 1 of the 2 witnesses required") {
+		t.Errorf("a quorum of two: exit %d\n%s", code, out)
+	}
+	if code, out := r.registryctl(filepath.Join(t.TempDir(), "s.json"), "verify-checkpoint", "-witness", r.wvkey, "-witness", other, "-witnesses", "1"); code != 0 {
+		t.Errorf("one of two: exit %d\n%s", code, out)
+	}
+	cosigned := r.w.Latest("test.registry/log")
+
+	// The fork: the same size, another root.
+	r.exec("DROP TRIGGER events_append_only ON events", "DROP TRIGGER log_hashes_append_only ON log_hashes",
+		"DROP TRIGGER checkpoints_append_only ON checkpoints",
+		`UPDATE events SET record = convert_to(replace(convert_from(record, 'UTF8'), '北京华夏重工', '北京华厦重工'), 'UTF8') WHERE log_index = 2`)
+	r.rebuildTree()
+	r.exec("DELETE FROM checkpoints")
+	forked, err := r.restart().PublishCheckpoint(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if forked.Size != cosigned {
+		t.Fatalf("the forked checkpoint has %d events, the cosigned one %d", forked.Size, cosigned)
+	}
+	r.mu.Lock()
+	fails := r.fails
+	r.mu.Unlock()
+	var refusal *witness.Refusal
+	if len(fails) != 1 || !errors.As(fails[0], &refusal) || refusal.Status != 422 {
+		t.Fatalf("the witness's answers to the fork: %v", fails)
+	}
+	if r.w.Latest("test.registry/log") != cosigned {
+		t.Errorf("the witness moved to %d", r.w.Latest("test.registry/log"))
+	}
+	if bytes.Contains(forked.Note, []byte("— witness.bank.example ")) {
+		t.Fatalf("the forked checkpoint is cosigned:\n%s", forked.Note)
+	}
+	// A verifier that never saw the first history still cannot be shown
+	// the second: no witness vouches for it.
+	code, out = r.registryctl(filepath.Join(t.TempDir(), "new.json"), "verify-checkpoint", "-witness", r.wvkey)
+	if code != 1 || !strings.Contains(out, "is cosigned by 0 of the 1 witnesses required") {
+		t.Errorf("a new verifier shown the fork: exit %d\n%s", code, out)
+	}
+	// And one that did sees the rewrite.
+	code, out = r.registryctl(state, "verify-checkpoint", "-witness", r.wvkey)
+	if code != 1 || !strings.Contains(out, "the log was rewritten") {
+		t.Errorf("the first verifier shown the fork: exit %d\n%s", code, out)
+	}
+}
+
+// TestAuditRewriteFoundThroughTheSignedHead rewrites an audit entry and
+// recomputes the chain from it to the head, as an attacker with the
+// database would: every entry then chains from the one before, and only
+// the head the signed checkpoint commits to shows it. The registry then
+// refuses to sign a checkpoint over the rewritten trail.
+func TestAuditRewriteFoundThroughTheSignedHead(t *testing.T) {
+	r := newRegister(t)
+	if code, out := r.registryctl(filepath.Join(t.TempDir(), "s.json"), "verify"); code != 0 {
+		t.Fatalf("before: exit %d\n%s", code, out)
+	}
+	r.exec("DROP TRIGGER audit_entries_append_only ON audit_entries", `UPDATE audit_entries SET source = '10.9.9.9' WHERE id = 7`)
+	rows, err := r.db.Query(`SELECT id, at, actor, COALESCE(user_id::text, ''), COALESCE(organization_id::text, ''), action, target, outcome, source, request_id, detail
+		FROM audit_entries ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain := audit.ChainStart
+	var chains [][]any
+	for rows.Next() {
+		var id int64
+		var e audit.Entry
+		var actor, outcome string
+		if err := rows.Scan(&id, &e.At, &actor, &e.UserID, &e.OrganizationID, &e.Action, &e.Target, &outcome, &e.Source, &e.RequestID, &e.Detail); err != nil {
+			t.Fatal(err)
+		}
+		e.At, e.Actor, e.Outcome = e.At.UTC(), audit.ActorKind(actor), audit.Outcome(outcome)
+		chain = audit.Chain(chain, id, e)
+		chains = append(chains, []any{id, chain})
+	}
+	rows.Close()
+	for _, c := range chains {
+		if _, err := r.db.Exec("UPDATE audit_entries SET chain = $2 WHERE id = $1", c...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.exec("UPDATE audit_head SET hash = '\\x" + hexOf(chain) + "'")
+
+	code, out := r.registryctl(filepath.Join(t.TempDir(), "fresh.json"), "verify")
+	if code != 1 || !strings.Contains(out, "does not have the chain value the signed checkpoint commits to") || strings.Contains(out, "does not match its chain value") {
+		t.Errorf("a verifier with no history: exit %d\n%s", code, out)
+	}
+	r.call("POST", "/registrations", r.bank, filing("上海新晨机械有限公司", "91310115MA1K3YJ12G", "SN-9"), 201)
+	time.Sleep(10 * time.Millisecond)
+	if _, err := r.restart().PublishCheckpoint(context.Background()); !errors.Is(err, registry.ErrLogInconsistent) {
+		t.Errorf("the registry signed a checkpoint over the rewritten trail: %v", err)
+	}
+}
+
+func hexOf(b []byte) string {
+	const digits = "0123456789abcdef"
+	out := make([]byte, 2*len(b))
+	for i, c := range b {
+		out[2*i], out[2*i+1] = digits[c>>4], digits[c&15]
+	}
+	return string(out)
+}
+
+// TestProveOwnEvent: a bank checks its own filing, naming an individual,
+// with its token alone: inclusion under the signed checkpoint and the
+// identity number's commitment. A number the filing does not hold fails.
+func TestProveOwnEvent(t *testing.T) {
+	r := newRegister(t)
+	f := filing("上海新晨机械有限公司", "91310115MA1K3YJ12G", "SN-P")
+	f["grantors"] = append(f["grantors"].([]any), map[string]any{"type": "individual", "name": "张三", "id_number": "110101199003071233"})
+	number := r.call("POST", "/registrations", r.bank, f, 201)["number"].(string)
+	prove := func(args ...string) (int, string) {
+		var out, errs bytes.Buffer
+		args = append(append([]string{"prove", number}, args...), "-url", r.url, "-token", r.bank, "-state", filepath.Join(t.TempDir(), "bank.json"))
+		code := run(context.Background(), args, func(string) string { return "" }, &out, &errs)
+		return code, out.String() + errs.String()
+	}
+	code, out := prove("-id", "110101199003071233")
+	if code != 0 || !strings.Contains(out, "included in the signed checkpoint") || !strings.Contains(out, "its commitment in the record opens to it") {
+		t.Errorf("the bank's own event: exit %d\n%s", code, out)
+	}
+	if code, out := prove("-id", "110101199003071225"); code != 1 || !strings.Contains(out, "no commitment in the record opens to it") {
+		t.Errorf("a number the event does not hold: exit %d\n%s", code, out)
+	}
+}

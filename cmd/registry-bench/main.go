@@ -34,6 +34,7 @@ import (
 
 type options struct {
 	databaseURL, database, registryd, out string
+	registryctl                           string
 	// keyDir keeps each benchmark database's log key (default var).
 	keyDir                                 string
 	preload                                int64
@@ -55,6 +56,7 @@ func main() {
 	flag.StringVar(&o.databaseURL, "database-url", os.Getenv("DATABASE_URL"), "a PostgreSQL cluster to make the benchmark database on (default $DATABASE_URL)")
 	flag.StringVar(&o.database, "database", "registry_bench", "the benchmark database's name; it is made, and kept for the next run")
 	flag.StringVar(&o.registryd, "registryd", "bin/registryd", "the registryd binary to measure")
+	flag.StringVar(&o.registryctl, "registryctl", "bin/registryctl", "the registryctl binary the verify phase runs")
 	flag.StringVar(&o.out, "out", "bench/results", "where results.json and results.md go")
 	flag.Int64Var(&o.preload, "preload", 1_000_000, "registrations to preload (10000000 for the large run)")
 	flag.BoolVar(&o.fresh, "fresh", false, "drop the benchmark database and preload again even if it holds enough")
@@ -223,9 +225,13 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 			res.Phases = append(res.Phases, w.phase(ctx, o, phase, o.searchClients, o.searchDuration, searchMixWeights))
 		case "mix":
 			res.Phases = append(res.Phases, w.phase(ctx, o, "mix", o.mixClients, o.mixDur, o.mix))
+		case "verify":
+			if res.Verify, err = verifyPhase(ctx, o, srv, dsn, log); err != nil {
+				return fmt.Errorf("verify: %w", err)
+			}
 		case "":
 		default:
-			return fmt.Errorf("unknown phase %q (there are explain, ceiling, search_ceiling, file, file_3, file_3_direct, file_watched, search, search_name, search_uscc, search_serial, search_number, search_mix, search_mix_2r, mix)", phase)
+			return fmt.Errorf("unknown phase %q (there are explain, ceiling, search_ceiling, file, file_3, file_3_direct, file_watched, search, search_name, search_uscc, search_serial, search_number, search_mix, search_mix_2r, mix, verify)", phase)
 		}
 	}
 	res.ServerRSSMaxMB, res.ServerRSSPeakMB = srv.rss.max(), srv.peakRSS()
@@ -510,4 +516,47 @@ func (w *workload) withWatches(ctx context.Context, o options, n int) (PhaseResu
 		return PhaseResult{}, err
 	}
 	return w.phase(ctx, o, "file_watched", o.fileClients, o.fileDuration, "file=1"), nil
+}
+
+// VerifyResult is registryctl verify over the whole benchmark register.
+type VerifyResult struct {
+	Events   int64
+	Seconds  float64
+	ExitCode int
+	Output   string
+}
+
+// verifyPhase runs registryctl verify against the running registryd, with
+// its admin token, from a state file of its own (a first verification: the
+// whole log, every registration's state and the whole audit trail).
+func verifyPhase(ctx context.Context, o options, srv *server, dsn string, log *slog.Logger) (*VerifyResult, error) {
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	var events int64
+	err = conn.QueryRow(ctx, "SELECT log_size FROM register_head").Scan(&events)
+	conn.Close(ctx)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "registry-bench-verify")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	log.Info("verify: registryctl verify over the register", "events", events)
+	cmd := exec.CommandContext(ctx, o.registryctl, "verify", "-url", srv.base, "-token", srv.admin, "-state", filepath.Join(dir, "state.json"), "-timeout", "1h")
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	r := &VerifyResult{Events: events, Seconds: time.Since(start).Seconds(), Output: strings.TrimSpace(string(out))}
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		r.ExitCode = exit.ExitCode()
+	case err != nil:
+		return nil, err
+	}
+	log.Info("verify: done", "seconds", r.Seconds, "exit", r.ExitCode)
+	return r, nil
 }

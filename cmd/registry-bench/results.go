@@ -30,7 +30,8 @@ type Results struct {
 	FilingToCeiling float64 `json:",omitempty"`
 	ServerRSSMaxMB  float64
 	ServerRSSPeakMB float64
-	Plans           []PlanResult `json:",omitempty"`
+	Plans           []PlanResult  `json:",omitempty"`
+	Verify          *VerifyResult `json:",omitempty"`
 }
 
 type Machine struct {
@@ -125,6 +126,13 @@ func (r *Results) markdown() string {
 		}
 	}
 	b.WriteString(".\n\n")
+	if v := r.Verify; v != nil {
+		fmt.Fprintf(&b, "registryctl verify: %d events in %.1f s (%.0f events a second), exit %d:\n\n", v.Events, v.Seconds, float64(v.Events)/v.Seconds, v.ExitCode)
+		for _, line := range strings.Split(v.Output, "\n") {
+			b.WriteString("    " + line + "\n")
+		}
+		b.WriteString("\n")
+	}
 	b.WriteString("| phase | clients | operation | per second | p50 ms | p90 ms | p99 ms | max ms | failed |\n|---|---:|---|---:|---:|---:|---:|---:|---:|\n")
 	for _, p := range r.Phases {
 		if p.Error != "" {

@@ -2,13 +2,15 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	jsonv1 "github.com/go-json-experiment/json/v1"
 )
 
 // client calls the registry's API.
@@ -79,7 +81,9 @@ func (c *client) json(ctx context.Context, path string, v any) (*http.Response, 
 	if err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal(b, v); err != nil {
+	// go-json-experiment's decoder in encoding/json's mode: the same
+	// result in half the time, for the pages of a verification of millions.
+	if err := jsonv2.Unmarshal(b, v, jsonv1.DefaultOptionsV1()); err != nil {
 		return nil, fmt.Errorf("GET %s: %w", path, err)
 	}
 	return resp, nil

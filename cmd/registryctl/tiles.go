@@ -44,7 +44,7 @@ func (v *verifier) fetchEntries(ctx context.Context, n int64) ([]entry, error) {
 	if columnsErr != nil {
 		return nil, columnsErr
 	}
-	var out []entry
+	out := make([]entry, 0, n)
 	for k := range tiles {
 		if errs[k] != nil {
 			return nil, errs[k]
@@ -123,48 +123,48 @@ func (v *verifier) fetchColumns(ctx context.Context, n int64) (map[int64]registr
 	return out, nil
 }
 
-// states compares every registration's state as the API derives it with
-// the replay of the log's first n events, by digest a page of thousands at
-// a time; a registration whose digests differ is then fetched whole, to say
-// where.
-func (v *verifier) states(ctx context.Context, records []registry.EventRecord, n int64) error {
-	at := time.Now().UTC().Truncate(time.Microsecond)
-	byNumber := map[string][]registry.EventRecord{}
-	for _, r := range records {
-		byNumber[r.RegistrationNumber] = append(byNumber[r.RegistrationNumber], r)
-	}
-	// The replay runs while the pages come.
-	local := make(map[string][]byte, len(byNumber))
-	var replayErr error
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		regs, err := registry.Replay(records, farFuture, at)
-		if err != nil {
-			replayErr = err
-			return
-		}
-		for _, r := range regs {
-			local[r.Number] = registry.StateDigest(r)
-		}
-	}()
+// fetchStates reads the digest of every registration as the API derives it
+// from the log's first n events, with statuses at instant at, a page of
+// thousands at a time.
+func (v *verifier) fetchStates(ctx context.Context, n int64, at time.Time) ([]registry.RegistrationDigest, error) {
 	var served []registry.RegistrationDigest
 	for after := ""; ; {
 		var page registry.Page[registry.RegistrationDigest]
 		q := fmt.Sprintf("/log/state?size=%d&at=%s&after=%s", n, at.Format(time.RFC3339Nano), after)
 		if _, err := v.api.json(ctx, q, &page); err != nil {
-			return err
+			return nil, err
 		}
 		served = append(served, page.Items...)
 		if page.NextCursor == "" {
-			break
+			return served, nil
 		}
 		after = page.NextCursor
 	}
-	<-done
-	if replayErr != nil {
-		v.find("the log's events do not replay: %v", replayErr)
+}
+
+// compareStates replays every registration from the log's first n events
+// and compares its digest with the one the API derives; a registration
+// whose digests differ is then fetched whole, to say where.
+func (v *verifier) compareStates(ctx context.Context, records []registry.EventRecord, served []registry.RegistrationDigest, at time.Time, n int64) error {
+	regs, err := registry.Replay(records, farFuture, at)
+	if err != nil {
+		v.find("the log's events do not replay: %v", err)
 		return nil
+	}
+	// Both processors make the digests.
+	digests := make([][]byte, len(regs))
+	var wg sync.WaitGroup
+	for part := range 2 {
+		wg.Go(func() {
+			for i := part; i < len(regs); i += 2 {
+				digests[i] = registry.StateDigest(regs[i])
+			}
+		})
+	}
+	wg.Wait()
+	local := make(map[string][]byte, len(regs))
+	for i, r := range regs {
+		local[r.Number] = digests[i]
 	}
 	seen := make(map[string]bool, len(served))
 	for _, d := range served {
@@ -174,7 +174,13 @@ func (v *verifier) states(ctx context.Context, records []registry.EventRecord, n
 		case !ok:
 			v.find("registration %s: the API derives it from the log's first %d events, which hold none of it", d.Number, n)
 		case !bytes.Equal(want, d.Digest):
-			detail, err := v.registration(ctx, d.Number, byNumber[d.Number])
+			var own []registry.EventRecord
+			for _, r := range records {
+				if r.RegistrationNumber == d.Number {
+					own = append(own, r)
+				}
+			}
+			detail, err := v.registration(ctx, d.Number, own)
 			if err != nil {
 				return err
 			}

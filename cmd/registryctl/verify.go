@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
@@ -36,6 +37,7 @@ type verifier struct {
 	// needs quorum of them.
 	witnesses []note.Verifier
 	quorum    int
+	mu        sync.Mutex // the checks run at once: one finding at a time
 	findings  int
 	// head is the audit head the checkpoint commits to, if it does.
 	head    registry.AuditHead
@@ -44,11 +46,17 @@ type verifier struct {
 
 // find reports one thing that does not hold.
 func (v *verifier) find(format string, args ...any) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
 	v.findings++
 	fmt.Fprintf(v.out, "FINDING: "+format+"\n", args...)
 }
 
-func (v *verifier) note(format string, args ...any) { fmt.Fprintf(v.out, format+"\n", args...) }
+func (v *verifier) note(format string, args ...any) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	fmt.Fprintf(v.out, format+"\n", args...)
+}
 
 // state is what verify remembers between runs: the key it trusts, the last
 // checkpoint and the newest audit entry it verified.
@@ -175,6 +183,7 @@ func (v *verifier) entries(ctx context.Context, n int64) (records []registry.Eve
 	if err != nil {
 		return nil, root, false, err
 	}
+	records = make([]registry.EventRecord, 0, len(items))
 	for _, it := range items {
 		if it.Index > next {
 			v.find("log entries %d to %d are missing: events were deleted", next, it.Index-1)
@@ -272,23 +281,42 @@ func (v *verifier) verify(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Three reads at once: the entries (checked as they come), the
+	// registrations' digests the API derives, and the audit trail; the
+	// registry works on one while this process checks another.
+	began := time.Now()
+	at := began.UTC().Truncate(time.Microsecond)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var served []registry.RegistrationDigest
+	var scan *auditScan
+	var servedErr, scanErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { served, servedErr = v.fetchStates(ctx, cp.Size, at) })
+	wg.Go(func() { scan, scanErr = v.scanAudit(ctx, st) })
 	records, root, ok, err := v.entries(ctx, cp.Size)
 	if err != nil {
+		cancel()
+		wg.Wait()
 		return err
 	}
 	if ok && root != cp.Root {
 		v.find("the %d entries served hash to root %s, not to the signed %s: entries were changed, removed or reordered since it was signed", cp.Size, root, cp.Root)
 	} else if ok {
-		v.note("%d entries downloaded; their tree has the signed root", cp.Size)
+		v.note("%d entries read and checked; their tree has the signed root (%.1f s)", cp.Size, time.Since(began).Seconds())
 	}
-
-	if err := v.states(ctx, records, cp.Size); err != nil {
+	wg.Wait()
+	if err := errors.Join(servedErr, scanErr); err != nil {
 		return err
 	}
-	head, err := v.audit(ctx, records, st)
+	if err := v.compareStates(ctx, records, served, at, cp.Size); err != nil {
+		return err
+	}
+	head, err := v.matchAudit(ctx, records, scan)
 	if err != nil {
 		return err
 	}
+	v.note("verified in %.1f s", time.Since(began).Seconds())
 	if v.findings > 0 {
 		return errFindings
 	}
@@ -473,16 +501,36 @@ func (v *verifier) entriesAfter(ctx context.Context, from int64, audited map[str
 // before, that what was verified last time is unchanged, and that every
 // event of the log has its audit entry. It returns the newest entry.
 func (v *verifier) audit(ctx context.Context, records []registry.EventRecord, st state) (audit.Record, error) {
-	resp, err := v.api.get(ctx, "/audit/export")
+	scan, err := v.scanAudit(ctx, st)
 	if err != nil {
 		return audit.Record{}, err
+	}
+	return v.matchAudit(ctx, records, scan)
+}
+
+// auditScan is what a pass over the audit trail found: the events it
+// records, by "type number", with the entry that records each.
+type auditScan struct {
+	audited          map[string]int64
+	newest           *audit.Record
+	count, unchained int
+}
+
+// scanAudit streams the whole audit trail, newest first, and checks that
+// its ids have no gaps, that each entry's chain value follows from the one
+// before, that the head the checkpoint signs and what was verified last
+// time are unchanged; it keeps the events the trail records.
+func (v *verifier) scanAudit(ctx context.Context, st state) (*auditScan, error) {
+	resp, err := v.api.get(ctx, "/audit/export")
+	if err != nil {
+		return nil, err
 	}
 	defer resp.Body.Close()
 	r := csv.NewReader(resp.Body)
 	r.ReuseRecord = true
 	header, err := r.Read()
 	if err != nil || strings.Join(header, ",") != "id,at,actor,user_id,organization_id,action,target,outcome,source,request_id,detail,chain" {
-		return audit.Record{}, fmt.Errorf("the audit export has an unknown header %v: %v", header, err)
+		return nil, fmt.Errorf("the audit export has an unknown header %v: %v", header, err)
 	}
 	// The events the trail records, by "type number" (the detail of a
 	// registry change's entry), with the entry that records each.
@@ -497,11 +545,11 @@ func (v *verifier) audit(ctx context.Context, records []registry.EventRecord, st
 			break
 		}
 		if err != nil {
-			return audit.Record{}, fmt.Errorf("the audit export: %w", err)
+			return nil, fmt.Errorf("the audit export: %w", err)
 		}
 		rec, err := parseAuditRow(row)
 		if err != nil {
-			return audit.Record{}, fmt.Errorf("the audit export, row %d: %w", count+1, err)
+			return nil, fmt.Errorf("the audit export, row %d: %w", count+1, err)
 		}
 		count++
 		if newest == nil {
@@ -551,6 +599,13 @@ func (v *verifier) audit(ctx context.Context, records []registry.EventRecord, st
 	if !sawPinned {
 		v.find("audit entry %d, verified %s, is no longer in the trail", st.Audit.ID, st.VerifiedAt.Format(time.RFC3339))
 	}
+	return &auditScan{audited: audited, newest: newest, count: count, unchained: unchained}, nil
+}
+
+// matchAudit checks that every event of the log has its audit entry and
+// that every event audited is in the log. It returns the newest entry.
+func (v *verifier) matchAudit(ctx context.Context, records []registry.EventRecord, scan *auditScan) (audit.Record, error) {
+	audited, newest, count, unchained := scan.audited, scan.newest, scan.count, scan.unchained
 	for _, e := range records {
 		if _, ok := audited[e.Type+" "+e.Number]; !ok {
 			v.find("log entry %d (event %s): no audit entry records it", e.LogIndex, e.Number)

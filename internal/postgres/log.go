@@ -114,18 +114,21 @@ func (s *Store) ReadHashes(ctx context.Context, indexes []int64) ([]translog.Has
 // storedHashes reads stored hashes from the database by storage index; an
 // index with none is absent from the map.
 func (s *Store) storedHashes(ctx context.Context, ids []int64) (map[int64][]byte, error) {
-	var rows []struct {
-		ID   int64
-		Hash []byte
-	}
-	if err := s.q(ctx).Raw("SELECT id, hash FROM log_hashes WHERE id IN ?", ids).Scan(&rows).Error; err != nil {
+	rows, err := s.q(ctx).Raw("SELECT id, hash FROM log_hashes WHERE id = ANY(?::bigint[])", int64Array(ids)).Rows()
+	if err != nil {
 		return nil, translate(err)
 	}
-	byID := make(map[int64][]byte, len(rows))
-	for _, r := range rows {
-		byID[r.ID] = r.Hash
+	defer rows.Close()
+	byID := make(map[int64][]byte, len(ids))
+	for rows.Next() {
+		var id int64
+		var h []byte
+		if err := rows.Scan(&id, &h); err != nil {
+			return nil, translate(err)
+		}
+		byID[id] = h
 	}
-	return byID, nil
+	return byID, translate(rows.Err())
 }
 
 // newHashes works out the tree hashes that record n adds to the log, from
@@ -227,9 +230,12 @@ func (s *Store) LogEntries(ctx context.Context, from, to int64) ([]registry.LogE
 
 // logEntries is LogEntries on s.
 func (s *Store) logEntries(ctx context.Context, from, to int64) ([]registry.LogEntry, error) {
-	var rows []eventRow
-	err := s.q(ctx).Raw(`SELECT log_index, number, registration_number, type, registered_at, organization_id, user_id, record, log_record, openings
-		FROM events WHERE log_index >= ? AND log_index < ? ORDER BY log_index`, from, to).Scan(&rows).Error
+	q, err := s.q(ctx).Raw(`SELECT log_index, number, registration_number, type, registered_at, organization_id, user_id, record, log_record, openings
+		FROM events WHERE log_index >= ? AND log_index < ? ORDER BY log_index`, from, to).Rows()
+	if err != nil {
+		return nil, translate(err)
+	}
+	rows, err := scanEvents(q, true)
 	if err != nil {
 		return nil, translate(err)
 	}
@@ -248,10 +254,51 @@ func (s *Store) logEntries(ctx context.Context, from, to int64) ([]registry.LogE
 	}
 	out := make([]registry.LogEntry, len(rows))
 	for i, r := range rows {
-		out[i] = registry.LogEntry{EventRecord: r.toDomain()}
+		out[i] = registry.LogEntry{EventRecord: r}
 		copy(out[i].LeafHash[:], byID[leaves[i]])
 	}
 	return out, nil
+}
+
+// LogColumns returns the events at log positions from..to-1 without their
+// records: the columns they are filed under, and their openings.
+func (s *Store) LogColumns(ctx context.Context, from, to int64) ([]registry.EventRecord, error) {
+	return readOn(s, ctx, to, func(v *Store) ([]registry.EventRecord, error) {
+		rows, err := v.q(ctx).Raw(`SELECT log_index, number, registration_number, type, registered_at, organization_id, user_id, ''::bytea, NULL::bytea, openings
+			FROM events WHERE log_index >= ? AND log_index < ? ORDER BY log_index`, from, to).Rows()
+		if err != nil {
+			return nil, translate(err)
+		}
+		out, err := scanEvents(rows, true)
+		return out, translate(err)
+	})
+}
+
+// LogLeaves returns the records the log commits to at positions from..to-1,
+// with their positions.
+func (s *Store) LogLeaves(ctx context.Context, from, to int64) ([]int64, [][]byte, error) {
+	type leaves struct {
+		at  []int64
+		rec [][]byte
+	}
+	l, err := readOn(s, ctx, to, func(v *Store) (leaves, error) {
+		var l leaves
+		rows, err := v.q(ctx).Raw(`SELECT log_index, COALESCE(log_record, record) FROM events WHERE log_index >= ? AND log_index < ? ORDER BY log_index`, from, to).Rows()
+		if err != nil {
+			return l, translate(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var i int64
+			var rec []byte
+			if err := rows.Scan(&i, &rec); err != nil {
+				return l, translate(err)
+			}
+			l.at, l.rec = append(l.at, i), append(l.rec, rec)
+		}
+		return l, translate(rows.Err())
+	})
+	return l.at, l.rec, err
 }
 
 func (r eventRow) toDomain() registry.EventRecord {

@@ -433,3 +433,16 @@ func (s *Store) Exclusive(ctx context.Context, name string, fn func() error) (ra
 	}()
 	return true, fn()
 }
+
+// int64Array is a list of integers bound as one PostgreSQL bigint[]
+// parameter.
+type int64Array []int64
+
+// Value renders the array literal.
+func (a int64Array) Value() (driver.Value, error) {
+	parts := make([]string, len(a))
+	for i, n := range a {
+		parts[i] = strconv.FormatInt(n, 10)
+	}
+	return "{" + strings.Join(parts, ",") + "}", nil
+}

@@ -3,8 +3,10 @@ package registry
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/json"
+	"encoding/binary"
 	"fmt"
+	"hash"
+	"io"
 	"strconv"
 	"time"
 
@@ -47,7 +49,7 @@ func (s *Service) LogColumns(ctx context.Context, c Caller, from, to string) (Pa
 		return Page[LogColumns]{}, Invalid("to", CodeInvalidField, "must not be less than from")
 	}
 	end := min(hi, lo+maxColumnsPage)
-	entries, err := s.store.LogEntries(ctx, lo, end)
+	entries, err := s.store.LogColumns(ctx, lo, end)
 	if err != nil {
 		return Page[LogColumns]{}, err
 	}
@@ -62,15 +64,128 @@ func (s *Service) LogColumns(ctx context.Context, c Caller, from, to string) (Pa
 	return page, nil
 }
 
-// StateDigest is the digest of a registration as the API serves it to the
-// registry's staff: SHA-256 of its JSON.
+// StateDigest is the digest of a registration's state as the API serves it
+// to the registry's staff: SHA-256 over every field of it, each string and
+// list after its length, each optional part after whether it is there. It
+// is written field by field rather than through its JSON, which took five
+// times as long (a verifier digests millions); a test sets each field in
+// turn and checks that the digest moves.
 func StateDigest(r Registration) []byte {
-	b, err := json.Marshal(r)
-	if err != nil {
-		panic(err) // a Registration always encodes
+	d := digester{h: sha256.New()}
+	d.str(r.Number)
+	d.str(r.Kind)
+	d.str(r.Status)
+	d.time(r.RegisteredAt)
+	d.time(r.ExpiresAt)
+	d.int(int64(r.Version))
+	d.str(r.Controller.OrganizationID)
+	d.str(r.Controller.USCC)
+	d.parties(r.Grantors)
+	d.parties(r.SecuredParties)
+	d.str(r.Collateral.Description)
+	d.int(int64(len(r.Collateral.Items)))
+	for _, it := range r.Collateral.Items {
+		d.str(it.ID)
+		d.str(it.Type)
+		d.str(it.SerialNumber)
+		d.str(it.Description)
+		d.time(it.RegisteredAt)
 	}
-	h := sha256.Sum256(b)
-	return h[:]
+	d.int(int64(len(r.Collateral.Attachments)))
+	for _, a := range r.Collateral.Attachments {
+		d.str(a.ID)
+		d.str(a.SHA256)
+		d.str(a.MediaType)
+		d.int(int64(a.Size))
+	}
+	d.int(int64(r.PeriodMonths))
+	if d.present(r.MaxSecuredAmount != nil) {
+		d.str(r.MaxSecuredAmount.Amount)
+		d.str(r.MaxSecuredAmount.Currency)
+	}
+	d.str(r.Reference)
+	d.int(int64(len(r.Objections)))
+	for _, o := range r.Objections {
+		d.str(o.Number)
+		d.str(o.Status)
+		d.time(o.FiledAt)
+		d.optionalTime(o.LapsesAt)
+		d.str(o.By.OrganizationID)
+		d.str(o.Statement)
+		d.str(o.Interest)
+		if d.present(o.CaseNotice != nil) {
+			d.str(o.CaseNotice.Court)
+			d.str(o.CaseNotice.CaseNumber)
+			d.str(o.CaseNotice.AcceptedOn)
+			d.time(o.CaseNotice.SubmittedAt)
+		}
+		d.optionalTime(o.EndedAt)
+	}
+	d.int(int64(len(r.History)))
+	for _, h := range r.History {
+		d.str(h.Number)
+		d.str(h.Type)
+		d.time(h.RegisteredAt)
+		d.str(h.By.OrganizationID)
+		d.int(h.LogIndex)
+		d.str(h.Objection)
+	}
+	d.str(r.ModificationCode)
+	d.int(r.LogIndex)
+	d.optionalTime(r.EndedAt)
+	return d.h.Sum(nil)
+}
+
+// digester writes values into a hash unambiguously.
+type digester struct {
+	h   hash.Hash
+	buf [8]byte
+}
+
+func (d *digester) int(n int64) {
+	binary.BigEndian.PutUint64(d.buf[:], uint64(n))
+	d.h.Write(d.buf[:])
+}
+
+func (d *digester) str(s string) {
+	d.int(int64(len(s)))
+	io.WriteString(d.h, s)
+}
+
+func (d *digester) time(t Time) { d.int(t.UnixMicro()) }
+
+func (d *digester) present(ok bool) bool {
+	if ok {
+		d.int(1)
+	} else {
+		d.int(0)
+	}
+	return ok
+}
+
+func (d *digester) optionalTime(t *Time) {
+	if d.present(t != nil) {
+		d.time(*t)
+	}
+}
+
+func (d *digester) parties(ps []Party) {
+	d.int(int64(len(ps)))
+	for _, p := range ps {
+		d.str(p.Type)
+		d.str(p.Name)
+		d.str(p.USCC)
+		d.str(p.Country)
+		d.str(p.RegistrationNumber)
+		d.str(p.LEI)
+		d.str(p.IDNumber)
+		d.str(p.IDCommitment)
+		d.str(p.Address)
+		d.int(int64(len(p.FormerNames)))
+		for _, n := range p.FormerNames {
+			d.str(n)
+		}
+	}
 }
 
 // RegistrationDigest is a registration's state by digest.

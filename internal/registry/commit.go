@@ -112,40 +112,39 @@ var ErrUnopened = errors.New("a commitment is not opened")
 
 // OpenRecord reads a log record and puts back each identity number that
 // its openings open: the event in full, as an auditor replays it. A record
-// without commitments comes back as it is.
+// without commitments comes back as it is. The record is decoded once, and
+// a replay of what OpenRecord returns decodes it no more.
 func OpenRecord(leaf []byte, openings []Opening) (EventRecord, error) {
-	rec, err := RecordOf(leaf)
+	e, err := decodeEvent(EventRecord{Record: leaf})
 	if err != nil {
-		return EventRecord{}, err
+		return EventRecord{}, fmt.Errorf("not an event record: %w", err)
 	}
-	if len(openings) == 0 {
-		return rec, nil
-	}
-	e, err := decodeEvent(rec)
-	if err != nil {
-		return EventRecord{}, err
-	}
-	byCommitment := make(map[string]Opening, len(openings))
-	for _, o := range openings {
-		byCommitment[o.Commitment] = o
-	}
-	data, err := mapParties(e.Data, func(p Party) (Party, error) {
-		if p.IDCommitment == "" {
+	rec := EventRecord{LogIndex: e.LogIndex, Number: e.Number, Type: e.Type, RegistrationNumber: e.RegistrationNumber,
+		At: e.At.Time, OrganizationID: e.By.OrganizationID, UserID: e.By.UserID, Record: leaf}
+	if len(openings) > 0 {
+		byCommitment := make(map[string]Opening, len(openings))
+		for _, o := range openings {
+			byCommitment[o.Commitment] = o
+		}
+		data, err := mapParties(e.Data, func(p Party) (Party, error) {
+			if p.IDCommitment == "" {
+				return p, nil
+			}
+			o, ok := byCommitment[p.IDCommitment]
+			if !ok || !o.Check() {
+				return p, fmt.Errorf("%w: %s (party %s)", ErrUnopened, p.IDCommitment, p.Name)
+			}
+			p.IDNumber, p.IDCommitment = o.IDNumber, ""
 			return p, nil
+		})
+		if err != nil {
+			return EventRecord{}, fmt.Errorf("event %s: %w", rec.Number, err)
 		}
-		o, ok := byCommitment[p.IDCommitment]
-		if !ok || !o.Check() {
-			return p, fmt.Errorf("%w: %s (party %s)", ErrUnopened, p.IDCommitment, p.Name)
-		}
-		p.IDNumber, p.IDCommitment = o.IDNumber, ""
-		return p, nil
-	})
-	if err != nil {
-		return EventRecord{}, fmt.Errorf("event %s: %w", rec.Number, err)
+		e.Data = data
+		rec.Record = canonical(eventBody{LogIndex: e.LogIndex, Number: e.Number, Type: e.Type, RegistrationNumber: e.RegistrationNumber,
+			RegisteredAt: e.At, By: e.By, Data: data})
+		rec.LogRecord, rec.Openings = leaf, openings
 	}
-	full := canonical(eventBody{LogIndex: e.LogIndex, Number: e.Number, Type: e.Type, RegistrationNumber: rec.RegistrationNumber,
-		RegisteredAt: e.At, By: e.By, Data: data})
-	out := rec
-	out.Record, out.LogRecord, out.Openings = full, leaf, openings
-	return out, nil
+	rec.decoded = &e
+	return rec, nil
 }

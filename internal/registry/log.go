@@ -453,6 +453,10 @@ type LogStore interface {
 	// LogSize is the number of events committed.
 	LogSize(ctx context.Context) (int64, error)
 	LogEntries(ctx context.Context, from, to int64) ([]LogEntry, error)
+	// LogColumns is LogEntries without the records and leaf hashes.
+	LogColumns(ctx context.Context, from, to int64) ([]EventRecord, error)
+	// LogLeaves returns the positions and leaf records from..to-1.
+	LogLeaves(ctx context.Context, from, to int64) ([]int64, [][]byte, error)
 	// LatestCheckpoint is ErrNotFound before the first is published.
 	LatestCheckpoint(ctx context.Context) (SignedCheckpoint, error)
 	InsertCheckpoint(ctx context.Context, c SignedCheckpoint) error
@@ -509,19 +513,23 @@ func (s *Service) LogBundle(ctx context.Context, c Caller, path string) ([]byte,
 		return nil, err
 	}
 	from := t.N * translog.TileWidth
-	entries, err := s.store.LogEntries(ctx, from, from+int64(t.W))
+	at, records, err := s.store.LogLeaves(ctx, from, from+int64(t.W))
 	if err != nil {
 		return nil, err
 	}
-	if len(entries) != t.W {
+	if len(records) != t.W || at[len(at)-1] != from+int64(t.W)-1 {
 		// Entries missing from the database: /log/entries serves what is
 		// left, for a verifier to find the gap.
-		return nil, fmt.Errorf("%w: the log holds %d of the %d entries from %d", ErrNotFound, len(entries), t.W, from)
+		return nil, fmt.Errorf("%w: the log holds %d of the %d entries from %d", ErrNotFound, len(records), t.W, from)
 	}
-	var bundle []byte
-	for _, e := range entries {
-		if bundle, err = translog.AppendBundleEntry(bundle, e.Leaf()); err != nil {
-			return nil, fmt.Errorf("%w: entry %d holds %d bytes (read it from /log/entries)", ErrEntryTooLarge, e.LogIndex, len(e.Leaf()))
+	size := 0
+	for _, r := range records {
+		size += 2 + len(r)
+	}
+	bundle := make([]byte, 0, size)
+	for i, r := range records {
+		if bundle, err = translog.AppendBundleEntry(bundle, r); err != nil {
+			return nil, fmt.Errorf("%w: entry %d holds %d bytes (read it from /log/entries)", ErrEntryTooLarge, at[i], len(r))
 		}
 	}
 	return bundle, nil

@@ -52,6 +52,9 @@ type EventRecord struct {
 	// open (see commit.go).
 	LogRecord []byte
 	Openings  []Opening
+	// decoded is the record already decoded (by OpenRecord), so that a
+	// verifier's replay of millions decodes each once.
+	decoded *event
 }
 
 // Leaf is the record the log commits to: the leaf's bytes.

@@ -24,10 +24,13 @@ func RecordOf(record []byte) (EventRecord, error) {
 // the events registered at or before asOf, with the statuses that follow at
 // instant now, exactly as the registry derives what it serves.
 func Replay(records []EventRecord, asOf, now time.Time) ([]Registration, error) {
-	var upTo []EventRecord
-	for _, r := range records {
-		if !r.At.After(asOf) {
-			upTo = append(upTo, r)
+	upTo := records
+	if slices.ContainsFunc(records, func(r EventRecord) bool { return r.At.After(asOf) }) {
+		upTo = make([]EventRecord, 0, len(records))
+		for _, r := range records {
+			if !r.At.After(asOf) {
+				upTo = append(upTo, r)
+			}
 		}
 	}
 	regs, err := replay(upTo)

@@ -67,7 +67,7 @@ func main() {
 	flag.IntVar(&o.mixClients, "mix-clients", 32, "concurrent clients in the mixed phase")
 	flag.DurationVar(&o.mixDur, "mix-duration", 30*time.Second, "length of the mixed phase")
 	flag.StringVar(&o.mix, "mix", "file=20,search_name=35,search_uscc=20,search_number=15,amend=5,cancel=5", "the mixed phase's operations and weights")
-	flag.StringVar(&o.phases, "phases", "explain,ceiling,file,search_ceiling,search_name,search_uscc,search_serial,search_mix,mix", "phases to run, in order (search_mix_2r also: two instances reading from a standby)")
+	flag.StringVar(&o.phases, "phases", "explain,ceiling,file,search_ceiling,search_name,search_uscc,search_serial,search_mix,mix,verify", "phases to run, in order (search_mix_2r also: two instances reading from a standby)")
 	flag.IntVar(&o.ceilingFilings, "ceiling-filings", 100_000, "filings the raw ceiling inserts")
 	flag.IntVar(&o.banks, "banks", 8, "banks (organizations with a filing and searching user) that share the load")
 	flag.IntVar(&o.maxBatch, "max-batch", 256, "registryd's sequencer.max_batch")

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -68,11 +69,15 @@ func TestBenchRuns(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, "../registryd").CombinedOutput(); err != nil {
 		t.Fatalf("build registryd: %v\n%s", err, out)
 	}
+	ctl := filepath.Join(dir, "registryctl")
+	if out, err := exec.Command("go", "build", "-o", ctl, "../registryctl").CombinedOutput(); err != nil {
+		t.Fatalf("build registryctl: %v\n%s", err, out)
+	}
 	ctx := context.Background()
-	o := options{databaseURL: admin, database: "registry_bench_test_" + randomHex(4), registryd: bin, out: dir, keyDir: dir,
+	o := options{databaseURL: admin, database: "registry_bench_test_" + randomHex(4), registryd: bin, registryctl: ctl, out: dir, keyDir: dir,
 		preload: 3000, fileClients: 8, fileDuration: 2 * time.Second, searchClients: 8, searchDuration: 2 * time.Second,
 		mixClients: 8, mixDur: 2 * time.Second, mix: "file=20,search_name=35,search_uscc=20,search_number=15,amend=5,cancel=5",
-		phases: "explain,ceiling,file,search,mix", ceilingFilings: 2000, banks: 2, maxBatch: 64}
+		phases: "explain,ceiling,file,search,mix,verify", ceilingFilings: 2000, banks: 2, maxBatch: 64}
 	defer func() {
 		if conn, err := pgx.Connect(ctx, admin); err == nil {
 			_, _ = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{o.database}.Sanitize()+" WITH (FORCE)")
@@ -95,6 +100,10 @@ func TestBenchRuns(t *testing.T) {
 	}
 	if len(r.Phases) != 3 {
 		t.Fatalf("%d phases", len(r.Phases))
+	}
+	// registryctl verify passes on the register after the load phases.
+	if v := r.Verify; v == nil || v.ExitCode != 0 || v.Events < 3000 || !strings.HasSuffix(v.Output, "OK") {
+		t.Errorf("the verify phase: %+v", v)
 	}
 	for _, p := range r.Phases {
 		for _, op := range p.Ops {
@@ -120,7 +129,7 @@ func TestBenchRuns(t *testing.T) {
 		defer sqlDB.Close()
 	}
 	var records [][]byte
-	if err := gdb.Raw("SELECT record FROM events ORDER BY log_index").Scan(&records).Error; err != nil {
+	if err := gdb.Raw("SELECT COALESCE(log_record, record) FROM events ORDER BY log_index").Scan(&records).Error; err != nil {
 		t.Fatal(err)
 	}
 	tree := &translog.MemoryTree{}

@@ -394,7 +394,7 @@ func TestVerifyCatchesARewrittenTree(t *testing.T) {
 // they now are.
 func (r *register) rebuildTree() {
 	r.t.Helper()
-	rows, err := r.db.Query("SELECT record FROM events ORDER BY log_index")
+	rows, err := r.db.Query("SELECT COALESCE(log_record, record) FROM events ORDER BY log_index")
 	if err != nil {
 		r.t.Fatal(err)
 	}

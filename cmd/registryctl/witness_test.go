@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
@@ -129,17 +130,27 @@ func TestWitnessCosignsAndRefusesASplitView(t *testing.T) {
 	}
 }
 
-// TestAuditRewriteFoundThroughTheSignedHead rewrites an audit entry and
-// recomputes the chain from it to the head, as an attacker with the
-// database would: every entry then chains from the one before, and only
-// the head the signed checkpoint commits to shows it. The registry then
-// refuses to sign a checkpoint over the rewritten trail.
+// TestAuditRewriteFoundThroughTheSignedHead: after a verifier's run, the
+// registry goes on (a filing, a checkpoint); then an audit entry written
+// since that run is rewritten and the chain recomputed from it to the
+// head, as an attacker with the database would. Every entry still chains
+// from the one before and the entry the verifier pinned is unchanged: only
+// the head the signed checkpoint commits to shows it, to that verifier and
+// to a new one. The registry then refuses to sign a checkpoint over the
+// rewritten trail.
 func TestAuditRewriteFoundThroughTheSignedHead(t *testing.T) {
 	r := newRegister(t)
-	if code, out := r.registryctl(filepath.Join(t.TempDir(), "s.json"), "verify"); code != 0 {
+	state := filepath.Join(t.TempDir(), "s.json")
+	if code, out := r.registryctl(state, "verify"); code != 0 {
 		t.Fatalf("before: exit %d\n%s", code, out)
 	}
-	r.exec("DROP TRIGGER audit_entries_append_only ON audit_entries", `UPDATE audit_entries SET source = '10.9.9.9' WHERE id = 7`)
+	r.call("POST", "/registrations", r.bank, filing("上海新晨机械有限公司", "91310115MA1K3YJ12G", "SN-8"), 201)
+	r.publish()
+	var last int64
+	if err := r.db.QueryRow("SELECT max(id) FROM audit_entries").Scan(&last); err != nil {
+		t.Fatal(err)
+	}
+	r.exec("DROP TRIGGER audit_entries_append_only ON audit_entries", fmt.Sprintf(`UPDATE audit_entries SET source = '10.9.9.9' WHERE id = %d`, last))
 	rows, err := r.db.Query(`SELECT id, at, actor, COALESCE(user_id::text, ''), COALESCE(organization_id::text, ''), action, target, outcome, source, request_id, detail
 		FROM audit_entries ORDER BY id`)
 	if err != nil {
@@ -166,9 +177,12 @@ func TestAuditRewriteFoundThroughTheSignedHead(t *testing.T) {
 	}
 	r.exec("UPDATE audit_head SET hash = '\\x" + hexOf(chain) + "'")
 
-	code, out := r.registryctl(filepath.Join(t.TempDir(), "fresh.json"), "verify")
-	if code != 1 || !strings.Contains(out, "does not have the chain value the signed checkpoint commits to") || strings.Contains(out, "does not match its chain value") {
-		t.Errorf("a verifier with no history: exit %d\n%s", code, out)
+	for _, st := range []string{state, filepath.Join(t.TempDir(), "fresh.json")} {
+		code, out := r.registryctl(st, "verify")
+		if code != 1 || !strings.Contains(out, fmt.Sprintf("audit entry %d does not have the chain value the signed checkpoint commits to", last)) ||
+			strings.Contains(out, "does not match its chain value") || strings.Contains(out, "has changed since it was verified") {
+			t.Errorf("verifying again (%s): exit %d\n%s", filepath.Base(st), code, out)
+		}
 	}
 	r.call("POST", "/registrations", r.bank, filing("上海新晨机械有限公司", "91310115MA1K3YJ12G", "SN-9"), 201)
 	time.Sleep(10 * time.Millisecond)

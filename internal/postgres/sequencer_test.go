@@ -99,7 +99,7 @@ func TestSequencerBatchesWrites(t *testing.T) {
 		RegisteredAt time.Time
 		Record       []byte
 	}
-	if err := gdb.Raw("SELECT log_index, number, registered_at, record FROM events ORDER BY log_index").Scan(&events).Error; err != nil {
+	if err := gdb.Raw("SELECT log_index, number, registered_at, COALESCE(log_record, record) AS record FROM events ORDER BY log_index").Scan(&events).Error; err != nil {
 		t.Fatal(err)
 	}
 	if len(events) != n-1 {

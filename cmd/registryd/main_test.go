@@ -54,7 +54,7 @@ func startServerWith(t *testing.T, extra map[string]string) (addr, admin string,
 		}
 		done <- run(ctx, slog.New(slog.NewTextHandler(logTo, nil)), nil, func(k string) string { return env[k] })
 	}()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(40 * time.Second) // a fresh cluster on a loaded machine
 	for {
 		r, err := http.Get("http://" + addr + "/readyz")
 		if err == nil {

@@ -9,8 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"sort"
@@ -24,6 +22,7 @@ import (
 
 	"github.com/movable-registry/registry/internal/audit"
 	"github.com/movable-registry/registry/internal/registry"
+	"github.com/movable-registry/registry/internal/statefile"
 	"github.com/movable-registry/registry/internal/translog"
 )
 
@@ -76,33 +75,10 @@ type state struct {
 
 func (v *verifier) loadState() (state, error) {
 	var st state
-	b, err := os.ReadFile(v.statePath)
-	if errors.Is(err, os.ErrNotExist) {
-		return st, nil
-	}
-	if err != nil {
-		return st, err
-	}
-	if err := json.Unmarshal(b, &st); err != nil {
-		return st, fmt.Errorf("%s: %w", v.statePath, err)
-	}
-	return st, nil
+	return st, statefile.Load(v.statePath, &st)
 }
 
-func (v *verifier) saveState(st state) error {
-	b, err := json.MarshalIndent(st, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(v.statePath), 0o700); err != nil {
-		return err
-	}
-	tmp := v.statePath + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, v.statePath)
-}
+func (v *verifier) saveState(st state) error { return statefile.Save(v.statePath, st) }
 
 // checkpoint fetches the latest checkpoint and checks its signature with the
 // key given, else the key pinned in st, else (on first use) the registry's own.
@@ -494,18 +470,6 @@ func (v *verifier) entriesAfter(ctx context.Context, from int64, audited map[str
 		}
 		from = page.Items[len(page.Items)-1].Index + 1
 	}
-}
-
-// audit streams the whole audit trail, newest first, and checks that its
-// ids have no gaps, that each entry's chain value follows from the one
-// before, that what was verified last time is unchanged, and that every
-// event of the log has its audit entry. It returns the newest entry.
-func (v *verifier) audit(ctx context.Context, records []registry.EventRecord, st state) (audit.Record, error) {
-	scan, err := v.scanAudit(ctx, st)
-	if err != nil {
-		return audit.Record{}, err
-	}
-	return v.matchAudit(ctx, records, scan)
 }
 
 // auditScan is what a pass over the audit trail found: the events it

@@ -124,22 +124,9 @@ func (s *Store) streamAudit(ctx context.Context, f audit.Filter, fn func(audit.R
 		if limit > 0 {
 			page.Limit = min(exportPage, limit-sent)
 		}
-		rows, err := s.auditQuery(ctx, page).Rows()
+		records, err := auditRows(s.auditQuery(ctx, page))
 		if err != nil {
-			return translate(err)
-		}
-		records := make([]audit.Record, 0, page.Limit)
-		for rows.Next() {
-			r, err := scanAudit(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			records = append(records, r)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return translate(err)
+			return err
 		}
 		for _, r := range records {
 			if err := fn(r); err != nil {
@@ -165,22 +152,9 @@ func (s *Store) AuditHead(ctx context.Context) (registry.AuditHead, error) {
 // exportPage at a time.
 func (s *Store) AuditAfter(ctx context.Context, after, upTo int64, fn func(audit.Record) error) error {
 	for after < upTo {
-		rows, err := s.q(ctx).Raw("SELECT "+auditColumns+" FROM audit_entries WHERE id > ? AND id <= ? ORDER BY id LIMIT ?", after, upTo, exportPage).Rows()
+		records, err := auditRows(s.q(ctx).Raw("SELECT "+auditColumns+" FROM audit_entries WHERE id > ? AND id <= ? ORDER BY id LIMIT ?", after, upTo, exportPage))
 		if err != nil {
-			return translate(err)
-		}
-		var records []audit.Record
-		for rows.Next() {
-			r, err := scanAudit(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			records = append(records, r)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return translate(err)
+			return err
 		}
 		if len(records) == 0 {
 			return nil
@@ -193,4 +167,23 @@ func (s *Store) AuditAfter(ctx context.Context, after, upTo int64, fn func(audit
 		after = records[len(records)-1].ID
 	}
 	return nil
+}
+
+// auditRows runs a query of auditColumns and reads every entry it gives,
+// holding its connection no longer than that.
+func auditRows(q *gorm.DB) ([]audit.Record, error) {
+	rows, err := q.Rows()
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	var records []audit.Record
+	for rows.Next() {
+		r, err := scanAudit(rows)
+		if err != nil {
+			return nil, err
+		}
+		records = append(records, r)
+	}
+	return records, translate(rows.Err())
 }

@@ -9,14 +9,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,6 +22,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
+	"github.com/movable-registry/registry/internal/statefile"
 	"github.com/movable-registry/registry/internal/translog"
 )
 
@@ -83,15 +81,8 @@ func New(signer note.Signer, logs []Log, path string, logger *slog.Logger) (*Wit
 	for _, l := range logs {
 		w.logs[l.Origin] = l
 	}
-	b, err := os.ReadFile(path)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-	case err != nil:
+	if err := statefile.Load(path, &w.state); err != nil {
 		return nil, err
-	default:
-		if err := json.Unmarshal(b, &w.state); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
 	}
 	return w, nil
 }
@@ -174,40 +165,13 @@ func (w *Witness) Add(body []byte) ([]byte, error) {
 		next[k] = v
 	}
 	next[origin] = seen{Size: cp.Size, Root: cp.Root, Note: string(req.Note), At: time.Now().UTC()}
-	if err := w.save(next); err != nil {
+	// On disk before the answer goes out.
+	if err := statefile.Save(w.path, next); err != nil {
 		return nil, err
 	}
 	w.state = next
 	// The answer is the signature lines of the note Sign made.
 	return sig[len(n.Text)+1:], nil
-}
-
-// save writes the state and waits for the disk before the answer goes out.
-func (w *Witness) save(state map[string]seen) error {
-	b, err := json.MarshalIndent(state, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(w.path), 0o700); err != nil {
-		return err
-	}
-	tmp := w.path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(append(b, '\n')); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, w.path)
 }
 
 // ServeHTTP serves POST /add-checkpoint.

@@ -500,16 +500,20 @@ func TestAuditExportMemory(t *testing.T) {
 	}
 	rows, size, grew := export()
 	// Other tests' envs allocate in this process meanwhile (their
-	// followers, their collectors): the smaller of two exports is this
-	// one's own.
-	if _, _, again := export(); again < grew {
-		grew = again
+	// followers, their collectors), and a starved collector lets the heap
+	// run ahead: the smallest of three exports is this one's own.
+	for range 2 {
+		if _, _, again := export(); again < grew {
+			grew = again
+		}
 	}
 	if rows < n+1 {
 		t.Fatalf("%d rows", rows)
 	}
 	t.Logf("exported %d rows, %.1f MB; the heap grew by at most %.1f MB", rows, float64(size)/1e6, float64(grew)/1e6)
-	if size < 15_000_000 || grew > 8_000_000 {
+	// Alone it grows by about 2 MB; one that held the export would grow by
+	// more than all of it.
+	if size < 15_000_000 || grew > uint64(size)/2 {
 		t.Errorf("the heap grew by %d bytes while %d bytes streamed", grew, size)
 	}
 }

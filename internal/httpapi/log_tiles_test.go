@@ -244,3 +244,36 @@ func TestLogTilesAndCommitments(t *testing.T) {
 		t.Errorf("a filing naming a commitment: %v", errs)
 	}
 }
+
+// TestBundleOfAnOversizedRecord: a filing whose record is longer than an
+// entry bundle's two-byte length can hold (a thousand described items) makes
+// its bundle a 422 naming /log/entries, which serves the record; the hash
+// tile is served as ever.
+func TestBundleOfAnOversizedRecord(t *testing.T) {
+	e := newEnv(t)
+	bank := e.newAccount(usccs[0], "registrant", "searcher")
+	auditor := e.newAccount(usccs[3], "auditor")
+	f := filing("上海星辰精密机械有限公司", usccs[5])
+	var items []any
+	for i := range 1000 {
+		items = append(items, map[string]any{"type": "equipment", "serial_number": fmt.Sprintf("SN-%06d", i), "description": strings.Repeat("数控加工中心", 20)})
+	}
+	f["collateral"].(map[string]any)["items"] = items
+	e.must(201, e.do("POST", "/registrations", bank.Token, f))
+	if _, err := e.svc.PublishCheckpoint(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	p := e.problem(e.do("GET", "/log/tile/entries/000.p/1", auditor.Token, nil), 422, "entry_too_large")
+	if !strings.Contains(p["detail"].(string), "/log/entries") {
+		t.Errorf("the problem does not say where to read it: %v", p["detail"])
+	}
+	entries := e.logEntries(auditor.Token)
+	rec := b64(t, entries[0]["record"])
+	if len(rec) <= translog.MaxBundleEntry {
+		t.Fatalf("the record has %d bytes, not more than a bundle holds", len(rec))
+	}
+	tile := e.do("GET", "/log/tile/0/000.p/1", "", nil)
+	if tile.Status != 200 || !bytes.Equal(tile.Body, func() []byte { h := tlog.RecordHash(rec); return h[:] }()) {
+		t.Errorf("the hash tile: %d, %x", tile.Status, tile.Body)
+	}
+}

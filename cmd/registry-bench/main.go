@@ -24,6 +24,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -524,6 +525,8 @@ type VerifyResult struct {
 	Seconds  float64
 	ExitCode int
 	Output   string
+	// PeakRSSMB is registryctl's resident memory at its largest.
+	PeakRSSMB float64
 }
 
 // verifyPhase runs registryctl verify against the running registryd, with
@@ -550,6 +553,9 @@ func verifyPhase(ctx context.Context, o options, srv *server, dsn string, log *s
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
 	r := &VerifyResult{Events: events, Seconds: time.Since(start).Seconds(), Output: strings.TrimSpace(string(out))}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		r.PeakRSSMB = float64(ru.Maxrss) / 1024 // kilobytes on Linux
+	}
 	var exit *exec.ExitError
 	switch {
 	case errors.As(err, &exit):

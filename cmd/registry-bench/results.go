@@ -127,7 +127,7 @@ func (r *Results) markdown() string {
 	}
 	b.WriteString(".\n\n")
 	if v := r.Verify; v != nil {
-		fmt.Fprintf(&b, "registryctl verify: %d events in %.1f s (%.0f events a second), exit %d:\n\n", v.Events, v.Seconds, float64(v.Events)/v.Seconds, v.ExitCode)
+		fmt.Fprintf(&b, "registryctl verify: %d events in %.1f s (%.0f events a second, at most %.0f MB resident), exit %d:\n\n", v.Events, v.Seconds, float64(v.Events)/v.Seconds, v.PeakRSSMB, v.ExitCode)
 		for _, line := range strings.Split(v.Output, "\n") {
 			b.WriteString("    " + line + "\n")
 		}

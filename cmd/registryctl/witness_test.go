@@ -7,11 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	notepkg "golang.org/x/mod/sumdb/note"
 
 	"github.com/movable-registry/registry/internal/audit"
 	"github.com/movable-registry/registry/internal/registry"
@@ -220,5 +223,87 @@ func TestProveOwnEvent(t *testing.T) {
 	}
 	if code, out := prove("-id", "110101199003071225"); code != 1 || !strings.Contains(out, "no commitment in the record opens to it") {
 		t.Errorf("a number the event does not hold: exit %d\n%s", code, out)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe to read while a command writes it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestWitnessCommand makes a key with registryctl witness -keygen, runs the
+// witness on it for a register's log, and has the register's checkpoint
+// cosigned through it; the state file keeps the size.
+func TestWitnessCommand(t *testing.T) {
+	dir := t.TempDir()
+	var key, keyErr bytes.Buffer
+	if code := run(context.Background(), []string{"witness", "-keygen", "witness.court.example"}, func(string) string { return "" }, &key, &keyErr); code != 0 {
+		t.Fatalf("keygen: exit %d: %s", code, keyErr.String())
+	}
+	vkey := strings.TrimSpace(strings.TrimPrefix(keyErr.String(), "verifier key (give it to the registry and to verifiers): "))
+	keyFile := filepath.Join(dir, "witness.key")
+	if err := os.WriteFile(keyFile, key.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := newRegister(t)
+	_, logKey, err := r.send("GET", "/log/key", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := filepath.Join(dir, "state.json")
+	ctx, cancel := context.WithCancel(context.Background())
+	out, errs := &syncBuffer{}, &syncBuffer{}
+	done := make(chan int)
+	go func() {
+		done <- run(ctx, []string{"witness", "-key", keyFile, "-log", strings.TrimSpace(string(logKey)), "-state", state, "-addr", "127.0.0.1:0"},
+			func(string) string { return "" }, out, errs)
+	}()
+	var url string
+	for deadline := time.Now().Add(10 * time.Second); url == ""; time.Sleep(20 * time.Millisecond) {
+		if _, rest, ok := strings.Cut(out.String(), " on "); ok {
+			url, _, _ = strings.Cut(rest, ",")
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the witness did not start: %s %s", out.String(), errs.String())
+		}
+	}
+	client, err := witness.NewClient(vkey, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, note, err := r.send("GET", "/log/checkpoint", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sigs, err := client.AddCheckpoint(context.Background(), translog.AddCheckpoint{Note: note})
+	if err != nil {
+		t.Fatalf("add-checkpoint: %v", err)
+	}
+	logV, _ := notepkg.NewVerifier(strings.TrimSpace(string(logKey)))
+	wv, _ := translog.WitnessVerifier(vkey)
+	cp, err := translog.OpenCosigned(translog.AddSignatures(note, sigs), logV, []notepkg.Verifier{wv})
+	if err != nil || len(cp.Witnesses) != 1 || cp.Witnesses[0] != "witness.court.example" {
+		t.Fatalf("the cosigned checkpoint: %+v, %v", cp, err)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("the witness stopped with exit %d: %s", code, errs.String())
+	}
+	b, err := os.ReadFile(state)
+	if err != nil || !strings.Contains(string(b), fmt.Sprintf(`"size": %d`, cp.Size)) {
+		t.Errorf("the state file: %v\n%s", err, b)
 	}
 }

@@ -566,28 +566,18 @@ func (s *Service) LogEvent(ctx context.Context, c Caller, number string) (LogEve
 	if err := allow(c, auth.ReadLogEvent); err != nil {
 		return LogEvent{}, err
 	}
-	if err := checkNumber("number", number); err != nil {
-		return LogEvent{}, err
-	}
-	regNumber, err := s.store.RegistrationNumberOf(ctx, number)
+	r, err := s.replayed(ctx, number)
 	if err != nil {
 		return LogEvent{}, err
 	}
-	regs, err := s.load(ctx, s.store, []string{regNumber}, farFuture)
-	if err != nil {
-		return LogEvent{}, err
-	}
-	if len(regs) == 0 {
-		return LogEvent{}, ErrNotFound
-	}
-	i := slices.IndexFunc(regs[0].History, func(h HistoryEntry) bool { return h.Number == number })
+	i := slices.IndexFunc(r.History, func(h HistoryEntry) bool { return h.Number == number })
 	if i < 0 {
 		return LogEvent{}, ErrNotFound
 	}
-	h := regs[0].History[i]
+	h := r.History[i]
 	staff := c.Has(auth.Auditor) || c.Has(auth.Admin)
 	filer := c.OrganizationID != "" && h.By.OrganizationID == c.OrganizationID
-	if !staff && !filer && !isPartyOrController(c, regs[0]) {
+	if !staff && !filer && !isPartyOrController(c, r) {
 		return LogEvent{}, ErrNotFound
 	}
 	entries, err := s.store.LogEntries(ctx, h.LogIndex, h.LogIndex+1)

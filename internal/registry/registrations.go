@@ -567,6 +567,18 @@ func (s *Service) Registration(ctx context.Context, c Caller, number string) (Re
 	if err := allow(c, auth.ReadRegistration); err != nil {
 		return Registration{}, err
 	}
+	r, err := s.replayed(ctx, number)
+	if err != nil {
+		return Registration{}, err
+	}
+	return shown(c, finish(r, s.clock())), nil
+}
+
+// replayed replays, not yet finished at an instant, the registration that
+// any of its event numbers belongs to, from every committed event: whatever
+// the clock says, since a write's stamp can run a microsecond ahead of the
+// wall clock.
+func (s *Service) replayed(ctx context.Context, number string) (Registration, error) {
 	if err := checkNumber("number", number); err != nil {
 		return Registration{}, err
 	}
@@ -574,8 +586,6 @@ func (s *Service) Registration(ctx context.Context, c Caller, number string) (Re
 	if err != nil {
 		return Registration{}, err
 	}
-	// Everything committed, whatever the clock says: a write's stamp can run
-	// a microsecond ahead of the wall clock.
 	regs, err := s.load(ctx, s.store, []string{regNumber}, farFuture)
 	if err != nil {
 		return Registration{}, err
@@ -583,7 +593,7 @@ func (s *Service) Registration(ctx context.Context, c Caller, number string) (Re
 	if len(regs) == 0 {
 		return Registration{}, ErrNotFound
 	}
-	return shown(c, finish(regs[0], s.clock())), nil
+	return regs[0], nil
 }
 
 var farFuture = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)

@@ -85,14 +85,19 @@ func (v *verifier) fetchTile(ctx context.Context, k, n int64) ([]entry, error) {
 	return out, nil
 }
 
-// entriesPage reads entries from..to-1 from /log/entries, as served.
+// entriesPage reads entries from..to-1 from /log/entries, as served; to
+// below 0 reads to the log's end.
 func (v *verifier) entriesPage(ctx context.Context, from, to int64) ([]entry, error) {
 	var out []entry
-	for from < to {
+	for to < 0 || from < to {
 		var page struct {
 			Items []entry `json:"items"`
 		}
-		if _, err := v.api.json(ctx, fmt.Sprintf("/log/entries?from=%d&to=%d", from, to), &page); err != nil {
+		q := fmt.Sprintf("/log/entries?from=%d", from)
+		if to >= 0 {
+			q += fmt.Sprintf("&to=%d", to)
+		}
+		if _, err := v.api.json(ctx, q, &page); err != nil {
 			return nil, err
 		}
 		if len(page.Items) == 0 {

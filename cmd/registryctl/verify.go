@@ -449,30 +449,23 @@ func firstDifference(path string, a, b any) string {
 // entriesAfter reads the served log from position from to its end, and
 // takes each event it holds out of audited; it returns how many it took.
 func (v *verifier) entriesAfter(ctx context.Context, from int64, audited map[string]int64) (int, error) {
-	took := 0
-	for {
-		var page struct {
-			Items []entry `json:"items"`
-		}
-		if _, err := v.api.json(ctx, fmt.Sprintf("/log/entries?from=%d", from), &page); err != nil {
-			return took, err
-		}
-		if len(page.Items) == 0 {
-			return took, nil
-		}
-		for _, it := range page.Items {
-			rec, err := registry.RecordOf(it.Record)
-			if err != nil {
-				v.find("log entry %d (after the checkpoint): %v", it.Index, err)
-				continue
-			}
-			if _, ok := audited[rec.Type+" "+rec.Number]; ok {
-				delete(audited, rec.Type+" "+rec.Number)
-				took++
-			}
-		}
-		from = page.Items[len(page.Items)-1].Index + 1
+	items, err := v.entriesPage(ctx, from, -1)
+	if err != nil {
+		return 0, err
 	}
+	took := 0
+	for _, it := range items {
+		rec, err := registry.RecordOf(it.Record)
+		if err != nil {
+			v.find("log entry %d (after the checkpoint): %v", it.Index, err)
+			continue
+		}
+		if _, ok := audited[rec.Type+" "+rec.Number]; ok {
+			delete(audited, rec.Type+" "+rec.Number)
+			took++
+		}
+	}
+	return took, nil
 }
 
 // auditScan is what a pass over the audit trail found: the events it

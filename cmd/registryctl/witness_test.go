@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http/httptest"
@@ -178,7 +179,7 @@ func TestAuditRewriteFoundThroughTheSignedHead(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	r.exec("UPDATE audit_head SET hash = '\\x" + hexOf(chain) + "'")
+	r.exec("UPDATE audit_head SET hash = '\\x" + hex.EncodeToString(chain) + "'")
 
 	for _, st := range []string{state, filepath.Join(t.TempDir(), "fresh.json")} {
 		code, out := r.registryctl(st, "verify")
@@ -192,15 +193,6 @@ func TestAuditRewriteFoundThroughTheSignedHead(t *testing.T) {
 	if _, err := r.restart().PublishCheckpoint(context.Background()); !errors.Is(err, registry.ErrLogInconsistent) {
 		t.Errorf("the registry signed a checkpoint over the rewritten trail: %v", err)
 	}
-}
-
-func hexOf(b []byte) string {
-	const digits = "0123456789abcdef"
-	out := make([]byte, 2*len(b))
-	for i, c := range b {
-		out[2*i], out[2*i+1] = digits[c>>4], digits[c&15]
-	}
-	return string(out)
 }
 
 // TestProveOwnEvent: a bank checks its own filing, naming an individual,

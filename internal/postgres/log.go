@@ -274,31 +274,25 @@ func (s *Store) LogColumns(ctx context.Context, from, to int64) ([]registry.Even
 	})
 }
 
-// LogLeaves returns the records the log commits to at positions from..to-1,
-// with their positions.
-func (s *Store) LogLeaves(ctx context.Context, from, to int64) ([]int64, [][]byte, error) {
-	type leaves struct {
-		at  []int64
-		rec [][]byte
-	}
-	l, err := readOn(s, ctx, to, func(v *Store) (leaves, error) {
-		var l leaves
-		rows, err := v.q(ctx).Raw(`SELECT log_index, COALESCE(log_record, record) FROM events WHERE log_index >= ? AND log_index < ? ORDER BY log_index`, from, to).Rows()
+// LogLeaves returns the records the log commits to at positions
+// from..to-1, in order.
+func (s *Store) LogLeaves(ctx context.Context, from, to int64) ([][]byte, error) {
+	return readOn(s, ctx, to, func(v *Store) ([][]byte, error) {
+		rows, err := v.q(ctx).Raw(`SELECT COALESCE(log_record, record) FROM events WHERE log_index >= ? AND log_index < ? ORDER BY log_index`, from, to).Rows()
 		if err != nil {
-			return l, translate(err)
+			return nil, translate(err)
 		}
 		defer rows.Close()
+		var out [][]byte
 		for rows.Next() {
-			var i int64
 			var rec []byte
-			if err := rows.Scan(&i, &rec); err != nil {
-				return l, translate(err)
+			if err := rows.Scan(&rec); err != nil {
+				return nil, translate(err)
 			}
-			l.at, l.rec = append(l.at, i), append(l.rec, rec)
+			out = append(out, rec)
 		}
-		return l, translate(rows.Err())
+		return out, translate(rows.Err())
 	})
-	return l.at, l.rec, err
 }
 
 func (r eventRow) toDomain() registry.EventRecord {

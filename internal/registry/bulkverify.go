@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"strconv"
 	"time"
 
 	"github.com/movable-registry/registry/internal/auth"
@@ -35,31 +34,17 @@ func (s *Service) LogColumns(ctx context.Context, c Caller, from, to string) (Pa
 	if err := allow(c, auth.ReadLogEntries); err != nil {
 		return Page[LogColumns]{}, err
 	}
-	size, err := s.store.LogSize(ctx)
+	lo, end, next, err := s.logRange(ctx, from, to, maxColumnsPage)
 	if err != nil {
 		return Page[LogColumns]{}, err
 	}
-	var p problems
-	lo := position(&p, "from", from, 0, size)
-	hi := position(&p, "to", to, size, size)
-	if err := p.err(); err != nil {
-		return Page[LogColumns]{}, err
-	}
-	if hi < lo {
-		return Page[LogColumns]{}, Invalid("to", CodeInvalidField, "must not be less than from")
-	}
-	end := min(hi, lo+maxColumnsPage)
 	entries, err := s.store.LogColumns(ctx, lo, end)
 	if err != nil {
 		return Page[LogColumns]{}, err
 	}
-	page := Page[LogColumns]{Items: make([]LogColumns, len(entries))}
+	page := Page[LogColumns]{Items: make([]LogColumns, len(entries)), NextCursor: next}
 	for i, e := range entries {
-		page.Items[i] = LogColumns{Index: e.LogIndex, Openings: e.Openings,
-			Indexed: IndexedEvent{Number: e.Number, RegistrationNumber: e.RegistrationNumber, Type: e.Type, RegisteredAt: At(e.At)}}
-	}
-	if end < hi {
-		page.NextCursor = strconv.FormatInt(end, 10)
+		page.Items[i] = LogColumns{Index: e.LogIndex, Openings: e.Openings, Indexed: indexedOf(e)}
 	}
 	return page, nil
 }

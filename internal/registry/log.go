@@ -326,36 +326,53 @@ func (s *Service) LogEntries(ctx context.Context, c Caller, from, to string) (Lo
 	if err := allow(c, auth.ReadLogEntries); err != nil {
 		return LogEntryPage{}, err
 	}
-	size, err := s.store.LogSize(ctx)
+	lo, end, next, err := s.logRange(ctx, from, to, maxLogPage)
 	if err != nil {
 		return LogEntryPage{}, err
 	}
-	var p problems
-	lo := position(&p, "from", from, 0, size)
-	hi := position(&p, "to", to, size, size)
-	if err := p.err(); err != nil {
-		return LogEntryPage{}, err
-	}
-	if hi < lo {
-		return LogEntryPage{}, Invalid("to", CodeInvalidField, "must not be less than from")
-	}
-	end := min(hi, lo+maxLogPage)
 	entries, err := s.store.LogEntries(ctx, lo, end)
 	if err != nil {
 		return LogEntryPage{}, err
 	}
-	page := LogEntryPage{Items: make([]LogEntryView, len(entries))}
+	page := LogEntryPage{Items: make([]LogEntryView, len(entries)), NextCursor: next}
 	for i, e := range entries {
 		page.Items[i] = LogEntryView{Index: e.LogIndex, Record: e.Leaf(), Event: json.RawMessage(e.Record), Openings: nonNilOpenings(e.Openings), LeafHash: e.LeafHash,
-			Indexed: IndexedEvent{Number: e.Number, RegistrationNumber: e.RegistrationNumber, Type: e.Type, RegisteredAt: At(e.At)}}
+			Indexed: indexedOf(e.EventRecord)}
 		if !json.Valid(e.Record) {
 			page.Items[i].Event = json.RawMessage("null")
 		}
 	}
-	if end < hi {
-		page.NextCursor = strconv.FormatInt(end, 10)
-	}
 	return page, nil
+}
+
+// logRange reads a page's log positions from query parameters: from
+// (default 0) and to (default the log's end), at most most of them. It
+// returns the page's first position and the one past its last, and the
+// cursor of the next page ("" for the last).
+func (s *Service) logRange(ctx context.Context, from, to string, most int64) (lo, end int64, next string, err error) {
+	size, err := s.store.LogSize(ctx)
+	if err != nil {
+		return 0, 0, "", err
+	}
+	var p problems
+	lo = position(&p, "from", from, 0, size)
+	hi := position(&p, "to", to, size, size)
+	if err := p.err(); err != nil {
+		return 0, 0, "", err
+	}
+	if hi < lo {
+		return 0, 0, "", Invalid("to", CodeInvalidField, "must not be less than from")
+	}
+	end = min(hi, lo+most)
+	if end < hi {
+		next = strconv.FormatInt(end, 10)
+	}
+	return lo, end, next, nil
+}
+
+// indexedOf is what the database files an event under.
+func indexedOf(e EventRecord) IndexedEvent {
+	return IndexedEvent{Number: e.Number, RegistrationNumber: e.RegistrationNumber, Type: e.Type, RegisteredAt: At(e.At)}
 }
 
 // position reads a log position from a query parameter: a whole number from 0
@@ -455,8 +472,8 @@ type LogStore interface {
 	LogEntries(ctx context.Context, from, to int64) ([]LogEntry, error)
 	// LogColumns is LogEntries without the records and leaf hashes.
 	LogColumns(ctx context.Context, from, to int64) ([]EventRecord, error)
-	// LogLeaves returns the positions and leaf records from..to-1.
-	LogLeaves(ctx context.Context, from, to int64) ([]int64, [][]byte, error)
+	// LogLeaves returns the leaf records from..to-1, in order.
+	LogLeaves(ctx context.Context, from, to int64) ([][]byte, error)
 	// LatestCheckpoint is ErrNotFound before the first is published.
 	LatestCheckpoint(ctx context.Context) (SignedCheckpoint, error)
 	InsertCheckpoint(ctx context.Context, c SignedCheckpoint) error
@@ -513,11 +530,11 @@ func (s *Service) LogBundle(ctx context.Context, c Caller, path string) ([]byte,
 		return nil, err
 	}
 	from := t.N * translog.TileWidth
-	at, records, err := s.store.LogLeaves(ctx, from, from+int64(t.W))
+	records, err := s.store.LogLeaves(ctx, from, from+int64(t.W))
 	if err != nil {
 		return nil, err
 	}
-	if len(records) != t.W || at[len(at)-1] != from+int64(t.W)-1 {
+	if len(records) != t.W {
 		// Entries missing from the database: /log/entries serves what is
 		// left, for a verifier to find the gap.
 		return nil, fmt.Errorf("%w: the log holds %d of the %d entries from %d", ErrNotFound, len(records), t.W, from)
@@ -529,7 +546,7 @@ func (s *Service) LogBundle(ctx context.Context, c Caller, path string) ([]byte,
 	bundle := make([]byte, 0, size)
 	for i, r := range records {
 		if bundle, err = translog.AppendBundleEntry(bundle, r); err != nil {
-			return nil, fmt.Errorf("%w: entry %d holds %d bytes (read it from /log/entries)", ErrEntryTooLarge, at[i], len(r))
+			return nil, fmt.Errorf("%w: entry %d holds %d bytes (read it from /log/entries)", ErrEntryTooLarge, from+int64(i), len(r))
 		}
 	}
 	return bundle, nil

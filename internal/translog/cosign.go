@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -131,7 +132,7 @@ func OpenCosigned(msg []byte, log note.Verifier, witnesses []note.Verifier) (Cos
 		switch {
 		case s.Name == log.Name() && s.Hash == log.KeyHash():
 			signed = true
-		case !containsName(out.Witnesses, s.Name):
+		case !slices.Contains(out.Witnesses, s.Name):
 			out.Witnesses = append(out.Witnesses, s.Name)
 		}
 	}
@@ -142,15 +143,6 @@ func OpenCosigned(msg []byte, log note.Verifier, witnesses []note.Verifier) (Cos
 		return Cosigned{}, err
 	}
 	return out, nil
-}
-
-func containsName(names []string, name string) bool {
-	for _, n := range names {
-		if n == name {
-			return true
-		}
-	}
-	return false
 }
 
 // AddSignatures appends signature lines (a witness's answer) to a signed

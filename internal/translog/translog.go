@@ -150,11 +150,8 @@ var ErrBadCheckpoint = errors.New("malformed checkpoint")
 
 // Open checks a signed checkpoint against the verifier and reads it.
 func Open(msg []byte, v note.Verifier) (Checkpoint, error) {
-	n, err := note.Open(msg, note.VerifierList(v))
-	if err != nil {
-		return Checkpoint{}, fmt.Errorf("checkpoint signature: %w", err)
-	}
-	return Parse(n.Text)
+	c, err := OpenCosigned(msg, v, nil)
+	return c.Checkpoint, err
 }
 
 // Parse reads a checkpoint's note text, with its extension lines (each

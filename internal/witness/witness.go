@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
@@ -160,9 +161,9 @@ func (w *Witness) Add(body []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	next := map[string]seen{}
-	for k, v := range w.state {
-		next[k] = v
+	next := maps.Clone(w.state)
+	if next == nil { // a state file that says null
+		next = map[string]seen{}
 	}
 	next[origin] = seen{Size: cp.Size, Root: cp.Root, Note: string(req.Note), At: time.Now().UTC()}
 	// On disk before the answer goes out.

@@ -52,6 +52,9 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 	if len(args) > 0 && args[0] == "keygen" {
 		return keygen(args[1:], os.Stdout)
 	}
+	if len(args) > 0 && args[0] == "keygen-cert" {
+		return keygenCert(args[1:], os.Stdout)
+	}
 	if len(args) > 0 && args[0] == "healthcheck" {
 		return healthcheck(ctx, getenv)
 	}
@@ -86,7 +89,7 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 			defer store.Close()
 			return bootstrap(ctx, registry.NewService(store, time.Now, registry.Config{}), args[1:], os.Stdout)
 		}
-		return fmt.Errorf("unknown command %q (there are migrate, bootstrap, keygen and healthcheck)", args[0])
+		return fmt.Errorf("unknown command %q (there are migrate, bootstrap, keygen, keygen-cert and healthcheck)", args[0])
 	}
 
 	skey, err := cfg.LogKey()
@@ -210,7 +213,10 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 			log.Warn("the delivery jobs did not stop cleanly", "error", err)
 		}
 	}()
-	certificates := certpdf.New(cfg.PDFFont)
+	certificates, err := certificateMaker(cfg, store, log)
+	if err != nil {
+		return err
+	}
 	pages, err := web.New(svc, web.Options{Logger: log, PublicURL: cfg.Web.PublicURL, SecureCookies: cfg.Web.SecureCookies, Certificates: certificates,
 		MaxBodyBytes: cfg.MaxBodyBytes, SessionTTL: cfg.Web.SessionTTL})
 	if err != nil {
@@ -318,6 +324,80 @@ func keygen(args []string, out io.Writer) error {
 	}
 	_, err = fmt.Fprintf(out, "log signing key written to %s\nverifier key: %s\n", fs.Arg(0), vkey)
 	return err
+}
+
+// keygenCert writes a new document-signing key and a self-signed
+// certificate for it, to files that must not exist yet: "registryd
+// keygen-cert [-name NAME] KEYFILE CERTFILE". Enough for a trial; a register
+// in service has its certificate issued by a CA its readers trust.
+func keygenCert(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("keygen-cert", flag.ContinueOnError)
+	name := fs.String("name", "Registry of Security Interests in Movable Property (trial)", "the signer's name in the certificate")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 2 {
+		return errors.New("usage: registryd keygen-cert [-name NAME] KEYFILE CERTFILE")
+	}
+	key, cert, err := certpdf.SelfSigned(*name, time.Now())
+	if err != nil {
+		return err
+	}
+	for _, f := range []struct {
+		path string
+		body []byte
+		mode os.FileMode
+	}{{fs.Arg(0), key, 0o600}, {fs.Arg(1), cert, 0o644}} {
+		if err := writeNew(f.path, f.body, f.mode); err != nil {
+			return err
+		}
+	}
+	_, err = fmt.Fprintf(out, "document-signing key written to %s, its self-signed certificate to %s\n"+
+		"set certificates.signing_key and certificates.signing_cert (REGISTRY_CERT_SIGNING_KEY, REGISTRY_CERT_SIGNING_CERT) to them\n", fs.Arg(0), fs.Arg(1))
+	return err
+}
+
+// writeNew writes a file that must not exist yet.
+func writeNew(path string, body []byte, mode os.FileMode) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// certificateMaker makes the PDF certificates with the configured fonts and
+// signing key, keeping each in the store. A missing font is logged at the
+// start, not fatal: the rest of the register works, and PDFs answer 503
+// until the fonts are installed.
+func certificateMaker(cfg config.Config, store *postgres.Store, log *slog.Logger) (*certpdf.Maker, error) {
+	fonts := cfg.Certificates.Fonts
+	if len(fonts) == 0 {
+		fonts = certpdf.DefaultFonts
+	}
+	if cfg.PDFFont != "" {
+		fonts = append([]string{cfg.PDFFont}, fonts...)
+	}
+	opts := certpdf.Options{Fonts: fonts, Keeper: store, Concurrent: cfg.Certificates.Concurrent}
+	if cfg.Certificates.SigningKey != "" {
+		s, err := certpdf.LoadSigner(cfg.Certificates.SigningKey, cfg.Certificates.SigningCert)
+		if err != nil {
+			return nil, err
+		}
+		opts.Signer = s
+		log.Info("PDF certificates are signed", "signer", s.Certificate().Subject.String(), "not_after", s.Certificate().NotAfter)
+	} else {
+		log.Warn("PDF certificates are not signed: set certificates.signing_key and certificates.signing_cert (registryd keygen-cert makes a pair for a trial)")
+	}
+	m := certpdf.New(opts)
+	if err := m.Check(); err != nil {
+		log.Warn("PDF certificates will answer 503", "error", err)
+	}
+	return m, nil
 }
 
 // healthcheck asks the registryd listening at REGISTRY_ADDR whether it is up

@@ -1,205 +1,341 @@
 // Package certpdf makes the registry's certificates as PDF documents: a
 // registration's verification statement and a search certificate, in
-// Chinese or English, with a font that has the CJK characters embedded (a
-// subset of it) and the QR code of the certificate's verification address.
+// Chinese or English, laid out as a certificate (the register's name, the
+// number large, a table), every character drawn in a font that has it, with
+// the certificate's digest and the QR code of its verification address, and
+// signed by the registry (PAdES). A certificate is made once per number,
+// language and version and kept, so that the same request gets the same
+// bytes.
 package certpdf
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
-	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
-	"github.com/go-pdf/fpdf"
-	"github.com/skip2/go-qrcode"
+	"github.com/signintech/gopdf"
 
+	"github.com/movable-registry/registry/internal/display"
 	"github.com/movable-registry/registry/internal/registry"
 )
 
-// DefaultFont is Debian's fonts-droid-fallback, a TrueType font with the
-// CJK characters (make test installs it).
-const DefaultFont = "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"
+// Keeper keeps the certificates made, by number, language and edition (a
+// registration's version and status; a search's is fixed).
+type Keeper interface {
+	// Document returns a kept certificate, registry.ErrNotFound if none is.
+	Document(ctx context.Context, number, lang, edition string) ([]byte, error)
+	// KeepDocument keeps pdf unless one is kept under the same key already,
+	// and returns the one kept: of two makers at once, both serve the first.
+	KeepDocument(ctx context.Context, number, lang, edition string, pdf []byte) ([]byte, error)
+}
 
-// Maker makes certificates with one font file, read once.
+// Options configure a Maker.
+type Options struct {
+	// Fonts are the TrueType fonts to draw with, asked in order for each
+	// character (DefaultFonts when empty).
+	Fonts []string
+	// Signer signs each certificate; nil leaves them unsigned (a trial).
+	Signer *Signer
+	// Keeper keeps what is made; nil makes each certificate every time.
+	Keeper Keeper
+	// Concurrent bounds the certificates made at once (default: the number
+	// of CPUs); one that waits longer than Wait (default 10 s) for its turn
+	// is refused as unavailable, like a password hash.
+	Concurrent int
+	Wait       time.Duration
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+}
+
+// Maker makes certificates. Its fonts are read at the first certificate
+// (again after a failure, so that installing them needs no restart).
 type Maker struct {
-	path string
-	once sync.Once
-	font []byte
-	err  error
+	opts  Options
+	turns chan struct{}
+
+	mu    sync.Mutex
+	fonts *fontSet
 }
 
-// New makes certificates with the TrueType font at path (DefaultFont when
-// empty).
-func New(path string) *Maker {
-	if path == "" {
-		path = DefaultFont
+// New makes certificates as opts say.
+func New(opts Options) *Maker {
+	if len(opts.Fonts) == 0 {
+		opts.Fonts = DefaultFonts
 	}
-	return &Maker{path: path}
+	if opts.Concurrent <= 0 {
+		opts.Concurrent = runtime.NumCPU()
+	}
+	if opts.Wait <= 0 {
+		opts.Wait = 10 * time.Second
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Maker{opts: opts, turns: make(chan struct{}, opts.Concurrent)}
 }
 
-func (m *Maker) fontBytes() ([]byte, error) {
-	m.once.Do(func() {
-		m.font, m.err = os.ReadFile(m.path)
-		if m.err != nil {
-			m.err = fmt.Errorf("the certificates' font %s: %w", m.path, m.err)
-		}
-	})
-	return m.font, m.err
+// Check reads the fonts, and says what is missing (registryd's start logs
+// it, so an operator learns of a missing package before a clerk does).
+func (m *Maker) Check() error {
+	_, err := m.fontSet()
+	return err
 }
 
-// labels are a certificate's words in each language.
-var labels = map[string]map[string]string{
-	"zh": {"registration": "动产和权利担保登记证明", "search": "动产和权利担保查询证明", "number": "编号", "kind": "登记类型", "status": "状态",
-		"registered_at": "登记时间", "expires_at": "到期时间", "grantors": "担保人", "secured": "担保权人", "collateral": "担保财产",
-		"items": "财产", "amount": "最高债权额", "searched_at": "查询时间", "as_of": "查询截止时点", "criteria": "查询条件",
-		"position": "登记簿位置", "results": "查询结果", "none": "无", "verify": "扫码或访问以下地址验证本证明", "truncated": "（另有结果未列出，见联机证明）",
-		"attachments": "附件（SHA-256）", "tz": "北京时间",
-		"kind.chattel_mortgage": "动产抵押", "kind.receivables_pledge": "应收账款质押", "kind.document_pledge": "权利凭证质押",
-		"kind.financial_lease": "融资租赁", "kind.factoring": "保理", "kind.retention_of_title": "所有权保留", "kind.other": "其他担保"},
-	"en": {"registration": "Verification statement of a security interest", "search": "Search certificate", "number": "Number", "kind": "Kind",
-		"status": "Status", "registered_at": "Registered at", "expires_at": "Expires at", "grantors": "Grantors", "secured": "Secured parties",
-		"collateral": "Collateral", "items": "Items", "amount": "Maximum secured amount", "searched_at": "Searched at", "as_of": "As of",
-		"criteria": "Criteria", "position": "Register position", "results": "Results", "none": "none", "verify": "Scan or visit to verify this certificate",
-		"truncated": "(more results are in the certificate online)", "attachments": "Attachments (SHA-256)", "tz": "China Standard Time",
-		"kind.chattel_mortgage": "Chattel mortgage", "kind.receivables_pledge": "Receivables pledge", "kind.document_pledge": "Pledge of documents of title",
-		"kind.financial_lease": "Financial lease", "kind.factoring": "Factoring", "kind.retention_of_title": "Retention of title", "kind.other": "Other security"},
-}
+// Signed reports whether certificates are signed.
+func (m *Maker) Signed() bool { return m.opts.Signer != nil }
 
-type doc struct {
-	pdf  *fpdf.Fpdf
-	l    map[string]string
-	lang string
-}
-
-func (m *Maker) start(lang string) (*doc, error) {
-	font, err := m.fontBytes()
+func (m *Maker) fontSet() (*fontSet, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fonts != nil {
+		return m.fonts, nil
+	}
+	fs, err := loadFonts(m.opts.Fonts)
 	if err != nil {
 		return nil, err
 	}
-	l, ok := labels[lang]
-	if !ok {
-		lang, l = "zh", labels["zh"]
+	m.fonts = fs
+	return fs, nil
+}
+
+// Registration is a registration's verification statement: its state as r
+// shows it, with the digest its number is verified by (cert).
+func (m *Maker) Registration(ctx context.Context, r registry.Registration, cert registry.Certificate, lang, verifyURL string) ([]byte, error) {
+	edition := strconv.Itoa(r.Version) + "/" + r.Status
+	return m.once(ctx, r.Number, lang, edition, func(d *doc) {
+		d.registration(r, cert, verifyURL)
+	})
+}
+
+// Search is a search certificate: its criteria and what it found.
+func (m *Maker) Search(ctx context.Context, s registry.SearchCertificate, cert registry.Certificate, lang, verifyURL string) ([]byte, error) {
+	return m.once(ctx, s.Number, lang, "1", func(d *doc) {
+		d.search(s, cert, verifyURL)
+	})
+}
+
+// once returns the certificate kept for number, lang and edition, or makes,
+// signs and keeps it.
+func (m *Maker) once(ctx context.Context, number, lang, edition string, lay func(*doc)) ([]byte, error) {
+	if _, ok := labels[lang]; !ok {
+		lang = "zh"
 	}
-	pdf := fpdf.New("P", "mm", "A4", "")
-	pdf.AddUTF8FontFromBytes("cjk", "", font)
-	pdf.SetTitle(l["registration"], true)
-	pdf.SetCreator("registry", true)
-	pdf.SetMargins(20, 20, 20)
-	pdf.AddPage()
-	return &doc{pdf: pdf, l: l, lang: lang}, nil
+	if k := m.opts.Keeper; k != nil {
+		b, err := k.Document(ctx, number, lang, edition)
+		if err == nil {
+			return b, nil
+		}
+		if !errors.Is(err, registry.ErrNotFound) {
+			return nil, err
+		}
+	}
+	wait := time.NewTimer(m.opts.Wait)
+	defer wait.Stop()
+	select {
+	case m.turns <- struct{}{}:
+	case <-wait.C:
+		return nil, &registry.UnavailableError{RetryAfter: 5 * time.Second, Reason: "too many certificates are being made just now"}
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-m.turns }()
+
+	pdf, err := m.make(lang, number, lay)
+	if err != nil {
+		return nil, err
+	}
+	if k := m.opts.Keeper; k != nil {
+		return k.KeepDocument(ctx, number, lang, edition, pdf)
+	}
+	return pdf, nil
 }
 
-func (d *doc) title(key, number string) {
-	d.pdf.SetFont("cjk", "", 18)
-	d.pdf.CellFormat(0, 10, d.l[key], "", 1, "C", false, 0, "")
-	d.pdf.SetFont("cjk", "", 11)
-	d.pdf.CellFormat(0, 7, d.l["number"]+": "+number, "", 1, "C", false, 0, "")
-	d.pdf.Ln(4)
+// make lays a certificate out and signs it.
+func (m *Maker) make(lang, number string, lay func(*doc)) ([]byte, error) {
+	fs, err := m.fontSet()
+	if err != nil {
+		return nil, err
+	}
+	now := m.opts.Now()
+	pdf := &gopdf.GoPdf{}
+	pdf.Start(gopdf.Config{PageSize: gopdf.Rect{W: pageW, H: pageH}, Unit: gopdf.UnitPT})
+	d := &doc{pdf: pdf, fonts: fs, added: make([]bool, len(fs.faces)), l: labels[lang], lang: lang, footer: number}
+	pdf.SetInfo(gopdf.PdfInfo{Title: d.word("register") + " " + number, Creator: "registry", Producer: "registry", CreationDate: now})
+	d.newPage()
+	lay(d)
+	d.signatureNote(m.Signed())
+	d.pageNumbers()
+	if d.err != nil {
+		return nil, fmt.Errorf("laying out certificate %s: %w", number, d.err)
+	}
+	var b bytes.Buffer
+	if _, err := pdf.WriteTo(&b); err != nil {
+		return nil, fmt.Errorf("writing certificate %s: %w", number, err)
+	}
+	if m.opts.Signer == nil {
+		return b.Bytes(), nil
+	}
+	return m.opts.Signer.Sign(b.Bytes(), now)
 }
 
-func (d *doc) field(key, value string) {
-	d.pdf.SetFont("cjk", "", 10)
-	d.pdf.CellFormat(45, 6, d.l[key], "", 0, "L", false, 0, "")
-	d.pdf.MultiCell(0, 6, value, "", "L", false)
+// heading draws the register's name, the certificate's title and its number.
+func (d *doc) heading(title, numberLabel, number string) {
+	d.text(d.word("register"), 10, "C")
+	d.y += 6
+	d.text(d.word(title), 22, "C")
+	d.y += 6
+	d.text(d.word(numberLabel), 10, "C")
+	d.text(number, 18, "C")
+	d.y += 8
+	d.rule(12)
 }
 
-func (d *doc) when(t registry.Time) string {
-	return t.In(registry.Shanghai).Format("2006-01-02 15:04:05") + " (" + d.l["tz"] + ")"
+// digestAndQR draws the digest the number verifies by, and how to verify.
+func (d *doc) digestAndQR(cert registry.Certificate, verifyURL string) {
+	d.y += 10
+	d.room(4*9*lineFactor + 8 + 104) // the digest stays with its QR code
+	d.text(d.word("digest")+d.word("colon"), 9, "L")
+	d.text(cert.Digest, 9, "L")
+	d.text(d.word("digest_note"), 8, "L")
+	d.y += 8
+	d.qr(verifyURL)
 }
 
-func parties(ps []registry.Party) string {
+func (d *doc) signatureNote(signed bool) {
+	note := "unsigned"
+	if signed {
+		note = "signed"
+	}
+	d.y += 4
+	d.text(d.word(note), 8, "L")
+}
+
+func (d *doc) when(t registry.Time) string { return display.Time(t, d.lang) }
+
+// party is a party's name with its identifiers and address, one per line.
+func (d *doc) party(p registry.Party) string {
+	lines := []string{p.Name}
+	for _, f := range []struct{ label, value string }{
+		{"uscc", p.USCC}, {"id_number", p.IDNumber}, {"foreign_reg", p.RegistrationNumber}, {"lei", p.LEI}, {"address", p.Address},
+	} {
+		if f.value != "" {
+			lines = append(lines, d.word(f.label)+f.value)
+		}
+	}
+	if len(p.FormerNames) > 0 {
+		lines = append(lines, d.word("formerly")+strings.Join(p.FormerNames, d.word("sep")))
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (d *doc) parties(ps []registry.Party) string {
 	var out []string
 	for _, p := range ps {
-		id := p.USCC + p.IDNumber + p.RegistrationNumber
-		if id != "" {
-			id = " (" + id + ")"
-		}
-		out = append(out, p.Name+id)
+		out = append(out, d.party(p))
 	}
-	return strings.Join(out, "\n")
+	return strings.Join(out, "\n\n")
 }
 
-// finish draws the QR code of verifyURL with the address under it.
-func (d *doc) finish(verifyURL string) ([]byte, error) {
-	png, err := qrcode.Encode(verifyURL, qrcode.Medium, 400)
-	if err != nil {
-		return nil, err
+// registration lays out a verification statement.
+func (d *doc) registration(r registry.Registration, cert registry.Certificate, verifyURL string) {
+	d.heading("registration", "reg_number", r.Number)
+	d.row(d.word("kind"), d.word("kind."+r.Kind))
+	d.row(d.word("status"), d.word("status."+r.Status)+d.word("status_note"))
+	d.row(d.word("registered_at"), d.when(r.RegisteredAt))
+	d.row(d.word("expires_at"), d.when(r.ExpiresAt))
+	if r.EndedAt != nil {
+		d.row(d.word("ended_at"), d.when(*r.EndedAt))
 	}
-	d.pdf.Ln(6)
-	d.pdf.SetFont("cjk", "", 9)
-	d.pdf.CellFormat(0, 6, d.l["verify"], "", 1, "L", false, 0, "")
-	opts := fpdf.ImageOptions{ImageType: "PNG", ReadDpi: false}
-	d.pdf.RegisterImageOptionsReader("qr", opts, bytes.NewReader(png))
-	y := d.pdf.GetY()
-	d.pdf.ImageOptions("qr", 20, y, 40, 40, false, opts, 0, "")
-	d.pdf.SetXY(20, y+42)
-	d.pdf.CellFormat(0, 6, verifyURL, "", 1, "L", false, 0, "")
-	var b bytes.Buffer
-	if err := d.pdf.Output(&b); err != nil {
-		return nil, err
+	if r.PeriodMonths > 0 {
+		d.row(d.word("period"), fmt.Sprintf(d.word("months"), r.PeriodMonths))
 	}
-	return b.Bytes(), nil
-}
-
-// Registration is a registration's verification statement.
-func (m *Maker) Registration(r registry.Registration, lang, verifyURL string) ([]byte, error) {
-	d, err := m.start(lang)
-	if err != nil {
-		return nil, err
-	}
-	d.title("registration", r.Number)
-	d.field("kind", d.l["kind."+r.Kind])
-	d.field("status", r.Status)
-	d.field("registered_at", d.when(r.RegisteredAt))
-	d.field("expires_at", d.when(r.ExpiresAt))
-	d.field("grantors", parties(r.Grantors))
-	d.field("secured", parties(r.SecuredParties))
-	d.field("collateral", r.Collateral.Description)
+	d.row(d.word("grantors"), d.parties(r.Grantors))
+	d.row(d.word("secured"), d.parties(r.SecuredParties))
+	d.row(d.word("collateral"), r.Collateral.Description)
 	if len(r.Collateral.Items) > 0 {
 		var items []string
-		for _, it := range r.Collateral.Items {
-			items = append(items, it.SerialNumber+" "+it.Description)
+		for i, it := range r.Collateral.Items {
+			line := fmt.Sprintf("%d. %s%s%s%s", i+1, d.word("item."+it.Type), d.word("sep"), d.word("serial"), it.SerialNumber)
+			if it.Description != "" {
+				line += d.word("sep") + it.Description
+			}
+			line += d.word("sep") + d.word("item_registered") + d.when(it.RegisteredAt)
+			items = append(items, line)
 		}
-		d.field("items", strings.Join(items, "\n"))
+		d.row(d.word("items"), strings.Join(items, "\n"))
 	}
 	if len(r.Collateral.Attachments) > 0 {
 		var atts []string
 		for _, a := range r.Collateral.Attachments {
-			atts = append(atts, a.MediaType+" "+a.SHA256)
+			atts = append(atts, a.MediaType+"\n"+a.SHA256)
 		}
-		d.field("attachments", strings.Join(atts, "\n"))
+		d.row(d.word("attachments"), strings.Join(atts, "\n"))
 	}
 	if m := r.MaxSecuredAmount; m != nil {
-		d.field("amount", m.Amount+" "+m.Currency)
+		d.row(d.word("amount"), display.Money(*m, d.lang))
 	}
-	return d.finish(verifyURL)
+	if r.Reference != "" {
+		d.row(d.word("reference"), r.Reference)
+	}
+	if len(r.History) > 0 {
+		var hist []string
+		for _, h := range r.History {
+			hist = append(hist, h.Number+"  "+d.word("event."+h.Type)+"\n"+d.when(h.RegisteredAt))
+		}
+		d.row(d.word("history"), strings.Join(hist, "\n"))
+	}
+	d.digestAndQR(cert, verifyURL)
 }
 
-// Search is a search certificate: its criteria and what it found.
-func (m *Maker) Search(s registry.SearchCertificate, lang, verifyURL string) ([]byte, error) {
-	d, err := m.start(lang)
-	if err != nil {
-		return nil, err
-	}
-	d.title("search", s.Number)
-	d.field("searched_at", d.when(s.SearchedAt))
-	d.field("as_of", d.when(s.AsOf))
+// search lays out a search certificate.
+func (d *doc) search(s registry.SearchCertificate, cert registry.Certificate, verifyURL string) {
+	d.heading("search", "search_number", s.Number)
+	d.row(d.word("searched_at"), d.when(s.SearchedAt))
+	d.row(d.word("as_of"), d.when(s.AsOf))
 	c := s.Criteria
-	d.field("criteria", strings.TrimSpace(strings.Join([]string{c.GrantorName, c.USCC, c.LEI, c.IDNumber, c.RegistrationNumber, c.SerialNumber}, " ")))
-	d.field("position", strconv.FormatInt(s.RegisterPosition, 10))
-	var found []string
-	for _, res := range s.Results {
-		found = append(found, res.Registration.Number+"  "+parties(res.Registration.Grantors))
+	var crit []string
+	for _, f := range []struct{ key, value string }{
+		{"grantor_name", c.GrantorName}, {"uscc", c.USCC}, {"lei", c.LEI}, {"id_number", c.IDNumber},
+		{"registration_number", c.RegistrationNumber}, {"serial_number", c.SerialNumber},
+	} {
+		if f.value != "" {
+			crit = append(crit, d.word("criterion."+f.key)+d.word("colon")+f.value)
+		}
 	}
-	text := strconv.Itoa(s.ResultCount)
-	if len(found) > 0 {
-		text += "\n" + strings.Join(found, "\n")
+	d.row(d.word("criteria"), strings.Join(crit, "\n"))
+	scope := "inactive.no"
+	if s.IncludeInactive {
+		scope = "inactive.yes"
 	}
-	if s.Truncated {
-		text += "\n" + d.l["truncated"]
+	d.row(d.word("inactive"), d.word(scope))
+	d.row(d.word("position"), fmt.Sprintf(d.word("position_note"), s.RegisterPosition))
+	d.row(d.word("count"), fmt.Sprintf(d.word("count_text"), s.ResultCount))
+	for i, res := range s.Results {
+		r := res.Registration
+		var grantors []string
+		for _, g := range r.Grantors {
+			grantors = append(grantors, g.Name)
+		}
+		v := r.Number + "\n" +
+			d.word("kind."+r.Kind) + d.word("sep") + d.word("status."+r.Status) + "\n" +
+			d.word("registered_at") + d.word("colon") + d.when(r.RegisteredAt) + "\n" +
+			d.word("expires_at") + d.word("colon") + d.when(r.ExpiresAt) + "\n" +
+			d.word("grantors") + d.word("colon") + strings.Join(grantors, d.word("sep")) + "\n" +
+			d.word("matched") + d.word("matched."+res.MatchedBy)
+		d.row(fmt.Sprintf(d.word("result"), i+1), v)
 	}
-	d.field("results", text)
-	return d.finish(verifyURL)
+	if s.Truncated || len(s.Results) < s.ResultCount {
+		d.y += 4
+		d.text(fmt.Sprintf(d.word("truncated"), s.ResultCount-len(s.Results)), 9, "L")
+	}
+	if len(s.SimilarNames) > 0 {
+		d.row(d.word("similar"), strings.Join(s.SimilarNames, "\n"))
+	}
+	d.digestAndQR(cert, verifyURL)
 }

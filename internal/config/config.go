@@ -164,9 +164,27 @@ type Config struct {
 		// its sealed answer (24 h).
 		Retention time.Duration `yaml:"retention"`
 	} `yaml:"idempotency"`
-	// PDFFont is the TrueType font with the CJK characters that the PDF
-	// certificates embed (Debian's fonts-droid-fallback by default).
+	// PDFFont, when set, is a TrueType font the PDF certificates ask first
+	// for each character, before Certificates.Fonts (REGISTRY_PDF_FONT).
 	PDFFont string `yaml:"pdf_font"`
+	// Certificates are the PDF certificates.
+	Certificates struct {
+		// SigningKey and SigningCert are PEM files: the registry's
+		// document-signing key and its certificate (with the chain that
+		// issued it), which sign every PDF certificate
+		// (REGISTRY_CERT_SIGNING_KEY, REGISTRY_CERT_SIGNING_CERT;
+		// "registryd keygen-cert KEY CERT" makes a self-signed pair for a
+		// trial). Unset, certificates are not signed.
+		SigningKey  string `yaml:"signing_key"`
+		SigningCert string `yaml:"signing_cert"`
+		// Fonts are the TrueType fonts drawn with, asked in order for each
+		// character (REGISTRY_CERT_FONTS, comma-separated; by default
+		// Debian's DejaVu Sans, Droid Sans Fallback and Hanazono).
+		Fonts []string `yaml:"fonts"`
+		// Concurrent bounds the certificates made at once (default: the
+		// number of CPUs).
+		Concurrent int `yaml:"concurrent"`
+	} `yaml:"certificates"`
 	// Reminders are the expiry reminders to each registration's controller.
 	Reminders struct {
 		// DaysBefore are how many days before its expiry a registration's
@@ -348,6 +366,21 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if v := getenv("REGISTRY_PDF_FONT"); v != "" {
 		c.PDFFont = v
+	}
+	if v := getenv("REGISTRY_CERT_SIGNING_KEY"); v != "" {
+		c.Certificates.SigningKey = v
+	}
+	if v := getenv("REGISTRY_CERT_SIGNING_CERT"); v != "" {
+		c.Certificates.SigningCert = v
+	}
+	if v := getenv("REGISTRY_CERT_FONTS"); v != "" {
+		c.Certificates.Fonts = strings.Split(v, ",")
+	}
+	if (c.Certificates.SigningKey == "") != (c.Certificates.SigningCert == "") {
+		return c, errors.New("certificates.signing_key and certificates.signing_cert (REGISTRY_CERT_SIGNING_KEY, REGISTRY_CERT_SIGNING_CERT) are set together or not at all")
+	}
+	if c.Certificates.Concurrent < 0 {
+		return c, errors.New("certificates.concurrent must not be negative")
 	}
 	if v := getenv("REGISTRY_PUBLIC_URL"); v != "" {
 		c.Web.PublicURL = v

@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"context"
+	"errors"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -38,6 +40,10 @@ func (a *api) verifyURL(c *gin.Context, number string) string {
 }
 
 func (a *api) sendPDF(c *gin.Context, number string, pdf []byte, err error) error {
+	var busy *registry.UnavailableError
+	if errors.As(err, &busy) || errors.Is(err, context.Canceled) {
+		return err
+	}
 	if err != nil {
 		a.log.Error("a PDF certificate could not be made", "error", err, "number", number)
 		return httpx.NewProblem(http.StatusServiceUnavailable, "unavailable", "the certificate cannot be made as a PDF here just now")
@@ -53,11 +59,16 @@ func (a *api) registrationPDF(c *gin.Context, caller registry.Caller) error {
 	if err != nil {
 		return err
 	}
-	r, err := a.svc.Registration(c.Request.Context(), caller, c.Param("number"))
+	ctx := c.Request.Context()
+	r, err := a.svc.Registration(ctx, caller, c.Param("number"))
 	if err != nil {
 		return err
 	}
-	pdf, err := a.opts.Certificates.Registration(r, lang, a.verifyURL(c, r.Number))
+	cert, err := a.svc.Certificate(ctx, caller, r.Number)
+	if err != nil {
+		return err
+	}
+	pdf, err := a.opts.Certificates.Registration(ctx, r, cert, lang, a.verifyURL(c, r.Number))
 	return a.sendPDF(c, r.Number, pdf, err)
 }
 
@@ -67,14 +78,19 @@ func (a *api) searchPDF(c *gin.Context, caller registry.Caller) error {
 	if err != nil {
 		return err
 	}
-	body, err := a.svc.StoredSearch(c.Request.Context(), caller, c.Param("number"))
+	ctx := c.Request.Context()
+	body, err := a.svc.StoredSearch(ctx, caller, c.Param("number"))
 	if err != nil {
 		return err
 	}
-	var cert registry.SearchCertificate
-	if err := json.Unmarshal(body, &cert); err != nil {
+	var search registry.SearchCertificate
+	if err := json.Unmarshal(body, &search); err != nil {
 		return err
 	}
-	pdf, err := a.opts.Certificates.Search(cert, lang, a.verifyURL(c, cert.Number))
-	return a.sendPDF(c, cert.Number, pdf, err)
+	cert, err := a.svc.Certificate(ctx, caller, search.Number)
+	if err != nil {
+		return err
+	}
+	pdf, err := a.opts.Certificates.Search(ctx, search, cert, lang, a.verifyURL(c, search.Number))
+	return a.sendPDF(c, search.Number, pdf, err)
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -15,11 +16,12 @@ import (
 
 // TestPDFCertificates: a registration's verification statement and a
 // search certificate come as PDF, in Chinese or English, their text (read
-// back by poppler's pdftotext) holding the Chinese names and the number,
-// and their QR code (drawn by pdftoppm, read by ZXing) the verification
-// address.
+// back by poppler's pdftotext) holding the Chinese names, the number and
+// the digest GET /certificates/{number} verifies by, their QR code (drawn
+// by pdftoppm, read by ZXing) the verification address, signed (pdfsig:
+// valid, the whole document), and the same bytes when asked again.
 func TestPDFCertificates(t *testing.T) {
-	for _, tool := range []string{"pdftotext", "pdftoppm"} {
+	for _, tool := range []string{"pdftotext", "pdftoppm", "pdfsig"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Fatalf("%s is needed: make test installs poppler-utils (apt-get install -y poppler-utils)", tool)
 		}
@@ -44,10 +46,22 @@ func TestPDFCertificates(t *testing.T) {
 		if err != nil {
 			t.Fatalf("pdftotext: %v", err)
 		}
-		if err := exec.Command("pdftoppm", "-png", "-r", "150", "-singlefile", file, filepath.Join(dir, lang)).Run(); err != nil {
+		sig, _ := exec.Command("pdfsig", file).CombinedOutput()
+		for _, want := range []string{"Total document signed", "Signature Validation: Signature is Valid."} {
+			if !strings.Contains(string(sig), want) {
+				t.Errorf("pdfsig on %s does not say %q:\n%s", path, want, sig)
+			}
+		}
+		if again := e.do("GET", path+"?lang="+lang, bank.Token, nil); !bytes.Equal(again.Body, r.Body) {
+			t.Errorf("%s?lang=%s came out as other bytes the second time", path, lang)
+		}
+		// The QR code is on the last page.
+		if err := exec.Command("pdftoppm", "-png", "-r", "150", file, filepath.Join(dir, lang)).Run(); err != nil {
 			t.Fatalf("pdftoppm: %v", err)
 		}
-		b, err := os.ReadFile(filepath.Join(dir, lang+".png"))
+		pages, _ := filepath.Glob(filepath.Join(dir, lang+"*.png"))
+		sort.Strings(pages)
+		b, err := os.ReadFile(pages[len(pages)-1])
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -63,10 +77,16 @@ func TestPDFCertificates(t *testing.T) {
 		if err != nil {
 			t.Fatalf("the QR code of %s does not decode: %v", path, err)
 		}
+		for _, p := range pages {
+			os.Remove(p)
+		}
 		return string(out), res.GetText()
 	}
+	digest := func(number string) string {
+		return e.must(200, e.do("GET", "/certificates/"+number, "", nil))["digest"].(string)
+	}
 	text, qr := read("/registrations/"+number+"/certificate.pdf", "zh")
-	for _, want := range []string{"动产和权利担保登记证明", number, grantorName, "动产抵押", "DMG-2019-004411"} {
+	for _, want := range []string{"动产和权利担保登记证明", number, grantorName, "动产抵押", "DMG-2019-004411", digest(number), "北京时间"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the Chinese statement lacks %q:\n%s", want, text)
 		}
@@ -75,7 +95,7 @@ func TestPDFCertificates(t *testing.T) {
 		t.Errorf("its QR code reads %q", qr)
 	}
 	text, qr = read("/searches/"+search+"/certificate.pdf", "en")
-	for _, want := range []string{"Search certificate", search, number, grantorName} {
+	for _, want := range []string{"Search Certificate", search, number, grantorName, digest(search), "UTC+8"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the English search certificate lacks %q:\n%s", want, text)
 		}

@@ -19,6 +19,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/movable-registry/registry/internal/certpdf"
 	"github.com/movable-registry/registry/internal/httpapi"
 	"github.com/movable-registry/registry/internal/httpx"
 	"github.com/movable-registry/registry/internal/pgtest"
@@ -115,7 +116,9 @@ func newEnvWith(t testing.TB, configure func(*registry.Config), options ...func(
 		logTo = os.Stderr
 	}
 	log := slog.New(slog.NewTextHandler(logTo, nil))
-	opts := stack{HTTP: httpx.Options{Logger: log, Now: c.Now}, API: httpapi.Options{Logger: log, Now: c.Now}}
+	// Certificates are signed by a key made for the test, and kept.
+	certs := certpdf.New(certpdf.Options{Keeper: store, Signer: testSigner(t), Now: c.Now})
+	opts := stack{HTTP: httpx.Options{Logger: log, Now: c.Now}, API: httpapi.Options{Logger: log, Now: c.Now, Certificates: certs}}
 	for _, o := range options {
 		o(&opts)
 	}
@@ -126,6 +129,30 @@ func newEnvWith(t testing.TB, configure func(*registry.Config), options ...func(
 	}
 	t.Cleanup(func() { db.Close() })
 	return &env{t: t, h: h, db: db, clock: c, svc: svc, store: store, verifierKey: vkey}
+}
+
+var (
+	signerOnce sync.Once
+	signer     *certpdf.Signer
+	signerErr  error
+)
+
+// testSigner is a document-signing key and self-signed certificate, made
+// once for the package's tests.
+func testSigner(t testing.TB) *certpdf.Signer {
+	t.Helper()
+	signerOnce.Do(func() {
+		key, cert, err := certpdf.SelfSigned("Test Registry", time.Now())
+		if err != nil {
+			signerErr = err
+			return
+		}
+		signer, signerErr = certpdf.ParseSigner(key, cert)
+	})
+	if signerErr != nil {
+		t.Fatal(signerErr)
+	}
+	return signer
 }
 
 // response is a recorded answer with helpers to read it.

@@ -45,8 +45,8 @@ type Options struct {
 	// Draining, once set, makes /readyz answer 503 while the instance
 	// still serves: the load balancer moves away before it stops.
 	Draining *atomic.Bool
-	// Certificates makes the PDF certificates (certpdf.DefaultFont's
-	// when nil); PublicURL is the registry's address their QR codes
+	// Certificates makes the PDF certificates (unsigned, with
+	// certpdf.DefaultFonts, when nil); PublicURL is the registry's address their QR codes
 	// verify at (the request's own when empty).
 	Certificates *certpdf.Maker
 	PublicURL    string
@@ -165,7 +165,7 @@ func NewRouter(svc *registry.Service, opts Options) http.Handler {
 		opts.MaxBodyBytes = 1 << 20
 	}
 	if opts.Certificates == nil {
-		opts.Certificates = certpdf.New("")
+		opts.Certificates = certpdf.New(certpdf.Options{})
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()

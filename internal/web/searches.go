@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -138,6 +139,10 @@ func pdfLanguage(r *http.Request, c *call) string {
 
 // sendPDF writes a certificate made as PDF, or says it cannot be made.
 func (s *site) sendPDF(w http.ResponseWriter, c *call, number string, pdf []byte, err error) error {
+	var busy *registry.UnavailableError
+	if errors.As(err, &busy) || errors.Is(err, context.Canceled) {
+		return err
+	}
 	if err != nil {
 		s.log.Error("a PDF certificate could not be made", "error", err, "number", number, "request_id", c.caller.RequestID)
 		return &registry.UnavailableError{RetryAfter: time.Minute, Reason: "the certificate cannot be made as a PDF here just now"}
@@ -150,12 +155,16 @@ func (s *site) sendPDF(w http.ResponseWriter, c *call, number string, pdf []byte
 
 // searchPDF handles GET /searches/{number}/certificate.pdf.
 func (s *site) searchPDF(w http.ResponseWriter, r *http.Request, c *call) error {
-	cert, err := s.storedSearch(c, r.PathValue("number"))
+	search, err := s.storedSearch(c, r.PathValue("number"))
 	if err != nil {
 		return err
 	}
-	pdf, err := s.opts.Certificates.Search(cert, pdfLanguage(r, c), s.verifyURL(r, cert.Number))
-	return s.sendPDF(w, c, cert.Number, pdf, err)
+	cert, err := s.svc.Certificate(c.ctx(), c.caller, search.Number)
+	if err != nil {
+		return err
+	}
+	pdf, err := s.opts.Certificates.Search(c.ctx(), search, cert, pdfLanguage(r, c), s.verifyURL(r, search.Number))
+	return s.sendPDF(w, c, search.Number, pdf, err)
 }
 
 // registrationPDF handles GET /registrations/{number}/certificate.pdf.
@@ -166,6 +175,10 @@ func (s *site) registrationPDF(w http.ResponseWriter, r *http.Request, c *call) 
 	if err != nil {
 		return err
 	}
-	pdf, err := s.opts.Certificates.Registration(reg, pdfLanguage(r, c), s.verifyURL(r, reg.Number))
+	cert, err := s.svc.Certificate(c.ctx(), c.caller, reg.Number)
+	if err != nil {
+		return err
+	}
+	pdf, err := s.opts.Certificates.Registration(c.ctx(), reg, cert, pdfLanguage(r, c), s.verifyURL(r, reg.Number))
 	return s.sendPDF(w, c, reg.Number, pdf, err)
 }

@@ -38,8 +38,8 @@ type Options struct {
 	// SessionTTL is how long a sign-in lasts (default 12 hours, and never
 	// longer than the registry's token lifetime).
 	SessionTTL time.Duration
-	// Certificates makes the PDF certificates (certpdf.DefaultFont's when
-	// nil).
+	// Certificates makes the PDF certificates (unsigned, with
+	// certpdf.DefaultFonts, when nil).
 	Certificates *certpdf.Maker
 }
 
@@ -63,7 +63,7 @@ func New(svc *registry.Service, opts Options) (http.Handler, error) {
 		opts.SessionTTL = 12 * time.Hour
 	}
 	if opts.Certificates == nil {
-		opts.Certificates = certpdf.New("")
+		opts.Certificates = certpdf.New(certpdf.Options{})
 	}
 	v, err := loadViews(opts.Strict)
 	if err != nil {

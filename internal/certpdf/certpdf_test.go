@@ -1,0 +1,326 @@
+package certpdf
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+	"unicode"
+
+	"golang.org/x/image/font/sfnt"
+
+	"github.com/movable-registry/registry/internal/registry"
+)
+
+const (
+	longName = "上海星辰精密机械有限公司131500049上海星辰精密机械有限公司浦东新区张江高科技园区分公司"
+	rareName = "𠮷野家" // 𠮷 is U+20BB7, in CJK Extension B
+)
+
+var testDigest = registry.Certificate{Digest: "sha256:8a1f0c5e2b7d4a93e6f1c08b5d2e7a4c9f3b6d1e0a8c7b5f2d4e6a1c3b9f0e7d"}
+
+// sampleRegistration has what makes certificates hard: a long name that
+// wraps, a name outside the Basic Multilingual Plane, Latin and CJK mixed,
+// an amount, items and history.
+func sampleRegistration() registry.Registration {
+	at := registry.At(time.Date(2026, 12, 7, 5, 21, 38, 0, time.UTC))
+	return registry.Registration{
+		Number: "0261207000012345K", Kind: "chattel_mortgage", Status: "effective", Version: 2,
+		RegisteredAt: at, ExpiresAt: registry.At(time.Date(2027, 12, 7, 5, 21, 38, 0, time.UTC)), PeriodMonths: 12,
+		Grantors: []registry.Party{
+			{Type: "organization", Name: longName, USCC: "91310000MA1FL3LR4X", Address: "上海市浦东新区张江路 88 号 3 幢 501 室"},
+			{Type: "individual", Name: rareName, IDNumber: "110101199003070017", Address: "北京市东城区东华门街道 1 号"},
+		},
+		SecuredParties: []registry.Party{{Type: "organization", Name: "中国工商银行股份有限公司上海市分行", USCC: "913100008322333637", Address: "上海市黄浦区中山东一路 24 号"}},
+		Collateral: registry.Collateral{Description: "数控机床 3 台（DMG MORI NHX 4000），及其附属设备、备件。Three CNC machining centres with their spare parts; «quoted» & ~tilde~ {braces} [brackets] @ # $ % ^ * _ + = | \\ / ? < > ` '",
+			Items: []registry.Item{{ID: "i1", Type: "equipment", SerialNumber: "NHX4000-2023-0042", Description: "卧式加工中心", RegisteredAt: at}}},
+		MaxSecuredAmount: &registry.Money{Amount: "3000000.00", Currency: "CNY"},
+		History:          []registry.HistoryEntry{{Number: "0261207000012345K", Type: "initial", RegisteredAt: at}, {Number: "0261207000012399M", Type: "amendment", RegisteredAt: at}},
+	}
+}
+
+func sampleSearch() registry.SearchCertificate {
+	r := sampleRegistration()
+	return registry.SearchCertificate{Number: "S261207000000077Q", SearchedAt: r.RegisteredAt, AsOf: r.RegisteredAt,
+		Criteria: registry.Criteria{GrantorName: rareName}, RegisterPosition: 1234, ResultCount: 3,
+		Results: []registry.SearchResult{{Registration: r, MatchedBy: registry.MatchCurrentName}}, Truncated: true}
+}
+
+func newTestMaker(t *testing.T, opts Options) *Maker {
+	t.Helper()
+	m := New(opts)
+	if err := m.Check(); err != nil {
+		t.Fatalf("%v: make test installs them", err)
+	}
+	return m
+}
+
+// TestEveryCharacterIsDrawnWithItsGlyph: in both languages, each glyph a
+// certificate draws is, by the character map of the font it is drawn from,
+// the glyph of the character it stands for, and has an outline (no empty
+// boxes: the default font of old had no Latin letters, digits or ASCII
+// punctuation); and nothing the certificate holds is left out.
+func TestEveryCharacterIsDrawnWithItsGlyph(t *testing.T) {
+	m := newTestMaker(t, Options{})
+	originals := map[string]*sfnt.Font{}
+	for i, p := range DefaultFonts {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := sfnt.Parse(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		originals["f"+strconv.Itoa(i)] = f
+	}
+	ctx := context.Background()
+	for _, lang := range []string{"zh", "en"} {
+		reg, err := m.Registration(ctx, sampleRegistration(), testDigest, lang, "https://registry.example.cn/verify?number=0261207000012345K")
+		if err != nil {
+			t.Fatal(err)
+		}
+		search, err := m.Search(ctx, sampleSearch(), testDigest, lang, "https://registry.example.cn/verify?number=S261207000000077Q")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, pdf := range map[string][]byte{"registration": reg, "search": search} {
+			t.Run(lang+" "+name, func(t *testing.T) {
+				ds := glyphs(t, pdf)
+				if len(ds) < 200 {
+					t.Fatalf("only %d glyphs drawn", len(ds))
+				}
+				var buf sfnt.Buffer
+				for _, d := range ds {
+					if d.glyph == 0 {
+						t.Errorf("%q is drawn as .notdef (an empty box) in %s", d.char, d.font)
+						continue
+					}
+					orig := originals[d.font]
+					if orig == nil {
+						t.Fatalf("font %s is not one of DefaultFonts", d.font)
+					}
+					if g, err := orig.GlyphIndex(&buf, d.char); err != nil || uint16(g) != d.glyph {
+						t.Errorf("%q (U+%04X) is drawn as glyph %d of %s, whose character map gives %d", d.char, d.char, d.glyph, d.font, g)
+					}
+					if !d.outline && !unicode.IsSpace(d.char) {
+						t.Errorf("%q is drawn with a glyph of %s that has no outline", d.char, d.font)
+					}
+				}
+				drawn := strings.ReplaceAll(text(ds), " ", "")
+				for _, want := range []string{longName, rareName, "0261207000012345K", "91310000MA1FL3LR4X", "3,000,000.00", "叁佰万元整",
+					"https://registry.example.cn/verify?number=", testDigest.Digest, "«quoted»&~tilde~{braces}[brackets]@#$%^*_+=|\\/?<>`'"} {
+					if name == "search" && (want == "91310000MA1FL3LR4X" || want == "3,000,000.00" || want == "叁佰万元整" || strings.HasPrefix(want, "«")) {
+						continue
+					}
+					if !strings.Contains(drawn, strings.ReplaceAll(want, " ", "")) {
+						t.Errorf("%q is not drawn whole", want)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestLongNamesWrapWhole: a name longer than its cell wraps onto lines that
+// hold every character once, in order, as poppler reads them back; and the
+// rendering of every page succeeds.
+func TestLongNamesWrapWhole(t *testing.T) {
+	for _, tool := range []string{"pdftotext", "pdftoppm"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s is needed: make test installs poppler-utils", tool)
+		}
+	}
+	m := newTestMaker(t, Options{})
+	pdf, err := m.Registration(context.Background(), sampleRegistration(), testDigest, "zh", "http://127.0.0.1/verify")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "c.pdf")
+	if err := os.WriteFile(file, pdf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("pdftotext", "-enc", "UTF-8", file, "-").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(out), "\n")
+	joined := strings.Join(lines, "")
+	if !strings.Contains(joined, longName) {
+		t.Errorf("the long name does not survive its wrapping:\n%s", out)
+	}
+	if strings.Contains(string(out), longName) {
+		t.Errorf("the long name was not wrapped at all, so this test tests nothing")
+	}
+	if !strings.Contains(string(out), rareName) {
+		t.Errorf("%s is not in the text", rareName)
+	}
+	if err := exec.Command("pdftoppm", "-png", "-r", "72", file, filepath.Join(dir, "page")).Run(); err != nil {
+		t.Fatalf("pdftoppm: %v", err)
+	}
+	pngs, _ := filepath.Glob(filepath.Join(dir, "page*.png"))
+	if len(pngs) == 0 {
+		t.Fatal("no page rendered")
+	}
+}
+
+// TestACharacterNoFontHasIsShownAsAPlaceholder: a character that none of the
+// fonts has is neither dropped nor a failure: it is drawn as a visible
+// placeholder naming it.
+func TestACharacterNoFontHasIsShownAsAPlaceholder(t *testing.T) {
+	m := newTestMaker(t, Options{})
+	fs, _ := m.fontSet()
+	var missing rune
+	for _, r := range []rune{0x1E900, 0x16A0, 0x11400, 0x1D400, 0xA000, 0x1F600} { // Adlam, Runic, Newa, maths, Yi, emoji
+		if fs.pick(r) < 0 {
+			missing = r
+			break
+		}
+	}
+	if missing == 0 {
+		t.Skip("every candidate character has a font here")
+	}
+	r := sampleRegistration()
+	r.Grantors[1].Name = "张" + string(missing) + "三"
+	pdf, err := m.Registration(context.Background(), r, testDigest, "zh", "http://127.0.0.1/verify")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "张" + placeholder(missing) + "三"; !strings.Contains(text(glyphs(t, pdf)), want) {
+		t.Errorf("%U is not shown as %q", missing, want)
+	}
+}
+
+// TestSignedCertificatesVerify: poppler's pdfsig finds the registry's
+// signature valid and covering the whole document.
+func TestSignedCertificatesVerify(t *testing.T) {
+	if _, err := exec.LookPath("pdfsig"); err != nil {
+		t.Fatal("pdfsig is needed: make test installs poppler-utils")
+	}
+	key, cert, err := SelfSigned("Test Registry", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ParseSigner(key, cert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := newTestMaker(t, Options{Signer: s})
+	for _, lang := range []string{"zh", "en"} {
+		pdf, err := m.Registration(context.Background(), sampleRegistration(), testDigest, lang, "http://127.0.0.1/verify")
+		if err != nil {
+			t.Fatal(err)
+		}
+		file := filepath.Join(t.TempDir(), "signed.pdf")
+		if err := os.WriteFile(file, pdf, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, _ := exec.Command("pdfsig", file).CombinedOutput()
+		for _, want := range []string{"Signer Certificate Common Name: Test Registry", "Total document signed", "Signature Validation: Signature is Valid."} {
+			if !strings.Contains(string(out), want) {
+				t.Errorf("%s: pdfsig does not say %q:\n%s", lang, want, out)
+			}
+		}
+		if strings.Contains(string(out), "Syntax Error") {
+			t.Errorf("%s: pdfsig finds syntax errors:\n%s", lang, out)
+		}
+	}
+	if _, err := ParseSigner(key, []byte("not a certificate")); err == nil {
+		t.Error("a signer without a certificate was accepted")
+	}
+	otherKey, _, _ := SelfSigned("Other", time.Now())
+	if _, err := ParseSigner(otherKey, cert); err == nil {
+		t.Error("a certificate of another key was accepted")
+	}
+}
+
+// keeper is a Keeper in memory that can hold a maker at KeepDocument.
+type keeper struct {
+	mu   sync.Mutex
+	docs map[string][]byte
+	hold chan struct{}
+}
+
+func (k *keeper) Document(_ context.Context, number, lang, edition string) ([]byte, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if b, ok := k.docs[number+lang+edition]; ok {
+		return b, nil
+	}
+	return nil, registry.ErrNotFound
+}
+
+func (k *keeper) KeepDocument(_ context.Context, number, lang, edition string, pdf []byte) ([]byte, error) {
+	if k.hold != nil {
+		<-k.hold
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if b, ok := k.docs[number+lang+edition]; ok {
+		return b, nil
+	}
+	k.docs[number+lang+edition] = pdf
+	return pdf, nil
+}
+
+// TestCertificatesAreMadeOnceAndBounded: the same certificate is the same
+// bytes every time, a new version is made anew, and a maker that has all
+// its turns taken refuses with a retry rather than queueing without end.
+func TestCertificatesAreMadeOnceAndBounded(t *testing.T) {
+	k := &keeper{docs: map[string][]byte{}}
+	clock := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
+	m := newTestMaker(t, Options{Keeper: k, Now: func() time.Time { clock = clock.Add(time.Second); return clock }, Concurrent: 1, Wait: 100 * time.Millisecond})
+	ctx := context.Background()
+	r := sampleRegistration()
+	a, err := m.Registration(ctx, r, testDigest, "en", "http://127.0.0.1/verify")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := m.Registration(ctx, r, testDigest, "en", "http://127.0.0.1/verify")
+	if string(a) != string(b) {
+		t.Error("the same certificate came out as other bytes")
+	}
+	r.Version++
+	c, _ := m.Registration(ctx, r, testDigest, "en", "http://127.0.0.1/verify")
+	if string(a) == string(c) {
+		t.Error("a new version came out as the old certificate")
+	}
+
+	k.hold = make(chan struct{})
+	done := make(chan error, 1)
+	r.Version++
+	go func() {
+		_, err := m.Registration(ctx, r, testDigest, "zh", "http://127.0.0.1/verify")
+		done <- err
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(m.turns) == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	_, err = m.Search(ctx, sampleSearch(), testDigest, "zh", "http://127.0.0.1/verify")
+	var busy *registry.UnavailableError
+	if !errors.As(err, &busy) || busy.RetryAfter <= 0 {
+		t.Errorf("a maker with no turn free answered %v, want unavailable with a retry", err)
+	}
+	close(k.hold)
+	if err := <-done; err != nil {
+		t.Error(err)
+	}
+}
+
+// TestMissingFontsSayWhatToInstall: a font that is not there makes each
+// certificate fail with the package that brings it, not a panic.
+func TestMissingFontsSayWhatToInstall(t *testing.T) {
+	m := New(Options{Fonts: []string{"/nonexistent/font.ttf"}})
+	_, err := m.Registration(context.Background(), sampleRegistration(), testDigest, "zh", "http://x/verify")
+	if err == nil || !strings.Contains(err.Error(), "apt-get install "+FontPackages) {
+		t.Errorf("got %v", err)
+	}
+}

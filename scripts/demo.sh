@@ -17,6 +17,8 @@ fi
 export REGISTRY_ADMIN_TOKEN=$(cat var/demo-admin-token)
 [ -s var/demo-log.key ] || bin/registryd keygen -name demo.registry.local/log var/demo-log.key >/dev/null
 export REGISTRY_LOG_KEY_FILE=var/demo-log.key
+[ -s var/demo-cert-signing.key ] || bin/registryd keygen-cert -name "Demo register (trial)" var/demo-cert-signing.key var/demo-cert-signing.crt >/dev/null
+export REGISTRY_CERT_SIGNING_KEY=var/demo-cert-signing.key REGISTRY_CERT_SIGNING_CERT=var/demo-cert-signing.crt
 addr="${REGISTRY_ADDR:-127.0.0.1:8080}"
 export REGISTRY_ADDR="$addr"
 bin/registryd &

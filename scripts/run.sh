@@ -21,6 +21,14 @@ if [ -z "${REGISTRY_LOG_KEY:-}" ] && [ -z "${REGISTRY_LOG_KEY_FILE:-}" ] && [ ! 
 	mkdir -p var
 	bin/registryd keygen var/log.key
 fi
+# The PDF certificates are signed; a trial gets a self-signed pair made here.
+if [ -z "${REGISTRY_CERT_SIGNING_KEY:-}" ]; then
+	if [ ! -s var/cert-signing.key ]; then
+		mkdir -p var
+		bin/registryd keygen-cert var/cert-signing.key var/cert-signing.crt >/dev/null
+	fi
+	export REGISTRY_CERT_SIGNING_KEY=var/cert-signing.key REGISTRY_CERT_SIGNING_CERT=var/cert-signing.crt
+fi
 # An empty register gets the registry's own organization and a first admin
 # whose one-time password must be changed at the first sign-in (kept in
 # var/first-admin until then); a register that has them is left alone.

@@ -24,14 +24,16 @@ if [ -z "${TEST_DATABASE_URL:-}" ]; then
 fi
 export TEST_DATABASE_URL
 
-# The PDF certificates embed a TrueType font with the CJK characters, and
-# their tests read them back with poppler's pdftotext and pdftoppm.
-if [ ! -f /usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf ] || ! command -v pdftotext >/dev/null 2>&1; then
-	echo "make test: installing fonts-droid-fallback and poppler-utils for the PDF certificates"
+# The PDF certificates embed TrueType fonts (Latin, CJK, CJK beyond the
+# Basic Multilingual Plane), and their tests read them back with poppler's
+# pdftotext, pdftoppm and pdfsig.
+if [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || [ ! -f /usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf ] ||
+	[ ! -f /usr/share/fonts/truetype/hanazono/HanaMinB.ttf ] || ! command -v pdfsig >/dev/null 2>&1; then
+	echo "make test: installing fonts-dejavu-core, fonts-droid-fallback, fonts-hanazono and poppler-utils for the PDF certificates"
 	sudo=""
 	[ "$(id -u)" = 0 ] || sudo=sudo
 	$sudo apt-get update -qq
-	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-droid-fallback poppler-utils >/dev/null
+	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-dejavu-core fonts-droid-fallback fonts-hanazono poppler-utils >/dev/null
 fi
 
 # The browser tests drive Debian's chromium; install it where it is missing

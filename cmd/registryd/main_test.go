@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/movable-registry/registry/internal/certpdf"
 	"github.com/movable-registry/registry/internal/pgtest"
 )
 
@@ -39,9 +40,13 @@ func startServerWith(t *testing.T, extra map[string]string) (addr, admin string,
 	if err := keygen([]string{"-name", "test.registry/log", keyFile}, io.Discard); err != nil {
 		t.Fatal(err)
 	}
+	certKey, cert := filepath.Join(t.TempDir(), "cert.key"), filepath.Join(t.TempDir(), "cert.crt")
+	if err := keygenCert([]string{certKey, cert}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
 	env := map[string]string{
-		"REGISTRY_LOG_KEY_FILE": keyFile,
-		"DATABASE_URL":          pgtest.URL(t), "REGISTRY_ADDR": addr, "REGISTRY_ADMIN_TOKEN": admin,
+		"REGISTRY_LOG_KEY_FILE": keyFile, "REGISTRY_CERT_SIGNING_KEY": certKey, "REGISTRY_CERT_SIGNING_CERT": cert,
+		"DATABASE_URL": pgtest.URL(t), "REGISTRY_ADDR": addr, "REGISTRY_ADMIN_TOKEN": admin,
 		"REGISTRY_CONFIG": "../../configs/registry.yaml", "REGISTRY_METRICS_TOKEN": metricsToken,
 	}
 	maps.Copy(env, extra)
@@ -322,5 +327,32 @@ func TestDraining(t *testing.T) {
 	}
 	if got := get("/healthz"); got != 0 {
 		t.Errorf("after stopping, /healthz answered %d", got)
+	}
+}
+
+// TestKeygenCert: registryd keygen-cert writes a key (readable by its owner
+// only) and a certificate that sign certificates together, and never
+// overwrites a file.
+func TestKeygenCert(t *testing.T) {
+	dir := t.TempDir()
+	key, cert := filepath.Join(dir, "k.pem"), filepath.Join(dir, "c.pem")
+	if err := keygenCert([]string{"-name", "Test Registry", key, cert}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	s, err := certpdf.LoadSigner(key, cert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Certificate().Subject.CommonName; got != "Test Registry" {
+		t.Errorf("the certificate names %q", got)
+	}
+	if fi, err := os.Stat(key); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("the key's mode is %v (%v)", fi.Mode().Perm(), err)
+	}
+	if err := keygenCert([]string{key, filepath.Join(dir, "other.pem")}, io.Discard); err == nil {
+		t.Error("keygen-cert overwrote a key")
+	}
+	if err := keygenCert([]string{key}, io.Discard); err == nil {
+		t.Error("keygen-cert with one file was accepted")
 	}
 }

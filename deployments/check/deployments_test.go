@@ -123,7 +123,7 @@ func TestCompose(t *testing.T) {
 		if v := s.Environment["REGISTRY_TRUSTED_PROXIES"]; v == nil || *v != proxyIP {
 			t.Errorf("%s trusts %v, the proxy is %s", name, v, proxyIP)
 		}
-		if len(s.Secrets) != 5 {
+		if len(s.Secrets) != 7 {
 			t.Errorf("%s: secrets %v", name, s.Secrets)
 		}
 		// Its register writes go to the leading instance: it names its own

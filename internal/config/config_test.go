@@ -26,18 +26,19 @@ func TestLoadOrder(t *testing.T) {
 
 func TestLoadRefusesBadSettings(t *testing.T) {
 	tests := map[string]map[string]string{
-		"no database":                {"REGISTRY_CONFIG": "/nonexistent/but/named.yaml"},
-		"no database URL":            {},
-		"a short admin token":        {"DATABASE_URL": "postgres://x", "REGISTRY_ADMIN_TOKEN": "short"},
-		"a bad duration":             {"DATABASE_URL": "postgres://x", "REGISTRY_TOKEN_TTL": "forever"},
-		"a negative body limit":      {"DATABASE_URL": "postgres://x", "REGISTRY_MAX_BODY_BYTES": "-1"},
-		"a config file not found":    {"DATABASE_URL": "postgres://x", "REGISTRY_CONFIG": "/nonexistent.yaml"},
-		"a rate without a burst":     {"DATABASE_URL": "postgres://x", "REGISTRY_RATE_PER_TOKEN": "50"},
-		"a negative rate":            {"DATABASE_URL": "postgres://x", "REGISTRY_RATE_PER_ADDRESS": "-5/10"},
-		"a burst of zero":            {"DATABASE_URL": "postgres://x", "REGISTRY_RATE_PER_ADDRESS": "5/0"},
-		"a proxy that is no address": {"DATABASE_URL": "postgres://x", "REGISTRY_TRUSTED_PROXIES": "10.0.0.0/8,proxy.local"},
-		"a token cache of an hour":   {"DATABASE_URL": "postgres://x", "REGISTRY_TOKEN_CACHE_TTL": "1h"},
-		"a short metrics token":      {"DATABASE_URL": "postgres://x", "REGISTRY_METRICS_TOKEN": "short"},
+		"no database":                           {"REGISTRY_CONFIG": "/nonexistent/but/named.yaml"},
+		"no database URL":                       {},
+		"a short admin token":                   {"DATABASE_URL": "postgres://x", "REGISTRY_ADMIN_TOKEN": "short"},
+		"a bad duration":                        {"DATABASE_URL": "postgres://x", "REGISTRY_TOKEN_TTL": "forever"},
+		"a negative body limit":                 {"DATABASE_URL": "postgres://x", "REGISTRY_MAX_BODY_BYTES": "-1"},
+		"a config file not found":               {"DATABASE_URL": "postgres://x", "REGISTRY_CONFIG": "/nonexistent.yaml"},
+		"a rate without a burst":                {"DATABASE_URL": "postgres://x", "REGISTRY_RATE_PER_TOKEN": "50"},
+		"a negative rate":                       {"DATABASE_URL": "postgres://x", "REGISTRY_RATE_PER_ADDRESS": "-5/10"},
+		"a burst of zero":                       {"DATABASE_URL": "postgres://x", "REGISTRY_RATE_PER_ADDRESS": "5/0"},
+		"a proxy that is no address":            {"DATABASE_URL": "postgres://x", "REGISTRY_TRUSTED_PROXIES": "10.0.0.0/8,proxy.local"},
+		"a token cache of an hour":              {"DATABASE_URL": "postgres://x", "REGISTRY_TOKEN_CACHE_TTL": "1h"},
+		"a short metrics token":                 {"DATABASE_URL": "postgres://x", "REGISTRY_METRICS_TOKEN": "short"},
+		"a signing key without its certificate": {"DATABASE_URL": "postgres://x", "REGISTRY_CERT_SIGNING_KEY": "/etc/registry/k.pem"},
 	}
 	for name, env := range tests {
 		t.Run(name, func(t *testing.T) {

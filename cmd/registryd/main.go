@@ -311,15 +311,7 @@ func keygen(args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.OpenFile(fs.Arg(0), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := fmt.Fprintln(f, skey); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
+	if err := writeNew(fs.Arg(0), []byte(skey+"\n"), 0o600); err != nil {
 		return err
 	}
 	_, err = fmt.Fprintf(out, "log signing key written to %s\nverifier key: %s\n", fs.Arg(0), vkey)

@@ -136,7 +136,7 @@ func TestREADMEExample(t *testing.T) {
 		"204\n", `"code": "unauthenticated"`, "test.registry/log+",
 		// The checkpoint job signed all six events within the example's 1.5 s.
 		"test.registry/log\n6\n",
-		"registrations replayed from the log and compared with the API", "audit entries checked", "1 results, 1 expected from the log\nOK\n"} {
+		"registrations replayed from the log and compared with the API", "audit entries checked", "1 result, 1 expected from the log\nOK\n"} {
 		if !bytes.Contains(out, []byte(want)) {
 			t.Errorf("the example's output lacks %s:\n%s", want, out)
 		}

@@ -6,7 +6,7 @@ GO ?= go
 build:
 	$(GO) build -o bin/ ./cmd/...
 
-run: build
+run:
 	@scripts/run.sh
 
 demo: build

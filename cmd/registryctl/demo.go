@@ -60,8 +60,8 @@ func demo(ctx context.Context, args []string, out io.Writer) error {
 	if err := d.run(ctx, registryOrg["id"].(string)); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "demo register made: %d registrations, %d searches. Sign in at %s/signin with any of these (password %q):\n",
-		d.registrations, d.searches, strings.TrimSuffix(*base, "/"), demoPassword)
+	fmt.Fprintf(out, "demo register made: %s, %s. Sign in at %s/signin with any of these (password %q):\n",
+		plural(d.registrations, "registration", "registrations"), plural(d.searches, "search", "searches"), strings.TrimSuffix(*base, "/"), demoPassword)
 	return printUsers(out, users)
 }
 

@@ -42,6 +42,9 @@ func fileCSV(ctx context.Context, args []string, getenv func(string) string, out
 	if *path == "" {
 		return false, errors.New("file: -csv FILE is required")
 	}
+	if *token == "" {
+		return false, errors.New(strings.TrimPrefix(noToken("file", tokenFor["file"]), "registryctl "))
+	}
 	raw, err := os.ReadFile(*path)
 	if err != nil {
 		return false, err

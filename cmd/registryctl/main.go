@@ -117,6 +117,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		positional = append(positional, fs.Arg(0))
 		args = fs.Args()[1:]
 	}
+	if whose, ok := tokenFor[cmd]; ok && *token == "" {
+		fmt.Fprintln(stderr, noToken(cmd, whose))
+		return 2
+	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	if *cpuProfile != "" {
@@ -183,7 +187,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	switch {
 	case errors.Is(err, errFindings):
-		fmt.Fprintf(stdout, "FAILED: %d finding(s)\n", v.findings)
+		fmt.Fprintf(stdout, "FAILED: %s\n", plural(v.findings, "finding", "findings"))
 		return 1
 	case err != nil:
 		fmt.Fprintln(stderr, "registryctl:", err)
@@ -209,4 +213,28 @@ func defaultState(getenv func(string) string) string {
 		return "registryctl-state.json"
 	}
 	return filepath.Join(dir, "registryctl", "state.json")
+}
+
+// tokenFor names, for each command that calls the API with a token, whose
+// token it needs.
+var tokenFor = map[string]string{
+	"verify":            "an auditor's",
+	"verify-search":     "an auditor's",
+	"verify-checkpoint": "any user's",
+	"prove":             "the filer's",
+	"file":              "a registrant's",
+}
+
+// noToken is what a command that needs a token says when it has none,
+// before it makes a request that could only be refused.
+func noToken(cmd, whose string) string {
+	return fmt.Sprintf("registryctl %s: no token: give -token TOKEN (%s bearer token) or set REGISTRY_TOKEN", cmd, whose)
+}
+
+// plural is n with the noun that goes with it: "1 witness", "2 witnesses".
+func plural[N int | int64](n N, one, many string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, one)
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

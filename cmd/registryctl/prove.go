@@ -37,7 +37,7 @@ func (v *verifier) prove(ctx context.Context, number string, ids []string) error
 	}
 	cp := cosigned.Checkpoint
 	if len(cosigned.Witnesses) < v.quorum {
-		v.find("the checkpoint is cosigned by %d of the %d witnesses required", len(cosigned.Witnesses), v.quorum)
+		v.find("the checkpoint is cosigned by %d of the %s required", len(cosigned.Witnesses), plural(v.quorum, "witness", "witnesses"))
 	}
 	if st.Checkpoint.Size > 0 && cp.Size >= st.Checkpoint.Size {
 		if err := v.extends(ctx, cp, st.Checkpoint.Size, st.Checkpoint.Root); err != nil {
@@ -51,7 +51,7 @@ func (v *verifier) prove(ctx context.Context, number string, ids []string) error
 	case tlog.CheckRecord(got.Inclusion.Proof, cp.Size, cp.Root, got.Index, leaf) != nil:
 		v.find("event %s: the proof does not place it at log position %d under the signed checkpoint of %d events", number, got.Index, cp.Size)
 	default:
-		v.note("event %s is log entry %d, included in the signed checkpoint of %d events (root %s)", number, got.Index, cp.Size, cp.Root)
+		v.note("event %s is log entry %d, included in the signed checkpoint of %s (root %s)", number, got.Index, plural(cp.Size, "event", "events"), cp.Root)
 	}
 	rec, err := registry.OpenRecord(got.Record, got.Openings)
 	switch {

@@ -113,8 +113,8 @@ func (v *verifier) verifySearch(ctx context.Context, number string) error {
 	if s.ResultCount != len(s.Results) {
 		v.find("search %s: result_count %d, but %d results", number, s.ResultCount, len(s.Results))
 	}
-	v.note("search %s as of %s at register position %d: %d results, %d expected from the log", number,
-		registry.At(s.AsOf).Format(registry.TimeLayout), p, len(s.Results), len(want))
+	v.note("search %s as of %s at register position %d: %s, %d expected from the log", number,
+		registry.At(s.AsOf).Format(registry.TimeLayout), p, plural(len(s.Results), "result", "results"), len(want))
 	if v.findings > 0 {
 		return errFindings
 	}

@@ -200,7 +200,7 @@ func (v *verifier) compareStates(ctx context.Context, records []registry.EventRe
 			v.find("registration %s: the log holds it, the API does not derive it", number)
 		}
 	}
-	v.note("%d registrations replayed from the log and compared with the API's state by digest", len(local))
+	v.note("%s replayed from the log and compared with the API's state by digest", plural(len(local), "registration", "registrations"))
 	return nil
 }
 

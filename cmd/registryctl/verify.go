@@ -113,13 +113,13 @@ func (v *verifier) checkpoint(ctx context.Context, st *state) (translog.Checkpoi
 		return translog.Checkpoint{}, nil, errFindings
 	}
 	cp := cosigned.Checkpoint
-	v.note("checkpoint %s: %d events, root %s (signature verified)", cp.Origin, cp.Size, cp.Root)
+	v.note("checkpoint %s: %s, root %s (signature verified)", cp.Origin, plural(cp.Size, "event", "events"), cp.Root)
 	if len(v.witnesses) > 0 {
 		if len(cosigned.Witnesses) < v.quorum {
-			v.find("the checkpoint of %d events is cosigned by %d of the %d witnesses required (%s): no quorum vouches that others were shown the same log",
-				cp.Size, len(cosigned.Witnesses), v.quorum, strings.Join(cosigned.Witnesses, ", "))
+			v.find("the checkpoint of %s is cosigned by %d of the %s required (%s): no quorum vouches that others were shown the same log",
+				plural(cp.Size, "event", "events"), len(cosigned.Witnesses), plural(v.quorum, "witness", "witnesses"), strings.Join(cosigned.Witnesses, ", "))
 		} else {
-			v.note("cosigned by %d witnesses (%s); %d required", len(cosigned.Witnesses), strings.Join(cosigned.Witnesses, ", "), v.quorum)
+			v.note("cosigned by %s (%s); %d required", plural(len(cosigned.Witnesses), "witness", "witnesses"), strings.Join(cosigned.Witnesses, ", "), v.quorum)
 		}
 	}
 	h, ok, err := registry.AuditHeadOf(cp)
@@ -282,7 +282,7 @@ func (v *verifier) verify(ctx context.Context) error {
 	if ok && root != cp.Root {
 		v.find("the %d entries served hash to root %s, not to the signed %s: entries were changed, removed or reordered since it was signed", cp.Size, root, cp.Root)
 	} else if ok {
-		v.note("%d entries read and checked; their tree has the signed root (%.1f s)", cp.Size, time.Since(began).Seconds())
+		v.note("%s read and checked; their tree has the signed root (%.1f s)", plural(cp.Size, "entry", "entries"), time.Since(began).Seconds())
 	}
 	wg.Wait()
 	if err := errors.Join(servedErr, scanErr); err != nil {
@@ -343,7 +343,7 @@ func (v *verifier) watch(ctx context.Context, st *state) (translog.Checkpoint, [
 		case err != nil:
 			return cp, nil, err
 		default:
-			v.note("consistent with the checkpoint of %d events verified %s", old.Size, st.VerifiedAt.Format(time.RFC3339))
+			v.note("consistent with the checkpoint of %s verified %s", plural(old.Size, "event", "events"), st.VerifiedAt.Format(time.RFC3339))
 		}
 	}
 	return cp, msg, nil
@@ -582,7 +582,7 @@ func (v *verifier) matchAudit(ctx context.Context, records []registry.EventRecor
 			return audit.Record{}, err
 		}
 		if later > 0 {
-			v.note("%d audit entries record events appended after the checkpoint (checked against the log as served; the next checkpoint signs them)", later)
+			v.note("%s events appended after the checkpoint (checked against the log as served; the next checkpoint signs them)", plural(later, "audit entry records", "audit entries record"))
 		}
 	}
 	orphans := make([]string, 0, len(audited))
@@ -593,7 +593,7 @@ func (v *verifier) matchAudit(ctx context.Context, records []registry.EventRecor
 	for _, detail := range orphans {
 		v.find("audit entry %d records the event %q, which the log does not hold", audited[detail], detail)
 	}
-	v.note("%d audit entries checked (%d from before the chain began)", count, unchained)
+	v.note("%s checked (%d from before the chain began)", plural(count, "audit entry", "audit entries"), unchained)
 	if newest == nil {
 		return audit.Record{}, nil
 	}

@@ -216,7 +216,7 @@ func TestVerifyHonestRegister(t *testing.T) {
 	}
 	code, out = r.registryctl(state, "verify-search", r.search)
 	// The renamed grantor is found by its former name.
-	if code != 0 || !strings.Contains(out, "1 results, 1 expected") {
+	if code != 0 || !strings.Contains(out, "1 result, 1 expected") {
 		t.Fatalf("verify-search: exit %d\n%s", code, out)
 	}
 }

@@ -81,7 +81,7 @@ func TestWitnessCosignsAndRefusesASplitView(t *testing.T) {
 	r := newWitnessed(t)
 	state := filepath.Join(t.TempDir(), "state.json")
 	code, out := r.registryctl(state, "verify", "-witness", r.wvkey)
-	if code != 0 || !strings.Contains(out, "cosigned by 1 witnesses (witness.bank.example); 1 required") {
+	if code != 0 || !strings.Contains(out, "cosigned by 1 witness (witness.bank.example); 1 required") {
 		t.Fatalf("an honest, witnessed register: exit %d\n%s", code, out)
 	}
 	// A quorum of two, of which one never cosigned.
@@ -124,7 +124,7 @@ func TestWitnessCosignsAndRefusesASplitView(t *testing.T) {
 	// A verifier that never saw the first history still cannot be shown
 	// the second: no witness vouches for it.
 	code, out = r.registryctl(filepath.Join(t.TempDir(), "new.json"), "verify-checkpoint", "-witness", r.wvkey)
-	if code != 1 || !strings.Contains(out, "is cosigned by 0 of the 1 witnesses required") {
+	if code != 1 || !strings.Contains(out, "is cosigned by 0 of the 1 witness required") {
 		t.Errorf("a new verifier shown the fork: exit %d\n%s", code, out)
 	}
 	// And one that did sees the rewrite.

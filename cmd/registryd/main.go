@@ -37,7 +37,12 @@ import (
 )
 
 func main() {
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	level, err := logLevel(os.Getenv)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "registryd:", err)
+		os.Exit(1)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, log, os.Args[1:], os.Getenv); err != nil {
@@ -87,7 +92,7 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 				return err
 			}
 			defer store.Close()
-			return bootstrap(ctx, registry.NewService(store, time.Now, registry.Config{}), args[1:], os.Stdout)
+			return bootstrap(ctx, registry.NewService(store, time.Now, registry.Config{}), store.UserCredentials, args[1:], os.Stdout)
 		}
 		return fmt.Errorf("unknown command %q (there are migrate, bootstrap, keygen, keygen-cert and healthcheck)", args[0])
 	}
@@ -199,7 +204,7 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 		return err
 	}
 	defer jobsPool.Close()
-	delivery, err := riverjobs.Start(jobs, store, riverjobs.Options{Log: log, DB: jobsPool,
+	delivery, err := riverjobs.Start(jobs, store, riverjobs.Options{Log: riverLogger(log), DB: jobsPool,
 		Guard: httpx.WebhookGuard{Allow: cfg.Webhooks.AllowHosts}, RetryBase: cfg.Webhooks.RetryBase,
 		SMTP:  riverjobs.SMTP{Addr: cfg.SMTP.Addr, From: cfg.SMTP.From, PublicURL: cfg.Web.PublicURL},
 		Tasks: tasks(svc, cfg.Log.DeadlineInterval, log, metrics), Metrics: metrics})
@@ -425,8 +430,10 @@ func healthcheck(ctx context.Context, getenv func(string) string) error {
 // must be changed at the first sign-in, on the pages or with POST
 // /api/v1/password). A register that has its organization already is left
 // as it is, and said so (exit status 0), so that make run, a Kubernetes Job
-// or compose can run it every time.
-func bootstrap(ctx context.Context, svc *registry.Service, args []string, out io.Writer) error {
+// or compose can run it every time; and when the admin named by -email
+// still has the one-time password it was given, bootstrap says that too
+// (make run shows the sign-in only while it does).
+func bootstrap(ctx context.Context, svc *registry.Service, credentials func(context.Context, string) (registry.Credentials, error), args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("bootstrap", flag.ContinueOnError)
 	name := fs.String("name", "动产融资统一登记公示系统", "the registry's own organization")
 	uscc := fs.String("uscc", "91310000MA1FL0XQ17", "its Unified Social Credit Code")
@@ -438,6 +445,9 @@ func bootstrap(ctx context.Context, svc *registry.Service, args []string, out io
 	u, password, err := svc.Bootstrap(ctx, registry.OrganizationInput{Name: *name, USCC: *uscc}, *email, *display)
 	if errors.Is(err, registry.ErrConflict) {
 		fmt.Fprintln(out, "bootstrap: the register has its registry organization already; nothing made")
+		if c, err := credentials(ctx, *email); err == nil && c.MustChangePassword {
+			fmt.Fprintf(out, "bootstrap: the first admin %s has not yet replaced its one-time password\n", c.User.Email)
+		}
 		return nil
 	}
 	if err != nil {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -11,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -94,76 +92,6 @@ func startServerWith(t *testing.T, extra map[string]string) (addr, admin string,
 // metricsToken is what /metrics asks the test's scraper for.
 const metricsToken = "metrics-scraper-token-0123456789abcdef"
 
-// TestREADMEExample runs the README's worked example, as written, against a
-// real server and database.
-func TestREADMEExample(t *testing.T) {
-	for _, tool := range []string{"bash", "curl", "jq"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s is needed by the README's example: apt-get install -y %s", tool, tool)
-		}
-	}
-	script := readmeBlock(t, "example")
-	// The example runs registryctl as a reader would after make build.
-	dir := buildRegistryctl(t)
-	addr, admin, _ := startServer(t)
-	cmd := exec.Command("bash", "-euo", "pipefail", "-c", script)
-	cmd.Env = append(os.Environ(), "API=http://"+addr+"/api/v1", "ADMIN="+admin,
-		"REGISTRYCTL="+filepath.Join(dir, "registryctl"), "STATE="+filepath.Join(dir, "state.json"))
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("the example failed: %v\n%s", err, out)
-	}
-	if testing.Verbose() {
-		t.Logf("the example's output:\n%s", out)
-	}
-	// The checkpoint job reports its progress.
-	if m, err := http.Get("http://" + addr + "/metrics"); err != nil {
-		t.Fatal(err)
-	} else if m.Body.Close(); m.StatusCode != http.StatusUnauthorized {
-		t.Errorf("GET /metrics without the metrics token: %s, want 401", m.Status)
-	}
-	req, _ := http.NewRequest("GET", "http://"+addr+"/metrics", nil)
-	req.Header.Set("Authorization", "Bearer "+metricsToken)
-	m, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	metrics, _ := io.ReadAll(m.Body)
-	m.Body.Close()
-	if !bytes.Contains(metrics, []byte("\nregistry_log_checkpoint_size 6\n")) || !bytes.Contains(metrics, []byte("\nregistry_log_checkpoint_failures_total 0\n")) {
-		t.Errorf("/metrics lacks the checkpoint's progress:\n%s", metrics)
-	}
-	// What the example shows a reader must be what happens.
-	for _, want := range []string{`"matched_by": "current_name"`, `"kind_of_certificate": "search"`, `"status": "cancelled"`,
-		`"result_count": 0`, `"code": "invalid_number"`, `"code": "version_mismatch"`, `"extension"`, `"status": "withdrawn"`,
-		`"status": "active"`, `"serial_number": "LINDE-H25-77812"`, `"period_months": 14`,
-		`"status": "pending"`, `"detail": "the organization is pending`, `{"name":"上海星辰（集团）精密机械有限公司","status":"active"}`,
-		"204\n", `"code": "unauthenticated"`, "test.registry/log+",
-		// The checkpoint job signed all six events within the example's 1.5 s.
-		"test.registry/log\n6\n",
-		"registrations replayed from the log and compared with the API", "audit entries checked", "1 results, 1 expected from the log\nOK\n"} {
-		if !bytes.Contains(out, []byte(want)) {
-			t.Errorf("the example's output lacks %s:\n%s", want, out)
-		}
-	}
-}
-
-// readmeBlock is the README's bash block between <!-- name:begin --> and
-// <!-- name:end -->.
-func readmeBlock(t *testing.T, name string) string {
-	t.Helper()
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, rest, ok := strings.Cut(string(readme), "<!-- "+name+":begin -->\n```bash\n")
-	script, _, ok2 := strings.Cut(rest, "```\n<!-- "+name+":end -->")
-	if !ok || !ok2 {
-		t.Fatalf("README.md has no %s block", name)
-	}
-	return script
-}
-
 // buildRegistryctl builds registryctl into a folder of the test's.
 func buildRegistryctl(t *testing.T) string {
 	t.Helper()
@@ -173,55 +101,6 @@ func buildRegistryctl(t *testing.T) string {
 		t.Fatalf("go build registryctl: %v\n%s", err, out)
 	}
 	return dir
-}
-
-// TestREADMENoticesExample runs the README's worked example of notices,
-// a watch and a webhook, as written, against a real server, with
-// registryctl's receiver on a port of its own.
-func TestREADMENoticesExample(t *testing.T) {
-	for _, tool := range []string{"bash", "curl", "jq"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s is needed by the README's example: apt-get install -y %s", tool, tool)
-		}
-	}
-	script := readmeBlock(t, "notices-example")
-	dir := buildRegistryctl(t)
-	addr, admin, _ := startServerWith(t, map[string]string{"REGISTRY_SHUTDOWN_GRACE": "0s", "REGISTRY_WEBHOOK_ALLOW_HOSTS": "127.0.0.1"})
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	receiver := l.Addr().String()
-	l.Close()
-	cmd := exec.Command("bash", "-euo", "pipefail", "-c", script)
-	cmd.Env = append(os.Environ(), "API=http://"+addr+"/api/v1", "ADMIN="+admin,
-		"REGISTRYCTL="+filepath.Join(dir, "registryctl"), "RECEIVER="+receiver, "OUT="+dir)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("the example failed: %v\n%s", err, out)
-	}
-	if testing.Verbose() {
-		t.Logf("the example's output:\n%s", out)
-	}
-	for _, want := range []string{
-		`{"criteria":{"serial_number":"HAAS-VF2-118804"},"note":"lease application 2026-117"}`,
-		`{"kind":"registration_filed","registration_number":"`, `"event_type":"initial"}`,
-		`{"kind":"watch_match","registration_number":"`,
-		"\n0\n204\n0\n", // the bank has none; marked read; none unread
-		`{"attempt":1,"status_code":204}`,
-	} {
-		if !strings.Contains(string(out), want) {
-			t.Errorf("the example's output lacks %s:\n%s", want, out)
-		}
-	}
-	// What the receiver printed is the borrower's notice, once.
-	received, err := os.ReadFile(filepath.Join(dir, "received.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n := strings.Count(string(received), "\n"); n != 1 || !strings.Contains(string(received), `"kind":"registration_filed"`) {
-		t.Errorf("the receiver printed %d notices:\n%s", n, received)
-	}
 }
 
 // TestGracefulShutdown stops the server while a request is in flight: the

@@ -17,6 +17,7 @@ import (
 	"github.com/skip2/go-qrcode"
 
 	"github.com/movable-registry/registry/internal/auth"
+	"github.com/movable-registry/registry/internal/display"
 	"github.com/movable-registry/registry/internal/registry"
 )
 
@@ -162,16 +163,17 @@ func (p *Page) With(data any) *Page {
 	return &q
 }
 
-// Time shows an instant in China Standard Time.
-func (p *Page) Time(t registry.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.In(registry.Shanghai).Format("2006-01-02 15:04:05") + " CST"
-}
+// Time shows an instant in Beijing time, named as the page's language
+// names it (北京时间, UTC+8): "CST" means other zones to many readers.
+func (p *Page) Time(t registry.Time) string { return display.Time(t, p.Lang) }
+
+// Money shows an amount with its currency, its figures grouped by
+// thousands and, for renminbi, in capital numerals too, as the PDF
+// certificates print it.
+func (p *Page) Money(m registry.Money) string { return display.Money(m, p.Lang) }
 
 // TimeText shows an instant given as RFC 3339 text (a notice's detail) in
-// China Standard Time; text that is not one is shown as it is.
+// Beijing time; text that is not one is shown as it is.
 func (p *Page) TimeText(s string) string {
 	t, err := time.Parse(time.RFC3339, s)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"maps"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -313,10 +314,12 @@ func TestLocalPathKeepsRedirectsOnTheSite(t *testing.T) {
 	}
 }
 
-func TestTimesAreShownInChinaStandardTime(t *testing.T) {
-	p := &Page{}
-	if got, want := p.Time(registry.At(time.Date(2026, 11, 26, 16, 30, 0, 0, time.UTC))), "2026-11-27 00:30:00 CST"; got != want {
-		t.Errorf("got %q, want %q", got, want)
+func TestTimesAreShownInBeijingTime(t *testing.T) {
+	at := registry.At(time.Date(2026, 11, 26, 16, 30, 0, 0, time.UTC))
+	for lang, want := range map[string]string{"zh": "2026-11-27 00:30:00（北京时间）", "en": "2026-11-27 00:30:00 (UTC+8)"} {
+		if got := (&Page{Lang: lang}).Time(at); got != want {
+			t.Errorf("%s: got %q, want %q", lang, got, want)
+		}
 	}
 	got, ok := parseLocal("2026-11-27T00:30")
 	if !ok || !got.Equal(time.Date(2026, 11, 26, 16, 30, 0, 0, time.UTC)) {
@@ -356,6 +359,53 @@ func TestFreeTextIsShownIsolated(t *testing.T) {
 		`<p class="statement" dir="auto">never agreed</p>`, `<bdi>上海市浦东新区人民法院</bdi>`} {
 		if !strings.Contains(html, want) {
 			t.Errorf("the page lacks %s", want)
+		}
+	}
+}
+
+// Chinese pages write a colon after Chinese text full-width (：), and
+// name Beijing time as such: "CST" reads as another zone to many.
+func TestChinesePagesUseFullWidthColonsAndBeijingTime(t *testing.T) {
+	v := strictViews(t)
+	asciiColon := regexp.MustCompile(`[\p{Han}\x{3000}-\x{303F}\x{FF00}-\x{FFEF}]:`)
+	for name, sample := range samplePages() {
+		t.Run(name, func(t *testing.T) {
+			data, form := sample()
+			if form == nil {
+				form = url.Values{}
+			}
+			var b bytes.Buffer
+			p := &Page{Lang: "zh", Path: "/x", CSRF: "c", Data: data, Form: form, caller: everyone,
+				Me: &registry.Me{User: &registry.User{DisplayName: "王五"}, Organization: &registry.Organization{Name: "乙银行"}}}
+			if err := v.execute(&b, name, p); err != nil {
+				t.Fatal(err)
+			}
+			html := b.String()
+			if strings.Contains(html, " CST") {
+				t.Error(`the page says "CST"`)
+			}
+			if m := asciiColon.FindAllString(html, 3); m != nil {
+				t.Errorf("ASCII colons after Chinese text: %q", m)
+			}
+		})
+	}
+}
+
+// Amounts are grouped by thousands, and renminbi is also written in
+// capital numerals, as the certificates print it.
+func TestAmountsAreGroupedAndInCapitalNumerals(t *testing.T) {
+	v := strictViews(t)
+	for lang, want := range map[string]string{"zh": "5,000,000.00 元（人民币伍佰万元整）", "en": "CNY 5,000,000.00 (人民币伍佰万元整)"} {
+		var b bytes.Buffer
+		data := &registrationPage{Reg: sampleRegistration(), ItemTypes: registry.ItemTypes, Reasons: registry.CancellationReasons}
+		if err := v.execute(&b, "registration", &Page{Lang: lang, Data: data, Form: url.Values{}, caller: everyone}); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("%s: the amount is not shown as %q", lang, want)
+		}
+		if strings.Contains(b.String(), "5000000.00 CNY") {
+			t.Errorf("%s: the amount is shown ungrouped", lang)
 		}
 	}
 }

@@ -88,6 +88,8 @@ const (
 
 func (s *site) routes() {
 	s.mux.Handle("GET /static/", http.StripPrefix("/static/", staticFiles()))
+	// Browsers ask for /favicon.ico whatever a page links to.
+	s.mux.Handle("GET /favicon.ico", staticFiles())
 	s.handle("GET /{$}", anyone, s.home)
 	s.handle("/", anyone, func(http.ResponseWriter, *http.Request, *call) error { return registry.ErrNotFound })
 	s.handle("GET /lang/{lang}", anyone, s.switchLanguage)

@@ -360,9 +360,59 @@ func TestBrowserFlows(t *testing.T) {
 
 				b.do(chromedp.Navigate(s.url+"/registrations/"+number), chromedp.WaitVisible(chromedp.CSS("#cancel"), chromedp.NodeReady))
 				b.labelled()
+				// The amount the registration secures, grouped, and in
+				// capital numerals.
+				if got := b.text("dl.facts dd.amount"); !strings.Contains(got, "5,000,000.00") || !strings.Contains(got, "人民币伍佰万元整") {
+					t.Errorf("the amount is shown as %q", got)
+				}
+
+				// An amendment with an amount that is not one: the refusal is
+				// summed up at the top of the page, which has the focus, and
+				// shown beside the field, in the form left open.
+				b.do(chromedp.Click(chromedp.CSS("details:has(#amend) > summary")),
+					chromedp.SetValue(chromedp.CSS("#amend-max"), "三百万"),
+					chromedp.Click(chromedp.CSS("#amend > button[type=submit]")),
+					chromedp.WaitVisible(chromedp.CSS("#errors")))
+				if got := run(b, chromedp.Evaluate[string](`document.activeElement.id`)); got != "errors" {
+					t.Errorf("after the refusal the focus is on %q, not the summary of errors", got)
+				}
+				if top := run(b, chromedp.Evaluate[float64](`document.querySelector("#errors").getBoundingClientRect().top`)); top < 0 || top > 900 {
+					t.Errorf("the summary of errors is out of sight, %v px down", top)
+				}
+				target := run(b, chromedp.AttributeValue(chromedp.CSS("#errors a"), "href")).Value
+				beside := run(b, chromedp.Evaluate[bool](`(e => !!(e && e.previousElementSibling && e.previousElementSibling.querySelector("#amend-max")))(document.getElementById(document.querySelector("#errors a").hash.slice(1)))`))
+				if !strings.HasPrefix(target, "#err-amend-max_secured_amount") || !beside {
+					t.Errorf("the summary links to %q (beside the amount: %v), not to the error beside the amount", target, beside)
+				}
+				if open := run(b, chromedp.Evaluate[bool](`document.querySelector("details:has(#amend)").open`)); !open {
+					t.Error("the amendment form with the error is folded away")
+				}
+				b.labelled()
+				b.screenshot("amend-errors")
+
+				// Cancelling takes a second step that says what cannot be
+				// undone; going back changes nothing.
+				b.do(chromedp.Navigate(s.url+"/registrations/"+number), chromedp.WaitVisible(chromedp.CSS("#cancel"), chromedp.NodeReady),
+					chromedp.Click(chromedp.CSS("details:has(#cancel) > summary")),
+					chromedp.SetValue(chromedp.CSS("#cancel-reason"), "debt_repaid"),
+					chromedp.Click(chromedp.CSS("#cancel button[type=submit]")),
+					chromedp.WaitVisible(chromedp.CSS("#confirm-final")))
+				if got := b.text("h1"); got != c.tr("confirm.cancel.title") {
+					t.Errorf("the confirmation's heading %q", got)
+				}
+				if got := b.text("#confirm-final"); got != c.tr("confirm.cancel.final") {
+					t.Errorf("the confirmation says %q", got)
+				}
+				b.screenshot("cancel-confirm")
+				b.do(chromedp.Click(chromedp.CSS(".confirm-form a")), chromedp.WaitVisible(chromedp.CSS("#cancel"), chromedp.NodeReady))
+				if got := b.text("dl.facts .status"); got != c.tr("status.effective") {
+					t.Errorf("status %q after going back from the confirmation", got)
+				}
 				b.do(chromedp.Click(chromedp.CSS("details:has(#cancel) > summary")),
 					chromedp.SetValue(chromedp.CSS("#cancel-reason"), "debt_repaid"),
 					chromedp.Click(chromedp.CSS("#cancel button[type=submit]")),
+					chromedp.WaitVisible(chromedp.CSS("#confirm-final")),
+					chromedp.Click(chromedp.CSS(".confirm-form button[type=submit]")),
 					chromedp.WaitVisible(chromedp.CSS(".notice")))
 				if got := b.text(".notice"); got != c.tr("notice.cancelled") {
 					t.Errorf("after cancelling: %q", got)
@@ -413,20 +463,20 @@ func TestBrowserFlows(t *testing.T) {
 				itAdmin := s.user(grantorID, grantorCode, "org_admin", "searcher")
 				b := s.open(t, lang)
 				b.signIn(itAdmin)
-				b.do(chromedp.Click(chromedp.CSS("a[href='/notices']")), chromedp.WaitVisible(chromedp.CSS("#unread-h")))
+				b.do(chromedp.Click(chromedp.CSS("a[href='/notices']")), chromedp.WaitVisible(chromedp.CSS("#unread")))
 				unread := func() int {
-					return run(b, chromedp.Evaluate[int](`document.querySelectorAll("section[aria-labelledby=unread-h] tbody tr").length`))
+					return run(b, chromedp.Evaluate[int](`document.querySelectorAll("table.notices tbody tr.unread").length`))
 				}
 				before := unread()
 				if before < 2 {
 					t.Fatalf("%d unread notices, want the two filings' at least", before)
 				}
-				if got := b.text("section[aria-labelledby=unread-h] tbody tr td:nth-child(2)"); got != c.tr("noticekind.registration_filed") {
+				if got := b.text("table.notices tbody tr.unread td:nth-child(2)"); got != c.tr("noticekind.registration_filed") {
 					t.Errorf("the newest unread notice is %q", got)
 				}
 				b.labelled()
 				b.screenshot("notices")
-				b.do(chromedp.Click(chromedp.CSS("section[aria-labelledby=unread-h] tbody tr button[type=submit]")),
+				b.do(chromedp.Click(chromedp.CSS("table.notices tbody tr.unread button[type=submit]")),
 					chromedp.WaitVisible(chromedp.CSS(".notice")))
 				if got := b.text(".notice"); got != c.tr("notice.notice_read") {
 					t.Errorf("after marking read: %q", got)

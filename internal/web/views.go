@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
+	"maps"
 	"net/http"
 	"net/url"
 	"path"
@@ -112,6 +114,19 @@ var funcs = template.FuncMap{
 	"blankParty": func() partyRow { return partyRow{Type: "organization"} },
 	"blankItem":  func() registry.ItemInput { return registry.ItemInput{Type: "equipment"} },
 	"newKey":     newSecret,
+	"errid":      errorID,
+}
+
+// errorID is the id of the message beside field (a form error's key, such
+// as amend.add_grantors[0].uscc), for the summary's links to point at.
+func errorID(field string) string {
+	b := []byte("err-" + field)
+	for i, c := range b[4:] {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			b[4+i] = '-'
+		}
+	}
+	return string(b)
 }
 
 // Page is what every template sees: the request's language and account, the
@@ -221,6 +236,41 @@ func (p *Page) Own(organizationID string) bool {
 	return organizationID != "" && p.caller.OrganizationID == organizationID
 }
 
+// forms name the registration page's forms by the prefix of their errors.
+var forms = map[string]string{"amend": "act.amend", "extend": "act.extend", "cancel": "act.cancel", "revoke": "act.revoke",
+	"objection": "act.object", "case": "act.case_notice", "withdraw": "act.withdraw"}
+
+// problem is one of a page's errors as the summary at its top lists it.
+type problem struct {
+	// ID is the id of the message beside its field, which the summary
+	// links to.
+	ID string
+	// Form names the form on a page of several ("" on a page of one).
+	Form, Message string
+}
+
+// Problems are the page's errors for the summary at its top, in the order
+// of their fields' names; a page's own error ("form") is shown above the
+// form already and is left out.
+func (p *Page) Problems() ([]problem, error) {
+	var out []problem
+	for _, field := range slices.Sorted(maps.Keys(p.Errors)) {
+		if field == "form" {
+			continue
+		}
+		pr := problem{ID: errorID(field), Message: p.Errors[field]}
+		if key, ok := forms[strings.SplitN(field, ".", 2)[0]]; ok {
+			name, err := p.T(key)
+			if err != nil {
+				return nil, err
+			}
+			pr.Form = name
+		}
+		out = append(out, pr)
+	}
+	return out, nil
+}
+
 // Err is the translated error of a form field, or "".
 func (p *Page) Err(field string) string { return p.Errors[field] }
 
@@ -315,6 +365,19 @@ func staticFiles() http.Handler {
 		}
 		files.ServeHTTP(w, r)
 	})
+}
+
+// refusal is a refusal's message in lang: what its code means and, where
+// the refusal says, what to do and when (the day an extension opens).
+func (v *views) refusal(lang, code string, err error) string {
+	var early *registry.ExtensionTooEarlyError
+	if errors.As(err, &early) {
+		if msg, terr := v.translate(lang, "error.extension_window_opens", display.Time(early.Opens, lang), early.Days); terr == nil {
+			return msg
+		}
+	}
+	msg, _ := v.translate(lang, "error."+code)
+	return msg
 }
 
 // fieldErrors translates a validation error into messages by field.

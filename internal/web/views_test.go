@@ -73,7 +73,9 @@ func samplePages() map[string]func() (any, url.Values) {
 		"signed_up": func() (any, url.Values) {
 			return registry.SignedUp{Organization: registry.Organization{Name: "上海星辰", USCC: "91310115MA1K3YJ12G"}, User: registry.User{Email: "a@b.cn"}}, nil
 		},
-		"error": func() (any, url.Values) { return errorPage{Code: "not_found", Status: 404}, nil },
+		"error": func() (any, url.Values) {
+			return errorPage{Code: "extension_window_closed", Status: 409, Message: "尚未到可展期的时间。", Registration: reg.Number}, nil
+		},
 		"search": func() (any, url.Values) {
 			return searchForm{Criteria: criteria, Key: "k"}, url.Values{"criterion": {"uscc"}}
 		},
@@ -98,6 +100,10 @@ func samplePages() map[string]func() (any, url.Values) {
 				Saved: []registry.SavedParty{{ID: "p1", Label: "常用", Party: registry.Party{Type: "organization", Name: "某公司"}}}}, url.Values{"form": {"amend"}, "rename_name": {"", "王五"}}
 		},
 		"revocations": func() (any, url.Values) { return nil, url.Values{"number": {"1"}} },
+		"confirm": func() (any, url.Values) {
+			return confirmPage{What: "revoke", Action: "/registrations/1/revocation", Reg: reg, Objection: reg.Objections[0].Number, Reason: "debt_repaid",
+				Fields: []confirmField{{"authority", "上海市浦东新区人民法院"}}}, url.Values{"authority": {"上海市浦东新区人民法院"}, "document_number": {"(2026)沪0115民初1号"}, "note": {"判决"}}
+		},
 		"registration_certificate": func() (any, url.Values) {
 			return certificatePage{VerifyURL: "https://r.example/verify?number=1", Reg: &reg}, nil
 		},

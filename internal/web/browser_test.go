@@ -390,6 +390,27 @@ func TestBrowserFlows(t *testing.T) {
 				b.labelled()
 				b.screenshot("amend-errors")
 
+				// Extending a year before expiry is refused with the day the
+				// window opens.
+				b.do(chromedp.Navigate(s.url+"/registrations/"+number), chromedp.WaitVisible(chromedp.CSS("#extend"), chromedp.NodeReady),
+					chromedp.Click(chromedp.CSS("details:has(#extend) > summary")),
+					chromedp.SendKeys(chromedp.CSS("#extend-months"), "12"),
+					chromedp.Click(chromedp.CSS("#extend button[type=submit]")),
+					chromedp.WaitVisible(chromedp.CSS("#errors")))
+				if got := b.text("#errors"); !strings.Contains(got, map[string]string{"zh": "（北京时间）起可以展期", "en": "(UTC+8)"}[lang]) {
+					t.Errorf("the extension refusal does not say when: %q", got)
+				}
+				b.screenshot("extend-refused")
+
+				// A new modification code, confirmed first.
+				b.do(chromedp.Click(chromedp.CSS("form[action$='/modification-code'] button")), chromedp.WaitVisible(chromedp.CSS("#confirm-final")))
+				b.screenshot("rotate-confirm")
+				b.do(chromedp.Click(chromedp.CSS(".confirm-form button[type=submit]")), chromedp.WaitVisible(chromedp.CSS("#modification-code")))
+				if got := b.text("#code-h + .code + p"); !strings.Contains(got, c.tr("code.replaced")) {
+					t.Errorf("the new code does not say the old one stopped working: %q", got)
+				}
+				b.screenshot("code-rotated")
+
 				// Cancelling takes a second step that says what cannot be
 				// undone; going back changes nothing.
 				b.do(chromedp.Navigate(s.url+"/registrations/"+number), chromedp.WaitVisible(chromedp.CSS("#cancel"), chromedp.NodeReady),
@@ -423,6 +444,29 @@ func TestBrowserFlows(t *testing.T) {
 				b.search(fullWidth)
 				if got := b.text("#count"); got != c.tr("result.count", 0) {
 					t.Errorf("search after the cancellation: %q", got)
+				}
+
+				// A search sent after the session ended comes back, after
+				// signing in again, as it was typed.
+				b.do(chromedp.Navigate(s.url+"/search"), chromedp.WaitVisible(chromedp.CSS("#value")),
+					chromedp.SetValue(chromedp.CSS("#criterion"), "serial_number"),
+					chromedp.SendKeys(chromedp.CSS("#value"), "DMG-2019-004411"),
+					chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
+						// The session ends: its cookie is gone, the language stays.
+						_, err := cdp.Call(ctx, target, network.DeleteCookies, network.DeleteCookiesParams{Name: "registry_session", URL: s.url})
+						return err
+					}),
+					chromedp.Click(chromedp.CSS("form[action='/search'] button[type=submit]")),
+					chromedp.WaitVisible(chromedp.CSS("#email")))
+				if got := b.text(".notice"); got != c.tr("notice.session_ended_kept") {
+					t.Errorf("the sign-in page after the session ended says %q", got)
+				}
+				b.screenshot("signin-session-ended")
+				b.do(chromedp.SendKeys(chromedp.CSS("#email"), bank.Email),
+					chromedp.SendKeys(chromedp.CSS("#password"), password+kb.Enter),
+					chromedp.WaitVisible(chromedp.CSS("form[action='/signout']")), chromedp.WaitVisible(chromedp.CSS("#value")))
+				if got := run(b, chromedp.Evaluate[string](`document.querySelector("#criterion").value + " " + document.querySelector("#value").value`)); got != "serial_number DMG-2019-004411" {
+					t.Errorf("the search after signing in again: %q", got)
 				}
 				b.fitsThePhone("/search", "search")
 				b.fitsThePhone("/registrations/new", "filing")

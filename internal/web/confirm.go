@@ -51,6 +51,11 @@ func (s *site) confirmed(w http.ResponseWriter, r *http.Request, c *call, what s
 	if err != nil {
 		return false, err
 	}
+	if what == "cancel" && reg.Status != registry.StatusEffective {
+		// Nothing to confirm: the page says so, and offers the
+		// registration as it is now.
+		return false, registry.ErrNotEffective
+	}
 	data := confirmPage{What: what, Action: r.URL.Path, Reg: reg, Objection: r.PathValue("objection")}
 	for _, name := range slices.Sorted(maps.Keys(r.PostForm)) {
 		if name == "csrf" || name == "confirm" {

@@ -200,6 +200,9 @@ func TestTheExtensionRefusalNamesTheDayItOpens(t *testing.T) {
 			if !strings.Contains(b.last, `id="err-extend-form">`) || !strings.Contains(b.last, "<details open><summary>"+map[string]string{"zh": "展期登记", "en": "Extend"}[lang]) {
 				t.Errorf("the refusal is not beside the open extension form:\n%s", b.last)
 			}
+			if strings.Contains(b.last, `id="stale"`) {
+				t.Error("an early extension is told the registration changed")
+			}
 		})
 	}
 }
@@ -222,13 +225,17 @@ func TestAStaleChangeOffersTheWayOn(t *testing.T) {
 	if !strings.Contains(way, "请重新打开该登记") || !strings.Contains(way, `href="/registrations/`+number+`"`) {
 		t.Errorf("no way on: %q", way)
 	}
-	// An error page of a change to a registration links back to it.
-	other := s.browser()
-	other.signIn(s.bank("registrant"))
-	other.get("/registrations")
-	if res := other.post("/registrations/"+number+"/modification-code", url.Values{"confirm": {"1"}}); res.StatusCode < 400 ||
-		!strings.Contains(other.last, `href="/registrations/`+number+`"`) {
-		t.Errorf("the error page (%d) does not link back to the registration:\n%s", res.StatusCode, other.last)
+	// Cancelling a registration cancelled elsewhere: the error page says
+	// so and links back to it.
+	s.api(201, "POST", "/registrations/"+number+"/cancellation", bank.Token, map[string]any{"reason": "debt_repaid"})
+	if res := b.post("/registrations/"+number+"/cancellation", url.Values{"version": {"2"}, "reason": {"debt_repaid"}}); res.StatusCode != http.StatusConflict ||
+		!strings.Contains(b.last, "该登记已不再有效") || !strings.Contains(b.last, `<a class="button" href="/registrations/`+number+`">重新打开该登记</a>`) {
+		t.Errorf("the error page (%d) does not say what happened and link back to the registration:\n%s", res.StatusCode, b.last)
+	}
+	// A refusal of another kind is no reason to reload.
+	b.get("/registrations/" + number)
+	if strings.Contains(b.last, `id="stale"`) {
+		t.Error("a registration's page offers to reload itself unasked")
 	}
 }
 

@@ -1,13 +1,13 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 
 	"github.com/movable-registry/registry/internal/auth"
-	"github.com/movable-registry/registry/internal/httpx"
 	"github.com/movable-registry/registry/internal/registry"
 )
 
@@ -258,12 +258,18 @@ func (s *site) change(w http.ResponseWriter, r *http.Request, c *call, action au
 		if keep != nil {
 			keep(p)
 		}
-		st := httpx.ProblemFor(err).Status
-		p.Stale = st == http.StatusConflict || st == http.StatusPreconditionFailed
+		p.Stale = stale(err)
 		return s.formFailed(w, c, "registration", p, form, prefix+".", err)
 	}
 	http.Redirect(w, r, "/registrations/"+number+"?done="+done, http.StatusSeeOther)
 	return nil
+}
+
+// stale reports whether err refused a change because the registration is
+// no longer as the page showed it: changed since, no longer effective, or
+// its objection ended. Reloading it is the way on.
+func stale(err error) bool {
+	return errors.Is(err, registry.ErrVersionMismatch) || errors.Is(err, registry.ErrNotEffective) || errors.Is(err, registry.ErrObjectionNotActive)
 }
 
 // amend handles POST /registrations/{number}/amendment.

@@ -267,7 +267,7 @@ func (s *site) fail(w http.ResponseWriter, c *call, err error) {
 		s.clearSession(w, c.r)
 	}
 	page := errorPage{Code: p.Code, Status: p.Status, Message: s.views.refusal(c.lang, p.Code, err)}
-	if n := c.r.PathValue("number"); n != "" && strings.HasPrefix(c.r.URL.Path, "/registrations/") && p.Status != http.StatusNotFound {
+	if n := c.r.PathValue("number"); n != "" && strings.HasPrefix(c.r.URL.Path, "/registrations/") && stale(err) {
 		// A change refused on a registration's page: the way on is the
 		// registration as it is now.
 		page.Registration = n

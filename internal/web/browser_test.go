@@ -476,6 +476,25 @@ func TestBrowserFlows(t *testing.T) {
 				t.FailNow()
 			}
 
+			t.Run("a page left open while the registration ended shows the way on", func(t *testing.T) {
+				ended := s.file(bank, "上海星辰精密机械有限公司", grantorCode)
+				b := s.open(t, lang)
+				b.signIn(bank)
+				b.do(chromedp.Navigate(s.url+"/registrations/"+ended), chromedp.WaitVisible(chromedp.CSS("#cancel"), chromedp.NodeReady))
+				s.api(201, "POST", "/registrations/"+ended+"/cancellation", bank.Token, map[string]any{"reason": "debt_repaid"})
+				b.do(chromedp.Click(chromedp.CSS("details:has(#cancel) > summary")),
+					chromedp.Click(chromedp.CSS("#cancel button[type=submit]")),
+					chromedp.WaitVisible(chromedp.CSS("#reload")))
+				if got := b.text("h1"); got != c.tr("error.registration_not_effective") {
+					t.Errorf("the page says %q", got)
+				}
+				b.screenshot("stale-409")
+				b.do(chromedp.Click(chromedp.CSS("#reload")), chromedp.WaitVisible(chromedp.CSS("dl.facts .status")))
+				if got := b.text("dl.facts .status"); got != c.tr("status.cancelled") {
+					t.Errorf("the registration reloaded shows %q", got)
+				}
+			})
+
 			t.Run("the grantor files an objection", func(t *testing.T) {
 				disputed := s.file(bank, "上海星辰精密机械有限公司", grantorCode)
 				b := s.open(t, lang)

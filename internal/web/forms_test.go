@@ -229,7 +229,7 @@ func TestAStaleChangeOffersTheWayOn(t *testing.T) {
 	// so and links back to it.
 	s.api(201, "POST", "/registrations/"+number+"/cancellation", bank.Token, map[string]any{"reason": "debt_repaid"})
 	if res := b.post("/registrations/"+number+"/cancellation", url.Values{"version": {"2"}, "reason": {"debt_repaid"}}); res.StatusCode != http.StatusConflict ||
-		!strings.Contains(b.last, "该登记已不再有效") || !strings.Contains(b.last, `<a class="button" href="/registrations/`+number+`">重新打开该登记</a>`) {
+		!strings.Contains(b.last, "该登记已不再有效") || !strings.Contains(b.last, `<a class="button" id="reload" href="/registrations/`+number+`">重新打开该登记</a>`) {
 		t.Errorf("the error page (%d) does not say what happened and link back to the registration:\n%s", res.StatusCode, b.last)
 	}
 	// A refusal of another kind is no reason to reload.

@@ -12,7 +12,9 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -245,8 +247,58 @@ type problem struct {
 	// ID is the id of the message beside its field, which the summary
 	// links to.
 	ID string
-	// Form names the form on a page of several ("" on a page of one).
-	Form, Message string
+	// Label names the form on a page of several and the field, as far as
+	// the page has names for them ("变更登记 · 最高债权额").
+	Label, Message string
+}
+
+// fieldLabels are the labels of fields by their error's path, a list's
+// index left out; lists are named by their row's label, which takes the
+// row's number.
+var fieldLabels = map[string]string{
+	"kind": "reg.kind", "period_months": "file.period_months", "description": "file.description", "collateral.description": "file.description",
+	"max_secured_amount": "reg.max_amount", "max_secured_amount.amount": "reg.max_amount", "max_secured_amount.currency": "file.currency",
+	"collateral.attachments": "file.attachments", "add_attachments": "act.add_attachments", "grantors": "reg.grantors", "secured_parties": "reg.secured_parties",
+	"statement": "act.statement", "interest": "act.interest", "court": "act.court", "case_number": "act.case_number", "accepted_on": "act.accepted_on",
+	"authority": "act.authority", "document_number": "act.document_number", "reason": "act.reason", "note": "act.note",
+	"grantors[]": "file.grantor_row", "secured_parties[]": "file.secured_row", "add_grantors[]": "file.addg_row",
+	"collateral.items[]": "file.item_row", "add_items[]": "file.item_row",
+	"name": "party.name", "uscc": "party.uscc", "id_number": "party.id_number", "country": "party.country",
+	"registration_number": "party.registration_number", "type": "party.type", "serial_number": "item.serial_number",
+}
+
+var listIndex = regexp.MustCompile(`^(.*)\[(\d+)\](?:\.(\w+))?$`)
+
+// fieldLabel names a field by its error's path (grantors[0].uscc is
+// "担保人 1 · 统一社会信用代码"), or "" when it has no label.
+func (p *Page) fieldLabel(field string) (string, error) {
+	if key, ok := fieldLabels[field]; ok {
+		return p.T(key)
+	}
+	m := listIndex.FindStringSubmatch(field)
+	if m == nil {
+		return "", nil
+	}
+	key, ok := fieldLabels[m[1]+"[]"]
+	if !ok {
+		return "", nil
+	}
+	i, _ := strconv.Atoi(m[2])
+	row, err := p.T(key, i+1)
+	if err != nil || m[3] == "" {
+		return row, err
+	}
+	sub := fieldLabels[m[3]]
+	if m[1] != "grantors" && m[1] != "secured_parties" && m[1] != "add_grantors" && m[3] == "type" {
+		sub = "item.type"
+	} else if m[3] == "description" {
+		sub = "item.description"
+	}
+	if sub == "" {
+		return row, nil
+	}
+	name, err := p.T(sub)
+	return row + " · " + name, err
 }
 
 // Problems are the page's errors for the summary at its top, in the order
@@ -258,15 +310,25 @@ func (p *Page) Problems() ([]problem, error) {
 		if field == "form" {
 			continue
 		}
-		pr := problem{ID: errorID(field), Message: p.Errors[field]}
-		if key, ok := forms[strings.SplitN(field, ".", 2)[0]]; ok {
-			name, err := p.T(key)
-			if err != nil {
-				return nil, err
+		var names []string
+		path := field
+		if form, rest, ok := strings.Cut(field, "."); ok {
+			if key, ok := forms[form]; ok {
+				name, err := p.T(key)
+				if err != nil {
+					return nil, err
+				}
+				names, path = append(names, name), rest
 			}
-			pr.Form = name
 		}
-		out = append(out, pr)
+		label, err := p.fieldLabel(path)
+		if err != nil {
+			return nil, err
+		}
+		if label != "" {
+			names = append(names, label)
+		}
+		out = append(out, problem{ID: errorID(field), Label: strings.Join(names, " · "), Message: p.Errors[field]})
 	}
 	return out, nil
 }

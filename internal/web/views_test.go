@@ -415,3 +415,25 @@ func TestAmountsAreGroupedAndInCapitalNumerals(t *testing.T) {
 		}
 	}
 }
+
+// The summary of errors at the top of a page names each error's form and
+// field, and links to the message beside the field.
+func TestTheSummaryOfErrorsNamesTheFormAndField(t *testing.T) {
+	p := &Page{Lang: "zh", v: strictViews(t), Errors: map[string]string{
+		"form": "页面错误", "grantors[0].uscc": "无效", "amend.max_secured_amount.amount": "应为金额", "extend.form": "尚未到可展期的时间",
+		"collateral.items[1].serial_number": "必填", "collateral.description": "必填"}}
+	got, err := p.Problems()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []problem{
+		{ID: "err-amend-max_secured_amount-amount", Label: "变更登记 · 最高债权额", Message: "应为金额"},
+		{ID: "err-collateral-description", Label: "担保财产描述", Message: "必填"},
+		{ID: "err-collateral-items-1--serial_number", Label: "财产 2 · 序列号", Message: "必填"},
+		{ID: "err-extend-form", Label: "展期登记", Message: "尚未到可展期的时间"},
+		{ID: "err-grantors-0--uscc", Label: "担保人 1 · 统一社会信用代码", Message: "无效"},
+	}
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Errorf("the summary (-got +want):\n%s", diff)
+	}
+}

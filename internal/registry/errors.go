@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -261,6 +262,26 @@ type Refusal struct {
 func (e *Refusal) Error() string { return e.Kind.Error() + ": " + e.Detail }
 
 func (e *Refusal) Unwrap() error { return e.Kind }
+
+// ExtensionTooEarlyError is an extension asked for before the window before
+// expiry opens: it says when the window opens, so that a page can tell the
+// user when to come back. It is ErrExtensionWindowClosed.
+type ExtensionTooEarlyError struct {
+	// Opens is when the registration may first be extended.
+	Opens Time
+	// Days is the window's length before expiry.
+	Days int
+}
+
+func (e *ExtensionTooEarlyError) Error() string { return e.refusal().Error() }
+
+func (e *ExtensionTooEarlyError) Unwrap() error { return e.refusal() }
+
+func (e *ExtensionTooEarlyError) refusal() *Refusal {
+	return &Refusal{Kind: ErrExtensionWindowClosed, Detail: fmt.Sprintf(
+		"a registration may be extended only in the last %d days before it expires; this one's window opens at %s",
+		e.Days, e.Opens.UTC().Format(time.RFC3339Nano))}
+}
 
 // refused is a refusal of kind, with detail saying why.
 func refused(kind error, detail string) error { return &Refusal{Kind: kind, Detail: detail} }

@@ -193,9 +193,7 @@ func (s *Service) Extend(ctx context.Context, c Caller, number string, pre Preco
 		if days := s.cfg.ExtensionWindowDays; days > 0 {
 			opens := cur.ExpiresAt.In(Shanghai).AddDate(0, 0, -days).UTC()
 			if st.At.Before(opens) {
-				return "", nil, refused(ErrExtensionWindowClosed, fmt.Sprintf(
-					"a registration may be extended only in the last %d days before it expires; this one's window opens at %s",
-					days, opens.Format(time.RFC3339Nano)))
+				return "", nil, &ExtensionTooEarlyError{Opens: At(opens), Days: days}
 			}
 		}
 		return EventExtension, extensionData{PeriodMonths: e.PeriodMonths, ExpiresAt: At(AddMonths(cur.ExpiresAt.Time, e.PeriodMonths))}, nil

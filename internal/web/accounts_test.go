@@ -97,11 +97,11 @@ func TestAnAdministratorRevokesOnTheRegistrationsPage(t *testing.T) {
 		t.Fatalf("the revocation form is not on %s", res.Request.URL)
 	}
 	// The document is required; the refusal is shown in the revocation form.
-	res := a.post("/registrations/"+number+"/revocation", url.Values{"authority": {"上海市浦东新区人民法院"}})
+	res := a.post("/registrations/"+number+"/revocation", url.Values{"authority": {"上海市浦东新区人民法院"}, "confirm": {"1"}})
 	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(a.last, "必填") || !strings.Contains(a.last, `value="上海市浦东新区人民法院"`) {
 		t.Fatalf("status %d:\n%s", res.StatusCode, a.last)
 	}
-	res = a.post("/registrations/"+number+"/revocation", url.Values{"authority": {"上海市浦东新区人民法院"}, "document_number": {"(2026)沪0115民初1号"}})
+	res = a.post("/registrations/"+number+"/revocation", url.Values{"authority": {"上海市浦东新区人民法院"}, "document_number": {"(2026)沪0115民初1号"}, "confirm": {"1"}})
 	if res.StatusCode != http.StatusOK || !strings.Contains(a.last, "撤销已完成") {
 		t.Fatalf("status %d:\n%s", res.StatusCode, a.last)
 	}
@@ -122,7 +122,7 @@ func TestAStaleFormIsRefusedNotApplied(t *testing.T) {
 	b.get("/registrations/" + number)
 	// Someone else extends it while the page is open.
 	s.api(201, "POST", "/registrations/"+number+"/amendments", bank.Token, map[string]any{"description": "changed elsewhere"})
-	res := b.post("/registrations/"+number+"/cancellation", url.Values{"reason": {"debt_repaid"}, "version": {"1"}})
+	res := b.post("/registrations/"+number+"/cancellation", url.Values{"reason": {"debt_repaid"}, "version": {"1"}, "confirm": {"1"}})
 	if res.StatusCode != http.StatusPreconditionFailed || !strings.Contains(b.last, "您打开页面后该登记已被变更") {
 		t.Fatalf("status %d:\n%s", res.StatusCode, b.last)
 	}

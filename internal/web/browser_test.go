@@ -360,9 +360,80 @@ func TestBrowserFlows(t *testing.T) {
 
 				b.do(chromedp.Navigate(s.url+"/registrations/"+number), chromedp.WaitVisible(chromedp.CSS("#cancel"), chromedp.NodeReady))
 				b.labelled()
+				// The amount the registration secures, grouped, and in
+				// capital numerals.
+				if got := b.text("dl.facts dd.amount"); !strings.Contains(got, "5,000,000.00") || !strings.Contains(got, "人民币伍佰万元整") {
+					t.Errorf("the amount is shown as %q", got)
+				}
+
+				// An amendment with an amount that is not one: the refusal is
+				// summed up at the top of the page, which has the focus, and
+				// shown beside the field, in the form left open.
+				b.do(chromedp.Click(chromedp.CSS("details:has(#amend) > summary")),
+					chromedp.SetValue(chromedp.CSS("#amend-max"), "三百万"),
+					chromedp.Click(chromedp.CSS("#amend > button[type=submit]")),
+					chromedp.WaitVisible(chromedp.CSS("#errors")))
+				if got := run(b, chromedp.Evaluate[string](`document.activeElement.id`)); got != "errors" {
+					t.Errorf("after the refusal the focus is on %q, not the summary of errors", got)
+				}
+				if top := run(b, chromedp.Evaluate[float64](`document.querySelector("#errors").getBoundingClientRect().top`)); top < 0 || top > 900 {
+					t.Errorf("the summary of errors is out of sight, %v px down", top)
+				}
+				target := run(b, chromedp.AttributeValue(chromedp.CSS("#errors a"), "href")).Value
+				beside := run(b, chromedp.Evaluate[bool](`(e => !!(e && e.previousElementSibling && e.previousElementSibling.querySelector("#amend-max")))(document.getElementById(document.querySelector("#errors a").hash.slice(1)))`))
+				if !strings.HasPrefix(target, "#err-amend-max_secured_amount") || !beside {
+					t.Errorf("the summary links to %q (beside the amount: %v), not to the error beside the amount", target, beside)
+				}
+				if open := run(b, chromedp.Evaluate[bool](`document.querySelector("details:has(#amend)").open`)); !open {
+					t.Error("the amendment form with the error is folded away")
+				}
+				b.labelled()
+				b.screenshot("amend-errors")
+
+				// Extending a year before expiry is refused with the day the
+				// window opens.
+				b.do(chromedp.Navigate(s.url+"/registrations/"+number), chromedp.WaitVisible(chromedp.CSS("#extend"), chromedp.NodeReady),
+					chromedp.Click(chromedp.CSS("details:has(#extend) > summary")),
+					chromedp.SendKeys(chromedp.CSS("#extend-months"), "12"),
+					chromedp.Click(chromedp.CSS("#extend button[type=submit]")),
+					chromedp.WaitVisible(chromedp.CSS("#errors")))
+				if got := b.text("#errors"); !strings.Contains(got, map[string]string{"zh": "（北京时间）起可以展期", "en": "(UTC+8)"}[lang]) {
+					t.Errorf("the extension refusal does not say when: %q", got)
+				}
+				b.screenshot("extend-refused")
+
+				// A new modification code, confirmed first.
+				b.do(chromedp.Click(chromedp.CSS("form[action$='/modification-code'] button")), chromedp.WaitVisible(chromedp.CSS("#confirm-final")))
+				b.screenshot("rotate-confirm")
+				b.do(chromedp.Click(chromedp.CSS(".confirm-form button[type=submit]")), chromedp.WaitVisible(chromedp.CSS("#modification-code")))
+				if got := b.text("#code-h + .code + p"); !strings.Contains(got, c.tr("code.replaced")) {
+					t.Errorf("the new code does not say the old one stopped working: %q", got)
+				}
+				b.screenshot("code-rotated")
+
+				// Cancelling takes a second step that says what cannot be
+				// undone; going back changes nothing.
+				b.do(chromedp.Navigate(s.url+"/registrations/"+number), chromedp.WaitVisible(chromedp.CSS("#cancel"), chromedp.NodeReady),
+					chromedp.Click(chromedp.CSS("details:has(#cancel) > summary")),
+					chromedp.SetValue(chromedp.CSS("#cancel-reason"), "debt_repaid"),
+					chromedp.Click(chromedp.CSS("#cancel button[type=submit]")),
+					chromedp.WaitVisible(chromedp.CSS("#confirm-final")))
+				if got := b.text("h1"); got != c.tr("confirm.cancel.title") {
+					t.Errorf("the confirmation's heading %q", got)
+				}
+				if got := b.text("#confirm-final"); got != c.tr("confirm.cancel.final") {
+					t.Errorf("the confirmation says %q", got)
+				}
+				b.screenshot("cancel-confirm")
+				b.do(chromedp.Click(chromedp.CSS(".confirm-form a")), chromedp.WaitVisible(chromedp.CSS("#cancel"), chromedp.NodeReady))
+				if got := b.text("dl.facts .status"); got != c.tr("status.effective") {
+					t.Errorf("status %q after going back from the confirmation", got)
+				}
 				b.do(chromedp.Click(chromedp.CSS("details:has(#cancel) > summary")),
 					chromedp.SetValue(chromedp.CSS("#cancel-reason"), "debt_repaid"),
 					chromedp.Click(chromedp.CSS("#cancel button[type=submit]")),
+					chromedp.WaitVisible(chromedp.CSS("#confirm-final")),
+					chromedp.Click(chromedp.CSS(".confirm-form button[type=submit]")),
 					chromedp.WaitVisible(chromedp.CSS(".notice")))
 				if got := b.text(".notice"); got != c.tr("notice.cancelled") {
 					t.Errorf("after cancelling: %q", got)
@@ -374,6 +445,29 @@ func TestBrowserFlows(t *testing.T) {
 				if got := b.text("#count"); got != c.tr("result.count", 0) {
 					t.Errorf("search after the cancellation: %q", got)
 				}
+
+				// A search sent after the session ended comes back, after
+				// signing in again, as it was typed.
+				b.do(chromedp.Navigate(s.url+"/search"), chromedp.WaitVisible(chromedp.CSS("#value")),
+					chromedp.SetValue(chromedp.CSS("#criterion"), "serial_number"),
+					chromedp.SendKeys(chromedp.CSS("#value"), "DMG-2019-004411"),
+					chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
+						// The session ends: its cookie is gone, the language stays.
+						_, err := cdp.Call(ctx, target, network.DeleteCookies, network.DeleteCookiesParams{Name: "registry_session", URL: s.url})
+						return err
+					}),
+					chromedp.Click(chromedp.CSS("form[action='/search'] button[type=submit]")),
+					chromedp.WaitVisible(chromedp.CSS("#email")))
+				if got := b.text(".notice"); got != c.tr("notice.session_ended_kept") {
+					t.Errorf("the sign-in page after the session ended says %q", got)
+				}
+				b.screenshot("signin-session-ended")
+				b.do(chromedp.SendKeys(chromedp.CSS("#email"), bank.Email),
+					chromedp.SendKeys(chromedp.CSS("#password"), password+kb.Enter),
+					chromedp.WaitVisible(chromedp.CSS("form[action='/signout']")), chromedp.WaitVisible(chromedp.CSS("#value")))
+				if got := run(b, chromedp.Evaluate[string](`document.querySelector("#criterion").value + " " + document.querySelector("#value").value`)); got != "serial_number DMG-2019-004411" {
+					t.Errorf("the search after signing in again: %q", got)
+				}
 				b.fitsThePhone("/search", "search")
 				b.fitsThePhone("/registrations/new", "filing")
 				b.fitsThePhone("/registrations/"+number, "registration")
@@ -381,6 +475,25 @@ func TestBrowserFlows(t *testing.T) {
 			if number == "" {
 				t.FailNow()
 			}
+
+			t.Run("a page left open while the registration ended shows the way on", func(t *testing.T) {
+				ended := s.file(bank, "上海星辰精密机械有限公司", grantorCode)
+				b := s.open(t, lang)
+				b.signIn(bank)
+				b.do(chromedp.Navigate(s.url+"/registrations/"+ended), chromedp.WaitVisible(chromedp.CSS("#cancel"), chromedp.NodeReady))
+				s.api(201, "POST", "/registrations/"+ended+"/cancellation", bank.Token, map[string]any{"reason": "debt_repaid"})
+				b.do(chromedp.Click(chromedp.CSS("details:has(#cancel) > summary")),
+					chromedp.Click(chromedp.CSS("#cancel button[type=submit]")),
+					chromedp.WaitVisible(chromedp.CSS("#reload")))
+				if got := b.text("h1"); got != c.tr("error.registration_not_effective") {
+					t.Errorf("the page says %q", got)
+				}
+				b.screenshot("stale-409")
+				b.do(chromedp.Click(chromedp.CSS("#reload")), chromedp.WaitVisible(chromedp.CSS("dl.facts .status")))
+				if got := b.text("dl.facts .status"); got != c.tr("status.cancelled") {
+					t.Errorf("the registration reloaded shows %q", got)
+				}
+			})
 
 			t.Run("the grantor files an objection", func(t *testing.T) {
 				disputed := s.file(bank, "上海星辰精密机械有限公司", grantorCode)
@@ -413,20 +526,20 @@ func TestBrowserFlows(t *testing.T) {
 				itAdmin := s.user(grantorID, grantorCode, "org_admin", "searcher")
 				b := s.open(t, lang)
 				b.signIn(itAdmin)
-				b.do(chromedp.Click(chromedp.CSS("a[href='/notices']")), chromedp.WaitVisible(chromedp.CSS("#unread-h")))
+				b.do(chromedp.Click(chromedp.CSS("a[href='/notices']")), chromedp.WaitVisible(chromedp.CSS("#unread")))
 				unread := func() int {
-					return run(b, chromedp.Evaluate[int](`document.querySelectorAll("section[aria-labelledby=unread-h] tbody tr").length`))
+					return run(b, chromedp.Evaluate[int](`document.querySelectorAll("table.notices tbody tr.unread").length`))
 				}
 				before := unread()
 				if before < 2 {
 					t.Fatalf("%d unread notices, want the two filings' at least", before)
 				}
-				if got := b.text("section[aria-labelledby=unread-h] tbody tr td:nth-child(2)"); got != c.tr("noticekind.registration_filed") {
+				if got := b.text("table.notices tbody tr.unread td:nth-child(2)"); got != c.tr("noticekind.registration_filed") {
 					t.Errorf("the newest unread notice is %q", got)
 				}
 				b.labelled()
 				b.screenshot("notices")
-				b.do(chromedp.Click(chromedp.CSS("section[aria-labelledby=unread-h] tbody tr button[type=submit]")),
+				b.do(chromedp.Click(chromedp.CSS("table.notices tbody tr.unread button[type=submit]")),
 					chromedp.WaitVisible(chromedp.CSS(".notice")))
 				if got := b.text(".notice"); got != c.tr("notice.notice_read") {
 					t.Errorf("after marking read: %q", got)

@@ -10,10 +10,12 @@ import (
 	"github.com/movable-registry/registry/internal/registry"
 )
 
-// noticesPage is the organization's notices: the unread first (on the first
-// page), then all of them, newest first.
+// noticesPage is the organization's notices in one list, newest first, the
+// unread marked and counted above it. (A list of the unread above a list of
+// all showed each unread notice twice.)
 type noticesPage struct {
-	First  bool
+	First bool
+	// Unread are the unread notices (the first hundred), for their count.
 	Unread []registry.Notice
 	All    registry.Page[registry.Notice]
 	Next   string

@@ -19,8 +19,12 @@ func (s *site) fileObjection(w http.ResponseWriter, r *http.Request, c *call) er
 	})
 }
 
-// withdrawObjection handles POST /registrations/{number}/objections/{objection}/withdrawal.
+// withdrawObjection handles POST /registrations/{number}/objections/{objection}/withdrawal,
+// once confirmed.
 func (s *site) withdrawObjection(w http.ResponseWriter, r *http.Request, c *call) error {
+	if ok, err := s.confirmed(w, r, c, "withdraw", auth.WithdrawObjection); !ok {
+		return err
+	}
 	return s.change(w, r, c, auth.WithdrawObjection, "withdraw", "objection_withdrawn", nil, nil, func(number string, _ registry.Precondition) error {
 		_, err := s.svc.WithdrawObjection(c.ctx(), c.caller, number, r.PathValue("objection"))
 		return err

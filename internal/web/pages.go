@@ -62,8 +62,7 @@ func (s *site) formFailed(w http.ResponseWriter, c *call, page string, data any,
 			errs[prefix+field] = msg
 		}
 	} else {
-		msg, _ := s.views.translate(c.lang, "error."+p.Code)
-		errs[prefix+"form"] = msg
+		errs[prefix+"form"] = s.views.refusal(c.lang, p.Code, err)
 	}
 	if form == nil {
 		form = url.Values{}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -200,6 +201,10 @@ type registrationPage struct {
 	// Saved are the viewer's organization's saved parties, to add as a
 	// grantor.
 	Saved []registry.SavedParty
+	// Stale is set when a change was refused because the registration is
+	// no longer as the page showed it (changed, cancelled, an objection
+	// ended): the page offers to reload it.
+	Stale bool
 }
 
 func (s *site) loadRegistration(c *call, number string) (*registrationPage, error) {
@@ -253,10 +258,18 @@ func (s *site) change(w http.ResponseWriter, r *http.Request, c *call, action au
 		if keep != nil {
 			keep(p)
 		}
+		p.Stale = stale(err)
 		return s.formFailed(w, c, "registration", p, form, prefix+".", err)
 	}
 	http.Redirect(w, r, "/registrations/"+number+"?done="+done, http.StatusSeeOther)
 	return nil
+}
+
+// stale reports whether err refused a change because the registration is
+// no longer as the page showed it: changed since, no longer effective, or
+// its objection ended. Reloading it is the way on.
+func stale(err error) bool {
+	return errors.Is(err, registry.ErrVersionMismatch) || errors.Is(err, registry.ErrNotEffective) || errors.Is(err, registry.ErrObjectionNotActive)
 }
 
 // amend handles POST /registrations/{number}/amendment.
@@ -362,8 +375,11 @@ func (s *site) extend(w http.ResponseWriter, r *http.Request, c *call) error {
 	})
 }
 
-// cancel handles POST /registrations/{number}/cancellation.
+// cancel handles POST /registrations/{number}/cancellation, once confirmed.
 func (s *site) cancel(w http.ResponseWriter, r *http.Request, c *call) error {
+	if ok, err := s.confirmed(w, r, c, "cancel", auth.CancelRegistration); !ok {
+		return err
+	}
 	req := registry.Cancellation{Reason: r.PostFormValue("reason"), Note: strings.TrimSpace(r.PostFormValue("note"))}
 	return s.change(w, r, c, auth.CancelRegistration, "cancel", "cancelled", url.Values{"reason": {req.Reason}, "note": {req.Note}}, nil, func(number string, pre registry.Precondition) error {
 		_, err := s.svc.Cancel(c.ctx(), c.caller, number, pre, req)
@@ -372,8 +388,12 @@ func (s *site) cancel(w http.ResponseWriter, r *http.Request, c *call) error {
 }
 
 // rotateCode handles POST /registrations/{number}/modification-code: the new
-// code is shown once, on the registration's page.
+// code is shown once, on the registration's page (once confirmed: the old
+// code stops working).
 func (s *site) rotateCode(w http.ResponseWriter, r *http.Request, c *call) error {
+	if ok, err := s.confirmed(w, r, c, "rotate", auth.RotateModificationCode); !ok {
+		return err
+	}
 	number := r.PathValue("number")
 	c.audited(auth.RotateModificationCode, number)
 	code, err := s.svc.RotateModificationCode(c.ctx(), c.caller, number)
@@ -389,8 +409,12 @@ func (s *site) rotateCode(w http.ResponseWriter, r *http.Request, c *call) error
 	return nil
 }
 
-// revoke handles POST /registrations/{number}/revocation (administrators).
+// revoke handles POST /registrations/{number}/revocation (administrators),
+// once confirmed.
 func (s *site) revoke(w http.ResponseWriter, r *http.Request, c *call) error {
+	if ok, err := s.confirmed(w, r, c, "revoke", auth.Revoke); !ok {
+		return err
+	}
 	req := registry.Revocation{Objection: r.PostFormValue("objection"), Authority: strings.TrimSpace(r.PostFormValue("authority")),
 		DocumentNumber: strings.TrimSpace(r.PostFormValue("document_number")), Note: strings.TrimSpace(r.PostFormValue("note"))}
 	form := url.Values{"objection": {req.Objection}, "authority": {req.Authority}, "document_number": {req.DocumentNumber}, "note": {req.Note}}

@@ -54,7 +54,7 @@ func TestTheControllerChangesARegistrationOnItsPage(t *testing.T) {
 	}
 
 	// A new modification code is shown once, and the old one stops working.
-	res = b.post("/registrations/"+number+"/modification-code", url.Values{})
+	res = b.post("/registrations/"+number+"/modification-code", url.Values{"confirm": {"1"}})
 	code2 := regexpText(`id="modification-code">([^<]+)<`, b.last)
 	if res.StatusCode != http.StatusCreated || len(code2) < 20 {
 		t.Fatalf("rotation: %d\n%s", res.StatusCode, b.last)
@@ -66,7 +66,7 @@ func TestTheControllerChangesARegistrationOnItsPage(t *testing.T) {
 	// The list of one's registrations filters by status.
 	other := s.file(bank, "上海北辰贸易有限公司", uscc("91310115MA1K3YJ2X"))
 	b.get("/registrations/" + other)
-	b.post("/registrations/"+other+"/cancellation", url.Values{"reason": {"debt_repaid"}})
+	b.post("/registrations/"+other+"/cancellation", url.Values{"reason": {"debt_repaid"}, "confirm": {"1"}})
 	for status, want := range map[string][]string{"": {number, other}, "effective": {number}, "cancelled": {other}} {
 		b.get("/registrations?status=" + status)
 		for _, n := range []string{number, other} {
@@ -98,7 +98,7 @@ func TestTheObjectorWithdrawsOrSubmitsACaseNotice(t *testing.T) {
 		return regexpText(`action="/registrations/`+number+`/objections/(\d{20})/withdrawal"`, b.last)
 	}
 	first := object()
-	if res := b.post("/registrations/"+number+"/objections/"+first+"/withdrawal", url.Values{}); res.StatusCode != 200 || !strings.Contains(b.last, "异议已撤回") {
+	if res := b.post("/registrations/"+number+"/objections/"+first+"/withdrawal", url.Values{"confirm": {"1"}}); res.StatusCode != 200 || !strings.Contains(b.last, "异议已撤回") {
 		t.Fatalf("withdrawal: %d\n%s", res.StatusCode, b.last)
 	}
 	second := object()
@@ -117,7 +117,7 @@ func TestTheObjectorWithdrawsOrSubmitsACaseNotice(t *testing.T) {
 	if strings.Contains(bb.last, "/withdrawal") {
 		t.Error("the bank is offered the grantor's withdrawal")
 	}
-	if res := bb.post("/registrations/"+number+"/objections/"+second+"/withdrawal", url.Values{}); res.StatusCode != http.StatusForbidden {
+	if res := bb.post("/registrations/"+number+"/objections/"+second+"/withdrawal", url.Values{"confirm": {"1"}}); res.StatusCode != http.StatusForbidden {
 		t.Errorf("the bank withdrew the grantor's objection: %d", res.StatusCode)
 	}
 }
@@ -235,11 +235,11 @@ func TestAnotherRegistrantChangesWithTheModificationCode(t *testing.T) {
 	if !strings.Contains(b.last, "凭修改码") || strings.Contains(b.last, "/modification-code") {
 		t.Fatalf("the agent's page:\n%s", b.last)
 	}
-	res := b.post("/registrations/"+number+"/cancellation", url.Values{"version": {"1"}, "reason": {"debt_repaid"}, "modification_code": {"AAAA-BBBB-CCCC-DDDD-EEEE"}})
+	res := b.post("/registrations/"+number+"/cancellation", url.Values{"version": {"1"}, "reason": {"debt_repaid"}, "modification_code": {"AAAA-BBBB-CCCC-DDDD-EEEE"}, "confirm": {"1"}})
 	if res.StatusCode != http.StatusForbidden || !strings.Contains(b.last, "您的账户无权进行此操作") || !strings.Contains(b.last, "<details open><summary>注销登记") {
 		t.Fatalf("a wrong code: %d\n%s", res.StatusCode, b.last)
 	}
-	res = b.post("/registrations/"+number+"/cancellation", url.Values{"version": {"1"}, "reason": {"debt_repaid"}, "modification_code": {modCode}})
+	res = b.post("/registrations/"+number+"/cancellation", url.Values{"version": {"1"}, "reason": {"debt_repaid"}, "modification_code": {modCode}, "confirm": {"1"}})
 	if res.StatusCode != 200 || !strings.Contains(b.last, "注销登记已完成") {
 		t.Fatalf("the right code: %d\n%s", res.StatusCode, b.last)
 	}

@@ -20,10 +20,12 @@ func (s *site) searchPage(w http.ResponseWriter, r *http.Request, c *call) error
 		c.audited(auth.Search, "")
 		return registry.ErrForbidden
 	}
-	// A similar name's link opens the form filled in with it.
-	form := url.Values{"criterion": {"grantor_name"}, "value": {r.URL.Query().Get("value")}}
-	if q := r.URL.Query().Get("criterion"); slices.Contains(criteria, q) {
-		form.Set("criterion", q)
+	// A similar name's link opens the form filled in with it, and a search
+	// sent after the session ended comes back filled in as it was typed.
+	q := r.URL.Query()
+	form := url.Values{"criterion": {"grantor_name"}, "value": {q.Get("value")}, "as_of": {q.Get("as_of")}, "include_inactive": {q.Get("include_inactive")}}
+	if c := q.Get("criterion"); slices.Contains(criteria, c) {
+		form.Set("criterion", c)
 	}
 	s.renderForm(w, c, http.StatusOK, "search", searchForm{Criteria: criteria, Key: newSecret()}, form, nil)
 	return nil

@@ -58,6 +58,7 @@ func (s *site) authenticate(w http.ResponseWriter, r *http.Request, c *call) err
 	p, err := s.svc.Authenticate(r.Context(), token)
 	if errors.Is(err, registry.ErrUnauthenticated) {
 		s.clearSession(w, r)
+		c.ended = true
 		return nil
 	}
 	if err != nil {
@@ -144,5 +145,3 @@ func language(r *http.Request) string {
 	}
 	return "zh"
 }
-
-func urlQueryEscape(s string) string { return url.QueryEscape(s) }

@@ -152,7 +152,7 @@ func TestFormsWithoutTheSessionsCSRFTokenAreRefused(t *testing.T) {
 	}
 	// The same form with the page's token goes through.
 	b.get("/registrations/" + number)
-	res := b.post("/registrations/"+number+"/cancellation", url.Values{"reason": {"debt_repaid"}})
+	res := b.post("/registrations/"+number+"/cancellation", url.Values{"reason": {"debt_repaid"}, "confirm": {"1"}})
 	if res.StatusCode != 200 || !strings.Contains(b.last, "注销登记已完成") {
 		t.Fatalf("status %d:\n%s", res.StatusCode, b.last)
 	}

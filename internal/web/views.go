@@ -4,19 +4,24 @@ import (
 	"bytes"
 	"embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
+	"maps"
 	"net/http"
 	"net/url"
 	"path"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/skip2/go-qrcode"
 
 	"github.com/movable-registry/registry/internal/auth"
+	"github.com/movable-registry/registry/internal/display"
 	"github.com/movable-registry/registry/internal/registry"
 )
 
@@ -111,6 +116,19 @@ var funcs = template.FuncMap{
 	"blankParty": func() partyRow { return partyRow{Type: "organization"} },
 	"blankItem":  func() registry.ItemInput { return registry.ItemInput{Type: "equipment"} },
 	"newKey":     newSecret,
+	"errid":      errorID,
+}
+
+// errorID is the id of the message beside field (a form error's key, such
+// as amend.add_grantors[0].uscc), for the summary's links to point at.
+func errorID(field string) string {
+	b := []byte("err-" + field)
+	for i, c := range b[4:] {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			b[4+i] = '-'
+		}
+	}
+	return string(b)
 }
 
 // Page is what every template sees: the request's language and account, the
@@ -162,16 +180,17 @@ func (p *Page) With(data any) *Page {
 	return &q
 }
 
-// Time shows an instant in China Standard Time.
-func (p *Page) Time(t registry.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.In(registry.Shanghai).Format("2006-01-02 15:04:05") + " CST"
-}
+// Time shows an instant in Beijing time, named as the page's language
+// names it (北京时间, UTC+8): "CST" means other zones to many readers.
+func (p *Page) Time(t registry.Time) string { return display.Time(t, p.Lang) }
+
+// Money shows an amount with its currency, its figures grouped by
+// thousands and, for renminbi, in capital numerals too, as the PDF
+// certificates print it.
+func (p *Page) Money(m registry.Money) string { return display.Money(m, p.Lang) }
 
 // TimeText shows an instant given as RFC 3339 text (a notice's detail) in
-// China Standard Time; text that is not one is shown as it is.
+// Beijing time; text that is not one is shown as it is.
 func (p *Page) TimeText(s string) string {
 	t, err := time.Parse(time.RFC3339, s)
 	if err != nil {
@@ -217,6 +236,101 @@ func (p *Page) Has(role string) bool { return p.caller.Has(auth.Role(role)) }
 // Own reports whether the signed-in account's organization is organizationID.
 func (p *Page) Own(organizationID string) bool {
 	return organizationID != "" && p.caller.OrganizationID == organizationID
+}
+
+// forms name the registration page's forms by the prefix of their errors.
+var forms = map[string]string{"amend": "act.amend", "extend": "act.extend", "cancel": "act.cancel", "revoke": "act.revoke",
+	"objection": "act.object", "case": "act.case_notice", "withdraw": "act.withdraw"}
+
+// problem is one of a page's errors as the summary at its top lists it.
+type problem struct {
+	// ID is the id of the message beside its field, which the summary
+	// links to.
+	ID string
+	// Label names the form on a page of several and the field, as far as
+	// the page has names for them ("变更登记 · 最高债权额").
+	Label, Message string
+}
+
+// fieldLabels are the labels of fields by their error's path, a list's
+// index left out; lists are named by their row's label, which takes the
+// row's number.
+var fieldLabels = map[string]string{
+	"kind": "reg.kind", "period_months": "file.period_months", "description": "file.description", "collateral.description": "file.description",
+	"max_secured_amount": "reg.max_amount", "max_secured_amount.amount": "reg.max_amount", "max_secured_amount.currency": "file.currency",
+	"collateral.attachments": "file.attachments", "add_attachments": "act.add_attachments", "grantors": "reg.grantors", "secured_parties": "reg.secured_parties",
+	"statement": "act.statement", "interest": "act.interest", "court": "act.court", "case_number": "act.case_number", "accepted_on": "act.accepted_on",
+	"authority": "act.authority", "document_number": "act.document_number", "reason": "act.reason", "note": "act.note",
+	"grantors[]": "file.grantor_row", "secured_parties[]": "file.secured_row", "add_grantors[]": "file.addg_row",
+	"collateral.items[]": "file.item_row", "add_items[]": "file.item_row",
+	"name": "party.name", "uscc": "party.uscc", "id_number": "party.id_number", "country": "party.country",
+	"registration_number": "party.registration_number", "type": "party.type", "serial_number": "item.serial_number",
+}
+
+var listIndex = regexp.MustCompile(`^(.*)\[(\d+)\](?:\.(\w+))?$`)
+
+// fieldLabel names a field by its error's path (grantors[0].uscc is
+// "担保人 1 · 统一社会信用代码"), or "" when it has no label.
+func (p *Page) fieldLabel(field string) (string, error) {
+	if key, ok := fieldLabels[field]; ok {
+		return p.T(key)
+	}
+	m := listIndex.FindStringSubmatch(field)
+	if m == nil {
+		return "", nil
+	}
+	key, ok := fieldLabels[m[1]+"[]"]
+	if !ok {
+		return "", nil
+	}
+	i, _ := strconv.Atoi(m[2])
+	row, err := p.T(key, i+1)
+	if err != nil || m[3] == "" {
+		return row, err
+	}
+	sub := fieldLabels[m[3]]
+	if m[1] != "grantors" && m[1] != "secured_parties" && m[1] != "add_grantors" && m[3] == "type" {
+		sub = "item.type"
+	} else if m[3] == "description" {
+		sub = "item.description"
+	}
+	if sub == "" {
+		return row, nil
+	}
+	name, err := p.T(sub)
+	return row + " · " + name, err
+}
+
+// Problems are the page's errors for the summary at its top, in the order
+// of their fields' names; a page's own error ("form") is shown above the
+// form already and is left out.
+func (p *Page) Problems() ([]problem, error) {
+	var out []problem
+	for _, field := range slices.Sorted(maps.Keys(p.Errors)) {
+		if field == "form" {
+			continue
+		}
+		var names []string
+		path := field
+		if form, rest, ok := strings.Cut(field, "."); ok {
+			if key, ok := forms[form]; ok {
+				name, err := p.T(key)
+				if err != nil {
+					return nil, err
+				}
+				names, path = append(names, name), rest
+			}
+		}
+		label, err := p.fieldLabel(path)
+		if err != nil {
+			return nil, err
+		}
+		if label != "" {
+			names = append(names, label)
+		}
+		out = append(out, problem{ID: errorID(field), Label: strings.Join(names, " · "), Message: p.Errors[field]})
+	}
+	return out, nil
 }
 
 // Err is the translated error of a form field, or "".
@@ -313,6 +427,19 @@ func staticFiles() http.Handler {
 		}
 		files.ServeHTTP(w, r)
 	})
+}
+
+// refusal is a refusal's message in lang: what its code means and, where
+// the refusal says, what to do and when (the day an extension opens).
+func (v *views) refusal(lang, code string, err error) string {
+	var early *registry.ExtensionTooEarlyError
+	if errors.As(err, &early) {
+		if msg, terr := v.translate(lang, "error.extension_window_opens", display.Time(early.Opens, lang), early.Days); terr == nil {
+			return msg
+		}
+	}
+	msg, _ := v.translate(lang, "error."+code)
+	return msg
 }
 
 // fieldErrors translates a validation error into messages by field.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"maps"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -72,7 +73,9 @@ func samplePages() map[string]func() (any, url.Values) {
 		"signed_up": func() (any, url.Values) {
 			return registry.SignedUp{Organization: registry.Organization{Name: "上海星辰", USCC: "91310115MA1K3YJ12G"}, User: registry.User{Email: "a@b.cn"}}, nil
 		},
-		"error": func() (any, url.Values) { return errorPage{Code: "not_found", Status: 404}, nil },
+		"error": func() (any, url.Values) {
+			return errorPage{Code: "extension_window_closed", Status: 409, Message: "尚未到可展期的时间。", Registration: reg.Number}, nil
+		},
 		"search": func() (any, url.Values) {
 			return searchForm{Criteria: criteria, Key: "k"}, url.Values{"criterion": {"uscc"}}
 		},
@@ -97,6 +100,10 @@ func samplePages() map[string]func() (any, url.Values) {
 				Saved: []registry.SavedParty{{ID: "p1", Label: "常用", Party: registry.Party{Type: "organization", Name: "某公司"}}}}, url.Values{"form": {"amend"}, "rename_name": {"", "王五"}}
 		},
 		"revocations": func() (any, url.Values) { return nil, url.Values{"number": {"1"}} },
+		"confirm": func() (any, url.Values) {
+			return confirmPage{What: "revoke", Action: "/registrations/1/revocation", Reg: reg, Objection: reg.Objections[0].Number, Reason: "debt_repaid",
+				Fields: []confirmField{{"authority", "上海市浦东新区人民法院"}}}, url.Values{"authority": {"上海市浦东新区人民法院"}, "document_number": {"(2026)沪0115民初1号"}, "note": {"判决"}}
+		},
 		"registration_certificate": func() (any, url.Values) {
 			return certificatePage{VerifyURL: "https://r.example/verify?number=1", Reg: &reg}, nil
 		},
@@ -313,10 +320,12 @@ func TestLocalPathKeepsRedirectsOnTheSite(t *testing.T) {
 	}
 }
 
-func TestTimesAreShownInChinaStandardTime(t *testing.T) {
-	p := &Page{}
-	if got, want := p.Time(registry.At(time.Date(2026, 11, 26, 16, 30, 0, 0, time.UTC))), "2026-11-27 00:30:00 CST"; got != want {
-		t.Errorf("got %q, want %q", got, want)
+func TestTimesAreShownInBeijingTime(t *testing.T) {
+	at := registry.At(time.Date(2026, 11, 26, 16, 30, 0, 0, time.UTC))
+	for lang, want := range map[string]string{"zh": "2026-11-27 00:30:00（北京时间）", "en": "2026-11-27 00:30:00 (UTC+8)"} {
+		if got := (&Page{Lang: lang}).Time(at); got != want {
+			t.Errorf("%s: got %q, want %q", lang, got, want)
+		}
 	}
 	got, ok := parseLocal("2026-11-27T00:30")
 	if !ok || !got.Equal(time.Date(2026, 11, 26, 16, 30, 0, 0, time.UTC)) {
@@ -357,5 +366,74 @@ func TestFreeTextIsShownIsolated(t *testing.T) {
 		if !strings.Contains(html, want) {
 			t.Errorf("the page lacks %s", want)
 		}
+	}
+}
+
+// Chinese pages write a colon after Chinese text full-width (：), and
+// name Beijing time as such: "CST" reads as another zone to many.
+func TestChinesePagesUseFullWidthColonsAndBeijingTime(t *testing.T) {
+	v := strictViews(t)
+	asciiColon := regexp.MustCompile(`[\p{Han}\x{3000}-\x{303F}\x{FF00}-\x{FFEF}]:`)
+	for name, sample := range samplePages() {
+		t.Run(name, func(t *testing.T) {
+			data, form := sample()
+			if form == nil {
+				form = url.Values{}
+			}
+			var b bytes.Buffer
+			p := &Page{Lang: "zh", Path: "/x", CSRF: "c", Data: data, Form: form, caller: everyone,
+				Me: &registry.Me{User: &registry.User{DisplayName: "王五"}, Organization: &registry.Organization{Name: "乙银行"}}}
+			if err := v.execute(&b, name, p); err != nil {
+				t.Fatal(err)
+			}
+			html := b.String()
+			if strings.Contains(html, " CST") {
+				t.Error(`the page says "CST"`)
+			}
+			if m := asciiColon.FindAllString(html, 3); m != nil {
+				t.Errorf("ASCII colons after Chinese text: %q", m)
+			}
+		})
+	}
+}
+
+// Amounts are grouped by thousands, and renminbi is also written in
+// capital numerals, as the certificates print it.
+func TestAmountsAreGroupedAndInCapitalNumerals(t *testing.T) {
+	v := strictViews(t)
+	for lang, want := range map[string]string{"zh": "5,000,000.00 元（人民币伍佰万元整）", "en": "CNY 5,000,000.00 (人民币伍佰万元整)"} {
+		var b bytes.Buffer
+		data := &registrationPage{Reg: sampleRegistration(), ItemTypes: registry.ItemTypes, Reasons: registry.CancellationReasons}
+		if err := v.execute(&b, "registration", &Page{Lang: lang, Data: data, Form: url.Values{}, caller: everyone}); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("%s: the amount is not shown as %q", lang, want)
+		}
+		if strings.Contains(b.String(), "5000000.00 CNY") {
+			t.Errorf("%s: the amount is shown ungrouped", lang)
+		}
+	}
+}
+
+// The summary of errors at the top of a page names each error's form and
+// field, and links to the message beside the field.
+func TestTheSummaryOfErrorsNamesTheFormAndField(t *testing.T) {
+	p := &Page{Lang: "zh", v: strictViews(t), Errors: map[string]string{
+		"form": "页面错误", "grantors[0].uscc": "无效", "amend.max_secured_amount.amount": "应为金额", "extend.form": "尚未到可展期的时间",
+		"collateral.items[1].serial_number": "必填", "collateral.description": "必填"}}
+	got, err := p.Problems()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []problem{
+		{ID: "err-amend-max_secured_amount-amount", Label: "变更登记 · 最高债权额", Message: "应为金额"},
+		{ID: "err-collateral-description", Label: "担保财产描述", Message: "必填"},
+		{ID: "err-collateral-items-1--serial_number", Label: "财产 2 · 序列号", Message: "必填"},
+		{ID: "err-extend-form", Label: "展期登记", Message: "尚未到可展期的时间"},
+		{ID: "err-grantors-0--uscc", Label: "担保人 1 · 统一社会信用代码", Message: "无效"},
+	}
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Errorf("the summary (-got +want):\n%s", diff)
 	}
 }

@@ -88,6 +88,8 @@ const (
 
 func (s *site) routes() {
 	s.mux.Handle("GET /static/", http.StripPrefix("/static/", staticFiles()))
+	// Browsers ask for /favicon.ico whatever a page links to.
+	s.mux.Handle("GET /favicon.ico", staticFiles())
 	s.handle("GET /{$}", anyone, s.home)
 	s.handle("/", anyone, func(http.ResponseWriter, *http.Request, *call) error { return registry.ErrNotFound })
 	s.handle("GET /lang/{lang}", anyone, s.switchLanguage)
@@ -176,6 +178,9 @@ type call struct {
 	lang   string
 	csrf   string
 	r      *http.Request
+	// ended is set when the request came with a session that no longer
+	// works (it expired, was signed out or suspended).
+	ended bool
 	// action and target are what a refusal is recorded as.
 	action   auth.Action
 	target   string
@@ -213,7 +218,7 @@ func (s *site) handle(pattern string, n need, h handler) {
 		}
 		c.csrf = s.csrfToken(w, r, session)
 		if n == signedIn && !c.signedIn() {
-			http.Redirect(w, r, "/signin?next="+urlQueryEscape(returnTo(r)), http.StatusSeeOther)
+			s.signInFirst(w, r, c)
 			return
 		}
 		if r.Method == http.MethodPost {
@@ -261,7 +266,13 @@ func (s *site) fail(w http.ResponseWriter, c *call, err error) {
 	if p.Status == http.StatusUnauthorized {
 		s.clearSession(w, c.r)
 	}
-	s.render(w, c, p.Status, "error", errorPage{Code: p.Code, Status: p.Status})
+	page := errorPage{Code: p.Code, Status: p.Status, Message: s.views.refusal(c.lang, p.Code, err)}
+	if n := c.r.PathValue("number"); n != "" && strings.HasPrefix(c.r.URL.Path, "/registrations/") && stale(err) {
+		// A change refused on a registration's page: the way on is the
+		// registration as it is now.
+		page.Registration = n
+	}
+	s.render(w, c, p.Status, "error", page)
 }
 
 // refused records err's refusal in the audit trail, once, and returns the
@@ -282,18 +293,60 @@ func (s *site) refused(c *call, err error) *httpx.Problem {
 type errorPage struct {
 	Code   string
 	Status int
+	// Message says what happened, and when to try again if the refusal
+	// says.
+	Message string
+	// Registration is the registration a refused change was to, to reload.
+	Registration string
 }
 
+// signInFirst sends a request that needs a session to the sign-in page,
+// which then leads back. The page says why when a session ended, and a
+// form posted after its session ended is not lost without a word: the
+// fields kept carries through sign-in come back filled in, and of any
+// other form the page says it was not sent.
+func (s *site) signInFirst(w http.ResponseWriter, r *http.Request, c *call) {
+	next, keptForm := returnTo(r)
+	q := url.Values{"next": {next}}
+	switch {
+	case keptForm:
+		q.Set("done", "session_ended_kept")
+	case r.Method == http.MethodPost:
+		q.Set("done", "session_ended")
+	case c.ended:
+		q.Set("done", "session_expired")
+	}
+	http.Redirect(w, r, "/signin?"+q.Encode(), http.StatusSeeOther)
+}
+
+// kept are, by a form's address, the fields of the form that signing in
+// again carries back to it (its page at the same address shows them): what
+// was typed into a search is worth keeping; a change is made only from a
+// page the user sees again.
+var kept = map[string][]string{"/search": {"criterion", "value", "as_of", "include_inactive"}}
+
 // returnTo is where to go back after signing in: the page asked for, or
-// for a form posted after the session ended, the page the form was on.
-func returnTo(r *http.Request) string {
+// for a form posted after the session ended, the page the form was on
+// (with the form's kept fields, when it has any).
+func returnTo(r *http.Request) (next string, keptForm bool) {
 	if r.Method == http.MethodGet {
-		return r.URL.RequestURI()
+		return r.URL.RequestURI(), false
+	}
+	if names, ok := kept[r.URL.Path]; ok && r.ParseForm() == nil {
+		q := url.Values{}
+		for _, name := range names {
+			if v := r.PostForm.Get(name); v != "" {
+				q.Set(name, v)
+			}
+		}
+		if len(q) > 0 {
+			return r.URL.Path + "?" + q.Encode(), true
+		}
 	}
 	if u, err := url.Parse(r.Referer()); err == nil && u.Host == r.Host {
-		return localPath(u.RequestURI())
+		return localPath(u.RequestURI()), false
 	}
-	return "/"
+	return "/", false
 }
 
 // localPath returns next if it is a path on this site, else "/": redirects

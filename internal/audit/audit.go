@@ -135,10 +135,10 @@ type Filter struct {
 	ActorEmail       string
 	OrganizationName string
 	// Actions selects entries of any of these actions.
-	Actions []string
-	Target  string
-	Outcome        Outcome
-	From, To       *time.Time
+	Actions  []string
+	Target   string
+	Outcome  Outcome
+	From, To *time.Time
 	// Before is the id of the last entry of the previous page: lists run
 	// newest first.
 	Before int64

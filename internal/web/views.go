@@ -87,6 +87,8 @@ var funcs = template.FuncMap{
 		return *t
 	},
 	"list": func(xs ...string) []string { return xs },
+	// has reports whether xs holds x (a repeated form value's choice).
+	"has": func(xs []string, x string) bool { return slices.Contains(xs, x) },
 	// at is xs[i], or "" past its end.
 	"at": func(xs []string, i int) string {
 		if i < 0 || i >= len(xs) {

@@ -129,10 +129,16 @@ type Filter struct {
 	// Actor is a user id, or an actor kind (anonymous, bootstrap_admin, registry).
 	Actor          string
 	OrganizationID string
-	Action         string
-	Target         string
-	Outcome        Outcome
-	From, To       *time.Time
+	// ActorEmail selects the entries of the user with this email (in any
+	// letter case); OrganizationName those of organizations whose name
+	// holds this text.
+	ActorEmail       string
+	OrganizationName string
+	// Actions selects entries of any of these actions.
+	Actions  []string
+	Target   string
+	Outcome  Outcome
+	From, To *time.Time
 	// Before is the id of the last entry of the previous page: lists run
 	// newest first.
 	Before int64

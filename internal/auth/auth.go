@@ -9,6 +9,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -201,6 +203,10 @@ var permissions = map[Action][]Role{
 	RecordLapse:            {System},
 	IDNumberBurst:          {System},
 }
+
+// Actions lists every action of the register, by name: everything the
+// audit trail may record.
+func Actions() []Action { return slices.Sorted(maps.Keys(permissions)) }
 
 // Staff reports whether r is a role of the registry's own staff, which is
 // never held together with an enterprise's roles.

@@ -89,7 +89,15 @@ func auditRow(r audit.Record) []string {
 // AuditRequest reads the audit trail's filters from a query, as GET /audit,
 // GET /audit/export and the audit page take them.
 func AuditRequest(q url.Values) registry.AuditRequest {
-	return registry.AuditRequest{Actor: q.Get("actor"), Organization: q.Get("organization"), Action: q.Get("action"),
+	var actions []string
+	for _, a := range q["action"] {
+		// A form's empty choice selects nothing.
+		if a != "" {
+			actions = append(actions, a)
+		}
+	}
+	return registry.AuditRequest{Actor: q.Get("actor"), Organization: q.Get("organization"), Actions: actions,
+		ActorEmail: q.Get("actor_email"), OrganizationName: q.Get("organization_name"),
 		Target: q.Get("target"), Outcome: q.Get("outcome"), From: q.Get("from"), To: q.Get("to"),
 		Cursor: q.Get("cursor"), Limit: q.Get("limit")}
 }

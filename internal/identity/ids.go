@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // ErrCheck reports that every character is allowed but the check character or
@@ -116,6 +117,28 @@ func mod97(s string) int {
 func NumberCheckDigits(body string) string {
 	c := 98 - (mod97(body)*100)%97
 	return fmt.Sprintf("%02d", c)
+}
+
+// CanonicalNumber returns a registry number as a person may type it (in
+// groups split by spaces or dashes, in full-width digits, as a phone or a
+// Chinese input method gives them) in its stored form of 20 ASCII digits,
+// or an error that says what is wrong with it.
+func CanonicalNumber(s string) (string, error) {
+	if len(s) > 100 {
+		return "", fmt.Errorf("a registry number has 20 digits, this text has %d characters", len([]rune(s)))
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r >= '０' && r <= '９':
+			b.WriteRune('0' + r - '０')
+		case unicode.IsSpace(r), r == '-', r == '－', r == '‐', r == '‑', r == '–', r == '—':
+		default:
+			b.WriteRune(r)
+		}
+	}
+	n := b.String()
+	return n, CheckNumber(n)
 }
 
 // CheckNumber reports whether s is a well-formed 20-digit registry number

@@ -2,6 +2,7 @@ package identity
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -126,5 +127,27 @@ func TestNumberCheckDigits(t *testing.T) {
 		if CheckNumber(bad) == nil {
 			t.Errorf("CheckNumber(%q) accepted", bad)
 		}
+	}
+}
+
+func TestCanonicalNumberTakesANumberAsItIsTyped(t *testing.T) {
+	for _, tc := range []struct {
+		name, in, want string
+		ok             bool
+	}{
+		{"as stored", "20261126000000001225", "20261126000000001225", true},
+		{"in groups of four with spaces", " 2026 1126 0000 0000 1225 ", "20261126000000001225", true},
+		{"with dashes", "20261126-0000-0000-1225", "20261126000000001225", true},
+		{"with an ideographic space and full-width digits", "２０２６１１２６\u3000000000001225", "20261126000000001225", true},
+		{"with a wrong check digit", "2026 1126 0000 0000 1226", "20261126000000001226", false},
+		{"with a letter", "2026 1126 0000 0000 122a", "2026112600000000122a", false},
+		{"too long to be typed", strings.Repeat("1", 101), "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := CanonicalNumber(tc.in)
+			if got != tc.want || (err == nil) != tc.ok {
+				t.Errorf("CanonicalNumber(%q) = %q, %v; want %q, ok %v", tc.in, got, err, tc.want, tc.ok)
+			}
+		})
 	}
 }

@@ -39,8 +39,14 @@ func (s *Store) auditQuery(ctx context.Context, f audit.Filter) *gorm.DB {
 	if f.OrganizationID != "" {
 		q = q.Where("organization_id = ?", f.OrganizationID)
 	}
-	if f.Action != "" {
-		q = q.Where("action = ?", f.Action)
+	if f.ActorEmail != "" {
+		q = q.Where("user_id IN (SELECT id FROM users WHERE lower(email) = lower(?))", f.ActorEmail)
+	}
+	if f.OrganizationName != "" {
+		q = q.Where("organization_id IN (SELECT id FROM organizations WHERE strpos(lower(name), lower(?)) > 0)", f.OrganizationName)
+	}
+	if len(f.Actions) > 0 {
+		q = q.Where("action IN ?", f.Actions)
 	}
 	if f.Target != "" {
 		q = q.Where("target = ?", f.Target)
@@ -139,6 +145,32 @@ func (s *Store) streamAudit(ctx context.Context, f audit.Filter, fn func(audit.R
 		}
 		f.Before = records[len(records)-1].ID
 	}
+}
+
+// AuditNames says who each of ids is that is a user's or an organization's
+// id, in one query for all of them: a page of the trail names its people
+// without a query per row.
+func (s *Store) AuditNames(ctx context.Context, ids []string) (map[string]registry.AuditName, error) {
+	return readOn(s, ctx, -1, func(v *Store) (map[string]registry.AuditName, error) { return v.auditNames(ctx, ids) })
+}
+
+// auditNames is AuditNames on s.
+func (s *Store) auditNames(ctx context.Context, ids []string) (map[string]registry.AuditName, error) {
+	out := map[string]registry.AuditName{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		ID, DisplayName, Email, OrganizationName string
+	}
+	err := s.q(ctx).Raw(`SELECT u.id::text AS id, u.display_name, u.email, o.name AS organization_name
+			FROM users u JOIN organizations o ON o.id = u.organization_id WHERE u.id IN ?
+		UNION ALL
+		SELECT id::text, '', '', name FROM organizations WHERE id IN ?`, ids, ids).Scan(&rows).Error
+	for _, r := range rows {
+		out[r.ID] = registry.AuditName{DisplayName: r.DisplayName, Email: r.Email, OrganizationName: r.OrganizationName}
+	}
+	return out, translate(err)
 }
 
 // AuditHead is the trail's newest committed entry: its id and chain value.

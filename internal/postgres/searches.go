@@ -310,8 +310,20 @@ func (s *Store) Certificate(ctx context.Context, number string) (registry.Certif
 // certificate is Certificate on s.
 func (s *Store) certificate(ctx context.Context, number string) (registry.Certificate, error) {
 	db := s.q(ctx)
-	var ev eventRow
-	res := db.Raw("SELECT number, registration_number, type, registered_at, record FROM events WHERE number = ?", number).Scan(&ev)
+	// An event and the registration it belongs to, as it stands now, in
+	// one read.
+	var ev struct {
+		Number, RegistrationNumber, Type string
+		RegisteredAt                     time.Time
+		Record                           []byte
+		Kind                             string
+		Status                           string
+		RegRegistered                    time.Time
+		ExpiresAt                        time.Time
+	}
+	res := db.Raw(`SELECT e.number, e.registration_number, e.type, e.registered_at, e.record,
+			r.kind, r.status, r.registered_at AS reg_registered, r.expires_at
+		FROM events e JOIN registrations r ON r.number = e.registration_number WHERE e.number = ?`, number).Scan(&ev)
 	if res.Error != nil {
 		return registry.Certificate{}, translate(res.Error)
 	}
@@ -320,8 +332,10 @@ func (s *Store) certificate(ctx context.Context, number string) (registry.Certif
 		if kind == registry.EventInitial {
 			kind = "registration"
 		}
+		registered, expires := registry.At(ev.RegRegistered), registry.At(ev.ExpiresAt)
 		return registry.Certificate{Number: ev.Number, KindOfCertificate: kind, IssuedAt: registry.At(ev.RegisteredAt),
-			Digest: digest(ev.Record), RegistrationNumber: ev.RegistrationNumber}, nil
+			Digest: digest(ev.Record), RegistrationNumber: ev.RegistrationNumber,
+			Kind: ev.Kind, Status: ev.Status, RegisteredAt: &registered, ExpiresAt: &expires}, nil
 	}
 	var se struct {
 		Number     string
@@ -335,7 +349,7 @@ func (s *Store) certificate(ctx context.Context, number string) (registry.Certif
 	if res.RowsAffected == 0 {
 		return registry.Certificate{}, registry.ErrNotFound
 	}
-	return registry.Certificate{Number: se.Number, KindOfCertificate: "search", IssuedAt: registry.At(se.SearchedAt), Digest: digest(se.Body)}, nil
+	return registry.Certificate{Number: se.Number, KindOfCertificate: "search", Kind: "search", IssuedAt: registry.At(se.SearchedAt), Digest: digest(se.Body)}, nil
 }
 
 // stampSQL hands out n search stamps in one statement: the register's head

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/movable-registry/registry/internal/audit"
@@ -12,8 +13,16 @@ import (
 
 // AuditRequest filters the audit trail; every field is optional.
 type AuditRequest struct {
-	Actor, Organization, Action, Target, Outcome, From, To, Cursor, Limit string
+	Actor, Organization, Target, Outcome, From, To, Cursor, Limit string
+	// ActorEmail and OrganizationName find the people and organizations
+	// that Actor and Organization name by id.
+	ActorEmail, OrganizationName string
+	// Actions selects entries of any of them.
+	Actions []string
 }
+
+// maxAuditActions bounds how many actions one request may select.
+const maxAuditActions = 100
 
 // AuditEntry is an entry of the trail as the API shows it.
 type AuditEntry struct {
@@ -26,16 +35,28 @@ type AuditEntry struct {
 	Source    string     `json:"source"`
 	RequestID string     `json:"request_id"`
 	Detail    string     `json:"detail,omitempty"`
+	// TargetName names the user or organization whose id the target is.
+	TargetName string `json:"target_name,omitempty"`
 	// Chain is the audit chain's value at this entry (absent for entries
 	// older than the chain).
 	Chain []byte `json:"chain,omitempty"`
 }
 
-// AuditActor is who acted.
+// AuditActor is who acted: by id as recorded, and by name and email as the
+// register knows them now.
 type AuditActor struct {
-	Kind           string `json:"kind"`
-	UserID         string `json:"user_id,omitempty"`
-	OrganizationID string `json:"organization_id,omitempty"`
+	Kind             string `json:"kind"`
+	UserID           string `json:"user_id,omitempty"`
+	OrganizationID   string `json:"organization_id,omitempty"`
+	DisplayName      string `json:"display_name,omitempty"`
+	Email            string `json:"email,omitempty"`
+	OrganizationName string `json:"organization_name,omitempty"`
+}
+
+// AuditName is who an id in the trail is: a user (with its organization's
+// name) or an organization (its name alone).
+type AuditName struct {
+	DisplayName, Email, OrganizationName string
 }
 
 // auditEntryOf shows an audit record.
@@ -48,7 +69,17 @@ func auditEntryOf(r audit.Record) AuditEntry {
 func auditFilter(req AuditRequest, paged bool) (audit.Filter, error) {
 	var p problems
 	f := audit.Filter{Actor: req.Actor, OrganizationID: req.Organization, Outcome: audit.Outcome(req.Outcome),
-		Action: checkText(&p, "action", req.Action, false, 100), Target: checkText(&p, "target", req.Target, false, 500)}
+		ActorEmail:       checkText(&p, "actor_email", req.ActorEmail, false, 254),
+		OrganizationName: checkText(&p, "organization_name", req.OrganizationName, false, 200),
+		Target:           checkText(&p, "target", req.Target, false, 500)}
+	if len(req.Actions) > maxAuditActions {
+		p.add("action", CodeInvalidField, fmt.Sprintf("at most %d actions", maxAuditActions))
+	}
+	for _, a := range req.Actions {
+		if a = checkText(&p, "action", a, false, 100); a != "" && len(f.Actions) < maxAuditActions {
+			f.Actions = append(f.Actions, a)
+		}
+	}
 	switch audit.ActorKind(req.Actor) {
 	case "", audit.UserActor, audit.BootstrapAdmin, audit.Anonymous, audit.System:
 	default:
@@ -107,7 +138,45 @@ func (s *Service) Audit(ctx context.Context, c Caller, req AuditRequest) (Page[A
 	for i, r := range records {
 		entries[i] = auditEntryOf(r)
 	}
+	if err := s.nameAudit(ctx, entries); err != nil {
+		return Page[AuditEntry]{}, err
+	}
 	return pageOf(entries, limit, func(e AuditEntry) string { return strconv.FormatInt(e.ID, 10) }), nil
+}
+
+// nameAudit puts names to the ids of a page of entries (actors, their
+// organizations, and targets that are ids), asking the store once.
+func (s *Service) nameAudit(ctx context.Context, entries []AuditEntry) error {
+	seen := map[string]bool{}
+	var ids []string
+	for _, e := range entries {
+		for _, id := range []string{e.Actor.UserID, e.Actor.OrganizationID, e.Target} {
+			if !seen[id] && isUUID(id) {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+	}
+	names, err := s.store.AuditNames(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for i := range entries {
+		e := &entries[i]
+		if n, ok := names[e.Actor.UserID]; ok {
+			e.Actor.DisplayName, e.Actor.Email = n.DisplayName, n.Email
+		}
+		if n, ok := names[e.Actor.OrganizationID]; ok {
+			e.Actor.OrganizationName = n.OrganizationName
+		}
+		if n, ok := names[e.Target]; ok {
+			e.TargetName = n.DisplayName
+			if e.TargetName == "" {
+				e.TargetName = n.OrganizationName
+			}
+		}
+	}
+	return nil
 }
 
 // ExportAudit hands fn every entry the request selects, newest first, as the
@@ -123,7 +192,10 @@ func (s *Service) ExportAudit(ctx context.Context, c Caller, req AuditRequest, f
 	}
 	e := s.entry(c, auth.ExportAudit, "", s.clock())
 	e.Detail = fmt.Sprintf("actor=%q organization=%q action=%q target=%q outcome=%q from=%q to=%q",
-		req.Actor, req.Organization, req.Action, req.Target, req.Outcome, req.From, req.To)
+		req.Actor, req.Organization, strings.Join(req.Actions, ","), req.Target, req.Outcome, req.From, req.To)
+	if req.ActorEmail != "" || req.OrganizationName != "" {
+		e.Detail += fmt.Sprintf(" actor_email=%q organization_name=%q", req.ActorEmail, req.OrganizationName)
+	}
 	if err := s.store.InsertAudit(ctx, e); err != nil {
 		return err
 	}
@@ -136,5 +208,8 @@ type AuditStore interface {
 	// Audit returns the entries f selects, newest first; StreamAudit hands
 	// them to fn one at a time instead of holding them.
 	Audit(ctx context.Context, f audit.Filter) ([]audit.Record, error)
+	// AuditNames says who each of ids is that is a user's or an
+	// organization's id (ids that are neither are left out).
+	AuditNames(ctx context.Context, ids []string) (map[string]AuditName, error)
 	StreamAudit(ctx context.Context, f audit.Filter, fn func(audit.Record) error) error
 }

@@ -156,10 +156,22 @@ func (s *Service) Certificate(ctx context.Context, c Caller, number string) (Cer
 	if err := allow(c, auth.ReadCertificate); err != nil {
 		return Certificate{}, err
 	}
-	if err := identity.CheckNumber(number); err != nil {
+	// The number is read off paper or a screen: typed in groups, with
+	// spaces or dashes, it is still the number.
+	number, err := identity.CanonicalNumber(number)
+	if err != nil {
 		return Certificate{}, Invalid("number", CodeInvalidNumber, err.Error())
 	}
-	return s.store.Certificate(ctx, number)
+	cert, err := s.store.Certificate(ctx, number)
+	if err != nil {
+		return Certificate{}, err
+	}
+	// The store keeps how a registration ended; that it ran out is a
+	// matter of the register's time, as for the registration itself.
+	if cert.Status == StatusEffective && cert.ExpiresAt != nil && !cert.ExpiresAt.After(s.clock()) {
+		cert.Status = StatusExpired
+	}
+	return cert, nil
 }
 
 // page replays the registrations found from the from'th on, as of asOf, and
@@ -457,12 +469,20 @@ type SearchPage struct {
 }
 
 // Certificate verifies a registration, event or search certificate number.
+// For a registration or an event, Kind, Status and the times are those of
+// the registration it belongs to, as they stand now: a reader holding an
+// old certificate learns that the registration has since been cancelled.
 type Certificate struct {
 	Number             string `json:"number"`
 	KindOfCertificate  string `json:"kind_of_certificate"`
 	IssuedAt           Time   `json:"issued_at"`
 	Digest             string `json:"digest"`
 	RegistrationNumber string `json:"registration_number,omitempty"`
+	// Kind is the registration's kind (chattel_mortgage …), or "search".
+	Kind         string `json:"kind"`
+	Status       string `json:"status,omitempty"`
+	RegisteredAt *Time  `json:"registered_at,omitempty"`
+	ExpiresAt    *Time  `json:"expires_at,omitempty"`
 }
 
 // query validates the search criteria (exactly one, put in stored form) and

@@ -8,6 +8,7 @@ import (
 	"image/png"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -770,19 +771,37 @@ func TestBrowserFlows(t *testing.T) {
 				b.screenshot("statistics")
 			})
 
+			t.Run("anyone verifies the cancelled registration's number", func(t *testing.T) {
+				b := s.open(t, lang)
+				// Typed as it is printed, in groups.
+				b.do(chromedp.Navigate(s.url+"/verify"), chromedp.WaitVisible(chromedp.CSS("#number")),
+					chromedp.SendKeys(chromedp.CSS("#number"), number[:4]+" "+number[4:8]+" "+number[8:12]+"-"+number[12:16]+"-"+number[16:]+kb.Enter),
+					chromedp.WaitVisible(chromedp.CSS("section.verified")))
+				if got := b.text(".standing"); got != c.tr("verify.standing.cancelled") {
+					t.Errorf("the verified number's standing reads %q", got)
+				}
+				if got := b.text("dl.facts dd.number"); got != number {
+					t.Errorf("the verified number reads %q, want %s", got, number)
+				}
+				b.screenshot("verify-cancelled")
+				b.labelled()
+			})
+
 			t.Run("an auditor filters the audit trail", func(t *testing.T) {
 				b := s.open(t, lang)
 				b.signIn(auditor)
 				b.do(chromedp.Navigate(s.url+"/audit"), chromedp.WaitVisible(chromedp.CSS("form.filters")),
 					chromedp.SendKeys(chromedp.CSS("input[name=target]"), number),
+					chromedp.Click(chromedp.CSS("fieldset.actions summary")),
+					chromedp.Click(chromedp.CSS("input[name=action][value='registration.cancel']")),
 					chromedp.SetAttributeValue(chromedp.CSS("form.filters"), "data-old", "1"),
-					chromedp.SendKeys(chromedp.CSS("input[name=action]"), "registration.cancel"+kb.Enter),
+					chromedp.SendKeys(chromedp.CSS("input[name=organization_name]"), fmt.Sprintf("张江科技支行%d", i)+kb.Enter),
 					// The unfiltered page has a table too: wait for the next page.
 					chromedp.WaitNotPresent(chromedp.CSS("form.filters[data-old]")),
 					chromedp.WaitVisible(chromedp.CSS("form.filters")),
 					chromedp.WaitVisible(chromedp.CSS("table.audit")))
-				rows := run(b, chromedp.Evaluate[[]string](`[...document.querySelectorAll("table.audit tbody tr")].map(r => r.cells[3].textContent + " " + r.cells[4].textContent + " " + r.cells[5].textContent)`))
-				want := "registration.cancel " + number + " " + c.tr("outcome.success")
+				rows := run(b, chromedp.Evaluate[[]string](`[...document.querySelectorAll("table.audit tbody tr")].map(r => [2, 3, 4, 5].map(i => r.cells[i].innerText.trim()).join(" | "))`))
+				want := "测试用户\n" + bank.Email + "\n" + fmt.Sprintf("上海浦东发展银行股份有限公司张江科技支行%d", i) + " | " + c.tr("action.registration.cancel") + " | " + number + " | " + c.tr("outcome.success")
 				if len(rows) != 1 || rows[0] != want {
 					t.Errorf("the filtered trail: %q, want [%q]", rows, want)
 				}
@@ -791,6 +810,9 @@ func TestBrowserFlows(t *testing.T) {
 					t.Errorf("the export link %q does not carry the filters", export)
 				}
 				b.screenshot("audit")
+				// Everything the bank's clerk did, refusals among it.
+				b.do(chromedp.Navigate(s.url+"/audit?actor_email="+url.QueryEscape(bank.Email)), chromedp.WaitVisible(chromedp.CSS("table.audit")))
+				b.screenshot("audit-all")
 				b.labelled()
 			})
 		})

@@ -40,6 +40,14 @@ func (s *site) verify(w http.ResponseWriter, r *http.Request, c *call) error {
 	}
 	c.audited(auth.ReadCertificate, number)
 	cert, err := s.svc.Certificate(c.ctx(), c.caller, number)
+	if errors.Is(err, registry.ErrNotFound) {
+		// That the registry issued no such number is the answer to the
+		// question asked: it goes beside the number, not above the form.
+		p := s.refused(c, err)
+		msg, _ := s.views.translate(c.lang, "verify.unknown")
+		s.renderForm(w, c, p.Status, "verify", nil, form, map[string]string{"number": msg})
+		return nil
+	}
 	if err != nil {
 		return s.formFailed(w, c, "verify", nil, form, "", err)
 	}
@@ -133,6 +141,10 @@ func (s *site) registrationCertificate(w http.ResponseWriter, r *http.Request, c
 	if err != nil {
 		return err
 	}
-	s.render(w, c, http.StatusOK, "registration_certificate", certificatePage{VerifyURL: s.verifyURL(r, reg.Number), Reg: &reg})
+	digest, err := s.digest(c, reg.Number)
+	if err != nil {
+		return err
+	}
+	s.render(w, c, http.StatusOK, "registration_certificate", certificatePage{VerifyURL: s.verifyURL(r, reg.Number), Digest: digest, Reg: &reg})
 	return nil
 }

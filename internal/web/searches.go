@@ -117,8 +117,18 @@ func (s *site) searchResult(w http.ResponseWriter, r *http.Request, c *call) err
 // verification address.
 type certificatePage struct {
 	VerifyURL string
-	Search    *registry.SearchCertificate
-	Reg       *registry.Registration
+	// Digest is what /verify shows for the certificate's number, printed
+	// so that a reader can compare the two.
+	Digest string
+	Search *registry.SearchCertificate
+	Reg    *registry.Registration
+}
+
+// digest is the digest the registry certifies for number, as /verify and
+// GET /certificates/{number} give it.
+func (s *site) digest(c *call, number string) (string, error) {
+	cert, err := s.svc.Certificate(c.ctx(), c.caller, number)
+	return cert.Digest, err
 }
 
 // searchCertificate handles GET /searches/{number}/certificate.
@@ -127,7 +137,11 @@ func (s *site) searchCertificate(w http.ResponseWriter, r *http.Request, c *call
 	if err != nil {
 		return err
 	}
-	s.render(w, c, http.StatusOK, "search_certificate", certificatePage{VerifyURL: s.verifyURL(r, cert.Number), Search: &cert})
+	digest, err := s.digest(c, cert.Number)
+	if err != nil {
+		return err
+	}
+	s.render(w, c, http.StatusOK, "search_certificate", certificatePage{VerifyURL: s.verifyURL(r, cert.Number), Digest: digest, Search: &cert})
 	return nil
 }
 

@@ -267,6 +267,12 @@ func TestEveryDomainValueIsTranslated(t *testing.T) {
 	}
 	add("actor.", string(audit.UserActor), string(audit.BootstrapAdmin), string(audit.Anonymous), string(audit.System))
 	add("outcome.", string(audit.Success), string(audit.Denied), string(audit.Invalid), string(audit.Error))
+	for _, a := range auth.Actions() {
+		add("action.", string(a))
+	}
+	for _, g := range actionGroups() {
+		add("actiongroup.", g.Name)
+	}
 	add("criterion.", criteria...)
 	add("matched.", registry.MatchCurrentName, registry.MatchFormerName, registry.MatchUSCC, registry.MatchLEI, registry.MatchIDNumber, registry.MatchRegistrationNumber, registry.MatchSerialNumber)
 	add("error.", "bad_form", "unauthenticated", "forbidden", "not_found", "conflict", "registration_not_effective", "version_mismatch",
@@ -435,5 +441,42 @@ func TestTheSummaryOfErrorsNamesTheFormAndField(t *testing.T) {
 	}
 	if diff := cmp.Diff(got, want); diff != "" {
 		t.Errorf("the summary (-got +want):\n%s", diff)
+	}
+}
+
+func TestAuditDetailsAreTranslated(t *testing.T) {
+	v := strictViews(t)
+	for _, tc := range []struct {
+		name, detail string
+		zh, en       []string
+		recorded     bool
+	}{
+		{"an event", "amendment 20261126000000001250", []string{"登记事项：变更登记 20261126000000001250"}, []string{"Event: Amendment 20261126000000001250"}, true},
+		{"a search by identity number", "id_number 11010119900307001X", []string{"所查身份证件号码：11010119900307001X"}, []string{"Identity number searched: 11010119900307001X"}, true},
+		{"a refusal on the pages", "forbidden: only the controller may (web)", []string{"原因：您的账户无权进行此操作。", "经网页"}, []string{"Reason: Your account may not do this.", "Through the pages"}, true},
+		{"refusals counted by the rate limit", "rate_limited: too many (and 7 more requests from 10.0.0.1 refused by a rate limit in the second from 2026-11-26T00:00:00Z)",
+			[]string{"原因：操作过于频繁，请稍后再试。", "同一秒内另有 7 次来自 10.0.0.1 的请求因频率限制被拒绝（2026-11-26 08:00:00 北京时间起）"},
+			[]string{"Reason: Too many attempts. Please wait and try again.", "7 more requests from 10.0.0.1 refused by the rate limit in the same second (from 2026-11-26 08:00:00 UTC+8)"}, true},
+		{"an export's filters", `actor="" organization="" action="registration.file,token.signin" target="" outcome="denied" from="" to=""`,
+			[]string{"导出条件", "操作：初始登记、登录", "结果：拒绝"}, []string{"Export filters", "Action: File a registration, Sign in", "Outcome: Denied"}, true},
+		{"an export of the whole trail", `actor="" organization="" action="" target="" outcome="" from="" to=""`,
+			[]string{"导出条件：无（全部记录）"}, []string{"Export filters: None (the whole trail)"}, true},
+		{"something new", "a detail of a kind not seen before", []string{"a detail of a kind not seen before"}, []string{"a detail of a kind not seen before"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for lang, want := range map[string][]string{"zh": tc.zh, "en": tc.en} {
+				p := &Page{Lang: lang, v: v}
+				got, err := p.Detail(tc.detail)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(got.Lines, want); diff != "" {
+					t.Errorf("%s (-got +want):\n%s", lang, diff)
+				}
+				if (got.Recorded != "") != tc.recorded {
+					t.Errorf("%s: as recorded %q", lang, got.Recorded)
+				}
+			}
+		})
 	}
 }

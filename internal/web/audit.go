@@ -186,7 +186,7 @@ func (p *Page) Detail(detail string) (auditDetail, error) {
 		if err != nil {
 			return s
 		}
-		v, _ := p.Beijing(registry.At(t))
+		v := p.Time(registry.At(t))
 		return v
 	}
 	var err error

@@ -191,15 +191,6 @@ func (p *Page) Time(t registry.Time) string { return display.Time(t, p.Lang) }
 // certificates print it.
 func (p *Page) Money(m registry.Money) string { return display.Money(m, p.Lang) }
 
-// Beijing shows an instant as the time in Beijing, named as a reader of
-// the page's language names it (北京时间, UTC+8).
-func (p *Page) Beijing(t registry.Time) (string, error) {
-	if t.IsZero() {
-		return "", nil
-	}
-	return p.T("time.beijing", t.In(registry.Shanghai).Format("2006-01-02 15:04:05"))
-}
-
 // TimeText shows an instant given as RFC 3339 text (a notice's detail) in
 // Beijing time; text that is not one is shown as it is.
 func (p *Page) TimeText(s string) string {

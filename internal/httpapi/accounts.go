@@ -91,6 +91,16 @@ func (a *api) users(c *gin.Context, caller registry.Caller) error {
 	}))
 }
 
+// updateUser handles PATCH /users/{id} {roles?, display_name?,
+// notify_email?, language?}.
+func (a *api) updateUser(c *gin.Context, caller registry.Caller) error {
+	var req registry.UserUpdate
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	return a.ok(c)(a.svc.UpdateUser(c.Request.Context(), caller, c.Param("id"), req))
+}
+
 // suspendUser handles POST /users/{id}/suspension.
 func (a *api) suspendUser(c *gin.Context, caller registry.Caller) error {
 	return setStatus(a, c, caller, a.svc.SuspendUser)

@@ -49,6 +49,9 @@ var errorTable = []struct {
 }{
 	{registry.ErrUnauthenticated, http.StatusUnauthorized, "unauthenticated", "a valid bearer token is required"},
 	{registry.ErrPasswordChangeRequired, http.StatusForbidden, "password_change_required", "this password was made by the registry: change it (POST /password) before signing in"},
+	{registry.ErrOrganizationPending, http.StatusForbidden, "organization_pending", "the organization is awaiting the registry's approval: its users sign in once an admin approves it"},
+	{registry.ErrOrganizationRejected, http.StatusForbidden, "organization_rejected", "the organization's sign-up was rejected: nobody in it signs in; its USCC and emails are free for a new sign-up"},
+	{registry.ErrOrganizationSuspended, http.StatusForbidden, "organization_suspended", "the organization is suspended: nobody in it signs in until the registry reinstates it"},
 	{registry.ErrForbidden, http.StatusForbidden, "forbidden", "this account may not do this"},
 	{registry.ErrNotFound, http.StatusNotFound, "not_found", "nothing has this identifier"},
 	{registry.ErrConflict, http.StatusConflict, "conflict", "this conflicts with what is already registered"},

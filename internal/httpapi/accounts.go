@@ -8,6 +8,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/movable-registry/registry/internal/auth"
+	"github.com/movable-registry/registry/internal/httpx"
 	"github.com/movable-registry/registry/internal/registry"
 )
 
@@ -153,9 +154,7 @@ func (a *api) createToken(c *gin.Context, caller registry.Caller) error {
 		c.Set(auditTargetKey, req.UserID)
 	} else if req.Email != "" {
 		c.Set(auditActionKey, auth.SignIn)
-		if strings.Contains(req.Email, "@") && len(req.Email) <= 254 {
-			c.Set(auditTargetKey, strings.ToLower(strings.TrimSpace(req.Email)))
-		}
+		c.Set(auditTargetKey, httpx.SignInTarget(req.Email))
 	}
 	t, err := a.svc.IssueToken(c.Request.Context(), caller, req)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -109,6 +110,17 @@ func ProblemFor(err error) *Problem {
 		return p
 	}
 	return NewProblem(http.StatusInternalServerError, "internal_error", "internal error")
+}
+
+// SignInTarget is what a refused sign-in is audited under: the email asked
+// for, as accounts store it, so that guessing against one account shows in
+// the trail whether it came through the API or the pages. Text that cannot
+// be an email is not recorded.
+func SignInTarget(email string) string {
+	if !strings.Contains(email, "@") || len(email) > 254 {
+		return ""
+	}
+	return strings.ToLower(strings.TrimSpace(email))
 }
 
 // RecordRefusal writes the audit entry of a request refused with p, for the

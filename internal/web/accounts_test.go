@@ -258,3 +258,66 @@ func TestTheFirstAdminChoosesItsPasswordOnThePage(t *testing.T) {
 		t.Errorf("not signed in as the admin:\n%s", b.last)
 	}
 }
+
+func TestAnOrgAdminEditsItsUsersOnThePage(t *testing.T) {
+	s := newSite(t)
+	id, code := s.org("上海新星贸易有限公司", "enterprise")
+	orgAdmin := s.user(id, code, "org_admin")
+	clerk := s.user(id, code, "searcher")
+	otherID, otherCode := s.org("上海北辰机械有限公司", "enterprise")
+	stranger := s.user(otherID, otherCode, "searcher")
+
+	// The clerk can search but not file; the home page says whom to ask.
+	c := s.browser()
+	c.signIn(clerk)
+	if !strings.Contains(c.last, `href="/search"`) || strings.Contains(c.last, `href="/registrations/new">初始登记</a><p`) {
+		t.Errorf("the searcher's tasks:\n%s", c.last)
+	}
+	// An org_admin alone is told it may give itself the roles.
+	b := s.browser()
+	b.signIn(orgAdmin)
+	if !strings.Contains(b.last, "可在“用户管理”中为自己") || !strings.Contains(b.last, `href="/admin/users"`) {
+		t.Errorf("the org_admin's home page:\n%s", b.last)
+	}
+	b.get("/admin/users")
+	if !strings.Contains(b.last, `href="/admin/users/`+clerk.UserID+`"`) {
+		t.Fatalf("no link to edit the clerk:\n%s", b.last)
+	}
+	b.get("/admin/users/" + clerk.UserID)
+	edit := url.Values{"display_name": {"王五"}, "roles": {"searcher", "registrant"}, "notify_email": {"1"}, "language": {"en"}}
+	tests := []struct {
+		name   string
+		path   string
+		change func(url.Values)
+		status int
+		want   string
+	}{
+		{"no role ticked is refused beside the roles", "/admin/users/" + clerk.UserID, func(f url.Values) { f.Del("roles") }, http.StatusUnprocessableEntity, "至少填写一项"},
+		{"an empty name is refused beside it", "/admin/users/" + clerk.UserID, func(f url.Values) { f.Set("display_name", " ") }, http.StatusUnprocessableEntity, "必填"},
+		{"the last org_admin cannot drop its own role", "/admin/users/" + orgAdmin.UserID, func(f url.Values) {}, http.StatusConflict, "与已登记的内容冲突"},
+		{"another organization's user is not found", "/admin/users/" + stranger.UserID, func(f url.Values) {}, http.StatusNotFound, "找不到"},
+		{"the change is saved", "/admin/users/" + clerk.UserID, func(f url.Values) {}, http.StatusOK, "用户已更新"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := url.Values{}
+			for k, v := range edit {
+				f[k] = v
+			}
+			tt.change(f)
+			res := b.post(tt.path, f)
+			if res.StatusCode != tt.status || !strings.Contains(b.last, tt.want) {
+				t.Errorf("status %d, want %d with %q:\n%s", res.StatusCode, tt.status, tt.want, b.last)
+			}
+			b.get("/admin/users/" + clerk.UserID)
+		})
+	}
+	u := s.api(200, "GET", "/users?organization_id="+id, adminToken, nil)["items"].([]any)[1].(map[string]any)
+	if u["display_name"] != "王五" || u["language"] != "en" || u["notify_email"] != true || len(u["roles"].([]any)) != 2 {
+		t.Errorf("the clerk after the edit: %v", u)
+	}
+	// The clerk's session files at once.
+	if c.get("/registrations/new"); !strings.Contains(c.last, `action="/registrations"`) {
+		t.Errorf("the clerk cannot file after the edit:\n%s", c.last)
+	}
+}

@@ -34,8 +34,11 @@ var tasks = []task{
 // homePage is what the home page shows a signed-in user: the tasks its
 // roles allow, or, with none, whom to ask for a role.
 type homePage struct {
-	Tasks  []task
-	Admins []registry.User
+	Tasks []task
+	// Missing says the user can neither file nor search; SelfGrant that it
+	// may give itself the roles (an org_admin), else Admins are whom to ask.
+	Missing, SelfGrant bool
+	Admins             []registry.User
 }
 
 // home handles GET /: what the register is, and where to go next.
@@ -50,7 +53,10 @@ func (s *site) home(w http.ResponseWriter, r *http.Request, c *call) error {
 			data.Tasks = append(data.Tasks, t)
 		}
 	}
-	if len(data.Tasks) == 0 {
+	staff := c.caller.Has(auth.Admin) || c.caller.Has(auth.Auditor) || c.caller.Bootstrap
+	data.Missing = !staff && !c.caller.Can(auth.FileRegistration) && !c.caller.Can(auth.Search)
+	data.SelfGrant = c.caller.Can(auth.UpdateUser)
+	if data.Missing && !data.SelfGrant {
 		data.Admins = s.admins(c)
 	}
 	s.render(w, c, http.StatusOK, "home", &data)

@@ -63,7 +63,9 @@ func samplePages() map[string]func() (any, url.Values) {
 	filed := reg
 	filed.ModificationCode = "ABCD-EFGH-JKMN-PQRS-TVWX"
 	return map[string]func() (any, url.Values){
-		"home": func() (any, url.Values) { return &homePage{Tasks: tasks}, nil },
+		"home": func() (any, url.Values) {
+			return &homePage{Tasks: tasks, Missing: true, Admins: []registry.User{{DisplayName: "王经理", Email: "wang@example.cn"}}}, nil
+		},
 		"needs_role": func() (any, url.Values) {
 			return needsRolePage{Roles: []string{"registrant"}, Admins: []registry.User{{DisplayName: "王经理", Email: "wang@example.cn"}}}, nil
 		},

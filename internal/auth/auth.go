@@ -62,6 +62,8 @@ const (
 	ListOrganizations  Action = "organization.list"
 	CreateUser         Action = "user.create"
 	ListUsers          Action = "user.list"
+	UpdateUser         Action = "user.update"
+	ListAdmins         Action = "user.admins" // who to ask for a role: one's own organization's org_admins
 	SuspendUser        Action = "user.suspend"
 	ReinstateUser      Action = "user.reinstate"
 	IssueToken         Action = "token.create"
@@ -147,6 +149,8 @@ var permissions = map[Action][]Role{
 	ListOrganizations:      {Admin, Auditor},
 	CreateUser:             {Admin, OrgAdmin},
 	ListUsers:              {Admin, Auditor, OrgAdmin},
+	UpdateUser:             {Admin, OrgAdmin},
+	ListAdmins:             {anyone},
 	SuspendUser:            {Admin, OrgAdmin},
 	ReinstateUser:          {Admin, OrgAdmin},
 	IssueToken:             {Admin, OrgAdmin},
@@ -207,6 +211,19 @@ var permissions = map[Action][]Role{
 // Actions lists every action of the register, by name: everything the
 // audit trail may record.
 func Actions() []Action { return slices.Sorted(maps.Keys(permissions)) }
+
+// RolesFor lists the roles that may take action a (none for an action that
+// everyone, or only the registry itself, may take), for a page that says
+// which role a refused user lacks.
+func RolesFor(a Action) []Role {
+	var out []Role
+	for _, r := range permissions[a] {
+		if r.Valid() {
+			out = append(out, r)
+		}
+	}
+	return out
+}
 
 // Staff reports whether r is a role of the registry's own staff, which is
 // never held together with an enterprise's roles.

@@ -37,14 +37,14 @@ func TestSignUpAndApproval(t *testing.T) {
 	}
 	var orgID string
 
-	t.Run("201: a pending organization whose first user is its org_admin", func(t *testing.T) {
+	t.Run("201: a pending organization whose first user is its org_admin, registrant and searcher", func(t *testing.T) {
 		got := e.must(201, e.do("POST", "/signup", "", signUpBody(uscc, email)))
 		org, user := obj(got["organization"]), obj(got["user"])
 		orgID = org["id"].(string)
 		if org["status"] != "pending" || org["uscc"] != uscc || user["email"] != email || user["organization_id"] != orgID {
 			t.Errorf("signed up: %v", got)
 		}
-		if diff := cmp.Diff(user["roles"], []any{"org_admin"}); diff != "" {
+		if diff := cmp.Diff(user["roles"], []any{"org_admin", "registrant", "searcher"}); diff != "" {
 			t.Errorf("roles (-got +want):\n%s", diff)
 		}
 		if _, ok := user["password"]; ok {
@@ -52,8 +52,8 @@ func TestSignUpAndApproval(t *testing.T) {
 		}
 	})
 	t.Run("403 at sign-in until approved; the right password learns why, a wrong one does not", func(t *testing.T) {
-		p := e.problem(signIn(), 403, "forbidden")
-		if !strings.Contains(p["detail"].(string), "pending") {
+		p := e.problem(signIn(), 403, "organization_pending")
+		if !strings.Contains(p["detail"].(string), "approv") {
 			t.Errorf("detail %q does not say the organization is pending", p["detail"])
 		}
 		e.problem(e.do("POST", "/tokens", "", map[string]any{"email": email, "password": "wrong horse battery"}), 401, "unauthenticated")
@@ -92,6 +92,8 @@ func TestSignUpAndApproval(t *testing.T) {
 		pending := e.must(200, e.do("GET", "/organizations?status=pending", adminToken, nil))
 		if items := list(pending["items"]); len(items) != 1 || obj(items[0])["id"] != orgID {
 			t.Errorf("pending: %v", pending)
+		} else if a := obj(obj(items[0])["applicant"]); a["email"] != email || a["display_name"] != "王经理" || obj(items[0])["created_at"] == nil {
+			t.Errorf("the pending sign-up does not show its applicant and date: %v", items[0])
 		}
 		got := e.must(201, e.do("POST", "/organizations/"+orgID+"/approval", adminToken, nil))
 		if got["status"] != "active" {
@@ -137,7 +139,7 @@ func TestSignUpAndApproval(t *testing.T) {
 			t.Errorf("suspended: %v", got)
 		}
 		e.problem(e.do("GET", "/me", orgAdmin, nil), 401, "unauthenticated")
-		p := e.problem(signIn(), 403, "forbidden")
+		p := e.problem(signIn(), 403, "organization_suspended")
 		if !strings.Contains(p["detail"].(string), "suspended") {
 			t.Errorf("detail %q", p["detail"])
 		}

@@ -203,6 +203,10 @@ func TestPermissionMatrix(t *testing.T) {
 			return call{"/users", map[string]any{"organization_id": w.bank.OrgID, "email": fmt.Sprintf("u-%d@example.cn", time.Now().UnixNano()), "display_name": "乙", "roles": []string{"searcher"}}}
 		}},
 		"GET /users": {ok: 200, allowed: "admin auditor bootstrap org_admin", make: func(w *world) call { return call{"/users?organization_id=" + w.bank.OrgID, nil} }},
+		// Another organization's org_admin is told nothing of the user.
+		"PATCH /users/:id": {ok: 200, allowed: "admin bootstrap org_admin", except: map[string]int{"stranger": 404}, make: func(w *world) call {
+			return call{"/users/" + w.bankUser(false), map[string]any{"display_name": "丙", "roles": []string{"searcher", "registrant"}}}
+		}},
 		"POST /users/:id/suspension": {ok: 201, allowed: "admin bootstrap org_admin", make: func(w *world) call {
 			return call{"/users/" + w.bankUser(false) + "/suspension", nil}
 		}},

@@ -8,6 +8,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/movable-registry/registry/internal/auth"
+	"github.com/movable-registry/registry/internal/httpx"
 	"github.com/movable-registry/registry/internal/registry"
 )
 
@@ -91,6 +92,16 @@ func (a *api) users(c *gin.Context, caller registry.Caller) error {
 	}))
 }
 
+// updateUser handles PATCH /users/{id} {roles?, display_name?,
+// notify_email?, language?}.
+func (a *api) updateUser(c *gin.Context, caller registry.Caller) error {
+	var req registry.UserUpdate
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	return a.ok(c)(a.svc.UpdateUser(c.Request.Context(), caller, c.Param("id"), req))
+}
+
 // suspendUser handles POST /users/{id}/suspension.
 func (a *api) suspendUser(c *gin.Context, caller registry.Caller) error {
 	return setStatus(a, c, caller, a.svc.SuspendUser)
@@ -143,9 +154,7 @@ func (a *api) createToken(c *gin.Context, caller registry.Caller) error {
 		c.Set(auditTargetKey, req.UserID)
 	} else if req.Email != "" {
 		c.Set(auditActionKey, auth.SignIn)
-		if strings.Contains(req.Email, "@") && len(req.Email) <= 254 {
-			c.Set(auditTargetKey, strings.ToLower(strings.TrimSpace(req.Email)))
-		}
+		c.Set(auditTargetKey, httpx.SignInTarget(req.Email))
 	}
 	t, err := a.svc.IssueToken(c.Request.Context(), caller, req)
 	if err != nil {

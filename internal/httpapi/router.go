@@ -87,6 +87,7 @@ var routes = []route{
 	{"POST", "/organizations/:id/rejection", auth.RejectOrganization, bearer, (*api).rejectOrganization},
 	{"POST", "/users", auth.CreateUser, bearer, (*api).createUser},
 	{"GET", "/users", auth.ListUsers, bearer, (*api).users},
+	{"PATCH", "/users/:id", auth.UpdateUser, bearer, (*api).updateUser},
 	{"POST", "/users/:id/suspension", auth.SuspendUser, bearer, (*api).suspendUser},
 	{"POST", "/users/:id/reinstatement", auth.ReinstateUser, bearer, (*api).reinstateUser},
 	{"POST", "/tokens", auth.IssueToken, optional, (*api).createToken},

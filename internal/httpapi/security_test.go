@@ -177,8 +177,8 @@ func TestSignUpSquatting(t *testing.T) {
 		}
 		e.problem(e.do("POST", "/organizations/"+squat["id"].(string)+"/rejection", adminToken, nil), 409, "conflict")
 		e.problem(e.do("POST", "/organizations/"+squat["id"].(string)+"/approval", adminToken, nil), 409, "conflict")
-		// The squatter's password no longer opens anything.
-		e.problem(e.do("POST", "/tokens", "", map[string]any{"email": "cfo@xingchen.example", "password": "a long enough password"}), 401, "unauthenticated")
+		// The squatter's password opens nothing; its holder hears why.
+		e.problem(e.do("POST", "/tokens", "", map[string]any{"email": "cfo@xingchen.example", "password": "a long enough password"}), 403, "organization_rejected")
 		real := e.must(201, signUp("198.51.100.1", victim, "cfo@xingchen.example"))
 		if real["organization"].(map[string]any)["status"] != "pending" {
 			t.Errorf("the real sign-up: %v", real)

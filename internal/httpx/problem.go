@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -49,6 +50,9 @@ var errorTable = []struct {
 }{
 	{registry.ErrUnauthenticated, http.StatusUnauthorized, "unauthenticated", "a valid bearer token is required"},
 	{registry.ErrPasswordChangeRequired, http.StatusForbidden, "password_change_required", "this password was made by the registry: change it (POST /password) before signing in"},
+	{registry.ErrOrganizationPending, http.StatusForbidden, "organization_pending", "the organization is awaiting the registry's approval: its users sign in once an admin approves it"},
+	{registry.ErrOrganizationRejected, http.StatusForbidden, "organization_rejected", "the organization's sign-up was rejected: nobody in it signs in; its USCC and emails are free for a new sign-up"},
+	{registry.ErrOrganizationSuspended, http.StatusForbidden, "organization_suspended", "the organization is suspended: nobody in it signs in until the registry reinstates it"},
 	{registry.ErrForbidden, http.StatusForbidden, "forbidden", "this account may not do this"},
 	{registry.ErrNotFound, http.StatusNotFound, "not_found", "nothing has this identifier"},
 	{registry.ErrConflict, http.StatusConflict, "conflict", "this conflicts with what is already registered"},
@@ -106,6 +110,17 @@ func ProblemFor(err error) *Problem {
 		return p
 	}
 	return NewProblem(http.StatusInternalServerError, "internal_error", "internal error")
+}
+
+// SignInTarget is what a refused sign-in is audited under: the email asked
+// for, as accounts store it, so that guessing against one account shows in
+// the trail whether it came through the API or the pages. Text that cannot
+// be an email is not recorded.
+func SignInTarget(email string) string {
+	if !strings.Contains(email, "@") || len(email) > 254 {
+		return ""
+	}
+	return strings.ToLower(strings.TrimSpace(email))
 }
 
 // RecordRefusal writes the audit entry of a request refused with p, for the

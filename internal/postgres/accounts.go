@@ -23,13 +23,21 @@ func (s *Store) InsertOrganization(ctx context.Context, o *registry.Organization
 		o.ID, o.Name, o.USCC, o.Kind, o.Status, at).Error)
 }
 
+type orgRow struct {
+	ID, Name, USCC, Kind, Status string
+}
+
+func (r orgRow) toDomain() registry.Organization {
+	return registry.Organization{ID: r.ID, Name: r.Name, USCC: r.USCC, Kind: r.Kind, Status: r.Status}
+}
+
 func (s *Store) organization(ctx context.Context, query string, args ...any) (registry.Organization, error) {
-	var o registry.Organization
-	res := s.q(ctx).Raw(query, args...).Scan(&o)
+	var r orgRow
+	res := s.q(ctx).Raw(query, args...).Scan(&r)
 	if res.Error == nil && res.RowsAffected == 0 {
-		return o, registry.ErrNotFound
+		return r.toDomain(), registry.ErrNotFound
 	}
-	return o, translate(res.Error)
+	return r.toDomain(), translate(res.Error)
 }
 
 // Organization loads an organization by id.
@@ -49,14 +57,36 @@ func (s *Store) SetOrganizationStatus(ctx context.Context, id, from, to string, 
 	return o, err
 }
 
-// ListOrganizations returns a page of organizations in id order.
+// ListOrganizations returns a page of organizations in id order, each with
+// when it was made and its first user.
 func (s *Store) ListOrganizations(ctx context.Context, status, after string, limit int) ([]registry.Organization, error) {
-	q := keyset(s.q(ctx).Table("organizations").Select(orgColumns), "id", after, limit)
+	q := keyset(s.q(ctx).Table("organizations o").
+		Select("o.id, o.name, o.uscc, o.kind, o.status, o.created_at, a.id AS applicant_id, a.display_name AS applicant_name, a.email AS applicant_email").
+		Joins("LEFT JOIN LATERAL (SELECT u.id, u.display_name, u.email FROM users u WHERE u.organization_id = o.id ORDER BY u.created_at, u.id LIMIT 1) a ON true"),
+		"o.id", after, limit)
 	if status != "" {
-		q = q.Where("status = ?", status)
+		q = q.Where("o.status = ?", status)
 	}
-	var out []registry.Organization
-	return out, translate(q.Scan(&out).Error)
+	var rows []struct {
+		ID, Name, USCC, Kind, Status string
+		CreatedAt                    time.Time
+		ApplicantID                  *string
+		ApplicantName                string
+		ApplicantEmail               string
+	}
+	if err := q.Scan(&rows).Error; err != nil {
+		return nil, translate(err)
+	}
+	out := make([]registry.Organization, len(rows))
+	for i, r := range rows {
+		at := registry.At(r.CreatedAt)
+		out[i] = orgRow{ID: r.ID, Name: r.Name, USCC: r.USCC, Kind: r.Kind, Status: r.Status}.toDomain()
+		out[i].CreatedAt = &at
+		if r.ApplicantID != nil {
+			out[i].Applicant = &registry.Applicant{ID: *r.ApplicantID, DisplayName: r.ApplicantName, Email: r.ApplicantEmail}
+		}
+	}
+	return out, nil
 }
 
 type userRow struct {
@@ -132,6 +162,40 @@ func (s *Store) SetUserStatus(ctx context.Context, id, status string, at time.Ti
 	return r.toDomain(), err
 }
 
+// UpdateUser stores a user's roles, display name and notice settings.
+func (s *Store) UpdateUser(ctx context.Context, u registry.User) (registry.User, error) {
+	r, err := s.user(ctx, "UPDATE users u SET roles = string_to_array(?, ','), display_name = ?, notify_email = ?, language = ? WHERE u.id = ? RETURNING "+userColumns,
+		strings.Join(u.Roles, ","), u.DisplayName, u.NotifyEmail, u.Language, u.ID)
+	return r.toDomain(), err
+}
+
+// activeAdmins selects an organization's org_admins that can act: not
+// suspended, not of a rejected sign-up.
+const activeAdmins = "FROM users u WHERE u.organization_id = ? AND 'org_admin' = ANY (u.roles) AND u.suspended_at IS NULL AND u.released_at IS NULL"
+
+// LockOrganizationAdmins returns the ids of an organization's active
+// org_admins, each row locked until the transaction ends. A row another
+// transaction changed meanwhile is read again after it commits, so that a
+// user who lost the role there is not counted here.
+func (s *Store) LockOrganizationAdmins(ctx context.Context, organizationID string) ([]string, error) {
+	var ids []string
+	err := s.w(ctx).Raw("SELECT u.id "+activeAdmins+" ORDER BY u.id FOR UPDATE", organizationID).Scan(&ids).Error
+	return ids, translate(err)
+}
+
+// OrganizationAdmins lists an organization's active org_admins in id order.
+func (s *Store) OrganizationAdmins(ctx context.Context, organizationID string) ([]registry.User, error) {
+	var rows []userRow
+	if err := s.q(ctx).Raw("SELECT "+userColumns+" "+activeAdmins+" ORDER BY u.id LIMIT 20", organizationID).Scan(&rows).Error; err != nil {
+		return nil, translate(err)
+	}
+	out := make([]registry.User, len(rows))
+	for i, r := range rows {
+		out[i] = r.toDomain()
+	}
+	return out, nil
+}
+
 // ListUsers returns a page of users in id order, of one organization if given.
 func (s *Store) ListUsers(ctx context.Context, organizationID, after string, limit int) ([]registry.User, error) {
 	q := keyset(s.q(ctx).Table("users u").Select(userColumns), "u.id", after, limit)
@@ -152,7 +216,10 @@ func (s *Store) ListUsers(ctx context.Context, organizationID, after string, lim
 // UserCredentials loads a user that is not suspended, its password hash and
 // its organization's status, by email (stored in lower case).
 func (s *Store) UserCredentials(ctx context.Context, email string) (registry.Credentials, error) {
-	r, err := s.user(ctx, "SELECT "+userColumns+", u.password_hash, u.must_change_password, o.status AS organization_status, o.kind AS organization_kind FROM users u JOIN organizations o ON o.id = u.organization_id WHERE u.email = lower(?) AND u.suspended_at IS NULL AND u.released_at IS NULL", email)
+	// A user whose email is held is that email's; failing that, the latest
+	// of a rejected sign-up (released), so that the password's holder
+	// hears that the sign-up was rejected rather than that it is unknown.
+	r, err := s.user(ctx, "SELECT "+userColumns+", u.password_hash, u.must_change_password, o.status AS organization_status, o.kind AS organization_kind FROM users u JOIN organizations o ON o.id = u.organization_id WHERE u.email = lower(?) AND u.suspended_at IS NULL AND (u.released_at IS NULL OR o.status = 'rejected') ORDER BY u.released_at IS NULL DESC, u.released_at DESC LIMIT 1", email)
 	return registry.Credentials{User: r.toDomain(), PasswordHash: r.PasswordHash, OrganizationStatus: r.OrganizationStatus, OrganizationKind: r.OrganizationKind,
 		MustChangePassword: r.MustChangePassword}, err
 }

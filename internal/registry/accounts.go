@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -27,8 +28,10 @@ const (
 	UserSuspended = "suspended"
 )
 
-// SignUp opens a pending organization whose first user is its org_admin.
-// Nobody in it can sign in until an admin approves the organization.
+// SignUp opens a pending organization whose first user is its org_admin and,
+// unless the request names fewer, its registrant and searcher: once approved,
+// that user files and searches with no second account. Nobody in it can
+// sign in until an admin approves the organization.
 func (s *Service) SignUp(ctx context.Context, c Caller, req SignUpRequest) (SignedUp, error) {
 	if err := allow(c, auth.SignUp); err != nil {
 		return SignedUp{}, err
@@ -40,8 +43,15 @@ func (s *Service) SignUp(ctx context.Context, c Caller, req SignUpRequest) (Sign
 	}
 	o := Organization{Name: req.Organization.Name, USCC: req.Organization.USCC, Kind: req.Organization.Kind}
 	// The password is checked once, below, as required.
-	nu := NewUser{OrganizationID: "-", Email: req.User.Email, DisplayName: req.User.DisplayName, Roles: []string{string(auth.OrgAdmin)}}
+	roles := SignUpRoles
+	if req.User.Roles != nil {
+		roles = dedupe(req.User.Roles)
+	}
 	var p problems
+	if !checkSignUpRoles(&p, req.User.Roles) {
+		roles = SignUpRoles // named once, as user.roles, not again below
+	}
+	nu := NewUser{OrganizationID: "-", Email: req.User.Email, DisplayName: req.User.DisplayName, Roles: roles}
 	if o.Kind == OrgKindRegistry {
 		p.add("organization.kind", CodeInvalidField, "the registry's own organizations are made by an admin; sign up as enterprise, financial_institution or other")
 	} else {
@@ -79,6 +89,30 @@ func (s *Service) SignUp(ctx context.Context, c Caller, req SignUpRequest) (Sign
 		return SignedUp{}, err
 	}
 	return SignedUp{Organization: o, User: u}, nil
+}
+
+// SignUpRoles are the roles a sign-up's first user holds unless the request
+// names a subset: all an organization's own roles.
+var SignUpRoles = []string{string(auth.OrgAdmin), string(auth.Registrant), string(auth.Searcher)}
+
+// checkSignUpRoles checks the roles a sign-up asks for (nil: the default):
+// a subset of SignUpRoles that keeps org_admin, since the first user is the
+// only one who can add the others. It reports whether they may be given.
+func checkSignUpRoles(p *problems, roles []string) (ok bool) {
+	if len(roles) == 0 {
+		return true // none at all is NewUser.Validate's to name
+	}
+	for _, r := range roles {
+		if !slices.Contains(SignUpRoles, r) {
+			p.broke("user.roles", RuleNotOneOf, fmt.Sprintf("%q is not a role a sign-up gives: choose among org_admin, registrant and searcher", r), "value", r)
+			return false
+		}
+	}
+	if !slices.Contains(roles, string(auth.OrgAdmin)) {
+		p.add("user.roles", CodeInvalidField, "must include org_admin: the first user is the one who manages the organization's users")
+		return false
+	}
+	return true
 }
 
 // ApproveOrganization makes a pending or suspended organization active.
@@ -560,9 +594,18 @@ func (s *Service) signIn(ctx context.Context, c Caller, req TokenRequest) (User,
 	if err := s.accountFailures.clear(ctx, account); err != nil {
 		return User{}, err
 	}
-	if cr.OrganizationStatus != OrgActive {
-		// Only the password's holder learns this.
-		return User{}, refused(ErrForbidden, "the organization is "+cr.OrganizationStatus+": nobody in it can sign in until an admin approves it")
+	// Only the password's holder learns why the organization cannot act,
+	// and what happens next.
+	switch cr.OrganizationStatus {
+	case OrgActive:
+	case OrgPending:
+		return User{}, refused(ErrOrganizationPending, "the organization is awaiting the registry's approval: its users can sign in once an admin approves it")
+	case OrgRejected:
+		return User{}, refused(ErrOrganizationRejected, "the organization's sign-up was rejected: nobody in it signs in; its USCC and emails are free for a new sign-up")
+	case OrgSuspended:
+		return User{}, refused(ErrOrganizationSuspended, "the organization is suspended: nobody in it can sign in until the registry reinstates it")
+	default:
+		return User{}, refused(ErrForbidden, "the organization is "+cr.OrganizationStatus+": nobody in it can sign in")
 	}
 	if cr.MustChangePassword {
 		// The user goes with the refusal: changing the password needs it.
@@ -700,6 +743,18 @@ type Organization struct {
 	USCC   string `json:"uscc"`
 	Kind   string `json:"kind"`
 	Status string `json:"status"`
+	// CreatedAt is when it signed up (or an admin made it), and Applicant
+	// its first user: what an admin deciding on a sign-up reads. The list
+	// of organizations gives them.
+	CreatedAt *Time      `json:"created_at,omitempty"`
+	Applicant *Applicant `json:"applicant,omitempty"`
+}
+
+// Applicant is the user who signed an organization up.
+type Applicant struct {
+	ID          string `json:"id"`
+	DisplayName string `json:"display_name"`
+	Email       string `json:"email"`
 }
 
 // User is a person acting for an organization.
@@ -729,6 +784,8 @@ type SignUpUser struct {
 	Email       string `json:"email"`
 	DisplayName string `json:"display_name"`
 	Password    string `json:"password"`
+	// Roles, when given, is a subset of SignUpRoles that includes org_admin.
+	Roles []string `json:"roles,omitempty"`
 }
 
 // SignUpRequest opens an organization's account, pending approval.
@@ -893,10 +950,18 @@ type AccountStore interface {
 	InsertUser(ctx context.Context, u *User, passwordHash string, at time.Time) error
 	User(ctx context.Context, id string) (User, error)
 	SetUserStatus(ctx context.Context, id, status string, at time.Time) (User, error)
+	// UpdateUser stores a user's roles, display name and notice settings.
+	UpdateUser(ctx context.Context, u User) (User, error)
+	// LockOrganizationAdmins returns the ids of an organization's active
+	// org_admins, locked until the transaction ends.
+	LockOrganizationAdmins(ctx context.Context, organizationID string) ([]string, error)
+	// OrganizationAdmins lists an organization's active org_admins.
+	OrganizationAdmins(ctx context.Context, organizationID string) ([]User, error)
 	ListUsers(ctx context.Context, organizationID, after string, limit int) ([]User, error)
 	// UserCredentials finds a user by email (stored in lower case), whatever
-	// its organization's status; a suspended user, or one of a rejected
-	// sign-up, is ErrNotFound.
+	// its organization's status; a suspended user is ErrNotFound. A user of
+	// a rejected sign-up is found only while its email belongs to nobody
+	// else, so that its holder learns the sign-up was rejected.
 	UserCredentials(ctx context.Context, email string) (Credentials, error)
 	InsertToken(ctx context.Context, userID string, hash []byte, at, expiresAt time.Time) error
 	// TokenPrincipal finds the principal behind a live token (unexpired, not

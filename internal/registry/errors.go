@@ -41,6 +41,13 @@ var (
 	// ErrPasswordChangeRequired is a right password that the registry made:
 	// it must be changed (POST /password) before it signs anyone in.
 	ErrPasswordChangeRequired = errors.New("the password must be changed before the first sign-in")
+	// ErrOrganizationPending, ErrOrganizationRejected and
+	// ErrOrganizationSuspended are a right password whose organization
+	// cannot act: only the password's holder learns which, and what comes
+	// next (approval, a new sign-up, the registry's reinstatement).
+	ErrOrganizationPending   = errors.New("the organization is awaiting the registry's approval")
+	ErrOrganizationRejected  = errors.New("the organization's sign-up was rejected")
+	ErrOrganizationSuspended = errors.New("the organization is suspended")
 	// ErrIdempotencyKeyReused is an Idempotency-Key sent again with another request.
 	ErrIdempotencyKeyReused = errors.New("the idempotency key was used for another request")
 )

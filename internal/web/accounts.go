@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/movable-registry/registry/internal/auth"
+	"github.com/movable-registry/registry/internal/httpx"
 	"github.com/movable-registry/registry/internal/registry"
 )
 
@@ -91,14 +92,8 @@ func (s *site) usersOfOrganization(c *call, org, cursor string) (usersPage, erro
 	if err != nil {
 		return usersPage{}, err
 	}
-	out := usersPage{OrganizationID: org, Page: page, Next: nextPage("/admin/users", url.Values{"organization_id": {org}}, page.NextCursor)}
-	for _, r := range auth.Roles {
-		// The registry's staff roles are the administrators' to give.
-		if !r.Staff() || c.caller.Has(auth.Admin) {
-			out.Roles = append(out.Roles, string(r))
-		}
-	}
-	return out, nil
+	return usersPage{OrganizationID: org, Page: page, Next: nextPage("/admin/users", url.Values{"organization_id": {org}}, page.NextCursor),
+		Roles: grantable(c)}, nil
 }
 
 // users handles GET /admin/users?organization_id=.
@@ -164,19 +159,21 @@ func (s *site) signInPage(w http.ResponseWriter, r *http.Request, c *call) error
 // the session.
 func (s *site) signIn(w http.ResponseWriter, r *http.Request, c *call) error {
 	form := url.Values{"email": {r.PostFormValue("email")}, "next": {localPath(r.PostFormValue("next"))}}
-	c.audited(auth.SignIn, "")
+	// Audited under the email asked for, as the API's sign-in is.
+	target := httpx.SignInTarget(r.PostFormValue("email"))
+	c.audited(auth.SignIn, target)
 	password := r.PostFormValue("password")
 	if r.PostFormValue("change") == "1" {
 		// A first password the registry made, replaced by the user's own
 		// before it signs in.
 		form.Set("change", "1")
-		c.audited(auth.ChangePassword, "")
+		c.audited(auth.ChangePassword, target)
 		req := registry.PasswordChange{Email: r.PostFormValue("email"), Password: password, NewPassword: r.PostFormValue("new_password")}
 		if err := s.svc.ChangePassword(c.ctx(), c.caller, req); err != nil {
 			return s.formFailed(w, c, "signin", nil, form, "", err)
 		}
 		password = req.NewPassword
-		c.audited(auth.SignIn, "")
+		c.audited(auth.SignIn, target)
 	}
 	tok, err := s.svc.IssueToken(c.ctx(), c.caller, registry.TokenRequest{Email: r.PostFormValue("email"), Password: password, TTL: s.opts.SessionTTL})
 	if errors.Is(err, registry.ErrPasswordChangeRequired) {
@@ -217,7 +214,13 @@ func (s *site) signUpPage(w http.ResponseWriter, r *http.Request, c *call) error
 	return nil
 }
 
+// signedUpCookie remembers, for an hour, the sign-up this browser just
+// made: the page after it shows it, and the same form sent again (a reload,
+// the back button) leads there rather than to a conflict.
+const signedUpCookie = "registry_signed_up"
+
 // signUp handles POST /signup: an organization's account, pending approval.
+// It answers with a redirect to /signup/submitted, which is safe to reload.
 func (s *site) signUp(w http.ResponseWriter, r *http.Request, c *call) error {
 	f := r.PostForm
 	req := registry.SignUpRequest{
@@ -226,11 +229,106 @@ func (s *site) signUp(w http.ResponseWriter, r *http.Request, c *call) error {
 	}
 	c.audited(auth.SignUp, "")
 	out, err := s.svc.SignUp(c.ctx(), c.caller, req)
+	if errors.Is(err, registry.ErrConflict) {
+		if done := s.signedUp(r); done != nil && done.Organization.USCC == strings.ToUpper(strings.TrimSpace(req.Organization.USCC)) &&
+			done.User.Email == strings.ToLower(strings.TrimSpace(req.User.Email)) {
+			// This browser's own sign-up, sent again.
+			http.Redirect(w, r, "/signup/submitted", http.StatusSeeOther)
+			return nil
+		}
+	}
 	if err != nil {
 		form := url.Values{"name": {req.Organization.Name}, "uscc": {req.Organization.USCC}, "kind": {req.Organization.Kind},
 			"email": {req.User.Email}, "display_name": {req.User.DisplayName}}
 		return s.formFailed(w, c, "signup", nil, form, "", err)
 	}
-	s.render(w, c, http.StatusCreated, "signed_up", out)
+	v := url.Values{"name": {out.Organization.Name}, "uscc": {out.Organization.USCC}, "email": {out.User.Email}}
+	s.setCookie(w, r, signedUpCookie, v.Encode(), 60*60)
+	http.Redirect(w, r, "/signup/submitted", http.StatusSeeOther)
 	return nil
+}
+
+// signedUp is the sign-up this browser made last, if it remembers one.
+func (s *site) signedUp(r *http.Request) *registry.SignedUp {
+	v, err := url.ParseQuery(s.cookie(r, signedUpCookie))
+	if err != nil || v.Get("uscc") == "" {
+		return nil
+	}
+	return &registry.SignedUp{Organization: registry.Organization{Name: v.Get("name"), USCC: v.Get("uscc"), Status: registry.OrgPending},
+		User: registry.User{Email: v.Get("email")}}
+}
+
+// signUpSubmitted handles GET /signup/submitted: the sign-up is awaiting
+// approval, and what happens next.
+func (s *site) signUpSubmitted(w http.ResponseWriter, r *http.Request, c *call) error {
+	s.render(w, c, http.StatusOK, "signed_up", s.signedUp(r))
+	return nil
+}
+
+// userForm is the page where a user's roles, name and notices are changed.
+type userForm struct {
+	User registry.User
+	// Roles are those the viewer may give.
+	Roles []string
+}
+
+// grantable are the roles the viewer may give: the registry's staff roles
+// are the administrators' alone.
+func grantable(c *call) []string {
+	var out []string
+	for _, r := range auth.Roles {
+		if !r.Staff() || c.caller.Has(auth.Admin) {
+			out = append(out, string(r))
+		}
+	}
+	return out
+}
+
+// userValues are a user's fields as its form shows them.
+func userValues(u registry.User) url.Values {
+	notify := ""
+	if u.NotifyEmail {
+		notify = "1"
+	}
+	return url.Values{"display_name": {u.DisplayName}, "roles": u.Roles, "notify_email": {notify}, "language": {u.Language}}
+}
+
+// userPage handles GET /admin/users/{id}: the form that changes a user.
+func (s *site) userPage(w http.ResponseWriter, r *http.Request, c *call) error {
+	id := r.PathValue("id")
+	c.audited(auth.ListUsers, id)
+	u, err := s.svc.User(c.ctx(), c.caller, id)
+	if err != nil {
+		return err
+	}
+	s.renderForm(w, c, http.StatusOK, "user", userForm{User: u, Roles: grantable(c)}, userValues(u), nil)
+	return nil
+}
+
+// updateUser handles POST /admin/users/{id}: an org_admin (or an
+// administrator) changes a user's roles, name, email notices and language.
+// The form sends every field; a role left unticked is taken away.
+func (s *site) updateUser(w http.ResponseWriter, r *http.Request, c *call) error {
+	id := r.PathValue("id")
+	f := r.PostForm
+	roles := f["roles"]
+	if roles == nil {
+		roles = []string{} // none ticked: refused as such, not "unchanged"
+	}
+	name, lang, notify := f.Get("display_name"), f.Get("language"), f.Get("notify_email") == "1"
+	c.audited(auth.UpdateUser, id)
+	u, err := s.svc.UpdateUser(c.ctx(), c.caller, id, registry.UserUpdate{Roles: &roles, DisplayName: &name, NotifyEmail: &notify, Language: &lang})
+	if err == nil {
+		http.Redirect(w, r, "/admin/users?"+url.Values{"organization_id": {u.OrganizationID}, "done": {"user_updated"}}.Encode(), http.StatusSeeOther)
+		return nil
+	}
+	was, rerr := s.svc.User(c.ctx(), c.caller, id)
+	if rerr != nil {
+		return err
+	}
+	form := url.Values{"display_name": {name}, "roles": roles, "language": {lang}}
+	if notify {
+		form.Set("notify_email", "1")
+	}
+	return s.formFailed(w, c, "user", userForm{User: was, Roles: grantable(c)}, form, "", err)
 }

@@ -26,14 +26,42 @@ func TestSignUpWaitsForAnAdministratorsApproval(t *testing.T) {
 	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(b.last, "统一社会信用代码无效") || !strings.Contains(b.last, `value="李四"`) {
 		t.Fatalf("status %d:\n%s", res.StatusCode, b.last)
 	}
-	form.Set("uscc", code)
-	if res := b.post("/signup", form); res.StatusCode != http.StatusCreated || !strings.Contains(b.last, "正在等待审核") {
-		t.Fatalf("status %d:\n%s", res.StatusCode, b.last)
+	// The password's rule is stated beside it before anything is sent.
+	if !strings.Contains(b.last, `id="password-rule">密码至少 12 个字符。`) {
+		t.Errorf("the sign-up page does not state the password rule")
 	}
-	// Pending: the new user cannot sign in yet.
+	form.Set("uscc", code)
+	signUpForm := url.Values{}
+	for k, v := range form {
+		signUpForm[k] = v
+	}
+	if res := b.post("/signup", form); res.StatusCode != http.StatusOK || res.Request.URL.Path != "/signup/submitted" || !strings.Contains(b.last, "正在等待审核") {
+		t.Fatalf("status %d at %s:\n%s", res.StatusCode, res.Request.URL, b.last)
+	}
+	// Reloaded, or sent again with the back button, the sign-up is the
+	// same page, not a conflict.
+	if res := b.get("/signup/submitted"); res.StatusCode != http.StatusOK || !strings.Contains(b.last, "上海新星贸易有限公司") {
+		t.Errorf("the reloaded page: %d\n%s", res.StatusCode, b.last)
+	}
+	if res := b.post("/signup", signUpForm); res.StatusCode != http.StatusOK || res.Request.URL.Path != "/signup/submitted" {
+		t.Errorf("the form sent again: %d at %s", res.StatusCode, res.Request.URL)
+	}
+	// Another browser sending the same USCC is told of the conflict.
+	other := s.browser()
+	other.get("/signup")
+	signUpForm.Del("csrf")
+	if res := other.post("/signup", signUpForm); res.StatusCode != http.StatusConflict {
+		t.Errorf("another browser's sign-up with the same USCC: %d", res.StatusCode)
+	}
+	// Pending: the new user cannot sign in yet, and is told why.
 	b.get("/signin")
-	if res := b.post("/signin", url.Values{"email": {"li@xinxing.example.cn"}, "password": {password}, "next": {"/"}}); res.StatusCode == http.StatusOK {
-		t.Fatal("a pending organization's user signed in")
+	if res := b.post("/signin", url.Values{"email": {"li@xinxing.example.cn"}, "password": {password}, "next": {"/"}}); res.StatusCode != http.StatusForbidden ||
+		!strings.Contains(b.last, "您的机构正在等待登记机构审核") {
+		t.Fatalf("a pending organization's user signing in: %d\n%s", res.StatusCode, b.last)
+	}
+	trail := s.api(200, "GET", "/audit?action=token.signin&outcome=denied", adminToken, nil)["items"].([]any)
+	if len(trail) != 1 || trail[0].(map[string]any)["target"] != "li@xinxing.example.cn" {
+		t.Errorf("the refused sign-in is not audited under the email asked for: %v", trail)
 	}
 
 	a := s.browser()
@@ -62,7 +90,7 @@ func TestAnAdministratorRejectsASquattersSignUp(t *testing.T) {
 	squatter.get("/signup")
 	form := url.Values{"name": {"上海真星贸易有限公司"}, "uscc": {code}, "kind": {"enterprise"},
 		"display_name": {"冒名者"}, "email": {"boss@zhenxing.example.cn"}, "password": {password}}
-	if res := squatter.post("/signup", form); res.StatusCode != http.StatusCreated {
+	if res := squatter.post("/signup", form); res.StatusCode != http.StatusOK {
 		t.Fatalf("status %d:\n%s", res.StatusCode, squatter.last)
 	}
 	a := s.browser()
@@ -81,7 +109,7 @@ func TestAnAdministratorRejectsASquattersSignUp(t *testing.T) {
 	real.get("/signup")
 	form.Set("display_name", "真老板")
 	form.Del("csrf")
-	if res := real.post("/signup", form); res.StatusCode != http.StatusCreated {
+	if res := real.post("/signup", form); res.StatusCode != http.StatusOK || res.Request.URL.Path != "/signup/submitted" {
 		t.Fatalf("the real sign-up after the rejection: %d\n%s", res.StatusCode, real.last)
 	}
 }
@@ -228,5 +256,68 @@ func TestTheFirstAdminChoosesItsPasswordOnThePage(t *testing.T) {
 	}
 	if !strings.Contains(b.last, "管理员") {
 		t.Errorf("not signed in as the admin:\n%s", b.last)
+	}
+}
+
+func TestAnOrgAdminEditsItsUsersOnThePage(t *testing.T) {
+	s := newSite(t)
+	id, code := s.org("上海新星贸易有限公司", "enterprise")
+	orgAdmin := s.user(id, code, "org_admin")
+	clerk := s.user(id, code, "searcher")
+	otherID, otherCode := s.org("上海北辰机械有限公司", "enterprise")
+	stranger := s.user(otherID, otherCode, "searcher")
+
+	// The clerk can search but not file; the home page says whom to ask.
+	c := s.browser()
+	c.signIn(clerk)
+	if !strings.Contains(c.last, `href="/search"`) || strings.Contains(c.last, `href="/registrations/new">初始登记</a><p`) {
+		t.Errorf("the searcher's tasks:\n%s", c.last)
+	}
+	// An org_admin alone is told it may give itself the roles.
+	b := s.browser()
+	b.signIn(orgAdmin)
+	if !strings.Contains(b.last, "可在“用户管理”中为自己") || !strings.Contains(b.last, `href="/admin/users"`) {
+		t.Errorf("the org_admin's home page:\n%s", b.last)
+	}
+	b.get("/admin/users")
+	if !strings.Contains(b.last, `href="/admin/users/`+clerk.UserID+`"`) {
+		t.Fatalf("no link to edit the clerk:\n%s", b.last)
+	}
+	b.get("/admin/users/" + clerk.UserID)
+	edit := url.Values{"display_name": {"王五"}, "roles": {"searcher", "registrant"}, "notify_email": {"1"}, "language": {"en"}}
+	tests := []struct {
+		name   string
+		path   string
+		change func(url.Values)
+		status int
+		want   string
+	}{
+		{"no role ticked is refused beside the roles", "/admin/users/" + clerk.UserID, func(f url.Values) { f.Del("roles") }, http.StatusUnprocessableEntity, "至少填写一项"},
+		{"an empty name is refused beside it", "/admin/users/" + clerk.UserID, func(f url.Values) { f.Set("display_name", " ") }, http.StatusUnprocessableEntity, "必填"},
+		{"the last org_admin cannot drop its own role", "/admin/users/" + orgAdmin.UserID, func(f url.Values) {}, http.StatusConflict, "与已登记的内容冲突"},
+		{"another organization's user is not found", "/admin/users/" + stranger.UserID, func(f url.Values) {}, http.StatusNotFound, "找不到"},
+		{"the change is saved", "/admin/users/" + clerk.UserID, func(f url.Values) {}, http.StatusOK, "用户已更新"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := url.Values{}
+			for k, v := range edit {
+				f[k] = v
+			}
+			tt.change(f)
+			res := b.post(tt.path, f)
+			if res.StatusCode != tt.status || !strings.Contains(b.last, tt.want) {
+				t.Errorf("status %d, want %d with %q:\n%s", res.StatusCode, tt.status, tt.want, b.last)
+			}
+			b.get("/admin/users/" + clerk.UserID)
+		})
+	}
+	u := s.api(200, "GET", "/users?organization_id="+id, adminToken, nil)["items"].([]any)[1].(map[string]any)
+	if u["display_name"] != "王五" || u["language"] != "en" || u["notify_email"] != true || len(u["roles"].([]any)) != 2 {
+		t.Errorf("the clerk after the edit: %v", u)
+	}
+	// The clerk's session files at once.
+	if c.get("/registrations/new"); !strings.Contains(c.last, `action="/registrations"`) {
+		t.Errorf("the clerk cannot file after the edit:\n%s", c.last)
 	}
 }

@@ -12,10 +12,65 @@ import (
 	"github.com/movable-registry/registry/internal/registry"
 )
 
+// task is one thing a signed-in user's roles let it do, as the home page
+// offers it: its page, and its name and hint in the catalogs
+// (home.task.<Key>, home.task.<Key>_hint).
+type task struct {
+	Key, Path string
+	action    auth.Action
+}
+
+// tasks are the home page's offers, in the order a user's day needs them.
+var tasks = []task{
+	{"file", "/registrations/new", auth.FileRegistration},
+	{"mine", "/registrations", auth.ListRegistrations},
+	{"search", "/search", auth.Search},
+	{"approvals", "/admin/organizations?status=" + registry.OrgPending, auth.ApproveOrganization},
+	{"users", "/admin/users", auth.UpdateUser},
+	{"audit", "/audit", auth.ReadAudit},
+	{"revocations", "/admin/revocations", auth.Revoke},
+}
+
+// homePage is what the home page shows a signed-in user: the tasks its
+// roles allow, or, with none, whom to ask for a role.
+type homePage struct {
+	Tasks []task
+	// Missing says the user can neither file nor search; SelfGrant that it
+	// may give itself the roles (an org_admin), else Admins are whom to ask.
+	Missing, SelfGrant bool
+	Admins             []registry.User
+}
+
 // home handles GET /: what the register is, and where to go next.
 func (s *site) home(w http.ResponseWriter, r *http.Request, c *call) error {
-	s.render(w, c, http.StatusOK, "home", nil)
+	if !c.signedIn() {
+		s.render(w, c, http.StatusOK, "home", nil)
+		return nil
+	}
+	var data homePage
+	for _, t := range tasks {
+		if c.caller.Can(t.action) {
+			data.Tasks = append(data.Tasks, t)
+		}
+	}
+	staff := c.caller.Has(auth.Admin) || c.caller.Has(auth.Auditor) || c.caller.Bootstrap
+	data.Missing = !staff && !c.caller.Can(auth.FileRegistration) && !c.caller.Can(auth.Search)
+	data.SelfGrant = c.caller.Can(auth.UpdateUser)
+	if data.Missing && !data.SelfGrant {
+		data.Admins = s.admins(c)
+	}
+	s.render(w, c, http.StatusOK, "home", &data)
 	return nil
+}
+
+// admins names the org_admins of the user's organization, who give roles;
+// a failure to read them leaves the page saying so in general terms.
+func (s *site) admins(c *call) []registry.User {
+	admins, err := s.svc.OrganizationAdmins(c.ctx(), c.caller)
+	if err != nil {
+		s.log.Error("the organization's admins were not read", "error", err, "request_id", c.caller.RequestID)
+	}
+	return admins
 }
 
 // switchLanguage handles GET /lang/{lang}?next=: remembers the choice for a
@@ -61,6 +116,10 @@ func (s *site) verify(w http.ResponseWriter, r *http.Request, c *call) error {
 func (s *site) formFailed(w http.ResponseWriter, c *call, page string, data any, form url.Values, prefix string, err error) error {
 	p := s.refused(c, err)
 	if p.Status >= 500 {
+		return err
+	}
+	if neededRoles(c, p) != nil {
+		// Not the form's fault: the page says which role it needs.
 		return err
 	}
 	errs := map[string]string{}

@@ -212,7 +212,8 @@ func TestWrongPasswordIsShownOnTheFormAndAudited(t *testing.T) {
 	}
 	auditor := s.staff("auditor")
 	trail := s.api(200, "GET", "/audit?action=token.signin&outcome=denied", auditor.Token, nil)
-	if items := trail["items"].([]any); len(items) != 1 || !strings.HasSuffix(items[0].(map[string]any)["detail"].(string), "(web)") {
+	if items := trail["items"].([]any); len(items) != 1 || !strings.HasSuffix(items[0].(map[string]any)["detail"].(string), "(web)") ||
+		items[0].(map[string]any)["target"] != bank.Email {
 		t.Errorf("the refused sign-in is not in the trail as a web request: %v", trail)
 	}
 }
@@ -270,10 +271,23 @@ func TestPagesNeedASessionAndTheRightRole(t *testing.T) {
 			t.Errorf("%s without a session: %s", path, res.Request.URL)
 		}
 	}
+	admin := s.user(id, code, "org_admin")
 	b.signIn(registrant)
-	for _, path := range []string{"/search", "/audit", "/admin/organizations", "/audit/export"} {
-		if res := b.get(path); res.StatusCode != http.StatusForbidden || !strings.Contains(b.last, "您的账户无权进行此操作") {
+	// A refusal for want of a role says which, and who gives it.
+	for path, want := range map[string][]string{
+		"/search":              {"此页面需要<strong>查询人</strong>角色", admin.Email, `href="/"`},
+		"/audit":               {"<strong>登记机构管理员</strong>或<strong>审计员</strong>角色", "仅由登记机构的工作人员持有"},
+		"/admin/organizations": {"仅由登记机构的工作人员持有"},
+		"/audit/export":        {"仅由登记机构的工作人员持有"},
+	} {
+		res := b.get(path)
+		if res.StatusCode != http.StatusForbidden {
 			t.Errorf("%s as a registrant: %d", path, res.StatusCode)
+		}
+		for _, w := range want {
+			if !strings.Contains(b.last, w) {
+				t.Errorf("%s as a registrant does not say %q:\n%s", path, w, b.last)
+			}
 		}
 	}
 	if res := b.get("/registrations/20261126000000000000x"); res.StatusCode >= 500 {

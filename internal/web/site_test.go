@@ -145,6 +145,18 @@ func (s *site) org(name, kind string) (id, code string) {
 	return o["id"].(string), code
 }
 
+// orgOf is the id of the organization holding a USCC.
+func (s *site) orgOf(code string) string {
+	s.t.Helper()
+	for _, o := range s.api(200, "GET", "/organizations?limit=500", adminToken, nil)["items"].([]any) {
+		if o := o.(map[string]any); o["uscc"] == code {
+			return o["id"].(string)
+		}
+	}
+	s.t.Fatalf("no organization holds %s", code)
+	return ""
+}
+
 // user makes a user of orgID with roles and a password, and a token.
 func (s *site) user(orgID, code string, roles ...string) user {
 	s.t.Helper()

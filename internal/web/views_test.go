@@ -64,7 +64,16 @@ func samplePages() map[string]func() (any, url.Values) {
 	filed := reg
 	filed.ModificationCode = "ABCD-EFGH-JKMN-PQRS-TVWX"
 	return map[string]func() (any, url.Values){
-		"home": func() (any, url.Values) { return nil, nil },
+		"home": func() (any, url.Values) {
+			return &homePage{Tasks: tasks, Missing: true, Admins: []registry.User{{DisplayName: "王经理", Email: "wang@example.cn"}}}, nil
+		},
+		"needs_role": func() (any, url.Values) {
+			return needsRolePage{Roles: []string{"registrant"}, Admins: []registry.User{{DisplayName: "王经理", Email: "wang@example.cn"}}}, nil
+		},
+		"user": func() (any, url.Values) {
+			return userForm{User: registry.User{ID: "u1", OrganizationID: "o1", DisplayName: "李四", Email: "li@example.cn", Roles: []string{"searcher"}, Language: "zh"},
+				Roles: []string{"registrant", "searcher", "org_admin"}}, url.Values{"roles": {"searcher"}, "language": {"en"}, "notify_email": {"1"}}
+		},
 		"verify": func() (any, url.Values) {
 			return &registry.Certificate{Number: reg.Number, KindOfCertificate: "registration", IssuedAt: at, Digest: "abc"}, nil
 		},
@@ -109,7 +118,8 @@ func samplePages() map[string]func() (any, url.Values) {
 		},
 		"organizations": func() (any, url.Values) {
 			return organizationsPage{Statuses: organizationStatuses, Page: registry.Page[registry.Organization]{Items: []registry.Organization{
-				{ID: "o1", Name: "甲", Kind: "enterprise", Status: "pending"}, {ID: "o2", Name: "乙", Kind: "financial_institution", Status: "active"}}}}, nil
+				{ID: "o1", Name: "甲", Kind: "enterprise", Status: "pending", CreatedAt: &at, Applicant: &registry.Applicant{DisplayName: "王经理", Email: "wang@example.cn"}},
+				{ID: "o2", Name: "乙", Kind: "financial_institution", Status: "active"}}}}, nil
 		},
 		"users": func() (any, url.Values) {
 			return usersPage{OrganizationID: "o1", Roles: []string{"registrant", "searcher"}, Page: registry.Page[registry.User]{Items: []registry.User{

@@ -100,6 +100,7 @@ func (s *site) routes() {
 	s.handle("POST /signout", signedIn, s.signOut)
 	s.handle("GET /signup", anyone, s.signUpPage)
 	s.handle("POST /signup", anyone, s.signUp)
+	s.handle("GET /signup/submitted", anyone, s.signUpSubmitted)
 
 	s.handle("GET /search", signedIn, s.searchPage)
 	s.handle("POST /search", signedIn, s.search)
@@ -130,6 +131,8 @@ func (s *site) routes() {
 	s.handle("GET /admin/revocations", signedIn, s.revocations)
 	s.handle("GET /admin/users", signedIn, s.users)
 	s.handle("POST /admin/users", signedIn, s.createUser)
+	s.handle("GET /admin/users/{id}", signedIn, s.userPage)
+	s.handle("POST /admin/users/{id}", signedIn, s.updateUser)
 	s.handle("POST /admin/users/{id}/suspension", signedIn, s.suspendUser)
 	s.handle("POST /admin/users/{id}/reinstatement", signedIn, s.reinstateUser)
 	s.handle("GET /registrations/bulk", signedIn, s.bulkForm)
@@ -266,6 +269,10 @@ func (s *site) fail(w http.ResponseWriter, c *call, err error) {
 	if p.Status == http.StatusUnauthorized {
 		s.clearSession(w, c.r)
 	}
+	if need := neededRoles(c, p); need != nil {
+		s.render(w, c, p.Status, "needs_role", needsRolePage{Roles: need, Admins: s.admins(c)})
+		return
+	}
 	page := errorPage{Code: p.Code, Status: p.Status, Message: s.views.refusal(c.lang, p.Code, err)}
 	if n := c.r.PathValue("number"); n != "" && strings.HasPrefix(c.r.URL.Path, "/registrations/") && stale(err) {
 		// A change refused on a registration's page: the way on is the
@@ -273,6 +280,38 @@ func (s *site) fail(w http.ResponseWriter, c *call, err error) {
 		page.Registration = n
 	}
 	s.render(w, c, p.Status, "error", page)
+}
+
+// needsRolePage says which role a page needs and who can give it, in
+// place of a bare refusal.
+type needsRolePage struct {
+	Roles  []string
+	Admins []registry.User
+}
+
+// Staff reports whether only the registry's staff hold the roles needed, so
+// that no organization's admin can give them.
+func (p needsRolePage) Staff() bool {
+	for _, r := range p.Roles {
+		if !auth.Role(r).Staff() {
+			return false
+		}
+	}
+	return true
+}
+
+// neededRoles are the roles that a signed-in user refused for lack of one
+// would need (nil when the refusal has another reason: another
+// organization's registration, a staff user's account).
+func neededRoles(c *call, p *httpx.Problem) []string {
+	if p.Code != "forbidden" || !c.signedIn() || c.caller.Bootstrap || c.action == "" || c.caller.Can(c.action) {
+		return nil
+	}
+	var out []string
+	for _, r := range auth.RolesFor(c.action) {
+		out = append(out, string(r))
+	}
+	return out
 }
 
 // refused records err's refusal in the audit trail, once, and returns the

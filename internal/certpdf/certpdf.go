@@ -23,6 +23,7 @@ import (
 
 	"github.com/movable-registry/registry/internal/display"
 	"github.com/movable-registry/registry/internal/registry"
+	"github.com/movable-registry/registry/internal/words"
 )
 
 // Keeper keeps the certificates made, by number, language and edition (a
@@ -123,8 +124,12 @@ func (m *Maker) Search(ctx context.Context, s registry.SearchCertificate, cert r
 // once returns the certificate kept for number, lang and edition, or makes,
 // signs and keeps it.
 func (m *Maker) once(ctx context.Context, number, lang, edition string, lay func(*doc)) ([]byte, error) {
-	if _, ok := labels[lang]; !ok {
-		lang = "zh"
+	catalogs, err := words.Catalogs()
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := catalogs[lang]; !ok {
+		lang = words.Languages[0]
 	}
 	if k := m.opts.Keeper; k != nil {
 		b, err := k.Document(ctx, number, lang, edition)
@@ -165,8 +170,12 @@ func (m *Maker) make(lang, number string, lay func(*doc)) ([]byte, error) {
 	now := m.opts.Now()
 	pdf := &gopdf.GoPdf{}
 	pdf.Start(gopdf.Config{PageSize: gopdf.Rect{W: pageW, H: pageH}, Unit: gopdf.UnitPT})
-	d := &doc{pdf: pdf, fonts: fs, added: make([]bool, len(fs.faces)), l: labels[lang], lang: lang, footer: number}
-	pdf.SetInfo(gopdf.PdfInfo{Title: d.word("register") + " " + number, Creator: "registry", Producer: "registry", CreationDate: now})
+	catalogs, err := words.Catalogs()
+	if err != nil {
+		return nil, err
+	}
+	d := &doc{pdf: pdf, fonts: fs, added: make([]bool, len(fs.faces)), l: catalogs[lang], lang: lang, footer: number}
+	pdf.SetInfo(gopdf.PdfInfo{Title: d.word("site.name") + " " + number, Creator: "registry", Producer: "registry", CreationDate: now})
 	d.newPage()
 	lay(d)
 	d.signatureNote(m.Signed())
@@ -186,7 +195,7 @@ func (m *Maker) make(lang, number string, lay func(*doc)) ([]byte, error) {
 
 // heading draws the register's name, the certificate's title and its number.
 func (d *doc) heading(title, numberLabel, number string) {
-	d.text(d.word("register"), 10, "C")
+	d.text(d.word("site.name"), 10, "C")
 	d.y += 6
 	d.text(d.word(title), 22, "C")
 	d.y += 6
@@ -214,6 +223,22 @@ func (d *doc) signatureNote(signed bool) {
 	}
 	d.y += 4
 	d.text(d.word(note), 8, "L")
+}
+
+// word is the certificate's word for key in its language: its own
+// ("pdf.key") or the register's (a kind, a status, an event), or, for a
+// value added since (a kind without a name yet), the value's code.
+func (d *doc) word(key string) string {
+	if w, ok := d.l["pdf."+key]; ok {
+		return w
+	}
+	if w, ok := d.l[key]; ok {
+		return w
+	}
+	if _, code, ok := strings.Cut(key, "."); ok {
+		return code
+	}
+	return key
 }
 
 func (d *doc) when(t registry.Time) string { return display.Time(t, d.lang) }
@@ -327,7 +352,7 @@ func (d *doc) search(s registry.SearchCertificate, cert registry.Certificate, ve
 			d.word("registered_at") + d.word("colon") + d.when(r.RegisteredAt) + "\n" +
 			d.word("expires_at") + d.word("colon") + d.when(r.ExpiresAt) + "\n" +
 			d.word("grantors") + d.word("colon") + strings.Join(grantors, d.word("sep")) + "\n" +
-			d.word("matched") + d.word("matched."+res.MatchedBy)
+			d.word("matched."+res.MatchedBy)
 		d.row(fmt.Sprintf(d.word("result"), i+1), v)
 	}
 	if s.Truncated || len(s.Results) < s.ResultCount {

@@ -3,7 +3,6 @@ package web_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"image/png"
 	"io"
@@ -24,6 +23,8 @@ import (
 	"github.com/chromedp/chromedp/kb"
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode"
+
+	"github.com/movable-registry/registry/internal/words"
 )
 
 // The browser tests drive Debian's chromium, headless, through the pages a
@@ -44,20 +45,16 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
-// catalog is a language's translations, read from the files the site embeds.
+// catalog is a language's translations, as the site reads them.
 type catalog map[string]string
 
 func loadCatalog(t *testing.T, lang string) catalog {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("locales", lang+".json"))
+	c, err := words.Catalogs()
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := catalog{}
-	if err := json.Unmarshal(b, &c); err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return c[lang]
 }
 
 func (c catalog) tr(key string, args ...any) string {

@@ -3,7 +3,6 @@ package web
 import (
 	"bytes"
 	"embed"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
@@ -23,13 +22,14 @@ import (
 	"github.com/movable-registry/registry/internal/auth"
 	"github.com/movable-registry/registry/internal/display"
 	"github.com/movable-registry/registry/internal/registry"
+	"github.com/movable-registry/registry/internal/words"
 )
 
-//go:embed templates/*.html locales/*.json static
+//go:embed templates/*.html static
 var files embed.FS
 
 // Languages are the interface's languages; the first is the default.
-var Languages = []string{"zh", "en"}
+var Languages = words.Languages
 
 type views struct {
 	pages    map[string]*template.Template
@@ -38,18 +38,11 @@ type views struct {
 }
 
 func loadViews(strict bool) (*views, error) {
-	v := &views{pages: map[string]*template.Template{}, catalogs: map[string]map[string]string{}, strict: strict}
-	for _, lang := range Languages {
-		b, err := files.ReadFile("locales/" + lang + ".json")
-		if err != nil {
-			return nil, err
-		}
-		m := map[string]string{}
-		if err := json.Unmarshal(b, &m); err != nil {
-			return nil, fmt.Errorf("locales/%s.json: %w", lang, err)
-		}
-		v.catalogs[lang] = m
+	catalogs, err := words.Catalogs()
+	if err != nil {
+		return nil, err
 	}
+	v := &views{pages: map[string]*template.Template{}, catalogs: catalogs, strict: strict}
 	names, err := fs.Glob(files, "templates/*.html")
 	if err != nil {
 		return nil, err

@@ -60,8 +60,13 @@ func (s *site) approveOrganization(w http.ResponseWriter, r *http.Request, c *ca
 }
 
 // rejectOrganization handles POST /admin/organizations/{id}/rejection: a
-// pending sign-up refused, its USCC and emails free again.
+// pending sign-up refused, its USCC and emails free again. A rejection is
+// for good, so its form asks the admin to confirm it (a box that must be
+// ticked, checked here too).
 func (s *site) rejectOrganization(w http.ResponseWriter, r *http.Request, c *call) error {
+	if r.PostFormValue("confirm") != "1" {
+		return registry.Invalid("confirm", registry.CodeInvalidField, "confirm that the rejection is for good")
+	}
 	return setStatus(s, w, r, c, auth.RejectOrganization, "/admin/organizations?status="+registry.OrgPending, "rejected",
 		func(ctx context.Context, caller registry.Caller, id string) (registry.Organization, error) {
 			return s.svc.RejectOrganization(ctx, caller, id, registry.RejectionRequest{Note: r.PostFormValue("note")})

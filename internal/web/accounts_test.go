@@ -101,7 +101,18 @@ func TestAnAdministratorRejectsASquattersSignUp(t *testing.T) {
 	}
 	orgs := s.api(200, "GET", "/organizations?status=pending", adminToken, nil)["items"].([]any)
 	id := orgs[len(orgs)-1].(map[string]any)["id"].(string)
-	if res := a.post("/admin/organizations/"+id+"/rejection", url.Values{}); res.StatusCode != http.StatusOK || !strings.Contains(a.last, "已驳回该开户申请") {
+	// A rejection is for good: unconfirmed, it rejects nothing.
+	if res := a.post("/admin/organizations/"+id+"/rejection", url.Values{}); res.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("an unconfirmed rejection: %d\n%s", res.StatusCode, a.last)
+	}
+	if st := s.api(200, "GET", "/organizations?status=pending", adminToken, nil)["items"].([]any); len(st) != len(orgs) {
+		t.Fatalf("an unconfirmed rejection rejected the sign-up")
+	}
+	a.get("/admin/organizations?status=pending")
+	if !strings.Contains(a.last, `name="confirm" value="1" required`) {
+		t.Fatal("the rejection's form does not ask to be confirmed")
+	}
+	if res := a.post("/admin/organizations/"+id+"/rejection", url.Values{"confirm": {"1"}}); res.StatusCode != http.StatusOK || !strings.Contains(a.last, "已驳回该开户申请") {
 		t.Fatalf("rejection: %d\n%s", res.StatusCode, a.last)
 	}
 	// The real company signs up with its own USCC and its officer's email.

@@ -209,7 +209,7 @@ func (d *doc) heading(title, numberLabel, number string) {
 func (d *doc) digestAndQR(cert registry.Certificate, verifyURL string) {
 	d.y += 10
 	d.room(4*9*lineFactor + 8 + 104) // the digest stays with its QR code
-	d.text(d.word("digest")+d.word("colon"), 9, "L")
+	d.text(d.word("cert.digest"), 9, "L")
 	d.text(cert.Digest, 9, "L")
 	d.text(d.word("digest_note"), 8, "L")
 	d.y += 8
@@ -269,20 +269,20 @@ func (d *doc) parties(ps []registry.Party) string {
 
 // registration lays out a verification statement.
 func (d *doc) registration(r registry.Registration, cert registry.Certificate, verifyURL string) {
-	d.heading("registration", "reg_number", r.Number)
-	d.row(d.word("kind"), d.word("kind."+r.Kind))
-	d.row(d.word("status"), d.word("status."+r.Status)+d.word("status_note"))
-	d.row(d.word("registered_at"), d.when(r.RegisteredAt))
-	d.row(d.word("expires_at"), d.when(r.ExpiresAt))
+	d.heading("registration", "reg.number", r.Number)
+	d.row(d.word("reg.kind"), d.word("kind."+r.Kind))
+	d.row(d.word("reg.status"), d.word("status."+r.Status)+d.word("status_note"))
+	d.row(d.word("reg.registered_at"), d.when(r.RegisteredAt))
+	d.row(d.word("reg.expires_at"), d.when(r.ExpiresAt))
 	if r.EndedAt != nil {
 		d.row(d.word("ended_at"), d.when(*r.EndedAt))
 	}
 	if r.PeriodMonths > 0 {
 		d.row(d.word("period"), fmt.Sprintf(d.word("months"), r.PeriodMonths))
 	}
-	d.row(d.word("grantors"), d.parties(r.Grantors))
-	d.row(d.word("secured"), d.parties(r.SecuredParties))
-	d.row(d.word("collateral"), r.Collateral.Description)
+	d.row(d.word("reg.grantors"), d.parties(r.Grantors))
+	d.row(d.word("reg.secured_parties"), d.parties(r.SecuredParties))
+	d.row(d.word("reg.collateral"), r.Collateral.Description)
 	if len(r.Collateral.Items) > 0 {
 		var items []string
 		for i, it := range r.Collateral.Items {
@@ -293,7 +293,7 @@ func (d *doc) registration(r registry.Registration, cert registry.Certificate, v
 			line += d.word("sep") + d.word("item_registered") + d.when(it.RegisteredAt)
 			items = append(items, line)
 		}
-		d.row(d.word("items"), strings.Join(items, "\n"))
+		d.row(d.word("reg.items"), strings.Join(items, "\n"))
 	}
 	if len(r.Collateral.Attachments) > 0 {
 		var atts []string
@@ -303,26 +303,26 @@ func (d *doc) registration(r registry.Registration, cert registry.Certificate, v
 		d.row(d.word("attachments"), strings.Join(atts, "\n"))
 	}
 	if m := r.MaxSecuredAmount; m != nil {
-		d.row(d.word("amount"), display.Money(*m, d.lang))
+		d.row(d.word("reg.max_amount"), display.Money(*m, d.lang))
 	}
 	if r.Reference != "" {
-		d.row(d.word("reference"), r.Reference)
+		d.row(d.word("reg.reference"), r.Reference)
 	}
 	if len(r.History) > 0 {
 		var hist []string
 		for _, h := range r.History {
 			hist = append(hist, h.Number+"  "+d.word("event."+h.Type)+"\n"+d.when(h.RegisteredAt))
 		}
-		d.row(d.word("history"), strings.Join(hist, "\n"))
+		d.row(d.word("reg.history"), strings.Join(hist, "\n"))
 	}
 	d.digestAndQR(cert, verifyURL)
 }
 
 // search lays out a search certificate.
 func (d *doc) search(s registry.SearchCertificate, cert registry.Certificate, verifyURL string) {
-	d.heading("search", "search_number", s.Number)
-	d.row(d.word("searched_at"), d.when(s.SearchedAt))
-	d.row(d.word("as_of"), d.when(s.AsOf))
+	d.heading("search", "result.number", s.Number)
+	d.row(d.word("result.searched_at"), d.when(s.SearchedAt))
+	d.row(d.word("result.as_of"), d.when(s.AsOf))
 	c := s.Criteria
 	var crit []string
 	for _, f := range []struct{ key, value string }{
@@ -333,14 +333,14 @@ func (d *doc) search(s registry.SearchCertificate, cert registry.Certificate, ve
 			crit = append(crit, d.word("criterion."+f.key)+d.word("colon")+f.value)
 		}
 	}
-	d.row(d.word("criteria"), strings.Join(crit, "\n"))
+	d.row(d.word("result.criteria"), strings.Join(crit, "\n"))
 	scope := "inactive.no"
 	if s.IncludeInactive {
 		scope = "inactive.yes"
 	}
 	d.row(d.word("inactive"), d.word(scope))
-	d.row(d.word("position"), fmt.Sprintf(d.word("position_note"), s.RegisterPosition))
-	d.row(d.word("count"), fmt.Sprintf(d.word("count_text"), s.ResultCount))
+	d.row(d.word("result.position"), fmt.Sprintf(d.word("position_note"), s.RegisterPosition))
+	d.row(d.word("cert.result_count"), fmt.Sprintf(d.word("count_text"), s.ResultCount))
 	for i, res := range s.Results {
 		r := res.Registration
 		var grantors []string
@@ -349,9 +349,9 @@ func (d *doc) search(s registry.SearchCertificate, cert registry.Certificate, ve
 		}
 		v := r.Number + "\n" +
 			d.word("kind."+r.Kind) + d.word("sep") + d.word("status."+r.Status) + "\n" +
-			d.word("registered_at") + d.word("colon") + d.when(r.RegisteredAt) + "\n" +
-			d.word("expires_at") + d.word("colon") + d.when(r.ExpiresAt) + "\n" +
-			d.word("grantors") + d.word("colon") + strings.Join(grantors, d.word("sep")) + "\n" +
+			d.word("reg.registered_at") + d.word("colon") + d.when(r.RegisteredAt) + "\n" +
+			d.word("reg.expires_at") + d.word("colon") + d.when(r.ExpiresAt) + "\n" +
+			d.word("reg.grantors") + d.word("colon") + strings.Join(grantors, d.word("sep")) + "\n" +
 			d.word("matched."+res.MatchedBy)
 		d.row(fmt.Sprintf(d.word("result"), i+1), v)
 	}
@@ -360,7 +360,7 @@ func (d *doc) search(s registry.SearchCertificate, cert registry.Certificate, ve
 		d.text(fmt.Sprintf(d.word("truncated"), s.ResultCount-len(s.Results)), 9, "L")
 	}
 	if len(s.SimilarNames) > 0 {
-		d.row(d.word("similar"), strings.Join(s.SimilarNames, "\n"))
+		d.row(d.word("result.similar"), strings.Join(s.SimilarNames, "\n"))
 	}
 	d.digestAndQR(cert, verifyURL)
 }

@@ -39,7 +39,7 @@ func (a *api) verifyURL(c *gin.Context, number string) string {
 	return base + "/verify?number=" + url.QueryEscape(number)
 }
 
-func (a *api) sendPDF(c *gin.Context, number string, pdf []byte, err error) error {
+func (a *api) sendPDF(c *gin.Context, number, lang string, pdf []byte, err error) error {
 	var busy *registry.UnavailableError
 	if errors.As(err, &busy) || errors.Is(err, context.Canceled) {
 		return err
@@ -48,7 +48,7 @@ func (a *api) sendPDF(c *gin.Context, number string, pdf []byte, err error) erro
 		a.log.Error("a PDF certificate could not be made", "error", err, "number", number)
 		return httpx.NewProblem(http.StatusServiceUnavailable, "unavailable", "the certificate cannot be made as a PDF here just now")
 	}
-	c.Header("Content-Disposition", `inline; filename="`+number+`.pdf"`)
+	c.Header("Content-Disposition", `inline; filename="`+number+`-`+lang+`.pdf"`)
 	c.Data(http.StatusOK, "application/pdf", pdf)
 	return nil
 }
@@ -69,7 +69,7 @@ func (a *api) registrationPDF(c *gin.Context, caller registry.Caller) error {
 		return err
 	}
 	pdf, err := a.opts.Certificates.Registration(ctx, r, cert, lang, a.verifyURL(c, r.Number))
-	return a.sendPDF(c, r.Number, pdf, err)
+	return a.sendPDF(c, r.Number, lang, pdf, err)
 }
 
 // searchPDF handles GET /searches/{number}/certificate.pdf.
@@ -92,5 +92,5 @@ func (a *api) searchPDF(c *gin.Context, caller registry.Caller) error {
 		return err
 	}
 	pdf, err := a.opts.Certificates.Search(ctx, search, cert, lang, a.verifyURL(c, search.Number))
-	return a.sendPDF(c, search.Number, pdf, err)
+	return a.sendPDF(c, search.Number, lang, pdf, err)
 }

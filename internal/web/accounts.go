@@ -186,6 +186,14 @@ func (s *site) signIn(w http.ResponseWriter, r *http.Request, c *call) error {
 		s.renderForm(w, c, http.StatusOK, "signin", nil, form, nil)
 		return nil
 	}
+	if errors.Is(err, registry.ErrUnauthenticated) {
+		// Said on the sign-in page itself: the email or password is wrong
+		// (which of them, the registry does not tell).
+		p := s.refused(c, err)
+		msg, _ := s.views.translate(c.lang, "signin.wrong")
+		s.renderForm(w, c, p.Status, "signin", nil, form, map[string]string{"form": msg})
+		return nil
+	}
 	if err != nil {
 		return s.formFailed(w, c, "signin", nil, form, "", err)
 	}

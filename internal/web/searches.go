@@ -154,7 +154,7 @@ func pdfLanguage(r *http.Request, c *call) string {
 }
 
 // sendPDF writes a certificate made as PDF, or says it cannot be made.
-func (s *site) sendPDF(w http.ResponseWriter, c *call, number string, pdf []byte, err error) error {
+func (s *site) sendPDF(w http.ResponseWriter, c *call, number, lang string, pdf []byte, err error) error {
 	var busy *registry.UnavailableError
 	if errors.As(err, &busy) || errors.Is(err, context.Canceled) {
 		return err
@@ -164,7 +164,7 @@ func (s *site) sendPDF(w http.ResponseWriter, c *call, number string, pdf []byte
 		return &registry.UnavailableError{RetryAfter: time.Minute, Reason: "the certificate cannot be made as a PDF here just now"}
 	}
 	w.Header().Set("Content-Type", "application/pdf")
-	w.Header().Set("Content-Disposition", `attachment; filename="`+number+`.pdf"`)
+	w.Header().Set("Content-Disposition", `attachment; filename="`+number+`-`+lang+`.pdf"`)
 	_, _ = w.Write(pdf)
 	return nil
 }
@@ -179,8 +179,9 @@ func (s *site) searchPDF(w http.ResponseWriter, r *http.Request, c *call) error 
 	if err != nil {
 		return err
 	}
-	pdf, err := s.opts.Certificates.Search(c.ctx(), search, cert, pdfLanguage(r, c), s.verifyURL(r, search.Number))
-	return s.sendPDF(w, c, search.Number, pdf, err)
+	lang := pdfLanguage(r, c)
+	pdf, err := s.opts.Certificates.Search(c.ctx(), search, cert, lang, s.verifyURL(r, search.Number))
+	return s.sendPDF(w, c, search.Number, lang, pdf, err)
 }
 
 // registrationPDF handles GET /registrations/{number}/certificate.pdf.
@@ -195,6 +196,7 @@ func (s *site) registrationPDF(w http.ResponseWriter, r *http.Request, c *call) 
 	if err != nil {
 		return err
 	}
-	pdf, err := s.opts.Certificates.Registration(c.ctx(), reg, cert, pdfLanguage(r, c), s.verifyURL(r, reg.Number))
-	return s.sendPDF(w, c, reg.Number, pdf, err)
+	lang := pdfLanguage(r, c)
+	pdf, err := s.opts.Certificates.Registration(c.ctx(), reg, cert, lang, s.verifyURL(r, reg.Number))
+	return s.sendPDF(w, c, reg.Number, lang, pdf, err)
 }

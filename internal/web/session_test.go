@@ -204,7 +204,7 @@ func TestWrongPasswordIsShownOnTheFormAndAudited(t *testing.T) {
 	b := s.browser()
 	b.get("/lang/en?next=/signin")
 	res := b.post("/signin", url.Values{"email": {bank.Email}, "password": {"not the password"}, "next": {"https://evil.example/"}})
-	if res.StatusCode != http.StatusUnauthorized || !strings.Contains(b.last, "A wrong email or password also ends here") || !strings.Contains(b.last, `value="`+bank.Email+`"`) {
+	if res.StatusCode != http.StatusUnauthorized || !strings.Contains(b.last, "The email or password is not right") || !strings.Contains(b.last, `value="`+bank.Email+`"`) {
 		t.Fatalf("status %d:\n%s", res.StatusCode, b.last)
 	}
 	if !strings.Contains(b.last, `name="next" value="/"`) {

@@ -274,3 +274,15 @@ func regexpText(pattern, page string) string {
 	}
 	return m[1]
 }
+
+// The home page's verify box takes a number as a person copies it from
+// paper, with spaces or dashes: no pattern of twenty digits, room for them.
+func TestTheHomeVerifyBoxTakesANumberAsTyped(t *testing.T) {
+	s := newSite(t)
+	b := s.browser()
+	b.get("/")
+	box := regexp.MustCompile(`<input id="number"[^>]*>`).FindString(b.last)
+	if box == "" || strings.Contains(box, "pattern=") || !strings.Contains(box, `maxlength="60"`) {
+		t.Errorf("the verify box is %q", box)
+	}
+}

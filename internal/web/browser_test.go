@@ -343,6 +343,15 @@ func TestBrowserFlows(t *testing.T) {
 					if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/pdf" || !bytes.HasPrefix(body, []byte("%PDF-")) {
 						t.Errorf("the certificate's PDF (%s): %s %s", href, resp.Status, resp.Header.Get("Content-Type"))
 					}
+					// The registry's signature holds, over the whole document.
+					file := filepath.Join(t.TempDir(), "certificate.pdf")
+					if err := os.WriteFile(file, body, 0o644); err != nil {
+						t.Fatal(err)
+					}
+					sig, _ := exec.Command("pdfsig", file).CombinedOutput()
+					if !strings.Contains(string(sig), "Signature is Valid.") || !strings.Contains(string(sig), "Total document signed") {
+						t.Errorf("pdfsig on the certificate's PDF (%s):\n%s", href, sig)
+					}
 				}
 				// Printed, the certificate stands alone: no navigation, no buttons.
 				b.media("print")

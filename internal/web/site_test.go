@@ -13,10 +13,12 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/movable-registry/registry/internal/certpdf"
 	"github.com/movable-registry/registry/internal/httpapi"
 	"github.com/movable-registry/registry/internal/httpx"
 	"github.com/movable-registry/registry/internal/pgtest"
@@ -70,16 +72,39 @@ func newSiteServed(t testing.TB, options func(*httpx.Options), serve func(http.H
 		logTo = os.Stderr
 	}
 	log := slog.New(slog.NewTextHandler(logTo, nil))
-	pages, err := web.New(svc, web.Options{Logger: log, Strict: true})
+	// The PDF certificates are signed by a key made for the tests, and kept.
+	certs := certpdf.New(certpdf.Options{Signer: testSigner(t), Keeper: store})
+	pages, err := web.New(svc, web.Options{Logger: log, Strict: true, Certificates: certs})
 	if err != nil {
 		t.Fatal(err)
 	}
 	opts := httpx.Options{Logger: log}
 	options(&opts)
-	srv := serve(httpx.New(opts, httpapi.NewRouter(svc, httpapi.Options{Logger: log}), pages))
+	srv := serve(httpx.New(opts, httpapi.NewRouter(svc, httpapi.Options{Logger: log, Certificates: certs}), pages))
 	t.Cleanup(srv.Close)
 	return &site{t: t, url: srv.URL, svc: svc, client: srv.Client()}
 }
+
+// testSigner is a document-signing key and self-signed certificate, made
+// once for the package's tests.
+var testSigner = func() func(testing.TB) *certpdf.Signer {
+	var once sync.Once
+	var signer *certpdf.Signer
+	var err error
+	return func(t testing.TB) *certpdf.Signer {
+		t.Helper()
+		once.Do(func() {
+			var key, cert []byte
+			if key, cert, err = certpdf.SelfSigned("Test Registry", time.Now()); err == nil {
+				signer, err = certpdf.ParseSigner(key, cert)
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return signer
+	}
+}()
 
 // api calls the JSON API and checks the status.
 func (s *site) api(status int, method, path, token string, body any) map[string]any {

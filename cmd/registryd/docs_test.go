@@ -172,25 +172,7 @@ func TestDocExamples(t *testing.T) {
 			<-exited
 		}
 	})
-	deadline := time.Now().Add(40 * time.Second)
-	for {
-		r, err := http.Get("http://" + addr + "/readyz")
-		if err == nil {
-			r.Body.Close()
-			if r.StatusCode == 200 {
-				break
-			}
-		}
-		select {
-		case err := <-exited:
-			t.Fatalf("make run's script stopped: %v\n%s", err, serverOut.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("registryd did not become ready:\n%s", serverOut.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitServing(t, addr, exited, serverOut.String)
 	// make run tells a fresh register's operator how to sign in.
 	if !strings.Contains(serverOut.String(), "first admin:  sign in at http://"+addr+"/signin") {
 		t.Errorf("make run does not give the first admin's sign-in:\n%s", serverOut.String())

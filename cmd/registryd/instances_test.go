@@ -235,17 +235,7 @@ func TestInstancesShareOneRegister(t *testing.T) {
 
 func waitReady(t *testing.T, in *instance) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if r, err := http.Get(in.base + "/readyz"); err == nil {
-			r.Body.Close()
-			if r.StatusCode == 200 {
-				return
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("%s did not become ready:\n%s", in.name, in.log)
+	waitServing(t, strings.TrimPrefix(in.base, "http://"), nil, func() string { return in.name + ": " + in.log.String() })
 }
 
 // caller makes HTTP requests for a test.

@@ -57,25 +57,7 @@ func startServerWith(t *testing.T, extra map[string]string) (addr, admin string,
 		}
 		done <- run(ctx, slog.New(slog.NewTextHandler(logTo, nil)), nil, func(k string) string { return env[k] })
 	}()
-	deadline := time.Now().Add(40 * time.Second) // a fresh cluster on a loaded machine
-	for {
-		r, err := http.Get("http://" + addr + "/readyz")
-		if err == nil {
-			r.Body.Close()
-			if r.StatusCode == 200 {
-				break
-			}
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("registryd stopped: %v", err)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("registryd did not become ready")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitServing(t, addr, done, func() string { return "" })
 	var stopped bool
 	stop = func() error {
 		if stopped {
@@ -233,5 +215,31 @@ func TestKeygenCert(t *testing.T) {
 	}
 	if err := keygenCert([]string{key}, io.Discard); err == nil {
 		t.Error("keygen-cert with one file was accepted")
+	}
+}
+
+// waitServing waits, up to 40 s (a fresh cluster on a loaded machine), for
+// the registryd at addr to answer /readyz with 200; if it stops first
+// (stopped), or the time runs out, the test fails with output().
+func waitServing(t *testing.T, addr string, stopped <-chan error, output func() string) {
+	t.Helper()
+	deadline := time.Now().Add(40 * time.Second)
+	for {
+		r, err := http.Get("http://" + addr + "/readyz")
+		if err == nil {
+			r.Body.Close()
+			if r.StatusCode == 200 {
+				return
+			}
+		}
+		select {
+		case err := <-stopped:
+			t.Fatalf("registryd stopped: %v\n%s", err, output())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("registryd did not become ready:\n%s", output())
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -57,7 +57,7 @@ func (s *Service) SignUp(ctx context.Context, c Caller, req SignUpRequest) (Sign
 	} else {
 		p.prefixed("organization.", o.Validate())
 	}
-	p.prefixed("user.", nu.Validate(func(string) bool { return true }))
+	p.prefixed("user.", nu.Validate())
 	checkPassword(&p, "user.password", req.User.Password, true)
 	if err := p.err(); err != nil {
 		return SignedUp{}, err
@@ -430,7 +430,7 @@ func (s *Service) CreateUser(ctx context.Context, c Caller, nu NewUser) (User, e
 			}
 		}
 	}
-	if err := nu.Validate(func(r string) bool { return auth.Role(r).Valid() }); err != nil {
+	if err := nu.Validate(); err != nil {
 		return User{}, err
 	}
 	hash := ""
@@ -885,7 +885,7 @@ func (o *Organization) Validate() error {
 }
 
 // Validate checks a user to be created.
-func (u *NewUser) Validate(validRole func(string) bool) error {
+func (u *NewUser) Validate() error {
 	var p problems
 	if u.OrganizationID == "" {
 		p.broke("organization_id", RuleRequired, "is required")
@@ -895,23 +895,7 @@ func (u *NewUser) Validate(validRole func(string) bool) error {
 		p.broke("email", RuleEmail, "is not an email address")
 	}
 	u.DisplayName = checkText(&p, "display_name", u.DisplayName, true, maxName)
-	if len(u.Roles) == 0 {
-		p.broke("roles", RuleAtLeastOne, "at least one role is required")
-	}
-	staff, other := false, false
-	for i, r := range u.Roles {
-		if !validRole(r) {
-			p.add(fmt.Sprintf("roles[%d]", i), CodeInvalidField, fmt.Sprintf("%q is not a role", r))
-		}
-		if auth.Role(r).Staff() {
-			staff = true
-		} else {
-			other = true
-		}
-	}
-	if staff && other {
-		p.add("roles", CodeInvalidField, "the registry's staff roles (admin, auditor) are not held together with an organization's roles")
-	}
+	checkRoles(&p, u.Roles)
 	checkPassword(&p, "password", u.Password, false)
 	switch u.Language {
 	case "":
@@ -1047,7 +1031,7 @@ func (s *Service) Bootstrap(ctx context.Context, org OrganizationInput, email, d
 	nu := NewUser{OrganizationID: "-", Email: email, DisplayName: displayName, Roles: []string{string(auth.Admin)}}
 	var p problems
 	p.prefixed("organization.", o.Validate())
-	p.prefixed("user.", nu.Validate(func(r string) bool { return auth.Role(r).Valid() }))
+	p.prefixed("user.", nu.Validate())
 	if err := p.err(); err != nil {
 		return User{}, "", err
 	}

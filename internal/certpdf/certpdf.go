@@ -17,9 +17,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/signintech/gopdf"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/movable-registry/registry/internal/display"
 	"github.com/movable-registry/registry/internal/registry"
@@ -57,8 +59,10 @@ type Options struct {
 // Maker makes certificates. Its fonts are read at the first certificate
 // (again after a failure, so that installing them needs no restart).
 type Maker struct {
-	opts  Options
-	turns chan struct{}
+	opts   Options
+	turns  chan struct{}
+	making singleflight.Group
+	made   atomic.Int64 // certificates made, for tests
 
 	mu    sync.Mutex
 	fonts *fontSet
@@ -140,17 +144,36 @@ func (m *Maker) once(ctx context.Context, number, lang, edition string, lay func
 			return nil, err
 		}
 	}
+	// Of many asking at once for one certificate, one makes it and all get
+	// it: forty clerks opening the same statement cost one making, not
+	// forty. The making outlives a caller that gives up, for the others.
+	key := number + "\x00" + lang + "\x00" + edition
+	res := m.making.DoChan(key, func() (any, error) {
+		return m.makeAndKeep(context.WithoutCancel(ctx), number, lang, edition, lay)
+	})
+	select {
+	case r := <-res:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return r.Val.([]byte), nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// makeAndKeep waits its turn (at most Wait), makes the certificate and
+// keeps it.
+func (m *Maker) makeAndKeep(ctx context.Context, number, lang, edition string, lay func(*doc)) ([]byte, error) {
 	wait := time.NewTimer(m.opts.Wait)
 	defer wait.Stop()
 	select {
 	case m.turns <- struct{}{}:
 	case <-wait.C:
 		return nil, &registry.UnavailableError{RetryAfter: 5 * time.Second, Reason: "too many certificates are being made just now"}
-	case <-ctx.Done():
-		return nil, ctx.Err()
 	}
 	defer func() { <-m.turns }()
-
+	m.made.Add(1)
 	pdf, err := m.make(lang, number, lay)
 	if err != nil {
 		return nil, err

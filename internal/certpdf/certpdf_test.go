@@ -324,3 +324,55 @@ func TestMissingFontsSayWhatToInstall(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+// TestManyAskingAtOnceCostOneMaking: forty clerks opening the same long
+// statement at once get the same bytes, and it is made once.
+func TestManyAskingAtOnceCostOneMaking(t *testing.T) {
+	m := newTestMaker(t, Options{Keeper: &keeper{docs: map[string][]byte{}}})
+	r := sampleRegistration()
+	for i := range 1000 {
+		r.Collateral.Items = append(r.Collateral.Items, registry.Item{ID: strconv.Itoa(i), Type: "equipment",
+			SerialNumber: "SN-" + strconv.Itoa(100000+i), Description: "数控机床配套刀库", RegisteredAt: r.RegisteredAt})
+	}
+	var wg sync.WaitGroup
+	got := make([][]byte, 40)
+	errs := make([]error, 40)
+	for i := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got[i], errs[i] = m.Registration(context.Background(), r, testDigest, "zh", "http://127.0.0.1/verify")
+		}()
+	}
+	wg.Wait()
+	for i := range got {
+		if errs[i] != nil {
+			t.Fatalf("asker %d: %v", i, errs[i])
+		}
+		if string(got[i]) != string(got[0]) {
+			t.Fatalf("asker %d got other bytes", i)
+		}
+	}
+	if n := m.made.Load(); n != 1 {
+		t.Errorf("made %d times, want once", n)
+	}
+}
+
+func BenchmarkRegistrationPDF(b *testing.B) {
+	for _, items := range []int{1, 1000} {
+		b.Run(strconv.Itoa(items)+" items", func(b *testing.B) {
+			m := New(Options{})
+			r := sampleRegistration()
+			for i := range items {
+				r.Collateral.Items = append(r.Collateral.Items, registry.Item{ID: strconv.Itoa(i), Type: "equipment",
+					SerialNumber: "SN-" + strconv.Itoa(100000+i), Description: "数控机床配套刀库", RegisteredAt: r.RegisteredAt})
+			}
+			for b.Loop() {
+				r.Version++ // no keeper: each is made anew anyway
+				if _, err := m.Registration(context.Background(), r, testDigest, "zh", "http://127.0.0.1/verify"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

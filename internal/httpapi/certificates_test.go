@@ -2,13 +2,17 @@ package httpapi_test
 
 import (
 	"bytes"
+	"fmt"
 	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode"
@@ -106,4 +110,62 @@ func TestPDFCertificates(t *testing.T) {
 	e.problem(e.do("GET", "/registrations/"+number+"/certificate.pdf?lang=fr", bank.Token, nil), 422, "invalid_field")
 	other := e.newAccount(usccs[2], "searcher")
 	e.problem(e.do("GET", "/searches/"+search+"/certificate.pdf", other.Token, nil), 403, "forbidden")
+}
+
+// TestPDFsUnderLoadLeaveReadsAlone: forty clerks opening the PDF of a
+// registration of 1,000 items at once all get the same signed bytes,
+// made once, while another user's reads go on (issue 31: forty such PDFs
+// made at once took those reads from milliseconds to two seconds).
+func TestPDFsUnderLoadLeaveReadsAlone(t *testing.T) {
+	e := newEnv(t)
+	bank := e.newAccount(usccs[0], "registrant", "searcher")
+	f := filing(grantorName, usccs[1])
+	var items []any
+	for i := range 1000 {
+		items = append(items, map[string]any{"type": "equipment", "serial_number": fmt.Sprintf("SN-%06d", i), "description": "数控机床配套刀库"})
+	}
+	f["collateral"].(map[string]any)["items"] = items
+	number := e.must(201, e.do("POST", "/registrations", bank.Token, f))["number"].(string)
+	other := e.must(201, e.do("POST", "/registrations", bank.Token, filing(grantorName, usccs[1])))["number"].(string)
+
+	var wg sync.WaitGroup
+	bodies := make([][]byte, 40)
+	for i := range bodies {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := e.do("GET", "/registrations/"+number+"/certificate.pdf", bank.Token, nil)
+			if r.Status != 200 {
+				t.Errorf("PDF %d: %d %s", i, r.Status, r.Body)
+			}
+			bodies[i] = r.Body
+		}()
+	}
+	var reads []time.Duration
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
+		start := time.Now()
+		if r := e.do("GET", "/registrations/"+other, bank.Token, nil); r.Status != 200 {
+			t.Fatalf("a read during the PDFs: %d", r.Status)
+		}
+		reads = append(reads, time.Since(start))
+		select {
+		case <-done:
+			deadline = time.Now()
+		default:
+		}
+	}
+	<-done
+	for i := range bodies {
+		if !bytes.Equal(bodies[i], bodies[0]) {
+			t.Fatalf("PDF %d came out as other bytes", i)
+		}
+	}
+	slices.Sort(reads)
+	p99 := reads[len(reads)*99/100]
+	t.Logf("%d reads during 40 PDFs of 1,000 items: median %v, p99 %v, max %v", len(reads), reads[len(reads)/2], p99, reads[len(reads)-1])
+	if p99 > time.Second {
+		t.Errorf("reads took up to %v (p99) while the PDFs were made", p99)
+	}
 }

@@ -1,7 +1,10 @@
 package registry
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -40,6 +43,30 @@ type DraftStore interface {
 	DeleteDraft(ctx context.Context, organizationID, id string) error
 }
 
+// MaxDraftBytes is the most a draft's filing may hold as JSON. A draft is
+// bounded like the filing it becomes (at most maxItems items) and in bytes,
+// so that what an organization keeps, and a page of its drafts, stays small.
+const MaxDraftBytes = 1 << 20
+
+// checkDraft checks what a draft is checked for: its size, not its content.
+func checkDraft(f Filing) error {
+	if len(f.Collateral.Items) > maxItems {
+		return Broke("collateral.items", RuleAtMost, fmt.Sprintf("a draft, as a filing, may have at most %d items", maxItems), "max", maxItems)
+	}
+	// Measured as it is shown, without HTML escapes, which would count a
+	// "<" six times.
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(f); err != nil {
+		return err
+	}
+	if n := b.Len() - 1; n > MaxDraftBytes {
+		return Broke("(body)", RuleAtMost, fmt.Sprintf("a draft may hold at most %d bytes of JSON; this one holds %d", MaxDraftBytes, n), "max", MaxDraftBytes)
+	}
+	return nil
+}
+
 // ErrDraftLimit refuses a draft beyond MaxDrafts.
 var ErrDraftLimit = refused(ErrConflict, "the organization already keeps the most drafts allowed (1,000): file or delete some")
 
@@ -50,6 +77,9 @@ func (s *Service) CreateDraft(ctx context.Context, c Caller, f Filing) (Draft, e
 	}
 	if c.OrganizationID == "" {
 		return Draft{}, refused(ErrForbidden, "the operator's token belongs to no organization")
+	}
+	if err := checkDraft(f); err != nil {
+		return Draft{}, err
 	}
 	d := Draft{ID: uuid.Must(uuid.NewV7()).String(), Filing: f, OrganizationID: c.OrganizationID}
 	err := s.administer(ctx, c, auth.CreateDraft, &d, func(tx Tx, at time.Time) (string, error) {
@@ -66,6 +96,9 @@ func (s *Service) UpdateDraft(ctx context.Context, c Caller, id string, f Filing
 	}
 	if !isUUID(id) || c.OrganizationID == "" {
 		return Draft{}, ErrNotFound
+	}
+	if err := checkDraft(f); err != nil {
+		return Draft{}, err
 	}
 	d, err := s.store.Draft(ctx, c.OrganizationID, id)
 	if err != nil {

@@ -334,7 +334,8 @@ func (s *Service) LogEntries(ctx context.Context, c Caller, from, to string) (Lo
 	if err != nil {
 		return LogEntryPage{}, err
 	}
-	page := LogEntryPage{Items: make([]LogEntryView, len(entries)), NextCursor: next}
+	page := LogEntryPage{Items: make([]LogEntryView, len(entries)), NextCursor: next,
+		after: func(e LogEntryView) string { return strconv.FormatInt(e.Index+1, 10) }}
 	for i, e := range entries {
 		page.Items[i] = LogEntryView{Index: e.LogIndex, Record: e.Leaf(), Event: json.RawMessage(e.Record), Openings: nonNilOpenings(e.Openings), LeafHash: e.LeafHash,
 			Indexed: indexedOf(e.EventRecord)}

@@ -395,3 +395,51 @@ func TestHashTilesAtImpossibleLevels(t *testing.T) {
 		}
 	}
 }
+
+// TestLogEntriesAnswerIsAtMost4MiB: /log/entries over registrations of a
+// thousand items each ends, short of its 1,000 entries, at 4 MiB, with
+// next_cursor the from of the rest; reading on from there gives every
+// position once.
+func TestLogEntriesAnswerIsAtMost4MiB(t *testing.T) {
+	e := newEnv(t)
+	bank := e.newAccount(usccs[0], "registrant")
+	auditor := e.newAccount(usccs[3], "auditor")
+	items := make([]any, 1000)
+	for i := range items {
+		items[i] = map[string]any{"type": "equipment", "serial_number": fmt.Sprintf("SN-%04d", i), "description": strings.Repeat("数控机床", 20)}
+	}
+	var filings []any
+	for i := range 16 {
+		f := filing(fmt.Sprintf("上海星辰精密机械%d有限公司", i), usccs[1])
+		f["collateral"].(map[string]any)["items"] = items
+		filings = append(filings, f)
+	}
+	e.must(200, e.do("POST", "/registrations/batch", bank.Token, map[string]any{"filings": filings}))
+	seen := map[float64]int{}
+	pages := 0
+	for path := "/log/entries"; path != ""; pages++ {
+		if pages > 20 {
+			t.Fatal("paging does not end")
+		}
+		r := e.do("GET", path, auditor.Token, nil)
+		if len(r.Body) > httpapi.MaxListBytes {
+			t.Fatalf("an answer of %d bytes", len(r.Body))
+		}
+		page := e.must(200, r)
+		for _, it := range list(page["items"]) {
+			seen[obj(it)["index"].(float64)]++
+		}
+		path = ""
+		if next, ok := page["next_cursor"].(string); ok {
+			path = "/log/entries?from=" + next
+		}
+	}
+	if pages < 2 || len(seen) != 16 {
+		t.Errorf("%d pages, %d positions", pages, len(seen))
+	}
+	for i := range 16 {
+		if seen[float64(i)] != 1 {
+			t.Errorf("position %d given %d times", i, seen[float64(i)])
+		}
+	}
+}

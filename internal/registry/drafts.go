@@ -67,6 +67,15 @@ func checkDraft(f Filing) error {
 	return nil
 }
 
+// draftSize is about how many bytes a draft takes in a list's answer.
+func draftSize(d Draft) int {
+	b, err := json.Marshal(d.Filing)
+	if err != nil {
+		return MaxDraftBytes
+	}
+	return len(b)
+}
+
 // ErrDraftLimit refuses a draft beyond MaxDrafts.
 var ErrDraftLimit = refused(ErrConflict, "the organization already keeps the most drafts allowed (1,000): file or delete some")
 
@@ -136,11 +145,9 @@ func (s *Service) Drafts(ctx context.Context, c Caller, limit, cursor string) (P
 	if c.OrganizationID == "" {
 		return Page[Draft]{Items: []Draft{}}, nil
 	}
-	ds, err := s.store.Drafts(ctx, c.OrganizationID, after, n+1)
-	if err != nil {
-		return Page[Draft]{}, err
-	}
-	return pageOf(ds, n, func(d Draft) string { return d.ID }), nil
+	return pageWithin(n, after, func(after string, k int) ([]Draft, error) {
+		return s.store.Drafts(ctx, c.OrganizationID, after, k)
+	}, func(d Draft) string { return d.ID }, draftSize)
 }
 
 // DeleteDraft removes one of the caller's organization's drafts.

@@ -55,6 +55,41 @@ func pageOf[T any](items []T, limit int, key func(T) string) Page[T] {
 	return page
 }
 
+// listReadBytes is about how much of a list of large items (drafts, log
+// entries) is read for one page: the API answers at most 4 MiB of it, and
+// reading 500 items of 1 MiB to answer four would hold hundreds of MB.
+const listReadBytes = 4 << 20
+
+// pageWithin reads a page of a list a few items at a time, until it holds
+// limit of them or about listReadBytes (by size), and gives the cursor
+// after the last item read when it stopped for size: fetch reads n items
+// after a key, as the store's keyset reads do.
+func pageWithin[T any](limit int, after string, fetch func(after string, n int) ([]T, error), key func(T) string, size func(T) int) (Page[T], error) {
+	var items []T
+	read := 0
+	for len(items) <= limit {
+		n := min(8, limit+1-len(items))
+		got, err := fetch(after, n)
+		if err != nil {
+			return Page[T]{}, err
+		}
+		items = append(items, got...)
+		if len(got) < n {
+			break // the list's end
+		}
+		after = key(items[len(items)-1])
+		for _, x := range got {
+			read += size(x)
+		}
+		if read > listReadBytes && len(items) <= limit {
+			page := pageOf(items, limit, key)
+			page.NextCursor = page.after(items[len(items)-1])
+			return page, nil
+		}
+	}
+	return pageOf(items, limit, key), nil
+}
+
 // cursorOf is the cursor of the page after the item with key k.
 func cursorOf(k string) string { return base64.RawURLEncoding.EncodeToString([]byte(k)) }
 

@@ -33,6 +33,9 @@ import (
 type Options struct {
 	// MaxBodyBytes limits request bodies (default 1 MiB).
 	MaxBodyBytes int64
+	// MaxListBytes bounds a list's answer (default 4 MiB): it ends before
+	// the item that would pass it, with next_cursor there.
+	MaxListBytes int
 	Logger       *slog.Logger
 	// PerToken limits how often one bearer token may call the API; a zero
 	// Rate is no limit.
@@ -164,6 +167,9 @@ const BasePath = httpx.BasePath
 func NewRouter(svc *registry.Service, opts Options) http.Handler {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = 1 << 20
+	}
+	if opts.MaxListBytes <= 0 {
+		opts.MaxListBytes = MaxListBytes
 	}
 	if opts.Certificates == nil {
 		opts.Certificates = certpdf.New(certpdf.Options{})
@@ -361,6 +367,10 @@ func (a *api) ok(c *gin.Context) func(any, error) error {
 	return func(v any, err error) error {
 		if err != nil {
 			return err
+		}
+		if l, isList := v.(registry.List); isList {
+			a.writeList(c, l)
+			return nil
 		}
 		a.render(c, http.StatusOK, v)
 		return nil

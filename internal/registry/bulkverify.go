@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"strconv"
 	"time"
 
 	"github.com/movable-registry/registry/internal/auth"
@@ -42,7 +43,8 @@ func (s *Service) LogColumns(ctx context.Context, c Caller, from, to string) (Pa
 	if err != nil {
 		return Page[LogColumns]{}, err
 	}
-	page := Page[LogColumns]{Items: make([]LogColumns, len(entries)), NextCursor: next}
+	page := Page[LogColumns]{Items: make([]LogColumns, len(entries)), NextCursor: next,
+		after: func(e LogColumns) string { return strconv.FormatInt(e.Index+1, 10) }}
 	for i, e := range entries {
 		page.Items[i] = LogColumns{Index: e.LogIndex, Openings: e.Openings, Indexed: indexedOf(e)}
 	}
@@ -217,7 +219,7 @@ func (s *Service) LogState(ctx context.Context, c Caller, after, size, at string
 	if err != nil {
 		return Page[RegistrationDigest]{}, err
 	}
-	page := Page[RegistrationDigest]{Items: []RegistrationDigest{}}
+	page := Page[RegistrationDigest]{Items: []RegistrationDigest{}, after: func(d RegistrationDigest) string { return d.Number }}
 	if len(numbers) == 0 {
 		return page, nil
 	}

@@ -1,7 +1,10 @@
 package registry
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -40,6 +43,39 @@ type DraftStore interface {
 	DeleteDraft(ctx context.Context, organizationID, id string) error
 }
 
+// MaxDraftBytes is the most a draft's filing may hold as JSON. A draft is
+// bounded like the filing it becomes (at most maxItems items) and in bytes,
+// so that what an organization keeps, and a page of its drafts, stays small.
+const MaxDraftBytes = 1 << 20
+
+// checkDraft checks what a draft is checked for: its size, not its content.
+func checkDraft(f Filing) error {
+	if len(f.Collateral.Items) > maxItems {
+		return Broke("collateral.items", RuleAtMost, fmt.Sprintf("a draft, as a filing, may have at most %d items", maxItems), "max", maxItems)
+	}
+	// Measured as it is shown, without HTML escapes, which would count a
+	// "<" six times.
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(f); err != nil {
+		return err
+	}
+	if n := b.Len() - 1; n > MaxDraftBytes {
+		return Broke("(body)", RuleAtMost, fmt.Sprintf("a draft may hold at most %d bytes of JSON; this one holds %d", MaxDraftBytes, n), "max", MaxDraftBytes)
+	}
+	return nil
+}
+
+// draftSize is about how many bytes a draft takes in a list's answer.
+func draftSize(d Draft) int {
+	b, err := json.Marshal(d.Filing)
+	if err != nil {
+		return MaxDraftBytes
+	}
+	return len(b)
+}
+
 // ErrDraftLimit refuses a draft beyond MaxDrafts.
 var ErrDraftLimit = refused(ErrConflict, "the organization already keeps the most drafts allowed (1,000): file or delete some")
 
@@ -50,6 +86,9 @@ func (s *Service) CreateDraft(ctx context.Context, c Caller, f Filing) (Draft, e
 	}
 	if c.OrganizationID == "" {
 		return Draft{}, refused(ErrForbidden, "the operator's token belongs to no organization")
+	}
+	if err := checkDraft(f); err != nil {
+		return Draft{}, err
 	}
 	d := Draft{ID: uuid.Must(uuid.NewV7()).String(), Filing: f, OrganizationID: c.OrganizationID}
 	err := s.administer(ctx, c, auth.CreateDraft, &d, func(tx Tx, at time.Time) (string, error) {
@@ -66,6 +105,9 @@ func (s *Service) UpdateDraft(ctx context.Context, c Caller, id string, f Filing
 	}
 	if !isUUID(id) || c.OrganizationID == "" {
 		return Draft{}, ErrNotFound
+	}
+	if err := checkDraft(f); err != nil {
+		return Draft{}, err
 	}
 	d, err := s.store.Draft(ctx, c.OrganizationID, id)
 	if err != nil {
@@ -103,11 +145,9 @@ func (s *Service) Drafts(ctx context.Context, c Caller, limit, cursor string) (P
 	if c.OrganizationID == "" {
 		return Page[Draft]{Items: []Draft{}}, nil
 	}
-	ds, err := s.store.Drafts(ctx, c.OrganizationID, after, n+1)
-	if err != nil {
-		return Page[Draft]{}, err
-	}
-	return pageOf(ds, n, func(d Draft) string { return d.ID }), nil
+	return pageWithin(n, after, func(after string, k int) ([]Draft, error) {
+		return s.store.Drafts(ctx, c.OrganizationID, after, k)
+	}, func(d Draft) string { return d.ID }, draftSize)
 }
 
 // DeleteDraft removes one of the caller's organization's drafts.

@@ -330,11 +330,26 @@ func (s *Service) LogEntries(ctx context.Context, c Caller, from, to string) (Lo
 	if err != nil {
 		return LogEntryPage{}, err
 	}
-	entries, err := s.store.LogEntries(ctx, lo, end)
-	if err != nil {
-		return LogEntryPage{}, err
+	// Read a few entries at a time up to about listReadBytes: one entry
+	// can be hundreds of KB (a registration of a thousand items).
+	var entries []LogEntry
+	for at, read := lo, 0; at < end; {
+		chunk, err := s.store.LogEntries(ctx, at, min(end, at+16))
+		if err != nil {
+			return LogEntryPage{}, err
+		}
+		entries = append(entries, chunk...)
+		at = min(end, at+16)
+		for _, e := range chunk {
+			read += 2 * len(e.Record) // the event, and the record in base64
+		}
+		if read > listReadBytes && at < end {
+			next = strconv.FormatInt(at, 10)
+			break
+		}
 	}
-	page := LogEntryPage{Items: make([]LogEntryView, len(entries)), NextCursor: next}
+	page := LogEntryPage{Items: make([]LogEntryView, len(entries)), NextCursor: next,
+		after: func(e LogEntryView) string { return strconv.FormatInt(e.Index+1, 10) }}
 	for i, e := range entries {
 		page.Items[i] = LogEntryView{Index: e.LogIndex, Record: e.Leaf(), Event: json.RawMessage(e.Record), Openings: nonNilOpenings(e.Openings), LeafHash: e.LeafHash,
 			Indexed: indexedOf(e.EventRecord)}

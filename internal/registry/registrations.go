@@ -307,7 +307,8 @@ func (s *Service) Registrations(ctx context.Context, c Caller, req ListRequest) 
 	if err != nil {
 		return RegistrationPage{}, err
 	}
-	out := RegistrationPage{Items: make([]Registration, 0, len(regs)), NextCursor: page.NextCursor}
+	out := RegistrationPage{Items: make([]Registration, 0, len(regs)), NextCursor: page.NextCursor,
+		after: func(r Registration) string { return cursorOf(r.Number) }}
 	for _, r := range regs {
 		out.Items = append(out.Items, shown(c, finish(r, f.Now)))
 	}

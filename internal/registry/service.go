@@ -44,16 +44,54 @@ func readPage(p *problems, limit, cursor string, valid func(string) bool) (n int
 
 // pageOf cuts the one item fetched beyond limit off and makes the cursor.
 func pageOf[T any](items []T, limit int, key func(T) string) Page[T] {
-	page := Page[T]{Items: items}
+	page := Page[T]{Items: items, after: func(x T) string { return cursorOf(key(x)) }}
 	if page.Items == nil {
 		page.Items = []T{}
 	}
 	if len(items) > limit {
 		page.Items = items[:limit]
-		page.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(key(items[limit-1])))
+		page.NextCursor = page.after(items[limit-1])
 	}
 	return page
 }
+
+// listReadBytes is about how much of a list of large items (drafts, log
+// entries) is read for one page: the API answers at most 4 MiB of it, and
+// reading 500 items of 1 MiB to answer four would hold hundreds of MB.
+const listReadBytes = 4 << 20
+
+// pageWithin reads a page of a list a few items at a time, until it holds
+// limit of them or about listReadBytes (by size), and gives the cursor
+// after the last item read when it stopped for size: fetch reads n items
+// after a key, as the store's keyset reads do.
+func pageWithin[T any](limit int, after string, fetch func(after string, n int) ([]T, error), key func(T) string, size func(T) int) (Page[T], error) {
+	var items []T
+	read := 0
+	for len(items) <= limit {
+		n := min(8, limit+1-len(items))
+		got, err := fetch(after, n)
+		if err != nil {
+			return Page[T]{}, err
+		}
+		items = append(items, got...)
+		if len(got) < n {
+			break // the list's end
+		}
+		after = key(items[len(items)-1])
+		for _, x := range got {
+			read += size(x)
+		}
+		if read > listReadBytes && len(items) <= limit {
+			page := pageOf(items, limit, key)
+			page.NextCursor = page.after(items[len(items)-1])
+			return page, nil
+		}
+	}
+	return pageOf(items, limit, key), nil
+}
+
+// cursorOf is the cursor of the page after the item with key k.
+func cursorOf(k string) string { return base64.RawURLEncoding.EncodeToString([]byte(k)) }
 
 func isUUID(s string) bool { return uuid.Validate(s) == nil && len(s) == 36 }
 
@@ -328,4 +366,36 @@ func normalizeModificationCode(code string) string {
 type Page[T any] struct {
 	Items      []T    `json:"items"`
 	NextCursor string `json:"next_cursor,omitempty"`
+	// after is the cursor of the page that starts after a given item, so
+	// that the API can end a page early (its answer's size is bounded) and
+	// still say where the rest begins. Every list sets it.
+	after func(T) string
+}
+
+// A List is a page of a list as the API writes it: item by item, ending
+// early when the answer would grow too large (docs/api.md, "Limits").
+type List interface {
+	Len() int
+	Item(i int) any
+	// CursorAfter is the next_cursor of the page ended after its first n
+	// items (1 ≤ n ≤ Len()): the page's own when n is all of them, "" when
+	// the list cannot be resumed mid-page.
+	CursorAfter(n int) string
+}
+
+// Len is how many items the page holds.
+func (p Page[T]) Len() int { return len(p.Items) }
+
+// Item is the page's item i.
+func (p Page[T]) Item(i int) any { return p.Items[i] }
+
+// CursorAfter is the cursor of the items after the page's first n.
+func (p Page[T]) CursorAfter(n int) string {
+	if n >= len(p.Items) {
+		return p.NextCursor
+	}
+	if p.after == nil {
+		return ""
+	}
+	return p.after(p.Items[n-1])
 }

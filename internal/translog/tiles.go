@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
+	"math/bits"
 	"strings"
 
 	"golang.org/x/mod/sumdb/tlog"
@@ -58,10 +60,20 @@ func TilePath(t Tile) string {
 }
 
 // TileEnd is one past the last record that tile t covers: a tree of at least
-// this many records holds the whole tile.
+// this many records holds the whole tile. A tile no tree of 2^63 records
+// could hold ends at math.MaxInt64: a shift by 64 bits or more is 0 in Go,
+// which once let tiles at impossible levels pass for tiles of any tree.
 func TileEnd(t Tile) int64 {
 	level := max(t.L, 0)
-	return (t.N*TileWidth + int64(t.W)) << (TileHeight * level)
+	if t.N < 0 || t.W < 0 || t.N > (math.MaxInt64-int64(t.W))/TileWidth {
+		return math.MaxInt64
+	}
+	end := uint64(t.N*TileWidth + int64(t.W))
+	shift := TileHeight * level
+	if shift >= 63 || bits.Len64(end)+shift > 63 {
+		return math.MaxInt64
+	}
+	return int64(end << shift)
 }
 
 // ReadTile reads the hashes of hash tile t from the stored hashes.

@@ -3,6 +3,7 @@ package translog
 import (
 	"context"
 	"fmt"
+	"math"
 	"testing"
 
 	"golang.org/x/mod/sumdb/tlog"
@@ -94,6 +95,16 @@ func TestTilePaths(t *testing.T) {
 	}
 	if TileEnd(Tile{H: 8, L: 1, N: 0, W: 17}) != 17*256 || TileEnd(Tile{H: 8, L: -1, N: 2, W: 3}) != 515 {
 		t.Error("TileEnd")
+	}
+	// Tiles no tree of 2^63 records holds end past every tree, not at the
+	// 0 a shift of 64 bits gives.
+	for _, tile := range []Tile{{H: 8, L: 8, W: 1}, {H: 8, L: 63, W: 1}, {H: 8, L: 7, N: 128, W: 1}, {H: 8, L: 0, N: 1 << 62, W: 1}} {
+		if end := TileEnd(tile); end != math.MaxInt64 {
+			t.Errorf("TileEnd(%+v) = %d", tile, end)
+		}
+	}
+	if end := TileEnd(Tile{H: 8, L: 7, W: 1}); end != 1<<56 {
+		t.Errorf("TileEnd of the first level-7 tile: %d", end)
 	}
 }
 

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/movable-registry/registry/internal/auth"
 )
 
 // prefixed adds a nested value's field errors under prefix.
@@ -264,6 +266,9 @@ func (p *problems) err() error {
 type Refusal struct {
 	Kind   error
 	Detail string
+	// Roles, when set, are the roles any one of which would have allowed
+	// what was refused, so that a page can say which to ask for.
+	Roles []auth.Role
 }
 
 func (e *Refusal) Error() string { return e.Kind.Error() + ": " + e.Detail }

@@ -29,8 +29,11 @@ func (p *problems) prefixed(prefix string, err error) {
 
 // Sentinel errors of the domain; the HTTP layer maps each to a status and code.
 var (
-	ErrNotFound        = errors.New("not found")
-	ErrConflict        = errors.New("conflict")
+	ErrNotFound = errors.New("not found")
+	ErrConflict = errors.New("conflict")
+	// ErrQuotaExceeded is a change that would hold more than the
+	// organization may (attachments.max_bytes of attachments).
+	ErrQuotaExceeded   = errors.New("quota exceeded")
 	ErrNotEffective    = errors.New("registration is not effective")
 	ErrForbidden       = errors.New("forbidden")
 	ErrUnauthenticated = errors.New("unauthenticated")

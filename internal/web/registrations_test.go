@@ -221,7 +221,9 @@ func TestAnotherRegistrantChangesWithTheModificationCode(t *testing.T) {
 	id, code := s.org("上海星辰银行", "financial_institution")
 	bank := s.user(id, code, "registrant")
 	agentID, agentCode := s.org("上海登记代理有限公司", "enterprise")
-	agent := s.user(agentID, agentCode, "registrant")
+	// The agent is no party to the registration: it reads its page as a
+	// searcher (reading the register is searching it).
+	agent := s.user(agentID, agentCode, "registrant", "searcher")
 	filed := s.api(201, "POST", "/registrations", bank.Token, map[string]any{
 		"kind": "chattel_mortgage", "period_months": 12,
 		"grantors":        []any{map[string]any{"type": "organization", "name": "上海星辰精密机械有限公司", "uscc": uscc("91310115MA1K3YJ1X")}},

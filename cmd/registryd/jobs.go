@@ -38,12 +38,14 @@ func startJobs(jobs context.Context, svc *registry.Service, checkpointEvery time
 
 // tasks are the jobs River's leader runs every deadlineEvery, on one
 // instance at a time: expiries and lapses recorded as events, expiry
-// reminders stored as notices, and expired idempotency keys purged.
+// reminders stored as notices, expired idempotency keys purged, and
+// uploads that no filing names removed after attachments.unnamed_retention.
 func tasks(svc *registry.Service, deadlineEvery time.Duration, log *slog.Logger, metrics prometheus.Registerer) []riverjobs.Task {
 	deadlinesRecorded := prometheus.NewCounter(prometheus.CounterOpts{Name: "registry_deadlines_recorded_total", Help: "Expiries and lapses recorded as events."})
 	remindersSent := prometheus.NewCounter(prometheus.CounterOpts{Name: "registry_expiry_reminders_total", Help: "Expiry reminders stored as notices."})
 	keysPurged := prometheus.NewCounter(prometheus.CounterOpts{Name: "registry_idempotency_keys_purged_total", Help: "Idempotency keys (and their sealed answers) purged after idempotency.retention."})
-	metrics.MustRegister(deadlinesRecorded, remindersSent, keysPurged)
+	attachmentsRemoved := prometheus.NewCounter(prometheus.CounterOpts{Name: "registry_attachments_unnamed_removed_total", Help: "Uploads that no filing named, removed after attachments.unnamed_retention."})
+	metrics.MustRegister(deadlinesRecorded, remindersSent, keysPurged, attachmentsRemoved)
 	return []riverjobs.Task{
 		{Name: "record_deadlines", Every: deadlineEvery, Run: func(ctx context.Context) error {
 			for more := true; more; {
@@ -64,6 +66,17 @@ func tasks(svc *registry.Service, deadlineEvery time.Duration, log *slog.Logger,
 			keysPurged.Add(float64(n))
 			if err != nil {
 				return fmt.Errorf("idempotency keys not purged: %w", err)
+			}
+			return nil
+		}},
+		{Name: "remove_unnamed_attachments", Every: deadlineEvery, Run: func(ctx context.Context) error {
+			n, err := svc.RemoveUnnamedAttachments(ctx)
+			if n > 0 {
+				attachmentsRemoved.Add(float64(n))
+				log.Info("unnamed attachments removed", "count", n)
+			}
+			if err != nil {
+				return fmt.Errorf("unnamed attachments not removed: %w", err)
 			}
 			return nil
 		}},

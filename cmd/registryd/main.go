@@ -158,6 +158,7 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 		IdempotencyRetention: cfg.Idempotency.Retention,
 		LogSigner:            signer, LogVerifierKey: vkey, LogOrigin: cfg.Log.Origin,
 		Witnesses: witnesses, WitnessTimeout: cfg.Log.WitnessTimeout, OnWitness: onWitness,
+		AttachmentsMaxBytes: cfg.Attachments.MaxBytes, AttachmentsUnnamedRetention: cfg.Attachments.UnnamedRetention,
 	})
 	log.Info("log signing key loaded", "verifier_key", vkey)
 	staff, err := svc.StaffOutsideRegistry(ctx)

@@ -208,6 +208,29 @@ var permissions = map[Action][]Role{
 	IDNumberBurst:          {System},
 }
 
+// beyondOwn lists, for an action that anyone may take on what is its own,
+// the roles needed to take it on anything else. Anyone reads a registration
+// its organization is a party to or controls; reading anyone else's is
+// reading the register, which is searching it. The registry's staff, who
+// answer for the whole register, are exempted by the service.
+var beyondOwn = map[Action][]Role{
+	ReadRegistration: {Searcher},
+}
+
+// CanBeyondOwn reports whether p may take a on what is not its own: what
+// Can allows, unless beyondOwn names roles for a, of which p holds none.
+func (p Principal) CanBeyondOwn(a Action) bool {
+	need, ok := beyondOwn[a]
+	if !ok {
+		return p.Can(a)
+	}
+	return p.Can(a) && slices.ContainsFunc(need, p.Has)
+}
+
+// RolesBeyondOwn lists the roles needed to take a on what is not one's own
+// (nil when Can says all).
+func RolesBeyondOwn(a Action) []Role { return slices.Clone(beyondOwn[a]) }
+
 // Actions lists every action of the register, by name: everything the
 // audit trail may record.
 func Actions() []Action { return slices.Sorted(maps.Keys(permissions)) }

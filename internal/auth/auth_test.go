@@ -40,6 +40,32 @@ func TestPermissionTable(t *testing.T) {
 	}
 }
 
+func TestPermissionBeyondOwn(t *testing.T) {
+	tests := []struct {
+		name   string
+		roles  []Role
+		action Action
+		want   bool
+	}{
+		{"a searcher reads anyone's registration", []Role{Searcher}, ReadRegistration, true},
+		{"an org_admin alone reads only its own", []Role{OrgAdmin}, ReadRegistration, false},
+		{"a registrant alone reads only its own", []Role{Registrant}, ReadRegistration, false},
+		{"no roles, only one's own", nil, ReadRegistration, false},
+		{"an action without a rule beyond one's own is as the table says", []Role{Registrant}, FileRegistration, true},
+		{"and refused where the table refuses", []Role{Searcher}, FileRegistration, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := (Principal{Roles: tt.roles}).CanBeyondOwn(tt.action); got != tt.want {
+				t.Errorf("CanBeyondOwn(%s) = %v, want %v", tt.action, got, tt.want)
+			}
+		})
+	}
+	if got := RolesBeyondOwn(ReadRegistration); len(got) != 1 || got[0] != Searcher {
+		t.Errorf("RolesBeyondOwn(registration.read) = %v, want [searcher]", got)
+	}
+}
+
 func TestPasswords(t *testing.T) {
 	h := HashPassword("correct horse battery")
 	if !strings.HasPrefix(h, "$argon2id$v=19$m=19456,t=2,p=1$") {

@@ -164,6 +164,16 @@ type Config struct {
 		// its sealed answer (24 h).
 		Retention time.Duration `yaml:"retention"`
 	} `yaml:"idempotency"`
+	// Attachments are the files organizations upload to name in filings.
+	Attachments struct {
+		// MaxBytes is how many bytes of attachments one organization may
+		// hold, named or not (1 GiB): beyond it an upload is 409
+		// quota_exceeded.
+		MaxBytes int64 `yaml:"max_bytes"`
+		// UnnamedRetention is how long an upload that no filing or
+		// amendment names is kept before a job removes it (7 days).
+		UnnamedRetention time.Duration `yaml:"unnamed_retention"`
+	} `yaml:"attachments"`
 	// PDFFont, when set, is a TrueType font the PDF certificates ask first
 	// for each character, before Certificates.Fonts (REGISTRY_PDF_FONT).
 	PDFFont string `yaml:"pdf_font"`
@@ -244,6 +254,7 @@ func Defaults() Config {
 	}
 	c.Reminders.DaysBefore = []int{90, 30, 7}
 	c.Idempotency.Retention = 24 * time.Hour
+	c.Attachments.MaxBytes, c.Attachments.UnnamedRetention = 1<<30, 7*24*time.Hour
 	c.Webhooks.RetryBase = 10 * time.Second
 	c.Search.MaxResults, c.Search.MaxAnswerBytes = 1000, 4<<20
 	c.Search.IDNumberPerHour = 60
@@ -319,7 +330,7 @@ func Load(getenv func(string) string) (Config, error) {
 		"REGISTRY_CHECKPOINT_INTERVAL": &c.Log.CheckpointInterval, "REGISTRY_DEADLINE_INTERVAL": &c.Log.DeadlineInterval,
 		"REGISTRY_SEQUENCER_MAX_WAIT": &c.Sequencer.MaxWait, "REGISTRY_STATEMENT_TIMEOUT": &c.StatementTimeout,
 		"REGISTRY_REQUEST_TIMEOUT": &c.RequestTimeout, "REGISTRY_EXPORT_TIMEOUT": &c.ExportTimeout,
-		"REGISTRY_IDEMPOTENCY_RETENTION": &c.Idempotency.Retention}
+		"REGISTRY_IDEMPOTENCY_RETENTION": &c.Idempotency.Retention, "REGISTRY_ATTACHMENTS_UNNAMED_RETENTION": &c.Attachments.UnnamedRetention}
 	for k, p := range durations {
 		if v := getenv(k); v != "" {
 			d, err := time.ParseDuration(v)
@@ -335,6 +346,13 @@ func Load(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("REGISTRY_MAX_BODY_BYTES: %q is not a positive number", v)
 		}
 		c.MaxBodyBytes = n
+	}
+	if v := getenv("REGISTRY_ATTACHMENTS_MAX_BYTES"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			return c, fmt.Errorf("REGISTRY_ATTACHMENTS_MAX_BYTES: %q is not a positive number", v)
+		}
+		c.Attachments.MaxBytes = n
 	}
 	if v := getenv("REGISTRY_MAX_CONNECTIONS"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -459,6 +477,15 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if c.Idempotency.Retention < time.Hour {
 		return c, errors.New("idempotency.retention must be at least 1h")
+	}
+	// A quota below one largest attachment would refuse every upload.
+	if c.Attachments.MaxBytes < 10<<20 {
+		return c, errors.New("attachments.max_bytes must be at least 10485760 (one 10 MiB attachment)")
+	}
+	// An upload is made to be named by a filing soon after: a retention
+	// shorter than an hour would remove files being named.
+	if c.Attachments.UnnamedRetention < time.Hour {
+		return c, errors.New("attachments.unnamed_retention must be at least 1h")
 	}
 	if c.MaxConnections < 16 {
 		return c, errors.New("max_connections must be at least 16")

@@ -39,6 +39,9 @@ func TestLoadRefusesBadSettings(t *testing.T) {
 		"a token cache of an hour":              {"DATABASE_URL": "postgres://x", "REGISTRY_TOKEN_CACHE_TTL": "1h"},
 		"a short metrics token":                 {"DATABASE_URL": "postgres://x", "REGISTRY_METRICS_TOKEN": "short"},
 		"a signing key without its certificate": {"DATABASE_URL": "postgres://x", "REGISTRY_CERT_SIGNING_KEY": "/etc/registry/k.pem"},
+		"an attachments quota of no bytes":      {"DATABASE_URL": "postgres://x", "REGISTRY_ATTACHMENTS_MAX_BYTES": "0"},
+		"an attachments quota below one file":   {"DATABASE_URL": "postgres://x", "REGISTRY_ATTACHMENTS_MAX_BYTES": "1000"},
+		"unnamed uploads kept a minute":         {"DATABASE_URL": "postgres://x", "REGISTRY_ATTACHMENTS_UNNAMED_RETENTION": "1m"},
 	}
 	for name, env := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -77,6 +80,9 @@ func TestTheShippedSettings(t *testing.T) {
 	}
 	if c.Search.IDNumberPerHour != 60 || c.RateLimits.SignUpsPerHour != 10 || c.SignIn.HashWait != 2*time.Second || c.SignIn.ConcurrentHashes < 1 || c.MetricsToken != "" {
 		t.Errorf("id_number_per_hour %d, sign_ups_per_hour %d, sign_in %+v, metrics_token %q", c.Search.IDNumberPerHour, c.RateLimits.SignUpsPerHour, c.SignIn, c.MetricsToken)
+	}
+	if c.Attachments.MaxBytes != 1<<30 || c.Attachments.UnnamedRetention != 7*24*time.Hour {
+		t.Errorf("attachments %+v", c.Attachments)
 	}
 	dir := t.TempDir()
 	for _, bad := range []string{"search: {max_results: 0}", "search: {id_number_per_hour: 0}", "rate_limits: {sign_ups_per_hour: -1}",

@@ -15,10 +15,11 @@ import (
 // credentials; "suspended" belongs to a suspended organization and
 // "suspended_user" is a suspended user of an active one; "misplaced_auditor"
 // and "misplaced_admin" hold staff roles in a customer organization, as
-// data from before the rule could.
+// data from before the rule could. "outsider" is the org_admin, and no more,
+// of an organization that takes no part in the registrations filed here.
 var principals = []string{
 	"none", "malformed", "revoked", "expired", "suspended", "suspended_user", "misplaced_auditor", "misplaced_admin",
-	"registrant", "searcher", "org_admin", "grantor", "stranger", "auditor", "admin", "bootstrap",
+	"registrant", "searcher", "org_admin", "grantor", "stranger", "outsider", "auditor", "admin", "bootstrap",
 }
 
 var invalidCredentials = principals[:8]
@@ -26,7 +27,8 @@ var invalidCredentials = principals[:8]
 // world is the matrix's fixture: a bank (the controller of every registration
 // filed here, with a registrant, a searcher and an org_admin), the grantor
 // enterprise, a stranger organization whose one user holds every enterprise
-// role, and the registry's own staff.
+// role, an outsider organization whose one user is its org_admin only, and
+// the registry's own staff.
 type world struct {
 	e      *env
 	tokens map[string]string
@@ -53,6 +55,7 @@ func newWorld(t *testing.T) *world {
 	w.grantor = e.newAccount(usccs[1], "registrant")
 	w.tokens["grantor"] = w.grantor.Token
 	w.tokens["stranger"] = e.newAccount(usccs[2], "registrant", "searcher", "org_admin").Token
+	w.tokens["outsider"] = e.newAccount(freshUSCC(), "org_admin").Token
 
 	staff := e.must(201, e.do("POST", "/organizations", adminToken, map[string]any{"name": "登记机构", "uscc": usccs[3], "kind": "registry"}))
 	w.tokens["auditor"] = e.newUser(staff["id"].(string), usccs[3], "auditor").Token
@@ -204,7 +207,7 @@ func TestPermissionMatrix(t *testing.T) {
 		}},
 		"GET /users": {ok: 200, allowed: "admin auditor bootstrap org_admin", make: func(w *world) call { return call{"/users?organization_id=" + w.bank.OrgID, nil} }},
 		// Another organization's org_admin is told nothing of the user.
-		"PATCH /users/:id": {ok: 200, allowed: "admin bootstrap org_admin", except: map[string]int{"stranger": 404}, make: func(w *world) call {
+		"PATCH /users/:id": {ok: 200, allowed: "admin bootstrap org_admin", except: map[string]int{"stranger": 404, "outsider": 404}, make: func(w *world) call {
 			return call{"/users/" + w.bankUser(false), map[string]any{"display_name": "丙", "roles": []string{"searcher", "registrant"}}}
 		}},
 		"POST /users/:id/suspension": {ok: 201, allowed: "admin bootstrap org_admin", make: func(w *world) call {
@@ -229,9 +232,11 @@ func TestPermissionMatrix(t *testing.T) {
 		"POST /registrations/batch": {ok: 200, allowed: "registrant grantor stranger", make: func(*world) call {
 			return call{"/registrations/batch", map[string]any{"filings": []any{filing("某机械有限公司", usccs[5])}}}
 		}},
-		"GET /registrations":                            {ok: 200, allowed: "registrant grantor stranger", make: func(*world) call { return call{"/registrations?controller=mine", nil} }},
-		"GET /registrations/:number/certificate.pdf":    {ok: 200, allowed: "*", make: reg("/certificate.pdf", nil)},
-		"GET /registrations/:number":                    {ok: 200, allowed: "*", make: reg("", nil)},
+		"GET /registrations": {ok: 200, allowed: "registrant grantor stranger", make: func(*world) call { return call{"/registrations?controller=mine", nil} }},
+		// Reading a registration one is not a party to is searching the
+		// register: the outsider, with no searcher role, is refused.
+		"GET /registrations/:number/certificate.pdf":    {ok: 200, allowed: "*", except: map[string]int{"outsider": 403}, make: reg("/certificate.pdf", nil)},
+		"GET /registrations/:number":                    {ok: 200, allowed: "*", except: map[string]int{"outsider": 403}, make: reg("", nil)},
 		"POST /registrations/:number/amendments":        {ok: 201, allowed: "registrant", make: reg("/amendments", map[string]any{"description": "补充: 另有备件一批", "note": "补充"})},
 		"POST /registrations/:number/extensions":        {ok: 201, allowed: "registrant", make: reg("/extensions", map[string]any{"period_months": 12})},
 		"POST /registrations/:number/cancellation":      {ok: 201, allowed: "registrant", make: reg("/cancellation", map[string]any{"reason": "debt_repaid"})},
@@ -258,15 +263,15 @@ func TestPermissionMatrix(t *testing.T) {
 			made := w.e.must(201, w.e.do("POST", "/watches", w.searcher.Token, map[string]any{"criteria": map[string]any{"serial_number": fmt.Sprintf("W-%d", time.Now().UnixNano())}}))
 			return call{"/watches/" + made["id"].(string), nil}
 		}},
-		"POST /webhooks": {ok: 201, allowed: "org_admin stranger", make: func(w *world) call {
+		"POST /webhooks": {ok: 201, allowed: "org_admin stranger outsider", make: func(w *world) call {
 			if _, err := w.e.db.Exec("DELETE FROM webhooks"); err != nil {
 				w.e.t.Fatal(err)
 			}
 			return call{"/webhooks", map[string]any{"url": "http://127.0.0.1:9/notices", "secret": "a webhook secret of enough length"}}
 		}},
-		"GET /webhooks": {ok: 200, allowed: "org_admin stranger", make: func(*world) call { return call{"/webhooks", nil} }},
+		"GET /webhooks": {ok: 200, allowed: "org_admin stranger outsider", make: func(*world) call { return call{"/webhooks", nil} }},
 		// Another organization's org_admin (the stranger) is told nothing is there.
-		"DELETE /webhooks/:id": {ok: 204, allowed: "org_admin", except: map[string]int{"stranger": 404}, make: func(w *world) call {
+		"DELETE /webhooks/:id": {ok: 204, allowed: "org_admin", except: map[string]int{"stranger": 404, "outsider": 404}, make: func(w *world) call {
 			// Within the allowance of ten, whoever asked before.
 			if _, err := w.e.db.Exec("DELETE FROM webhooks"); err != nil {
 				w.e.t.Fatal(err)
@@ -274,7 +279,7 @@ func TestPermissionMatrix(t *testing.T) {
 			made := w.e.must(201, w.e.do("POST", "/webhooks", w.tokens["org_admin"], map[string]any{"url": "http://127.0.0.1:9/notices", "secret": "a webhook secret of enough length"}))
 			return call{"/webhooks/" + made["id"].(string), nil}
 		}},
-		"GET /webhooks/:id/deliveries": {ok: 200, allowed: "org_admin", except: map[string]int{"stranger": 404}, make: func(w *world) call {
+		"GET /webhooks/:id/deliveries": {ok: 200, allowed: "org_admin", except: map[string]int{"stranger": 404, "outsider": 404}, make: func(w *world) call {
 			if _, err := w.e.db.Exec("DELETE FROM webhooks"); err != nil {
 				w.e.t.Fatal(err)
 			}

@@ -18,7 +18,8 @@ import (
 func TestAttachments(t *testing.T) {
 	e := newEnv(t)
 	bank := e.newAccount(usccs[0], "registrant")
-	other := e.newAccount(usccs[2], "registrant")
+	// Another organization: it reads the registration as a searcher.
+	other := e.newAccount(usccs[2], "registrant", "searcher")
 	img := image.NewRGBA(image.Rect(0, 0, 4, 4))
 	var pngBytes, jpegBytes bytes.Buffer
 	if err := png.Encode(&pngBytes, img); err != nil {

@@ -56,6 +56,7 @@ var errorTable = []struct {
 	{registry.ErrForbidden, http.StatusForbidden, "forbidden", "this account may not do this"},
 	{registry.ErrNotFound, http.StatusNotFound, "not_found", "nothing has this identifier"},
 	{registry.ErrConflict, http.StatusConflict, "conflict", "this conflicts with what is already registered"},
+	{registry.ErrQuotaExceeded, http.StatusConflict, "quota_exceeded", "the organization holds as much as it may: remove or wait for the removal of what it does not need"},
 	{registry.ErrNotEffective, http.StatusConflict, "registration_not_effective", "the registration is no longer effective"},
 	{registry.ErrVersionMismatch, http.StatusPreconditionFailed, "version_mismatch", "the registration has changed since the version given in If-Match"},
 	{registry.ErrExtensionWindowClosed, http.StatusConflict, "extension_window_closed", "the registration may not be extended yet"},

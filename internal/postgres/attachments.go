@@ -34,3 +34,44 @@ func (s *Store) Attachment(ctx context.Context, id string) (registry.StoredAttac
 	return registry.StoredAttachment{Attachment: registry.Attachment{ID: r.ID, SHA256: r.SHA256, MediaType: r.MediaType, Size: r.Size},
 		OrganizationID: r.OrganizationID, Data: r.Data, CreatedAt: r.CreatedAt}, nil
 }
+
+// attachmentsLockClass is the first key of the advisory locks that hold one
+// organization's attachments (the second is its id's hash): the two-key
+// space is apart from Exclusive's one-key locks.
+const attachmentsLockClass = 25
+
+// LockAttachments holds the organization's attachments until the
+// transaction ends, so that two uploads at once cannot both fit in the room
+// only one of them fits in, and returns the bytes they hold.
+func (s *Store) LockAttachments(ctx context.Context, organizationID string) (int64, error) {
+	if err := s.w(ctx).Exec("SELECT pg_advisory_xact_lock(?, hashtext(?))", attachmentsLockClass, organizationID).Error; err != nil {
+		return 0, translate(err)
+	}
+	var held int64
+	err := s.q(ctx).Raw("SELECT coalesce(sum(size), 0) FROM attachments WHERE organization_id = ?", organizationID).Scan(&held).Error
+	return held, translate(err)
+}
+
+// NameAttachment records that a filing or amendment names the attachment,
+// which is then never removed; ErrNotFound when it was removed meanwhile.
+// The update locks the row, so a removal that has not yet committed waits
+// for this transaction and then leaves the attachment alone.
+func (s *Store) NameAttachment(ctx context.Context, id string) error {
+	res := s.w(ctx).Exec("UPDATE attachments SET named = true WHERE id = ?", id)
+	if res.Error != nil {
+		return translate(res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return registry.ErrNotFound
+	}
+	return nil
+}
+
+// DeleteUnnamedAttachments deletes up to limit attachments uploaded before
+// before that no filing or amendment names.
+func (s *Store) DeleteUnnamedAttachments(ctx context.Context, before time.Time, limit int) (int, error) {
+	res := s.w(ctx).Exec(`DELETE FROM attachments WHERE id IN (
+		SELECT id FROM attachments WHERE NOT named AND created_at < ? ORDER BY created_at LIMIT ? FOR UPDATE SKIP LOCKED)
+		AND NOT named`, before, limit)
+	return int(res.RowsAffected), translate(res.Error)
+}

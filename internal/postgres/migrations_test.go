@@ -102,6 +102,44 @@ func TestMigrationCatchesUpTheLog(t *testing.T) {
 	}
 }
 
+// TestMigrationMarksTheNamedAttachments applies migration 00029 to a
+// register with uploads: those that an initial registration or an
+// amendment names are marked named (and so never removed), the others not.
+func TestMigrationMarksTheNamedAttachments(t *testing.T) {
+	_, gdb := pgtest.Open(t)
+	p, db := migrations(t, gdb)
+	ctx := context.Background()
+	if _, err := p.DownTo(ctx, 28); err != nil {
+		t.Fatal(err)
+	}
+	ids := []string{"01a24f26-0000-7000-8000-000000000001", "01a24f26-0000-7000-8000-000000000002", "01a24f26-0000-7000-8000-000000000003"}
+	for _, id := range ids {
+		if _, err := db.Exec(`INSERT INTO attachments (id, organization_id, sha256, media_type, size, data, created_at)
+			VALUES ($1, gen_random_uuid(), 'x', 'text/csv', 3, 'a,b'::bytea, now())`, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	records := []string{
+		fmt.Sprintf(`{"log_index":0,"type":"initial","data":{"collateral":{"items":[{"id":"i1"}],"attachments":[{"id":%q,"sha256":"x"}]}}}`, ids[0]),
+		fmt.Sprintf(`{"log_index":1,"type":"amendment","data":{"add_items":[{"id":%q}],"add_attachments":[{"id":%q}]}}`, ids[2], ids[1]),
+	}
+	for i, rec := range records {
+		if _, err := db.Exec(`INSERT INTO events (log_index, number, registration_number, type, registered_at, record) VALUES ($1, $2, 'R', 'initial', now(), $3)`,
+			i, fmt.Sprint("N", i), []byte(rec)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := p.UpTo(ctx, 29); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []bool{true, true, false} {
+		var named bool
+		if err := db.QueryRow("SELECT named FROM attachments WHERE id = $1", ids[i]).Scan(&named); err != nil || named != want {
+			t.Errorf("attachment %d named %v (%v), want %v", i, named, err, want)
+		}
+	}
+}
+
 // TestReadyOnANewerSchema: during a rolling upgrade the new version
 // migrates while the old one still serves, so a schema newer than this
 // version's is ready, and an older one is not.

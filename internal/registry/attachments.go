@@ -42,6 +42,16 @@ type AttachmentStore interface {
 	InsertAttachment(ctx context.Context, a StoredAttachment) error
 	// Attachment returns one, bytes included; ErrNotFound when none.
 	Attachment(ctx context.Context, id string) (StoredAttachment, error)
+	// LockAttachments holds an organization's attachments until the
+	// transaction ends (one upload at a time weighs against its quota)
+	// and returns the bytes they hold.
+	LockAttachments(ctx context.Context, organizationID string) (int64, error)
+	// NameAttachment records that a filing names the attachment, which is
+	// then kept for ever; ErrNotFound when it is gone.
+	NameAttachment(ctx context.Context, id string) error
+	// DeleteUnnamedAttachments deletes up to limit attachments uploaded
+	// before before that nothing names, and says how many.
+	DeleteUnnamedAttachments(ctx context.Context, before time.Time, limit int) (int, error)
 }
 
 // AttachmentTypes are the media types an attachment may have.
@@ -71,10 +81,39 @@ func (s *Service) Attach(ctx context.Context, c Caller, data []byte, mt string) 
 	a := StoredAttachment{Attachment: Attachment{ID: uuid.Must(uuid.NewV7()).String(), SHA256: hex.EncodeToString(sum[:]), MediaType: mt, Size: len(data)},
 		OrganizationID: c.OrganizationID, Data: data}
 	err := s.administer(ctx, c, auth.Attach, &a.Attachment, func(tx Tx, at time.Time) (string, error) {
+		// The check and the insert are one under the organization's lock:
+		// two uploads at once cannot both take the last room.
+		held, err := tx.LockAttachments(ctx, c.OrganizationID)
+		if err != nil {
+			return "", err
+		}
+		if held+int64(len(data)) > s.cfg.AttachmentsMaxBytes {
+			return "", &Refusal{Kind: ErrQuotaExceeded, Detail: fmt.Sprintf(
+				"the organization's attachments hold %d bytes of the %d it may hold (attachments.max_bytes): this file of %d bytes does not fit; uploads that no filing names are removed after %s",
+				held, s.cfg.AttachmentsMaxBytes, len(data), s.cfg.AttachmentsUnnamedRetention)}
+		}
 		a.CreatedAt = at
 		return a.ID, tx.InsertAttachment(ctx, a)
 	})
 	return a.Attachment, err
+}
+
+// RemoveUnnamedAttachments deletes the uploads that no filing or amendment
+// names once they are older than cfg.AttachmentsUnnamedRetention, on one
+// instance at a time, and says how many. One that is named is never
+// removed, even while the filing naming it is being made.
+func (s *Service) RemoveUnnamedAttachments(ctx context.Context) (removed int, err error) {
+	_, err = s.store.Exclusive(ctx, "registry: remove unnamed attachments", func() error {
+		before := s.clock().Add(-s.cfg.AttachmentsUnnamedRetention)
+		for {
+			n, err := s.store.DeleteUnnamedAttachments(ctx, before, 100)
+			removed += n
+			if err != nil || n < 100 {
+				return err
+			}
+		}
+	})
+	return removed, err
 }
 
 // AttachmentFile returns an attachment's bytes, byte for byte, to any
@@ -115,6 +154,11 @@ func (s *Service) attachments(ctx context.Context, tx Tx, c Caller, field string
 			continue
 		}
 		a, err := tx.Attachment(ctx, id)
+		if err == nil && a.OrganizationID == c.OrganizationID {
+			// Named, it is kept for ever; gone meanwhile (unnamed past
+			// its retention), it is as if it never was.
+			err = tx.NameAttachment(ctx, id)
+		}
 		if err == ErrNotFound || (err == nil && a.OrganizationID != c.OrganizationID) {
 			p.add(field, CodeInvalidField, "names no attachment of this organization's")
 			continue

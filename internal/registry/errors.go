@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/movable-registry/registry/internal/auth"
 )
 
 // prefixed adds a nested value's field errors under prefix.
@@ -27,8 +29,11 @@ func (p *problems) prefixed(prefix string, err error) {
 
 // Sentinel errors of the domain; the HTTP layer maps each to a status and code.
 var (
-	ErrNotFound        = errors.New("not found")
-	ErrConflict        = errors.New("conflict")
+	ErrNotFound = errors.New("not found")
+	ErrConflict = errors.New("conflict")
+	// ErrQuotaExceeded is a change that would hold more than the
+	// organization may (attachments.max_bytes of attachments).
+	ErrQuotaExceeded   = errors.New("quota exceeded")
 	ErrNotEffective    = errors.New("registration is not effective")
 	ErrForbidden       = errors.New("forbidden")
 	ErrUnauthenticated = errors.New("unauthenticated")
@@ -264,6 +269,9 @@ func (p *problems) err() error {
 type Refusal struct {
 	Kind   error
 	Detail string
+	// Roles, when set, are the roles any one of which would have allowed
+	// what was refused, so that a page can say which to ask for.
+	Roles []auth.Role
 }
 
 func (e *Refusal) Error() string { return e.Kind.Error() + ": " + e.Detail }

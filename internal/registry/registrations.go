@@ -570,7 +570,27 @@ func (s *Service) Registration(ctx context.Context, c Caller, number string) (Re
 	if err != nil {
 		return Registration{}, err
 	}
+	if err := s.readRegister(ctx, c, number, r); err != nil {
+		return Registration{}, err
+	}
 	return shown(c, finish(r, s.clock())), nil
+}
+
+// readRegister lets a caller read r, asked for by number, when it is one
+// of r's parties, its controller, or the registry's staff; anyone else is
+// reading the register, which is searching it: it needs the searcher role,
+// and leaves an audit entry, written before the registration is given, so
+// that numbers tried in order (they are computable) leave a trace whether
+// they are found or not.
+func (s *Service) readRegister(ctx context.Context, c Caller, number string, r Registration) error {
+	if c.Has(auth.Auditor) || c.Has(auth.Admin) || isPartyOrController(c, r) {
+		return nil
+	}
+	if !c.CanBeyondOwn(auth.ReadRegistration) {
+		return &Refusal{Kind: ErrForbidden, Roles: auth.RolesBeyondOwn(auth.ReadRegistration),
+			Detail: "a registration its organization is not a party to is read as a search of the register: this needs the searcher role"}
+	}
+	return s.store.InsertAudit(ctx, s.entry(c, auth.ReadRegistration, number, s.clock()))
 }
 
 // replayed replays, not yet finished at an instant, the registration that

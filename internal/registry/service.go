@@ -148,6 +148,12 @@ type Config struct {
 	// answer (default 24 h); after it the key is new again, and a job
 	// purges it.
 	IdempotencyRetention time.Duration
+	// AttachmentsMaxBytes is how many bytes of attachments one
+	// organization may hold, named or not (default 1 GiB); beyond it an
+	// upload is ErrQuotaExceeded. AttachmentsUnnamedRetention is how long
+	// an upload that nothing names is kept (default 7 days).
+	AttachmentsMaxBytes         int64
+	AttachmentsUnnamedRetention time.Duration
 	// ReminderDays are how many days before its expiry a registration's
 	// controller is reminded, once each (default 90, 30 and 7).
 	ReminderDays []int
@@ -216,6 +222,12 @@ func NewService(store Store, now func() time.Time, cfg Config) *Service {
 	}
 	if cfg.IdempotencyRetention <= 0 {
 		cfg.IdempotencyRetention = 24 * time.Hour
+	}
+	if cfg.AttachmentsMaxBytes <= 0 {
+		cfg.AttachmentsMaxBytes = 1 << 30
+	}
+	if cfg.AttachmentsUnnamedRetention <= 0 {
+		cfg.AttachmentsUnnamedRetention = 7 * 24 * time.Hour
 	}
 	if len(cfg.ReminderDays) == 0 {
 		cfg.ReminderDays = []int{90, 30, 7}

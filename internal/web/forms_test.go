@@ -120,7 +120,9 @@ func TestIrreversibleChangesAreConfirmedFirst(t *testing.T) {
 	}
 	// The code the filing gave still works: it was not replaced.
 	agentID, agentCode := s.org("上海登记代理有限公司", "enterprise")
-	agent := s.user(agentID, agentCode, "registrant")
+	// The agent is no party to the registration: it reads its page as a
+	// searcher (reading the register is searching it).
+	agent := s.user(agentID, agentCode, "registrant", "searcher")
 	filed := s.api(201, "POST", "/registrations", bank.Token, map[string]any{
 		"kind": "chattel_mortgage", "period_months": 12, "collateral": map[string]any{"description": "存货"},
 		"grantors":        []any{map[string]any{"type": "organization", "name": "上海北辰贸易有限公司", "uscc": uscc("91310115MA1K3YJ2X")}},

@@ -118,7 +118,7 @@ func (s *site) formFailed(w http.ResponseWriter, c *call, page string, data any,
 	if p.Status >= 500 {
 		return err
 	}
-	if neededRoles(c, p) != nil {
+	if neededRoles(c, p, err) != nil {
 		// Not the form's fault: the page says which role it needs.
 		return err
 	}

@@ -221,7 +221,9 @@ func TestAnotherRegistrantChangesWithTheModificationCode(t *testing.T) {
 	id, code := s.org("上海星辰银行", "financial_institution")
 	bank := s.user(id, code, "registrant")
 	agentID, agentCode := s.org("上海登记代理有限公司", "enterprise")
-	agent := s.user(agentID, agentCode, "registrant")
+	// The agent is no party to the registration: it reads its page as a
+	// searcher (reading the register is searching it).
+	agent := s.user(agentID, agentCode, "registrant", "searcher")
 	filed := s.api(201, "POST", "/registrations", bank.Token, map[string]any{
 		"kind": "chattel_mortgage", "period_months": 12,
 		"grantors":        []any{map[string]any{"type": "organization", "name": "上海星辰精密机械有限公司", "uscc": uscc("91310115MA1K3YJ1X")}},
@@ -326,5 +328,59 @@ func TestTheListOfRegistrationsPages(t *testing.T) {
 	b.get(next)
 	if rows := strings.Count(b.last, `<tr><td><a href="/registrations/`); rows != 1 || strings.Contains(b.last, `rel="next"`) {
 		t.Errorf("second page: %d rows", rows)
+	}
+}
+
+// A registration's pages (the page, its certificate page and its PDF) are
+// read as the API reads it: its parties and controller read them with any
+// role; anyone else is reading the register, which needs the searcher role.
+// Without it the page says which role is needed and who gives it, in the
+// user's language; with it each read leaves a registration.read entry.
+func TestReadingAnotherOrganizationsRegistrationOnThePagesNeedsTheSearcherRole(t *testing.T) {
+	s := newSite(t)
+	bank := s.bank("registrant")
+	grantorID, grantorCode := s.org("上海星辰精密机械有限公司", "enterprise")
+	number := s.file(bank, "上海星辰精密机械有限公司", grantorCode)
+	outsiderID, outsiderCode := s.org("上海北辰贸易有限公司", "enterprise")
+	outsider := s.user(outsiderID, outsiderCode, "org_admin", "registrant")
+	searcher := s.user(outsiderID, outsiderCode, "searcher")
+	grantor := s.user(grantorID, grantorCode, "org_admin")
+	paths := []string{"/registrations/" + number, "/registrations/" + number + "/certificate", "/registrations/" + number + "/certificate.pdf"}
+
+	for _, lang := range []struct{ code, needs, role string }{{"zh", "查询人", ""}, {"en", "Searcher", "en"}} {
+		b := s.browser()
+		b.signIn(outsider)
+		if lang.role != "" {
+			b.get("/lang/en?next=/")
+		}
+		for _, path := range paths {
+			res := b.get(path)
+			if res.StatusCode != http.StatusForbidden || !strings.Contains(b.last, `id="why"`) || !strings.Contains(b.last, `id="needed"`) || !strings.Contains(b.last, "<strong>"+lang.needs+"</strong>") {
+				t.Errorf("%s, an outsider without the searcher role, %s: %d\n%s", lang.code, path, res.StatusCode, b.last)
+			}
+		}
+	}
+	for who, u := range map[string]user{"the grantor's org_admin": grantor, "the controller's registrant": bank, "another organization's searcher": searcher} {
+		b := s.browser()
+		b.signIn(u)
+		for _, path := range paths {
+			if res := b.get(path); res.StatusCode != http.StatusOK {
+				t.Errorf("%s, %s: %d", who, path, res.StatusCode)
+			}
+		}
+	}
+	audited := func(userID, outcome string) int {
+		return len(s.api(200, "GET", "/audit?action=registration.read&outcome="+outcome+"&actor="+userID, adminToken, nil)["items"].([]any))
+	}
+	if n := audited(searcher.UserID, "success"); n != len(paths) {
+		t.Errorf("the searcher's reads: %d audited, want %d", n, len(paths))
+	}
+	if n := audited(outsider.UserID, "denied"); n != 2*len(paths) {
+		t.Errorf("the outsider's refusals: %d audited, want %d", n, 2*len(paths))
+	}
+	for _, u := range []user{grantor, bank} {
+		if n := audited(u.UserID, "success"); n != 0 {
+			t.Errorf("a party's own reads audited: %d", n)
+		}
 	}
 }

@@ -68,7 +68,7 @@ func samplePages() map[string]func() (any, url.Values) {
 			return &homePage{Tasks: tasks, Missing: true, Admins: []registry.User{{DisplayName: "王经理", Email: "wang@example.cn"}}}, nil
 		},
 		"needs_role": func() (any, url.Values) {
-			return needsRolePage{Roles: []string{"registrant"}, Admins: []registry.User{{DisplayName: "王经理", Email: "wang@example.cn"}}}, nil
+			return needsRolePage{Roles: []string{"searcher"}, Admins: []registry.User{{DisplayName: "王经理", Email: "wang@example.cn"}}, BeyondOwn: "registration.read"}, nil
 		},
 		"user": func() (any, url.Values) {
 			return userForm{User: registry.User{ID: "u1", OrganizationID: "o1", DisplayName: "李四", Email: "li@example.cn", Roles: []string{"searcher"}, Language: "zh"},

@@ -269,8 +269,14 @@ func (s *site) fail(w http.ResponseWriter, c *call, err error) {
 	if p.Status == http.StatusUnauthorized {
 		s.clearSession(w, c.r)
 	}
-	if need := neededRoles(c, p); need != nil {
-		s.render(w, c, p.Status, "needs_role", needsRolePage{Roles: need, Admins: s.admins(c)})
+	if need := neededRoles(c, p, err); need != nil {
+		page := needsRolePage{Roles: need, Admins: s.admins(c)}
+		if c.caller.Can(c.action) {
+			// The role is needed for what the page is about, not for the
+			// page: the page says why.
+			page.BeyondOwn = string(c.action)
+		}
+		s.render(w, c, p.Status, "needs_role", page)
 		return
 	}
 	page := errorPage{Code: p.Code, Status: p.Status, Message: s.views.refusal(c.lang, p.Code, err)}
@@ -287,6 +293,10 @@ func (s *site) fail(w http.ResponseWriter, c *call, err error) {
 type needsRolePage struct {
 	Roles  []string
 	Admins []registry.User
+	// BeyondOwn, when set, is the action the user may take on what is its
+	// organization's own but not on this (registration.read: a
+	// registration it is not a party to).
+	BeyondOwn string
 }
 
 // Staff reports whether only the registry's staff hold the roles needed, so
@@ -302,13 +312,23 @@ func (p needsRolePage) Staff() bool {
 
 // neededRoles are the roles that a signed-in user refused for lack of one
 // would need (nil when the refusal has another reason: another
-// organization's registration, a staff user's account).
-func neededRoles(c *call, p *httpx.Problem) []string {
-	if p.Code != "forbidden" || !c.signedIn() || c.caller.Bootstrap || c.action == "" || c.caller.Can(c.action) {
+// organization's account, a staff user's account): those the permission
+// table gives the page's action, or those the service said it lacked (to
+// read a registration of others, say).
+func neededRoles(c *call, p *httpx.Problem, err error) []string {
+	if p.Code != "forbidden" || !c.signedIn() || c.caller.Bootstrap || c.action == "" {
 		return nil
 	}
+	roles := auth.RolesFor(c.action)
+	if c.caller.Can(c.action) {
+		var r *registry.Refusal
+		if !errors.As(err, &r) || len(r.Roles) == 0 {
+			return nil
+		}
+		roles = r.Roles
+	}
 	var out []string
-	for _, r := range auth.RolesFor(c.action) {
+	for _, r := range roles {
 		out = append(out, string(r))
 	}
 	return out

@@ -14,12 +14,12 @@ func TestLoadOrder(t *testing.T) {
 	if err := os.WriteFile(file, []byte("addr: 0.0.0.0:9000\ntoken_ttl: 1h\ndatabase_url: postgres://file\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	env := map[string]string{"REGISTRY_CONFIG": file, "DATABASE_URL": "postgres://env", "REGISTRY_MAX_BODY_BYTES": "2048"}
+	env := map[string]string{"REGISTRY_CONFIG": file, "DATABASE_URL": "postgres://env", "REGISTRY_MAX_BODY_BYTES": "2048", "REGISTRY_LARGE_BODIES_CONCURRENT": "3"}
 	c, err := Load(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Addr != "0.0.0.0:9000" || c.TokenTTL != time.Hour || c.DatabaseURL != "postgres://env" || c.MaxBodyBytes != 2048 || c.SimilarNames != 5 {
+	if c.Addr != "0.0.0.0:9000" || c.TokenTTL != time.Hour || c.DatabaseURL != "postgres://env" || c.MaxBodyBytes != 2048 || c.SimilarNames != 5 || c.LargeBodies.Concurrent != 3 {
 		t.Errorf("config = %+v", c)
 	}
 }
@@ -39,6 +39,8 @@ func TestLoadRefusesBadSettings(t *testing.T) {
 		"a token cache of an hour":              {"DATABASE_URL": "postgres://x", "REGISTRY_TOKEN_CACHE_TTL": "1h"},
 		"a short metrics token":                 {"DATABASE_URL": "postgres://x", "REGISTRY_METRICS_TOKEN": "short"},
 		"a signing key without its certificate": {"DATABASE_URL": "postgres://x", "REGISTRY_CERT_SIGNING_KEY": "/etc/registry/k.pem"},
+		"no large body at once":                 {"DATABASE_URL": "postgres://x", "REGISTRY_LARGE_BODIES_CONCURRENT": "0"},
+		"large bodies not a number":             {"DATABASE_URL": "postgres://x", "REGISTRY_LARGE_BODIES_CONCURRENT": "two"},
 	}
 	for name, env := range tests {
 		t.Run(name, func(t *testing.T) {

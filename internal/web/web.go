@@ -253,6 +253,10 @@ func (s *site) handle(pattern string, n need, h handler) {
 				s.fail(w, c, badForm())
 				return
 			}
+			if r.ContentLength > limit {
+				s.fail(w, c, formError(&http.MaxBytesError{Limit: limit}))
+				return
+			}
 			release, err := req.AdmitBody(r)
 			if err != nil {
 				w.Header().Set("Retry-After", "1")
@@ -265,7 +269,9 @@ func (s *site) handle(pattern string, n need, h handler) {
 				if r.MultipartForm != nil {
 					defer func() { _ = r.MultipartForm.RemoveAll() }()
 				}
-			} else if err = r.ParseForm(); err == nil && !csrfMatches(r.PostFormValue("csrf"), c.csrf) {
+			} else if err = r.ParseForm(); err != nil {
+				err = formError(err)
+			} else if !csrfMatches(r.PostFormValue("csrf"), c.csrf) {
 				err = badForm()
 			}
 			if err != nil {

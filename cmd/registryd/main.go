@@ -248,6 +248,7 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 			MaxBodyBytes:   cfg.MaxBodyBytes,
 			RequestTimeout: cfg.RequestTimeout,
 			ExportTimeout:  cfg.ExportTimeout,
+			LargeBodies:    cfg.LargeBodies.Concurrent,
 		}, httpapi.NewRouter(svc, httpapi.Options{
 			MaxBodyBytes: cfg.MaxBodyBytes, Logger: log,
 			PerToken:     httpx.Limit(cfg.RateLimits.PerToken),

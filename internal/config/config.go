@@ -48,7 +48,13 @@ type Config struct {
 	// lookups; another instance's revocations take effect within it.
 	TokenCacheTTL time.Duration `yaml:"token_cache_ttl"`
 	MaxBodyBytes  int64         `yaml:"max_body_bytes"`
-	SimilarNames  int           `yaml:"similar_names"`
+	// LargeBodies bounds the bodies over 1 MiB (bulk filing, attachments,
+	// the bulk page) read at once: each may hold tens of MiB while it is
+	// decoded; beyond it, 503 with Retry-After.
+	LargeBodies struct {
+		Concurrent int `yaml:"concurrent"`
+	} `yaml:"large_bodies"`
+	SimilarNames int `yaml:"similar_names"`
 	// Search bounds a search's answer; the rest is paged from the stored search.
 	Search struct {
 		MaxResults     int `yaml:"max_results"`
@@ -260,6 +266,7 @@ func Defaults() Config {
 	c.Search.IDNumberPerHour = 60
 	c.RateLimits.SignUpsPerHour = 10
 	c.SignIn.ConcurrentHashes = runtime.NumCPU()
+	c.LargeBodies.Concurrent = runtime.NumCPU()
 	c.SignIn.HashWait = 2 * time.Second
 	c.RateLimits.PerAddress = Rate{Rate: 200, Burst: 400}
 	c.RateLimits.PerToken = Rate{Rate: 50, Burst: 100}
@@ -353,6 +360,13 @@ func Load(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("REGISTRY_ATTACHMENTS_MAX_BYTES: %q is not a positive number", v)
 		}
 		c.Attachments.MaxBytes = n
+	}
+	if v := getenv("REGISTRY_LARGE_BODIES_CONCURRENT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return c, fmt.Errorf("REGISTRY_LARGE_BODIES_CONCURRENT: %q is not a number", v)
+		}
+		c.LargeBodies.Concurrent = n
 	}
 	if v := getenv("REGISTRY_MAX_CONNECTIONS"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -495,6 +509,9 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if c.StatementTimeout < 0 || (c.StatementTimeout > 0 && c.StatementTimeout < 100*time.Millisecond) {
 		return c, errors.New("statement_timeout must be 0 (the server's) or at least 100ms")
+	}
+	if c.LargeBodies.Concurrent < 1 {
+		return c, errors.New("large_bodies.concurrent must be at least 1")
 	}
 	if c.RequestTimeout < 100*time.Millisecond || c.ExportTimeout < c.RequestTimeout {
 		return c, errors.New("request_timeout must be at least 100ms, and export_timeout at least request_timeout")

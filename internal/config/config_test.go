@@ -14,12 +14,12 @@ func TestLoadOrder(t *testing.T) {
 	if err := os.WriteFile(file, []byte("addr: 0.0.0.0:9000\ntoken_ttl: 1h\ndatabase_url: postgres://file\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	env := map[string]string{"REGISTRY_CONFIG": file, "DATABASE_URL": "postgres://env", "REGISTRY_MAX_BODY_BYTES": "2048"}
+	env := map[string]string{"REGISTRY_CONFIG": file, "DATABASE_URL": "postgres://env", "REGISTRY_MAX_BODY_BYTES": "2048", "REGISTRY_LARGE_BODIES_CONCURRENT": "3"}
 	c, err := Load(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Addr != "0.0.0.0:9000" || c.TokenTTL != time.Hour || c.DatabaseURL != "postgres://env" || c.MaxBodyBytes != 2048 || c.SimilarNames != 5 {
+	if c.Addr != "0.0.0.0:9000" || c.TokenTTL != time.Hour || c.DatabaseURL != "postgres://env" || c.MaxBodyBytes != 2048 || c.SimilarNames != 5 || c.LargeBodies.Concurrent != 3 {
 		t.Errorf("config = %+v", c)
 	}
 }
@@ -42,6 +42,8 @@ func TestLoadRefusesBadSettings(t *testing.T) {
 		"an attachments quota of no bytes":      {"DATABASE_URL": "postgres://x", "REGISTRY_ATTACHMENTS_MAX_BYTES": "0"},
 		"an attachments quota below one file":   {"DATABASE_URL": "postgres://x", "REGISTRY_ATTACHMENTS_MAX_BYTES": "1000"},
 		"unnamed uploads kept a minute":         {"DATABASE_URL": "postgres://x", "REGISTRY_ATTACHMENTS_UNNAMED_RETENTION": "1m"},
+		"no large body at once":                 {"DATABASE_URL": "postgres://x", "REGISTRY_LARGE_BODIES_CONCURRENT": "0"},
+		"large bodies not a number":             {"DATABASE_URL": "postgres://x", "REGISTRY_LARGE_BODIES_CONCURRENT": "two"},
 	}
 	for name, env := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -8,8 +8,8 @@ import (
 )
 
 // TestBulkFiling: 1,000 filings in one request, 10 of them bad: 990 are
-// filed, each with its own number, and the 10 are refused naming their
-// fields, exactly as alone. The same request again with its Idempotency-Key
+// filed, each with its own number (answered as a summary, the answer under
+// 1 MB), and the 10 are refused naming their fields, exactly as alone. The same request again with its Idempotency-Key
 // gets the same answer, byte for byte, and files nothing more.
 func TestBulkFiling(t *testing.T) {
 	if testing.Short() {
@@ -51,10 +51,21 @@ func TestBulkFiling(t *testing.T) {
 			continue
 		}
 		reg := r["registration"].(map[string]any)
-		if r["status"].(float64) != 201 || reg["reference"] != fmt.Sprintf("LN-%04d", i) {
-			t.Errorf("filing %d: %v %v", i, r["status"], reg["reference"])
+		if r["status"].(float64) != 201 || !sameKeys(reg, "number", "registered_at", "expires_at", "version", "modification_code") {
+			t.Errorf("filing %d: %v %v", i, r["status"], reg)
 		}
 		numbers[reg["number"].(string)] = true
+		if i == 0 {
+			// The summary is the registration's own.
+			got := e.must(200, e.do("GET", "/registrations/"+reg["number"].(string), bank.Token, nil))
+			if got["reference"] != "LN-0000" || got["registered_at"] != reg["registered_at"] || got["version"] != reg["version"] {
+				t.Errorf("filing 0 is %v %v %v, its summary %v", got["reference"], got["registered_at"], got["version"], reg)
+			}
+		}
+	}
+	// A summary each, not the registration: a thousand fit in well under 1 MB.
+	if len(first.Body) >= 1_000_000 {
+		t.Errorf("the answer to 1,000 filings is %d bytes", len(first.Body))
 	}
 	if len(numbers) != 990 || e.count("SELECT count(*) FROM events") != events+990 {
 		t.Errorf("%d distinct numbers, %d events filed; want 990", len(numbers), e.count("SELECT count(*) FROM events")-events)
@@ -79,3 +90,16 @@ func stripRequestIDs(b []byte) []byte {
 }
 
 var requestID = regexp.MustCompile(`,"request_id":"[^"]*"`)
+
+// sameKeys reports whether m has exactly the keys named.
+func sameKeys(m map[string]any, keys ...string) bool {
+	if len(m) != len(keys) {
+		return false
+	}
+	for _, k := range keys {
+		if _, ok := m[k]; !ok {
+			return false
+		}
+	}
+	return true
+}

@@ -328,3 +328,146 @@ func malformedField(field, message string) *httpx.Problem {
 	p.Errors = []registry.FieldError{{Field: field, Code: "malformed_request", Message: message}}
 	return p
 }
+
+// decodeBatch reads a bulk filing's body, {"filings": [...]}, as it comes:
+// one filing's bytes at a time, each decoded as decode would decode it
+// alone, so that what is held is the filings decoded, never the body as
+// well. It is as strict as decode: a field given twice or in another
+// letter case, an unknown field, trailing data and text that is not UTF-8
+// are refused, naming the field (filings[3].grantors[0].name). Reading
+// stops after one filing more than a batch may hold: the service refuses
+// that many without the rest.
+func decodeBatch(body io.Reader) ([]registry.Filing, error) {
+	dec := jsontext.NewDecoder(body)
+	var filings []registry.Filing
+	if err := expect(dec, '{'); err != nil {
+		return nil, err
+	}
+	for dec.PeekKind() != '}' {
+		tok, err := dec.ReadToken()
+		if err != nil {
+			return nil, batchSyntax(err)
+		}
+		switch name := tok.String(); {
+		case name == "filings":
+		case strings.EqualFold(name, "filings"):
+			return nil, malformedField(name, fmt.Sprintf("unknown field %q: the field is written %q", name, "filings"))
+		default:
+			return nil, malformedField(name, "unknown field")
+		}
+		switch dec.PeekKind() {
+		case 'n':
+			if _, err := dec.ReadToken(); err != nil {
+				return nil, batchSyntax(err)
+			}
+			filings = nil
+			continue
+		case '[':
+		default:
+			if _, err := dec.ReadValue(); err != nil {
+				return nil, batchSyntax(err)
+			}
+			return nil, malformedField("filings", "must be an array")
+		}
+		if _, err := dec.ReadToken(); err != nil {
+			return nil, batchSyntax(err)
+		}
+		filings = filings[:0]
+		for i := 0; dec.PeekKind() != ']'; i++ {
+			raw, err := dec.ReadValue()
+			if err != nil {
+				return nil, batchSyntax(err)
+			}
+			var f registry.Filing
+			if err := decodeBytes(raw, &f); err != nil {
+				return nil, within("filings["+strconv.Itoa(i)+"]", err)
+			}
+			if filings = append(filings, f); len(filings) > registry.MaxBatchFilings {
+				return filings, nil
+			}
+		}
+		if _, err := dec.ReadToken(); err != nil {
+			return nil, batchSyntax(err)
+		}
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return nil, batchSyntax(err)
+	}
+	if _, err := dec.ReadToken(); !errors.Is(err, io.EOF) {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, decodeError(err)
+		}
+		return nil, httpx.NewProblem(http.StatusBadRequest, "malformed_request", "the body must hold a single JSON value")
+	}
+	return filings, nil
+}
+
+// expect reads the next token, which must be kind.
+func expect(dec *jsontext.Decoder, kind jsontext.Kind) error {
+	tok, err := dec.ReadToken()
+	if err != nil {
+		return batchSyntax(err)
+	}
+	if tok.Kind() != kind {
+		return httpx.NewProblem(http.StatusBadRequest, "malformed_request", "the body must be a JSON object")
+	}
+	return nil
+}
+
+// batchSyntax is a streamed body that is not JSON, is cut short or is too
+// large, as decode would say it.
+func batchSyntax(err error) error {
+	var tooBig *http.MaxBytesError
+	var se *jsontext.SyntacticError
+	switch {
+	case errors.As(err, &tooBig), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return decodeError(err)
+	case errors.As(err, &se) && errors.Is(se.Err, jsontext.ErrDuplicateName):
+		field := jsonPath(se.JSONPointer)
+		return malformedField(field, fmt.Sprintf("%q is given twice: give each field once", field))
+	case errors.As(err, &se) && strings.Contains(se.Err.Error(), "UTF-8"):
+		return registry.Invalid(fieldName(jsonPath(se.JSONPointer)), registry.CodeInvalidField, "is not valid UTF-8")
+	}
+	return httpx.NewProblem(http.StatusBadRequest, "malformed_request", "the body is not valid JSON: "+err.Error())
+}
+
+// within names the fields of err, a refusal of one element of an array, by
+// their place in the whole body: name becomes filings[3].name.
+func within(prefix string, err error) error {
+	var p *httpx.Problem
+	var v *registry.ValidationError
+	switch {
+	case errors.As(err, &p):
+		q := *p
+		q.Errors = make([]registry.FieldError, len(p.Errors))
+		for i, f := range p.Errors {
+			f.Field = joinField(prefix, f.Field)
+			q.Errors[i] = f
+		}
+		if len(p.Errors) > 0 && p.Errors[0].Field != "" && strings.HasPrefix(p.Detail, p.Errors[0].Field) {
+			q.Detail = q.Errors[0].Field + strings.TrimPrefix(p.Detail, p.Errors[0].Field)
+		} else {
+			q.Detail = prefix + ": " + q.Detail
+		}
+		return &q
+	case errors.As(err, &v):
+		w := &registry.ValidationError{Errors: make([]registry.FieldError, len(v.Errors))}
+		for i, f := range v.Errors {
+			f.Field = joinField(prefix, f.Field)
+			w.Errors[i] = f
+		}
+		return w
+	}
+	return err
+}
+
+func joinField(prefix, field string) string {
+	if field == "" || field == "(body)" {
+		return prefix
+	}
+	if strings.HasPrefix(field, "[") {
+		return prefix + field
+	}
+	return prefix + "." + field
+}

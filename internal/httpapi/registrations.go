@@ -128,42 +128,69 @@ func (a *api) list(c *gin.Context, caller registry.Caller) error {
 
 // batchResult is one filing's outcome in a bulk request.
 type batchResult struct {
-	Index        int                    `json:"index"`
-	Status       int                    `json:"status"`
-	Registration *registry.Registration `json:"registration,omitempty"`
-	Problem      *httpx.Problem         `json:"problem,omitempty"`
+	Index        int            `json:"index"`
+	Status       int            `json:"status"`
+	Registration *filedSummary  `json:"registration,omitempty"`
+	Problem      *httpx.Problem `json:"problem,omitempty"`
+}
+
+// filedSummary is what a bulk answer says of a filing it filed: enough to
+// find the registration and change it. The whole registration, a thousand
+// times over, would be an answer of tens of MB; it is one GET away.
+type filedSummary struct {
+	Number           string        `json:"number"`
+	RegisteredAt     registry.Time `json:"registered_at"`
+	ExpiresAt        registry.Time `json:"expires_at"`
+	Version          int           `json:"version"`
+	ModificationCode string        `json:"modification_code,omitempty"`
 }
 
 // fileBatch handles POST /registrations/batch: up to 1,000 filings, each
 // accepted or refused on its own exactly as alone (a refusal is audited
-// as one alone would be).
+// as one alone would be). The filings are decoded one at a time from the
+// body as it comes (decodeBatch); those the request's time did not reach
+// are answered 503 in their place, not filed.
 func (a *api) fileBatch(c *gin.Context, caller registry.Caller) error {
-	var req struct {
-		Filings []registry.Filing `json:"filings"`
-	}
-	if err := decode(c, &req); err != nil {
+	filings, err := decodeBatch(c.Request.Body)
+	if err != nil {
 		return err
 	}
-	outcomes, err := a.svc.FileBatch(c.Request.Context(), caller, req.Filings)
+	outcomes, err := a.svc.FileBatch(c.Request.Context(), caller, filings)
 	if err != nil {
 		return err
 	}
 	results := make([]batchResult, len(outcomes))
+	late := 0
 	for i, o := range outcomes {
 		if o.Err == nil {
-			reg := o.Registration
-			results[i] = batchResult{Index: i, Status: http.StatusCreated, Registration: &reg}
+			r := o.Registration
+			results[i] = batchResult{Index: i, Status: http.StatusCreated, Registration: &filedSummary{
+				Number: r.Number, RegisteredAt: r.RegisteredAt, ExpiresAt: r.ExpiresAt, Version: r.Version, ModificationCode: r.ModificationCode}}
 			continue
 		}
 		p := httpx.ProblemFor(o.Err)
 		p.RequestID = caller.RequestID
+		results[i] = batchResult{Index: i, Status: p.Status, Problem: p}
+		if p.Status == http.StatusServiceUnavailable {
+			// Not reached, or cut short, by the request's time: one entry
+			// below says how many, where one each would take the time the
+			// answer has left.
+			late++
+			continue
+		}
 		if p.Status >= 500 {
 			a.log.Error("a filing of a bulk request failed", "error", o.Err, "index", i, "request_id", caller.RequestID)
 		}
 		if aerr := httpx.RecordRefusal(c.Request.Context(), a.svc, caller, auth.FileRegistration, "", p, "bulk, filing "+strconv.Itoa(i)); aerr != nil {
 			a.log.Error("audit entry not written", "error", aerr, "request_id", caller.RequestID)
 		}
-		results[i] = batchResult{Index: i, Status: p.Status, Problem: p}
+	}
+	if late > 0 {
+		a.log.Warn("a bulk request ran out of time", "unavailable", late, "request_id", caller.RequestID)
+		p := httpx.ProblemFor(registry.ErrNotReached)
+		if aerr := httpx.RecordRefusal(c.Request.Context(), a.svc, caller, auth.FileRegistration, "", p, "bulk, "+strconv.Itoa(late)+" filings not filed in time"); aerr != nil {
+			a.log.Error("audit entry not written", "error", aerr, "request_id", caller.RequestID)
+		}
 	}
 	a.render(c, http.StatusOK, map[string]any{"results": results})
 	return nil

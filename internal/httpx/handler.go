@@ -56,6 +56,9 @@ type Options struct {
 	// instead. Zero is no bound.
 	RequestTimeout time.Duration
 	ExportTimeout  time.Duration
+	// LargeBodies bounds how many bodies over LargeBody the API and the
+	// pages read at once (the number of CPUs when zero).
+	LargeBodies int
 }
 
 // Request is what the handler learned of a request before the API or the
@@ -72,6 +75,7 @@ type Request struct {
 	Route string
 
 	limits Limiter
+	bodies bodyGate
 }
 
 // TakeAddress spends one request of the client address's limit, or says
@@ -117,7 +121,8 @@ func New(opts Options, api, pages http.Handler) http.Handler {
 	h := &handler{opts: opts, api: api, pages: pages,
 		limits: NewLimiter(opts.PerAddress, opts.Now, opts.SharedLimits, "address:", func(err error) {
 			opts.Logger.Error("the shared limit per address could not be read: the request goes through", "error", err)
-		})}
+		}),
+		bodies: newBodyGate(opts.LargeBodies)}
 	for _, p := range opts.TrustedProxies {
 		if pre, err := netip.ParsePrefix(p); err == nil {
 			h.trusted = append(h.trusted, pre)
@@ -151,6 +156,7 @@ type handler struct {
 	api, pages http.Handler
 	metrics    http.Handler
 	limits     Limiter
+	bodies     bodyGate
 	trusted    []netip.Prefix
 	duration   *prometheus.HistogramVec
 	forwarded  *prometheus.CounterVec
@@ -164,7 +170,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !requestIDPattern.MatchString(id) {
 		id = uuid.NewString()
 	}
-	info := &Request{ID: id, Client: h.client(r), limits: h.limits}
+	info := &Request{ID: id, Client: h.client(r), limits: h.limits, bodies: h.bodies}
 	// A write another instance passed on names its client, signed.
 	client, forwarded := h.opts.Forwarding.verify(r, h.opts.Now())
 	if forwarded {

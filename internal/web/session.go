@@ -107,10 +107,11 @@ func csrfMAC(nonce, session string) string {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-// csrfValid checks a posted form: a browser that says the request comes
-// from another site (Sec-Fetch-Site) or another origin (Origin) is refused
-// outright; otherwise the form's csrf field must be this session's token.
-func (s *site) csrfValid(r *http.Request, token string) bool {
+// csrfSource checks what a browser says of a posted form before its body
+// is read: a request it says comes from another site, or whose Origin is
+// another host, or that carries no CSRF cookie, did not come from this
+// registry's page.
+func (s *site) csrfSource(r *http.Request) bool {
 	switch r.Header.Get("Sec-Fetch-Site") {
 	case "cross-site", "same-site":
 		return false
@@ -121,10 +122,11 @@ func (s *site) csrfValid(r *http.Request, token string) bool {
 			return false
 		}
 	}
-	if s.cookie(r, csrfCookie) == "" {
-		return false
-	}
-	got := r.PostFormValue("csrf")
+	return s.cookie(r, csrfCookie) != ""
+}
+
+// csrfMatches checks a form's CSRF token against the one its cookie makes.
+func csrfMatches(got, token string) bool {
 	return got != "" && hmac.Equal([]byte(got), []byte(token))
 }
 

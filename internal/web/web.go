@@ -5,9 +5,12 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
@@ -78,13 +81,23 @@ func New(svc *registry.Service, opts Options) (http.Handler, error) {
 // site turns into an error page (and, for a refusal, an audit entry).
 type handler func(w http.ResponseWriter, r *http.Request, c *call) error
 
-// need says who may open a page before the service applies its own rules.
-type need int
+// need says who may open a page before the service applies its own rules:
+// whether a session is required (without one, the sign-in page), and the
+// action a form takes, whose role is checked before its body is read.
+type need struct {
+	session bool
+	action  auth.Action
+}
 
-const (
-	anyone   need = iota
-	signedIn      // a session is required; without one, the sign-in page
+var (
+	anyone   = need{}
+	signedIn = need{session: true}
 )
+
+// may is a form that takes action a: a signed-in user without a role for
+// it is refused (and shown which role it needs) before a byte of the form
+// is read. The service checks again, with what it alone knows.
+func may(a auth.Action) need { return need{session: true, action: a} }
 
 func (s *site) routes() {
 	s.mux.Handle("GET /static/", http.StripPrefix("/static/", staticFiles()))
@@ -103,7 +116,7 @@ func (s *site) routes() {
 	s.handle("GET /signup/submitted", anyone, s.signUpSubmitted)
 
 	s.handle("GET /search", signedIn, s.searchPage)
-	s.handle("POST /search", signedIn, s.search)
+	s.handle("POST /search", may(auth.Search), s.search)
 	s.handle("GET /searches", signedIn, s.history)
 	s.handle("GET /searches/{number}", signedIn, s.searchResult)
 	s.handle("GET /searches/{number}/certificate", signedIn, s.searchCertificate)
@@ -111,48 +124,48 @@ func (s *site) routes() {
 
 	s.handle("GET /registrations", signedIn, s.myRegistrations)
 	s.handle("GET /registrations/new", signedIn, s.filingPage)
-	s.handle("POST /registrations", signedIn, s.file)
+	s.handle("POST /registrations", may(auth.FileRegistration), s.file)
 	s.handle("GET /registrations/{number}", signedIn, s.registration)
 	s.handle("GET /registrations/{number}/certificate", signedIn, s.registrationCertificate)
 	s.handle("GET /registrations/{number}/certificate.pdf", signedIn, s.registrationPDF)
-	s.handle("POST /registrations/{number}/amendment", signedIn, s.amend)
-	s.handle("POST /registrations/{number}/extension", signedIn, s.extend)
-	s.handle("POST /registrations/{number}/cancellation", signedIn, s.cancel)
-	s.handle("POST /registrations/{number}/modification-code", signedIn, s.rotateCode)
-	s.handle("POST /registrations/{number}/objections", signedIn, s.fileObjection)
-	s.handle("POST /registrations/{number}/objections/{objection}/withdrawal", signedIn, s.withdrawObjection)
-	s.handle("POST /registrations/{number}/objections/{objection}/case-notice", signedIn, s.caseNotice)
-	s.handle("POST /registrations/{number}/revocation", signedIn, s.revoke)
+	s.handle("POST /registrations/{number}/amendment", may(auth.AmendRegistration), s.amend)
+	s.handle("POST /registrations/{number}/extension", may(auth.ExtendRegistration), s.extend)
+	s.handle("POST /registrations/{number}/cancellation", may(auth.CancelRegistration), s.cancel)
+	s.handle("POST /registrations/{number}/modification-code", may(auth.RotateModificationCode), s.rotateCode)
+	s.handle("POST /registrations/{number}/objections", may(auth.FileObjection), s.fileObjection)
+	s.handle("POST /registrations/{number}/objections/{objection}/withdrawal", may(auth.WithdrawObjection), s.withdrawObjection)
+	s.handle("POST /registrations/{number}/objections/{objection}/case-notice", may(auth.SubmitCaseNotice), s.caseNotice)
+	s.handle("POST /registrations/{number}/revocation", may(auth.Revoke), s.revoke)
 
 	s.handle("GET /admin/organizations", signedIn, s.organizations)
-	s.handle("POST /admin/organizations/{id}/approval", signedIn, s.approveOrganization)
-	s.handle("POST /admin/organizations/{id}/suspension", signedIn, s.suspendOrganization)
-	s.handle("POST /admin/organizations/{id}/rejection", signedIn, s.rejectOrganization)
+	s.handle("POST /admin/organizations/{id}/approval", may(auth.ApproveOrganization), s.approveOrganization)
+	s.handle("POST /admin/organizations/{id}/suspension", may(auth.SuspendOrganization), s.suspendOrganization)
+	s.handle("POST /admin/organizations/{id}/rejection", may(auth.RejectOrganization), s.rejectOrganization)
 	s.handle("GET /admin/revocations", signedIn, s.revocations)
 	s.handle("GET /admin/users", signedIn, s.users)
-	s.handle("POST /admin/users", signedIn, s.createUser)
+	s.handle("POST /admin/users", may(auth.CreateUser), s.createUser)
 	s.handle("GET /admin/users/{id}", signedIn, s.userPage)
-	s.handle("POST /admin/users/{id}", signedIn, s.updateUser)
-	s.handle("POST /admin/users/{id}/suspension", signedIn, s.suspendUser)
-	s.handle("POST /admin/users/{id}/reinstatement", signedIn, s.reinstateUser)
+	s.handle("POST /admin/users/{id}", may(auth.UpdateUser), s.updateUser)
+	s.handle("POST /admin/users/{id}/suspension", may(auth.SuspendUser), s.suspendUser)
+	s.handle("POST /admin/users/{id}/reinstatement", may(auth.ReinstateUser), s.reinstateUser)
 	s.handle("GET /registrations/bulk", signedIn, s.bulkForm)
-	s.handle("POST /registrations/bulk", signedIn, s.bulkFile)
+	s.handle("POST /registrations/bulk", may(auth.FileRegistration), s.bulkFile)
 	s.handle("GET /attachments", signedIn, s.attachmentPage)
-	s.handle("POST /attachments", signedIn, s.upload)
+	s.handle("POST /attachments", may(auth.Attach), s.upload)
 	s.handle("GET /attachments/{id}", signedIn, s.attachmentFile)
 	s.handle("GET /parties", signedIn, s.parties)
-	s.handle("POST /parties", signedIn, s.saveParty)
-	s.handle("POST /parties/{id}/deletion", signedIn, s.deleteParty)
+	s.handle("POST /parties", may(auth.SaveParty), s.saveParty)
+	s.handle("POST /parties/{id}/deletion", may(auth.DeleteParty), s.deleteParty)
 	s.handle("GET /drafts", signedIn, s.drafts)
-	s.handle("POST /drafts/{id}/deletion", signedIn, s.deleteDraft)
+	s.handle("POST /drafts/{id}/deletion", may(auth.DeleteDraft), s.deleteDraft)
 	s.handle("GET /notices", signedIn, s.notices)
-	s.handle("POST /notices/{id}/read", signedIn, s.readNotice)
+	s.handle("POST /notices/{id}/read", may(auth.MarkNoticeRead), s.readNotice)
 	s.handle("GET /watches", signedIn, s.watches)
-	s.handle("POST /watches", signedIn, s.createWatch)
-	s.handle("POST /watches/{id}/deletion", signedIn, s.deleteWatch)
+	s.handle("POST /watches", may(auth.CreateWatch), s.createWatch)
+	s.handle("POST /watches/{id}/deletion", may(auth.DeleteWatch), s.deleteWatch)
 	s.handle("GET /webhooks", signedIn, s.webhooks)
-	s.handle("POST /webhooks", signedIn, s.createWebhook)
-	s.handle("POST /webhooks/{id}/deletion", signedIn, s.deleteWebhook)
+	s.handle("POST /webhooks", may(auth.CreateWebhook), s.createWebhook)
+	s.handle("POST /webhooks/{id}/deletion", may(auth.DeleteWebhook), s.deleteWebhook)
 	s.handle("GET /webhooks/{id}/deliveries", signedIn, s.deliveries)
 	s.handle("GET /audit", signedIn, s.auditTrail)
 	s.handle("GET /audit/export", signedIn, s.exportAudit)
@@ -202,8 +215,11 @@ func (c *call) audited(a auth.Action, target string) {
 
 func (s *site) handle(pattern string, n need, h handler) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		multipart := strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data")
 		limit := s.opts.MaxBodyBytes
-		if r.Method == http.MethodPost {
+		if r.Method == http.MethodPost && multipart {
+			// Only a multipart form may be large (a file), and it spills
+			// to disk past httpx.LargeBody.
 			limit = httpx.BodyLimit(r.URL.Path, limit)
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
@@ -220,21 +236,46 @@ func (s *site) handle(pattern string, n need, h handler) {
 			session = s.cookie(r, sessionCookie)
 		}
 		c.csrf = s.csrfToken(w, r, session)
-		if n == signedIn && !c.signedIn() {
+		if n.session && !c.signedIn() {
 			s.signInFirst(w, r, c)
 			return
 		}
 		if r.Method == http.MethodPost {
-			parse := r.ParseForm
-			if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
-				parse = func() error { return r.ParseMultipartForm(limit) }
-			}
-			if err := parse(); err != nil {
-				s.fail(w, c, formError(err))
+			// Everything that needs no body is checked before it is read:
+			// the role the form's action needs, and that the browser says
+			// the form is this site's.
+			if n.action != "" && !c.caller.Can(n.action) {
+				c.audited(n.action, cmp.Or(r.PathValue("number"), r.PathValue("id")))
+				s.fail(w, c, registry.ErrForbidden)
 				return
 			}
-			if !s.csrfValid(r, c.csrf) {
+			if !s.csrfSource(r) {
 				s.fail(w, c, badForm())
+				return
+			}
+			if r.ContentLength > limit {
+				s.fail(w, c, formError(&http.MaxBytesError{Limit: limit}))
+				return
+			}
+			release, err := req.AdmitBody(r)
+			if err != nil {
+				w.Header().Set("Retry-After", "1")
+				s.fail(w, c, err)
+				return
+			}
+			defer release()
+			if multipart {
+				err = s.readMultipart(r, c.csrf)
+				if r.MultipartForm != nil {
+					defer func() { _ = r.MultipartForm.RemoveAll() }()
+				}
+			} else if err = r.ParseForm(); err != nil {
+				err = formError(err)
+			} else if !csrfMatches(r.PostFormValue("csrf"), c.csrf) {
+				err = badForm()
+			}
+			if err != nil {
+				s.fail(w, c, err)
 				return
 			}
 		}
@@ -244,10 +285,47 @@ func (s *site) handle(pattern string, n need, h handler) {
 	})
 }
 
+// readMultipart reads a multipart form whose first part is its CSRF token
+// (the pages put it first, and browsers send parts in the form's order):
+// the token is checked before the rest is read, and the rest, its files
+// above all, is kept on disk past httpx.LargeBody, not in memory.
+func (s *site) readMultipart(r *http.Request, token string) error {
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return formError(err)
+	}
+	part, err := mr.NextPart()
+	if err != nil {
+		return formError(err)
+	}
+	if part.FormName() != "csrf" {
+		return badForm()
+	}
+	got, err := io.ReadAll(io.LimitReader(part, 256))
+	if err != nil {
+		return formError(err)
+	}
+	if !csrfMatches(string(got), token) {
+		return badForm()
+	}
+	form, err := mr.ReadForm(httpx.LargeBody)
+	if err != nil {
+		return formError(err)
+	}
+	form.Value["csrf"] = []string{string(got)}
+	r.MultipartForm = form
+	r.PostForm = url.Values(form.Value)
+	r.Form = r.URL.Query()
+	for k, v := range r.PostForm {
+		r.Form[k] = append(v, r.Form[k]...)
+	}
+	return nil
+}
+
 // formError is a form body that could not be read: too large, or not a form.
 func formError(err error) error {
 	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
+	if errors.As(err, &tooBig) || errors.Is(err, multipart.ErrMessageTooLarge) {
 		return &httpx.Problem{Status: http.StatusRequestEntityTooLarge, Code: "payload_too_large", Detail: err.Error()}
 	}
 	return &httpx.Problem{Status: http.StatusBadRequest, Code: "malformed_request", Detail: err.Error()}

@@ -112,3 +112,22 @@ func TestABrowserFollowsNextOnlyOnTheSite(t *testing.T) {
 		onSite("sign-in with next " + next)
 	}
 }
+
+// The statistics page in a browser, in each language, with a month and
+// province withheld from the public ("<5").
+func TestABrowserSeesFewSearchesWithheld(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a browser takes a while")
+	}
+	s := newSite(t)
+	bank := s.bank("searcher")
+	s.api(201, "POST", "/searches", bank.Token, map[string]any{"criteria": map[string]any{"uscc": uscc("91310115MA1K3YJ1X")}})
+	for _, lang := range []string{"zh", "en"} {
+		b := s.open(t, lang)
+		b.do(chromedp.Navigate(s.url+"/statistics?by=province"), chromedp.WaitVisible(chromedp.CSS("table.stats")))
+		if got := b.text("table.stats tbody tr td:last-child"); got != "<5" {
+			t.Errorf("%s: the searches cell shows %q", lang, got)
+		}
+		b.screenshot("statistics-withheld")
+	}
+}

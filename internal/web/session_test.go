@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -485,5 +486,24 @@ func TestFormsFromAnotherSchemeOrPortAreRefused(t *testing.T) {
 				t.Errorf("the site's own Origin: status %d", got)
 			}
 		})
+	}
+}
+
+// The statistics page shows the public "<5" for a month and province with
+// fewer than 5 searches (one organization's), and staff the exact count.
+func TestStatisticsPageWithholdsFewSearchesFromThePublic(t *testing.T) {
+	s := newSite(t)
+	bank := s.bank("searcher")
+	s.api(201, "POST", "/searches", bank.Token, map[string]any{"criteria": map[string]any{"uscc": uscc("91310115MA1K3YJ1X")}})
+	cell := regexp.MustCompile(`<td>(\d+)</td><td>([^<]*)</td></tr>`)
+	b := s.browser()
+	b.get("/statistics?by=province")
+	if m := cell.FindStringSubmatch(b.last); m == nil || m[2] != "&lt;5" || !strings.Contains(b.last, "&lt;5") {
+		t.Errorf("to the public, the searches cell is %v", m)
+	}
+	b.signIn(s.staff("auditor"))
+	b.get("/statistics?by=province")
+	if m := cell.FindStringSubmatch(b.last); m == nil || m[2] != "1" {
+		t.Errorf("to an auditor, the searches cell is %v", m)
 	}
 }

@@ -1,6 +1,8 @@
 package httpapi_test
 
 import (
+	"bytes"
+	"encoding/csv"
 	"net/url"
 	"slices"
 	"strings"
@@ -84,4 +86,34 @@ func TestTheAuditTrailNamesPeopleAndFindsThemByEmailAndName(t *testing.T) {
 			}
 		}
 	})
+}
+
+// No text cell of the audit export begins with what a spreadsheet would run
+// as a formula, a line feed before it included: a caller chooses targets
+// (here a webhook id in the path), and an auditor opens the export.
+func TestAuditExportDisarmsFormulasAfterALineFeed(t *testing.T) {
+	e := newEnv(t)
+	admin := e.newAccount(usccs[0], "org_admin")
+	for _, target := range []string{"\n=1+1", "\r=1+1", "\t=1+1", "=1+1", "\n\n@SUM(A1)"} {
+		e.do("DELETE", "/webhooks/"+url.PathEscape(target), admin.Token, nil)
+	}
+	r := e.do("GET", "/audit/export", adminToken, nil)
+	rows, err := csv.NewReader(bytes.NewReader(r.Body)).ReadAll()
+	if err != nil || r.Status != 200 {
+		t.Fatalf("export: %d %v", r.Status, err)
+	}
+	seen := 0
+	for _, row := range rows[1:] {
+		for i, cell := range row[2:11] {
+			if cell != "" && strings.ContainsRune("=+-@\t\r\n", rune(cell[0])) {
+				t.Errorf("row %s, column %s begins with %q: %q", row[0], rows[0][i+2], cell[0], cell)
+			}
+		}
+		if strings.Contains(row[6], "1+1") || strings.Contains(row[6], "SUM") {
+			seen++
+		}
+	}
+	if seen != 5 {
+		t.Errorf("%d of the 5 targets are in the export", seen)
+	}
 }

@@ -137,7 +137,7 @@ var routes = []route{
 	{"GET", "/searches/:number/results", auth.ReadSearch, bearer, (*api).searchResults},
 	{"GET", "/searches/:number/certificate.pdf", auth.ReadSearch, bearer, (*api).searchPDF},
 	{"GET", "/certificates/:number", auth.ReadCertificate, public, (*api).certificate},
-	{"GET", "/statistics", auth.ReadStatistics, public, (*api).statistics},
+	{"GET", "/statistics", auth.ReadStatistics, optional, (*api).statistics},
 	{"GET", "/audit", auth.ReadAudit, bearer, (*api).audit},
 	{"GET", "/audit/export", auth.ExportAudit, bearer, (*api).exportAudit},
 	{"GET", "/log/checkpoint", auth.ReadCheckpoint, public, (*api).checkpoint},

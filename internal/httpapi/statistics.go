@@ -32,7 +32,7 @@ func (a *api) statistics(c *gin.Context, caller registry.Caller) error {
 	_ = w.Write([]string{st.By, "registrations", "amendments", "cancellations", "searches"})
 	for _, r := range st.Rows {
 		_ = w.Write([]string{r.Group(), strconv.FormatInt(r.Registrations, 10), strconv.FormatInt(r.Amendments, 10),
-			strconv.FormatInt(r.Cancellations, 10), strconv.FormatInt(r.Searches, 10)})
+			strconv.FormatInt(r.Cancellations, 10), r.SearchesText()})
 	}
 	w.Flush()
 	return w.Error()

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -231,4 +232,41 @@ func TestUpdateUser(t *testing.T) {
 	t.Run("the admin may leave an organization without an org_admin", func(t *testing.T) {
 		e.must(200, patch(adminToken, clerk.UserID, map[string]any{"roles": []string{"registrant"}}))
 	})
+}
+
+// Emails are at a domain name on the internet: a domain literal or an IP
+// address in any spelling (which the SMTP relay would deliver inside the
+// operator's network) is refused naming the field, at sign-up and for new
+// users; a user stored with one before cannot have notices by email.
+func TestEmailsMustBeAtADomainName(t *testing.T) {
+	e := newEnv(t)
+	admin := e.newAccount(usccs[0], "org_admin")
+	bad := []string{"v6@[127.0.0.1]", "v6@[ipv6:::1]", "a@127.0.0.1", "a@127.1", "a@2130706433", "a@0x7f.1", "a@0177.0.0.1", "a@localhost",
+		"a@10.0.0.1.", "a@[10.0.0.1]"}
+	for _, email := range bad {
+		p := e.problem(e.do("POST", "/signup", "", signUpBody(freshUSCC(), email)), 422, "invalid_field")
+		if got := fieldErrors(p); !slices.Contains(got, "user.email invalid_field") {
+			t.Errorf("sign-up with %s: %v", email, got)
+		}
+		p = e.problem(e.do("POST", "/users", admin.Token, map[string]any{"organization_id": admin.OrgID, "email": email,
+			"display_name": "Someone", "roles": []string{"searcher"}, "password": "a long enough password", "notify_email": true}), 422, "invalid_field")
+		if got := fieldErrors(p); len(got) != 1 || got[0] != "email invalid_field" {
+			t.Errorf("a new user %s: %v", email, got)
+		}
+	}
+	for _, email := range []string{"clerk@bank.example.cn", "a@example.xn--fiqs8s", "a@mail.1and1.com"} {
+		e.must(201, e.do("POST", "/users", admin.Token, map[string]any{"organization_id": admin.OrgID, "email": email,
+			"display_name": "Someone", "roles": []string{"searcher"}, "password": "a long enough password"}))
+	}
+	// A user stored with such an address before the rule.
+	u := e.must(201, e.do("POST", "/users", admin.Token, map[string]any{"organization_id": admin.OrgID, "email": "old@bank.example.cn",
+		"display_name": "Old", "roles": []string{"searcher"}, "password": "a long enough password"}))
+	if _, err := e.db.Exec("UPDATE users SET email = 'old@[127.0.0.1]' WHERE id = $1", u["id"]); err != nil {
+		t.Fatal(err)
+	}
+	p := e.problem(e.do("PATCH", "/users/"+u["id"].(string), admin.Token, map[string]any{"notify_email": true}), 422, "invalid_field")
+	if got := fieldErrors(p); len(got) != 1 || got[0] != "notify_email invalid_field" {
+		t.Errorf("notify_email for old@[127.0.0.1]: %v", got)
+	}
+	e.must(200, e.do("PATCH", "/users/"+u["id"].(string), admin.Token, map[string]any{"display_name": "Old user"}))
 }

@@ -109,6 +109,25 @@ func TestWatches(t *testing.T) {
 	}
 }
 
+// Webhook addresses must be globally reachable: the reserved,
+// benchmarking and site-local ranges, and IPv4 inside IPv6 (compatible,
+// NAT64, 6to4, Teredo) aimed at the registry's own network, are refused
+// naming url, while webhooks.allow_hosts still lets loopback through.
+func TestWebhookAddressesMustBeGloballyReachable(t *testing.T) {
+	e := newEnv(t)
+	admin := e.newAccount(usccs[0], "org_admin")
+	const secret = "a webhook secret of enough length"
+	for _, bad := range []string{"[::127.0.0.1]", "[64:ff9b::7f00:1]", "[2002:7f00:1::]", "0.0.0.1", "198.18.0.1", "240.0.0.1",
+		"192.0.0.1", "[fec0::1]", "[64:ff9b:1::a00:1]", "[2001:0:808:808::80ff:fefe]", "[::ffff:a9fe:a9fe]", "203.0.113.5", "[2001:db8::1]"} {
+		p := e.problem(e.do("POST", "/webhooks", admin.Token, map[string]any{"url": "https://" + bad + "/notices", "secret": secret}), 422, "invalid_field")
+		if got := fieldErrors(p); len(got) != 1 || got[0] != "url invalid_field" {
+			t.Errorf("%s: %v", bad, got)
+		}
+	}
+	e.must(201, e.do("POST", "/webhooks", admin.Token, map[string]any{"url": "https://[2002:808:808::1]/notices", "secret": secret}))
+	e.must(201, e.do("POST", "/webhooks", admin.Token, map[string]any{"url": "http://127.0.0.1:8080/notices", "secret": secret}))
+}
+
 // TestWebhookRegistration: an org_admin registers its address (never shown
 // its secret again); addresses aimed at the registry's own network are
 // refused by address and by a name that resolves there, naming url; a

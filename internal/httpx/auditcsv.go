@@ -67,9 +67,11 @@ func ExportAuditCSV(ctx context.Context, w http.ResponseWriter, svc *registry.Se
 }
 
 // auditRow is a record as one CSV row. A text cell that a spreadsheet would
-// take for a formula (it begins with = + - @, a tab, a carriage return or
-// ') is written with a ' before it; a reader drops one leading '. The id,
-// time and chain (base64) are never changed.
+// take for a formula (it begins with = + - @, a tab, a carriage return, a
+// line feed or ') is written with a ' before it; a reader drops one leading
+// '. A spreadsheet may drop a quoted cell's leading line break and run what
+// follows, so a line feed counts as a tab does. The id, time and chain
+// (base64) are never changed.
 func auditRow(r audit.Record) []string {
 	chain := ""
 	if len(r.Chain) > 0 {
@@ -79,7 +81,7 @@ func auditRow(r audit.Record) []string {
 		r.Action, r.Target, string(r.Outcome), r.Source, r.RequestID, r.Detail, chain}
 	for i, v := range row[2:11] {
 		i += 2
-		if v != "" && strings.ContainsRune("=+-@\t\r'", rune(v[0])) {
+		if v != "" && strings.ContainsRune("=+-@\t\r\n'", rune(v[0])) {
 			row[i] = "'" + v
 		}
 	}

@@ -62,21 +62,37 @@ func forwards(r *http.Request) bool {
 	return strings.HasPrefix(p, BasePath+"/registrations") || strings.HasPrefix(p, BasePath+"/objections")
 }
 
-func (f *Forwarding) sign(at int64, client, method, path string) string {
+// sign is the forwarding signature of a request: its time, the client it
+// names, its method, path, raw query and the SHA-256 of its body, so that a
+// header seen once is worth nothing for another request (another body, query
+// or address) in the minute it is fresh.
+func (f *Forwarding) sign(at int64, client, method, path, rawQuery, bodySHA string) string {
 	m := hmac.New(sha256.New, f.Secret)
-	m.Write([]byte(strconv.FormatInt(at, 10) + "\x00" + client + "\x00" + method + "\x00" + path))
+	for _, field := range []string{"registry forward v2", strconv.FormatInt(at, 10), client, method, path, rawQuery, bodySHA} {
+		m.Write([]byte(field))
+		m.Write([]byte{0})
+	}
 	return hex.EncodeToString(m.Sum(nil))
 }
 
+// forwardedValue is the header a forwarded request carries.
+func (f *Forwarding) forwardedValue(at int64, client string, r *http.Request, body []byte) string {
+	sum := sha256.Sum256(body)
+	bodySHA := hex.EncodeToString(sum[:])
+	return strconv.FormatInt(at, 10) + ";" + client + ";" + bodySHA + ";" + f.sign(at, client, r.Method, r.URL.Path, r.URL.RawQuery, bodySHA)
+}
+
 // verify returns the client a forwarded request names, if its signature is
-// the shared secret's and recent.
-func (f *Forwarding) verify(r *http.Request, now time.Time) (string, bool) {
+// the shared secret's, recent, and of this very request: method, path,
+// query and body. The body is read (at most limit bytes) only once the
+// signature holds, and put back for the API.
+func (f *Forwarding) verify(r *http.Request, now time.Time, limit int64) (string, bool) {
 	v := r.Header.Get(ForwardedHeader)
 	if f == nil || v == "" {
 		return "", false
 	}
 	parts := strings.Split(v, ";")
-	if len(parts) != 3 {
+	if len(parts) != 4 {
 		return "", false
 	}
 	at, err := strconv.ParseInt(parts[0], 10, 64)
@@ -86,11 +102,38 @@ func (f *Forwarding) verify(r *http.Request, now time.Time) (string, bool) {
 	if _, err := netip.ParseAddr(parts[1]); err != nil {
 		return "", false
 	}
-	want := f.sign(at, parts[1], r.Method, r.URL.Path)
-	if !hmac.Equal([]byte(want), []byte(parts[2])) {
+	want := f.sign(at, parts[1], r.Method, r.URL.Path, r.URL.RawQuery, parts[2])
+	if !hmac.Equal([]byte(want), []byte(parts[3])) {
+		return "", false
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil || int64(len(body)) > limit {
+		// Too long to be what an instance forwards (it forwards only what
+		// fits): the API reads the rest and answers 413.
+		r.Body = readCloser{io.MultiReader(bytes.NewReader(body), r.Body), r.Body}
+		return "", false
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	sum := sha256.Sum256(body)
+	if !hmac.Equal([]byte(hex.EncodeToString(sum[:])), []byte(parts[2])) {
 		return "", false
 	}
 	return parts[1], true
+}
+
+// readCloser reads from one reader and closes another.
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
+// bodyLimit is the most the API reads of a request's body.
+func (h *handler) bodyLimit(r *http.Request) int64 {
+	limit := h.opts.MaxBodyBytes
+	if limit <= 0 {
+		limit = 1 << 20
+	}
+	return BodyLimit(r.URL.Path, limit)
 }
 
 // forward passes r to the leader (net/http/httputil's reverse proxy) and
@@ -108,11 +151,7 @@ func (h *handler) forward(w http.ResponseWriter, r *http.Request, info *Request)
 	}
 	// The body is read here, within the API's limit, so that a request
 	// that cannot reach the leader can still be served here.
-	limit := h.opts.MaxBodyBytes
-	if limit <= 0 {
-		limit = 1 << 20
-	}
-	limit = BodyLimit(r.URL.Path, limit) // as the API allows
+	limit := h.bodyLimit(r) // as the API allows
 	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	if err != nil || int64(len(body)) > limit {
@@ -128,7 +167,7 @@ func (h *handler) forward(w http.ResponseWriter, r *http.Request, info *Request)
 			pr.Out.Body = io.NopCloser(bytes.NewReader(body))
 			pr.Out.Header.Set("X-Request-Id", info.ID)
 			at := h.opts.Now().Unix()
-			pr.Out.Header.Set(ForwardedHeader, strconv.FormatInt(at, 10)+";"+info.Client+";"+f.sign(at, info.Client, r.Method, r.URL.Path))
+			pr.Out.Header.Set(ForwardedHeader, f.forwardedValue(at, info.Client, r, body))
 		},
 		Transport: f.Transport,
 		ModifyResponse: func(*http.Response) error {

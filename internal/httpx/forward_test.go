@@ -69,21 +69,32 @@ func TestForwarding(t *testing.T) {
 		}
 	}
 
-	// A header not signed with the secret (or too old) names nobody.
+	// A header not signed with the secret (or too old, or of another
+	// request: method, path, query or body) names nobody.
 	now := time.Now().Unix()
 	f := &Forwarding{Secret: secret}
-	for name, header := range map[string]string{
-		"forged":  strconv.FormatInt(now, 10) + ";203.0.113.9;" + strings.Repeat("0", 64),
-		"old":     strconv.FormatInt(now-600, 10) + ";203.0.113.9;" + f.sign(now-600, "203.0.113.9", "POST", "/api/v1/registrations"),
-		"another": strconv.FormatInt(now, 10) + ";203.0.113.9;" + f.sign(now, "203.0.113.9", "POST", "/api/v1/objections"),
+	const body = `{"kind":"chattel_mortgage"}`
+	header := func(at int64, method, target, body string) string {
+		r := httptest.NewRequest(method, target, nil)
+		return f.forwardedValue(at, "203.0.113.9", r, []byte(body))
+	}
+	for name, tc := range map[string]struct{ header, path, body string }{
+		"forged":        {strconv.FormatInt(now, 10) + ";203.0.113.9;" + strings.Repeat("0", 64) + ";" + strings.Repeat("0", 64), "/api/v1/registrations", body},
+		"old":           {header(now-600, "POST", "/api/v1/registrations", body), "/api/v1/registrations", body},
+		"another path":  {header(now, "POST", "/api/v1/objections", body), "/api/v1/registrations", body},
+		"another verb":  {header(now, "PUT", "/api/v1/registrations", body), "/api/v1/registrations", body},
+		"another query": {header(now, "POST", "/api/v1/registrations", body), "/api/v1/registrations?dry_run=true", body},
+		"another body":  {header(now, "POST", "/api/v1/registrations", body), "/api/v1/registrations", `{"kind":"retention_of_title"}`},
+		"a longer body": {header(now, "POST", "/api/v1/registrations", body), "/api/v1/registrations", body + " "},
+		"the old form": {strconv.FormatInt(now, 10) + ";203.0.113.9;" + strings.Split(header(now, "POST", "/api/v1/registrations", body), ";")[3],
+			"/api/v1/registrations", body},
 	} {
-		if _, body := send(leader.URL, "POST", "/api/v1/registrations", header); !strings.HasPrefix(body, "127.0.0.1 ") {
-			t.Errorf("a %s header: the API saw %q, want the peer", name, body)
+		if _, got := sendBody(t, leader.URL, "POST", tc.path, tc.header, tc.body); !strings.HasPrefix(got, "127.0.0.1 ") {
+			t.Errorf("a %s header: the API saw %q, want the peer", name, got)
 		}
 	}
-	signed := strconv.FormatInt(now, 10) + ";203.0.113.9;" + f.sign(now, "203.0.113.9", "POST", "/api/v1/registrations")
-	if _, body := send(leader.URL, "POST", "/api/v1/registrations", signed); !strings.HasPrefix(body, "203.0.113.9 ") {
-		t.Errorf("a signed header: the API saw %q, want 203.0.113.9", body)
+	if _, got := sendBody(t, leader.URL, "POST", "/api/v1/registrations?dry_run=true", header(now, "POST", "/api/v1/registrations?dry_run=true", body), body); got != "203.0.113.9 "+body {
+		t.Errorf("a signed header: the API saw %q, want 203.0.113.9 and the body", got)
 	}
 
 	// The leader gone: its address refuses connections.
@@ -95,5 +106,77 @@ func TestForwarding(t *testing.T) {
 	l.Close()
 	if by, _ := send(receiver.URL, "POST", "/api/v1/registrations", ""); by != "receiver" {
 		t.Errorf("with the leader unreachable, served by %q", by)
+	}
+}
+
+// sendBody sends one request with a Registry-Forwarded header and body, and
+// returns who served it and what its API saw.
+func sendBody(t *testing.T, base, method, path, forwarded, body string) (string, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+	req.Header.Set(ForwardedHeader, forwarded)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.Header.Get("Served-By"), string(b)
+}
+
+// A Registry-Forwarded header seen on the wire (as a receiver sent it to the
+// leader) vouches for that request only: replayed within its minute with
+// another body or another query, it names nobody.
+func TestACapturedForwardingHeaderVouchesForItsOwnRequestOnly(t *testing.T) {
+	secret := []byte("forwarding-test-secret-0123456789abcdef")
+	quiet := slog.New(slog.DiscardHandler)
+	var captured string
+	var leaderURL string
+	leader := httptest.NewServer(New(Options{Logger: quiet, Forwarding: &Forwarding{Secret: secret,
+		Leader: func() (string, bool) { return leaderURL, true }}},
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			body, _ := io.ReadAll(r.Body)
+			if h := r.Header.Get(ForwardedHeader); h != "" && captured == "" {
+				captured = h
+			}
+			_, _ = io.WriteString(w, From(r).Client+" "+string(body))
+		}), nil))
+	defer leader.Close()
+	leaderURL = leader.URL
+	// The receiver is behind a proxy it trusts, so the client it forwards
+	// for (198.51.100.7) is not the peer the leader sees (127.0.0.1).
+	receiver := httptest.NewServer(New(Options{Logger: quiet, TrustedProxies: []string{"127.0.0.1"}, Forwarding: &Forwarding{Secret: secret,
+		Leader: func() (string, bool) { return leaderURL, false }}}, http.NotFoundHandler(), nil))
+	defer receiver.Close()
+	send := func(base, path, forwarded, body string) string {
+		t.Helper()
+		req, _ := http.NewRequest("POST", base+path, strings.NewReader(body))
+		if forwarded != "" {
+			req.Header.Set(ForwardedHeader, forwarded)
+		} else {
+			req.Header.Set("X-Forwarded-For", "198.51.100.7")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+
+	const body = `{"kind":"chattel_mortgage"}`
+	if got := send(receiver.URL, "/api/v1/registrations?x=1", "", body); got != "198.51.100.7 "+body || captured == "" {
+		t.Fatalf("the forwarded write: the leader saw %q, header %q", got, captured)
+	}
+	for name, tc := range map[string]struct{ path, body string }{
+		"another body":  {"/api/v1/registrations?x=1", `{"kind":"retention_of_title"}`},
+		"no body":       {"/api/v1/registrations?x=1", ""},
+		"another query": {"/api/v1/registrations?x=2", body},
+		"no query":      {"/api/v1/registrations", body},
+	} {
+		if got := send(leader.URL, tc.path, captured, tc.body); !strings.HasPrefix(got, "127.0.0.1 ") {
+			t.Errorf("the captured header with %s: the leader saw %q, want the peer", name, got)
+		}
 	}
 }

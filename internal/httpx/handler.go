@@ -172,7 +172,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	info := &Request{ID: id, Client: h.client(r), limits: h.limits, bodies: h.bodies}
 	// A write another instance passed on names its client, signed.
-	client, forwarded := h.opts.Forwarding.verify(r, h.opts.Now())
+	client, forwarded := h.opts.Forwarding.verify(r, h.opts.Now(), h.bodyLimit(r))
 	if forwarded {
 		info.Client = client
 	}

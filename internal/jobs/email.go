@@ -92,6 +92,12 @@ func (e *emailer) Work(ctx context.Context, job *river.Job[emailArgs]) error {
 		e.m.outcome("email", "given_up")
 		return river.JobCancel(fmt.Errorf("given up after %s", e.o.RetryFor))
 	}
+	if !registry.EmailAtDomainName(u.Email) {
+		// Stored before such addresses were refused: the relay is never
+		// asked to deliver inside the operator's network.
+		e.m.outcome("email", "refused")
+		return river.JobCancel(fmt.Errorf("the user's email is not at a domain name"))
+	}
 	subject, body := compose(n, u.Language, e.smtp.PublicURL)
 	m := mail.NewMsg()
 	if err := m.From(e.smtp.From); err != nil {

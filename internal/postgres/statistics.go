@@ -71,20 +71,30 @@ func statArgs(deltas []registry.StatDelta) []any {
 }
 
 // Statistics sums the months in [from, to) by month, kind or province.
-func (s *Store) Statistics(ctx context.Context, from, to time.Time, by string) ([]registry.StatRow, error) {
+func (s *Store) Statistics(ctx context.Context, from, to time.Time, by string, withhold bool) ([]registry.StatRow, []bool, error) {
 	group := map[string]string{"month": "to_char(month, 'YYYY-MM')", "kind": "kind", "province": "province"}[by]
 	var rows []struct {
 		G                                                  string
 		Registrations, Amendments, Cancellations, Searches int64
+		Withheld                                           bool
 	}
-	err := s.q(ctx).Raw(`SELECT `+group+` AS g, sum(registrations) AS registrations, sum(amendments) AS amendments,
-			sum(cancellations) AS cancellations, sum(searches) AS searches
-		FROM statistics WHERE month >= ?::date AND month < ?::date GROUP BY 1 ORDER BY 1`, from.Format(time.DateOnly), to.Format(time.DateOnly)).Scan(&rows).Error
+	// cell is the searches of the row's month and province (all kinds).
+	err := s.q(ctx).Raw(`WITH cells AS (
+			SELECT *, sum(searches) OVER (PARTITION BY month, province) AS cell
+			FROM statistics WHERE month >= ?::date AND month < ?::date)
+		SELECT `+group+` AS g, sum(registrations) AS registrations, sum(amendments) AS amendments,
+			sum(cancellations) AS cancellations,
+			sum(CASE WHEN ? AND cell < ? THEN 0 ELSE searches END) AS searches,
+			coalesce(bool_or(? AND cell > 0 AND cell < ?), false) AS withheld
+		FROM cells GROUP BY 1 ORDER BY 1`, from.Format(time.DateOnly), to.Format(time.DateOnly),
+		withhold, registry.SmallCount, withhold, registry.SmallCount).Scan(&rows).Error
 	if err != nil {
-		return nil, translate(err)
+		return nil, nil, translate(err)
 	}
 	out := make([]registry.StatRow, len(rows))
+	withheld := make([]bool, len(rows))
 	for i, r := range rows {
+		withheld[i] = r.Withheld
 		out[i] = registry.StatRow{Registrations: r.Registrations, Amendments: r.Amendments, Cancellations: r.Cancellations, Searches: r.Searches}
 		g := r.G
 		switch by {
@@ -96,5 +106,5 @@ func (s *Store) Statistics(ctx context.Context, from, to time.Time, by string) (
 			out[i].Province = &g
 		}
 	}
-	return out, nil
+	return out, withheld, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -617,6 +618,35 @@ func (s *Service) signIn(ctx context.Context, c Caller, req TokenRequest) (User,
 	return cr.User, nil
 }
 
+// emailAtDomainName says why an address at an IP address is refused.
+const emailAtDomainName = "is not an email address at a domain name: an address at an IP address or a [domain literal] is refused"
+
+// EmailAtDomainName reports whether an email address is at a domain name on the
+// internet: not a domain literal ("v6@[127.0.0.1]"), not an IP address in
+// any spelling a resolver might read as one ("a@127.1", "a@2130706433",
+// "a@0x7f.1"), not a name without a dot ("a@localhost"). Notices are mailed
+// through the operator's relay, which would deliver to such an address
+// inside its own network.
+func EmailAtDomainName(email string) bool {
+	at := strings.LastIndexByte(email, '@')
+	if at < 0 {
+		return false
+	}
+	domain := strings.TrimSuffix(email[at+1:], ".")
+	if strings.ContainsAny(domain, "[]:") {
+		return false
+	}
+	if _, err := netip.ParseAddr(domain); err != nil && strings.Contains(domain, ".") {
+		// The top-level label begins with a letter, as every top-level
+		// domain does (xn-- for the internationalized ones), so that no
+		// spelling of a number passes.
+		tld := domain[strings.LastIndexByte(domain, '.')+1:]
+		r, _ := utf8.DecodeRuneInString(tld)
+		return unicode.IsLetter(r)
+	}
+	return false
+}
+
 // plausibleEmail screens what is looked up at sign-in; anything else is
 // answered like an unknown email.
 func plausibleEmail(s string) bool {
@@ -893,6 +923,8 @@ func (u *NewUser) Validate() error {
 	u.Email = strings.ToLower(strings.TrimSpace(u.Email))
 	if a, err := mail.ParseAddress(u.Email); err != nil || a.Address != u.Email || len(u.Email) > maxName || strings.ContainsFunc(u.Email, hiddenRune) {
 		p.broke("email", RuleEmail, "is not an email address")
+	} else if !EmailAtDomainName(u.Email) {
+		p.broke("email", RuleEmail, emailAtDomainName)
 	}
 	u.DisplayName = checkText(&p, "display_name", u.DisplayName, true, maxName)
 	checkRoles(&p, u.Roles)

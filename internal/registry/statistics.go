@@ -2,6 +2,8 @@ package registry
 
 import (
 	"context"
+	"encoding/json"
+	"strconv"
 	"time"
 
 	"github.com/movable-registry/registry/internal/auth"
@@ -24,7 +26,39 @@ type StatRow struct {
 	Registrations int64   `json:"registrations"`
 	Amendments    int64   `json:"amendments"`
 	Cancellations int64   `json:"cancellations"`
-	Searches      int64   `json:"searches"`
+	// Searches counts the searches; to the public it leaves out each month
+	// and province with fewer than SmallCount (one organization's searches
+	// would show), and when that leaves nothing of a row's searches, the
+	// row says SearchesBelow instead.
+	Searches      int64 `json:"searches"`
+	SearchesBelow int64 `json:"-"`
+}
+
+// SmallCount is the fewest searches in one month and province that the
+// public statistics show.
+const SmallCount = 5
+
+// MarshalJSON writes searches as null with searches_below when the count
+// is withheld: a client's generated type stays an integer.
+func (r StatRow) MarshalJSON() ([]byte, error) {
+	type plain StatRow
+	if r.SearchesBelow == 0 {
+		return json.Marshal(plain(r))
+	}
+	return json.Marshal(struct {
+		plain
+		Searches      *int64 `json:"searches"`
+		SearchesBelow int64  `json:"searches_below"`
+	}{plain: plain(r), SearchesBelow: r.SearchesBelow})
+}
+
+// SearchesText is the searches as the CSV and the pages show them: "<5"
+// when withheld.
+func (r StatRow) SearchesText() string {
+	if r.SearchesBelow > 0 {
+		return "<" + strconv.FormatInt(r.SearchesBelow, 10)
+	}
+	return strconv.FormatInt(r.Searches, 10)
 }
 
 // Group is the row's month, kind or province.
@@ -42,8 +76,10 @@ type StatisticsStore interface {
 	// CountStatistic adds d, with the event or search's other rows.
 	CountStatistic(ctx context.Context, d StatDelta) error
 	// Statistics sums the counts of the months in [from, to) grouped by
-	// "month", "kind" or "province".
-	Statistics(ctx context.Context, from, to time.Time, by string) ([]StatRow, error)
+	// "month", "kind" or "province". With withhold, the searches of each
+	// month and province with fewer than SmallCount are left out of the
+	// sums, and a row that had any is marked withheld.
+	Statistics(ctx context.Context, from, to time.Time, by string, withhold bool) ([]StatRow, []bool, error)
 }
 
 // monthOf is the first of at's month in China Standard Time.
@@ -136,9 +172,20 @@ func (s *Service) Statistics(ctx context.Context, c Caller, req StatisticsReques
 	if err := p.err(); err != nil {
 		return Statistics{}, err
 	}
-	rows, err := s.store.Statistics(ctx, from, to.AddDate(0, 1, 0), by)
+	// The public sees no month and province with a handful of searches:
+	// there they are one organization's (a search counts in its searcher's
+	// province). Left out of every sum, not only hidden in its own row, so
+	// that subtracting one grouping from another finds nothing. Staff see
+	// exact counts.
+	staff := c.Has(auth.Admin) || c.Has(auth.Auditor)
+	rows, withheld, err := s.store.Statistics(ctx, from, to.AddDate(0, 1, 0), by, !staff)
 	if err != nil {
 		return Statistics{}, err
+	}
+	for i := range rows {
+		if withheld[i] && rows[i].Searches == 0 {
+			rows[i].SearchesBelow = SmallCount
+		}
 	}
 	if rows == nil {
 		rows = []StatRow{}

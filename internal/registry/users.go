@@ -98,6 +98,11 @@ func (s *Service) UpdateUser(ctx context.Context, c Caller, id string, req UserU
 			u.DisplayName = name
 		}
 		if req.NotifyEmail != nil {
+			if *req.NotifyEmail && !EmailAtDomainName(was.Email) {
+				// An address accepted before domain literals were refused
+				// gets no notices by email.
+				return Broke("notify_email", RuleEmail, "the user's email "+emailAtDomainName)
+			}
 			u.NotifyEmail = *req.NotifyEmail
 		}
 		if req.Language != nil {

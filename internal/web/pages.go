@@ -183,11 +183,7 @@ func idempotent(r *http.Request, c *call) {
 func (s *site) verifyURL(r *http.Request, number string) string {
 	base := strings.TrimSuffix(s.opts.PublicURL, "/")
 	if base == "" {
-		scheme := "http"
-		if r.TLS != nil || s.opts.SecureCookies {
-			scheme = "https"
-		}
-		base = scheme + "://" + r.Host
+		base = s.scheme(r) + "://" + r.Host
 	}
 	return base + "/verify?number=" + url.QueryEscape(number)
 }

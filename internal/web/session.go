@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/movable-registry/registry/internal/registry"
 )
@@ -23,6 +24,38 @@ const (
 )
 
 func (s *site) secure(r *http.Request) bool { return r.TLS != nil || s.opts.SecureCookies }
+
+// scheme is the site's scheme as the browser sees it: https when the
+// connection is TLS or, behind a TLS-terminating proxy, secure_cookies says
+// so (as its cookies are Secure).
+func (s *site) scheme(r *http.Request) string {
+	if s.secure(r) {
+		return "https"
+	}
+	return "http"
+}
+
+// sameOrigin reports whether a browser's Origin header is this site's own
+// origin: scheme, host and port alike. A page of http://registry… is not
+// the https site, whatever its host (a man in the middle can write one).
+func (s *site) sameOrigin(r *http.Request, origin string) bool {
+	u, err := url.Parse(origin)
+	if err != nil || u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		return false
+	}
+	scheme := s.scheme(r)
+	return strings.EqualFold(u.Scheme, scheme) && u.Host != "" &&
+		strings.EqualFold(withoutDefaultPort(u.Host, scheme), withoutDefaultPort(r.Host, scheme))
+}
+
+// withoutDefaultPort drops the scheme's default port, which browsers leave
+// out of Origin and clients may put into Host.
+func withoutDefaultPort(host, scheme string) string {
+	if scheme == "https" {
+		return strings.TrimSuffix(host, ":443")
+	}
+	return strings.TrimSuffix(host, ":80")
+}
 
 // cookieName gives a cookie the __Host- prefix where it is Secure, so that
 // no other host (a sibling subdomain) can set it.
@@ -116,11 +149,8 @@ func (s *site) csrfSource(r *http.Request) bool {
 	case "cross-site", "same-site":
 		return false
 	}
-	if o := r.Header.Get("Origin"); o != "" {
-		u, err := url.Parse(o)
-		if err != nil || u.Host != r.Host {
-			return false
-		}
+	if o := r.Header.Get("Origin"); o != "" && !s.sameOrigin(r, o) {
+		return false
 	}
 	return s.cookie(r, csrfCookie) != ""
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -446,5 +447,69 @@ func TestAFormPostedAfterTheSessionEndedReturnsToItsPage(t *testing.T) {
 	}
 	if reg := s.api(200, "GET", "/registrations/"+number, bank.Token, nil); reg["status"] != "effective" {
 		t.Errorf("a form without a session changed the registration: %v", reg["status"])
+	}
+}
+
+// The Origin a browser sends with a form must be the site's own origin:
+// scheme, host and port. A page served over plain http on the same host
+// (which anyone on the path can write) is another origin.
+func TestFormsFromAnotherSchemeOrPortAreRefused(t *testing.T) {
+	for _, tls := range []bool{false, true} {
+		serve, scheme, other := httptest.NewServer, "http", "https"
+		if tls {
+			serve, scheme, other = httptest.NewTLSServer, "https", "http"
+		}
+		t.Run(scheme, func(t *testing.T) {
+			s := newSiteServed(t, func(*httpx.Options) {}, serve)
+			bank := s.bank("registrant", "searcher")
+			number := s.file(bank, "上海星辰精密机械有限公司", uscc("91310115MA1K3YJ1X"))
+			b := s.browser()
+			b.get("/signin")
+			b.post("/signin", url.Values{"email": {bank.Email}, "password": {password}, "next": {"/"}})
+			host := strings.TrimPrefix(s.url, scheme+"://")
+			hostname, port, _ := strings.Cut(host, ":")
+			cancel := func(origin string) int {
+				b.get("/registrations/" + number)
+				req, _ := http.NewRequest("POST", s.url+"/registrations/"+number+"/cancellation", strings.NewReader(url.Values{"csrf": {b.csrf()}, "reason": {"debt_repaid"}}.Encode()))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				req.Header.Set("Origin", origin)
+				b.c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+				defer func() { b.c.CheckRedirect = nil }()
+				res, err := b.c.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				res.Body.Close()
+				return res.StatusCode
+			}
+			for _, origin := range []string{other + "://" + host, scheme + "://" + hostname, scheme + "://" + hostname + ":1" + port,
+				scheme + "://evil@" + host, "null", scheme + "://" + host + "/x"} {
+				if got := cancel(origin); got != http.StatusForbidden {
+					t.Errorf("Origin %s: status %d, want 403", origin, got)
+				}
+			}
+			if got := cancel(strings.ToUpper(scheme) + "://" + host); got == http.StatusForbidden {
+				t.Errorf("the site's own Origin: status %d", got)
+			}
+		})
+	}
+}
+
+// The statistics page shows the public "<5" for a month and province with
+// fewer than 5 searches (one organization's), and staff the exact count.
+func TestStatisticsPageWithholdsFewSearchesFromThePublic(t *testing.T) {
+	s := newSite(t)
+	bank := s.bank("searcher")
+	s.api(201, "POST", "/searches", bank.Token, map[string]any{"criteria": map[string]any{"uscc": uscc("91310115MA1K3YJ1X")}})
+	cell := regexp.MustCompile(`<td>(\d+)</td><td>([^<]*)</td></tr>`)
+	b := s.browser()
+	b.get("/statistics?by=province")
+	if m := cell.FindStringSubmatch(b.last); m == nil || m[2] != "&lt;5" || !strings.Contains(b.last, "&lt;5") {
+		t.Errorf("to the public, the searches cell is %v", m)
+	}
+	b.signIn(s.staff("auditor"))
+	b.get("/statistics?by=province")
+	if m := cell.FindStringSubmatch(b.last); m == nil || m[2] != "1" {
+		t.Errorf("to an auditor, the searches cell is %v", m)
 	}
 }

@@ -23,6 +23,8 @@ type statBar struct {
 	Label                      string
 	Registrations, Searches    int64
 	RegHeight, SearchHeight, X int
+	// SearchesText is the searches as shown: "<5" when withheld.
+	SearchesText string
 }
 
 // statistics handles GET /statistics?from=&to=&by=: anyone.
@@ -40,7 +42,7 @@ func (s *site) statistics(w http.ResponseWriter, r *http.Request, c *call) error
 		page.Max = max(page.Max, row.Registrations, row.Searches)
 	}
 	for i, row := range st.Rows {
-		b := statBar{Label: row.Group(), Registrations: row.Registrations, Searches: row.Searches, X: 10 + i*80}
+		b := statBar{Label: row.Group(), Registrations: row.Registrations, Searches: row.Searches, SearchesText: row.SearchesText(), X: 10 + i*80}
 		if page.Max > 0 {
 			b.RegHeight = int(row.Registrations * 100 / page.Max)
 			b.SearchHeight = int(row.Searches * 100 / page.Max)

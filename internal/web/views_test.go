@@ -148,7 +148,7 @@ func samplePages() map[string]func() (any, url.Values) {
 		"statistics": func() (any, url.Values) {
 			m1, m2 := "2027-04", "2027-05"
 			st := registry.Statistics{From: m1, To: m2, By: "month", Rows: []registry.StatRow{{Month: &m1, Registrations: 2, Amendments: 1, Searches: 1}, {Month: &m2, Cancellations: 1}}}
-			return statisticsPage{Stats: st, Max: 2, CSV: "/api/v1/statistics?format=csv", Bars: []statBar{{Label: m1, Registrations: 2, Searches: 1, RegHeight: 100, SearchHeight: 50, X: 10}, {Label: m2, X: 50}}}, url.Values{"by": {"month"}}
+			return statisticsPage{Stats: st, Max: 2, CSV: "/api/v1/statistics?format=csv", Bars: []statBar{{Label: m1, Registrations: 2, Searches: 1, SearchesText: "1", RegHeight: 100, SearchHeight: 50, X: 10}, {Label: m2, SearchesText: "0", X: 50}}}, url.Values{"by": {"month"}}
 		},
 		"notices": func() (any, url.Values) {
 			read := at

@@ -15,6 +15,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/movable-registry/registry/internal/auth"
 	"github.com/movable-registry/registry/internal/certpdf"
@@ -467,7 +469,7 @@ var kept = map[string][]string{"/search": {"criterion", "value", "as_of", "inclu
 // (with the form's kept fields, when it has any).
 func returnTo(r *http.Request) (next string, keptForm bool) {
 	if r.Method == http.MethodGet {
-		return r.URL.RequestURI(), false
+		return localPath(r.URL.RequestURI()), false
 	}
 	if names, ok := kept[r.URL.Path]; ok && r.ParseForm() == nil {
 		q := url.Values{}
@@ -486,11 +488,88 @@ func returnTo(r *http.Request) (next string, keptForm bool) {
 	return "/", false
 }
 
-// localPath returns next if it is a path on this site, else "/": redirects
-// after sign-in and language switches never lead elsewhere.
+// localPath returns next if it is a path on this site, else "/": it alone
+// decides every redirect target that comes from a request (next after
+// sign-in and a language switch, the page a form was posted from), so no
+// redirect leads elsewhere. A target is refused when it, or any form of it
+// that percent-decoding gives, has a scheme or a host, a backslash, or a
+// control or format character: browsers strip tabs, newlines and other
+// controls from a Location (so "/\t/evil.example" becomes the host
+// "evil.example") and read "\" as "/", and what the server checks must be
+// what the browser follows.
 func localPath(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
+	if !isLocalPath(next) {
 		return "/"
 	}
 	return next
+}
+
+// maxDecodings bounds how many times a target is percent-decoded to check
+// it; one that still decodes to something new after that is refused.
+const maxDecodings = 4
+
+func isLocalPath(next string) bool {
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.Opaque != "" || u.User != nil {
+		return false
+	}
+	s := next
+	for range maxDecodings {
+		if !plainLocalPath(s) {
+			return false
+		}
+		d := percentDecode(s)
+		if d == s {
+			return true
+		}
+		s = d
+	}
+	return false
+}
+
+// plainLocalPath reports whether s, taken literally, is a path on this
+// site: one leading "/", and no backslash, control or format character.
+func plainLocalPath(s string) bool {
+	if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r == '\\' || unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp) {
+			return false
+		}
+	}
+	return true
+}
+
+// percentDecode decodes each well-formed %XX in s and leaves any other "%"
+// as it is (a search for "100%" is a fair target), so that one malformed
+// escape cannot hide a well-formed one after it.
+func percentDecode(s string) string {
+	if !strings.Contains(s, "%") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
+			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
+			i += 2
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c <= 'F':
+		return c - 'A' + 10
+	}
+	return c - 'a' + 10
 }

@@ -149,6 +149,13 @@ func (h *handler) forward(w http.ResponseWriter, r *http.Request, info *Request)
 	if err != nil {
 		return false
 	}
+	if large(r) {
+		// A large body (a bulk filing) is served where it arrives: here the
+		// API checks who asks before a byte of it is read, and reads it
+		// only as one of the few large bodies at once. Forwarding it would
+		// mean reading all of it first, for anyone.
+		return false
+	}
 	// The body is read here, within the API's limit, so that a request
 	// that cannot reach the leader can still be served here.
 	limit := h.bodyLimit(r) // as the API allows

@@ -69,6 +69,13 @@ func TestForwarding(t *testing.T) {
 		}
 	}
 
+	// A large body (a bulk filing) is served where it arrives, whose API
+	// checks the caller before reading it, rather than read whole here to
+	// be passed on.
+	if by, _ := sendBody(t, receiver.URL, "POST", "/api/v1/registrations/batch", "", `{"filings":[`+strings.Repeat(" ", LargeBody)+`]}`); by != "receiver" {
+		t.Errorf("a large bulk filing was served by %q, want where it arrived", by)
+	}
+
 	// A header not signed with the secret (or too old, or of another
 	// request: method, path, query or body) names nobody.
 	now := time.Now().Unix()

@@ -143,7 +143,7 @@ func (s *Store) Collectors() []prometheus.Collector {
 	if s.replicas != nil {
 		rs = s.replicas.collectors()
 	}
-	return append(rs, s.seq.batchSize, s.seq.reruns,
+	return append(rs, s.seq.batchSize, s.seq.reruns, newBackupCollector(s.db),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "registry_similar_names",
 			Help: "Grantor names in this instance's similar-names index.",

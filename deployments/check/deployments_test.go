@@ -3,12 +3,15 @@ package check
 import (
 	"bytes"
 	"context"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
@@ -167,6 +170,11 @@ func TestKustomize(t *testing.T) {
 				t.Fatalf("kubectl kustomize: %v\n%s", err, out)
 			}
 			kinds := map[string]int{}
+			var (
+				cluster   cnpgCluster
+				store     objectStore
+				scheduled scheduledBackup
+			)
 			for _, doc := range bytes.Split(out, []byte("\n---\n")) {
 				var meta struct {
 					Kind     string `json:"kind"`
@@ -216,9 +224,14 @@ func TestKustomize(t *testing.T) {
 					if !slices.Contains(n.Spec.PolicyTypes, networkingv1.PolicyTypeEgress) || !slices.Contains(n.Spec.PolicyTypes, networkingv1.PolicyTypeIngress) {
 						t.Errorf("the network policy limits %v", n.Spec.PolicyTypes)
 					}
+				case "ObjectStore":
+					strict(&store)
+				case "ScheduledBackup":
+					strict(&scheduled)
 				case "Cluster":
 					var c cnpgCluster
 					strict(&c)
+					cluster = c
 					if c.Spec.Instances < 2 {
 						t.Errorf("the database has %d instances: no replica", c.Spec.Instances)
 					}
@@ -231,11 +244,12 @@ func TestKustomize(t *testing.T) {
 					t.Errorf("an object of kind %s that nothing checks", meta.Kind)
 				}
 			}
-			for _, k := range []string{"Deployment", "Service", "ConfigMap", "PodDisruptionBudget", "Job", "NetworkPolicy", "Cluster"} {
+			for _, k := range []string{"Deployment", "Service", "ConfigMap", "PodDisruptionBudget", "Job", "NetworkPolicy", "Cluster", "ObjectStore", "ScheduledBackup"} {
 				if kinds[k] != 1 {
 					t.Errorf("%d objects of kind %s, want 1", kinds[k], k)
 				}
 			}
+			checkBackups(t, cluster, store, scheduled)
 		})
 	}
 }
@@ -283,6 +297,8 @@ func checkSettings(t *testing.T, body string) {
 }
 
 // cnpgCluster is the part of CloudNativePG's Cluster this project sets.
+// spec.backup (the in-tree barmanObjectStore, deprecated and gone in the
+// operator 1.32) is not among its fields: a strict decoding refuses it.
 type cnpgCluster struct {
 	APIVersion string `json:"apiVersion"`
 	Kind       string `json:"kind"`
@@ -301,16 +317,257 @@ type cnpgCluster struct {
 			Parameters map[string]string `json:"parameters"`
 		} `json:"postgresql"`
 		Bootstrap struct {
-			InitDB struct {
+			InitDB *struct {
 				Database string `json:"database"`
 				Owner    string `json:"owner"`
-			} `json:"initdb"`
+			} `json:"initdb,omitempty"`
+			Recovery *struct {
+				Source         string `json:"source"`
+				Database       string `json:"database"`
+				Owner          string `json:"owner"`
+				RecoveryTarget *struct {
+					TargetTime string `json:"targetTime"`
+				} `json:"recoveryTarget,omitempty"`
+			} `json:"recovery,omitempty"`
 		} `json:"bootstrap"`
+		Plugins          []cnpgPlugin `json:"plugins"`
+		ExternalClusters []struct {
+			Name   string     `json:"name"`
+			Plugin cnpgPlugin `json:"plugin"`
+		} `json:"externalClusters,omitempty"`
 		Storage struct {
 			Size string `json:"size"`
 		} `json:"storage"`
 		Resources corev1.ResourceRequirements `json:"resources"`
 	} `json:"spec"`
+}
+
+// cnpgPlugin is a CNPG-I plugin entry of a Cluster (spec.plugins, or an
+// external cluster's plugin).
+type cnpgPlugin struct {
+	Name          string            `json:"name"`
+	IsWALArchiver bool              `json:"isWALArchiver,omitempty"`
+	Parameters    map[string]string `json:"parameters"`
+}
+
+// barmanPlugin is the Barman Cloud plugin's name in CNPG-I.
+const barmanPlugin = "barman-cloud.cloudnative-pg.io"
+
+// objectStore is the part of the Barman Cloud plugin's ObjectStore
+// (barmancloud.cnpg.io/v1) this project sets.
+type objectStore struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Metadata   struct {
+		Name      string            `json:"name"`
+		Namespace string            `json:"namespace,omitempty"`
+		Labels    map[string]string `json:"labels,omitempty"`
+	} `json:"metadata"`
+	Spec struct {
+		RetentionPolicy string `json:"retentionPolicy"`
+		Configuration   struct {
+			DestinationPath string `json:"destinationPath"`
+			EndpointURL     string `json:"endpointURL"`
+			S3Credentials   struct {
+				AccessKeyID     secretKey `json:"accessKeyId"`
+				SecretAccessKey secretKey `json:"secretAccessKey"`
+			} `json:"s3Credentials"`
+			WAL struct {
+				Compression string `json:"compression"`
+				MaxParallel int    `json:"maxParallel"`
+			} `json:"wal"`
+			Data struct {
+				Compression string `json:"compression"`
+				Jobs        int    `json:"jobs"`
+			} `json:"data"`
+		} `json:"configuration"`
+	} `json:"spec"`
+}
+
+type secretKey struct {
+	Name string `json:"name"`
+	Key  string `json:"key"`
+}
+
+// scheduledBackup is the part of CloudNativePG's ScheduledBackup this
+// project sets.
+type scheduledBackup struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Metadata   struct {
+		Name      string            `json:"name"`
+		Namespace string            `json:"namespace,omitempty"`
+		Labels    map[string]string `json:"labels,omitempty"`
+	} `json:"metadata"`
+	Spec struct {
+		Schedule             string `json:"schedule"`
+		Immediate            bool   `json:"immediate"`
+		BackupOwnerReference string `json:"backupOwnerReference"`
+		Cluster              struct {
+			Name string `json:"name"`
+		} `json:"cluster"`
+		Method              string `json:"method"`
+		PluginConfiguration struct {
+			Name string `json:"name"`
+		} `json:"pluginConfiguration"`
+	} `json:"spec"`
+}
+
+// retention is the plugin's retentionPolicy pattern (its CRD's validation).
+var retention = regexp.MustCompile(`^[1-9][0-9]*[dwm]$`)
+
+// checkBackups checks that the database is backed up: its WAL archived
+// through the Barman Cloud plugin into the ObjectStore, often enough for a
+// 60 s recovery point, a retention kept, and a base backup taken daily by
+// the plugin.
+func checkBackups(t *testing.T, c cnpgCluster, store objectStore, sb scheduledBackup) {
+	t.Helper()
+	cfg := store.Spec.Configuration
+	if !retention.MatchString(store.Spec.RetentionPolicy) {
+		t.Errorf("the object store's retention policy %q", store.Spec.RetentionPolicy)
+	}
+	if !strings.Contains(cfg.DestinationPath, "://") || cfg.WAL.Compression == "" ||
+		cfg.S3Credentials.AccessKeyID.Name == "" || cfg.S3Credentials.SecretAccessKey.Key == "" {
+		t.Errorf("the object store: destination %q, WAL compression %q, credentials %+v", cfg.DestinationPath, cfg.WAL.Compression, cfg.S3Credentials)
+	}
+	archivers := 0
+	for _, p := range c.Spec.Plugins {
+		if p.Name == barmanPlugin && p.IsWALArchiver && p.Parameters["barmanObjectName"] == store.Metadata.Name {
+			archivers++
+		}
+	}
+	if archivers != 1 {
+		t.Errorf("the cluster archives its WAL into the object store %q through %d plugin entries, want 1: %+v", store.Metadata.Name, archivers, c.Spec.Plugins)
+	}
+	if v := c.Spec.PostgreSQL.Parameters["archive_timeout"]; v != "60s" {
+		t.Errorf("archive_timeout %q, want 60s (the recovery point with archiving alone)", v)
+	}
+	if sb.Spec.Method != "plugin" || sb.Spec.PluginConfiguration.Name != barmanPlugin || sb.Spec.Cluster.Name != c.Metadata.Name {
+		t.Errorf("the scheduled backup: method %q through %q of cluster %q", sb.Spec.Method, sb.Spec.PluginConfiguration.Name, sb.Spec.Cluster.Name)
+	}
+	// The operator's cron has six fields, seconds first: daily is a fixed
+	// second, minute and hour, every day.
+	if f := strings.Fields(sb.Spec.Schedule); len(f) != 6 || strings.ContainsAny(f[0]+f[1]+f[2], "*/,") || f[3] != "*" || f[4] != "*" || f[5] != "*" {
+		t.Errorf("the backup's schedule %q is not daily", sb.Spec.Schedule)
+	}
+}
+
+// TestRecovery builds the restore overlay (deployments/kubernetes/recovery,
+// not in the default build) and checks that it makes a cluster recovered
+// from the object store the production cluster archives into, at a point in
+// time, archiving into a folder of its own, and that registryd, its
+// migrations, its network policy and the daily backup follow it.
+func TestRecovery(t *testing.T) {
+	if _, err := exec.LookPath("kubectl"); err != nil {
+		t.Skip("kubectl is not installed")
+	}
+	out, err := exec.Command("kubectl", "kustomize", "../kubernetes/recovery").CombinedOutput()
+	if err != nil {
+		t.Fatalf("kubectl kustomize: %v\n%s", err, out)
+	}
+	clusters := map[string]cnpgCluster{}
+	var (
+		store     objectStore
+		scheduled scheduledBackup
+		deploy    appsv1.Deployment
+		job       batchv1.Job
+		policy    networkingv1.NetworkPolicy
+	)
+	for _, doc := range bytes.Split(out, []byte("\n---\n")) {
+		var meta struct {
+			Kind string `json:"kind"`
+		}
+		if err := yaml.Unmarshal(doc, &meta); err != nil {
+			t.Fatal(err)
+		}
+		var v any
+		switch meta.Kind {
+		case "Cluster":
+			var c cnpgCluster
+			if err := yaml.UnmarshalStrict(doc, &c); err != nil {
+				t.Fatalf("Cluster: %v", err)
+			}
+			clusters[c.Metadata.Name] = c
+			continue
+		case "ObjectStore":
+			v = &store
+		case "ScheduledBackup":
+			v = &scheduled
+		case "Deployment":
+			v = &deploy
+		case "Job":
+			v = &job
+		case "NetworkPolicy":
+			v = &policy
+		default:
+			continue
+		}
+		if err := yaml.UnmarshalStrict(doc, v); err != nil {
+			t.Fatalf("%s: %v", meta.Kind, err)
+		}
+	}
+	original, restored := clusters["registry-db"], clusters["registry-db-restored"]
+	if len(clusters) != 2 || original.Spec.Bootstrap.InitDB == nil {
+		t.Fatalf("clusters %v: want registry-db as it was and registry-db-restored", slices.Collect(maps.Keys(clusters)))
+	}
+	r := restored.Spec.Bootstrap.Recovery
+	if r == nil || restored.Spec.Bootstrap.InitDB != nil {
+		t.Fatal("registry-db-restored is not bootstrapped by a recovery")
+	}
+	if r.Database != "registry" || r.Owner != "registry" {
+		t.Errorf("the restored cluster's application database %q owned by %q", r.Database, r.Owner)
+	}
+	// It recovers from the store and the folder registry-db archives into.
+	var from *cnpgPlugin
+	for i, e := range restored.Spec.ExternalClusters {
+		if e.Name == r.Source {
+			from = &restored.Spec.ExternalClusters[i].Plugin
+		}
+	}
+	if from == nil || from.Name != barmanPlugin || from.Parameters["barmanObjectName"] != store.Metadata.Name || from.Parameters["serverName"] != original.Metadata.Name {
+		t.Fatalf("the recovery's source %q: %+v, want the plugin on object store %q, server %q", r.Source, from, store.Metadata.Name, original.Metadata.Name)
+	}
+	if r.RecoveryTarget == nil {
+		t.Error("no recoveryTarget example")
+	} else if _, err := time.Parse("2006-01-02 15:04:05.999999-07", r.RecoveryTarget.TargetTime); err != nil {
+		t.Errorf("recoveryTarget.targetTime %q: %v", r.RecoveryTarget.TargetTime, err)
+	}
+	// It archives too, but never into the folder it recovers from.
+	for _, p := range restored.Spec.Plugins {
+		if p.IsWALArchiver && p.Parameters["serverName"] == original.Metadata.Name {
+			t.Errorf("the restored cluster archives over registry-db's history: %+v", p)
+		}
+	}
+	checkBackups(t, restored, store, scheduled)
+
+	env := map[string]corev1.EnvVar{}
+	for _, e := range deploy.Spec.Template.Spec.Containers[0].Env {
+		env[e.Name] = e
+	}
+	for _, name := range []string{"DATABASE_URL", "DB_USER", "DB_PASSWORD"} {
+		if e := env[name]; e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil || e.ValueFrom.SecretKeyRef.Name != "registry-db-restored-app" {
+			t.Errorf("registryd's %s: %+v, want from the secret registry-db-restored-app", name, e.ValueFrom)
+		}
+	}
+	if !strings.Contains(env["DATABASE_REPLICA_URLS"].Value, "@registry-db-restored-ro:") {
+		t.Errorf("registryd's replicas: %s", env["DATABASE_REPLICA_URLS"].Value)
+	}
+	migrates := false
+	for _, e := range job.Spec.Template.Spec.Containers[0].Env {
+		migrates = migrates || (e.Name == "DATABASE_URL" && e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil && e.ValueFrom.SecretKeyRef.Name == "registry-db-restored-app")
+	}
+	if !migrates {
+		t.Errorf("the migrations connect with %+v", job.Spec.Template.Spec.Containers[0].Env)
+	}
+	var reaches bool
+	for _, rule := range policy.Spec.Egress {
+		for _, to := range rule.To {
+			reaches = reaches || (to.PodSelector != nil && to.PodSelector.MatchLabels["cnpg.io/cluster"] == "registry-db-restored")
+		}
+	}
+	if !reaches {
+		t.Error("the network policy does not let registryd reach registry-db-restored")
+	}
 }
 
 // TestSystemdUnit asks systemd's own analyzer about the unit, with the

@@ -111,7 +111,7 @@ func TestCompose(t *testing.T) {
 		names = append(names, name)
 	}
 	slices.Sort(names)
-	if want := []string{"migrate", "primary", "proxy", "registryd-1", "registryd-2", "replica"}; !slices.Equal(names, want) {
+	if want := []string{"backup", "migrate", "primary", "proxy", "registryd-1", "registryd-2", "replica"}; !slices.Equal(names, want) {
 		t.Fatalf("services %v, want %v", names, want)
 	}
 	proxyIP := p.Services["proxy"].Networks["registry"].Ipv4Address
@@ -147,6 +147,52 @@ func TestCompose(t *testing.T) {
 	}
 	if cmd := p.Services["migrate"].Command; !slices.Equal(cmd, []string{"bootstrap"}) {
 		t.Errorf("migrate runs %v", cmd)
+	}
+	checkComposeBackups(t, p)
+}
+
+// checkComposeBackups checks the compose file's backups: the primary
+// archives every WAL segment, at least every 60 s, into the backup volume,
+// where the backup service takes daily base backups and records each one
+// for /metrics with scripts/backup-record.sh.
+func checkComposeBackups(t *testing.T, p *types.Project) {
+	t.Helper()
+	mounts := func(s types.ServiceConfig) string {
+		for _, v := range s.Volumes {
+			if v.Type == types.VolumeTypeVolume && v.Source == "backup" {
+				return v.Target
+			}
+		}
+		return ""
+	}
+	if _, ok := p.Volumes["backup"]; !ok {
+		t.Fatal("no backup volume")
+	}
+	primary, backup := p.Services["primary"], p.Services["backup"]
+	settings := map[string]string{}
+	for i, a := range primary.Command {
+		if a == "-c" && i+1 < len(primary.Command) {
+			k, v, _ := strings.Cut(primary.Command[i+1], "=")
+			settings[k] = v
+		}
+	}
+	dir := mounts(primary)
+	if settings["archive_mode"] != "on" || settings["archive_timeout"] != "60s" || dir == "" ||
+		!strings.Contains(settings["archive_command"], "cp %p "+dir+"/") || !strings.Contains(settings["archive_command"], "test ! -f") {
+		t.Errorf("the primary's archiving: mode %q, timeout %q, command %q, backup volume at %q",
+			settings["archive_mode"], settings["archive_timeout"], settings["archive_command"], dir)
+	}
+	script := strings.Join(backup.Command, " ")
+	if mounts(backup) != dir || !strings.Contains(script, "pg_basebackup -h primary") || !strings.Contains(script, "backup-record.sh base") || !strings.Contains(script, "sleep 86400") {
+		t.Errorf("the backup service (volume at %q): %s", mounts(backup), script)
+	}
+	var recorder bool
+	for _, c := range backup.Configs {
+		cfg := p.Configs[c.Source]
+		recorder = recorder || (c.Target == "/usr/local/bin/backup-record.sh" && strings.HasSuffix(cfg.File, "scripts/backup-record.sh"))
+	}
+	if !recorder || !slices.ContainsFunc(backup.Secrets, func(s types.ServiceSecretConfig) bool { return s.Source == "database_url" }) {
+		t.Errorf("the backup service cannot record its backups: configs %v, secrets %v", backup.Configs, backup.Secrets)
 	}
 }
 

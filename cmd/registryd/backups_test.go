@@ -118,6 +118,11 @@ func TestMetricsShowTheLastBackupAndArchivedWAL(t *testing.T) {
 	case ok && v != float64(last.Time.UnixNano())/1e9:
 		t.Errorf("the last archived WAL segment at %v on /metrics, %v in pg_stat_archiver", v, last.Time)
 	}
+	// The WAL written since that segment: 0 right after the switch, shown
+	// only when a segment was archived.
+	if u, shown := sample(t, base, "registry_wal_unarchived_bytes"); shown != last.Valid || u < 0 {
+		t.Errorf("unarchived WAL %v shown %v, a segment archived %v", u, shown, last.Valid)
+	}
 	if e, _ := sample(t, base, "registry_wal_archiving_enabled"); (e == 1) != archiving {
 		t.Errorf("registry_wal_archiving_enabled %v, archive_mode on %v", e, archiving)
 	}

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -38,6 +39,7 @@ type backupCollector struct {
 	archived        *prometheus.Desc
 	failed          *prometheus.Desc
 	archivingOn     *prometheus.Desc
+	unarchived      *prometheus.Desc
 	readingFailures prometheus.Counter
 }
 
@@ -56,13 +58,15 @@ func newBackupCollector(db *gorm.DB) *backupCollector {
 			"Failed attempts to archive a WAL segment on the primary, from pg_stat_archiver.failed_count (alert on a rise).", nil, nil),
 		archivingOn: prometheus.NewDesc("registry_wal_archiving_enabled",
 			"1 when the primary archives WAL (archive_mode on or always), 0 when it does not.", nil, nil),
+		unarchived: prometheus.NewDesc("registry_wal_unarchived_bytes",
+			"WAL the primary wrote after the end of the last archived segment: 0 on a quiet database, whose archive may rightly age (absent: nothing archived yet).", nil, nil),
 		readingFailures: prometheus.NewCounter(prometheus.CounterOpts{Name: "registry_backup_metrics_failures_total",
 			Help: "Scrapes at which the backup and archiving state could not be read from the database."}),
 	}
 }
 
 func (c *backupCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.lastBackup, c.lastArchived, c.lastFailed, c.archived, c.failed, c.archivingOn} {
+	for _, d := range []*prometheus.Desc{c.lastBackup, c.lastArchived, c.lastFailed, c.archived, c.failed, c.archivingOn, c.unarchived} {
 		ch <- d
 	}
 	c.readingFailures.Describe(ch)
@@ -93,6 +97,25 @@ func (c *backupCollector) Collect(ch chan<- prometheus.Metric) {
 		on = 1
 	}
 	ch <- prometheus.MustNewConstMetric(c.archivingOn, prometheus.GaugeValue, on)
+	if end, ok := segmentEnd(state.lastArchivedWAL.String, state.segmentSize); ok && state.currentLSN.Valid {
+		ch <- prometheus.MustNewConstMetric(c.unarchived, prometheus.GaugeValue, float64(max(0, state.currentLSN.Int64-end)))
+	}
+}
+
+// segmentEnd is the WAL position just after the segment a WAL file name
+// (timeline, then the segment number as two 8-digit hex halves) names, for
+// segments of size bytes. A timeline history file names no segment.
+func segmentEnd(name string, size int64) (int64, bool) {
+	if len(name) < 24 || size <= 0 {
+		return 0, false
+	}
+	hi, err1 := strconv.ParseUint(name[8:16], 16, 32)
+	lo, err2 := strconv.ParseUint(name[16:24], 16, 32)
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	perLog := int64(1<<32) / size
+	return (int64(hi)*perLog + int64(lo) + 1) * size, true
 }
 
 func seconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
@@ -103,6 +126,9 @@ type backupState struct {
 		finished time.Time
 	}
 	lastArchived, lastFailed sql.NullTime
+	lastArchivedWAL          sql.NullString
+	currentLSN               sql.NullInt64 // bytes; null on a standby
+	segmentSize              int64
 	archived, failed         int64
 	archiving                bool
 }
@@ -131,9 +157,11 @@ func readBackupState(ctx context.Context, db *gorm.DB) (backupState, error) {
 			return err
 		}
 		return tx.Raw(`SELECT last_archived_time, last_failed_time, archived_count, failed_count,
-		                      current_setting('archive_mode') IN ('on', 'always')
+		                      current_setting('archive_mode') IN ('on', 'always'), last_archived_wal,
+		                      CASE WHEN pg_is_in_recovery() THEN NULL ELSE (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint END,
+		                      (SELECT setting::bigint FROM pg_settings WHERE name = 'wal_segment_size')
 		               FROM pg_stat_archiver`).Row().
-			Scan(&st.lastArchived, &st.lastFailed, &st.archived, &st.failed, &st.archiving)
+			Scan(&st.lastArchived, &st.lastFailed, &st.archived, &st.failed, &st.archiving, &st.lastArchivedWAL, &st.currentLSN, &st.segmentSize)
 	}, &sql.TxOptions{ReadOnly: true})
 	return st, err
 }

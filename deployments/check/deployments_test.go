@@ -17,6 +17,8 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"github.com/prometheus/common/model"
+	promparser "github.com/prometheus/prometheus/promql/parser"
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -638,5 +640,75 @@ func TestSystemdUnit(t *testing.T) {
 	out, err := exec.Command("systemd-analyze", "verify", unit).CombinedOutput()
 	if err != nil || len(bytes.TrimSpace(out)) > 0 {
 		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+	}
+}
+
+// TestAlertRules reads the Prometheus rule file strictly (an unknown or
+// misspelt field is an error), parses every expression with Prometheus' own
+// PromQL parser, and checks that the backup alerts the operators rely on
+// are there, each naming only metrics that something exposes.
+func TestAlertRules(t *testing.T) {
+	body, err := os.ReadFile("../prometheus/registry-alerts.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file struct {
+		Groups []struct {
+			Name  string `json:"name"`
+			Rules []struct {
+				Alert       string            `json:"alert"`
+				Expr        string            `json:"expr"`
+				For         string            `json:"for"`
+				Labels      map[string]string `json:"labels"`
+				Annotations map[string]string `json:"annotations"`
+			} `json:"rules"`
+		} `json:"groups"`
+	}
+	if err := yaml.UnmarshalStrict(body, &file); err != nil {
+		t.Fatal(err)
+	}
+	// What registryd (internal/postgres/backups.go) and the Barman Cloud
+	// plugin expose.
+	known := regexp.MustCompile(`^(registry_(backup|wal)_[a-z_]+|barman_cloud_cloudnative_pg_io_[a-z_]+)$`)
+	alerts := map[string][]string{}
+	promql := promparser.NewParser(promparser.Options{})
+	for _, g := range file.Groups {
+		for _, r := range g.Rules {
+			expr, err := promql.ParseExpr(r.Expr)
+			if err != nil {
+				t.Errorf("%s: %v", r.Alert, err)
+				continue
+			}
+			if _, err := model.ParseDuration(r.For); err != nil {
+				t.Errorf("%s: for %q: %v", r.Alert, r.For, err)
+			}
+			if r.Labels["severity"] == "" || r.Annotations["summary"] == "" {
+				t.Errorf("%s: no severity or summary", r.Alert)
+			}
+			for _, sel := range promparser.ExtractSelectors(expr) {
+				for _, m := range sel {
+					if m.Name == "__name__" && !known.MatchString(m.Value) {
+						t.Errorf("%s: names %s, which nothing exposes", r.Alert, m.Value)
+					}
+				}
+			}
+			alerts[r.Alert] = append(alerts[r.Alert], expr.String())
+		}
+	}
+	for alert, want := range map[string]string{
+		"RegistryBackupTooOld":        "26 * 3600",
+		"RegistryWALArchiveTooOld":    "5 * 60",
+		"RegistryWALArchivingFailing": "registry_wal_archive_failures_total",
+		"RegistryNoBackup":            "registry_backup_last_completed_timestamp_seconds",
+	} {
+		if !slices.ContainsFunc(alerts[alert], func(e string) bool { return strings.Contains(e, want) }) {
+			t.Errorf("no alert %s on %s: %v", alert, want, alerts[alert])
+		}
+	}
+	// On Kubernetes the backups are the plugin's.
+	if !slices.ContainsFunc(alerts["RegistryBackupTooOld"], func(e string) bool {
+		return strings.Contains(e, "barman_cloud_cloudnative_pg_io_last_available_backup_timestamp")
+	}) {
+		t.Error("no backup-age alert on the Barman Cloud plugin's metric")
 	}
 }

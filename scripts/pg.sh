@@ -247,9 +247,17 @@ CONF
 
 backrest() { as_owner pgbackrest --config="$conf" --stanza="$stanza" "$@"; }
 
+# need_backrest installs Debian's pgbackrest where it is missing (as root, or
+# with sudo), as make test does for its packages: without it the archive
+# command fails and the write-ahead log piles up in pg_wal.
 need_backrest() {
-	if ! command -v pgbackrest >/dev/null 2>&1; then
-		echo "pgBackRest is not installed; install it with:  apt-get install -y pgbackrest" >&2
+	command -v pgbackrest >/dev/null 2>&1 && return 0
+	echo "pgBackRest (the backups' and WAL archive's tool) is missing: installing Debian's pgbackrest" >&2
+	local sudo=""
+	[ "$(id -u)" = 0 ] || sudo=sudo
+	if ! { $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbackrest >/dev/null; } ||
+		! command -v pgbackrest >/dev/null 2>&1; then
+		echo "pgBackRest could not be installed here; install it with:  apt-get install -y pgbackrest" >&2
 		exit 1
 	fi
 }

@@ -181,7 +181,7 @@ func TestRestoreToAnInstantAndToTheLatest(t *testing.T) {
 	begun = time.Now()
 	db.make("restore", "RESTORE_TARGET="+at.UTC().Format(time.RFC3339))
 	restoredAt := time.Since(begun)
-	addr, admin, stop = startServerWith(t, settings)
+	addr, _, stop = startServerWith(t, settings)
 	base = "http://" + addr
 	for _, n := range before {
 		if status, out := c.do("GET", base+"/api/v1/registrations/"+n, clerk, ""); status != 200 {

@@ -354,14 +354,21 @@ restore() {
 	# What the old cluster wrote but had not archived (it crashed, or was
 	# stopped at once) is still in its pg_wal: recovery reads a segment there
 	# when the repository has none, so a restore loses nothing this disk kept.
+	# Only what was written after the newest archived segment: the others
+	# are in the repository, and the segments PostgreSQL recycled ahead
+	# (renamed, written long before) are older than it.
 	if [ -n "$sysid" ] && [ -d "$aside/pg_wal" ]; then
-		local restored f copied=0
+		local restored f copied=0 done_last newer=()
 		restored=$(backrest info --output=json | grep -o '"system-id":[0-9]*' | head -n 1 | grep -o '[0-9]*$' || true)
+		done_last=$(ls "$aside/pg_wal/archive_status" 2>/dev/null | grep -E '^[0-9A-F]{24}\.done$' | sort | tail -n 1 || true)
+		if [ -n "$done_last" ] && [ -f "$aside/pg_wal/${done_last%.done}" ]; then
+			newer=(-newer "$aside/pg_wal/${done_last%.done}")
+		fi
 		if [ "$restored" = "$sysid" ]; then
-			for f in "$aside"/pg_wal/*; do
+			for f in $(find "$aside/pg_wal" -maxdepth 1 -type f "${newer[@]}" | sort); do
 				case "$(basename "$f")" in
 				[0-9A-F]*[0-9A-F] | *.history)
-					if [ -f "$f" ] && [ ! -e "$data/pg_wal/$(basename "$f")" ]; then
+					if [ ! -e "$aside/pg_wal/archive_status/$(basename "$f").done" ] && [ ! -e "$data/pg_wal/$(basename "$f")" ]; then
 						as_owner cp -p "$f" "$data/pg_wal/"
 						copied=$((copied + 1))
 					fi

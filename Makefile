@@ -1,7 +1,7 @@
 # The shared gestures: make run, make test, make bench, make lint, make build.
 GO ?= go
 
-.PHONY: run demo test bench chaos fuzz lint build migrate db-stop clean
+.PHONY: run demo test bench chaos fuzz lint build migrate db-stop backup restore clean
 
 build:
 	$(GO) build -o bin/ ./cmd/...
@@ -35,6 +35,15 @@ migrate: build
 
 db-stop:
 	@scripts/pg.sh stop
+
+# make backup [BACKUP_TYPE=full|diff|incr]: a backup of the private cluster
+# (full first, then incremental); make restore RESTORE_TARGET=<RFC 3339
+# instant|latest>: a restore into a new data directory (docs/backups.md).
+backup:
+	@scripts/pg.sh backup $(BACKUP_TYPE)
+
+restore:
+	@scripts/pg.sh restore "$(RESTORE_TARGET)"
 
 clean:
 	rm -rf bin artifacts

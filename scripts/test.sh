@@ -36,6 +36,15 @@ if [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || [ ! -f /usr/share
 	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-dejavu-core fonts-droid-fallback fonts-hanazono poppler-utils >/dev/null
 fi
 
+# The restore test backs up and restores a private cluster with pgBackRest.
+if ! command -v pgbackrest >/dev/null 2>&1; then
+	echo "make test: installing pgbackrest for the restore test"
+	sudo=""
+	[ "$(id -u)" = 0 ] || sudo=sudo
+	$sudo apt-get update -qq
+	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbackrest >/dev/null
+fi
+
 # The browser tests drive Debian's chromium; install it where it is missing
 # (with CJK fonts, so that screenshots of Chinese pages are readable).
 if [ -z "${CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; then

@@ -712,3 +712,45 @@ func TestAlertRules(t *testing.T) {
 		t.Error("no backup-age alert on the Barman Cloud plugin's metric")
 	}
 }
+
+// TestSystemdBackupUnits asks systemd's analyzer about the scheduled backup
+// (registry-backup.service and its timer), with pgBackRest's path pointed at
+// a program that exists here, and checks what docs/backups.md promises of
+// them: nightly, caught up after downtime, full on Sunday, as postgres.
+func TestSystemdBackupUnits(t *testing.T) {
+	if _, err := exec.LookPath("systemd-analyze"); err != nil {
+		t.Skip("systemd-analyze is not installed (Debian: apt-get install systemd)")
+	}
+	dir := t.TempDir()
+	for name, wants := range map[string][]string{
+		"registry-backup.service": {"Type=oneshot", "User=postgres", "--type=$$type backup", `= 7 ]; then type=full; else type=incr`, "NoNewPrivileges=yes"},
+		"registry-backup.timer":   {"OnCalendar=*-*-* 01:30:00", "Persistent=true", "Unit=registry-backup.service", "WantedBy=timers.target"},
+	} {
+		body, err := os.ReadFile("../systemd/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range wants {
+			if !bytes.Contains(body, []byte(want)) {
+				t.Errorf("%s lacks %s", name, want)
+			}
+		}
+		body = bytes.ReplaceAll(body, []byte("/usr/bin/pgbackrest"), []byte("/bin/true"))
+		if err := os.WriteFile(filepath.Join(dir, name), body, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := exec.Command("systemd-analyze", "verify", filepath.Join(dir, "registry-backup.service"), filepath.Join(dir, "registry-backup.timer")).CombinedOutput()
+	if err != nil || len(bytes.TrimSpace(out)) > 0 {
+		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+	}
+	conf, err := os.ReadFile("../systemd/pgbackrest.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"[registry]", "repo1-retention-full=", "repo1-retention-archive=", "#repo2-type=s3"} {
+		if !bytes.Contains(conf, []byte(want)) {
+			t.Errorf("pgbackrest.conf lacks %s", want)
+		}
+	}
+}

@@ -294,6 +294,13 @@ backup() {
 		local started=$SECONDS
 		backrest backup --repo="$n" --type="$t"
 		echo "make backup: done in $((SECONDS - started)) s" >&2
+		# Recorded in the register's database, so that registryd's
+		# /metrics shows the backup's age and the alert watches it.
+		local label
+		label=$(backrest info --repo="$n" --output=json | grep -o '"label":"[^"]*"' | tail -n 1 | cut -d'"' -f4 || true)
+		if ! DATABASE_URL=$(url registry) "$root/scripts/backup-record.sh" "$t" "${label:-unknown}" "repo$n" >/dev/null; then
+			echo "make backup: the backup is good, but it could not be recorded for /metrics (has registryd applied its migrations?)" >&2
+		fi
 	done
 	backrest info >&2
 }

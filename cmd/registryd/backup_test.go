@@ -158,6 +158,20 @@ func TestRestoreToAnInstantAndToTheLatest(t *testing.T) {
 	begun := time.Now()
 	db.make("backup")
 	backedUp := time.Since(begun)
+	// make backup records the backup where registryd's /metrics reads it.
+	func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, db.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		var kind, repo string
+		if err := conn.QueryRow(ctx, "SELECT kind, repository FROM backups ORDER BY finished_at DESC LIMIT 1").Scan(&kind, &repo); err != nil || kind != "full" || repo != "repo1" {
+			t.Errorf("the backup was not recorded for /metrics: %q %q %v", kind, repo, err)
+		}
+	}()
 	before := file("before", 15)
 	// T falls in a whole second after the last acknowledgement, and the
 	// next filing waits a second more: the restore's target is exact.

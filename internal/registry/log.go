@@ -281,15 +281,6 @@ func (s *Service) CheckLogKey(ctx context.Context) error {
 	return nil
 }
 
-// LogKeyProblem is the mismatch between the configured log key and the
-// register's checkpoints, if one was found.
-func (s *Service) LogKeyProblem() error {
-	if m := s.keyMismatch.Load(); m != nil {
-		return m
-	}
-	return nil
-}
-
 // AuditHead is the audit trail's newest entry as a checkpoint commits to it:
 // its id and its chain value.
 type AuditHead struct {

@@ -95,9 +95,6 @@ func (v *verifier) checkpoint(ctx context.Context, st *state) (translog.Checkpoi
 		key = strings.TrimSpace(string(served))
 		v.note("trusting the registry's verifier key on first use: %s\n  (compare it with the key the registry publishes elsewhere; it is pinned from now on)", key)
 	}
-	if strings.TrimSpace(string(served)) != key {
-		v.find("the registry now serves the verifier key %q, not the trusted %q", strings.TrimSpace(string(served)), key)
-	}
 	nv, err := note.NewVerifier(key)
 	if err != nil {
 		return translog.Checkpoint{}, nil, fmt.Errorf("verifier key: %w", err)
@@ -113,6 +110,13 @@ func (v *verifier) checkpoint(ctx context.Context, st *state) (translog.Checkpoi
 		return translog.Checkpoint{}, nil, errFindings
 	}
 	cp := cosigned.Checkpoint
+	if next, ok := v.rotation(cp, msg, key); ok {
+		// The trusted key signed the new key's name: it is pinned from now on.
+		st.VerifierKey, key = next, next
+	}
+	if strings.TrimSpace(string(served)) != key {
+		v.find("the registry now serves the verifier key %q, not the trusted %q", strings.TrimSpace(string(served)), key)
+	}
 	v.note("checkpoint %s: %s, root %s (signature verified)", cp.Origin, plural(cp.Size, "event", "events"), cp.Root)
 	if len(v.witnesses) > 0 {
 		if len(cosigned.Witnesses) < v.quorum {
@@ -131,6 +135,36 @@ func (v *verifier) checkpoint(ctx context.Context, st *state) (translog.Checkpoi
 		v.note("the checkpoint commits to the audit trail up to entry %d", h.Seq)
 	}
 	return cp, msg, nil
+}
+
+// rotation reads a key rotation from a checkpoint that the trusted key
+// signed: its log-key line names the log's new key, which must sign the
+// checkpoint too. It returns the new key to trust.
+func (v *verifier) rotation(cp translog.Checkpoint, msg []byte, trusted string) (string, bool) {
+	next, ok := cp.Extension(registry.LogKeyExtension)
+	if !ok || next == trusted {
+		return "", false
+	}
+	nv, err := note.NewVerifier(next)
+	if err != nil {
+		v.find("the checkpoint names the new log key %q, which cannot be read: %v", next, err)
+		return "", false
+	}
+	if _, err := translog.Open(msg, nv); err != nil {
+		v.find("the checkpoint names the new log key %s, which did not sign it: %v", next, err)
+		return "", false
+	}
+	v.note("the registry rotated its log key: the checkpoint is signed by the trusted key %s and by the new key %s, which the trusted key names; the new key is trusted from now on", keyName(trusted), keyName(next))
+	return next, true
+}
+
+// keyName is a verifier key's name and hash, as signature lines give them.
+func keyName(vkey string) string {
+	parts := strings.SplitN(vkey, "+", 3)
+	if len(parts) < 2 {
+		return vkey
+	}
+	return parts[0] + "+" + parts[1]
 }
 
 type entry struct {
@@ -332,7 +366,7 @@ func (v *verifier) watch(ctx context.Context, st *state) (translog.Checkpoint, [
 	switch {
 	case old.Size == 0:
 	case cp.Size < old.Size:
-		v.find("the log shrank from %d events (verified %s) to %d", old.Size, st.VerifiedAt.Format(time.RFC3339), cp.Size)
+		v.shorter(cp, old.Size, old.Note, st.VerifierKey, st.VerifiedAt)
 	case cp.Size == old.Size && cp.Root != old.Root:
 		v.find("the checkpoint of %d events now has root %s; verified before, it had %s: the log was rewritten", cp.Size, cp.Root, old.Root)
 	case cp.Size > old.Size:
@@ -347,6 +381,44 @@ func (v *verifier) watch(ctx context.Context, st *state) (translog.Checkpoint, [
 		}
 	}
 	return cp, msg, nil
+}
+
+// shorter reports a checkpoint of fewer events than the one pinned: after a
+// restore to an earlier point, the register lost what it published since.
+// The missing positions are named, for their filers to re-file from their
+// receipts.
+func (v *verifier) shorter(cp translog.Checkpoint, pinned int64, pinnedNote, key string, verified time.Time) {
+	witnessed := ""
+	if len(v.witnesses) > 0 && pinnedNote != "" {
+		if nv, err := note.NewVerifier(key); err == nil {
+			if c, err := translog.OpenCosigned([]byte(pinnedNote), nv, v.witnesses); err == nil && len(c.Witnesses) > 0 {
+				witnessed = ", cosigned by " + strings.Join(c.Witnesses, ", ")
+			}
+		}
+	}
+	missing := pinned - cp.Size
+	v.find("the register's log holds %s; the checkpoint you pinned (verified %s%s) commits to %s: positions %s–%s (%s) are missing. "+
+		"The register was restored to a point before that checkpoint, or lost them: restore it to a later point if there is one; "+
+		"else their filers hold receipts (GET /log/events/{number}: the record and its inclusion proof in a checkpoint) from which to re-file them (docs/keys.md, \"After a restore\")",
+		count(cp.Size, "entry", "entries"), verified.Format(time.RFC3339), witnessed, count(pinned, "entry", "entries"),
+		group(cp.Size), group(pinned-1), count(missing, "event", "events"))
+}
+
+// count is plural with the thousands grouped.
+func count(n int64, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return group(n) + " " + many
+}
+
+// group writes n with thousands separated by commas.
+func group(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 // verifyCheckpoint is watch alone, for any account (a bank, a court): run

@@ -39,6 +39,9 @@ type register struct {
 	// restart makes a new service on the same database and key, as a
 	// restarted registryd would be.
 	restart func() *registry.Service
+	// dbURL is its database; cfg its service's configuration (its key).
+	dbURL   string
+	cfg     registry.Config
 	auditor string
 	bank    string
 	// numbers of the registrations filed, and a stored name search.
@@ -88,7 +91,7 @@ func openRegisterWith(t testing.TB, configure func(*registry.Config)) *register 
 		}
 		return registry.NewService(fresh, time.Now, cfg)
 	}
-	return &register{t: t, url: srv.URL, db: db, svc: svc, restart: restart}
+	return &register{t: t, url: srv.URL, db: db, svc: svc, restart: restart, dbURL: url, cfg: cfg}
 }
 
 func (r *register) call(method, path, token string, body any, want int) map[string]any {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -19,9 +20,23 @@ func startJobs(jobs context.Context, svc *registry.Service, checkpointEvery time
 	checkpointSize := prometheus.NewGauge(prometheus.GaugeOpts{Name: "registry_log_checkpoint_size", Help: "Events covered by the latest signed checkpoint."})
 	checkpointTime := prometheus.NewGauge(prometheus.GaugeOpts{Name: "registry_log_checkpoint_timestamp_seconds", Help: "When the latest checkpoint was signed."})
 	publishFailures := prometheus.NewCounter(prometheus.CounterOpts{Name: "registry_log_checkpoint_failures_total", Help: "Checkpoints that could not be signed (alert on any)."})
-	metrics.MustRegister(checkpointSize, checkpointTime, publishFailures)
+	keyMismatch := prometheus.NewGauge(prometheus.GaugeOpts{Name: "registry_log_key_mismatch",
+		Help: "1 while the configured log key is not the one that signed the register's checkpoints: nothing is signed and /readyz answers 503 (alert on 1)."})
+	metrics.MustRegister(checkpointSize, checkpointTime, publishFailures, keyMismatch)
+	reported := false
 	go every(jobs, checkpointEvery, func() {
 		cp, err := svc.PublishCheckpoint(jobs)
+		if errors.Is(err, registry.ErrLogKeyMismatch) {
+			// The signer tries no more until registryd is restarted with the
+			// right key: said once, not every second.
+			if !reported {
+				reported = true
+				publishFailures.Inc()
+				keyMismatch.Set(1)
+				log.Error("checkpoints are not signed, and /readyz answers 503: the log key does not match the register", "error", err)
+			}
+			return
+		}
 		if err != nil {
 			if jobs.Err() == nil {
 				publishFailures.Inc()

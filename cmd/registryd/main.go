@@ -22,6 +22,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/net/netutil"
 
 	"github.com/movable-registry/registry/internal/certpdf"
@@ -105,6 +106,18 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 	if err != nil {
 		return err
 	}
+	var prevSigner note.Signer
+	var prevKey string
+	if pkey, err := cfg.LogPreviousKey(); err != nil {
+		return err
+	} else if pkey != "" {
+		if prevSigner, prevKey, err = translog.Signer(pkey); err != nil {
+			return fmt.Errorf("log.previous_key_file: %w", err)
+		}
+		if prevKey == vkey {
+			return errors.New("log.previous_key_file holds the same key as log.key_file: a rotation needs the new key in log.key_file and the old one in log.previous_key_file")
+		}
+	}
 	store, err := postgres.New(db, time.Now, postgres.MaxBatch(cfg.Sequencer.MaxBatch), postgres.MaxWait(cfg.Sequencer.MaxWait),
 		postgres.ListenOn(cfg.DatabaseURL))
 	if err != nil {
@@ -157,10 +170,20 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 		ReminderDays:         cfg.Reminders.DaysBefore,
 		IdempotencyRetention: cfg.Idempotency.Retention,
 		LogSigner:            signer, LogVerifierKey: vkey, LogOrigin: cfg.Log.Origin,
+		LogPreviousSigner: prevSigner, LogPreviousVerifierKey: prevKey,
 		Witnesses: witnesses, WitnessTimeout: cfg.Log.WitnessTimeout, OnWitness: onWitness,
 		AttachmentsMaxBytes: cfg.Attachments.MaxBytes, AttachmentsUnnamedRetention: cfg.Attachments.UnnamedRetention,
 	})
 	log.Info("log signing key loaded", "verifier_key", vkey)
+	if prevKey != "" {
+		log.Warn("log key rotation: checkpoints are signed by the new key and the previous one until log.previous_key_file is removed", "previous_verifier_key", prevKey)
+	}
+	// The key must be the one that signed the register: if not, the
+	// instance stays unready and signs nothing (the checkpoint job says
+	// why, once).
+	if err := svc.CheckLogKey(ctx); err != nil && !errors.Is(err, registry.ErrLogKeyMismatch) {
+		log.Warn("the log key could not be compared with the register's checkpoints", "error", err)
+	}
 	staff, err := svc.StaffOutsideRegistry(ctx)
 	if err != nil {
 		return fmt.Errorf("accounts: %w", err)

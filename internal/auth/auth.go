@@ -126,6 +126,10 @@ const (
 	// already made true; only the registry itself takes them.
 	RecordExpiry Action = "registration.record_expiry"
 	RecordLapse  Action = "objection.record_lapse"
+	// RotateLogKey records that the log's checkpoints are signed by a new
+	// key, the first of them by the previous key too; only the registry
+	// itself takes it, when started with log.previous_key_file.
+	RotateLogKey Action = "log.rotate_key"
 )
 
 // anyone marks an action that every authenticated principal may take;
@@ -206,6 +210,7 @@ var permissions = map[Action][]Role{
 	RecordExpiry:           {System},
 	RecordLapse:            {System},
 	IDNumberBurst:          {System},
+	RotateLogKey:           {System},
 }
 
 // beyondOwn lists, for an action that anyone may take on what is its own,

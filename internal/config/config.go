@@ -113,6 +113,10 @@ type Config struct {
 		// itself, takes its place.
 		KeyFile string `yaml:"key_file"`
 		Key     string `yaml:"-"`
+		// PreviousKeyFile holds the key that signed the register before a
+		// rotation (REGISTRY_LOG_PREVIOUS_KEY_FILE): while it is set, each
+		// checkpoint is signed by both keys (docs/keys.md).
+		PreviousKeyFile string `yaml:"previous_key_file"`
 		// Origin names the log in checkpoints; by default the key's name.
 		Origin string `yaml:"origin"`
 		// CheckpointInterval is how often a new checkpoint is signed while
@@ -297,16 +301,17 @@ func Load(getenv func(string) string) (Config, error) {
 		return c, err
 	}
 	str := map[string]*string{
-		"DATABASE_URL":           &c.DatabaseURL,
-		"REGISTRY_ADDR":          &c.Addr,
-		"REGISTRY_ADMIN_TOKEN":   &c.AdminToken,
-		"REGISTRY_LOG_KEY":       &c.Log.Key,
-		"REGISTRY_LOG_KEY_FILE":  &c.Log.KeyFile,
-		"REGISTRY_LOG_ORIGIN":    &c.Log.Origin,
-		"REGISTRY_DEBUG_ADDR":    &c.DebugAddr,
-		"REGISTRY_METRICS_TOKEN": &c.MetricsToken,
-		"REGISTRY_ADVERTISE_URL": &c.Cluster.AdvertiseURL,
-		"REGISTRY_SMTP_ADDR":     &c.SMTP.Addr, "REGISTRY_SMTP_FROM": &c.SMTP.From,
+		"DATABASE_URL":                   &c.DatabaseURL,
+		"REGISTRY_ADDR":                  &c.Addr,
+		"REGISTRY_ADMIN_TOKEN":           &c.AdminToken,
+		"REGISTRY_LOG_KEY":               &c.Log.Key,
+		"REGISTRY_LOG_KEY_FILE":          &c.Log.KeyFile,
+		"REGISTRY_LOG_PREVIOUS_KEY_FILE": &c.Log.PreviousKeyFile,
+		"REGISTRY_LOG_ORIGIN":            &c.Log.Origin,
+		"REGISTRY_DEBUG_ADDR":            &c.DebugAddr,
+		"REGISTRY_METRICS_TOKEN":         &c.MetricsToken,
+		"REGISTRY_ADVERTISE_URL":         &c.Cluster.AdvertiseURL,
+		"REGISTRY_SMTP_ADDR":             &c.SMTP.Addr, "REGISTRY_SMTP_FROM": &c.SMTP.From,
 		"REGISTRY_CLUSTER_SECRET": &c.Cluster.Secret,
 	}
 	for k, p := range str {
@@ -595,6 +600,19 @@ func Load(getenv func(string) string) (Config, error) {
 		return c, errors.New("REGISTRY_ADMIN_TOKEN must have at least 32 characters")
 	}
 	return c, nil
+}
+
+// LogPreviousKey is the note private key that signed the log's checkpoints
+// before a rotation, from log.previous_key_file ("" when not set).
+func (c Config) LogPreviousKey() (string, error) {
+	if c.Log.PreviousKeyFile == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(c.Log.PreviousKeyFile)
+	if err != nil {
+		return "", fmt.Errorf("log.previous_key_file: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
 }
 
 // LogKey is the note private key that signs the log's checkpoints: the

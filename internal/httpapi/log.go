@@ -19,13 +19,18 @@ func (a *api) checkpoint(c *gin.Context, caller registry.Caller) error {
 	return nil
 }
 
-// logKey handles GET /log/key.
+// logKey handles GET /log/key: the verifier key as a line of text, as it
+// always was; asked for JSON, the previous key too during a rotation.
 func (a *api) logKey(c *gin.Context, caller registry.Caller) error {
-	key, err := a.svc.LogKey(caller)
+	keys, err := a.svc.LogKeys(caller)
 	if err != nil {
 		return err
 	}
-	c.Data(http.StatusOK, "text/plain; charset=utf-8", []byte(key+"\n"))
+	if c.NegotiateFormat("text/plain", "application/json") == "application/json" {
+		a.render(c, http.StatusOK, keys)
+		return nil
+	}
+	c.Data(http.StatusOK, "text/plain; charset=utf-8", []byte(keys.Key+"\n"))
 	return nil
 }
 

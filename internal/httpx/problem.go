@@ -62,6 +62,7 @@ var errorTable = []struct {
 	{registry.ErrExtensionWindowClosed, http.StatusConflict, "extension_window_closed", "the registration may not be extended yet"},
 	{registry.ErrObjectionNotActive, http.StatusConflict, "objection_not_active", "the objection no longer stands"},
 	{registry.ErrNoLogKey, http.StatusServiceUnavailable, "log_unavailable", "the log has no signing key configured"},
+	{registry.ErrLogKeyMismatch, http.StatusServiceUnavailable, "log_key_mismatch", "this instance was started with another log key than the one that signed the register's checkpoints; the operator has been told"},
 	{registry.ErrLogInconsistent, http.StatusServiceUnavailable, "log_inconsistent", "the log no longer extends its last signed checkpoint; the operator has been told"},
 	{registry.ErrEntryTooLarge, http.StatusUnprocessableEntity, "entry_too_large", "an entry of this bundle is longer than the 65,535 bytes a bundle's length field holds: read these entries from /log/entries"},
 	{registry.ErrIdempotencyKeyReused, http.StatusUnprocessableEntity, "idempotency_key_reused", "this Idempotency-Key was used with another request"},

@@ -310,6 +310,36 @@ func Invalid(field, code, msg string) error {
 // sign checkpoints with.
 var ErrNoLogKey = errors.New("the log has no signing key configured")
 
+// ErrLogKeyMismatch is returned when the register's latest checkpoint was
+// signed by another log key than the one configured (and than the previous
+// one, during a rotation): registryd was started with the wrong key, or a
+// key was replaced without a rotation. Nothing is signed until it is fixed.
+var ErrLogKeyMismatch = errors.New("the configured log key did not sign the register's checkpoints")
+
+// LogKeyMismatch says which keys signed the register's latest checkpoint
+// and which are configured.
+type LogKeyMismatch struct {
+	// Size is the latest stored checkpoint's.
+	Size int64
+	// Signed lists the keys ("name+hash") whose signatures it carries;
+	// Configured the configured key and, during a rotation, the previous one.
+	Signed     []string
+	Configured []string
+}
+
+func (e *LogKeyMismatch) Error() string {
+	signed := "no readable signature"
+	if len(e.Signed) > 0 {
+		signed = "the key " + strings.Join(e.Signed, " and ")
+	}
+	return fmt.Sprintf("the register's latest checkpoint (of %d events) is signed by %s, but registryd is configured with %s: "+
+		"start it with the key that signed the register, or rotate deliberately by setting log.previous_key_file to that key beside the new one (docs/keys.md); "+
+		"no checkpoint is signed until then", e.Size, signed, strings.Join(e.Configured, " and "))
+}
+
+// Is makes a LogKeyMismatch an ErrLogKeyMismatch.
+func (e *LogKeyMismatch) Is(target error) bool { return target == ErrLogKeyMismatch }
+
 // ErrLogInconsistent is returned when the log no longer extends the last
 // checkpoint signed: its history was rewritten underneath the registry.
 var ErrLogInconsistent = errors.New("the log no longer extends its last signed checkpoint")

@@ -49,6 +49,23 @@ func (s *Service) LogKey(c Caller) (string, error) {
 	return s.cfg.LogVerifierKey, nil
 }
 
+// LogKeys are the verifier keys that check the registry's checkpoints: the
+// current one, and during a rotation the previous one, which signs each
+// checkpoint too until the operator drops it.
+type LogKeys struct {
+	Key         string `json:"key"`
+	PreviousKey string `json:"previous_key,omitempty"`
+}
+
+// LogKeys returns the verifier keys.
+func (s *Service) LogKeys(c Caller) (LogKeys, error) {
+	key, err := s.LogKey(c)
+	if err != nil {
+		return LogKeys{}, err
+	}
+	return LogKeys{Key: key, PreviousKey: s.cfg.LogPreviousVerifierKey}, nil
+}
+
 // PublishCheckpoint signs a checkpoint of the log as it stands, on one
 // instance at a time across all that share the database (the others
 // answer with the latest stored one): checkpoints extend each other.
@@ -82,6 +99,10 @@ func (s *Service) publishCheckpoint(ctx context.Context) (SignedCheckpoint, erro
 	if s.cfg.LogSigner == nil {
 		return SignedCheckpoint{}, ErrNoLogKey
 	}
+	if m := s.keyMismatch.Load(); m != nil {
+		// Signing would fail the same way every time: not tried again.
+		return SignedCheckpoint{}, m
+	}
 	s.signedMu.Lock()
 	defer s.signedMu.Unlock()
 	n, err := s.store.LogSize(ctx)
@@ -93,6 +114,11 @@ func (s *Service) publishCheckpoint(ctx context.Context) (SignedCheckpoint, erro
 		return SignedCheckpoint{}, err
 	}
 	latest, err := s.store.LatestCheckpoint(ctx)
+	if err == nil && s.cfg.LogPreviousSigner != nil && !s.rotationChecked {
+		if head, err = s.recordRotation(ctx, latest, head); err != nil {
+			return SignedCheckpoint{}, err
+		}
+	}
 	switch {
 	case err == nil && latest.Size >= n && latest.AuditSeq >= head.Seq:
 		return latest, nil
@@ -101,12 +127,8 @@ func (s *Service) publishCheckpoint(ctx context.Context) (SignedCheckpoint, erro
 	}
 	prev := s.signed
 	if err == nil && (latest.Size > prev.Size || latest.Size == prev.Size && latest.AuditSeq > auditSeqOf(prev)) {
-		v, verr := note.NewVerifier(s.cfg.LogVerifierKey)
-		if verr != nil {
-			return SignedCheckpoint{}, verr
-		}
-		if prev, err = translog.Open(latest.Note, v); err != nil {
-			return SignedCheckpoint{}, fmt.Errorf("%w: the latest stored checkpoint: %v", ErrLogInconsistent, err)
+		if prev, _, err = s.openStored(latest); err != nil {
+			return SignedCheckpoint{}, err
 		}
 	}
 	root, err := translog.TreeHash(ctx, s.store, n)
@@ -126,7 +148,15 @@ func (s *Service) publishCheckpoint(ctx context.Context) (SignedCheckpoint, erro
 		return SignedCheckpoint{}, err
 	}
 	c := translog.Checkpoint{Origin: s.cfg.LogOrigin, Size: n, Root: root, Extensions: []string{head.Extension()}}
-	msg, err := translog.Sign(c, s.cfg.LogSigner)
+	signers := []note.Signer{s.cfg.LogSigner}
+	if s.cfg.LogPreviousSigner != nil {
+		// While the previous key is configured, both keys sign, and the
+		// checkpoint names the new key: a reader who trusts the old key
+		// learns the new one from a text the old key signed.
+		signers = append(signers, s.cfg.LogPreviousSigner)
+		c.Extensions = append(c.Extensions, LogKeyExtension+" "+s.cfg.LogVerifierKey)
+	}
+	msg, err := translog.Sign(c, signers...)
 	if err != nil {
 		return SignedCheckpoint{}, err
 	}
@@ -137,6 +167,118 @@ func (s *Service) publishCheckpoint(ctx context.Context) (SignedCheckpoint, erro
 	}
 	s.signed = c
 	return cp, nil
+}
+
+// recordRotation, the first time this process signs with a previous key
+// configured, audits the rotation when the register's latest checkpoint is
+// signed by the previous key alone, and returns the audit head after it: the
+// first checkpoint signed by both keys then commits to the entry that
+// records the rotation (and differs from the latest even when nothing else
+// happened since).
+func (s *Service) recordRotation(ctx context.Context, latest SignedCheckpoint, head AuditHead) (AuditHead, error) {
+	_, rotating, err := s.openStored(latest)
+	if err != nil || !rotating {
+		s.rotationChecked = err == nil
+		return head, err
+	}
+	from, to := keyID(s.cfg.LogPreviousVerifierKey), keyID(s.cfg.LogVerifierKey)
+	e := s.entry(system, auth.RotateLogKey, to, s.clock())
+	e.Detail = fmt.Sprintf("checkpoints after the one of %d events are signed by the new key %s and by the previous key %s, which signed the register until now", latest.Size, to, from)
+	if err := s.store.InsertAudit(ctx, e); err != nil {
+		return head, err
+	}
+	s.rotationChecked = true
+	return s.store.AuditHead(ctx)
+}
+
+// LogKeyExtension is the key of the checkpoint's extension line that names
+// the log's new verifier key while checkpoints are signed by both the new
+// and the previous key: "log-key <verifier key>".
+const LogKeyExtension = "log-key"
+
+// keyID is a verifier key's "name+hash", as signature lines name it.
+func keyID(vkey string) string {
+	parts := strings.SplitN(vkey, "+", 3)
+	if len(parts) < 2 {
+		return vkey
+	}
+	return parts[0] + "+" + parts[1]
+}
+
+// openStored checks a stored checkpoint's signature with the configured
+// key, else (during a rotation) the previous one, and reads it; rotating is
+// true when only the previous key signed it. Signed by neither, the
+// register was signed by another key than this instance has: a
+// *LogKeyMismatch, remembered, and the instance signs nothing more.
+func (s *Service) openStored(latest SignedCheckpoint) (cp translog.Checkpoint, rotating bool, err error) {
+	v, err := note.NewVerifier(s.cfg.LogVerifierKey)
+	if err != nil {
+		return translog.Checkpoint{}, false, err
+	}
+	cp, err = translog.Open(latest.Note, v)
+	if err == nil || !unverified(err) {
+		// A bad signature by this very key is a rewritten checkpoint, not a
+		// key mix-up.
+		if err != nil {
+			err = fmt.Errorf("%w: the latest stored checkpoint: %v", ErrLogInconsistent, err)
+		}
+		return cp, false, err
+	}
+	configured := []string{keyID(s.cfg.LogVerifierKey)}
+	if s.cfg.LogPreviousVerifierKey != "" {
+		pv, perr := note.NewVerifier(s.cfg.LogPreviousVerifierKey)
+		if perr != nil {
+			return translog.Checkpoint{}, false, perr
+		}
+		cp, perr = translog.Open(latest.Note, pv)
+		switch {
+		case perr == nil:
+			return cp, true, nil
+		case !unverified(perr):
+			return cp, false, fmt.Errorf("%w: the latest stored checkpoint: %v", ErrLogInconsistent, perr)
+		}
+		configured = append(configured, keyID(s.cfg.LogPreviousVerifierKey)+" (previous)")
+	}
+	// Witnesses' cosignatures are named for the witnesses: the rest are the
+	// log's.
+	var signed []string
+	for _, k := range translog.Signatures(latest.Note) {
+		if !slices.ContainsFunc(s.cfg.Witnesses, func(w Witness) bool { return strings.HasPrefix(k, w.Name()+"+") }) {
+			signed = append(signed, k)
+		}
+	}
+	m := &LogKeyMismatch{Size: latest.Size, Signed: signed, Configured: configured}
+	s.keyMismatch.CompareAndSwap(nil, m)
+	return translog.Checkpoint{}, false, m
+}
+
+// unverified is a note that reads well but carries no signature by the key
+// it was checked with.
+func unverified(err error) bool {
+	var u *note.UnverifiedNoteError
+	return errors.As(err, &u)
+}
+
+// CheckLogKey compares the configured log key with the one that signed the
+// register's latest checkpoint, as registryd starts: a *LogKeyMismatch when
+// they differ, after which the instance is not ready and signs nothing.
+func (s *Service) CheckLogKey(ctx context.Context) error {
+	if s.cfg.LogSigner == nil {
+		return nil
+	}
+	latest, err := s.store.LatestCheckpoint(ctx)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil
+	case err != nil:
+		return err
+	}
+	_, _, err = s.openStored(latest)
+	if errors.Is(err, ErrLogKeyMismatch) {
+		return err
+	}
+	// Anything else (a rewritten checkpoint) the signer finds and reports.
+	return nil
 }
 
 // AuditHead is the audit trail's newest entry as a checkpoint commits to it:

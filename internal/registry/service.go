@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -117,6 +118,12 @@ type Config struct {
 	LogSigner      note.Signer
 	LogVerifierKey string
 	LogOrigin      string
+	// LogPreviousSigner and LogPreviousVerifierKey are the key that signed
+	// the register before a rotation (log.previous_key_file): while it is
+	// configured, checkpoints are signed with both keys, so that readers
+	// who trust the old one follow to the new one.
+	LogPreviousSigner      note.Signer
+	LogPreviousVerifierKey string
 	// MaxResults and MaxAnswerBytes bound a search's answer (defaults 1,000
 	// and 4 MiB of JSON); the rest is paged from the stored search.
 	MaxResults     int
@@ -179,6 +186,13 @@ type Service struct {
 	// extend it, whatever the database says by then.
 	signedMu sync.Mutex
 	signed   translog.Checkpoint
+	// keyMismatch is set when the configured log key did not sign the
+	// register's latest checkpoint: the instance is not ready, and signs
+	// nothing, until it is restarted with the right key.
+	keyMismatch atomic.Pointer[LogKeyMismatch]
+	// rotationChecked is set once this process has looked for a key
+	// rotation to record (under signedMu).
+	rotationChecked bool
 	// witnessed is the size each witness cosigned last, as far as this
 	// process knows (a witness corrects it with a 409).
 	witnessMu sync.Mutex
@@ -293,8 +307,15 @@ func (s *Service) Record(ctx context.Context, c Caller, action auth.Action, targ
 	return s.store.InsertAudit(ctx, e)
 }
 
-// Ready reports whether the store is reachable and migrated.
-func (s *Service) Ready(ctx context.Context) error { return s.store.Ping(ctx) }
+// Ready reports whether the store is reachable and migrated, and the log
+// key configured is the one that signed the register (a *LogKeyMismatch
+// when not).
+func (s *Service) Ready(ctx context.Context) error {
+	if m := s.keyMismatch.Load(); m != nil {
+		return m
+	}
+	return s.store.Ping(ctx)
+}
 
 // Replicas reports the standbys that reads may go to.
 func (s *Service) Replicas() []ReplicaState { return s.store.Replicas() }

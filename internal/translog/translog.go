@@ -140,9 +140,31 @@ func (c Checkpoint) Extension(key string) (string, bool) {
 	return "", false
 }
 
-// Sign returns the signed note of c.
-func Sign(c Checkpoint, s note.Signer) ([]byte, error) {
-	return note.Sign(&note.Note{Text: c.Text()}, s)
+// Sign returns the signed note of c, signed by each signer in turn: a log
+// rotating its key signs with the new key and the old one, so that readers
+// who trust either can check it.
+func Sign(c Checkpoint, s ...note.Signer) ([]byte, error) {
+	return note.Sign(&note.Note{Text: c.Text()}, s...)
+}
+
+// KeyID names a note key as signature lines do: "name+hash" (the hash in 8
+// hex digits), whether from a verifier key text or a signature.
+func KeyID(name string, hash uint32) string { return fmt.Sprintf("%s+%08x", name, hash) }
+
+// Signatures lists the keys (KeyID) that signed a note, none verified: what
+// an operator compares with the keys configured when none of them verifies
+// it. A note that cannot be read lists none.
+func Signatures(msg []byte) []string {
+	_, err := note.Open(msg, note.VerifierList())
+	var unverified *note.UnverifiedNoteError
+	if !errors.As(err, &unverified) {
+		return nil
+	}
+	var out []string
+	for _, s := range unverified.Note.UnverifiedSigs {
+		out = append(out, KeyID(s.Name, s.Hash))
+	}
+	return out
 }
 
 // ErrBadCheckpoint is a checkpoint that cannot be read.

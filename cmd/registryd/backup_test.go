@@ -181,8 +181,8 @@ func TestRestoreToAnInstantAndToTheLatest(t *testing.T) {
 	stateAfter := filepath.Join(t.TempDir(), "seen-after.json")
 	// The verifier waits for a checkpoint that covers every filing.
 	waitFor(t, "a checkpoint of the longer log", func() bool {
-		_, err := verify(stateAfter)
-		return err == nil
+		out, err := verify(stateAfter)
+		return err == nil && strings.Contains(out, fmt.Sprintf(": %d events,", len(before)+len(after)))
 	})
 	if err := stop(); err != nil {
 		t.Fatal(err)
@@ -226,6 +226,8 @@ func TestRestoreToAnInstantAndToTheLatest(t *testing.T) {
 	// one does not extend it.
 	if out, err := verify(stateAfter); err == nil {
 		t.Errorf("registryctl verify with the state of the longer log accepted the shorter one:\n%s", out)
+	} else if want := fmt.Sprintf("positions %d–%d (%d events) are missing", len(before), len(before)+len(after)-1, len(after)); !strings.Contains(out, want) {
+		t.Errorf("registryctl verify does not say which log positions the restore lost: %v\n%s", err, tail(out, 15))
 	} else {
 		t.Logf("registryctl verify with the state of the longer log: %v\n%s", err, tail(out, 15))
 	}

@@ -50,6 +50,7 @@ type options struct {
 	maxWait                                time.Duration
 	profile                                bool
 	replicaURL                             string
+	bodiesClients, bodiesSize              int
 }
 
 func main() {
@@ -67,8 +68,10 @@ func main() {
 	flag.DurationVar(&o.searchDuration, "search-duration", 30*time.Second, "length of the search phase")
 	flag.IntVar(&o.mixClients, "mix-clients", 32, "concurrent clients in the mixed phase")
 	flag.DurationVar(&o.mixDur, "mix-duration", 30*time.Second, "length of the mixed phase")
+	flag.IntVar(&o.bodiesClients, "bodies-clients", 32, "bulk filings sent at once in the bodies phase")
+	flag.IntVar(&o.bodiesSize, "bodies-size", 33_000_000, "each of the bodies phase's bulk filings, in bytes (padded with spaces)")
 	flag.StringVar(&o.mix, "mix", "file=20,search_name=35,search_uscc=20,search_number=15,amend=5,cancel=5", "the mixed phase's operations and weights")
-	flag.StringVar(&o.phases, "phases", "explain,ceiling,file,search_ceiling,search_name,search_uscc,search_serial,search_mix,mix,verify", "phases to run, in order (search_mix_2r also: two instances reading from a standby)")
+	flag.StringVar(&o.phases, "phases", "explain,ceiling,file,search_ceiling,search_name,search_uscc,search_serial,search_mix,mix,verify", "phases to run, in order (search_mix_2r also: two instances reading from a standby; bodies: large request bodies from a searcher and a registrant)")
 	flag.IntVar(&o.ceilingFilings, "ceiling-filings", 100_000, "filings the raw ceiling inserts")
 	flag.IntVar(&o.banks, "banks", 8, "banks (organizations with a filing and searching user) that share the load")
 	flag.IntVar(&o.maxBatch, "max-batch", 256, "registryd's sequencer.max_batch")
@@ -230,9 +233,15 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 			if res.Verify, err = verifyPhase(ctx, o, srv, dsn, log); err != nil {
 				return fmt.Errorf("verify: %w", err)
 			}
+		case "bodies":
+			b, err := bodiesPhase(ctx, srv, banks, o.bodiesClients, o.bodiesSize)
+			if err != nil {
+				return fmt.Errorf("bodies: %w", err)
+			}
+			res.Bodies = &b
 		case "":
 		default:
-			return fmt.Errorf("unknown phase %q (there are explain, ceiling, search_ceiling, file, file_3, file_3_direct, file_watched, search, search_name, search_uscc, search_serial, search_number, search_mix, search_mix_2r, mix, verify)", phase)
+			return fmt.Errorf("unknown phase %q (there are explain, ceiling, search_ceiling, file, file_3, file_3_direct, file_watched, search, search_name, search_uscc, search_serial, search_number, search_mix, search_mix_2r, mix, verify, bodies)", phase)
 		}
 	}
 	res.ServerRSSMaxMB, res.ServerRSSPeakMB = srv.rss.max(), srv.peakRSS()

@@ -32,6 +32,7 @@ type Results struct {
 	ServerRSSPeakMB float64
 	Plans           []PlanResult  `json:",omitempty"`
 	Verify          *VerifyResult `json:",omitempty"`
+	Bodies          *BodiesResult `json:",omitempty"`
 }
 
 type Machine struct {
@@ -133,7 +134,12 @@ func (r *Results) markdown() string {
 		}
 		b.WriteString("\n")
 	}
-	b.WriteString("| phase | clients | operation | per second | p50 ms | p90 ms | p99 ms | max ms | failed |\n|---|---:|---|---:|---:|---:|---:|---:|---:|\n")
+	if r.Bodies != nil {
+		r.Bodies.markdown(&b)
+	}
+	if len(r.Phases) > 0 {
+		b.WriteString("| phase | clients | operation | per second | p50 ms | p90 ms | p99 ms | max ms | failed |\n|---|---:|---|---:|---:|---:|---:|---:|---:|\n")
+	}
 	for _, p := range r.Phases {
 		if p.Error != "" {
 			fmt.Fprintf(&b, "| %s | | %s | | | | | | |\n", p.Name, p.Error)

@@ -24,10 +24,15 @@ import (
 
 var client = &http.Client{Transport: &http.Transport{MaxIdleConns: 512, MaxIdleConnsPerHost: 512, IdleConnTimeout: time.Minute}, Timeout: 60 * time.Second}
 
-// call sends a JSON request and reads the whole answer.
+// call sends a JSON request (body marshalled, or []byte as it is) and
+// reads the whole answer.
 func call(ctx context.Context, method, url, token string, body any) (int, []byte, error) {
 	var r io.Reader
-	if body != nil {
+	switch body := body.(type) {
+	case nil:
+	case []byte: // sent as it is (the bodies phase's padded bulk filings)
+		r = bytes.NewReader(body)
+	default:
 		b, err := json.Marshal(body)
 		if err != nil {
 			return 0, nil, err

@@ -66,3 +66,13 @@ go test -count=1 "$@" ./...
 # The deployment files, read by the parsers of the tools that run them (a
 # module of its own, so that the registry's build does not carry them).
 (cd deployments/check && go test -count=1 "$@" ./...)
+# The OpenAPI document through tools a bank would use, pinned in
+# clients/typescript-check/package-lock.json: openapi-typescript generates
+# the types, a typed client's day compiles against them with tsc (no casts),
+# and Redocly's recommended rules lint it at zero errors.
+if command -v npm >/dev/null; then
+	(cd clients/typescript-check && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run --silent check)
+else
+	echo "npm is missing: the TypeScript and Redocly checks of the OpenAPI document did not run" >&2
+	exit 1
+fi

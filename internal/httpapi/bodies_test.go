@@ -218,3 +218,36 @@ func TestBatchBodyReadStrictly(t *testing.T) {
 		t.Errorf("%d filed", n)
 	}
 }
+
+// A JSON endpoint sent a body of another declared media type refuses it
+// with 415 unsupported_media_type and files nothing: reading text/plain or a
+// form as JSON would be a guess at what the client meant.
+func TestABodyOfAnotherMediaTypeIsRefused(t *testing.T) {
+	e := newEnv(t)
+	bank := e.newAccount(usccs[0], "registrant")
+	body, _ := json.Marshal(filing(grantorName, usccs[1]))
+	for _, tc := range []struct {
+		name, contentType string
+		status            int
+	}{
+		{"text/plain", "text/plain", 415},
+		{"a form", "application/x-www-form-urlencoded", 415},
+		{"multipart", "multipart/form-data; boundary=x", 415},
+		{"an unreadable media type", "json", 415},
+		{"application/json with a charset", "application/json; charset=utf-8", 201},
+		{"a +json media type", "application/merge-patch+json", 201},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := e.count(`SELECT count(*) FROM registrations`)
+			r := e.do("POST", "/registrations", bank.Token, string(body), "Content-Type", tc.contentType)
+			if tc.status != 415 {
+				e.must(tc.status, r)
+				return
+			}
+			e.problem(r, 415, "unsupported_media_type")
+			if n := e.count(`SELECT count(*) FROM registrations`); n != before {
+				t.Errorf("%d registrations after a refused body, want %d", n, before)
+			}
+		})
+	}
+}

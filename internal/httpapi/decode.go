@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"reflect"
 	"strconv"
@@ -96,11 +97,30 @@ func decodeOptionalInto(c *gin.Context, v any) error {
 // malformed_request; a string that is not UTF-8 is 422; an oversized body
 // is 413.
 func decode(c *gin.Context, v any) error {
+	if err := jsonMediaType(c.GetHeader("Content-Type")); err != nil {
+		return err
+	}
 	body, err := io.ReadAll(c.Request.Body)
 	if err != nil {
 		return decodeError(err)
 	}
 	return decodeBytes(body, v)
+}
+
+// jsonMediaType refuses a body declared as anything but JSON with 415
+// unsupported_media_type: text/plain or a form read as JSON would be a guess
+// at what the client meant. A body sent with no Content-Type is read as
+// JSON, as the API has always done.
+func jsonMediaType(contentType string) error {
+	if strings.TrimSpace(contentType) == "" {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err == nil && (mt == "application/json" || strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")) {
+		return nil
+	}
+	return httpx.NewProblem(http.StatusUnsupportedMediaType, "unsupported_media_type",
+		fmt.Sprintf("the body must be sent as application/json, not %q", contentType))
 }
 
 // decodeBytes is decode on a body already read.

@@ -71,7 +71,10 @@ go test -count=1 "$@" ./...
 # the types, a typed client's day compiles against them with tsc (no casts),
 # and Redocly's recommended rules lint it at zero errors.
 if command -v npm >/dev/null; then
-	(cd clients/typescript-check && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run --silent check)
+	# node_modules is installed again whenever the lock file changes.
+	(cd clients/typescript-check && lock=$(sha256sum package-lock.json | cut -d' ' -f1) &&
+		{ [ "$(cat node_modules/.lock-sha256 2>/dev/null)" = "$lock" ] || { npm ci --no-audit --no-fund && echo "$lock" >node_modules/.lock-sha256; }; } &&
+		npm run --silent check)
 else
 	echo "npm is missing: the TypeScript and Redocly checks of the OpenAPI document did not run" >&2
 	exit 1

@@ -1,7 +1,7 @@
 # The shared gestures: make run, make test, make bench, make lint, make build.
 GO ?= go
 
-.PHONY: run demo test bench chaos fuzz lint build migrate db-stop backup restore clean
+.PHONY: run demo sandbox test bench chaos fuzz lint build migrate db-stop backup restore clean
 
 build:
 	$(GO) build -o bin/ ./cmd/...
@@ -11,6 +11,11 @@ run:
 
 demo: build
 	@scripts/demo.sh
+
+# make sandbox: a test register for integrators (REGISTRY_SANDBOX=true) on
+# 127.0.0.1:8081, with make demo's data (docs/integrating.md, "Sandbox").
+sandbox: build
+	@scripts/demo.sh sandbox
 
 test:
 	@scripts/test.sh

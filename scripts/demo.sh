@@ -3,23 +3,46 @@
 # on DATABASE_URL's cluster or the private one), filled by registryctl demo
 # through the API: banks, enterprises, registrations in every state a user
 # meets, searches, an objection. It prints the sign-ins and keeps serving.
+#
+# make sandbox (scripts/demo.sh sandbox): the same on a sandbox, a test
+# register for integrators (REGISTRY_SANDBOX=true): database
+# registry_sandbox, address 127.0.0.1:8081, keys var/sandbox-*. Every page,
+# certificate and PDF says it proves nothing, and its checkpoints' origin
+# ends in /sandbox. Its certificates, kept in its own database, are never
+# served by the real register, nor the real register's by it.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+name=${1:-demo}
+case "$name" in
+demo)
+	port=8080
+	label="Demo register (trial)"
+	;;
+sandbox)
+	port=8081
+	label="Sandbox register (test, proves nothing)"
+	export REGISTRY_SANDBOX=true
+	;;
+*)
+	echo "usage: $0 [demo|sandbox]" >&2
+	exit 2
+	;;
+esac
 mkdir -p var
 if [ -z "${DATABASE_URL:-}" ]; then
-	DATABASE_URL=$(scripts/pg.sh start registry_demo)
+	DATABASE_URL=$(scripts/pg.sh start "registry_$name")
 fi
 export DATABASE_URL
-if [ ! -s var/demo-admin-token ]; then
-	(umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >var/demo-admin-token)
+if [ ! -s "var/$name-admin-token" ]; then
+	(umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"var/$name-admin-token")
 fi
-export REGISTRY_ADMIN_TOKEN=$(cat var/demo-admin-token)
-[ -s var/demo-log.key ] || bin/registryd keygen -name demo.registry.local/log var/demo-log.key >/dev/null
-export REGISTRY_LOG_KEY_FILE=var/demo-log.key
-[ -s var/demo-cert-signing.key ] || bin/registryd keygen-cert -name "Demo register (trial)" var/demo-cert-signing.key var/demo-cert-signing.crt >/dev/null
-export REGISTRY_CERT_SIGNING_KEY=var/demo-cert-signing.key REGISTRY_CERT_SIGNING_CERT=var/demo-cert-signing.crt
-addr="${REGISTRY_ADDR:-127.0.0.1:8080}"
+export REGISTRY_ADMIN_TOKEN=$(cat "var/$name-admin-token")
+[ -s "var/$name-log.key" ] || bin/registryd keygen -name "$name.registry.local/log" "var/$name-log.key" >/dev/null
+export REGISTRY_LOG_KEY_FILE="var/$name-log.key"
+[ -s "var/$name-cert-signing.key" ] || bin/registryd keygen-cert -name "$label" "var/$name-cert-signing.key" "var/$name-cert-signing.crt" >/dev/null
+export REGISTRY_CERT_SIGNING_KEY="var/$name-cert-signing.key" REGISTRY_CERT_SIGNING_CERT="var/$name-cert-signing.crt"
+addr="${REGISTRY_ADDR:-127.0.0.1:$port}"
 export REGISTRY_ADDR="$addr"
 bin/registryd &
 pid=$!
@@ -29,5 +52,8 @@ for _ in $(seq 100); do
 	sleep 0.2
 done
 bin/registryctl demo -url "http://$addr" -admin-token "$REGISTRY_ADMIN_TOKEN"
-echo "web: http://$addr/   (the operator's token: var/demo-admin-token; stop with Ctrl-C)"
+if [ "$name" = sandbox ]; then
+	echo "sandbox: a test register; its pages, certificates and PDFs say they prove nothing; log origin: $(curl -sf "http://$addr/api/v1/log/checkpoint" | head -1)"
+fi
+echo "web: http://$addr/   (the operator's token: var/$name-admin-token; stop with Ctrl-C)"
 wait $pid

@@ -169,12 +169,15 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 		CheckWebhookURL:      httpx.WebhookGuard{Allow: cfg.Webhooks.AllowHosts}.Check,
 		ReminderDays:         cfg.Reminders.DaysBefore,
 		IdempotencyRetention: cfg.Idempotency.Retention,
-		LogSigner:            signer, LogVerifierKey: vkey, LogOrigin: cfg.Log.Origin,
+		LogSigner:            signer, LogVerifierKey: vkey, LogOrigin: cfg.LogOrigin(signer.Name()), Sandbox: cfg.Sandbox,
 		LogPreviousSigner: prevSigner, LogPreviousVerifierKey: prevKey,
 		Witnesses: witnesses, WitnessTimeout: cfg.Log.WitnessTimeout, OnWitness: onWitness,
 		AttachmentsMaxBytes: cfg.Attachments.MaxBytes, AttachmentsUnnamedRetention: cfg.Attachments.UnnamedRetention,
 	})
 	log.Info("log signing key loaded", "verifier_key", vkey)
+	if cfg.Sandbox {
+		log.Warn("sandbox: this is a test register; its pages and certificates say they prove nothing", "log_origin", cfg.LogOrigin(signer.Name()))
+	}
 	if prevKey != "" {
 		log.Warn("log key rotation: checkpoints are signed by the new key and the previous one until log.previous_key_file is removed", "previous_verifier_key", prevKey)
 	}
@@ -404,7 +407,7 @@ func certificateMaker(cfg config.Config, store *postgres.Store, log *slog.Logger
 	if cfg.PDFFont != "" {
 		fonts = append([]string{cfg.PDFFont}, fonts...)
 	}
-	opts := certpdf.Options{Fonts: fonts, Keeper: store, Concurrent: cfg.Certificates.Concurrent}
+	opts := certpdf.Options{Fonts: fonts, Keeper: store, Concurrent: cfg.Certificates.Concurrent, Sandbox: cfg.Sandbox}
 	if cfg.Certificates.SigningKey != "" {
 		s, err := certpdf.LoadSigner(cfg.Certificates.SigningKey, cfg.Certificates.SigningCert)
 		if err != nil {

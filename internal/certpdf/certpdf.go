@@ -54,6 +54,9 @@ type Options struct {
 	Wait       time.Duration
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// Sandbox marks every page of every certificate as a test register's,
+	// which proves nothing (config's sandbox).
+	Sandbox bool
 }
 
 // Maker makes certificates. Its fonts are read at the first certificate
@@ -135,6 +138,13 @@ func (m *Maker) once(ctx context.Context, number, lang, edition string, lay func
 	if _, ok := catalogs[lang]; !ok {
 		lang = words.Languages[0]
 	}
+	// A sandbox's certificates are kept apart from the real register's:
+	// each has its own database, and should one database ever serve both,
+	// an unmarked certificate is still never served as a sandbox's, nor a
+	// marked one as the real register's.
+	if m.opts.Sandbox {
+		edition += "/sandbox"
+	}
 	if k := m.opts.Keeper; k != nil {
 		b, err := k.Document(ctx, number, lang, edition)
 		if err == nil {
@@ -197,7 +207,7 @@ func (m *Maker) make(lang, number string, lay func(*doc)) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &doc{pdf: pdf, fonts: fs, added: make([]bool, len(fs.faces)), l: catalogs[lang], lang: lang, footer: number}
+	d := &doc{pdf: pdf, fonts: fs, added: make([]bool, len(fs.faces)), l: catalogs[lang], lang: lang, footer: number, sandbox: m.opts.Sandbox}
 	pdf.SetInfo(gopdf.PdfInfo{Title: d.word("site.name") + " " + number, Creator: "registry", Producer: "registry", CreationDate: now})
 	d.newPage()
 	lay(d)

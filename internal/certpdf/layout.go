@@ -33,7 +33,11 @@ type doc struct {
 	y     float64
 	// footer is the certificate's number, printed at the foot of each page.
 	footer string
-	err    error // the first drawing error; later drawing is skipped
+	// sandbox marks each page as a test register's (sandboxMark).
+	sandbox bool
+	// translucent, when set, is how translucent text is drawn.
+	translucent *gopdf.Transparency
+	err         error // the first drawing error; later drawing is skipped
 }
 
 // atom is a character (or a placeholder for one) as the line breaker sees
@@ -166,7 +170,12 @@ func (d *doc) draw(line []atom, x, y, size float64) {
 		}
 		if d.err == nil {
 			d.pdf.SetXY(x, y)
-			d.err = d.pdf.Cell(nil, b.String())
+			if d.translucent != nil {
+				// Cell leaves the transparency set out of the text it draws.
+				d.err = d.pdf.CellWithOption(nil, b.String(), gopdf.CellOption{Align: gopdf.Left | gopdf.Top, Float: gopdf.Right, Transparency: d.translucent})
+			} else {
+				d.err = d.pdf.Cell(nil, b.String())
+			}
 		}
 		x += w
 		i = j
@@ -200,7 +209,44 @@ func (d *doc) room(h float64) {
 
 func (d *doc) newPage() {
 	d.pdf.AddPage()
+	if d.sandbox {
+		d.sandboxHead()
+	}
 	d.y = marginTop
+}
+
+// sandboxHead says, at the top of a test register's page, that the
+// certificate proves nothing (sandboxAcross says it again over the content).
+func (d *doc) sandboxHead() {
+	d.pdf.SetFillColor(190, 0, 0) // text is drawn in the fill colour
+	d.pdf.SetTextColor(190, 0, 0)
+	if head := d.wrap(d.word("sandbox_head"), 10, pageW-2*marginX); len(head) > 0 {
+		d.draw(head[0], (pageW-lineWidth(head[0]))/2, 18, 10)
+	}
+	d.pdf.SetFillColor(0, 0, 0)
+	d.pdf.SetTextColor(0, 0, 0)
+}
+
+// sandboxAcross draws the notice diagonally across the page, over the
+// content (so that no cell's background hides it) but translucent, so that
+// the content stays legible under it: a page cut from the rest, or a
+// photograph of its middle, still carries it.
+func (d *doc) sandboxAcross() {
+	const size = 26.0
+	d.translucent = &gopdf.Transparency{Alpha: 0.3, BlendModeType: gopdf.NormalBlendMode}
+	d.pdf.SetFillColor(200, 0, 0)
+	d.pdf.SetTextColor(200, 0, 0)
+	d.pdf.Rotate(35, pageW/2, pageH/2)
+	lines := d.wrap(d.word("sandbox_mark"), size, pageH*0.85)
+	y := pageH/2 - float64(len(lines))*size*lineFactor/2
+	for _, l := range lines {
+		d.draw(l, (pageW-lineWidth(l))/2, y, size)
+		y += size * lineFactor
+	}
+	d.pdf.RotateReset()
+	d.translucent = nil
+	d.pdf.SetFillColor(0, 0, 0)
+	d.pdf.SetTextColor(0, 0, 0)
 }
 
 // rule draws a horizontal line across the page and moves down by gap.
@@ -290,6 +336,9 @@ func (d *doc) pageNumbers() {
 		if err := d.pdf.SetPage(i); err != nil {
 			d.err = err
 			return
+		}
+		if d.sandbox {
+			d.sandboxAcross()
 		}
 		d.pdf.SetStrokeColor(150, 150, 150)
 		d.pdf.SetLineWidth(0.5)

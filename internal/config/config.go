@@ -221,6 +221,29 @@ type Config struct {
 	// DebugAddr, when set, serves Go's profiler (/debug/pprof/) on its own
 	// address, never on the service's.
 	DebugAddr string `yaml:"debug_addr"`
+	// Sandbox runs a register for integrators to try against
+	// (REGISTRY_SANDBOX): every page, certificate and PDF says it is a test
+	// register whose certificates prove nothing, GET /certificates answers
+	// sandbox: true, and its checkpoints' origin ends in "/sandbox", so that
+	// nothing it issues can pass for the real register's.
+	Sandbox bool `yaml:"sandbox"`
+}
+
+// SandboxOriginSuffix ends a sandbox's log origin: a verifier that pins the
+// real register's origin refuses its checkpoints.
+const SandboxOriginSuffix = "/sandbox"
+
+// LogOrigin is the origin the log's checkpoints name: the configured one, or
+// the key's name (keyName), with SandboxOriginSuffix on a sandbox.
+func (c Config) LogOrigin(keyName string) string {
+	o := c.Log.Origin
+	if o == "" {
+		o = keyName
+	}
+	if c.Sandbox && !strings.HasSuffix(o, SandboxOriginSuffix) {
+		o += SandboxOriginSuffix
+	}
+	return o
 }
 
 // Rate is a request rate limit: Rate a second on average, bursts of Burst.
@@ -428,6 +451,13 @@ func Load(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("REGISTRY_RATE_SHARED: %q is not true or false", v)
 		}
 		c.RateLimits.Shared = b
+	}
+	if v := getenv("REGISTRY_SANDBOX"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return c, fmt.Errorf("REGISTRY_SANDBOX: %q is not true or false", v)
+		}
+		c.Sandbox = b
 	}
 	if v := getenv("REGISTRY_SECURE_COOKIES"); v != "" {
 		b, err := strconv.ParseBool(v)

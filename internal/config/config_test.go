@@ -176,3 +176,34 @@ func TestSMTPSettings(t *testing.T) {
 		}
 	}
 }
+
+// A sandbox's checkpoints must not pass for the real register's: whatever
+// the origin would be, a sandbox's ends in /sandbox (once).
+func TestSandboxLogOriginEndsInSandbox(t *testing.T) {
+	tests := []struct {
+		name, sandbox, origin, keyName, want string
+	}{
+		{"the key's name on the real register", "", "", "register.example.cn/log", "register.example.cn/log"},
+		{"the configured origin on the real register", "false", "register.example.cn/log", "key", "register.example.cn/log"},
+		{"the key's name on a sandbox", "true", "", "register.example.cn/log", "register.example.cn/log/sandbox"},
+		{"the configured origin on a sandbox", "true", "register.example.cn/log", "key", "register.example.cn/log/sandbox"},
+		{"an origin already marked", "1", "register.example.cn/log/sandbox", "key", "register.example.cn/log/sandbox"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := map[string]string{"DATABASE_URL": "postgres://x", "REGISTRY_SANDBOX": tt.sandbox}
+			c, err := Load(func(k string) string { return env[k] })
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Log.Origin = tt.origin
+			if got := c.LogOrigin(tt.keyName); got != tt.want {
+				t.Errorf("LogOrigin(%q) = %q, want %q", tt.keyName, got, tt.want)
+			}
+		})
+	}
+	env := map[string]string{"DATABASE_URL": "postgres://x", "REGISTRY_SANDBOX": "maybe"}
+	if _, err := Load(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "REGISTRY_SANDBOX") {
+		t.Errorf("REGISTRY_SANDBOX=maybe: %v, want an error naming it", err)
+	}
+}

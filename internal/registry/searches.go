@@ -171,6 +171,7 @@ func (s *Service) Certificate(ctx context.Context, c Caller, number string) (Cer
 	if cert.Status == StatusEffective && cert.ExpiresAt != nil && !cert.ExpiresAt.After(s.clock()) {
 		cert.Status = StatusExpired
 	}
+	cert.Sandbox = s.cfg.Sandbox
 	return cert, nil
 }
 
@@ -483,6 +484,9 @@ type Certificate struct {
 	Status       string `json:"status,omitempty"`
 	RegisteredAt *Time  `json:"registered_at,omitempty"`
 	ExpiresAt    *Time  `json:"expires_at,omitempty"`
+	// Sandbox: the number is a test register's, and proves nothing; a
+	// verifier must not mistake it for the real register's.
+	Sandbox bool `json:"sandbox,omitempty"`
 }
 
 // query validates the search criteria (exactly one, put in stored form) and

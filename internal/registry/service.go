@@ -118,6 +118,9 @@ type Config struct {
 	LogSigner      note.Signer
 	LogVerifierKey string
 	LogOrigin      string
+	// Sandbox marks a register for integrators to try against: its
+	// certificates say they prove nothing (config's sandbox).
+	Sandbox bool
 	// LogPreviousSigner and LogPreviousVerifierKey are the key that signed
 	// the register before a rotation (log.previous_key_file): while it is
 	// configured, checkpoints are signed with both keys, so that readers
@@ -319,6 +322,10 @@ func (s *Service) Ready(ctx context.Context) error {
 
 // Replicas reports the standbys that reads may go to.
 func (s *Service) Replicas() []ReplicaState { return s.store.Replicas() }
+
+// Sandbox reports whether this is a test register, whose pages and
+// certificates must say so.
+func (s *Service) Sandbox() bool { return s.cfg.Sandbox }
 
 func allow(c Caller, a auth.Action) error {
 	if !c.Can(a) {

@@ -56,6 +56,13 @@ func newSiteWith(t testing.TB, options func(*httpx.Options)) *site {
 // newSiteServed is newSiteWith served by serve (httptest.NewTLSServer, say).
 func newSiteServed(t testing.TB, options func(*httpx.Options), serve func(http.Handler) *httptest.Server) *site {
 	t.Helper()
+	return newSiteOf(t, options, serve, false)
+}
+
+// newSiteOf is newSiteServed, of a sandbox (a test register) when sandbox is
+// set, as registryd with REGISTRY_SANDBOX=true.
+func newSiteOf(t testing.TB, options func(*httpx.Options), serve func(http.Handler) *httptest.Server, sandbox bool) *site {
+	t.Helper()
 	_, gdb := pgtest.Open(t)
 	store, err := postgres.New(gdb, time.Now)
 	if err != nil {
@@ -66,14 +73,14 @@ func newSiteServed(t testing.TB, options func(*httpx.Options), serve func(http.H
 		t.Fatal(err)
 	}
 	svc := registry.NewService(store, time.Now, registry.Config{AdminToken: adminToken, ExtensionWindowDays: 90, LogSigner: signer, LogVerifierKey: vkey,
-		CheckWebhookURL: httpx.WebhookGuard{Allow: []string{"127.0.0.1/32"}}.Check})
+		CheckWebhookURL: httpx.WebhookGuard{Allow: []string{"127.0.0.1/32"}}.Check, Sandbox: sandbox})
 	var logTo io.Writer = io.Discard
 	if os.Getenv("TEST_LOG") != "" {
 		logTo = os.Stderr
 	}
 	log := slog.New(slog.NewTextHandler(logTo, nil))
 	// The PDF certificates are signed by a key made for the tests, and kept.
-	certs := certpdf.New(certpdf.Options{Signer: testSigner(t), Keeper: store})
+	certs := certpdf.New(certpdf.Options{Signer: testSigner(t), Keeper: store, Sandbox: sandbox})
 	pages, err := web.New(svc, web.Options{Logger: log, Strict: true, Certificates: certs})
 	if err != nil {
 		t.Fatal(err)

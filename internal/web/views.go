@@ -140,6 +140,8 @@ type Page struct {
 	Errors map[string]string
 	// Notice is a translated message about the last action.
 	Notice string
+	// Sandbox: the register is a test register, and every page says so.
+	Sandbox bool
 
 	v      *views
 	caller registry.Caller
@@ -375,7 +377,8 @@ func (s *site) render(w http.ResponseWriter, c *call, status int, name string, d
 }
 
 func (s *site) renderForm(w http.ResponseWriter, c *call, status int, name string, data any, form url.Values, errs map[string]string) {
-	p := &Page{Lang: c.lang, Path: c.r.URL.RequestURI(), CSRF: c.csrf, Me: c.me, Data: data, Form: form, Errors: errs, v: s.views, caller: c.caller}
+	p := &Page{Lang: c.lang, Path: c.r.URL.RequestURI(), CSRF: c.csrf, Me: c.me, Data: data, Form: form, Errors: errs, v: s.views, caller: c.caller,
+		Sandbox: s.svc.Sandbox()}
 	if p.Form == nil {
 		p.Form = url.Values{}
 	}

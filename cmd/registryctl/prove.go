@@ -23,7 +23,8 @@ func (v *verifier) prove(ctx context.Context, number string, ids []string) error
 		return err
 	}
 	var got registry.LogEvent
-	if _, err := v.api.json(ctx, "/log/events/"+number, &got); err != nil {
+	resp, err := v.api.api.GetLogEvent(ctx, number)
+	if err := decode("GET /log/events/"+number, resp, err, &got); err != nil {
 		return err
 	}
 	nv, err := note.NewVerifier(st.VerifierKey)

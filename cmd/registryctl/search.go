@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"time"
 
+	apiclient "github.com/movable-registry/registry/client"
 	"github.com/movable-registry/registry/internal/registry"
 )
 
@@ -35,7 +35,8 @@ type searchResult struct {
 // returned that it should not have.
 func (v *verifier) verifySearch(ctx context.Context, number string) error {
 	var s storedSearch
-	if _, err := v.api.json(ctx, "/searches/"+number, &s); err != nil {
+	resp, err := v.api.api.GetSearch(ctx, number)
+	if err := decode("GET /searches/"+number, resp, err, &s); err != nil {
 		return err
 	}
 	// A truncated search's further results are read page by page.
@@ -44,7 +45,8 @@ func (v *verifier) verifySearch(ctx context.Context, number string) error {
 			Results    []searchResult `json:"results"`
 			NextCursor string         `json:"next_cursor"`
 		}
-		if _, err := v.api.json(ctx, "/searches/"+number+"/results?cursor="+url.QueryEscape(cursor), &page); err != nil {
+		resp, err := v.api.api.GetSearchResults(ctx, number, &apiclient.GetSearchResultsParams{Cursor: &cursor})
+		if err := decode("GET /searches/"+number+"/results", resp, err, &page); err != nil {
 			return err
 		}
 		if len(page.Results) == 0 {

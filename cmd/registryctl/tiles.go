@@ -3,10 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"sync"
 	"time"
 
+	apiclient "github.com/movable-registry/registry/client"
 	"github.com/movable-registry/registry/internal/registry"
 	"github.com/movable-registry/registry/internal/translog"
 )
@@ -64,9 +64,9 @@ func (v *verifier) fetchEntries(ctx context.Context, n int64) ([]entry, error) {
 func (v *verifier) fetchTile(ctx context.Context, k, n int64) ([]entry, error) {
 	w := min(n-k*translog.TileWidth, translog.TileWidth)
 	t := translog.Tile{H: translog.TileHeight, L: -1, N: k, W: int(w)}
-	bundle, _, berr := v.api.bytes(ctx, "/log/"+translog.TilePath(t))
+	bundle, berr := v.api.bytes(ctx, "/log/"+translog.TilePath(t))
 	t.L = 0
-	hashes, _, err := v.api.bytes(ctx, "/log/"+translog.TilePath(t))
+	hashes, err := v.api.bytes(ctx, "/log/"+translog.TilePath(t))
 	if err != nil {
 		return nil, err
 	}
@@ -93,11 +93,12 @@ func (v *verifier) entriesPage(ctx context.Context, from, to int64) ([]entry, er
 		var page struct {
 			Items []entry `json:"items"`
 		}
-		q := fmt.Sprintf("/log/entries?from=%d", from)
+		params := &apiclient.ListLogEntriesParams{From: ptr(int(from))}
 		if to >= 0 {
-			q += fmt.Sprintf("&to=%d", to)
+			params.To = ptr(int(to))
 		}
-		if _, err := v.api.json(ctx, q, &page); err != nil {
+		resp, err := v.api.api.ListLogEntries(ctx, params)
+		if err := decode("GET /log/entries", resp, err, &page); err != nil {
 			return nil, err
 		}
 		if len(page.Items) == 0 {
@@ -114,7 +115,8 @@ func (v *verifier) fetchColumns(ctx context.Context, n int64) (map[int64]registr
 	out := make(map[int64]registry.LogColumns, n)
 	for from := int64(0); from < n; {
 		var page registry.Page[registry.LogColumns]
-		if _, err := v.api.json(ctx, fmt.Sprintf("/log/columns?from=%d&to=%d", from, n), &page); err != nil {
+		resp, err := v.api.api.ListLogColumns(ctx, &apiclient.ListLogColumnsParams{From: ptr(int(from)), To: ptr(int(n))})
+		if err := decode("GET /log/columns", resp, err, &page); err != nil {
 			return nil, err
 		}
 		if len(page.Items) == 0 {
@@ -135,8 +137,8 @@ func (v *verifier) fetchStates(ctx context.Context, n int64, at time.Time) ([]re
 	var served []registry.RegistrationDigest
 	for after := ""; ; {
 		var page registry.Page[registry.RegistrationDigest]
-		q := fmt.Sprintf("/log/state?size=%d&at=%s&after=%s", n, at.Format(time.RFC3339Nano), after)
-		if _, err := v.api.json(ctx, q, &page); err != nil {
+		resp, err := v.api.api.ListLogState(ctx, &apiclient.ListLogStateParams{Size: ptr(int(n)), At: &at, After: &after})
+		if err := decode("GET /log/state", resp, err, &page); err != nil {
 			return nil, err
 		}
 		served = append(served, page.Items...)

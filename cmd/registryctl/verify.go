@@ -20,6 +20,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
+	apiclient "github.com/movable-registry/registry/client"
 	"github.com/movable-registry/registry/internal/audit"
 	"github.com/movable-registry/registry/internal/registry"
 	"github.com/movable-registry/registry/internal/statefile"
@@ -83,7 +84,8 @@ func (v *verifier) saveState(st state) error { return statefile.Save(v.statePath
 // checkpoint fetches the latest checkpoint and checks its signature with the
 // key given, else the key pinned in st, else (on first use) the registry's own.
 func (v *verifier) checkpoint(ctx context.Context, st *state) (translog.Checkpoint, []byte, error) {
-	served, _, err := v.api.bytes(ctx, "/log/key")
+	resp, err := v.api.api.GetLogKey(ctx)
+	served, err := body("GET /log/key", resp, err)
 	if err != nil {
 		return translog.Checkpoint{}, nil, err
 	}
@@ -100,7 +102,8 @@ func (v *verifier) checkpoint(ctx context.Context, st *state) (translog.Checkpoi
 		return translog.Checkpoint{}, nil, fmt.Errorf("verifier key: %w", err)
 	}
 	st.VerifierKey = key
-	msg, _, err := v.api.bytes(ctx, "/log/checkpoint")
+	resp, err = v.api.api.GetCheckpoint(ctx)
+	msg, err := body("GET /log/checkpoint", resp, err)
 	if err != nil {
 		return translog.Checkpoint{}, nil, err
 	}
@@ -270,7 +273,9 @@ func (v *verifier) extends(ctx context.Context, cp translog.Checkpoint, n int64,
 	var p struct {
 		Proof []tlog.Hash `json:"proof"`
 	}
-	if _, err := v.api.json(ctx, fmt.Sprintf("/log/proof/consistency?from=%d&to=%d", n, cp.Size), &p); err != nil {
+	to := int(cp.Size)
+	resp, err := v.api.api.ProveConsistency(ctx, &apiclient.ProveConsistencyParams{From: int(n), To: &to})
+	if err := decode("GET /log/proof/consistency", resp, err, &p); err != nil {
 		return err
 	}
 	if tlog.CheckTree(p.Proof, cp.Size, cp.Root, n, root) != nil {
@@ -440,12 +445,18 @@ func (v *verifier) verifyCheckpoint(ctx context.Context) error {
 // registration compares one served registration with its replay, and says
 // what differs ("" when nothing does).
 func (v *verifier) registration(ctx context.Context, number string, records []registry.EventRecord) (string, error) {
-	body, resp, err := v.api.bytes(ctx, "/registrations/"+number)
+	resp, err := v.api.api.GetRegistration(ctx, number)
+	resp, err = ok("GET /registrations/"+number, resp, err)
+	if err != nil {
+		return "", err
+	}
+	answer, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
 	if err != nil {
 		return "", err
 	}
 	var served any
-	if err := json.Unmarshal(body, &served); err != nil {
+	if err := json.Unmarshal(answer, &served); err != nil {
 		return "", err
 	}
 	// Statuses follow from the clock: the served answer was finished within
@@ -553,7 +564,8 @@ type auditScan struct {
 // before, that the head the checkpoint signs and what was verified last
 // time are unchanged; it keeps the events the trail records.
 func (v *verifier) scanAudit(ctx context.Context, st state) (*auditScan, error) {
-	resp, err := v.api.get(ctx, "/audit/export")
+	resp, err := v.api.api.ExportAudit(ctx, nil)
+	resp, err = ok("GET /audit/export", resp, err)
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	apiclient "github.com/movable-registry/registry/client"
 	"github.com/movable-registry/registry/internal/bulkcsv"
 	"github.com/movable-registry/registry/internal/registry"
 )
@@ -57,11 +58,14 @@ func fileCSV(ctx context.Context, args []string, getenv func(string) string, out
 	w := csv.NewWriter(out)
 	_ = w.Write([]string{"row", "status", "number", "problem"})
 	allFiled = true
-	client := &http.Client{Timeout: 5 * time.Minute}
+	// The chunk's own retries (below) wait out an unreachable registry; the
+	// client's doer waits out 429 and 503, which the Idempotency-Key makes
+	// safe to send again.
+	api, _ := apiclient.New(*base, *token, apiclient.WithHTTPClient(&apiclient.Retrying{Doer: &http.Client{Timeout: 5 * time.Minute}, MaxRetries: maxRetries}))
 	for start := 0; start < len(filings); start += fileChunk {
 		chunk := filings[start:min(start+fileChunk, len(filings))]
 		key := fmt.Sprintf("registryctl-file-%s-%d", hex.EncodeToString(digest[:8]), start/fileChunk)
-		results, err := fileChunkOnce(ctx, client, strings.TrimRight(*base, "/")+"/api/v1/registrations/batch", *token, key, chunk)
+		results, err := fileChunkOnce(ctx, api, key, chunk)
 		if err != nil {
 			w.Flush()
 			return false, fmt.Errorf("rows %d to %d: %w", start+1, start+len(chunk), err)
@@ -82,74 +86,42 @@ func fileCSV(ctx context.Context, args []string, getenv func(string) string, out
 	return allFiled, w.Error()
 }
 
-type batchOutcome struct {
-	Index        int `json:"index"`
-	Status       int `json:"status"`
-	Registration *struct {
-		Number string `json:"number"`
-	} `json:"registration"`
-	Problem *batchProblem `json:"problem"`
-}
-
-// batchProblem is a refused row's problem.
-type batchProblem struct {
-	Code   string `json:"code"`
-	Detail string `json:"detail"`
-	Errors []struct {
-		Field, Message string
-	} `json:"errors"`
-}
-
 // describe writes a refused row's problem on one line.
-func describe(p *batchProblem) string {
+func describe(p *apiclient.Problem) string {
 	if p == nil {
 		return ""
 	}
 	var parts []string
-	for _, e := range p.Errors {
-		parts = append(parts, e.Field+": "+e.Message)
+	if p.Errors != nil {
+		for _, e := range *p.Errors {
+			parts = append(parts, e.Field+": "+e.Message)
+		}
 	}
-	if len(parts) == 0 {
-		parts = append(parts, p.Detail)
+	if len(parts) == 0 && p.Detail != nil {
+		parts = append(parts, *p.Detail)
 	}
-	return p.Code + ": " + strings.Join(parts, "; ")
+	return string(p.Code) + ": " + strings.Join(parts, "; ")
 }
 
 // fileChunkOnce sends one chunk, sending it again (same key) while the
-// registry answers 429 or 503, or cannot be reached, up to twenty times.
-func fileChunkOnce(ctx context.Context, client *http.Client, url, token, key string, chunk []registry.Filing) ([]batchOutcome, error) {
+// registry cannot be reached, up to twenty times; api's doer waits out a 429
+// or 503 as often. The filings are the domain's own (as bulkcsv reads them),
+// sent as the JSON body of the document's fileBatch operation.
+func fileChunkOnce(ctx context.Context, api *apiclient.ClientWithResponses, key string, chunk []registry.Filing) ([]apiclient.BatchResult, error) {
 	body, err := json.Marshal(map[string]any{"filings": chunk})
 	if err != nil {
 		return nil, err
 	}
 	for attempt := 1; ; attempt++ {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-		if err != nil {
-			return nil, err
-		}
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+token)
-		req.Header.Set("Idempotency-Key", key)
-		resp, err := client.Do(req)
-		wait := time.Second
+		res, err := api.FileBatchWithBodyWithResponse(ctx, &apiclient.FileBatchParams{IdempotencyKey: &key}, "application/json", bytes.NewReader(body))
 		if err == nil {
-			answer, rerr := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			switch {
-			case rerr == nil && resp.StatusCode == http.StatusOK:
-				var out struct {
-					Results []batchOutcome `json:"results"`
-				}
-				if err := json.Unmarshal(answer, &out); err != nil {
-					return nil, err
-				}
-				return out.Results, nil
-			case resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable:
-				return nil, fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(answer)))
+			if res.JSON200 == nil {
+				return nil, fmt.Errorf("%s: %s", res.HTTPResponse.Status, strings.TrimSpace(string(res.Body)))
 			}
-			if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
-				wait = time.Duration(secs) * time.Second
-			}
+			return res.JSON200.Results, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
 		}
 		if attempt == maxRetries {
 			return nil, fmt.Errorf("no answer after %d attempts: %v", attempt, err)
@@ -157,7 +129,7 @@ func fileChunkOnce(ctx context.Context, client *http.Client, url, token, key str
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case <-time.After(wait):
+		case <-time.After(time.Second):
 		}
 	}
 }

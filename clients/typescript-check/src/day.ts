@@ -55,16 +55,16 @@ export async function day(r: Registry): Promise<string[]> {
     collateral: { description: "machines", items: [item] },
     period_months: 12,
   }, "day-1");
-  const number: string = filed.body.number ?? "";
+  const number: string = filed.body.number;
   if (filed.etag === null) throw new Error("no ETag");
   const amended = await r.amend(number, filed.etag, { add_items: [{ type: "vehicle", serial_number: "VIN-1" }] });
-  for (const it of amended.body.collateral?.items ?? []) said.push(`${it.type} ${it.serial_number ?? ""}`);
+  for (const it of amended.body.collateral.items) said.push(`${it.type} ${it.serial_number}`);
   const found = await r.search({ criteria: { uscc: "91350100M000100Y43" } });
   let cursor = found.body.next_cursor;
-  for (const res of found.body.results ?? []) said.push(`${res.matched_by ?? ""} ${res.registration?.status ?? ""}`);
+  for (const res of found.body.results) said.push(`${res.matched_by} ${res.registration.status}`);
   for (let i = 0; cursor !== undefined && i < 100; i++) {
-    const p = await r.page(found.body.number ?? "", cursor);
-    for (const res of p.body.results ?? []) said.push(res.registration?.number ?? "");
+    const p = await r.page(found.body.number, cursor);
+    for (const res of p.body.results) said.push(res.registration.number);
     cursor = p.body.next_cursor;
   }
   const cert = await r.certificate(number);
@@ -72,6 +72,6 @@ export async function day(r: Registry): Promise<string[]> {
   said.push(`${cert.body.kind_of_certificate} ${cert.body.digest} ${status ?? ""}`);
   const reason: Schemas["Cancellation"]["reason"] = "debt_repaid";
   const cancelled = await r.cancel(number, { reason });
-  said.push(cancelled.body.status ?? "");
+  said.push(cancelled.body.status);
   return said;
 }

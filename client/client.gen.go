@@ -995,7 +995,7 @@ func (e StatisticsParamsFormat) Valid() bool {
 
 // Actor defines model for Actor.
 type Actor struct {
-	OrganizationId *string `json:"organization_id,omitempty"`
+	OrganizationId string `json:"organization_id"`
 }
 
 // Amendment at least one change
@@ -1042,7 +1042,7 @@ type AuditActor struct {
 
 	// Email the user's email as the register knows it now
 	Email          *string             `json:"email,omitempty"`
-	Kind           *AuditActorKind     `json:"kind,omitempty"`
+	Kind           AuditActorKind      `json:"kind"`
 	OrganizationId *openapi_types.UUID `json:"organization_id,omitempty"`
 
 	// OrganizationName the organization's name as the register knows it now
@@ -1055,20 +1055,20 @@ type AuditActorKind string
 
 // AuditEntry defines model for AuditEntry.
 type AuditEntry struct {
-	Action *string     `json:"action,omitempty"`
-	Actor  *AuditActor `json:"actor,omitempty"`
-	At     *time.Time  `json:"at,omitempty"`
+	Action string     `json:"action"`
+	Actor  AuditActor `json:"actor"`
+	At     time.Time  `json:"at"`
 
 	// Chain SHA-256(chain of id-1 || id as 8 bytes big-endian || the entry's canonical JSON)
 	Chain  *[]byte `json:"chain,omitempty"`
 	Detail *string `json:"detail,omitempty"`
 
 	// Id 1, 2, 3 … with no gaps, in commit order
-	Id        *int               `json:"id,omitempty"`
-	Outcome   *AuditEntryOutcome `json:"outcome,omitempty"`
-	RequestId *string            `json:"request_id,omitempty"`
-	Source    *string            `json:"source,omitempty"`
-	Target    *string            `json:"target,omitempty"`
+	Id        int               `json:"id"`
+	Outcome   AuditEntryOutcome `json:"outcome"`
+	RequestId string            `json:"request_id"`
+	Source    string            `json:"source"`
+	Target    string            `json:"target"`
 
 	// TargetName the name of the user or organization whose id the target is
 	TargetName *string `json:"target_name,omitempty"`
@@ -1079,8 +1079,8 @@ type AuditEntryOutcome string
 
 // AuditPage defines model for AuditPage.
 type AuditPage struct {
-	Items      *[]AuditEntry `json:"items,omitempty"`
-	NextCursor *string       `json:"next_cursor,omitempty"`
+	Items      []AuditEntry `json:"items"`
+	NextCursor *string      `json:"next_cursor,omitempty"`
 }
 
 // BatchAnswer defines model for BatchAnswer.
@@ -1088,11 +1088,9 @@ type BatchAnswer struct {
 	Results []BatchResult `json:"results"`
 }
 
-// BatchResult defines model for BatchResult.
+// BatchResult One filing's outcome: registration when filed (201), else problem: the problem the filing alone would have had, or 503 unavailable for one the request's time did not reach.
 type BatchResult struct {
-	Index int `json:"index"`
-
-	// Problem the problem the filing alone would have had, or 503 unavailable for one the request's time did not reach
+	Index   int      `json:"index"`
 	Problem *Problem `json:"problem,omitempty"`
 
 	// Registration A filing filed by a bulk request: enough to find the registration (GET /registrations/{number}) and change it
@@ -1120,10 +1118,10 @@ type CaseNotice struct {
 
 // CaseNoticeRecord defines model for CaseNoticeRecord.
 type CaseNoticeRecord struct {
-	AcceptedOn  *openapi_types.Date `json:"accepted_on,omitempty"`
-	CaseNumber  *string             `json:"case_number,omitempty"`
-	Court       *string             `json:"court,omitempty"`
-	SubmittedAt *time.Time          `json:"submitted_at,omitempty"`
+	AcceptedOn  openapi_types.Date `json:"accepted_on"`
+	CaseNumber  string             `json:"case_number"`
+	Court       string             `json:"court"`
+	SubmittedAt time.Time          `json:"submitted_at"`
 }
 
 // Certificate defines model for Certificate.
@@ -1174,16 +1172,16 @@ type Collateral struct {
 
 // ConsistencyProof defines model for ConsistencyProof.
 type ConsistencyProof struct {
-	From     *int      `json:"from,omitempty"`
-	FromRoot *[]byte   `json:"from_root,omitempty"`
-	Proof    *[][]byte `json:"proof,omitempty"`
-	To       *int      `json:"to,omitempty"`
-	ToRoot   *[]byte   `json:"to_root,omitempty"`
+	From     int      `json:"from"`
+	FromRoot []byte   `json:"from_root"`
+	Proof    [][]byte `json:"proof"`
+	To       int      `json:"to"`
+	ToRoot   []byte   `json:"to_root"`
 }
 
 // Controller defines model for Controller.
 type Controller struct {
-	OrganizationId *string `json:"organization_id,omitempty"`
+	OrganizationId string  `json:"organization_id"`
 	Uscc           *string `json:"uscc,omitempty"`
 }
 
@@ -1208,16 +1206,16 @@ type DeliveryAttempt struct {
 
 // DeliveryPage defines model for DeliveryPage.
 type DeliveryPage struct {
-	Items      *[]DeliveryAttempt `json:"items,omitempty"`
-	NextCursor *string            `json:"next_cursor,omitempty"`
+	Items      []DeliveryAttempt `json:"items"`
+	NextCursor *string           `json:"next_cursor,omitempty"`
 }
 
 // Draft defines model for Draft.
 type Draft struct {
 	CreatedAt time.Time `json:"created_at"`
 
-	// Filing any part of a Filing, with the Filing's fields and shapes; nothing is required and nothing checked until the draft is filed, but its size: at most 1,000 collateral.items and 1 MiB (1,048,576 bytes) of JSON
-	Filing    DraftFiling        `json:"filing"`
+	// Filing a draft's filing as stored: the parts of a Filing saved so far; each field is sent, empty or null when not yet given
+	Filing    SavedDraftFiling   `json:"filing"`
 	Id        openapi_types.UUID `json:"id"`
 	UpdatedAt time.Time          `json:"updated_at"`
 }
@@ -1244,8 +1242,8 @@ type DraftFiling struct {
 
 // DraftPage defines model for DraftPage.
 type DraftPage struct {
-	Items      *[]Draft `json:"items,omitempty"`
-	NextCursor *string  `json:"next_cursor,omitempty"`
+	Items      []Draft `json:"items"`
+	NextCursor *string `json:"next_cursor,omitempty"`
 }
 
 // Extension defines model for Extension.
@@ -1304,37 +1302,37 @@ type GrantorRename struct {
 
 // HistoryEntry defines model for HistoryEntry.
 type HistoryEntry struct {
-	By       *Actor  `json:"by,omitempty"`
-	LogIndex *int    `json:"log_index,omitempty"`
-	Number   *string `json:"number,omitempty"`
+	By       Actor  `json:"by"`
+	LogIndex int    `json:"log_index"`
+	Number   string `json:"number"`
 
 	// Objection the objection a withdrawal, case notice or objection revocation concerns
-	Objection    *string    `json:"objection,omitempty"`
-	RegisteredAt *time.Time `json:"registered_at,omitempty"`
-	Type         *string    `json:"type,omitempty"`
+	Objection    *string   `json:"objection,omitempty"`
+	RegisteredAt time.Time `json:"registered_at"`
+	Type         string    `json:"type"`
 }
 
 // InclusionProof defines model for InclusionProof.
 type InclusionProof struct {
-	Index    *int      `json:"index,omitempty"`
-	LeafHash *[]byte   `json:"leaf_hash,omitempty"`
-	Proof    *[][]byte `json:"proof,omitempty"`
-	RootHash *[]byte   `json:"root_hash,omitempty"`
-	Size     *int      `json:"size,omitempty"`
+	Index    int      `json:"index"`
+	LeafHash []byte   `json:"leaf_hash"`
+	Proof    [][]byte `json:"proof"`
+	RootHash []byte   `json:"root_hash"`
+	Size     int      `json:"size"`
 }
 
 // IndexedColumns defines model for IndexedColumns.
 type IndexedColumns struct {
-	Number             *string    `json:"number,omitempty"`
-	RegisteredAt       *time.Time `json:"registered_at,omitempty"`
-	RegistrationNumber *string    `json:"registration_number,omitempty"`
-	Type               *string    `json:"type,omitempty"`
+	Number             string    `json:"number"`
+	RegisteredAt       time.Time `json:"registered_at"`
+	RegistrationNumber string    `json:"registration_number"`
+	Type               string    `json:"type"`
 }
 
 // IssuedToken defines model for IssuedToken.
 type IssuedToken struct {
-	ExpiresAt *time.Time `json:"expires_at,omitempty"`
-	Token     *string    `json:"token,omitempty"`
+	ExpiresAt time.Time `json:"expires_at"`
+	Token     string    `json:"token"`
 }
 
 // Item defines model for Item.
@@ -1352,50 +1350,48 @@ type Kind string
 
 // LogColumns defines model for LogColumns.
 type LogColumns struct {
-	Index    *int            `json:"index,omitempty"`
-	Indexed  *IndexedColumns `json:"indexed,omitempty"`
-	Openings *[]Opening      `json:"openings,omitempty"`
+	Index    int            `json:"index"`
+	Indexed  IndexedColumns `json:"indexed"`
+	Openings *[]Opening     `json:"openings,omitempty"`
 }
 
 // LogColumnsPage defines model for LogColumnsPage.
 type LogColumnsPage struct {
-	Items      *[]LogColumns `json:"items,omitempty"`
-	NextCursor *string       `json:"next_cursor,omitempty"`
+	Items      []LogColumns `json:"items"`
+	NextCursor *string      `json:"next_cursor,omitempty"`
 }
 
-// LogEntry defines model for LogEntry.
+// LogEntry indexed is the columns the database finds the event by, which must agree with the record.
 type LogEntry struct {
 	// Event the event in full, identity numbers included: its fields are the event type's (a filing's, an amendment's ...)
-	Event *LogEventRecord `json:"event,omitempty"`
-	Index *int            `json:"index,omitempty"`
-
-	// Indexed the columns the database finds the event by, which must agree with the record
-	Indexed  *IndexedColumns `json:"indexed,omitempty"`
-	LeafHash *[]byte         `json:"leaf_hash,omitempty"`
-	Openings *[]Opening      `json:"openings,omitempty"`
+	Event    LogEventRecord `json:"event"`
+	Index    int            `json:"index"`
+	Indexed  IndexedColumns `json:"indexed"`
+	LeafHash []byte         `json:"leaf_hash"`
+	Openings []Opening      `json:"openings"`
 
 	// Record the exact bytes the log commits to (canonical JSON; an individual's id_number replaced by id_commitment)
-	Record *[]byte `json:"record,omitempty"`
+	Record []byte `json:"record"`
 }
 
 // LogEntryPage defines model for LogEntryPage.
 type LogEntryPage struct {
-	Items      *[]LogEntry `json:"items,omitempty"`
-	NextCursor *string     `json:"next_cursor,omitempty"`
+	Items      []LogEntry `json:"items"`
+	NextCursor *string    `json:"next_cursor,omitempty"`
 }
 
 // LogEvent defines model for LogEvent.
 type LogEvent struct {
 	// Checkpoint the signed checkpoint the proof is against
-	Checkpoint *string         `json:"checkpoint,omitempty"`
-	Inclusion  *InclusionProof `json:"inclusion,omitempty"`
-	Index      *int            `json:"index,omitempty"`
-	LeafHash   *[]byte         `json:"leaf_hash,omitempty"`
-	Number     *string         `json:"number,omitempty"`
-	Openings   *[]Opening      `json:"openings,omitempty"`
+	Checkpoint string         `json:"checkpoint"`
+	Inclusion  InclusionProof `json:"inclusion"`
+	Index      int            `json:"index"`
+	LeafHash   []byte         `json:"leaf_hash"`
+	Number     string         `json:"number"`
+	Openings   []Opening      `json:"openings"`
 
 	// Record the bytes the log commits to
-	Record *[]byte `json:"record,omitempty"`
+	Record []byte `json:"record"`
 }
 
 // LogEventRecord the event in full, identity numbers included: its fields are the event type's (a filing's, an amendment's ...)
@@ -1403,22 +1399,22 @@ type LogEventRecord map[string]interface{}
 
 // LogState defines model for LogState.
 type LogState struct {
-	Digest  *[]byte `json:"digest,omitempty"`
-	Number  *string `json:"number,omitempty"`
-	Version *int    `json:"version,omitempty"`
+	Digest  []byte `json:"digest"`
+	Number  string `json:"number"`
+	Version int    `json:"version"`
 }
 
 // LogStatePage defines model for LogStatePage.
 type LogStatePage struct {
-	Items      *[]LogState `json:"items,omitempty"`
-	NextCursor *string     `json:"next_cursor,omitempty"`
+	Items      []LogState `json:"items"`
+	NextCursor *string    `json:"next_cursor,omitempty"`
 }
 
 // Me defines model for Me.
 type Me struct {
-	Organization *Organization `json:"organization,omitempty"`
-	Roles        *[]Role       `json:"roles,omitempty"`
-	User         *User         `json:"user,omitempty"`
+	Organization *Organization `json:"organization"`
+	Roles        []Role        `json:"roles"`
+	User         *User         `json:"user"`
 }
 
 // Money defines model for Money.
@@ -1495,21 +1491,21 @@ type NoticeDetail struct {
 
 // NoticePage defines model for NoticePage.
 type NoticePage struct {
-	Items      *[]Notice `json:"items,omitempty"`
-	NextCursor *string   `json:"next_cursor,omitempty"`
+	Items      []Notice `json:"items"`
+	NextCursor *string  `json:"next_cursor,omitempty"`
 }
 
 // Objection defines model for Objection.
 type Objection struct {
-	By         *Actor            `json:"by,omitempty"`
+	By         Actor             `json:"by"`
 	CaseNotice *CaseNoticeRecord `json:"case_notice,omitempty"`
 	EndedAt    *time.Time        `json:"ended_at,omitempty"`
-	FiledAt    *time.Time        `json:"filed_at,omitempty"`
+	FiledAt    time.Time         `json:"filed_at"`
 	Interest   *string           `json:"interest,omitempty"`
 	LapsesAt   *time.Time        `json:"lapses_at,omitempty"`
-	Number     *string           `json:"number,omitempty"`
-	Statement  *string           `json:"statement,omitempty"`
-	Status     *ObjectionStatus  `json:"status,omitempty"`
+	Number     string            `json:"number"`
+	Statement  string            `json:"statement"`
+	Status     ObjectionStatus   `json:"status"`
 }
 
 // ObjectionStatus defines model for Objection.Status.
@@ -1524,23 +1520,22 @@ type ObjectionRequest struct {
 
 // Opening opens an id_commitment: base64(SHA-256("movable-registry id commitment v1\n" || salt || id_number))
 type Opening struct {
-	Commitment *string `json:"commitment,omitempty"`
-	IdNumber   *string `json:"id_number,omitempty"`
-	Salt       *[]byte `json:"salt,omitempty"`
+	Commitment string `json:"commitment"`
+	IdNumber   string `json:"id_number"`
+	Salt       []byte `json:"salt"`
 }
 
-// Organization defines model for Organization.
+// Organization In GET /organizations, also applicant: its first user, the one who signed it up.
 type Organization struct {
-	// Applicant its first user, the one who signed it up (in GET /organizations)
 	Applicant *Applicant `json:"applicant,omitempty"`
 
 	// CreatedAt when it signed up or an admin made it (in GET /organizations)
-	CreatedAt *time.Time          `json:"created_at,omitempty"`
-	Id        *openapi_types.UUID `json:"id,omitempty"`
-	Kind      *string             `json:"kind,omitempty"`
-	Name      *string             `json:"name,omitempty"`
-	Status    *OrganizationStatus `json:"status,omitempty"`
-	Uscc      *string             `json:"uscc,omitempty"`
+	CreatedAt *time.Time         `json:"created_at,omitempty"`
+	Id        openapi_types.UUID `json:"id"`
+	Kind      string             `json:"kind"`
+	Name      string             `json:"name"`
+	Status    OrganizationStatus `json:"status"`
+	Uscc      string             `json:"uscc"`
 }
 
 // OrganizationStatus defines model for Organization.Status.
@@ -1548,8 +1543,8 @@ type OrganizationStatus string
 
 // OrganizationPage defines model for OrganizationPage.
 type OrganizationPage struct {
-	Items      *[]Organization `json:"items,omitempty"`
-	NextCursor *string         `json:"next_cursor,omitempty"`
+	Items      []Organization `json:"items"`
+	NextCursor *string        `json:"next_cursor,omitempty"`
 }
 
 // Party An organization with a uscc; an organization registered outside mainland China with country, registration_number and optionally lei; or an individual with id_number.
@@ -1593,42 +1588,42 @@ type ProblemCode string
 
 // RegisteredCollateral defines model for RegisteredCollateral.
 type RegisteredCollateral struct {
-	Attachments *[]Attachment     `json:"attachments,omitempty"`
-	Description *string           `json:"description,omitempty"`
-	Items       *[]RegisteredItem `json:"items,omitempty"`
+	Attachments *[]Attachment    `json:"attachments,omitempty"`
+	Description string           `json:"description"`
+	Items       []RegisteredItem `json:"items"`
 }
 
 // RegisteredItem defines model for RegisteredItem.
 type RegisteredItem struct {
-	Description  *string    `json:"description,omitempty"`
-	Id           *string    `json:"id,omitempty"`
-	RegisteredAt *time.Time `json:"registered_at,omitempty"`
-	SerialNumber *string    `json:"serial_number,omitempty"`
-	Type         *ItemType  `json:"type,omitempty"`
+	Description  *string   `json:"description,omitempty"`
+	Id           string    `json:"id"`
+	RegisteredAt time.Time `json:"registered_at"`
+	SerialNumber string    `json:"serial_number"`
+	Type         ItemType  `json:"type"`
 }
 
 // Registration defines model for Registration.
 type Registration struct {
-	Collateral       *RegisteredCollateral `json:"collateral,omitempty"`
-	Controller       *Controller           `json:"controller,omitempty"`
-	EndedAt          *time.Time            `json:"ended_at,omitempty"`
-	ExpiresAt        *time.Time            `json:"expires_at,omitempty"`
-	Grantors         *[]Party              `json:"grantors,omitempty"`
-	History          *[]HistoryEntry       `json:"history,omitempty"`
-	Kind             *Kind                 `json:"kind,omitempty"`
-	LogIndex         *int                  `json:"log_index,omitempty"`
-	MaxSecuredAmount *Money                `json:"max_secured_amount,omitempty"`
+	Collateral       RegisteredCollateral `json:"collateral"`
+	Controller       Controller           `json:"controller"`
+	EndedAt          *time.Time           `json:"ended_at,omitempty"`
+	ExpiresAt        time.Time            `json:"expires_at"`
+	Grantors         []Party              `json:"grantors"`
+	History          []HistoryEntry       `json:"history"`
+	Kind             Kind                 `json:"kind"`
+	LogIndex         int                  `json:"log_index"`
+	MaxSecuredAmount *Money               `json:"max_secured_amount,omitempty"`
 
 	// ModificationCode Only in the answer to the initial filing
-	ModificationCode *string             `json:"modification_code,omitempty"`
-	Number           *string             `json:"number,omitempty"`
-	Objections       *[]Objection        `json:"objections,omitempty"`
-	PeriodMonths     *int                `json:"period_months,omitempty"`
-	Reference        *string             `json:"reference,omitempty"`
-	RegisteredAt     *time.Time          `json:"registered_at,omitempty"`
-	SecuredParties   *[]Party            `json:"secured_parties,omitempty"`
-	Status           *RegistrationStatus `json:"status,omitempty"`
-	Version          *int                `json:"version,omitempty"`
+	ModificationCode *string            `json:"modification_code,omitempty"`
+	Number           string             `json:"number"`
+	Objections       []Objection        `json:"objections"`
+	PeriodMonths     int                `json:"period_months"`
+	Reference        *string            `json:"reference,omitempty"`
+	RegisteredAt     time.Time          `json:"registered_at"`
+	SecuredParties   []Party            `json:"secured_parties"`
+	Status           RegistrationStatus `json:"status"`
+	Version          int                `json:"version"`
 }
 
 // RegistrationStatus defines model for Registration.Status.
@@ -1652,6 +1647,27 @@ type Revocation struct {
 // Role defines model for Role.
 type Role string
 
+// SavedDraftCollateral a draft's filing as stored: the collateral saved so far
+type SavedDraftCollateral struct {
+	Attachments *[]openapi_types.UUID `json:"attachments,omitempty"`
+	Description string                `json:"description"`
+	Items       *[]Item               `json:"items"`
+}
+
+// SavedDraftFiling a draft's filing as stored: the parts of a Filing saved so far; each field is sent, empty or null when not yet given
+type SavedDraftFiling struct {
+	// Collateral a draft's filing as stored: the collateral saved so far
+	Collateral SavedDraftCollateral `json:"collateral"`
+	Grantors   *[]Party             `json:"grantors"`
+
+	// Kind a Kind, or empty while the draft has none
+	Kind             string   `json:"kind"`
+	MaxSecuredAmount *Money   `json:"max_secured_amount,omitempty"`
+	PeriodMonths     int      `json:"period_months"`
+	Reference        *string  `json:"reference,omitempty"`
+	SecuredParties   *[]Party `json:"secured_parties"`
+}
+
 // SavedParty defines model for SavedParty.
 type SavedParty struct {
 	CreatedAt time.Time          `json:"created_at"`
@@ -1664,48 +1680,48 @@ type SavedParty struct {
 
 // SavedPartyPage defines model for SavedPartyPage.
 type SavedPartyPage struct {
-	Items      *[]SavedParty `json:"items,omitempty"`
-	NextCursor *string       `json:"next_cursor,omitempty"`
+	Items      []SavedParty `json:"items"`
+	NextCursor *string      `json:"next_cursor,omitempty"`
 }
 
 // SearchCertificate defines model for SearchCertificate.
 type SearchCertificate struct {
-	AsOf *time.Time `json:"as_of,omitempty"`
+	AsOf time.Time `json:"as_of"`
 
 	// Criteria Exactly one key
-	Criteria         *Criteria `json:"criteria,omitempty"`
-	IncludeInactive  *bool     `json:"include_inactive,omitempty"`
-	NextCursor       *string   `json:"next_cursor,omitempty"`
-	Number           *string   `json:"number,omitempty"`
-	RegisterPosition *int      `json:"register_position,omitempty"`
+	Criteria         Criteria `json:"criteria"`
+	IncludeInactive  bool     `json:"include_inactive"`
+	NextCursor       *string  `json:"next_cursor,omitempty"`
+	Number           string   `json:"number"`
+	RegisterPosition int      `json:"register_position"`
 
 	// ResultCount everything the search found
-	ResultCount  *int           `json:"result_count,omitempty"`
-	Results      *SearchResults `json:"results,omitempty"`
-	SearchedAt   *time.Time     `json:"searched_at,omitempty"`
-	SimilarNames *[]string      `json:"similar_names,omitempty"`
+	ResultCount  int           `json:"result_count"`
+	Results      SearchResults `json:"results"`
+	SearchedAt   time.Time     `json:"searched_at"`
+	SimilarNames []string      `json:"similar_names"`
 
 	// Truncated more was found than the answer holds; read the rest from next_cursor
-	Truncated *bool            `json:"truncated,omitempty"`
+	Truncated bool             `json:"truncated"`
 	Warnings  *[]SearchWarning `json:"warnings,omitempty"`
 }
 
 // SearchHistoryPage defines model for SearchHistoryPage.
 type SearchHistoryPage struct {
-	Items      *[]SearchSummary `json:"items,omitempty"`
-	NextCursor *string          `json:"next_cursor,omitempty"`
+	Items      []SearchSummary `json:"items"`
+	NextCursor *string         `json:"next_cursor,omitempty"`
 }
 
 // SearchPage defines model for SearchPage.
 type SearchPage struct {
-	AsOf   *time.Time `json:"as_of,omitempty"`
-	Cursor *string    `json:"cursor,omitempty"`
+	AsOf   time.Time `json:"as_of"`
+	Cursor string    `json:"cursor"`
 
 	// NextCursor absent on the last page
-	NextCursor  *string        `json:"next_cursor,omitempty"`
-	Number      *string        `json:"number,omitempty"`
-	ResultCount *int           `json:"result_count,omitempty"`
-	Results     *SearchResults `json:"results,omitempty"`
+	NextCursor  *string       `json:"next_cursor,omitempty"`
+	Number      string        `json:"number"`
+	ResultCount int           `json:"result_count"`
+	Results     SearchResults `json:"results"`
 }
 
 // SearchRequest defines model for SearchRequest.
@@ -1719,8 +1735,8 @@ type SearchRequest struct {
 
 // SearchResult defines model for SearchResult.
 type SearchResult struct {
-	MatchedBy    *SearchResultMatchedBy `json:"matched_by,omitempty"`
-	Registration *Registration          `json:"registration,omitempty"`
+	MatchedBy    SearchResultMatchedBy `json:"matched_by"`
+	Registration Registration          `json:"registration"`
 }
 
 // SearchResultMatchedBy defines model for SearchResult.MatchedBy.
@@ -1742,8 +1758,8 @@ type SearchSummary struct {
 
 // SearchWarning defines model for SearchWarning.
 type SearchWarning struct {
-	Code    *string `json:"code,omitempty"`
-	Message *string `json:"message,omitempty"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
 }
 
 // SignUpRequest defines model for SignUpRequest.
@@ -1769,8 +1785,9 @@ type SignUpUserRoles string
 
 // SignedUp defines model for SignedUp.
 type SignedUp struct {
-	Organization *Organization `json:"organization,omitempty"`
-	User         *User         `json:"user,omitempty"`
+	// Organization In GET /organizations, also applicant: its first user, the one who signed it up.
+	Organization Organization `json:"organization"`
+	User         User         `json:"user"`
 }
 
 // Statistics defines model for Statistics.
@@ -1808,19 +1825,19 @@ type StatisticsRow struct {
 
 // TokenInfo defines model for TokenInfo.
 type TokenInfo struct {
-	CreatedAt *time.Time          `json:"created_at,omitempty"`
-	ExpiresAt *time.Time          `json:"expires_at,omitempty"`
-	Id        *openapi_types.UUID `json:"id,omitempty"`
+	CreatedAt time.Time          `json:"created_at"`
+	ExpiresAt time.Time          `json:"expires_at"`
+	Id        openapi_types.UUID `json:"id"`
 
 	// LastUsedAt to the minute
-	LastUsedAt *time.Time          `json:"last_used_at,omitempty"`
-	UserId     *openapi_types.UUID `json:"user_id,omitempty"`
+	LastUsedAt *time.Time         `json:"last_used_at"`
+	UserId     openapi_types.UUID `json:"user_id"`
 }
 
 // TokenPage defines model for TokenPage.
 type TokenPage struct {
-	Items      *[]TokenInfo `json:"items,omitempty"`
-	NextCursor *string      `json:"next_cursor,omitempty"`
+	Items      []TokenInfo `json:"items"`
+	NextCursor *string     `json:"next_cursor,omitempty"`
 }
 
 // TokenRequest defines model for TokenRequest.
@@ -1832,14 +1849,14 @@ type TokenRequest struct {
 
 // User defines model for User.
 type User struct {
-	DisplayName    *string             `json:"display_name,omitempty"`
-	Email          *string             `json:"email,omitempty"`
-	Id             *openapi_types.UUID `json:"id,omitempty"`
-	Language       *UserLanguage       `json:"language,omitempty"`
-	NotifyEmail    *bool               `json:"notify_email,omitempty"`
-	OrganizationId *openapi_types.UUID `json:"organization_id,omitempty"`
-	Roles          *[]Role             `json:"roles,omitempty"`
-	Status         *UserStatus         `json:"status,omitempty"`
+	DisplayName    string             `json:"display_name"`
+	Email          string             `json:"email"`
+	Id             openapi_types.UUID `json:"id"`
+	Language       UserLanguage       `json:"language"`
+	NotifyEmail    bool               `json:"notify_email"`
+	OrganizationId openapi_types.UUID `json:"organization_id"`
+	Roles          []Role             `json:"roles"`
+	Status         UserStatus         `json:"status"`
 }
 
 // UserLanguage defines model for User.Language.
@@ -1850,7 +1867,7 @@ type UserStatus string
 
 // UserPage defines model for UserPage.
 type UserPage struct {
-	Items      *[]User `json:"items,omitempty"`
+	Items      []User  `json:"items"`
 	NextCursor *string `json:"next_cursor,omitempty"`
 }
 
@@ -1891,8 +1908,8 @@ type WatchCriteria struct {
 
 // WatchPage defines model for WatchPage.
 type WatchPage struct {
-	Items      *[]Watch `json:"items,omitempty"`
-	NextCursor *string  `json:"next_cursor,omitempty"`
+	Items      []Watch `json:"items"`
+	NextCursor *string `json:"next_cursor,omitempty"`
 }
 
 // WatchRequest defines model for WatchRequest.
@@ -1911,8 +1928,8 @@ type Webhook struct {
 
 // WebhookPage defines model for WebhookPage.
 type WebhookPage struct {
-	Items      *[]Webhook `json:"items,omitempty"`
-	NextCursor *string    `json:"next_cursor,omitempty"`
+	Items      []Webhook `json:"items"`
+	NextCursor *string   `json:"next_cursor,omitempty"`
 }
 
 // WebhookRequest defines model for WebhookRequest.
@@ -9268,7 +9285,8 @@ func (r AttachResponse) ContentType() string {
 
 // GetAttachmentResponse200Headers the declared response headers of an HTTP 200 response for GetAttachment
 type GetAttachmentResponse200Headers struct {
-	ETag *string
+	ContentDisposition *string
+	ETag               *string
 }
 
 // GetAttachmentResponse429Headers the declared response headers of an HTTP 429 response for GetAttachment
@@ -10113,8 +10131,9 @@ func (r UpdateDraftResponse) ContentType() string {
 
 // FileDraftResponse201Headers the declared response headers of an HTTP 201 response for FileDraft
 type FileDraftResponse201Headers struct {
-	ETag     *string
-	Location *string
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
 }
 
 // FileDraftResponse429Headers the declared response headers of an HTTP 429 response for FileDraft
@@ -12278,8 +12297,8 @@ type ListRegistrationsResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *struct {
-		Items      *[]Registration `json:"items,omitempty"`
-		NextCursor *string         `json:"next_cursor,omitempty"`
+		Items      []Registration `json:"items"`
+		NextCursor *string        `json:"next_cursor,omitempty"`
 	}
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Problem
@@ -12299,8 +12318,8 @@ type ListRegistrationsResponse struct {
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ListRegistrationsResponse) GetJSON200() *struct {
-	Items      *[]Registration `json:"items,omitempty"`
-	NextCursor *string         `json:"next_cursor,omitempty"`
+	Items      []Registration `json:"items"`
+	NextCursor *string        `json:"next_cursor,omitempty"`
 } {
 	return r.JSON200
 }
@@ -12361,8 +12380,9 @@ func (r ListRegistrationsResponse) ContentType() string {
 
 // FileRegistrationResponse201Headers the declared response headers of an HTTP 201 response for FileRegistration
 type FileRegistrationResponse201Headers struct {
-	ETag     *string
-	Location *string
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
 }
 
 // FileRegistrationResponse429Headers the declared response headers of an HTTP 429 response for FileRegistration
@@ -12695,7 +12715,9 @@ func (r GetRegistrationResponse) ContentType() string {
 
 // AmendRegistrationResponse201Headers the declared response headers of an HTTP 201 response for AmendRegistration
 type AmendRegistrationResponse201Headers struct {
-	ETag *string
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
 }
 
 // AmendRegistrationResponse429Headers the declared response headers of an HTTP 429 response for AmendRegistration
@@ -12834,7 +12856,9 @@ func (r AmendRegistrationResponse) ContentType() string {
 
 // CancelRegistrationResponse201Headers the declared response headers of an HTTP 201 response for CancelRegistration
 type CancelRegistrationResponse201Headers struct {
-	ETag *string
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
 }
 
 // CancelRegistrationResponse429Headers the declared response headers of an HTTP 429 response for CancelRegistration
@@ -13056,7 +13080,9 @@ func (r RegistrationCertificatePDFResponse) ContentType() string {
 
 // ExtendRegistrationResponse201Headers the declared response headers of an HTTP 201 response for ExtendRegistration
 type ExtendRegistrationResponse201Headers struct {
-	ETag *string
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
 }
 
 // ExtendRegistrationResponse429Headers the declared response headers of an HTTP 429 response for ExtendRegistration
@@ -13193,6 +13219,11 @@ func (r ExtendRegistrationResponse) ContentType() string {
 	return ""
 }
 
+// RotateModificationCodeResponse201Headers the declared response headers of an HTTP 201 response for RotateModificationCode
+type RotateModificationCodeResponse201Headers struct {
+	IdempotentReplayed *string
+}
+
 // RotateModificationCodeResponse429Headers the declared response headers of an HTTP 429 response for RotateModificationCode
 type RotateModificationCodeResponse429Headers struct {
 	RetryAfter *int
@@ -13208,7 +13239,7 @@ type RotateModificationCodeResponse struct {
 	HTTPResponse *http.Response
 	// JSON201 the response for an HTTP 201 `application/json` response
 	JSON201 *struct {
-		ModificationCode *string `json:"modification_code,omitempty"`
+		ModificationCode string `json:"modification_code"`
 	}
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *Problem
@@ -13230,6 +13261,8 @@ type RotateModificationCodeResponse struct {
 	ApplicationproblemJSON429 *RateLimited
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *RotateModificationCodeResponse201Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *RotateModificationCodeResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -13238,7 +13271,7 @@ type RotateModificationCodeResponse struct {
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
 func (r RotateModificationCodeResponse) GetJSON201() *struct {
-	ModificationCode *string `json:"modification_code,omitempty"`
+	ModificationCode string `json:"modification_code"`
 } {
 	return r.JSON201
 }
@@ -13322,6 +13355,11 @@ func (r RotateModificationCodeResponse) ContentType() string {
 	return ""
 }
 
+// FileObjectionResponse201Headers the declared response headers of an HTTP 201 response for FileObjection
+type FileObjectionResponse201Headers struct {
+	IdempotentReplayed *string
+}
+
 // FileObjectionResponse429Headers the declared response headers of an HTTP 429 response for FileObjection
 type FileObjectionResponse429Headers struct {
 	RetryAfter *int
@@ -13359,6 +13397,8 @@ type FileObjectionResponse struct {
 	ApplicationproblemJSON429 *RateLimited
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *FileObjectionResponse201Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *FileObjectionResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -13454,6 +13494,11 @@ func (r FileObjectionResponse) ContentType() string {
 	return ""
 }
 
+// SubmitCaseNoticeResponse201Headers the declared response headers of an HTTP 201 response for SubmitCaseNotice
+type SubmitCaseNoticeResponse201Headers struct {
+	IdempotentReplayed *string
+}
+
 // SubmitCaseNoticeResponse429Headers the declared response headers of an HTTP 429 response for SubmitCaseNotice
 type SubmitCaseNoticeResponse429Headers struct {
 	RetryAfter *int
@@ -13491,6 +13536,8 @@ type SubmitCaseNoticeResponse struct {
 	ApplicationproblemJSON429 *RateLimited
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *SubmitCaseNoticeResponse201Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *SubmitCaseNoticeResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -13586,6 +13633,11 @@ func (r SubmitCaseNoticeResponse) ContentType() string {
 	return ""
 }
 
+// WithdrawObjectionResponse201Headers the declared response headers of an HTTP 201 response for WithdrawObjection
+type WithdrawObjectionResponse201Headers struct {
+	IdempotentReplayed *string
+}
+
 // WithdrawObjectionResponse429Headers the declared response headers of an HTTP 429 response for WithdrawObjection
 type WithdrawObjectionResponse429Headers struct {
 	RetryAfter *int
@@ -13621,6 +13673,8 @@ type WithdrawObjectionResponse struct {
 	ApplicationproblemJSON429 *RateLimited
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *WithdrawObjectionResponse201Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *WithdrawObjectionResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -13713,7 +13767,9 @@ func (r WithdrawObjectionResponse) ContentType() string {
 
 // RevokeResponse201Headers the declared response headers of an HTTP 201 response for Revoke
 type RevokeResponse201Headers struct {
-	ETag *string
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
 }
 
 // RevokeResponse429Headers the declared response headers of an HTTP 429 response for Revoke
@@ -13942,7 +13998,8 @@ func (r SearchHistoryResponse) ContentType() string {
 
 // SearchResponse201Headers the declared response headers of an HTTP 201 response for Search
 type SearchResponse201Headers struct {
-	Location *string
+	IdempotentReplayed *string
+	Location           *string
 }
 
 // SearchResponse429Headers the declared response headers of an HTTP 429 response for Search
@@ -17343,6 +17400,13 @@ func ParseGetAttachmentResponse(rsp *http.Response) (*GetAttachmentResponse, err
 	switch {
 	case rsp.StatusCode == 200:
 		var headers GetAttachmentResponse200Headers
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = &value
+		}
 		if values := rsp.Header.Values("ETag"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -18170,6 +18234,13 @@ func ParseFileDraftResponse(rsp *http.Response) (*FileDraftResponse, error) {
 				return nil, err
 			}
 			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
 		}
 		if values := rsp.Header.Values("Location"); len(values) > 0 {
 			var value string
@@ -20141,8 +20212,8 @@ func ParseListRegistrationsResponse(rsp *http.Response) (*ListRegistrationsRespo
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest struct {
-			Items      *[]Registration `json:"items,omitempty"`
-			NextCursor *string         `json:"next_cursor,omitempty"`
+			Items      []Registration `json:"items"`
+			NextCursor *string        `json:"next_cursor,omitempty"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
@@ -20300,6 +20371,13 @@ func ParseFileRegistrationResponse(rsp *http.Response) (*FileRegistrationRespons
 				return nil, err
 			}
 			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
 		}
 		if values := rsp.Header.Values("Location"); len(values) > 0 {
 			var value string
@@ -20650,6 +20728,20 @@ func ParseAmendRegistrationResponse(rsp *http.Response) (*AmendRegistrationRespo
 			}
 			headers.ETag = &value
 		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
 		response.Headers201 = &headers
 	case rsp.StatusCode == 429:
 		var headers AmendRegistrationResponse429Headers
@@ -20785,6 +20877,20 @@ func ParseCancelRegistrationResponse(rsp *http.Response) (*CancelRegistrationRes
 				return nil, err
 			}
 			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
 		}
 		response.Headers201 = &headers
 	case rsp.StatusCode == 429:
@@ -20996,6 +21102,20 @@ func ParseExtendRegistrationResponse(rsp *http.Response) (*ExtendRegistrationRes
 			}
 			headers.ETag = &value
 		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
 		response.Headers201 = &headers
 	case rsp.StatusCode == 429:
 		var headers ExtendRegistrationResponse429Headers
@@ -21038,7 +21158,7 @@ func ParseRotateModificationCodeResponse(rsp *http.Response) (*RotateModificatio
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
 		var dest struct {
-			ModificationCode *string `json:"modification_code,omitempty"`
+			ModificationCode string `json:"modification_code"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
@@ -21118,6 +21238,16 @@ func ParseRotateModificationCodeResponse(rsp *http.Response) (*RotateModificatio
 	}
 
 	switch {
+	case rsp.StatusCode == 201:
+		var headers RotateModificationCodeResponse201Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers201 = &headers
 	case rsp.StatusCode == 429:
 		var headers RotateModificationCodeResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -21244,6 +21374,16 @@ func ParseFileObjectionResponse(rsp *http.Response) (*FileObjectionResponse, err
 	}
 
 	switch {
+	case rsp.StatusCode == 201:
+		var headers FileObjectionResponse201Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers201 = &headers
 	case rsp.StatusCode == 429:
 		var headers FileObjectionResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -21370,6 +21510,16 @@ func ParseSubmitCaseNoticeResponse(rsp *http.Response) (*SubmitCaseNoticeRespons
 	}
 
 	switch {
+	case rsp.StatusCode == 201:
+		var headers SubmitCaseNoticeResponse201Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers201 = &headers
 	case rsp.StatusCode == 429:
 		var headers SubmitCaseNoticeResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -21489,6 +21639,16 @@ func ParseWithdrawObjectionResponse(rsp *http.Response) (*WithdrawObjectionRespo
 	}
 
 	switch {
+	case rsp.StatusCode == 201:
+		var headers WithdrawObjectionResponse201Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers201 = &headers
 	case rsp.StatusCode == 429:
 		var headers WithdrawObjectionResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -21623,6 +21783,20 @@ func ParseRevokeResponse(rsp *http.Response) (*RevokeResponse, error) {
 				return nil, err
 			}
 			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
 		}
 		response.Headers201 = &headers
 	case rsp.StatusCode == 429:
@@ -21809,6 +21983,13 @@ func ParseSearchResponse(rsp *http.Response) (*SearchResponse, error) {
 	switch {
 	case rsp.StatusCode == 201:
 		var headers SearchResponse201Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
 		if values := rsp.Header.Values("Location"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {

@@ -53,7 +53,7 @@ func TestABanksDay(t *testing.T) {
 	}
 	password := "a long enough password"
 	user, err := op.CreateUserWithResponse(ctx, nil, client.NewUser{
-		OrganizationId: *org.JSON201.Id, Email: "clerk@bank.example", DisplayName: "柜员",
+		OrganizationId: org.JSON201.Id, Email: "clerk@bank.example", DisplayName: "柜员",
 		Roles: []client.Role{client.RoleRegistrant, client.RoleSearcher}, Password: &password,
 	})
 	if err != nil || user.JSON201 == nil {

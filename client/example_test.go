@@ -33,10 +33,10 @@ func bankDay(ctx context.Context, out io.Writer, registryURL, email, password, s
 	if err != nil {
 		return err
 	}
-	if signIn.JSON201 == nil || signIn.JSON201.Token == nil {
+	if signIn.JSON201 == nil || signIn.JSON201.Token == "" {
 		return client.Unexpected("sign in", signIn.HTTPResponse, signIn.Body)
 	}
-	c, err := client.New(registryURL, *signIn.JSON201.Token)
+	c, err := client.New(registryURL, signIn.JSON201.Token)
 	if err != nil {
 		return err
 	}
@@ -68,8 +68,8 @@ func bankDay(ctx context.Context, out io.Writer, registryURL, email, password, s
 		}
 		return client.Unexpected("file", filed.HTTPResponse, filed.Body)
 	}
-	number := *filed.JSON201.Number
-	fmt.Fprintln(out, "filed", number, *filed.JSON201.Status == client.RegistrationStatusEffective)
+	number := filed.JSON201.Number
+	fmt.Fprintln(out, "filed", number, filed.JSON201.Status == client.RegistrationStatusEffective)
 
 	// Amend it, on the condition that nobody changed it since we read it:
 	// the ETag of the answer is its version, sent back as If-Match.
@@ -93,19 +93,19 @@ func bankDay(ctx context.Context, out io.Writer, registryURL, email, password, s
 	if found.JSON201 == nil {
 		return client.Unexpected("search", found.HTTPResponse, found.Body)
 	}
-	results := *found.JSON201.Results
+	results := found.JSON201.Results
 	for cursor := found.JSON201.NextCursor; cursor != nil; {
-		page, err := c.GetSearchResultsWithResponse(ctx, *found.JSON201.Number, &client.GetSearchResultsParams{Cursor: cursor})
+		page, err := c.GetSearchResultsWithResponse(ctx, found.JSON201.Number, &client.GetSearchResultsParams{Cursor: cursor})
 		if err != nil {
 			return err
 		}
 		if page.JSON200 == nil {
 			return client.Unexpected("results", page.HTTPResponse, page.Body)
 		}
-		results = append(results, *page.JSON200.Results...)
+		results = append(results, page.JSON200.Results...)
 		cursor = page.JSON200.NextCursor
 	}
-	fmt.Fprintln(out, "search", *found.JSON201.Number, "found", len(results))
+	fmt.Fprintln(out, "search", found.JSON201.Number, "found", len(results))
 
 	// Anyone can check a certificate's number: a lender shown one.
 	cert, err := anon.GetCertificateWithResponse(ctx, number)
@@ -128,7 +128,7 @@ func bankDay(ctx context.Context, out io.Writer, registryURL, email, password, s
 	if cancelled.JSON201 == nil {
 		return client.Unexpected("cancel", cancelled.HTTPResponse, cancelled.Body)
 	}
-	fmt.Fprintln(out, "cancelled", *cancelled.JSON201.Status == client.RegistrationStatusCancelled)
+	fmt.Fprintln(out, "cancelled", cancelled.JSON201.Status == client.RegistrationStatusCancelled)
 	return nil
 }
 

@@ -59,6 +59,22 @@ elif command -v fc-list >/dev/null 2>&1 && [ -z "$(fc-list :lang=zh 2>/dev/null)
 		echo "make test: no CJK fonts; screenshots of Chinese pages will show boxes"
 fi
 
+# The OpenAPI document through tools a bank would use, pinned in
+# clients/typescript-check/package-lock.json: openapi-typescript generates
+# the types, tsc compiles a typed client's day against them (no casts) into
+# dist/, and Redocly's recommended rules lint the document at zero errors.
+# This comes before the Go tests: TestATypeScriptDay (client/) runs the
+# compiled day with node against a registry on loopback.
+if command -v npm >/dev/null; then
+	# node_modules is installed again whenever the lock file changes.
+	(cd clients/typescript-check && lock=$(sha256sum package-lock.json | cut -d' ' -f1) &&
+		{ [ "$(cat node_modules/.lock-sha256 2>/dev/null)" = "$lock" ] || { npm ci --no-audit --no-fund && echo "$lock" >node_modules/.lock-sha256; }; } &&
+		npm run --silent check)
+else
+	echo "npm is missing: the TypeScript example and the Redocly check of the OpenAPI document cannot run (apt-get install -y nodejs npm)" >&2
+	exit 1
+fi
+
 mkdir -p artifacts/screenshots
 # Browser tests save their screenshots here, one per step and language.
 export REGISTRY_SCREENSHOTS="${REGISTRY_SCREENSHOTS:-$root/artifacts/screenshots}"
@@ -66,16 +82,3 @@ go test -count=1 "$@" ./...
 # The deployment files, read by the parsers of the tools that run them (a
 # module of its own, so that the registry's build does not carry them).
 (cd deployments/check && go test -count=1 "$@" ./...)
-# The OpenAPI document through tools a bank would use, pinned in
-# clients/typescript-check/package-lock.json: openapi-typescript generates
-# the types, a typed client's day compiles against them with tsc (no casts),
-# and Redocly's recommended rules lint it at zero errors.
-if command -v npm >/dev/null; then
-	# node_modules is installed again whenever the lock file changes.
-	(cd clients/typescript-check && lock=$(sha256sum package-lock.json | cut -d' ' -f1) &&
-		{ [ "$(cat node_modules/.lock-sha256 2>/dev/null)" = "$lock" ] || { npm ci --no-audit --no-fund && echo "$lock" >node_modules/.lock-sha256; }; } &&
-		npm run --silent check)
-else
-	echo "npm is missing: the TypeScript and Redocly checks of the OpenAPI document did not run" >&2
-	exit 1
-fi

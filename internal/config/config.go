@@ -6,12 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net"
-	"net/mail"
-	"net/url"
 	"os"
-	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -254,7 +249,7 @@ type Rate struct {
 }
 
 // parseRate reads "RATE/BURST" (or "off").
-func parseRate(name, v string) (Rate, error) {
+func parseRate(v string) (Rate, error) {
 	if v == "off" || v == "0" {
 		return Rate{}, nil
 	}
@@ -262,50 +257,22 @@ func parseRate(name, v string) (Rate, error) {
 	rate, err1 := strconv.ParseFloat(r, 64)
 	burst, err2 := strconv.Atoi(b)
 	if !ok || err1 != nil || err2 != nil || rate <= 0 || burst < 1 {
-		return Rate{}, fmt.Errorf("%s: %q is not RATE/BURST (such as 50/100) or off", name, v)
+		return Rate{}, fmt.Errorf("%q is not RATE/BURST (such as 50/100) or off", v)
 	}
 	return Rate{Rate: rate, Burst: burst}, nil
 }
 
-// Defaults are the settings before any file or variable.
-func Defaults() Config {
-	c := Config{
-		Addr:                "127.0.0.1:8080",
-		TokenTTL:            30 * 24 * time.Hour,
-		TokenCacheTTL:       time.Second,
-		MaxBodyBytes:        1 << 20,
-		SimilarNames:        5,
-		ExtensionWindowDays: 90,
-		ShutdownTimeout:     20 * time.Second,
-		ShutdownGrace:       5 * time.Second,
-		ReplicaMaxLag:       5 * time.Second,
-		DatabaseMaxConns:    32,
-		MaxConnections:      20000,
-		StatementTimeout:    time.Minute,
-		RequestTimeout:      30 * time.Second,
-		ExportTimeout:       30 * time.Minute,
+// check says what is wrong with a limit from the settings file.
+func (r Rate) check() error {
+	if r.Rate < 0 || (r.Rate > 0 && r.Burst < 1) {
+		return errors.New("rate may not be negative, and a limit needs a burst of at least 1")
 	}
-	c.Reminders.DaysBefore = []int{90, 30, 7}
-	c.Idempotency.Retention = 24 * time.Hour
-	c.Attachments.MaxBytes, c.Attachments.UnnamedRetention = 1<<30, 7*24*time.Hour
-	c.Webhooks.RetryBase = 10 * time.Second
-	c.Search.MaxResults, c.Search.MaxAnswerBytes = 1000, 4<<20
-	c.Search.IDNumberPerHour = 60
-	c.RateLimits.SignUpsPerHour = 10
-	c.SignIn.ConcurrentHashes = runtime.NumCPU()
-	c.LargeBodies.Concurrent = runtime.NumCPU()
-	c.SignIn.HashWait = 2 * time.Second
-	c.RateLimits.PerAddress = Rate{Rate: 200, Burst: 400}
-	c.RateLimits.PerToken = Rate{Rate: 50, Burst: 100}
-	c.SignIn.FailuresBeforeDelay = 5
-	c.SignIn.MaxDelay = 15 * time.Minute
-	c.Log.CheckpointInterval = time.Second
-	c.Log.DeadlineInterval = time.Minute
-	c.Sequencer.MaxBatch = 256
-	return c
+	return nil
 }
 
-// Load reads the settings; getenv is os.Getenv outside tests.
+// Load reads the settings: the defaults, then the settings file
+// (REGISTRY_CONFIG, or configs/registry.yaml when it exists), then the
+// environment; then each setting's rule. getenv is os.Getenv outside tests.
 func Load(getenv func(string) string) (Config, error) {
 	c := Defaults()
 	path := getenv("REGISTRY_CONFIG")
@@ -323,313 +290,10 @@ func Load(getenv func(string) string) (Config, error) {
 	default:
 		return c, err
 	}
-	str := map[string]*string{
-		"DATABASE_URL":                   &c.DatabaseURL,
-		"REGISTRY_ADDR":                  &c.Addr,
-		"REGISTRY_ADMIN_TOKEN":           &c.AdminToken,
-		"REGISTRY_LOG_KEY":               &c.Log.Key,
-		"REGISTRY_LOG_KEY_FILE":          &c.Log.KeyFile,
-		"REGISTRY_LOG_PREVIOUS_KEY_FILE": &c.Log.PreviousKeyFile,
-		"REGISTRY_LOG_ORIGIN":            &c.Log.Origin,
-		"REGISTRY_DEBUG_ADDR":            &c.DebugAddr,
-		"REGISTRY_METRICS_TOKEN":         &c.MetricsToken,
-		"REGISTRY_ADVERTISE_URL":         &c.Cluster.AdvertiseURL,
-		"REGISTRY_SMTP_ADDR":             &c.SMTP.Addr, "REGISTRY_SMTP_FROM": &c.SMTP.From,
-		"REGISTRY_CLUSTER_SECRET": &c.Cluster.Secret,
+	if err := fromEnvironment(&c, getenv); err != nil {
+		return c, err
 	}
-	for k, p := range str {
-		if v := getenv(k); v != "" {
-			*p = v
-		}
-	}
-	var replicas string // DATABASE_REPLICA_URLS, from the variable or its file
-	// Secrets may come as files (Docker and Kubernetes secrets): the
-	// variable's name with _FILE names the file that holds the value.
-	for _, k := range []string{"REGISTRY_ADMIN_TOKEN", "REGISTRY_METRICS_TOKEN", "DATABASE_URL", "DATABASE_REPLICA_URLS", "REGISTRY_CLUSTER_SECRET"} {
-		file := getenv(k + "_FILE")
-		if file == "" || getenv(k) != "" {
-			continue
-		}
-		b, err := os.ReadFile(file)
-		if err != nil {
-			return c, fmt.Errorf("%s_FILE: %w", k, err)
-		}
-		if k == "DATABASE_REPLICA_URLS" {
-			replicas = strings.TrimSpace(string(b))
-			continue
-		}
-		*str[k] = strings.TrimSpace(string(b))
-	}
-	durations := map[string]*time.Duration{"REGISTRY_TOKEN_TTL": &c.TokenTTL, "REGISTRY_TOKEN_CACHE_TTL": &c.TokenCacheTTL, "REGISTRY_SHUTDOWN_TIMEOUT": &c.ShutdownTimeout,
-		"REGISTRY_SHUTDOWN_GRACE": &c.ShutdownGrace, "REGISTRY_REPLICA_MAX_LAG": &c.ReplicaMaxLag, "REGISTRY_WEBHOOK_RETRY_BASE": &c.Webhooks.RetryBase,
-		"REGISTRY_CHECKPOINT_INTERVAL": &c.Log.CheckpointInterval, "REGISTRY_DEADLINE_INTERVAL": &c.Log.DeadlineInterval,
-		"REGISTRY_SEQUENCER_MAX_WAIT": &c.Sequencer.MaxWait, "REGISTRY_STATEMENT_TIMEOUT": &c.StatementTimeout,
-		"REGISTRY_REQUEST_TIMEOUT": &c.RequestTimeout, "REGISTRY_EXPORT_TIMEOUT": &c.ExportTimeout,
-		"REGISTRY_IDEMPOTENCY_RETENTION": &c.Idempotency.Retention, "REGISTRY_ATTACHMENTS_UNNAMED_RETENTION": &c.Attachments.UnnamedRetention}
-	for k, p := range durations {
-		if v := getenv(k); v != "" {
-			d, err := time.ParseDuration(v)
-			if err != nil {
-				return c, fmt.Errorf("%s: %w", k, err)
-			}
-			*p = d
-		}
-	}
-	if v := getenv("REGISTRY_MAX_BODY_BYTES"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n <= 0 {
-			return c, fmt.Errorf("REGISTRY_MAX_BODY_BYTES: %q is not a positive number", v)
-		}
-		c.MaxBodyBytes = n
-	}
-	if v := getenv("REGISTRY_ATTACHMENTS_MAX_BYTES"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n <= 0 {
-			return c, fmt.Errorf("REGISTRY_ATTACHMENTS_MAX_BYTES: %q is not a positive number", v)
-		}
-		c.Attachments.MaxBytes = n
-	}
-	if v := getenv("REGISTRY_LARGE_BODIES_CONCURRENT"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return c, fmt.Errorf("REGISTRY_LARGE_BODIES_CONCURRENT: %q is not a number", v)
-		}
-		c.LargeBodies.Concurrent = n
-	}
-	if v := getenv("REGISTRY_MAX_CONNECTIONS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return c, fmt.Errorf("REGISTRY_MAX_CONNECTIONS: %q is not a number", v)
-		}
-		c.MaxConnections = n
-	}
-	if v := getenv("REGISTRY_DATABASE_MAX_CONNS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return c, fmt.Errorf("REGISTRY_DATABASE_MAX_CONNS: %q is not a number", v)
-		}
-		c.DatabaseMaxConns = n
-	}
-	if v := getenv("REGISTRY_SEQUENCER_MAX_BATCH"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return c, fmt.Errorf("REGISTRY_SEQUENCER_MAX_BATCH: %q is not a number", v)
-		}
-		c.Sequencer.MaxBatch = n
-	}
-	if v := getenv("REGISTRY_EXTENSION_WINDOW_DAYS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return c, fmt.Errorf("REGISTRY_EXTENSION_WINDOW_DAYS: %q is not a number of days", v)
-		}
-		c.ExtensionWindowDays = n
-	}
-	if v := getenv("REGISTRY_PDF_FONT"); v != "" {
-		c.PDFFont = v
-	}
-	if v := getenv("REGISTRY_CERT_SIGNING_KEY"); v != "" {
-		c.Certificates.SigningKey = v
-	}
-	if v := getenv("REGISTRY_CERT_SIGNING_CERT"); v != "" {
-		c.Certificates.SigningCert = v
-	}
-	if v := getenv("REGISTRY_CERT_FONTS"); v != "" {
-		c.Certificates.Fonts = strings.Split(v, ",")
-	}
-	if (c.Certificates.SigningKey == "") != (c.Certificates.SigningCert == "") {
-		return c, errors.New("certificates.signing_key and certificates.signing_cert (REGISTRY_CERT_SIGNING_KEY, REGISTRY_CERT_SIGNING_CERT) are set together or not at all")
-	}
-	if c.Certificates.Concurrent < 0 {
-		return c, errors.New("certificates.concurrent must not be negative")
-	}
-	if v := getenv("REGISTRY_PUBLIC_URL"); v != "" {
-		c.Web.PublicURL = v
-	}
-	if v := getenv("REGISTRY_RATE_SHARED"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return c, fmt.Errorf("REGISTRY_RATE_SHARED: %q is not true or false", v)
-		}
-		c.RateLimits.Shared = b
-	}
-	if v := getenv("REGISTRY_SANDBOX"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return c, fmt.Errorf("REGISTRY_SANDBOX: %q is not true or false", v)
-		}
-		c.Sandbox = b
-	}
-	if v := getenv("REGISTRY_SECURE_COOKIES"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return c, fmt.Errorf("REGISTRY_SECURE_COOKIES: %q is not true or false", v)
-		}
-		c.Web.SecureCookies = b
-	}
-	if v := getenv("REGISTRY_SESSION_TTL"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return c, fmt.Errorf("REGISTRY_SESSION_TTL: %q is not a positive duration", v)
-		}
-		c.Web.SessionTTL = d
-	}
-	if u := c.Web.PublicURL; u != "" && !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
-		return c, fmt.Errorf("web.public_url: %q must begin with https:// or http://", u)
-	}
-	if v := getenv("DATABASE_REPLICA_URLS"); v != "" {
-		replicas = v
-	}
-	if replicas != "" {
-		c.DatabaseReplicaURLs = strings.FieldsFunc(replicas, func(r rune) bool { return r == ',' || r == '\n' })
-	}
-	for i, u := range c.DatabaseReplicaURLs {
-		c.DatabaseReplicaURLs[i] = strings.TrimSpace(u)
-		if p, err := url.Parse(c.DatabaseReplicaURLs[i]); err != nil || (p.Scheme != "postgres" && p.Scheme != "postgresql") {
-			return c, fmt.Errorf("database_replica_urls[%d]: not a postgres:// address", i)
-		}
-	}
-	if u := c.Cluster.AdvertiseURL; u != "" {
-		p, err := url.Parse(u)
-		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" || (p.Path != "" && p.Path != "/") {
-			return c, fmt.Errorf("cluster.advertise_url: %q is not an instance's base URL (http://host:port)", u)
-		}
-		c.Cluster.AdvertiseURL = p.Scheme + "://" + p.Host
-		if len(c.Cluster.Secret) < 32 {
-			return c, errors.New("cluster.secret (REGISTRY_CLUSTER_SECRET) must have at least 32 characters when cluster.advertise_url is set")
-		}
-	}
-	if c.Webhooks.RetryBase < 10*time.Millisecond || c.Webhooks.RetryBase > time.Hour {
-		return c, errors.New("webhooks.retry_base must be 10ms to 1h")
-	}
-	if c.SMTP.Addr != "" {
-		if _, port, err := net.SplitHostPort(c.SMTP.Addr); err != nil || port == "" {
-			return c, fmt.Errorf("smtp.addr: %q is not host:port", c.SMTP.Addr)
-		}
-		if _, err := mail.ParseAddress(c.SMTP.From); err != nil {
-			return c, fmt.Errorf("smtp.from: %q is not an email address", c.SMTP.From)
-		}
-	}
-	if v := getenv("REGISTRY_REMINDER_DAYS"); v != "" {
-		c.Reminders.DaysBefore = nil
-		for _, f := range strings.Split(v, ",") {
-			d, err := strconv.Atoi(strings.TrimSpace(f))
-			if err != nil {
-				return c, fmt.Errorf("REGISTRY_REMINDER_DAYS: %q is not a whole number of days", f)
-			}
-			c.Reminders.DaysBefore = append(c.Reminders.DaysBefore, d)
-		}
-	}
-	for i, d := range c.Reminders.DaysBefore {
-		if d < 1 || d > 3650 || slices.Contains(c.Reminders.DaysBefore[:i], d) {
-			return c, fmt.Errorf("reminders.days_before: %d must be 1 to 3650 days, each once", d)
-		}
-	}
-	if c.Idempotency.Retention < time.Hour {
-		return c, errors.New("idempotency.retention must be at least 1h")
-	}
-	// A quota below one largest attachment would refuse every upload.
-	if c.Attachments.MaxBytes < 10<<20 {
-		return c, errors.New("attachments.max_bytes must be at least 10485760 (one 10 MiB attachment)")
-	}
-	// An upload is made to be named by a filing soon after: a retention
-	// shorter than an hour would remove files being named.
-	if c.Attachments.UnnamedRetention < time.Hour {
-		return c, errors.New("attachments.unnamed_retention must be at least 1h")
-	}
-	if c.MaxConnections < 16 {
-		return c, errors.New("max_connections must be at least 16")
-	}
-	if c.DatabaseMaxConns < 2 || c.DatabaseMaxConns > 1000 {
-		return c, errors.New("database_max_conns must be 2 to 1000")
-	}
-	if c.StatementTimeout < 0 || (c.StatementTimeout > 0 && c.StatementTimeout < 100*time.Millisecond) {
-		return c, errors.New("statement_timeout must be 0 (the server's) or at least 100ms")
-	}
-	if c.LargeBodies.Concurrent < 1 {
-		return c, errors.New("large_bodies.concurrent must be at least 1")
-	}
-	if c.RequestTimeout < 100*time.Millisecond || c.ExportTimeout < c.RequestTimeout {
-		return c, errors.New("request_timeout must be at least 100ms, and export_timeout at least request_timeout")
-	}
-	if c.ReplicaMaxLag < 100*time.Millisecond {
-		return c, errors.New("replica_max_lag must be at least 100ms")
-	}
-	if v := getenv("REGISTRY_WEBHOOK_ALLOW_HOSTS"); v != "" {
-		c.Webhooks.AllowHosts = strings.Split(v, ",")
-	}
-	if v := getenv("REGISTRY_WITNESSES"); v != "" {
-		c.Log.Witnesses = strings.Split(v, ",")
-	}
-	for i, h := range c.Webhooks.AllowHosts {
-		c.Webhooks.AllowHosts[i] = strings.TrimSpace(h)
-		if c.Webhooks.AllowHosts[i] == "" || strings.ContainsAny(c.Webhooks.AllowHosts[i], " \t") {
-			return c, fmt.Errorf("webhooks.allow_hosts[%d]: %q is not a host, host:port or CIDR range", i, h)
-		}
-	}
-	if v := getenv("REGISTRY_TRUSTED_PROXIES"); v != "" {
-		c.TrustedProxies = strings.Split(v, ",")
-	}
-	for i, p := range c.TrustedProxies {
-		c.TrustedProxies[i] = strings.TrimSpace(p)
-		if _, _, err := net.ParseCIDR(c.TrustedProxies[i]); err != nil && net.ParseIP(c.TrustedProxies[i]) == nil {
-			return c, fmt.Errorf("trusted_proxies: %q is neither an address nor a CIDR range", p)
-		}
-	}
-	rates := map[string]*Rate{"REGISTRY_RATE_PER_ADDRESS": &c.RateLimits.PerAddress, "REGISTRY_RATE_PER_TOKEN": &c.RateLimits.PerToken}
-	for k, p := range rates {
-		if v := getenv(k); v != "" {
-			r, err := parseRate(k, v)
-			if err != nil {
-				return c, err
-			}
-			*p = r
-		}
-	}
-	for name, r := range map[string]Rate{"rate_limits.per_address": c.RateLimits.PerAddress, "rate_limits.per_token": c.RateLimits.PerToken} {
-		if r.Rate < 0 || (r.Rate > 0 && r.Burst < 1) {
-			return c, fmt.Errorf("%s: rate may not be negative, and a limit needs a burst of at least 1", name)
-		}
-	}
-	if c.SignIn.FailuresBeforeDelay < 1 || c.SignIn.MaxDelay < time.Second {
-		return c, errors.New("sign_in: failures_before_delay must be at least 1 and max_delay at least 1s")
-	}
-	if c.ExtensionWindowDays < 0 {
-		return c, errors.New("extension_window_days may not be negative")
-	}
-	if c.Log.CheckpointInterval <= 0 || c.Log.DeadlineInterval <= 0 {
-		return c, errors.New("log: checkpoint_interval and deadline_interval must be positive")
-	}
-	if c.Sequencer.MaxBatch < 1 || c.Sequencer.MaxBatch > 10000 || c.Sequencer.MaxWait < 0 || c.Sequencer.MaxWait > time.Second {
-		return c, errors.New("sequencer: max_batch must be 1 to 10000 and max_wait 0 to 1s")
-	}
-	if c.Search.MaxResults < 1 || c.Search.MaxAnswerBytes < 1024 {
-		return c, errors.New("search: max_results must be at least 1 and max_answer_bytes at least 1024")
-	}
-	if c.ShutdownGrace < 0 || c.ShutdownGrace > 5*time.Minute {
-		return c, errors.New("shutdown_grace must be 0 to 5m")
-	}
-	if c.Search.IDNumberPerHour < 1 {
-		return c, errors.New("search: id_number_per_hour must be at least 1")
-	}
-	if c.RateLimits.SignUpsPerHour < 0 {
-		return c, errors.New("rate_limits: sign_ups_per_hour may not be negative (0: no limit of its own)")
-	}
-	if c.SignIn.ConcurrentHashes < 1 || c.SignIn.HashWait < 10*time.Millisecond {
-		return c, errors.New("sign_in: concurrent_hashes must be at least 1 and hash_wait at least 10ms")
-	}
-	if c.MetricsToken != "" && len(c.MetricsToken) < 32 {
-		return c, errors.New("metrics_token (REGISTRY_METRICS_TOKEN) must have at least 32 characters")
-	}
-	if c.TokenCacheTTL < 0 || c.TokenCacheTTL > time.Minute {
-		return c, errors.New("token_cache_ttl must be 0 (no cache) to 1m: it is how late another instance's revocation may take effect")
-	}
-	if c.DatabaseURL == "" {
-		return c, errors.New("DATABASE_URL is not set (make run sets it to a private cluster under ./var/pg)")
-	}
-	if c.AdminToken != "" && len(c.AdminToken) < 32 {
-		return c, errors.New("REGISTRY_ADMIN_TOKEN must have at least 32 characters")
-	}
-	return c, nil
+	return c, checked(&c)
 }
 
 // LogPreviousKey is the note private key that signed the log's checkpoints

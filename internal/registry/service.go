@@ -208,53 +208,64 @@ type Service struct {
 	signUps *auth.Quota
 }
 
-// NewService returns a Service over store; now is the registry's clock.
-func NewService(store Store, now func() time.Time, cfg Config) *Service {
-	if cfg.TokenTTL <= 0 {
-		cfg.TokenTTL = 30 * 24 * time.Hour
+// DefaultConfig is the service's settings where a Config leaves them zero:
+// the one place each of these defaults is written (registryd's settings
+// table takes them from here).
+func DefaultConfig() Config {
+	return Config{
+		TokenTTL:                    30 * 24 * time.Hour,
+		SimilarNames:                5,
+		MaxResults:                  1000,
+		MaxAnswerBytes:              4 << 20,
+		SignInFailures:              5,
+		SignInMaxDelay:              15 * time.Minute,
+		IDNumberPerHour:             60,
+		PasswordHashers:             runtime.NumCPU(),
+		PasswordWait:                2 * time.Second,
+		IdempotencyRetention:        24 * time.Hour,
+		AttachmentsMaxBytes:         1 << 30,
+		AttachmentsUnnamedRetention: 7 * 24 * time.Hour,
+		ReminderDays:                []int{90, 30, 7},
+		WitnessTimeout:              5 * time.Second,
 	}
-	if cfg.SimilarNames <= 0 {
-		cfg.SimilarNames = 5
-	}
-	if cfg.MaxResults <= 0 {
-		cfg.MaxResults = 1000
-	}
-	if cfg.MaxAnswerBytes <= 0 {
-		cfg.MaxAnswerBytes = 4 << 20
-	}
-	if cfg.SignInFailures <= 0 {
-		cfg.SignInFailures = 5
+}
+
+// withDefaults is cfg with DefaultConfig's value in each field it leaves zero.
+func (cfg Config) withDefaults() Config {
+	d := DefaultConfig()
+	orDefault(&cfg.TokenTTL, d.TokenTTL)
+	orDefault(&cfg.SimilarNames, d.SimilarNames)
+	orDefault(&cfg.MaxResults, d.MaxResults)
+	orDefault(&cfg.MaxAnswerBytes, d.MaxAnswerBytes)
+	orDefault(&cfg.SignInFailures, d.SignInFailures)
+	orDefault(&cfg.SignInMaxDelay, d.SignInMaxDelay)
+	orDefault(&cfg.IDNumberPerHour, d.IDNumberPerHour)
+	orDefault(&cfg.PasswordHashers, d.PasswordHashers)
+	orDefault(&cfg.PasswordWait, d.PasswordWait)
+	orDefault(&cfg.IdempotencyRetention, d.IdempotencyRetention)
+	orDefault(&cfg.AttachmentsMaxBytes, d.AttachmentsMaxBytes)
+	orDefault(&cfg.AttachmentsUnnamedRetention, d.AttachmentsUnnamedRetention)
+	orDefault(&cfg.WitnessTimeout, d.WitnessTimeout)
+	if len(cfg.ReminderDays) == 0 {
+		cfg.ReminderDays = d.ReminderDays
 	}
 	if cfg.LogOrigin == "" && cfg.LogSigner != nil {
 		cfg.LogOrigin = cfg.LogSigner.Name()
 	}
-	if cfg.IDNumberPerHour <= 0 {
-		cfg.IDNumberPerHour = 60
+	return cfg
+}
+
+// orDefault sets *v to def when it is zero or negative.
+func orDefault[T int | int64 | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
 	}
-	if cfg.PasswordHashers <= 0 {
-		cfg.PasswordHashers = runtime.NumCPU()
-	}
-	if cfg.PasswordWait <= 0 {
-		cfg.PasswordWait = 2 * time.Second
-	}
-	if cfg.IdempotencyRetention <= 0 {
-		cfg.IdempotencyRetention = 24 * time.Hour
-	}
-	if cfg.AttachmentsMaxBytes <= 0 {
-		cfg.AttachmentsMaxBytes = 1 << 30
-	}
-	if cfg.AttachmentsUnnamedRetention <= 0 {
-		cfg.AttachmentsUnnamedRetention = 7 * 24 * time.Hour
-	}
-	if len(cfg.ReminderDays) == 0 {
-		cfg.ReminderDays = []int{90, 30, 7}
-	}
-	if cfg.SignInMaxDelay <= 0 {
-		cfg.SignInMaxDelay = 15 * time.Minute
-	}
-	if cfg.WitnessTimeout <= 0 {
-		cfg.WitnessTimeout = 5 * time.Second
-	}
+}
+
+// NewService returns a Service over store; now is the registry's clock. The
+// settings cfg leaves zero are DefaultConfig's.
+func NewService(store Store, now func() time.Time, cfg Config) *Service {
+	cfg = cfg.withDefaults()
 	s := &Service{store: store, now: now, cfg: cfg,
 		accountFailures: failures{backoff: &auth.Backoff{Free: cfg.SignInFailures, Base: time.Second, Max: cfg.SignInMaxDelay}, shared: cfg.SharedSignIn},
 		addressFailures: failures{backoff: &auth.Backoff{Free: 4 * cfg.SignInFailures, Base: time.Second, Max: cfg.SignInMaxDelay}, shared: cfg.SharedSignIn},

@@ -9182,6 +9182,11 @@ type AttachResponse429Headers struct {
 	RetryAfter *int
 }
 
+// AttachResponse503Headers the declared response headers of an HTTP 503 response for Attach
+type AttachResponse503Headers struct {
+	RetryAfter *int
+}
+
 type AttachResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -9202,11 +9207,13 @@ type AttachResponse struct {
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *RateLimited
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
-	ApplicationproblemJSON503 *Problem
+	ApplicationproblemJSON503 *Unavailable
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *AttachResponse201Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *AttachResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AttachResponse503Headers
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -9250,7 +9257,7 @@ func (r AttachResponse) GetApplicationproblemJSON429() *RateLimited {
 }
 
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
-func (r AttachResponse) GetApplicationproblemJSON503() *Problem {
+func (r AttachResponse) GetApplicationproblemJSON503() *Unavailable {
 	return r.ApplicationproblemJSON503
 }
 
@@ -9457,6 +9464,11 @@ func (r ListAuditResponse) ContentType() string {
 	return ""
 }
 
+// ExportAuditResponse200Headers the declared response headers of an HTTP 200 response for ExportAudit
+type ExportAuditResponse200Headers struct {
+	ContentDisposition *string
+}
+
 // ExportAuditResponse429Headers the declared response headers of an HTTP 429 response for ExportAudit
 type ExportAuditResponse429Headers struct {
 	RetryAfter *int
@@ -9480,6 +9492,8 @@ type ExportAuditResponse struct {
 	ApplicationproblemJSON429 *RateLimited
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ExportAuditResponse200Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *ExportAuditResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -10482,6 +10496,11 @@ type GetLogEventResponse429Headers struct {
 	RetryAfter *int
 }
 
+// GetLogEventResponse503Headers the declared response headers of an HTTP 503 response for GetLogEvent
+type GetLogEventResponse503Headers struct {
+	RetryAfter *int
+}
+
 type GetLogEventResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -10496,9 +10515,11 @@ type GetLogEventResponse struct {
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *RateLimited
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
-	ApplicationproblemJSON503 *Problem
+	ApplicationproblemJSON503 *Unavailable
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *GetLogEventResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetLogEventResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -10527,7 +10548,7 @@ func (r GetLogEventResponse) GetApplicationproblemJSON429() *RateLimited {
 }
 
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
-func (r GetLogEventResponse) GetApplicationproblemJSON503() *Problem {
+func (r GetLogEventResponse) GetApplicationproblemJSON503() *Unavailable {
 	return r.ApplicationproblemJSON503
 }
 
@@ -12197,6 +12218,11 @@ type ChangePasswordResponse429Headers struct {
 	RetryAfter *int
 }
 
+// ChangePasswordResponse503Headers the declared response headers of an HTTP 503 response for ChangePassword
+type ChangePasswordResponse503Headers struct {
+	RetryAfter *int
+}
+
 type ChangePasswordResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -12213,9 +12239,11 @@ type ChangePasswordResponse struct {
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *RateLimited
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
-	ApplicationproblemJSON503 *Problem
+	ApplicationproblemJSON503 *Unavailable
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *ChangePasswordResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ChangePasswordResponse503Headers
 }
 
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
@@ -12249,7 +12277,7 @@ func (r ChangePasswordResponse) GetApplicationproblemJSON429() *RateLimited {
 }
 
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
-func (r ChangePasswordResponse) GetApplicationproblemJSON503() *Problem {
+func (r ChangePasswordResponse) GetApplicationproblemJSON503() *Unavailable {
 	return r.ApplicationproblemJSON503
 }
 
@@ -12508,6 +12536,11 @@ type FileBatchResponse429Headers struct {
 	RetryAfter *int
 }
 
+// FileBatchResponse503Headers the declared response headers of an HTTP 503 response for FileBatch
+type FileBatchResponse503Headers struct {
+	RetryAfter *int
+}
+
 type FileBatchResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -12528,11 +12561,13 @@ type FileBatchResponse struct {
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *RateLimited
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
-	ApplicationproblemJSON503 *Problem
+	ApplicationproblemJSON503 *Unavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *FileBatchResponse200Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *FileBatchResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *FileBatchResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -12576,7 +12611,7 @@ func (r FileBatchResponse) GetApplicationproblemJSON429() *RateLimited {
 }
 
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
-func (r FileBatchResponse) GetApplicationproblemJSON503() *Problem {
+func (r FileBatchResponse) GetApplicationproblemJSON503() *Unavailable {
 	return r.ApplicationproblemJSON503
 }
 
@@ -12995,8 +13030,18 @@ func (r CancelRegistrationResponse) ContentType() string {
 	return ""
 }
 
+// RegistrationCertificatePDFResponse200Headers the declared response headers of an HTTP 200 response for RegistrationCertificatePDF
+type RegistrationCertificatePDFResponse200Headers struct {
+	ContentDisposition *string
+}
+
 // RegistrationCertificatePDFResponse429Headers the declared response headers of an HTTP 429 response for RegistrationCertificatePDF
 type RegistrationCertificatePDFResponse429Headers struct {
+	RetryAfter *int
+}
+
+// RegistrationCertificatePDFResponse503Headers the declared response headers of an HTTP 503 response for RegistrationCertificatePDF
+type RegistrationCertificatePDFResponse503Headers struct {
 	RetryAfter *int
 }
 
@@ -13014,9 +13059,13 @@ type RegistrationCertificatePDFResponse struct {
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *RateLimited
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
-	ApplicationproblemJSON503 *Problem
+	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *RegistrationCertificatePDFResponse200Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *RegistrationCertificatePDFResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RegistrationCertificatePDFResponse503Headers
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
@@ -13045,7 +13094,7 @@ func (r RegistrationCertificatePDFResponse) GetApplicationproblemJSON429() *Rate
 }
 
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
-func (r RegistrationCertificatePDFResponse) GetApplicationproblemJSON503() *Problem {
+func (r RegistrationCertificatePDFResponse) GetApplicationproblemJSON503() *Unavailable {
 	return r.ApplicationproblemJSON503
 }
 
@@ -14028,7 +14077,7 @@ type SearchResponse struct {
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Problem
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
-	ApplicationproblemJSON429 *Problem
+	ApplicationproblemJSON429 *RateLimited
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
 	// Headers201 the parsed response headers for an HTTP 201 response
@@ -14070,7 +14119,7 @@ func (r SearchResponse) GetApplicationproblemJSON422() *Problem {
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
-func (r SearchResponse) GetApplicationproblemJSON429() *Problem {
+func (r SearchResponse) GetApplicationproblemJSON429() *RateLimited {
 	return r.ApplicationproblemJSON429
 }
 
@@ -14205,8 +14254,18 @@ func (r GetSearchResponse) ContentType() string {
 	return ""
 }
 
+// SearchCertificatePDFResponse200Headers the declared response headers of an HTTP 200 response for SearchCertificatePDF
+type SearchCertificatePDFResponse200Headers struct {
+	ContentDisposition *string
+}
+
 // SearchCertificatePDFResponse429Headers the declared response headers of an HTTP 429 response for SearchCertificatePDF
 type SearchCertificatePDFResponse429Headers struct {
+	RetryAfter *int
+}
+
+// SearchCertificatePDFResponse503Headers the declared response headers of an HTTP 503 response for SearchCertificatePDF
+type SearchCertificatePDFResponse503Headers struct {
 	RetryAfter *int
 }
 
@@ -14224,9 +14283,13 @@ type SearchCertificatePDFResponse struct {
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *RateLimited
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
-	ApplicationproblemJSON503 *Problem
+	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *SearchCertificatePDFResponse200Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *SearchCertificatePDFResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SearchCertificatePDFResponse503Headers
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
@@ -14255,7 +14318,7 @@ func (r SearchCertificatePDFResponse) GetApplicationproblemJSON429() *RateLimite
 }
 
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
-func (r SearchCertificatePDFResponse) GetApplicationproblemJSON503() *Problem {
+func (r SearchCertificatePDFResponse) GetApplicationproblemJSON503() *Unavailable {
 	return r.ApplicationproblemJSON503
 }
 
@@ -14482,6 +14545,11 @@ func (r SignUpResponse) ContentType() string {
 	return ""
 }
 
+// StatisticsResponse200Headers the declared response headers of an HTTP 200 response for Statistics
+type StatisticsResponse200Headers struct {
+	ContentDisposition *string
+}
+
 // StatisticsResponse429Headers the declared response headers of an HTTP 429 response for Statistics
 type StatisticsResponse429Headers struct {
 	RetryAfter *int
@@ -14505,6 +14573,8 @@ type StatisticsResponse struct {
 	ApplicationproblemJSON429 *RateLimited
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *StatisticsResponse200Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *StatisticsResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -14683,9 +14753,9 @@ type CreateTokenResponse struct {
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Problem
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
-	ApplicationproblemJSON429 *Problem
+	ApplicationproblemJSON429 *RateLimited
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
-	ApplicationproblemJSON503 *Problem
+	ApplicationproblemJSON503 *Unavailable
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *CreateTokenResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -14728,12 +14798,12 @@ func (r CreateTokenResponse) GetApplicationproblemJSON422() *Problem {
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
-func (r CreateTokenResponse) GetApplicationproblemJSON429() *Problem {
+func (r CreateTokenResponse) GetApplicationproblemJSON429() *RateLimited {
 	return r.ApplicationproblemJSON429
 }
 
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
-func (r CreateTokenResponse) GetApplicationproblemJSON503() *Problem {
+func (r CreateTokenResponse) GetApplicationproblemJSON503() *Unavailable {
 	return r.ApplicationproblemJSON503
 }
 
@@ -17319,7 +17389,7 @@ func ParseAttachResponse(rsp *http.Response) (*AttachResponse, error) {
 		response.ApplicationproblemJSON429 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest Problem
+		var dest Unavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -17348,6 +17418,16 @@ func ParseAttachResponse(rsp *http.Response) (*AttachResponse, error) {
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers AttachResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -17576,6 +17656,16 @@ func ParseExportAuditResponse(rsp *http.Response) (*ExportAuditResponse, error) 
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers ExportAuditResponse200Headers
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = &value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 429:
 		var headers ExportAuditResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -18549,7 +18639,7 @@ func ParseGetLogEventResponse(rsp *http.Response) (*GetLogEventResponse, error) 
 		response.ApplicationproblemJSON429 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest Problem
+		var dest Unavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -18568,6 +18658,16 @@ func ParseGetLogEventResponse(rsp *http.Response) (*GetLogEventResponse, error) 
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetLogEventResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -20172,7 +20272,7 @@ func ParseChangePasswordResponse(rsp *http.Response) (*ChangePasswordResponse, e
 		response.ApplicationproblemJSON429 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest Problem
+		var dest Unavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -20191,6 +20291,16 @@ func ParseChangePasswordResponse(rsp *http.Response) (*ChangePasswordResponse, e
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers ChangePasswordResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -20483,7 +20593,7 @@ func ParseFileBatchResponse(rsp *http.Response) (*FileBatchResponse, error) {
 		response.ApplicationproblemJSON429 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest Problem
+		var dest Unavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -20512,6 +20622,16 @@ func ParseFileBatchResponse(rsp *http.Response) (*FileBatchResponse, error) {
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers FileBatchResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -20968,7 +21088,7 @@ func ParseRegistrationCertificatePDFResponse(rsp *http.Response) (*RegistrationC
 		response.ApplicationproblemJSON429 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest Problem
+		var dest Unavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -20977,6 +21097,16 @@ func ParseRegistrationCertificatePDFResponse(rsp *http.Response) (*RegistrationC
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers RegistrationCertificatePDFResponse200Headers
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = &value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 429:
 		var headers RegistrationCertificatePDFResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -20987,6 +21117,16 @@ func ParseRegistrationCertificatePDFResponse(rsp *http.Response) (*RegistrationC
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers RegistrationCertificatePDFResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -21965,7 +22105,7 @@ func ParseSearchResponse(rsp *http.Response) (*SearchResponse, error) {
 		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
-		var dest Problem
+		var dest RateLimited
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -22164,7 +22304,7 @@ func ParseSearchCertificatePDFResponse(rsp *http.Response) (*SearchCertificatePD
 		response.ApplicationproblemJSON429 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest Problem
+		var dest Unavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -22173,6 +22313,16 @@ func ParseSearchCertificatePDFResponse(rsp *http.Response) (*SearchCertificatePD
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers SearchCertificatePDFResponse200Headers
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = &value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 429:
 		var headers SearchCertificatePDFResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -22183,6 +22333,16 @@ func ParseSearchCertificatePDFResponse(rsp *http.Response) (*SearchCertificatePD
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers SearchCertificatePDFResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -22425,6 +22585,16 @@ func ParseStatisticsResponse(rsp *http.Response) (*StatisticsResponse, error) {
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers StatisticsResponse200Headers
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = &value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 429:
 		var headers StatisticsResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -22598,14 +22768,14 @@ func ParseCreateTokenResponse(rsp *http.Response) (*CreateTokenResponse, error) 
 		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
-		var dest Problem
+		var dest RateLimited
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.ApplicationproblemJSON429 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest Problem
+		var dest Unavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,6 +10,10 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	openapi_types "github.com/oapi-codegen/runtime/types"
+
+	apiclient "github.com/movable-registry/registry/client"
 )
 
 // demoPassword is every demo user's password: the demo register is for
@@ -23,11 +25,12 @@ type demoUser struct {
 	Email, Org, Roles string
 }
 
-// demo fills an empty register, through the API as the operator would, with
-// a small register to look around in: the registry's staff, two banks, three
-// enterprises, registrations in every state a user meets (effective,
-// amended with a later item, extended, cancelled, disputed, revoked),
-// searches and an objection. It prints the sign-ins.
+// demo fills an empty register, through the API as the operator would (with
+// the public Go client), with a small register to look around in: the
+// registry's staff, two banks, three enterprises, registrations in every
+// state a user meets (effective, amended with a later item, extended,
+// cancelled, disputed, revoked), searches and an objection. It prints the
+// sign-ins.
 func demo(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	base := fs.String("url", "http://127.0.0.1:8080", "the registry")
@@ -38,7 +41,8 @@ func demo(ctx context.Context, args []string, out io.Writer) error {
 	if *admin == "" {
 		return errors.New("demo: -admin-token is required")
 	}
-	d := &demoer{c: newClient(*base, *admin), admin: *admin}
+	// The client sends no token of its own: each call names whose it is.
+	d := &demoer{api: newClient(*base, "").api, admin: *admin}
 	users := []demoUser{
 		{"admin@registry.demo", "动产融资统一登记公示系统", "admin"},
 		{"auditor@registry.demo", "动产融资统一登记公示系统", "auditor"},
@@ -46,18 +50,17 @@ func demo(ctx context.Context, args []string, out io.Writer) error {
 		{"clerk@icbc.demo", "中国工商银行股份有限公司上海市分行", "registrant, searcher"},
 		{"finance@xingchen.demo", "上海星辰精密机械有限公司", "registrant, searcher"},
 	}
-	status, registryOrg, err := d.call(ctx, "POST", "/organizations", *admin, map[string]any{"name": "动产融资统一登记公示系统", "uscc": "91310104MA1FR8T2XM", "kind": "registry"})
-	if err != nil {
-		return err
-	}
-	if status == http.StatusConflict {
+	res, err := d.api.CreateOrganizationWithResponse(ctx, nil, apiclient.NewOrganization{
+		Name: "动产融资统一登记公示系统", Uscc: "91310104MA1FR8T2XM", Kind: apiclient.NewOrganizationKindRegistry}, as(*admin))
+	if err == nil && res.StatusCode() == http.StatusConflict {
 		fmt.Fprintln(out, "demo: the register has the demo's organizations already; its sign-ins:")
 		return printUsers(out, users)
 	}
-	if status != http.StatusCreated {
-		return fmt.Errorf("demo: POST /organizations: %d %v", status, registryOrg)
+	registryOrg, err := created("POST /organizations", res, err)
+	if err != nil {
+		return err
 	}
-	if err := d.run(ctx, registryOrg["id"].(string)); err != nil {
+	if err := d.run(ctx, registryOrg.Id); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "demo register made: %s, %s. Sign in at %s/signin with any of these (password %q):\n",
@@ -74,88 +77,87 @@ func printUsers(out io.Writer, users []demoUser) error {
 }
 
 type demoer struct {
-	c                       *client
+	api                     *apiclient.ClientWithResponses
 	admin                   string
 	registrations, searches int
 }
 
-// call sends one request and returns its status and JSON answer.
-func (d *demoer) call(ctx context.Context, method, path, token string, body any) (int, map[string]any, error) {
-	b, err := json.Marshal(body)
-	if err != nil {
-		return 0, nil, err
-	}
-	req, err := http.NewRequestWithContext(ctx, method, d.c.base+path, bytes.NewReader(b))
-	if err != nil {
-		return 0, nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := d.c.http.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	var m map[string]any
-	raw, _ := io.ReadAll(resp.Body)
-	_ = json.Unmarshal(raw, &m)
-	return resp.StatusCode, m, nil
+// as authenticates one call with token.
+func as(token string) apiclient.RequestEditorFn {
+	return apiclient.BearerToken(token)
 }
 
-// must sends one request that must be answered want.
-func (d *demoer) must(ctx context.Context, want int, method, path, token string, body any) (map[string]any, error) {
-	status, m, err := d.call(ctx, method, path, token, body)
+// answer201 is what each generated operation's answer that can be a 201
+// has: its decoded 201, and its status and body for when it is not one.
+type answer201[T any] interface {
+	GetJSON201() *T
+	GetBody() []byte
+	Status() string
+}
+
+// created returns a call's 201, or an error naming op: the call's own, or
+// the status and problem the registry answered instead.
+func created[T any](op string, res answer201[T], err error) (*T, error) {
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("demo: %s: %w", op, err)
 	}
-	if status != want {
-		return nil, fmt.Errorf("demo: %s %s %v: %d, want %d: %v", method, path, body, status, want, m)
+	if v := res.GetJSON201(); v != nil {
+		return v, nil
 	}
-	return m, nil
+	return nil, fmt.Errorf("demo: %s: %s: %s", op, res.Status(), strings.TrimSpace(string(res.GetBody())))
 }
 
 // user makes a user of org with roles and signs it in.
-func (d *demoer) user(ctx context.Context, org, email string, roles ...string) (string, error) {
-	if _, err := d.must(ctx, 201, "POST", "/users", d.admin, map[string]any{"organization_id": org, "email": email,
-		"display_name": strings.Split(email, "@")[0], "roles": roles, "password": demoPassword}); err != nil {
+func (d *demoer) user(ctx context.Context, org openapi_types.UUID, email string, roles ...apiclient.Role) (string, error) {
+	res, err := d.api.CreateUserWithResponse(ctx, nil, apiclient.NewUser{OrganizationId: org, Email: openapi_types.Email(email),
+		DisplayName: strings.Split(email, "@")[0], Roles: roles, Password: ptr(demoPassword)}, as(d.admin))
+	if _, err := created("POST /users "+email, res, err); err != nil {
 		return "", err
 	}
-	tok, err := d.must(ctx, 201, "POST", "/tokens", "", map[string]any{"email": email, "password": demoPassword})
+	tok, err := d.api.CreateTokenWithResponse(ctx, apiclient.TokenRequest{Email: ptr(email), Password: ptr(demoPassword)})
+	t, err := created("POST /tokens "+email, tok, err)
 	if err != nil {
 		return "", err
 	}
-	return tok["token"].(string), nil
+	return t.Token, nil
 }
 
-func (d *demoer) org(ctx context.Context, name, uscc, kind string) (string, error) {
-	o, err := d.must(ctx, 201, "POST", "/organizations", d.admin, map[string]any{"name": name, "uscc": uscc, "kind": kind})
+func (d *demoer) org(ctx context.Context, p apiclient.Party, kind apiclient.NewOrganizationKind) (openapi_types.UUID, error) {
+	res, err := d.api.CreateOrganizationWithResponse(ctx, nil, apiclient.NewOrganization{Name: p.Name, Uscc: *p.Uscc, Kind: kind}, as(d.admin))
+	o, err := created("POST /organizations "+p.Name, res, err)
 	if err != nil {
-		return "", err
+		return openapi_types.UUID{}, err
 	}
-	return o["id"].(string), nil
+	return o.Id, nil
 }
 
-func party(name, uscc string) map[string]any {
-	return map[string]any{"type": "organization", "name": name, "uscc": uscc}
+func party(name, uscc string) apiclient.Party {
+	return apiclient.Party{Type: apiclient.PartyTypeOrganization, Name: name, Uscc: ptr(uscc)}
 }
 
-func (d *demoer) file(ctx context.Context, token string, grantor, secured map[string]any, kind, description string, items []any, months int) (string, error) {
-	r, err := d.must(ctx, 201, "POST", "/registrations", token, map[string]any{
-		"kind": kind, "grantors": []any{grantor}, "secured_parties": []any{secured},
-		"collateral":    map[string]any{"description": description, "items": items},
-		"period_months": months, "max_secured_amount": map[string]any{"amount": "5000000.00", "currency": "CNY"},
-	})
+func (d *demoer) file(ctx context.Context, token string, grantor, secured apiclient.Party, kind apiclient.Kind, description string, items []apiclient.Item, months int) (string, error) {
+	filing := apiclient.Filing{
+		Kind: kind, Grantors: []apiclient.Party{grantor}, SecuredParties: []apiclient.Party{secured},
+		Collateral:   apiclient.Collateral{Description: description},
+		PeriodMonths: months, MaxSecuredAmount: &apiclient.Money{Amount: "5000000.00", Currency: "CNY"},
+	}
+	if items != nil {
+		filing.Collateral.Items = &items
+	}
+	res, err := d.api.FileRegistrationWithResponse(ctx, nil, filing, as(token))
+	r, err := created("POST /registrations "+description, res, err)
 	if err != nil {
 		return "", err
 	}
 	d.registrations++
-	return r["number"].(string), nil
+	return r.Number, nil
 }
 
-func (d *demoer) run(ctx context.Context, registryOrg string) error {
-	for _, u := range []struct{ email, role string }{{"admin@registry.demo", "admin"}, {"auditor@registry.demo", "auditor"}} {
+func (d *demoer) run(ctx context.Context, registryOrg openapi_types.UUID) error {
+	for _, u := range []struct {
+		email string
+		role  apiclient.Role
+	}{{"admin@registry.demo", apiclient.RoleAdmin}, {"auditor@registry.demo", apiclient.RoleAuditor}} {
 		if _, err := d.user(ctx, registryOrg, u.email, u.role); err != nil {
 			return err
 		}
@@ -165,80 +167,90 @@ func (d *demoer) run(ctx context.Context, registryOrg string) error {
 	xingchen := party("上海星辰精密机械有限公司", "91310115MA1K3YJ12G")
 	beichen := party("上海北辰贸易有限公司", "91440300MA5DC6YB00")
 	huaxia := party("杭州华夏纺织有限公司", "91330100MA27XY1235")
-	ids := map[string]string{}
+	ids := map[string]openapi_types.UUID{}
 	for _, o := range []struct {
-		p    map[string]any
-		kind string
-	}{{spdb, "financial_institution"}, {icbc, "financial_institution"}, {xingchen, "enterprise"}, {beichen, "enterprise"}, {huaxia, "enterprise"}} {
-		id, err := d.org(ctx, o.p["name"].(string), o.p["uscc"].(string), o.kind)
+		p    apiclient.Party
+		kind apiclient.NewOrganizationKind
+	}{
+		{spdb, apiclient.NewOrganizationKindFinancialInstitution}, {icbc, apiclient.NewOrganizationKindFinancialInstitution},
+		{xingchen, apiclient.NewOrganizationKindEnterprise}, {beichen, apiclient.NewOrganizationKindEnterprise}, {huaxia, apiclient.NewOrganizationKindEnterprise},
+	} {
+		id, err := d.org(ctx, o.p, o.kind)
 		if err != nil {
 			return err
 		}
-		ids[o.p["uscc"].(string)] = id
+		ids[*o.p.Uscc] = id
 	}
-	spdbClerk, err := d.user(ctx, ids["91310000132209458L"], "clerk@spdb.demo", "registrant", "searcher", "org_admin")
+	spdbClerk, err := d.user(ctx, ids["91310000132209458L"], "clerk@spdb.demo", apiclient.RoleRegistrant, apiclient.RoleSearcher, apiclient.RoleOrgAdmin)
 	if err != nil {
 		return err
 	}
-	icbcClerk, err := d.user(ctx, ids["911100001000065859"], "clerk@icbc.demo", "registrant", "searcher")
+	icbcClerk, err := d.user(ctx, ids["911100001000065859"], "clerk@icbc.demo", apiclient.RoleRegistrant, apiclient.RoleSearcher)
 	if err != nil {
 		return err
 	}
-	grantor, err := d.user(ctx, ids["91310115MA1K3YJ12G"], "finance@xingchen.demo", "registrant", "searcher")
+	grantor, err := d.user(ctx, ids["91310115MA1K3YJ12G"], "finance@xingchen.demo", apiclient.RoleRegistrant, apiclient.RoleSearcher)
 	if err != nil {
 		return err
 	}
-	cnc := []any{map[string]any{"type": "equipment", "serial_number": "DMG-2019-004411", "description": "五轴加工中心 DMU 50"}}
+	cnc := []apiclient.Item{{Type: apiclient.ItemTypeEquipment, SerialNumber: "DMG-2019-004411", Description: ptr("五轴加工中心 DMU 50")}}
 	// Effective, then amended with a forklift whose priority is the amendment's.
-	amended, err := d.file(ctx, spdbClerk, xingchen, spdb, "chattel_mortgage", "浦东工厂数控加工中心十二台及全部备件", cnc, 36)
+	amended, err := d.file(ctx, spdbClerk, xingchen, spdb, apiclient.KindChattelMortgage, "浦东工厂数控加工中心十二台及全部备件", cnc, 36)
 	if err != nil {
 		return err
 	}
-	if _, err := d.must(ctx, 201, "POST", "/registrations/"+amended+"/amendments", spdbClerk, map[string]any{
-		"add_items": []any{map[string]any{"type": "vehicle", "serial_number": "LINDE-H25-77812", "description": "林德叉车"}}}); err != nil {
+	amendment, err := d.api.AmendRegistrationWithResponse(ctx, amended, nil, apiclient.Amendment{
+		AddItems: &[]apiclient.Item{{Type: apiclient.ItemTypeVehicle, SerialNumber: "LINDE-H25-77812", Description: ptr("林德叉车")}}}, as(spdbClerk))
+	if _, err := created("POST /registrations/"+amended+"/amendments", amendment, err); err != nil {
 		return err
 	}
 	// Extended within its last 90 days.
-	extended, err := d.file(ctx, icbcClerk, beichen, icbc, "receivables_pledge", "对华东区客户的全部应收账款", nil, 2)
+	extended, err := d.file(ctx, icbcClerk, beichen, icbc, apiclient.KindReceivablesPledge, "对华东区客户的全部应收账款", nil, 2)
 	if err != nil {
 		return err
 	}
-	if _, err := d.must(ctx, 201, "POST", "/registrations/"+extended+"/extensions", icbcClerk, map[string]any{"period_months": 12}); err != nil {
+	extension, err := d.api.ExtendRegistrationWithResponse(ctx, extended, nil, apiclient.Extension{PeriodMonths: 12}, as(icbcClerk))
+	if _, err := created("POST /registrations/"+extended+"/extensions", extension, err); err != nil {
 		return err
 	}
 	// Cancelled: the debt was repaid.
-	cancelled, err := d.file(ctx, spdbClerk, huaxia, spdb, "financial_lease", "纺织机二十台（融资租赁）", []any{map[string]any{"type": "equipment", "serial_number": "TOYOTA-JAT810-5512"}}, 24)
+	cancelled, err := d.file(ctx, spdbClerk, huaxia, spdb, apiclient.KindFinancialLease, "纺织机二十台（融资租赁）",
+		[]apiclient.Item{{Type: apiclient.ItemTypeEquipment, SerialNumber: "TOYOTA-JAT810-5512"}}, 24)
 	if err != nil {
 		return err
 	}
-	if _, err := d.must(ctx, 201, "POST", "/registrations/"+cancelled+"/cancellation", spdbClerk, map[string]any{"reason": "debt_repaid"}); err != nil {
+	cancellation, err := d.api.CancelRegistrationWithResponse(ctx, cancelled, nil, apiclient.Cancellation{Reason: apiclient.CancellationReasonDebtRepaid}, as(spdbClerk))
+	if _, err := created("POST /registrations/"+cancelled+"/cancellation", cancellation, err); err != nil {
 		return err
 	}
 	// Disputed: the grantor objects to a registration it never agreed to.
-	disputed, err := d.file(ctx, icbcClerk, xingchen, icbc, "retention_of_title", "供应的钢材五百吨，付清货款前所有权保留", nil, 12)
+	disputed, err := d.file(ctx, icbcClerk, xingchen, icbc, apiclient.KindRetentionOfTitle, "供应的钢材五百吨，付清货款前所有权保留", nil, 12)
 	if err != nil {
 		return err
 	}
-	if _, err := d.must(ctx, 201, "POST", "/registrations/"+disputed+"/objections", grantor, map[string]any{"statement": "我司与该银行之间不存在所有权保留的约定。"}); err != nil {
+	objection, err := d.api.FileObjectionWithResponse(ctx, disputed, nil, apiclient.ObjectionRequest{Statement: "我司与该银行之间不存在所有权保留的约定。"}, as(grantor))
+	if _, err := created("POST /registrations/"+disputed+"/objections", objection, err); err != nil {
 		return err
 	}
 	// Revoked by the registry on a court's judgment.
-	revoked, err := d.file(ctx, icbcClerk, huaxia, icbc, "chattel_mortgage", "仓库内的棉纱库存", nil, 12)
+	revoked, err := d.file(ctx, icbcClerk, huaxia, icbc, apiclient.KindChattelMortgage, "仓库内的棉纱库存", nil, 12)
 	if err != nil {
 		return err
 	}
-	if _, err := d.must(ctx, 201, "POST", "/registrations/"+revoked+"/revocation", d.admin, map[string]any{
-		"authority": "上海市浦东新区人民法院", "document_number": "(2026)沪0115民初1024号"}); err != nil {
+	revocation, err := d.api.RevokeWithResponse(ctx, revoked, nil, apiclient.Revocation{
+		Authority: "上海市浦东新区人民法院", DocumentNumber: "(2026)沪0115民初1024号"}, as(d.admin))
+	if _, err := created("POST /registrations/"+revoked+"/revocation", revocation, err); err != nil {
 		return err
 	}
 	for range 3 {
-		if _, err := d.file(ctx, spdbClerk, beichen, spdb, "factoring", fmt.Sprintf("保理项下的应收账款（%s）", time.Now().Format("2006-01")), nil, 12); err != nil {
+		if _, err := d.file(ctx, spdbClerk, beichen, spdb, apiclient.KindFactoring, fmt.Sprintf("保理项下的应收账款（%s）", time.Now().Format("2006-01")), nil, 12); err != nil {
 			return err
 		}
 	}
 	// A bank searches before it lends.
-	for _, criteria := range []map[string]any{{"grantor_name": "上海星辰精密机械有限公司"}, {"uscc": "91330100MA27XY1235"}, {"serial_number": "DMG-2019-004411"}} {
-		if _, err := d.must(ctx, 201, "POST", "/searches", icbcClerk, map[string]any{"criteria": criteria, "include_inactive": true}); err != nil {
+	for _, criteria := range []apiclient.Criteria{{GrantorName: ptr("上海星辰精密机械有限公司")}, {Uscc: ptr("91330100MA27XY1235")}, {SerialNumber: ptr("DMG-2019-004411")}} {
+		res, err := d.api.SearchWithResponse(ctx, nil, apiclient.SearchRequest{Criteria: criteria, IncludeInactive: ptr(true)}, as(icbcClerk))
+		if _, err := created("POST /searches", res, err); err != nil {
 			return err
 		}
 		d.searches++

@@ -154,7 +154,9 @@ func apiReference(t *testing.T) string {
 			b.WriteString("| status | answer |\n|---|---|\n")
 			for _, r := range pairs(node(op[1], "responses")) {
 				desc := text(node(r[1], "description"))
-				if ref := node(r[1], "$ref"); ref != nil {
+				if ref := node(r[1], "$ref"); ref != nil && desc == "" {
+					// A shared answer; one may carry the operation's
+					// own description beside it.
 					desc = "a problem document"
 				}
 				fmt.Fprintf(&b, "| %s | %s |\n", r[0].Value, cell(desc))

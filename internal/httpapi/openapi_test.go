@@ -236,6 +236,57 @@ func TestOpenAPIDeclaresReplays(t *testing.T) {
 	}
 }
 
+// TestOpenAPISharesRetryAnswers: every operation may be answered 429 (a
+// rate limit applies to every call) and 503 (a busy or unreachable store,
+// a lost leader), and declares both as the shared answers, whose
+// Retry-After a client waits out; an operation may only give them a
+// description of its own.
+func TestOpenAPISharesRetryAnswers(t *testing.T) {
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Responses map[string]map[string]any `yaml:"responses"`
+		} `yaml:"paths"`
+		Components struct {
+			Responses map[string]struct {
+				Headers map[string]any `yaml:"headers"`
+			} `yaml:"responses"`
+		} `yaml:"components"`
+	}
+	if err := yaml.Unmarshal(OpenAPI, &doc); err != nil {
+		t.Fatal(err)
+	}
+	shared := map[string]string{"429": "RateLimited", "503": "Unavailable"}
+	for _, name := range shared {
+		if _, ok := doc.Components.Responses[name].Headers["Retry-After"]; !ok {
+			t.Errorf("components.responses.%s declares no Retry-After", name)
+		}
+	}
+	n := 0
+	for path, ops := range doc.Paths {
+		for method, op := range ops {
+			n++
+			for status, name := range shared {
+				r, ok := op.Responses[status]
+				if !ok {
+					t.Errorf("%s %s: no %s answer", strings.ToUpper(method), path, status)
+					continue
+				}
+				if r["$ref"] != "#/components/responses/"+name {
+					t.Errorf("%s %s: its %s is not #/components/responses/%s", strings.ToUpper(method), path, status, name)
+				}
+				for k := range r {
+					if k != "$ref" && k != "description" {
+						t.Errorf("%s %s: its %s has %s beside the shared answer", strings.ToUpper(method), path, status, k)
+					}
+				}
+			}
+		}
+	}
+	if n < 50 {
+		t.Errorf("only %d operations", n)
+	}
+}
+
 // TestOpenAPIAnswersListRequiredFields: every object an answer holds lists
 // its required fields (those the service always sends, its Go fields
 // without omitempty), so that a generated client's fields are values, not

@@ -34,7 +34,7 @@ func TestTheDocumentationListsEverySetting(t *testing.T) {
 		if len(cells) < 5 {
 			continue
 		}
-		for _, f := range strings.Split(cells[1], "`") [1:] {
+		for _, f := range strings.Split(cells[1], "`")[1:] {
 			if f = strings.TrimSpace(f); f != "" && !strings.ContainsAny(f, " ,") {
 				rows[f] = line
 			}

@@ -30,6 +30,7 @@ import (
 	"github.com/movable-registry/registry/internal/httpapi"
 	"github.com/movable-registry/registry/internal/httpx"
 	riverjobs "github.com/movable-registry/registry/internal/jobs"
+	"github.com/movable-registry/registry/internal/outbound"
 	"github.com/movable-registry/registry/internal/postgres"
 	"github.com/movable-registry/registry/internal/registry"
 	"github.com/movable-registry/registry/internal/translog"
@@ -166,7 +167,7 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 		PasswordHashers: cfg.SignIn.ConcurrentHashes, PasswordWait: cfg.SignIn.HashWait,
 		IDNumberPerHour: cfg.Search.IDNumberPerHour, SignUpsPerHour: cfg.RateLimits.SignUpsPerHour,
 		SharedSignIn:         sharedSignIn(cfg, store),
-		CheckWebhookURL:      httpx.WebhookGuard{Allow: cfg.Webhooks.AllowHosts}.Check,
+		CheckWebhookURL:      outbound.Guard{Allow: cfg.Webhooks.AllowHosts}.Check,
 		ReminderDays:         cfg.Reminders.DaysBefore,
 		IdempotencyRetention: cfg.Idempotency.Retention,
 		LogSigner:            signer, LogVerifierKey: vkey, LogOrigin: cfg.LogOrigin(signer.Name()), Sandbox: cfg.Sandbox,
@@ -232,7 +233,7 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 	}
 	defer jobsPool.Close()
 	delivery, err := riverjobs.Start(jobs, store, riverjobs.Options{Log: riverLogger(log), DB: jobsPool,
-		Guard: httpx.WebhookGuard{Allow: cfg.Webhooks.AllowHosts}, RetryBase: cfg.Webhooks.RetryBase,
+		Guard: outbound.Guard{Allow: cfg.Webhooks.AllowHosts}, RetryBase: cfg.Webhooks.RetryBase,
 		SMTP:  riverjobs.SMTP{Addr: cfg.SMTP.Addr, From: cfg.SMTP.From, PublicURL: cfg.Web.PublicURL},
 		Tasks: tasks(svc, cfg.Log.DeadlineInterval, log, metrics), Metrics: metrics})
 	if err != nil {

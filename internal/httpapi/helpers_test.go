@@ -22,6 +22,7 @@ import (
 	"github.com/movable-registry/registry/internal/certpdf"
 	"github.com/movable-registry/registry/internal/httpapi"
 	"github.com/movable-registry/registry/internal/httpx"
+	"github.com/movable-registry/registry/internal/outbound"
 	"github.com/movable-registry/registry/internal/pgtest"
 	"github.com/movable-registry/registry/internal/postgres"
 	"github.com/movable-registry/registry/internal/registry"
@@ -107,7 +108,7 @@ func newEnvWith(t testing.TB, configure func(*registry.Config), options ...func(
 	}
 	// Webhooks as registryd checks them, with loopback allowed (as
 	// webhooks.allow_hosts would) for receivers the tests run.
-	guard := httpx.WebhookGuard{Allow: []string{"127.0.0.1/32"}}
+	guard := outbound.Guard{Allow: []string{"127.0.0.1/32"}}
 	cfg := registry.Config{AdminToken: adminToken, ExtensionWindowDays: 90, LogSigner: signer, LogVerifierKey: vkey, CheckWebhookURL: guard.Check}
 	configure(&cfg)
 	svc := registry.NewService(store, c.Now, cfg)

@@ -26,7 +26,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/rivertype"
 
-	"github.com/movable-registry/registry/internal/httpx"
+	"github.com/movable-registry/registry/internal/outbound"
 	"github.com/movable-registry/registry/internal/registry"
 )
 
@@ -42,7 +42,7 @@ type Store interface {
 // Options configure the jobs.
 type Options struct {
 	Log   *slog.Logger
-	Guard httpx.WebhookGuard
+	Guard outbound.Guard
 	// RetryBase is the first retry's delay (default 10 s); each doubles,
 	// up to an hour, with jitter; a delivery is given up after RetryFor
 	// (default 24 h).

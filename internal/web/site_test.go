@@ -21,6 +21,7 @@ import (
 	"github.com/movable-registry/registry/internal/certpdf"
 	"github.com/movable-registry/registry/internal/httpapi"
 	"github.com/movable-registry/registry/internal/httpx"
+	"github.com/movable-registry/registry/internal/outbound"
 	"github.com/movable-registry/registry/internal/pgtest"
 	"github.com/movable-registry/registry/internal/postgres"
 	"github.com/movable-registry/registry/internal/registry"
@@ -73,7 +74,7 @@ func newSiteOf(t testing.TB, options func(*httpx.Options), serve func(http.Handl
 		t.Fatal(err)
 	}
 	svc := registry.NewService(store, time.Now, registry.Config{AdminToken: adminToken, ExtensionWindowDays: 90, LogSigner: signer, LogVerifierKey: vkey,
-		CheckWebhookURL: httpx.WebhookGuard{Allow: []string{"127.0.0.1/32"}}.Check, Sandbox: sandbox})
+		CheckWebhookURL: outbound.Guard{Allow: []string{"127.0.0.1/32"}}.Check, Sandbox: sandbox})
 	var logTo io.Writer = io.Discard
 	if os.Getenv("TEST_LOG") != "" {
 		logTo = os.Stderr

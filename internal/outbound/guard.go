@@ -1,4 +1,4 @@
-package httpx
+package outbound
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// WebhookGuard decides which addresses the registry may call with notices:
+// Guard decides which addresses the registry may call with notices:
 // https, and only to globally reachable addresses (IANA's special-purpose
 // address registries), so that a webhook cannot make the registry reach
 // into its own network (server-side request forgery). An IPv4 address
@@ -20,7 +20,7 @@ import (
 // judged as that IPv4 address, since a translator or relay delivers to it. Allow names hosts, host:ports and CIDR ranges that may
 // be called anyway, over plain http too (a receiver inside the operator's
 // network, or a test's on loopback).
-type WebhookGuard struct {
+type Guard struct {
 	Allow []string
 	// Resolver looks names up (net.DefaultResolver when nil).
 	Resolver interface {
@@ -29,7 +29,7 @@ type WebhookGuard struct {
 }
 
 // Check refuses raw unless the registry may call it, saying why.
-func (g WebhookGuard) Check(ctx context.Context, raw string) error {
+func (g Guard) Check(ctx context.Context, raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return errors.New("must be an absolute https:// address")
@@ -59,7 +59,7 @@ func (g WebhookGuard) Check(ctx context.Context, raw string) error {
 
 // permits reports whether the registry may connect to an address: one in
 // a range webhooks.allow_hosts names, or a globally reachable one.
-func (g WebhookGuard) permits(a netip.Addr) bool {
+func (g Guard) permits(a netip.Addr) bool {
 	return g.allowsAddr(a.Unmap()) || GloballyReachable(a)
 }
 
@@ -67,7 +67,7 @@ func (g WebhookGuard) permits(a netip.Addr) bool {
 // the address it connects to (a name that resolved to a public address at
 // registration may resolve elsewhere later), follows no redirect, and
 // gives up after timeout.
-func (g WebhookGuard) Client(timeout time.Duration) *http.Client {
+func (g Guard) Client(timeout time.Duration) *http.Client {
 	dialer := &net.Dialer{Timeout: 5 * time.Second}
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.Proxy = nil
@@ -94,7 +94,7 @@ func (g WebhookGuard) Client(timeout time.Duration) *http.Client {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
-func (g WebhookGuard) resolve(ctx context.Context, host string) ([]netip.Addr, error) {
+func (g Guard) resolve(ctx context.Context, host string) ([]netip.Addr, error) {
 	if a, err := netip.ParseAddr(host); err == nil {
 		return []netip.Addr{a}, nil
 	}
@@ -112,7 +112,7 @@ func (g WebhookGuard) resolve(ctx context.Context, host string) ([]netip.Addr, e
 }
 
 // allowsHost reports whether Allow names the host or host:port.
-func (g WebhookGuard) allowsHost(host, hostPort string) bool {
+func (g Guard) allowsHost(host, hostPort string) bool {
 	for _, a := range g.Allow {
 		if strings.EqualFold(a, host) || strings.EqualFold(a, hostPort) {
 			return true
@@ -127,7 +127,7 @@ func (g WebhookGuard) allowsHost(host, hostPort string) bool {
 }
 
 // allowsAddr reports whether an address is in a range Allow names.
-func (g WebhookGuard) allowsAddr(a netip.Addr) bool {
+func (g Guard) allowsAddr(a netip.Addr) bool {
 	for _, s := range g.Allow {
 		if p, err := netip.ParsePrefix(s); err == nil && p.Contains(a) {
 			return true

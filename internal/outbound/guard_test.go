@@ -1,4 +1,4 @@
-package httpx
+package outbound
 
 import (
 	"context"
@@ -26,7 +26,7 @@ func TestWebhookGuard(t *testing.T) {
 		"metadata.example":      {netip.MustParseAddr("169.254.169.254")},
 		"localhost":             {netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("::1")},
 	}
-	g := WebhookGuard{Resolver: dns}
+	g := Guard{Resolver: dns}
 	ctx := context.Background()
 	for _, bad := range []string{
 		"https://127.0.0.1/hook", "https://10.0.0.1/hook", "https://169.254.169.254/latest/meta-data", "https://[::1]/hook",
@@ -44,10 +44,10 @@ func TestWebhookGuard(t *testing.T) {
 		}
 	}
 	// The machine's own resolver: localhost is loopback.
-	if err := (WebhookGuard{}).Check(ctx, "https://localhost/hook"); err == nil {
+	if err := (Guard{}).Check(ctx, "https://localhost/hook"); err == nil {
 		t.Error("https://localhost/hook was accepted with the real resolver")
 	}
-	allowed := WebhookGuard{Resolver: dns, Allow: []string{"127.0.0.1/32", "localhost:9000"}}
+	allowed := Guard{Resolver: dns, Allow: []string{"127.0.0.1/32", "localhost:9000"}}
 	for _, good := range []string{"http://127.0.0.1:8080/hook", "http://localhost:9000/hook"} {
 		if err := allowed.Check(ctx, good); err != nil {
 			t.Errorf("allowed %s: %v", good, err)
@@ -62,7 +62,7 @@ func TestWebhookGuard(t *testing.T) {
 // be called; an IPv4 address inside an IPv6 one is judged as IPv4, since a
 // translator or relay would deliver to it.
 func TestWebhookAddressesMustBeGloballyReachable(t *testing.T) {
-	g := WebhookGuard{Resolver: fakeDNS{}}
+	g := Guard{Resolver: fakeDNS{}}
 	ctx := context.Background()
 	for _, bad := range []string{
 		// From the attack.

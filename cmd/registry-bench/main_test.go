@@ -16,7 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/movable-registry/registry/internal/audit"
-	"github.com/movable-registry/registry/internal/identity"
+	"github.com/movable-registry/registry/internal/identifiers"
 	"github.com/movable-registry/registry/internal/postgres"
 	"github.com/movable-registry/registry/internal/translog"
 )
@@ -27,10 +27,10 @@ func TestGeneratedIdentifiersAreValid(t *testing.T) {
 	names := map[string]bool{}
 	for g := range int64(20000) {
 		c := company(g)
-		if _, err := identity.CanonicalUSCC(c.USCC); err != nil {
+		if _, err := identifiers.CanonicalUSCC(c.USCC); err != nil {
 			t.Fatalf("company %d: USCC %s: %v", g, c.USCC, err)
 		}
-		if _, err := identity.CanonicalIDNumber(idNumber(c.Region.division, g)); err != nil {
+		if _, err := identifiers.CanonicalIDNumber(idNumber(c.Region.division, g)); err != nil {
 			t.Fatalf("person %d: %v", g, err)
 		}
 		if names[c.Name] {
@@ -39,7 +39,7 @@ func TestGeneratedIdentifiersAreValid(t *testing.T) {
 		names[c.Name] = true
 	}
 	for b := range 8 {
-		if _, err := identity.CanonicalUSCC(bankCompany(b).USCC); err != nil {
+		if _, err := identifiers.CanonicalUSCC(bankCompany(b).USCC); err != nil {
 			t.Fatalf("bank %d: %v", b, err)
 		}
 	}

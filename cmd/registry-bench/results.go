@@ -11,7 +11,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/movable-registry/registry/internal/identity"
+	"github.com/movable-registry/registry/internal/names"
+
+	"github.com/movable-registry/registry/internal/identifiers"
 	"github.com/movable-registry/registry/internal/postgres"
 	"github.com/movable-registry/registry/internal/registry"
 )
@@ -207,14 +209,14 @@ func explainSearches(ctx context.Context, dsn string, w *workload) ([]PlanResult
 	serial := filing(3, c).Collateral.Items
 	now := time.Now()
 	queries := map[string]registry.Query{
-		"grantor_name":        {Criteria: registry.Criteria{GrantorName: c.Name}, NameKey: identity.Normalize(c.Name).Key, AsOf: now},
+		"grantor_name":        {Criteria: registry.Criteria{GrantorName: c.Name}, NameKey: names.Normalize(c.Name).Key, AsOf: now},
 		"uscc":                {Criteria: registry.Criteria{USCC: c.USCC}, AsOf: now},
 		"id_number":           {Criteria: registry.Criteria{IDNumber: idNumber("310115", 7)}, AsOf: now},
 		"lei":                 {Criteria: registry.Criteria{LEI: "5493001KJTIIGC8Y1R12"}, AsOf: now},
 		"registration_number": {Criteria: registry.Criteria{RegistrationNumber: w.numbers[0].number}, AsOf: now},
 	}
 	if len(serial) > 0 {
-		queries["serial_number"] = registry.Query{Criteria: registry.Criteria{SerialNumber: serial[0].SerialNumber}, SerialKey: identity.SerialKey(serial[0].SerialNumber), AsOf: now}
+		queries["serial_number"] = registry.Query{Criteria: registry.Criteria{SerialNumber: serial[0].SerialNumber}, SerialKey: identifiers.SerialKey(serial[0].SerialNumber), AsOf: now}
 	}
 	var out []PlanResult
 	for name, q := range queries {

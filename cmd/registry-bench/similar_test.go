@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/movable-registry/registry/internal/identity"
 	"github.com/movable-registry/registry/internal/names"
 )
 
@@ -68,7 +67,7 @@ func slip(r *rand.Rand, name string, alphabet []rune) string {
 // forgives the slip (the name is then found, not similar).
 func nearMiss(x *names.Index, r *rand.Rand, orig string, alphabet []rune) (q string, hit, ok bool) {
 	q = slip(r, orig, alphabet)
-	k, want := identity.Normalize(q).Key, identity.Normalize(orig).Key
+	k, want := names.Normalize(q).Key, names.Normalize(orig).Key
 	if k == want {
 		return q, false, false
 	}
@@ -84,7 +83,7 @@ func buildIndex(all []string) (*names.Index, time.Duration) {
 	x := names.New()
 	start := time.Now()
 	for _, n := range all {
-		x.Add(identity.Normalize(n).Key, n)
+		x.Add(names.Normalize(n).Key, n)
 	}
 	return x, time.Since(start)
 }

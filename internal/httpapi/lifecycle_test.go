@@ -10,7 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/movable-registry/registry/internal/identity"
+	"github.com/movable-registry/registry/internal/identifiers"
 )
 
 // ts reads an RFC 3339 time from a JSON answer.
@@ -238,7 +238,7 @@ func TestAmendments(t *testing.T) {
 		e.problem(e.do("POST", "/registrations/"+n+"/amendments", bank.Token, map[string]any{"description": "x"}), 409, "registration_not_effective")
 		e.problem(e.do("POST", "/registrations/"+n+"/extensions", bank.Token, map[string]any{"period_months": 1}), 409, "registration_not_effective")
 		nobody := n[:10] + "99999999"
-		e.problem(e.do("POST", "/registrations/"+nobody+identity.NumberCheckDigits(nobody)+"/amendments", bank.Token, map[string]any{"description": "x"}), 404, "not_found")
+		e.problem(e.do("POST", "/registrations/"+nobody+identifiers.NumberCheckDigits(nobody)+"/amendments", bank.Token, map[string]any{"description": "x"}), 404, "not_found")
 	})
 }
 

@@ -10,7 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/movable-registry/registry/internal/identity"
+	"github.com/movable-registry/registry/internal/identifiers"
 	"github.com/movable-registry/registry/internal/registry"
 )
 
@@ -26,7 +26,7 @@ func TestFileRegistration(t *testing.T) {
 		r := e.do("POST", "/registrations", bank.Token, filing(grantorName, usccs[1]))
 		reg := e.must(201, r)
 		number := reg["number"].(string)
-		if err := identity.CheckNumber(number); err != nil {
+		if err := identifiers.CheckNumber(number); err != nil {
 			t.Errorf("number %s: %v", number, err)
 		}
 		if want := before.In(registry.Shanghai).Format("20060102"); !strings.HasPrefix(number, want) {
@@ -201,7 +201,7 @@ func TestGetRegistration(t *testing.T) {
 	})
 	t.Run("404: a well-formed number nobody has", func(t *testing.T) {
 		body := "202611260000009999"
-		e.problem(e.do("GET", "/registrations/"+body+identity.NumberCheckDigits(body), searcher.Token, nil), 404, "not_found")
+		e.problem(e.do("GET", "/registrations/"+body+identifiers.NumberCheckDigits(body), searcher.Token, nil), 404, "not_found")
 	})
 	t.Run("422: a number with a wrong check digit or the wrong length", func(t *testing.T) {
 		bad := number[:19] + string("0123456789"[(int(number[19]-'0')+1)%10])
@@ -233,7 +233,7 @@ func TestCancel(t *testing.T) {
 		if r["status"] != "cancelled" || len(hist) != 2 || hist[1].(map[string]any)["type"] != "cancellation" {
 			t.Fatalf("cancelled = %v", r)
 		}
-		if c := hist[1].(map[string]any)["number"].(string); c <= n || identity.CheckNumber(c) != nil {
+		if c := hist[1].(map[string]any)["number"].(string); c <= n || identifiers.CheckNumber(c) != nil {
 			t.Errorf("cancellation number %s after %s", c, n)
 		}
 		e.problem(e.do("POST", "/registrations/"+n+"/cancellation", bank.Token, `{"reason":"debt_repaid"}`), 409, "registration_not_effective")
@@ -278,7 +278,7 @@ func TestCancel(t *testing.T) {
 			t.Errorf("errors (-got +want):\n%s", diff)
 		}
 		body := "202611260000009999"
-		e.problem(e.do("POST", "/registrations/"+body+identity.NumberCheckDigits(body)+"/cancellation", bank.Token, `{"reason":"other"}`), 404, "not_found")
+		e.problem(e.do("POST", "/registrations/"+body+identifiers.NumberCheckDigits(body)+"/cancellation", bank.Token, `{"reason":"other"}`), 404, "not_found")
 		e.problem(e.do("POST", "/registrations/"+n+"/cancellation", bank.Token, `{"reason":"other","when":"now"}`), 400, "malformed_request")
 		e.problem(e.do("POST", "/registrations/"+n+"/cancellation", "", `{"reason":"other"}`), 401, "unauthenticated")
 		if n := e.count("SELECT count(*) FROM events WHERE type = 'cancellation' AND registration_number = $1", n); n != 0 {

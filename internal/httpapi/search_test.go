@@ -8,7 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/movable-registry/registry/internal/identity"
+	"github.com/movable-registry/registry/internal/identifiers"
 )
 
 // numbers lists the registration numbers of a search answer, in order.
@@ -82,7 +82,7 @@ func TestSearch(t *testing.T) {
 					}
 				}
 				number := s["number"].(string)
-				if err := identity.CheckNumber(number); err != nil {
+				if err := identifiers.CheckNumber(number); err != nil {
 					t.Errorf("certificate number %s: %v", number, err)
 				}
 				if r.Header.Get("Location") != "/api/v1/searches/"+number {
@@ -150,7 +150,7 @@ func TestSearch(t *testing.T) {
 		}
 		e.problem(e.do("GET", "/searches/"+number, other.Token, nil), 403, "forbidden")
 		body := "202611260000009999"
-		e.problem(e.do("GET", "/searches/"+body+identity.NumberCheckDigits(body), bank.Token, nil), 404, "not_found")
+		e.problem(e.do("GET", "/searches/"+body+identifiers.NumberCheckDigits(body), bank.Token, nil), 404, "not_found")
 		e.problem(e.do("GET", "/searches/"+number[:19]+"x", bank.Token, nil), 422, "invalid_number")
 	})
 	t.Run("422", func(t *testing.T) {
@@ -218,7 +218,7 @@ func TestCertificates(t *testing.T) {
 	})
 	t.Run("404 and 422", func(t *testing.T) {
 		body := "202611260000009999"
-		e.problem(e.do("GET", "/certificates/"+body+identity.NumberCheckDigits(body), "", nil), 404, "not_found")
+		e.problem(e.do("GET", "/certificates/"+body+identifiers.NumberCheckDigits(body), "", nil), 404, "not_found")
 		swapped := number[:10] + number[11:12] + number[10:11] + number[12:]
 		if swapped != number {
 			e.problem(e.do("GET", "/certificates/"+swapped, "", nil), 422, "invalid_number")

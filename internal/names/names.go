@@ -1,7 +1,9 @@
-// Package names is the similar-names index: every grantor organization name
-// the register holds, in memory, arranged so that the names similar to a
-// searched one (identity.Compare: one slip apart, or the same firm) are
-// found in microseconds whatever the size of the register.
+// Package names is what the register knows of names: the search key a name
+// is compared by (Normalize, normalize.go), when two names are similar
+// (Compare, similar.go: one slip apart, or the same firm), and the
+// similar-names index: every grantor organization name the register holds,
+// in memory, arranged so that the names similar to a searched one are found
+// in microseconds whatever the size of the register.
 //
 // One slip apart is found through the deletion neighbourhood of each search
 // key: a name is filed under its key and under its key with each one
@@ -25,8 +27,6 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
-
-	"github.com/movable-registry/registry/internal/identity"
 )
 
 // Index holds names; it is safe for concurrent use.
@@ -53,7 +53,7 @@ func New() *Index { return &Index{seed: maphash.MakeSeed()} }
 // Candidate is a similar name and how it is similar.
 type Candidate struct {
 	Key, Name string
-	How       identity.Similarity
+	How       Similarity
 	// Distance is the edit distance between the keys, which orders the
 	// candidates within one kind of similarity.
 	Distance int
@@ -123,7 +123,7 @@ func (x *Index) file(key, name string, slips, firms []uint64) ([]uint64, []uint6
 	for i, r := range key {
 		slips = append(slips, uint64(x.hash(key, i, utf8.RuneLen(r)))<<32|id)
 	}
-	if fk := identity.Parts(name, key).FirmKey(); fk != "" {
+	if fk := Parts(name, key).FirmKey(); fk != "" {
 		firms = append(firms, uint64(x.hash(fk, -1, 0))<<32|id)
 	}
 	return slips, firms
@@ -229,7 +229,7 @@ func (x *Index) Similar(key, name string, max int) []Candidate {
 	if key == "" || max <= 0 {
 		return nil
 	}
-	q := identity.Parts(name, key)
+	q := Parts(name, key)
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	var out []Candidate
@@ -240,8 +240,8 @@ func (x *Index) Similar(key, name string, max int) []Candidate {
 		}
 		seen[id] = true
 		k, n := x.key(id), x.name(id)
-		p := identity.Parts(n, k)
-		if how := identity.Compare(q, p); how != identity.NotSimilar {
+		p := Parts(n, k)
+		if how := Compare(q, p); how != NotSimilar {
 			out = append(out, Candidate{Key: k, Name: n, How: how, Distance: distance(key, k), sameFirm: p.Distinctive == q.Distinctive})
 		}
 		return len(seen) < maxCandidates
@@ -254,11 +254,11 @@ func (x *Index) Similar(key, name string, max int) []Candidate {
 		x.firms.each(x.hash(fk, -1, 0), consider)
 	}
 	// A slip in a Latin name's legal-form words: the name it was meant as.
-	for _, v := range identity.LegalFormSlips(key) {
+	for _, v := range LegalFormSlips(key) {
 		x.slips.each(x.hash(v, -1, 0), func(id uint32) bool {
 			if k := x.key(id); k == v && !seen[id] {
 				seen[id] = true
-				out = append(out, Candidate{Key: k, Name: x.name(id), How: identity.OneSlip, Distance: distance(key, k)})
+				out = append(out, Candidate{Key: k, Name: x.name(id), How: OneSlip, Distance: distance(key, k)})
 			}
 			return true
 		})

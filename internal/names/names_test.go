@@ -5,19 +5,17 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/movable-registry/registry/internal/identity"
 )
 
 func add(x *Index, names ...string) {
 	for _, n := range names {
-		x.Add(identity.Normalize(n).Key, n)
+		x.Add(Normalize(n).Key, n)
 	}
 }
 
 func similar(x *Index, name string, max int) []string {
 	out := []string{}
-	for _, c := range x.Similar(identity.Normalize(name).Key, name, max) {
+	for _, c := range x.Similar(Normalize(name).Key, name, max) {
 		out = append(out, c.Name)
 	}
 	return out
@@ -78,7 +76,7 @@ func TestAddAll(t *testing.T) {
 	for i := range 5000 {
 		n := fmt.Sprintf("上海测%05d试机械有限公司", i)
 		add(one, n)
-		batch = append(batch, Name{Key: identity.Normalize(n).Key, Name: n})
+		batch = append(batch, Name{Key: Normalize(n).Key, Name: n})
 	}
 	add(all, "上海测00007试机械有限公司")
 	all.AddAll(append(batch, batch[:10]...))

@@ -253,7 +253,7 @@ const liveNamesSQL = `
 	ORDER BY c.o`
 
 // SimilarNames offers up to limit grantor names similar to the one
-// searched (identity.Compare), best first, each one a search as of q.AsOf
+// searched (names.Compare), best first, each one a search as of q.AsOf
 // would find something for.
 func (s *Store) SimilarNames(ctx context.Context, q registry.SimilarQuery, limit int) ([]string, error) {
 	out := []string{}

@@ -6,9 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/movable-registry/registry/internal/names"
+
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/movable-registry/registry/internal/identity"
 	"github.com/movable-registry/registry/internal/pgtest"
 	"github.com/movable-registry/registry/internal/postgres"
 	"github.com/movable-registry/registry/internal/registry"
@@ -83,7 +84,7 @@ func TestSimilarNamesFromAnotherInstance(t *testing.T) {
 	}
 	similar := func(s *postgres.Store, name string) []string {
 		t.Helper()
-		got, err := s.SimilarNames(ctx, registry.SimilarQuery{Name: name, Key: identity.Normalize(name).Key, AsOf: time.Now()}, 5)
+		got, err := s.SimilarNames(ctx, registry.SimilarQuery{Name: name, Key: names.Normalize(name).Key, AsOf: time.Now()}, 5)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -12,12 +12,14 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/movable-registry/registry/internal/names"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"gorm.io/gorm"
 
 	"github.com/movable-registry/registry/internal/audit"
-	"github.com/movable-registry/registry/internal/identity"
+	"github.com/movable-registry/registry/internal/identifiers"
 	"github.com/movable-registry/registry/internal/registry"
 	"github.com/movable-registry/registry/internal/translog"
 )
@@ -954,7 +956,7 @@ func partyRows(number string, at time.Time, parties []registry.IndexedParty) []p
 	for i, p := range parties {
 		key := ""
 		if p.Type == "organization" {
-			key = identity.Normalize(p.Name).Key
+			key = names.Normalize(p.Name).Key
 		}
 		rows[i] = partyRow{RegistrationNumber: number, Role: p.Role, Ord: i, Type: p.Type, Name: p.Name, NameKey: key,
 			USCC: strPtr(p.USCC), Country: strPtr(p.Country), RegistrationNo: strPtr(p.RegistrationNumber),
@@ -967,7 +969,7 @@ func itemRows(number string, items []registry.Item) []itemRow {
 	rows := make([]itemRow, len(items))
 	for i, it := range items {
 		rows[i] = itemRow{ID: it.ID, RegistrationNumber: number, Ord: i, Type: it.Type, SerialNumber: it.SerialNumber,
-			SerialKey: identity.SerialKey(it.SerialNumber), Description: it.Description, RegisteredAt: it.RegisteredAt.Time}
+			SerialKey: identifiers.SerialKey(it.SerialNumber), Description: it.Description, RegisteredAt: it.RegisteredAt.Time}
 	}
 	return rows
 }

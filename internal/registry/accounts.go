@@ -14,7 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/movable-registry/registry/internal/auth"
-	"github.com/movable-registry/registry/internal/identity"
+	"github.com/movable-registry/registry/internal/identifiers"
 )
 
 // Organization and user statuses.
@@ -909,7 +909,7 @@ type Me struct {
 func (o *Organization) Validate() error {
 	var p problems
 	o.Name = checkText(&p, "name", o.Name, true, maxName)
-	o.USCC = checkID(&p, "uscc", CodeInvalidUSCC, "USCC", o.USCC, identity.CanonicalUSCC)
+	o.USCC = checkID(&p, "uscc", CodeInvalidUSCC, "USCC", o.USCC, identifiers.CanonicalUSCC)
 	checkEnum(&p, "kind", o.Kind, OrganizationKinds)
 	return p.err()
 }

@@ -7,10 +7,10 @@ import (
 	"slices"
 	"time"
 
+	"github.com/movable-registry/registry/internal/names"
+
 	jsonv2 "github.com/go-json-experiment/json"
 	jsonv1 "github.com/go-json-experiment/json/v1"
-
-	"github.com/movable-registry/registry/internal/identity"
 )
 
 // eventBody is the canonical record of an event: the bytes the log commits to.
@@ -373,7 +373,7 @@ func (r *Registration) objection(number string) *Objection {
 	return nil
 }
 
-func nameKey(p Party) string { return identity.Normalize(p.Name).Key }
+func nameKey(p Party) string { return names.Normalize(p.Name).Key }
 
 // sameParty reports whether two parties are the same person or organization:
 // the same kind, identifiers and name (by its search key).

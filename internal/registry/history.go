@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/movable-registry/registry/internal/auth"
-	"github.com/movable-registry/registry/internal/identity"
+	"github.com/movable-registry/registry/internal/identifiers"
 )
 
 // SearchSummary is one stored search as the history lists it; its number
@@ -67,7 +67,7 @@ func (s *Service) SearchHistory(ctx context.Context, c Caller, req SearchHistory
 	if f.From != nil && f.To != nil && !f.To.After(*f.From) {
 		p.add("to", CodeInvalidField, "must be after from")
 	}
-	f.Limit, f.Before = readPage(&p, req.Limit, req.Cursor, func(n string) bool { return identity.CheckNumber(n) == nil })
+	f.Limit, f.Before = readPage(&p, req.Limit, req.Cursor, func(n string) bool { return identifiers.CheckNumber(n) == nil })
 	if err := p.err(); err != nil {
 		return Page[SearchSummary]{}, err
 	}

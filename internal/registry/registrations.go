@@ -16,7 +16,7 @@ import (
 
 	"github.com/movable-registry/registry/internal/audit"
 	"github.com/movable-registry/registry/internal/auth"
-	"github.com/movable-registry/registry/internal/identity"
+	"github.com/movable-registry/registry/internal/identifiers"
 )
 
 // shown is a registration as c may see it: the identity numbers of
@@ -128,11 +128,11 @@ func (a *Amendment) against(cur Registration, st Stamp) (amendmentData, error) {
 	}
 	kept := make(map[string]string, len(items)) // serial key → item id
 	for _, it := range items {
-		kept[identity.SerialKey(it.SerialNumber)] = it.ID
+		kept[identifiers.SerialKey(it.SerialNumber)] = it.ID
 	}
 	added := newItems(st, a.AddItems)
 	for i, it := range added {
-		if id, dup := kept[identity.SerialKey(it.SerialNumber)]; dup {
+		if id, dup := kept[identifiers.SerialKey(it.SerialNumber)]; dup {
 			p.broke(fmt.Sprintf("add_items[%d].serial_number", i), RuleItemRegistered, "is already registered as item "+id)
 		}
 	}
@@ -293,7 +293,7 @@ func (s *Service) Registrations(ctx context.Context, c Caller, req ListRequest) 
 	}
 	f := ListFilter{ControllerID: c.OrganizationID, Status: req.Status, Now: s.clock()}
 	var limit int
-	limit, f.After = readPage(&p, req.Limit, req.Cursor, func(s string) bool { return identity.CheckNumber(s) == nil })
+	limit, f.After = readPage(&p, req.Limit, req.Cursor, func(s string) bool { return identifiers.CheckNumber(s) == nil })
 	if err := p.err(); err != nil {
 		return RegistrationPage{}, err
 	}
@@ -618,7 +618,7 @@ func (s *Service) replayed(ctx context.Context, number string) (Registration, er
 var farFuture = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func checkNumber(field, number string) error {
-	if err := identity.CheckNumber(number); err != nil {
+	if err := identifiers.CheckNumber(number); err != nil {
 		return Invalid(field, CodeInvalidNumber, err.Error())
 	}
 	return nil
@@ -1019,7 +1019,7 @@ func checkParty(p *problems, field string, party *Party) {
 			if party.USCC == "" {
 				p.broke(field+".uscc", RuleUSCCOrForeign, "is required (or country and registration_number for an organization registered outside mainland China)")
 			} else {
-				party.USCC = checkID(p, field+".uscc", CodeInvalidUSCC, "USCC", party.USCC, identity.CanonicalUSCC)
+				party.USCC = checkID(p, field+".uscc", CodeInvalidUSCC, "USCC", party.USCC, identifiers.CanonicalUSCC)
 			}
 			party.Country = ""
 			if party.RegistrationNumber != "" {
@@ -1035,7 +1035,7 @@ func checkParty(p *problems, field string, party *Party) {
 			party.RegistrationNumber = checkText(p, field+".registration_number", party.RegistrationNumber, true, maxSerial)
 		}
 		if party.LEI != "" {
-			party.LEI = checkID(p, field+".lei", CodeInvalidLEI, "LEI", party.LEI, identity.CanonicalLEI)
+			party.LEI = checkID(p, field+".lei", CodeInvalidLEI, "LEI", party.LEI, identifiers.CanonicalLEI)
 		}
 	case "individual":
 		for f, v := range map[string]string{"uscc": party.USCC, "lei": party.LEI, "country": party.Country, "registration_number": party.RegistrationNumber} {
@@ -1046,7 +1046,7 @@ func checkParty(p *problems, field string, party *Party) {
 		if party.IDNumber == "" {
 			p.broke(field+".id_number", RuleRequired, "is required for an individual")
 		} else {
-			party.IDNumber = checkID(p, field+".id_number", CodeInvalidIDNumber, "identity number", party.IDNumber, identity.CanonicalIDNumber)
+			party.IDNumber = checkID(p, field+".id_number", CodeInvalidIDNumber, "identity number", party.IDNumber, identifiers.CanonicalIDNumber)
 		}
 	default:
 		checkEnum(p, field+".type", party.Type, []string{"organization", "individual"})
@@ -1111,7 +1111,7 @@ func checkItems(p *problems, field string, items []ItemInput) {
 		checkEnum(p, f+".type", it.Type, ItemTypes)
 		it.SerialNumber = checkText(p, f+".serial_number", it.SerialNumber, true, maxSerial)
 		it.Description = checkText(p, f+".description", it.Description, false, maxText)
-		key := identity.SerialKey(it.SerialNumber)
+		key := identifiers.SerialKey(it.SerialNumber)
 		if it.SerialNumber != "" && key == "" {
 			p.broke(f+".serial_number", RuleLettersOrDigits, "must contain letters or digits")
 		}
@@ -1197,7 +1197,7 @@ func (r *Revocation) Validate() error {
 	r.DocumentNumber = checkText(&p, "document_number", r.DocumentNumber, true, maxSerial)
 	r.Note = checkText(&p, "note", r.Note, false, maxText)
 	if r.Objection != "" {
-		if err := identity.CheckNumber(r.Objection); err != nil {
+		if err := identifiers.CheckNumber(r.Objection); err != nil {
 			p.add("objection", CodeInvalidNumber, err.Error())
 		}
 	}

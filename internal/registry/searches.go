@@ -9,9 +9,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/movable-registry/registry/internal/names"
+
 	"github.com/movable-registry/registry/internal/audit"
 	"github.com/movable-registry/registry/internal/auth"
-	"github.com/movable-registry/registry/internal/identity"
+	"github.com/movable-registry/registry/internal/identifiers"
 )
 
 // Search runs a search, stores it under a certificate number with exactly the
@@ -137,7 +139,7 @@ func (s *Service) StoredSearch(ctx context.Context, c Caller, number string) ([]
 	if err := allow(c, auth.ReadSearch); err != nil {
 		return nil, err
 	}
-	if err := identity.CheckNumber(number); err != nil {
+	if err := identifiers.CheckNumber(number); err != nil {
 		return nil, Invalid("number", CodeInvalidNumber, err.Error())
 	}
 	st, err := s.store.Search(ctx, number)
@@ -158,7 +160,7 @@ func (s *Service) Certificate(ctx context.Context, c Caller, number string) (Cer
 	}
 	// The number is read off paper or a screen: typed in groups, with
 	// spaces or dashes, it is still the number.
-	number, err := identity.CanonicalNumber(number)
+	number, err := identifiers.CanonicalNumber(number)
 	if err != nil {
 		return Certificate{}, Invalid("number", CodeInvalidNumber, err.Error())
 	}
@@ -277,7 +279,7 @@ func (s *Service) SearchResults(ctx context.Context, c Caller, number, cursor st
 	if err := allow(c, auth.ReadSearch); err != nil {
 		return nil, err
 	}
-	if err := identity.CheckNumber(number); err != nil {
+	if err := identifiers.CheckNumber(number); err != nil {
 		return nil, Invalid("number", CodeInvalidNumber, err.Error())
 	}
 	from := 0
@@ -506,25 +508,25 @@ func (c *Criteria) query() (q Query, mixedScripts bool, err error) {
 	switch {
 	case c.GrantorName != "":
 		c.GrantorName = checkText(&p, "criteria.grantor_name", c.GrantorName, true, maxName)
-		k := identity.Normalize(c.GrantorName)
+		k := names.Normalize(c.GrantorName)
 		if k.Key == "" {
 			p.broke("criteria.grantor_name", RuleLettersOrDigits, "must contain letters or digits")
 		}
 		q.NameKey, mixedScripts = k.Key, k.MixedScripts
 	case c.USCC != "":
-		c.USCC = checkID(&p, "criteria.uscc", CodeInvalidUSCC, "USCC", c.USCC, identity.CanonicalUSCC)
+		c.USCC = checkID(&p, "criteria.uscc", CodeInvalidUSCC, "USCC", c.USCC, identifiers.CanonicalUSCC)
 	case c.LEI != "":
-		c.LEI = checkID(&p, "criteria.lei", CodeInvalidLEI, "LEI", c.LEI, identity.CanonicalLEI)
+		c.LEI = checkID(&p, "criteria.lei", CodeInvalidLEI, "LEI", c.LEI, identifiers.CanonicalLEI)
 	case c.IDNumber != "":
-		c.IDNumber = checkID(&p, "criteria.id_number", CodeInvalidIDNumber, "identity number", c.IDNumber, identity.CanonicalIDNumber)
+		c.IDNumber = checkID(&p, "criteria.id_number", CodeInvalidIDNumber, "identity number", c.IDNumber, identifiers.CanonicalIDNumber)
 	case c.RegistrationNumber != "":
 		c.RegistrationNumber = strings.TrimSpace(c.RegistrationNumber)
-		if err := identity.CheckNumber(c.RegistrationNumber); err != nil {
+		if err := identifiers.CheckNumber(c.RegistrationNumber); err != nil {
 			p.add("criteria.registration_number", CodeInvalidNumber, err.Error())
 		}
 	case c.SerialNumber != "":
 		c.SerialNumber = checkText(&p, "criteria.serial_number", c.SerialNumber, true, maxSerial)
-		q.SerialKey = identity.SerialKey(c.SerialNumber)
+		q.SerialKey = identifiers.SerialKey(c.SerialNumber)
 		if q.SerialKey == "" {
 			p.broke("criteria.serial_number", RuleLettersOrDigits, "must contain letters or digits")
 		}
@@ -552,7 +554,7 @@ type SearchStore interface {
 	// them, in log order.
 	FindRegistrations(ctx context.Context, q Query, first int) ([]Match, []EventRecord, error)
 	// SimilarNames offers up to limit names similar to a searched one
-	// (identity.Compare), best first, each one that a search as of q.AsOf
+	// (names.Compare), best first, each one that a search as of q.AsOf
 	// would find something for.
 	SimilarNames(ctx context.Context, q SimilarQuery, limit int) ([]string, error)
 	// TakeIDNumberSearch counts one more search by identity number for a

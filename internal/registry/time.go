@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/movable-registry/registry/internal/identity"
+	"github.com/movable-registry/registry/internal/identifiers"
 )
 
 // Shanghai is China Standard Time, in which periods and number dates are counted.
@@ -39,7 +39,7 @@ func daysIn(y int, m time.Month) int {
 // Asia/Shanghai, a 10-digit sequence, and ISO 7064 MOD 97-10 check digits.
 func FormatNumber(at time.Time, seq int64) string {
 	body := at.In(Shanghai).Format("20060102") + fmt.Sprintf("%010d", seq)
-	return body + identity.NumberCheckDigits(body)
+	return body + identifiers.NumberCheckDigits(body)
 }
 
 // Time is an instant as the register shows and records it: RFC 3339 in UTC

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/movable-registry/registry/internal/identity"
+	"github.com/movable-registry/registry/internal/identifiers"
 )
 
 func cst(y int, m time.Month, d, h, min int) time.Time {
@@ -44,7 +44,7 @@ func TestFormatNumber(t *testing.T) {
 	if n != "20261126000000001225" {
 		t.Fatalf("FormatNumber = %s", n)
 	}
-	if err := identity.CheckNumber(n); err != nil {
+	if err := identifiers.CheckNumber(n); err != nil {
 		t.Fatal(err)
 	}
 }

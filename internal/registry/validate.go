@@ -8,7 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/movable-registry/registry/internal/identity"
+	"github.com/movable-registry/registry/internal/identifiers"
 )
 
 // Limits on the size of a filing's parts.
@@ -75,7 +75,7 @@ func checkID(p *problems, field, code, what, value string, check func(string) (s
 		return v
 	}
 	msg := err.Error()
-	if errors.Is(err, identity.ErrCheck) {
+	if errors.Is(err, identifiers.ErrCheck) {
 		msg = "the " + what + "'s " + msg
 	}
 	p.add(field, code, msg)

@@ -6,7 +6,9 @@ import (
 	"slices"
 	"time"
 
-	"github.com/movable-registry/registry/internal/identity"
+	"github.com/movable-registry/registry/internal/names"
+
+	"github.com/movable-registry/registry/internal/identifiers"
 )
 
 // RecordOf reads a log record, as /log/entries serves it, into an event
@@ -76,7 +78,7 @@ func matchOf(r Registration, q Query) string {
 			return MatchCurrentName
 		}
 		if grantor(func(p Party) bool {
-			return p.Type == "organization" && slices.ContainsFunc(p.FormerNames, func(n string) bool { return identity.Normalize(n).Key == q.NameKey })
+			return p.Type == "organization" && slices.ContainsFunc(p.FormerNames, func(n string) bool { return names.Normalize(n).Key == q.NameKey })
 		}) {
 			return MatchFormerName
 		}
@@ -97,7 +99,7 @@ func matchOf(r Registration, q Query) string {
 			return MatchRegistrationNumber
 		}
 	case q.SerialKey != "":
-		if slices.ContainsFunc(r.Collateral.Items, func(it Item) bool { return identity.SerialKey(it.SerialNumber) == q.SerialKey }) {
+		if slices.ContainsFunc(r.Collateral.Items, func(it Item) bool { return identifiers.SerialKey(it.SerialNumber) == q.SerialKey }) {
 			return MatchSerialNumber
 		}
 	}

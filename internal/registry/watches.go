@@ -5,10 +5,12 @@ import (
 	"slices"
 	"time"
 
+	"github.com/movable-registry/registry/internal/names"
+
 	"github.com/google/uuid"
 
 	"github.com/movable-registry/registry/internal/auth"
-	"github.com/movable-registry/registry/internal/identity"
+	"github.com/movable-registry/registry/internal/identifiers"
 )
 
 // A watch tells an organization when an event makes a registration match
@@ -154,14 +156,14 @@ func watchKeys(r Registration) []WatchKey {
 		}
 		if g.Type == "organization" {
 			for _, name := range append([]string{g.Name}, g.FormerNames...) {
-				if k := identity.Normalize(name).Key; k != "" {
+				if k := names.Normalize(name).Key; k != "" {
 					out = append(out, WatchKey{"grantor_name", k})
 				}
 			}
 		}
 	}
 	for _, it := range r.Collateral.Items {
-		if k := identity.SerialKey(it.SerialNumber); k != "" {
+		if k := identifiers.SerialKey(it.SerialNumber); k != "" {
 			out = append(out, WatchKey{"serial_number", k})
 		}
 	}

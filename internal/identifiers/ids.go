@@ -1,4 +1,4 @@
-package identity
+package identifiers
 
 import (
 	"errors"
@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // ErrCheck reports that every character is allowed but the check character or
@@ -156,4 +158,18 @@ func CheckNumber(s string) error {
 		return errors.New("the check digits do not match; re-check each digit")
 	}
 	return nil
+}
+
+// SerialKey is the search key of a collateral serial number: NFKC, upper case,
+// without spaces, hyphens or other punctuation, so "DMG-2019 004411" and
+// "dmg2019004411" are the same serial.
+func SerialKey(s string) string {
+	s = strings.ToUpper(norm.NFKC.String(s))
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }

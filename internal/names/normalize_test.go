@@ -1,4 +1,4 @@
-package identity
+package names
 
 import "testing"
 
@@ -68,14 +68,6 @@ func TestNormalizeFlagsMixedScripts(t *testing.T) {
 	for _, tt := range tests {
 		if got := Normalize(tt.in).MixedScripts; got != tt.want {
 			t.Errorf("Normalize(%q).MixedScripts = %v, want %v", tt.in, got, tt.want)
-		}
-	}
-}
-
-func TestSerialKey(t *testing.T) {
-	for _, v := range []string{"DMG-2019-004411", "dmg 2019 004411", "ＤＭＧ－２０１９－００４４１１"} {
-		if got := SerialKey(v); got != "DMG2019004411" {
-			t.Errorf("SerialKey(%q) = %q", v, got)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package identity
+package names
 
 import "testing"
 
@@ -10,14 +10,5 @@ func BenchmarkNormalize(b *testing.B) {
 				Normalize(name)
 			}
 		})
-	}
-}
-
-func BenchmarkCanonicalUSCC(b *testing.B) {
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := CanonicalUSCC("91310115MA1K3YJ12G"); err != nil {
-			b.Fatal(err)
-		}
 	}
 }

@@ -1,4 +1,4 @@
-package identity
+package identifiers
 
 import (
 	"errors"
@@ -149,5 +149,13 @@ func TestCanonicalNumberTakesANumberAsItIsTyped(t *testing.T) {
 				t.Errorf("CanonicalNumber(%q) = %q, %v; want %q, ok %v", tc.in, got, err, tc.want, tc.ok)
 			}
 		})
+	}
+}
+
+func TestSerialKey(t *testing.T) {
+	for _, v := range []string{"DMG-2019-004411", "dmg 2019 004411", "ＤＭＧ－２０１９－００４４１１"} {
+		if got := SerialKey(v); got != "DMG2019004411" {
+			t.Errorf("SerialKey(%q) = %q", v, got)
+		}
 	}
 }

@@ -1,4 +1,4 @@
-package identity
+package names
 
 import (
 	"strings"
@@ -95,18 +95,4 @@ func Normalize(name string) NameKey {
 	}
 	k.Key = b.String()
 	return k
-}
-
-// SerialKey is the search key of a collateral serial number: NFKC, upper case,
-// without spaces, hyphens or other punctuation, so "DMG-2019 004411" and
-// "dmg2019004411" are the same serial.
-func SerialKey(s string) string {
-	s = strings.ToUpper(norm.NFKC.String(s))
-	var b strings.Builder
-	for _, r := range s {
-		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
 }

@@ -352,7 +352,7 @@ func (s *Service) file(ctx context.Context, c Caller, filing func(Tx) (Filing, e
 			if data.Collateral.Attachments, err = s.attachments(ctx, tx, c, "collateral.attachments", f.Collateral.Attachments, nil); err != nil {
 				return err
 			}
-			reg, err = s.commit(ctx, tx, c, st, auth.FileRegistration, Registration{}, EventInitial, data, auth.HashSecret(code))
+			reg, err = s.recordEvent(ctx, tx, c, st, auth.FileRegistration, Registration{}, EventInitial, data, auth.HashSecret(code))
 			reg.ModificationCode = code
 			return err
 		})
@@ -468,12 +468,12 @@ func newItems(st Stamp, in []ItemInput) []Item {
 	return items
 }
 
-// commit records one registry event inside its sequenced transaction: the
+// recordEvent records one registry event inside its sequenced transaction: the
 // immutable event, the current-state row and search index brought up to
 // date, and the audit entry. It returns the registration as it now stands.
 // cur is the registration before the event (empty for an initial
 // registration).
-func (s *Service) commit(ctx context.Context, tx Tx, c Caller, st Stamp, action auth.Action, cur Registration, typ string, data any, codeHash []byte) (Registration, error) {
+func (s *Service) recordEvent(ctx context.Context, tx Tx, c Caller, st Stamp, action auth.Action, cur Registration, typ string, data any, codeHash []byte) (Registration, error) {
 	w, err := s.record(c, st, action, cur, typ, data)
 	if err != nil {
 		return Registration{}, err
@@ -654,7 +654,7 @@ func (s *Service) change(ctx context.Context, c Caller, action auth.Action, numb
 			if err != nil {
 				return err
 			}
-			reg, err = s.commit(ctx, tx, c, st, action, cur, typ, data, nil)
+			reg, err = s.recordEvent(ctx, tx, c, st, action, cur, typ, data, nil)
 			return err
 		})
 	})
@@ -822,7 +822,7 @@ type Party struct {
 	LEI                string `json:"lei,omitempty"`
 	IDNumber           string `json:"id_number,omitempty"`
 	// IDCommitment stands for IDNumber in the record the log commits to
-	// (commit.go); never part of a request or of what is served.
+	// (commitments.go); never part of a request or of what is served.
 	IDCommitment string `json:"id_commitment,omitempty"`
 	Address      string `json:"address,omitempty"`
 	// FormerNames are the names a renamed grantor carried before, oldest

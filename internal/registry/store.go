@@ -49,7 +49,7 @@ type EventRecord struct {
 	Record []byte
 	// LogRecord, when set, is what the log commits to instead: Record with
 	// each identity number replaced by a salted commitment, which Openings
-	// open (see commit.go).
+	// open (see commitments.go).
 	LogRecord []byte
 	Openings  []Opening
 	// decoded is the record already decoded (by OpenRecord), so that a

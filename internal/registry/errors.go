@@ -3,14 +3,10 @@ package registry
 import (
 	"bytes"
 	"context"
-	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/movable-registry/registry/internal/auth"
@@ -344,43 +340,24 @@ func (e *LogKeyMismatch) Is(target error) bool { return target == ErrLogKeyMisma
 // checkpoint signed: its history was rewritten underneath the registry.
 var ErrLogInconsistent = errors.New("the log no longer extends its last signed checkpoint")
 
-// Unavailable reports whether err means that the database could not be
-// reached or would not take the work just now: a connection refused, reset
-// or lost mid-answer, a server shutting down, starting or in recovery, too
-// many connections, a standby that refuses writes (a failover under way),
-// or the statement timeout or the request's own deadline passing. Such a request
-// changed nothing unless its answer said so, and may be sent again (with
-// the same Idempotency-Key); it is answered 503, not 500.
+// ErrStoreUnavailable is the store that could not be reached or would not
+// take the work just now: the database away, restarting, failing over to a
+// standby, out of connections, or a statement past its time. The store wraps
+// the driver's error in it; what it says in the driver's terms stays the
+// store's business.
+var ErrStoreUnavailable = errors.New("the register's database cannot take this request just now")
+
+// Unavailable reports whether err means that the registry could not take
+// the work just now through no fault of the request: an *UnavailableError,
+// the store unavailable (ErrStoreUnavailable), or the request's own deadline
+// passing. Such a request changed nothing unless its answer said so, and may
+// be sent again (with the same Idempotency-Key); it is answered 503, not 500.
 func Unavailable(err error) bool {
 	if err == nil {
 		return false
 	}
 	var u *UnavailableError
-	if errors.As(err, &u) {
-		return true
-	}
-	var state interface{ SQLState() string }
-	if errors.As(err, &state) {
-		switch code := state.SQLState(); {
-		case strings.HasPrefix(code, "08"), // connection exception
-			code == "57P01", code == "57P02", code == "57P03", // admin or crash shutdown, cannot connect now
-			code == "53300", // too many connections
-			code == "25006", // read-only transaction: a standby
-			code == "57014": // canceled: the statement timeout or the request's deadline
-			return true
-		}
-		return false
-	}
-	// A driver's error that says the statement never reached the server
-	// (pgconn's closed or busy connection).
-	var retry interface{ SafeToRetry() bool }
-	if errors.As(err, &retry) && retry.SafeToRetry() {
-		return true
-	}
-	var op *net.OpError
-	return errors.As(err, &op) || deadline(err) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, driver.ErrBadConn) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
-		errors.Is(err, syscall.EPIPE)
+	return errors.As(err, &u) || errors.Is(err, ErrStoreUnavailable) || deadline(err)
 }
 
 // deadline says the request's context ended: its deadline passed, or its

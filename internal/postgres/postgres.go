@@ -313,8 +313,14 @@ func (s *Store) Sequence(ctx context.Context, kind registry.StampKind, fn func(t
 	return classify(s.seq.do(ctx, kind, fn))
 }
 
-// Close stops the sequencer after the writes it holds (later writes fail),
-// and the similar names' follower.
+// Close stops the goroutines the store owns, each after what it depends
+// on: the sequencer's loop once it has run the writes it holds (later
+// writes fail), then the loop that answers committed batches once they are
+// on disk, the stamped searches still reading, and the appender of their
+// rows; then the similar names' follower, the replicas' follower and the
+// leadership; and last the locks' pool. New starts the sequencer's
+// goroutines (LoadNames, UseReplicas and Lead start the others): a Store
+// must be closed, before the *gorm.DB it was given.
 func (s *Store) Close() {
 	s.seq.close()
 	s.similar.stop()

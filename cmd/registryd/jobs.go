@@ -13,10 +13,13 @@ import (
 	"github.com/movable-registry/registry/internal/registry"
 )
 
-// startJobs starts what keeps the log current until jobs ends: a checkpoint
-// signed every checkpointEvery while there are new events. Its progress is
-// in metrics.
-func startJobs(jobs context.Context, svc *registry.Service, checkpointEvery time.Duration, log *slog.Logger, metrics prometheus.Registerer) {
+// startJobs starts what keeps the log current: a checkpoint signed every
+// checkpointEvery while there are new events, until the returned stop is
+// called, which returns once the signer has ended (a checkpoint being signed
+// is cancelled). Its progress is in metrics.
+func startJobs(svc *registry.Service, checkpointEvery time.Duration, log *slog.Logger, metrics prometheus.Registerer) (stop func()) {
+	jobs, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
 	checkpointSize := prometheus.NewGauge(prometheus.GaugeOpts{Name: "registry_log_checkpoint_size", Help: "Events covered by the latest signed checkpoint."})
 	checkpointTime := prometheus.NewGauge(prometheus.GaugeOpts{Name: "registry_log_checkpoint_timestamp_seconds", Help: "When the latest checkpoint was signed."})
 	publishFailures := prometheus.NewCounter(prometheus.CounterOpts{Name: "registry_log_checkpoint_failures_total", Help: "Checkpoints that could not be signed (alert on any)."})
@@ -24,7 +27,7 @@ func startJobs(jobs context.Context, svc *registry.Service, checkpointEvery time
 		Help: "1 while the configured log key is not the one that signed the register's checkpoints: nothing is signed and /readyz answers 503 (alert on 1)."})
 	metrics.MustRegister(checkpointSize, checkpointTime, publishFailures, keyMismatch)
 	reported := false
-	go every(jobs, checkpointEvery, func() {
+	go every(jobs, done, checkpointEvery, func() {
 		cp, err := svc.PublishCheckpoint(jobs)
 		if errors.Is(err, registry.ErrLogKeyMismatch) {
 			// The signer tries no more until registryd is restarted with the
@@ -49,6 +52,10 @@ func startJobs(jobs context.Context, svc *registry.Service, checkpointEvery time
 			checkpointTime.Set(float64(cp.SignedAt.UnixNano()) / 1e9)
 		}
 	})
+	return func() {
+		cancel()
+		<-done
+	}
 }
 
 // tasks are the jobs River's leader runs every deadlineEvery, on one
@@ -110,7 +117,8 @@ func tasks(svc *registry.Service, deadlineEvery time.Duration, log *slog.Logger,
 }
 
 // every runs fn at once and then every d until ctx ends.
-func every(ctx context.Context, d time.Duration, fn func()) {
+func every(ctx context.Context, done chan<- struct{}, d time.Duration, fn func()) {
+	defer close(done)
 	t := time.NewTicker(d)
 	defer t.Stop()
 	for {

@@ -1,6 +1,27 @@
 // Command registryd serves the registry of security interests in movable
 // property. `registryd migrate` only applies pending migrations;
 // `registryd keygen FILE` makes a key to sign the log's checkpoints with.
+//
+// On SIGINT or SIGTERM registryd stops its parts in this order, each once
+// the one before has ended, since every part uses those after it:
+//
+//  1. draining: /readyz answers 503 for shutdown_grace while the instance
+//     still serves, so that load balancers move away;
+//  2. the HTTP server takes no more connections and finishes the requests
+//     in flight (for up to shutdown_timeout);
+//  3. the writer of refusals' late audit entries gives what it still holds
+//     a last try (only requests refuse);
+//  4. River's jobs (webhook deliveries, emails, the periodic tasks) stop,
+//     then their pool closes;
+//  5. the checkpoint signer stops;
+//  6. the debug server (metrics, profiles) stops;
+//  7. the store closes: the sequencer answers the writes it holds, their
+//     batches are answered once on disk, the stamped searches' rows are
+//     appended, and its followers (similar names, replicas, leadership)
+//     stop;
+//  8. the database pool closes.
+//
+// run keeps this order with its defers, which run last first.
 package main
 
 import (
@@ -82,7 +103,7 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 		return err
 	}
 	if sqlDB, err := db.DB(); err == nil {
-		defer sqlDB.Close()
+		defer sqlDB.Close() // shutdown, step 8
 	}
 	if len(args) > 0 {
 		switch args[0] {
@@ -124,8 +145,8 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 	if err != nil {
 		return err
 	}
-	// The sequencer stops after the server (defers run last first), with
-	// every write it took answered.
+	// Shutdown, step 7: the store closes after everything that writes
+	// through it has stopped, with every write it took answered.
 	defer store.Close()
 	if err := store.UseReplicas(cfg.DatabaseReplicaURLs, cfg.ReplicaMaxLag); err != nil {
 		return err
@@ -215,14 +236,15 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 		if err != nil {
 			return err
 		}
-		defer stopDebug()
+		defer stopDebug() // shutdown, step 6
 	}
-	// The jobs stop before the database is closed (defers run last first).
+	// Shutdown, step 5: the checkpoint signer stops before the store.
+	defer startJobs(svc, cfg.Log.CheckpointInterval, log, metrics)()
+	// Notices delivered to webhooks, by River on the same database, through
+	// a small pool of its own; shutdown, step 4: River stops, then its pool
+	// closes.
 	jobs, stopJobs := context.WithCancel(context.Background())
 	defer stopJobs()
-	startJobs(jobs, svc, cfg.Log.CheckpointInterval, log, metrics)
-	// Notices delivered to webhooks, by River on the same database, through
-	// a small pool of its own.
 	jobsDB, err := postgres.Open(cfg.DatabaseURL, postgres.StatementTimeout(cfg.StatementTimeout), postgres.MaxConns(6))
 	if err != nil {
 		return err
@@ -250,8 +272,16 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 	if err != nil {
 		return err
 	}
+	// The API and the pages share one writer of refusals' audit entries;
+	// shutdown, step 3: it stops once the server has drained.
+	refusals := httpx.NewRefusals(svc, log)
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		refusals.Close(ctx)
+	}()
 	pages, err := web.New(svc, web.Options{Logger: log, PublicURL: cfg.Web.PublicURL, SecureCookies: cfg.Web.SecureCookies, Certificates: certificates,
-		MaxBodyBytes: cfg.MaxBodyBytes, SessionTTL: cfg.Web.SessionTTL})
+		MaxBodyBytes: cfg.MaxBodyBytes, SessionTTL: cfg.Web.SessionTTL, Refusals: refusals})
 	if err != nil {
 		return err
 	}
@@ -283,6 +313,7 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 			SharedLimits: shared,
 			Certificates: certificates,
 			PublicURL:    cfg.Web.PublicURL,
+			Refusals:     refusals,
 		}), pages),
 		// Each request's write deadline is set by the handler (httpx), from
 		// request_timeout or export_timeout.
@@ -311,9 +342,10 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 		return err
 	case <-ctx.Done():
 	}
-	// Draining: /readyz says 503 first, and the instance keeps serving for
-	// shutdown_grace while load balancers move away; only then does it
-	// stop taking requests and finish those in flight.
+	// Shutdown, step 1, draining: /readyz says 503 first, and the instance
+	// keeps serving for shutdown_grace while load balancers move away; only
+	// then (step 2) does it stop taking requests and finish those in
+	// flight. The deferred steps follow.
 	draining.Store(true)
 	log.Info("draining: /readyz answers 503", "grace", cfg.ShutdownGrace)
 	select {

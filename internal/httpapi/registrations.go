@@ -181,14 +181,14 @@ func (a *api) fileBatch(c *gin.Context, caller registry.Caller) error {
 		if p.Status >= 500 {
 			a.log.Error("a filing of a bulk request failed", "error", o.Err, "index", i, "request_id", caller.RequestID)
 		}
-		if aerr := httpx.RecordRefusal(c.Request.Context(), a.svc, caller, auth.FileRegistration, "", p, "bulk, filing "+strconv.Itoa(i)); aerr != nil {
+		if aerr := a.opts.Refusals.Record(c.Request.Context(), caller, auth.FileRegistration, "", p, "bulk, filing "+strconv.Itoa(i)); aerr != nil {
 			a.log.Error("audit entry not written", "error", aerr, "request_id", caller.RequestID)
 		}
 	}
 	if late > 0 {
 		a.log.Warn("a bulk request ran out of time", "unavailable", late, "request_id", caller.RequestID)
 		p := httpx.ProblemFor(registry.ErrNotReached)
-		if aerr := httpx.RecordRefusal(c.Request.Context(), a.svc, caller, auth.FileRegistration, "", p, "bulk, "+strconv.Itoa(late)+" filings not filed in time"); aerr != nil {
+		if aerr := a.opts.Refusals.Record(c.Request.Context(), caller, auth.FileRegistration, "", p, "bulk, "+strconv.Itoa(late)+" filings not filed in time"); aerr != nil {
 			a.log.Error("audit entry not written", "error", aerr, "request_id", caller.RequestID)
 		}
 	}

@@ -53,6 +53,10 @@ type Options struct {
 	// verify at (the request's own when empty).
 	Certificates *certpdf.Maker
 	PublicURL    string
+	// Refusals records refused requests in the audit trail; when nil, an
+	// entry is written at once or not at all (httpx.RefusalsNow). Its
+	// owner, not the router, closes it.
+	Refusals *httpx.Refusals
 }
 
 type api struct {
@@ -180,11 +184,14 @@ func NewRouter(svc *registry.Service, opts Options) http.Handler {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.Refusals == nil {
+		opts.Refusals = httpx.RefusalsNow(svc, opts.Logger)
+	}
 	a := &api{svc: svc, opts: opts, log: opts.Logger,
 		perToken: httpx.NewLimiter(opts.PerToken, opts.Now, opts.SharedLimits, "token:", func(err error) {
 			opts.Logger.Error("the shared limit per token could not be read: the request goes through", "error", err)
 		}),
-		tally: httpx.NewTally(svc, opts.Logger, opts.Now)}
+		tally: httpx.NewTally(opts.Refusals, opts.Logger, opts.Now)}
 
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
@@ -367,7 +374,7 @@ func (a *api) fail(c *gin.Context, rt route, caller registry.Caller, err error) 
 		a.writeProblem(c, p)
 		return
 	}
-	if aerr := httpx.RecordRefusal(c.Request.Context(), a.svc, caller, action(c, rt), target(c), p, ""); aerr != nil {
+	if aerr := a.opts.Refusals.Record(c.Request.Context(), caller, action(c, rt), target(c), p, ""); aerr != nil {
 		a.log.Error("audit entry not written", "error", aerr, "request_id", caller.RequestID)
 	}
 	a.writeProblem(c, p)

@@ -6,17 +6,11 @@
 package httpx
 
 import (
-	"context"
 	"errors"
-	"fmt"
-	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/movable-registry/registry/internal/audit"
-	"github.com/movable-registry/registry/internal/auth"
 	"github.com/movable-registry/registry/internal/registry"
 )
 
@@ -123,78 +117,4 @@ func SignInTarget(email string) string {
 		return ""
 	}
 	return strings.ToLower(strings.TrimSpace(email))
-}
-
-// RecordRefusal writes the audit entry of a request refused with p, for the
-// API and the web pages alike; via, when set, says where the request came
-// in. A refused request leaves no change behind, so its entry is written on
-// its own, with a few seconds of its own: the client's context may be gone.
-//
-// The entry is never given up lightly: a flood that keeps the database busy,
-// or the database gone for a while, is exactly when the trail matters. An
-// entry that cannot be written at once is handed to a writer that keeps
-// trying, after the answer has gone, for up to ten minutes; the request is
-// not held up for it.
-func RecordRefusal(ctx context.Context, svc *registry.Service, caller registry.Caller, action auth.Action, target string, p *Problem, via string) error {
-	detail := p.Code + ": " + p.Detail
-	if via != "" {
-		detail += " (" + via + ")"
-	}
-	// The first try fits in what is left of the request's time (at least a
-	// moment): an answer is not held past its deadline for its entry.
-	wait := 3 * time.Second
-	if d, ok := ctx.Deadline(); ok {
-		wait = min(wait, max(time.Until(d), 200*time.Millisecond))
-	}
-	first, cancel := context.WithTimeout(context.WithoutCancel(ctx), wait)
-	err := svc.Record(first, caller, action, target, audit.OutcomeOf(p.Status), detail)
-	cancel()
-	if err == nil {
-		return nil
-	}
-	lateOnce.Do(func() { go recordLate() })
-	late := lateRefusal{svc: svc, caller: caller, action: action, target: target, outcome: audit.OutcomeOf(p.Status),
-		detail: detail + " (recorded late: refused at " + time.Now().UTC().Format(time.RFC3339Nano) + ")"}
-	select {
-	case lateRefusals <- late:
-		return nil
-	default:
-		return fmt.Errorf("the queue of audit entries to write later is full, this one is lost: %w", err)
-	}
-}
-
-// lateRefusal is a refusal's audit entry that waits to be written.
-type lateRefusal struct {
-	svc            *registry.Service
-	caller         registry.Caller
-	action         auth.Action
-	target, detail string
-	outcome        audit.Outcome
-}
-
-var (
-	lateRefusals = make(chan lateRefusal, 10000)
-	lateOnce     sync.Once
-)
-
-// recordLate writes the entries that could not be written at once, trying
-// each for up to ten minutes.
-func recordLate() {
-	for r := range lateRefusals {
-		pause := 100 * time.Millisecond
-		for deadline := time.Now().Add(10 * time.Minute); ; {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			err := r.svc.Record(ctx, r.caller, r.action, r.target, r.outcome, r.detail)
-			cancel()
-			if err == nil {
-				break
-			}
-			if time.Now().After(deadline) {
-				slog.Error("an audit entry of a refusal could not be written for ten minutes", "error", err, "action", r.action, "request_id", r.caller.RequestID)
-				break
-			}
-			time.Sleep(pause)
-			pause = min(2*pause, 5*time.Second)
-		}
-	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
+	"go.uber.org/goleak"
 
 	"github.com/movable-registry/registry/internal/httpx"
 	"github.com/movable-registry/registry/internal/pgtest"
@@ -26,6 +27,8 @@ func TestARefusalIsRecordedLateRatherThanLost(t *testing.T) {
 	}
 	defer store.Close()
 	svc := registry.NewService(store, time.Now, registry.Config{})
+	refusals := httpx.NewRefusals(svc, nil)
+	defer refusals.Close(context.Background())
 	db, err := sql.Open("pgx", url)
 	if err != nil {
 		t.Fatal(err)
@@ -41,7 +44,7 @@ func TestARefusalIsRecordedLateRatherThanLost(t *testing.T) {
 	start := time.Now()
 	p := httpx.NewProblem(http.StatusForbidden, "forbidden", "held up")
 	caller := registry.Caller{Source: "198.51.100.7", RequestID: "late-one"}
-	if err := httpx.RecordRefusal(context.Background(), svc, caller, "registration.read", "x", p, ""); err != nil {
+	if err := refusals.Record(context.Background(), caller, "registration.read", "x", p, ""); err != nil {
 		t.Fatal(err)
 	}
 	if took := time.Since(start); took > 5*time.Second {
@@ -65,5 +68,50 @@ func TestARefusalIsRecordedLateRatherThanLost(t *testing.T) {
 			t.Fatal("the entry was never written")
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// The writer of late refusals is the Refusals' own: Close stops it, with
+// an entry it still holds given a last try within Close's time (here the
+// audit chain's head stays held, so it is lost, and said so), and no
+// goroutine of it remains.
+func TestRefusalsCloseStopsTheirWriter(t *testing.T) {
+	url, gdb := pgtest.Open(t)
+	store, err := postgres.New(gdb, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	svc := registry.NewService(store, time.Now, registry.Config{})
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	hold, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold.Rollback()
+	if _, err := hold.Exec("SELECT * FROM audit_head FOR UPDATE"); err != nil {
+		t.Fatal(err)
+	}
+	before := goleak.IgnoreCurrent()
+	refusals := httpx.NewRefusals(svc, nil)
+	p := httpx.NewProblem(http.StatusForbidden, "forbidden", "held up")
+	caller := registry.Caller{Source: "198.51.100.7", RequestID: "late-at-close"}
+	if err := refusals.Record(context.Background(), caller, "registration.read", "x", p, ""); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	refusals.Close(ctx)
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("Close took %v with its context ending after 500ms", took)
+	}
+	goleak.VerifyNone(t, before)
+	if err := refusals.Record(context.Background(), caller, "registration.read", "x", p, ""); err == nil {
+		t.Error("an entry that cannot be written at once after Close was taken, by no writer")
 	}
 }

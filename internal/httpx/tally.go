@@ -20,10 +20,10 @@ import (
 // once the second is over. A flood costs a few entries a second and is
 // still on record.
 type Tally struct {
-	svc    *registry.Service
-	log    *slog.Logger
-	now    func() time.Time
-	window time.Duration
+	refusals *Refusals
+	log      *slog.Logger
+	now      func() time.Time
+	window   time.Duration
 
 	mu      sync.Mutex
 	windows map[tallyKey]*tallyWindow
@@ -43,12 +43,13 @@ type tallyWindow struct {
 	flushPending bool
 }
 
-// NewTally records svc's refusals by limit in windows of a second.
-func NewTally(svc *registry.Service, log *slog.Logger, now func() time.Time) *Tally {
+// NewTally records refusals by limit, through refusals, in windows of a
+// second.
+func NewTally(refusals *Refusals, log *slog.Logger, now func() time.Time) *Tally {
 	if now == nil {
 		now = time.Now
 	}
-	return &Tally{svc: svc, log: log, now: now, window: time.Second, windows: map[tallyKey]*tallyWindow{}}
+	return &Tally{refusals: refusals, log: log, now: now, window: time.Second, windows: map[tallyKey]*tallyWindow{}}
 }
 
 // Refused records one request refused by a limit with problem p.
@@ -66,7 +67,7 @@ func (t *Tally) Refused(ctx context.Context, caller registry.Caller, action auth
 		}
 		t.windows[k] = &tallyWindow{start: start}
 		t.mu.Unlock()
-		if err := RecordRefusal(ctx, t.svc, caller, action, target, p, ""); err != nil {
+		if err := t.refusals.Record(ctx, caller, action, target, p, ""); err != nil {
 			t.log.Error("audit entry not written", "error", err, "request_id", caller.RequestID)
 		}
 		return
@@ -97,7 +98,7 @@ func (t *Tally) flush(k tallyKey) {
 		w.why, w.count, w.caller.Source, w.start.UTC().Format(time.RFC3339))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := t.svc.Record(ctx, w.caller, w.action, w.target, audit.Denied, detail); err != nil {
+	if err := t.refusals.svc.Record(ctx, w.caller, w.action, w.target, audit.Denied, detail); err != nil {
 		t.log.Error("audit entry of refused requests not written", "error", err, "count", w.count, "source", w.caller.Source)
 	}
 }

@@ -63,17 +63,18 @@ type durable struct {
 	wake    chan struct{}
 	closed  bool
 	stopped chan struct{}
-	start   sync.Once
 }
 
+// newDurable starts the loop that answers committed batches; close stops it.
 func newDurable(s *Store) *durable {
-	return &durable{store: s, id: uuid.NewString(), barrier: flushBarrier, wake: make(chan struct{}, 1), stopped: make(chan struct{})}
+	d := &durable{store: s, id: uuid.NewString(), barrier: flushBarrier, wake: make(chan struct{}, 1), stopped: make(chan struct{})}
+	go d.loop()
+	return d
 }
 
 // add hands over a committed batch's writes, their own outcomes, what to
 // run once it is on disk, and when the server it committed on started.
 func (d *durable) add(writes []*request, errs []error, durable func(), server int64) {
-	d.start.Do(func() { go d.loop() })
 	d.mu.Lock()
 	d.pending = append(d.pending, committedBatch{writes: writes, errs: errs, durable: durable, server: server})
 	d.mu.Unlock()
@@ -85,7 +86,6 @@ func (d *durable) add(writes []*request, errs []error, durable func(), server in
 
 // close answers what it holds and stops.
 func (d *durable) close() {
-	d.start.Do(func() { go d.loop() })
 	d.mu.Lock()
 	d.closed = true
 	d.mu.Unlock()

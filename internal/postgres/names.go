@@ -48,9 +48,12 @@ type similarNames struct {
 	last   int64       // the highest grantor_names id read
 	loaded atomic.Bool // read without mu: every name search asks
 
-	start  sync.Once
-	cancel context.CancelFunc
-	done   chan struct{}
+	// The follower of other instances' names: LoadNames starts it, and
+	// Close stops it for good (closed: it is not started after that).
+	following sync.Mutex
+	closed    bool
+	cancel    context.CancelFunc
+	done      chan struct{}
 }
 
 func newSimilarNames(s *Store) *similarNames {
@@ -126,20 +129,28 @@ func (n *similarNames) ready(ctx context.Context) error {
 	return n.catchUp(ctx)
 }
 
-// startFollowing starts the follower, once.
+// startFollowing starts the follower unless it runs or the store is
+// closed.
 func (n *similarNames) startFollowing() {
-	n.start.Do(func() {
-		ctx, cancel := context.WithCancel(context.Background())
-		n.cancel, n.done = cancel, make(chan struct{})
-		go n.follow(ctx)
-	})
+	n.following.Lock()
+	defer n.following.Unlock()
+	if n.closed || n.cancel != nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	n.cancel, n.done = cancel, make(chan struct{})
+	go n.follow(ctx)
 }
 
+// stop stops the follower, if it runs, and waits for it to end.
 func (n *similarNames) stop() {
-	n.start.Do(func() {})
-	if n.cancel != nil {
-		n.cancel()
-		<-n.done
+	n.following.Lock()
+	n.closed = true
+	cancel, done := n.cancel, n.done
+	n.following.Unlock()
+	if cancel != nil {
+		cancel()
+		<-done
 	}
 }
 

@@ -87,7 +87,7 @@ func Open(dsn string, opts ...OpenOption) (*gorm.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	db, err := gorm.Open(pgdriver.New(pgdriver.Config{Conn: sqlDB}), &gorm.Config{
+	db, err := gorm.Open(dialector{&pgdriver.Dialector{Config: &pgdriver.Config{Conn: sqlDB}}}, &gorm.Config{
 		TranslateError:         true,
 		SkipDefaultTransaction: true,
 		Logger:                 logger.Discard,
@@ -276,7 +276,10 @@ func (s *Store) alone(ctx context.Context, fn func(tx *Store) error) error {
 
 // Ping reports whether the database answers and its schema is at least
 // this version's (no migration this version needs is pending).
-func (s *Store) Ping(ctx context.Context) error {
+func (s *Store) Ping(ctx context.Context) error { return classify(s.ping(ctx)) }
+
+// ping is Ping before its error is classified.
+func (s *Store) ping(ctx context.Context) error {
 	sqlDB, err := s.db.DB()
 	if err != nil {
 		return err
@@ -307,11 +310,17 @@ func (s *Store) InTx(ctx context.Context, fn func(tx registry.Tx) error) error {
 // It returns once the write's batch has committed, or with the write's own
 // error.
 func (s *Store) Sequence(ctx context.Context, kind registry.StampKind, fn func(tx registry.Tx, st registry.Stamp) error) error {
-	return s.seq.do(ctx, kind, fn)
+	return classify(s.seq.do(ctx, kind, fn))
 }
 
-// Close stops the sequencer after the writes it holds (later writes fail),
-// and the similar names' follower.
+// Close stops the goroutines the store owns, each after what it depends
+// on: the sequencer's loop once it has run the writes it holds (later
+// writes fail), then the loop that answers committed batches once they are
+// on disk, the stamped searches still reading, and the appender of their
+// rows; then the similar names' follower, the replicas' follower and the
+// leadership; and last the locks' pool. New starts the sequencer's
+// goroutines (LoadNames, UseReplicas and Lead start the others): a Store
+// must be closed, before the *gorm.DB it was given.
 func (s *Store) Close() {
 	s.seq.close()
 	s.similar.stop()
@@ -326,7 +335,8 @@ func (s *Store) Close() {
 	}
 }
 
-// translate turns GORM's errors into the domain's.
+// translate turns GORM's and the driver's errors into the domain's (see
+// classify for a database that cannot take the work).
 func translate(err error) error {
 	switch {
 	case err == nil:
@@ -341,7 +351,7 @@ func translate(err error) error {
 		// A unique key taken, found by a statement of the batch's own.
 		return fmt.Errorf("%w: %s", registry.ErrConflict, pg.Message)
 	}
-	return err
+	return classify(err)
 }
 
 // affected is the error of a statement that must change a row: its own,
@@ -409,6 +419,12 @@ func (s *Store) lockPool() (*sql.DB, error) {
 // which PostgreSQL releases at once if the instance dies. ran is false when
 // another holds it.
 func (s *Store) Exclusive(ctx context.Context, name string, fn func() error) (ran bool, err error) {
+	ran, err = s.exclusive(ctx, name, fn)
+	return ran, classify(err)
+}
+
+// exclusive is Exclusive before its error is classified.
+func (s *Store) exclusive(ctx context.Context, name string, fn func() error) (ran bool, err error) {
 	sqlDB, err := s.lockPool()
 	if err != nil {
 		return false, err

@@ -475,18 +475,20 @@ type appender struct {
 	headHash []byte
 	queue    chan *appended
 	maxBatch int
-	start    sync.Once
 	mu       sync.Mutex
 	closed   bool
 	stopped  chan struct{}
 }
 
+// newAppender starts the appender's loop; close stops it once it has
+// written what it was given.
 func newAppender(s *Store, maxBatch int) *appender {
-	return &appender{store: s, queue: make(chan *appended, 4*maxBatch), maxBatch: maxBatch, stopped: make(chan struct{})}
+	a := &appender{store: s, queue: make(chan *appended, 4*maxBatch), maxBatch: maxBatch, stopped: make(chan struct{})}
+	go a.loop()
+	return a
 }
 
 func (a *appender) add(x *appended) {
-	a.start.Do(func() { go a.loop() })
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.closed {
@@ -497,7 +499,6 @@ func (a *appender) add(x *appended) {
 }
 
 func (a *appender) close() {
-	a.start.Do(func() { go a.loop() })
 	a.mu.Lock()
 	if !a.closed {
 		a.closed = true

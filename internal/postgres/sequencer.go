@@ -90,7 +90,6 @@ type sequencer struct {
 	maxBatch int
 	maxWait  time.Duration
 
-	start   sync.Once
 	mu      sync.RWMutex
 	closed  bool
 	stopped chan struct{}
@@ -136,6 +135,7 @@ func newSequencer(s *Store, opts ...Option) *sequencer {
 	q.readers = make(chan struct{}, parallelSearches)
 	q.appender = newAppender(s, q.maxBatch)
 	q.durable = newDurable(s)
+	go q.loop()
 	return q
 }
 
@@ -163,7 +163,6 @@ func (q *sequencer) do(ctx context.Context, kind registry.StampKind, fn func(reg
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	q.start.Do(func() { go q.loop() })
 	r := &request{ctx: ctx, kind: kind, fn: fn, done: make(chan error, 1)}
 	q.mu.RLock()
 	if q.closed {
@@ -189,6 +188,10 @@ func (q *sequencer) do(ctx context.Context, kind registry.StampKind, fn func(reg
 	}
 }
 
+// close stops the sequencer's goroutines, each after those that hand it
+// work: the loop (after the writes queued), the durable loop (after the
+// batches the loop committed), the stamped searches, the appender (after
+// the searches' rows), and the stamping connection.
 func (q *sequencer) close() {
 	q.mu.Lock()
 	if !q.closed {
@@ -196,7 +199,6 @@ func (q *sequencer) close() {
 		close(q.queue)
 	}
 	q.mu.Unlock()
-	q.start.Do(func() { go q.loop() })
 	<-q.stopped
 	q.durable.close()
 	q.searching.Wait()

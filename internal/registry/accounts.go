@@ -105,7 +105,7 @@ func checkSignUpRoles(p *problems, roles []string) (ok bool) {
 	}
 	for _, r := range roles {
 		if !slices.Contains(SignUpRoles, r) {
-			p.broke("user.roles", RuleNotOneOf, fmt.Sprintf("%q is not a role a sign-up gives: choose among org_admin, registrant and searcher", r), "value", r)
+			p.brokeValue("user.roles", RuleNotOneOf, fmt.Sprintf("%q is not a role a sign-up gives: choose among org_admin, registrant and searcher", r), r)
 			return false
 		}
 	}
@@ -934,7 +934,7 @@ func (u *NewUser) Validate() error {
 		u.Language = "zh"
 	case "zh", "en":
 	default:
-		p.broke("language", RuleNotOneOf, "must be zh or en", "allowed", []string{"zh", "en"})
+		p.brokeAllowed("language", RuleNotOneOf, "must be zh or en", []string{"zh", "en"})
 	}
 	return p.err()
 }
@@ -945,7 +945,7 @@ func checkPassword(p *problems, field, pw string, required bool) {
 	switch {
 	case pw == "" && !required:
 	case utf8.RuneCountInString(pw) < 12:
-		p.broke(field, RulePasswordShort, "must have at least 12 characters", "min", 12)
+		p.brokeMin(field, RulePasswordShort, "must have at least 12 characters", 12)
 	case len(pw) > 1024:
 		p.add(field, CodeInvalidField, "must have at most 1024 bytes")
 	case !utf8.ValidString(pw):

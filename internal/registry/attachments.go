@@ -69,7 +69,7 @@ func (s *Service) Attach(ctx context.Context, c Caller, data []byte, mt string) 
 	case len(data) == 0:
 		return Attachment{}, Broke("file", RuleRequired, "is required: one PDF, PNG, JPEG or CSV file")
 	case len(data) > MaxAttachmentBytes:
-		return Attachment{}, Broke("file", RuleTooLong, "must be at most 10 MiB", "max", MaxAttachmentBytes)
+		return Attachment{}, BrokeMax("file", RuleTooLong, "must be at most 10 MiB", MaxAttachmentBytes)
 	}
 	if !slices.Contains(AttachmentTypes, mt) {
 		return Attachment{}, Invalid("file", CodeInvalidField, "must be a PDF, PNG, JPEG or CSV file (its content says otherwise)")
@@ -139,7 +139,7 @@ func (s *Service) attachments(ctx context.Context, tx Tx, c Caller, field string
 		seen[a.ID] = true
 	}
 	if len(ids)+len(has) > maxAttachments {
-		return nil, Broke(field, RuleAtMost, fmt.Sprintf("a registration may name at most %d attachments", maxAttachments), "max", maxAttachments)
+		return nil, BrokeMax(field, RuleAtMost, fmt.Sprintf("a registration may name at most %d attachments", maxAttachments), maxAttachments)
 	}
 	base := field
 	for i, id := range ids {

@@ -43,7 +43,7 @@ func (s *Service) FileBatch(ctx context.Context, c Caller, filings []Filing) ([]
 		return nil, err
 	}
 	if len(filings) == 0 || len(filings) > MaxBatchFilings {
-		return nil, Broke("filings", RuleAtMost, "must hold 1 to 1,000 filings", "max", MaxBatchFilings)
+		return nil, BrokeMax("filings", RuleAtMost, "must hold 1 to 1,000 filings", MaxBatchFilings)
 	}
 	out := make([]BatchOutcome, len(filings))
 	var late <-chan time.Time

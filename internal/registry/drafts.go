@@ -51,7 +51,7 @@ const MaxDraftBytes = 1 << 20
 // checkDraft checks what a draft is checked for: its size, not its content.
 func checkDraft(f Filing) error {
 	if len(f.Collateral.Items) > maxItems {
-		return Broke("collateral.items", RuleAtMost, fmt.Sprintf("a draft, as a filing, may have at most %d items", maxItems), "max", maxItems)
+		return BrokeMax("collateral.items", RuleAtMost, fmt.Sprintf("a draft, as a filing, may have at most %d items", maxItems), maxItems)
 	}
 	// Measured as it is shown, without HTML escapes, which would count a
 	// "<" six times.
@@ -62,7 +62,7 @@ func checkDraft(f Filing) error {
 		return err
 	}
 	if n := b.Len() - 1; n > MaxDraftBytes {
-		return Broke("(body)", RuleAtMost, fmt.Sprintf("a draft may hold at most %d bytes of JSON; this one holds %d", MaxDraftBytes, n), "max", MaxDraftBytes)
+		return BrokeMax("(body)", RuleAtMost, fmt.Sprintf("a draft may hold at most %d bytes of JSON; this one holds %d", MaxDraftBytes, n), MaxDraftBytes)
 	}
 	return nil
 }

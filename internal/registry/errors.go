@@ -3,14 +3,10 @@ package registry
 import (
 	"bytes"
 	"context"
-	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/movable-registry/registry/internal/auth"
@@ -236,26 +232,99 @@ func (p *problems) add(field, code, msg string) {
 	p.errs = append(p.errs, FieldError{Field: field, Code: code, Message: msg})
 }
 
-// broke records a field error by the rule it broke; arg, when given, is the
-// rule's one argument as a name and a value.
-func (p *problems) broke(field string, r Rule, msg string, arg ...any) {
-	p.errs = append(p.errs, Broken(field, r, msg, arg...))
+// broke records a field error by the rule it broke, a rule without an
+// argument.
+func (p *problems) broke(field string, r Rule, msg string) {
+	p.errs = append(p.errs, Broken(field, r, msg))
 }
 
-// Broken is the field error of a field that broke rule r; arg, when given,
-// is the rule's one argument as a name and a value.
-func Broken(field string, r Rule, msg string, arg ...any) FieldError {
-	fe := FieldError{Field: field, Code: CodeInvalidField, Message: msg, Rule: r}
-	if len(arg) == 2 {
-		fe.ArgName, fe.Arg = arg[0].(string), arg[1]
-	}
+// brokeMax records a field error by a rule whose argument is a maximum.
+func (p *problems) brokeMax(field string, r Rule, msg string, max int) {
+	p.errs = append(p.errs, BrokenMax(field, r, msg, max))
+}
+
+// brokeMin records a field error by a rule whose argument is a minimum.
+func (p *problems) brokeMin(field string, r Rule, msg string, min int) {
+	p.errs = append(p.errs, BrokenMin(field, r, msg, min))
+}
+
+// brokeValue records a field error by a rule whose argument is the value
+// refused.
+func (p *problems) brokeValue(field string, r Rule, msg, value string) {
+	p.errs = append(p.errs, BrokenValue(field, r, msg, value))
+}
+
+// brokeAllowed records a field error by a rule whose argument is the list
+// of values allowed.
+func (p *problems) brokeAllowed(field string, r Rule, msg string, allowed []string) {
+	p.errs = append(p.errs, BrokenAllowed(field, r, msg, allowed))
+}
+
+// The rules' arguments, as FieldError.ArgName names them in JSON.
+const (
+	argMax     = "max"
+	argMin     = "min"
+	argValue   = "value"
+	argAllowed = "allowed"
+)
+
+// Broken is the field error of a field that broke rule r, a rule without
+// an argument (RuleRequired, RuleEmail, …).
+func Broken(field string, r Rule, msg string) FieldError {
+	return FieldError{Field: field, Code: CodeInvalidField, Message: msg, Rule: r}
+}
+
+// BrokenMax is the field error of a field that broke rule r, whose argument
+// is the maximum allowed (RuleAtMost, RuleTooLong, RulePeriod).
+func BrokenMax(field string, r Rule, msg string, max int) FieldError {
+	fe := Broken(field, r, msg)
+	fe.ArgName, fe.Arg = argMax, max
 	return fe
 }
 
-// Broke returns a ValidationError for one field that broke rule r.
-func Broke(field string, r Rule, msg string, arg ...any) error {
-	return &ValidationError{Errors: []FieldError{Broken(field, r, msg, arg...)}}
+// BrokenMin is the field error of a field that broke rule r, whose argument
+// is the minimum allowed (RulePasswordShort).
+func BrokenMin(field string, r Rule, msg string, min int) FieldError {
+	fe := Broken(field, r, msg)
+	fe.ArgName, fe.Arg = argMin, min
+	return fe
 }
+
+// BrokenValue is the field error of a field that broke rule r, whose
+// argument is the value refused (RuleNotOneOf, RuleCurrency, RuleCountry).
+func BrokenValue(field string, r Rule, msg, value string) FieldError {
+	fe := Broken(field, r, msg)
+	fe.ArgName, fe.Arg = argValue, value
+	return fe
+}
+
+// BrokenAllowed is the field error of a field that broke rule r, whose
+// argument is the list of values allowed (RuleNotOneOf, where the value
+// refused is not worth repeating).
+func BrokenAllowed(field string, r Rule, msg string, allowed []string) FieldError {
+	fe := Broken(field, r, msg)
+	fe.ArgName, fe.Arg = argAllowed, allowed
+	return fe
+}
+
+// Broke returns a ValidationError for one field that broke rule r, a rule
+// without an argument.
+func Broke(field string, r Rule, msg string) error { return one(Broken(field, r, msg)) }
+
+// BrokeMax returns a ValidationError for one field that broke rule r,
+// whose argument is the maximum allowed.
+func BrokeMax(field string, r Rule, msg string, max int) error {
+	return one(BrokenMax(field, r, msg, max))
+}
+
+// BrokeValue returns a ValidationError for one field that broke rule r,
+// whose argument is the value refused.
+func BrokeValue(field string, r Rule, msg, value string) error {
+	return one(BrokenValue(field, r, msg, value))
+}
+
+// one is a ValidationError of one field error.
+func one(fe FieldError) error { return &ValidationError{Errors: []FieldError{fe}} }
 
 func (p *problems) err() error {
 	if len(p.errs) == 0 {
@@ -344,43 +413,24 @@ func (e *LogKeyMismatch) Is(target error) bool { return target == ErrLogKeyMisma
 // checkpoint signed: its history was rewritten underneath the registry.
 var ErrLogInconsistent = errors.New("the log no longer extends its last signed checkpoint")
 
-// Unavailable reports whether err means that the database could not be
-// reached or would not take the work just now: a connection refused, reset
-// or lost mid-answer, a server shutting down, starting or in recovery, too
-// many connections, a standby that refuses writes (a failover under way),
-// or the statement timeout or the request's own deadline passing. Such a request
-// changed nothing unless its answer said so, and may be sent again (with
-// the same Idempotency-Key); it is answered 503, not 500.
+// ErrStoreUnavailable is the store that could not be reached or would not
+// take the work just now: the database away, restarting, failing over to a
+// standby, out of connections, or a statement past its time. The store wraps
+// the driver's error in it; what it says in the driver's terms stays the
+// store's business.
+var ErrStoreUnavailable = errors.New("the register's database cannot take this request just now")
+
+// Unavailable reports whether err means that the registry could not take
+// the work just now through no fault of the request: an *UnavailableError,
+// the store unavailable (ErrStoreUnavailable), or the request's own deadline
+// passing. Such a request changed nothing unless its answer said so, and may
+// be sent again (with the same Idempotency-Key); it is answered 503, not 500.
 func Unavailable(err error) bool {
 	if err == nil {
 		return false
 	}
 	var u *UnavailableError
-	if errors.As(err, &u) {
-		return true
-	}
-	var state interface{ SQLState() string }
-	if errors.As(err, &state) {
-		switch code := state.SQLState(); {
-		case strings.HasPrefix(code, "08"), // connection exception
-			code == "57P01", code == "57P02", code == "57P03", // admin or crash shutdown, cannot connect now
-			code == "53300", // too many connections
-			code == "25006", // read-only transaction: a standby
-			code == "57014": // canceled: the statement timeout or the request's deadline
-			return true
-		}
-		return false
-	}
-	// A driver's error that says the statement never reached the server
-	// (pgconn's closed or busy connection).
-	var retry interface{ SafeToRetry() bool }
-	if errors.As(err, &retry) && retry.SafeToRetry() {
-		return true
-	}
-	var op *net.OpError
-	return errors.As(err, &op) || deadline(err) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, driver.ErrBadConn) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
-		errors.Is(err, syscall.EPIPE)
+	return errors.As(err, &u) || errors.Is(err, ErrStoreUnavailable) || deadline(err)
 }
 
 // deadline says the request's context ended: its deadline passed, or its

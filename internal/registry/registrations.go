@@ -137,7 +137,7 @@ func (a *Amendment) against(cur Registration, st Stamp) (amendmentData, error) {
 		}
 	}
 	if len(items)+len(added) > maxItems {
-		p.broke("add_items", RuleAtMost, fmt.Sprintf("a registration may have at most %d items", maxItems), "max", maxItems)
+		p.brokeMax("add_items", RuleAtMost, fmt.Sprintf("a registration may have at most %d items", maxItems), maxItems)
 	}
 	grantors := slices.Clone(cur.Grantors)
 	for i, g := range a.RemoveGrantors {
@@ -166,7 +166,7 @@ func (a *Amendment) against(cur Registration, st Stamp) (amendmentData, error) {
 	case len(grantors) == 0:
 		p.broke("remove_grantors", RuleLastGrantor, "would leave the registration without a grantor")
 	case len(grantors) > maxParties:
-		p.broke("add_grantors", RuleAtMost, fmt.Sprintf("a registration may have at most %d grantors", maxParties), "max", maxParties)
+		p.brokeMax("add_grantors", RuleAtMost, fmt.Sprintf("a registration may have at most %d grantors", maxParties), maxParties)
 	}
 	if err := p.err(); err != nil {
 		return amendmentData{}, err
@@ -1028,7 +1028,7 @@ func checkParty(p *problems, field string, party *Party) {
 		} else {
 			party.Country = strings.ToUpper(strings.TrimSpace(party.Country))
 			if r, err := language.ParseRegion(party.Country); err != nil || !r.IsCountry() || len(party.Country) != 2 {
-				p.broke(field+".country", RuleCountry, fmt.Sprintf("%q is not an ISO 3166-1 alpha-2 country code", party.Country), "value", party.Country)
+				p.brokeValue(field+".country", RuleCountry, fmt.Sprintf("%q is not an ISO 3166-1 alpha-2 country code", party.Country), party.Country)
 			} else if party.Country == "CN" {
 				p.broke(field+".uscc", RuleDomesticUSCC, "an organization registered in mainland China is identified by its uscc")
 			}
@@ -1059,7 +1059,7 @@ func checkParties(p *problems, field string, parties []Party) {
 		return
 	}
 	if len(parties) > maxParties {
-		p.broke(field, RuleAtMost, fmt.Sprintf("at most %d are allowed", maxParties), "max", maxParties)
+		p.brokeMax(field, RuleAtMost, fmt.Sprintf("at most %d are allowed", maxParties), maxParties)
 		return
 	}
 	for i := range parties {
@@ -1079,7 +1079,7 @@ func checkMoney(p *problems, field string, m *Money) {
 		m.Amount = r.FloatString(2) // stored and shown with two decimals
 	}
 	if u, err := currency.ParseISO(m.Currency); err != nil || u.String() != m.Currency {
-		p.broke(field+".currency", RuleCurrency, fmt.Sprintf("%q is not an ISO 4217 currency code", m.Currency), "value", m.Currency)
+		p.brokeValue(field+".currency", RuleCurrency, fmt.Sprintf("%q is not an ISO 4217 currency code", m.Currency), m.Currency)
 	}
 }
 
@@ -1092,7 +1092,7 @@ func (f *Filing) Validate() error {
 	f.Collateral.Description = checkText(&p, "collateral.description", f.Collateral.Description, true, maxDescription)
 	checkItems(&p, "collateral.items", f.Collateral.Items)
 	if f.PeriodMonths < 1 || f.PeriodMonths > maxPeriod {
-		p.broke("period_months", RulePeriod, fmt.Sprintf("must be a whole number of months from 1 to %d", maxPeriod), "max", maxPeriod)
+		p.brokeMax("period_months", RulePeriod, fmt.Sprintf("must be a whole number of months from 1 to %d", maxPeriod), maxPeriod)
 	}
 	checkMoney(&p, "max_secured_amount", f.MaxSecuredAmount)
 	f.Reference = checkText(&p, "reference", f.Reference, false, maxSerial)
@@ -1101,7 +1101,7 @@ func (f *Filing) Validate() error {
 
 func checkItems(p *problems, field string, items []ItemInput) {
 	if len(items) > maxItems {
-		p.broke(field, RuleAtMost, fmt.Sprintf("at most %d are allowed", maxItems), "max", maxItems)
+		p.brokeMax(field, RuleAtMost, fmt.Sprintf("at most %d are allowed", maxItems), maxItems)
 		return
 	}
 	seen := map[string]int{}
@@ -1154,7 +1154,7 @@ func (a *Amendment) Validate() error {
 		parties []Party
 	}{{"add_grantors", a.AddGrantors}, {"remove_grantors", a.RemoveGrantors}} {
 		if len(list.parties) > maxParties {
-			p.broke(list.field, RuleAtMost, fmt.Sprintf("at most %d are allowed", maxParties), "max", maxParties)
+			p.brokeMax(list.field, RuleAtMost, fmt.Sprintf("at most %d are allowed", maxParties), maxParties)
 			continue
 		}
 		for i := range list.parties {
@@ -1162,7 +1162,7 @@ func (a *Amendment) Validate() error {
 		}
 	}
 	if len(a.RenameGrantors) > maxParties {
-		p.broke("rename_grantors", RuleAtMost, fmt.Sprintf("at most %d are allowed", maxParties), "max", maxParties)
+		p.brokeMax("rename_grantors", RuleAtMost, fmt.Sprintf("at most %d are allowed", maxParties), maxParties)
 	} else {
 		for i := range a.RenameGrantors {
 			rn := &a.RenameGrantors[i]
@@ -1185,7 +1185,7 @@ func (a *Amendment) Validate() error {
 // Validate checks an extension.
 func (e Extension) Validate() error {
 	if e.PeriodMonths < 1 || e.PeriodMonths > maxPeriod {
-		return Broke("period_months", RulePeriod, fmt.Sprintf("must be a whole number of months from 1 to %d", maxPeriod), "max", maxPeriod)
+		return BrokeMax("period_months", RulePeriod, fmt.Sprintf("must be a whole number of months from 1 to %d", maxPeriod), maxPeriod)
 	}
 	return nil
 }

@@ -33,7 +33,7 @@ func checkText(p *problems, field, value string, required bool, max int) string 
 	case required && value == "":
 		p.broke(field, RuleRequired, "is required")
 	case utf8.RuneCountInString(value) > max:
-		p.broke(field, RuleTooLong, fmt.Sprintf("is longer than %d characters", max), "max", max)
+		p.brokeMax(field, RuleTooLong, fmt.Sprintf("is longer than %d characters", max), max)
 	case strings.ContainsFunc(value, func(r rune) bool { return (r < 0x20 && r != '\n' && r != '\t') || (r >= 0x7f && r <= 0x9f) }):
 		p.broke(field, RuleControl, "contains control characters")
 	case strings.ContainsFunc(value, isBidiControl):
@@ -63,7 +63,7 @@ func checkEnum(p *problems, field, value string, allowed []string) {
 	if value == "" {
 		p.broke(field, RuleRequired, "is required; one of "+strings.Join(allowed, ", "))
 	} else if !slices.Contains(allowed, value) {
-		p.broke(field, RuleNotOneOf, fmt.Sprintf("%q is not one of %s", value, strings.Join(allowed, ", ")), "value", value)
+		p.brokeValue(field, RuleNotOneOf, fmt.Sprintf("%q is not one of %s", value, strings.Join(allowed, ", ")), value)
 	}
 }
 

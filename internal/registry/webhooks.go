@@ -73,7 +73,7 @@ func (s *Service) CreateWebhook(ctx context.Context, c Caller, req WebhookReques
 	if req.URL == "" {
 		p.broke("url", RuleRequired, "is required")
 	} else if len(req.URL) > 2048 || !utf8.ValidString(req.URL) {
-		p.broke("url", RuleTooLong, "must be at most 2048 bytes of UTF-8", "max", 2048)
+		p.brokeMax("url", RuleTooLong, "must be at most 2048 bytes of UTF-8", 2048)
 	}
 	switch n := len(req.Secret); {
 	case n == 0:

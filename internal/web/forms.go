@@ -134,7 +134,7 @@ func filing(f url.Values) (registry.Filing, []registry.FieldError) {
 	if p := strings.TrimSpace(f.Get("period_months")); p != "" {
 		n, err := strconv.Atoi(p)
 		if err != nil {
-			errs = append(errs, registry.Broken("period_months", registry.RulePeriod, "must be a whole number of months from 1 to 360", "max", 360))
+			errs = append(errs, registry.BrokenMax("period_months", registry.RulePeriod, "must be a whole number of months from 1 to 360", 360))
 		}
 		out.PeriodMonths = n
 	}

@@ -368,7 +368,7 @@ func (s *site) extend(w http.ResponseWriter, r *http.Request, c *call) error {
 	return s.change(w, r, c, auth.ExtendRegistration, "extend", "extended", url.Values{"period_months": {months}}, nil, func(number string, pre registry.Precondition) error {
 		n, err := strconv.Atoi(strings.TrimSpace(months))
 		if err != nil {
-			return registry.Broke("period_months", registry.RulePeriod, "must be a whole number of months from 1 to 360", "max", 360)
+			return registry.BrokeMax("period_months", registry.RulePeriod, "must be a whole number of months from 1 to 360", 360)
 		}
 		_, err = s.svc.Extend(c.ctx(), c.caller, number, pre, registry.Extension{PeriodMonths: n})
 		return err

@@ -46,6 +46,10 @@ type Options struct {
 	// Certificates makes the PDF certificates (unsigned, with
 	// certpdf.DefaultFonts, when nil).
 	Certificates *certpdf.Maker
+	// Refusals records refused requests in the audit trail, shared with the
+	// API; when nil, an entry is written at once or not at all
+	// (httpx.RefusalsNow). Its owner, not the site, closes it.
+	Refusals *httpx.Refusals
 }
 
 type site struct {
@@ -69,6 +73,9 @@ func New(svc *registry.Service, opts Options) (http.Handler, error) {
 	}
 	if opts.Certificates == nil {
 		opts.Certificates = certpdf.New(certpdf.Options{})
+	}
+	if opts.Refusals == nil {
+		opts.Refusals = httpx.RefusalsNow(svc, opts.Logger)
 	}
 	v, err := loadViews(opts.Strict)
 	if err != nil {
@@ -423,7 +430,7 @@ func (s *site) refused(c *call, err error) *httpx.Problem {
 		return p
 	}
 	c.recorded = true
-	if aerr := httpx.RecordRefusal(c.ctx(), s.svc, c.caller, c.action, c.target, p, "web"); aerr != nil {
+	if aerr := s.opts.Refusals.Record(c.ctx(), c.caller, c.action, c.target, p, "web"); aerr != nil {
 		s.log.Error("audit entry not written", "error", aerr, "request_id", c.caller.RequestID)
 	}
 	return p

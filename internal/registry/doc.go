@@ -1,8 +1,32 @@
 // Package registry is the domain of the register: registrations, their events,
 // objections, searches and accounts, the rules that govern them, and the
-// stores they need. It imports no transport and no ORM.
+// stores they need. It imports no transport, no ORM and no database driver:
+// the store (internal/postgres) turns its own failures into the domain's
+// errors (ErrStoreUnavailable).
 //
-// Each feature has a file of its own name here, in internal/postgres (its
-// SQL) and in internal/httpapi (its routes): registrations, objections,
-// searches, accounts, audit, log and deadlines.
+// A rule is found by its feature's noun, in a file of that name, with the
+// feature's types, their validation and its store interface beside the
+// operations:
+//
+//   - filing a registration: filings.go (Filing, Party, Filing.Validate);
+//     its life: amendments.go, extensions.go, cancellations.go,
+//     revocations.go, modificationcodes.go, and changes.go for what every
+//     change shares (who may change, If-Match); reading and listing:
+//     registrations.go; who sees identity numbers: masking.go;
+//   - objections.go, searches.go, history.go, watches.go, notices.go,
+//     webhooks.go, drafts.go, parties.go (saved party profiles),
+//     attachments.go, batch.go, statistics.go, deadlines.go;
+//   - accounts: organizations.go (sign-up, approval), users.go, tokens.go,
+//     signin.go (passwords checked, failures slowed down), passwords.go;
+//     accounts.go holds the store they share;
+//   - the register's record: events.go (events and their replay),
+//     commitments.go (identity numbers as salted commitments), log.go
+//     (checkpoints and proofs), verify.go and bulkverify.go, audit.go,
+//     idempotency.go, time.go and clock.go;
+//   - service.go: the Service, its Config and DefaultConfig; store.go: the
+//     Store every feature's store makes; errors.go: the domain's errors and
+//     field rules.
+//
+// Each feature also has a file of its own name in internal/postgres (its SQL)
+// and in internal/httpapi (its routes).
 package registry

@@ -1,6 +1,9 @@
-// Package httpapi is the registry's HTTP API (docs/api.md): routes, request
-// decoding, the one error-to-status table, and middleware. It is the only
-// package that imports gin.
+// Package httpapi is the registry's HTTP API (docs/api.md): the route table,
+// a file of handlers per feature, strict request decoding, the OpenAPI
+// document (openapi.yaml) and the middleware of the API alone (the limit per
+// token, draining). It is the only package that imports gin. The table that
+// turns the domain's errors into statuses and problem codes is httpx's
+// (ProblemFor), shared with the web pages.
 package httpapi
 
 import (

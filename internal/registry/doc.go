@@ -29,4 +29,11 @@
 //
 // Each feature also has a file of its own name in internal/postgres (its SQL)
 // and in internal/httpapi (its routes).
+//
+// A feature's rules are tested without a database by faking its store: a
+// struct that embeds Store (left nil, so that a call to any other method
+// panics and shows what else the feature needs) and defines the feature's
+// own methods (fakes_test.go does so for the statistics). The pure rules,
+// each Validate and an amendment's check against its registration, have
+// table tests (rules_test.go); replay has events_test.go.
 package registry

@@ -237,10 +237,11 @@ func TestOpenAPIDeclaresReplays(t *testing.T) {
 }
 
 // TestOpenAPISharesRetryAnswers: every operation may be answered 429 (a
-// rate limit applies to every call) and 503 (a busy or unreachable store,
-// a lost leader), and declares both as the shared answers, whose
-// Retry-After a client waits out; an operation may only give them a
-// description of its own.
+// rate limit applies to every call), 503 (a busy or unreachable store, a
+// lost leader) and 500 (the registry's own fault, a panic included), and
+// declares all three as the shared answers: the first two with the
+// Retry-After a client waits out, the 500 with the request_id it reports.
+// An operation may only give them a description of its own.
 func TestOpenAPISharesRetryAnswers(t *testing.T) {
 	var doc struct {
 		Paths map[string]map[string]struct {
@@ -250,16 +251,24 @@ func TestOpenAPISharesRetryAnswers(t *testing.T) {
 			Responses map[string]struct {
 				Headers map[string]any `yaml:"headers"`
 			} `yaml:"responses"`
+			Schemas struct {
+				Problem struct {
+					Required []string `yaml:"required"`
+				} `yaml:"Problem"`
+			} `yaml:"schemas"`
 		} `yaml:"components"`
 	}
 	if err := yaml.Unmarshal(OpenAPI, &doc); err != nil {
 		t.Fatal(err)
 	}
-	shared := map[string]string{"429": "RateLimited", "503": "Unavailable"}
-	for _, name := range shared {
+	shared := map[string]string{"429": "RateLimited", "503": "Unavailable", "500": "InternalError"}
+	for _, name := range []string{"RateLimited", "Unavailable"} {
 		if _, ok := doc.Components.Responses[name].Headers["Retry-After"]; !ok {
 			t.Errorf("components.responses.%s declares no Retry-After", name)
 		}
+	}
+	if !slices.Contains(doc.Components.Schemas.Problem.Required, "request_id") {
+		t.Error("Problem does not require request_id, which every problem answer carries (httpx.WriteProblem)")
 	}
 	n := 0
 	for path, ops := range doc.Paths {

@@ -114,6 +114,90 @@ func (e CancellationReason) Valid() bool {
 	}
 }
 
+// Defines values for CertificateKind.
+const (
+	CertificateKindChattelMortgage   CertificateKind = "chattel_mortgage"
+	CertificateKindDocumentPledge    CertificateKind = "document_pledge"
+	CertificateKindFactoring         CertificateKind = "factoring"
+	CertificateKindFinancialLease    CertificateKind = "financial_lease"
+	CertificateKindOther             CertificateKind = "other"
+	CertificateKindReceivablesPledge CertificateKind = "receivables_pledge"
+	CertificateKindRetentionOfTitle  CertificateKind = "retention_of_title"
+	CertificateKindSearch            CertificateKind = "search"
+)
+
+// Valid indicates whether the value is a known member of the CertificateKind enum.
+func (e CertificateKind) Valid() bool {
+	switch e {
+	case CertificateKindChattelMortgage:
+		return true
+	case CertificateKindDocumentPledge:
+		return true
+	case CertificateKindFactoring:
+		return true
+	case CertificateKindFinancialLease:
+		return true
+	case CertificateKindOther:
+		return true
+	case CertificateKindReceivablesPledge:
+		return true
+	case CertificateKindRetentionOfTitle:
+		return true
+	case CertificateKindSearch:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CertificateKindOfCertificate.
+const (
+	CertificateKindOfCertificateAmendment           CertificateKindOfCertificate = "amendment"
+	CertificateKindOfCertificateCancellation        CertificateKindOfCertificate = "cancellation"
+	CertificateKindOfCertificateExpiry              CertificateKindOfCertificate = "expiry"
+	CertificateKindOfCertificateExtension           CertificateKindOfCertificate = "extension"
+	CertificateKindOfCertificateObjection           CertificateKindOfCertificate = "objection"
+	CertificateKindOfCertificateObjectionCaseNotice CertificateKindOfCertificate = "objection_case_notice"
+	CertificateKindOfCertificateObjectionLapse      CertificateKindOfCertificate = "objection_lapse"
+	CertificateKindOfCertificateObjectionRevocation CertificateKindOfCertificate = "objection_revocation"
+	CertificateKindOfCertificateObjectionWithdrawal CertificateKindOfCertificate = "objection_withdrawal"
+	CertificateKindOfCertificateRegistration        CertificateKindOfCertificate = "registration"
+	CertificateKindOfCertificateRevocation          CertificateKindOfCertificate = "revocation"
+	CertificateKindOfCertificateSearch              CertificateKindOfCertificate = "search"
+)
+
+// Valid indicates whether the value is a known member of the CertificateKindOfCertificate enum.
+func (e CertificateKindOfCertificate) Valid() bool {
+	switch e {
+	case CertificateKindOfCertificateAmendment:
+		return true
+	case CertificateKindOfCertificateCancellation:
+		return true
+	case CertificateKindOfCertificateExpiry:
+		return true
+	case CertificateKindOfCertificateExtension:
+		return true
+	case CertificateKindOfCertificateObjection:
+		return true
+	case CertificateKindOfCertificateObjectionCaseNotice:
+		return true
+	case CertificateKindOfCertificateObjectionLapse:
+		return true
+	case CertificateKindOfCertificateObjectionRevocation:
+		return true
+	case CertificateKindOfCertificateObjectionWithdrawal:
+		return true
+	case CertificateKindOfCertificateRegistration:
+		return true
+	case CertificateKindOfCertificateRevocation:
+		return true
+	case CertificateKindOfCertificateSearch:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CertificateStatus.
 const (
 	CertificateStatusCancelled CertificateStatus = "cancelled"
@@ -132,6 +216,36 @@ func (e CertificateStatus) Valid() bool {
 	case CertificateStatusExpired:
 		return true
 	case CertificateStatusRevoked:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FieldErrorCode.
+const (
+	FieldErrorCodeInvalidField     FieldErrorCode = "invalid_field"
+	FieldErrorCodeInvalidIdNumber  FieldErrorCode = "invalid_id_number"
+	FieldErrorCodeInvalidLei       FieldErrorCode = "invalid_lei"
+	FieldErrorCodeInvalidNumber    FieldErrorCode = "invalid_number"
+	FieldErrorCodeInvalidUscc      FieldErrorCode = "invalid_uscc"
+	FieldErrorCodeMalformedRequest FieldErrorCode = "malformed_request"
+)
+
+// Valid indicates whether the value is a known member of the FieldErrorCode enum.
+func (e FieldErrorCode) Valid() bool {
+	switch e {
+	case FieldErrorCodeInvalidField:
+		return true
+	case FieldErrorCodeInvalidIdNumber:
+		return true
+	case FieldErrorCodeInvalidLei:
+		return true
+	case FieldErrorCodeInvalidNumber:
+		return true
+	case FieldErrorCodeInvalidUscc:
+		return true
+	case FieldErrorCodeMalformedRequest:
 		return true
 	default:
 		return false
@@ -408,6 +522,30 @@ func (e ObjectionStatus) Valid() bool {
 	case ObjectionStatusRevoked:
 		return true
 	case ObjectionStatusWithdrawn:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OrganizationKind.
+const (
+	OrganizationKindEnterprise           OrganizationKind = "enterprise"
+	OrganizationKindFinancialInstitution OrganizationKind = "financial_institution"
+	OrganizationKindOther                OrganizationKind = "other"
+	OrganizationKindRegistry             OrganizationKind = "registry"
+)
+
+// Valid indicates whether the value is a known member of the OrganizationKind enum.
+func (e OrganizationKind) Valid() bool {
+	switch e {
+	case OrganizationKindEnterprise:
+		return true
+	case OrganizationKindFinancialInstitution:
+		return true
+	case OrganizationKindOther:
+		return true
+	case OrganizationKindRegistry:
 		return true
 	default:
 		return false
@@ -1133,15 +1271,11 @@ type Certificate struct {
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 	IssuedAt  time.Time  `json:"issued_at"`
 
-	// Kind the registration's kind (see Kind), or search
-	//
-	// Examples: chattel_mortgage, search
-	Kind string `json:"kind"`
+	// Kind the registration's kind (a Kind), or search for a search certificate
+	Kind CertificateKind `json:"kind"`
 
-	// KindOfCertificate registration, search, or the type of the event the number was issued to
-	//
-	// Examples: registration, amendment, cancellation, search
-	KindOfCertificate string `json:"kind_of_certificate"`
+	// KindOfCertificate what the number was issued to: a registration, a search, or the event of that type (a registration's amendment, extension …)
+	KindOfCertificate CertificateKindOfCertificate `json:"kind_of_certificate"`
 
 	// Number the number in its stored form of 20 digits
 	Number string `json:"number"`
@@ -1158,6 +1292,12 @@ type Certificate struct {
 	// Status the registration's status now; absent for a search certificate
 	Status *CertificateStatus `json:"status,omitempty"`
 }
+
+// CertificateKind the registration's kind (a Kind), or search for a search certificate
+type CertificateKind string
+
+// CertificateKindOfCertificate what the number was issued to: a registration, a search, or the event of that type (a registration's amendment, extension …)
+type CertificateKindOfCertificate string
 
 // CertificateStatus the registration's status now; absent for a search certificate
 type CertificateStatus string
@@ -1253,7 +1393,8 @@ type Extension struct {
 
 // FieldError One bad field, by its path in the request. `rule` names the rule it broke, so that a client can say it in its own words; a rule with an argument carries it beside, under its name (`max` for too_long, at_most and period; `min` for password_short; `value` for not_one_of, currency and country).
 type FieldError struct {
-	Code string `json:"code"`
+	// Code the field's problem code: malformed_request when the body cannot be read as the contract says, else invalid_field or a more precise invalid_uscc, invalid_id_number, invalid_lei, invalid_number
+	Code FieldErrorCode `json:"code"`
 
 	// Field Examples: grantors[0].uscc
 	Field string `json:"field"`
@@ -1265,6 +1406,9 @@ type FieldError struct {
 	Rule    *FieldErrorRule `json:"rule,omitempty"`
 	Value   *string         `json:"value,omitempty"`
 }
+
+// FieldErrorCode the field's problem code: malformed_request when the body cannot be read as the contract says, else invalid_field or a more precise invalid_uscc, invalid_id_number, invalid_lei, invalid_number
+type FieldErrorCode string
 
 // FieldErrorRule defines model for FieldError.Rule.
 type FieldErrorRule string
@@ -1532,11 +1676,14 @@ type Organization struct {
 	// CreatedAt when it signed up or an admin made it (in GET /organizations)
 	CreatedAt *time.Time         `json:"created_at,omitempty"`
 	Id        openapi_types.UUID `json:"id"`
-	Kind      string             `json:"kind"`
+	Kind      OrganizationKind   `json:"kind"`
 	Name      string             `json:"name"`
 	Status    OrganizationStatus `json:"status"`
 	Uscc      string             `json:"uscc"`
 }
+
+// OrganizationKind defines model for Organization.Kind.
+type OrganizationKind string
 
 // OrganizationStatus defines model for Organization.Status.
 type OrganizationStatus string
@@ -1630,6 +1777,12 @@ type Registration struct {
 
 // RegistrationStatus defines model for Registration.Status.
 type RegistrationStatus string
+
+// RegistrationPage defines model for RegistrationPage.
+type RegistrationPage struct {
+	Items      []Registration `json:"items"`
+	NextCursor *string        `json:"next_cursor,omitempty"`
+}
 
 // RejectionRequest defines model for RejectionRequest.
 type RejectionRequest struct {
@@ -12778,10 +12931,7 @@ type ListRegistrationsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *struct {
-		Items      []Registration `json:"items"`
-		NextCursor *string        `json:"next_cursor,omitempty"`
-	}
+	JSON200 *RegistrationPage
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthenticated
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
@@ -12803,10 +12953,7 @@ type ListRegistrationsResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r ListRegistrationsResponse) GetJSON200() *struct {
-	Items      []Registration `json:"items"`
-	NextCursor *string        `json:"next_cursor,omitempty"`
-} {
+func (r ListRegistrationsResponse) GetJSON200() *RegistrationPage {
 	return r.JSON200
 }
 
@@ -21781,10 +21928,7 @@ func ParseListRegistrationsResponse(rsp *http.Response) (*ListRegistrationsRespo
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest struct {
-			Items      []Registration `json:"items"`
-			NextCursor *string        `json:"next_cursor,omitempty"`
-		}
+		var dest RegistrationPage
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

@@ -129,16 +129,173 @@ func TestOpenAPIListsEveryProblemCode(t *testing.T) {
 	}
 }
 
+// TestOpenAPIEnumsFollowTheCode keeps the closed sets the answers hold
+// the sets the code has: an organization's kind, what a certificate was
+// issued to and its kind, a field error's code. A value added to the code
+// fails this test until the document lists it (a generated client would
+// otherwise refuse or mistype it), and a value the document lists that the
+// code no longer has fails it too.
+func TestOpenAPIEnumsFollowTheCode(t *testing.T) {
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Enum       []string `yaml:"enum"`
+				Properties map[string]struct {
+					Enum []string `yaml:"enum"`
+				} `yaml:"properties"`
+			} `yaml:"schemas"`
+		} `yaml:"components"`
+	}
+	if err := yaml.Unmarshal(OpenAPI, &doc); err != nil {
+		t.Fatal(err)
+	}
+	fieldCodes := map[string]bool{}
+	for code := range fieldErrorCodeConsts(t, "../registry") {
+		fieldCodes[code] = true
+	}
+	for _, dir := range []string{".", "../httpx"} {
+		for code := range fieldErrorCodesIn(t, dir) {
+			fieldCodes[code] = true
+		}
+	}
+	if len(fieldCodes) < 6 {
+		t.Errorf("only %d field error codes found in the source: %v", len(fieldCodes), fieldCodes)
+	}
+	for _, c := range []struct {
+		schema, property string
+		code             []string
+	}{
+		{"Organization", "kind", registry.OrganizationKinds},
+		{"NewOrganization", "kind", registry.OrganizationKinds},
+		{"Kind", "", registry.Kinds},
+		{"Certificate", "kind", append(slices.Clone(registry.Kinds), registry.CertificateOfSearch)},
+		{"Certificate", "kind_of_certificate", registry.CertificateKinds()},
+		{"FieldError", "code", slices.Collect(maps.Keys(fieldCodes))},
+	} {
+		s, ok := doc.Components.Schemas[c.schema]
+		if !ok {
+			t.Errorf("no schema %s", c.schema)
+			continue
+		}
+		documented, where := s.Enum, c.schema
+		if c.property != "" {
+			documented, where = s.Properties[c.property].Enum, c.schema+"."+c.property
+		}
+		documented, code := slices.Sorted(slices.Values(documented)), slices.Sorted(slices.Values(c.code))
+		if diff := cmp.Diff(documented, code); diff != "" {
+			t.Errorf("%s's enum (-documented +the code's):\n%s", where, diff)
+		}
+	}
+}
+
+// fieldErrorCodeConsts finds the field error codes a package declares: its
+// string constants named Code….
+func fieldErrorCodeConsts(t *testing.T, dir string) map[string]bool {
+	t.Helper()
+	codes := map[string]bool{}
+	for _, file := range parseSource(t, dir) {
+		for _, d := range file.Decls {
+			g, ok := d.(*ast.GenDecl)
+			if !ok || g.Tok != token.CONST {
+				continue
+			}
+			for _, spec := range g.Specs {
+				v := spec.(*ast.ValueSpec)
+				for i, name := range v.Names {
+					if !strings.HasPrefix(name.Name, "Code") || i >= len(v.Values) {
+						continue
+					}
+					if b, ok := v.Values[i].(*ast.BasicLit); ok && b.Kind == token.STRING {
+						if s, err := strconv.Unquote(b.Value); err == nil {
+							codes[s] = true
+						}
+					}
+				}
+			}
+		}
+	}
+	return codes
+}
+
+// fieldErrorCodesIn finds the codes a package's source writes into a field
+// error itself: the string literal given as Code in a FieldError literal
+// (also one whose type a []FieldError literal leaves out).
+func fieldErrorCodesIn(t *testing.T, dir string) map[string]bool {
+	t.Helper()
+	isFieldError := func(e ast.Expr) bool {
+		switch e := e.(type) {
+		case *ast.Ident:
+			return e.Name == "FieldError"
+		case *ast.SelectorExpr:
+			return e.Sel.Name == "FieldError"
+		}
+		return false
+	}
+	codes := map[string]bool{}
+	code := func(lit *ast.CompositeLit) {
+		for _, el := range lit.Elts {
+			kv, ok := el.(*ast.KeyValueExpr)
+			if !ok {
+				continue
+			}
+			if k, ok := kv.Key.(*ast.Ident); ok && k.Name == "Code" {
+				if b, ok := kv.Value.(*ast.BasicLit); ok && b.Kind == token.STRING {
+					if s, err := strconv.Unquote(b.Value); err == nil {
+						codes[s] = true
+					}
+				}
+			}
+		}
+	}
+	for _, file := range parseSource(t, dir) {
+		ast.Inspect(file, func(n ast.Node) bool {
+			lit, ok := n.(*ast.CompositeLit)
+			if !ok {
+				return true
+			}
+			if isFieldError(lit.Type) {
+				code(lit)
+			}
+			if a, ok := lit.Type.(*ast.ArrayType); ok && isFieldError(a.Elt) {
+				for _, el := range lit.Elts {
+					if inner, ok := el.(*ast.CompositeLit); ok && inner.Type == nil {
+						code(inner)
+					}
+				}
+			}
+			return true
+		})
+	}
+	return codes
+}
+
+// parseSource parses a package's non-test Go files.
+func parseSource(t *testing.T, dir string) []*ast.File {
+	t.Helper()
+	names, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []*ast.File
+	for _, name := range names {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f)
+	}
+	return files
+}
+
 // problemCodesIn finds, in a package's non-test source, the string
 // literals that become a problem's code: the second argument of
 // NewProblem, a Code field of a composite literal, and a problem table's
 // row (an HTTP status, then the code).
 func problemCodesIn(t *testing.T, dir string) map[string]bool {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	codes := map[string]bool{}
 	lit := func(e ast.Expr) {
 		if b, ok := e.(*ast.BasicLit); ok && b.Kind == token.STRING {
@@ -151,14 +308,7 @@ func problemCodesIn(t *testing.T, dir string) map[string]bool {
 		s, ok := e.(*ast.SelectorExpr)
 		return ok && strings.HasPrefix(s.Sel.Name, "Status")
 	}
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
-		}
-		file, err := parser.ParseFile(token.NewFileSet(), f, nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, file := range parseSource(t, dir) {
 		ast.Inspect(file, func(n ast.Node) bool {
 			switch n := n.(type) {
 			case *ast.CallExpr:

@@ -20,22 +20,22 @@ import (
 
 // Defines values for AttachmentMediaType.
 const (
-	Applicationpdf AttachmentMediaType = "application/pdf"
-	Imagejpeg      AttachmentMediaType = "image/jpeg"
-	Imagepng       AttachmentMediaType = "image/png"
-	Textcsv        AttachmentMediaType = "text/csv"
+	AttachmentMediaTypeApplicationPdf AttachmentMediaType = "application/pdf"
+	AttachmentMediaTypeImageJpeg      AttachmentMediaType = "image/jpeg"
+	AttachmentMediaTypeImagePng       AttachmentMediaType = "image/png"
+	AttachmentMediaTypeTextCsv        AttachmentMediaType = "text/csv"
 )
 
 // Valid indicates whether the value is a known member of the AttachmentMediaType enum.
 func (e AttachmentMediaType) Valid() bool {
 	switch e {
-	case Applicationpdf:
+	case AttachmentMediaTypeApplicationPdf:
 		return true
-	case Imagejpeg:
+	case AttachmentMediaTypeImageJpeg:
 		return true
-	case Imagepng:
+	case AttachmentMediaTypeImagePng:
 		return true
-	case Textcsv:
+	case AttachmentMediaTypeTextCsv:
 		return true
 	default:
 		return false
@@ -254,112 +254,112 @@ func (e FieldErrorCode) Valid() bool {
 
 // Defines values for FieldErrorRule.
 const (
-	AlreadyGrantor  FieldErrorRule = "already_grantor"
-	Amount          FieldErrorRule = "amount"
-	AtLeastOne      FieldErrorRule = "at_least_one"
-	AtMost          FieldErrorRule = "at_most"
-	Bidi            FieldErrorRule = "bidi"
-	ChangesNothing  FieldErrorRule = "changes_nothing"
-	Control         FieldErrorRule = "control"
-	Country         FieldErrorRule = "country"
-	Currency        FieldErrorRule = "currency"
-	Date            FieldErrorRule = "date"
-	DomesticCountry FieldErrorRule = "domestic_country"
-	DomesticUscc    FieldErrorRule = "domestic_uscc"
-	Email           FieldErrorRule = "email"
-	ForeignOnly     FieldErrorRule = "foreign_only"
-	Future          FieldErrorRule = "future"
-	IndividualId    FieldErrorRule = "individual_id"
-	ItemId          FieldErrorRule = "item_id"
-	ItemRegistered  FieldErrorRule = "item_registered"
-	LastGrantor     FieldErrorRule = "last_grantor"
-	LettersOrDigits FieldErrorRule = "letters_or_digits"
-	NotGrantor      FieldErrorRule = "not_grantor"
-	NotOneOf        FieldErrorRule = "not_one_of"
-	NotUtf8         FieldErrorRule = "not_utf8"
-	NotWatched      FieldErrorRule = "not_watched"
-	OneCriterion    FieldErrorRule = "one_criterion"
-	OrganizationId  FieldErrorRule = "organization_id"
-	PasswordShort   FieldErrorRule = "password_short"
-	Period          FieldErrorRule = "period"
-	Positive        FieldErrorRule = "positive"
-	Repeats         FieldErrorRule = "repeats"
-	Required        FieldErrorRule = "required"
-	StaffRole       FieldErrorRule = "staff_role"
-	TooLong         FieldErrorRule = "too_long"
-	UsccOrForeign   FieldErrorRule = "uscc_or_foreign"
+	FieldErrorRuleAlreadyGrantor  FieldErrorRule = "already_grantor"
+	FieldErrorRuleAmount          FieldErrorRule = "amount"
+	FieldErrorRuleAtLeastOne      FieldErrorRule = "at_least_one"
+	FieldErrorRuleAtMost          FieldErrorRule = "at_most"
+	FieldErrorRuleBidi            FieldErrorRule = "bidi"
+	FieldErrorRuleChangesNothing  FieldErrorRule = "changes_nothing"
+	FieldErrorRuleControl         FieldErrorRule = "control"
+	FieldErrorRuleCountry         FieldErrorRule = "country"
+	FieldErrorRuleCurrency        FieldErrorRule = "currency"
+	FieldErrorRuleDate            FieldErrorRule = "date"
+	FieldErrorRuleDomesticCountry FieldErrorRule = "domestic_country"
+	FieldErrorRuleDomesticUscc    FieldErrorRule = "domestic_uscc"
+	FieldErrorRuleEmail           FieldErrorRule = "email"
+	FieldErrorRuleForeignOnly     FieldErrorRule = "foreign_only"
+	FieldErrorRuleFuture          FieldErrorRule = "future"
+	FieldErrorRuleIndividualId    FieldErrorRule = "individual_id"
+	FieldErrorRuleItemId          FieldErrorRule = "item_id"
+	FieldErrorRuleItemRegistered  FieldErrorRule = "item_registered"
+	FieldErrorRuleLastGrantor     FieldErrorRule = "last_grantor"
+	FieldErrorRuleLettersOrDigits FieldErrorRule = "letters_or_digits"
+	FieldErrorRuleNotGrantor      FieldErrorRule = "not_grantor"
+	FieldErrorRuleNotOneOf        FieldErrorRule = "not_one_of"
+	FieldErrorRuleNotUtf8         FieldErrorRule = "not_utf8"
+	FieldErrorRuleNotWatched      FieldErrorRule = "not_watched"
+	FieldErrorRuleOneCriterion    FieldErrorRule = "one_criterion"
+	FieldErrorRuleOrganizationId  FieldErrorRule = "organization_id"
+	FieldErrorRulePasswordShort   FieldErrorRule = "password_short"
+	FieldErrorRulePeriod          FieldErrorRule = "period"
+	FieldErrorRulePositive        FieldErrorRule = "positive"
+	FieldErrorRuleRepeats         FieldErrorRule = "repeats"
+	FieldErrorRuleRequired        FieldErrorRule = "required"
+	FieldErrorRuleStaffRole       FieldErrorRule = "staff_role"
+	FieldErrorRuleTooLong         FieldErrorRule = "too_long"
+	FieldErrorRuleUsccOrForeign   FieldErrorRule = "uscc_or_foreign"
 )
 
 // Valid indicates whether the value is a known member of the FieldErrorRule enum.
 func (e FieldErrorRule) Valid() bool {
 	switch e {
-	case AlreadyGrantor:
+	case FieldErrorRuleAlreadyGrantor:
 		return true
-	case Amount:
+	case FieldErrorRuleAmount:
 		return true
-	case AtLeastOne:
+	case FieldErrorRuleAtLeastOne:
 		return true
-	case AtMost:
+	case FieldErrorRuleAtMost:
 		return true
-	case Bidi:
+	case FieldErrorRuleBidi:
 		return true
-	case ChangesNothing:
+	case FieldErrorRuleChangesNothing:
 		return true
-	case Control:
+	case FieldErrorRuleControl:
 		return true
-	case Country:
+	case FieldErrorRuleCountry:
 		return true
-	case Currency:
+	case FieldErrorRuleCurrency:
 		return true
-	case Date:
+	case FieldErrorRuleDate:
 		return true
-	case DomesticCountry:
+	case FieldErrorRuleDomesticCountry:
 		return true
-	case DomesticUscc:
+	case FieldErrorRuleDomesticUscc:
 		return true
-	case Email:
+	case FieldErrorRuleEmail:
 		return true
-	case ForeignOnly:
+	case FieldErrorRuleForeignOnly:
 		return true
-	case Future:
+	case FieldErrorRuleFuture:
 		return true
-	case IndividualId:
+	case FieldErrorRuleIndividualId:
 		return true
-	case ItemId:
+	case FieldErrorRuleItemId:
 		return true
-	case ItemRegistered:
+	case FieldErrorRuleItemRegistered:
 		return true
-	case LastGrantor:
+	case FieldErrorRuleLastGrantor:
 		return true
-	case LettersOrDigits:
+	case FieldErrorRuleLettersOrDigits:
 		return true
-	case NotGrantor:
+	case FieldErrorRuleNotGrantor:
 		return true
-	case NotOneOf:
+	case FieldErrorRuleNotOneOf:
 		return true
-	case NotUtf8:
+	case FieldErrorRuleNotUtf8:
 		return true
-	case NotWatched:
+	case FieldErrorRuleNotWatched:
 		return true
-	case OneCriterion:
+	case FieldErrorRuleOneCriterion:
 		return true
-	case OrganizationId:
+	case FieldErrorRuleOrganizationId:
 		return true
-	case PasswordShort:
+	case FieldErrorRulePasswordShort:
 		return true
-	case Period:
+	case FieldErrorRulePeriod:
 		return true
-	case Positive:
+	case FieldErrorRulePositive:
 		return true
-	case Repeats:
+	case FieldErrorRuleRepeats:
 		return true
-	case Required:
+	case FieldErrorRuleRequired:
 		return true
-	case StaffRole:
+	case FieldErrorRuleStaffRole:
 		return true
-	case TooLong:
+	case FieldErrorRuleTooLong:
 		return true
-	case UsccOrForeign:
+	case FieldErrorRuleUsccOrForeign:
 		return true
 	default:
 		return false
@@ -755,31 +755,31 @@ func (e Role) Valid() bool {
 
 // Defines values for SearchResultMatchedBy.
 const (
-	CurrentName        SearchResultMatchedBy = "current_name"
-	FormerName         SearchResultMatchedBy = "former_name"
-	IdNumber           SearchResultMatchedBy = "id_number"
-	Lei                SearchResultMatchedBy = "lei"
-	RegistrationNumber SearchResultMatchedBy = "registration_number"
-	SerialNumber       SearchResultMatchedBy = "serial_number"
-	Uscc               SearchResultMatchedBy = "uscc"
+	SearchResultMatchedByCurrentName        SearchResultMatchedBy = "current_name"
+	SearchResultMatchedByFormerName         SearchResultMatchedBy = "former_name"
+	SearchResultMatchedByIdNumber           SearchResultMatchedBy = "id_number"
+	SearchResultMatchedByLei                SearchResultMatchedBy = "lei"
+	SearchResultMatchedByRegistrationNumber SearchResultMatchedBy = "registration_number"
+	SearchResultMatchedBySerialNumber       SearchResultMatchedBy = "serial_number"
+	SearchResultMatchedByUscc               SearchResultMatchedBy = "uscc"
 )
 
 // Valid indicates whether the value is a known member of the SearchResultMatchedBy enum.
 func (e SearchResultMatchedBy) Valid() bool {
 	switch e {
-	case CurrentName:
+	case SearchResultMatchedByCurrentName:
 		return true
-	case FormerName:
+	case SearchResultMatchedByFormerName:
 		return true
-	case IdNumber:
+	case SearchResultMatchedByIdNumber:
 		return true
-	case Lei:
+	case SearchResultMatchedByLei:
 		return true
-	case RegistrationNumber:
+	case SearchResultMatchedByRegistrationNumber:
 		return true
-	case SerialNumber:
+	case SearchResultMatchedBySerialNumber:
 		return true
-	case Uscc:
+	case SearchResultMatchedByUscc:
 		return true
 	default:
 		return false
@@ -1001,13 +1001,13 @@ func (e ListOrganizationsParamsStatus) Valid() bool {
 
 // Defines values for ListRegistrationsParamsController.
 const (
-	Mine ListRegistrationsParamsController = "mine"
+	ListRegistrationsParamsControllerMine ListRegistrationsParamsController = "mine"
 )
 
 // Valid indicates whether the value is a known member of the ListRegistrationsParamsController enum.
 func (e ListRegistrationsParamsController) Valid() bool {
 	switch e {
-	case Mine:
+	case ListRegistrationsParamsControllerMine:
 		return true
 	default:
 		return false
@@ -1115,16 +1115,16 @@ func (e StatisticsParamsBy) Valid() bool {
 
 // Defines values for StatisticsParamsFormat.
 const (
-	Csv  StatisticsParamsFormat = "csv"
-	Json StatisticsParamsFormat = "json"
+	StatisticsParamsFormatCsv  StatisticsParamsFormat = "csv"
+	StatisticsParamsFormatJson StatisticsParamsFormat = "json"
 )
 
 // Valid indicates whether the value is a known member of the StatisticsParamsFormat enum.
 func (e StatisticsParamsFormat) Valid() bool {
 	switch e {
-	case Csv:
+	case StatisticsParamsFormatCsv:
 		return true
-	case Json:
+	case StatisticsParamsFormatJson:
 		return true
 	default:
 		return false

@@ -62,7 +62,8 @@ func TestOpenAPIListsEveryRule(t *testing.T) {
 				FieldError struct {
 					Properties struct {
 						Rule struct {
-							Enum []string `yaml:"enum"`
+							Enum     []string `yaml:"enum"`
+							VarNames []string `yaml:"x-enum-varnames"`
 						} `yaml:"rule"`
 					} `yaml:"properties"`
 				} `yaml:"FieldError"`
@@ -76,12 +77,89 @@ func TestOpenAPIListsEveryRule(t *testing.T) {
 	for _, r := range registry.Rules {
 		rules = append(rules, string(r))
 	}
-	documented := doc.Components.Schemas.FieldError.Properties.Rule.Enum
+	rule := doc.Components.Schemas.FieldError.Properties.Rule
+	// Each rule is named in a generated client as FieldErrorRule and the
+	// rule (x-enum-varnames), not by a bare word (Amount, Email) that
+	// collides with other constants.
+	checkEnumNames(t, "FieldError.rule", "FieldErrorRule", rule.Enum, rule.VarNames)
+	documented := slices.Clone(rule.Enum)
 	slices.Sort(rules)
 	slices.Sort(documented)
 	if diff := cmp.Diff(documented, rules); diff != "" {
 		t.Errorf("rules (-documented +named by the service):\n%s", diff)
 	}
+}
+
+// TestOpenAPIEnumNamesAreTheValues: an enum that names its constants for
+// generated clients (x-enum-varnames) names every value, in order, as its
+// type's prefix and the value in camel case; a value added without its name
+// would get oapi-codegen's bare name, or be named after another value.
+func TestOpenAPIEnumNamesAreTheValues(t *testing.T) {
+	var doc any
+	if err := yaml.Unmarshal(OpenAPI, &doc); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	var walk func(where string, v any)
+	walk = func(where string, v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if names, ok := v["x-enum-varnames"]; ok {
+				n++
+				var enum, vars []string
+				for _, e := range asList(v["enum"]) {
+					s, _ := e.(string)
+					enum = append(enum, s)
+				}
+				for _, e := range asList(names) {
+					s, _ := e.(string)
+					vars = append(vars, s)
+				}
+				prefix := ""
+				if len(vars) > 0 && len(enum) > 0 {
+					prefix = strings.TrimSuffix(vars[0], camel(enum[0]))
+				}
+				if prefix == "" {
+					t.Errorf("%s: x-enum-varnames %v give no type prefix", where, vars)
+				}
+				checkEnumNames(t, where, prefix, enum, vars)
+			}
+			for k, c := range v {
+				walk(where+"."+k, c)
+			}
+		case []any:
+			for i, c := range v {
+				walk(where+"["+strconv.Itoa(i)+"]", c)
+			}
+		}
+	}
+	walk("", doc)
+	if n < 5 {
+		t.Errorf("only %d enums name their constants", n)
+	}
+}
+
+// checkEnumNames checks that names are prefix and each of enum's values in
+// camel case, one for one.
+func checkEnumNames(t *testing.T, where, prefix string, enum, names []string) {
+	t.Helper()
+	var want []string
+	for _, v := range enum {
+		want = append(want, prefix+camel(v))
+	}
+	if diff := cmp.Diff(want, names); diff != "" {
+		t.Errorf("%s: x-enum-varnames (-want +documented):\n%s", where, diff)
+	}
+}
+
+// camel is a value as a Go name's part: its words (runs of letters and
+// digits) each with a capital, application/pdf as ApplicationPdf.
+func camel(v string) string {
+	var b strings.Builder
+	for _, w := range regexp.MustCompile(`[A-Za-z0-9]+`).FindAllString(v, -1) {
+		b.WriteString(strings.ToUpper(w[:1]) + w[1:])
+	}
+	return b.String()
 }
 
 // TestOpenAPIListsEveryProblemCode keeps Problem.code's enum the codes the

@@ -2364,7 +2364,7 @@ type AmendRegistrationParams struct {
 	// ModificationCode lets a registrant of any organization act for the controller
 	ModificationCode *ModificationCode `json:"Modification-Code,omitempty"`
 
-	// IfMatch the ETag (version) last read; a stale one is 412 version_mismatch
+	// IfMatch the ETag (version) last read, its quotes optional ("2", 2, W/"2"; several separated by commas, or *); a stale one is 412 version_mismatch, a value that is not a version at all 422 invalid_field naming If-Match
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 
 	// IdempotencyKey a retry with the same key and request gets the first answer (with Idempotent-Replayed: true); the same key with another request is 422 idempotency_key_reused
@@ -2376,7 +2376,7 @@ type CancelRegistrationParams struct {
 	// ModificationCode lets a registrant of any organization act for the controller
 	ModificationCode *ModificationCode `json:"Modification-Code,omitempty"`
 
-	// IfMatch the ETag (version) last read; a stale one is 412 version_mismatch
+	// IfMatch the ETag (version) last read, its quotes optional ("2", 2, W/"2"; several separated by commas, or *); a stale one is 412 version_mismatch, a value that is not a version at all 422 invalid_field naming If-Match
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 
 	// IdempotencyKey a retry with the same key and request gets the first answer (with Idempotent-Replayed: true); the same key with another request is 422 idempotency_key_reused
@@ -2396,7 +2396,7 @@ type ExtendRegistrationParams struct {
 	// ModificationCode lets a registrant of any organization act for the controller
 	ModificationCode *ModificationCode `json:"Modification-Code,omitempty"`
 
-	// IfMatch the ETag (version) last read; a stale one is 412 version_mismatch
+	// IfMatch the ETag (version) last read, its quotes optional ("2", 2, W/"2"; several separated by commas, or *); a stale one is 412 version_mismatch, a value that is not a version at all 422 invalid_field naming If-Match
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 
 	// IdempotencyKey a retry with the same key and request gets the first answer (with Idempotent-Replayed: true); the same key with another request is 422 idempotency_key_reused

@@ -2330,6 +2330,7 @@ type ChangePasswordJSONBody struct {
 
 // ListRegistrationsParams defines parameters for ListRegistrations.
 type ListRegistrationsParams struct {
+	// Controller mine, the only value, which may be left out: the list is always the registrations the caller's organization controls now (not those it assigned away, nor those it is only a party to)
 	Controller *ListRegistrationsParamsController `form:"controller,omitempty" json:"controller,omitempty"`
 	Status     *ListRegistrationsParamsStatus     `form:"status,omitempty" json:"status,omitempty"`
 	Limit      *int                               `form:"limit,omitempty" json:"limit,omitempty"`
@@ -2937,7 +2938,7 @@ type ClientInterface interface {
 	// Corresponds with POST /password (the `ChangePassword` operationId).
 	ChangePassword(ctx context.Context, body ChangePasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ListRegistrations The caller's organization's registrations, oldest first (registrant)
+	// ListRegistrations The registrations the caller's organization controls, oldest first (registrant)
 	//
 	// Corresponds with GET /registrations (the `ListRegistrations` operationId).
 	ListRegistrations(ctx context.Context, params *ListRegistrationsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -3890,7 +3891,7 @@ func (c *Client) ChangePassword(ctx context.Context, body ChangePasswordJSONRequ
 	return c.Client.Do(req)
 }
 
-// ListRegistrations The caller's organization's registrations, oldest first (registrant)
+// ListRegistrations The registrations the caller's organization controls, oldest first (registrant)
 //
 // Corresponds with GET /registrations (the `ListRegistrations` operationId).
 func (c *Client) ListRegistrations(ctx context.Context, params *ListRegistrationsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -8968,7 +8969,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /password (the `ChangePassword` operationId).
 	ChangePasswordWithResponse(ctx context.Context, body ChangePasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*ChangePasswordResponse, error)
 
-	// ListRegistrationsWithResponse The caller's organization's registrations, oldest first (registrant)
+	// ListRegistrationsWithResponse The registrations the caller's organization controls, oldest first (registrant)
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -17733,7 +17734,7 @@ func (c *ClientWithResponses) ChangePasswordWithResponse(ctx context.Context, bo
 	return ParseChangePasswordResponse(rsp)
 }
 
-// ListRegistrationsWithResponse The caller's organization's registrations, oldest first (registrant)
+// ListRegistrationsWithResponse The registrations the caller's organization controls, oldest first (registrant)
 //
 // Returns a wrapper object for the known response body format(s).
 //

@@ -2,9 +2,13 @@ package client_test
 
 import (
 	"bytes"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -45,5 +49,40 @@ func TestTheClientIsCurrent(t *testing.T) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Fatalf("client/client.gen.go is not what the document generates: run\n\n\tgo generate ./client\n\nand commit client/client.gen.go")
+	}
+}
+
+// TestEnumConstantsNameTheirType: every constant of the client's enums
+// begins with its type's name (FieldErrorRuleAmount, not Amount), as
+// x-enum-varnames in the document makes oapi-codegen write it, so that
+// values shared by several enums (mine, csv, uscc …) never collide and a
+// reader sees which enum a constant belongs to.
+func TestEnumConstantsNameTheirType(t *testing.T) {
+	file, err := parser.ParseFile(token.NewFileSet(), "client.gen.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, d := range file.Decls {
+		g, ok := d.(*ast.GenDecl)
+		if !ok || g.Tok != token.CONST {
+			continue
+		}
+		for _, spec := range g.Specs {
+			v := spec.(*ast.ValueSpec)
+			typ, ok := v.Type.(*ast.Ident)
+			if !ok {
+				continue
+			}
+			for _, name := range v.Names {
+				n++
+				if !strings.HasPrefix(name.Name, typ.Name) {
+					t.Errorf("%s (of %s) does not begin with its type's name: give the enum x-enum-varnames in the document", name.Name, typ.Name)
+				}
+			}
+		}
+	}
+	if n < 100 {
+		t.Errorf("only %d enum constants", n)
 	}
 }

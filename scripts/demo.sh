@@ -9,7 +9,13 @@
 # registry_sandbox, address 127.0.0.1:8081, keys var/sandbox-*. Every page,
 # certificate and PDF says it proves nothing, and its checkpoints' origin
 # ends in /sandbox. Its certificates, kept in its own database, are never
-# served by the real register, nor the real register's by it.
+# served by the real register, nor the real register's by it. A search
+# answers at most 5 registrations (REGISTRY_SEARCH_MAX_RESULTS, unless set),
+# so that the demo's borrower with a dozen registrations shows a search's
+# paging.
+#
+# On exit (Ctrl-C included) it stops registryd, and the private cluster if
+# it was this script that started it.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -23,6 +29,7 @@ sandbox)
 	port=8081
 	label="Sandbox register (test, proves nothing)"
 	export REGISTRY_SANDBOX=true
+	export REGISTRY_SEARCH_MAX_RESULTS="${REGISTRY_SEARCH_MAX_RESULTS:-5}"
 	;;
 *)
 	echo "usage: $0 [demo|sandbox]" >&2
@@ -30,7 +37,23 @@ sandbox)
 	;;
 esac
 mkdir -p var
+pid=
+started_cluster=
+cleanup() {
+	trap - EXIT INT TERM
+	if [ -n "$pid" ]; then
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	fi
+	if [ -n "$started_cluster" ]; then
+		echo "stopping the private PostgreSQL cluster this script started" >&2
+		scripts/pg.sh stop >/dev/null || true
+	fi
+}
+trap cleanup EXIT
+trap 'cleanup; exit 130' INT TERM
 if [ -z "${DATABASE_URL:-}" ]; then
+	scripts/pg.sh running 2>/dev/null || started_cluster=1
 	DATABASE_URL=$(scripts/pg.sh start "registry_$name")
 fi
 export DATABASE_URL
@@ -46,7 +69,6 @@ addr="${REGISTRY_ADDR:-127.0.0.1:$port}"
 export REGISTRY_ADDR="$addr"
 bin/registryd &
 pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null' EXIT INT TERM
 for _ in $(seq 100); do
 	curl -sf "http://$addr/readyz" >/dev/null 2>&1 && break
 	sleep 0.2

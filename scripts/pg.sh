@@ -2,12 +2,13 @@
 # A private PostgreSQL cluster under ./var/pg, made with this machine's
 # PostgreSQL binaries, its write-ahead log archived continuously with
 # pgBackRest into a repository (./var/backup). Usage:
-#   scripts/pg.sh start|stop|url|standby|backup|restore
+#   scripts/pg.sh start|stop|url|running|standby|backup|restore
 #   start    create (first time) and start the cluster, create the database
 #            "registry", and print its URL
 #   stop     archive the current write-ahead log segment, then stop the
 #            cluster (and its standby)
 #   url      print the URL of database ${2:-registry}
+#   running  exit 0 when the cluster is running, 1 when not
 #   backup   take a backup into the repository: full when there is none or
 #            the newest full is older than REGISTRY_BACKUP_FULL_DAYS (7),
 #            else incremental; ${2:-auto} may say full, diff or incr
@@ -438,11 +439,12 @@ case "${1:-}" in
 start) start "${2:-registry}" ;;
 stop) stop ;;
 url) url "${2:-registry}" ;;
+running) running ;;
 standby) standby "${2:-registry}" ;;
 backup) backup "${2:-auto}" ;;
 restore) restore "${2:-}" ;;
 *)
-	echo "usage: $0 start|stop|url|standby [database] | backup [auto|full|diff|incr] | restore <RFC 3339 instant|latest>" >&2
+	echo "usage: $0 start|stop|url|standby [database] | running | backup [auto|full|diff|incr] | restore <RFC 3339 instant|latest>" >&2
 	exit 2
 	;;
 esac

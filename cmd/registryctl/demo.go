@@ -20,6 +20,10 @@ import (
 // looking around, never for real data.
 const demoPassword = "demo password 2026"
 
+// demoFactoringBatches is how many factoring registrations one borrower
+// (上海北辰贸易有限公司) has: enough that a search for it pages in a sandbox.
+const demoFactoringBatches = 12
+
 // demoUser is a sign-in the demo prints.
 type demoUser struct {
 	Email, Org, Roles string
@@ -242,13 +246,17 @@ func (d *demoer) run(ctx context.Context, registryOrg openapi_types.UUID) error 
 	if _, err := created("POST /registrations/"+revoked+"/revocation", revocation, err); err != nil {
 		return err
 	}
-	for range 3 {
-		if _, err := d.file(ctx, spdbClerk, beichen, spdb, apiclient.KindFactoring, fmt.Sprintf("保理项下的应收账款（%s）", time.Now().Format("2006-01")), nil, 12); err != nil {
+	// A trading company that factors its receivables batch by batch: with
+	// the receivables pledge above, a search for it finds 13, more than a
+	// sandbox's search answer holds (make sandbox: 5), so that its paging
+	// can be tried.
+	for batch := range demoFactoringBatches {
+		if _, err := d.file(ctx, spdbClerk, beichen, spdb, apiclient.KindFactoring, fmt.Sprintf("保理项下的应收账款（%s 第%d批）", time.Now().Format("2006-01"), batch+1), nil, 12); err != nil {
 			return err
 		}
 	}
 	// A bank searches before it lends.
-	for _, criteria := range []apiclient.Criteria{{GrantorName: ptr("上海星辰精密机械有限公司")}, {Uscc: ptr("91330100MA27XY1235")}, {SerialNumber: ptr("DMG-2019-004411")}} {
+	for _, criteria := range []apiclient.Criteria{{GrantorName: ptr("上海星辰精密机械有限公司")}, {Uscc: ptr("91330100MA27XY1235")}, {SerialNumber: ptr("DMG-2019-004411")}, {Uscc: beichen.Uscc}} {
 		res, err := d.api.SearchWithResponse(ctx, nil, apiclient.SearchRequest{Criteria: criteria, IncludeInactive: ptr(true)}, as(icbcClerk))
 		if _, err := created("POST /searches", res, err); err != nil {
 			return err

@@ -200,7 +200,7 @@ var settings = []setting{
 		must(atLeast(func(c *Config) int { return c.LargeBodies.Concurrent }, 1, "must be at least 1")),
 	number("similar_names", "", func(c *Config) *int { return &c.SimilarNames }).byDefault(strconv.Itoa(registry.DefaultConfig().SimilarNames)).
 		must(within(func(c *Config) int { return c.SimilarNames }, 0, 100, "must be 0 to 100")),
-	number("search.max_results", "", func(c *Config) *int { return &c.Search.MaxResults }).byDefault(strconv.Itoa(registry.DefaultConfig().MaxResults)).
+	number("search.max_results", "REGISTRY_SEARCH_MAX_RESULTS", func(c *Config) *int { return &c.Search.MaxResults }).byDefault(strconv.Itoa(registry.DefaultConfig().MaxResults)).
 		must(atLeast(func(c *Config) int { return c.Search.MaxResults }, 1, "must be at least 1")),
 	number("search.max_answer_bytes", "", func(c *Config) *int { return &c.Search.MaxAnswerBytes }).byDefault(strconv.Itoa(registry.DefaultConfig().MaxAnswerBytes)).
 		must(atLeast(func(c *Config) int { return c.Search.MaxAnswerBytes }, 1024, "must be at least 1024")),

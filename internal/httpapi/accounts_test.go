@@ -212,6 +212,18 @@ func TestTokensAndMe(t *testing.T) {
 		if a["detail"] != b["detail"] {
 			t.Errorf("details differ: %q and %q", a["detail"], b["detail"])
 		}
+		// A sign-in's refusal says what went wrong, not that a token is
+		// missing; a call with a bad token still says that.
+		if a["detail"] != "the email or password is wrong" {
+			t.Errorf("a wrong password's detail: %q", a["detail"])
+		}
+		pw := e.problem(e.do("POST", "/password", "", map[string]any{"email": "signin@example.cn", "password": "wrong password!", "new_password": "a brand new long password"}), 401, "unauthenticated")
+		if pw["detail"] != a["detail"] {
+			t.Errorf("a password change with a wrong password: %q", pw["detail"])
+		}
+		if p := e.problem(e.do("GET", "/me", "rgt_wrong", nil), 401, "unauthenticated"); p["detail"] != "a valid bearer token is required" {
+			t.Errorf("a wrong token's detail: %q", p["detail"])
+		}
 	})
 	t.Run("403: an org_admin cannot issue a token for another organization's user", func(t *testing.T) {
 		e.problem(e.do("POST", "/tokens", bank.Token, map[string]any{"user_id": other.UserID}), 403, "forbidden")

@@ -62,7 +62,8 @@ func TestOpenAPIListsEveryRule(t *testing.T) {
 				FieldError struct {
 					Properties struct {
 						Rule struct {
-							Enum []string `yaml:"enum"`
+							Enum     []string `yaml:"enum"`
+							VarNames []string `yaml:"x-enum-varnames"`
 						} `yaml:"rule"`
 					} `yaml:"properties"`
 				} `yaml:"FieldError"`
@@ -76,12 +77,89 @@ func TestOpenAPIListsEveryRule(t *testing.T) {
 	for _, r := range registry.Rules {
 		rules = append(rules, string(r))
 	}
-	documented := doc.Components.Schemas.FieldError.Properties.Rule.Enum
+	rule := doc.Components.Schemas.FieldError.Properties.Rule
+	// Each rule is named in a generated client as FieldErrorRule and the
+	// rule (x-enum-varnames), not by a bare word (Amount, Email) that
+	// collides with other constants.
+	checkEnumNames(t, "FieldError.rule", "FieldErrorRule", rule.Enum, rule.VarNames)
+	documented := slices.Clone(rule.Enum)
 	slices.Sort(rules)
 	slices.Sort(documented)
 	if diff := cmp.Diff(documented, rules); diff != "" {
 		t.Errorf("rules (-documented +named by the service):\n%s", diff)
 	}
+}
+
+// TestOpenAPIEnumNamesAreTheValues: an enum that names its constants for
+// generated clients (x-enum-varnames) names every value, in order, as its
+// type's prefix and the value in camel case; a value added without its name
+// would get oapi-codegen's bare name, or be named after another value.
+func TestOpenAPIEnumNamesAreTheValues(t *testing.T) {
+	var doc any
+	if err := yaml.Unmarshal(OpenAPI, &doc); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	var walk func(where string, v any)
+	walk = func(where string, v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if names, ok := v["x-enum-varnames"]; ok {
+				n++
+				var enum, vars []string
+				for _, e := range asList(v["enum"]) {
+					s, _ := e.(string)
+					enum = append(enum, s)
+				}
+				for _, e := range asList(names) {
+					s, _ := e.(string)
+					vars = append(vars, s)
+				}
+				prefix := ""
+				if len(vars) > 0 && len(enum) > 0 {
+					prefix = strings.TrimSuffix(vars[0], camel(enum[0]))
+				}
+				if prefix == "" {
+					t.Errorf("%s: x-enum-varnames %v give no type prefix", where, vars)
+				}
+				checkEnumNames(t, where, prefix, enum, vars)
+			}
+			for k, c := range v {
+				walk(where+"."+k, c)
+			}
+		case []any:
+			for i, c := range v {
+				walk(where+"["+strconv.Itoa(i)+"]", c)
+			}
+		}
+	}
+	walk("", doc)
+	if n < 5 {
+		t.Errorf("only %d enums name their constants", n)
+	}
+}
+
+// checkEnumNames checks that names are prefix and each of enum's values in
+// camel case, one for one.
+func checkEnumNames(t *testing.T, where, prefix string, enum, names []string) {
+	t.Helper()
+	var want []string
+	for _, v := range enum {
+		want = append(want, prefix+camel(v))
+	}
+	if diff := cmp.Diff(want, names); diff != "" {
+		t.Errorf("%s: x-enum-varnames (-want +documented):\n%s", where, diff)
+	}
+}
+
+// camel is a value as a Go name's part: its words (runs of letters and
+// digits) each with a capital, application/pdf as ApplicationPdf.
+func camel(v string) string {
+	var b strings.Builder
+	for _, w := range regexp.MustCompile(`[A-Za-z0-9]+`).FindAllString(v, -1) {
+		b.WriteString(strings.ToUpper(w[:1]) + w[1:])
+	}
+	return b.String()
 }
 
 // TestOpenAPIListsEveryProblemCode keeps Problem.code's enum the codes the
@@ -129,16 +207,173 @@ func TestOpenAPIListsEveryProblemCode(t *testing.T) {
 	}
 }
 
+// TestOpenAPIEnumsFollowTheCode keeps the closed sets the answers hold
+// the sets the code has: an organization's kind, what a certificate was
+// issued to and its kind, a field error's code. A value added to the code
+// fails this test until the document lists it (a generated client would
+// otherwise refuse or mistype it), and a value the document lists that the
+// code no longer has fails it too.
+func TestOpenAPIEnumsFollowTheCode(t *testing.T) {
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Enum       []string `yaml:"enum"`
+				Properties map[string]struct {
+					Enum []string `yaml:"enum"`
+				} `yaml:"properties"`
+			} `yaml:"schemas"`
+		} `yaml:"components"`
+	}
+	if err := yaml.Unmarshal(OpenAPI, &doc); err != nil {
+		t.Fatal(err)
+	}
+	fieldCodes := map[string]bool{}
+	for code := range fieldErrorCodeConsts(t, "../registry") {
+		fieldCodes[code] = true
+	}
+	for _, dir := range []string{".", "../httpx"} {
+		for code := range fieldErrorCodesIn(t, dir) {
+			fieldCodes[code] = true
+		}
+	}
+	if len(fieldCodes) < 6 {
+		t.Errorf("only %d field error codes found in the source: %v", len(fieldCodes), fieldCodes)
+	}
+	for _, c := range []struct {
+		schema, property string
+		code             []string
+	}{
+		{"Organization", "kind", registry.OrganizationKinds},
+		{"NewOrganization", "kind", registry.OrganizationKinds},
+		{"Kind", "", registry.Kinds},
+		{"Certificate", "kind", append(slices.Clone(registry.Kinds), registry.CertificateOfSearch)},
+		{"Certificate", "kind_of_certificate", registry.CertificateKinds()},
+		{"FieldError", "code", slices.Collect(maps.Keys(fieldCodes))},
+	} {
+		s, ok := doc.Components.Schemas[c.schema]
+		if !ok {
+			t.Errorf("no schema %s", c.schema)
+			continue
+		}
+		documented, where := s.Enum, c.schema
+		if c.property != "" {
+			documented, where = s.Properties[c.property].Enum, c.schema+"."+c.property
+		}
+		documented, code := slices.Sorted(slices.Values(documented)), slices.Sorted(slices.Values(c.code))
+		if diff := cmp.Diff(documented, code); diff != "" {
+			t.Errorf("%s's enum (-documented +the code's):\n%s", where, diff)
+		}
+	}
+}
+
+// fieldErrorCodeConsts finds the field error codes a package declares: its
+// string constants named Code….
+func fieldErrorCodeConsts(t *testing.T, dir string) map[string]bool {
+	t.Helper()
+	codes := map[string]bool{}
+	for _, file := range parseSource(t, dir) {
+		for _, d := range file.Decls {
+			g, ok := d.(*ast.GenDecl)
+			if !ok || g.Tok != token.CONST {
+				continue
+			}
+			for _, spec := range g.Specs {
+				v := spec.(*ast.ValueSpec)
+				for i, name := range v.Names {
+					if !strings.HasPrefix(name.Name, "Code") || i >= len(v.Values) {
+						continue
+					}
+					if b, ok := v.Values[i].(*ast.BasicLit); ok && b.Kind == token.STRING {
+						if s, err := strconv.Unquote(b.Value); err == nil {
+							codes[s] = true
+						}
+					}
+				}
+			}
+		}
+	}
+	return codes
+}
+
+// fieldErrorCodesIn finds the codes a package's source writes into a field
+// error itself: the string literal given as Code in a FieldError literal
+// (also one whose type a []FieldError literal leaves out).
+func fieldErrorCodesIn(t *testing.T, dir string) map[string]bool {
+	t.Helper()
+	isFieldError := func(e ast.Expr) bool {
+		switch e := e.(type) {
+		case *ast.Ident:
+			return e.Name == "FieldError"
+		case *ast.SelectorExpr:
+			return e.Sel.Name == "FieldError"
+		}
+		return false
+	}
+	codes := map[string]bool{}
+	code := func(lit *ast.CompositeLit) {
+		for _, el := range lit.Elts {
+			kv, ok := el.(*ast.KeyValueExpr)
+			if !ok {
+				continue
+			}
+			if k, ok := kv.Key.(*ast.Ident); ok && k.Name == "Code" {
+				if b, ok := kv.Value.(*ast.BasicLit); ok && b.Kind == token.STRING {
+					if s, err := strconv.Unquote(b.Value); err == nil {
+						codes[s] = true
+					}
+				}
+			}
+		}
+	}
+	for _, file := range parseSource(t, dir) {
+		ast.Inspect(file, func(n ast.Node) bool {
+			lit, ok := n.(*ast.CompositeLit)
+			if !ok {
+				return true
+			}
+			if isFieldError(lit.Type) {
+				code(lit)
+			}
+			if a, ok := lit.Type.(*ast.ArrayType); ok && isFieldError(a.Elt) {
+				for _, el := range lit.Elts {
+					if inner, ok := el.(*ast.CompositeLit); ok && inner.Type == nil {
+						code(inner)
+					}
+				}
+			}
+			return true
+		})
+	}
+	return codes
+}
+
+// parseSource parses a package's non-test Go files.
+func parseSource(t *testing.T, dir string) []*ast.File {
+	t.Helper()
+	names, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []*ast.File
+	for _, name := range names {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f)
+	}
+	return files
+}
+
 // problemCodesIn finds, in a package's non-test source, the string
 // literals that become a problem's code: the second argument of
 // NewProblem, a Code field of a composite literal, and a problem table's
 // row (an HTTP status, then the code).
 func problemCodesIn(t *testing.T, dir string) map[string]bool {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	codes := map[string]bool{}
 	lit := func(e ast.Expr) {
 		if b, ok := e.(*ast.BasicLit); ok && b.Kind == token.STRING {
@@ -151,14 +386,7 @@ func problemCodesIn(t *testing.T, dir string) map[string]bool {
 		s, ok := e.(*ast.SelectorExpr)
 		return ok && strings.HasPrefix(s.Sel.Name, "Status")
 	}
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
-		}
-		file, err := parser.ParseFile(token.NewFileSet(), f, nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, file := range parseSource(t, dir) {
 		ast.Inspect(file, func(n ast.Node) bool {
 			switch n := n.(type) {
 			case *ast.CallExpr:
@@ -237,10 +465,11 @@ func TestOpenAPIDeclaresReplays(t *testing.T) {
 }
 
 // TestOpenAPISharesRetryAnswers: every operation may be answered 429 (a
-// rate limit applies to every call) and 503 (a busy or unreachable store,
-// a lost leader), and declares both as the shared answers, whose
-// Retry-After a client waits out; an operation may only give them a
-// description of its own.
+// rate limit applies to every call), 503 (a busy or unreachable store, a
+// lost leader) and 500 (the registry's own fault, a panic included), and
+// declares all three as the shared answers: the first two with the
+// Retry-After a client waits out, the 500 with the request_id it reports.
+// An operation may only give them a description of its own.
 func TestOpenAPISharesRetryAnswers(t *testing.T) {
 	var doc struct {
 		Paths map[string]map[string]struct {
@@ -250,16 +479,24 @@ func TestOpenAPISharesRetryAnswers(t *testing.T) {
 			Responses map[string]struct {
 				Headers map[string]any `yaml:"headers"`
 			} `yaml:"responses"`
+			Schemas struct {
+				Problem struct {
+					Required []string `yaml:"required"`
+				} `yaml:"Problem"`
+			} `yaml:"schemas"`
 		} `yaml:"components"`
 	}
 	if err := yaml.Unmarshal(OpenAPI, &doc); err != nil {
 		t.Fatal(err)
 	}
-	shared := map[string]string{"429": "RateLimited", "503": "Unavailable"}
-	for _, name := range shared {
+	shared := map[string]string{"429": "RateLimited", "503": "Unavailable", "500": "InternalError"}
+	for _, name := range []string{"RateLimited", "Unavailable"} {
 		if _, ok := doc.Components.Responses[name].Headers["Retry-After"]; !ok {
 			t.Errorf("components.responses.%s declares no Retry-After", name)
 		}
+	}
+	if !slices.Contains(doc.Components.Schemas.Problem.Required, "request_id") {
+		t.Error("Problem does not require request_id, which every problem answer carries (httpx.WriteProblem)")
 	}
 	n := 0
 	for path, ops := range doc.Paths {

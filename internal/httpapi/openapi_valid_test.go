@@ -125,3 +125,19 @@ func checkAnswer(t testing.TB, req *http.Request, w *httptest.ResponseRecorder) 
 		}
 	}
 }
+
+// TestInternalErrorIsAsDocumented: the registry's own fault (here, a table
+// gone from under it) is a 500 internal_error that says nothing more, as
+// the document's shared InternalError declares it, with the request's id
+// in the body as in X-Request-Id.
+func TestInternalErrorIsAsDocumented(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.db.Exec(`ALTER TABLE organizations RENAME TO organizations_gone`); err != nil {
+		t.Fatal(err)
+	}
+	r := e.do("GET", "/organizations", adminToken, nil, "X-Request-Id", "req-500")
+	p := e.must(http.StatusInternalServerError, r)
+	if p["code"] != "internal_error" || p["detail"] != "internal error" || p["request_id"] != "req-500" || r.Header.Get("X-Request-Id") != "req-500" {
+		t.Errorf("the answer: %s, X-Request-Id %q", r.Body, r.Header.Get("X-Request-Id"))
+	}
+}

@@ -134,6 +134,27 @@ func TestIfMatchAndRaces(t *testing.T) {
 		e.must(201, e.do("POST", "/registrations/"+n+"/cancellation", bank.Token, `{"reason":"other"}`, "If-Match", `W/"1", "2"`))
 	})
 
+	t.Run("If-Match's quotes are optional; a value that is no version is 422 naming If-Match", func(t *testing.T) {
+		n := file()
+		r := e.do("POST", "/registrations/"+n+"/amendments", bank.Token, map[string]any{"description": "v2"}, "If-Match", "1")
+		e.must(201, r)
+		e.problem(e.do("POST", "/registrations/"+n+"/amendments", bank.Token, map[string]any{"description": "v3"}, "If-Match", "1"), 412, "version_mismatch")
+		for _, bad := range []string{"abc", `"2`, `""`, `"2", x`, "-2", "2.0", `*, "2"`} {
+			for _, path := range []string{"/amendments", "/extensions", "/cancellation"} {
+				body := map[string]any{"/amendments": map[string]any{"description": "v3"}, "/extensions": map[string]any{"period_months": 1}, "/cancellation": map[string]any{"reason": "other"}}[path]
+				p := e.problem(e.do("POST", "/registrations/"+n+path, bank.Token, body, "If-Match", bad), 422, "invalid_field")
+				if diff := cmp.Diff(fieldErrors(p), []string{"If-Match invalid_field"}); diff != "" {
+					t.Errorf("If-Match %q on %s: errors (-got +want):\n%s", bad, path, diff)
+				}
+			}
+		}
+		// Nothing was changed by them: the version is still 2.
+		if got := e.do("GET", "/registrations/"+n, bank.Token, nil).Header.Get("ETag"); got != `"2"` {
+			t.Errorf("ETag %q", got)
+		}
+		e.must(201, e.do("POST", "/registrations/"+n+"/cancellation", bank.Token, map[string]any{"reason": "other"}, "If-Match", "W/2"))
+	})
+
 	t.Run("exactly one of many racing cancellations succeeds", func(t *testing.T) {
 		for round := range 3 {
 			n := file()

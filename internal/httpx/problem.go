@@ -22,7 +22,7 @@ type Problem struct {
 	Code      string                `json:"code"`
 	Detail    string                `json:"detail,omitempty"`
 	Errors    []registry.FieldError `json:"errors,omitempty"`
-	RequestID string                `json:"request_id,omitempty"`
+	RequestID string                `json:"request_id"`
 
 	// RetryAfter is sent as Retry-After with a 429 or 503.
 	RetryAfter time.Duration `json:"-"`

@@ -330,7 +330,7 @@ func (s *Store) certificate(ctx context.Context, number string) (registry.Certif
 	if res.RowsAffected == 1 {
 		kind := ev.Type
 		if kind == registry.EventInitial {
-			kind = "registration"
+			kind = registry.CertificateOfRegistration
 		}
 		registered, expires := registry.At(ev.RegRegistered), registry.At(ev.ExpiresAt)
 		return registry.Certificate{Number: ev.Number, KindOfCertificate: kind, IssuedAt: registry.At(ev.RegisteredAt),
@@ -349,7 +349,7 @@ func (s *Store) certificate(ctx context.Context, number string) (registry.Certif
 	if res.RowsAffected == 0 {
 		return registry.Certificate{}, registry.ErrNotFound
 	}
-	return registry.Certificate{Number: se.Number, KindOfCertificate: "search", Kind: "search", IssuedAt: registry.At(se.SearchedAt), Digest: digest(se.Body)}, nil
+	return registry.Certificate{Number: se.Number, KindOfCertificate: registry.CertificateOfSearch, Kind: registry.CertificateOfSearch, IssuedAt: registry.At(se.SearchedAt), Digest: digest(se.Body)}, nil
 }
 
 // stampSQL hands out n search stamps in one statement: the register's head

@@ -20,6 +20,9 @@ func (s *Service) Amend(ctx context.Context, c Caller, number string, pre Precon
 	if err := a.Validate(); err != nil {
 		return Registration{}, err
 	}
+	if err := pre.Validate(); err != nil {
+		return Registration{}, err
+	}
 	var ctrl *Controller
 	if len(a.SecuredParties) > 0 {
 		first := a.SecuredParties[0]

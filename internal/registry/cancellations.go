@@ -12,6 +12,9 @@ func (s *Service) Cancel(ctx context.Context, c Caller, number string, pre Preco
 	if err := req.Validate(); err != nil {
 		return Registration{}, err
 	}
+	if err := pre.Validate(); err != nil {
+		return Registration{}, err
+	}
 	return s.change(ctx, c, auth.CancelRegistration, number, func(tx Tx, _ Stamp, cur Registration, state RegistrationState) (string, any, error) {
 		if err := mayChange(ctx, tx, c, cur, state, pre); err != nil {
 			return "", nil, err

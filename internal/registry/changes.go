@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -110,21 +111,52 @@ func mayChange(ctx context.Context, tx Tx, c Caller, cur Registration, state Reg
 	return nil
 }
 
-// checkVersion compares an If-Match header with the registration's version
-// (its ETag is the version in quotes).
+// checkVersion compares an If-Match header (which validate has found
+// well-formed) with the registration's version: one of its tags must name it.
 func checkVersion(ifMatch string, version int) error {
-	ifMatch = strings.TrimSpace(ifMatch)
-	if ifMatch == "" || ifMatch == "*" {
+	versions, anyVersion, _ := ifMatchVersions(ifMatch)
+	if anyVersion || slices.Contains(versions, version) {
 		return nil
 	}
-	want := strconv.Itoa(version)
-	for _, tag := range strings.Split(ifMatch, ",") {
-		tag = strings.TrimPrefix(strings.TrimSpace(tag), "W/")
-		if strings.Trim(tag, `"`) == want {
-			return nil
-		}
+	return refused(ErrVersionMismatch, "the registration is at version "+strconv.Itoa(version)+"; read it again before changing it")
+}
+
+// ifMatchVersions reads an If-Match header: absent or * matches any
+// version (anyVersion); else each of its comma-separated tags is a version, as
+// the ETag gives it ("3"), weak (W/"3") or without its quotes (3). ok is
+// false when a tag is not a version at all.
+func ifMatchVersions(h string) (versions []int, anyVersion, ok bool) {
+	h = strings.TrimSpace(h)
+	if h == "" || h == "*" {
+		return nil, true, true
 	}
-	return refused(ErrVersionMismatch, "the registration is at version "+want+"; read it again before changing it")
+	for _, tag := range strings.Split(h, ",") {
+		tag = strings.TrimPrefix(strings.TrimSpace(tag), "W/")
+		if tag == "" {
+			continue // an empty element of a list, which HTTP allows
+		}
+		if strings.HasPrefix(tag, `"`) {
+			if len(tag) < 2 || !strings.HasSuffix(tag, `"`) {
+				return nil, false, false
+			}
+			tag = tag[1 : len(tag)-1]
+		}
+		if tag == "" || len(tag) > 9 || strings.Trim(tag, "0123456789") != "" {
+			return nil, false, false
+		}
+		v, _ := strconv.Atoi(tag)
+		versions = append(versions, v)
+	}
+	return versions, false, len(versions) > 0
+}
+
+// Validate checks what a change presents besides its body: an If-Match
+// that is not an ETag at all (abc) is bad input, not a stale version.
+func (p Precondition) Validate() error {
+	if _, _, ok := ifMatchVersions(p.IfMatch); !ok {
+		return Invalid("If-Match", CodeInvalidField, `is not an ETag this API gives: send the ETag last read (a version, as "3"), several separated by commas, or *`)
+	}
+	return nil
 }
 
 // Precondition is what a change presents besides its body: the modification

@@ -347,6 +347,11 @@ func (e *Refusal) Error() string { return e.Kind.Error() + ": " + e.Detail }
 
 func (e *Refusal) Unwrap() error { return e.Kind }
 
+// ErrWrongCredentials is a sign-in (or a password change) whose email and
+// password do not match: ErrUnauthenticated, saying so. It never says which
+// of the two is wrong, nor whether the email is anyone's.
+var ErrWrongCredentials error = &Refusal{Kind: ErrUnauthenticated, Detail: "the email or password is wrong"}
+
 // ExtensionTooEarlyError is an extension asked for before the window before
 // expiry opens: it says when the window opens, so that a page can tell the
 // user when to come back. It is ErrExtensionWindowClosed.

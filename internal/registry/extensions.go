@@ -15,6 +15,9 @@ func (s *Service) Extend(ctx context.Context, c Caller, number string, pre Preco
 	if err := e.Validate(); err != nil {
 		return Registration{}, err
 	}
+	if err := pre.Validate(); err != nil {
+		return Registration{}, err
+	}
 	return s.change(ctx, c, auth.ExtendRegistration, number, func(tx Tx, st Stamp, cur Registration, state RegistrationState) (string, any, error) {
 		if err := mayChange(ctx, tx, c, cur, state, pre); err != nil {
 			return "", nil, err

@@ -471,6 +471,26 @@ type SearchPage struct {
 	NextCursor  string         `json:"next_cursor,omitempty"`
 }
 
+// What a certificate number was issued to (Certificate.KindOfCertificate):
+// a registration, a search, or an event of a registration by its type.
+const (
+	CertificateOfRegistration = "registration"
+	CertificateOfSearch       = "search"
+)
+
+// CertificateKinds lists every KindOfCertificate: a registration, each type
+// of event after the initial one (whose number is the registration's), and
+// a search.
+func CertificateKinds() []string {
+	kinds := []string{CertificateOfRegistration}
+	for _, t := range EventTypes {
+		if t != EventInitial {
+			kinds = append(kinds, t)
+		}
+	}
+	return append(kinds, CertificateOfSearch)
+}
+
 // Certificate verifies a registration, event or search certificate number.
 // For a registration or an event, Kind, Status and the times are those of
 // the registration it belongs to, as they stand now: a reader holding an
@@ -481,7 +501,8 @@ type Certificate struct {
 	IssuedAt           Time   `json:"issued_at"`
 	Digest             string `json:"digest"`
 	RegistrationNumber string `json:"registration_number,omitempty"`
-	// Kind is the registration's kind (chattel_mortgage …), or "search".
+	// Kind is the registration's kind (chattel_mortgage …), or "search"
+	// (CertificateOfSearch).
 	Kind         string `json:"kind"`
 	Status       string `json:"status,omitempty"`
 	RegisteredAt *Time  `json:"registered_at,omitempty"`

@@ -73,7 +73,7 @@ func (s *Service) signIn(ctx context.Context, c Caller, req TokenRequest) (User,
 		if err := errors.Join(s.accountFailures.fail(ctx, account, now), s.addressFailures.fail(ctx, address, now)); err != nil {
 			return User{}, err
 		}
-		return User{}, ErrUnauthenticated
+		return User{}, ErrWrongCredentials
 	}
 	if err := s.accountFailures.clear(ctx, account); err != nil {
 		return User{}, err

@@ -204,7 +204,7 @@ func (d *demoer) run(ctx context.Context, registryOrg openapi_types.UUID) error 
 	if _, err := created("POST /registrations/"+amended+"/amendments", amendment, err); err != nil {
 		return err
 	}
-	// Extended within its last 90 days.
+	// Extended (any time while effective, unless a window is configured).
 	extended, err := d.file(ctx, icbcClerk, beichen, icbc, apiclient.KindReceivablesPledge, "对华东区客户的全部应收账款", nil, 2)
 	if err != nil {
 		return err

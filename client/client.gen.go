@@ -140,45 +140,48 @@ func (e CertificateStatus) Valid() bool {
 
 // Defines values for FieldErrorRule.
 const (
-	AlreadyGrantor  FieldErrorRule = "already_grantor"
-	Amount          FieldErrorRule = "amount"
-	AtLeastOne      FieldErrorRule = "at_least_one"
-	AtMost          FieldErrorRule = "at_most"
-	Bidi            FieldErrorRule = "bidi"
-	ChangesNothing  FieldErrorRule = "changes_nothing"
-	Control         FieldErrorRule = "control"
-	Country         FieldErrorRule = "country"
-	Currency        FieldErrorRule = "currency"
-	Date            FieldErrorRule = "date"
-	DomesticCountry FieldErrorRule = "domestic_country"
-	DomesticUscc    FieldErrorRule = "domestic_uscc"
-	Email           FieldErrorRule = "email"
-	ForeignOnly     FieldErrorRule = "foreign_only"
-	Future          FieldErrorRule = "future"
-	IndividualId    FieldErrorRule = "individual_id"
-	ItemId          FieldErrorRule = "item_id"
-	ItemRegistered  FieldErrorRule = "item_registered"
-	LastGrantor     FieldErrorRule = "last_grantor"
-	LettersOrDigits FieldErrorRule = "letters_or_digits"
-	NotGrantor      FieldErrorRule = "not_grantor"
-	NotOneOf        FieldErrorRule = "not_one_of"
-	NotUtf8         FieldErrorRule = "not_utf8"
-	NotWatched      FieldErrorRule = "not_watched"
-	OneCriterion    FieldErrorRule = "one_criterion"
-	OrganizationId  FieldErrorRule = "organization_id"
-	PasswordShort   FieldErrorRule = "password_short"
-	Period          FieldErrorRule = "period"
-	Positive        FieldErrorRule = "positive"
-	Repeats         FieldErrorRule = "repeats"
-	Required        FieldErrorRule = "required"
-	StaffRole       FieldErrorRule = "staff_role"
-	TooLong         FieldErrorRule = "too_long"
-	UsccOrForeign   FieldErrorRule = "uscc_or_foreign"
+	AgreedWithGrantor FieldErrorRule = "agreed_with_grantor"
+	AlreadyGrantor    FieldErrorRule = "already_grantor"
+	Amount            FieldErrorRule = "amount"
+	AtLeastOne        FieldErrorRule = "at_least_one"
+	AtMost            FieldErrorRule = "at_most"
+	Bidi              FieldErrorRule = "bidi"
+	ChangesNothing    FieldErrorRule = "changes_nothing"
+	Control           FieldErrorRule = "control"
+	Country           FieldErrorRule = "country"
+	Currency          FieldErrorRule = "currency"
+	Date              FieldErrorRule = "date"
+	DomesticCountry   FieldErrorRule = "domestic_country"
+	DomesticUscc      FieldErrorRule = "domestic_uscc"
+	Email             FieldErrorRule = "email"
+	ForeignOnly       FieldErrorRule = "foreign_only"
+	Future            FieldErrorRule = "future"
+	IndividualId      FieldErrorRule = "individual_id"
+	ItemId            FieldErrorRule = "item_id"
+	ItemRegistered    FieldErrorRule = "item_registered"
+	LastGrantor       FieldErrorRule = "last_grantor"
+	LettersOrDigits   FieldErrorRule = "letters_or_digits"
+	NotGrantor        FieldErrorRule = "not_grantor"
+	NotOneOf          FieldErrorRule = "not_one_of"
+	NotUtf8           FieldErrorRule = "not_utf8"
+	NotWatched        FieldErrorRule = "not_watched"
+	OneCriterion      FieldErrorRule = "one_criterion"
+	OrganizationId    FieldErrorRule = "organization_id"
+	PasswordShort     FieldErrorRule = "password_short"
+	Period            FieldErrorRule = "period"
+	Positive          FieldErrorRule = "positive"
+	Repeats           FieldErrorRule = "repeats"
+	Required          FieldErrorRule = "required"
+	StaffRole         FieldErrorRule = "staff_role"
+	TooLong           FieldErrorRule = "too_long"
+	UsccOrForeign     FieldErrorRule = "uscc_or_foreign"
 )
 
 // Valid indicates whether the value is a known member of the FieldErrorRule enum.
 func (e FieldErrorRule) Valid() bool {
 	switch e {
+	case AgreedWithGrantor:
+		return true
 	case AlreadyGrantor:
 		return true
 	case Amount:
@@ -1229,15 +1232,19 @@ type DraftCollateral struct {
 
 // DraftFiling any part of a Filing, with the Filing's fields and shapes; nothing is required and nothing checked until the draft is filed, but its size: at most 1,000 collateral.items and 1 MiB (1,048,576 bytes) of JSON
 type DraftFiling struct {
-	Collateral *DraftCollateral `json:"collateral,omitempty"`
-	Grantors   *[]Party         `json:"grantors,omitempty"`
+	AgreedWithGrantor *bool            `json:"agreed_with_grantor,omitempty"`
+	Collateral        *DraftCollateral `json:"collateral,omitempty"`
+	Grantors          *[]Party         `json:"grantors,omitempty"`
 
 	// Kind a Kind, or empty while the draft has none
-	Kind             *string  `json:"kind,omitempty"`
-	MaxSecuredAmount *Money   `json:"max_secured_amount,omitempty"`
-	PeriodMonths     *int     `json:"period_months,omitempty"`
-	Reference        *string  `json:"reference,omitempty"`
-	SecuredParties   *[]Party `json:"secured_parties,omitempty"`
+	Kind                *string  `json:"kind,omitempty"`
+	MaxSecuredAmount    *Money   `json:"max_secured_amount,omitempty"`
+	PeriodMonths        *int     `json:"period_months,omitempty"`
+	PrincipalAmount     *Money   `json:"principal_amount,omitempty"`
+	Reference           *string  `json:"reference,omitempty"`
+	SecuredParties      *[]Party `json:"secured_parties,omitempty"`
+	SecurityScope       *string  `json:"security_scope,omitempty"`
+	TransferRestriction *string  `json:"transfer_restriction,omitempty"`
 }
 
 // DraftPage defines model for DraftPage.
@@ -1282,21 +1289,32 @@ type FiledSummary struct {
 
 // Filing defines model for Filing.
 type Filing struct {
-	Collateral       Collateral `json:"collateral"`
-	Grantors         []Party    `json:"grantors"`
-	Kind             Kind       `json:"kind"`
-	MaxSecuredAmount *Money     `json:"max_secured_amount,omitempty"`
-	PeriodMonths     int        `json:"period_months"`
-	Reference        *string    `json:"reference,omitempty"`
-	SecuredParties   []Party    `json:"secured_parties"`
+	// AgreedWithGrantor must be true: the filer declares that the grantor agreed to the content registered; absent or false is 422 naming agreed_with_grantor (rule agreed_with_grantor)
+	AgreedWithGrantor bool       `json:"agreed_with_grantor"`
+	Collateral        Collateral `json:"collateral"`
+	Grantors          []Party    `json:"grantors"`
+	Kind              Kind       `json:"kind"`
+	MaxSecuredAmount  *Money     `json:"max_secured_amount,omitempty"`
+	PeriodMonths      int        `json:"period_months"`
+
+	// PrincipalAmount the principal amount of the secured debt (主债权金额)
+	PrincipalAmount *Money  `json:"principal_amount,omitempty"`
+	Reference       *string `json:"reference,omitempty"`
+	SecuredParties  []Party `json:"secured_parties"`
+
+	// SecurityScope the scope of the security (担保范围); at most 500 characters
+	SecurityScope *string `json:"security_scope,omitempty"`
+
+	// TransferRestriction what the parties agreed about transfer of the collateral; at most 500 characters
+	TransferRestriction *string `json:"transfer_restriction,omitempty"`
 }
 
 // GrantorRename defines model for GrantorRename.
 type GrantorRename struct {
-	// From An organization with a uscc; an organization registered outside mainland China with country, registration_number and optionally lei; or an individual with id_number.
+	// From An organization with a uscc; an organization registered outside mainland China with country, registration_number and optionally lei; or an individual with id_number. Every party of a new filing, and every party an amendment adds (add_grantors, the secured_parties of an assignment), has an address; a mainland organization (one with a uscc) of a new filing also has its legal_representative. Parties of registrations filed before these were required may lack them.
 	From Party `json:"from"`
 
-	// To An organization with a uscc; an organization registered outside mainland China with country, registration_number and optionally lei; or an individual with id_number.
+	// To An organization with a uscc; an organization registered outside mainland China with country, registration_number and optionally lei; or an individual with id_number. Every party of a new filing, and every party an amendment adds (add_grantors, the secured_parties of an assignment), has an address; a mainland organization (one with a uscc) of a new filing also has its legal_representative. Parties of registrations filed before these were required may lack them.
 	To Party `json:"to"`
 }
 
@@ -1547,18 +1565,25 @@ type OrganizationPage struct {
 	NextCursor *string        `json:"next_cursor,omitempty"`
 }
 
-// Party An organization with a uscc; an organization registered outside mainland China with country, registration_number and optionally lei; or an individual with id_number.
+// Party An organization with a uscc; an organization registered outside mainland China with country, registration_number and optionally lei; or an individual with id_number. Every party of a new filing, and every party an amendment adds (add_grantors, the secured_parties of an assignment), has an address; a mainland organization (one with a uscc) of a new filing also has its legal_representative. Parties of registrations filed before these were required may lack them.
 type Party struct {
+	// Address an organization's domicile (住所), or the address on an individual's identity card; at most 500 characters
 	Address *string `json:"address,omitempty"`
 
 	// Country ISO 3166-1 alpha-2
 	Country *string `json:"country,omitempty"`
+
+	// FinancialInstitutionCode the financial institution code (金融机构编码) of an organization that is one; at most 100 characters
+	FinancialInstitutionCode *string `json:"financial_institution_code,omitempty"`
 
 	// FormerNames names a renamed grantor carried before, oldest first; never sent
 	FormerNames *[]string `json:"former_names,omitempty"`
 
 	// IdNumber GB 11643-1999
 	IdNumber *string `json:"id_number,omitempty"`
+
+	// LegalRepresentative a mainland organization's legal representative or person in charge (法定代表人或负责人); at most 200 characters; an organization's only
+	LegalRepresentative *string `json:"legal_representative,omitempty"`
 
 	// Lei ISO 17442
 	Lei                *string   `json:"lei,omitempty"`
@@ -1604,26 +1629,31 @@ type RegisteredItem struct {
 
 // Registration defines model for Registration.
 type Registration struct {
-	Collateral       RegisteredCollateral `json:"collateral"`
-	Controller       Controller           `json:"controller"`
-	EndedAt          *time.Time           `json:"ended_at,omitempty"`
-	ExpiresAt        time.Time            `json:"expires_at"`
-	Grantors         []Party              `json:"grantors"`
-	History          []HistoryEntry       `json:"history"`
-	Kind             Kind                 `json:"kind"`
-	LogIndex         int                  `json:"log_index"`
-	MaxSecuredAmount *Money               `json:"max_secured_amount,omitempty"`
+	// AgreedWithGrantor true: the filer declared that the grantor agreed to the content; absent from registrations filed before it was asked for
+	AgreedWithGrantor *bool                `json:"agreed_with_grantor,omitempty"`
+	Collateral        RegisteredCollateral `json:"collateral"`
+	Controller        Controller           `json:"controller"`
+	EndedAt           *time.Time           `json:"ended_at,omitempty"`
+	ExpiresAt         time.Time            `json:"expires_at"`
+	Grantors          []Party              `json:"grantors"`
+	History           []HistoryEntry       `json:"history"`
+	Kind              Kind                 `json:"kind"`
+	LogIndex          int                  `json:"log_index"`
+	MaxSecuredAmount  *Money               `json:"max_secured_amount,omitempty"`
 
 	// ModificationCode Only in the answer to the initial filing
-	ModificationCode *string            `json:"modification_code,omitempty"`
-	Number           string             `json:"number"`
-	Objections       []Objection        `json:"objections"`
-	PeriodMonths     int                `json:"period_months"`
-	Reference        *string            `json:"reference,omitempty"`
-	RegisteredAt     time.Time          `json:"registered_at"`
-	SecuredParties   []Party            `json:"secured_parties"`
-	Status           RegistrationStatus `json:"status"`
-	Version          int                `json:"version"`
+	ModificationCode    *string            `json:"modification_code,omitempty"`
+	Number              string             `json:"number"`
+	Objections          []Objection        `json:"objections"`
+	PeriodMonths        int                `json:"period_months"`
+	PrincipalAmount     *Money             `json:"principal_amount,omitempty"`
+	Reference           *string            `json:"reference,omitempty"`
+	RegisteredAt        time.Time          `json:"registered_at"`
+	SecuredParties      []Party            `json:"secured_parties"`
+	SecurityScope       *string            `json:"security_scope,omitempty"`
+	Status              RegistrationStatus `json:"status"`
+	TransferRestriction *string            `json:"transfer_restriction,omitempty"`
+	Version             int                `json:"version"`
 }
 
 // RegistrationStatus defines model for Registration.Status.
@@ -1656,16 +1686,21 @@ type SavedDraftCollateral struct {
 
 // SavedDraftFiling a draft's filing as stored: the parts of a Filing saved so far; each field is sent, empty or null when not yet given
 type SavedDraftFiling struct {
+	AgreedWithGrantor *bool `json:"agreed_with_grantor,omitempty"`
+
 	// Collateral a draft's filing as stored: the collateral saved so far
 	Collateral SavedDraftCollateral `json:"collateral"`
 	Grantors   *[]Party             `json:"grantors"`
 
 	// Kind a Kind, or empty while the draft has none
-	Kind             string   `json:"kind"`
-	MaxSecuredAmount *Money   `json:"max_secured_amount,omitempty"`
-	PeriodMonths     int      `json:"period_months"`
-	Reference        *string  `json:"reference,omitempty"`
-	SecuredParties   *[]Party `json:"secured_parties"`
+	Kind                string   `json:"kind"`
+	MaxSecuredAmount    *Money   `json:"max_secured_amount,omitempty"`
+	PeriodMonths        int      `json:"period_months"`
+	PrincipalAmount     *Money   `json:"principal_amount,omitempty"`
+	Reference           *string  `json:"reference,omitempty"`
+	SecuredParties      *[]Party `json:"secured_parties"`
+	SecurityScope       *string  `json:"security_scope,omitempty"`
+	TransferRestriction *string  `json:"transfer_restriction,omitempty"`
 }
 
 // SavedParty defines model for SavedParty.
@@ -1674,7 +1709,7 @@ type SavedParty struct {
 	Id        openapi_types.UUID `json:"id"`
 	Label     string             `json:"label"`
 
-	// Party An organization with a uscc; an organization registered outside mainland China with country, registration_number and optionally lei; or an individual with id_number.
+	// Party An organization with a uscc; an organization registered outside mainland China with country, registration_number and optionally lei; or an individual with id_number. Every party of a new filing, and every party an amendment adds (add_grantors, the secured_parties of an assignment), has an address; a mainland organization (one with a uscc) of a new filing also has its legal_representative. Parties of registrations filed before these were required may lack them.
 	Party Party `json:"party"`
 }
 
@@ -2159,7 +2194,7 @@ type ListSavedPartiesParams struct {
 type SavePartyJSONBody struct {
 	Label string `json:"label"`
 
-	// Party An organization with a uscc; an organization registered outside mainland China with country, registration_number and optionally lei; or an individual with id_number.
+	// Party An organization with a uscc; an organization registered outside mainland China with country, registration_number and optionally lei; or an individual with id_number. Every party of a new filing, and every party an amendment adds (add_grantors, the secured_parties of an assignment), has an address; a mainland organization (one with a uscc) of a new filing also has its legal_representative. Parties of registrations filed before these were required may lack them.
 	Party Party `json:"party"`
 }
 
@@ -2856,14 +2891,14 @@ type ClientInterface interface {
 	// Corresponds with GET /registrations/{number}/certificate.pdf (the `RegistrationCertificatePDF` operationId).
 	RegistrationCertificatePDF(ctx context.Context, number Number, params *RegistrationCertificatePDFParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ExtendRegistrationWithBody Extend a registration within the window before its expiry (409 extension_window_closed before it)
+	// ExtendRegistrationWithBody Extend a registration while it is effective (409 extension_window_closed before the window where the operator set extension_window_days)
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /registrations/{number}/extensions (the `ExtendRegistration` operationId).
 	ExtendRegistrationWithBody(ctx context.Context, number Number, params *ExtendRegistrationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ExtendRegistration Extend a registration within the window before its expiry (409 extension_window_closed before it)
+	// ExtendRegistration Extend a registration while it is effective (409 extension_window_closed before the window where the operator set extension_window_days)
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3919,7 +3954,7 @@ func (c *Client) RegistrationCertificatePDF(ctx context.Context, number Number, 
 	return c.Client.Do(req)
 }
 
-// ExtendRegistrationWithBody Extend a registration within the window before its expiry (409 extension_window_closed before it)
+// ExtendRegistrationWithBody Extend a registration while it is effective (409 extension_window_closed before the window where the operator set extension_window_days)
 //
 // Takes any type of body and a specified content type.
 //
@@ -3936,7 +3971,7 @@ func (c *Client) ExtendRegistrationWithBody(ctx context.Context, number Number, 
 	return c.Client.Do(req)
 }
 
-// ExtendRegistration Extend a registration within the window before its expiry (409 extension_window_closed before it)
+// ExtendRegistration Extend a registration while it is effective (409 extension_window_closed before the window where the operator set extension_window_days)
 //
 // Takes a body of the `application/json` content type.
 //
@@ -8893,14 +8928,14 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /registrations/{number}/certificate.pdf (the `RegistrationCertificatePDF` operationId).
 	RegistrationCertificatePDFWithResponse(ctx context.Context, number Number, params *RegistrationCertificatePDFParams, reqEditors ...RequestEditorFn) (*RegistrationCertificatePDFResponse, error)
 
-	// ExtendRegistrationWithBodyWithResponse Extend a registration within the window before its expiry (409 extension_window_closed before it)
+	// ExtendRegistrationWithBodyWithResponse Extend a registration while it is effective (409 extension_window_closed before the window where the operator set extension_window_days)
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /registrations/{number}/extensions (the `ExtendRegistration` operationId).
 	ExtendRegistrationWithBodyWithResponse(ctx context.Context, number Number, params *ExtendRegistrationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ExtendRegistrationResponse, error)
 
-	// ExtendRegistrationWithResponse Extend a registration within the window before its expiry (409 extension_window_closed before it)
+	// ExtendRegistrationWithResponse Extend a registration while it is effective (409 extension_window_closed before the window where the operator set extension_window_days)
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -17247,7 +17282,7 @@ func (c *ClientWithResponses) RegistrationCertificatePDFWithResponse(ctx context
 	return ParseRegistrationCertificatePDFResponse(rsp)
 }
 
-// ExtendRegistrationWithBodyWithResponse Extend a registration within the window before its expiry (409 extension_window_closed before it)
+// ExtendRegistrationWithBodyWithResponse Extend a registration while it is effective (409 extension_window_closed before the window where the operator set extension_window_days)
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -17260,7 +17295,7 @@ func (c *ClientWithResponses) ExtendRegistrationWithBodyWithResponse(ctx context
 	return ParseExtendRegistrationResponse(rsp)
 }
 
-// ExtendRegistrationWithResponse Extend a registration within the window before its expiry (409 extension_window_closed before it)
+// ExtendRegistrationWithResponse Extend a registration while it is effective (409 extension_window_closed before the window where the operator set extension_window_days)
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

@@ -340,6 +340,10 @@ func TestBrowserFlows(t *testing.T) {
 				if parties := b.text("ul.parties"); !strings.Contains(parties, "上海市浦东新区张江路88号") || !strings.Contains(parties, "王建国") {
 					t.Errorf("the parties shown: %q", parties)
 				}
+				// Each party's address and representative on a line of its own.
+				if d := run(b, chromedp.Evaluate[string](`getComputedStyle(document.querySelector("ul.parties .detail")).display`)); d != "block" {
+					t.Errorf("a party's details are shown %q, not on lines of their own", d)
+				}
 
 				// Search by the name with full-width brackets.
 				b.search(fullWidth)

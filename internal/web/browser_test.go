@@ -344,6 +344,13 @@ func TestBrowserFlows(t *testing.T) {
 				if d := run(b, chromedp.Evaluate[string](`getComputedStyle(document.querySelector("ul.parties .detail")).display`)); d != "block" {
 					t.Errorf("a party's details are shown %q, not on lines of their own", d)
 				}
+				// The printable certificate says the same.
+				b.do(chromedp.Navigate(s.url+"/registrations/"+number+"/certificate"), chromedp.WaitVisible(chromedp.CSS("article.certificate")))
+				if cert := b.text("article.certificate"); !strings.Contains(cert, c.tr("reg.agreed_declared")) || !strings.Contains(cert, "主债权本金及利息") ||
+					!strings.Contains(cert, "上海市浦东新区张江路88号") {
+					t.Errorf("the certificate: %q", cert)
+				}
+				b.screenshot("registration-certificate")
 
 				// Search by the name with full-width brackets.
 				b.search(fullWidth)

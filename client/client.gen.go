@@ -254,45 +254,48 @@ func (e FieldErrorCode) Valid() bool {
 
 // Defines values for FieldErrorRule.
 const (
-	FieldErrorRuleAlreadyGrantor  FieldErrorRule = "already_grantor"
-	FieldErrorRuleAmount          FieldErrorRule = "amount"
-	FieldErrorRuleAtLeastOne      FieldErrorRule = "at_least_one"
-	FieldErrorRuleAtMost          FieldErrorRule = "at_most"
-	FieldErrorRuleBidi            FieldErrorRule = "bidi"
-	FieldErrorRuleChangesNothing  FieldErrorRule = "changes_nothing"
-	FieldErrorRuleControl         FieldErrorRule = "control"
-	FieldErrorRuleCountry         FieldErrorRule = "country"
-	FieldErrorRuleCurrency        FieldErrorRule = "currency"
-	FieldErrorRuleDate            FieldErrorRule = "date"
-	FieldErrorRuleDomesticCountry FieldErrorRule = "domestic_country"
-	FieldErrorRuleDomesticUscc    FieldErrorRule = "domestic_uscc"
-	FieldErrorRuleEmail           FieldErrorRule = "email"
-	FieldErrorRuleForeignOnly     FieldErrorRule = "foreign_only"
-	FieldErrorRuleFuture          FieldErrorRule = "future"
-	FieldErrorRuleIndividualId    FieldErrorRule = "individual_id"
-	FieldErrorRuleItemId          FieldErrorRule = "item_id"
-	FieldErrorRuleItemRegistered  FieldErrorRule = "item_registered"
-	FieldErrorRuleLastGrantor     FieldErrorRule = "last_grantor"
-	FieldErrorRuleLettersOrDigits FieldErrorRule = "letters_or_digits"
-	FieldErrorRuleNotGrantor      FieldErrorRule = "not_grantor"
-	FieldErrorRuleNotOneOf        FieldErrorRule = "not_one_of"
-	FieldErrorRuleNotUtf8         FieldErrorRule = "not_utf8"
-	FieldErrorRuleNotWatched      FieldErrorRule = "not_watched"
-	FieldErrorRuleOneCriterion    FieldErrorRule = "one_criterion"
-	FieldErrorRuleOrganizationId  FieldErrorRule = "organization_id"
-	FieldErrorRulePasswordShort   FieldErrorRule = "password_short"
-	FieldErrorRulePeriod          FieldErrorRule = "period"
-	FieldErrorRulePositive        FieldErrorRule = "positive"
-	FieldErrorRuleRepeats         FieldErrorRule = "repeats"
-	FieldErrorRuleRequired        FieldErrorRule = "required"
-	FieldErrorRuleStaffRole       FieldErrorRule = "staff_role"
-	FieldErrorRuleTooLong         FieldErrorRule = "too_long"
-	FieldErrorRuleUsccOrForeign   FieldErrorRule = "uscc_or_foreign"
+	FieldErrorRuleAgreedWithGrantor FieldErrorRule = "agreed_with_grantor"
+	FieldErrorRuleAlreadyGrantor    FieldErrorRule = "already_grantor"
+	FieldErrorRuleAmount            FieldErrorRule = "amount"
+	FieldErrorRuleAtLeastOne        FieldErrorRule = "at_least_one"
+	FieldErrorRuleAtMost            FieldErrorRule = "at_most"
+	FieldErrorRuleBidi              FieldErrorRule = "bidi"
+	FieldErrorRuleChangesNothing    FieldErrorRule = "changes_nothing"
+	FieldErrorRuleControl           FieldErrorRule = "control"
+	FieldErrorRuleCountry           FieldErrorRule = "country"
+	FieldErrorRuleCurrency          FieldErrorRule = "currency"
+	FieldErrorRuleDate              FieldErrorRule = "date"
+	FieldErrorRuleDomesticCountry   FieldErrorRule = "domestic_country"
+	FieldErrorRuleDomesticUscc      FieldErrorRule = "domestic_uscc"
+	FieldErrorRuleEmail             FieldErrorRule = "email"
+	FieldErrorRuleForeignOnly       FieldErrorRule = "foreign_only"
+	FieldErrorRuleFuture            FieldErrorRule = "future"
+	FieldErrorRuleIndividualId      FieldErrorRule = "individual_id"
+	FieldErrorRuleItemId            FieldErrorRule = "item_id"
+	FieldErrorRuleItemRegistered    FieldErrorRule = "item_registered"
+	FieldErrorRuleLastGrantor       FieldErrorRule = "last_grantor"
+	FieldErrorRuleLettersOrDigits   FieldErrorRule = "letters_or_digits"
+	FieldErrorRuleNotGrantor        FieldErrorRule = "not_grantor"
+	FieldErrorRuleNotOneOf          FieldErrorRule = "not_one_of"
+	FieldErrorRuleNotUtf8           FieldErrorRule = "not_utf8"
+	FieldErrorRuleNotWatched        FieldErrorRule = "not_watched"
+	FieldErrorRuleOneCriterion      FieldErrorRule = "one_criterion"
+	FieldErrorRuleOrganizationId    FieldErrorRule = "organization_id"
+	FieldErrorRulePasswordShort     FieldErrorRule = "password_short"
+	FieldErrorRulePeriod            FieldErrorRule = "period"
+	FieldErrorRulePositive          FieldErrorRule = "positive"
+	FieldErrorRuleRepeats           FieldErrorRule = "repeats"
+	FieldErrorRuleRequired          FieldErrorRule = "required"
+	FieldErrorRuleStaffRole         FieldErrorRule = "staff_role"
+	FieldErrorRuleTooLong           FieldErrorRule = "too_long"
+	FieldErrorRuleUsccOrForeign     FieldErrorRule = "uscc_or_foreign"
 )
 
 // Valid indicates whether the value is a known member of the FieldErrorRule enum.
 func (e FieldErrorRule) Valid() bool {
 	switch e {
+	case FieldErrorRuleAgreedWithGrantor:
+		return true
 	case FieldErrorRuleAlreadyGrantor:
 		return true
 	case FieldErrorRuleAmount:
@@ -1369,15 +1372,19 @@ type DraftCollateral struct {
 
 // DraftFiling any part of a Filing, with the Filing's fields and shapes; nothing is required and nothing checked until the draft is filed, but its size: at most 1,000 collateral.items and 1 MiB (1,048,576 bytes) of JSON
 type DraftFiling struct {
-	Collateral *DraftCollateral `json:"collateral,omitempty"`
-	Grantors   *[]Party         `json:"grantors,omitempty"`
+	AgreedWithGrantor *bool            `json:"agreed_with_grantor,omitempty"`
+	Collateral        *DraftCollateral `json:"collateral,omitempty"`
+	Grantors          *[]Party         `json:"grantors,omitempty"`
 
 	// Kind a Kind, or empty while the draft has none
-	Kind             *string  `json:"kind,omitempty"`
-	MaxSecuredAmount *Money   `json:"max_secured_amount,omitempty"`
-	PeriodMonths     *int     `json:"period_months,omitempty"`
-	Reference        *string  `json:"reference,omitempty"`
-	SecuredParties   *[]Party `json:"secured_parties,omitempty"`
+	Kind                *string  `json:"kind,omitempty"`
+	MaxSecuredAmount    *Money   `json:"max_secured_amount,omitempty"`
+	PeriodMonths        *int     `json:"period_months,omitempty"`
+	PrincipalAmount     *Money   `json:"principal_amount,omitempty"`
+	Reference           *string  `json:"reference,omitempty"`
+	SecuredParties      *[]Party `json:"secured_parties,omitempty"`
+	SecurityScope       *string  `json:"security_scope,omitempty"`
+	TransferRestriction *string  `json:"transfer_restriction,omitempty"`
 }
 
 // DraftPage defines model for DraftPage.
@@ -1426,21 +1433,32 @@ type FiledSummary struct {
 
 // Filing defines model for Filing.
 type Filing struct {
-	Collateral       Collateral `json:"collateral"`
-	Grantors         []Party    `json:"grantors"`
-	Kind             Kind       `json:"kind"`
-	MaxSecuredAmount *Money     `json:"max_secured_amount,omitempty"`
-	PeriodMonths     int        `json:"period_months"`
-	Reference        *string    `json:"reference,omitempty"`
-	SecuredParties   []Party    `json:"secured_parties"`
+	// AgreedWithGrantor must be true: the filer declares that the grantor agreed to the content registered; absent or false is 422 naming agreed_with_grantor (rule agreed_with_grantor)
+	AgreedWithGrantor bool       `json:"agreed_with_grantor"`
+	Collateral        Collateral `json:"collateral"`
+	Grantors          []Party    `json:"grantors"`
+	Kind              Kind       `json:"kind"`
+	MaxSecuredAmount  *Money     `json:"max_secured_amount,omitempty"`
+	PeriodMonths      int        `json:"period_months"`
+
+	// PrincipalAmount the principal amount of the secured debt (主债权金额)
+	PrincipalAmount *Money  `json:"principal_amount,omitempty"`
+	Reference       *string `json:"reference,omitempty"`
+	SecuredParties  []Party `json:"secured_parties"`
+
+	// SecurityScope the scope of the security (担保范围); at most 500 characters
+	SecurityScope *string `json:"security_scope,omitempty"`
+
+	// TransferRestriction what the parties agreed about transfer of the collateral; at most 500 characters
+	TransferRestriction *string `json:"transfer_restriction,omitempty"`
 }
 
 // GrantorRename defines model for GrantorRename.
 type GrantorRename struct {
-	// From An organization with a uscc; an organization registered outside mainland China with country, registration_number and optionally lei; or an individual with id_number.
+	// From An organization with a uscc; an organization registered outside mainland China with country, registration_number and optionally lei; or an individual with id_number. Every party of a new filing, and every party an amendment adds (add_grantors, the secured_parties of an assignment), has an address; a mainland organization (one with a uscc) of a new filing also has its legal_representative. Parties of registrations filed before these were required may lack them.
 	From Party `json:"from"`
 
-	// To An organization with a uscc; an organization registered outside mainland China with country, registration_number and optionally lei; or an individual with id_number.
+	// To An organization with a uscc; an organization registered outside mainland China with country, registration_number and optionally lei; or an individual with id_number. Every party of a new filing, and every party an amendment adds (add_grantors, the secured_parties of an assignment), has an address; a mainland organization (one with a uscc) of a new filing also has its legal_representative. Parties of registrations filed before these were required may lack them.
 	To Party `json:"to"`
 }
 
@@ -1694,18 +1712,25 @@ type OrganizationPage struct {
 	NextCursor *string        `json:"next_cursor,omitempty"`
 }
 
-// Party An organization with a uscc; an organization registered outside mainland China with country, registration_number and optionally lei; or an individual with id_number.
+// Party An organization with a uscc; an organization registered outside mainland China with country, registration_number and optionally lei; or an individual with id_number. Every party of a new filing, and every party an amendment adds (add_grantors, the secured_parties of an assignment), has an address; a mainland organization (one with a uscc) of a new filing also has its legal_representative. Parties of registrations filed before these were required may lack them.
 type Party struct {
+	// Address an organization's domicile (住所), or the address on an individual's identity card; at most 500 characters
 	Address *string `json:"address,omitempty"`
 
 	// Country ISO 3166-1 alpha-2
 	Country *string `json:"country,omitempty"`
+
+	// FinancialInstitutionCode the financial institution code (金融机构编码) of an organization that is one; at most 100 characters
+	FinancialInstitutionCode *string `json:"financial_institution_code,omitempty"`
 
 	// FormerNames names a renamed grantor carried before, oldest first; never sent
 	FormerNames *[]string `json:"former_names,omitempty"`
 
 	// IdNumber GB 11643-1999
 	IdNumber *string `json:"id_number,omitempty"`
+
+	// LegalRepresentative a mainland organization's legal representative or person in charge (法定代表人或负责人); at most 200 characters; an organization's only
+	LegalRepresentative *string `json:"legal_representative,omitempty"`
 
 	// Lei ISO 17442
 	Lei                *string   `json:"lei,omitempty"`
@@ -1753,26 +1778,31 @@ type RegisteredItem struct {
 
 // Registration defines model for Registration.
 type Registration struct {
-	Collateral       RegisteredCollateral `json:"collateral"`
-	Controller       Controller           `json:"controller"`
-	EndedAt          *time.Time           `json:"ended_at,omitempty"`
-	ExpiresAt        time.Time            `json:"expires_at"`
-	Grantors         []Party              `json:"grantors"`
-	History          []HistoryEntry       `json:"history"`
-	Kind             Kind                 `json:"kind"`
-	LogIndex         int                  `json:"log_index"`
-	MaxSecuredAmount *Money               `json:"max_secured_amount,omitempty"`
+	// AgreedWithGrantor true: the filer declared that the grantor agreed to the content; absent from registrations filed before it was asked for
+	AgreedWithGrantor *bool                `json:"agreed_with_grantor,omitempty"`
+	Collateral        RegisteredCollateral `json:"collateral"`
+	Controller        Controller           `json:"controller"`
+	EndedAt           *time.Time           `json:"ended_at,omitempty"`
+	ExpiresAt         time.Time            `json:"expires_at"`
+	Grantors          []Party              `json:"grantors"`
+	History           []HistoryEntry       `json:"history"`
+	Kind              Kind                 `json:"kind"`
+	LogIndex          int                  `json:"log_index"`
+	MaxSecuredAmount  *Money               `json:"max_secured_amount,omitempty"`
 
 	// ModificationCode Only in the answer to the initial filing
-	ModificationCode *string            `json:"modification_code,omitempty"`
-	Number           string             `json:"number"`
-	Objections       []Objection        `json:"objections"`
-	PeriodMonths     int                `json:"period_months"`
-	Reference        *string            `json:"reference,omitempty"`
-	RegisteredAt     time.Time          `json:"registered_at"`
-	SecuredParties   []Party            `json:"secured_parties"`
-	Status           RegistrationStatus `json:"status"`
-	Version          int                `json:"version"`
+	ModificationCode    *string            `json:"modification_code,omitempty"`
+	Number              string             `json:"number"`
+	Objections          []Objection        `json:"objections"`
+	PeriodMonths        int                `json:"period_months"`
+	PrincipalAmount     *Money             `json:"principal_amount,omitempty"`
+	Reference           *string            `json:"reference,omitempty"`
+	RegisteredAt        time.Time          `json:"registered_at"`
+	SecuredParties      []Party            `json:"secured_parties"`
+	SecurityScope       *string            `json:"security_scope,omitempty"`
+	Status              RegistrationStatus `json:"status"`
+	TransferRestriction *string            `json:"transfer_restriction,omitempty"`
+	Version             int                `json:"version"`
 }
 
 // RegistrationStatus defines model for Registration.Status.
@@ -1811,16 +1841,21 @@ type SavedDraftCollateral struct {
 
 // SavedDraftFiling a draft's filing as stored: the parts of a Filing saved so far; each field is sent, empty or null when not yet given
 type SavedDraftFiling struct {
+	AgreedWithGrantor *bool `json:"agreed_with_grantor,omitempty"`
+
 	// Collateral a draft's filing as stored: the collateral saved so far
 	Collateral SavedDraftCollateral `json:"collateral"`
 	Grantors   *[]Party             `json:"grantors"`
 
 	// Kind a Kind, or empty while the draft has none
-	Kind             string   `json:"kind"`
-	MaxSecuredAmount *Money   `json:"max_secured_amount,omitempty"`
-	PeriodMonths     int      `json:"period_months"`
-	Reference        *string  `json:"reference,omitempty"`
-	SecuredParties   *[]Party `json:"secured_parties"`
+	Kind                string   `json:"kind"`
+	MaxSecuredAmount    *Money   `json:"max_secured_amount,omitempty"`
+	PeriodMonths        int      `json:"period_months"`
+	PrincipalAmount     *Money   `json:"principal_amount,omitempty"`
+	Reference           *string  `json:"reference,omitempty"`
+	SecuredParties      *[]Party `json:"secured_parties"`
+	SecurityScope       *string  `json:"security_scope,omitempty"`
+	TransferRestriction *string  `json:"transfer_restriction,omitempty"`
 }
 
 // SavedParty defines model for SavedParty.
@@ -1829,7 +1864,7 @@ type SavedParty struct {
 	Id        openapi_types.UUID `json:"id"`
 	Label     string             `json:"label"`
 
-	// Party An organization with a uscc; an organization registered outside mainland China with country, registration_number and optionally lei; or an individual with id_number.
+	// Party An organization with a uscc; an organization registered outside mainland China with country, registration_number and optionally lei; or an individual with id_number. Every party of a new filing, and every party an amendment adds (add_grantors, the secured_parties of an assignment), has an address; a mainland organization (one with a uscc) of a new filing also has its legal_representative. Parties of registrations filed before these were required may lack them.
 	Party Party `json:"party"`
 }
 
@@ -2317,7 +2352,7 @@ type ListSavedPartiesParams struct {
 type SavePartyJSONBody struct {
 	Label string `json:"label"`
 
-	// Party An organization with a uscc; an organization registered outside mainland China with country, registration_number and optionally lei; or an individual with id_number.
+	// Party An organization with a uscc; an organization registered outside mainland China with country, registration_number and optionally lei; or an individual with id_number. Every party of a new filing, and every party an amendment adds (add_grantors, the secured_parties of an assignment), has an address; a mainland organization (one with a uscc) of a new filing also has its legal_representative. Parties of registrations filed before these were required may lack them.
 	Party Party `json:"party"`
 }
 
@@ -3015,14 +3050,14 @@ type ClientInterface interface {
 	// Corresponds with GET /registrations/{number}/certificate.pdf (the `RegistrationCertificatePDF` operationId).
 	RegistrationCertificatePDF(ctx context.Context, number Number, params *RegistrationCertificatePDFParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ExtendRegistrationWithBody Extend a registration within the window before its expiry (409 extension_window_closed before it)
+	// ExtendRegistrationWithBody Extend a registration while it is effective (409 extension_window_closed before the window where the operator set extension_window_days)
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /registrations/{number}/extensions (the `ExtendRegistration` operationId).
 	ExtendRegistrationWithBody(ctx context.Context, number Number, params *ExtendRegistrationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ExtendRegistration Extend a registration within the window before its expiry (409 extension_window_closed before it)
+	// ExtendRegistration Extend a registration while it is effective (409 extension_window_closed before the window where the operator set extension_window_days)
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -4078,7 +4113,7 @@ func (c *Client) RegistrationCertificatePDF(ctx context.Context, number Number, 
 	return c.Client.Do(req)
 }
 
-// ExtendRegistrationWithBody Extend a registration within the window before its expiry (409 extension_window_closed before it)
+// ExtendRegistrationWithBody Extend a registration while it is effective (409 extension_window_closed before the window where the operator set extension_window_days)
 //
 // Takes any type of body and a specified content type.
 //
@@ -4095,7 +4130,7 @@ func (c *Client) ExtendRegistrationWithBody(ctx context.Context, number Number, 
 	return c.Client.Do(req)
 }
 
-// ExtendRegistration Extend a registration within the window before its expiry (409 extension_window_closed before it)
+// ExtendRegistration Extend a registration while it is effective (409 extension_window_closed before the window where the operator set extension_window_days)
 //
 // Takes a body of the `application/json` content type.
 //
@@ -9052,14 +9087,14 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /registrations/{number}/certificate.pdf (the `RegistrationCertificatePDF` operationId).
 	RegistrationCertificatePDFWithResponse(ctx context.Context, number Number, params *RegistrationCertificatePDFParams, reqEditors ...RequestEditorFn) (*RegistrationCertificatePDFResponse, error)
 
-	// ExtendRegistrationWithBodyWithResponse Extend a registration within the window before its expiry (409 extension_window_closed before it)
+	// ExtendRegistrationWithBodyWithResponse Extend a registration while it is effective (409 extension_window_closed before the window where the operator set extension_window_days)
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /registrations/{number}/extensions (the `ExtendRegistration` operationId).
 	ExtendRegistrationWithBodyWithResponse(ctx context.Context, number Number, params *ExtendRegistrationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ExtendRegistrationResponse, error)
 
-	// ExtendRegistrationWithResponse Extend a registration within the window before its expiry (409 extension_window_closed before it)
+	// ExtendRegistrationWithResponse Extend a registration while it is effective (409 extension_window_closed before the window where the operator set extension_window_days)
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -17883,7 +17918,7 @@ func (c *ClientWithResponses) RegistrationCertificatePDFWithResponse(ctx context
 	return ParseRegistrationCertificatePDFResponse(rsp)
 }
 
-// ExtendRegistrationWithBodyWithResponse Extend a registration within the window before its expiry (409 extension_window_closed before it)
+// ExtendRegistrationWithBodyWithResponse Extend a registration while it is effective (409 extension_window_closed before the window where the operator set extension_window_days)
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -17896,7 +17931,7 @@ func (c *ClientWithResponses) ExtendRegistrationWithBodyWithResponse(ctx context
 	return ParseExtendRegistrationResponse(rsp)
 }
 
-// ExtendRegistrationWithResponse Extend a registration within the window before its expiry (409 extension_window_closed before it)
+// ExtendRegistrationWithResponse Extend a registration while it is effective (409 extension_window_closed before the window where the operator set extension_window_days)
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

@@ -47,10 +47,16 @@ func bankDay(ctx context.Context, out io.Writer, registryURL, email, password, s
 	filed, err := c.FileRegistrationWithResponse(ctx, &client.FileRegistrationParams{IdempotencyKey: &key}, client.Filing{
 		Kind:         client.KindChattelMortgage,
 		PeriodMonths: 36,
+		// Each party's address, and a mainland organization's legal
+		// representative, as the 2021 Measures ask of a new filing.
 		Grantors: []client.Party{{
 			Type: client.PartyTypeOrganization, Name: "上海星辰精密机械有限公司", Uscc: ptr("91310115MA1K3YJ12G"),
+			Address: ptr("上海市浦东新区张江路88号"), LegalRepresentative: ptr("王建国"),
 		}},
-		SecuredParties: []client.Party{{Type: client.PartyTypeOrganization, Name: "示例银行上海分行", Uscc: ptr("91310000132209458L")}},
+		SecuredParties: []client.Party{{Type: client.PartyTypeOrganization, Name: "示例银行上海分行", Uscc: ptr("91310000132209458L"),
+			Address: ptr("上海市黄浦区中山东一路24号"), LegalRepresentative: ptr("李明")}},
+		// The bank agreed the content with the grantor before filing.
+		AgreedWithGrantor: true,
 		Collateral: client.Collateral{
 			Description: "一台数控机床",
 			Items:       &[]client.Item{{Type: client.ItemTypeEquipment, SerialNumber: serial}},

@@ -159,19 +159,28 @@ type Bank struct {
 func filing(i int64, bank Company) registry.Filing {
 	g := i / 2
 	c := company(g)
-	grantor := registry.Party{Type: "organization", Name: c.Name, USCC: c.USCC}
+	// What the 2021 Measures ask of every party: an address, and of a
+	// mainland organization its legal representative.
+	person := func(k int64) string {
+		return string(surnames[k%int64(len(surnames))]) + givenNames[(k/int64(len(surnames)))%int64(len(givenNames))]
+	}
+	address := func(k int64, region string) string {
+		return fmt.Sprintf("%s经济开发区工业路%d号", region, 1+k%999)
+	}
+	grantor := registry.Party{Type: "organization", Name: c.Name, USCC: c.USCC, Address: address(g, c.Region.name), LegalRepresentative: person(g + 1)}
 	if g%8 == 7 {
-		name := string(surnames[g%int64(len(surnames))]) + givenNames[(g/int64(len(surnames)))%int64(len(givenNames))]
-		grantor = registry.Party{Type: "individual", Name: name, IDNumber: idNumber(c.Region.division, g)}
+		grantor = registry.Party{Type: "individual", Name: person(g), IDNumber: idNumber(c.Region.division, g), Address: address(g, c.Region.name)}
 	}
 	kind := kindMix[i%int64(len(kindMix))]
 	f := registry.Filing{
-		Kind:             kind,
-		Grantors:         []registry.Party{grantor},
-		SecuredParties:   []registry.Party{{Type: "organization", Name: bank.Name, USCC: bank.USCC}},
-		PeriodMonths:     periods[i%int64(len(periods))],
-		MaxSecuredAmount: &registry.Money{Amount: fmt.Sprintf("%d0000.00", 50+i%5000), Currency: "CNY"},
-		Reference:        fmt.Sprintf("LN-%d-%07d", 2020+i%7, i%10_000_000),
+		Kind:     kind,
+		Grantors: []registry.Party{grantor},
+		SecuredParties: []registry.Party{{Type: "organization", Name: bank.Name, USCC: bank.USCC,
+			Address: address(int64(len(bank.Name)), bank.Region.name), LegalRepresentative: person(int64(len(bank.Name)) + 7)}},
+		AgreedWithGrantor: true,
+		PeriodMonths:      periods[i%int64(len(periods))],
+		MaxSecuredAmount:  &registry.Money{Amount: fmt.Sprintf("%d0000.00", 50+i%5000), Currency: "CNY"},
+		Reference:         fmt.Sprintf("LN-%d-%07d", 2020+i%7, i%10_000_000),
 	}
 	switch kind {
 	case "receivables_pledge", "factoring":

@@ -135,8 +135,10 @@ func (d *demoer) org(ctx context.Context, p apiclient.Party, kind apiclient.NewO
 	return o.Id, nil
 }
 
-func party(name, uscc string) apiclient.Party {
-	return apiclient.Party{Type: apiclient.PartyTypeOrganization, Name: name, Uscc: ptr(uscc)}
+// party is a mainland organization with what a new filing must give of it
+// (the 2021 Measures): its domicile and legal representative.
+func party(name, uscc, address, representative string) apiclient.Party {
+	return apiclient.Party{Type: apiclient.PartyTypeOrganization, Name: name, Uscc: ptr(uscc), Address: ptr(address), LegalRepresentative: ptr(representative)}
 }
 
 func (d *demoer) file(ctx context.Context, token string, grantor, secured apiclient.Party, kind apiclient.Kind, description string, items []apiclient.Item, months int) (string, error) {
@@ -144,6 +146,8 @@ func (d *demoer) file(ctx context.Context, token string, grantor, secured apicli
 		Kind: kind, Grantors: []apiclient.Party{grantor}, SecuredParties: []apiclient.Party{secured},
 		Collateral:   apiclient.Collateral{Description: description},
 		PeriodMonths: months, MaxSecuredAmount: &apiclient.Money{Amount: "5000000.00", Currency: "CNY"},
+		// The bank agreed the content with the grantor before filing.
+		AgreedWithGrantor: true,
 	}
 	if items != nil {
 		filing.Collateral.Items = &items
@@ -166,11 +170,11 @@ func (d *demoer) run(ctx context.Context, registryOrg openapi_types.UUID) error 
 			return err
 		}
 	}
-	spdb := party("上海浦东发展银行股份有限公司张江科技支行", "91310000132209458L")
-	icbc := party("中国工商银行股份有限公司上海市分行", "911100001000065859")
-	xingchen := party("上海星辰精密机械有限公司", "91310115MA1K3YJ12G")
-	beichen := party("上海北辰贸易有限公司", "91440300MA5DC6YB00")
-	huaxia := party("杭州华夏纺织有限公司", "91330100MA27XY1235")
+	spdb := party("上海浦东发展银行股份有限公司张江科技支行", "91310000132209458L", "上海市浦东新区张江高科技园区博云路2号", "李明")
+	icbc := party("中国工商银行股份有限公司上海市分行", "911100001000065859", "上海市黄浦区中山东一路24号", "陈华")
+	xingchen := party("上海星辰精密机械有限公司", "91310115MA1K3YJ12G", "上海市浦东新区张江路88号", "王建国")
+	beichen := party("上海北辰贸易有限公司", "91440300MA5DC6YB00", "深圳市南山区科技园南区18号", "赵敏")
+	huaxia := party("杭州华夏纺织有限公司", "91330100MA27XY1235", "杭州市萧山区经济技术开发区建设一路66号", "周强")
 	ids := map[string]openapi_types.UUID{}
 	for _, o := range []struct {
 		p    apiclient.Party
@@ -208,7 +212,7 @@ func (d *demoer) run(ctx context.Context, registryOrg openapi_types.UUID) error 
 	if _, err := created("POST /registrations/"+amended+"/amendments", amendment, err); err != nil {
 		return err
 	}
-	// Extended within its last 90 days.
+	// Extended (any time while effective, unless a window is configured).
 	extended, err := d.file(ctx, icbcClerk, beichen, icbc, apiclient.KindReceivablesPledge, "对华东区客户的全部应收账款", nil, 2)
 	if err != nil {
 		return err

@@ -17,10 +17,11 @@ func TestFileCSV(t *testing.T) {
 	r := openRegister(t)
 	token := r.user("91310000132209458L", "registrant")
 	rows := []string{
-		"kind,grantor_name,grantor_uscc,secured_name,secured_uscc,description,period_months,serial_numbers,max_amount,reference",
-		"chattel_mortgage,上海星辰精密机械有限公司,91310115MA1K3YJ12G,某银行,91310000132209458L,数控加工中心,36,DMG-1;DMG-2,5000000.00,LN-1",
-		"chattel_mortgage,上海星辰精密机械有限公司,91310115MA1K3YJ12X,某银行,91310000132209458L,叉车,12,,,LN-2",
-		"financial_lease,\"上海云杉数控设备有限公司\",91310104MA1FR2K3XK,某银行,91310000132209458L,\"机床, 两台\",24,HAAS-1,,LN-3",
+		"kind,grantor_name,grantor_uscc,secured_name,secured_uscc,description,period_months,serial_numbers,max_amount,reference," +
+			"grantor_address,grantor_legal_representative,secured_address,secured_legal_representative,agreed_with_grantor",
+		"chattel_mortgage,上海星辰精密机械有限公司,91310115MA1K3YJ12G,某银行,91310000132209458L,数控加工中心,36,DMG-1;DMG-2,5000000.00,LN-1,上海市浦东新区,王建国,上海市浦东新区,李明,是",
+		"chattel_mortgage,上海星辰精密机械有限公司,91310115MA1K3YJ12X,某银行,91310000132209458L,叉车,12,,,LN-2,上海市浦东新区,王建国,上海市浦东新区,李明,是",
+		"financial_lease,\"上海云杉数控设备有限公司\",91310104MA1FR2K3XK,某银行,91310000132209458L,\"机床, 两台\",24,HAAS-1,,LN-3,上海市徐汇区,张伟,上海市浦东新区,李明,yes",
 	}
 	path := filepath.Join(t.TempDir(), "filings.csv")
 	if err := os.WriteFile(path, []byte(strings.Join(rows, "\n")+"\n"), 0o644); err != nil {

@@ -149,11 +149,12 @@ func (r *register) user(uscc string, roles ...string) string {
 
 func filing(name, uscc, serial string) map[string]any {
 	return map[string]any{
-		"kind":            "chattel_mortgage",
-		"grantors":        []any{map[string]any{"type": "organization", "name": name, "uscc": uscc}},
-		"secured_parties": []any{map[string]any{"type": "organization", "name": "上海浦东发展银行股份有限公司张江科技支行", "uscc": "91310000132209458L"}},
-		"collateral":      map[string]any{"description": "数控加工中心十二台", "items": []any{map[string]any{"type": "equipment", "serial_number": serial}}},
-		"period_months":   36,
+		"kind":                "chattel_mortgage",
+		"grantors":            []any{map[string]any{"type": "organization", "name": name, "uscc": uscc, "address": "上海市浦东新区张江路88号", "legal_representative": "王建国"}},
+		"secured_parties":     []any{map[string]any{"type": "organization", "name": "上海浦东发展银行股份有限公司张江科技支行", "uscc": "91310000132209458L", "address": "上海市浦东新区张江路88号", "legal_representative": "王建国"}},
+		"collateral":          map[string]any{"description": "数控加工中心十二台", "items": []any{map[string]any{"type": "equipment", "serial_number": serial}}},
+		"period_months":       36,
+		"agreed_with_grantor": true,
 	}
 }
 
@@ -167,8 +168,8 @@ func (r *register) build() {
 		r.regs = append(r.regs, r.call("POST", "/registrations", r.bank, filing(name, "91310115MA1K3YJ12G", fmt.Sprintf("SN-%d", i)), 201)["number"].(string))
 	}
 	r.call("POST", "/registrations/"+r.regs[0]+"/amendments", r.bank, map[string]any{"rename_grantors": []any{map[string]any{
-		"from": map[string]any{"type": "organization", "name": "上海星辰精密机械有限公司", "uscc": "91310115MA1K3YJ12G"},
-		"to":   map[string]any{"type": "organization", "name": "上海星辰智能装备有限公司", "uscc": "91310115MA1K3YJ12G"},
+		"from": map[string]any{"type": "organization", "name": "上海星辰精密机械有限公司", "uscc": "91310115MA1K3YJ12G", "address": "上海市浦东新区张江路88号", "legal_representative": "王建国"},
+		"to":   map[string]any{"type": "organization", "name": "上海星辰智能装备有限公司", "uscc": "91310115MA1K3YJ12G", "address": "上海市浦东新区张江路88号", "legal_representative": "王建国"},
 	}}}, 201)
 	r.call("POST", "/registrations/"+r.regs[1]+"/extensions", r.bank, map[string]any{"period_months": 12}, 201)
 	r.call("POST", "/registrations/"+r.regs[2]+"/cancellation", r.bank, map[string]any{"reason": "debt_repaid"}, 201)

@@ -201,7 +201,7 @@ func TestAuditRewriteFoundThroughTheSignedHead(t *testing.T) {
 func TestProveOwnEvent(t *testing.T) {
 	r := newRegister(t)
 	f := filing("上海新晨机械有限公司", "91310115MA1K3YJ12G", "SN-P")
-	f["grantors"] = append(f["grantors"].([]any), map[string]any{"type": "individual", "name": "张三", "id_number": "110101199003071233"})
+	f["grantors"] = append(f["grantors"].([]any), map[string]any{"type": "individual", "name": "张三", "id_number": "110101199003071233", "address": "上海市浦东新区张江路88号"})
 	number := r.call("POST", "/registrations", r.bank, f, 201)["number"].(string)
 	prove := func(args ...string) (int, string) {
 		var out, errs bytes.Buffer

@@ -302,7 +302,7 @@ func sample(t *testing.T, base, name string) (float64, bool) {
 
 // filingBody is a bank's chattel mortgage over a machine maker's equipment.
 func filingBody(description string) string {
-	return fmt.Sprintf(`{"kind":"chattel_mortgage","grantors":[{"type":"organization","name":"上海星辰精密机械有限公司","uscc":"91310115MA1K3YJ12G"}],"secured_parties":[{"type":"organization","name":"某银行","uscc":"91310000132209458L"}],"collateral":{"description":%q,"items":[]},"period_months":12}`, description)
+	return fmt.Sprintf(`{"kind":"chattel_mortgage","grantors":[{"type":"organization","name":"上海星辰精密机械有限公司","uscc":"91310115MA1K3YJ12G","address":"上海市","legal_representative":"王建国"}],"secured_parties":[{"type":"organization","name":"某银行","uscc":"91310000132209458L","address":"上海市","legal_representative":"李明"}],"collateral":{"description":%q,"items":[]},"period_months":12,"agreed_with_grantor":true}`, description)
 }
 
 // bankClerk admits a bank through the admin token and returns the token of

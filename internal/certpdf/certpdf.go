@@ -280,7 +280,8 @@ func (d *doc) when(t registry.Time) string { return display.Time(t, d.lang) }
 func (d *doc) party(p registry.Party) string {
 	lines := []string{p.Name}
 	for _, f := range []struct{ label, value string }{
-		{"uscc", p.USCC}, {"id_number", p.IDNumber}, {"foreign_reg", p.RegistrationNumber}, {"lei", p.LEI}, {"address", p.Address},
+		{"uscc", p.USCC}, {"id_number", p.IDNumber}, {"foreign_reg", p.RegistrationNumber}, {"lei", p.LEI},
+		{"fi_code", p.FinancialInstitutionCode}, {"legal_rep", p.LegalRepresentative}, {"address", p.Address},
 	} {
 		if f.value != "" {
 			lines = append(lines, d.word(f.label)+f.value)
@@ -337,6 +338,18 @@ func (d *doc) registration(r registry.Registration, cert registry.Certificate, v
 	}
 	if m := r.MaxSecuredAmount; m != nil {
 		d.row(d.word("reg.max_amount"), display.Money(*m, d.lang))
+	}
+	if m := r.PrincipalAmount; m != nil {
+		d.row(d.word("reg.principal_amount"), display.Money(*m, d.lang))
+	}
+	if r.SecurityScope != "" {
+		d.row(d.word("reg.security_scope"), r.SecurityScope)
+	}
+	if r.TransferRestriction != "" {
+		d.row(d.word("reg.transfer_restriction"), r.TransferRestriction)
+	}
+	if r.AgreedWithGrantor {
+		d.row(d.word("reg.agreed_with_grantor"), d.word("reg.agreed_declared"))
 	}
 	if r.Reference != "" {
 		d.row(d.word("reg.reference"), r.Reference)

@@ -209,7 +209,7 @@ var settings = []setting{
 	duration("token_cache_ttl", "REGISTRY_TOKEN_CACHE_TTL", func(c *Config) *time.Duration { return &c.TokenCacheTTL }).byDefault("1s").
 		must(within(func(c *Config) time.Duration { return c.TokenCacheTTL }, 0, time.Minute,
 			"must be 0 (no cache) to 1m: it is how late another instance's revocation may take effect")),
-	number("extension_window_days", "REGISTRY_EXTENSION_WINDOW_DAYS", func(c *Config) *int { return &c.ExtensionWindowDays }).byDefault("90").
+	number("extension_window_days", "REGISTRY_EXTENSION_WINDOW_DAYS", func(c *Config) *int { return &c.ExtensionWindowDays }).byDefault("0").
 		must(atLeast(func(c *Config) int { return c.ExtensionWindowDays }, 0, "may not be negative")),
 	duration("shutdown_grace", "REGISTRY_SHUTDOWN_GRACE", func(c *Config) *time.Duration { return &c.ShutdownGrace }).byDefault("5s").
 		must(within(func(c *Config) time.Duration { return c.ShutdownGrace }, 0, 5*time.Minute, "must be 0 to 5m")),

@@ -450,8 +450,8 @@ func TestIdentityNumbersMasked(t *testing.T) {
 	auditor := e.newAccount(usccs[3], "auditor")
 	const id, masked = "110101199003071233", "110101************"
 	f := filing("上海星辰精密机械有限公司", usccs[5])
-	f["grantors"] = append(f["grantors"].([]any), map[string]any{"type": "individual", "name": "张三", "id_number": id})
-	f["secured_parties"] = append(f["secured_parties"].([]any), map[string]any{"type": "organization", "name": "某租赁有限公司", "uscc": usccs[2]})
+	f["grantors"] = append(f["grantors"].([]any), map[string]any{"type": "individual", "name": "张三", "id_number": id, "address": "上海市浦东新区张江路88号"})
+	f["secured_parties"] = append(f["secured_parties"].([]any), map[string]any{"type": "organization", "name": "某租赁有限公司", "uscc": usccs[2], "address": "上海市浦东新区张江路88号", "legal_representative": "王建国"})
 	reg := e.must(201, e.do("POST", "/registrations", bank.Token, f))
 	n := reg["number"].(string)
 	idOf := func(r map[string]any) string { return obj(list(r["grantors"])[1])["id_number"].(string) }

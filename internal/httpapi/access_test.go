@@ -298,11 +298,11 @@ func TestPermissionMatrix(t *testing.T) {
 			return call{"/attachments/" + w.e.attach(w.tokens["registrant"], []byte("a,b\n1,2\n"))["id"].(string), nil}
 		}},
 		"POST /parties": {ok: 201, allowed: "registrant grantor stranger", make: func(*world) call {
-			return call{"/parties", map[string]any{"label": "本行", "party": map[string]any{"type": "organization", "name": "某银行", "uscc": usccs[0]}}}
+			return call{"/parties", map[string]any{"label": "本行", "party": map[string]any{"type": "organization", "name": "某银行", "uscc": usccs[0], "address": "上海市浦东新区张江路88号", "legal_representative": "王建国"}}}
 		}},
 		"GET /parties": {ok: 200, allowed: "registrant grantor stranger", make: func(*world) call { return call{"/parties?q=银行", nil} }},
 		"DELETE /parties/:id": {ok: 204, allowed: "registrant", except: map[string]int{"grantor": 404, "stranger": 404}, make: func(w *world) call {
-			made := w.e.must(201, w.e.do("POST", "/parties", w.tokens["registrant"], map[string]any{"label": "本行", "party": map[string]any{"type": "organization", "name": "某银行", "uscc": usccs[0]}}))
+			made := w.e.must(201, w.e.do("POST", "/parties", w.tokens["registrant"], map[string]any{"label": "本行", "party": map[string]any{"type": "organization", "name": "某银行", "uscc": usccs[0], "address": "上海市浦东新区张江路88号", "legal_representative": "王建国"}}))
 			return call{"/parties/" + made["id"].(string), nil}
 		}},
 		"GET /searches": {ok: 200, allowed: "searcher auditor stranger", make: func(*world) call { return call{"/searches?mine=true", nil} }},

@@ -24,7 +24,7 @@ func TestBulkFiling(t *testing.T) {
 		f["reference"] = fmt.Sprintf("LN-%04d", i)
 		if i%100 == 7 {
 			bad[i] = true
-			f["grantors"] = []any{map[string]any{"type": "organization", "name": grantorName, "uscc": "91310115MA1K3YJ12X"}}
+			f["grantors"] = []any{map[string]any{"type": "organization", "name": grantorName, "uscc": "91310115MA1K3YJ12X", "address": "上海市浦东新区张江路88号", "legal_representative": "王建国"}}
 		}
 		filings = append(filings, f)
 	}

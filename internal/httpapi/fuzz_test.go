@@ -56,7 +56,7 @@ func fuzzBody[T any](f *testing.F, seeds []string, validate func(*T) error) {
 
 func FuzzDecodeFiling(f *testing.F) {
 	fuzzBody(f, []string{
-		`{"kind":"chattel_mortgage","grantors":[{"type":"organization","name":"上海星辰精密机械有限公司","uscc":"91310115MA1K3YJ12G"}],"secured_parties":[{"type":"organization","name":"某银行","uscc":"91310000132209458L"}],"collateral":{"description":"设备","items":[{"type":"equipment","serial_number":"DMG-1"}]},"period_months":12}`,
+		`{"kind":"chattel_mortgage","grantors":[{"type":"organization","name":"上海星辰精密机械有限公司","uscc":"91310115MA1K3YJ12G","address":"上海市","legal_representative":"王建国"}],"secured_parties":[{"type":"organization","name":"某银行","uscc":"91310000132209458L","address":"上海市","legal_representative":"李明","financial_institution_code":"B0015S231000001"}],"collateral":{"description":"设备","items":[{"type":"equipment","serial_number":"DMG-1"}]},"period_months":12,"agreed_with_grantor":true,"principal_amount":{"amount":"100","currency":"CNY"},"security_scope":"本金","transfer_restriction":"不得转让"}`,
 		`{"kind":"chattel_mortgage","kind":"lease"}`, `{"Kind":"x"}`, `{"grantors":[{"type":"individual","name":"张三","id_number":"11010119900307803X"}]}`,
 		`{"max_secured_amount":{"amount":"1e999","currency":"CNY"}}`, "{\"reference\":\"\xff\"}", `[]`, ``, `{"period_months":1.5}`,
 	}, (*registry.Filing).Validate)

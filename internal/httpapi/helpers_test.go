@@ -74,6 +74,8 @@ type env struct {
 	clock *clock
 	svc   *registry.Service
 	store *postgres.Store
+	// url is the test database's.
+	url string
 	// verifierKey checks the log's checkpoints.
 	verifierKey string
 }
@@ -129,7 +131,7 @@ func newEnvWith(t testing.TB, configure func(*registry.Config), options ...func(
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return &env{t: t, h: h, db: db, clock: c, svc: svc, store: store, verifierKey: vkey}
+	return &env{t: t, h: h, db: db, clock: c, svc: svc, store: store, url: url, verifierKey: vkey}
 }
 
 var (
@@ -284,8 +286,8 @@ func (e *env) newUser(orgID, uscc string, roles ...string) account {
 func filing(grantorName, grantorUSCC string) map[string]any {
 	return map[string]any{
 		"kind":            "chattel_mortgage",
-		"grantors":        []any{map[string]any{"type": "organization", "name": grantorName, "uscc": grantorUSCC}},
-		"secured_parties": []any{map[string]any{"type": "organization", "name": "上海浦东发展银行股份有限公司张江科技支行", "uscc": "91310000132209458L"}},
+		"grantors":        []any{map[string]any{"type": "organization", "name": grantorName, "uscc": grantorUSCC, "address": "上海市浦东新区张江路88号", "legal_representative": "王建国"}},
+		"secured_parties": []any{map[string]any{"type": "organization", "name": "上海浦东发展银行股份有限公司张江科技支行", "uscc": "91310000132209458L", "address": "上海市浦东新区张江路88号", "legal_representative": "王建国"}},
 		"collateral": map[string]any{
 			"description": "12 CNC machining centres at the Pudong plant, with all spare parts",
 			"items":       []any{map[string]any{"type": "equipment", "serial_number": "DMG-2019-004411", "description": "DMU 50"}},
@@ -293,6 +295,8 @@ func filing(grantorName, grantorUSCC string) map[string]any {
 		"period_months":      36,
 		"max_secured_amount": map[string]any{"amount": "5000000.00", "currency": "CNY"},
 		"reference":          "LN-2026-0042",
+		// The 2021 Measures: the grantor agreed to what is registered.
+		"agreed_with_grantor": true,
 	}
 }
 

@@ -38,7 +38,7 @@ func lastEvent(reg map[string]any) map[string]any {
 }
 
 func org(name, uscc string) map[string]any {
-	return map[string]any{"type": "organization", "name": name, "uscc": uscc}
+	return map[string]any{"type": "organization", "name": name, "uscc": uscc, "address": "上海市浦东新区张江路88号", "legal_representative": "王建国"}
 }
 
 // search runs a search and returns its answer.
@@ -211,7 +211,7 @@ func TestAmendments(t *testing.T) {
 			{"not a grantor", map[string]any{"rename_grantors": []any{map[string]any{"from": org("别的公司", usccs[1]), "to": org("新名", usccs[1])}}}, []string{"rename_grantors[0].from invalid_field"}},
 			{"bad USCC", map[string]any{"add_grantors": []any{org("某公司", "91310115MA1K3YJ12H")}}, []string{"add_grantors[0].uscc invalid_uscc"}},
 			{"already a grantor", map[string]any{"add_grantors": []any{org(grantorName, usccs[1])}}, []string{"add_grantors[0] invalid_field"}},
-			{"former names sent", map[string]any{"add_grantors": []any{map[string]any{"type": "organization", "name": "某公司", "uscc": usccs[5], "former_names": []any{"x"}}}}, []string{"add_grantors[0].former_names invalid_field"}},
+			{"former names sent", map[string]any{"add_grantors": []any{map[string]any{"type": "organization", "name": "某公司", "uscc": usccs[5], "address": "上海市", "former_names": []any{"x"}}}}, []string{"add_grantors[0].former_names invalid_field"}},
 			{"serial already registered", map[string]any{"add_items": []any{map[string]any{"type": "equipment", "serial_number": "dmg 2019 004411"}}}, []string{"add_items[0].serial_number invalid_field"}},
 			{"no secured party", map[string]any{"secured_parties": []any{}}, []string{"secured_parties invalid_field"}},
 			{"empty description", map[string]any{"description": " "}, []string{"description invalid_field"}},

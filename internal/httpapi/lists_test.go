@@ -174,7 +174,7 @@ func TestListAnswersAreBoundedInBytes(t *testing.T) {
 	}
 	for i := range 12 {
 		e.must(201, e.do("POST", "/drafts", bank.Token, map[string]any{"kind": "chattel_mortgage", "reference": fmt.Sprintf("草稿-%d", i), "collateral": map[string]any{"description": strings.Repeat("设备", 50)}}))
-		e.must(201, e.do("POST", "/parties", bank.Token, map[string]any{"label": fmt.Sprintf("常用%d", i), "party": map[string]any{"type": "organization", "name": fmt.Sprintf("某某有限公司%d", i), "uscc": freshUSCC()}}))
+		e.must(201, e.do("POST", "/parties", bank.Token, map[string]any{"label": fmt.Sprintf("常用%d", i), "party": map[string]any{"type": "organization", "name": fmt.Sprintf("某某有限公司%d", i), "uscc": freshUSCC(), "address": "上海市浦东新区张江路88号", "legal_representative": "王建国"}}))
 	}
 	for range 20 {
 		e.must(201, e.do("POST", "/searches", bank.Token, map[string]any{"criteria": map[string]any{"uscc": usccs[1]}}))

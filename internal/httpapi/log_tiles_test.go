@@ -62,7 +62,7 @@ func TestLogTilesAndCommitments(t *testing.T) {
 	for i := range 300 {
 		f := filing(fmt.Sprintf("上海星辰精密机械%d有限公司", i), usccs[5])
 		if i%3 == 0 {
-			f["grantors"] = append(f["grantors"].([]any), map[string]any{"type": "individual", "name": fmt.Sprintf("张%d", i), "id_number": ids[i]})
+			f["grantors"] = append(f["grantors"].([]any), map[string]any{"type": "individual", "name": fmt.Sprintf("张%d", i), "id_number": ids[i], "address": "上海市浦东新区张江路88号"})
 		}
 		filings = append(filings, f)
 	}
@@ -71,8 +71,8 @@ func TestLogTilesAndCommitments(t *testing.T) {
 	// The other bank's own filing, naming an individual the first bank does not know.
 	const secret = "310115199001011232"
 	theirs := filing("某机械有限公司", usccs[5])
-	theirs["grantors"] = append(theirs["grantors"].([]any), map[string]any{"type": "individual", "name": "李秘", "id_number": secret})
-	theirs["secured_parties"] = []any{map[string]any{"type": "organization", "name": "另一银行", "uscc": usccs[2]}}
+	theirs["grantors"] = append(theirs["grantors"].([]any), map[string]any{"type": "individual", "name": "李秘", "id_number": secret, "address": "上海市浦东新区张江路88号"})
+	theirs["secured_parties"] = []any{map[string]any{"type": "organization", "name": "另一银行", "uscc": usccs[2], "address": "上海市浦东新区张江路88号", "legal_representative": "王建国"}}
 	theirNumber := e.must(201, e.do("POST", "/registrations", other.Token, theirs))["number"].(string)
 	if _, err := e.svc.PublishCheckpoint(ctx); err != nil {
 		t.Fatal(err)
@@ -238,7 +238,7 @@ func TestLogTilesAndCommitments(t *testing.T) {
 	}
 	// A request naming a commitment itself is refused.
 	bad := filing("某机械有限公司", usccs[5])
-	bad["grantors"] = append(bad["grantors"].([]any), map[string]any{"type": "individual", "name": "王五", "id_number": ids[1], "id_commitment": opened[0].Commitment})
+	bad["grantors"] = append(bad["grantors"].([]any), map[string]any{"type": "individual", "name": "王五", "id_number": ids[1], "id_commitment": opened[0].Commitment, "address": "上海市浦东新区张江路88号"})
 	p := e.problem(e.do("POST", "/registrations", bank.Token, bad), 422, "invalid_field")
 	if errs := fieldErrors(p); len(errs) != 1 || !strings.HasPrefix(errs[0], "grantors[1].id_commitment ") {
 		t.Errorf("a filing naming a commitment: %v", errs)

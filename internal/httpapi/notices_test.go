@@ -17,7 +17,7 @@ func TestNotices(t *testing.T) {
 	bystander := e.newAccount(usccs[3], "registrant")
 
 	body := filing("上海星辰精密机械有限公司", usccs[1])
-	body["secured_parties"] = append(body["secured_parties"].([]any), map[string]any{"type": "organization", "name": "某融资租赁有限公司", "uscc": usccs[2]})
+	body["secured_parties"] = append(body["secured_parties"].([]any), map[string]any{"type": "organization", "name": "某融资租赁有限公司", "uscc": usccs[2], "address": "上海市浦东新区张江路88号", "legal_representative": "王建国"})
 	number := e.must(201, e.do("POST", "/registrations", bank.Token, body))["number"].(string)
 
 	notices := func(a account, query string) []map[string]any {

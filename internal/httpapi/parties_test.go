@@ -14,16 +14,16 @@ func TestSavedParties(t *testing.T) {
 	save := func(token, label string, party map[string]any) map[string]any {
 		return e.must(201, e.do("POST", "/parties", token, map[string]any{"label": label, "party": party}))
 	}
-	own := save(bank.Token, "本行（浦东支行）", map[string]any{"type": "organization", "name": "上海浦东发展银行股份有限公司张江科技支行", "uscc": usccs[0]})
-	save(bank.Token, "Borrower: Xingchen", map[string]any{"type": "organization", "name": grantorName, "uscc": usccs[1]})
-	save(other.Token, "their own", map[string]any{"type": "organization", "name": "某租赁公司", "uscc": usccs[2]})
+	own := save(bank.Token, "本行（浦东支行）", map[string]any{"type": "organization", "name": "上海浦东发展银行股份有限公司张江科技支行", "uscc": usccs[0], "address": "上海市浦东新区张江路88号", "legal_representative": "王建国"})
+	save(bank.Token, "Borrower: Xingchen", map[string]any{"type": "organization", "name": grantorName, "uscc": usccs[1], "address": "上海市浦东新区张江路88号", "legal_representative": "王建国"})
+	save(other.Token, "their own", map[string]any{"type": "organization", "name": "某租赁公司", "uscc": usccs[2], "address": "上海市浦东新区张江路88号", "legal_representative": "王建国"})
 
-	bad := e.problem(e.do("POST", "/parties", bank.Token, map[string]any{"label": "x", "party": map[string]any{"type": "organization", "name": "某公司", "uscc": "91310115MA1K3YJ12X"}}), 422, "invalid_uscc")
+	bad := e.problem(e.do("POST", "/parties", bank.Token, map[string]any{"label": "x", "party": map[string]any{"type": "organization", "name": "某公司", "uscc": "91310115MA1K3YJ12X", "address": "上海市浦东新区张江路88号", "legal_representative": "王建国"}}), 422, "invalid_uscc")
 	if errs := list(bad["errors"]); len(errs) != 1 || errs[0].(map[string]any)["field"] != "party.uscc" {
 		t.Errorf("a wrong USCC: %v", bad["errors"])
 	}
-	e.problem(e.do("POST", "/parties", bank.Token, map[string]any{"label": " ", "party": map[string]any{"type": "organization", "name": "某公司", "uscc": usccs[1]}}), 422, "invalid_field")
-	e.problem(e.do("POST", "/parties", bank.Token, map[string]any{"label": "x", "party": map[string]any{"type": "organization", "name": "某公司", "uscc": usccs[1]}, "extra": 1}), 400, "malformed_request")
+	e.problem(e.do("POST", "/parties", bank.Token, map[string]any{"label": " ", "party": map[string]any{"type": "organization", "name": "某公司", "uscc": usccs[1], "address": "上海市浦东新区张江路88号", "legal_representative": "王建国"}}), 422, "invalid_field")
+	e.problem(e.do("POST", "/parties", bank.Token, map[string]any{"label": "x", "party": map[string]any{"type": "organization", "name": "某公司", "uscc": usccs[1], "address": "上海市浦东新区张江路88号", "legal_representative": "王建国"}, "extra": 1}), 400, "malformed_request")
 
 	labels := func(token, query string) []string {
 		t.Helper()

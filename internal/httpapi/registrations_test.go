@@ -68,8 +68,8 @@ func TestFileRegistration(t *testing.T) {
 	t.Run("201: individuals, foreign organizations and lower-case x", func(t *testing.T) {
 		f := filing(grantorName, usccs[1])
 		f["grantors"] = []any{
-			map[string]any{"type": "individual", "name": "张三", "id_number": "44030419851231002x"},
-			map[string]any{"type": "organization", "name": "Pacific Rim Trading Co., Ltd.", "country": "HK", "registration_number": "1234567", "lei": "5493001KJTIIGC8Y1R12"},
+			map[string]any{"type": "individual", "name": "张三", "id_number": "44030419851231002x", "address": "上海市浦东新区张江路88号"},
+			map[string]any{"type": "organization", "name": "Pacific Rim Trading Co., Ltd.", "country": "HK", "registration_number": "1234567", "lei": "5493001KJTIIGC8Y1R12", "address": "上海市浦东新区张江路88号"},
 		}
 		f["max_secured_amount"] = map[string]any{"amount": "1200000", "currency": "USD"}
 		reg := e.must(201, e.do("POST", "/registrations", bank.Token, f))
@@ -106,16 +106,16 @@ func TestFileRegistration(t *testing.T) {
 				f["grantors"].([]any)[0].(map[string]any)["uscc"] = "91310115MA1K3YJ12H"
 			}, "invalid_uscc", []string{"grantors[0].uscc invalid_uscc"}},
 			{"a second secured party's identity number", func(f map[string]any) {
-				f["secured_parties"] = append(f["secured_parties"].([]any), map[string]any{"type": "individual", "name": "李四", "id_number": "110101199003071234"})
+				f["secured_parties"] = append(f["secured_parties"].([]any), map[string]any{"type": "individual", "name": "李四", "id_number": "110101199003071234", "address": "上海市浦东新区张江路88号"})
 			}, "invalid_id_number", []string{"secured_parties[1].id_number invalid_id_number"}},
 			{"a bad LEI", func(f map[string]any) {
-				f["grantors"] = []any{map[string]any{"type": "organization", "name": "Pacific Rim", "country": "HK", "registration_number": "1", "lei": "5493001KJTIIGC8Y1R13"}}
+				f["grantors"] = []any{map[string]any{"type": "organization", "name": "Pacific Rim", "country": "HK", "registration_number": "1", "lei": "5493001KJTIIGC8Y1R13", "address": "上海市浦东新区张江路88号"}}
 			}, "invalid_lei", []string{"grantors[0].lei invalid_lei"}},
 			{"an unknown country", func(f map[string]any) {
-				f["grantors"] = []any{map[string]any{"type": "organization", "name": "Pacific Rim", "country": "XX", "registration_number": "1"}}
+				f["grantors"] = []any{map[string]any{"type": "organization", "name": "Pacific Rim", "country": "XX", "registration_number": "1", "address": "上海市浦东新区张江路88号"}}
 			}, "invalid_field", []string{"grantors[0].country invalid_field"}},
 			{"an individual without an identity number", func(f map[string]any) {
-				f["grantors"] = []any{map[string]any{"type": "individual", "name": "张三"}}
+				f["grantors"] = []any{map[string]any{"type": "individual", "name": "张三", "address": "上海市浦东新区张江路88号"}}
 			}, "invalid_field", []string{"grantors[0].id_number invalid_field"}},
 			{"period of 0 and 361 months", func(f map[string]any) { f["period_months"] = 0 }, "invalid_field", []string{"period_months invalid_field"}},
 			{"period of 361 months", func(f map[string]any) { f["period_months"] = 361 }, "invalid_field", []string{"period_months invalid_field"}},

@@ -74,8 +74,8 @@ func TestNothingAClientSendsCausesA500(t *testing.T) {
 	grantor := e.newAccount(usccs[1], "registrant")
 	objection := e.must(201, e.do("POST", "/registrations/"+number+"/objections", grantor.Token, map[string]any{"statement": "x"}))["number"].(string)
 	clerk := e.newUser(bank.OrgID, usccs[0], "searcher")
-	party := map[string]any{"type": "organization", "name": "苏州工业园区示例科技有限公司", "uscc": usccs[5]}
-	individual := map[string]any{"type": "individual", "name": "张三", "id_number": "11010519491231002X"}
+	party := map[string]any{"type": "organization", "name": "苏州工业园区示例科技有限公司", "uscc": usccs[5], "address": "上海市浦东新区张江路88号", "legal_representative": "王建国"}
+	individual := map[string]any{"type": "individual", "name": "张三", "id_number": "11010519491231002X", "address": "上海市浦东新区张江路88号"}
 	cases := []struct {
 		path, token string
 		body        any
@@ -91,7 +91,7 @@ func TestNothingAClientSendsCausesA500(t *testing.T) {
 			"add_items":       []any{map[string]any{"type": "vehicle", "serial_number": "LSVAU2180N2183311", "description": "x"}},
 			"remove_item_ids": []any{number + "-1"}, "description": "y",
 			"add_grantors": []any{party}, "remove_grantors": []any{individual},
-			"rename_grantors":    []any{map[string]any{"from": map[string]any{"type": "organization", "name": grantorName, "uscc": usccs[1]}, "to": party}},
+			"rename_grantors":    []any{map[string]any{"from": map[string]any{"type": "organization", "name": grantorName, "uscc": usccs[1], "address": "上海市浦东新区张江路88号", "legal_representative": "王建国"}, "to": party}},
 			"secured_parties":    []any{party, individual},
 			"max_secured_amount": map[string]any{"amount": "1.00", "currency": "USD"}, "note": "z",
 		}},

@@ -31,8 +31,8 @@ func TestSearch(t *testing.T) {
 	r1 := e.must(201, e.do("POST", "/registrations", bank.Token, f1))["number"].(string)
 	f2 := filing("Pacific Rim Trading Co., Ltd.", "")
 	f2["grantors"] = []any{
-		map[string]any{"type": "organization", "name": "Pacific Rim Trading Co., Ltd.", "country": "HK", "registration_number": "1234567", "lei": "5493001KJTIIGC8Y1R12"},
-		map[string]any{"type": "individual", "name": "张三", "id_number": "110101199003071233"},
+		map[string]any{"type": "organization", "name": "Pacific Rim Trading Co., Ltd.", "country": "HK", "registration_number": "1234567", "lei": "5493001KJTIIGC8Y1R12", "address": "上海市浦东新区张江路88号"},
+		map[string]any{"type": "individual", "name": "张三", "id_number": "110101199003071233", "address": "上海市浦东新区张江路88号"},
 	}
 	f2["collateral"].(map[string]any)["items"] = []any{map[string]any{"type": "vehicle", "serial_number": "LSVAU2180N2183294"}}
 	r2 := e.must(201, e.do("POST", "/registrations", bank.Token, f2))["number"].(string)

@@ -249,7 +249,7 @@ func TestSignInFlood(t *testing.T) {
 func TestBodiesReadOneWay(t *testing.T) {
 	e := newEnv(t)
 	bank := e.newAccount(usccs[0], "registrant")
-	const rest = `"grantors":[{"type":"organization","name":"上海星辰精密机械有限公司","uscc":"91310115MA1K3YJ12G"}],"secured_parties":[{"type":"organization","name":"某银行","uscc":"91310000132209458L"}],"collateral":{"description":"设备","items":[]},"period_months":12`
+	const rest = `"grantors":[{"type":"organization","name":"上海星辰精密机械有限公司","uscc":"91310115MA1K3YJ12G","address":"上海市","legal_representative":"王建国"}],"secured_parties":[{"type":"organization","name":"某银行","uscc":"91310000132209458L","address":"上海市","legal_representative":"李明"}],"collateral":{"description":"设备","items":[]},"agreed_with_grantor":true,"period_months":12`
 	tests := []struct {
 		name, body, field string
 		status            int

@@ -65,7 +65,7 @@ func TestSignUpGivesTheFirstUserWhatItNeeds(t *testing.T) {
 		token := e.must(201, e.do("POST", "/tokens", "", map[string]any{"email": "solo@roles.example.cn", "password": "correct horse battery"}))["token"].(string)
 		uscc := obj(got["organization"])["uscc"].(string)
 		body := filing("上海星辰精密机械有限公司", "91310115MA1K3YJ12G")
-		body["secured_parties"] = []any{map[string]any{"type": "organization", "name": "苏州新材料科技有限公司", "uscc": uscc}}
+		body["secured_parties"] = []any{map[string]any{"type": "organization", "name": "苏州新材料科技有限公司", "uscc": uscc, "address": "上海市浦东新区张江路88号", "legal_representative": "王建国"}}
 		e.must(201, e.do("POST", "/registrations", token, body))
 		e.must(201, e.do("POST", "/searches", token, map[string]any{"criteria": map[string]any{"grantor_name": "上海星辰精密机械有限公司"}}))
 	})

@@ -77,7 +77,7 @@ func TestWatches(t *testing.T) {
 
 	// By LEI: a foreign grantor.
 	foreign := filing("x", usccs[1])
-	foreign["grantors"] = []any{map[string]any{"type": "organization", "name": "Pacific Rim Trading Co., Ltd.", "country": "HK", "registration_number": "1234567", "lei": "5493001KJTIIGC8Y1R12"}}
+	foreign["grantors"] = []any{map[string]any{"type": "organization", "name": "Pacific Rim Trading Co., Ltd.", "country": "HK", "registration_number": "1234567", "lei": "5493001KJTIIGC8Y1R12", "address": "上海市浦东新区张江路88号"}}
 	foreign["collateral"] = map[string]any{"description": "货物", "items": []any{}}
 	e.must(201, e.do("POST", "/registrations", bank.Token, foreign))
 	if len(matches()[byLEI]) != 1 {

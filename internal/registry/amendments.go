@@ -88,11 +88,24 @@ func (a *Amendment) against(cur Registration, st Stamp) (amendmentData, error) {
 		}
 		grantors = slices.Delete(grantors, j, j+1)
 	}
-	for i, rn := range a.RenameGrantors {
+	for i := range a.RenameGrantors {
+		rn := &a.RenameGrantors[i]
 		j := findParty(grantors, rn.From)
 		if j < 0 {
 			p.broke(fmt.Sprintf("rename_grantors[%d].from", i), RuleNotGrantor, "is not a grantor of this registration")
 			continue
+		}
+		// The details a rename leaves out are the grantor's own: the event
+		// records them, so that a replay needs nothing but the event.
+		keep := func(to *string, was string) {
+			if *to == "" {
+				*to = was
+			}
+		}
+		keep(&rn.To.Address, grantors[j].Address)
+		if rn.To.Type == "organization" {
+			keep(&rn.To.LegalRepresentative, grantors[j].LegalRepresentative)
+			keep(&rn.To.FinancialInstitutionCode, grantors[j].FinancialInstitutionCode)
 		}
 		grantors[j] = rn.To
 	}
@@ -166,16 +179,20 @@ func (a *Amendment) Validate() error {
 		d := checkText(&p, "description", *a.Description, true, maxDescription)
 		a.Description = &d
 	}
+	// A grantor added, and the secured parties of an assignment, are new
+	// parties and carry an address; a grantor removed or renamed is found
+	// by its identifiers and name.
 	for _, list := range []struct {
 		field   string
 		parties []Party
-	}{{"add_grantors", a.AddGrantors}, {"remove_grantors", a.RemoveGrantors}} {
+		need    int
+	}{{"add_grantors", a.AddGrantors, needAddress}, {"remove_grantors", a.RemoveGrantors, 0}} {
 		if len(list.parties) > maxParties {
 			p.brokeMax(list.field, RuleAtMost, fmt.Sprintf("at most %d are allowed", maxParties), maxParties)
 			continue
 		}
 		for i := range list.parties {
-			checkParty(&p, fmt.Sprintf("%s[%d]", list.field, i), &list.parties[i])
+			checkNewParty(&p, fmt.Sprintf("%s[%d]", list.field, i), &list.parties[i], list.need)
 		}
 	}
 	if len(a.RenameGrantors) > maxParties {
@@ -192,7 +209,7 @@ func (a *Amendment) Validate() error {
 		}
 	}
 	if a.SecuredParties != nil {
-		checkParties(&p, "secured_parties", a.SecuredParties)
+		checkParties(&p, "secured_parties", a.SecuredParties, needAddress)
 	}
 	checkMoney(&p, "max_secured_amount", a.MaxSecuredAmount)
 	a.Note = checkText(&p, "note", a.Note, false, maxText)

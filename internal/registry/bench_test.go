@@ -13,9 +13,12 @@ import (
 // serial-numbered machines.
 func benchFiling() registry.Filing {
 	return registry.Filing{
-		Kind:           "chattel_mortgage",
-		Grantors:       []registry.Party{{Type: "organization", Name: "上海星辰（集团）精密机械有限公司", USCC: "91310115MA1K3YJ12G"}},
-		SecuredParties: []registry.Party{{Type: "organization", Name: "上海浦东发展银行股份有限公司张江科技支行", USCC: "91310000132209458L"}},
+		Kind: "chattel_mortgage",
+		Grantors: []registry.Party{{Type: "organization", Name: "上海星辰（集团）精密机械有限公司", USCC: "91310115MA1K3YJ12G",
+			Address: "上海市浦东新区张江路88号", LegalRepresentative: "王建国"}},
+		SecuredParties: []registry.Party{{Type: "organization", Name: "上海浦东发展银行股份有限公司张江科技支行", USCC: "91310000132209458L",
+			Address: "上海市浦东新区博云路2号", LegalRepresentative: "李明"}},
+		AgreedWithGrantor: true,
 		Collateral: registry.CollateralInput{Description: "位于浦东厂区的数控加工中心共3台，含全部备件",
 			Items: []registry.ItemInput{{Type: "equipment", SerialNumber: "DMG-2019-004411"}, {Type: "equipment", SerialNumber: "DMG-2019-004412"},
 				{Type: "vehicle", SerialNumber: "LSVAB2C40RK000123"}}},

@@ -91,6 +91,13 @@ func StateDigest(r Registration) []byte {
 		d.str(r.MaxSecuredAmount.Currency)
 	}
 	d.str(r.Reference)
+	d.present(r.AgreedWithGrantor)
+	if d.present(r.PrincipalAmount != nil) {
+		d.str(r.PrincipalAmount.Amount)
+		d.str(r.PrincipalAmount.Currency)
+	}
+	d.str(r.SecurityScope)
+	d.str(r.TransferRestriction)
 	d.int(int64(len(r.Objections)))
 	for _, o := range r.Objections {
 		d.str(o.Number)
@@ -168,6 +175,8 @@ func (d *digester) parties(ps []Party) {
 		d.str(p.IDNumber)
 		d.str(p.IDCommitment)
 		d.str(p.Address)
+		d.str(p.LegalRepresentative)
+		d.str(p.FinancialInstitutionCode)
 		d.int(int64(len(p.FormerNames)))
 		for _, n := range p.FormerNames {
 			d.str(n)

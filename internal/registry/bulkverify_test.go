@@ -61,6 +61,12 @@ func mutators(t reflect.Type, path string) []mutator {
 				v.SetString("x")
 			}
 		}}}
+	case t.Kind() == reflect.Bool:
+		return []mutator{{path, func(v reflect.Value, set bool) {
+			if set {
+				v.SetBool(true)
+			}
+		}}}
 	case t.Kind() == reflect.Int || t.Kind() == reflect.Int64:
 		return []mutator{{path, func(v reflect.Value, set bool) {
 			if set {

@@ -51,6 +51,12 @@ type initialData struct {
 	ExpiresAt        Time       `json:"expires_at"`
 	MaxSecuredAmount *Money     `json:"max_secured_amount,omitempty"`
 	Reference        string     `json:"reference,omitempty"`
+	// The 2021 Measures' content (arts. 7, 9); absent from the records of
+	// registrations filed before it was asked for.
+	AgreedWithGrantor   bool   `json:"agreed_with_grantor,omitempty"`
+	PrincipalAmount     *Money `json:"principal_amount,omitempty"`
+	SecurityScope       string `json:"security_scope,omitempty"`
+	TransferRestriction string `json:"transfer_restriction,omitempty"`
 }
 
 // amendmentData is what an amendment records: the change, with the ids of
@@ -272,6 +278,8 @@ func apply(r *Registration, e event) error {
 			Number: e.Number, Kind: d.Kind, RegisteredAt: e.At, ExpiresAt: d.ExpiresAt, Controller: d.Controller,
 			Grantors: slices.Clone(d.Grantors), SecuredParties: d.SecuredParties, Collateral: c,
 			PeriodMonths: d.PeriodMonths, MaxSecuredAmount: d.MaxSecuredAmount, Reference: d.Reference,
+			AgreedWithGrantor: d.AgreedWithGrantor, PrincipalAmount: d.PrincipalAmount,
+			SecurityScope: d.SecurityScope, TransferRestriction: d.TransferRestriction,
 		}
 	case amendmentData:
 		if err := applyAmendment(r, &d); err != nil {

@@ -69,6 +69,8 @@ func initial(ctrl Organization, f Filing, st Stamp) initialData {
 		Collateral:   Collateral{Description: f.Collateral.Description, Items: newItems(st, f.Collateral.Items)},
 		PeriodMonths: f.PeriodMonths, ExpiresAt: At(AddMonths(st.At, f.PeriodMonths)),
 		MaxSecuredAmount: f.MaxSecuredAmount, Reference: f.Reference,
+		AgreedWithGrantor: f.AgreedWithGrantor, PrincipalAmount: f.PrincipalAmount,
+		SecurityScope: f.SecurityScope, TransferRestriction: f.TransferRestriction,
 	}
 }
 
@@ -188,7 +190,17 @@ type Party struct {
 	// IDCommitment stands for IDNumber in the record the log commits to
 	// (commitments.go); never part of a request or of what is served.
 	IDCommitment string `json:"id_commitment,omitempty"`
-	Address      string `json:"address,omitempty"`
+	// Address is an organization's domicile (住所), or the address on an
+	// individual's identity card: required of a party newly filed or added
+	// (Filing.Validate, Amendment.Validate), absent from some filed before.
+	Address string `json:"address,omitempty"`
+	// LegalRepresentative is a mainland organization's legal
+	// representative or person in charge (法定代表人或负责人): required of
+	// one in a new filing.
+	LegalRepresentative string `json:"legal_representative,omitempty"`
+	// FinancialInstitutionCode is an organization's financial institution
+	// code (金融机构编码), when it is one.
+	FinancialInstitutionCode string `json:"financial_institution_code,omitempty"`
 	// FormerNames are the names a renamed grantor carried before, oldest
 	// first; the register keeps them searchable. Never part of a request.
 	FormerNames []string `json:"former_names,omitempty"`
@@ -225,6 +237,17 @@ type Filing struct {
 	PeriodMonths     int             `json:"period_months"`
 	MaxSecuredAmount *Money          `json:"max_secured_amount,omitempty"`
 	Reference        string          `json:"reference,omitempty"`
+	// AgreedWithGrantor is the filer's declaration that the grantor agreed
+	// to the content registered (the 2021 Measures, art. 7): it must be
+	// true.
+	AgreedWithGrantor bool `json:"agreed_with_grantor"`
+	// PrincipalAmount, SecurityScope and TransferRestriction are what the
+	// parties agreed to register besides (art. 9): the principal amount of
+	// the secured debt, the scope of the security, and what they agreed
+	// about transfer of the collateral.
+	PrincipalAmount     *Money `json:"principal_amount,omitempty"`
+	SecurityScope       string `json:"security_scope,omitempty"`
+	TransferRestriction string `json:"transfer_restriction,omitempty"`
 }
 
 // checkParty validates a party and puts its identifiers in stored form.
@@ -237,6 +260,8 @@ func checkParty(p *problems, field string, party *Party) {
 	}
 	party.Name = checkText(p, field+".name", party.Name, true, maxName)
 	party.Address = checkText(p, field+".address", party.Address, false, maxText)
+	party.LegalRepresentative = checkText(p, field+".legal_representative", party.LegalRepresentative, false, maxName)
+	party.FinancialInstitutionCode = checkText(p, field+".financial_institution_code", party.FinancialInstitutionCode, false, maxSerial)
 	switch party.Type {
 	case "organization":
 		if party.IDNumber != "" {
@@ -269,6 +294,11 @@ func checkParty(p *problems, field string, party *Party) {
 			party.LEI = checkID(p, field+".lei", CodeInvalidLEI, "LEI", party.LEI, identifiers.CanonicalLEI)
 		}
 	case "individual":
+		for f, v := range map[string]string{"legal_representative": party.LegalRepresentative, "financial_institution_code": party.FinancialInstitutionCode} {
+			if v != "" {
+				p.add(field+"."+f, CodeInvalidField, "is only for an organization")
+			}
+		}
 		for f, v := range map[string]string{"uscc": party.USCC, "lei": party.LEI, "country": party.Country, "registration_number": party.RegistrationNumber} {
 			if v != "" {
 				p.broke(field+"."+f, RuleIndividualID, "an individual is identified by id_number only")
@@ -284,7 +314,30 @@ func checkParty(p *problems, field string, party *Party) {
 	}
 }
 
-func checkParties(p *problems, field string, parties []Party) {
+// What a party newly filed or added must carry besides its identifiers
+// (the 2021 Measures, art. 9). Parties filed before these were required
+// keep what they had: only new content is held to them, never a replay.
+const (
+	// needAddress requires the address.
+	needAddress = 1 << iota
+	// needRepresentative requires a mainland organization's legal
+	// representative.
+	needRepresentative
+)
+
+// checkNewParty checks a party as checkParty does, and that it carries what
+// need asks of a party newly filed or added.
+func checkNewParty(p *problems, field string, party *Party, need int) {
+	checkParty(p, field, party)
+	if need&needAddress != 0 && party.Address == "" {
+		p.broke(field+".address", RuleRequired, "is required: an organization's domicile, or the address on an individual's identity card")
+	}
+	if need&needRepresentative != 0 && party.Type == "organization" && party.USCC != "" && party.LegalRepresentative == "" {
+		p.broke(field+".legal_representative", RuleRequired, "is required of an organization registered in mainland China: its legal representative or person in charge")
+	}
+}
+
+func checkParties(p *problems, field string, parties []Party, need int) {
 	if len(parties) == 0 {
 		p.broke(field, RuleAtLeastOne, "at least one is required")
 		return
@@ -294,7 +347,7 @@ func checkParties(p *problems, field string, parties []Party) {
 		return
 	}
 	for i := range parties {
-		checkParty(p, fmt.Sprintf("%s[%d]", field, i), &parties[i])
+		checkNewParty(p, fmt.Sprintf("%s[%d]", field, i), &parties[i], need)
 	}
 }
 
@@ -318,8 +371,8 @@ func checkMoney(p *problems, field string, m *Money) {
 func (f *Filing) Validate() error {
 	var p problems
 	checkEnum(&p, "kind", f.Kind, Kinds)
-	checkParties(&p, "grantors", f.Grantors)
-	checkParties(&p, "secured_parties", f.SecuredParties)
+	checkParties(&p, "grantors", f.Grantors, needAddress|needRepresentative)
+	checkParties(&p, "secured_parties", f.SecuredParties, needAddress|needRepresentative)
 	f.Collateral.Description = checkText(&p, "collateral.description", f.Collateral.Description, true, maxDescription)
 	checkItems(&p, "collateral.items", f.Collateral.Items)
 	if f.PeriodMonths < 1 || f.PeriodMonths > maxPeriod {
@@ -327,6 +380,12 @@ func (f *Filing) Validate() error {
 	}
 	checkMoney(&p, "max_secured_amount", f.MaxSecuredAmount)
 	f.Reference = checkText(&p, "reference", f.Reference, false, maxSerial)
+	if !f.AgreedWithGrantor {
+		p.broke("agreed_with_grantor", RuleAgreedWithGrantor, "must be true: the filer declares that the grantor agreed to the content registered")
+	}
+	checkMoney(&p, "principal_amount", f.PrincipalAmount)
+	f.SecurityScope = checkText(&p, "security_scope", f.SecurityScope, false, maxText)
+	f.TransferRestriction = checkText(&p, "transfer_restriction", f.TransferRestriction, false, maxText)
 	return p.err()
 }
 

@@ -9,7 +9,7 @@ import (
 )
 
 // objectionPeriodDays is how long an objection stands without a case notice
-// (Measures for Unified Registration, art. 29: 30 days).
+// (the 2021 Measures, arts. 18–20: 30 days; docs/rules.md).
 const objectionPeriodDays = 30
 
 // FileObjection registers an objection against a registration: by a

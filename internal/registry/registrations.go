@@ -298,22 +298,30 @@ type HistoryEntry struct {
 // Registration is the state of a registration at some instant, derived from
 // its events, in the form the API shows it.
 type Registration struct {
-	Number           string         `json:"number"`
-	Kind             string         `json:"kind"`
-	Status           string         `json:"status"`
-	RegisteredAt     Time           `json:"registered_at"`
-	ExpiresAt        Time           `json:"expires_at"`
-	Version          int            `json:"version"`
-	Controller       Controller     `json:"controller"`
-	Grantors         []Party        `json:"grantors"`
-	SecuredParties   []Party        `json:"secured_parties"`
-	Collateral       Collateral     `json:"collateral"`
-	PeriodMonths     int            `json:"period_months"`
-	MaxSecuredAmount *Money         `json:"max_secured_amount,omitempty"`
-	Reference        string         `json:"reference,omitempty"`
-	Objections       []Objection    `json:"objections"`
-	History          []HistoryEntry `json:"history"`
-	ModificationCode string         `json:"modification_code,omitempty"`
+	Number           string     `json:"number"`
+	Kind             string     `json:"kind"`
+	Status           string     `json:"status"`
+	RegisteredAt     Time       `json:"registered_at"`
+	ExpiresAt        Time       `json:"expires_at"`
+	Version          int        `json:"version"`
+	Controller       Controller `json:"controller"`
+	Grantors         []Party    `json:"grantors"`
+	SecuredParties   []Party    `json:"secured_parties"`
+	Collateral       Collateral `json:"collateral"`
+	PeriodMonths     int        `json:"period_months"`
+	MaxSecuredAmount *Money     `json:"max_secured_amount,omitempty"`
+	Reference        string     `json:"reference,omitempty"`
+	// AgreedWithGrantor is the filer's declaration that the grantor agreed
+	// to the content (absent from registrations filed before it was asked
+	// for); PrincipalAmount, SecurityScope and TransferRestriction what the
+	// parties agreed to register besides.
+	AgreedWithGrantor   bool           `json:"agreed_with_grantor,omitempty"`
+	PrincipalAmount     *Money         `json:"principal_amount,omitempty"`
+	SecurityScope       string         `json:"security_scope,omitempty"`
+	TransferRestriction string         `json:"transfer_restriction,omitempty"`
+	Objections          []Objection    `json:"objections"`
+	History             []HistoryEntry `json:"history"`
+	ModificationCode    string         `json:"modification_code,omitempty"`
 	// LogIndex is the log position of the registration's latest event shown.
 	LogIndex int64 `json:"log_index"`
 	// EndedAt is when a cancellation or revocation ended the registration.

@@ -181,6 +181,8 @@ func TestAReloadedFilingIsFiledOnce(t *testing.T) {
 	form := url.Values{"idempotency_key": {key}, "kind": {"chattel_mortgage"}, "period_months": {"12"},
 		"grantor_type": {"organization"}, "grantor_name": {"上海星辰精密机械有限公司"}, "grantor_uscc": {uscc("91310115MA1K3YJ1X")},
 		"secured_type": {"organization"}, "secured_name": {"上海星辰银行"}, "secured_uscc": {code},
+		"grantor_address": {"上海市浦东新区张江路88号"}, "grantor_legal_representative": {"王建国"},
+		"secured_address": {"上海市浦东新区博云路2号"}, "secured_legal_representative": {"李明"}, "agreed_with_grantor": {"yes"},
 		"description": {"存货"}, "item_type": {"equipment"}, "item_serial_number": {""}}
 	token := b.csrf()
 	var numbers []string

@@ -115,9 +115,10 @@ func TestLargeFormsCheckedBeforeRead(t *testing.T) {
 	b.signIn(registrant)
 	b.get("/registrations/bulk")
 	var csv strings.Builder
-	csv.WriteString("kind,grantor_name,grantor_uscc,secured_name,secured_uscc,description,period_months,serial_numbers\n")
+	csv.WriteString("kind,grantor_name,grantor_uscc,secured_name,secured_uscc,description,period_months,serial_numbers," +
+		"grantor_address,grantor_legal_representative,secured_address,secured_legal_representative,agreed_with_grantor\n")
 	for i := range 3 {
-		fmt.Fprintf(&csv, "chattel_mortgage,上海某某机械制造有限公司,%s,某银行,%s,设备%d,12,\n", registrant.USCC, registrant.USCC, i)
+		fmt.Fprintf(&csv, "chattel_mortgage,上海某某机械制造有限公司,%s,某银行,%s,设备%d,12,,上海市,王建国,上海市,李明,是\n", registrant.USCC, registrant.USCC, i)
 	}
 	form := "--" + boundary + "\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n" + b.csrf() + "\r\n" +
 		"--" + boundary + "\r\nContent-Disposition: form-data; name=\"idempotency_key\"\r\n\r\n" + regexpField("idempotency_key", b.last) + "\r\n" +

@@ -167,6 +167,20 @@ func (b *tab) search(name string) {
 		chromedp.WaitVisible(chromedp.CSS("#count")))
 }
 
+// measures fills, on the filing form, what the 2021 Measures ask of a new
+// filing besides what a flow types: the first grantor's and secured
+// party's address and legal representative, and the declaration that the
+// grantor agreed.
+func (b *tab) measures() {
+	b.t.Helper()
+	for _, side := range []string{"grantor", "secured"} {
+		r := "[data-rows=" + side + "] [data-row]:nth-child(1) "
+		b.do(chromedp.SetValue(chromedp.CSS(r+"input[name="+side+"_address]"), "上海市浦东新区张江路88号"),
+			chromedp.SetValue(chromedp.CSS(r+"input[name="+side+"_legal_representative]"), "王建国"))
+	}
+	run(b, chromedp.Evaluate[bool](`(c => (c.checked = true))(document.querySelector("#agreed_with_grantor"))`))
+}
+
 // searchPage opens the search form and checks its fields are labelled.
 func (b *tab) searchPage() {
 	b.t.Helper()
@@ -284,11 +298,31 @@ func TestBrowserFlows(t *testing.T) {
 				if got := b.text("#description + .field-error"); got != c.tr("field.required") {
 					t.Errorf("the missing description shows %q", got)
 				}
+				// So are what the 2021 Measures ask of a new filing: the
+				// grantor's address and legal representative, and the
+				// declaration that the grantor agreed.
+				for _, sel := range []string{g + "label:has(input[name=grantor_address]) + .field-error", g + "label:has(input[name=grantor_legal_representative]) + .field-error"} {
+					if got := b.text(sel); got != c.tr("field.required") {
+						t.Errorf("%s shows %q", sel, got)
+					}
+				}
+				if got := b.text("#agreed-hint + .field-error"); got != c.tr("field.agreed_with_grantor") {
+					t.Errorf("the missing declaration shows %q", got)
+				}
+				summary := b.text("#errors")
+				for _, label := range []string{c.tr("party.address"), c.tr("party.legal_representative"), c.tr("file.agreed_with_grantor")} {
+					if !strings.Contains(summary, label) {
+						t.Errorf("the error summary does not name %q: %q", label, summary)
+					}
+				}
 				items := run(b, chromedp.Evaluate[int](`document.querySelectorAll("[data-rows=item] [data-row]").length`))
 				if items != 2 {
 					t.Errorf("%d item rows after the refusal, want the 2 typed", items)
 				}
 				b.screenshot("filing-errors")
+				b.measures()
+				b.do(chromedp.SetValue(chromedp.CSS("#principal_amount"), "3000000.00"),
+					chromedp.SendKeys(chromedp.CSS("#security_scope"), "主债权本金及利息"))
 				b.do(chromedp.SendKeys(chromedp.CSS("#description"), "12 CNC machining centres at the Pudong plant"),
 					chromedp.Click(chromedp.CSS("form[action='/registrations'] button[type=submit]")),
 					chromedp.WaitVisible(chromedp.CSS("#modification-code")))
@@ -297,6 +331,26 @@ func TestBrowserFlows(t *testing.T) {
 					t.Fatalf("filed as %q", number)
 				}
 				b.screenshot("filed")
+				facts := b.text("dl.facts")
+				for _, want := range []string{c.tr("reg.principal_amount"), c.tr("reg.security_scope"), "主债权本金及利息", c.tr("reg.agreed_declared")} {
+					if !strings.Contains(facts, want) {
+						t.Errorf("the filed registration does not show %q: %q", want, facts)
+					}
+				}
+				if parties := b.text("ul.parties"); !strings.Contains(parties, "上海市浦东新区张江路88号") || !strings.Contains(parties, "王建国") {
+					t.Errorf("the parties shown: %q", parties)
+				}
+				// Each party's address and representative on a line of its own.
+				if d := run(b, chromedp.Evaluate[string](`getComputedStyle(document.querySelector("ul.parties .detail")).display`)); d != "block" {
+					t.Errorf("a party's details are shown %q, not on lines of their own", d)
+				}
+				// The printable certificate says the same.
+				b.do(chromedp.Navigate(s.url+"/registrations/"+number+"/certificate"), chromedp.WaitVisible(chromedp.CSS("article.certificate")))
+				if cert := b.text("article.certificate"); !strings.Contains(cert, c.tr("reg.agreed_declared")) || !strings.Contains(cert, "主债权本金及利息") ||
+					!strings.Contains(cert, "上海市浦东新区张江路88号") {
+					t.Errorf("the certificate: %q", cert)
+				}
+				b.screenshot("registration-certificate")
 
 				// Search by the name with full-width brackets.
 				b.search(fullWidth)
@@ -621,6 +675,7 @@ func TestBrowserFlows(t *testing.T) {
 				if got := run(b, chromedp.Evaluate[string](`document.querySelector("[data-rows=grantor] input[name=grantor_name]").value`)); got != drafted {
 					t.Errorf("the resumed form's grantor %q, want %q", got, drafted)
 				}
+				b.measures()
 				b.do(chromedp.SendKeys(chromedp.CSS(g+"input[name=grantor_uscc]"), grantorCode),
 					chromedp.SendKeys(chromedp.CSS("#description"), "草稿中的设备一批"),
 					chromedp.Click(chromedp.CSS("form[action='/registrations'] button.primary")),
@@ -695,8 +750,9 @@ func TestBrowserFlows(t *testing.T) {
 					chromedp.SendKeys(chromedp.CSS(g+"input[name=grantor_name]"), name),
 					chromedp.SendKeys(chromedp.CSS(g+"input[name=grantor_uscc]"), grantorCode),
 					chromedp.SendKeys(chromedp.CSS("#description"), "清单所列设备"),
-					chromedp.SendKeys(chromedp.CSS("#attachments"), id),
-					chromedp.Click(chromedp.CSS("form[action='/registrations'] button.primary")),
+					chromedp.SendKeys(chromedp.CSS("#attachments"), id))
+				b.measures()
+				b.do(chromedp.Click(chromedp.CSS("form[action='/registrations'] button.primary")),
 					chromedp.WaitVisible(chromedp.CSS("#modification-code")))
 				if got := b.text("ul.attachments a"); got != "text/csv" {
 					t.Errorf("the filed registration's attachment: %q", got)
@@ -705,10 +761,12 @@ func TestBrowserFlows(t *testing.T) {
 
 			t.Run("a CSV of filings is filed in bulk", func(t *testing.T) {
 				csvFile := filepath.Join(t.TempDir(), "filings.csv")
-				rows := "kind,grantor_name,grantor_uscc,secured_name,secured_uscc,description,period_months,serial_numbers\n" +
-					"chattel_mortgage," + name + "," + grantorCode + ",某银行," + bankCode + ",设备一,12,BULK-" + lang + "-1\n" +
-					"chattel_mortgage," + name + ",91310115MA1K3YJ12X,某银行," + bankCode + ",设备二,12,\n" +
-					"factoring," + name + "," + grantorCode + ",某银行," + bankCode + ",应收账款,24,\n"
+				parties := ",上海市浦东新区,王建国,上海市浦东新区,李明,是\n"
+				rows := "kind,grantor_name,grantor_uscc,secured_name,secured_uscc,description,period_months,serial_numbers," +
+					"grantor_address,grantor_legal_representative,secured_address,secured_legal_representative,agreed_with_grantor\n" +
+					"chattel_mortgage," + name + "," + grantorCode + ",某银行," + bankCode + ",设备一,12,BULK-" + lang + "-1" + parties +
+					"chattel_mortgage," + name + ",91310115MA1K3YJ12X,某银行," + bankCode + ",设备二,12," + parties +
+					"factoring," + name + "," + grantorCode + ",某银行," + bankCode + ",应收账款,24," + parties
 				if err := os.WriteFile(csvFile, []byte(rows), 0o644); err != nil {
 					t.Fatal(err)
 				}

@@ -83,8 +83,9 @@ func TestBrowserFirstDay(t *testing.T) {
 			g := "[data-rows=grantor] [data-row] "
 			b.do(chromedp.SendKeys(chromedp.CSS(g+"input[name=grantor_name]"), grantor),
 				chromedp.SendKeys(chromedp.CSS(g+"input[name=grantor_uscc]"), uscc(fmt.Sprintf("91310115MA%07d", seq.Add(1)))),
-				chromedp.SendKeys(chromedp.CSS("#description"), "12 CNC machining centres at the Suzhou plant"),
-				chromedp.Click(chromedp.CSS("form[action='/registrations'] button[type=submit]")),
+				chromedp.SendKeys(chromedp.CSS("#description"), "12 CNC machining centres at the Suzhou plant"))
+			b.measures()
+			b.do(chromedp.Click(chromedp.CSS("form[action='/registrations'] button[type=submit]")),
 				chromedp.WaitVisible(chromedp.CSS("#modification-code")))
 			number := b.text("dl.facts dd.number")
 			b.search(grantor)

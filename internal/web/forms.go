@@ -21,12 +21,16 @@ func parseLocal(s string) (time.Time, bool) {
 }
 
 // Party rows of a form: prefix_type (organization, individual or foreign),
-// prefix_name, and the identifiers of each type, one value per row.
-var partyFields = []string{"type", "name", "uscc", "id_number", "country", "registration_number", "lei"}
+// prefix_name, the identifiers of each type, the address, and an
+// organization's legal representative and financial institution code, one
+// value per row.
+var partyFields = []string{"type", "name", "uscc", "id_number", "country", "registration_number", "lei",
+	"address", "legal_representative", "financial_institution_code"}
 
 // partyRow is one party as a form row shows it.
 type partyRow struct {
 	Type, Name, USCC, IDNumber, Country, RegistrationNumber, LEI string
+	Address, LegalRepresentative, FinancialInstitutionCode       string
 }
 
 func rowOf(p registry.Party) partyRow {
@@ -34,25 +38,28 @@ func rowOf(p registry.Party) partyRow {
 	if t == "organization" && p.USCC == "" && (p.Country != "" || p.RegistrationNumber != "" || p.LEI != "") {
 		t = "foreign"
 	}
-	return partyRow{Type: t, Name: p.Name, USCC: p.USCC, IDNumber: p.IDNumber, Country: p.Country, RegistrationNumber: p.RegistrationNumber, LEI: p.LEI}
+	return partyRow{Type: t, Name: p.Name, USCC: p.USCC, IDNumber: p.IDNumber, Country: p.Country, RegistrationNumber: p.RegistrationNumber, LEI: p.LEI,
+		Address: p.Address, LegalRepresentative: p.LegalRepresentative, FinancialInstitutionCode: p.FinancialInstitutionCode}
 }
 
 func (p partyRow) party() registry.Party {
-	out := registry.Party{Type: p.Type, Name: strings.TrimSpace(p.Name)}
+	out := registry.Party{Type: p.Type, Name: strings.TrimSpace(p.Name), Address: strings.TrimSpace(p.Address)}
 	switch p.Type {
 	case "individual":
 		out.IDNumber = strings.TrimSpace(p.IDNumber)
+		return out
 	case "foreign":
 		out.Type = "organization"
 		out.Country, out.RegistrationNumber, out.LEI = strings.TrimSpace(p.Country), strings.TrimSpace(p.RegistrationNumber), strings.TrimSpace(p.LEI)
 	default:
 		out.USCC = strings.TrimSpace(p.USCC)
 	}
+	out.LegalRepresentative, out.FinancialInstitutionCode = strings.TrimSpace(p.LegalRepresentative), strings.TrimSpace(p.FinancialInstitutionCode)
 	return out
 }
 
 func (p partyRow) empty() bool {
-	return strings.TrimSpace(p.Name+p.USCC+p.IDNumber+p.Country+p.RegistrationNumber+p.LEI) == ""
+	return strings.TrimSpace(p.Name+p.USCC+p.IDNumber+p.Country+p.RegistrationNumber+p.LEI+p.Address+p.LegalRepresentative+p.FinancialInstitutionCode) == ""
 }
 
 // partyRows reads the non-empty party rows under prefix.
@@ -70,7 +77,8 @@ func partyRows(f url.Values, prefix string) []partyRow {
 	var out []partyRow
 	for i := range n {
 		row := partyRow{Type: at("type", i), Name: at("name", i), USCC: at("uscc", i), IDNumber: at("id_number", i),
-			Country: at("country", i), RegistrationNumber: at("registration_number", i), LEI: at("lei", i)}
+			Country: at("country", i), RegistrationNumber: at("registration_number", i), LEI: at("lei", i),
+			Address: at("address", i), LegalRepresentative: at("legal_representative", i), FinancialInstitutionCode: at("financial_institution_code", i)}
 		if !row.empty() {
 			out = append(out, row)
 		}
@@ -124,6 +132,10 @@ func filing(f url.Values) (registry.Filing, []registry.FieldError) {
 		Collateral: registry.CollateralInput{Description: strings.TrimSpace(f.Get("description")), Items: itemRows(f, "item"),
 			Attachments: strings.Fields(f.Get("attachments"))},
 		Reference: strings.TrimSpace(f.Get("reference")),
+		// The declaration is a checkbox: checked, it sends yes.
+		AgreedWithGrantor:   f.Get("agreed_with_grantor") == "yes",
+		SecurityScope:       strings.TrimSpace(f.Get("security_scope")),
+		TransferRestriction: strings.TrimSpace(f.Get("transfer_restriction")),
 	}
 	for _, r := range partyRows(f, "grantor") {
 		out.Grantors = append(out.Grantors, r.party())
@@ -141,6 +153,7 @@ func filing(f url.Values) (registry.Filing, []registry.FieldError) {
 	if m := money(f, "max_amount", "max_currency"); m != nil {
 		out.MaxSecuredAmount = m
 	}
+	out.PrincipalAmount = money(f, "principal_amount", "principal_currency")
 	return out, errs
 }
 

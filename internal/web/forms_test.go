@@ -124,9 +124,9 @@ func TestIrreversibleChangesAreConfirmedFirst(t *testing.T) {
 	// searcher (reading the register is searching it).
 	agent := s.user(agentID, agentCode, "registrant", "searcher")
 	filed := s.api(201, "POST", "/registrations", bank.Token, map[string]any{
-		"kind": "chattel_mortgage", "period_months": 12, "collateral": map[string]any{"description": "存货"},
-		"grantors":        []any{map[string]any{"type": "organization", "name": "上海北辰贸易有限公司", "uscc": uscc("91310115MA1K3YJ2X")}},
-		"secured_parties": []any{map[string]any{"type": "organization", "name": "上海星辰银行", "uscc": bank.USCC}},
+		"kind": "chattel_mortgage", "period_months": 12, "collateral": map[string]any{"description": "存货"}, "agreed_with_grantor": true,
+		"grantors":        []any{map[string]any{"type": "organization", "name": "上海北辰贸易有限公司", "uscc": uscc("91310115MA1K3YJ2X"), "address": "上海市浦东新区张江路88号", "legal_representative": "王建国"}},
+		"secured_parties": []any{map[string]any{"type": "organization", "name": "上海星辰银行", "uscc": bank.USCC, "address": "上海市浦东新区张江路88号", "legal_representative": "王建国"}},
 	})
 	other, code := filed["number"].(string), filed["modification_code"].(string)
 	b.get("/registrations/" + other)
@@ -157,7 +157,9 @@ func TestOnlyANewCodeSaysTheOldOneStoppedWorking(t *testing.T) {
 	b.get("/registrations/new")
 	form := url.Values{"idempotency_key": {regexpField("idempotency_key", b.last)}, "kind": {"chattel_mortgage"}, "period_months": {"12"},
 		"grantor_type": {"organization"}, "grantor_name": {"上海星辰精密机械有限公司"}, "grantor_uscc": {uscc("91310115MA1K3YJ1X")},
-		"secured_type": {"organization"}, "secured_name": {"上海星辰银行"}, "secured_uscc": {bank.USCC}, "description": {"存货"}}
+		"secured_type": {"organization"}, "secured_name": {"上海星辰银行"}, "secured_uscc": {bank.USCC}, "description": {"存货"},
+		"grantor_address": {"上海市浦东新区张江路88号"}, "grantor_legal_representative": {"王建国"},
+		"secured_address": {"上海市浦东新区博云路2号"}, "secured_legal_representative": {"李明"}, "agreed_with_grantor": {"yes"}}
 	if res := b.post("/registrations", form); res.StatusCode != http.StatusCreated || !strings.Contains(b.last, `id="modification-code"`) {
 		t.Fatalf("filing: %d\n%s", res.StatusCode, b.last)
 	}
@@ -271,4 +273,79 @@ func TestASearchSentAfterTheSessionEndedKeepsWhatWasTyped(t *testing.T) {
 	if !strings.Contains(b.last, "刚才提交的内容未能发送") {
 		t.Errorf("the sign-in page does not say the form was not sent:\n%s", b.last)
 	}
+}
+
+// TestFilingFormAsksWhatTheMeasuresAskFor: the filing form refuses a filing
+// without a party's address, a mainland organization's legal
+// representative or the declaration that the grantor agreed, and says so
+// beside each field and in the summary, in each language; with them it
+// files, and the registration's page shows them.
+func TestFilingFormAsksWhatTheMeasuresAskFor(t *testing.T) {
+	s := newSite(t)
+	bank := s.bank("registrant")
+	for _, lang := range []string{"zh", "en"} {
+		t.Run(lang, func(t *testing.T) {
+			c := loadCatalog(t, lang)
+			b := s.browser()
+			b.signIn(bank)
+			if lang == "en" {
+				b.get("/lang/en?next=/")
+			}
+			b.get("/registrations/new")
+			form := url.Values{"idempotency_key": {regexpField("idempotency_key", b.last)}, "kind": {"chattel_mortgage"}, "period_months": {"12"},
+				"grantor_type": {"organization"}, "grantor_name": {"上海星辰精密机械有限公司"}, "grantor_uscc": {uscc("91310115MA1K3YJ1X")},
+				"secured_type": {"organization"}, "secured_name": {"上海星辰银行"}, "secured_uscc": {bank.USCC}, "secured_address": {"上海市浦东新区博云路2号"},
+				"secured_legal_representative": {"李明"}, "description": {"存货"}}
+			if res := b.post("/registrations", form); res.StatusCode != http.StatusUnprocessableEntity {
+				t.Fatalf("without the Measures' content: %d\n%s", res.StatusCode, b.last)
+			}
+			page := html.UnescapeString(b.last)
+			for field, msg := range map[string]string{
+				"grantors[0].address": c.tr("field.required"), "grantors[0].legal_representative": c.tr("field.required"),
+				"agreed_with_grantor": c.tr("field.agreed_with_grantor"),
+			} {
+				if !strings.Contains(page, `id="`+pageErrorID(field)+`">`+msg+`</p>`) {
+					t.Errorf("%s: no %q beside the field", field, msg)
+				}
+			}
+			summary := regexpText(`(?s)<div class="error-summary" id="errors"[^>]*>(.*?)</div>`, page)
+			for _, label := range []string{c.tr("file.grantor_row", 1) + " · " + c.tr("party.address"),
+				c.tr("file.grantor_row", 1) + " · " + c.tr("party.legal_representative"), c.tr("file.agreed_with_grantor")} {
+				if !strings.Contains(summary, label) {
+					t.Errorf("the summary does not name %q:\n%s", label, summary)
+				}
+			}
+			// What was typed is kept; the secured party's rows are not in error.
+			if !strings.Contains(page, `value="上海市浦东新区博云路2号"`) || strings.Contains(page, `id="`+pageErrorID("secured_parties[0].address")+`"`) {
+				t.Errorf("the secured party's address is lost or in error")
+			}
+			form.Set("grantor_address", "上海市浦东新区张江路88号")
+			form.Set("grantor_legal_representative", "王建国")
+			form.Set("agreed_with_grantor", "yes")
+			form.Set("principal_amount", "3,000,000")
+			form.Set("principal_currency", "CNY")
+			form.Set("security_scope", "主债权本金及利息")
+			form.Set("transfer_restriction", "不得转让")
+			form.Set("csrf", b.csrf())
+			if res := b.post("/registrations", form); res.StatusCode != http.StatusCreated {
+				t.Fatalf("with it: %d\n%s", res.StatusCode, b.last)
+			}
+			number := regexpText(`<dd class="number">(\d{20})</dd>`, b.last)
+			b.get("/registrations/" + number)
+			page = html.UnescapeString(b.last)
+			for _, want := range []string{c.tr("party.address"), "上海市浦东新区张江路88号", c.tr("party.legal_representative"), "王建国",
+				c.tr("reg.principal_amount"), "3,000,000.00", c.tr("reg.security_scope"), "主债权本金及利息", c.tr("reg.transfer_restriction"),
+				c.tr("reg.agreed_declared")} {
+				if !strings.Contains(page, want) {
+					t.Errorf("the registration's page does not show %q", want)
+				}
+			}
+		})
+	}
+}
+
+// pageErrorID is the id a page gives the message beside field: err- and the
+// field's path, each character other than a letter, digit, _ or - made -.
+func pageErrorID(field string) string {
+	return "err-" + regexp.MustCompile(`[^A-Za-z0-9_-]`).ReplaceAllString(field, "-")
 }

@@ -38,7 +38,8 @@ func (s *site) parties(w http.ResponseWriter, r *http.Request, c *call) error {
 // saveParty handles POST /parties.
 func (s *site) saveParty(w http.ResponseWriter, r *http.Request, c *call) error {
 	f := r.PostForm
-	row := partyRow{Type: f.Get("type"), Name: f.Get("name"), USCC: f.Get("uscc"), IDNumber: f.Get("id_number")}
+	row := partyRow{Type: f.Get("type"), Name: f.Get("name"), USCC: f.Get("uscc"), IDNumber: f.Get("id_number"),
+		Address: f.Get("address"), LegalRepresentative: f.Get("legal_representative")}
 	req := registry.SavedPartyRequest{Label: strings.TrimSpace(f.Get("label")), Party: row.party()}
 	c.audited(auth.SaveParty, "")
 	if _, err := s.svc.SaveParty(c.ctx(), c.caller, req); err != nil {
@@ -47,7 +48,8 @@ func (s *site) saveParty(w http.ResponseWriter, r *http.Request, c *call) error 
 			return err
 		}
 		c.audited(auth.SaveParty, "")
-		form := url.Values{"label": {req.Label}, "type": {row.Type}, "name": {row.Name}, "uscc": {row.USCC}, "id_number": {row.IDNumber}}
+		form := url.Values{"label": {req.Label}, "type": {row.Type}, "name": {row.Name}, "uscc": {row.USCC}, "id_number": {row.IDNumber},
+			"address": {row.Address}, "legal_representative": {row.LegalRepresentative}}
 		return s.formFailed(w, c, "parties", data, form, "", err)
 	}
 	http.Redirect(w, r, "/parties?done=party_saved", http.StatusSeeOther)

@@ -69,7 +69,7 @@ func (s *site) filingPage(w http.ResponseWriter, r *http.Request, c *call) error
 	}
 	data := filingForm{Key: newSecret(), Kinds: registry.Kinds, ItemTypes: registry.ItemTypes,
 		Grantors: []partyRow{{Type: "organization"}}, SecuredParties: []partyRow{secured}, Items: []registry.ItemInput{{Type: "equipment"}}}
-	form := url.Values{"kind": {"chattel_mortgage"}, "period_months": {"36"}, "max_currency": {"CNY"}}
+	form := url.Values{"kind": {"chattel_mortgage"}, "period_months": {"36"}, "max_currency": {"CNY"}, "principal_currency": {"CNY"}}
 	if id := r.URL.Query().Get("draft"); id != "" {
 		// A draft resumed: the form as it was saved.
 		c.audited(auth.ReadDraft, id)
@@ -108,6 +108,16 @@ func draftForm(fl registry.Filing) url.Values {
 		form.Set("max_amount", m.Amount)
 		form.Set("max_currency", m.Currency)
 	}
+	form.Set("principal_currency", "CNY")
+	if m := fl.PrincipalAmount; m != nil {
+		form.Set("principal_amount", m.Amount)
+		form.Set("principal_currency", m.Currency)
+	}
+	form.Set("security_scope", fl.SecurityScope)
+	form.Set("transfer_restriction", fl.TransferRestriction)
+	if fl.AgreedWithGrantor {
+		form.Set("agreed_with_grantor", "yes")
+	}
 	return form
 }
 
@@ -120,7 +130,8 @@ func (s *site) file(w http.ResponseWriter, r *http.Request, c *call) error {
 	draft := r.PostFormValue("draft")
 	data := filingForm{Key: r.PostFormValue("idempotency_key"), Kinds: registry.Kinds, ItemTypes: registry.ItemTypes, Grantors: g, SecuredParties: sp, Items: items, Draft: draft}
 	form := url.Values{}
-	for _, k := range []string{"kind", "period_months", "max_amount", "max_currency", "reference", "description", "attachments"} {
+	for _, k := range []string{"kind", "period_months", "max_amount", "max_currency", "reference", "description", "attachments",
+		"principal_amount", "principal_currency", "security_scope", "transfer_restriction", "agreed_with_grantor"} {
 		form.Set(k, r.PostFormValue(k))
 	}
 	// The form shown again offers the saved parties; a filing that goes

@@ -161,7 +161,7 @@ func TestGrantorsChangeAndTheRegistrationIsAssigned(t *testing.T) {
 	b.signIn(bank)
 	b.get("/registrations/" + number)
 	res := b.post("/registrations/"+number+"/amendment", url.Values{"version": {"1"},
-		"addg_type": {"organization"}, "addg_name": {"上海北辰贸易有限公司"}, "addg_uscc": {second},
+		"addg_type": {"organization"}, "addg_name": {"上海北辰贸易有限公司"}, "addg_uscc": {second}, "addg_address": {"上海市静安区"},
 		"rename_name": {"上海星辰精密机械有限公司"}})
 	if res.StatusCode != 200 || !strings.Contains(b.last, "上海北辰贸易有限公司") || !strings.Contains(b.last, "上海星辰精密机械有限公司") {
 		t.Fatalf("add and rename: %d\n%s", res.StatusCode, b.last)
@@ -171,13 +171,13 @@ func TestGrantorsChangeAndTheRegistrationIsAssigned(t *testing.T) {
 		t.Errorf("the former name no longer finds it: %v", found)
 	}
 	// A bad USCC in a new grantor's row is shown in that row, kept.
-	res = b.post("/registrations/"+number+"/amendment", url.Values{"version": {"2"}, "addg_type": {"organization"}, "addg_name": {"甲"}, "addg_uscc": {"91310115MA1K3YJ12X"}})
+	res = b.post("/registrations/"+number+"/amendment", url.Values{"version": {"2"}, "addg_type": {"organization"}, "addg_name": {"甲"}, "addg_uscc": {"91310115MA1K3YJ12X"}, "addg_address": {"上海市"}})
 	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(b.last, `value="91310115MA1K3YJ12X"`) || !strings.Contains(b.last, "统一社会信用代码无效") {
 		t.Fatalf("a bad new grantor: %d\n%s", res.StatusCode, b.last)
 	}
 	// Remove the first grantor (by its place) and assign to another bank.
 	res = b.post("/registrations/"+number+"/amendment", url.Values{"version": {"2"}, "remove_grantor": {"0"},
-		"assign_type": {"organization"}, "assign_name": {"上海浦东发展银行股份有限公司"}, "assign_uscc": {newCode}})
+		"assign_type": {"organization"}, "assign_name": {"上海浦东发展银行股份有限公司"}, "assign_uscc": {newCode}, "assign_address": {"上海市浦东新区"}})
 	if res.StatusCode != 200 {
 		t.Fatalf("removal and assignment: %d\n%s", res.StatusCode, b.last)
 	}
@@ -201,7 +201,7 @@ func TestAnAssigneeThatOpensAnAccountLaterControls(t *testing.T) {
 	later := uscc("91310115MA1K3YJ7X")
 	number := s.file(bank, "上海星辰机械有限公司", uscc("91310115MA1K3YJ1X"))
 	s.api(201, "POST", "/registrations/"+number+"/amendments", bank.Token, map[string]any{
-		"secured_parties": []any{map[string]any{"type": "organization", "name": "后开户银行股份有限公司", "uscc": later}}})
+		"secured_parties": []any{map[string]any{"type": "organization", "name": "后开户银行股份有限公司", "uscc": later, "address": "上海市浦东新区张江路88号", "legal_representative": "王建国"}}})
 	id := s.api(201, "POST", "/organizations", adminToken, map[string]any{"name": "后开户银行股份有限公司", "uscc": later, "kind": "financial_institution"})["id"].(string)
 	assignee := s.user(id, later, "registrant")
 	b := s.browser()
@@ -225,9 +225,9 @@ func TestAnotherRegistrantChangesWithTheModificationCode(t *testing.T) {
 	// searcher (reading the register is searching it).
 	agent := s.user(agentID, agentCode, "registrant", "searcher")
 	filed := s.api(201, "POST", "/registrations", bank.Token, map[string]any{
-		"kind": "chattel_mortgage", "period_months": 12,
-		"grantors":        []any{map[string]any{"type": "organization", "name": "上海星辰精密机械有限公司", "uscc": uscc("91310115MA1K3YJ1X")}},
-		"secured_parties": []any{map[string]any{"type": "organization", "name": "上海星辰银行", "uscc": code}},
+		"kind": "chattel_mortgage", "period_months": 12, "agreed_with_grantor": true,
+		"grantors":        []any{map[string]any{"type": "organization", "name": "上海星辰精密机械有限公司", "uscc": uscc("91310115MA1K3YJ1X"), "address": "上海市浦东新区张江路88号", "legal_representative": "王建国"}},
+		"secured_parties": []any{map[string]any{"type": "organization", "name": "上海星辰银行", "uscc": code, "address": "上海市浦东新区张江路88号", "legal_representative": "王建国"}},
 		"collateral":      map[string]any{"description": "存货"},
 	})
 	number, modCode := filed["number"].(string), filed["modification_code"].(string)

@@ -218,11 +218,12 @@ func (s *site) staff(role string) user {
 func (s *site) file(registrant user, grantorName, grantorUSCC string) string {
 	s.t.Helper()
 	r := s.api(201, "POST", "/registrations", registrant.Token, map[string]any{
-		"kind":            "chattel_mortgage",
-		"grantors":        []any{map[string]any{"type": "organization", "name": grantorName, "uscc": grantorUSCC}},
-		"secured_parties": []any{map[string]any{"type": "organization", "name": "上海浦东发展银行股份有限公司张江科技支行", "uscc": registrant.USCC}},
-		"collateral":      map[string]any{"description": "存货：钢材 500 吨", "items": []any{}},
-		"period_months":   12,
+		"kind":                "chattel_mortgage",
+		"grantors":            []any{map[string]any{"type": "organization", "name": grantorName, "uscc": grantorUSCC, "address": "上海市浦东新区张江路88号", "legal_representative": "王建国"}},
+		"secured_parties":     []any{map[string]any{"type": "organization", "name": "上海浦东发展银行股份有限公司张江科技支行", "uscc": registrant.USCC, "address": "上海市浦东新区张江路88号", "legal_representative": "王建国"}},
+		"collateral":          map[string]any{"description": "存货：钢材 500 吨", "items": []any{}},
+		"period_months":       12,
+		"agreed_with_grantor": true,
 	})
 	return r["number"].(string)
 }

@@ -262,6 +262,9 @@ var fieldLabels = map[string]string{
 	"collateral.items[]": "file.item_row", "add_items[]": "file.item_row",
 	"name": "party.name", "uscc": "party.uscc", "id_number": "party.id_number", "country": "party.country",
 	"registration_number": "party.registration_number", "type": "party.type", "serial_number": "item.serial_number",
+	"address": "party.address", "legal_representative": "party.legal_representative", "financial_institution_code": "party.financial_institution_code",
+	"agreed_with_grantor": "file.agreed_with_grantor", "principal_amount": "reg.principal_amount", "principal_amount.amount": "reg.principal_amount",
+	"principal_amount.currency": "file.currency", "security_scope": "reg.security_scope", "transfer_restriction": "reg.transfer_restriction",
 }
 
 var listIndex = regexp.MustCompile(`^(.*)\[(\d+)\](?:\.(\w+))?$`)

@@ -141,9 +141,16 @@ export class Registry {
 }
 
 // The parties of the day's loans: the bank (the clerk's organization) and
-// the borrower, a machine shop.
-export const bank: Schemas["Party"] = { type: "organization", name: "示例银行上海分行", uscc: "91310000132209458L" };
-export const borrower: Schemas["Party"] = { type: "organization", name: "上海星辰精密机械有限公司", uscc: "91310115MA1K3YJ12G" };
+// the borrower, a machine shop, each with its domicile and legal
+// representative, as the 2021 Measures ask of a new filing.
+export const bank: Schemas["Party"] = {
+  type: "organization", name: "示例银行上海分行", uscc: "91310000132209458L",
+  address: "上海市黄浦区中山东一路24号", legal_representative: "李明",
+};
+export const borrower: Schemas["Party"] = {
+  type: "organization", name: "上海星辰精密机械有限公司", uscc: "91310115MA1K3YJ12G",
+  address: "上海市浦东新区张江路88号", legal_representative: "王建国",
+};
 
 // day is the clerk's day; say hears a line for each step. run makes the
 // day's Idempotency-Keys its own (a key is the user's for 24 hours).
@@ -157,6 +164,9 @@ export async function day(r: Registry, say: (line: string) => void, run: string)
     collateral: { description: "一台数控车床", items: [lathe] },
     period_months: 36,
     reference: `loan ${run}-1`,
+    // The bank agreed the content with the borrower before filing.
+    agreed_with_grantor: true,
+    principal_amount: { amount: "3000000.00", currency: "CNY" },
   };
 
   // File under an Idempotency-Key; the answer's ETag is the version.

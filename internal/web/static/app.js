@@ -62,7 +62,7 @@
     var sel = row.querySelector("[data-party-type]");
     if (!sel) return;
     row.querySelectorAll("[data-show]").forEach(function (el) {
-      el.hidden = el.dataset.show !== sel.value;
+      el.hidden = el.dataset.show.split(" ").indexOf(sel.value) < 0;
     });
   }
 

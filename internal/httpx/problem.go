@@ -96,7 +96,11 @@ func ProblemFor(err error) *Problem {
 			if errors.As(err, &r) {
 				detail = r.Detail
 			}
-			return NewProblem(row.status, row.code, detail)
+			p := NewProblem(row.status, row.code, detail)
+			if r != nil && r.Field != "" {
+				p.Errors = []registry.FieldError{{Field: r.Field, Code: row.code, Message: detail}}
+			}
+			return p
 		}
 	}
 	if registry.Unavailable(err) {

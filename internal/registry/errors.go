@@ -338,6 +338,9 @@ func (p *problems) err() error {
 type Refusal struct {
 	Kind   error
 	Detail string
+	// Field, when set, is the field of the request that the refusal is
+	// about (the USCC that another account holds), named in the problem.
+	Field string
 	// Roles, when set, are the roles any one of which would have allowed
 	// what was refused, so that a page can say which to ask for.
 	Roles []auth.Role

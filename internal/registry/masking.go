@@ -60,6 +60,10 @@ func maskedParties(ps []Party) []Party {
 	return out
 }
 
+// MaskIDNumber is an identity number as shown to those who may not see it
+// whole (maskID).
+func MaskIDNumber(id string) string { return maskID(id) }
+
 // maskID hides everything of an identity number but the six digits of the
 // place of registration (110101************). The birth date, the sequence
 // and the check character all stay hidden: any one of them shown narrows a

@@ -318,7 +318,6 @@ type OrganizationListRequest struct {
 func (o *Organization) Validate() error {
 	var p problems
 	o.Name = checkText(&p, "name", o.Name, true, maxName)
-	checkEnum(&p, "kind", o.Kind, OrganizationKinds)
 	if o.Kind == OrgKindIndividual {
 		if o.USCC != "" {
 			p.broke("uscc", RuleIndividualID, "an individual is identified by id_number only")
@@ -332,6 +331,7 @@ func (o *Organization) Validate() error {
 		return p.err()
 	}
 	o.USCC = checkID(&p, "uscc", CodeInvalidUSCC, "USCC", o.USCC, identifiers.CanonicalUSCC)
+	checkEnum(&p, "kind", o.Kind, OrganizationKinds)
 	if o.IDNumber != "" {
 		p.broke("id_number", RuleOrganizationID, "an organization has no identity number; use uscc")
 	}

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -224,6 +225,7 @@ func (e CertificateStatus) Valid() bool {
 
 // Defines values for FieldErrorCode.
 const (
+	FieldErrorCodeConflict         FieldErrorCode = "conflict"
 	FieldErrorCodeInvalidField     FieldErrorCode = "invalid_field"
 	FieldErrorCodeInvalidIdNumber  FieldErrorCode = "invalid_id_number"
 	FieldErrorCodeInvalidLei       FieldErrorCode = "invalid_lei"
@@ -235,6 +237,8 @@ const (
 // Valid indicates whether the value is a known member of the FieldErrorCode enum.
 func (e FieldErrorCode) Valid() bool {
 	switch e {
+	case FieldErrorCodeConflict:
+		return true
 	case FieldErrorCodeInvalidField:
 		return true
 	case FieldErrorCodeInvalidIdNumber:
@@ -435,6 +439,21 @@ func (e Kind) Valid() bool {
 	}
 }
 
+// Defines values for NewIndividualKind.
+const (
+	NewIndividualKindIndividual NewIndividualKind = "individual"
+)
+
+// Valid indicates whether the value is a known member of the NewIndividualKind enum.
+func (e NewIndividualKind) Valid() bool {
+	switch e {
+	case NewIndividualKindIndividual:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for NewOrganizationKind.
 const (
 	NewOrganizationKindEnterprise           NewOrganizationKind = "enterprise"
@@ -535,6 +554,7 @@ func (e ObjectionStatus) Valid() bool {
 const (
 	OrganizationKindEnterprise           OrganizationKind = "enterprise"
 	OrganizationKindFinancialInstitution OrganizationKind = "financial_institution"
+	OrganizationKindIndividual           OrganizationKind = "individual"
 	OrganizationKindOther                OrganizationKind = "other"
 	OrganizationKindRegistry             OrganizationKind = "registry"
 )
@@ -545,6 +565,8 @@ func (e OrganizationKind) Valid() bool {
 	case OrganizationKindEnterprise:
 		return true
 	case OrganizationKindFinancialInstitution:
+		return true
+	case OrganizationKindIndividual:
 		return true
 	case OrganizationKindOther:
 		return true
@@ -1400,7 +1422,7 @@ type Extension struct {
 
 // FieldError One bad field, by its path in the request. `rule` names the rule it broke, so that a client can say it in its own words; a rule with an argument carries it beside, under its name (`max` for too_long, at_most and period; `min` for password_short; `value` for not_one_of, currency and country).
 type FieldError struct {
-	// Code the field's problem code: malformed_request when the body cannot be read as the contract says, else invalid_field or a more precise invalid_uscc, invalid_id_number, invalid_lei, invalid_number
+	// Code the field's problem code: malformed_request when the body cannot be read as the contract says, else invalid_field or a more precise invalid_uscc, invalid_id_number, invalid_lei, invalid_number; in a 409, conflict: the value is already another's
 	Code FieldErrorCode `json:"code"`
 
 	// Field Examples: grantors[0].uscc
@@ -1414,7 +1436,7 @@ type FieldError struct {
 	Value   *string         `json:"value,omitempty"`
 }
 
-// FieldErrorCode the field's problem code: malformed_request when the body cannot be read as the contract says, else invalid_field or a more precise invalid_uscc, invalid_id_number, invalid_lei, invalid_number
+// FieldErrorCode the field's problem code: malformed_request when the body cannot be read as the contract says, else invalid_field or a more precise invalid_uscc, invalid_id_number, invalid_lei, invalid_number; in a 409, conflict: the value is already another's
 type FieldErrorCode string
 
 // FieldErrorRule defines model for FieldError.Rule.
@@ -1587,6 +1609,20 @@ type Money struct {
 	Currency string `json:"currency"`
 }
 
+// NewIndividual An individual's account: a person, identified by the resident identity number, whose users search and object as a grantor to registrations that name that number. It has no USCC and files no registrations.
+type NewIndividual struct {
+	// Address the address on the identity card
+	Address string `json:"address"`
+
+	// IdNumber resident identity card number (GB 11643-1999); a lower-case x is taken as X
+	IdNumber string            `json:"id_number"`
+	Kind     NewIndividualKind `json:"kind"`
+	Name     string            `json:"name"`
+}
+
+// NewIndividualKind defines model for NewIndividual.Kind.
+type NewIndividualKind string
+
 // NewOrganization defines model for NewOrganization.
 type NewOrganization struct {
 	// Kind registry is the registry's own organizations, whose users alone hold staff roles; only an admin's POST /organizations makes one, sign-up cannot
@@ -1687,17 +1723,24 @@ type Opening struct {
 	Salt       []byte `json:"salt"`
 }
 
-// Organization In GET /organizations, also applicant: its first user, the one who signed it up.
+// Organization In GET /organizations, also applicant: its first user, the one who signed it up. An individual's account (kind individual) has an empty uscc, and id_number and address; an account is shown only to its own users and to the registry's staff, who see the number whole.
 type Organization struct {
+	// Address an individual's address on the identity card
+	Address   *string    `json:"address,omitempty"`
 	Applicant *Applicant `json:"applicant,omitempty"`
 
 	// CreatedAt when it signed up or an admin made it (in GET /organizations)
 	CreatedAt *time.Time         `json:"created_at,omitempty"`
 	Id        openapi_types.UUID `json:"id"`
-	Kind      OrganizationKind   `json:"kind"`
-	Name      string             `json:"name"`
-	Status    OrganizationStatus `json:"status"`
-	Uscc      string             `json:"uscc"`
+
+	// IdNumber an individual's resident identity number
+	IdNumber *string            `json:"id_number,omitempty"`
+	Kind     OrganizationKind   `json:"kind"`
+	Name     string             `json:"name"`
+	Status   OrganizationStatus `json:"status"`
+
+	// Uscc empty for an individual's account
+	Uscc string `json:"uscc"`
 }
 
 // OrganizationKind defines model for Organization.Kind.
@@ -1952,10 +1995,16 @@ type SearchWarning struct {
 	Message string `json:"message"`
 }
 
+// SignUpOrganization The organization or individual that signs up, by kind: individual, or an organization's kind
+type SignUpOrganization struct {
+	union json.RawMessage
+}
+
 // SignUpRequest defines model for SignUpRequest.
 type SignUpRequest struct {
-	Organization NewOrganization `json:"organization"`
-	User         SignUpUser      `json:"user"`
+	// Organization The organization or individual that signs up, by kind: individual, or an organization's kind
+	Organization SignUpOrganization `json:"organization"`
+	User         SignUpUser         `json:"user"`
 }
 
 // SignUpUser defines model for SignUpUser.
@@ -1966,7 +2015,7 @@ type SignUpUser struct {
 	Email    openapi_types.Email `json:"email"`
 	Password string              `json:"password"`
 
-	// Roles the first user's roles: by default all three; fewer must keep org_admin (else 422 naming user.roles)
+	// Roles the first user's roles: by default all three (an individual's: org_admin and searcher, never registrant); fewer must keep org_admin (else 422 naming user.roles)
 	Roles *[]SignUpUserRoles `json:"roles,omitempty"`
 }
 
@@ -1975,7 +2024,7 @@ type SignUpUserRoles string
 
 // SignedUp defines model for SignedUp.
 type SignedUp struct {
-	// Organization In GET /organizations, also applicant: its first user, the one who signed it up.
+	// Organization In GET /organizations, also applicant: its first user, the one who signed it up. An individual's account (kind individual) has an empty uscc, and id_number and address; an account is shown only to its own users and to the registry's staff, who see the number whole.
 	Organization Organization `json:"organization"`
 	User         User         `json:"user"`
 }
@@ -2670,6 +2719,97 @@ type CreateWebhookJSONRequestBody = WebhookRequest
 
 // DeliverNoticeJSONRequestBody defines body for DeliverNotice for application/json ContentType.
 type DeliverNoticeJSONRequestBody = Notice
+
+// AsNewOrganization returns the union data inside the SignUpOrganization as a NewOrganization
+func (t SignUpOrganization) AsNewOrganization() (NewOrganization, error) {
+	var body NewOrganization
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromNewOrganization overwrites any union data inside the SignUpOrganization as the provided NewOrganization
+func (t *SignUpOrganization) FromNewOrganization(v NewOrganization) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeNewOrganization performs a merge with any union data inside the SignUpOrganization, using the provided NewOrganization
+func (t *SignUpOrganization) MergeNewOrganization(v NewOrganization) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsNewIndividual returns the union data inside the SignUpOrganization as a NewIndividual
+func (t SignUpOrganization) AsNewIndividual() (NewIndividual, error) {
+	var body NewIndividual
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromNewIndividual overwrites any union data inside the SignUpOrganization as the provided NewIndividual
+func (t *SignUpOrganization) FromNewIndividual(v NewIndividual) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeNewIndividual performs a merge with any union data inside the SignUpOrganization, using the provided NewIndividual
+func (t *SignUpOrganization) MergeNewIndividual(v NewIndividual) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t SignUpOrganization) Discriminator() (string, error) {
+	var discriminator struct {
+		Discriminator string `json:"kind"`
+	}
+	err := json.Unmarshal(t.union, &discriminator)
+	return discriminator.Discriminator, err
+}
+
+func (t SignUpOrganization) ValueByDiscriminator() (interface{}, error) {
+	discriminator, err := t.Discriminator()
+	if err != nil {
+		return nil, err
+	}
+	switch discriminator {
+	case "enterprise":
+		return t.AsNewOrganization()
+	case "financial_institution":
+		return t.AsNewOrganization()
+	case "individual":
+		return t.AsNewIndividual()
+	case "other":
+		return t.AsNewOrganization()
+	case "registry":
+		return t.AsNewOrganization()
+	default:
+		return nil, errors.New("unknown discriminator value: " + discriminator)
+	}
+}
+
+func (t SignUpOrganization) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *SignUpOrganization) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error

@@ -264,7 +264,11 @@ type Principal struct {
 	// OrganizationUSCC identifies the organization among a registration's
 	// parties.
 	OrganizationUSCC string
-	Roles            []Role
+	// OrganizationIDNumber is set for the users of an individual's account:
+	// the person's resident identity number, which identifies the account
+	// among a registration's parties as a USCC does an organization.
+	OrganizationIDNumber string
+	Roles                []Role
 	// TokenID names the credential the principal presented.
 	TokenID string
 	// Bootstrap is set for the operator's REGISTRY_ADMIN_TOKEN, which has no
@@ -284,8 +288,20 @@ func (p Principal) Has(r Role) bool {
 	return false
 }
 
+// personal lists the actions that the users of an individual's account take
+// as the person they act for, whatever their roles: an individual holds no
+// registrant role (it files no registrations) but objects, as a grantor, to
+// registrations that name it, and follows its objections through.
+var personal = []Action{FileObjection, WithdrawObjection, SubmitCaseNotice}
+
+// Individual reports whether p acts for an individual's account.
+func (p Principal) Individual() bool { return p.OrganizationIDNumber != "" }
+
 // Can reports whether the permission table lets p take action a.
 func (p Principal) Can(a Action) bool {
+	if p.Individual() && slices.Contains(personal, a) {
+		return true
+	}
 	for _, r := range permissions[a] {
 		if r == nobody || r == anyone || p.Has(r) {
 			return true

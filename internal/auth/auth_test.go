@@ -150,3 +150,22 @@ func TestAddressKey(t *testing.T) {
 		}
 	}
 }
+
+// An individual's account holds no registrant role, yet objects as the
+// person it is; it files nothing.
+func TestAnIndividualObjectsWithoutRegistrant(t *testing.T) {
+	person := Principal{OrganizationID: "o", OrganizationIDNumber: "11010519491231002X", Roles: []Role{OrgAdmin, Searcher}}
+	for _, a := range []Action{FileObjection, WithdrawObjection, SubmitCaseNotice, Search} {
+		if !person.Can(a) {
+			t.Errorf("an individual's user may not %s", a)
+		}
+	}
+	for _, a := range []Action{FileRegistration, AmendRegistration, CancelRegistration, ExtendRegistration, CreateDraft, Attach} {
+		if person.Can(a) {
+			t.Errorf("an individual's user may %s", a)
+		}
+	}
+	if (Principal{OrganizationID: "o", OrganizationUSCC: "91310000132209458L", Roles: []Role{Searcher}}).Can(FileObjection) {
+		t.Error("an organization's searcher may file an objection")
+	}
+}

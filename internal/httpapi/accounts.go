@@ -18,7 +18,7 @@ func (a *api) createOrganization(c *gin.Context, caller registry.Caller) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	o, err := a.svc.CreateOrganization(c.Request.Context(), caller, registry.Organization{Name: req.Name, USCC: req.USCC, Kind: req.Kind})
+	o, err := a.svc.CreateOrganization(c.Request.Context(), caller, registry.Organization{Name: req.Name, USCC: req.USCC, Kind: req.Kind, IDNumber: req.IDNumber, Address: req.Address})
 	if err != nil {
 		return err
 	}

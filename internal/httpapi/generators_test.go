@@ -45,9 +45,11 @@ func TestTheDocumentGeneratesAGoClient(t *testing.T) {
 		}
 	}
 	// The one free-form map is the log's event, whose fields are the event
-	// type's own.
+	// type's own. A union with a discriminator (the sign-up's organization,
+	// by kind) gets a method that returns whichever typed member the
+	// discriminator names: no field of it is untyped.
 	for _, line := range regexp.MustCompile(`(?m)^.*interface\{\}.*$`).FindAllString(src, -1) {
-		if !strings.Contains(line, "LogEventRecord") {
+		if !strings.Contains(line, "LogEventRecord") && !strings.Contains(line, ") ValueByDiscriminator() (interface{}, error) {") {
 			t.Errorf("an untyped field in the generated client: %s", strings.TrimSpace(line))
 		}
 	}

@@ -96,7 +96,15 @@ func ProblemFor(err error) *Problem {
 			if errors.As(err, &r) {
 				detail = r.Detail
 			}
-			return NewProblem(row.status, row.code, detail)
+			p := NewProblem(row.status, row.code, detail)
+			if r != nil && r.Field != "" {
+				code := registry.CodeInvalidField
+				if row.status == http.StatusConflict {
+					code = registry.CodeConflict
+				}
+				p.Errors = []registry.FieldError{{Field: r.Field, Code: code, Message: detail}}
+			}
+			return p
 		}
 	}
 	if registry.Unavailable(err) {

@@ -12,23 +12,23 @@ import (
 	"github.com/movable-registry/registry/internal/registry"
 )
 
-const orgColumns = "id, name, uscc, kind, status"
+const orgColumns = "id, name, uscc, kind, status, id_number, address"
 
 // InsertOrganization stores a new organization and sets its id; a USCC that
 // is already registered is registry.ErrConflict.
 func (s *Store) InsertOrganization(ctx context.Context, o *registry.Organization, at time.Time) error {
 	o.ID = newID()
 	return translate(s.w(ctx).Exec(
-		"INSERT INTO organizations (id, name, uscc, kind, status, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-		o.ID, o.Name, o.USCC, o.Kind, o.Status, at).Error)
+		"INSERT INTO organizations (id, name, uscc, kind, status, id_number, address, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+		o.ID, o.Name, o.USCC, o.Kind, o.Status, o.IDNumber, o.Address, at).Error)
 }
 
 type orgRow struct {
-	ID, Name, USCC, Kind, Status string
+	ID, Name, USCC, Kind, Status, IDNumber, Address string
 }
 
 func (r orgRow) toDomain() registry.Organization {
-	return registry.Organization{ID: r.ID, Name: r.Name, USCC: r.USCC, Kind: r.Kind, Status: r.Status}
+	return registry.Organization{ID: r.ID, Name: r.Name, USCC: r.USCC, Kind: r.Kind, Status: r.Status, IDNumber: r.IDNumber, Address: r.Address}
 }
 
 func (s *Store) organization(ctx context.Context, query string, args ...any) (registry.Organization, error) {
@@ -61,18 +61,18 @@ func (s *Store) SetOrganizationStatus(ctx context.Context, id, from, to string, 
 // when it was made and its first user.
 func (s *Store) ListOrganizations(ctx context.Context, status, after string, limit int) ([]registry.Organization, error) {
 	q := keyset(s.q(ctx).Table("organizations o").
-		Select("o.id, o.name, o.uscc, o.kind, o.status, o.created_at, a.id AS applicant_id, a.display_name AS applicant_name, a.email AS applicant_email").
+		Select("o.id, o.name, o.uscc, o.kind, o.status, o.id_number, o.address, o.created_at, a.id AS applicant_id, a.display_name AS applicant_name, a.email AS applicant_email").
 		Joins("LEFT JOIN LATERAL (SELECT u.id, u.display_name, u.email FROM users u WHERE u.organization_id = o.id ORDER BY u.created_at, u.id LIMIT 1) a ON true"),
 		"o.id", after, limit)
 	if status != "" {
 		q = q.Where("o.status = ?", status)
 	}
 	var rows []struct {
-		ID, Name, USCC, Kind, Status string
-		CreatedAt                    time.Time
-		ApplicantID                  *string
-		ApplicantName                string
-		ApplicantEmail               string
+		ID, Name, USCC, Kind, Status, IDNumber, Address string
+		CreatedAt                                       time.Time
+		ApplicantID                                     *string
+		ApplicantName                                   string
+		ApplicantEmail                                  string
 	}
 	if err := q.Scan(&rows).Error; err != nil {
 		return nil, translate(err)
@@ -80,7 +80,7 @@ func (s *Store) ListOrganizations(ctx context.Context, status, after string, lim
 	out := make([]registry.Organization, len(rows))
 	for i, r := range rows {
 		at := registry.At(r.CreatedAt)
-		out[i] = orgRow{ID: r.ID, Name: r.Name, USCC: r.USCC, Kind: r.Kind, Status: r.Status}.toDomain()
+		out[i] = orgRow{ID: r.ID, Name: r.Name, USCC: r.USCC, Kind: r.Kind, Status: r.Status, IDNumber: r.IDNumber, Address: r.Address}.toDomain()
 		out[i].CreatedAt = &at
 		if r.ApplicantID != nil {
 			out[i].Applicant = &registry.Applicant{ID: *r.ApplicantID, DisplayName: r.ApplicantName, Email: r.ApplicantEmail}
@@ -240,16 +240,17 @@ const touchEvery = time.Minute
 // from before the rule).
 func (s *Store) TokenPrincipal(ctx context.Context, hash []byte, now time.Time) (auth.Principal, error) {
 	var r struct {
-		TokenID, UserID, OrganizationID, OrganizationUSCC, Roles string
-		LastUsed                                                 *time.Time
-		ExpiresAt                                                time.Time
+		TokenID, UserID, OrganizationID, OrganizationUSCC, OrganizationIDNumber, Roles string
+		LastUsed                                                                       *time.Time
+		ExpiresAt                                                                      time.Time
 	}
 	res := s.q(ctx).Raw(`
-		SELECT t.id AS token_id, t.last_used_at AS last_used, t.expires_at, u.id AS user_id, u.organization_id, o.uscc AS organization_uscc,
+		SELECT t.id AS token_id, t.last_used_at AS last_used, t.expires_at, u.id AS user_id, u.organization_id, o.uscc AS organization_uscc, o.id_number AS organization_id_number,
 		       array_to_string(u.roles, ',') AS roles
 		FROM tokens t JOIN users u ON u.id = t.user_id JOIN organizations o ON o.id = u.organization_id
 		WHERE t.hash = ? AND t.expires_at > ? AND t.revoked_at IS NULL AND u.suspended_at IS NULL AND o.status = 'active'
-		  AND (o.kind = 'registry' OR NOT u.roles && ARRAY['admin', 'auditor'])`, hash, now).Scan(&r)
+		  AND (o.kind = 'registry' OR NOT u.roles && ARRAY['admin', 'auditor'])
+		  AND (o.kind <> 'individual' OR NOT u.roles && ARRAY['registrant'])`, hash, now).Scan(&r)
 	if res.Error != nil {
 		return auth.Principal{}, translate(res.Error)
 	}
@@ -261,7 +262,7 @@ func (s *Store) TokenPrincipal(ctx context.Context, hash []byte, now time.Time) 
 			return auth.Principal{}, translate(err)
 		}
 	}
-	p := auth.Principal{UserID: r.UserID, OrganizationID: r.OrganizationID, OrganizationUSCC: r.OrganizationUSCC, TokenID: r.TokenID, ExpiresAt: r.ExpiresAt}
+	p := auth.Principal{UserID: r.UserID, OrganizationID: r.OrganizationID, OrganizationUSCC: r.OrganizationUSCC, OrganizationIDNumber: r.OrganizationIDNumber, TokenID: r.TokenID, ExpiresAt: r.ExpiresAt}
 	for _, role := range splitRoles(r.Roles) {
 		p.Roles = append(p.Roles, auth.Role(role))
 	}
@@ -322,7 +323,7 @@ func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time) error 
 // OrganizationByUSCC finds the account-holding organization with a USCC
 // (a rejected sign-up holds none).
 func (s *Store) OrganizationByUSCC(ctx context.Context, uscc string) (registry.Organization, error) {
-	return s.organization(ctx, "SELECT "+orgColumns+" FROM organizations WHERE uscc = ? AND status <> 'rejected'", uscc)
+	return s.organization(ctx, "SELECT "+orgColumns+" FROM organizations WHERE uscc = ? AND uscc <> '' AND status <> 'rejected'", uscc)
 }
 
 // RejectOrganization rejects a pending sign-up: the organization's USCC and

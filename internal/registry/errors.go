@@ -79,6 +79,9 @@ const (
 	CodeInvalidIDNumber = "invalid_id_number"
 	CodeInvalidLEI      = "invalid_lei"
 	CodeInvalidNumber   = "invalid_number"
+	// CodeConflict is a field whose value is already another's (a USCC or
+	// identity number that has an account), in a 409.
+	CodeConflict = "conflict"
 )
 
 // FieldError names one bad field by its path in the request (grantors[0].uscc),
@@ -341,6 +344,9 @@ func (p *problems) err() error {
 type Refusal struct {
 	Kind   error
 	Detail string
+	// Field, when set, is the field of the request that the refusal is
+	// about (the USCC that another account holds), named in the problem.
+	Field string
 	// Roles, when set, are the roles any one of which would have allowed
 	// what was refused, so that a page can say which to ask for.
 	Roles []auth.Role

@@ -7,8 +7,8 @@ import (
 )
 
 // shown is a registration as c may see it: the identity numbers of
-// individuals are masked for anyone but its parties, its controller, and the
-// registry's staff.
+// individuals are masked for anyone but its parties (an individual's account
+// is one by its identity number), its controller, and the registry's staff.
 func shown(c Caller, r Registration) Registration {
 	if c.Has(auth.Auditor) || c.Has(auth.Admin) || isPartyOrController(c, r) {
 		return r
@@ -21,6 +21,17 @@ func shown(c Caller, r Registration) Registration {
 func isPartyOrController(c Caller, r Registration) bool {
 	if c.OrganizationID != "" && c.OrganizationID == r.Controller.OrganizationID {
 		return true
+	}
+	if c.OrganizationIDNumber != "" {
+		// An individual's account: a party by its identity number.
+		for _, ps := range [][]Party{r.Grantors, r.SecuredParties} {
+			for _, p := range ps {
+				if p.Type == "individual" && p.IDNumber == c.OrganizationIDNumber {
+					return true
+				}
+			}
+		}
+		return false
 	}
 	if c.OrganizationUSCC == "" {
 		return false
@@ -48,6 +59,10 @@ func maskedParties(ps []Party) []Party {
 	}
 	return out
 }
+
+// MaskIDNumber is an identity number as shown to those who may not see it
+// whole (maskID).
+func MaskIDNumber(id string) string { return maskID(id) }
 
 // maskID hides everything of an identity number but the six digits of the
 // place of registration (110101************). The birth date, the sequence

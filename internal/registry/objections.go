@@ -13,8 +13,9 @@ import (
 const objectionPeriodDays = 30
 
 // FileObjection registers an objection against a registration: by a
-// registrant of a grantor organization, or of another organization that
-// states its interest. The controller is notified.
+// registrant of a grantor organization, or a user of an individual's account
+// whose identity number a grantor carries; or by another organization or
+// individual that states its interest. The controller is notified.
 func (s *Service) FileObjection(ctx context.Context, c Caller, number string, req ObjectionRequest) (Objection, error) {
 	if err := allow(c, auth.FileObjection); err != nil {
 		return Objection{}, err
@@ -30,9 +31,8 @@ func (s *Service) FileObjection(ctx context.Context, c Caller, number string, re
 		if cur.Status != StatusEffective {
 			return "", nil, ErrNotEffective
 		}
-		grantor := slices.ContainsFunc(cur.Grantors, func(g Party) bool { return g.USCC != "" && g.USCC == org.USCC })
-		if !grantor && req.Interest == "" {
-			return "", nil, Invalid("interest", CodeInvalidField, "an organization that is not a grantor of this registration must state its interest")
+		if !slices.ContainsFunc(cur.Grantors, org.Is) && req.Interest == "" {
+			return "", nil, Invalid("interest", CodeInvalidField, "an objector that is not a grantor of this registration must state its interest")
 		}
 		lapses := st.At.In(Shanghai).AddDate(0, 0, objectionPeriodDays).UTC()
 		if err := tx.InsertObjectionDeadline(ctx, st.Number, cur.Number, lapses); err != nil {

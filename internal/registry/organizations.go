@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/movable-registry/registry/internal/auth"
@@ -24,19 +25,24 @@ func (s *Service) SignUp(ctx context.Context, c Caller, req SignUpRequest) (Sign
 	if wait, ok := s.signUps.Take(auth.AddressKey(c.Source), s.clock()); !ok {
 		return SignedUp{}, &RateLimitedError{RetryAfter: wait, Reason: "too many sign-ups from this address: retry after the time Retry-After gives"}
 	}
-	o := Organization{Name: req.Organization.Name, USCC: req.Organization.USCC, Kind: req.Organization.Kind}
+	in := req.Organization
+	o := Organization{Name: in.Name, USCC: in.USCC, Kind: in.Kind, IDNumber: in.IDNumber, Address: in.Address}
 	// The password is checked once, below, as required.
-	roles := SignUpRoles
+	offered := SignUpRoles
+	if o.Kind == OrgKindIndividual {
+		offered = IndividualRoles
+	}
+	roles := offered
 	if req.User.Roles != nil {
 		roles = dedupe(req.User.Roles)
 	}
 	var p problems
-	if !checkSignUpRoles(&p, req.User.Roles) {
-		roles = SignUpRoles // named once, as user.roles, not again below
+	if !checkSignUpRoles(&p, offered, req.User.Roles) {
+		roles = offered // named once, as user.roles, not again below
 	}
 	nu := NewUser{OrganizationID: "-", Email: req.User.Email, DisplayName: req.User.DisplayName, Roles: roles}
 	if o.Kind == OrgKindRegistry {
-		p.add("organization.kind", CodeInvalidField, "the registry's own organizations are made by an admin; sign up as enterprise, financial_institution or other")
+		p.add("organization.kind", CodeInvalidField, "the registry's own organizations are made by an admin; sign up as enterprise, financial_institution, other or individual")
 	} else {
 		p.prefixed("organization.", o.Validate())
 	}
@@ -54,7 +60,7 @@ func (s *Service) SignUp(ctx context.Context, c Caller, req SignUpRequest) (Sign
 	at := s.clock()
 	err = s.store.InTx(ctx, func(tx Tx) error {
 		if err := tx.InsertOrganization(ctx, &o, at); errors.Is(err, ErrConflict) {
-			return refused(ErrConflict, "an organization with this USCC already has an account")
+			return o.taken()
 		} else if err != nil {
 			return err
 		}
@@ -78,16 +84,22 @@ func (s *Service) SignUp(ctx context.Context, c Caller, req SignUpRequest) (Sign
 // names a subset: all an organization's own roles.
 var SignUpRoles = []string{string(auth.OrgAdmin), string(auth.Registrant), string(auth.Searcher)}
 
+// IndividualRoles are the roles a user of an individual's account may hold,
+// and those its sign-up gives: org_admin (the account's users and tokens) and
+// searcher. An individual files no registrations, so holds no registrant
+// role; it objects as the person the account is (auth.Principal.Can).
+var IndividualRoles = []string{string(auth.OrgAdmin), string(auth.Searcher)}
+
 // checkSignUpRoles checks the roles a sign-up asks for (nil: the default):
-// a subset of SignUpRoles that keeps org_admin, since the first user is the
-// only one who can add the others. It reports whether they may be given.
-func checkSignUpRoles(p *problems, roles []string) (ok bool) {
+// a subset of offered that keeps org_admin, since the first user is the only
+// one who can add the others. It reports whether they may be given.
+func checkSignUpRoles(p *problems, offered, roles []string) (ok bool) {
 	if len(roles) == 0 {
 		return true // none at all is NewUser.Validate's to name
 	}
 	for _, r := range roles {
-		if !slices.Contains(SignUpRoles, r) {
-			p.brokeValue("user.roles", RuleNotOneOf, fmt.Sprintf("%q is not a role a sign-up gives: choose among org_admin, registrant and searcher", r), r)
+		if !slices.Contains(offered, r) {
+			p.brokeValue("user.roles", RuleNotOneOf, fmt.Sprintf("%q is not a role this sign-up gives: choose among %s", r, strings.Join(offered, ", ")), r)
 			return false
 		}
 	}
@@ -160,6 +172,9 @@ func (s *Service) CreateOrganization(ctx context.Context, c Caller, o Organizati
 	if err := allow(c, auth.CreateOrganization); err != nil {
 		return Organization{}, err
 	}
+	if o.Kind == OrgKindIndividual {
+		return Organization{}, Invalid("kind", CodeInvalidField, "an individual's account is opened by its own sign-up (POST /signup), which an admin approves")
+	}
 	if err := o.Validate(); err != nil {
 		return Organization{}, err
 	}
@@ -216,7 +231,13 @@ func (s *Service) RejectOrganization(ctx context.Context, c Caller, id string, r
 }
 
 // OrganizationKinds are the kinds of account-holding organization.
-var OrganizationKinds = []string{"enterprise", "financial_institution", "other", OrgKindRegistry}
+var OrganizationKinds = []string{"enterprise", "financial_institution", "other", OrgKindRegistry, OrgKindIndividual}
+
+// OrgKindIndividual is the kind of an individual's account: a person, not an
+// organization, identified by the resident identity number (id_number) and
+// with no USCC. Its users search, and object as a grantor to registrations
+// that name that identity number; they file no registrations.
+const OrgKindIndividual = "individual"
 
 // OrgKindRegistry is the kind of the registry's own organizations, the only
 // ones whose users hold staff roles (admin, auditor). Only an admin makes
@@ -230,6 +251,11 @@ type Organization struct {
 	USCC   string `json:"uscc"`
 	Kind   string `json:"kind"`
 	Status string `json:"status"`
+	// IDNumber and Address are an individual's (kind individual), whose
+	// USCC is empty. An organization is shown only to its own users and to
+	// the registry's staff, who see the identity number whole.
+	IDNumber string `json:"id_number,omitempty"`
+	Address  string `json:"address,omitempty"`
 	// CreatedAt is when it signed up (or an admin made it), and Applicant
 	// its first user: what an admin deciding on a sign-up reads. The list
 	// of organizations gives them.
@@ -244,11 +270,15 @@ type Applicant struct {
 	Email       string `json:"email"`
 }
 
-// OrganizationInput is an organization as a request names it.
+// OrganizationInput is an organization as a request names it: an
+// organization by its USCC, or an individual (kind individual) by its
+// identity number and address.
 type OrganizationInput struct {
-	Name string `json:"name"`
-	USCC string `json:"uscc"`
-	Kind string `json:"kind"`
+	Name     string `json:"name"`
+	USCC     string `json:"uscc,omitempty"`
+	Kind     string `json:"kind"`
+	IDNumber string `json:"id_number,omitempty"`
+	Address  string `json:"address,omitempty"`
 }
 
 // SignUpUser is the first user of an organization that signs up.
@@ -282,11 +312,51 @@ type OrganizationListRequest struct {
 	Status, Cursor, Limit string
 }
 
-// Validate checks an organization to be created.
+// Validate checks an organization to be created: an organization has a
+// USCC and no identity number; an individual an identity number and an
+// address, and no USCC.
 func (o *Organization) Validate() error {
 	var p problems
 	o.Name = checkText(&p, "name", o.Name, true, maxName)
+	if o.Kind == OrgKindIndividual {
+		if o.USCC != "" {
+			p.broke("uscc", RuleIndividualID, "an individual is identified by id_number only")
+		}
+		if strings.TrimSpace(o.IDNumber) == "" {
+			p.broke("id_number", RuleRequired, "is required for an individual")
+		} else {
+			o.IDNumber = checkID(&p, "id_number", CodeInvalidIDNumber, "identity number", o.IDNumber, identifiers.CanonicalIDNumber)
+		}
+		o.Address = checkText(&p, "address", o.Address, true, maxText)
+		return p.err()
+	}
 	o.USCC = checkID(&p, "uscc", CodeInvalidUSCC, "USCC", o.USCC, identifiers.CanonicalUSCC)
 	checkEnum(&p, "kind", o.Kind, OrganizationKinds)
+	if o.IDNumber != "" {
+		p.broke("id_number", RuleOrganizationID, "an organization has no identity number; use uscc")
+	}
+	if o.Address != "" {
+		p.add("address", CodeInvalidField, "is only for an individual's account")
+	}
 	return p.err()
 }
+
+// taken is the conflict of a new account whose identifier another holds.
+func (o Organization) taken() error {
+	if o.Kind == OrgKindIndividual {
+		return &Refusal{Kind: ErrConflict, Field: "organization.id_number", Detail: "an account with this identity number already exists"}
+	}
+	return &Refusal{Kind: ErrConflict, Field: "organization.uscc", Detail: "an organization with this USCC already has an account"}
+}
+
+// Is reports whether party p is the account's holder: an organization by its
+// USCC, an individual by its identity number.
+func (o Organization) Is(p Party) bool {
+	if o.Individual() {
+		return p.Type == "individual" && p.IDNumber != "" && p.IDNumber == o.IDNumber
+	}
+	return p.USCC != "" && p.USCC == o.USCC
+}
+
+// Individual reports whether the organization is an individual's account.
+func (o Organization) Individual() bool { return o.Kind == OrgKindIndividual }

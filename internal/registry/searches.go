@@ -318,6 +318,16 @@ func (s *Service) SearchResults(ctx context.Context, c Caller, number, cursor st
 		viewer := Caller{Principal: auth.Principal{OrganizationID: st.OrganizationID, OrganizationUSCC: st.ViewerUSCC}}
 		if st.ViewerStaff {
 			viewer.Roles = []auth.Role{auth.Auditor}
+		} else if st.ViewerUSCC == "" && st.OrganizationID != "" {
+			// An individual's account sees its own identity number: the
+			// account's, read again (it never changes).
+			o, err := s.store.Organization(ctx, st.OrganizationID)
+			if err != nil && !errors.Is(err, ErrNotFound) {
+				return nil, err
+			}
+			if o.Individual() {
+				viewer.OrganizationIDNumber = o.IDNumber
+			}
 		}
 		results, next, err := s.page(ctx, s.store, viewer, st.Matches, from, st.AsOf, nil)
 		if err != nil {

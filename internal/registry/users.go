@@ -86,14 +86,12 @@ func (s *Service) UpdateUser(ctx context.Context, c Caller, id string, req UserU
 		}
 		u = was
 		if req.Roles != nil {
-			if holdsStaffRole(roles) {
-				o, err := tx.Organization(ctx, was.OrganizationID)
-				if err != nil {
-					return err
-				}
-				if o.Kind != OrgKindRegistry {
-					return Broke("roles", RuleStaffRole, "the staff roles (admin, auditor) are held only by users of the registry's own organizations (kind registry)")
-				}
+			o, err := tx.Organization(ctx, was.OrganizationID)
+			if err != nil {
+				return err
+			}
+			if err := rolesFit(o, roles); err != nil {
+				return err
 			}
 			u.Roles = roles
 		}
@@ -309,12 +307,29 @@ func (s *Service) CreateUser(ctx context.Context, c Caller, nu NewUser) (User, e
 		} else if err != nil {
 			return "", err
 		}
-		if holdsStaffRole(u.Roles) && o.Kind != OrgKindRegistry {
-			return "", Broke("roles", RuleStaffRole, "the staff roles (admin, auditor) are held only by users of the registry's own organizations (kind registry)")
+		if err := rolesFit(o, u.Roles); err != nil {
+			return "", err
 		}
 		return u.ID, tx.InsertUser(ctx, &u, hash, at)
 	})
 	return u, err
+}
+
+// rolesFit checks roles against the organization that holds them: the
+// staff roles only in the registry's own organizations, and an individual's
+// account only IndividualRoles.
+func rolesFit(o Organization, roles []string) error {
+	if holdsStaffRole(roles) && o.Kind != OrgKindRegistry {
+		return Broke("roles", RuleStaffRole, "the staff roles (admin, auditor) are held only by users of the registry's own organizations (kind registry)")
+	}
+	if o.Individual() {
+		for _, r := range roles {
+			if !slices.Contains(IndividualRoles, r) {
+				return BrokeValue("roles", RuleNotOneOf, fmt.Sprintf("an individual's account files no registrations: its users hold org_admin and searcher, not %q", r), r)
+			}
+		}
+	}
+	return nil
 }
 
 func dedupe(xs []string) []string {

@@ -221,9 +221,15 @@ func (s *site) signOut(w http.ResponseWriter, r *http.Request, c *call) error {
 	return nil
 }
 
-// signUpPage handles GET /signup.
+// signUpPage handles GET /signup, and GET /signup?kind=individual: an
+// individual's sign-up, with the identity number and address in place of
+// the USCC and the organization's kind.
 func (s *site) signUpPage(w http.ResponseWriter, r *http.Request, c *call) error {
-	s.renderForm(w, c, http.StatusOK, "signup", nil, url.Values{"kind": {"enterprise"}}, nil)
+	kind := "enterprise"
+	if r.URL.Query().Get("kind") == registry.OrgKindIndividual {
+		kind = registry.OrgKindIndividual
+	}
+	s.renderForm(w, c, http.StatusOK, "signup", nil, url.Values{"kind": {kind}}, nil)
 	return nil
 }
 
@@ -237,14 +243,23 @@ const signedUpCookie = "registry_signed_up"
 func (s *site) signUp(w http.ResponseWriter, r *http.Request, c *call) error {
 	f := r.PostForm
 	req := registry.SignUpRequest{
-		Organization: registry.OrganizationInput{Name: f.Get("name"), USCC: f.Get("uscc"), Kind: f.Get("kind")},
+		Organization: registry.OrganizationInput{Name: f.Get("name"), Kind: f.Get("kind")},
 		User:         registry.SignUpUser{Email: f.Get("email"), DisplayName: f.Get("display_name"), Password: f.Get("password")},
+	}
+	individual := req.Organization.Kind == registry.OrgKindIndividual
+	if individual {
+		// The person is the account's one user, by the same name.
+		req.Organization.IDNumber, req.Organization.Address = f.Get("id_number"), f.Get("address")
+		req.User.DisplayName = req.Organization.Name
+	} else {
+		req.Organization.USCC = f.Get("uscc")
 	}
 	c.audited(auth.SignUp, "")
 	out, err := s.svc.SignUp(c.ctx(), c.caller, req)
 	if errors.Is(err, registry.ErrConflict) {
-		if done := s.signedUp(r); done != nil && done.Organization.USCC == strings.ToUpper(strings.TrimSpace(req.Organization.USCC)) &&
-			done.User.Email == strings.ToLower(strings.TrimSpace(req.User.Email)) {
+		if done := s.signedUp(r); done != nil && done.User.Email == strings.ToLower(strings.TrimSpace(req.User.Email)) &&
+			(individual && done.Organization.IDNumber == registry.MaskIDNumber(strings.ToUpper(strings.TrimSpace(req.Organization.IDNumber))) ||
+				!individual && done.Organization.USCC == strings.ToUpper(strings.TrimSpace(req.Organization.USCC))) {
 			// This browser's own sign-up, sent again.
 			http.Redirect(w, r, "/signup/submitted", http.StatusSeeOther)
 			return nil
@@ -252,10 +267,15 @@ func (s *site) signUp(w http.ResponseWriter, r *http.Request, c *call) error {
 	}
 	if err != nil {
 		form := url.Values{"name": {req.Organization.Name}, "uscc": {req.Organization.USCC}, "kind": {req.Organization.Kind},
+			"id_number": {req.Organization.IDNumber}, "address": {req.Organization.Address},
 			"email": {req.User.Email}, "display_name": {req.User.DisplayName}}
 		return s.formFailed(w, c, "signup", nil, form, "", err)
 	}
+	// The cookie is not secret: an individual's number is kept masked.
 	v := url.Values{"name": {out.Organization.Name}, "uscc": {out.Organization.USCC}, "email": {out.User.Email}}
+	if out.Organization.Individual() {
+		v.Set("id_number", registry.MaskIDNumber(out.Organization.IDNumber))
+	}
 	s.setCookie(w, r, signedUpCookie, v.Encode(), 60*60)
 	http.Redirect(w, r, "/signup/submitted", http.StatusSeeOther)
 	return nil
@@ -264,11 +284,14 @@ func (s *site) signUp(w http.ResponseWriter, r *http.Request, c *call) error {
 // signedUp is the sign-up this browser made last, if it remembers one.
 func (s *site) signedUp(r *http.Request) *registry.SignedUp {
 	v, err := url.ParseQuery(s.cookie(r, signedUpCookie))
-	if err != nil || v.Get("uscc") == "" {
+	if err != nil || v.Get("uscc") == "" && v.Get("id_number") == "" {
 		return nil
 	}
-	return &registry.SignedUp{Organization: registry.Organization{Name: v.Get("name"), USCC: v.Get("uscc"), Status: registry.OrgPending},
-		User: registry.User{Email: v.Get("email")}}
+	o := registry.Organization{Name: v.Get("name"), USCC: v.Get("uscc"), IDNumber: v.Get("id_number"), Status: registry.OrgPending}
+	if o.IDNumber != "" {
+		o.Kind = registry.OrgKindIndividual
+	}
+	return &registry.SignedUp{Organization: o, User: registry.User{Email: v.Get("email")}}
 }
 
 // signUpSubmitted handles GET /signup/submitted: the sign-up is awaiting

@@ -128,6 +128,10 @@ func (s *site) formFailed(w http.ResponseWriter, c *call, page string, data any,
 		for field, msg := range s.views.fieldErrors(c.lang, verr) {
 			errs[prefix+field] = msg
 		}
+	} else if ref := (*registry.Refusal)(nil); errors.As(err, &ref) && ref.Field != "" {
+		// A refusal about one field (a USCC or identity number another
+		// account holds) is shown beside it.
+		errs[prefix+ref.Field] = s.views.refusal(c.lang, p.Code+"."+ref.Field, err)
 	} else {
 		errs[prefix+"form"] = s.views.refusal(c.lang, p.Code, err)
 	}

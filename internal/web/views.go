@@ -177,6 +177,12 @@ func (p *Page) With(data any) *Page {
 	return &q
 }
 
+// Individual reports whether the page is shown to a user of an individual's
+// account, who acts as a person and not for an organization.
+func (p *Page) Individual() bool {
+	return p.Me != nil && p.Me.Organization != nil && p.Me.Organization.Individual()
+}
+
 // Time shows an instant in Beijing time, named as the page's language
 // names it (北京时间, UTC+8): "CST" means other zones to many readers.
 func (p *Page) Time(t registry.Time) string { return display.Time(t, p.Lang) }

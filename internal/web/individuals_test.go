@@ -1,0 +1,157 @@
+package web_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+func TestAnIndividualSignsUpAndObjectsAsAGrantor(t *testing.T) {
+	s := newSite(t)
+	admin := s.staff("admin")
+	bank := s.bank("registrant", "searcher")
+	const id = "44030419851231002X"
+
+	b := s.browser()
+	b.get("/signup")
+	if !strings.Contains(b.last, `href="/signup?kind=individual"`) {
+		t.Fatalf("the sign-up page offers no individual's sign-up:\n%s", b.last)
+	}
+	b.get("/signup?kind=individual")
+	if !strings.Contains(b.last, "注册个人账户") || !strings.Contains(b.last, `name="id_number"`) || !strings.Contains(b.last, `name="address"`) ||
+		strings.Contains(b.last, `name="uscc"`) || !strings.Contains(b.last, `name="kind" value="individual"`) {
+		t.Fatalf("the individual's sign-up page:\n%s", b.last)
+	}
+	form := url.Values{"kind": {"individual"}, "name": {"王五"}, "id_number": {"440304198512310021"}, "address": {"广东省深圳市福田区深南大道1号"},
+		"email": {"wangwu@example.cn"}, "password": {password}}
+	// A wrong check character is shown beside the field, the rest kept.
+	if res := b.post("/signup", form); res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(b.last, "身份证件号码无效") ||
+		!strings.Contains(b.last, `value="广东省深圳市福田区深南大道1号"`) || !strings.Contains(b.last, "注册个人账户") {
+		t.Fatalf("a bad identity number: %d\n%s", res.StatusCode, b.last)
+	}
+	form.Set("id_number", strings.ToLower(id))
+	if res := b.post("/signup", form); res.StatusCode != http.StatusOK || res.Request.URL.Path != "/signup/submitted" {
+		t.Fatalf("sign-up: %d at %s\n%s", res.StatusCode, res.Request.URL, b.last)
+	}
+	// The page after it, kept in a cookie, shows the number masked only.
+	if !strings.Contains(b.last, "440304************") || strings.Contains(b.last, id) {
+		t.Errorf("the submitted page shows the number:\n%s", b.last)
+	}
+	other := s.browser()
+	other.get("/signup?kind=individual")
+	form.Set("email", "someone@example.cn")
+	form.Del("csrf")
+	if res := other.post("/signup", form); res.StatusCode != http.StatusConflict || !strings.Contains(other.last, "该身份证件号码已有账户") {
+		t.Errorf("another sign-up with the same number: %d\n%s", res.StatusCode, other.last)
+	}
+
+	a := s.browser()
+	a.signIn(admin)
+	a.get("/admin/organizations?status=pending")
+	if !strings.Contains(a.last, id) || !strings.Contains(a.last, "<td>个人</td>") {
+		t.Fatalf("the administrator does not see the individual whole:\n%s", a.last)
+	}
+	orgs := s.api(200, "GET", "/organizations?status=pending", adminToken, nil)["items"].([]any)
+	org := orgs[0].(map[string]any)["id"].(string)
+	a.post("/admin/organizations/"+org+"/approval", url.Values{})
+
+	number := s.api(201, "POST", "/registrations", bank.Token, map[string]any{
+		"kind":            "chattel_mortgage",
+		"grantors":        []any{map[string]any{"type": "individual", "name": "王五", "id_number": id}},
+		"secured_parties": []any{map[string]any{"type": "organization", "name": "上海星辰银行", "uscc": bank.USCC}},
+		"collateral":      map[string]any{"description": "挖掘机一台", "items": []any{}},
+		"period_months":   12,
+	})["number"].(string)
+
+	b.signIn(user{Email: "wangwu@example.cn"})
+	b.get("/registrations/" + number)
+	if !strings.Contains(b.last, id) || !strings.Contains(b.last, `action="/registrations/`+number+`/objections"`) {
+		t.Fatalf("the individual's view of a registration naming it:\n%s", b.last)
+	}
+	res := b.post("/registrations/"+number+"/objections", url.Values{"idempotency_key": {regexpField("idempotency_key", b.last)}, "statement": {"本人从未设立此项担保"}})
+	if res.StatusCode != http.StatusOK || !strings.Contains(b.last, "异议登记已完成") {
+		t.Fatalf("objection: %d\n%s", res.StatusCode, b.last)
+	}
+	// A searcher of another organization sees the number masked.
+	sid, scode := s.org("上海某贸易有限公司", "enterprise")
+	stranger := s.user(sid, scode, "searcher")
+	c := s.browser()
+	c.signIn(stranger)
+	c.get("/registrations/" + number)
+	if strings.Contains(c.last, id) || !strings.Contains(c.last, "440304************") {
+		t.Errorf("another organization's view shows the number:\n%s", c.last)
+	}
+}
+
+// TestBrowserIndividual is an individual's account through the pages, in
+// each language: the sign-up as an individual, the administrator's list
+// that shows the whole number, and the objection to a registration that
+// names the individual as its grantor.
+func TestBrowserIndividual(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser flows take a while")
+	}
+	s := newSite(t)
+	admin := s.staff("admin")
+	bank := s.bank("registrant", "searcher")
+	for i, lang := range []string{"zh", "en"} {
+		t.Run(lang, func(t *testing.T) {
+			c := loadCatalog(t, lang)
+			id := []string{"310115199001011232", "110101199003074514"}[i]
+			person := user{Email: fmt.Sprintf("person%d@example.cn", i)}
+
+			b := s.open(t, lang)
+			b.do(chromedp.Navigate(s.url+"/signup"), chromedp.WaitVisible(chromedp.CSS("#as-individual")),
+				chromedp.Click(chromedp.CSS("#as-individual")), chromedp.WaitVisible(chromedp.CSS("#id_number")))
+			if got := b.text("h1"); got != c.tr("signup.individual_title") {
+				t.Errorf("the individual's sign-up is titled %q", got)
+			}
+			b.labelled()
+			b.do(chromedp.SendKeys(chromedp.CSS("#name"), "赵六"),
+				chromedp.SendKeys(chromedp.CSS("#id_number"), id),
+				chromedp.SendKeys(chromedp.CSS("#address"), "上海市浦东新区世纪大道100号"),
+				chromedp.SendKeys(chromedp.CSS("#email"), person.Email),
+				chromedp.SendKeys(chromedp.CSS("#password"), password))
+			b.screenshot("individual-signup")
+			b.do(chromedp.Click(chromedp.CSS("form[action='/signup'] button[type=submit]")), chromedp.WaitVisible(chromedp.CSS("#pending")))
+			b.screenshot("individual-submitted")
+			if got := b.text(".next-steps li"); got != c.tr("signup.next.review_individual") {
+				t.Errorf("the next step after an individual's sign-up: %q", got)
+			}
+
+			a := s.open(t, lang)
+			a.signIn(admin)
+			a.do(chromedp.Navigate(s.url+"/admin/organizations?status=pending"), chromedp.WaitVisible(chromedp.CSS("table.orgs")))
+			if got := a.text("table.orgs .id-number"); got != id {
+				t.Errorf("the administrator sees the number as %q", got)
+			}
+			a.screenshot("individual-organizations")
+			orgs := s.api(200, "GET", "/organizations?status=pending", adminToken, nil)["items"].([]any)
+			s.api(201, "POST", "/organizations/"+orgs[0].(map[string]any)["id"].(string)+"/approval", adminToken, nil)
+
+			number := s.api(201, "POST", "/registrations", bank.Token, map[string]any{
+				"kind":            "chattel_mortgage",
+				"grantors":        []any{map[string]any{"type": "individual", "name": "赵六", "id_number": id}},
+				"secured_parties": []any{map[string]any{"type": "organization", "name": "上海星辰银行", "uscc": bank.USCC}},
+				"collateral":      map[string]any{"description": "挖掘机一台", "items": []any{}},
+				"period_months":   12,
+			})["number"].(string)
+			b.signIn(person)
+			b.do(chromedp.Navigate(s.url+"/registrations/"+number), chromedp.WaitVisible(chromedp.CSS("#statement")))
+			if got := b.text(".who"); got != "赵六" {
+				t.Errorf("the individual is shown as %q: its name once, not as a person of an organization", got)
+			}
+			b.do(chromedp.SendKeys(chromedp.CSS("#statement"), "本人从未设立此项担保"))
+			b.screenshot("individual-objection")
+			b.do(chromedp.Click(chromedp.CSS("form#objection button[type=submit]")), chromedp.WaitVisible(chromedp.CSS("form[action$='/withdrawal']")))
+			b.screenshot("individual-objected")
+			if got := b.text("h2[id^='obj-']"); !strings.HasPrefix(got, c.tr("act.your_objection_individual")) {
+				t.Errorf("the individual's objection is headed %q", got)
+			}
+		})
+	}
+}

@@ -138,6 +138,30 @@ func (e CertificateStatus) Valid() bool {
 	}
 }
 
+// Defines values for ChangedSummaryStatus.
+const (
+	ChangedSummaryStatusCancelled ChangedSummaryStatus = "cancelled"
+	ChangedSummaryStatusEffective ChangedSummaryStatus = "effective"
+	ChangedSummaryStatusExpired   ChangedSummaryStatus = "expired"
+	ChangedSummaryStatusRevoked   ChangedSummaryStatus = "revoked"
+)
+
+// Valid indicates whether the value is a known member of the ChangedSummaryStatus enum.
+func (e ChangedSummaryStatus) Valid() bool {
+	switch e {
+	case ChangedSummaryStatusCancelled:
+		return true
+	case ChangedSummaryStatusEffective:
+		return true
+	case ChangedSummaryStatusExpired:
+		return true
+	case ChangedSummaryStatusRevoked:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for FieldErrorRule.
 const (
 	AlreadyGrantor  FieldErrorRule = "already_grantor"
@@ -164,6 +188,7 @@ const (
 	NotOneOf        FieldErrorRule = "not_one_of"
 	NotUtf8         FieldErrorRule = "not_utf8"
 	NotWatched      FieldErrorRule = "not_watched"
+	OneChange       FieldErrorRule = "one_change"
 	OneCriterion    FieldErrorRule = "one_criterion"
 	OrganizationId  FieldErrorRule = "organization_id"
 	PasswordShort   FieldErrorRule = "password_short"
@@ -226,6 +251,8 @@ func (e FieldErrorRule) Valid() bool {
 	case NotUtf8:
 		return true
 	case NotWatched:
+		return true
+	case OneChange:
 		return true
 	case OneCriterion:
 		return true
@@ -1161,6 +1188,52 @@ type Certificate struct {
 
 // CertificateStatus the registration's status now; absent for a search certificate
 type CertificateStatus string
+
+// Change One change of a bulk request: exactly one of extension, cancellation and amendment
+type Change struct {
+	// Amendment at least one change
+	Amendment    *Amendment    `json:"amendment,omitempty"`
+	Cancellation *Cancellation `json:"cancellation,omitempty"`
+	Extension    *Extension    `json:"extension,omitempty"`
+
+	// IfMatch the version the change expects, as an If-Match header gives it ("3"); any when absent
+	IfMatch *string `json:"if_match,omitempty"`
+
+	// Number the registration's number
+	Number string `json:"number"`
+}
+
+// ChangeAnswer defines model for ChangeAnswer.
+type ChangeAnswer struct {
+	Results []ChangeResult `json:"results"`
+}
+
+// ChangeResult One change's outcome: registration when made (201), else problem: the problem the change alone would have had, or 503 unavailable for one the request's time did not reach.
+type ChangeResult struct {
+	Index   int      `json:"index"`
+	Problem *Problem `json:"problem,omitempty"`
+
+	// Registration The registration as a change of a bulk request left it, in brief, with the change's event (GET /registrations/{number} has the whole)
+	Registration *ChangedSummary `json:"registration,omitempty"`
+
+	// Status 201 made; 503 not made because the request's time ran out (send it again); else the status the change alone would have had
+	Status int `json:"status"`
+}
+
+// ChangedSummary The registration as a change of a bulk request left it, in brief, with the change's event (GET /registrations/{number} has the whole)
+type ChangedSummary struct {
+	EventNumber string               `json:"event_number"`
+	ExpiresAt   time.Time            `json:"expires_at"`
+	LogIndex    int                  `json:"log_index"`
+	Number      string               `json:"number"`
+	Status      ChangedSummaryStatus `json:"status"`
+
+	// Version its ETag's value: the if_match of a change after this one
+	Version int `json:"version"`
+}
+
+// ChangedSummaryStatus defines model for ChangedSummary.Status.
+type ChangedSummaryStatus string
 
 // Collateral defines model for Collateral.
 type Collateral struct {
@@ -2201,6 +2274,17 @@ type FileBatchParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ChangeBatchJSONBody defines parameters for ChangeBatch.
+type ChangeBatchJSONBody struct {
+	Changes []Change `json:"changes"`
+}
+
+// ChangeBatchParams defines parameters for ChangeBatch.
+type ChangeBatchParams struct {
+	// IdempotencyKey a retry with the same key and request gets the first answer (with Idempotent-Replayed: true); the same key with another request is 422 idempotency_key_reused
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // AmendRegistrationParams defines parameters for AmendRegistration.
 type AmendRegistrationParams struct {
 	// ModificationCode lets a registrant of any organization act for the controller
@@ -2434,6 +2518,9 @@ type FileRegistrationJSONRequestBody = Filing
 
 // FileBatchJSONRequestBody defines body for FileBatch for application/json ContentType.
 type FileBatchJSONRequestBody FileBatchJSONBody
+
+// ChangeBatchJSONRequestBody defines body for ChangeBatch for application/json ContentType.
+type ChangeBatchJSONRequestBody ChangeBatchJSONBody
 
 // AmendRegistrationJSONRequestBody defines body for AmendRegistration for application/json ContentType.
 type AmendRegistrationJSONRequestBody = Amendment
@@ -2815,6 +2902,24 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /registrations/batch (the `FileBatch` operationId).
 	FileBatch(ctx context.Context, params *FileBatchParams, body FileBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ChangeBatchWithBody Make up to 1,000 extensions, cancellations and amendments, each made or refused on its own exactly as alone (registrant); with an Idempotency-Key the whole answer replays
+	//
+	// Each change names its registration, may name the version it expects (`if_match`, as the If-Match header of a change alone: a change to an older version is refused 412 `version_mismatch` in its place), and holds exactly one of `extension`, `cancellation` and `amendment` (else 422 `extension`, rule `one_change`, in its place). Each is checked, permitted, audited, logged and noticed exactly as `POST /registrations/{number}/extensions`, `/cancellation` or `/amendments` would be; one refused leaves the others made. Changes to the same registration are made one after the other, in the request's order. The body is read and paced as `POST /registrations/batch` reads and paces its filings: a change the request's time did not reach is answered 503 `unavailable` in its place and is not made.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /registrations/changes (the `ChangeBatch` operationId).
+	ChangeBatchWithBody(ctx context.Context, params *ChangeBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ChangeBatch Make up to 1,000 extensions, cancellations and amendments, each made or refused on its own exactly as alone (registrant); with an Idempotency-Key the whole answer replays
+	//
+	// Each change names its registration, may name the version it expects (`if_match`, as the If-Match header of a change alone: a change to an older version is refused 412 `version_mismatch` in its place), and holds exactly one of `extension`, `cancellation` and `amendment` (else 422 `extension`, rule `one_change`, in its place). Each is checked, permitted, audited, logged and noticed exactly as `POST /registrations/{number}/extensions`, `/cancellation` or `/amendments` would be; one refused leaves the others made. Changes to the same registration are made one after the other, in the request's order. The body is read and paced as `POST /registrations/batch` reads and paces its filings: a change the request's time did not reach is answered 503 `unavailable` in its place and is not made.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /registrations/changes (the `ChangeBatch` operationId).
+	ChangeBatch(ctx context.Context, params *ChangeBatchParams, body ChangeBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetRegistration A registration by any of its event numbers
 	//
@@ -3809,6 +3914,44 @@ func (c *Client) FileBatchWithBody(ctx context.Context, params *FileBatchParams,
 // Corresponds with POST /registrations/batch (the `FileBatch` operationId).
 func (c *Client) FileBatch(ctx context.Context, params *FileBatchParams, body FileBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewFileBatchRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ChangeBatchWithBody Make up to 1,000 extensions, cancellations and amendments, each made or refused on its own exactly as alone (registrant); with an Idempotency-Key the whole answer replays
+//
+// Each change names its registration, may name the version it expects (`if_match`, as the If-Match header of a change alone: a change to an older version is refused 412 `version_mismatch` in its place), and holds exactly one of `extension`, `cancellation` and `amendment` (else 422 `extension`, rule `one_change`, in its place). Each is checked, permitted, audited, logged and noticed exactly as `POST /registrations/{number}/extensions`, `/cancellation` or `/amendments` would be; one refused leaves the others made. Changes to the same registration are made one after the other, in the request's order. The body is read and paced as `POST /registrations/batch` reads and paces its filings: a change the request's time did not reach is answered 503 `unavailable` in its place and is not made.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /registrations/changes (the `ChangeBatch` operationId).
+func (c *Client) ChangeBatchWithBody(ctx context.Context, params *ChangeBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewChangeBatchRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ChangeBatch Make up to 1,000 extensions, cancellations and amendments, each made or refused on its own exactly as alone (registrant); with an Idempotency-Key the whole answer replays
+//
+// Each change names its registration, may name the version it expects (`if_match`, as the If-Match header of a change alone: a change to an older version is refused 412 `version_mismatch` in its place), and holds exactly one of `extension`, `cancellation` and `amendment` (else 422 `extension`, rule `one_change`, in its place). Each is checked, permitted, audited, logged and noticed exactly as `POST /registrations/{number}/extensions`, `/cancellation` or `/amendments` would be; one refused leaves the others made. Changes to the same registration are made one after the other, in the request's order. The body is read and paced as `POST /registrations/batch` reads and paces its filings: a change the request's time did not reach is answered 503 `unavailable` in its place and is not made.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /registrations/changes (the `ChangeBatch` operationId).
+func (c *Client) ChangeBatch(ctx context.Context, params *ChangeBatchParams, body ChangeBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewChangeBatchRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -6583,6 +6726,61 @@ func NewFileBatchRequestWithBody(server string, params *FileBatchParams, content
 	return req, nil
 }
 
+// NewChangeBatchRequest calls the generic ChangeBatch builder with application/json body
+func NewChangeBatchRequest(server string, params *ChangeBatchParams, body ChangeBatchJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewChangeBatchRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewChangeBatchRequestWithBody constructs an http.Request for the ChangeBatch method, with any body, and a specified content type
+func NewChangeBatchRequestWithBody(server string, params *ChangeBatchParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/registrations/changes")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewGetRegistrationRequest constructs an http.Request for the GetRegistration method
 func NewGetRegistrationRequest(server string, number Number) (*http.Request, error) {
 	var err error
@@ -8848,6 +9046,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /registrations/batch (the `FileBatch` operationId).
 	FileBatchWithResponse(ctx context.Context, params *FileBatchParams, body FileBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*FileBatchResponse, error)
+
+	// ChangeBatchWithBodyWithResponse Make up to 1,000 extensions, cancellations and amendments, each made or refused on its own exactly as alone (registrant); with an Idempotency-Key the whole answer replays
+	//
+	// Each change names its registration, may name the version it expects (`if_match`, as the If-Match header of a change alone: a change to an older version is refused 412 `version_mismatch` in its place), and holds exactly one of `extension`, `cancellation` and `amendment` (else 422 `extension`, rule `one_change`, in its place). Each is checked, permitted, audited, logged and noticed exactly as `POST /registrations/{number}/extensions`, `/cancellation` or `/amendments` would be; one refused leaves the others made. Changes to the same registration are made one after the other, in the request's order. The body is read and paced as `POST /registrations/batch` reads and paces its filings: a change the request's time did not reach is answered 503 `unavailable` in its place and is not made.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /registrations/changes (the `ChangeBatch` operationId).
+	ChangeBatchWithBodyWithResponse(ctx context.Context, params *ChangeBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ChangeBatchResponse, error)
+
+	// ChangeBatchWithResponse Make up to 1,000 extensions, cancellations and amendments, each made or refused on its own exactly as alone (registrant); with an Idempotency-Key the whole answer replays
+	//
+	// Each change names its registration, may name the version it expects (`if_match`, as the If-Match header of a change alone: a change to an older version is refused 412 `version_mismatch` in its place), and holds exactly one of `extension`, `cancellation` and `amendment` (else 422 `extension`, rule `one_change`, in its place). Each is checked, permitted, audited, logged and noticed exactly as `POST /registrations/{number}/extensions`, `/cancellation` or `/amendments` would be; one refused leaves the others made. Changes to the same registration are made one after the other, in the request's order. The body is read and paced as `POST /registrations/batch` reads and paces its filings: a change the request's time did not reach is answered 503 `unavailable` in its place and is not made.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /registrations/changes (the `ChangeBatch` operationId).
+	ChangeBatchWithResponse(ctx context.Context, params *ChangeBatchParams, body ChangeBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*ChangeBatchResponse, error)
 
 	// GetRegistrationWithResponse A registration by any of its event numbers
 	//
@@ -12865,6 +13081,131 @@ func (r FileBatchResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r FileBatchResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ChangeBatchResponse200Headers the declared response headers of an HTTP 200 response for ChangeBatch
+type ChangeBatchResponse200Headers struct {
+	IdempotentReplayed *string
+}
+
+// ChangeBatchResponse401Headers the declared response headers of an HTTP 401 response for ChangeBatch
+type ChangeBatchResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ChangeBatchResponse429Headers the declared response headers of an HTTP 429 response for ChangeBatch
+type ChangeBatchResponse429Headers struct {
+	RetryAfter *int
+}
+
+// ChangeBatchResponse503Headers the declared response headers of an HTTP 503 response for ChangeBatch
+type ChangeBatchResponse503Headers struct {
+	RetryAfter *int
+}
+
+type ChangeBatchResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ChangeAnswer
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthenticated
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ChangeBatchResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ChangeBatchResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ChangeBatchResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ChangeBatchResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ChangeBatchResponse) GetJSON200() *ChangeAnswer {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ChangeBatchResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ChangeBatchResponse) GetApplicationproblemJSON401() *Unauthenticated {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ChangeBatchResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ChangeBatchResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ChangeBatchResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ChangeBatchResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ChangeBatchResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ChangeBatchResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ChangeBatchResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ChangeBatchResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ChangeBatchResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ChangeBatchResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -17167,6 +17508,36 @@ func (c *ClientWithResponses) FileBatchWithResponse(ctx context.Context, params 
 	return ParseFileBatchResponse(rsp)
 }
 
+// ChangeBatchWithBodyWithResponse Make up to 1,000 extensions, cancellations and amendments, each made or refused on its own exactly as alone (registrant); with an Idempotency-Key the whole answer replays
+//
+// Each change names its registration, may name the version it expects (`if_match`, as the If-Match header of a change alone: a change to an older version is refused 412 `version_mismatch` in its place), and holds exactly one of `extension`, `cancellation` and `amendment` (else 422 `extension`, rule `one_change`, in its place). Each is checked, permitted, audited, logged and noticed exactly as `POST /registrations/{number}/extensions`, `/cancellation` or `/amendments` would be; one refused leaves the others made. Changes to the same registration are made one after the other, in the request's order. The body is read and paced as `POST /registrations/batch` reads and paces its filings: a change the request's time did not reach is answered 503 `unavailable` in its place and is not made.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /registrations/changes (the `ChangeBatch` operationId).
+func (c *ClientWithResponses) ChangeBatchWithBodyWithResponse(ctx context.Context, params *ChangeBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ChangeBatchResponse, error) {
+	rsp, err := c.ChangeBatchWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseChangeBatchResponse(rsp)
+}
+
+// ChangeBatchWithResponse Make up to 1,000 extensions, cancellations and amendments, each made or refused on its own exactly as alone (registrant); with an Idempotency-Key the whole answer replays
+//
+// Each change names its registration, may name the version it expects (`if_match`, as the If-Match header of a change alone: a change to an older version is refused 412 `version_mismatch` in its place), and holds exactly one of `extension`, `cancellation` and `amendment` (else 422 `extension`, rule `one_change`, in its place). Each is checked, permitted, audited, logged and noticed exactly as `POST /registrations/{number}/extensions`, `/cancellation` or `/amendments` would be; one refused leaves the others made. Changes to the same registration are made one after the other, in the request's order. The body is read and paced as `POST /registrations/batch` reads and paces its filings: a change the request's time did not reach is answered 503 `unavailable` in its place and is not made.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /registrations/changes (the `ChangeBatch` operationId).
+func (c *ClientWithResponses) ChangeBatchWithResponse(ctx context.Context, params *ChangeBatchParams, body ChangeBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*ChangeBatchResponse, error) {
+	rsp, err := c.ChangeBatch(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseChangeBatchResponse(rsp)
+}
+
 // GetRegistrationWithResponse A registration by any of its event numbers
 //
 // The registration's parties (an organization named as a grantor or secured party, by its USCC), its controller and the registry's staff read it with any role. Anyone else is reading the register, which is searching it: it needs the `searcher` role (else 403), and each read is audited as `registration.read` with outcome `success` and the number asked for as its target. The same holds for its certificate PDF.
@@ -21388,6 +21759,131 @@ func ParseFileBatchResponse(rsp *http.Response) (*FileBatchResponse, error) {
 		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers FileBatchResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseChangeBatchResponse parses an HTTP response from a ChangeBatchWithResponse call
+func ParseChangeBatchResponse(rsp *http.Response) (*ChangeBatchResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ChangeBatchResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ChangeAnswer
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthenticated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ChangeBatchResponse200Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers ChangeBatchResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ChangeBatchResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers ChangeBatchResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

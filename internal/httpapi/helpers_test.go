@@ -74,6 +74,8 @@ type env struct {
 	clock *clock
 	svc   *registry.Service
 	store *postgres.Store
+	// url is the test database's address.
+	url string
 	// verifierKey checks the log's checkpoints.
 	verifierKey string
 }
@@ -129,7 +131,7 @@ func newEnvWith(t testing.TB, configure func(*registry.Config), options ...func(
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return &env{t: t, h: h, db: db, clock: c, svc: svc, store: store, verifierKey: vkey}
+	return &env{t: t, h: h, db: db, clock: c, svc: svc, store: store, url: url, verifierKey: vkey}
 }
 
 var (

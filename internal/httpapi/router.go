@@ -104,6 +104,7 @@ var routes = []route{
 	{"GET", "/me", auth.ReadMe, bearer, (*api).me},
 	{"POST", "/registrations", auth.FileRegistration, bearer, (*api).file},
 	{"POST", "/registrations/batch", auth.FileRegistration, bearer, (*api).fileBatch},
+	{"POST", "/registrations/changes", auth.ChangeRegistrations, bearer, (*api).changeBatch},
 	{"GET", "/registrations", auth.ListRegistrations, bearer, (*api).list},
 	{"GET", "/registrations/:number", auth.ReadRegistration, bearer, (*api).registration},
 	{"GET", "/registrations/:number/certificate.pdf", auth.ReadRegistration, bearer, (*api).registrationPDF},

@@ -187,10 +187,11 @@ const (
 	RuleAlreadyGrantor  Rule = "already_grantor"
 	RuleLastGrantor     Rule = "last_grantor"
 	RuleNotWatched      Rule = "not_watched"
+	RuleOneChange       Rule = "one_change"
 )
 
 // Rules lists every rule, for those who translate them.
-var Rules = []Rule{RuleRequired, RuleAtLeastOne, RuleAtMost, RuleTooLong, RulePeriod, RuleNotOneOf, RuleCurrency, RuleCountry, RuleAmount, RulePositive, RuleLettersOrDigits, RuleDate, RuleFuture, RulePasswordShort, RuleEmail, RuleControl, RuleBidi, RuleNotUTF8, RuleStaffRole, RuleUSCCOrForeign, RuleIndividualID, RuleOrganizationID, RuleDomesticCountry, RuleDomesticUSCC, RuleForeignOnly, RuleOneCriterion, RuleChangesNothing, RuleRepeats, RuleItemID, RuleItemRegistered, RuleNotGrantor, RuleAlreadyGrantor, RuleLastGrantor, RuleNotWatched}
+var Rules = []Rule{RuleRequired, RuleAtLeastOne, RuleAtMost, RuleTooLong, RulePeriod, RuleNotOneOf, RuleCurrency, RuleCountry, RuleAmount, RulePositive, RuleLettersOrDigits, RuleDate, RuleFuture, RulePasswordShort, RuleEmail, RuleControl, RuleBidi, RuleNotUTF8, RuleStaffRole, RuleUSCCOrForeign, RuleIndividualID, RuleOrganizationID, RuleDomesticCountry, RuleDomesticUSCC, RuleForeignOnly, RuleOneCriterion, RuleChangesNothing, RuleRepeats, RuleItemID, RuleItemRegistered, RuleNotGrantor, RuleAlreadyGrantor, RuleLastGrantor, RuleNotWatched, RuleOneChange}
 
 // ValidationError is well-formed input whose content is wrong, one entry per field.
 type ValidationError struct {

@@ -92,6 +92,8 @@ var routes = []route{
 	{"POST", "/organizations/:id/approval", auth.ApproveOrganization, bearer, (*api).approveOrganization},
 	{"POST", "/organizations/:id/suspension", auth.SuspendOrganization, bearer, (*api).suspendOrganization},
 	{"POST", "/organizations/:id/rejection", auth.RejectOrganization, bearer, (*api).rejectOrganization},
+	{"POST", "/organizations/:id/succession", auth.StartSuccession, bearer, (*api).startSuccession},
+	{"GET", "/successions/:id", auth.ReadSuccession, bearer, (*api).succession},
 	{"POST", "/users", auth.CreateUser, bearer, (*api).createUser},
 	{"GET", "/users", auth.ListUsers, bearer, (*api).users},
 	{"PATCH", "/users/:id", auth.UpdateUser, bearer, (*api).updateUser},

@@ -1,6 +1,7 @@
 // Package bulkcsv reads filings from a CSV file, one a row, for bulk filing
-// (registryctl file and the bulk filing page). Its header names the
-// columns, in any order: kind, grantor_name, grantor_uscc, secured_name and
+// (registryctl file and the bulk filing page), and amendments for the bulk
+// changes page (changes.go). A filings file's header names the columns, in
+// any order: kind, grantor_name, grantor_uscc, secured_name and
 // secured_uscc are required; description, period_months, serial_numbers
 // (';'-separated equipment), max_amount, currency and reference are not.
 package bulkcsv

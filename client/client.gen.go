@@ -717,6 +717,60 @@ func (e StatisticsBy) Valid() bool {
 	}
 }
 
+// Defines values for SuccessionBasis.
+const (
+	SuccessionBasisDivision SuccessionBasis = "division"
+	SuccessionBasisMerger   SuccessionBasis = "merger"
+)
+
+// Valid indicates whether the value is a known member of the SuccessionBasis enum.
+func (e SuccessionBasis) Valid() bool {
+	switch e {
+	case SuccessionBasisDivision:
+		return true
+	case SuccessionBasisMerger:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SuccessionStatus.
+const (
+	Done    SuccessionStatus = "done"
+	Running SuccessionStatus = "running"
+)
+
+// Valid indicates whether the value is a known member of the SuccessionStatus enum.
+func (e SuccessionStatus) Valid() bool {
+	switch e {
+	case Done:
+		return true
+	case Running:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SuccessionRequestBasis.
+const (
+	SuccessionRequestBasisDivision SuccessionRequestBasis = "division"
+	SuccessionRequestBasisMerger   SuccessionRequestBasis = "merger"
+)
+
+// Valid indicates whether the value is a known member of the SuccessionRequestBasis enum.
+func (e SuccessionRequestBasis) Valid() bool {
+	switch e {
+	case SuccessionRequestBasisDivision:
+		return true
+	case SuccessionRequestBasisMerger:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for UserLanguage.
 const (
 	UserLanguageEn UserLanguage = "en"
@@ -1896,6 +1950,51 @@ type StatisticsRow struct {
 	SearchesBelow *int `json:"searches_below,omitempty"`
 }
 
+// Succession defines model for Succession.
+type Succession struct {
+	Attachment     *Attachment     `json:"attachment,omitempty"`
+	Basis          SuccessionBasis `json:"basis"`
+	DocumentNumber string          `json:"document_number"`
+
+	// Done passed, each by its own assignment
+	Done int `json:"done"`
+
+	// Failed not passed: by its turn the registration had ended or passed to another
+	Failed        int                `json:"failed"`
+	FinishedAt    *time.Time         `json:"finished_at,omitempty"`
+	Id            openapi_types.UUID `json:"id"`
+	PredecessorId openapi_types.UUID `json:"predecessor_id"`
+	RequestedAt   time.Time          `json:"requested_at"`
+	Status        SuccessionStatus   `json:"status"`
+	SuccessorId   openapi_types.UUID `json:"successor_id"`
+	SuccessorUscc string             `json:"successor_uscc"`
+
+	// Total the registrations to pass: those effective and controlled by the predecessor when it was asked for
+	Total int `json:"total"`
+}
+
+// SuccessionBasis defines model for Succession.Basis.
+type SuccessionBasis string
+
+// SuccessionStatus defines model for Succession.Status.
+type SuccessionStatus string
+
+// SuccessionRequest defines model for SuccessionRequest.
+type SuccessionRequest struct {
+	// Attachment an upload of the organization's or the successor's: that document; the assignments record its SHA-256
+	Attachment *openapi_types.UUID    `json:"attachment,omitempty"`
+	Basis      SuccessionRequestBasis `json:"basis"`
+
+	// DocumentNumber the number of the document the succession rests on (the registration authority's notice of the merger or division)
+	DocumentNumber string `json:"document_number"`
+
+	// SuccessorUscc the successor's USCC; it must have an active account
+	SuccessorUscc string `json:"successor_uscc"`
+}
+
+// SuccessionRequestBasis defines model for SuccessionRequest.Basis.
+type SuccessionRequestBasis string
+
 // TokenInfo defines model for TokenInfo.
 type TokenInfo struct {
 	CreatedAt time.Time          `json:"created_at"`
@@ -2213,6 +2312,12 @@ type RejectOrganizationParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// StartSuccessionParams defines parameters for StartSuccession.
+type StartSuccessionParams struct {
+	// IdempotencyKey a retry with the same key and request gets the first answer (with Idempotent-Replayed: true); the same key with another request is 422 idempotency_key_reused
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // SuspendOrganizationParams defines parameters for SuspendOrganization.
 type SuspendOrganizationParams struct {
 	// IdempotencyKey a retry with the same key and request gets the first answer (with Idempotent-Replayed: true); the same key with another request is 422 idempotency_key_reused
@@ -2506,6 +2611,9 @@ type CreateOrganizationJSONRequestBody = NewOrganization
 
 // RejectOrganizationJSONRequestBody defines body for RejectOrganization for application/json ContentType.
 type RejectOrganizationJSONRequestBody = RejectionRequest
+
+// StartSuccessionJSONRequestBody defines body for StartSuccession for application/json ContentType.
+type StartSuccessionJSONRequestBody = SuccessionRequest
 
 // SavePartyJSONRequestBody defines body for SaveParty for application/json ContentType.
 type SavePartyJSONRequestBody SavePartyJSONBody
@@ -2823,6 +2931,24 @@ type ClientInterface interface {
 	// Corresponds with POST /organizations/{id}/rejection (the `RejectOrganization` operationId).
 	RejectOrganization(ctx context.Context, id ID, params *RejectOrganizationParams, body RejectOrganizationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// StartSuccessionWithBody After a merger or division, pass every effective registration the organization controls to its successor (admin); 202, and a job passes them
+	//
+	// The successor is named by its USCC and must have an active account (422 `successor_uscc` otherwise, and when it is the organization itself). The registrations to pass are fixed now: those the organization controls that are effective. A job then passes each by an assignment of its own: an amendment event, with its own number, that puts the successor first among the secured parties in the predecessor's place, makes it the controller and records the succession (`succession` in the event's data); each is audited as `registration.succession` and noticed to both organizations. One that has ended, or passed to another, by its turn is not passed and counts as failed. A job cut short resumes where it stopped and passes none twice. 409 while another succession of the same organization is running.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /organizations/{id}/succession (the `StartSuccession` operationId).
+	StartSuccessionWithBody(ctx context.Context, id ID, params *StartSuccessionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StartSuccession After a merger or division, pass every effective registration the organization controls to its successor (admin); 202, and a job passes them
+	//
+	// The successor is named by its USCC and must have an active account (422 `successor_uscc` otherwise, and when it is the organization itself). The registrations to pass are fixed now: those the organization controls that are effective. A job then passes each by an assignment of its own: an amendment event, with its own number, that puts the successor first among the secured parties in the predecessor's place, makes it the controller and records the succession (`succession` in the event's data); each is audited as `registration.succession` and noticed to both organizations. One that has ended, or passed to another, by its turn is not passed and counts as failed. A job cut short resumes where it stopped and passes none twice. 409 while another succession of the same organization is running.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /organizations/{id}/succession (the `StartSuccession` operationId).
+	StartSuccession(ctx context.Context, id ID, params *StartSuccessionParams, body StartSuccessionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// SuspendOrganization Suspend an organization; its tokens stop working at once (admin)
 	//
 	// Corresponds with POST /organizations/{id}/suspension (the `SuspendOrganization` operationId).
@@ -3083,6 +3209,11 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /statistics (the `Statistics` operationId).
 	Statistics(ctx context.Context, params *StatisticsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// Succession A succession and how far it has got: total registrations to pass, done, failed (admin, auditor)
+	//
+	// Corresponds with GET /successions/{id} (the `Succession` operationId).
+	Succession(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListTokens A user's live tokens, never their secrets (the user; its org_admin, admin with user_id)
 	//
@@ -3714,6 +3845,44 @@ func (c *Client) RejectOrganizationWithBody(ctx context.Context, id ID, params *
 // Corresponds with POST /organizations/{id}/rejection (the `RejectOrganization` operationId).
 func (c *Client) RejectOrganization(ctx context.Context, id ID, params *RejectOrganizationParams, body RejectOrganizationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRejectOrganizationRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StartSuccessionWithBody After a merger or division, pass every effective registration the organization controls to its successor (admin); 202, and a job passes them
+//
+// The successor is named by its USCC and must have an active account (422 `successor_uscc` otherwise, and when it is the organization itself). The registrations to pass are fixed now: those the organization controls that are effective. A job then passes each by an assignment of its own: an amendment event, with its own number, that puts the successor first among the secured parties in the predecessor's place, makes it the controller and records the succession (`succession` in the event's data); each is audited as `registration.succession` and noticed to both organizations. One that has ended, or passed to another, by its turn is not passed and counts as failed. A job cut short resumes where it stopped and passes none twice. 409 while another succession of the same organization is running.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /organizations/{id}/succession (the `StartSuccession` operationId).
+func (c *Client) StartSuccessionWithBody(ctx context.Context, id ID, params *StartSuccessionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStartSuccessionRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StartSuccession After a merger or division, pass every effective registration the organization controls to its successor (admin); 202, and a job passes them
+//
+// The successor is named by its USCC and must have an active account (422 `successor_uscc` otherwise, and when it is the organization itself). The registrations to pass are fixed now: those the organization controls that are effective. A job then passes each by an assignment of its own: an amendment event, with its own number, that puts the successor first among the secured parties in the predecessor's place, makes it the controller and records the succession (`succession` in the event's data); each is audited as `registration.succession` and noticed to both organizations. One that has ended, or passed to another, by its turn is not passed and counts as failed. A job cut short resumes where it stopped and passes none twice. 409 while another succession of the same organization is running.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /organizations/{id}/succession (the `StartSuccession` operationId).
+func (c *Client) StartSuccession(ctx context.Context, id ID, params *StartSuccessionParams, body StartSuccessionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStartSuccessionRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4365,6 +4534,21 @@ func (c *Client) SignUp(ctx context.Context, body SignUpJSONRequestBody, reqEdit
 // Corresponds with GET /statistics (the `Statistics` operationId).
 func (c *Client) Statistics(ctx context.Context, params *StatisticsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewStatisticsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// Succession A succession and how far it has got: total registrations to pass, done, failed (admin, auditor)
+//
+// Corresponds with GET /successions/{id} (the `Succession` operationId).
+func (c *Client) Succession(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSuccessionRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -6285,6 +6469,68 @@ func NewRejectOrganizationRequestWithBody(server string, id ID, params *RejectOr
 	return req, nil
 }
 
+// NewStartSuccessionRequest calls the generic StartSuccession builder with application/json body
+func NewStartSuccessionRequest(server string, id ID, params *StartSuccessionParams, body StartSuccessionJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewStartSuccessionRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewStartSuccessionRequestWithBody constructs an http.Request for the StartSuccession method, with any body, and a specified content type
+func NewStartSuccessionRequestWithBody(server string, id ID, params *StartSuccessionParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/organizations/%s/succession", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewSuspendOrganizationRequest constructs an http.Request for the SuspendOrganization method
 func NewSuspendOrganizationRequest(server string, id ID, params *SuspendOrganizationParams) (*http.Request, error) {
 	var err error
@@ -7869,6 +8115,40 @@ func NewStatisticsRequest(server string, params *StatisticsParams) (*http.Reques
 	return req, nil
 }
 
+// NewSuccessionRequest constructs an http.Request for the Succession method
+func NewSuccessionRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/successions/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListTokensRequest constructs an http.Request for the ListTokens method
 func NewListTokensRequest(server string, params *ListTokensParams) (*http.Request, error) {
 	var err error
@@ -8959,6 +9239,24 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /organizations/{id}/rejection (the `RejectOrganization` operationId).
 	RejectOrganizationWithResponse(ctx context.Context, id ID, params *RejectOrganizationParams, body RejectOrganizationJSONRequestBody, reqEditors ...RequestEditorFn) (*RejectOrganizationResponse, error)
 
+	// StartSuccessionWithBodyWithResponse After a merger or division, pass every effective registration the organization controls to its successor (admin); 202, and a job passes them
+	//
+	// The successor is named by its USCC and must have an active account (422 `successor_uscc` otherwise, and when it is the organization itself). The registrations to pass are fixed now: those the organization controls that are effective. A job then passes each by an assignment of its own: an amendment event, with its own number, that puts the successor first among the secured parties in the predecessor's place, makes it the controller and records the succession (`succession` in the event's data); each is audited as `registration.succession` and noticed to both organizations. One that has ended, or passed to another, by its turn is not passed and counts as failed. A job cut short resumes where it stopped and passes none twice. 409 while another succession of the same organization is running.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /organizations/{id}/succession (the `StartSuccession` operationId).
+	StartSuccessionWithBodyWithResponse(ctx context.Context, id ID, params *StartSuccessionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*StartSuccessionResponse, error)
+
+	// StartSuccessionWithResponse After a merger or division, pass every effective registration the organization controls to its successor (admin); 202, and a job passes them
+	//
+	// The successor is named by its USCC and must have an active account (422 `successor_uscc` otherwise, and when it is the organization itself). The registrations to pass are fixed now: those the organization controls that are effective. A job then passes each by an assignment of its own: an amendment event, with its own number, that puts the successor first among the secured parties in the predecessor's place, makes it the controller and records the succession (`succession` in the event's data); each is audited as `registration.succession` and noticed to both organizations. One that has ended, or passed to another, by its turn is not passed and counts as failed. A job cut short resumes where it stopped and passes none twice. 409 while another succession of the same organization is running.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /organizations/{id}/succession (the `StartSuccession` operationId).
+	StartSuccessionWithResponse(ctx context.Context, id ID, params *StartSuccessionParams, body StartSuccessionJSONRequestBody, reqEditors ...RequestEditorFn) (*StartSuccessionResponse, error)
+
 	// SuspendOrganizationWithResponse Suspend an organization; its tokens stop working at once (admin)
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -9245,6 +9543,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /statistics (the `Statistics` operationId).
 	StatisticsWithResponse(ctx context.Context, params *StatisticsParams, reqEditors ...RequestEditorFn) (*StatisticsResponse, error)
+
+	// SuccessionWithResponse A succession and how far it has got: total registrations to pass, done, failed (admin, auditor)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /successions/{id} (the `Succession` operationId).
+	SuccessionWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*SuccessionResponse, error)
 
 	// ListTokensWithResponse A user's live tokens, never their secrets (the user; its org_admin, admin with user_id)
 	//
@@ -12199,6 +12504,146 @@ func (r RejectOrganizationResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RejectOrganizationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// StartSuccessionResponse202Headers the declared response headers of an HTTP 202 response for StartSuccession
+type StartSuccessionResponse202Headers struct {
+	IdempotentReplayed *string
+	Location           *string
+}
+
+// StartSuccessionResponse401Headers the declared response headers of an HTTP 401 response for StartSuccession
+type StartSuccessionResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// StartSuccessionResponse429Headers the declared response headers of an HTTP 429 response for StartSuccession
+type StartSuccessionResponse429Headers struct {
+	RetryAfter *int
+}
+
+// StartSuccessionResponse503Headers the declared response headers of an HTTP 503 response for StartSuccession
+type StartSuccessionResponse503Headers struct {
+	RetryAfter *int
+}
+
+type StartSuccessionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *Succession
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthenticated
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers202 the parsed response headers for an HTTP 202 response
+	Headers202 *StartSuccessionResponse202Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *StartSuccessionResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *StartSuccessionResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *StartSuccessionResponse503Headers
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r StartSuccessionResponse) GetJSON202() *Succession {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r StartSuccessionResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r StartSuccessionResponse) GetApplicationproblemJSON401() *Unauthenticated {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r StartSuccessionResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r StartSuccessionResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r StartSuccessionResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r StartSuccessionResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r StartSuccessionResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r StartSuccessionResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r StartSuccessionResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r StartSuccessionResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r StartSuccessionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StartSuccessionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StartSuccessionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StartSuccessionResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -15315,6 +15760,103 @@ func (r StatisticsResponse) ContentType() string {
 	return ""
 }
 
+// SuccessionResponse401Headers the declared response headers of an HTTP 401 response for Succession
+type SuccessionResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// SuccessionResponse429Headers the declared response headers of an HTTP 429 response for Succession
+type SuccessionResponse429Headers struct {
+	RetryAfter *int
+}
+
+// SuccessionResponse503Headers the declared response headers of an HTTP 503 response for Succession
+type SuccessionResponse503Headers struct {
+	RetryAfter *int
+}
+
+type SuccessionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Succession
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthenticated
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SuccessionResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SuccessionResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SuccessionResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SuccessionResponse) GetJSON200() *Succession {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SuccessionResponse) GetApplicationproblemJSON401() *Unauthenticated {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SuccessionResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SuccessionResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SuccessionResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SuccessionResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SuccessionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SuccessionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SuccessionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SuccessionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListTokensResponse401Headers the declared response headers of an HTTP 401 response for ListTokens
 type ListTokensResponse401Headers struct {
 	WWWAuthenticate *string
@@ -17348,6 +17890,36 @@ func (c *ClientWithResponses) RejectOrganizationWithResponse(ctx context.Context
 	return ParseRejectOrganizationResponse(rsp)
 }
 
+// StartSuccessionWithBodyWithResponse After a merger or division, pass every effective registration the organization controls to its successor (admin); 202, and a job passes them
+//
+// The successor is named by its USCC and must have an active account (422 `successor_uscc` otherwise, and when it is the organization itself). The registrations to pass are fixed now: those the organization controls that are effective. A job then passes each by an assignment of its own: an amendment event, with its own number, that puts the successor first among the secured parties in the predecessor's place, makes it the controller and records the succession (`succession` in the event's data); each is audited as `registration.succession` and noticed to both organizations. One that has ended, or passed to another, by its turn is not passed and counts as failed. A job cut short resumes where it stopped and passes none twice. 409 while another succession of the same organization is running.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /organizations/{id}/succession (the `StartSuccession` operationId).
+func (c *ClientWithResponses) StartSuccessionWithBodyWithResponse(ctx context.Context, id ID, params *StartSuccessionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*StartSuccessionResponse, error) {
+	rsp, err := c.StartSuccessionWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStartSuccessionResponse(rsp)
+}
+
+// StartSuccessionWithResponse After a merger or division, pass every effective registration the organization controls to its successor (admin); 202, and a job passes them
+//
+// The successor is named by its USCC and must have an active account (422 `successor_uscc` otherwise, and when it is the organization itself). The registrations to pass are fixed now: those the organization controls that are effective. A job then passes each by an assignment of its own: an amendment event, with its own number, that puts the successor first among the secured parties in the predecessor's place, makes it the controller and records the succession (`succession` in the event's data); each is audited as `registration.succession` and noticed to both organizations. One that has ended, or passed to another, by its turn is not passed and counts as failed. A job cut short resumes where it stopped and passes none twice. 409 while another succession of the same organization is running.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /organizations/{id}/succession (the `StartSuccession` operationId).
+func (c *ClientWithResponses) StartSuccessionWithResponse(ctx context.Context, id ID, params *StartSuccessionParams, body StartSuccessionJSONRequestBody, reqEditors ...RequestEditorFn) (*StartSuccessionResponse, error) {
+	rsp, err := c.StartSuccession(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStartSuccessionResponse(rsp)
+}
+
 // SuspendOrganizationWithResponse Suspend an organization; its tokens stop working at once (admin)
 //
 // Returns a wrapper object for the known response body format(s).
@@ -17867,6 +18439,19 @@ func (c *ClientWithResponses) StatisticsWithResponse(ctx context.Context, params
 		return nil, err
 	}
 	return ParseStatisticsResponse(rsp)
+}
+
+// SuccessionWithResponse A succession and how far it has got: total registrations to pass, done, failed (admin, auditor)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /successions/{id} (the `Succession` operationId).
+func (c *ClientWithResponses) SuccessionWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*SuccessionResponse, error) {
+	rsp, err := c.Succession(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSuccessionResponse(rsp)
 }
 
 // ListTokensWithResponse A user's live tokens, never their secrets (the user; its org_admin, admin with user_id)
@@ -20877,6 +21462,152 @@ func ParseRejectOrganizationResponse(rsp *http.Response) (*RejectOrganizationRes
 		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers RejectOrganizationResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseStartSuccessionResponse parses an HTTP response from a StartSuccessionWithResponse call
+func ParseStartSuccessionResponse(rsp *http.Response) (*StartSuccessionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StartSuccessionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest Succession
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthenticated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 202:
+		var headers StartSuccessionResponse202Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers202 = &headers
+	case rsp.StatusCode == 401:
+		var headers StartSuccessionResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers StartSuccessionResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers StartSuccessionResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -24027,6 +24758,100 @@ func ParseStatisticsResponse(rsp *http.Response) (*StatisticsResponse, error) {
 		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers StatisticsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSuccessionResponse parses an HTTP response from a SuccessionWithResponse call
+func ParseSuccessionResponse(rsp *http.Response) (*SuccessionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SuccessionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Succession
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthenticated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers SuccessionResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers SuccessionResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers SuccessionResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

@@ -196,10 +196,11 @@ var errPassed = errors.New("already passed by this succession")
 
 // successionChunk is how many registrations a run takes at a time, and
 // successionWorkers how many of them it passes side by side, so that the
-// sequencer batches their events into few transactions.
+// sequencer batches their events into few transactions (half its largest
+// batch: a request's write still waits behind one batch at most).
 const (
 	successionChunk   = 500
-	successionWorkers = 32
+	successionWorkers = 128
 )
 
 // RunSuccessions passes the registrations of every running succession, a

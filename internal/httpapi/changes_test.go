@@ -3,7 +3,9 @@ package httpapi_test
 import (
 	"bytes"
 	"fmt"
+	"net/http"
 	"testing"
+	"time"
 
 	"github.com/movable-registry/registry/internal/registry"
 )
@@ -164,4 +166,51 @@ func TestBulkChanges(t *testing.T) {
 	e.problem(e.do("POST", "/registrations/changes", bank.Token, map[string]any{"changes": []any{map[string]any{"number": numbers[0], "extension": map[string]any{"months": 3}}}}), 400, "malformed_request")
 	searcher := e.newAccount(usccs[4], "searcher")
 	e.problem(e.do("POST", "/registrations/changes", searcher.Token, body), 403, "forbidden")
+}
+
+// TestBulkChangesAnswerInTime: with the register locked, a bulk change of
+// 200 changes to three registrations (three runs, each in order) is still
+// answered within request_timeout: every change 503 in its place, none made.
+func TestBulkChangesAnswerInTime(t *testing.T) {
+	const timeout = 2 * time.Second
+	e := newEnvWith(t, func(*registry.Config) {}, func(s *stack) { s.HTTP.RequestTimeout = timeout })
+	bank := e.newAccount(usccs[0], "registrant")
+	var numbers []string
+	for range 3 {
+		numbers = append(numbers, e.must(201, e.do("POST", "/registrations", bank.Token, filing(grantorName, usccs[1])))["number"].(string))
+	}
+	events := e.count("SELECT count(*) FROM events")
+	tx, err := e.db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if _, err := tx.Exec("LOCK TABLE events IN EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	var changes []any
+	for i := range 200 {
+		changes = append(changes, map[string]any{"number": numbers[i%3], "amendment": map[string]any{"description": fmt.Sprintf("amended %d", i)}})
+	}
+	start := time.Now()
+	r := e.do("POST", "/registrations/changes", bank.Token, map[string]any{"changes": changes})
+	took := time.Since(start)
+	_ = tx.Rollback()
+	if took > timeout {
+		t.Errorf("answered after %v, past request_timeout %v", took, timeout)
+	}
+	results := list(e.must(http.StatusOK, r)["results"])
+	if len(results) != len(changes) {
+		t.Fatalf("%d results for %d changes", len(results), len(changes))
+	}
+	for i, res := range results {
+		res := res.(map[string]any)
+		p, _ := res["problem"].(map[string]any)
+		if int(res["index"].(float64)) != i || res["status"].(float64) != 503 || p["code"] != "unavailable" {
+			t.Fatalf("change %d: %v", i, res)
+		}
+	}
+	if n := e.count("SELECT count(*) FROM events"); n != events {
+		t.Errorf("%d made", n-events)
+	}
 }

@@ -223,6 +223,30 @@ func (e CertificateStatus) Valid() bool {
 	}
 }
 
+// Defines values for ChangedSummaryStatus.
+const (
+	ChangedSummaryStatusCancelled ChangedSummaryStatus = "cancelled"
+	ChangedSummaryStatusEffective ChangedSummaryStatus = "effective"
+	ChangedSummaryStatusExpired   ChangedSummaryStatus = "expired"
+	ChangedSummaryStatusRevoked   ChangedSummaryStatus = "revoked"
+)
+
+// Valid indicates whether the value is a known member of the ChangedSummaryStatus enum.
+func (e ChangedSummaryStatus) Valid() bool {
+	switch e {
+	case ChangedSummaryStatusCancelled:
+		return true
+	case ChangedSummaryStatusEffective:
+		return true
+	case ChangedSummaryStatusExpired:
+		return true
+	case ChangedSummaryStatusRevoked:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for FieldErrorCode.
 const (
 	FieldErrorCodeConflict         FieldErrorCode = "conflict"
@@ -283,6 +307,7 @@ const (
 	FieldErrorRuleNotOneOf          FieldErrorRule = "not_one_of"
 	FieldErrorRuleNotUtf8           FieldErrorRule = "not_utf8"
 	FieldErrorRuleNotWatched        FieldErrorRule = "not_watched"
+	FieldErrorRuleOneChange         FieldErrorRule = "one_change"
 	FieldErrorRuleOneCriterion      FieldErrorRule = "one_criterion"
 	FieldErrorRuleOrganizationId    FieldErrorRule = "organization_id"
 	FieldErrorRulePasswordShort     FieldErrorRule = "password_short"
@@ -347,6 +372,8 @@ func (e FieldErrorRule) Valid() bool {
 	case FieldErrorRuleNotUtf8:
 		return true
 	case FieldErrorRuleNotWatched:
+		return true
+	case FieldErrorRuleOneChange:
 		return true
 	case FieldErrorRuleOneCriterion:
 		return true
@@ -853,6 +880,60 @@ func (e StatisticsBy) Valid() bool {
 	}
 }
 
+// Defines values for SuccessionBasis.
+const (
+	SuccessionBasisDivision SuccessionBasis = "division"
+	SuccessionBasisMerger   SuccessionBasis = "merger"
+)
+
+// Valid indicates whether the value is a known member of the SuccessionBasis enum.
+func (e SuccessionBasis) Valid() bool {
+	switch e {
+	case SuccessionBasisDivision:
+		return true
+	case SuccessionBasisMerger:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SuccessionStatus.
+const (
+	SuccessionStatusDone    SuccessionStatus = "done"
+	SuccessionStatusRunning SuccessionStatus = "running"
+)
+
+// Valid indicates whether the value is a known member of the SuccessionStatus enum.
+func (e SuccessionStatus) Valid() bool {
+	switch e {
+	case SuccessionStatusDone:
+		return true
+	case SuccessionStatusRunning:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SuccessionRequestBasis.
+const (
+	SuccessionRequestBasisDivision SuccessionRequestBasis = "division"
+	SuccessionRequestBasisMerger   SuccessionRequestBasis = "merger"
+)
+
+// Valid indicates whether the value is a known member of the SuccessionRequestBasis enum.
+func (e SuccessionRequestBasis) Valid() bool {
+	switch e {
+	case SuccessionRequestBasisDivision:
+		return true
+	case SuccessionRequestBasisMerger:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for UserLanguage.
 const (
 	UserLanguageEn UserLanguage = "en"
@@ -1326,6 +1407,52 @@ type CertificateKindOfCertificate string
 
 // CertificateStatus the registration's status now; absent for a search certificate
 type CertificateStatus string
+
+// Change One change of a bulk request: exactly one of extension, cancellation and amendment
+type Change struct {
+	// Amendment at least one change
+	Amendment    *Amendment    `json:"amendment,omitempty"`
+	Cancellation *Cancellation `json:"cancellation,omitempty"`
+	Extension    *Extension    `json:"extension,omitempty"`
+
+	// IfMatch the version the change expects, as an If-Match header gives it ("3"); any when absent
+	IfMatch *string `json:"if_match,omitempty"`
+
+	// Number the registration's number
+	Number string `json:"number"`
+}
+
+// ChangeAnswer defines model for ChangeAnswer.
+type ChangeAnswer struct {
+	Results []ChangeResult `json:"results"`
+}
+
+// ChangeResult One change's outcome: registration when made (201), else problem: the problem the change alone would have had, or 503 unavailable for one the request's time did not reach.
+type ChangeResult struct {
+	Index   int      `json:"index"`
+	Problem *Problem `json:"problem,omitempty"`
+
+	// Registration The registration as a change of a bulk request left it, in brief, with the change's event (GET /registrations/{number} has the whole)
+	Registration *ChangedSummary `json:"registration,omitempty"`
+
+	// Status 201 made; 503 not made because the request's time ran out (send it again); else the status the change alone would have had
+	Status int `json:"status"`
+}
+
+// ChangedSummary The registration as a change of a bulk request left it, in brief, with the change's event (GET /registrations/{number} has the whole)
+type ChangedSummary struct {
+	EventNumber string               `json:"event_number"`
+	ExpiresAt   time.Time            `json:"expires_at"`
+	LogIndex    int                  `json:"log_index"`
+	Number      string               `json:"number"`
+	Status      ChangedSummaryStatus `json:"status"`
+
+	// Version its ETag's value: the if_match of a change after this one
+	Version int `json:"version"`
+}
+
+// ChangedSummaryStatus defines model for ChangedSummary.Status.
+type ChangedSummaryStatus string
 
 // Collateral defines model for Collateral.
 type Collateral struct {
@@ -2062,6 +2189,51 @@ type StatisticsRow struct {
 	SearchesBelow *int `json:"searches_below,omitempty"`
 }
 
+// Succession defines model for Succession.
+type Succession struct {
+	Attachment     *Attachment     `json:"attachment,omitempty"`
+	Basis          SuccessionBasis `json:"basis"`
+	DocumentNumber string          `json:"document_number"`
+
+	// Done passed, each by its own assignment
+	Done int `json:"done"`
+
+	// Failed not passed: by its turn the registration had ended or passed to another
+	Failed        int                `json:"failed"`
+	FinishedAt    *time.Time         `json:"finished_at,omitempty"`
+	Id            openapi_types.UUID `json:"id"`
+	PredecessorId openapi_types.UUID `json:"predecessor_id"`
+	RequestedAt   time.Time          `json:"requested_at"`
+	Status        SuccessionStatus   `json:"status"`
+	SuccessorId   openapi_types.UUID `json:"successor_id"`
+	SuccessorUscc string             `json:"successor_uscc"`
+
+	// Total the registrations to pass: those effective and controlled by the predecessor when it was asked for
+	Total int `json:"total"`
+}
+
+// SuccessionBasis defines model for Succession.Basis.
+type SuccessionBasis string
+
+// SuccessionStatus defines model for Succession.Status.
+type SuccessionStatus string
+
+// SuccessionRequest defines model for SuccessionRequest.
+type SuccessionRequest struct {
+	// Attachment an upload of the organization's or the successor's: that document; the assignments record its SHA-256
+	Attachment *openapi_types.UUID    `json:"attachment,omitempty"`
+	Basis      SuccessionRequestBasis `json:"basis"`
+
+	// DocumentNumber the number of the document the succession rests on (the registration authority's notice of the merger or division)
+	DocumentNumber string `json:"document_number"`
+
+	// SuccessorUscc the successor's USCC; it must have an active account
+	SuccessorUscc string `json:"successor_uscc"`
+}
+
+// SuccessionRequestBasis defines model for SuccessionRequest.Basis.
+type SuccessionRequestBasis string
+
 // TokenInfo defines model for TokenInfo.
 type TokenInfo struct {
 	CreatedAt time.Time          `json:"created_at"`
@@ -2382,6 +2554,12 @@ type RejectOrganizationParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// StartSuccessionParams defines parameters for StartSuccession.
+type StartSuccessionParams struct {
+	// IdempotencyKey a retry with the same key and request gets the first answer (with Idempotent-Replayed: true); the same key with another request is 422 idempotency_key_reused
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // SuspendOrganizationParams defines parameters for SuspendOrganization.
 type SuspendOrganizationParams struct {
 	// IdempotencyKey a retry with the same key and request gets the first answer (with Idempotent-Replayed: true); the same key with another request is 422 idempotency_key_reused
@@ -2440,6 +2618,17 @@ type FileBatchJSONBody struct {
 
 // FileBatchParams defines parameters for FileBatch.
 type FileBatchParams struct {
+	// IdempotencyKey a retry with the same key and request gets the first answer (with Idempotent-Replayed: true); the same key with another request is 422 idempotency_key_reused
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ChangeBatchJSONBody defines parameters for ChangeBatch.
+type ChangeBatchJSONBody struct {
+	Changes []Change `json:"changes"`
+}
+
+// ChangeBatchParams defines parameters for ChangeBatch.
+type ChangeBatchParams struct {
 	// IdempotencyKey a retry with the same key and request gets the first answer (with Idempotent-Replayed: true); the same key with another request is 422 idempotency_key_reused
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
@@ -2666,6 +2855,9 @@ type CreateOrganizationJSONRequestBody = NewOrganization
 // RejectOrganizationJSONRequestBody defines body for RejectOrganization for application/json ContentType.
 type RejectOrganizationJSONRequestBody = RejectionRequest
 
+// StartSuccessionJSONRequestBody defines body for StartSuccession for application/json ContentType.
+type StartSuccessionJSONRequestBody = SuccessionRequest
+
 // SavePartyJSONRequestBody defines body for SaveParty for application/json ContentType.
 type SavePartyJSONRequestBody SavePartyJSONBody
 
@@ -2677,6 +2869,9 @@ type FileRegistrationJSONRequestBody = Filing
 
 // FileBatchJSONRequestBody defines body for FileBatch for application/json ContentType.
 type FileBatchJSONRequestBody FileBatchJSONBody
+
+// ChangeBatchJSONRequestBody defines body for ChangeBatch for application/json ContentType.
+type ChangeBatchJSONRequestBody ChangeBatchJSONBody
 
 // AmendRegistrationJSONRequestBody defines body for AmendRegistration for application/json ContentType.
 type AmendRegistrationJSONRequestBody = Amendment
@@ -3070,6 +3265,24 @@ type ClientInterface interface {
 	// Corresponds with POST /organizations/{id}/rejection (the `RejectOrganization` operationId).
 	RejectOrganization(ctx context.Context, id ID, params *RejectOrganizationParams, body RejectOrganizationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// StartSuccessionWithBody After a merger or division, pass every effective registration the organization controls to its successor (admin); 202, and a job passes them
+	//
+	// The successor is named by its USCC and must have an active account (422 `successor_uscc` otherwise, and when it is the organization itself). The registrations to pass are fixed now: those the organization controls that are effective. A job then passes each by an assignment of its own: an amendment event, with its own number, that puts the successor first among the secured parties in the predecessor's place, makes it the controller and records the succession (`succession` in the event's data); each is audited as `registration.succession` and noticed to both organizations. One that has ended, or passed to another, by its turn is not passed and counts as failed. A job cut short resumes where it stopped and passes none twice. 409 while another succession of the same organization is running.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /organizations/{id}/succession (the `StartSuccession` operationId).
+	StartSuccessionWithBody(ctx context.Context, id ID, params *StartSuccessionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StartSuccession After a merger or division, pass every effective registration the organization controls to its successor (admin); 202, and a job passes them
+	//
+	// The successor is named by its USCC and must have an active account (422 `successor_uscc` otherwise, and when it is the organization itself). The registrations to pass are fixed now: those the organization controls that are effective. A job then passes each by an assignment of its own: an amendment event, with its own number, that puts the successor first among the secured parties in the predecessor's place, makes it the controller and records the succession (`succession` in the event's data); each is audited as `registration.succession` and noticed to both organizations. One that has ended, or passed to another, by its turn is not passed and counts as failed. A job cut short resumes where it stopped and passes none twice. 409 while another succession of the same organization is running.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /organizations/{id}/succession (the `StartSuccession` operationId).
+	StartSuccession(ctx context.Context, id ID, params *StartSuccessionParams, body StartSuccessionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// SuspendOrganization Suspend an organization; its tokens stop working at once (admin)
 	//
 	// Corresponds with POST /organizations/{id}/suspension (the `SuspendOrganization` operationId).
@@ -3149,6 +3362,24 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /registrations/batch (the `FileBatch` operationId).
 	FileBatch(ctx context.Context, params *FileBatchParams, body FileBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ChangeBatchWithBody Make up to 1,000 extensions, cancellations and amendments, each made or refused on its own exactly as alone (registrant); with an Idempotency-Key the whole answer replays
+	//
+	// Each change names its registration, may name the version it expects (`if_match`, as the If-Match header of a change alone: a change to an older version is refused 412 `version_mismatch` in its place), and holds exactly one of `extension`, `cancellation` and `amendment` (else 422 `extension`, rule `one_change`, in its place). Each is checked, permitted, audited, logged and noticed exactly as `POST /registrations/{number}/extensions`, `/cancellation` or `/amendments` would be; one refused leaves the others made. Changes to the same registration are made one after the other, in the request's order. The body is read and paced as `POST /registrations/batch` reads and paces its filings: a change the request's time did not reach is answered 503 `unavailable` in its place and is not made.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /registrations/changes (the `ChangeBatch` operationId).
+	ChangeBatchWithBody(ctx context.Context, params *ChangeBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ChangeBatch Make up to 1,000 extensions, cancellations and amendments, each made or refused on its own exactly as alone (registrant); with an Idempotency-Key the whole answer replays
+	//
+	// Each change names its registration, may name the version it expects (`if_match`, as the If-Match header of a change alone: a change to an older version is refused 412 `version_mismatch` in its place), and holds exactly one of `extension`, `cancellation` and `amendment` (else 422 `extension`, rule `one_change`, in its place). Each is checked, permitted, audited, logged and noticed exactly as `POST /registrations/{number}/extensions`, `/cancellation` or `/amendments` would be; one refused leaves the others made. Changes to the same registration are made one after the other, in the request's order. The body is read and paced as `POST /registrations/batch` reads and paces its filings: a change the request's time did not reach is answered 503 `unavailable` in its place and is not made.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /registrations/changes (the `ChangeBatch` operationId).
+	ChangeBatch(ctx context.Context, params *ChangeBatchParams, body ChangeBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetRegistration A registration by any of its event numbers
 	//
@@ -3312,6 +3543,11 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /statistics (the `Statistics` operationId).
 	Statistics(ctx context.Context, params *StatisticsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// Succession A succession and how far it has got: total registrations to pass, done, failed (admin, auditor)
+	//
+	// Corresponds with GET /successions/{id} (the `Succession` operationId).
+	Succession(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListTokens A user's live tokens, never their secrets (the user; its org_admin, admin with user_id)
 	//
@@ -3953,6 +4189,44 @@ func (c *Client) RejectOrganization(ctx context.Context, id ID, params *RejectOr
 	return c.Client.Do(req)
 }
 
+// StartSuccessionWithBody After a merger or division, pass every effective registration the organization controls to its successor (admin); 202, and a job passes them
+//
+// The successor is named by its USCC and must have an active account (422 `successor_uscc` otherwise, and when it is the organization itself). The registrations to pass are fixed now: those the organization controls that are effective. A job then passes each by an assignment of its own: an amendment event, with its own number, that puts the successor first among the secured parties in the predecessor's place, makes it the controller and records the succession (`succession` in the event's data); each is audited as `registration.succession` and noticed to both organizations. One that has ended, or passed to another, by its turn is not passed and counts as failed. A job cut short resumes where it stopped and passes none twice. 409 while another succession of the same organization is running.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /organizations/{id}/succession (the `StartSuccession` operationId).
+func (c *Client) StartSuccessionWithBody(ctx context.Context, id ID, params *StartSuccessionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStartSuccessionRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StartSuccession After a merger or division, pass every effective registration the organization controls to its successor (admin); 202, and a job passes them
+//
+// The successor is named by its USCC and must have an active account (422 `successor_uscc` otherwise, and when it is the organization itself). The registrations to pass are fixed now: those the organization controls that are effective. A job then passes each by an assignment of its own: an amendment event, with its own number, that puts the successor first among the secured parties in the predecessor's place, makes it the controller and records the succession (`succession` in the event's data); each is audited as `registration.succession` and noticed to both organizations. One that has ended, or passed to another, by its turn is not passed and counts as failed. A job cut short resumes where it stopped and passes none twice. 409 while another succession of the same organization is running.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /organizations/{id}/succession (the `StartSuccession` operationId).
+func (c *Client) StartSuccession(ctx context.Context, id ID, params *StartSuccessionParams, body StartSuccessionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStartSuccessionRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // SuspendOrganization Suspend an organization; its tokens stop working at once (admin)
 //
 // Corresponds with POST /organizations/{id}/suspension (the `SuspendOrganization` operationId).
@@ -4143,6 +4417,44 @@ func (c *Client) FileBatchWithBody(ctx context.Context, params *FileBatchParams,
 // Corresponds with POST /registrations/batch (the `FileBatch` operationId).
 func (c *Client) FileBatch(ctx context.Context, params *FileBatchParams, body FileBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewFileBatchRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ChangeBatchWithBody Make up to 1,000 extensions, cancellations and amendments, each made or refused on its own exactly as alone (registrant); with an Idempotency-Key the whole answer replays
+//
+// Each change names its registration, may name the version it expects (`if_match`, as the If-Match header of a change alone: a change to an older version is refused 412 `version_mismatch` in its place), and holds exactly one of `extension`, `cancellation` and `amendment` (else 422 `extension`, rule `one_change`, in its place). Each is checked, permitted, audited, logged and noticed exactly as `POST /registrations/{number}/extensions`, `/cancellation` or `/amendments` would be; one refused leaves the others made. Changes to the same registration are made one after the other, in the request's order. The body is read and paced as `POST /registrations/batch` reads and paces its filings: a change the request's time did not reach is answered 503 `unavailable` in its place and is not made.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /registrations/changes (the `ChangeBatch` operationId).
+func (c *Client) ChangeBatchWithBody(ctx context.Context, params *ChangeBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewChangeBatchRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ChangeBatch Make up to 1,000 extensions, cancellations and amendments, each made or refused on its own exactly as alone (registrant); with an Idempotency-Key the whole answer replays
+//
+// Each change names its registration, may name the version it expects (`if_match`, as the If-Match header of a change alone: a change to an older version is refused 412 `version_mismatch` in its place), and holds exactly one of `extension`, `cancellation` and `amendment` (else 422 `extension`, rule `one_change`, in its place). Each is checked, permitted, audited, logged and noticed exactly as `POST /registrations/{number}/extensions`, `/cancellation` or `/amendments` would be; one refused leaves the others made. Changes to the same registration are made one after the other, in the request's order. The body is read and paced as `POST /registrations/batch` reads and paces its filings: a change the request's time did not reach is answered 503 `unavailable` in its place and is not made.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /registrations/changes (the `ChangeBatch` operationId).
+func (c *Client) ChangeBatch(ctx context.Context, params *ChangeBatchParams, body ChangeBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewChangeBatchRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4556,6 +4868,21 @@ func (c *Client) SignUp(ctx context.Context, body SignUpJSONRequestBody, reqEdit
 // Corresponds with GET /statistics (the `Statistics` operationId).
 func (c *Client) Statistics(ctx context.Context, params *StatisticsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewStatisticsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// Succession A succession and how far it has got: total registrations to pass, done, failed (admin, auditor)
+//
+// Corresponds with GET /successions/{id} (the `Succession` operationId).
+func (c *Client) Succession(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSuccessionRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -6476,6 +6803,68 @@ func NewRejectOrganizationRequestWithBody(server string, id ID, params *RejectOr
 	return req, nil
 }
 
+// NewStartSuccessionRequest calls the generic StartSuccession builder with application/json body
+func NewStartSuccessionRequest(server string, id ID, params *StartSuccessionParams, body StartSuccessionJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewStartSuccessionRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewStartSuccessionRequestWithBody constructs an http.Request for the StartSuccession method, with any body, and a specified content type
+func NewStartSuccessionRequestWithBody(server string, id ID, params *StartSuccessionParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/organizations/%s/succession", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewSuspendOrganizationRequest constructs an http.Request for the SuspendOrganization method
 func NewSuspendOrganizationRequest(server string, id ID, params *SuspendOrganizationParams) (*http.Request, error) {
 	var err error
@@ -6883,6 +7272,61 @@ func NewFileBatchRequestWithBody(server string, params *FileBatchParams, content
 	}
 
 	operationPath := fmt.Sprintf("/registrations/batch")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewChangeBatchRequest calls the generic ChangeBatch builder with application/json body
+func NewChangeBatchRequest(server string, params *ChangeBatchParams, body ChangeBatchJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewChangeBatchRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewChangeBatchRequestWithBody constructs an http.Request for the ChangeBatch method, with any body, and a specified content type
+func NewChangeBatchRequestWithBody(server string, params *ChangeBatchParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/registrations/changes")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -8005,6 +8449,40 @@ func NewStatisticsRequest(server string, params *StatisticsParams) (*http.Reques
 	return req, nil
 }
 
+// NewSuccessionRequest constructs an http.Request for the Succession method
+func NewSuccessionRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/successions/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListTokensRequest constructs an http.Request for the ListTokens method
 func NewListTokensRequest(server string, params *ListTokensParams) (*http.Request, error) {
 	var err error
@@ -9095,6 +9573,24 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /organizations/{id}/rejection (the `RejectOrganization` operationId).
 	RejectOrganizationWithResponse(ctx context.Context, id ID, params *RejectOrganizationParams, body RejectOrganizationJSONRequestBody, reqEditors ...RequestEditorFn) (*RejectOrganizationResponse, error)
 
+	// StartSuccessionWithBodyWithResponse After a merger or division, pass every effective registration the organization controls to its successor (admin); 202, and a job passes them
+	//
+	// The successor is named by its USCC and must have an active account (422 `successor_uscc` otherwise, and when it is the organization itself). The registrations to pass are fixed now: those the organization controls that are effective. A job then passes each by an assignment of its own: an amendment event, with its own number, that puts the successor first among the secured parties in the predecessor's place, makes it the controller and records the succession (`succession` in the event's data); each is audited as `registration.succession` and noticed to both organizations. One that has ended, or passed to another, by its turn is not passed and counts as failed. A job cut short resumes where it stopped and passes none twice. 409 while another succession of the same organization is running.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /organizations/{id}/succession (the `StartSuccession` operationId).
+	StartSuccessionWithBodyWithResponse(ctx context.Context, id ID, params *StartSuccessionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*StartSuccessionResponse, error)
+
+	// StartSuccessionWithResponse After a merger or division, pass every effective registration the organization controls to its successor (admin); 202, and a job passes them
+	//
+	// The successor is named by its USCC and must have an active account (422 `successor_uscc` otherwise, and when it is the organization itself). The registrations to pass are fixed now: those the organization controls that are effective. A job then passes each by an assignment of its own: an amendment event, with its own number, that puts the successor first among the secured parties in the predecessor's place, makes it the controller and records the succession (`succession` in the event's data); each is audited as `registration.succession` and noticed to both organizations. One that has ended, or passed to another, by its turn is not passed and counts as failed. A job cut short resumes where it stopped and passes none twice. 409 while another succession of the same organization is running.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /organizations/{id}/succession (the `StartSuccession` operationId).
+	StartSuccessionWithResponse(ctx context.Context, id ID, params *StartSuccessionParams, body StartSuccessionJSONRequestBody, reqEditors ...RequestEditorFn) (*StartSuccessionResponse, error)
+
 	// SuspendOrganizationWithResponse Suspend an organization; its tokens stop working at once (admin)
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -9182,6 +9678,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /registrations/batch (the `FileBatch` operationId).
 	FileBatchWithResponse(ctx context.Context, params *FileBatchParams, body FileBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*FileBatchResponse, error)
+
+	// ChangeBatchWithBodyWithResponse Make up to 1,000 extensions, cancellations and amendments, each made or refused on its own exactly as alone (registrant); with an Idempotency-Key the whole answer replays
+	//
+	// Each change names its registration, may name the version it expects (`if_match`, as the If-Match header of a change alone: a change to an older version is refused 412 `version_mismatch` in its place), and holds exactly one of `extension`, `cancellation` and `amendment` (else 422 `extension`, rule `one_change`, in its place). Each is checked, permitted, audited, logged and noticed exactly as `POST /registrations/{number}/extensions`, `/cancellation` or `/amendments` would be; one refused leaves the others made. Changes to the same registration are made one after the other, in the request's order. The body is read and paced as `POST /registrations/batch` reads and paces its filings: a change the request's time did not reach is answered 503 `unavailable` in its place and is not made.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /registrations/changes (the `ChangeBatch` operationId).
+	ChangeBatchWithBodyWithResponse(ctx context.Context, params *ChangeBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ChangeBatchResponse, error)
+
+	// ChangeBatchWithResponse Make up to 1,000 extensions, cancellations and amendments, each made or refused on its own exactly as alone (registrant); with an Idempotency-Key the whole answer replays
+	//
+	// Each change names its registration, may name the version it expects (`if_match`, as the If-Match header of a change alone: a change to an older version is refused 412 `version_mismatch` in its place), and holds exactly one of `extension`, `cancellation` and `amendment` (else 422 `extension`, rule `one_change`, in its place). Each is checked, permitted, audited, logged and noticed exactly as `POST /registrations/{number}/extensions`, `/cancellation` or `/amendments` would be; one refused leaves the others made. Changes to the same registration are made one after the other, in the request's order. The body is read and paced as `POST /registrations/batch` reads and paces its filings: a change the request's time did not reach is answered 503 `unavailable` in its place and is not made.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /registrations/changes (the `ChangeBatch` operationId).
+	ChangeBatchWithResponse(ctx context.Context, params *ChangeBatchParams, body ChangeBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*ChangeBatchResponse, error)
 
 	// GetRegistrationWithResponse A registration by any of its event numbers
 	//
@@ -9363,6 +9877,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /statistics (the `Statistics` operationId).
 	StatisticsWithResponse(ctx context.Context, params *StatisticsParams, reqEditors ...RequestEditorFn) (*StatisticsResponse, error)
+
+	// SuccessionWithResponse A succession and how far it has got: total registrations to pass, done, failed (admin, auditor)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /successions/{id} (the `Succession` operationId).
+	SuccessionWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*SuccessionResponse, error)
 
 	// ListTokensWithResponse A user's live tokens, never their secrets (the user; its org_admin, admin with user_id)
 	//
@@ -12526,6 +13047,153 @@ func (r RejectOrganizationResponse) ContentType() string {
 	return ""
 }
 
+// StartSuccessionResponse202Headers the declared response headers of an HTTP 202 response for StartSuccession
+type StartSuccessionResponse202Headers struct {
+	IdempotentReplayed *string
+	Location           *string
+}
+
+// StartSuccessionResponse401Headers the declared response headers of an HTTP 401 response for StartSuccession
+type StartSuccessionResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// StartSuccessionResponse429Headers the declared response headers of an HTTP 429 response for StartSuccession
+type StartSuccessionResponse429Headers struct {
+	RetryAfter *int
+}
+
+// StartSuccessionResponse503Headers the declared response headers of an HTTP 503 response for StartSuccession
+type StartSuccessionResponse503Headers struct {
+	RetryAfter *int
+}
+
+type StartSuccessionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *Succession
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthenticated
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers202 the parsed response headers for an HTTP 202 response
+	Headers202 *StartSuccessionResponse202Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *StartSuccessionResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *StartSuccessionResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *StartSuccessionResponse503Headers
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r StartSuccessionResponse) GetJSON202() *Succession {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r StartSuccessionResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r StartSuccessionResponse) GetApplicationproblemJSON401() *Unauthenticated {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r StartSuccessionResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r StartSuccessionResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r StartSuccessionResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r StartSuccessionResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r StartSuccessionResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r StartSuccessionResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r StartSuccessionResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r StartSuccessionResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r StartSuccessionResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r StartSuccessionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StartSuccessionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StartSuccessionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StartSuccessionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // SuspendOrganizationResponse201Headers the declared response headers of an HTTP 201 response for SuspendOrganization
 type SuspendOrganizationResponse201Headers struct {
 	IdempotentReplayed *string
@@ -13452,6 +14120,138 @@ func (r FileBatchResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r FileBatchResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ChangeBatchResponse200Headers the declared response headers of an HTTP 200 response for ChangeBatch
+type ChangeBatchResponse200Headers struct {
+	IdempotentReplayed *string
+}
+
+// ChangeBatchResponse401Headers the declared response headers of an HTTP 401 response for ChangeBatch
+type ChangeBatchResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ChangeBatchResponse429Headers the declared response headers of an HTTP 429 response for ChangeBatch
+type ChangeBatchResponse429Headers struct {
+	RetryAfter *int
+}
+
+// ChangeBatchResponse503Headers the declared response headers of an HTTP 503 response for ChangeBatch
+type ChangeBatchResponse503Headers struct {
+	RetryAfter *int
+}
+
+type ChangeBatchResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ChangeAnswer
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthenticated
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ChangeBatchResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ChangeBatchResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ChangeBatchResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ChangeBatchResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ChangeBatchResponse) GetJSON200() *ChangeAnswer {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ChangeBatchResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ChangeBatchResponse) GetApplicationproblemJSON401() *Unauthenticated {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ChangeBatchResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ChangeBatchResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ChangeBatchResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ChangeBatchResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ChangeBatchResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ChangeBatchResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ChangeBatchResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ChangeBatchResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ChangeBatchResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ChangeBatchResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ChangeBatchResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -15680,6 +16480,110 @@ func (r StatisticsResponse) ContentType() string {
 	return ""
 }
 
+// SuccessionResponse401Headers the declared response headers of an HTTP 401 response for Succession
+type SuccessionResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// SuccessionResponse429Headers the declared response headers of an HTTP 429 response for Succession
+type SuccessionResponse429Headers struct {
+	RetryAfter *int
+}
+
+// SuccessionResponse503Headers the declared response headers of an HTTP 503 response for Succession
+type SuccessionResponse503Headers struct {
+	RetryAfter *int
+}
+
+type SuccessionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Succession
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthenticated
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SuccessionResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SuccessionResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SuccessionResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SuccessionResponse) GetJSON200() *Succession {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SuccessionResponse) GetApplicationproblemJSON401() *Unauthenticated {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SuccessionResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SuccessionResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SuccessionResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r SuccessionResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SuccessionResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SuccessionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SuccessionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SuccessionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SuccessionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListTokensResponse401Headers the declared response headers of an HTTP 401 response for ListTokens
 type ListTokensResponse401Headers struct {
 	WWWAuthenticate *string
@@ -17818,6 +18722,36 @@ func (c *ClientWithResponses) RejectOrganizationWithResponse(ctx context.Context
 	return ParseRejectOrganizationResponse(rsp)
 }
 
+// StartSuccessionWithBodyWithResponse After a merger or division, pass every effective registration the organization controls to its successor (admin); 202, and a job passes them
+//
+// The successor is named by its USCC and must have an active account (422 `successor_uscc` otherwise, and when it is the organization itself). The registrations to pass are fixed now: those the organization controls that are effective. A job then passes each by an assignment of its own: an amendment event, with its own number, that puts the successor first among the secured parties in the predecessor's place, makes it the controller and records the succession (`succession` in the event's data); each is audited as `registration.succession` and noticed to both organizations. One that has ended, or passed to another, by its turn is not passed and counts as failed. A job cut short resumes where it stopped and passes none twice. 409 while another succession of the same organization is running.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /organizations/{id}/succession (the `StartSuccession` operationId).
+func (c *ClientWithResponses) StartSuccessionWithBodyWithResponse(ctx context.Context, id ID, params *StartSuccessionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*StartSuccessionResponse, error) {
+	rsp, err := c.StartSuccessionWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStartSuccessionResponse(rsp)
+}
+
+// StartSuccessionWithResponse After a merger or division, pass every effective registration the organization controls to its successor (admin); 202, and a job passes them
+//
+// The successor is named by its USCC and must have an active account (422 `successor_uscc` otherwise, and when it is the organization itself). The registrations to pass are fixed now: those the organization controls that are effective. A job then passes each by an assignment of its own: an amendment event, with its own number, that puts the successor first among the secured parties in the predecessor's place, makes it the controller and records the succession (`succession` in the event's data); each is audited as `registration.succession` and noticed to both organizations. One that has ended, or passed to another, by its turn is not passed and counts as failed. A job cut short resumes where it stopped and passes none twice. 409 while another succession of the same organization is running.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /organizations/{id}/succession (the `StartSuccession` operationId).
+func (c *ClientWithResponses) StartSuccessionWithResponse(ctx context.Context, id ID, params *StartSuccessionParams, body StartSuccessionJSONRequestBody, reqEditors ...RequestEditorFn) (*StartSuccessionResponse, error) {
+	rsp, err := c.StartSuccession(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStartSuccessionResponse(rsp)
+}
+
 // SuspendOrganizationWithResponse Suspend an organization; its tokens stop working at once (admin)
 //
 // Returns a wrapper object for the known response body format(s).
@@ -17976,6 +18910,36 @@ func (c *ClientWithResponses) FileBatchWithResponse(ctx context.Context, params 
 		return nil, err
 	}
 	return ParseFileBatchResponse(rsp)
+}
+
+// ChangeBatchWithBodyWithResponse Make up to 1,000 extensions, cancellations and amendments, each made or refused on its own exactly as alone (registrant); with an Idempotency-Key the whole answer replays
+//
+// Each change names its registration, may name the version it expects (`if_match`, as the If-Match header of a change alone: a change to an older version is refused 412 `version_mismatch` in its place), and holds exactly one of `extension`, `cancellation` and `amendment` (else 422 `extension`, rule `one_change`, in its place). Each is checked, permitted, audited, logged and noticed exactly as `POST /registrations/{number}/extensions`, `/cancellation` or `/amendments` would be; one refused leaves the others made. Changes to the same registration are made one after the other, in the request's order. The body is read and paced as `POST /registrations/batch` reads and paces its filings: a change the request's time did not reach is answered 503 `unavailable` in its place and is not made.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /registrations/changes (the `ChangeBatch` operationId).
+func (c *ClientWithResponses) ChangeBatchWithBodyWithResponse(ctx context.Context, params *ChangeBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ChangeBatchResponse, error) {
+	rsp, err := c.ChangeBatchWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseChangeBatchResponse(rsp)
+}
+
+// ChangeBatchWithResponse Make up to 1,000 extensions, cancellations and amendments, each made or refused on its own exactly as alone (registrant); with an Idempotency-Key the whole answer replays
+//
+// Each change names its registration, may name the version it expects (`if_match`, as the If-Match header of a change alone: a change to an older version is refused 412 `version_mismatch` in its place), and holds exactly one of `extension`, `cancellation` and `amendment` (else 422 `extension`, rule `one_change`, in its place). Each is checked, permitted, audited, logged and noticed exactly as `POST /registrations/{number}/extensions`, `/cancellation` or `/amendments` would be; one refused leaves the others made. Changes to the same registration are made one after the other, in the request's order. The body is read and paced as `POST /registrations/batch` reads and paces its filings: a change the request's time did not reach is answered 503 `unavailable` in its place and is not made.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /registrations/changes (the `ChangeBatch` operationId).
+func (c *ClientWithResponses) ChangeBatchWithResponse(ctx context.Context, params *ChangeBatchParams, body ChangeBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*ChangeBatchResponse, error) {
+	rsp, err := c.ChangeBatch(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseChangeBatchResponse(rsp)
 }
 
 // GetRegistrationWithResponse A registration by any of its event numbers
@@ -18307,6 +19271,19 @@ func (c *ClientWithResponses) StatisticsWithResponse(ctx context.Context, params
 		return nil, err
 	}
 	return ParseStatisticsResponse(rsp)
+}
+
+// SuccessionWithResponse A succession and how far it has got: total registrations to pass, done, failed (admin, auditor)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /successions/{id} (the `Succession` operationId).
+func (c *ClientWithResponses) SuccessionWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*SuccessionResponse, error) {
+	rsp, err := c.Succession(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSuccessionResponse(rsp)
 }
 
 // ListTokensWithResponse A user's live tokens, never their secrets (the user; its org_admin, admin with user_id)
@@ -21533,6 +22510,159 @@ func ParseRejectOrganizationResponse(rsp *http.Response) (*RejectOrganizationRes
 	return response, nil
 }
 
+// ParseStartSuccessionResponse parses an HTTP response from a StartSuccessionWithResponse call
+func ParseStartSuccessionResponse(rsp *http.Response) (*StartSuccessionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StartSuccessionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest Succession
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthenticated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 202:
+		var headers StartSuccessionResponse202Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers202 = &headers
+	case rsp.StatusCode == 401:
+		var headers StartSuccessionResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers StartSuccessionResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers StartSuccessionResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseSuspendOrganizationResponse parses an HTTP response from a SuspendOrganizationWithResponse call
 func ParseSuspendOrganizationResponse(rsp *http.Response) (*SuspendOrganizationResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -22455,6 +23585,138 @@ func ParseFileBatchResponse(rsp *http.Response) (*FileBatchResponse, error) {
 		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers FileBatchResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseChangeBatchResponse parses an HTTP response from a ChangeBatchWithResponse call
+func ParseChangeBatchResponse(rsp *http.Response) (*ChangeBatchResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ChangeBatchResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ChangeAnswer
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthenticated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ChangeBatchResponse200Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers ChangeBatchResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ChangeBatchResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers ChangeBatchResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -24717,6 +25979,107 @@ func ParseStatisticsResponse(rsp *http.Response) (*StatisticsResponse, error) {
 		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers StatisticsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSuccessionResponse parses an HTTP response from a SuccessionWithResponse call
+func ParseSuccessionResponse(rsp *http.Response) (*SuccessionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SuccessionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Succession
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthenticated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers SuccessionResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers SuccessionResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers SuccessionResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

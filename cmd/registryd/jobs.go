@@ -60,14 +60,18 @@ func startJobs(svc *registry.Service, checkpointEvery time.Duration, log *slog.L
 
 // tasks are the jobs River's leader runs every deadlineEvery, on one
 // instance at a time: expiries and lapses recorded as events, expiry
-// reminders stored as notices, expired idempotency keys purged, and
-// uploads that no filing names removed after attachments.unnamed_retention.
+// reminders stored as notices, expired idempotency keys purged, uploads
+// that no filing names removed after attachments.unnamed_retention, and
+// the registrations of successions passed to their successors (at least
+// every 5 s, so that a succession starts soon after it is asked for; one
+// cut short, by a crash or the task's time, goes on at the next run).
 func tasks(svc *registry.Service, deadlineEvery time.Duration, log *slog.Logger, metrics prometheus.Registerer) []riverjobs.Task {
 	deadlinesRecorded := prometheus.NewCounter(prometheus.CounterOpts{Name: "registry_deadlines_recorded_total", Help: "Expiries and lapses recorded as events."})
 	remindersSent := prometheus.NewCounter(prometheus.CounterOpts{Name: "registry_expiry_reminders_total", Help: "Expiry reminders stored as notices."})
 	keysPurged := prometheus.NewCounter(prometheus.CounterOpts{Name: "registry_idempotency_keys_purged_total", Help: "Idempotency keys (and their sealed answers) purged after idempotency.retention."})
 	attachmentsRemoved := prometheus.NewCounter(prometheus.CounterOpts{Name: "registry_attachments_unnamed_removed_total", Help: "Uploads that no filing named, removed after attachments.unnamed_retention."})
-	metrics.MustRegister(deadlinesRecorded, remindersSent, keysPurged, attachmentsRemoved)
+	successionsPassed := prometheus.NewCounter(prometheus.CounterOpts{Name: "registry_succession_assignments_total", Help: "Registrations passed to a successor organization by a succession."})
+	metrics.MustRegister(deadlinesRecorded, remindersSent, keysPurged, attachmentsRemoved, successionsPassed)
 	return []riverjobs.Task{
 		{Name: "record_deadlines", Every: deadlineEvery, Run: func(ctx context.Context) error {
 			for more := true; more; {
@@ -99,6 +103,17 @@ func tasks(svc *registry.Service, deadlineEvery time.Duration, log *slog.Logger,
 			}
 			if err != nil {
 				return fmt.Errorf("unnamed attachments not removed: %w", err)
+			}
+			return nil
+		}},
+		{Name: "successions", Every: min(deadlineEvery, 5*time.Second), Run: func(ctx context.Context) error {
+			n, err := svc.RunSuccessions(ctx)
+			if n > 0 {
+				successionsPassed.Add(float64(n))
+				log.Info("registrations passed to successors", "count", n)
+			}
+			if err != nil {
+				return fmt.Errorf("successions not run to their end: %w", err)
 			}
 			return nil
 		}},

@@ -81,6 +81,15 @@ const (
 	AmendRegistration  Action = "registration.amend"
 	ExtendRegistration Action = "registration.extend"
 	ListRegistrations  Action = "registration.list"
+	// ChangeRegistrations is a bulk request of changes, each of which is
+	// also checked as its own action.
+	ChangeRegistrations Action = "registration.change_many"
+	// StartSuccession passes every effective registration an organization
+	// controls to its successor after a merger or division; each passes
+	// as an AssignBySuccession. ReadSuccession follows its progress.
+	StartSuccession    Action = "organization.succession"
+	ReadSuccession     Action = "succession.read"
+	AssignBySuccession Action = "registration.succession"
 	// RotateModificationCode issues a registration a new modification code.
 	RotateModificationCode Action = "registration.rotate_code"
 	FileObjection          Action = "objection.file"
@@ -143,7 +152,8 @@ const (
 // may do what. Object-level rules (one's own organization, one's own tokens,
 // the controller, a modification code) are checked by the service after this
 // table allows the action at all. Registry staff (admin, auditor) file and
-// change no registrations: only registrants do.
+// change no registrations: only registrants do, but for the assignments an
+// operator records when an organization's successor takes its place.
 var permissions = map[Action][]Role{
 	CreateOrganization:     {Admin},
 	SignUp:                 {nobody},
@@ -170,6 +180,10 @@ var permissions = map[Action][]Role{
 	AmendRegistration:      {Registrant},
 	ExtendRegistration:     {Registrant},
 	ListRegistrations:      {Registrant},
+	ChangeRegistrations:    {Registrant},
+	StartSuccession:        {Admin},
+	ReadSuccession:         {Admin, Auditor},
+	AssignBySuccession:     {Admin},
 	RotateModificationCode: {Registrant},
 	FileObjection:          {Registrant},
 	WithdrawObjection:      {Registrant},

@@ -1,5 +1,6 @@
 // Package bulkcsv reads filings from a CSV file, one a row, for bulk filing
-// (registryctl file and the bulk filing page). Its header names the
+// (registryctl file and the bulk filing page), and amendments for the bulk
+// changes page (changes.go). A filings file's header names the
 // columns, in any order. Required are kind, each party's name, USCC,
 // address and legal representative (grantor_… and secured_…), and
 // agreed_with_grantor (true, yes, 1 or 是 in each row: the filer declares

@@ -115,6 +115,13 @@ func (w *world) signUp() map[string]any {
 	}))
 }
 
+// succession makes an organization, with no registrations, for the bank to
+// succeed: each call a new one, so that no succession of it is running.
+func (w *world) succession() string {
+	o := w.e.must(201, w.e.do("POST", "/organizations", adminToken, map[string]any{"name": "被合并公司", "uscc": freshUSCC(), "kind": "enterprise"}))
+	return o["id"].(string)
+}
+
 // call is one request of the matrix, made fresh for each principal.
 type call struct {
 	path string
@@ -233,6 +240,19 @@ func TestPermissionMatrix(t *testing.T) {
 			return call{"/registrations/batch", map[string]any{"filings": []any{filing("某机械有限公司", usccs[5])}}}
 		}},
 		"GET /registrations": {ok: 200, allowed: "registrant grantor stranger", make: func(*world) call { return call{"/registrations?controller=mine", nil} }},
+		// Whose registration it is, each change's row says (200 with a 403
+		// in it for one who does not control it).
+		"POST /registrations/changes": {ok: 200, allowed: "registrant grantor stranger", make: func(w *world) call {
+			return call{"/registrations/changes", map[string]any{"changes": []any{map[string]any{"number": w.file(), "cancellation": map[string]any{"reason": "other"}}}}}
+		}},
+		"POST /organizations/:id/succession": {ok: 202, allowed: "admin bootstrap", make: func(w *world) call {
+			return call{"/organizations/" + w.succession() + "/succession", map[string]any{"successor_uscc": w.bank.OrgUSCC, "basis": "merger", "document_number": "沪市监合〔2026〕1号"}}
+		}},
+		"GET /successions/:id": {ok: 200, allowed: "admin auditor bootstrap", make: func(w *world) call {
+			s := w.e.must(202, w.e.do("POST", "/organizations/"+w.succession()+"/succession", adminToken,
+				map[string]any{"successor_uscc": w.bank.OrgUSCC, "basis": "division", "document_number": "沪市监分〔2026〕2号"}))
+			return call{"/successions/" + s["id"].(string), nil}
+		}},
 		// Reading a registration one is not a party to is searching the
 		// register: the outsider, with no searcher role, is refused.
 		"GET /registrations/:number/certificate.pdf":    {ok: 200, allowed: "*", except: map[string]int{"outsider": 403}, make: reg("/certificate.pdf", nil)},

@@ -349,17 +349,26 @@ func malformedField(field, message string) *httpx.Problem {
 	return p
 }
 
-// decodeBatch reads a bulk filing's body, {"filings": [...]}, as it comes:
-// one filing's bytes at a time, each decoded as decode would decode it
-// alone, so that what is held is the filings decoded, never the body as
-// well. It is as strict as decode: a field given twice or in another
-// letter case, an unknown field, trailing data and text that is not UTF-8
-// are refused, naming the field (filings[3].grantors[0].name). Reading
-// stops after one filing more than a batch may hold: the service refuses
-// that many without the rest.
+// decodeBatch reads a bulk filing's body, {"filings": [...]}.
 func decodeBatch(body io.Reader) ([]registry.Filing, error) {
+	return decodeRows[registry.Filing](body, "filings", registry.MaxBatchFilings)
+}
+
+// decodeChanges reads a bulk change's body, {"changes": [...]}.
+func decodeChanges(body io.Reader) ([]registry.Change, error) {
+	return decodeRows[registry.Change](body, "changes", registry.MaxBatchChanges)
+}
+
+// decodeRows reads a bulk request's body, {member: [...]}, as it comes:
+// one row's bytes at a time, each decoded as decode would decode it alone,
+// so that what is held is the rows decoded, never the body as well. It is
+// as strict as decode: a field given twice or in another letter case, an
+// unknown field, trailing data and text that is not UTF-8 are refused,
+// naming the field (filings[3].grantors[0].name). Reading stops after one
+// row more than most: the service refuses that many without the rest.
+func decodeRows[T any](body io.Reader, member string, most int) ([]T, error) {
 	dec := jsontext.NewDecoder(body)
-	var filings []registry.Filing
+	var rows []T
 	if err := expect(dec, '{'); err != nil {
 		return nil, err
 	}
@@ -369,9 +378,9 @@ func decodeBatch(body io.Reader) ([]registry.Filing, error) {
 			return nil, batchSyntax(err)
 		}
 		switch name := tok.String(); {
-		case name == "filings":
-		case strings.EqualFold(name, "filings"):
-			return nil, malformedField(name, fmt.Sprintf("unknown field %q: the field is written %q", name, "filings"))
+		case name == member:
+		case strings.EqualFold(name, member):
+			return nil, malformedField(name, fmt.Sprintf("unknown field %q: the field is written %q", name, member))
 		default:
 			return nil, malformedField(name, "unknown field")
 		}
@@ -380,30 +389,30 @@ func decodeBatch(body io.Reader) ([]registry.Filing, error) {
 			if _, err := dec.ReadToken(); err != nil {
 				return nil, batchSyntax(err)
 			}
-			filings = nil
+			rows = nil
 			continue
 		case '[':
 		default:
 			if _, err := dec.ReadValue(); err != nil {
 				return nil, batchSyntax(err)
 			}
-			return nil, malformedField("filings", "must be an array")
+			return nil, malformedField(member, "must be an array")
 		}
 		if _, err := dec.ReadToken(); err != nil {
 			return nil, batchSyntax(err)
 		}
-		filings = filings[:0]
+		rows = rows[:0]
 		for i := 0; dec.PeekKind() != ']'; i++ {
 			raw, err := dec.ReadValue()
 			if err != nil {
 				return nil, batchSyntax(err)
 			}
-			var f registry.Filing
+			var f T
 			if err := decodeBytes(raw, &f); err != nil {
-				return nil, within("filings["+strconv.Itoa(i)+"]", err)
+				return nil, within(member+"["+strconv.Itoa(i)+"]", err)
 			}
-			if filings = append(filings, f); len(filings) > registry.MaxBatchFilings {
-				return filings, nil
+			if rows = append(rows, f); len(rows) > most {
+				return rows, nil
 			}
 		}
 		if _, err := dec.ReadToken(); err != nil {
@@ -420,7 +429,7 @@ func decodeBatch(body io.Reader) ([]registry.Filing, error) {
 		}
 		return nil, httpx.NewProblem(http.StatusBadRequest, "malformed_request", "the body must hold a single JSON value")
 	}
-	return filings, nil
+	return rows, nil
 }
 
 // expect reads the next token, which must be kind.

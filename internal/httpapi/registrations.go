@@ -126,11 +126,11 @@ func (a *api) list(c *gin.Context, caller registry.Caller) error {
 	}))
 }
 
-// batchResult is one filing's outcome in a bulk request.
+// batchResult is one row's outcome in a bulk request.
 type batchResult struct {
 	Index        int            `json:"index"`
 	Status       int            `json:"status"`
-	Registration *filedSummary  `json:"registration,omitempty"`
+	Registration any            `json:"registration,omitempty"`
 	Problem      *httpx.Problem `json:"problem,omitempty"`
 }
 
@@ -143,6 +143,17 @@ type filedSummary struct {
 	ExpiresAt        registry.Time `json:"expires_at"`
 	Version          int           `json:"version"`
 	ModificationCode string        `json:"modification_code,omitempty"`
+}
+
+// changedSummary is what a bulk answer says of a change it made: the
+// registration as the change left it, in brief, and the change's event.
+type changedSummary struct {
+	Number      string        `json:"number"`
+	Status      string        `json:"status"`
+	ExpiresAt   registry.Time `json:"expires_at"`
+	Version     int           `json:"version"`
+	EventNumber string        `json:"event_number"`
+	LogIndex    int64         `json:"log_index"`
 }
 
 // fileBatch handles POST /registrations/batch: up to 1,000 filings, each
@@ -159,13 +170,55 @@ func (a *api) fileBatch(c *gin.Context, caller registry.Caller) error {
 	if err != nil {
 		return err
 	}
+	a.renderBatch(c, caller, outcomes, "filing", func(int) (auth.Action, string) { return auth.FileRegistration, "" }, func(r registry.Registration) any {
+		return &filedSummary{Number: r.Number, RegisteredAt: r.RegisteredAt, ExpiresAt: r.ExpiresAt, Version: r.Version, ModificationCode: r.ModificationCode}
+	})
+	return nil
+}
+
+// changeBatch handles POST /registrations/changes: up to 1,000 extensions,
+// cancellations and amendments, each made or refused on its own exactly as
+// alone, with fileBatch's answer.
+func (a *api) changeBatch(c *gin.Context, caller registry.Caller) error {
+	changes, err := decodeChanges(c.Request.Body)
+	if err != nil {
+		return err
+	}
+	outcomes, err := a.svc.ChangeBatch(c.Request.Context(), caller, changes)
+	if err != nil {
+		return err
+	}
+	a.renderBatch(c, caller, outcomes, "change", func(i int) (auth.Action, string) {
+		switch ch := changes[i]; {
+		case ch.Extension != nil && ch.Cancellation == nil && ch.Amendment == nil:
+			return auth.ExtendRegistration, ch.Number
+		case ch.Cancellation != nil && ch.Extension == nil && ch.Amendment == nil:
+			return auth.CancelRegistration, ch.Number
+		case ch.Amendment != nil && ch.Extension == nil && ch.Cancellation == nil:
+			return auth.AmendRegistration, ch.Number
+		}
+		return auth.ChangeRegistrations, changes[i].Number
+	}, func(r registry.Registration) any {
+		s := &changedSummary{Number: r.Number, Status: r.Status, ExpiresAt: r.ExpiresAt, Version: r.Version, LogIndex: r.LogIndex}
+		if n := len(r.History); n > 0 {
+			s.EventNumber = r.History[n-1].Number
+		}
+		return s
+	})
+	return nil
+}
+
+// renderBatch answers a bulk request 200 with each row's outcome in its
+// place: a refusal is audited as the row's action on its target (row(i))
+// alone would be; the rows the request's time did not reach are answered 503 and
+// audited once, together.
+func (a *api) renderBatch(c *gin.Context, caller registry.Caller, outcomes []registry.BatchOutcome, noun string,
+	row func(i int) (auth.Action, string), summary func(registry.Registration) any) {
 	results := make([]batchResult, len(outcomes))
 	late := 0
 	for i, o := range outcomes {
 		if o.Err == nil {
-			r := o.Registration
-			results[i] = batchResult{Index: i, Status: http.StatusCreated, Registration: &filedSummary{
-				Number: r.Number, RegisteredAt: r.RegisteredAt, ExpiresAt: r.ExpiresAt, Version: r.Version, ModificationCode: r.ModificationCode}}
+			results[i] = batchResult{Index: i, Status: http.StatusCreated, Registration: summary(o.Registration)}
 			continue
 		}
 		p := httpx.ProblemFor(o.Err)
@@ -179,19 +232,20 @@ func (a *api) fileBatch(c *gin.Context, caller registry.Caller) error {
 			continue
 		}
 		if p.Status >= 500 {
-			a.log.Error("a filing of a bulk request failed", "error", o.Err, "index", i, "request_id", caller.RequestID)
+			a.log.Error("a row of a bulk request failed", "error", o.Err, "index", i, "request_id", caller.RequestID)
 		}
-		if aerr := a.opts.Refusals.Record(c.Request.Context(), caller, auth.FileRegistration, "", p, "bulk, filing "+strconv.Itoa(i)); aerr != nil {
+		action, target := row(i)
+		if aerr := a.opts.Refusals.Record(c.Request.Context(), caller, action, target, p, "bulk, "+noun+" "+strconv.Itoa(i)); aerr != nil {
 			a.log.Error("audit entry not written", "error", aerr, "request_id", caller.RequestID)
 		}
 	}
 	if late > 0 {
 		a.log.Warn("a bulk request ran out of time", "unavailable", late, "request_id", caller.RequestID)
 		p := httpx.ProblemFor(registry.ErrNotReached)
-		if aerr := a.opts.Refusals.Record(c.Request.Context(), caller, auth.FileRegistration, "", p, "bulk, "+strconv.Itoa(late)+" filings not filed in time"); aerr != nil {
+		action, _ := row(0)
+		if aerr := a.opts.Refusals.Record(c.Request.Context(), caller, action, "", p, "bulk, "+strconv.Itoa(late)+" rows not made in time"); aerr != nil {
 			a.log.Error("audit entry not written", "error", aerr, "request_id", caller.RequestID)
 		}
 	}
 	a.render(c, http.StatusOK, map[string]any{"results": results})
-	return nil
 }

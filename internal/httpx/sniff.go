@@ -31,11 +31,12 @@ func AttachmentType(data []byte) string {
 }
 
 // BodyLimit is how large a request to path may be, base for most: a bulk
-// filing holds up to 1,000 filings, an attachment up to 10 MiB with its
+// filing holds up to 1,000 filings (a bulk change as many changes), an attachment up to 10 MiB with its
 // multipart framing.
 func BodyLimit(path string, base int64) int64 {
 	switch {
-	case strings.HasSuffix(path, "/registrations/batch"), strings.HasSuffix(path, "/registrations/bulk"):
+	case strings.HasSuffix(path, "/registrations/batch"), strings.HasSuffix(path, "/registrations/bulk"),
+		strings.HasSuffix(path, "/registrations/changes"):
 		return 32 * base
 	case strings.HasSuffix(path, "/attachments"):
 		return max(base, registry.MaxAttachmentBytes+64<<10)

@@ -11,7 +11,9 @@
 //   - filing a registration: filings.go (Filing, Party, Filing.Validate);
 //     its life: amendments.go, extensions.go, cancellations.go,
 //     revocations.go, modificationcodes.go, and changes.go for what every
-//     change shares (who may change, If-Match); reading and listing:
+//     change shares (who may change, If-Match); many at once:
+//     bulkchanges.go (each as alone); control passing to a merged or
+//     divided organization's successor: successions.go; reading and listing:
 //     registrations.go; who sees identity numbers: masking.go;
 //   - objections.go, searches.go, history.go, watches.go, notices.go,
 //     webhooks.go, drafts.go, parties.go (saved party profiles),

@@ -193,10 +193,11 @@ const (
 	// RuleAgreedWithGrantor is a filing without the filer's declaration
 	// that the grantor agreed to its content (agreed_with_grantor: true).
 	RuleAgreedWithGrantor Rule = "agreed_with_grantor"
+	RuleOneChange         Rule = "one_change"
 )
 
 // Rules lists every rule, for those who translate them.
-var Rules = []Rule{RuleRequired, RuleAtLeastOne, RuleAtMost, RuleTooLong, RulePeriod, RuleNotOneOf, RuleCurrency, RuleCountry, RuleAmount, RulePositive, RuleLettersOrDigits, RuleDate, RuleFuture, RulePasswordShort, RuleEmail, RuleControl, RuleBidi, RuleNotUTF8, RuleStaffRole, RuleUSCCOrForeign, RuleIndividualID, RuleOrganizationID, RuleDomesticCountry, RuleDomesticUSCC, RuleForeignOnly, RuleOneCriterion, RuleChangesNothing, RuleRepeats, RuleItemID, RuleItemRegistered, RuleNotGrantor, RuleAlreadyGrantor, RuleLastGrantor, RuleNotWatched, RuleAgreedWithGrantor}
+var Rules = []Rule{RuleRequired, RuleAtLeastOne, RuleAtMost, RuleTooLong, RulePeriod, RuleNotOneOf, RuleCurrency, RuleCountry, RuleAmount, RulePositive, RuleLettersOrDigits, RuleDate, RuleFuture, RulePasswordShort, RuleEmail, RuleControl, RuleBidi, RuleNotUTF8, RuleStaffRole, RuleUSCCOrForeign, RuleIndividualID, RuleOrganizationID, RuleDomesticCountry, RuleDomesticUSCC, RuleForeignOnly, RuleOneCriterion, RuleChangesNothing, RuleRepeats, RuleItemID, RuleItemRegistered, RuleNotGrantor, RuleAlreadyGrantor, RuleLastGrantor, RuleNotWatched, RuleAgreedWithGrantor, RuleOneChange}
 
 // ValidationError is well-formed input whose content is wrong, one entry per field.
 type ValidationError struct {

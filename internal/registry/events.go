@@ -74,6 +74,9 @@ type amendmentData struct {
 	Note             string      `json:"note,omitempty"`
 	// AddAttachments are the files it names, with their SHA-256.
 	AddAttachments []Attachment `json:"add_attachments,omitempty"`
+	// Succession is set on an assignment by succession: which one, and
+	// what it rests on.
+	Succession *successionRecord `json:"succession,omitempty"`
 }
 
 // extensionData is what an extension records.

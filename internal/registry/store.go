@@ -91,6 +91,7 @@ type Tx interface {
 	AuditStore
 	LogStore
 	DeadlineStore
+	SuccessionStore
 }
 
 // Store is the registry's storage.

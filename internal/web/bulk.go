@@ -73,25 +73,32 @@ func (s *site) bulkFile(w http.ResponseWriter, r *http.Request, c *call) error {
 			row.Number = o.Registration.Number
 			page.Filed++
 		} else {
-			var verr *registry.ValidationError
-			if errors.As(o.Err, &verr) {
-				msgs := s.views.fieldErrors(c.lang, verr)
-				fields := make([]string, 0, len(msgs))
-				for f := range msgs {
-					fields = append(fields, f)
-				}
-				sort.Strings(fields)
-				for _, f := range fields {
-					row.Problems = append(row.Problems, f+": "+msgs[f])
-				}
-			} else {
-				p := httpx.ProblemFor(o.Err)
-				msg, _ := s.views.translate(c.lang, "error."+p.Code)
-				row.Problems = append(row.Problems, strconv.Itoa(p.Status)+" "+msg)
-			}
+			row.Problems = s.rowProblems(c, o.Err)
 		}
 		page.Rows = append(page.Rows, row)
 	}
 	s.render(w, c, http.StatusOK, "bulk", page)
 	return nil
+}
+
+// rowProblems says why a row of a bulk request was refused, in the page's
+// language: each field's problem, or the refusal's.
+func (s *site) rowProblems(c *call, err error) []string {
+	var verr *registry.ValidationError
+	if !errors.As(err, &verr) {
+		p := httpx.ProblemFor(err)
+		msg, _ := s.views.translate(c.lang, "error."+p.Code)
+		return []string{strconv.Itoa(p.Status) + " " + msg}
+	}
+	msgs := s.views.fieldErrors(c.lang, verr)
+	fields := make([]string, 0, len(msgs))
+	for f := range msgs {
+		fields = append(fields, f)
+	}
+	sort.Strings(fields)
+	out := make([]string, 0, len(fields))
+	for _, f := range fields {
+		out = append(out, f+": "+msgs[f])
+	}
+	return out
 }

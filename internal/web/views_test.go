@@ -145,6 +145,12 @@ func samplePages() map[string]func() (any, url.Values) {
 		"bulk": func() (any, url.Values) {
 			return bulkPage{Key: "k", Columns: []string{"kind", "grantor_name"}, Filed: 1, Rows: []bulkRow{{Row: 1, Number: reg.Number}, {Row: 2, Problems: []string{"grantors[0].uscc: wrong"}}}}, nil
 		},
+		"changes": func() (any, url.Values) {
+			return changesPage{Key: "k", Reasons: registry.CancellationReasons, Columns: []string{"number", "if_match"},
+					Page: registry.RegistrationPage{Items: []registry.Registration{reg}}, Made: 1,
+					Rows: []changeRow{{Row: 1, Number: reg.Number, Status: "effective", Version: 2}, {Row: 2, Number: reg.Number, Problems: []string{"412 changed"}}}},
+				url.Values{"op": {"extend"}, "period_months": {"12"}}
+		},
 		"statistics": func() (any, url.Values) {
 			m1, m2 := "2027-04", "2027-05"
 			st := registry.Statistics{From: m1, To: m2, By: "month", Rows: []registry.StatRow{{Month: &m1, Registrations: 2, Amendments: 1, Searches: 1}, {Month: &m2, Cancellations: 1}}}

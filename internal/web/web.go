@@ -159,6 +159,8 @@ func (s *site) routes() {
 	s.handle("POST /admin/users/{id}/reinstatement", may(auth.ReinstateUser), s.reinstateUser)
 	s.handle("GET /registrations/bulk", signedIn, s.bulkForm)
 	s.handle("POST /registrations/bulk", may(auth.FileRegistration), s.bulkFile)
+	s.handle("GET /registrations/changes", signedIn, s.changesForm)
+	s.handle("POST /registrations/changes", may(auth.ChangeRegistrations), s.changeBatch)
 	s.handle("GET /attachments", signedIn, s.attachmentPage)
 	s.handle("POST /attachments", may(auth.Attach), s.upload)
 	s.handle("GET /attachments/{id}", signedIn, s.attachmentFile)

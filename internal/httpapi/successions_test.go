@@ -1,0 +1,150 @@
+package httpapi_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/movable-registry/registry/internal/registry"
+)
+
+// TestSuccession: an organization that controls 10,000 effective
+// registrations merges into another. The succession is accepted at once
+// (202) with the registrations to pass counted; its job is cut short half
+// way, as a crash would cut it, and run again: every registration passes
+// exactly once (one assignment event each, with its own number, audited and
+// noticed to both organizations), those cancelled meanwhile fail, and the
+// progress says so.
+func TestSuccession(t *testing.T) {
+	if testing.Short() {
+		t.Skip("passes 10,000 registrations")
+	}
+	e := newEnvWith(t, func(c *registry.Config) { c.ExtensionWindowDays = 0 })
+	pred := e.newAccount(usccs[0], "registrant")
+	succ := e.newAccount(usccs[3], "registrant")
+	staff := e.newAccount(usccs[6], "admin")
+	t0 := time.Now()
+	numbers := e.preload(pred, 10000)
+	t.Logf("preloaded in %v", time.Since(t0))
+	path := "/organizations/" + pred.OrgID + "/succession"
+	req := map[string]any{"successor_uscc": succ.OrgUSCC, "basis": "merger", "document_number": "沪市监合〔2026〕第18号"}
+
+	t.Run("what is refused", func(t *testing.T) {
+		for _, c := range []struct {
+			name   string
+			token  string
+			body   map[string]any
+			status int
+			field  string
+		}{
+			{"a registrant may not", pred.Token, req, 403, ""},
+			{"a successor without an account", staff.Token, map[string]any{"successor_uscc": usccs[5], "basis": "merger", "document_number": "1"}, 422, "successor_uscc"},
+			{"the organization itself", staff.Token, map[string]any{"successor_uscc": pred.OrgUSCC, "basis": "merger", "document_number": "1"}, 422, "successor_uscc"},
+			{"a basis not known", staff.Token, map[string]any{"successor_uscc": succ.OrgUSCC, "basis": "sale", "document_number": "1"}, 422, "basis"},
+			{"no document number", staff.Token, map[string]any{"successor_uscc": succ.OrgUSCC, "basis": "division"}, 422, "document_number"},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				r := e.do("POST", path, c.token, c.body)
+				if r.Status != c.status {
+					t.Fatalf("%s", r)
+				}
+				if c.field != "" {
+					if got := fieldErrors(r.JSON(t)); len(got) != 1 || got[0][:len(c.field)] != c.field {
+						t.Errorf("names %v, want %s", got, c.field)
+					}
+				}
+			})
+		}
+		e.problem(e.do("POST", "/organizations/01a24f26-0000-7000-8000-000000000001/succession", staff.Token, req), 404, "not_found")
+	})
+
+	r := e.do("POST", path, staff.Token, req)
+	started := e.must(202, r)
+	id := started["id"].(string)
+	if r.Header.Get("Location") != "/api/v1/successions/"+id || started["total"] != 10000.0 || started["done"] != 0.0 ||
+		started["status"] != "running" || started["successor_id"] != succ.OrgID {
+		t.Fatalf("%s %s", r.Header.Get("Location"), r.Body)
+	}
+	e.problem(e.do("POST", path, staff.Token, req), 409, "conflict")
+	// Three end before their turn: they are not passed.
+	for _, n := range numbers[:3] {
+		e.must(201, e.do("POST", "/registrations/"+n+"/cancellation", pred.Token, map[string]any{"reason": "debt_repaid"}))
+	}
+
+	// The crash: the run's context ends once half are passed (or after a
+	// minute, when the run has not got that far).
+	ctx, crash := context.WithTimeout(context.Background(), time.Minute)
+	go func() {
+		defer crash()
+		for ctx.Err() == nil {
+			var n int
+			if err := e.db.QueryRow("SELECT count(*) FROM succession_items WHERE succession_id = $1 AND state = 'passed'", id).Scan(&n); err != nil || n >= 5000 {
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	t0 = time.Now()
+	if _, err := e.svc.RunSuccessions(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("the cut run ended with %v", err)
+	}
+	crash()
+	t.Logf("half in %v", time.Since(t0))
+	half := e.must(200, e.do("GET", "/successions/"+id, staff.Token, nil))
+	if done := half["done"].(float64); done < 5000 || done >= 9997 || half["status"] != "running" {
+		t.Fatalf("after the crash: %v", half)
+	}
+	// What is marked is exactly what was passed: no event without its mark.
+	events := "SELECT count(*) FROM events WHERE type = 'amendment' AND convert_from(record, 'UTF8')::jsonb->'data'->'succession'->>'id' = $1"
+	if got := e.count(events, id); got != int(half["done"].(float64)) {
+		t.Fatalf("%d assignments, %v marked passed", got, half["done"])
+	}
+
+	t0 = time.Now()
+	if _, err := e.svc.RunSuccessions(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("the rest in %v", time.Since(t0))
+	done := e.must(200, e.do("GET", "/successions/"+id, staff.Token, nil))
+	if done["total"] != 10000.0 || done["done"] != 9997.0 || done["failed"] != 3.0 || done["status"] != "done" || done["finished_at"] == nil {
+		t.Errorf("at the end: %v", done)
+	}
+	if got := e.count(events, id); got != 9997 {
+		t.Errorf("%d assignments, want 9997", got)
+	}
+	if twice := e.count(`SELECT count(*) FROM (SELECT registration_number FROM events
+		WHERE convert_from(record, 'UTF8')::jsonb->'data'->'succession'->>'id' = $1 GROUP BY 1 HAVING count(*) > 1) x`, id); twice != 0 {
+		t.Errorf("%d registrations passed more than once", twice)
+	}
+	if got := e.count("SELECT count(DISTINCT number) FROM events WHERE convert_from(record, 'UTF8')::jsonb->'data'->'succession'->>'id' = $1", id); got != 9997 {
+		t.Errorf("%d event numbers for 9,997 assignments", got)
+	}
+	if got := e.count("SELECT count(*) FROM registrations WHERE controller_id = $1", succ.OrgID); got != 9997 {
+		t.Errorf("the successor controls %d", got)
+	}
+	if got := e.count("SELECT count(*) FROM audit_entries WHERE action = 'registration.succession' AND outcome = 'success' AND user_id = $1", staff.UserID); got != 9997 {
+		t.Errorf("%d assignments audited", got)
+	}
+	last := numbers[9999]
+	for _, org := range []string{pred.OrgID, succ.OrgID} {
+		if got := e.count("SELECT count(*) FROM notifications WHERE organization_id = $1 AND registration_number = $2 AND event_type = 'amendment'", org, last); got != 1 {
+			t.Errorf("%d notices to %s", got, org)
+		}
+	}
+	// Running again passes nothing more.
+	if n, err := e.svc.RunSuccessions(context.Background()); n != 0 || err != nil {
+		t.Errorf("a third run passed %d: %v", n, err)
+	}
+
+	// The register replays the assignment: the successor controls it, first
+	// among the secured parties, and changes it; the predecessor no longer.
+	reg := e.must(200, e.do("GET", "/registrations/"+last, succ.Token, nil))
+	parties := list(reg["secured_parties"])
+	if reg["controller"].(map[string]any)["organization_id"] != succ.OrgID || len(parties) != 1 || parties[0].(map[string]any)["uscc"] != succ.OrgUSCC {
+		t.Errorf("after the succession: controller %v, secured parties %v", reg["controller"], parties)
+	}
+	e.must(201, e.do("POST", "/registrations/"+last+"/extensions", succ.Token, map[string]any{"period_months": 12}))
+	e.problem(e.do("POST", "/registrations/"+numbers[9998]+"/cancellation", pred.Token, map[string]any{"reason": "other"}), 403, "forbidden")
+	e.problem(e.do("GET", "/successions/"+id, pred.Token, nil), 403, "forbidden")
+}

@@ -1,0 +1,129 @@
+package web_test
+
+import (
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestBulkChangesPage: a registrant ticks registrations and extends them
+// together, one with a stale version refused in its row; cancels one; a
+// bad number of months is refused once, at the field, changing nothing;
+// and a CSV of amendments is made row by row. In both languages.
+func TestBulkChangesPage(t *testing.T) {
+	s := newSite(t)
+	bank := s.bank("registrant")
+	grantor := uscc("91310115MA1K3YJ1X")
+	var numbers []string
+	for range 4 {
+		// Two months: inside the 90 days before expiry in which the
+		// site's register extends.
+		r := s.api(201, "POST", "/registrations", bank.Token, map[string]any{
+			"kind":            "chattel_mortgage",
+			"grantors":        []any{map[string]any{"type": "organization", "name": "上海某某机械制造有限公司", "uscc": grantor}},
+			"secured_parties": []any{map[string]any{"type": "organization", "name": "上海星辰银行", "uscc": bank.USCC}},
+			"collateral":      map[string]any{"description": "存货：钢材 500 吨", "items": []any{}},
+			"period_months":   2,
+		})
+		numbers = append(numbers, r["number"].(string))
+	}
+	for _, lang := range []string{"zh", "en"} {
+		t.Run(lang, func(t *testing.T) {
+			b := s.browser()
+			b.signIn(bank)
+			b.get("/lang/" + lang + "?next=/registrations/changes")
+			for _, n := range numbers {
+				if !strings.Contains(b.last, `value="`+n+` `) {
+					t.Fatalf("%s is not offered:\n%.3000s", n, b.last)
+				}
+			}
+			shoot(t, b.last, "changes-"+lang)
+			key := regexpField("idempotency_key", b.last)
+			res := b.post("/registrations/changes", url.Values{"idempotency_key": {key}, "op": {"extend"}, "period_months": {"0"},
+				"pick": {numbers[0] + " 1"}})
+			if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(b.last, `id="err-period_months"`) || strings.Contains(b.last, `id="changes-summary"`) {
+				t.Errorf("0 months: %d\n%.3000s", res.StatusCode, b.last)
+			}
+			// Each language extends one and names the other at a version
+			// it never had.
+			good, stale := numbers[0], numbers[1]
+			if lang == "en" {
+				good, stale = stale, good
+			}
+			res = b.post("/registrations/changes", url.Values{"idempotency_key": {key}, "op": {"extend"}, "period_months": {"12"},
+				"pick": {good + " 1", stale + " 9"}})
+			want := map[string]string{"zh": "已办理 1 项，共 2 项。", "en": "1 of 2 changes made."}[lang]
+			if res.StatusCode != http.StatusOK || !strings.Contains(b.last, want) || !strings.Contains(b.last, "412 ") {
+				t.Errorf("extend: %d\n%.4000s", res.StatusCode, b.last)
+			}
+			shoot(t, b.last, "changes-outcome-"+lang)
+		})
+	}
+	for _, n := range numbers[:2] {
+		if got := s.api(200, "GET", "/registrations/"+n, bank.Token, nil); got["version"] != 2.0 {
+			t.Errorf("%s is at version %v after one extension", n, got["version"])
+		}
+	}
+
+	b := s.browser()
+	b.signIn(bank)
+	b.get("/registrations/changes")
+	b.post("/registrations/changes", url.Values{"idempotency_key": {regexpField("idempotency_key", b.last)}, "op": {"cancel"}, "reason": {"debt_repaid"},
+		"pick": {numbers[3] + " 1"}})
+	if !strings.Contains(b.last, "1 项，共 1 项") || strings.Contains(b.last, `value="`+numbers[3]+` `) {
+		t.Errorf("the cancelled one is offered still, or was not cancelled:\n%.4000s", b.last)
+	}
+
+	// Amendments from a CSV: the second row names no registration.
+	csv := "number,if_match,description,add_serial_numbers\n" + numbers[2] + ",1,存货：钢材 800 吨,LATHE-1;LATHE-2\nD00000000000000X,,x,\n"
+	const boundary = "changes-boundary"
+	form := "--" + boundary + "\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n" + b.csrf() + "\r\n" +
+		"--" + boundary + "\r\nContent-Disposition: form-data; name=\"idempotency_key\"\r\n\r\n" + regexpField("idempotency_key", b.last) + "x\r\n" +
+		"--" + boundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\nContent-Type: text/csv\r\n\r\n" +
+		csv + "\r\n--" + boundary + "--\r\n"
+	req, err := http.NewRequest("POST", s.url+"/registrations/changes", strings.NewReader(form))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "multipart/form-data; boundary="+boundary)
+	res, err := b.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.read(res)
+	if res.StatusCode != http.StatusOK || !strings.Contains(b.last, "已办理 1 项，共 2 项。") {
+		t.Errorf("the CSV: %d\n%.4000s", res.StatusCode, b.last)
+	}
+	shoot(t, b.last, "changes-csv-zh")
+	amended := s.api(200, "GET", "/registrations/"+numbers[2], bank.Token, nil)
+	if c := amended["collateral"].(map[string]any); c["description"] != "存货：钢材 800 吨" || len(c["items"].([]any)) != 2 {
+		t.Errorf("the amended collateral: %v", c)
+	}
+
+	searcher := s.bank("searcher")
+	sb := s.browser()
+	sb.signIn(searcher)
+	if res := sb.get("/registrations/changes"); res.StatusCode != http.StatusForbidden {
+		t.Errorf("a searcher's page: %d", res.StatusCode)
+	}
+}
+
+// shoot keeps a page's HTML, styled, under REGISTRY_PAGES when it is set,
+// to be rendered and looked at.
+func shoot(t *testing.T, page, name string) {
+	dir := os.Getenv("REGISTRY_PAGES")
+	if dir == "" {
+		return
+	}
+	static, err := filepath.Abs("static")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page = strings.ReplaceAll(page, `"/static/`, `"file://`+static+`/`)
+	if err := os.WriteFile(filepath.Join(dir, name+".html"), []byte(page), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

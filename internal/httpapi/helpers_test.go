@@ -252,7 +252,7 @@ var usccs = []string{
 	"91440300MA5DC6YB00", "91330100MA27XY1235", "91310104MA1FR8T2XM", "91440101MA5CXK8R2T",
 }
 
-var accountSeq int
+var accountSeq atomic.Int64
 
 // newAccount creates an organization (by the admin) with a user holding roles.
 func (e *env) newAccount(uscc string, roles ...string) account {
@@ -270,8 +270,7 @@ func (e *env) newAccount(uscc string, roles ...string) account {
 
 func (e *env) newUser(orgID, uscc string, roles ...string) account {
 	e.t.Helper()
-	accountSeq++
-	email := fmt.Sprintf("user%d-%d@example.cn", accountSeq, time.Now().UnixNano())
+	email := fmt.Sprintf("user%d-%d@example.cn", accountSeq.Add(1), time.Now().UnixNano())
 	u := e.must(201, e.do("POST", "/users", adminToken, map[string]any{
 		"organization_id": orgID, "email": email, "display_name": "Test User", "roles": roles, "password": "a long enough password",
 	}))

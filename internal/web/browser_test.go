@@ -227,13 +227,16 @@ func (b *tab) fitsThePhone(path, name string) {
 }
 
 func TestBrowserFlows(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("browser flows take a while")
 	}
-	s := newSite(t)
-	auditor := s.staff("auditor")
 	for i, lang := range []string{"zh", "en"} {
 		t.Run(lang, func(t *testing.T) {
+			// Each language on a register of its own, beside the other.
+			t.Parallel()
+			s := newSite(t)
+			auditor := s.staff("auditor")
 			c := loadCatalog(t, lang)
 			bankID, bankCode := s.org(fmt.Sprintf("上海浦东发展银行股份有限公司张江科技支行%d", i), "financial_institution")
 			bank := s.user(bankID, bankCode, "registrant", "searcher")

@@ -310,6 +310,7 @@ func regexpText(pattern, page string) string {
 // The home page's verify box takes a number as a person copies it from
 // paper, with spaces or dashes: no pattern of twenty digits, room for them.
 func TestTheHomeVerifyBoxTakesANumberAsTyped(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	b := s.browser()
 	b.get("/")

@@ -26,6 +26,7 @@ const adminToken = "client-test-admin-token-0123456789abcdef"
 // client, and the clerk's day (sign in, file, amend under If-Match, search
 // and page, certificate, cancel) goes through as the example shows it.
 func TestABanksDay(t *testing.T) {
+	t.Parallel()
 	_, gdb := pgtest.Open(t)
 	store, err := postgres.New(gdb, time.Now)
 	if err != nil {

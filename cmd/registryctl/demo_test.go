@@ -11,6 +11,7 @@ import (
 // The demo fills an empty register with one of every state a user meets,
 // prints the sign-ins, and run again says the register has them already.
 func TestDemoFillsARegister(t *testing.T) {
+	t.Parallel()
 	r := openRegister(t)
 	var out bytes.Buffer
 	var errOut bytes.Buffer

@@ -88,6 +88,7 @@ func (r *register) restored(dump string) string {
 // the missing log positions exactly; verified before the backup, the
 // restored register is consistent with what was pinned then.
 func TestVerifyNamesWhatARestoreLost(t *testing.T) {
+	t.Parallel()
 	r := newRegister(t)
 	var n int64
 	if err := r.db.QueryRow("SELECT count(*) FROM events").Scan(&n); err != nil {
@@ -153,6 +154,7 @@ func (r *register) serve(cfg registry.Config) (string, *registry.Service) {
 // accepted and the new key pinned; once the old key is dropped, the new one
 // verifies alone. A new key without a rotation is a finding.
 func TestVerifyFollowsAKeyRotation(t *testing.T) {
+	t.Parallel()
 	r := newRegister(t)
 	pin := filepath.Join(t.TempDir(), "bank.json")
 	check := func(url string) (int, string) {

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -130,7 +131,7 @@ func (r *register) send(method, path, token string, body any) (int, []byte, erro
 	return resp.StatusCode, b, err
 }
 
-var users int
+var users atomic.Int64
 
 func (r *register) user(uscc string, roles ...string) string {
 	r.t.Helper()
@@ -141,8 +142,7 @@ func (r *register) user(uscc string, roles ...string) string {
 		}
 	}
 	org := r.call("POST", "/organizations", adminToken, map[string]any{"name": "机构 " + uscc, "uscc": uscc, "kind": kind}, 201)
-	users++
-	email := fmt.Sprintf("u%d-%d@example.cn", users, time.Now().UnixNano())
+	email := fmt.Sprintf("u%d-%d@example.cn", users.Add(1), time.Now().UnixNano())
 	r.call("POST", "/users", adminToken, map[string]any{"organization_id": org["id"], "email": email, "display_name": "甲", "roles": roles, "password": "a long enough password"}, 201)
 	return r.call("POST", "/tokens", "", map[string]any{"email": email, "password": "a long enough password"}, 201)["token"].(string)
 }
@@ -204,6 +204,7 @@ func (r *register) exec(statements ...string) {
 }
 
 func TestVerifyHonestRegister(t *testing.T) {
+	t.Parallel()
 	r := newRegister(t)
 	state := filepath.Join(t.TempDir(), "state.json")
 	code, out := r.registryctl(state, "verify")
@@ -227,6 +228,7 @@ func TestVerifyHonestRegister(t *testing.T) {
 // TestVerifyEmptyRegister verifies a register with no events yet: the
 // empty tree's root is signed and holds.
 func TestVerifyEmptyRegister(t *testing.T) {
+	t.Parallel()
 	r := openRegister(t)
 	r.bank = r.user("91310000132209458L", "registrant")
 	r.auditor = r.user("91310000MA1FL0XQ17", "auditor")
@@ -240,6 +242,7 @@ func TestVerifyEmptyRegister(t *testing.T) {
 // access to it would, triggers dropped first, and checks that verify names
 // each change.
 func TestVerifyNamesTampering(t *testing.T) {
+	t.Parallel()
 	dropTriggers := []string{"DROP TRIGGER events_append_only ON events", "DROP TRIGGER audit_entries_append_only ON audit_entries"}
 	for _, tc := range []struct {
 		name string
@@ -275,6 +278,7 @@ func TestVerifyNamesTampering(t *testing.T) {
 		}, []string{"are missing", "log entry 0 (event {reg0}): no audit entry records it"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			r := newRegister(t)
 			state := filepath.Join(t.TempDir(), "state.json")
 			if code, out := r.registryctl(state, "verify"); code != 0 {
@@ -308,6 +312,7 @@ func (r *register) fill(s string) string {
 // TestVerifyRefusesAForeignCheckpoint checks that a checkpoint signed with
 // another key than the pinned one, or a log that shrank, is reported.
 func TestVerifyRefusesAForeignCheckpoint(t *testing.T) {
+	t.Parallel()
 	r := newRegister(t)
 	state := filepath.Join(t.TempDir(), "state.json")
 	if code, out := r.registryctl(state, "verify"); code != 0 {
@@ -335,6 +340,7 @@ func TestVerifyRefusesAForeignCheckpoint(t *testing.T) {
 // search index, searches, and checks that verify-search names what the
 // search missed.
 func TestVerifySearchFindsAMissedRegistration(t *testing.T) {
+	t.Parallel()
 	r := newRegister(t)
 	state := filepath.Join(t.TempDir(), "state.json")
 	r.exec(r.fill(`DELETE FROM parties WHERE registration_number = '{reg1}' AND role = 'grantor'`))
@@ -357,6 +363,7 @@ func TestVerifySearchFindsAMissedRegistration(t *testing.T) {
 // the checkpoints and restarts the registry so that it signs one, verify
 // finds that it does not extend the checkpoint it verified before.
 func TestVerifyCatchesARewrittenTree(t *testing.T) {
+	t.Parallel()
 	r := newRegister(t)
 	state := filepath.Join(t.TempDir(), "state.json")
 	if code, out := r.registryctl(state, "verify"); code != 0 {
@@ -424,6 +431,7 @@ func (r *register) rebuildTree() {
 // clients at once, then verifies: ids without gaps and a log in commit order
 // hold under contention too.
 func TestVerifyAfterConcurrentWrites(t *testing.T) {
+	t.Parallel()
 	r := newRegister(t)
 	var wg sync.WaitGroup
 	for c := range 8 {
@@ -456,6 +464,7 @@ func TestVerifyAfterConcurrentWrites(t *testing.T) {
 // access to the entries): it passes while the log grows honestly and fails
 // once the log it saw has been rewritten.
 func TestVerifyCheckpointAsABank(t *testing.T) {
+	t.Parallel()
 	r := newRegister(t)
 	state := filepath.Join(t.TempDir(), "bank.json")
 	asBank := func(cmd string) (int, string) {
@@ -493,6 +502,7 @@ func TestVerifyCheckpointAsABank(t *testing.T) {
 // A truncated search is verified whole: verify-search reads its further
 // pages and checks every result against the log.
 func TestVerifySearchReadsEveryPage(t *testing.T) {
+	t.Parallel()
 	r := openRegisterWith(t, func(c *registry.Config) { c.MaxResults = 3 })
 	bank := r.user("91310000132209458L", "registrant", "searcher")
 	auditor := r.user("91310000MA1FL0XQ17", "auditor")

@@ -8,9 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -20,15 +18,12 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 
-	"github.com/movable-registry/registry/internal/httpapi"
-	"github.com/movable-registry/registry/internal/httpx"
-	"github.com/movable-registry/registry/internal/pgtest"
-	"github.com/movable-registry/registry/internal/postgres"
 	"github.com/movable-registry/registry/internal/registry"
+	"github.com/movable-registry/registry/internal/registrytest"
 	"github.com/movable-registry/registry/internal/translog"
 )
 
-const adminToken = "registryctl-test-admin-token-0123456789abcdef"
+const adminToken = registrytest.AdminToken
 
 // register is a registry on a fresh database behind a real HTTP server,
 // with a history of events of every common kind.
@@ -66,33 +61,15 @@ func openRegister(t testing.TB) *register {
 // openRegisterWith is openRegister with the service's configuration changed.
 func openRegisterWith(t testing.TB, configure func(*registry.Config)) *register {
 	t.Helper()
-	url, gdb := pgtest.Open(t)
-	store, err := postgres.New(gdb, time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, vkey, err := translog.NewSigner("test.registry/log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := registry.Config{AdminToken: adminToken, LogSigner: signer, LogVerifierKey: vkey}
-	configure(&cfg)
-	svc := registry.NewService(store, time.Now, cfg)
-	srv := httptest.NewServer(httpx.New(httpx.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, httpapi.NewRouter(svc, httpapi.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}), nil))
-	t.Cleanup(srv.Close)
-	db, err := sql.Open("pgx", url)
+	reg := registrytest.New(t, registrytest.Configure(configure))
+	srv := reg.Serve(t)
+	db, err := sql.Open("pgx", reg.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	restart := func() *registry.Service {
-		fresh, err := postgres.New(gdb, time.Now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return registry.NewService(fresh, time.Now, cfg)
-	}
-	return &register{t: t, url: srv.URL, db: db, svc: svc, restart: restart, dbURL: url, cfg: cfg}
+	restart := func() *registry.Service { return reg.Restart(t) }
+	return &register{t: t, url: srv.URL, db: db, svc: reg.Service, restart: restart, dbURL: reg.URL, cfg: reg.Config}
 }
 
 func (r *register) call(method, path, token string, body any, want int) map[string]any {

@@ -6,11 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,13 +20,12 @@ import (
 	"github.com/movable-registry/registry/internal/certpdf"
 	"github.com/movable-registry/registry/internal/httpapi"
 	"github.com/movable-registry/registry/internal/httpx"
-	"github.com/movable-registry/registry/internal/pgtest"
 	"github.com/movable-registry/registry/internal/postgres"
 	"github.com/movable-registry/registry/internal/registry"
-	"github.com/movable-registry/registry/internal/translog"
+	"github.com/movable-registry/registry/internal/registrytest"
 )
 
-const adminToken = "test-admin-token-0123456789abcdef0123456789"
+const adminToken = registrytest.AdminToken
 
 // clock is the registry's clock in tests: real time shifted by an offset that
 // a test may move, or stopped at an instant.
@@ -95,64 +92,28 @@ type stack struct {
 
 func newEnvWith(t testing.TB, configure func(*registry.Config), options ...func(*stack)) *env {
 	t.Helper()
-	url, gdb := pgtest.Open(t)
 	c := &clock{}
-	store, err := postgres.New(gdb, c.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, vkey, err := translog.NewSigner("test.registry/log")
-	if err != nil {
-		t.Fatal(err)
-	}
 	// Webhooks as registryd checks them, with loopback allowed (as
 	// webhooks.allow_hosts would) for receivers the tests run.
 	guard := httpx.WebhookGuard{Allow: []string{"127.0.0.1/32"}}
-	cfg := registry.Config{AdminToken: adminToken, ExtensionWindowDays: 90, LogSigner: signer, LogVerifierKey: vkey, CheckWebhookURL: guard.Check}
-	configure(&cfg)
-	svc := registry.NewService(store, c.Now, cfg)
-	var logTo io.Writer = io.Discard
-	if os.Getenv("TEST_LOG") != "" {
-		logTo = os.Stderr
-	}
-	log := slog.New(slog.NewTextHandler(logTo, nil))
+	r := registrytest.New(t, registrytest.Clock(c.Now), registrytest.Configure(func(cfg *registry.Config) {
+		cfg.ExtensionWindowDays, cfg.CheckWebhookURL = 90, guard.Check
+		configure(cfg)
+	}))
+	log := registrytest.Logger()
 	// Certificates are signed by a key made for the test, and kept.
-	certs := certpdf.New(certpdf.Options{Keeper: store, Signer: testSigner(t), Now: c.Now})
+	certs := certpdf.New(certpdf.Options{Keeper: r.Store, Signer: registrytest.Signer(t), Now: c.Now})
 	opts := stack{HTTP: httpx.Options{Logger: log, Now: c.Now}, API: httpapi.Options{Logger: log, Now: c.Now, Certificates: certs}}
 	for _, o := range options {
 		o(&opts)
 	}
-	h := httpx.New(opts.HTTP, httpapi.NewRouter(svc, opts.API), nil)
-	db, err := sql.Open("pgx", url)
+	h := registrytest.Handler(r.Service, opts.HTTP, opts.API, nil)
+	db, err := sql.Open("pgx", r.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return &env{t: t, h: h, db: db, clock: c, svc: svc, store: store, verifierKey: vkey}
-}
-
-var (
-	signerOnce sync.Once
-	signer     *certpdf.Signer
-	signerErr  error
-)
-
-// testSigner is a document-signing key and self-signed certificate, made
-// once for the package's tests.
-func testSigner(t testing.TB) *certpdf.Signer {
-	t.Helper()
-	signerOnce.Do(func() {
-		key, cert, err := certpdf.SelfSigned("Test Registry", time.Now())
-		if err != nil {
-			signerErr = err
-			return
-		}
-		signer, signerErr = certpdf.ParseSigner(key, cert)
-	})
-	if signerErr != nil {
-		t.Fatal(signerErr)
-	}
-	return signer
+	return &env{t: t, h: h, db: db, clock: c, svc: r.Service, store: r.Store, verifierKey: r.Config.LogVerifierKey}
 }
 
 // response is a recorded answer with helpers to read it.

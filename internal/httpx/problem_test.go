@@ -10,23 +10,18 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/movable-registry/registry/internal/httpx"
-	"github.com/movable-registry/registry/internal/pgtest"
-	"github.com/movable-registry/registry/internal/postgres"
 	"github.com/movable-registry/registry/internal/registry"
+	"github.com/movable-registry/registry/internal/registrytest"
 )
 
 // A refusal whose audit entry cannot be written at once (here the audit
 // chain's head is held by another transaction) does not hold its answer
 // up for long, and its entry is written once the database lets it.
 func TestARefusalIsRecordedLateRatherThanLost(t *testing.T) {
-	url, gdb := pgtest.Open(t)
-	store, err := postgres.New(gdb, time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	svc := registry.NewService(store, time.Now, registry.Config{})
-	db, err := sql.Open("pgx", url)
+	r := registrytest.New(t)
+	defer r.Store.Close()
+	svc := r.Service
+	db, err := sql.Open("pgx", r.URL)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,8 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	_ "github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/movable-registry/registry/client"
 	"github.com/movable-registry/registry/internal/certpdf"
 	"github.com/movable-registry/registry/internal/httpapi"
 	"github.com/movable-registry/registry/internal/httpx"
@@ -225,18 +227,42 @@ func (e *env) newAccount(uscc string, roles ...string) account {
 			kind = "registry"
 		}
 	}
-	org := e.must(201, e.do("POST", "/organizations", adminToken, map[string]any{"name": "Org " + uscc, "uscc": uscc, "kind": kind}))
-	return e.newUser(org["id"].(string), uscc, roles...)
+	org := mustDecode[client.Organization](e, 201, e.do("POST", "/organizations", adminToken, map[string]any{"name": "Org " + uscc, "uscc": uscc, "kind": kind}))
+	type made struct{ Name, USCC, Kind string }
+	if diff := cmp.Diff(made{"Org " + uscc, uscc, kind}, made{org.Name, org.Uscc, org.Kind}); diff != "" {
+		e.t.Fatalf("the organization made (-asked +answered):\n%s", diff)
+	}
+	return e.newUser(org.Id.String(), uscc, roles...)
 }
 
 func (e *env) newUser(orgID, uscc string, roles ...string) account {
 	e.t.Helper()
 	email := fmt.Sprintf("user%d-%d@example.cn", accountSeq.Add(1), time.Now().UnixNano())
-	u := e.must(201, e.do("POST", "/users", adminToken, map[string]any{
+	u := mustDecode[client.User](e, 201, e.do("POST", "/users", adminToken, map[string]any{
 		"organization_id": orgID, "email": email, "display_name": "Test User", "roles": roles, "password": "a long enough password",
 	}))
-	tok := e.must(201, e.do("POST", "/tokens", "", map[string]any{"email": email, "password": "a long enough password"}))
-	return account{OrgID: orgID, OrgUSCC: uscc, UserID: u["id"].(string), Token: tok["token"].(string)}
+	if diff := cmp.Diff([]string{orgID, email}, []string{u.OrganizationId.String(), u.Email}); diff != "" {
+		e.t.Fatalf("the user made, organization and email (-asked +answered):\n%s", diff)
+	}
+	tok := mustDecode[client.IssuedToken](e, 201, e.do("POST", "/tokens", "", map[string]any{"email": email, "password": "a long enough password"}))
+	return account{OrgID: orgID, OrgUSCC: uscc, UserID: u.Id.String(), Token: tok.Token}
+}
+
+// mustDecode checks an answer's status and reads its JSON into T, one of
+// the API's answer types as the generated client has them; a field T does
+// not have is an error.
+func mustDecode[T any](e *env, status int, r response) T {
+	e.t.Helper()
+	if r.Status != status {
+		e.t.Fatalf("status %d, want %d: %s", r.Status, status, r.Body)
+	}
+	var v T
+	d := json.NewDecoder(bytes.NewReader(r.Body))
+	d.DisallowUnknownFields()
+	if err := d.Decode(&v); err != nil {
+		e.t.Fatalf("the answer is not a %T: %v\n%s", v, err, r.Body)
+	}
+	return v
 }
 
 // filing returns a valid initial registration body with the grantor named.

@@ -17,6 +17,7 @@ import (
 // client.gen.go: a change to the document that was not followed by go
 // generate fails here, with the command that fixes it.
 func TestTheClientIsCurrent(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs the generator")
 	}

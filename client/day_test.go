@@ -3,42 +3,22 @@ package client_test
 import (
 	"bytes"
 	"context"
-	"io"
-	"log/slog"
-	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/movable-registry/registry/client"
-	"github.com/movable-registry/registry/internal/httpapi"
-	"github.com/movable-registry/registry/internal/httpx"
-	"github.com/movable-registry/registry/internal/pgtest"
-	"github.com/movable-registry/registry/internal/postgres"
-	"github.com/movable-registry/registry/internal/registry"
-	"github.com/movable-registry/registry/internal/translog"
+	"github.com/movable-registry/registry/internal/registrytest"
 )
 
-const adminToken = "client-test-admin-token-0123456789abcdef"
+const adminToken = registrytest.AdminToken
 
 // TestABanksDay runs the package's example against the real router on a
 // fresh database: the operator makes a bank and its clerk with the typed
 // client, and the clerk's day (sign in, file, amend under If-Match, search
 // and page, certificate, cancel) goes through as the example shows it.
 func TestABanksDay(t *testing.T) {
-	_, gdb := pgtest.Open(t)
-	store, err := postgres.New(gdb, time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, vkey, err := translog.NewSigner("test.registry/log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := registry.NewService(store, time.Now, registry.Config{AdminToken: adminToken, LogSigner: signer, LogVerifierKey: vkey})
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := httptest.NewServer(httpx.New(httpx.Options{Logger: quiet}, httpapi.NewRouter(svc, httpapi.Options{Logger: quiet}), nil))
-	t.Cleanup(srv.Close)
+	t.Parallel()
+	srv := registrytest.New(t).Serve(t)
 	ctx := context.Background()
 
 	op, err := client.New(srv.URL, adminToken)

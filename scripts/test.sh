@@ -78,7 +78,12 @@ fi
 mkdir -p artifacts/screenshots
 # Browser tests save their screenshots here, one per step and language.
 export REGISTRY_SCREENSHOTS="${REGISTRY_SCREENSHOTS:-$root/artifacts/screenshots}"
-go test -count=1 "$@" ./...
+# Tests run in parallel, each on a database of its own, and mostly wait
+# for PostgreSQL, the disk or a process: four at a time in each package
+# (TEST_PARALLEL), whatever the CPUs. More would not fit the server: at
+# eight, cmd/registryd's tests alone held over 70 of its 100 connections.
+parallel=${TEST_PARALLEL:-4}
+go test -count=1 -parallel "$parallel" "$@" ./...
 # The deployment files, read by the parsers of the tools that run them (a
 # module of its own, so that the registry's build does not carry them).
-(cd deployments/check && go test -count=1 "$@" ./...)
+(cd deployments/check && go test -count=1 -parallel "$parallel" "$@" ./...)

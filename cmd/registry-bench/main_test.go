@@ -24,6 +24,7 @@ import (
 // TestGeneratedIdentifiersAreValid checks the generator against the
 // register's own validators.
 func TestGeneratedIdentifiersAreValid(t *testing.T) {
+	t.Parallel()
 	names := map[string]bool{}
 	for g := range int64(20000) {
 		c := company(g)
@@ -57,6 +58,7 @@ func TestGeneratedIdentifiersAreValid(t *testing.T) {
 // the register it leaves must verify: the log's tree and the audit chain
 // as a fresh store and a recomputation see them.
 func TestBenchRuns(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds registryd and runs a small benchmark")
 	}

@@ -150,6 +150,7 @@ func BenchmarkSimilarNames(b *testing.B) {
 // The recall the issue asks for (≥ 99%), checked on a smaller register so
 // that make test stays quick.
 func TestSimilarNamesRecall(t *testing.T) {
+	t.Parallel()
 	all := grantorNames(100_000)
 	x, _ := buildIndex(all)
 	r := rand.New(rand.NewPCG(3, 4))

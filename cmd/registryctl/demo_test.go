@@ -15,6 +15,7 @@ import (
 // On a register whose search answers hold 5 (as make sandbox sets), one of
 // its searches finds more, so that an integrator can page through it.
 func TestDemoFillsARegister(t *testing.T) {
+	t.Parallel()
 	r := openRegisterWith(t, func(c *registry.Config) { c.MaxResults = 5 })
 	var out bytes.Buffer
 	var errOut bytes.Buffer

@@ -14,6 +14,7 @@ import (
 // number, or its problem naming the field; run again on the same file it
 // answers every row as before and files nothing more.
 func TestFileCSV(t *testing.T) {
+	t.Parallel()
 	r := openRegister(t)
 	token := r.user("91310000132209458L", "registrant")
 	rows := []string{

@@ -13,6 +13,7 @@ import (
 )
 
 func TestPlural(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		got, want string
 	}{
@@ -31,6 +32,7 @@ func TestPlural(t *testing.T) {
 // A command that needs a token and has none stops before its first request,
 // and says which flag and which variable give one.
 func TestNoTokenStopsAtOnce(t *testing.T) {
+	t.Parallel()
 	var requests atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		requests.Add(1)

@@ -6,8 +6,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -20,8 +18,8 @@ import (
 	"github.com/movable-registry/registry/internal/httpapi"
 	"github.com/movable-registry/registry/internal/httpx"
 	"github.com/movable-registry/registry/internal/pgtest"
-	"github.com/movable-registry/registry/internal/postgres"
 	"github.com/movable-registry/registry/internal/registry"
+	"github.com/movable-registry/registry/internal/registrytest"
 	"github.com/movable-registry/registry/internal/statefile"
 	"github.com/movable-registry/registry/internal/translog"
 )
@@ -61,24 +59,11 @@ func (r *register) restored(dump string) string {
 	if out, err := exec.Command("pg_restore", "--no-owner", "-d", u.String(), dump).CombinedOutput(); err != nil {
 		r.t.Fatalf("pg_restore: %v\n%s", err, out)
 	}
-	gdb, err := postgres.Open(u.String())
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	r.t.Cleanup(func() {
-		if d, err := gdb.DB(); err == nil {
-			d.Close()
-		}
-	})
-	store, err := postgres.New(gdb, time.Now)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	svc := registry.NewService(store, time.Now, r.cfg)
+	_, svc := registrytest.Service(r.t, registrytest.Database(r.t, u.String()), time.Now, r.cfg)
 	if _, err := svc.PublishCheckpoint(context.Background()); err != nil {
 		r.t.Fatal(err)
 	}
-	srv := httptest.NewServer(httpx.New(httpx.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, httpapi.NewRouter(svc, httpapi.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}), nil))
+	srv := httptest.NewServer(registrytest.Handler(svc, httpx.Options{}, httpapi.Options{}, nil))
 	r.t.Cleanup(srv.Close)
 	return srv.URL
 }
@@ -88,6 +73,7 @@ func (r *register) restored(dump string) string {
 // the missing log positions exactly; verified before the backup, the
 // restored register is consistent with what was pinned then.
 func TestVerifyNamesWhatARestoreLost(t *testing.T) {
+	t.Parallel()
 	r := newRegister(t)
 	var n int64
 	if err := r.db.QueryRow("SELECT count(*) FROM events").Scan(&n); err != nil {
@@ -129,21 +115,8 @@ func TestVerifyNamesWhatARestoreLost(t *testing.T) {
 // serve puts a service on the register's database behind a server of its own.
 func (r *register) serve(cfg registry.Config) (string, *registry.Service) {
 	r.t.Helper()
-	gdb, err := postgres.Open(r.dbURL)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	r.t.Cleanup(func() {
-		if d, err := gdb.DB(); err == nil {
-			d.Close()
-		}
-	})
-	store, err := postgres.New(gdb, time.Now)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	svc := registry.NewService(store, time.Now, cfg)
-	srv := httptest.NewServer(httpx.New(httpx.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, httpapi.NewRouter(svc, httpapi.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}), nil))
+	_, svc := registrytest.Service(r.t, registrytest.Database(r.t, r.dbURL), time.Now, cfg)
+	srv := httptest.NewServer(registrytest.Handler(svc, httpx.Options{}, httpapi.Options{}, nil))
 	r.t.Cleanup(srv.Close)
 	return srv.URL, svc
 }
@@ -153,6 +126,7 @@ func (r *register) serve(cfg registry.Config) (string, *registry.Service) {
 // accepted and the new key pinned; once the old key is dropped, the new one
 // verifies alone. A new key without a rotation is a finding.
 func TestVerifyFollowsAKeyRotation(t *testing.T) {
+	t.Parallel()
 	r := newRegister(t)
 	pin := filepath.Join(t.TempDir(), "bank.json")
 	check := func(url string) (int, string) {

@@ -8,26 +8,22 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 
-	"github.com/movable-registry/registry/internal/httpapi"
-	"github.com/movable-registry/registry/internal/httpx"
-	"github.com/movable-registry/registry/internal/pgtest"
-	"github.com/movable-registry/registry/internal/postgres"
 	"github.com/movable-registry/registry/internal/registry"
+	"github.com/movable-registry/registry/internal/registrytest"
 	"github.com/movable-registry/registry/internal/translog"
 )
 
-const adminToken = "registryctl-test-admin-token-0123456789abcdef"
+const adminToken = registrytest.AdminToken
 
 // register is a registry on a fresh database behind a real HTTP server,
 // with a history of events of every common kind.
@@ -65,33 +61,15 @@ func openRegister(t testing.TB) *register {
 // openRegisterWith is openRegister with the service's configuration changed.
 func openRegisterWith(t testing.TB, configure func(*registry.Config)) *register {
 	t.Helper()
-	url, gdb := pgtest.Open(t)
-	store, err := postgres.New(gdb, time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, vkey, err := translog.NewSigner("test.registry/log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := registry.Config{AdminToken: adminToken, LogSigner: signer, LogVerifierKey: vkey}
-	configure(&cfg)
-	svc := registry.NewService(store, time.Now, cfg)
-	srv := httptest.NewServer(httpx.New(httpx.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, httpapi.NewRouter(svc, httpapi.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}), nil))
-	t.Cleanup(srv.Close)
-	db, err := sql.Open("pgx", url)
+	reg := registrytest.New(t, registrytest.Configure(configure))
+	srv := reg.Serve(t)
+	db, err := sql.Open("pgx", reg.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	restart := func() *registry.Service {
-		fresh, err := postgres.New(gdb, time.Now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return registry.NewService(fresh, time.Now, cfg)
-	}
-	return &register{t: t, url: srv.URL, db: db, svc: svc, restart: restart, dbURL: url, cfg: cfg}
+	restart := func() *registry.Service { return reg.Restart(t) }
+	return &register{t: t, url: srv.URL, db: db, svc: reg.Service, restart: restart, dbURL: reg.URL, cfg: reg.Config}
 }
 
 func (r *register) call(method, path, token string, body any, want int) map[string]any {
@@ -130,7 +108,7 @@ func (r *register) send(method, path, token string, body any) (int, []byte, erro
 	return resp.StatusCode, b, err
 }
 
-var users int
+var users atomic.Int64
 
 func (r *register) user(uscc string, roles ...string) string {
 	r.t.Helper()
@@ -141,8 +119,7 @@ func (r *register) user(uscc string, roles ...string) string {
 		}
 	}
 	org := r.call("POST", "/organizations", adminToken, map[string]any{"name": "机构 " + uscc, "uscc": uscc, "kind": kind}, 201)
-	users++
-	email := fmt.Sprintf("u%d-%d@example.cn", users, time.Now().UnixNano())
+	email := fmt.Sprintf("u%d-%d@example.cn", users.Add(1), time.Now().UnixNano())
 	r.call("POST", "/users", adminToken, map[string]any{"organization_id": org["id"], "email": email, "display_name": "甲", "roles": roles, "password": "a long enough password"}, 201)
 	return r.call("POST", "/tokens", "", map[string]any{"email": email, "password": "a long enough password"}, 201)["token"].(string)
 }
@@ -205,6 +182,7 @@ func (r *register) exec(statements ...string) {
 }
 
 func TestVerifyHonestRegister(t *testing.T) {
+	t.Parallel()
 	r := newRegister(t)
 	state := filepath.Join(t.TempDir(), "state.json")
 	code, out := r.registryctl(state, "verify")
@@ -228,6 +206,7 @@ func TestVerifyHonestRegister(t *testing.T) {
 // TestVerifyEmptyRegister verifies a register with no events yet: the
 // empty tree's root is signed and holds.
 func TestVerifyEmptyRegister(t *testing.T) {
+	t.Parallel()
 	r := openRegister(t)
 	r.bank = r.user("91310000132209458L", "registrant")
 	r.auditor = r.user("91310000MA1FL0XQ17", "auditor")
@@ -241,6 +220,7 @@ func TestVerifyEmptyRegister(t *testing.T) {
 // access to it would, triggers dropped first, and checks that verify names
 // each change.
 func TestVerifyNamesTampering(t *testing.T) {
+	t.Parallel()
 	dropTriggers := []string{"DROP TRIGGER events_append_only ON events", "DROP TRIGGER audit_entries_append_only ON audit_entries"}
 	for _, tc := range []struct {
 		name string
@@ -276,6 +256,7 @@ func TestVerifyNamesTampering(t *testing.T) {
 		}, []string{"are missing", "log entry 0 (event {reg0}): no audit entry records it"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			r := newRegister(t)
 			state := filepath.Join(t.TempDir(), "state.json")
 			if code, out := r.registryctl(state, "verify"); code != 0 {
@@ -309,6 +290,7 @@ func (r *register) fill(s string) string {
 // TestVerifyRefusesAForeignCheckpoint checks that a checkpoint signed with
 // another key than the pinned one, or a log that shrank, is reported.
 func TestVerifyRefusesAForeignCheckpoint(t *testing.T) {
+	t.Parallel()
 	r := newRegister(t)
 	state := filepath.Join(t.TempDir(), "state.json")
 	if code, out := r.registryctl(state, "verify"); code != 0 {
@@ -336,6 +318,7 @@ func TestVerifyRefusesAForeignCheckpoint(t *testing.T) {
 // search index, searches, and checks that verify-search names what the
 // search missed.
 func TestVerifySearchFindsAMissedRegistration(t *testing.T) {
+	t.Parallel()
 	r := newRegister(t)
 	state := filepath.Join(t.TempDir(), "state.json")
 	r.exec(r.fill(`DELETE FROM parties WHERE registration_number = '{reg1}' AND role = 'grantor'`))
@@ -358,6 +341,7 @@ func TestVerifySearchFindsAMissedRegistration(t *testing.T) {
 // the checkpoints and restarts the registry so that it signs one, verify
 // finds that it does not extend the checkpoint it verified before.
 func TestVerifyCatchesARewrittenTree(t *testing.T) {
+	t.Parallel()
 	r := newRegister(t)
 	state := filepath.Join(t.TempDir(), "state.json")
 	if code, out := r.registryctl(state, "verify"); code != 0 {
@@ -425,6 +409,7 @@ func (r *register) rebuildTree() {
 // clients at once, then verifies: ids without gaps and a log in commit order
 // hold under contention too.
 func TestVerifyAfterConcurrentWrites(t *testing.T) {
+	t.Parallel()
 	r := newRegister(t)
 	var wg sync.WaitGroup
 	for c := range 8 {
@@ -457,6 +442,7 @@ func TestVerifyAfterConcurrentWrites(t *testing.T) {
 // access to the entries): it passes while the log grows honestly and fails
 // once the log it saw has been rewritten.
 func TestVerifyCheckpointAsABank(t *testing.T) {
+	t.Parallel()
 	r := newRegister(t)
 	state := filepath.Join(t.TempDir(), "bank.json")
 	asBank := func(cmd string) (int, string) {
@@ -494,6 +480,7 @@ func TestVerifyCheckpointAsABank(t *testing.T) {
 // A truncated search is verified whole: verify-search reads its further
 // pages and checks every result against the log.
 func TestVerifySearchReadsEveryPage(t *testing.T) {
+	t.Parallel()
 	r := openRegisterWith(t, func(c *registry.Config) { c.MaxResults = 3 })
 	bank := r.user("91310000132209458L", "registrant", "searcher")
 	auditor := r.user("91310000MA1FL0XQ17", "auditor")

@@ -78,6 +78,7 @@ func newWitnessed(t *testing.T) *witnessed {
 // of that size. The witness refuses it, and a verifier that never saw the
 // first, requiring the witness, reports the checkpoint it is shown.
 func TestWitnessCosignsAndRefusesASplitView(t *testing.T) {
+	t.Parallel()
 	r := newWitnessed(t)
 	state := filepath.Join(t.TempDir(), "state.json")
 	code, out := r.registryctl(state, "verify", "-witness", r.wvkey)
@@ -143,6 +144,7 @@ func TestWitnessCosignsAndRefusesASplitView(t *testing.T) {
 // to a new one. The registry then refuses to sign a checkpoint over the
 // rewritten trail.
 func TestAuditRewriteFoundThroughTheSignedHead(t *testing.T) {
+	t.Parallel()
 	r := newRegister(t)
 	state := filepath.Join(t.TempDir(), "s.json")
 	if code, out := r.registryctl(state, "verify"); code != 0 {
@@ -199,6 +201,7 @@ func TestAuditRewriteFoundThroughTheSignedHead(t *testing.T) {
 // with its token alone: inclusion under the signed checkpoint and the
 // identity number's commitment. A number the filing does not hold fails.
 func TestProveOwnEvent(t *testing.T) {
+	t.Parallel()
 	r := newRegister(t)
 	f := filing("上海新晨机械有限公司", "91310115MA1K3YJ12G", "SN-P")
 	f["grantors"] = append(f["grantors"].([]any), map[string]any{"type": "individual", "name": "张三", "id_number": "110101199003071233", "address": "上海市浦东新区张江路88号"})
@@ -240,6 +243,7 @@ func (s *syncBuffer) String() string {
 // witness on it for a register's log, and has the register's checkpoint
 // cosigned through it; the state file keeps the size.
 func TestWitnessCommand(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	var key, keyErr bytes.Buffer
 	if code := run(context.Background(), []string{"witness", "-keygen", "witness.court.example"}, func(string) string { return "" }, &key, &keyErr); code != 0 {

@@ -127,6 +127,7 @@ func (c *backupCluster) kill9() {
 // what the repository lacked being read from the old data directory's
 // pg_wal, and the register extends the one verified before.
 func TestRestoreToAnInstantAndToTheLatest(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts a PostgreSQL cluster and restores it twice")
 	}

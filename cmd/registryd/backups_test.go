@@ -18,6 +18,7 @@ import (
 // follows PostgreSQL's pg_stat_archiver: absent while nothing was archived,
 // and when the test server archives, the segment a pg_switch_wal() closes.
 func TestMetricsShowTheLastBackupAndArchivedWAL(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("psql"); err != nil {
 		t.Skip("psql is not installed (Debian: apt-get install postgresql-client)")
 	}

@@ -29,6 +29,7 @@ import (
 // 503 unavailable with Retry-After (never 500), and /readyz says not
 // ready; within 5 s of its return registryd files again without a restart.
 func TestDatabaseCrashLosesNoAcknowledgedFiling(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts a PostgreSQL cluster")
 	}

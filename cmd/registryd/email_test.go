@@ -56,6 +56,7 @@ func (s *session) Data(r io.Reader) error {
 // organization's notices through SMTP, in their own language, with the
 // registration's number and a link to it; a user who did not ask gets none.
 func TestEmailNotices(t *testing.T) {
+	t.Parallel()
 	box := &mailbox{}
 	server := smtp.NewServer(box)
 	server.Domain = "localhost"

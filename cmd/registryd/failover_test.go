@@ -25,6 +25,7 @@ import (
 // asynchronous standby, what the standby had not received when the primary
 // died is lost: writes acknowledged in the last moments before a failover.)
 func TestFailoverToASynchronousStandby(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts two PostgreSQL clusters")
 	}

@@ -40,12 +40,8 @@ type processes struct {
 func newProcesses(t testing.TB, admin string) *processes {
 	t.Helper()
 	p := &processes{t: t, dir: t.TempDir(), dbURL: pgtest.URL(t), admin: admin}
-	p.bin, p.ctl, p.keyFile = filepath.Join(p.dir, "registryd"), filepath.Join(p.dir, "registryctl"), filepath.Join(p.dir, "log.key")
-	for out, pkg := range map[string]string{p.bin: ".", p.ctl: "../registryctl"} {
-		if b, err := exec.Command("go", "build", "-o", out, pkg).CombinedOutput(); err != nil {
-			t.Fatalf("go build %s: %v\n%s", pkg, err, b)
-		}
-	}
+	p.keyFile = filepath.Join(p.dir, "log.key")
+	p.bin, p.ctl = built(t, "."), built(t, "../registryctl")
 	if err := keygen([]string{"-name", "test.registry/log", p.keyFile}, io.Discard); err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +63,9 @@ func (p *processes) start(name string, env func(base string) []string) *instance
 	in.cmd = exec.Command(p.bin)
 	in.cmd.Env = append(os.Environ(), "DATABASE_URL="+p.dbURL+"&application_name="+name, "REGISTRY_ADDR="+addr,
 		"REGISTRY_ADMIN_TOKEN="+p.admin, "REGISTRY_LOG_KEY_FILE="+p.keyFile, "REGISTRY_CONFIG=../../configs/registry.yaml",
-		"REGISTRY_RATE_PER_ADDRESS=off", "REGISTRY_RATE_PER_TOKEN=off", "REGISTRY_SHUTDOWN_GRACE=0s")
+		"REGISTRY_RATE_PER_ADDRESS=off", "REGISTRY_RATE_PER_TOKEN=off", "REGISTRY_SHUTDOWN_GRACE=0s",
+		// Tests run beside others on one PostgreSQL server: a small pool.
+		"REGISTRY_DATABASE_MAX_CONNS=8")
 	in.cmd.Env = append(in.cmd.Env, env(in.base)...)
 	in.cmd.Stdout, in.cmd.Stderr = in.log, in.log
 	if err := in.cmd.Start(); err != nil {

@@ -10,6 +10,7 @@ import (
 // River logs one level above the service, so that its routine lines stay
 // out of the default log; at debug it logs everything the service does.
 func TestRiverLogsALevelAbove(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		level      string
 		want, drop []slog.Level

@@ -123,6 +123,7 @@ func get(t *testing.T, url, token, accept string) (int, []byte) {
 // is signed by both and names the new key, the rotation is audited, and
 // GET /log/key names both; then the previous key can be dropped.
 func TestLogKeyMismatchAndRotation(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	keyA, vkeyA := newLogKey(t, dir, "a.key")
 	keyB, vkeyB := newLogKey(t, dir, "b.key")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"maps"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -46,6 +48,8 @@ func startServerWith(t *testing.T, extra map[string]string) (addr, admin string,
 		"REGISTRY_LOG_KEY_FILE": keyFile, "REGISTRY_CERT_SIGNING_KEY": certKey, "REGISTRY_CERT_SIGNING_CERT": cert,
 		"DATABASE_URL": pgtest.URL(t), "REGISTRY_ADDR": addr, "REGISTRY_ADMIN_TOKEN": admin,
 		"REGISTRY_CONFIG": "../../configs/registry.yaml", "REGISTRY_METRICS_TOKEN": metricsToken,
+		// Tests run beside others on one PostgreSQL server: a small pool.
+		"REGISTRY_DATABASE_MAX_CONNS": "8",
 	}
 	maps.Copy(env, extra)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -74,20 +78,79 @@ func startServerWith(t *testing.T, extra map[string]string) (addr, admin string,
 // metricsToken is what /metrics asks the test's scraper for.
 const metricsToken = "metrics-scraper-token-0123456789abcdef"
 
-// buildRegistryctl builds registryctl into a folder of the test's.
+// buildRegistryctl gives a folder of the test's holding registryctl (a
+// link to the one built for the package's tests).
 func buildRegistryctl(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	build := exec.Command("go", "build", "-o", filepath.Join(dir, "registryctl"), "../registryctl")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build registryctl: %v\n%s", err, out)
+	if err := os.Symlink(built(t, "../registryctl"), filepath.Join(dir, "registryctl")); err != nil {
+		t.Fatal(err)
 	}
 	return dir
+}
+
+// builds are the programs built for this package's tests, each once (go
+// build links registryd for seconds), in a folder TestMain removes.
+var builds struct {
+	sync.Mutex
+	dir  string
+	made map[string]func() (string, error)
+}
+
+// built is the path of the program of package pkg (".", "../registryctl"),
+// built the first time a test asks for it. Tests run it; none changes it.
+func built(t testing.TB, pkg string) string {
+	t.Helper()
+	builds.Lock()
+	if builds.made == nil {
+		builds.made = map[string]func() (string, error){}
+	}
+	build, ok := builds.made[pkg]
+	if !ok {
+		build = sync.OnceValues(func() (string, error) {
+			builds.Lock()
+			if builds.dir == "" {
+				dir, err := os.MkdirTemp("", "registryd-test-bin-")
+				if err != nil {
+					builds.Unlock()
+					return "", err
+				}
+				builds.dir = dir
+			}
+			dir := builds.dir
+			builds.Unlock()
+			name := filepath.Base(pkg)
+			if pkg == "." {
+				name = "registryd"
+			}
+			out := filepath.Join(dir, name)
+			if b, err := exec.Command("go", "build", "-o", out, pkg).CombinedOutput(); err != nil {
+				return "", fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
+			}
+			return out, nil
+		})
+		builds.made[pkg] = build
+	}
+	builds.Unlock()
+	path, err := build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if builds.dir != "" {
+		_ = os.RemoveAll(builds.dir)
+	}
+	os.Exit(code)
 }
 
 // TestGracefulShutdown stops the server while a request is in flight: the
 // request is answered, then run returns without error.
 func TestGracefulShutdown(t *testing.T) {
+	t.Parallel()
 	addr, admin, stop := startServer(t)
 	// A slow client: the request body arrives after shutdown has begun.
 	pr, pw := io.Pipe()
@@ -136,6 +199,7 @@ func TestGracefulShutdown(t *testing.T) {
 // registryd healthcheck is the container's HEALTHCHECK: 0 against a live
 // registryd, an error against nothing.
 func TestHealthcheck(t *testing.T) {
+	t.Parallel()
 	addr, _, stop := startServer(t)
 	env := func(k string) string { return map[string]string{"REGISTRY_ADDR": addr}[k] }
 	if err := run(context.Background(), slog.New(slog.NewTextHandler(io.Discard, nil)), []string{"healthcheck"}, env); err != nil {
@@ -152,6 +216,7 @@ func TestHealthcheck(t *testing.T) {
 // On SIGTERM an instance drains: /readyz answers 503 at once while every
 // request is still served for shutdown_grace; then it stops taking them.
 func TestDraining(t *testing.T) {
+	t.Parallel()
 	addr, _, stop := startServerWith(t, map[string]string{"REGISTRY_SHUTDOWN_GRACE": "2s"})
 	get := func(path string) int {
 		r, err := http.Get("http://" + addr + path)
@@ -195,6 +260,7 @@ func TestDraining(t *testing.T) {
 // only) and a certificate that sign certificates together, and never
 // overwrites a file.
 func TestKeygenCert(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	key, cert := filepath.Join(dir, "k.pem"), filepath.Join(dir, "c.pem")
 	if err := keygenCert([]string{"-name", "Test Registry", key, cert}, io.Discard); err != nil {

@@ -17,6 +17,7 @@ import (
 // standby's replay is paused (and the paused standby is left out once it
 // lags), and stopping the standby under load fails no request.
 func TestReadReplica(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts two PostgreSQL clusters")
 	}

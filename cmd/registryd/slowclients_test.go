@@ -171,6 +171,7 @@ func TestSlowAndIdleClients(t *testing.T) {
 // client no database connection is held: the pool's in-use count falls to
 // none (it held one for 30 s when the export was one streamed statement).
 func TestExportToAClientThatNeverReads(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("fills the audit trail")
 	}

@@ -16,6 +16,7 @@ import (
 // one moved to seven days and two seconds before its expiry gets exactly
 // one 7-day reminder, whichever instance ran the task.
 func TestTasksRunOnceAcrossInstances(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts two registryd processes")
 	}

@@ -22,6 +22,7 @@ import (
 // receiver fails three times, then succeeds, and gets the notice exactly
 // once more: four attempts, one delivery.
 func TestWebhookDelivery(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("waits for retries")
 	}
@@ -140,6 +141,7 @@ func signed(header, secret string, body []byte) bool {
 // refuses them) survive kill -9 of registryd, and all arrive once another
 // registryd runs on the database.
 func TestDeliveriesSurviveKill(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts registryd processes")
 	}

@@ -22,6 +22,7 @@ import (
 // checkpoint it serves carries the first's cosignature, and the metrics
 // count each witness's outcome.
 func TestWitnessedCheckpoints(t *testing.T) {
+	t.Parallel()
 	skey, vkey, err := translog.GenerateKey("test.registry/log", rand.Reader)
 	if err != nil {
 		t.Fatal(err)

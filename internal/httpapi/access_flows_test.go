@@ -30,6 +30,7 @@ func signUpBody(uscc, email string) map[string]any {
 }
 
 func TestSignUpAndApproval(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	uscc, email := freshUSCC(), "wang@suzhou-materials.cn"
 	signIn := func() response {
@@ -162,6 +163,7 @@ func TestSignUpAndApproval(t *testing.T) {
 }
 
 func TestTokenManagement(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	bank := e.newAccount(usccs[0], "registrant", "org_admin")
 	clerk := e.newUser(bank.OrgID, usccs[0], "searcher")
@@ -264,6 +266,7 @@ func emailOf(t *testing.T, e *env, a account) string {
 var unknownNumber = registry.FormatNumber(time.Date(2026, 11, 26, 0, 0, 0, 0, registry.Shanghai), 99_999_999)
 
 func TestRateLimits(t *testing.T) {
+	t.Parallel()
 	e := newEnvWith(t, func(*registry.Config) {}, func(o *stack) {
 		o.API.PerToken = httpx.Limit{Rate: 1.0 / 60, Burst: 3}
 		o.HTTP.PerAddress = httpx.Limit{Rate: 1.0 / 60, Burst: 8}
@@ -392,6 +395,7 @@ func TestRefusalFloodsAreTallied(t *testing.T) {
 }
 
 func TestSignInSlowdown(t *testing.T) {
+	t.Parallel()
 	e := newEnvWith(t, func(c *registry.Config) { c.SignInFailures = 3; c.SignInMaxDelay = time.Hour })
 	a := e.newAccount(usccs[0], "searcher")
 	email := emailOf(t, e, a)
@@ -443,6 +447,7 @@ func TestSignInSlowdown(t *testing.T) {
 }
 
 func TestIdentityNumbersMasked(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	bank := e.newAccount(usccs[0], "registrant", "searcher") // controller and secured party
 	lessor := e.newAccount(usccs[2], "searcher")             // a second secured party
@@ -522,6 +527,7 @@ func TestIdentityNumbersMasked(t *testing.T) {
 }
 
 func TestSecurityHeaders(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	a := e.newAccount(usccs[0], "searcher")
 	for name, r := range map[string]response{
@@ -555,6 +561,7 @@ func TestSecurityHeaders(t *testing.T) {
 }
 
 func TestRefusalsAudited(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	a := e.newAccount(usccs[0], "searcher")
 	e.do("GET", "/me", "rgt_wrong", nil, "X-Request-Id", "req-401")
@@ -583,6 +590,7 @@ func TestRefusalsAudited(t *testing.T) {
 }
 
 func TestClientAddress(t *testing.T) {
+	t.Parallel()
 	source := func(e *env, id string) string {
 		var s string
 		if err := e.db.QueryRow("SELECT source FROM audit_entries WHERE request_id = $1", id).Scan(&s); err != nil {
@@ -609,6 +617,7 @@ func TestClientAddress(t *testing.T) {
 // With rate_limits.shared, a token's limit is kept in the database: a
 // client that spreads its requests over two instances gets one limit.
 func TestSharedLimitsHoldAcrossInstances(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	a := e.newAccount(usccs[0], "searcher")
 	instance := func() http.Handler {
@@ -643,6 +652,7 @@ func TestSharedLimitsHoldAcrossInstances(t *testing.T) {
 // With shared limits, failed sign-ins are counted in the database: failures
 // through one instance slow down the account on another.
 func TestSignInBackoffHoldsAcrossInstances(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	a := e.newAccount(usccs[0], "searcher")
 	email := e.must(200, e.do("GET", "/me", a.Token, nil))["user"].(map[string]any)["email"].(string)

@@ -166,6 +166,7 @@ func (r rule) want(who string) int {
 // checks the status each gets. The expectations are written out here, not
 // taken from the permission table, and a route missing here fails the test.
 func TestPermissionMatrix(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	reg := func(suffix string, body any) func(w *world) call {
 		return func(w *world) call { return call{"/registrations/" + w.file() + suffix, body} }

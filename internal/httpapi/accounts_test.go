@@ -11,6 +11,7 @@ import (
 )
 
 func TestOrganizations(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	bank := e.newAccount(usccs[0], "registrant", "org_admin")
 
@@ -90,6 +91,7 @@ func TestOrganizations(t *testing.T) {
 }
 
 func TestUsers(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	bank := e.newAccount(usccs[0], "org_admin")
 	other := e.newAccount(usccs[1], "registrant")
@@ -167,6 +169,7 @@ func TestUsers(t *testing.T) {
 }
 
 func TestTokensAndMe(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	bank := e.newAccount(usccs[0], "org_admin", "registrant")
 	other := e.newAccount(usccs[1], "searcher")
@@ -249,6 +252,7 @@ func TestTokensAndMe(t *testing.T) {
 // back (by another instance) takes effect within the time remembered, and
 // an expiry is never outlived.
 func TestRememberedTokens(t *testing.T) {
+	t.Parallel()
 	e := newEnvWith(t, func(c *registry.Config) { c.PrincipalTTL = time.Minute })
 	bank := e.newAccount(usccs[0], "registrant", "searcher", "org_admin")
 	clerk := e.newUser(bank.OrgID, bank.OrgUSCC, "searcher")

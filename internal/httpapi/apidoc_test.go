@@ -17,6 +17,7 @@ import (
 //
 // after changing openapi.yaml.
 func TestAPIReferenceIsCurrent(t *testing.T) {
+	t.Parallel()
 	got := apiReference(t)
 	const file = "../../docs/api.md"
 	if os.Getenv("UPDATE_DOCS") != "" {

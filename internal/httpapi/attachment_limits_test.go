@@ -22,6 +22,7 @@ func csvOf(n, size int) []byte {
 // held back. Two uploads at once racing for the room only one fits in:
 // exactly one is taken, every time.
 func TestAttachmentQuota(t *testing.T) {
+	t.Parallel()
 	const mib = 1 << 20
 	e := newEnvWith(t, func(c *registry.Config) { c.AttachmentsMaxBytes = 3*mib + mib/2 })
 	bank := e.newAccount(usccs[0], "registrant")
@@ -77,6 +78,7 @@ func TestAttachmentQuota(t *testing.T) {
 // names is kept however old; a removed upload no longer counts against the
 // quota, and a filing that names it is refused naming the field.
 func TestUnnamedAttachmentsAreRemoved(t *testing.T) {
+	t.Parallel()
 	const mib = 1 << 20
 	e := newEnvWith(t, func(c *registry.Config) { c.AttachmentsMaxBytes = 5 * mib; longLived(c) })
 	bank := e.newAccount(usccs[0], "registrant")

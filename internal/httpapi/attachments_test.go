@@ -16,6 +16,7 @@ import (
 // organization's attachments, and its registration and log record carry
 // each one's SHA-256.
 func TestAttachments(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	bank := e.newAccount(usccs[0], "registrant")
 	// Another organization: it reads the registration as a searcher.

@@ -15,6 +15,7 @@ import (
 // entries by an email, by part of an organization's name and by a list of
 // actions, while the filters by id keep working.
 func TestTheAuditTrailNamesPeopleAndFindsThemByEmailAndName(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	bank := e.newAccount(usccs[0], "registrant")
 	other := e.newAccount(usccs[2], "registrant")
@@ -92,6 +93,7 @@ func TestTheAuditTrailNamesPeopleAndFindsThemByEmailAndName(t *testing.T) {
 // as a formula, a line feed before it included: a caller chooses targets
 // (here a webhook id in the path), and an auditor opens the export.
 func TestAuditExportDisarmsFormulasAfterALineFeed(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	admin := e.newAccount(usccs[0], "org_admin")
 	for _, target := range []string{"\n=1+1", "\r=1+1", "\t=1+1", "=1+1", "\n\n@SUM(A1)"} {

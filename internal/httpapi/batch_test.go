@@ -12,6 +12,7 @@ import (
 // 1 MB), and the 10 are refused naming their fields, exactly as alone. The same request again with its Idempotency-Key
 // gets the same answer, byte for byte, and files nothing more.
 func TestBulkFiling(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("files 1,000")
 	}

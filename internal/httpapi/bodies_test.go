@@ -77,6 +77,7 @@ func TestBodiesReadOnlyByThoseWhoMay(t *testing.T) {
 // without a byte of it read; a small body still goes through, and once a
 // large body is done its place is free again.
 func TestLargeBodiesReadFewAtOnce(t *testing.T) {
+	t.Parallel()
 	e := newEnvWith(t, func(*registry.Config) {}, func(s *stack) { s.HTTP.LargeBodies = 1 })
 	bank := e.newAccount(usccs[0], "registrant")
 
@@ -181,6 +182,7 @@ func TestBatchAnswersInTime(t *testing.T) {
 // TestBatchBodyReadStrictly: the bulk body, read a filing at a time, is as
 // strict as any other: what is wrong is named by its place in the body.
 func TestBatchBodyReadStrictly(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	bank := e.newAccount(usccs[0], "registrant")
 	good, _ := json.Marshal(filing(grantorName, usccs[1]))
@@ -223,6 +225,7 @@ func TestBatchBodyReadStrictly(t *testing.T) {
 // with 415 unsupported_media_type and files nothing: reading text/plain or a
 // form as JSON would be a guess at what the client meant.
 func TestABodyOfAnotherMediaTypeIsRefused(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	bank := e.newAccount(usccs[0], "registrant")
 	body, _ := json.Marshal(filing(grantorName, usccs[1]))

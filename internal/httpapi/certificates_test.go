@@ -25,6 +25,7 @@ import (
 // by pdftoppm, read by ZXing) the verification address, signed (pdfsig:
 // valid, the whole document), and the same bytes when asked again.
 func TestPDFCertificates(t *testing.T) {
+	t.Parallel()
 	for _, tool := range []string{"pdftotext", "pdftoppm", "pdfsig"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Fatalf("%s is needed: make test installs poppler-utils (apt-get install -y poppler-utils)", tool)

@@ -17,6 +17,7 @@ import (
 // back; the register's time stands still meanwhile, by as much as the
 // clock is behind (the metric registry_clock_behind_seconds).
 func TestClockSteps(t *testing.T) {
+	t.Parallel()
 	e := newEnvWith(t, longLived)
 	clock := registry.Monotonic(e.clock.Now)
 	svc := registry.NewService(e.store, clock.Now, registry.Config{AdminToken: adminToken, TokenTTL: 100 * 365 * 24 * time.Hour})

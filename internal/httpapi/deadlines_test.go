@@ -11,6 +11,7 @@ import (
 // objection's lapse, and checks that the job records each once, as an event
 // of its own, and leaves withdrawn and litigating objections alone.
 func TestDeadlinesRecorded(t *testing.T) {
+	t.Parallel()
 	e := newEnvWith(t, longLived)
 	bank := e.newAccount(usccs[0], "registrant")
 	grantor := e.newAccount(usccs[1], "registrant")

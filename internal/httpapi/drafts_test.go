@@ -13,6 +13,7 @@ import (
 // retry with the Idempotency-Key gets the first answer; two filings of one
 // draft at once file it once. Every change is audited.
 func TestDrafts(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	bank := e.newAccount(usccs[0], "registrant")
 	colleague := e.newUser(bank.OrgID, usccs[0], "registrant")

@@ -17,6 +17,7 @@ import (
 // and builds it: the document has no clashing names, and its enums are typed
 // (a string type with constants), not interface{}.
 func TestTheDocumentGeneratesAGoClient(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs the generator and the compiler")
 	}

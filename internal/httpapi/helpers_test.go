@@ -6,30 +6,29 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	_ "github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/movable-registry/registry/client"
 	"github.com/movable-registry/registry/internal/certpdf"
 	"github.com/movable-registry/registry/internal/httpapi"
 	"github.com/movable-registry/registry/internal/httpx"
 	"github.com/movable-registry/registry/internal/outbound"
-	"github.com/movable-registry/registry/internal/pgtest"
 	"github.com/movable-registry/registry/internal/postgres"
 	"github.com/movable-registry/registry/internal/registry"
-	"github.com/movable-registry/registry/internal/translog"
+	"github.com/movable-registry/registry/internal/registrytest"
 )
 
-const adminToken = "test-admin-token-0123456789abcdef0123456789"
+const adminToken = registrytest.AdminToken
 
 // clock is the registry's clock in tests: real time shifted by an offset that
 // a test may move, or stopped at an instant.
@@ -98,64 +97,28 @@ type stack struct {
 
 func newEnvWith(t testing.TB, configure func(*registry.Config), options ...func(*stack)) *env {
 	t.Helper()
-	url, gdb := pgtest.Open(t)
 	c := &clock{}
-	store, err := postgres.New(gdb, c.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, vkey, err := translog.NewSigner("test.registry/log")
-	if err != nil {
-		t.Fatal(err)
-	}
 	// Webhooks as registryd checks them, with loopback allowed (as
 	// webhooks.allow_hosts would) for receivers the tests run.
 	guard := outbound.Guard{Allow: []string{"127.0.0.1/32"}}
-	cfg := registry.Config{AdminToken: adminToken, ExtensionWindowDays: 90, LogSigner: signer, LogVerifierKey: vkey, CheckWebhookURL: guard.Check}
-	configure(&cfg)
-	svc := registry.NewService(store, c.Now, cfg)
-	var logTo io.Writer = io.Discard
-	if os.Getenv("TEST_LOG") != "" {
-		logTo = os.Stderr
-	}
-	log := slog.New(slog.NewTextHandler(logTo, nil))
+	r := registrytest.New(t, registrytest.Clock(c.Now), registrytest.Configure(func(cfg *registry.Config) {
+		cfg.ExtensionWindowDays, cfg.CheckWebhookURL = 90, guard.Check
+		configure(cfg)
+	}))
+	log := registrytest.Logger()
 	// Certificates are signed by a key made for the test, and kept.
-	certs := certpdf.New(certpdf.Options{Keeper: store, Signer: testSigner(t), Now: c.Now})
+	certs := certpdf.New(certpdf.Options{Keeper: r.Store, Signer: registrytest.Signer(t), Now: c.Now})
 	opts := stack{HTTP: httpx.Options{Logger: log, Now: c.Now}, API: httpapi.Options{Logger: log, Now: c.Now, Certificates: certs}}
 	for _, o := range options {
 		o(&opts)
 	}
-	h := httpx.New(opts.HTTP, httpapi.NewRouter(svc, opts.API), nil)
-	db, err := sql.Open("pgx", url)
+	h := registrytest.Handler(r.Service, opts.HTTP, opts.API, nil)
+	db, err := sql.Open("pgx", r.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return &env{t: t, h: h, db: db, clock: c, svc: svc, store: store, url: url, verifierKey: vkey}
-}
-
-var (
-	signerOnce sync.Once
-	signer     *certpdf.Signer
-	signerErr  error
-)
-
-// testSigner is a document-signing key and self-signed certificate, made
-// once for the package's tests.
-func testSigner(t testing.TB) *certpdf.Signer {
-	t.Helper()
-	signerOnce.Do(func() {
-		key, cert, err := certpdf.SelfSigned("Test Registry", time.Now())
-		if err != nil {
-			signerErr = err
-			return
-		}
-		signer, signerErr = certpdf.ParseSigner(key, cert)
-	})
-	if signerErr != nil {
-		t.Fatal(signerErr)
-	}
-	return signer
+	return &env{t: t, h: h, db: db, clock: c, svc: r.Service, store: r.Store, url: r.URL, verifierKey: r.Config.LogVerifierKey}
 }
 
 // response is a recorded answer with helpers to read it.
@@ -255,7 +218,7 @@ var usccs = []string{
 	"91440300MA5DC6YB00", "91330100MA27XY1235", "91310104MA1FR8T2XM", "91440101MA5CXK8R2T",
 }
 
-var accountSeq int
+var accountSeq atomic.Int64
 
 // newAccount creates an organization (by the admin) with a user holding roles.
 func (e *env) newAccount(uscc string, roles ...string) account {
@@ -267,19 +230,42 @@ func (e *env) newAccount(uscc string, roles ...string) account {
 			kind = "registry"
 		}
 	}
-	org := e.must(201, e.do("POST", "/organizations", adminToken, map[string]any{"name": "Org " + uscc, "uscc": uscc, "kind": kind}))
-	return e.newUser(org["id"].(string), uscc, roles...)
+	org := mustDecode[client.Organization](e, 201, e.do("POST", "/organizations", adminToken, map[string]any{"name": "Org " + uscc, "uscc": uscc, "kind": kind}))
+	type made struct{ Name, USCC, Kind string }
+	if diff := cmp.Diff(made{"Org " + uscc, uscc, kind}, made{org.Name, org.Uscc, string(org.Kind)}); diff != "" {
+		e.t.Fatalf("the organization made (-asked +answered):\n%s", diff)
+	}
+	return e.newUser(org.Id.String(), uscc, roles...)
 }
 
 func (e *env) newUser(orgID, uscc string, roles ...string) account {
 	e.t.Helper()
-	accountSeq++
-	email := fmt.Sprintf("user%d-%d@example.cn", accountSeq, time.Now().UnixNano())
-	u := e.must(201, e.do("POST", "/users", adminToken, map[string]any{
+	email := fmt.Sprintf("user%d-%d@example.cn", accountSeq.Add(1), time.Now().UnixNano())
+	u := mustDecode[client.User](e, 201, e.do("POST", "/users", adminToken, map[string]any{
 		"organization_id": orgID, "email": email, "display_name": "Test User", "roles": roles, "password": "a long enough password",
 	}))
-	tok := e.must(201, e.do("POST", "/tokens", "", map[string]any{"email": email, "password": "a long enough password"}))
-	return account{OrgID: orgID, OrgUSCC: uscc, UserID: u["id"].(string), Token: tok["token"].(string)}
+	if diff := cmp.Diff([]string{orgID, email}, []string{u.OrganizationId.String(), u.Email}); diff != "" {
+		e.t.Fatalf("the user made, organization and email (-asked +answered):\n%s", diff)
+	}
+	tok := mustDecode[client.IssuedToken](e, 201, e.do("POST", "/tokens", "", map[string]any{"email": email, "password": "a long enough password"}))
+	return account{OrgID: orgID, OrgUSCC: uscc, UserID: u.Id.String(), Token: tok.Token}
+}
+
+// mustDecode checks an answer's status and reads its JSON into T, one of
+// the API's answer types as the generated client has them; a field T does
+// not have is an error.
+func mustDecode[T any](e *env, status int, r response) T {
+	e.t.Helper()
+	if r.Status != status {
+		e.t.Fatalf("status %d, want %d: %s", r.Status, status, r.Body)
+	}
+	var v T
+	d := json.NewDecoder(bytes.NewReader(r.Body))
+	d.DisallowUnknownFields()
+	if err := d.Decode(&v); err != nil {
+		e.t.Fatalf("the answer is not a %T: %v\n%s", v, err, r.Body)
+	}
+	return v
 }
 
 // filing returns a valid initial registration body with the grantor named.

@@ -10,6 +10,7 @@ import (
 // newest first, paged and filtered by time, each reopening its certificate;
 // another organization's are not among them; an auditor sees everyone's.
 func TestSearchHistory(t *testing.T) {
+	t.Parallel()
 	e := newEnvWith(t, longLived)
 	bank := e.newAccount(usccs[0], "searcher")
 	other := e.newAccount(usccs[2], "searcher")

@@ -52,6 +52,7 @@ func byName(name string) map[string]any {
 }
 
 func TestAmendments(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	bank := e.newAccount(usccs[0], "registrant")
 	agent := e.newAccount(usccs[3], "registrant")
@@ -243,6 +244,7 @@ func TestAmendments(t *testing.T) {
 }
 
 func TestListRegistrations(t *testing.T) {
+	t.Parallel()
 	e := newEnvWith(t, longLived)
 	bank := e.newAccount(usccs[0], "registrant")
 	other := e.newAccount(usccs[3], "registrant")
@@ -308,6 +310,7 @@ func TestListRegistrations(t *testing.T) {
 // TestChangeAnswersAreWhatReadsShow checks that the state a write answers
 // with (apply on the replayed state) is the state a later read replays.
 func TestChangeAnswersAreWhatReadsShow(t *testing.T) {
+	t.Parallel()
 	e := newEnvWith(t, longLived)
 	bank := e.newAccount(usccs[0], "registrant")
 	grantor := e.newAccount(usccs[1], "registrant")
@@ -339,6 +342,7 @@ func TestChangeAnswersAreWhatReadsShow(t *testing.T) {
 // UTC with six fractional digits, also at a whole second, where Go's own
 // encoding would print no fraction at all.
 func TestTimesHaveOneForm(t *testing.T) {
+	t.Parallel()
 	e := newEnvWith(t, longLived)
 	e.clock.Stop(t, time.Date(2027, 6, 1, 0, 0, 0, 0, time.UTC))
 	bank := e.newAccount(usccs[0], "registrant", "searcher")

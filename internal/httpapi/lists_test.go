@@ -112,6 +112,7 @@ func listRoutes(t *testing.T) map[string]bool {
 // order of the whole list; a page of one item larger than the bound is
 // still answered, so paging always moves on.
 func TestListAnswersAreBoundedInBytes(t *testing.T) {
+	t.Parallel()
 	const budget = 2048
 	e := newEnvWith(t, func(*registry.Config) {}, func(s *stack) { s.API.MaxListBytes = budget })
 	// The same service without the bound, for the whole lists to compare.
@@ -275,6 +276,7 @@ func TestListAnswersAreBoundedInBytes(t *testing.T) {
 // limit=500, come in answers of at most 4 MiB, with a cursor to the rest;
 // paging gives each once.
 func TestDraftsAnswerIsAtMost4MiB(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	bank := e.newAccount(usccs[0], "registrant")
 	items := make([]any, 1000)
@@ -315,6 +317,7 @@ func TestDraftsAnswerIsAtMost4MiB(t *testing.T) {
 // JSON, on POST and PUT alike (422 naming the field); a body over the API's
 // 1 MiB is 413 before that. Nothing is kept of a refused draft.
 func TestDraftsAreBounded(t *testing.T) {
+	t.Parallel()
 	items := func(n, size int) []any {
 		out := make([]any, n)
 		for i := range out {
@@ -369,6 +372,7 @@ func TestDraftsAreBounded(t *testing.T) {
 // have (for the checkpoint's size, or any: a shift of 64 bits or more) is
 // 404, not some stored hash cached for good.
 func TestHashTilesAtImpossibleLevels(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	bank := e.newAccount(usccs[0], "registrant")
 	e.must(201, e.do("POST", "/registrations", bank.Token, filing("上海星辰精密机械有限公司", usccs[1])))
@@ -401,6 +405,7 @@ func TestHashTilesAtImpossibleLevels(t *testing.T) {
 // next_cursor the from of the rest; reading on from there gives every
 // position once.
 func TestLogEntriesAnswerIsAtMost4MiB(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	bank := e.newAccount(usccs[0], "registrant")
 	auditor := e.newAccount(usccs[3], "auditor")

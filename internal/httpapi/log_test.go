@@ -61,6 +61,7 @@ func hashOf(t *testing.T, v any) tlog.Hash {
 // consistency proof for every size of the log with tlog's own verifiers,
 // against roots computed here from the records.
 func TestLogProofs(t *testing.T) {
+	t.Parallel()
 	e := newEnvWith(t, longLived)
 	bank := e.newAccount(usccs[0], "registrant", "searcher")
 	auditor := e.newUser(e.must(201, e.do("POST", "/organizations", adminToken, map[string]any{"name": "登记机构", "uscc": usccs[3], "kind": "registry"}))["id"].(string), usccs[3], "auditor")
@@ -236,6 +237,7 @@ func canonicalJSON(t *testing.T, b []byte) []byte {
 // TestHistoryIsAppendOnly tries, with the database's own access, what no
 // code of the registry should ever do: each is refused by the database.
 func TestHistoryIsAppendOnly(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	bank := e.newAccount(usccs[0], "registrant", "searcher")
 	e.must(201, e.do("POST", "/registrations", bank.Token, filing("上海星辰精密机械有限公司", usccs[1])))
@@ -269,6 +271,7 @@ func TestHistoryIsAppendOnly(t *testing.T) {
 // TestAuditTrail reads the trail with each filter, pages through it, and
 // checks that its ids have no gaps and its chain holds.
 func TestAuditTrail(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	bank := e.newAccount(usccs[0], "registrant", "searcher")
 	other := e.newAccount(usccs[2], "registrant")

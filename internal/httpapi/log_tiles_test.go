@@ -52,6 +52,7 @@ func (*httpTiles) SaveTiles([]tlog.Tile, [][]byte) {}
 // its own event's inclusion and commitment, and another bank, given the
 // tiles and proofs, cannot find the identity number in anything it gets.
 func TestLogTilesAndCommitments(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	bank := e.newAccount(usccs[0], "registrant", "searcher")
@@ -250,6 +251,7 @@ func TestLogTilesAndCommitments(t *testing.T) {
 // its bundle a 422 naming /log/entries, which serves the record; the hash
 // tile is served as ever.
 func TestBundleOfAnOversizedRecord(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	bank := e.newAccount(usccs[0], "registrant", "searcher")
 	auditor := e.newAccount(usccs[3], "auditor")

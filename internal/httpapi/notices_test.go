@@ -10,6 +10,7 @@ import (
 // objector; a notice is marked read once, and only by its organization;
 // the list filters by unread and kind, and refuses what it cannot read.
 func TestNotices(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	bank := e.newAccount(usccs[0], "registrant")
 	grantor := e.newAccount(usccs[1], "registrant")

@@ -21,6 +21,7 @@ import (
 // TestOpenAPIMatchesRoutes keeps the OpenAPI document and the route table
 // describing the same endpoints, with the same access.
 func TestOpenAPIMatchesRoutes(t *testing.T) {
+	t.Parallel()
 	var doc struct {
 		OpenAPI string `yaml:"openapi"`
 		Paths   map[string]map[string]struct {
@@ -56,6 +57,7 @@ var pathParam = regexp.MustCompile(`[:*]([a-z_]+)`)
 
 // The rules the OpenAPI document lists are the rules the service names.
 func TestOpenAPIListsEveryRule(t *testing.T) {
+	t.Parallel()
 	var doc struct {
 		Components struct {
 			Schemas struct {
@@ -171,6 +173,7 @@ func camel(v string) string {
 // document lists it, and a code the document lists that nothing sends
 // fails it too. The web pages' own problems (bad_form) never reach the API.
 func TestOpenAPIListsEveryProblemCode(t *testing.T) {
+	t.Parallel()
 	var doc struct {
 		Components struct {
 			Schemas struct {
@@ -425,6 +428,7 @@ func problemCodesIn(t *testing.T, dir string) map[string]bool {
 // Idempotency-Key declares Idempotent-Replayed on each of its success
 // answers, which a retry of it may be.
 func TestOpenAPIDeclaresReplays(t *testing.T) {
+	t.Parallel()
 	type response struct {
 		Headers map[string]any `yaml:"headers"`
 	}
@@ -530,6 +534,7 @@ func TestOpenAPISharesRetryAnswers(t *testing.T) {
 // without omitempty), so that a generated client's fields are values, not
 // pointers. The few objects of which any field may be absent say so here.
 func TestOpenAPIAnswersListRequiredFields(t *testing.T) {
+	t.Parallel()
 	allOptional := map[string]bool{
 		"Criteria":      true, // exactly one key, whichever it is
 		"WatchCriteria": true,

@@ -83,6 +83,7 @@ func openAPIValidator(t testing.TB) validator.Validator {
 }
 
 func TestOpenAPIDocumentIsValid(t *testing.T) {
+	t.Parallel()
 	ok, errs := openAPIValidator(t).ValidateDocument()
 	for _, e := range errs {
 		t.Errorf("%s: %s", e.Message, e.Reason)

@@ -7,6 +7,7 @@ import "testing"
 // refused naming party.uscc, and a USCC is kept in stored form), found by
 // label or name in any case, its own only, and deleted.
 func TestSavedParties(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	bank := e.newAccount(usccs[0], "registrant")
 	colleague := e.newUser(bank.OrgID, usccs[0], "registrant")

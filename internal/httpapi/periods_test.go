@@ -13,6 +13,7 @@ import (
 var shanghai = time.FixedZone("CST", 8*3600)
 
 func TestExtensionWindowAndExpiry(t *testing.T) {
+	t.Parallel()
 	e := newEnvWith(t, longLived)
 	bank := e.newAccount(usccs[0], "registrant", "searcher")
 	filed := time.Date(2027, 1, 31, 10, 0, 0, 0, shanghai)
@@ -86,6 +87,7 @@ func TestExtensionWindowAndExpiry(t *testing.T) {
 }
 
 func TestObjections(t *testing.T) {
+	t.Parallel()
 	e := newEnvWith(t, longLived)
 	bank := e.newAccount(usccs[0], "registrant", "searcher")
 	grantor := e.newAccount(usccs[1], "registrant")
@@ -220,6 +222,7 @@ func TestObjections(t *testing.T) {
 // registrations' lives, then repeats each as of the instant it was made and
 // expects the same certified answer.
 func TestAsOfSearchesRepeatWhatWasSeen(t *testing.T) {
+	t.Parallel()
 	e := newEnvWith(t, longLived)
 	bank := e.newAccount(usccs[0], "registrant", "searcher")
 	grantor := e.newAccount(usccs[1], "registrant")

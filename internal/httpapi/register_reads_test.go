@@ -12,6 +12,7 @@ import (
 // each read of theirs, a registration's number or an amendment's, is
 // audited as registration.read with outcome success.
 func TestReadingTheRegisterIsSearchingIt(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	// The filing names usccs[1] as grantor and usccs[0] as secured party;
 	// an agent (usccs[6]) files it and controls it.

@@ -17,6 +17,7 @@ import (
 const grantorName = "上海星辰精密机械有限公司"
 
 func TestFileRegistration(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	bank := e.newAccount(usccs[0], "registrant", "searcher")
 	searcher := e.newAccount(usccs[2], "searcher")
@@ -176,6 +177,7 @@ func TestFileRegistration(t *testing.T) {
 }
 
 func TestGetRegistration(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	bank := e.newAccount(usccs[0], "registrant")
 	searcher := e.newAccount(usccs[2], "searcher")
@@ -217,6 +219,7 @@ func TestGetRegistration(t *testing.T) {
 }
 
 func TestCancel(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	bank := e.newAccount(usccs[0], "registrant")
 	agent := e.newAccount(usccs[3], "registrant")
@@ -291,6 +294,7 @@ func TestCancel(t *testing.T) {
 // are distinct, numbers and times sort the same way, and a search returns them
 // in that order.
 func TestConcurrentFilingsAreOrdered(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	bank := e.newAccount(usccs[0], "registrant", "searcher")
 	const n = 40

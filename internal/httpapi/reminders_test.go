@@ -11,6 +11,7 @@ import (
 // for an instant that came before the registration was filed, and a new set
 // for the expiry an extension makes.
 func TestExpiryReminders(t *testing.T) {
+	t.Parallel()
 	e := newEnvWith(t, longLived)
 	bank := e.newAccount(usccs[0], "registrant")
 	grantor := e.newAccount(usccs[1], "registrant")

@@ -17,6 +17,7 @@ import (
 // registration once, the same bytes on a second read, and as of the search's
 // instant even after the register has moved on.
 func TestResultsAtScale(t *testing.T) {
+	t.Parallel()
 	e := newEnvWith(t, func(c *registry.Config) { c.MaxResults = 1000 })
 	bank := e.newAccount(usccs[0], "registrant", "searcher")
 	other := e.newAccount(usccs[3], "searcher")
@@ -135,6 +136,7 @@ func mustJSON(t *testing.T, v any) []byte {
 // them: no more (a filing committed while the search read), no fewer (one
 // stamped before it but still committing).
 func TestSearchesRacingFilings(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	bank := e.newAccount(usccs[0], "registrant", "searcher")
 	var mu sync.Mutex

@@ -11,6 +11,7 @@ import (
 )
 
 func TestIdempotencyKey(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	bank := e.newAccount(usccs[0], "registrant", "searcher")
 	colleague := e.newUser(bank.OrgID, usccs[0], "registrant")
@@ -114,6 +115,7 @@ func TestIdempotencyKey(t *testing.T) {
 }
 
 func TestIfMatchAndRaces(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	bank := e.newAccount(usccs[0], "registrant")
 	file := func() string {
@@ -211,6 +213,7 @@ func TestIfMatchAndRaces(t *testing.T) {
 }
 
 func TestEveryChangeIsAudited(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	bank := e.newAccount(usccs[0], "registrant")
 	grantor := e.newAccount(usccs[1], "registrant")
@@ -257,6 +260,7 @@ func TestEveryChangeIsAudited(t *testing.T) {
 // idempotency.retention (24 h) and is new again after it, in a batch and
 // alone; the purge deletes only the expired keys, with their sealed answers.
 func TestIdempotencyKeysExpire(t *testing.T) {
+	t.Parallel()
 	e := newEnvWith(t, longLived)
 	bank := e.newAccount(usccs[0], "registrant", "searcher")
 	body := filing(grantorName, usccs[1])

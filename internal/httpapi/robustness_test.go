@@ -66,6 +66,7 @@ func toAny(v any) any { return clone(v) }
 // TestNothingAClientSendsCausesA500 sends every mutation of valid bodies to
 // each writing endpoint: no answer may be a 500, and each refusal is a problem.
 func TestNothingAClientSendsCausesA500(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	bank := e.newAccount(usccs[0], "registrant", "searcher", "org_admin")
 	reg := e.must(201, e.do("POST", "/registrations", bank.Token, filing(grantorName, usccs[1])))

@@ -11,6 +11,7 @@ import (
 // event's and a search's number, so that a verifier cannot take it for the
 // real register's; the real register's answers carry no sandbox at all.
 func TestASandboxsCertificatesSayTheyAreASandboxs(t *testing.T) {
+	t.Parallel()
 	for _, sandbox := range []bool{true, false} {
 		e := newEnvWith(t, func(c *registry.Config) { c.Sandbox = sandbox })
 		bank := e.newAccount(usccs[0], "registrant", "searcher")

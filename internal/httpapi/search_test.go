@@ -21,6 +21,7 @@ func numbers(s map[string]any) []string {
 }
 
 func TestSearch(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	bank := e.newAccount(usccs[0], "registrant", "searcher")
 	other := e.newAccount(usccs[3], "searcher")
@@ -194,6 +195,7 @@ func TestSearch(t *testing.T) {
 }
 
 func TestCertificates(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	bank := e.newAccount(usccs[0], "registrant", "searcher")
 	reg := e.must(201, e.do("POST", "/registrations", bank.Token, filing(grantorName, usccs[1])))
@@ -228,6 +230,7 @@ func TestCertificates(t *testing.T) {
 }
 
 func TestHealth(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	for _, path := range []string{"/healthz", "/readyz"} {
 		r := httptestGet(e, path)
@@ -257,6 +260,7 @@ func TestHealth(t *testing.T) {
 // no longer once its registration is cancelled (unless inactive ones are
 // asked for), and as of an instant, as it was then.
 func TestSimilarNamesFollowTheRegister(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	bank := e.newAccount(usccs[0], "registrant", "searcher")
 	similar := func(name, extra string) []any {

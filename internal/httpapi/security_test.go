@@ -23,6 +23,7 @@ import (
 // TestStaffRolesStayInTheRegistry: admin and auditor are held only by users
 // of the registry's own organizations, and no org_admin manages them.
 func TestStaffRolesStayInTheRegistry(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	bank := e.newAccount(usccs[0], "org_admin", "registrant")
 
@@ -94,6 +95,7 @@ func legacyEmail(t *testing.T, e *env, userID string) string {
 // candidates (about 3,700 for 1900 to 2010) is refused long before it ends,
 // and the burst is its own audited action.
 func TestIdentityNumberSearchesCapped(t *testing.T) {
+	t.Parallel()
 	e := newEnvWith(t, func(c *registry.Config) { c.IDNumberPerHour = 60 })
 	searcher := e.newAccount(usccs[2], "searcher")
 	other := e.newUser(searcher.OrgID, usccs[2], "searcher")
@@ -159,6 +161,7 @@ func idNumberCandidates(place string, n int) []string {
 // or a person out. The admin rejects it (freeing its USCC and email) or
 // creates the real organization over it; sign-up has its own limit.
 func TestSignUpSquatting(t *testing.T) {
+	t.Parallel()
 	e := newEnvWith(t, func(c *registry.Config) { c.SignUpsPerHour = 3 })
 	signUp := func(addr, uscc, email string) response {
 		return e.do("POST", "/signup", "", map[string]any{
@@ -217,6 +220,7 @@ func TestSignUpSquatting(t *testing.T) {
 // TestSignInFlood: password hashing is bounded; a sign-in that cannot get a
 // turn is 503 with Retry-After, and every refusal is in the audit trail.
 func TestSignInFlood(t *testing.T) {
+	t.Parallel()
 	e := newEnvWith(t, func(c *registry.Config) { c.PasswordHashers = 1; c.PasswordWait = 20 * time.Millisecond })
 	const n = 40
 	statuses := make([]int, n)
@@ -247,6 +251,7 @@ func TestSignInFlood(t *testing.T) {
 // TestBodiesReadOneWay: what a proxy reads in a body is what the registry
 // files: no key twice, no key in another case, no bytes that are not UTF-8.
 func TestBodiesReadOneWay(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	bank := e.newAccount(usccs[0], "registrant")
 	const rest = `"grantors":[{"type":"organization","name":"上海星辰精密机械有限公司","uscc":"91310115MA1K3YJ12G","address":"上海市","legal_representative":"王建国"}],"secured_parties":[{"type":"organization","name":"某银行","uscc":"91310000132209458L","address":"上海市","legal_representative":"李明"}],"collateral":{"description":"设备","items":[]},"agreed_with_grantor":true,"period_months":12`
@@ -292,6 +297,7 @@ func TestBodiesReadOneWay(t *testing.T) {
 
 // TestMetricsNeedTheirToken: /metrics is not for anyone on the service port.
 func TestMetricsNeedTheirToken(t *testing.T) {
+	t.Parallel()
 	const token = "metrics-token-0123456789abcdef0123456789"
 	e := newEnvWith(t, func(*registry.Config) {}, func(o *stack) { o.HTTP.MetricsToken = token })
 	for _, tt := range []struct {
@@ -311,6 +317,7 @@ func TestMetricsNeedTheirToken(t *testing.T) {
 // A field error names the rule it broke and the rule's argument, beside the
 // English message, so that a client can say it in its own words.
 func TestFieldErrorsNameTheirRule(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	bank := e.newAccount(usccs[0], "registrant")
 	f := filing(strings.Repeat("名", 201), usccs[1])
@@ -332,6 +339,7 @@ func TestFieldErrorsNameTheirRule(t *testing.T) {
 // An empty register's operator gets the registry's organization and a first
 // admin whose registry-made password signs nobody in until it is changed.
 func TestBootstrapAndTheFirstPassword(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	u, password, err := e.svc.Bootstrap(ctx, registry.OrganizationInput{Name: "动产融资统一登记公示系统", USCC: usccs[3]}, "Admin@Registry.example", "管理员")

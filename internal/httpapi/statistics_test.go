@@ -16,6 +16,7 @@ import (
 // served to anyone without a token, as JSON and CSV (exact to staff; the
 // public's withholding of few searches is TestPublicStatisticsWithholdFewSearches).
 func TestStatistics(t *testing.T) {
+	t.Parallel()
 	e := newEnvWith(t, longLived)
 	e.clock.Stop(t, time.Date(2027, 3, 31, 17, 0, 0, 0, time.UTC)) // 2027-04-01 01:00 in Shanghai
 	bank := e.newAccount(usccs[0], "registrant", "searcher")
@@ -75,6 +76,7 @@ func TestStatistics(t *testing.T) {
 // what the register already held exactly as the events and searches count
 // as they happen.
 func TestStatisticsBackfill(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	bank := e.newAccount(usccs[0], "registrant", "searcher")
 	a := e.must(201, e.do("POST", "/registrations", bank.Token, filing(grantorName, usccs[1])))["number"].(string)
@@ -122,6 +124,7 @@ func TestStatisticsBackfill(t *testing.T) {
 // none can be subtracted from another, and a row with only such searches
 // says searches_below 5 (null searches; "<5" in CSV). Staff see exact counts.
 func TestPublicStatisticsWithholdFewSearches(t *testing.T) {
+	t.Parallel()
 	e := newEnvWith(t, longLived)
 	e.clock.Stop(t, time.Date(2027, 4, 10, 4, 0, 0, 0, time.UTC))
 	shanghai := e.newAccount(usccs[0], "searcher")              // 31

@@ -19,6 +19,7 @@ func signUpAs(e *env, email string, roles []string) response {
 }
 
 func TestSignUpGivesTheFirstUserWhatItNeeds(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	t.Run("201", func(t *testing.T) {
 		tests := []struct {
@@ -72,6 +73,7 @@ func TestSignUpGivesTheFirstUserWhatItNeeds(t *testing.T) {
 }
 
 func TestSignInSaysWhyTheOrganizationCannotAct(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	signUp := func(email string) string {
 		return obj(e.must(201, signUpAs(e, email, nil))["organization"])["id"].(string)
@@ -122,6 +124,7 @@ func TestSignInSaysWhyTheOrganizationCannotAct(t *testing.T) {
 }
 
 func TestUpdateUser(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	bank := e.newAccount(usccs[0], "org_admin")
 	clerk := e.newUser(bank.OrgID, bank.OrgUSCC, "searcher")
@@ -239,6 +242,7 @@ func TestUpdateUser(t *testing.T) {
 // operator's network) is refused naming the field, at sign-up and for new
 // users; a user stored with one before cannot have notices by email.
 func TestEmailsMustBeAtADomainName(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	admin := e.newAccount(usccs[0], "org_admin")
 	bad := []string{"v6@[127.0.0.1]", "v6@[ipv6:::1]", "a@127.0.0.1", "a@127.1", "a@2130706433", "a@0x7f.1", "a@0177.0.0.1", "a@localhost",

@@ -19,6 +19,7 @@ import (
 // so, whichever of its numbers is asked), with the digest of the certified
 // record; a number typed in groups is the same number.
 func TestCertificateSaysWhatItCertifiesAndTheStatusNow(t *testing.T) {
+	t.Parallel()
 	e := newEnvWith(t, longLived)
 	bank := e.newAccount(usccs[0], "registrant", "searcher")
 	file := func(months int) registry.Registration {

@@ -11,6 +11,7 @@ import (
 // watches makes it one notice; individuals are not watched; a key is
 // watched once; an ended watch fires no more.
 func TestWatches(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	bank := e.newAccount(usccs[0], "registrant")
 	watcher := e.newAccount(usccs[4], "searcher", "registrant")
@@ -114,6 +115,7 @@ func TestWatches(t *testing.T) {
 // NAT64, 6to4, Teredo) aimed at the registry's own network, are refused
 // naming url, while webhooks.allow_hosts still lets loopback through.
 func TestWebhookAddressesMustBeGloballyReachable(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	admin := e.newAccount(usccs[0], "org_admin")
 	const secret = "a webhook secret of enough length"
@@ -133,6 +135,7 @@ func TestWebhookAddressesMustBeGloballyReachable(t *testing.T) {
 // refused by address and by a name that resolves there, naming url; a
 // missing or short secret is refused naming secret; ten at most.
 func TestWebhookRegistration(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	admin := e.newAccount(usccs[0], "org_admin")
 	hook := func(url, secret string) response {

@@ -11,6 +11,7 @@ import (
 // TestAuditRowDisarmsFormulas checks that no text cell of the CSV export
 // begins with what a spreadsheet runs as a formula.
 func TestAuditRowDisarmsFormulas(t *testing.T) {
+	t.Parallel()
 	r := auditRow(audit.Record{ID: 7, Entry: audit.Entry{Actor: audit.Anonymous, Action: "token.signin", Target: "=HYPERLINK(\"http://x\")",
 		Source: "@evil", RequestID: "-1+1", Detail: "'quoted", UserID: "\n=1+1", OrganizationID: "\r=1+1"}, Chain: []byte{0xfb, 0xff}})
 	want := []string{"'\n=1+1", "'\r=1+1", "'=HYPERLINK(\"http://x\")", "'@evil", "'-1+1", "''quoted", "+/8="}

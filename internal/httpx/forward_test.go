@@ -17,6 +17,7 @@ import (
 // stay where they arrive; a forged header names nobody; and a leader that
 // cannot be reached leaves the write to be served where it arrived.
 func TestForwarding(t *testing.T) {
+	t.Parallel()
 	secret := []byte("forwarding-test-secret-0123456789abcdef")
 	quiet := slog.New(slog.DiscardHandler)
 	// Each side's API answers who served the request and whom it saw.
@@ -135,6 +136,7 @@ func sendBody(t *testing.T, base, method, path, forwarded, body string) (string,
 // leader) vouches for that request only: replayed within its minute with
 // another body or another query, it names nobody.
 func TestACapturedForwardingHeaderVouchesForItsOwnRequestOnly(t *testing.T) {
+	t.Parallel()
 	secret := []byte("forwarding-test-secret-0123456789abcdef")
 	quiet := slog.New(slog.DiscardHandler)
 	var captured string

@@ -11,25 +11,20 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/movable-registry/registry/internal/httpx"
-	"github.com/movable-registry/registry/internal/pgtest"
-	"github.com/movable-registry/registry/internal/postgres"
 	"github.com/movable-registry/registry/internal/registry"
+	"github.com/movable-registry/registry/internal/registrytest"
 )
 
 // A refusal whose audit entry cannot be written at once (here the audit
 // chain's head is held by another transaction) does not hold its answer
 // up for long, and its entry is written once the database lets it.
 func TestARefusalIsRecordedLateRatherThanLost(t *testing.T) {
-	url, gdb := pgtest.Open(t)
-	store, err := postgres.New(gdb, time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	svc := registry.NewService(store, time.Now, registry.Config{})
+	r := registrytest.New(t)
+	defer r.Store.Close()
+	svc := r.Service
 	refusals := httpx.NewRefusals(svc, nil)
 	defer refusals.Close(context.Background())
-	db, err := sql.Open("pgx", url)
+	db, err := sql.Open("pgx", r.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,13 +71,9 @@ func TestARefusalIsRecordedLateRatherThanLost(t *testing.T) {
 // audit chain's head stays held, so it is lost, and said so), and no
 // goroutine of it remains.
 func TestRefusalsCloseStopsTheirWriter(t *testing.T) {
-	url, gdb := pgtest.Open(t)
-	store, err := postgres.New(gdb, time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	svc := registry.NewService(store, time.Now, registry.Config{})
+	r := registrytest.New(t)
+	defer r.Store.Close()
+	url, svc := r.URL, r.Service
 	db, err := sql.Open("pgx", url)
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 // Windows with nothing counted are forgotten once they are old, even when
 // no flush comes: a client refused once a second leaves one each second.
 func TestTallySweepsEmptyWindows(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 12, 2, 8, 0, 0, 0, time.UTC)
 	tl := &Tally{now: func() time.Time { return now }, window: time.Second, windows: map[tallyKey]*tallyWindow{}}
 	for i := range 5000 {

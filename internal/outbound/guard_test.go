@@ -19,6 +19,7 @@ func (f fakeDNS) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, e
 // accepted; webhooks.allow_hosts lets a named host or range through, over
 // plain http too.
 func TestWebhookGuard(t *testing.T) {
+	t.Parallel()
 	dns := fakeDNS{
 		"receiver.bank.example": {netip.MustParseAddr("8.8.4.10")},
 		"sneaky.example":        {netip.MustParseAddr("8.8.4.11"), netip.MustParseAddr("10.0.0.1")},
@@ -62,6 +63,7 @@ func TestWebhookGuard(t *testing.T) {
 // be called; an IPv4 address inside an IPv6 one is judged as IPv4, since a
 // translator or relay would deliver to it.
 func TestWebhookAddressesMustBeGloballyReachable(t *testing.T) {
+	t.Parallel()
 	g := Guard{Resolver: fakeDNS{}}
 	ctx := context.Background()
 	for _, bad := range []string{

@@ -157,12 +157,19 @@ func URL(t testing.TB) string {
 	return withDatabase(adminURL(), name)
 }
 
+// MaxConns bounds the pool Open gives a test unless it asks for another
+// size. Tests run in parallel, several packages at once, on one server
+// whose max_connections (100 by default) they share: a test's pool of
+// postgres.Open's default 32 would let a few racing tests take them all.
+const MaxConns = 4
+
 // Open creates a fresh, migrated database for t and returns its URL and a
-// GORM connection to it (through postgres.Open), closed when t ends.
-func Open(t testing.TB) (string, *gorm.DB) {
+// GORM connection to it (through postgres.Open, with a pool of MaxConns
+// unless opts say otherwise), closed when t ends.
+func Open(t testing.TB, opts ...postgres.OpenOption) (string, *gorm.DB) {
 	t.Helper()
 	url := URL(t)
-	db, err := postgres.Open(url)
+	db, err := postgres.Open(url, append([]postgres.OpenOption{postgres.MaxConns(MaxConns)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import "testing"
 // segment named as pg_walfile_name names it, for 16 MiB and 1 GiB segments,
 // and that names of no segment give none.
 func TestSegmentEndFollowsPostgreSQLsNaming(t *testing.T) {
+	t.Parallel()
 	const mib = 1 << 20
 	for _, tc := range []struct {
 		name string

@@ -19,6 +19,7 @@ import (
 // durable), though their rows are committed. A write that ran alone
 // commits synchronously and is answered as done.
 func TestBatchAnswersWaitForTheDisk(t *testing.T) {
+	t.Parallel()
 	_, gdb := pgtest.Open(t)
 	store, err := postgres.New(gdb, time.Now, postgres.MaxBatch(64), postgres.MaxWait(50*time.Millisecond))
 	if err != nil {

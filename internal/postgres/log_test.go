@@ -18,6 +18,7 @@ import (
 // the tree the store computes, from its memory and from the database alone,
 // is the one of the records that committed.
 func TestRolledBackAppendsLeaveNoTrace(t *testing.T) {
+	t.Parallel()
 	_, gdb := pgtest.Open(t)
 	store, err := postgres.New(gdb, time.Now)
 	if err != nil {

@@ -34,6 +34,7 @@ func migrations(t *testing.T, gdb *gorm.DB) (*goose.Provider, *sql.DB) {
 // TestMigrationsGoDownAndUp undoes every migration and applies them again,
 // so that each Down section is known to work.
 func TestMigrationsGoDownAndUp(t *testing.T) {
+	t.Parallel()
 	_, gdb := pgtest.Open(t)
 	p, _ := migrations(t, gdb)
 	ctx := context.Background()
@@ -54,6 +55,7 @@ func TestMigrationsGoDownAndUp(t *testing.T) {
 // has events already: their tree hashes are written in log order, and an
 // objection's deadline is taken from its record.
 func TestMigrationCatchesUpTheLog(t *testing.T) {
+	t.Parallel()
 	_, gdb := pgtest.Open(t)
 	p, db := migrations(t, gdb)
 	ctx := context.Background()
@@ -106,6 +108,7 @@ func TestMigrationCatchesUpTheLog(t *testing.T) {
 // register with uploads: those that an initial registration or an
 // amendment names are marked named (and so never removed), the others not.
 func TestMigrationMarksTheNamedAttachments(t *testing.T) {
+	t.Parallel()
 	_, gdb := pgtest.Open(t)
 	p, db := migrations(t, gdb)
 	ctx := context.Background()
@@ -144,6 +147,7 @@ func TestMigrationMarksTheNamedAttachments(t *testing.T) {
 // migrates while the old one still serves, so a schema newer than this
 // version's is ready, and an older one is not.
 func TestReadyOnANewerSchema(t *testing.T) {
+	t.Parallel()
 	_, gdb := pgtest.Open(t)
 	store, err := postgres.New(gdb, time.Now)
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 // similar name by another registryd on the same database (its follower
 // hears of it, or polls), and no longer once the registration is cancelled.
 func TestSimilarNamesFromAnotherInstance(t *testing.T) {
+	t.Parallel()
 	url, gdb := pgtest.Open(t)
 	writer, err := postgres.New(gdb, time.Now)
 	if err != nil {

@@ -28,6 +28,7 @@ import (
 // without gaps, the audit chain whole, and the log's tree the one of the
 // records that committed.
 func TestSequencerBatchesWrites(t *testing.T) {
+	t.Parallel()
 	_, gdb := pgtest.Open(t)
 	store, err := postgres.New(gdb, time.Now, postgres.MaxBatch(32), postgres.MaxWait(20*time.Millisecond))
 	if err != nil {
@@ -227,6 +228,7 @@ func BenchmarkSequencer(b *testing.B) {
 // write: after the store closes, no pooled connection has lost its
 // synchronous commit.
 func TestSearchStampsAlone(t *testing.T) {
+	t.Parallel()
 	_, gdb := pgtest.Open(t)
 	store, err := postgres.New(gdb, time.Now)
 	if err != nil {

@@ -61,6 +61,7 @@ func batchedStore(t *testing.T) (*postgres.Store, *prometheus.Registry, func(str
 // or run again, and the writes of those who left still commit (their
 // clients can learn so through their Idempotency-Keys).
 func TestClientsThatHangUpDoNotSpoilTheBatch(t *testing.T) {
+	t.Parallel()
 	store, metrics, count := batchedStore(t)
 	const n = 30
 	var wg sync.WaitGroup
@@ -106,6 +107,7 @@ func TestClientsThatHangUpDoNotSpoilTheBatch(t *testing.T) {
 // costs only itself. The replays get the stored answer, the refusals leave
 // no key behind, and no write is run again alone.
 func TestReplaysAndRefusalsCostOnlyThemselves(t *testing.T) {
+	t.Parallel()
 	store, metrics, count := batchedStore(t)
 	ctx := context.Background()
 	errRefused := errors.New("refused after claiming its key")

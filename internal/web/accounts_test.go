@@ -11,6 +11,7 @@ import (
 )
 
 func TestSignUpWaitsForAnAdministratorsApproval(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	admin := s.staff("admin")
 	code := uscc("91310115MA9999999")
@@ -83,6 +84,7 @@ func TestSignUpWaitsForAnAdministratorsApproval(t *testing.T) {
 }
 
 func TestAnAdministratorRejectsASquattersSignUp(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	admin := s.staff("admin")
 	code := uscc("91310115MA8888888")
@@ -126,6 +128,7 @@ func TestAnAdministratorRejectsASquattersSignUp(t *testing.T) {
 }
 
 func TestAnAdministratorRevokesOnTheRegistrationsPage(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	admin := s.staff("admin")
 	bank := s.bank("registrant")
@@ -153,6 +156,7 @@ func TestAnAdministratorRevokesOnTheRegistrationsPage(t *testing.T) {
 }
 
 func TestAStaleFormIsRefusedNotApplied(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	bank := s.bank("registrant")
 	number := s.file(bank, "上海星辰精密机械有限公司", uscc("91310115MA1K3YJ1X"))
@@ -171,6 +175,7 @@ func TestAStaleFormIsRefusedNotApplied(t *testing.T) {
 }
 
 func TestAReloadedFilingIsFiledOnce(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	id, code := s.org("上海星辰银行", "financial_institution")
 	bank := s.user(id, code, "registrant")
@@ -209,6 +214,7 @@ func TestAReloadedFilingIsFiledOnce(t *testing.T) {
 // After approval an organization's org_admin adds its clerks on the pages,
 // with the roles an org_admin may give.
 func TestAnOrgAdminAddsUsers(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	id, code := s.org("上海新星贸易有限公司", "enterprise")
 	orgAdmin := s.user(id, code, "org_admin")
@@ -248,6 +254,7 @@ func TestAnOrgAdminAddsUsers(t *testing.T) {
 // The first admin that registryd bootstrap made signs in on the page with
 // its one-time password, is asked for its own, and is signed in with it.
 func TestTheFirstAdminChoosesItsPasswordOnThePage(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	u, password, err := s.svc.Bootstrap(context.Background(), registry.OrganizationInput{Name: "动产融资统一登记公示系统", USCC: uscc("91310000MA1FL0XQ1")}, "first@registry.example", "管理员")
 	if err != nil {
@@ -273,6 +280,7 @@ func TestTheFirstAdminChoosesItsPasswordOnThePage(t *testing.T) {
 }
 
 func TestAnOrgAdminEditsItsUsersOnThePage(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	id, code := s.org("上海新星贸易有限公司", "enterprise")
 	orgAdmin := s.user(id, code, "org_admin")

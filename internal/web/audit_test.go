@@ -14,6 +14,7 @@ import (
 // ids behind them; the filters by email, by part of an organization's name
 // and by a list of actions narrow the list.
 func TestTheAuditPageNamesPeopleAndActionsInEitherLanguage(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	auditor := s.staff("auditor")
 	bank := s.bank("registrant")

@@ -63,6 +63,7 @@ func (b *heldBody) Read(p []byte) (int, error) {
 // token (the form's first part), before they read the file: the answer
 // comes while the browser still holds the rest of it back.
 func TestLargeFormsCheckedBeforeRead(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	searcher := s.bank("searcher")
 	registrant := s.bank("registrant")

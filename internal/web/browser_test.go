@@ -11,8 +11,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -79,6 +81,7 @@ type tab struct {
 
 func (s *site) open(t *testing.T, lang string) *tab {
 	t.Helper()
+	browserTurn(t)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium(t)),
 		chromedp.NoSandbox,
@@ -106,6 +109,33 @@ func (s *site) open(t *testing.T, lang string) *tab {
 	b := &tab{t: t, ctx: ctx, site: s, lang: lang, shot: dir}
 	b.do(chromedp.Navigate(s.url + "/lang/" + lang + "?next=/"))
 	return b
+}
+
+// browsers bounds the tests that drive a browser at once to one for each
+// two CPUs: a browser keeps a CPU busy, and its steps time out after 30 s.
+var browsers = struct {
+	sync.Mutex
+	turn   chan struct{}
+	taking map[*testing.T]bool
+}{turn: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)), taking: map[*testing.T]bool{}}
+
+// browserTurn waits for t's turn to drive browsers, which it keeps (for
+// every tab it opens) until it ends.
+func browserTurn(t *testing.T) {
+	browsers.Lock()
+	has := browsers.taking[t]
+	browsers.taking[t] = true
+	browsers.Unlock()
+	if has {
+		return
+	}
+	browsers.turn <- struct{}{}
+	t.Cleanup(func() {
+		browsers.Lock()
+		delete(browsers.taking, t)
+		browsers.Unlock()
+		<-browsers.turn
+	})
 }
 
 // do runs steps in the browser, each batch within 30 seconds.
@@ -241,13 +271,16 @@ func (b *tab) fitsThePhone(path, name string) {
 }
 
 func TestBrowserFlows(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("browser flows take a while")
 	}
-	s := newSite(t)
-	auditor := s.staff("auditor")
 	for i, lang := range []string{"zh", "en"} {
 		t.Run(lang, func(t *testing.T) {
+			// Each language on a register of its own, beside the other.
+			t.Parallel()
+			s := newSite(t)
+			auditor := s.staff("auditor")
 			c := loadCatalog(t, lang)
 			bankID, bankCode := s.org(fmt.Sprintf("上海浦东发展银行股份有限公司张江科技支行%d", i), "financial_institution")
 			bank := s.user(bankID, bankCode, "registrant", "searcher")

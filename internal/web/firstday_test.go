@@ -14,13 +14,16 @@ import (
 // registry's admin approves it, and its first user, with no second account,
 // sees its tasks, files, searches and gives a colleague a role.
 func TestBrowserFirstDay(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("browser flows take a while")
 	}
-	s := newSite(t)
-	admin := s.staff("admin")
 	for i, lang := range []string{"zh", "en"} {
 		t.Run(lang, func(t *testing.T) {
+			// Each language on a register of its own, beside the other.
+			t.Parallel()
+			s := newSite(t)
+			admin := s.staff("admin")
 			c := loadCatalog(t, lang)
 			orgName := []string{"苏州新材料科技有限公司", "Suzhou New Materials Co., Ltd."}[i]
 			code := uscc(fmt.Sprintf("91320500MA%07d", seq.Add(1)))

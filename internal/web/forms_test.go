@@ -15,6 +15,7 @@ import (
 // Each notice is listed once: the unread are marked and counted in the one
 // list, not listed again above it.
 func TestANoticeIsListedOnce(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	bank := s.bank("registrant")
 	gid, gcode := s.org("上海星辰精密机械有限公司", "enterprise")
@@ -34,6 +35,7 @@ func TestANoticeIsListedOnce(t *testing.T) {
 // The registry has an icon of its own, at the address browsers ask for and
 // linked from every page.
 func TestTheFaviconIsServed(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	for _, path := range []string{"/favicon.ico", "/static/favicon.svg"} {
 		res, err := s.client.Get(s.url + path)
@@ -59,6 +61,7 @@ func TestTheFaviconIsServed(t *testing.T) {
 // The amendment's amount is labelled where it is typed: its label is tied
 // to its input and comes right before it, not above the grantors.
 func TestTheAmendmentsAmountIsLabelledBesideItsInput(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	bank := s.bank("registrant")
 	number := s.file(bank, "上海星辰精密机械有限公司", uscc("91310115MA1K3YJ1X"))
@@ -79,6 +82,7 @@ func TestTheAmendmentsAmountIsLabelledBesideItsInput(t *testing.T) {
 // says what will happen and what cannot be undone, whose button posts the
 // same form confirmed, and a link back.
 func TestIrreversibleChangesAreConfirmedFirst(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	bank := s.bank("registrant")
 	number := s.file(bank, "上海星辰精密机械有限公司", uscc("91310115MA1K3YJ1X"))
@@ -150,6 +154,7 @@ func TestIrreversibleChangesAreConfirmedFirst(t *testing.T) {
 // A first filing shows its modification code without a word about an old
 // one: there is none. A new code says the old one stopped working.
 func TestOnlyANewCodeSaysTheOldOneStoppedWorking(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	bank := s.bank("registrant")
 	b := s.browser()
@@ -177,6 +182,7 @@ func TestOnlyANewCodeSaysTheOldOneStoppedWorking(t *testing.T) {
 // which the registration may be extended: at the top of the page and in
 // the extension's form, left open.
 func TestTheExtensionRefusalNamesTheDayItOpens(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	bank := s.bank("registrant")
 	number := s.file(bank, "上海星辰精密机械有限公司", uscc("91310115MA1K3YJ1X"))
@@ -214,6 +220,7 @@ func TestTheExtensionRefusalNamesTheDayItOpens(t *testing.T) {
 // A change refused because the registration changed since the page was
 // opened says so and offers the registration as it is now.
 func TestAStaleChangeOffersTheWayOn(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	bank := s.bank("registrant")
 	number := s.file(bank, "上海星辰精密机械有限公司", uscc("91310115MA1K3YJ1X"))
@@ -246,6 +253,7 @@ func TestAStaleChangeOffersTheWayOn(t *testing.T) {
 // A search sent after the session ended is not lost: sign-in says why it
 // is asked for, and leads back to the search filled in as it was typed.
 func TestASearchSentAfterTheSessionEndedKeepsWhatWasTyped(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	bank := s.bank("searcher")
 	b := s.browser()

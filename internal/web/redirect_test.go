@@ -38,6 +38,7 @@ func offSiteTargets(other string) []string {
 var onSiteTargets = []string{"/search", "/registrations/1?x=2", "/search?value=100%25", "/search?value=a%2Fb", "/%E4%B8%AD"}
 
 func TestNextTargetsLeadOnlyToPathsOnTheSite(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	bank := s.bank("registrant", "searcher")
 	b := s.browser()
@@ -67,6 +68,7 @@ func TestNextTargetsLeadOnlyToPathsOnTheSite(t *testing.T) {
 // A real browser follows each target as it follows a Location: it must stay
 // on the site, and another origin on this machine is never asked for.
 func TestABrowserFollowsNextOnlyOnTheSite(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("a browser takes a while")
 	}
@@ -116,6 +118,7 @@ func TestABrowserFollowsNextOnlyOnTheSite(t *testing.T) {
 // The statistics page in a browser, in each language, with a month and
 // province withheld from the public ("<5").
 func TestABrowserSeesFewSearchesWithheld(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("a browser takes a while")
 	}

@@ -12,6 +12,7 @@ import (
 // goes through the service and shows its notice, or its refusal beside the
 // form.
 func TestTheControllerChangesARegistrationOnItsPage(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	id, code := s.org("上海星辰银行", "financial_institution")
 	bank := s.user(id, code, "registrant", "searcher")
@@ -80,6 +81,7 @@ func TestTheControllerChangesARegistrationOnItsPage(t *testing.T) {
 }
 
 func TestTheObjectorWithdrawsOrSubmitsACaseNotice(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	bank := s.bank("registrant")
 	gid, gcode := s.org("上海星辰精密机械有限公司", "enterprise")
@@ -123,6 +125,7 @@ func TestTheObjectorWithdrawsOrSubmitsACaseNotice(t *testing.T) {
 }
 
 func TestAnAdministratorSuspendsAndReinstatesAUser(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	admin := s.staff("admin")
 	id, code := s.org("上海星辰银行", "financial_institution")
@@ -150,6 +153,7 @@ func TestAnAdministratorSuspendsAndReinstatesAUser(t *testing.T) {
 // Grantors are added, renamed and removed, and the registration assigned, on
 // the amendment form; the renamed grantor stays searchable by its old name.
 func TestGrantorsChangeAndTheRegistrationIsAssigned(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	id, code := s.org("上海星辰银行", "financial_institution")
 	bank := s.user(id, code, "registrant", "searcher")
@@ -196,6 +200,7 @@ func TestGrantorsChangeAndTheRegistrationIsAssigned(t *testing.T) {
 // that organization's once it has one: its page offers it the controller's
 // forms, as the service lets it change the registration without the code.
 func TestAnAssigneeThatOpensAnAccountLaterControls(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	bank := s.bank("registrant")
 	later := uscc("91310115MA1K3YJ7X")
@@ -217,6 +222,7 @@ func TestAnAssigneeThatOpensAnAccountLaterControls(t *testing.T) {
 // A registrant that does not control a registration changes it with its
 // modification code; a wrong code is refused in the form.
 func TestAnotherRegistrantChangesWithTheModificationCode(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	id, code := s.org("上海星辰银行", "financial_institution")
 	bank := s.user(id, code, "registrant")
@@ -250,6 +256,7 @@ func TestAnotherRegistrantChangesWithTheModificationCode(t *testing.T) {
 // The search page takes an as-of time in China Standard Time and can
 // include inactive registrations; results show their history.
 func TestSearchAsOfAndInactive(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	id, code := s.org("上海星辰银行", "financial_institution")
 	bank := s.user(id, code, "registrant", "searcher")
@@ -290,6 +297,7 @@ func TestSearchAsOfAndInactive(t *testing.T) {
 // A search shows the similar names, each a link that opens the search form
 // filled in with it.
 func TestSimilarNamesOpenANewSearch(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	id, code := s.org("上海星辰银行", "financial_institution")
 	bank := s.user(id, code, "registrant", "searcher")
@@ -312,6 +320,7 @@ func TestSimilarNamesOpenANewSearch(t *testing.T) {
 }
 
 func TestTheListOfRegistrationsPages(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	bank := s.bank("registrant")
 	for range 51 {
@@ -337,6 +346,7 @@ func TestTheListOfRegistrationsPages(t *testing.T) {
 // Without it the page says which role is needed and who gives it, in the
 // user's language; with it each read leaves a registration.read entry.
 func TestReadingAnotherOrganizationsRegistrationOnThePagesNeedsTheSearcherRole(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	bank := s.bank("registrant")
 	grantorID, grantorCode := s.org("上海星辰精密机械有限公司", "enterprise")

@@ -14,6 +14,7 @@ import (
 // and the printable certificates say inside themselves that they prove
 // nothing; the real register's pages say neither.
 func TestASandboxSaysOnEveryPageThatItProvesNothing(t *testing.T) {
+	t.Parallel()
 	banner := map[string]string{"zh": "测试登记簿（沙箱）", "en": "Test register (sandbox)"}
 	stamp := map[string]string{"zh": "测试登记簿 — 本证明不具证明效力", "en": "TEST REGISTER — this certificate proves nothing"}
 	for _, sandbox := range []bool{true, false} {

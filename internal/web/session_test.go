@@ -14,6 +14,7 @@ import (
 )
 
 func TestSessionCookieIsHttpOnlyAndSameSite(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	bank := s.bank("registrant", "searcher")
 	b := s.browser()
@@ -57,6 +58,7 @@ func TestSessionCookieIsHttpOnlyAndSameSite(t *testing.T) {
 }
 
 func TestUnknownPagesGetATranslatedNotFoundPage(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	b := s.browser()
 	b.get("/lang/en?next=/")
@@ -75,6 +77,7 @@ func TestUnknownPagesGetATranslatedNotFoundPage(t *testing.T) {
 }
 
 func TestFormsWithoutTheSessionsCSRFTokenAreRefused(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	bank := s.bank("registrant", "searcher")
 	number := s.file(bank, "上海星辰精密机械有限公司", uscc("91310115MA1K3YJ1X"))
@@ -168,6 +171,7 @@ func wrong(token string) string {
 }
 
 func TestSessionsEndOnSignOutAndOnSuspension(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	id, code := s.org("上海星辰银行", "financial_institution")
 	bank := s.user(id, code, "registrant", "searcher")
@@ -200,6 +204,7 @@ func TestSessionsEndOnSignOutAndOnSuspension(t *testing.T) {
 }
 
 func TestWrongPasswordIsShownOnTheFormAndAudited(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	bank := s.bank("registrant")
 	b := s.browser()
@@ -220,6 +225,7 @@ func TestWrongPasswordIsShownOnTheFormAndAudited(t *testing.T) {
 }
 
 func TestLanguageChoiceIsRemembered(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	b := s.browser()
 	if b.get("/"); !strings.Contains(b.last, `<html lang="zh-CN">`) {
@@ -241,6 +247,7 @@ func TestLanguageChoiceIsRemembered(t *testing.T) {
 }
 
 func TestCertificateVerificationIsPublic(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	bank := s.bank("registrant")
 	number := s.file(bank, "上海星辰精密机械有限公司", uscc("91310115MA1K3YJ1X"))
@@ -263,6 +270,7 @@ func TestCertificateVerificationIsPublic(t *testing.T) {
 }
 
 func TestPagesNeedASessionAndTheRightRole(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	id, code := s.org("上海星辰机械", "enterprise")
 	registrant := s.user(id, code, "registrant")
@@ -297,6 +305,7 @@ func TestPagesNeedASessionAndTheRightRole(t *testing.T) {
 }
 
 func TestAuditExportFromThePageIsTheAPIsCSV(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	auditor := s.staff("auditor")
 	bank := s.bank("registrant")
@@ -322,6 +331,7 @@ func TestAuditExportFromThePageIsTheAPIsCSV(t *testing.T) {
 // Whatever a browser or a script sends the pages, the answer is a page, not
 // a 500, and nothing is written.
 func TestHostileRequestsGetAPageNotAnError(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	bank := s.bank("registrant", "searcher")
 	auditor := s.staff("auditor")
@@ -368,6 +378,7 @@ func TestHostileRequestsGetAPageNotAnError(t *testing.T) {
 }
 
 func TestPagesShareTheAPIsLimitPerAddress(t *testing.T) {
+	t.Parallel()
 	s := newSiteWith(t, func(o *httpx.Options) { o.PerAddress = httpx.Limit{Rate: 1.0 / 3600, Burst: 3} })
 	b := s.browser()
 	for i := range 3 {
@@ -382,6 +393,7 @@ func TestPagesShareTheAPIsLimitPerAddress(t *testing.T) {
 }
 
 func TestSigningInAgainEndsTheEarlierSession(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	id, code := s.org("上海星辰银行", "financial_institution")
 	first := s.user(id, code, "registrant")
@@ -401,6 +413,7 @@ func TestSigningInAgainEndsTheEarlierSession(t *testing.T) {
 // Over TLS every cookie is Secure and __Host- prefixed, so that neither a
 // plain-HTTP page nor a sibling host can read or plant it.
 func TestCookiesOverTLSAreSecure(t *testing.T) {
+	t.Parallel()
 	s := newSiteServed(t, func(*httpx.Options) {}, httptest.NewTLSServer)
 	bank := s.bank("registrant")
 	b := s.browser()
@@ -426,6 +439,7 @@ func TestCookiesOverTLSAreSecure(t *testing.T) {
 // A form posted after the session ended leads, after signing in again, back
 // to the page it was on, not to the address it posted to.
 func TestAFormPostedAfterTheSessionEndedReturnsToItsPage(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	bank := s.bank("registrant")
 	number := s.file(bank, "上海星辰精密机械有限公司", uscc("91310115MA1K3YJ1X"))
@@ -454,6 +468,7 @@ func TestAFormPostedAfterTheSessionEndedReturnsToItsPage(t *testing.T) {
 // scheme, host and port. A page served over plain http on the same host
 // (which anyone on the path can write) is another origin.
 func TestFormsFromAnotherSchemeOrPortAreRefused(t *testing.T) {
+	t.Parallel()
 	for _, tls := range []bool{false, true} {
 		serve, scheme, other := httptest.NewServer, "http", "https"
 		if tls {
@@ -498,6 +513,7 @@ func TestFormsFromAnotherSchemeOrPortAreRefused(t *testing.T) {
 // The statistics page shows the public "<5" for a month and province with
 // fewer than 5 searches (one organization's), and staff the exact count.
 func TestStatisticsPageWithholdsFewSearchesFromThePublic(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	bank := s.bank("searcher")
 	s.api(201, "POST", "/searches", bank.Token, map[string]any{"criteria": map[string]any{"uscc": uscc("91310115MA1K3YJ1X")}})

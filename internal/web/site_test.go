@@ -5,15 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -22,14 +19,12 @@ import (
 	"github.com/movable-registry/registry/internal/httpapi"
 	"github.com/movable-registry/registry/internal/httpx"
 	"github.com/movable-registry/registry/internal/outbound"
-	"github.com/movable-registry/registry/internal/pgtest"
-	"github.com/movable-registry/registry/internal/postgres"
 	"github.com/movable-registry/registry/internal/registry"
-	"github.com/movable-registry/registry/internal/translog"
+	"github.com/movable-registry/registry/internal/registrytest"
 	"github.com/movable-registry/registry/internal/web"
 )
 
-const adminToken = "test-admin-token-0123456789abcdef0123456789"
+const adminToken = registrytest.AdminToken
 
 const password = "a long enough password"
 
@@ -64,55 +59,23 @@ func newSiteServed(t testing.TB, options func(*httpx.Options), serve func(http.H
 // set, as registryd with REGISTRY_SANDBOX=true.
 func newSiteOf(t testing.TB, options func(*httpx.Options), serve func(http.Handler) *httptest.Server, sandbox bool) *site {
 	t.Helper()
-	_, gdb := pgtest.Open(t)
-	store, err := postgres.New(gdb, time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, vkey, err := translog.NewSigner("test.registry/log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := registry.NewService(store, time.Now, registry.Config{AdminToken: adminToken, ExtensionWindowDays: 90, LogSigner: signer, LogVerifierKey: vkey,
-		CheckWebhookURL: outbound.Guard{Allow: []string{"127.0.0.1/32"}}.Check, Sandbox: sandbox})
-	var logTo io.Writer = io.Discard
-	if os.Getenv("TEST_LOG") != "" {
-		logTo = os.Stderr
-	}
-	log := slog.New(slog.NewTextHandler(logTo, nil))
+	r := registrytest.New(t, registrytest.Configure(func(c *registry.Config) {
+		c.ExtensionWindowDays, c.Sandbox = 90, sandbox
+		c.CheckWebhookURL = outbound.Guard{Allow: []string{"127.0.0.1/32"}}.Check
+	}))
+	log := registrytest.Logger()
 	// The PDF certificates are signed by a key made for the tests, and kept.
-	certs := certpdf.New(certpdf.Options{Signer: testSigner(t), Keeper: store, Sandbox: sandbox})
-	pages, err := web.New(svc, web.Options{Logger: log, Strict: true, Certificates: certs})
+	certs := certpdf.New(certpdf.Options{Signer: registrytest.Signer(t), Keeper: r.Store, Sandbox: sandbox})
+	pages, err := web.New(r.Service, web.Options{Logger: log, Strict: true, Certificates: certs})
 	if err != nil {
 		t.Fatal(err)
 	}
 	opts := httpx.Options{Logger: log}
 	options(&opts)
-	srv := serve(httpx.New(opts, httpapi.NewRouter(svc, httpapi.Options{Logger: log, Certificates: certs}), pages))
+	srv := serve(registrytest.Handler(r.Service, opts, httpapi.Options{Logger: log, Certificates: certs}, pages))
 	t.Cleanup(srv.Close)
-	return &site{t: t, url: srv.URL, svc: svc, client: srv.Client()}
+	return &site{t: t, url: srv.URL, svc: r.Service, client: srv.Client()}
 }
-
-// testSigner is a document-signing key and self-signed certificate, made
-// once for the package's tests.
-var testSigner = func() func(testing.TB) *certpdf.Signer {
-	var once sync.Once
-	var signer *certpdf.Signer
-	var err error
-	return func(t testing.TB) *certpdf.Signer {
-		t.Helper()
-		once.Do(func() {
-			var key, cert []byte
-			if key, cert, err = certpdf.SelfSigned("Test Registry", time.Now()); err == nil {
-				signer, err = certpdf.ParseSigner(key, cert)
-			}
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return signer
-	}
-}()
 
 // api calls the JSON API and checks the status.
 func (s *site) api(status int, method, path, token string, body any) map[string]any {
@@ -312,6 +275,7 @@ func regexpText(pattern, page string) string {
 // The home page's verify box takes a number as a person copies it from
 // paper, with spaces or dashes: no pattern of twenty digits, room for them.
 func TestTheHomeVerifyBoxTakesANumberAsTyped(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	b := s.browser()
 	b.get("/")

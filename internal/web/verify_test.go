@@ -13,6 +13,7 @@ import (
 // certificate prints, and where to see it; an unknown number or a wrong
 // check digit is said beside the field.
 func TestVerifyShowsWhatANumberCertifiesAndHowItStands(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	bank := s.bank("registrant", "searcher")
 	grantor := uscc("91310115MA1K3YJ1X")

@@ -192,6 +192,7 @@ func samplePages() map[string]func() (any, url.Values) {
 var everyone = registry.Caller{Principal: auth.Principal{UserID: "u1", OrganizationID: "org-grantor", Roles: auth.Roles}}
 
 func TestEveryPageRendersInBothLanguagesWithNoMissingKey(t *testing.T) {
+	t.Parallel()
 	v := strictViews(t)
 	pages := samplePages()
 	if got, want := v.names(), slices.Sorted(maps.Keys(pages)); !slices.Equal(got, want) {
@@ -231,6 +232,7 @@ func TestEveryPageRendersInBothLanguagesWithNoMissingKey(t *testing.T) {
 // A registrant that does not control a registration sees its forms with a
 // field for the modification code.
 func TestTheRegistrationPageAsksOthersForTheModificationCode(t *testing.T) {
+	t.Parallel()
 	v := strictViews(t)
 	for _, lang := range Languages {
 		for _, controls := range []bool{true, false} {
@@ -251,6 +253,7 @@ func TestTheRegistrationPageAsksOthersForTheModificationCode(t *testing.T) {
 }
 
 func TestCatalogsHaveTheSameKeys(t *testing.T) {
+	t.Parallel()
 	v := strictViews(t)
 	zh, en := slices.Sorted(maps.Keys(v.catalogs["zh"])), slices.Sorted(maps.Keys(v.catalogs["en"]))
 	if diff := cmp.Diff(zh, en); diff != "" {
@@ -261,6 +264,7 @@ func TestCatalogsHaveTheSameKeys(t *testing.T) {
 // Every value the register can show is translated: a page that meets a new
 // kind, status, event or code must not fall back to the key.
 func TestEveryDomainValueIsTranslated(t *testing.T) {
+	t.Parallel()
 	v := strictViews(t)
 	var keys []string
 	add := func(prefix string, values ...string) {
@@ -309,6 +313,7 @@ func TestEveryDomainValueIsTranslated(t *testing.T) {
 
 // The service's field messages are shown translated, with their numbers.
 func TestFieldMessagesAreTranslated(t *testing.T) {
+	t.Parallel()
 	v := strictViews(t)
 	for _, tc := range []struct {
 		fe       registry.FieldError
@@ -332,6 +337,7 @@ func TestFieldMessagesAreTranslated(t *testing.T) {
 }
 
 func TestLocalPathKeepsRedirectsOnTheSite(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		"/search": "/search", "/registrations/1?x=2": "/registrations/1?x=2",
 		"https://evil.example": "/", "//evil.example": "/", "/\\evil.example": "/", "": "/", "search": "/", "/a\r\nSet-Cookie: x": "/",
@@ -343,6 +349,7 @@ func TestLocalPathKeepsRedirectsOnTheSite(t *testing.T) {
 }
 
 func TestTimesAreShownInBeijingTime(t *testing.T) {
+	t.Parallel()
 	at := registry.At(time.Date(2026, 11, 26, 16, 30, 0, 0, time.UTC))
 	for lang, want := range map[string]string{"zh": "2026-11-27 00:30:00（北京时间）", "en": "2026-11-27 00:30:00 (UTC+8)"} {
 		if got := (&Page{Lang: lang}).Time(at); got != want {
@@ -356,6 +363,7 @@ func TestTimesAreShownInBeijingTime(t *testing.T) {
 }
 
 func TestNextPageKeepsTheFiltersThatAreSet(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		filters url.Values
 		cursor  string
@@ -375,6 +383,7 @@ func TestNextPageKeepsTheFiltersThatAreSet(t *testing.T) {
 // name written right to left (or one stored before bidirectional controls
 // were refused) cannot reorder the text around it.
 func TestFreeTextIsShownIsolated(t *testing.T) {
+	t.Parallel()
 	v := strictViews(t)
 	reg := sampleRegistration()
 	reg.Grantors[0].Name = "شركة النجم"
@@ -394,6 +403,7 @@ func TestFreeTextIsShownIsolated(t *testing.T) {
 // Chinese pages write a colon after Chinese text full-width (：), and
 // name Beijing time as such: "CST" reads as another zone to many.
 func TestChinesePagesUseFullWidthColonsAndBeijingTime(t *testing.T) {
+	t.Parallel()
 	v := strictViews(t)
 	asciiColon := regexp.MustCompile(`[\p{Han}\x{3000}-\x{303F}\x{FF00}-\x{FFEF}]:`)
 	for name, sample := range samplePages() {
@@ -422,6 +432,7 @@ func TestChinesePagesUseFullWidthColonsAndBeijingTime(t *testing.T) {
 // Amounts are grouped by thousands, and renminbi is also written in
 // capital numerals, as the certificates print it.
 func TestAmountsAreGroupedAndInCapitalNumerals(t *testing.T) {
+	t.Parallel()
 	v := strictViews(t)
 	for lang, want := range map[string]string{"zh": "5,000,000.00 元（人民币伍佰万元整）", "en": "CNY 5,000,000.00 (人民币伍佰万元整)"} {
 		var b bytes.Buffer
@@ -441,6 +452,7 @@ func TestAmountsAreGroupedAndInCapitalNumerals(t *testing.T) {
 // The summary of errors at the top of a page names each error's form and
 // field, and links to the message beside the field.
 func TestTheSummaryOfErrorsNamesTheFormAndField(t *testing.T) {
+	t.Parallel()
 	p := &Page{Lang: "zh", v: strictViews(t), Errors: map[string]string{
 		"form": "页面错误", "grantors[0].uscc": "无效", "amend.max_secured_amount.amount": "应为金额", "extend.form": "尚未到可展期的时间",
 		"collateral.items[1].serial_number": "必填", "collateral.description": "必填"}}
@@ -461,6 +473,7 @@ func TestTheSummaryOfErrorsNamesTheFormAndField(t *testing.T) {
 }
 
 func TestAuditDetailsAreTranslated(t *testing.T) {
+	t.Parallel()
 	v := strictViews(t)
 	for _, tc := range []struct {
 		name, detail string

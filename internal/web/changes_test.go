@@ -22,11 +22,12 @@ func TestBulkChangesPage(t *testing.T) {
 		// Two months: inside the 90 days before expiry in which the
 		// site's register extends.
 		r := s.api(201, "POST", "/registrations", bank.Token, map[string]any{
-			"kind":            "chattel_mortgage",
-			"grantors":        []any{map[string]any{"type": "organization", "name": "上海某某机械制造有限公司", "uscc": grantor}},
-			"secured_parties": []any{map[string]any{"type": "organization", "name": "上海星辰银行", "uscc": bank.USCC}},
-			"collateral":      map[string]any{"description": "存货：钢材 500 吨", "items": []any{}},
-			"period_months":   2,
+			"kind":                "chattel_mortgage",
+			"grantors":            []any{map[string]any{"type": "organization", "name": "上海某某机械制造有限公司", "uscc": grantor, "address": "上海市闵行区莘庄工业区1号", "legal_representative": "王建国"}},
+			"secured_parties":     []any{map[string]any{"type": "organization", "name": "上海星辰银行", "uscc": bank.USCC, "address": "上海市黄浦区中山东一路1号", "legal_representative": "李明"}},
+			"collateral":          map[string]any{"description": "存货：钢材 500 吨", "items": []any{}},
+			"agreed_with_grantor": true,
+			"period_months":       2,
 		})
 		numbers = append(numbers, r["number"].(string))
 	}

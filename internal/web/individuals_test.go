@@ -60,11 +60,12 @@ func TestAnIndividualSignsUpAndObjectsAsAGrantor(t *testing.T) {
 	a.post("/admin/organizations/"+org+"/approval", url.Values{})
 
 	number := s.api(201, "POST", "/registrations", bank.Token, map[string]any{
-		"kind":            "chattel_mortgage",
-		"grantors":        []any{map[string]any{"type": "individual", "name": "王五", "id_number": id}},
-		"secured_parties": []any{map[string]any{"type": "organization", "name": "上海星辰银行", "uscc": bank.USCC}},
-		"collateral":      map[string]any{"description": "挖掘机一台", "items": []any{}},
-		"period_months":   12,
+		"kind":                "chattel_mortgage",
+		"grantors":            []any{map[string]any{"type": "individual", "name": "王五", "id_number": id, "address": "北京市东城区东长安街1号"}},
+		"secured_parties":     []any{map[string]any{"type": "organization", "name": "上海星辰银行", "uscc": bank.USCC, "address": "上海市黄浦区中山东一路1号", "legal_representative": "李明"}},
+		"collateral":          map[string]any{"description": "挖掘机一台", "items": []any{}},
+		"agreed_with_grantor": true,
+		"period_months":       12,
 	})["number"].(string)
 
 	b.signIn(user{Email: "wangwu@example.cn"})
@@ -134,11 +135,12 @@ func TestBrowserIndividual(t *testing.T) {
 			s.api(201, "POST", "/organizations/"+orgs[0].(map[string]any)["id"].(string)+"/approval", adminToken, nil)
 
 			number := s.api(201, "POST", "/registrations", bank.Token, map[string]any{
-				"kind":            "chattel_mortgage",
-				"grantors":        []any{map[string]any{"type": "individual", "name": "赵六", "id_number": id}},
-				"secured_parties": []any{map[string]any{"type": "organization", "name": "上海星辰银行", "uscc": bank.USCC}},
-				"collateral":      map[string]any{"description": "挖掘机一台", "items": []any{}},
-				"period_months":   12,
+				"kind":                "chattel_mortgage",
+				"grantors":            []any{map[string]any{"type": "individual", "name": "赵六", "id_number": id, "address": "北京市东城区东长安街1号"}},
+				"secured_parties":     []any{map[string]any{"type": "organization", "name": "上海星辰银行", "uscc": bank.USCC, "address": "上海市黄浦区中山东一路1号", "legal_representative": "李明"}},
+				"collateral":          map[string]any{"description": "挖掘机一台", "items": []any{}},
+				"agreed_with_grantor": true,
+				"period_months":       12,
 			})["number"].(string)
 			b.signIn(person)
 			b.do(chromedp.Navigate(s.url+"/registrations/"+number), chromedp.WaitVisible(chromedp.CSS("#statement")))

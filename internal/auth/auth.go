@@ -347,22 +347,36 @@ func SameSecret(presented string, hash []byte) bool {
 	return subtle.ConstantTimeCompare(HashSecret(presented), hash) == 1
 }
 
-// argon2id parameters: the OWASP minimum recommendation (19 MiB, 2 passes).
+// PasswordCost is the work of one argon2id password hash: Time passes over
+// MemoryKiB of memory (one lane).
+type PasswordCost struct {
+	Time      uint32
+	MemoryKiB uint32
+}
+
+// DefaultPasswordCost is the OWASP minimum recommendation for argon2id (19
+// MiB, 2 passes): every password the registry keeps is hashed so. Only
+// tests ask for less (registry.Config.PasswordCost), to spend their CPU on
+// what they test; a hash records its cost, so it is checked at its own.
+var DefaultPasswordCost = PasswordCost{Time: 2, MemoryKiB: 19 * 1024}
+
 const (
-	argonTime    = 2
-	argonMemory  = 19 * 1024
 	argonThreads = 1
 	argonKeyLen  = 32
 )
 
-// HashPassword returns an argon2id hash in the PHC string format.
-func HashPassword(password string) string {
+// HashPassword returns an argon2id hash in the PHC string format, at the
+// default cost.
+func HashPassword(password string) string { return HashPasswordAt(password, DefaultPasswordCost) }
+
+// HashPasswordAt is HashPassword at the given cost.
+func HashPasswordAt(password string, cost PasswordCost) string {
 	salt := make([]byte, 16)
 	if _, err := rand.Read(salt); err != nil {
 		panic(err)
 	}
-	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
-	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
+	key := argon2.IDKey([]byte(password), salt, cost.Time, cost.MemoryKiB, argonThreads, argonKeyLen)
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, cost.MemoryKiB, cost.Time, argonThreads,
 		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
 }
 

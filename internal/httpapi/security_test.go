@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/movable-registry/registry/internal/auth"
 	"github.com/movable-registry/registry/internal/registry"
 )
 
@@ -221,7 +222,9 @@ func TestSignUpSquatting(t *testing.T) {
 // turn is 503 with Retry-After, and every refusal is in the audit trail.
 func TestSignInFlood(t *testing.T) {
 	t.Parallel()
-	e := newEnvWith(t, func(c *registry.Config) { c.PasswordHashers = 1; c.PasswordWait = 20 * time.Millisecond })
+	e := newEnvWith(t, func(c *registry.Config) {
+		c.PasswordHashers, c.PasswordWait, c.PasswordCost = 1, 20*time.Millisecond, auth.DefaultPasswordCost
+	})
 	const n = 40
 	statuses := make([]int, n)
 	var wg sync.WaitGroup

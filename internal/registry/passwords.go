@@ -32,7 +32,7 @@ func (s *Service) hashPassword(ctx context.Context, password string) (string, er
 		return "", err
 	}
 	defer release()
-	return auth.HashPassword(password), nil
+	return auth.HashPasswordAt(password, s.cfg.PasswordCost), nil
 }
 
 // Credentials are what sign-in checks a password against.

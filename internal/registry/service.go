@@ -145,6 +145,9 @@ type Config struct {
 	// (default 2 s).
 	PasswordHashers int
 	PasswordWait    time.Duration
+	// PasswordCost is the work of each password hash: auth's default (the
+	// OWASP minimum) unless a test asks for less.
+	PasswordCost auth.PasswordCost
 	// SignUpsPerHour caps sign-ups from one client address (0: no cap).
 	SignUpsPerHour int
 	// SharedSignIn, when set, counts failed sign-ins where every instance
@@ -226,6 +229,7 @@ func DefaultConfig() Config {
 		AttachmentsMaxBytes:         1 << 30,
 		AttachmentsUnnamedRetention: 7 * 24 * time.Hour,
 		ReminderDays:                []int{90, 30, 7},
+		PasswordCost:                auth.DefaultPasswordCost,
 		WitnessTimeout:              5 * time.Second,
 	}
 }
@@ -246,6 +250,9 @@ func (cfg Config) withDefaults() Config {
 	orDefault(&cfg.AttachmentsMaxBytes, d.AttachmentsMaxBytes)
 	orDefault(&cfg.AttachmentsUnnamedRetention, d.AttachmentsUnnamedRetention)
 	orDefault(&cfg.WitnessTimeout, d.WitnessTimeout)
+	if cfg.PasswordCost == (auth.PasswordCost{}) {
+		cfg.PasswordCost = d.PasswordCost
+	}
 	if len(cfg.ReminderDays) == 0 {
 		cfg.ReminderDays = d.ReminderDays
 	}

@@ -16,6 +16,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/movable-registry/registry/internal/auth"
 	"github.com/movable-registry/registry/internal/certpdf"
 	"github.com/movable-registry/registry/internal/httpapi"
 	"github.com/movable-registry/registry/internal/httpx"
@@ -74,7 +75,7 @@ func New(t testing.TB, opts ...Option) *Register {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := registry.Config{AdminToken: AdminToken, LogSigner: signer, LogVerifierKey: vkey}
+	cfg := registry.Config{AdminToken: AdminToken, LogSigner: signer, LogVerifierKey: vkey, PasswordCost: CheapPasswords}
 	for _, f := range s.configure {
 		f(&cfg)
 	}
@@ -165,3 +166,10 @@ func Signer(t testing.TB) *certpdf.Signer {
 	}
 	return s
 }
+
+// CheapPasswords is the password hashing of the tests' registers: argon2id
+// all the same, at a sliver of the registry's cost (64 KiB, one pass), since
+// tests make hundreds of accounts and sign-ins and measured half their CPU
+// in hashing. A test of what the real cost does (hashes waiting their turn)
+// sets auth.DefaultPasswordCost back.
+var CheapPasswords = auth.PasswordCost{Time: 1, MemoryKiB: 64}

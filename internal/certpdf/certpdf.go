@@ -116,6 +116,10 @@ func (m *Maker) fontSet() (*fontSet, error) {
 // shows it, with the digest its number is verified by (cert).
 func (m *Maker) Registration(ctx context.Context, r registry.Registration, cert registry.Certificate, lang, verifyURL string) ([]byte, error) {
 	edition := strconv.Itoa(r.Version) + "/" + r.Status
+	if r.ErasedAt != nil {
+		// Its individuals' personal data erased: never the copy made before.
+		edition += "/erased"
+	}
 	return m.once(ctx, r.Number, lang, edition, func(d *doc) {
 		d.registration(r, cert, verifyURL)
 	})

@@ -1661,6 +1661,8 @@ type Kind string
 
 // LogColumns defines model for LogColumns.
 type LogColumns struct {
+	// ErasedAt when the personal data of the individuals the event names was erased: the openings are gone, and a verifier replays the record with each individual's name, id_number and address (and their commitments) empty
+	ErasedAt *time.Time     `json:"erased_at,omitempty"`
 	Index    int            `json:"index"`
 	Indexed  IndexedColumns `json:"indexed"`
 	Openings *[]Opening     `json:"openings,omitempty"`
@@ -1674,14 +1676,17 @@ type LogColumnsPage struct {
 
 // LogEntry indexed is the columns the database finds the event by, which must agree with the record.
 type LogEntry struct {
-	// Event the event in full, identity numbers included: its fields are the event type's (a filing's, an amendment's ...)
+	// ErasedAt when the personal data of the individuals the event names was erased: the openings are gone, and a verifier replays the record with each individual's name, id_number and address (and their commitments) empty
+	ErasedAt *time.Time `json:"erased_at,omitempty"`
+
+	// Event the event in full, identity numbers included (but for an erased event, whose individuals' name, id_number and address are empty): its fields are the event type's (a filing's, an amendment's ...)
 	Event    LogEventRecord `json:"event"`
 	Index    int            `json:"index"`
 	Indexed  IndexedColumns `json:"indexed"`
 	LeafHash []byte         `json:"leaf_hash"`
 	Openings []Opening      `json:"openings"`
 
-	// Record the exact bytes the log commits to (canonical JSON; an individual's id_number replaced by id_commitment)
+	// Record the exact bytes the log commits to (canonical JSON; an individual's id_number, name and address replaced by id_commitment, name_commitment and address_commitment; events recorded before hold the name and address, and the oldest the id_number, in clear)
 	Record []byte `json:"record"`
 }
 
@@ -1694,18 +1699,21 @@ type LogEntryPage struct {
 // LogEvent defines model for LogEvent.
 type LogEvent struct {
 	// Checkpoint the signed checkpoint the proof is against
-	Checkpoint string         `json:"checkpoint"`
-	Inclusion  InclusionProof `json:"inclusion"`
-	Index      int            `json:"index"`
-	LeafHash   []byte         `json:"leaf_hash"`
-	Number     string         `json:"number"`
-	Openings   []Opening      `json:"openings"`
+	Checkpoint string `json:"checkpoint"`
+
+	// ErasedAt when the personal data of the individuals the event names was erased: the openings are gone, and a verifier replays the record with each individual's name, id_number and address (and their commitments) empty
+	ErasedAt  *time.Time     `json:"erased_at,omitempty"`
+	Inclusion InclusionProof `json:"inclusion"`
+	Index     int            `json:"index"`
+	LeafHash  []byte         `json:"leaf_hash"`
+	Number    string         `json:"number"`
+	Openings  []Opening      `json:"openings"`
 
 	// Record the bytes the log commits to
 	Record []byte `json:"record"`
 }
 
-// LogEventRecord the event in full, identity numbers included: its fields are the event type's (a filing's, an amendment's ...)
+// LogEventRecord the event in full, identity numbers included (but for an erased event, whose individuals' name, id_number and address are empty): its fields are the event type's (a filing's, an amendment's ...)
 type LogEventRecord map[string]interface{}
 
 // LogState defines model for LogState.
@@ -1843,11 +1851,13 @@ type ObjectionRequest struct {
 	Statement string  `json:"statement"`
 }
 
-// Opening opens an id_commitment: base64(SHA-256("movable-registry id commitment v1\n" || salt || id_number))
+// Opening opens one commitment of an individual's data in a log record, and holds exactly one of id_number, name and address: an id_commitment is base64(SHA-256("movable-registry id commitment v1\n" || salt || id_number)), a name_commitment the same with "movable-registry name commitment v1\n" and the name, an address_commitment with "movable-registry address commitment v1\n" and the address
 type Opening struct {
-	Commitment string `json:"commitment"`
-	IdNumber   string `json:"id_number"`
-	Salt       []byte `json:"salt"`
+	Address    *string `json:"address,omitempty"`
+	Commitment string  `json:"commitment"`
+	IdNumber   *string `json:"id_number,omitempty"`
+	Name       *string `json:"name,omitempty"`
+	Salt       []byte  `json:"salt"`
 }
 
 // Organization In GET /organizations, also applicant: its first user, the one who signed it up. An individual's account (kind individual) has an empty uscc, and id_number and address; an account is shown only to its own users and to the registry's staff, who see the number whole.
@@ -1953,12 +1963,15 @@ type Registration struct {
 	Collateral        RegisteredCollateral `json:"collateral"`
 	Controller        Controller           `json:"controller"`
 	EndedAt           *time.Time           `json:"ended_at,omitempty"`
-	ExpiresAt         time.Time            `json:"expires_at"`
-	Grantors          []Party              `json:"grantors"`
-	History           []HistoryEntry       `json:"history"`
-	Kind              Kind                 `json:"kind"`
-	LogIndex          int                  `json:"log_index"`
-	MaxSecuredAmount  *Money               `json:"max_secured_amount,omitempty"`
+
+	// ErasedAt when the personal data of the individuals it names (their name, id_number and address) was erased, retention.years_after_end after the registration ended: those fields are empty since (organizations are untouched)
+	ErasedAt         *time.Time     `json:"erased_at,omitempty"`
+	ExpiresAt        time.Time      `json:"expires_at"`
+	Grantors         []Party        `json:"grantors"`
+	History          []HistoryEntry `json:"history"`
+	Kind             Kind           `json:"kind"`
+	LogIndex         int            `json:"log_index"`
+	MaxSecuredAmount *Money         `json:"max_secured_amount,omitempty"`
 
 	// ModificationCode Only in the answer to the initial filing
 	ModificationCode    *string            `json:"modification_code,omitempty"`

@@ -21,7 +21,11 @@ type entry struct {
 	Index    int64              `json:"index"`
 	Record   []byte             `json:"record"`
 	Openings []registry.Opening `json:"openings"`
-	LeafHash tlog.Hash          `json:"leaf_hash"`
+	// ErasedAt is set when the registry erased the personal data of the
+	// individuals the event names: the openings are gone, and the event
+	// is replayed with those fields empty.
+	ErasedAt *time.Time `json:"erased_at"`
+	LeafHash tlog.Hash  `json:"leaf_hash"`
 	Indexed  struct {
 		Number             string    `json:"number"`
 		RegistrationNumber string    `json:"registration_number"`
@@ -52,6 +56,10 @@ func (v *verifier) entries(ctx context.Context, n int64) (records []registry.Eve
 		leaf := tlog.RecordHash(it.Record)
 		// The record the log commits to, its identity numbers opened.
 		rec, derr := registry.OpenRecord(it.Record, it.Openings)
+		if derr == nil && it.ErasedAt != nil {
+			// What the registry serves since: those fields erased.
+			rec, derr = registry.EraseRecord(rec, *it.ErasedAt)
+		}
 		label := fmt.Sprintf("log entry %d", it.Index)
 		if derr == nil {
 			label += " (event " + rec.Number + ")"

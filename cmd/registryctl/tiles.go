@@ -52,6 +52,9 @@ func (v *verifier) fetchEntries(ctx context.Context, n int64) ([]entry, error) {
 		for _, e := range bundles[k] {
 			if c, ok := columns[e.Index]; ok {
 				e.Openings = c.Openings
+				if c.ErasedAt != nil {
+					e.ErasedAt = &c.ErasedAt.Time
+				}
 				e.Indexed.Number, e.Indexed.RegistrationNumber, e.Indexed.Type, e.Indexed.RegisteredAt = c.Indexed.Number, c.Indexed.RegistrationNumber, c.Indexed.Type, c.Indexed.RegisteredAt.Time
 			}
 			out = append(out, e)

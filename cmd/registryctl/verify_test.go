@@ -499,3 +499,53 @@ func TestVerifySearchReadsEveryPage(t *testing.T) {
 		t.Errorf("exit %d\n%s", code, out)
 	}
 }
+
+// TestVerifyAfterErasure: once the registry erased the personal data of
+// registrations ended 15 years before (retention.years_after_end), verify
+// still passes: the leaves are as they were, and the verifier replays the
+// erased events as the registry serves them. verify-search by the erased
+// identity number expects nothing, as the registry finds nothing.
+func TestVerifyAfterErasure(t *testing.T) {
+	t.Parallel()
+	var offset atomic.Int64
+	now := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	reg := registrytest.New(t, registrytest.Clock(now), registrytest.Configure(func(c *registry.Config) { c.TokenTTL = 100 * 365 * 24 * time.Hour }))
+	srv := reg.Serve(t)
+	db, err := sql.Open("pgx", reg.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	r := &register{t: t, url: srv.URL, db: db, svc: reg.Service, dbURL: reg.URL, cfg: reg.Config}
+	r.build()
+	const id = "11010519491231002X"
+	withPerson := func(serial string) map[string]any {
+		f := filing("上海星辰精密机械有限公司", "91310115MA1K3YJ12G", serial)
+		f["grantors"] = append(f["grantors"].([]any), map[string]any{"type": "individual", "name": "李四海", "id_number": id, "address": "北京市朝阳区建国路1号"})
+		return f
+	}
+	erased := r.call("POST", "/registrations", r.bank, withPerson("SN-E1"), 201)["number"].(string)
+	r.call("POST", "/registrations/"+erased+"/amendments", r.bank, map[string]any{"add_grantors": []any{
+		map[string]any{"type": "individual", "name": "王小梅", "id_number": "11010119900307803X", "address": "上海市徐汇区漕溪北路2号"}}}, 201)
+	r.call("POST", "/registrations/"+erased+"/cancellation", r.bank, map[string]any{"reason": "debt_repaid"}, 201)
+	kept := r.call("POST", "/registrations", r.bank, withPerson("SN-E2"), 201)["number"].(string)
+	offset.Add(int64(16 * 365 * 24 * time.Hour))
+	if n, err := r.svc.ErasePersonalData(context.Background()); err != nil || n != 2 {
+		// The two cancelled 16 years ago; the others expired after 3 or 4
+		// years, under 15 years ago.
+		t.Fatalf("erased %d, %v", n, err)
+	}
+	r.publish()
+	state := filepath.Join(t.TempDir(), "state.json")
+	code, out := r.registryctl(state, "verify")
+	if code != 0 || strings.Contains(out, "FINDING") {
+		t.Fatalf("verify after the erasure: exit %d\n%s", code, out)
+	}
+	search := r.call("POST", "/searches", r.bank, map[string]any{"criteria": map[string]any{"id_number": id}, "include_inactive": true}, 201)
+	if results := search["results"].([]any); len(results) != 1 || results[0].(map[string]any)["registration"].(map[string]any)["number"] != kept {
+		t.Fatalf("the search by identity number: %v", results)
+	}
+	if code, out := r.registryctl(state, "verify-search", search["number"].(string)); code != 0 || !strings.Contains(out, "1 result, 1 expected") {
+		t.Fatalf("verify-search: exit %d\n%s", code, out)
+	}
+}

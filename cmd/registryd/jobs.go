@@ -61,7 +61,9 @@ func startJobs(svc *registry.Service, checkpointEvery time.Duration, log *slog.L
 // tasks are the jobs River's leader runs every deadlineEvery, on one
 // instance at a time: expiries and lapses recorded as events, expiry
 // reminders stored as notices, expired idempotency keys purged, uploads
-// that no filing names removed after attachments.unnamed_retention, and
+// that no filing names removed after attachments.unnamed_retention, the
+// personal data of registrations ended retention.years_after_end ago
+// erased, and
 // the registrations of successions passed to their successors (at least
 // every 5 s, so that a succession starts soon after it is asked for; one
 // cut short, by a crash or the task's time, goes on at the next run).
@@ -71,7 +73,9 @@ func tasks(svc *registry.Service, deadlineEvery time.Duration, log *slog.Logger,
 	keysPurged := prometheus.NewCounter(prometheus.CounterOpts{Name: "registry_idempotency_keys_purged_total", Help: "Idempotency keys (and their sealed answers) purged after idempotency.retention."})
 	attachmentsRemoved := prometheus.NewCounter(prometheus.CounterOpts{Name: "registry_attachments_unnamed_removed_total", Help: "Uploads that no filing named, removed after attachments.unnamed_retention."})
 	successionsPassed := prometheus.NewCounter(prometheus.CounterOpts{Name: "registry_succession_assignments_total", Help: "Registrations passed to a successor organization by a succession."})
-	metrics.MustRegister(deadlinesRecorded, remindersSent, keysPurged, attachmentsRemoved, successionsPassed)
+	registrationsErased := prometheus.NewCounter(prometheus.CounterOpts{Name: "registry_registrations_erased_total",
+		Help: "Registrations whose individuals' personal data was erased, retention.years_after_end after they ended."})
+	metrics.MustRegister(deadlinesRecorded, remindersSent, keysPurged, attachmentsRemoved, successionsPassed, registrationsErased)
 	return []riverjobs.Task{
 		{Name: "record_deadlines", Every: deadlineEvery, Run: func(ctx context.Context) error {
 			for more := true; more; {
@@ -114,6 +118,17 @@ func tasks(svc *registry.Service, deadlineEvery time.Duration, log *slog.Logger,
 			}
 			if err != nil {
 				return fmt.Errorf("successions not run to their end: %w", err)
+			}
+			return nil
+		}},
+		{Name: "erase_personal_data", Every: deadlineEvery, Run: func(ctx context.Context) error {
+			n, err := svc.ErasePersonalData(ctx)
+			if n > 0 {
+				registrationsErased.Add(float64(n))
+				log.Info("personal data of ended registrations erased", "count", n)
+			}
+			if err != nil {
+				return fmt.Errorf("personal data not erased: %w", err)
 			}
 			return nil
 		}},

@@ -195,6 +195,7 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 		LogPreviousSigner: prevSigner, LogPreviousVerifierKey: prevKey,
 		Witnesses: witnesses, WitnessTimeout: cfg.Log.WitnessTimeout, OnWitness: onWitness,
 		AttachmentsMaxBytes: cfg.Attachments.MaxBytes, AttachmentsUnnamedRetention: cfg.Attachments.UnnamedRetention,
+		RetentionYears: cfg.Retention.YearsAfterEnd,
 	})
 	log.Info("log signing key loaded", "verifier_key", vkey)
 	if cfg.Sandbox {

@@ -135,6 +135,10 @@ const (
 	// already made true; only the registry itself takes them.
 	RecordExpiry Action = "registration.record_expiry"
 	RecordLapse  Action = "objection.record_lapse"
+	// EraseRegistration erases the personal data of individuals named by
+	// a registration that ended longer ago than the register keeps them;
+	// only the registry itself takes it.
+	EraseRegistration Action = "registration.erase"
 	// RotateLogKey records that the log's checkpoints are signed by a new
 	// key, the first of them by the previous key too; only the registry
 	// itself takes it, when started with log.previous_key_file.
@@ -223,6 +227,7 @@ var permissions = map[Action][]Role{
 	DeleteParty:            {Registrant},
 	RecordExpiry:           {System},
 	RecordLapse:            {System},
+	EraseRegistration:      {System},
 	IDNumberBurst:          {System},
 	RotateLogKey:           {System},
 }

@@ -116,6 +116,10 @@ func (m *Maker) fontSet() (*fontSet, error) {
 // shows it, with the digest its number is verified by (cert).
 func (m *Maker) Registration(ctx context.Context, r registry.Registration, cert registry.Certificate, lang, verifyURL string) ([]byte, error) {
 	edition := strconv.Itoa(r.Version) + "/" + r.Status
+	if r.ErasedAt != nil {
+		// Its individuals' personal data erased: never the copy made before.
+		edition += "/erased"
+	}
 	return m.once(ctx, r.Number, lang, edition, func(d *doc) {
 		d.registration(r, cert, verifyURL)
 	})
@@ -279,6 +283,9 @@ func (d *doc) when(t registry.Time) string { return display.Time(t, d.lang) }
 // party is a party's name with its identifiers and address, one per line.
 func (d *doc) party(p registry.Party) string {
 	lines := []string{p.Name}
+	if p.Name == "" && p.Type == "individual" {
+		lines[0] = d.word("erased_party")
+	}
 	for _, f := range []struct{ label, value string }{
 		{"uscc", p.USCC}, {"id_number", p.IDNumber}, {"foreign_reg", p.RegistrationNumber}, {"lei", p.LEI},
 		{"fi_code", p.FinancialInstitutionCode}, {"legal_rep", p.LegalRepresentative}, {"address", p.Address},
@@ -310,6 +317,9 @@ func (d *doc) registration(r registry.Registration, cert registry.Certificate, v
 	d.row(d.word("reg.expires_at"), d.when(r.ExpiresAt))
 	if r.EndedAt != nil {
 		d.row(d.word("ended_at"), d.when(*r.EndedAt))
+	}
+	if r.ErasedAt != nil {
+		d.row(d.word("erased_at"), d.when(*r.ErasedAt)+"\n"+d.word("erased_note"))
 	}
 	if r.PeriodMonths > 0 {
 		d.row(d.word("period"), fmt.Sprintf(d.word("months"), r.PeriodMonths))

@@ -61,6 +61,13 @@ type Config struct {
 	// ExtensionWindowDays is how many days before expiry a registration may
 	// be extended; 0 means at any time while it is effective.
 	ExtensionWindowDays int `yaml:"extension_window_days"`
+	// Retention is how long the register keeps individuals' personal data.
+	Retention struct {
+		// YearsAfterEnd is how many years after a registration ended
+		// (expired, cancelled or revoked) a job erases its individuals'
+		// names, identity numbers and addresses (15).
+		YearsAfterEnd int `yaml:"years_after_end"`
+	} `yaml:"retention"`
 	// RateLimits bound how often one address and one token may call the API.
 	RateLimits struct {
 		PerAddress Rate `yaml:"per_address"`

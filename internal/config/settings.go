@@ -211,6 +211,9 @@ var settings = []setting{
 			"must be 0 (no cache) to 1m: it is how late another instance's revocation may take effect")),
 	number("extension_window_days", "REGISTRY_EXTENSION_WINDOW_DAYS", func(c *Config) *int { return &c.ExtensionWindowDays }).byDefault("0").
 		must(atLeast(func(c *Config) int { return c.ExtensionWindowDays }, 0, "may not be negative")),
+	number("retention.years_after_end", "REGISTRY_RETENTION_YEARS_AFTER_END", func(c *Config) *int { return &c.Retention.YearsAfterEnd }).
+		byDefault(strconv.Itoa(registry.DefaultConfig().RetentionYears)).
+		must(within(func(c *Config) int { return c.Retention.YearsAfterEnd }, 1, 100, "must be 1 to 100")),
 	duration("shutdown_grace", "REGISTRY_SHUTDOWN_GRACE", func(c *Config) *time.Duration { return &c.ShutdownGrace }).byDefault("5s").
 		must(within(func(c *Config) time.Duration { return c.ShutdownGrace }, 0, 5*time.Minute, "must be 0 to 5m")),
 	duration("shutdown_timeout", "REGISTRY_SHUTDOWN_TIMEOUT", func(c *Config) *time.Duration { return &c.ShutdownTimeout }).byDefault("20s").

@@ -165,16 +165,26 @@ func TestLogTilesAndCommitments(t *testing.T) {
 			}
 			continue
 		}
-		if bytes.Contains(rec, []byte(ids[i])) || !bytes.Contains(rec, []byte(`"id_commitment":"`)) {
+		// The individual's name and address too, each by a commitment of
+		// its own.
+		name := fmt.Sprintf("张%d", i)
+		if bytes.Contains(rec, []byte(ids[i])) || bytes.Contains(rec, []byte(`"`+name+`"`)) || !bytes.Contains(rec, []byte(`"id_commitment":"`)) ||
+			!bytes.Contains(rec, []byte(`"name_commitment":"`)) || !bytes.Contains(rec, []byte(`"address_commitment":"`)) {
 			t.Fatalf("record %d: %s", i, rec)
 		}
 		var openings []registry.Opening
 		b, _ := json.Marshal(ev["openings"])
-		if err := json.Unmarshal(b, &openings); err != nil || len(openings) != 1 || openings[0].IDNumber != ids[i] || !openings[0].Check() {
+		if err := json.Unmarshal(b, &openings); err != nil || len(openings) != 3 || openings[0].IDNumber != ids[i] || openings[1].Name != name ||
+			openings[2].Address != "上海市浦东新区张江路88号" || !openings[0].Check() || !openings[1].Check() || !openings[2].Check() {
 			t.Fatalf("record %d: openings %s", i, b)
 		}
+		// An opening of one field does not open another's commitment.
+		if swapped := (registry.Opening{Commitment: openings[1].Commitment, Salt: openings[1].Salt, Address: name}); swapped.Check() {
+			t.Fatalf("record %d: a name's commitment opens as an address", i)
+		}
 		full, err := registry.OpenRecord(rec, openings)
-		if err != nil || !bytes.Contains(full.Record, []byte(`"id_number":"`+ids[i]+`"`)) {
+		if err != nil || !bytes.Contains(full.Record, []byte(`"id_number":"`+ids[i]+`"`)) || !bytes.Contains(full.Record, []byte(`"name":"`+name+`"`)) ||
+			bytes.Contains(full.Record, []byte("_commitment")) {
 			t.Fatalf("record %d does not open: %v", i, err)
 		}
 		if event, _ := json.Marshal(ev["event"]); !bytes.Contains(event, []byte(ids[i])) {
@@ -201,7 +211,7 @@ func TestLogTilesAndCommitments(t *testing.T) {
 	var ownOpenings []registry.Opening
 	b, _ := json.Marshal(own["openings"])
 	_ = json.Unmarshal(b, &ownOpenings)
-	if len(ownOpenings) != 1 || ownOpenings[0].IDNumber != ids[3] || !ownOpenings[0].Check() || !bytes.Contains(ownRec, []byte(ownOpenings[0].Commitment)) {
+	if len(ownOpenings) != 3 || ownOpenings[0].IDNumber != ids[3] || !ownOpenings[0].Check() || !bytes.Contains(ownRec, []byte(ownOpenings[0].Commitment)) {
 		t.Fatalf("the bank's openings %s do not open its record's commitment", b)
 	}
 
@@ -223,7 +233,7 @@ func TestLogTilesAndCommitments(t *testing.T) {
 	var opened []registry.Opening
 	b, _ = json.Marshal(entries[300]["openings"])
 	_ = json.Unmarshal(b, &opened)
-	if len(opened) != 1 || !opened[0].Check() || opened[0].IDNumber != secret {
+	if len(opened) != 3 || !opened[0].Check() || opened[0].IDNumber != secret || !bytes.Contains(b, []byte(`"name":"李秘"`)) {
 		t.Fatalf("the auditor's openings of the other filing: %s", b)
 	}
 	for _, salt := range [][]byte{nil, make([]byte, 32)} {

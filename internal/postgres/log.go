@@ -230,7 +230,7 @@ func (s *Store) LogEntries(ctx context.Context, from, to int64) ([]registry.LogE
 
 // logEntries is LogEntries on s.
 func (s *Store) logEntries(ctx context.Context, from, to int64) ([]registry.LogEntry, error) {
-	q, err := s.q(ctx).Raw(`SELECT log_index, number, registration_number, type, registered_at, organization_id, user_id, record, log_record, openings
+	q, err := s.q(ctx).Raw(`SELECT log_index, number, registration_number, type, registered_at, organization_id, user_id, record, log_record, openings, erased_at
 		FROM events WHERE log_index >= ? AND log_index < ? ORDER BY log_index`, from, to).Rows()
 	if err != nil {
 		return nil, translate(err)
@@ -264,7 +264,7 @@ func (s *Store) logEntries(ctx context.Context, from, to int64) ([]registry.LogE
 // records: the columns they are filed under, and their openings.
 func (s *Store) LogColumns(ctx context.Context, from, to int64) ([]registry.EventRecord, error) {
 	return readOn(s, ctx, to, func(v *Store) ([]registry.EventRecord, error) {
-		rows, err := v.q(ctx).Raw(`SELECT log_index, number, registration_number, type, registered_at, organization_id, user_id, ''::bytea, NULL::bytea, openings
+		rows, err := v.q(ctx).Raw(`SELECT log_index, number, registration_number, type, registered_at, organization_id, user_id, ''::bytea, NULL::bytea, openings, erased_at
 			FROM events WHERE log_index >= ? AND log_index < ? ORDER BY log_index`, from, to).Rows()
 		if err != nil {
 			return nil, translate(err)
@@ -298,6 +298,10 @@ func (s *Store) LogLeaves(ctx context.Context, from, to int64) ([][]byte, error)
 func (r eventRow) toDomain() registry.EventRecord {
 	e := registry.EventRecord{LogIndex: r.LogIndex, Number: r.Number, Type: r.Type, RegistrationNumber: r.RegistrationNumber,
 		At: r.RegisteredAt.UTC(), OrganizationID: deref(r.OrganizationID), UserID: deref(r.UserID), Record: r.Record, LogRecord: r.LogRecord}
+	if r.ErasedAt != nil {
+		t := r.ErasedAt.UTC()
+		e.ErasedAt = &t
+	}
 	if r.Openings != nil {
 		// Written by bufferEvent from the same type; a row that does not
 		// read leaves the commitments unopened, for a verifier to find.

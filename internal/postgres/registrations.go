@@ -21,6 +21,8 @@ type eventRow struct {
 	// commitments to identity numbers (Openings as JSON).
 	LogRecord []byte
 	Openings  []byte
+	// ErasedAt is when its individuals' personal data was erased.
+	ErasedAt *time.Time
 }
 
 // InsertEvent appends a registry event and its hashes in the log, in one
@@ -156,7 +158,7 @@ func (s *Store) RemoveItems(ctx context.Context, number string, ids []string, at
 
 // eventsSQL finds events by their registrations' index; the instant only
 // filters them (see findSQL).
-const eventsSQL = `SELECT log_index, number, registration_number, type, registered_at, organization_id, user_id, record
+const eventsSQL = `SELECT log_index, number, registration_number, type, registered_at, organization_id, user_id, record, erased_at
 		FROM events WHERE registration_number = ANY(?::text[]) AND registered_at + interval '0' <= ? ORDER BY log_index`
 
 // Events returns the events of the given registrations registered at or
@@ -176,7 +178,7 @@ func (s *Store) events(ctx context.Context, registrationNumbers []string, asOf t
 }
 
 // scanEvents reads events from rows of eventsSQL's columns (then, with
-// leaf, log_record and openings) and closes them. It scans each column
+// leaf, log_record and openings; erased_at last) and closes them. It scans each column
 // into its field itself: gorm's reflection cost more than the query when
 // a verifier reads a register of millions.
 func scanEvents(rows *sql.Rows, leaf bool) ([]registry.EventRecord, error) {
@@ -188,6 +190,7 @@ func scanEvents(rows *sql.Rows, leaf bool) ([]registry.EventRecord, error) {
 		if leaf {
 			dest = append(dest, &r.LogRecord, &r.Openings)
 		}
+		dest = append(dest, &r.ErasedAt)
 		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}

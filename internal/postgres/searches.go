@@ -146,11 +146,11 @@ func findSQL(q registry.Query, first int) (string, []any, string) {
 	// plan, stale statistics or not, reads the index by time instead).
 	return `WITH found AS (` + query + `),
 		ranked AS (SELECT registration_number, role, row_number() OVER (ORDER BY registration_number) AS rn FROM found)
-		SELECT r.registration_number, r.role, e.log_index, e.number, e.type, e.registered_at, e.organization_id::text, e.user_id::text, e.record
+		SELECT r.registration_number, r.role, e.log_index, e.number, e.type, e.registered_at, e.organization_id::text, e.user_id::text, e.record, e.erased_at
 		FROM ranked r LEFT JOIN events e ON e.registration_number = r.registration_number AND e.registered_at + interval '0' <= ?
 		WHERE r.rn <= ?
 		UNION ALL
-		SELECT registration_number, role, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM ranked WHERE rn > ?`,
+		SELECT registration_number, role, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM ranked WHERE rn > ?`,
 		append(args, q.AsOf, first, first), how
 }
 
@@ -183,7 +183,7 @@ func (s *Store) FindRegistrations(ctx context.Context, q registry.Query, first i
 		var ev eventRow
 		var at *time.Time
 		var typ, evNumber *string
-		if err := rows.Scan(&number, &role, &index, &evNumber, &typ, &at, &ev.OrganizationID, &ev.UserID, &ev.Record); err != nil {
+		if err := rows.Scan(&number, &role, &index, &evNumber, &typ, &at, &ev.OrganizationID, &ev.UserID, &ev.Record, &ev.ErasedAt); err != nil {
 			return nil, nil, err
 		}
 		if !seen[number] {
@@ -321,7 +321,10 @@ func (s *Store) certificate(ctx context.Context, number string) (registry.Certif
 		RegRegistered                    time.Time
 		ExpiresAt                        time.Time
 	}
-	res := db.Raw(`SELECT e.number, e.registration_number, e.type, e.registered_at, e.record,
+	// An erased event's certificate is verified by the record the log
+	// commits to, which the erasure kept: its full record changed.
+	res := db.Raw(`SELECT e.number, e.registration_number, e.type, e.registered_at,
+			CASE WHEN e.erased_at IS NULL THEN e.record ELSE COALESCE(e.log_record, e.record) END AS record,
 			r.kind, r.status, r.registered_at AS reg_registered, r.expires_at
 		FROM events e JOIN registrations r ON r.number = e.registration_number WHERE e.number = ?`, number).Scan(&ev)
 	if res.Error != nil {

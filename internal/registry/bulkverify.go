@@ -24,6 +24,8 @@ type LogColumns struct {
 	Index    int64        `json:"index"`
 	Indexed  IndexedEvent `json:"indexed"`
 	Openings []Opening    `json:"openings,omitempty"`
+	// ErasedAt is when the event's individuals' personal data was erased.
+	ErasedAt *Time `json:"erased_at,omitempty"`
 }
 
 // maxColumnsPage is the most events one page of columns holds.
@@ -46,7 +48,7 @@ func (s *Service) LogColumns(ctx context.Context, c Caller, from, to string) (Pa
 	page := Page[LogColumns]{Items: make([]LogColumns, len(entries)), NextCursor: next,
 		after: func(e LogColumns) string { return strconv.FormatInt(e.Index+1, 10) }}
 	for i, e := range entries {
-		page.Items[i] = LogColumns{Index: e.LogIndex, Openings: e.Openings, Indexed: indexedOf(e)}
+		page.Items[i] = LogColumns{Index: e.LogIndex, Openings: e.Openings, ErasedAt: erasedAt(e), Indexed: indexedOf(e)}
 	}
 	return page, nil
 }
@@ -127,6 +129,7 @@ func StateDigest(r Registration) []byte {
 	d.str(r.ModificationCode)
 	d.int(r.LogIndex)
 	d.optionalTime(r.EndedAt)
+	d.optionalTime(r.ErasedAt)
 	return d.h.Sum(nil)
 }
 
@@ -174,6 +177,8 @@ func (d *digester) parties(ps []Party) {
 		d.str(p.LEI)
 		d.str(p.IDNumber)
 		d.str(p.IDCommitment)
+		d.str(p.NameCommitment)
+		d.str(p.AddressCommitment)
 		d.str(p.Address)
 		d.str(p.LegalRepresentative)
 		d.str(p.FinancialInstitutionCode)

@@ -38,6 +38,8 @@ type event struct {
 	At                 Time
 	By                 eventBy
 	Data               any
+	// ErasedAt is when its individuals' personal data was erased.
+	ErasedAt *Time
 }
 
 // initialData is what an initial registration records.
@@ -188,6 +190,10 @@ func decodeEvent(rec EventRecord) (event, error) {
 	if err != nil {
 		return event{}, fmt.Errorf("event %s: %w", rec.Number, err)
 	}
+	if rec.ErasedAt != nil {
+		t := At(*rec.ErasedAt)
+		e.ErasedAt = &t
+	}
 	return e, nil
 }
 
@@ -328,6 +334,9 @@ func apply(r *Registration, e event) error {
 		h.Objection = d.Objection
 	default:
 		return fmt.Errorf("event %s: no rule for %T", e.Number, e.Data)
+	}
+	if e.ErasedAt != nil {
+		r.ErasedAt = e.ErasedAt
 	}
 	r.History = append(r.History, h)
 	return nil

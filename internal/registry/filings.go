@@ -190,6 +190,11 @@ type Party struct {
 	// IDCommitment stands for IDNumber in the record the log commits to
 	// (commitments.go); never part of a request or of what is served.
 	IDCommitment string `json:"id_commitment,omitempty"`
+	// NameCommitment and AddressCommitment stand for an individual's Name
+	// and Address in the same record; never part of a request or of what
+	// is served either.
+	NameCommitment    string `json:"name_commitment,omitempty"`
+	AddressCommitment string `json:"address_commitment,omitempty"`
 	// Address is an organization's domicile (住所), or the address on an
 	// individual's identity card: required of a party newly filed or added
 	// (Filing.Validate, Amendment.Validate), absent from some filed before.
@@ -257,6 +262,12 @@ func checkParty(p *problems, field string, party *Party) {
 	}
 	if party.IDCommitment != "" {
 		p.add(field+".id_commitment", CodeInvalidField, "is made by the register for its log; send id_number")
+	}
+	if party.NameCommitment != "" {
+		p.add(field+".name_commitment", CodeInvalidField, "is made by the register for its log; send name")
+	}
+	if party.AddressCommitment != "" {
+		p.add(field+".address_commitment", CodeInvalidField, "is made by the register for its log; send address")
 	}
 	party.Name = checkText(p, field+".name", party.Name, true, maxName)
 	party.Address = checkText(p, field+".address", party.Address, false, maxText)

@@ -446,6 +446,10 @@ type LogEntryView struct {
 	Event    json.RawMessage `json:"event"`
 	Openings []Opening       `json:"openings"`
 	LeafHash translog.Hash   `json:"leaf_hash"`
+	// ErasedAt is when the personal data of the individuals the event names
+	// was erased (retention.go): Event and Openings no longer hold it, and
+	// a verifier erases it from the record it replays.
+	ErasedAt *Time `json:"erased_at,omitempty"`
 	// Indexed is what the database finds the event by (searches as of an
 	// instant use registered_at), which must agree with the record.
 	Indexed IndexedEvent `json:"indexed"`
@@ -494,7 +498,7 @@ func (s *Service) LogEntries(ctx context.Context, c Caller, from, to string) (Lo
 		after: func(e LogEntryView) string { return strconv.FormatInt(e.Index+1, 10) }}
 	for i, e := range entries {
 		page.Items[i] = LogEntryView{Index: e.LogIndex, Record: e.Leaf(), Event: json.RawMessage(e.Record), Openings: nonNilOpenings(e.Openings), LeafHash: e.LeafHash,
-			Indexed: indexedOf(e.EventRecord)}
+			ErasedAt: erasedAt(e.EventRecord), Indexed: indexedOf(e.EventRecord)}
 		if !json.Valid(e.Record) {
 			page.Items[i].Event = json.RawMessage("null")
 		}
@@ -727,7 +731,10 @@ type LogEvent struct {
 	LeafHash translog.Hash `json:"leaf_hash"`
 	// Openings are given to the registry's staff and to the organization
 	// that filed the event, who supplied the numbers; others get none.
-	Openings   []Opening               `json:"openings"`
+	Openings []Opening `json:"openings"`
+	// ErasedAt is when the personal data of the individuals it names was
+	// erased: the openings are gone since.
+	ErasedAt   *Time                   `json:"erased_at,omitempty"`
 	Checkpoint string                  `json:"checkpoint"`
 	Inclusion  translog.InclusionProof `json:"inclusion"`
 }
@@ -778,7 +785,7 @@ func (s *Service) LogEvent(ctx context.Context, c Caller, number string) (LogEve
 		return LogEvent{}, err
 	}
 	out := LogEvent{Index: e.LogIndex, Number: e.Number, Record: e.Leaf(), LeafHash: e.LeafHash, Openings: []Opening{},
-		Checkpoint: string(cp.Note), Inclusion: proof}
+		ErasedAt: erasedAt(e.EventRecord), Checkpoint: string(cp.Note), Inclusion: proof}
 	if staff || filer {
 		out.Openings = nonNilOpenings(e.Openings)
 	}

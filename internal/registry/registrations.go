@@ -326,6 +326,11 @@ type Registration struct {
 	LogIndex int64 `json:"log_index"`
 	// EndedAt is when a cancellation or revocation ended the registration.
 	EndedAt *Time `json:"ended_at,omitempty"`
+	// ErasedAt is when the personal data of the individuals it names (their
+	// names, identity numbers and addresses) was erased, its retention
+	// period after the registration ended having passed: those fields are
+	// empty since.
+	ErasedAt *Time `json:"erased_at,omitempty"`
 
 	ended string // cancelled or revoked, by an event
 }

@@ -167,6 +167,11 @@ type Config struct {
 	// an upload that nothing names is kept (default 7 days).
 	AttachmentsMaxBytes         int64
 	AttachmentsUnnamedRetention time.Duration
+	// RetentionYears is how many years after a registration ended its
+	// individuals' personal data is kept before ErasePersonalData erases
+	// it (default 15: the 2021 Measures keep records 15 years after a
+	// registration ends).
+	RetentionYears int
 	// ReminderDays are how many days before its expiry a registration's
 	// controller is reminded, once each (default 90, 30 and 7).
 	ReminderDays []int
@@ -228,6 +233,7 @@ func DefaultConfig() Config {
 		IdempotencyRetention:        24 * time.Hour,
 		AttachmentsMaxBytes:         1 << 30,
 		AttachmentsUnnamedRetention: 7 * 24 * time.Hour,
+		RetentionYears:              15,
 		ReminderDays:                []int{90, 30, 7},
 		PasswordCost:                auth.DefaultPasswordCost,
 		WitnessTimeout:              5 * time.Second,
@@ -249,6 +255,7 @@ func (cfg Config) withDefaults() Config {
 	orDefault(&cfg.IdempotencyRetention, d.IdempotencyRetention)
 	orDefault(&cfg.AttachmentsMaxBytes, d.AttachmentsMaxBytes)
 	orDefault(&cfg.AttachmentsUnnamedRetention, d.AttachmentsUnnamedRetention)
+	orDefault(&cfg.RetentionYears, d.RetentionYears)
 	orDefault(&cfg.WitnessTimeout, d.WitnessTimeout)
 	if cfg.PasswordCost == (auth.PasswordCost{}) {
 		cfg.PasswordCost = d.PasswordCost

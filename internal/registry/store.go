@@ -52,6 +52,10 @@ type EventRecord struct {
 	// open (see commitments.go).
 	LogRecord []byte
 	Openings  []Opening
+	// ErasedAt is when the personal data of the individuals the event
+	// names was erased from Record and Openings (retention.go); nil while
+	// it is kept.
+	ErasedAt *time.Time
 	// decoded is the record already decoded (by OpenRecord), so that a
 	// verifier's replay of millions decodes each once.
 	decoded *event
@@ -92,6 +96,7 @@ type Tx interface {
 	LogStore
 	DeadlineStore
 	SuccessionStore
+	RetentionStore
 }
 
 // Store is the registry's storage.

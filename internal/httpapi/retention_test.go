@@ -1,0 +1,216 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestRetentionErasesPersonalData lets the clock pass retention.years_after_end
+// (15 years) after registrations ended and checks that the job erases their
+// individuals' names, identity numbers and addresses from every answer (the
+// registration, its PDF certificate, searches, the log's entries and
+// openings), audited as registration.erase, while the log's leaves stay as
+// they were; that a registration ended more recently, and organizations, are
+// untouched.
+func TestRetentionErasesPersonalData(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("pdftotext"); err != nil {
+		t.Fatal("pdftotext is needed: make test installs poppler-utils (apt-get install -y poppler-utils)")
+	}
+	e := newEnvWith(t, longLived)
+	bank := e.newAccount(usccs[0], "registrant", "searcher")
+	auditor := e.newAccount(usccs[3], "auditor")
+	const (
+		name, id, address         = "李四海", "11010519491231002X", "北京市朝阳区建国路1号"
+		name2, id2, address2      = "王小梅", "11010119900307803X", "上海市徐汇区漕溪北路2号"
+		orgName, orgAddress, year = "上海星辰精密机械有限公司", "上海市浦东新区张江路88号", 365 * 24 * time.Hour
+	)
+	person := map[string]any{"type": "individual", "name": name, "id_number": id, "address": address}
+	withPerson := func() map[string]any {
+		f := filing(orgName, usccs[1])
+		f["grantors"] = append(f["grantors"].([]any), person)
+		return f
+	}
+	// a: cancelled at once, after an amendment added a second individual.
+	a := e.must(201, e.do("POST", "/registrations", bank.Token, withPerson()))["number"].(string)
+	e.must(201, e.do("POST", "/registrations/"+a+"/amendments", bank.Token, map[string]any{
+		"add_grantors": []any{map[string]any{"type": "individual", "name": name2, "id_number": id2, "address": address2}}}))
+	// b: expires after a month.
+	short := withPerson()
+	short["period_months"] = 1
+	b := e.must(201, e.do("POST", "/registrations", bank.Token, short))["number"].(string)
+	e.must(201, e.do("POST", "/registrations/"+a+"/cancellation", bank.Token, map[string]any{"reason": "debt_repaid"}))
+	dir := t.TempDir()
+	if d := os.Getenv("RETENTION_PDF_DIR"); d != "" {
+		dir = d // to look at
+	}
+	pdf := func(number string) string {
+		t.Helper()
+		r := e.do("GET", "/registrations/"+number+"/certificate.pdf?lang=zh", bank.Token, nil)
+		if r.Status != 200 {
+			t.Fatalf("certificate of %s: %s", number, r)
+		}
+		file := filepath.Join(dir, number+".pdf")
+		if err := os.WriteFile(file, r.Body, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command("pdftotext", "-enc", "UTF-8", file, "-").Output()
+		if err != nil {
+			t.Fatalf("pdftotext: %v", err)
+		}
+		return string(out)
+	}
+	// Kept before the erasure: it must be made again without them.
+	if text := pdf(a); !strings.Contains(text, name) || !strings.Contains(text, name2) {
+		t.Fatalf("the certificate before the erasure lacks the names:\n%s", text)
+	}
+	// c: filed and cancelled 14 years later: its 15 years have not passed.
+	e.clock.Advance(14 * year)
+	c := e.must(201, e.do("POST", "/registrations", bank.Token, withPerson()))["number"].(string)
+	e.must(201, e.do("POST", "/registrations/"+c+"/cancellation", bank.Token, map[string]any{"reason": "debt_repaid"}))
+	e.clock.Advance(year + 60*24*time.Hour)
+	leaves := func(number string) map[string][]byte {
+		out := map[string][]byte{}
+		for _, en := range e.logEntries(auditor.Token) {
+			if obj(en["indexed"])["registration_number"] == number {
+				rec, _ := base64.StdEncoding.DecodeString(en["record"].(string))
+				out[obj(en["indexed"])["number"].(string)] = rec
+			}
+		}
+		return out
+	}
+	before := leaves(a)
+
+	n, err := e.svc.ErasePersonalData(t.Context())
+	if err != nil || n != 2 {
+		t.Fatalf("erased %d, %v; want a and b", n, err)
+	}
+	if n, err := e.svc.ErasePersonalData(t.Context()); err != nil || n != 0 {
+		t.Errorf("erased %d more, %v", n, err)
+	}
+
+	for _, number := range []string{a, b} {
+		got := e.must(200, e.do("GET", "/registrations/"+number, bank.Token, nil))
+		if got["erased_at"] == nil {
+			t.Errorf("%s: no erased_at: %v", number, got)
+		}
+		individuals := 0
+		for _, g := range list(got["grantors"]) {
+			g := obj(g)
+			switch g["type"] {
+			case "individual":
+				individuals++
+				if g["name"] != "" || g["id_number"] != nil || g["address"] != nil {
+					t.Errorf("%s: an individual grantor kept personal data: %v", number, g)
+				}
+			case "organization":
+				// Organizations are untouched.
+				if g["name"] != orgName || g["uscc"] != usccs[1] || g["address"] != orgAddress {
+					t.Errorf("%s: the organization grantor changed: %v", number, g)
+				}
+			}
+		}
+		if want := map[string]int{a: 2, b: 1}[number]; individuals != want {
+			t.Errorf("%s: %d individual grantors, want %d", number, individuals, want)
+		}
+		if sp := obj(list(got["secured_parties"])[0]); sp["name"] == "" || sp["address"] == nil {
+			t.Errorf("%s: the secured party changed: %v", number, sp)
+		}
+		raw := e.do("GET", "/registrations/"+number, bank.Token, nil).Body
+		for _, personal := range []string{name, id, address, name2, id2, address2} {
+			if bytes.Contains(raw, []byte(personal)) {
+				t.Errorf("%s still answers %q", number, personal)
+			}
+		}
+	}
+	// The certificate is made again, without them.
+	text := pdf(a)
+	for _, personal := range []string{name, id, address, name2, address2} {
+		if strings.Contains(text, personal) {
+			t.Errorf("the certificate still holds %q:\n%s", personal, text)
+		}
+	}
+	if !strings.Contains(text, orgName) || strings.Count(text, "自然人（个人信息已删除）") != 2 || !strings.Contains(text, "个人信息删除时间") {
+		t.Errorf("the certificate lost the organization, or does not say the individuals' data was erased:\n%s", text)
+	}
+	// c is untouched.
+	got := e.must(200, e.do("GET", "/registrations/"+c, bank.Token, nil))
+	if got["erased_at"] != nil || !slices.ContainsFunc(list(got["grantors"]), func(g any) bool { return obj(g)["name"] == name && obj(g)["id_number"] == id }) {
+		t.Errorf("c was erased: %v", got)
+	}
+	// Searches: by identity number only c, by the organization all three.
+	found := func(criteria map[string]any) []string {
+		var out []string
+		for _, r := range list(e.search(bank.Token, map[string]any{"criteria": criteria, "include_inactive": true})["results"]) {
+			out = append(out, obj(obj(r)["registration"])["number"].(string))
+		}
+		slices.Sort(out)
+		return out
+	}
+	if got := found(map[string]any{"id_number": id}); !slices.Equal(got, []string{c}) {
+		t.Errorf("by identity number: %v, want only %s", got, c)
+	}
+	if got := found(map[string]any{"id_number": id2}); len(got) != 0 {
+		t.Errorf("by the second identity number: %v", got)
+	}
+	if got := found(map[string]any{"grantor_name": name}); slices.Contains(got, a) || slices.Contains(got, b) {
+		t.Errorf("by name: %v", got)
+	}
+	if got := found(map[string]any{"uscc": usccs[1]}); len(got) != 3 {
+		t.Errorf("by the organization's USCC: %v, want all three", got)
+	}
+	// The log: the same leaves, holding no personal data; the events and
+	// openings served hold none either.
+	after := leaves(a)
+	if len(after) != 3 || len(before) != 3 {
+		t.Fatalf("a's log entries: %d before, %d after", len(before), len(after))
+	}
+	for number, leaf := range before {
+		if !bytes.Equal(after[number], leaf) {
+			t.Errorf("event %s: its leaf changed", number)
+		}
+		for _, personal := range []string{name, id, address, name2, id2, address2} {
+			if bytes.Contains(leaf, []byte(personal)) {
+				t.Errorf("event %s: its leaf holds %q in clear", number, personal)
+			}
+		}
+	}
+	for _, en := range e.logEntries(auditor.Token) {
+		ix := obj(en["indexed"])
+		erased := ix["registration_number"] == a || ix["registration_number"] == b
+		if (en["erased_at"] != nil) != erased {
+			t.Errorf("event %v: erased_at %v", ix["number"], en["erased_at"])
+		}
+		if !erased {
+			continue
+		}
+		if len(list(en["openings"])) != 0 {
+			t.Errorf("event %v: openings kept %v", ix["number"], en["openings"])
+		}
+		ev, _ := json.Marshal(en["event"])
+		for _, personal := range []string{name, id, address, name2, id2, address2} {
+			if bytes.Contains(ev, []byte(personal)) {
+				t.Errorf("event %v still holds %q", ix["number"], personal)
+			}
+		}
+	}
+	// Audited, by the registry, once each, in the trail.
+	if n := e.count("SELECT count(*) FROM audit_entries WHERE action = 'registration.erase' AND actor = 'registry' AND outcome = 'success' AND target IN ($1, $2)", a, b); n != 2 {
+		t.Errorf("%d registration.erase audit entries, want 2", n)
+	}
+	if n := e.count("SELECT count(*) FROM audit_entries WHERE action = 'registration.erase'"); n != 2 {
+		t.Errorf("%d registration.erase audit entries in all", n)
+	}
+	// The events stay append-only but for the erasure.
+	if _, err := e.db.Exec("UPDATE events SET record = record WHERE registration_number = $1", c); err == nil {
+		t.Error("an event of c could be changed")
+	}
+}

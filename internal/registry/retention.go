@@ -1,0 +1,171 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/movable-registry/registry/internal/auth"
+)
+
+// Retention. The register keeps its records for Config.RetentionYears
+// (15) after a registration ends (the 2021 Measures, art. 32), and the
+// personal data of the individuals a registration names no longer than
+// that. When a registration has been expired, cancelled or revoked that
+// long, ErasePersonalData erases, in one transaction with its audit entry
+// (registration.erase): each individual's name, identity number and address
+// from its events' full records, the openings of their commitments (salts
+// and values), its rows in the search index, and the certificates kept for
+// it. Its events keep their place and the rest of their content, so the
+// registration still replays, with ErasedAt set and those fields empty.
+//
+// The log is not touched: a leaf holds an individual's data only as
+// commitments (commitments.go), which without their openings say nothing.
+// Leaves made before names and addresses (or, earlier, identity numbers)
+// were committed to hold them in clear, and keep them: a leaf cannot change
+// without breaking every proof over it.
+
+// RetentionStore finds and erases the registrations whose retention period
+// has passed.
+type RetentionStore interface {
+	// EndedBefore lists, in number order after after, up to limit
+	// registrations whose personal data is not yet erased and that ended
+	// (expired, cancelled or revoked) before instant before.
+	EndedBefore(ctx context.Context, before time.Time, after string, limit int) ([]string, error)
+	// EraseRegistration stores the registration's events as erased (each
+	// record replaced by events' Record, the leaf kept as it was, the
+	// openings dropped, erased_at set), blanks its individuals in the search
+	// index, marks the registration erased at at, and deletes the
+	// certificates kept for it.
+	EraseRegistration(ctx context.Context, number string, events []EventRecord, at time.Time) error
+}
+
+// EraseRecord is rec with the personal data of the individuals it names
+// erased at instant at: their names, identity numbers, addresses (and
+// their commitments) are empty in its Record, and its openings gone. Its
+// leaf is kept: LogRecord is set to the record the log commits to. A
+// verifier erases the events that the registry says were erased in the same
+// way, and so replays what the registry serves.
+func EraseRecord(rec EventRecord, at time.Time) (EventRecord, error) {
+	e, err := decodeEvent(rec)
+	if err != nil {
+		return EventRecord{}, err
+	}
+	data, err := mapParties(e.Data, func(p Party) (Party, error) { return erasedParty(p), nil })
+	if err != nil {
+		return EventRecord{}, err
+	}
+	t := At(at)
+	e.Data, e.ErasedAt = data, &t
+	out := rec
+	out.LogRecord = rec.Leaf()
+	out.Record = canonical(eventBody{LogIndex: e.LogIndex, Number: e.Number, Type: e.Type, RegistrationNumber: e.RegistrationNumber,
+		RegisteredAt: e.At, By: e.By, Data: data})
+	out.Openings = nil
+	out.ErasedAt = &t.Time
+	out.decoded = &e
+	return out, nil
+}
+
+// erasedParty is p without an individual's personal data.
+func erasedParty(p Party) Party {
+	if p.Type != "individual" {
+		return p
+	}
+	p.Name, p.IDNumber, p.Address, p.FormerNames = "", "", "", nil
+	p.IDCommitment, p.NameCommitment, p.AddressCommitment = "", "", ""
+	return p
+}
+
+// endedOn is when a registration ended: a cancellation's or revocation's
+// instant, else its expiry; only meaningful when it is not effective.
+func (r Registration) endedOn() time.Time {
+	if r.EndedAt != nil && r.EndedAt.Before(r.ExpiresAt.Time) {
+		return r.EndedAt.Time
+	}
+	return r.ExpiresAt.Time
+}
+
+// erasures is how many registrations one pass of ErasePersonalData looks at
+// a batch.
+const erasures = 100
+
+// ErasePersonalData erases the personal data of every registration that
+// ended more than Config.RetentionYears ago, each in its own transaction
+// with its audit entry, on one instance at a time. It returns how many it
+// erased.
+func (s *Service) ErasePersonalData(ctx context.Context) (erased int, err error) {
+	_, err = s.store.Exclusive(ctx, "registry: erase personal data", func() error {
+		before := s.clock().AddDate(-s.cfg.RetentionYears, 0, 0)
+		for after := ""; ; {
+			numbers, err := s.store.EndedBefore(ctx, before, after, erasures)
+			if err != nil {
+				return err
+			}
+			for _, n := range numbers {
+				switch err := s.erase(ctx, n, before); {
+				case errors.Is(err, errNotDue):
+				case err != nil:
+					return fmt.Errorf("registration %s: %w", n, err)
+				default:
+					erased++
+				}
+			}
+			if len(numbers) < erasures {
+				return nil
+			}
+			after = numbers[len(numbers)-1]
+		}
+	})
+	return erased, err
+}
+
+// erase erases one registration's personal data if it ended before
+// instant before and is not yet erased (else errNotDue).
+func (s *Service) erase(ctx context.Context, number string, before time.Time) error {
+	return s.store.InTx(ctx, func(tx Tx) error {
+		state, err := tx.LockRegistration(ctx, number)
+		if err != nil {
+			return err
+		}
+		records, err := tx.Events(ctx, []string{state.Number}, farFuture)
+		if err != nil {
+			return err
+		}
+		regs, err := replay(records)
+		if err != nil {
+			return err
+		}
+		if len(regs) != 1 {
+			return ErrNotFound
+		}
+		at := s.clock()
+		r := finish(regs[0], at)
+		if r.Status == StatusEffective || r.ErasedAt != nil || !r.endedOn().Before(before) {
+			return errNotDue
+		}
+		erased := make([]EventRecord, len(records))
+		for i, rec := range records {
+			if erased[i], err = EraseRecord(rec, at); err != nil {
+				return err
+			}
+		}
+		at = *erased[0].ErasedAt
+		if err := tx.EraseRegistration(ctx, state.Number, erased, at); err != nil {
+			return err
+		}
+		entry := s.entry(system, auth.EraseRegistration, state.Number, at)
+		entry.Detail = fmt.Sprintf("%s %s; personal data of %d events erased", r.Status, At(r.endedOn()).Format(TimeLayout), len(erased))
+		return tx.InsertAudit(ctx, entry)
+	})
+}
+
+// erasedAt is when e's personal data was erased, as the API shows it.
+func erasedAt(e EventRecord) *Time {
+	if e.ErasedAt == nil {
+		return nil
+	}
+	t := At(*e.ErasedAt)
+	return &t
+}

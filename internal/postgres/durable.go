@@ -45,13 +45,12 @@ import (
 const flushBarrier = `INSERT INTO flush_barriers (id, n) VALUES ($1, 1) ON CONFLICT (id) DO UPDATE SET n = flush_barriers.n + 1
 	RETURNING (extract(epoch FROM pg_postmaster_start_time()) * 1000000)::bigint`
 
+// committedBatch is a batch that committed: its writes and what committing
+// it gave back, the writes' own outcomes, what to run once it is on disk
+// and when the server it committed on started.
 type committedBatch struct {
 	writes []*request
-	errs   []error
-	// durable tells the process what the batch wrote, once it is on disk.
-	durable func()
-	// server is when the server the batch committed on started.
-	server int64
+	batchResult
 }
 
 type durable struct {
@@ -72,11 +71,11 @@ func newDurable(s *Store) *durable {
 	return d
 }
 
-// add hands over a committed batch's writes, their own outcomes, what to
-// run once it is on disk, and when the server it committed on started.
-func (d *durable) add(writes []*request, errs []error, durable func(), server int64) {
+// add hands over a committed batch's writes and what committing it gave
+// back.
+func (d *durable) add(writes []*request, res batchResult) {
 	d.mu.Lock()
-	d.pending = append(d.pending, committedBatch{writes: writes, errs: errs, durable: durable, server: server})
+	d.pending = append(d.pending, committedBatch{writes: writes, batchResult: res})
 	d.mu.Unlock()
 	select {
 	case d.wake <- struct{}{}:
@@ -116,9 +115,9 @@ func (d *durable) loop() {
 				}
 				for i, r := range b.writes {
 					if err != nil {
-						r.done <- err
+						r.answer(err)
 					} else {
-						r.done <- b.errs[i]
+						r.answer(b.errs[i])
 					}
 				}
 			}

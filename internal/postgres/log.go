@@ -171,7 +171,7 @@ func (s *Store) appendLog(ctx context.Context, n int64, record []byte) error {
 // catchUpLog stores the tree hashes of events written before the log had
 // them (databases older than migration 00004), in log order.
 func catchUpLog(ctx context.Context, db *gorm.DB) error {
-	s := &Store{db: db, written: map[int64]translog.Hash{}}
+	s := &Store{root: &root{}, db: db, written: map[int64]translog.Hash{}}
 	var stored, events int64
 	if err := db.WithContext(ctx).Raw("SELECT count(*) FROM log_hashes").Scan(&stored).Error; err != nil {
 		return err

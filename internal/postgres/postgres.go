@@ -152,40 +152,56 @@ func Migrate(ctx context.Context, db *gorm.DB) (int, error) {
 	return len(res), nil
 }
 
-// Store is the PostgreSQL implementation of registry.Store.
+// Store is the PostgreSQL implementation of registry.Store. A Store is a
+// view: the root New returns, a transaction's view, one write's view in a
+// batch, or a read on a replica. Every view points to the one root, which
+// holds what they all share, and carries only its own statement handle and
+// transaction state; no view copies the root's fields, so none can drop one.
 type Store struct {
-	// listenDSN, when set, is where the names' listener connects on its
-	// own, and where Exclusive's locks have their own pool.
-	listenDSN string
-	locksOnce *sync.Once
-	locks     *sql.DB
-	locksErr  error
-	db        *gorm.DB
-	now       func() time.Time
-	// goose is shared by every transaction's view for Ping.
-	goose *goose.Provider
-	// hashes keeps the log's recently committed hashes, shared by every
-	// transaction's view; written holds what the running write added, and
-	// pending what the batch's earlier writes added.
-	hashes  *hashCache
-	written map[int64]translog.Hash
-	pending map[int64]translog.Hash
-	// seq batches the writes of the register (shared); buf holds a batch's
-	// rows until they are flushed (nil outside a batch).
-	seq *sequencer
+	*root
+	// db is where the view's statements run: the pool (the root's own
+	// view), a transaction, a batch's connection or a replica.
+	db *gorm.DB
+	// buf holds a transaction's rows until they are flushed (nil outside a
+	// transaction). A view's statements go through q (reads, which flush
+	// it first) and w (writes, which mark it dirty); a write through q is
+	// caught all the same (writecheck.go).
 	buf *writeBuffer
 	// batchCtx, inside a batch, is the batch's own context: every statement
 	// runs on it, whatever context the write's caller passes, so that a
 	// client that hangs up cannot abort the transaction it shares.
 	batchCtx context.Context
-	// similar is the similar-names index (shared).
+	// written holds the log hashes the running write added, and pending
+	// those the batch's earlier writes added.
+	written map[int64]translog.Hash
+	pending map[int64]translog.Hash
+}
+
+// root is what every view of a store shares.
+type root struct {
+	// pool is the handle New was given: the primary's pool.
+	pool *gorm.DB
+	now  func() time.Time
+	// goose answers Ping's schema versions.
+	goose *goose.Provider
+	// hashes keeps the log's recently committed hashes.
+	hashes *hashCache
+	// seq batches the writes of the register.
+	seq *sequencer
+	// similar is the similar-names index.
 	similar *similarNames
 	// replicas, when configured, serve reads that may go to a standby
-	// (replicas.go; shared).
+	// (replicas.go).
 	replicas *replicas
 	// leader, when this instance takes part, says who leads the
 	// sequencing of writes forwarded between instances (leader.go).
 	leader *leadership
+	// listenDSN, when set, is where the names' listener connects on its
+	// own, and where Exclusive's locks have their own pool.
+	listenDSN string
+	locksOnce sync.Once
+	locks     *sql.DB
+	locksErr  error
 }
 
 var _ registry.Store = (*Store)(nil)
@@ -196,27 +212,38 @@ func New(db *gorm.DB, now func() time.Time, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, now: now, goose: p, hashes: newHashCache(8192), locksOnce: &sync.Once{}}
+	if err := checkWrites(db); err != nil {
+		return nil, err
+	}
+	s := &Store{root: &root{pool: db, now: now, goose: p, hashes: newHashCache(8192)}, db: db}
 	s.similar = newSimilarNames(s)
 	s.seq = newSequencer(s, opts...)
 	return s, nil
 }
 
+// view is the store's view with statements on db.
+func (s *Store) view(db *gorm.DB) *Store { return &Store{root: s.root, db: db} }
+
 // with is the store's view inside transaction tx.
 func (s *Store) with(tx *gorm.DB) *Store {
-	return &Store{db: tx, now: s.now, goose: s.goose, hashes: s.hashes, seq: s.seq, similar: s.similar, replicas: s.replicas,
-		written: map[int64]translog.Hash{}}
+	v := s.view(tx)
+	v.written = map[int64]translog.Hash{}
+	return v
 }
 
-// q is the handle for one statement. Inside a batch it first writes the
-// rows the batch holds, so that the statement sees them; an error in doing
-// so is the statement's.
+// q is the handle for a statement that reads. Inside a transaction it
+// first writes the rows the buffer holds, so that the statement sees them;
+// an error in doing so is the statement's. A statement through it that
+// writes all the same marks the buffer as w does (writecheck.go).
 func (s *Store) q(ctx context.Context) *gorm.DB {
 	if s.batchCtx != nil {
 		ctx = s.batchCtx
 	}
-	db := s.db.WithContext(ctx)
-	if s.buf != nil && !s.buf.detached {
+	if s.buf == nil {
+		return s.db.WithContext(ctx)
+	}
+	db := s.db.WithContext(withBuffer(ctx, s.buf))
+	if !s.buf.detached {
 		if err := s.buf.flush(); err != nil {
 			_ = db.AddError(err)
 		}
@@ -229,10 +256,9 @@ func (s *Store) q(ctx context.Context) *gorm.DB {
 func (s *Store) w(ctx context.Context) *gorm.DB {
 	db := s.q(ctx)
 	if s.buf != nil {
-		if s.buf.detached {
-			_ = db.AddError(errDetachedWrite)
+		if err := s.buf.wrote(); err != nil {
+			_ = db.AddError(err)
 		}
-		s.buf.touched()
 	}
 	return db
 }
@@ -408,7 +434,7 @@ func (a textArray) Value() (driver.Value, error) {
 // them and wait for each other).
 func (s *Store) lockPool() (*sql.DB, error) {
 	if s.listenDSN == "" {
-		return s.db.DB()
+		return s.pool.DB()
 	}
 	s.locksOnce.Do(func() { s.locks, s.locksErr = openSQL(s.listenDSN, openConfig{maxConns: 8}) })
 	return s.locks, s.locksErr

@@ -258,7 +258,7 @@ func (s *Store) floor() int64 {
 
 // onReplica is s reading on replica r.
 func (s *Store) onReplica(r *replica) *Store {
-	return &Store{db: r.db, now: s.now, goose: s.goose, hashes: s.hashes, seq: s.seq, similar: s.similar, replicas: s.replicas}
+	return s.view(r.db)
 }
 
 // readOn runs read on a replica that holds the register up to log size

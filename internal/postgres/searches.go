@@ -439,7 +439,7 @@ func (q *sequencer) search(r *request, st registry.Stamp) {
 				db = rep.db
 			}
 			buf = &writeBuffer{ctx: r.ctx, detached: true}
-			return r.fn(q.store.batchView(db, buf, nil), st)
+			return r.val.fn(q.store.batchView(db, buf, nil), st)
 		}
 		var err error
 		if rs := q.store.replicas; rs != nil {

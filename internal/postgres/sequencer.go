@@ -77,22 +77,23 @@ var errClosed = errors.New("the register's sequencer is closed")
 // batchTimeout bounds one batch's transaction.
 const batchTimeout = 30 * time.Second
 
-type request struct {
-	ctx  context.Context
+// job is a write, or a search stamped in a batch, as the sequencer's queue
+// holds it.
+type job struct {
 	kind registry.StampKind
 	fn   func(registry.Tx, registry.Stamp) error
-	done chan error
 }
 
+// request is a job waiting in the queue, with its caller's context and
+// where its answer goes.
+type request = call[job]
+
 type sequencer struct {
-	store    *Store
-	queue    chan *request
+	store *Store
+	// queue gathers the jobs into batches for run (queue.go).
+	queue    *batchQueue[job]
 	maxBatch int
 	maxWait  time.Duration
-
-	mu      sync.RWMutex
-	closed  bool
-	stopped chan struct{}
 
 	// Stamped searches being read, a bound on how many at once, and the
 	// writer of their rows.
@@ -117,7 +118,7 @@ type sequencer struct {
 }
 
 func newSequencer(s *Store, opts ...Option) *sequencer {
-	q := &sequencer{store: s, maxBatch: 256, stopped: make(chan struct{}),
+	q := &sequencer{store: s, maxBatch: 256,
 		batchSize: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "registry_sequencer_batch_writes",
 			Help:    "Writes per sequencer transaction, by how the batch ended (committed, rerun).",
@@ -131,11 +132,10 @@ func newSequencer(s *Store, opts ...Option) *sequencer {
 	for _, o := range opts {
 		o(q)
 	}
-	q.queue = make(chan *request, 4*q.maxBatch)
 	q.readers = make(chan struct{}, parallelSearches)
 	q.appender = newAppender(s, q.maxBatch)
 	q.durable = newDurable(s)
-	go q.loop()
+	q.queue = newBatchQueue(q.maxBatch, q.maxWait, q.run)
 	return q
 }
 
@@ -160,163 +160,76 @@ func (s *Store) Collectors() []prometheus.Collector {
 // do queues a write and waits for its answer, which comes after its batch
 // has committed or rolled back.
 func (q *sequencer) do(ctx context.Context, kind registry.StampKind, fn func(registry.Tx, registry.Stamp) error) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	r := &request{ctx: ctx, kind: kind, fn: fn, done: make(chan error, 1)}
-	q.mu.RLock()
-	if q.closed {
-		q.mu.RUnlock()
-		return errClosed
-	}
-	select {
-	case q.queue <- r:
-	case <-ctx.Done():
-		q.mu.RUnlock()
-		return ctx.Err()
-	}
-	q.mu.RUnlock()
-	// Once queued, the write runs to its end even if its caller goes: it
-	// may already be part of a committing batch, whose statements run on the
-	// batch's own context. The caller's deadline bounds only its wait; a
-	// client that gave up learns the outcome through its Idempotency-Key.
-	select {
-	case err := <-r.done:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return q.queue.do(ctx, job{kind: kind, fn: fn})
 }
 
 // close stops the sequencer's goroutines, each after those that hand it
-// work: the loop (after the writes queued), the durable loop (after the
+// work: the queue (after the writes queued), the durable loop (after the
 // batches the loop committed), the stamped searches, the appender (after
 // the searches' rows), and the stamping connection.
 func (q *sequencer) close() {
-	q.mu.Lock()
-	if !q.closed {
-		q.closed = true
-		close(q.queue)
-	}
-	q.mu.Unlock()
-	<-q.stopped
+	q.queue.close()
 	q.durable.close()
 	q.searching.Wait()
 	q.appender.close()
 	q.dropStampConn()
 }
 
-func (q *sequencer) loop() {
-	defer close(q.stopped)
-	batch := make([]*request, 0, q.maxBatch)
-	for first := range q.queue {
-		batch = q.collect(append(batch[:0], first))
-		q.run(batch)
-		clear(batch)
-	}
-}
-
-// collect adds the writes that are waiting, up to the batch size, waiting
-// up to maxWait for more.
-func (q *sequencer) collect(batch []*request) []*request {
-	var timer *time.Timer
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
-	for len(batch) < q.maxBatch {
-		select {
-		case r, ok := <-q.queue:
-			if !ok {
-				return batch
-			}
-			batch = append(batch, r)
-			continue
-		default:
-		}
-		if q.maxWait <= 0 {
-			return batch
-		}
-		if timer == nil {
-			timer = time.NewTimer(q.maxWait)
-		}
-		select {
-		case r, ok := <-q.queue:
-			if !ok {
-				return batch
-			}
-			batch = append(batch, r)
-		case <-timer.C:
-			return batch
-		}
-	}
-	return batch
-}
-
 // run runs one batch and answers each of its writes. Searches that read
 // only as of their stamps are only stamped in the batch; once it has
 // committed (and with it every event before their stamps), each runs on the
 // committed register and its rows are appended (searches.go).
-func (q *sequencer) run(batch []*request) {
+func (q *sequencer) run(batch []*request) error {
 	var searches, writes []*request
 	for _, r := range batch {
-		switch {
-		case r.ctx.Err() != nil:
-			r.done <- r.ctx.Err()
-		case r.kind == registry.StampSearchAsOf:
+		if r.val.kind == registry.StampSearchAsOf {
 			searches = append(searches, r)
-		default:
+		} else {
 			writes = append(writes, r)
 		}
 	}
-	if len(searches) == 0 {
-		switch len(writes) {
-		case 0:
-			return
-		case 1:
-			writes[0].done <- q.alone(writes[0])
-			q.batchSize.WithLabelValues("committed").Observe(1)
-			return
-		}
+	if len(searches) == 0 && len(writes) == 1 {
+		writes[0].answer(q.alone(writes[0]))
+		q.batchSize.WithLabelValues("committed").Observe(1)
+		return nil
 	}
 	if len(writes) == 0 {
 		stamps, err := q.stampSearches(len(searches))
 		if err != nil {
-			for _, r := range searches {
-				r.done <- err
-			}
-			return
+			// The queue answers every search with it.
+			return err
 		}
 		q.batchSize.WithLabelValues("committed").Observe(float64(len(searches)))
 		for i, r := range searches {
 			q.search(r, stamps[i])
 		}
-		return
+		return nil
 	}
-	stamps, errs, durable, server, err := q.together(writes, len(searches))
+	res, err := q.together(writes, len(searches))
+	stamps := res.stamps
 	if err != nil {
 		q.batchSize.WithLabelValues("rerun").Observe(float64(len(writes) + len(searches)))
 		q.reruns.Add(float64(len(writes)))
 		for _, r := range writes {
-			r.done <- q.alone(r)
+			r.answer(q.alone(r))
 		}
 		if len(searches) > 0 {
 			if stamps, err = q.stampSearches(len(searches)); err != nil {
 				for _, r := range searches {
-					r.done <- err
+					r.answer(err)
 				}
-				return
+				return nil
 			}
 		}
 	} else {
 		q.batchSize.WithLabelValues("committed").Observe(float64(len(writes) + len(searches)))
 		// Committed, but not yet known to be on disk: answered once it is.
-		q.durable.add(writes, errs, durable, server)
+		q.durable.add(writes, res)
 	}
 	for i, r := range searches {
 		q.search(r, stamps[i])
 	}
+	return nil
 }
 
 // head is the register_head row: the last number's sequence, the log's
@@ -376,12 +289,12 @@ func (q *sequencer) alone(r *request) error {
 			return err
 		}
 		q.onServer(h.Server)
-		st := h.next(s.now(), r.kind)
+		st := h.next(s.now(), r.val.kind)
 		if err := h.save(view.db); err != nil {
 			return err
 		}
 		end = h.LogSize
-		return r.fn(view, st)
+		return r.val.fn(view, st)
 	})
 	if err == nil {
 		q.reached(end)
@@ -395,21 +308,30 @@ func (q *sequencer) reached(size int64) { raise(&q.committed, size) }
 // errRerun rolls a batch back so that its writes run alone.
 var errRerun = errors.New("the batch must run its writes alone")
 
-// together stamps the batch's searches and runs its writes in one transaction with
-// buffered rows; it returns the searches' stamps (the first of the batch's)
-// and each write's own error. An error of its own means none was committed.
-// (A batch of searches alone is stamped by stampSearches.) Once the batch
-// is known to be on disk, durable must be called: it tells this process's
-// memory what the batch wrote (its log hashes, names and log size). Before
-// that, a crash of the database may still take the batch away, and with it
-// hashes that later appends at the same positions would otherwise be
-// computed from.
-func (q *sequencer) together(batch []*request, searches int) (stamps []registry.Stamp, errs []error, durable func(), server int64, err error) {
+// batchResult is what a batch that committed gives back: the stamps of its
+// searches (the first of the batch's), each write's own error, and when the
+// server it committed on started. Once the batch is known to be on disk,
+// durable must be called: it tells this process's memory what the batch
+// wrote (its log hashes, names and log size). Before that, a crash of the
+// database may still take the batch away, and with it hashes that later
+// appends at the same positions would otherwise be computed from.
+type batchResult struct {
+	stamps  []registry.Stamp
+	errs    []error
+	durable func()
+	server  int64
+}
+
+// together stamps the batch's searches and runs its writes in one
+// transaction with buffered rows. An error of its own means none was
+// committed. (A batch of searches alone is stamped by stampSearches.)
+func (q *sequencer) together(batch []*request, searches int) (res batchResult, err error) {
 	s := q.store
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
-	errs = make([]error, len(batch))
-	stamps = make([]registry.Stamp, searches)
+	errs := make([]error, len(batch))
+	stamps := make([]registry.Stamp, searches)
+	var server int64
 	pending := map[int64]translog.Hash{}
 	var names []grantorName
 	var end head
@@ -437,7 +359,7 @@ func (q *sequencer) together(batch []*request, searches int) (stamps []registry.
 			view.batchCtx = ctx
 			buf.begin()
 			before := h
-			err := r.fn(view, h.next(s.now(), r.kind))
+			err := r.val.fn(view, h.next(s.now(), r.val.kind))
 			if err == nil {
 				maps.Copy(pending, view.written)
 				continue
@@ -463,170 +385,23 @@ func (q *sequencer) together(batch []*request, searches int) (stamps []registry.
 		return nil
 	}()
 	if err != nil {
-		return nil, nil, nil, 0, err
+		return batchResult{}, err
 	}
-	return stamps, errs, func() {
+	return batchResult{stamps: stamps, errs: errs, server: server, durable: func() {
 		q.reached(end.LogSize)
 		if q.server.Load() == server {
 			s.hashes.add(pending)
 		}
 		s.similar.added(names)
-	}, server, nil
+	}}, nil
 }
 
 // batchView is the store as one write of a batch sees it: statements on db,
 // rows into buf, and the log hashes the batch's earlier writes added.
 func (s *Store) batchView(db *gorm.DB, buf *writeBuffer, pending map[int64]translog.Hash) *Store {
-	return &Store{db: db, now: s.now, goose: s.goose, hashes: s.hashes, seq: s.seq, similar: s.similar, replicas: s.replicas,
-		written: map[int64]translog.Hash{}, pending: pending, buf: buf}
-}
-
-// writeBuffer holds the rows that the writes of a batch add, until a read
-// needs them in the database or the batch ends. A flush writes each table's
-// rows in one statement (arrays through unnest), so a batch of filings costs a
-// handful of round trips, not a dozen per filing.
-//
-// A flush comes before every read, so each write's transaction sees exactly
-// what it would have seen alone. Within one flush a registration is touched by
-// at most one write: changing a registration starts with reading it, which
-// flushes whatever came before.
-type writeBuffer struct {
-	tx  *gorm.DB
-	ctx context.Context
-
-	events        []eventRow
-	hashIDs       []int64
-	hashes        [][]byte
-	registrations []registrationRow
-	updates       []registrationRow
-	codes         []registrationRow
-	partyEnds     []rowEnd
-	parties       []partyRow
-	itemEnds      []rowEnd
-	items         []itemRow
-	notifications []registry.Notification
-	watchMatches  []registry.WatchMatch
-	stats         []registry.StatDelta
-	searches      []searchRow
-	audits        []audit.Entry
-	// queued are the statements that the next send writes; commit ends
-	// the send with COMMIT (the batch's last).
-	queued []statement
-	commit bool
-	// keys are idempotency keys claimed by the batch's writes, with their
-	// sealed answers once saved: a key is written only with its write, so
-	// that a replay or a refusal after a claim leaves nothing to undo.
-	keys []keyRow
-	// names are the grantor names flushed so far, for the similar names
-	// once the batch commits.
-	names []grantorName
-
-	// The audit chain's head, read and locked at the batch's first audit
-	// flush and carried forward in memory.
-	auditRead bool
-	auditSeq  int64
-	auditHash []byte
-
-	// mark is where the running write's rows begin; dirty is set once any of
-	// them, or a direct write of its, reached the database.
-	mark  bufferMark
-	dirty bool
-	// detached is a search's buffer outside the transaction: its reads go
-	// to the committed register and it may not write there itself.
-	detached bool
-	// shared marks a batch's buffer, whose transaction many writes share
-	// (a transaction of one write has a buffer too).
-	shared bool
-}
-
-// errDetachedWrite stops a write that reached the database from outside a
-// batch's transaction.
-var errDetachedWrite = errors.New("a search outside the transaction may not write")
-
-type keyRow struct {
-	ID, Fingerprint, Response []byte
-	CreatedAt                 time.Time
-	// NotBefore: an earlier use of the key has expired, and is replaced.
-	NotBefore time.Time
-}
-
-type rowEnd struct {
-	Number string
-	ID     string
-	At     time.Time
-}
-
-type searchRow struct {
-	Number, Criteria       string
-	SearchedAt, AsOf       time.Time
-	OrganizationID, UserID *string
-	IncludeInactive        bool
-	RegisterPosition       int64
-	ResultCount            int32
-	Body                   []byte
-	Matches, ViewerUSCC    *string
-	ViewerStaff            bool
-}
-
-// bufferMark is the length of each of the buffer's lists at one moment.
-type bufferMark [15]int
-
-func (b *writeBuffer) lengths() bufferMark {
-	return bufferMark{len(b.events), len(b.hashIDs), len(b.registrations), len(b.updates), len(b.codes),
-		len(b.partyEnds), len(b.parties), len(b.itemEnds), len(b.items), len(b.notifications), len(b.searches), len(b.audits), len(b.keys), len(b.watchMatches), len(b.stats)}
-}
-
-func (b *writeBuffer) empty() bool { return b.lengths() == bufferMark{} }
-
-// begin marks where the next write's rows start.
-func (b *writeBuffer) begin() {
-	b.mark, b.dirty = b.lengths(), false
-}
-
-// discard drops the rows the running write added since begin; it is only
-// right while none of them has been flushed.
-func (b *writeBuffer) discard() {
-	m := b.mark
-	b.events, b.hashIDs, b.hashes = b.events[:m[0]], b.hashIDs[:m[1]], b.hashes[:m[1]]
-	b.registrations, b.updates, b.codes = b.registrations[:m[2]], b.updates[:m[3]], b.codes[:m[4]]
-	b.partyEnds, b.parties, b.itemEnds, b.items = b.partyEnds[:m[5]], b.parties[:m[6]], b.itemEnds[:m[7]], b.items[:m[8]]
-	b.notifications, b.searches, b.audits = b.notifications[:m[9]], b.searches[:m[10]], b.audits[:m[11]]
-	b.keys = b.keys[:m[12]]
-	b.watchMatches = b.watchMatches[:m[13]]
-	b.stats = b.stats[:m[14]]
-}
-
-// touched notes that the running write changed the database itself.
-func (b *writeBuffer) touched() { b.dirty = true }
-
-// flush writes every buffered row, table by table, in an order that keeps
-// references whole and lets a registration's old index rows end before its
-// new ones start.
-func (b *writeBuffer) flush() error {
-	if b.empty() {
-		return b.send()
-	}
-	if b.lengths() != b.mark {
-		b.dirty = true
-	}
-	steps := []func() error{b.flushEvents, b.flushRegistrations, b.flushParties, b.flushItems, b.flushNotifications, b.flushWatchMatches, b.flushSearches, b.flushKeys, b.flushAudits, b.flushStats}
-	for _, step := range steps {
-		if err := step(); err != nil {
-			return err
-		}
-	}
-	if err := b.send(); err != nil {
-		return err
-	}
-	b.events, b.hashIDs, b.hashes = b.events[:0], b.hashIDs[:0], b.hashes[:0]
-	b.registrations, b.updates, b.codes = b.registrations[:0], b.updates[:0], b.codes[:0]
-	b.partyEnds, b.parties, b.itemEnds, b.items = b.partyEnds[:0], b.parties[:0], b.itemEnds[:0], b.items[:0]
-	b.notifications, b.searches, b.audits = b.notifications[:0], b.searches[:0], b.audits[:0]
-	b.watchMatches = b.watchMatches[:0]
-	b.keys = b.keys[:0]
-	b.stats = b.stats[:0]
-	b.mark = bufferMark{}
-	return nil
+	v := s.with(db)
+	v.pending, v.buf = pending, buf
+	return v
 }
 
 // exec runs one statement on the transaction's connection, with its arrays
@@ -710,7 +485,7 @@ func (b *writeBuffer) flushEvents() error {
 		}
 	}
 	if len(b.hashIDs) > 0 {
-		return b.exec("INSERT INTO log_hashes (id, hash) SELECT * FROM unnest($1::bigint[], $2::bytea[])", b.hashIDs, b.hashes)
+		return b.exec("INSERT INTO log_hashes (id, hash) SELECT * FROM unnest($1::bigint[], $2::bytea[])", []int64(b.hashIDs), [][]byte(b.hashes))
 	}
 	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	openapi_types "github.com/oapi-codegen/runtime/types"
+
 	"github.com/movable-registry/registry/client"
 	"github.com/movable-registry/registry/internal/registrytest"
 )
@@ -21,24 +23,7 @@ func TestABanksDay(t *testing.T) {
 	srv := registrytest.New(t).Serve(t)
 	ctx := context.Background()
 
-	op, err := client.New(srv.URL, adminToken)
-	if err != nil {
-		t.Fatal(err)
-	}
-	org, err := op.CreateOrganizationWithResponse(ctx, nil, client.NewOrganization{
-		Kind: client.NewOrganizationKindFinancialInstitution, Name: "示例银行上海分行", Uscc: "91310000132209458L",
-	})
-	if err != nil || org.JSON201 == nil {
-		t.Fatalf("POST /organizations: %v %s", err, org.Body)
-	}
-	password := "a long enough password"
-	user, err := op.CreateUserWithResponse(ctx, nil, client.NewUser{
-		OrganizationId: org.JSON201.Id, Email: "clerk@bank.example", DisplayName: "柜员",
-		Roles: []client.Role{client.RoleRegistrant, client.RoleSearcher}, Password: &password,
-	})
-	if err != nil || user.JSON201 == nil {
-		t.Fatalf("POST /users: %v %s", err, user.Body)
-	}
+	password := bankAndClerk(t, ctx, srv.URL, "clerk@bank.example")
 
 	// The example prints as it goes; what it prints is the day's record.
 	var out bytes.Buffer
@@ -50,4 +35,30 @@ func TestABanksDay(t *testing.T) {
 			t.Errorf("the day's record lacks %q:\n%s", want, out.String())
 		}
 	}
+}
+
+// bankAndClerk makes, as the operator through the typed client, a bank and
+// its clerk (a registrant and searcher) with email, and returns the clerk's
+// password.
+func bankAndClerk(t *testing.T, ctx context.Context, url, email string) string {
+	t.Helper()
+	op, err := client.New(url, adminToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	org, err := op.CreateOrganizationWithResponse(ctx, nil, client.NewOrganization{
+		Kind: client.NewOrganizationKindFinancialInstitution, Name: "示例银行上海分行", Uscc: "91310000132209458L",
+	})
+	if err != nil || org.JSON201 == nil {
+		t.Fatalf("POST /organizations: %v %s", err, org.Body)
+	}
+	password := "a long enough password"
+	user, err := op.CreateUserWithResponse(ctx, nil, client.NewUser{
+		OrganizationId: org.JSON201.Id, Email: openapi_types.Email(email), DisplayName: "柜员",
+		Roles: []client.Role{client.RoleRegistrant, client.RoleSearcher}, Password: &password,
+	})
+	if err != nil || user.JSON201 == nil {
+		t.Fatalf("POST /users: %v %s", err, user.Body)
+	}
+	return password
 }

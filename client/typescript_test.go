@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"io"
-	"log/slog"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -18,10 +16,8 @@ import (
 	"github.com/movable-registry/registry/client"
 	"github.com/movable-registry/registry/internal/httpapi"
 	"github.com/movable-registry/registry/internal/httpx"
-	"github.com/movable-registry/registry/internal/pgtest"
-	"github.com/movable-registry/registry/internal/postgres"
 	"github.com/movable-registry/registry/internal/registry"
-	"github.com/movable-registry/registry/internal/translog"
+	"github.com/movable-registry/registry/internal/registrytest"
 )
 
 // tsDir is the TypeScript worked example: a typed client's day written
@@ -49,46 +45,14 @@ func TestATypeScriptDay(t *testing.T) {
 	buildTypeScript(t)
 	noCasts(t)
 
-	_, gdb := pgtest.Open(t)
-	store, err := postgres.New(gdb, time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, vkey, err := translog.NewSigner("test.registry/log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := registry.NewService(store, time.Now, registry.Config{
-		AdminToken: adminToken, LogSigner: signer, LogVerifierKey: vkey,
-		// One result an answer: the two loans' search pages.
-		MaxResults: 1,
-	})
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	// One result an answer: the two loans' search pages.
+	r := registrytest.New(t, registrytest.Configure(func(c *registry.Config) { c.MaxResults = 1 }))
 	// Seven calls at once, then one every two seconds: the day makes eight
 	// calls under the clerk's token within two seconds, and meets a 429.
-	router := httpapi.NewRouter(svc, httpapi.Options{Logger: quiet, PerToken: httpx.Limit{Rate: 0.5, Burst: 7}})
-	srv := httptest.NewServer(httpx.New(httpx.Options{Logger: quiet}, router, nil))
+	srv := httptest.NewServer(registrytest.Handler(r.Service, httpx.Options{}, httpapi.Options{PerToken: httpx.Limit{Rate: 0.5, Burst: 7}}, nil))
 	t.Cleanup(srv.Close)
 	ctx := context.Background()
-
-	op, err := client.New(srv.URL, adminToken)
-	if err != nil {
-		t.Fatal(err)
-	}
-	org, err := op.CreateOrganizationWithResponse(ctx, nil, client.NewOrganization{
-		Kind: client.NewOrganizationKindFinancialInstitution, Name: "示例银行上海分行", Uscc: "91310000132209458L",
-	})
-	if err != nil || org.JSON201 == nil {
-		t.Fatalf("POST /organizations: %v %s", err, org.Body)
-	}
-	password := "a long enough password"
-	user, err := op.CreateUserWithResponse(ctx, nil, client.NewUser{
-		OrganizationId: org.JSON201.Id, Email: "ts-clerk@bank.example", DisplayName: "柜员",
-		Roles: []client.Role{client.RoleRegistrant, client.RoleSearcher}, Password: &password,
-	})
-	if err != nil || user.JSON201 == nil {
-		t.Fatalf("POST /users: %v %s", err, user.Body)
-	}
+	password := bankAndClerk(t, ctx, srv.URL, "ts-clerk@bank.example")
 
 	runCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
@@ -149,8 +113,12 @@ func TestATypeScriptDay(t *testing.T) {
 	// The register holds what the day says: two registrations (the replay
 	// filed nothing), the first cancelled after one amendment.
 	var count int64
-	if err := gdb.Raw("SELECT count(*) FROM registrations").Scan(&count).Error; err != nil || count != 2 {
+	if err := r.GORM.Raw("SELECT count(*) FROM registrations").Scan(&count).Error; err != nil || count != 2 {
 		t.Errorf("%d registrations (%v), want 2", count, err)
+	}
+	op, err := client.New(srv.URL, adminToken)
+	if err != nil {
+		t.Fatal(err)
 	}
 	got, err := op.GetRegistrationWithResponse(ctx, number)
 	if err != nil || got.JSON200 == nil {

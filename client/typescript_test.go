@@ -1,6 +1,8 @@
 package client_test
 
 import (
+	"database/sql"
+
 	"bufio"
 	"bytes"
 	"context"
@@ -12,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/movable-registry/registry/client"
 	"github.com/movable-registry/registry/internal/httpapi"
@@ -112,8 +116,13 @@ func TestATypeScriptDay(t *testing.T) {
 
 	// The register holds what the day says: two registrations (the replay
 	// filed nothing), the first cancelled after one amendment.
+	db, err := sql.Open("pgx", r.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
 	var count int64
-	if err := r.GORM.Raw("SELECT count(*) FROM registrations").Scan(&count).Error; err != nil || count != 2 {
+	if err := db.QueryRow("SELECT count(*) FROM registrations").Scan(&count); err != nil || count != 2 {
 		t.Errorf("%d registrations (%v), want 2", count, err)
 	}
 	op, err := client.New(srv.URL, adminToken)

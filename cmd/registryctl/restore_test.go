@@ -59,7 +59,7 @@ func (r *register) restored(dump string) string {
 	if out, err := exec.Command("pg_restore", "--no-owner", "-d", u.String(), dump).CombinedOutput(); err != nil {
 		r.t.Fatalf("pg_restore: %v\n%s", err, out)
 	}
-	_, svc := registrytest.Service(r.t, registrytest.Database(r.t, u.String()), time.Now, r.cfg)
+	_, svc := registrytest.Service(r.t, u.String(), time.Now, r.cfg)
 	if _, err := svc.PublishCheckpoint(context.Background()); err != nil {
 		r.t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func TestVerifyNamesWhatARestoreLost(t *testing.T) {
 // serve puts a service on the register's database behind a server of its own.
 func (r *register) serve(cfg registry.Config) (string, *registry.Service) {
 	r.t.Helper()
-	_, svc := registrytest.Service(r.t, registrytest.Database(r.t, r.dbURL), time.Now, cfg)
+	_, svc := registrytest.Service(r.t, r.dbURL, time.Now, cfg)
 	srv := httptest.NewServer(registrytest.Handler(svc, httpx.Options{}, httpapi.Options{}, nil))
 	r.t.Cleanup(srv.Close)
 	return srv.URL, svc

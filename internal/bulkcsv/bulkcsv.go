@@ -12,9 +12,6 @@
 package bulkcsv
 
 import (
-	"bytes"
-	"encoding/csv"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -39,36 +36,13 @@ var agreed = []string{"true", "yes", "y", "1", "是"}
 // Read reads the filings of a CSV file, unchecked (the registry checks each
 // as it files it).
 func Read(raw []byte) ([]registry.Filing, error) {
-	r := csv.NewReader(bytes.NewReader(raw))
-	r.FieldsPerRecord = -1
-	rows, err := r.ReadAll()
+	t, err := readTable(raw, Columns, Columns[:Required])
 	if err != nil {
-		return nil, fmt.Errorf("the CSV: %w", err)
-	}
-	if len(rows) < 2 {
-		return nil, errors.New("the CSV has no rows under its header")
-	}
-	col := map[string]int{}
-	for i, h := range rows[0] {
-		h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
-		if !slices.Contains(Columns, h) {
-			return nil, fmt.Errorf("the CSV's column %q is not one of %s", h, strings.Join(Columns, ", "))
-		}
-		col[h] = i
-	}
-	for _, need := range Columns[:Required] {
-		if _, ok := col[need]; !ok {
-			return nil, fmt.Errorf("the CSV has no %q column", need)
-		}
+		return nil, err
 	}
 	var out []registry.Filing
-	for n, row := range rows[1:] {
-		get := func(name string) string {
-			if i, ok := col[name]; ok && i < len(row) {
-				return strings.TrimSpace(row[i])
-			}
-			return ""
-		}
+	for n, row := range t.rows {
+		get := func(name string) string { return t.get(row, name) }
 		f := registry.Filing{
 			Kind: get("kind"),
 			Grantors: []registry.Party{{Type: "organization", Name: get("grantor_name"), USCC: get("grantor_uscc"),
@@ -82,10 +56,8 @@ func Read(raw []byte) ([]registry.Filing, error) {
 			SecurityScope:       get("security_scope"),
 			TransferRestriction: get("transfer_restriction"),
 		}
-		for s := range strings.SplitSeq(get("serial_numbers"), ";") {
-			if s = strings.TrimSpace(s); s != "" {
-				f.Collateral.Items = append(f.Collateral.Items, registry.ItemInput{Type: "equipment", SerialNumber: s})
-			}
+		for _, s := range t.list(row, "serial_numbers") {
+			f.Collateral.Items = append(f.Collateral.Items, registry.ItemInput{Type: "equipment", SerialNumber: s})
 		}
 		if p := get("period_months"); p != "" {
 			if f.PeriodMonths, err = strconv.Atoi(p); err != nil {

@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"gorm.io/gorm"
-
 	"github.com/movable-registry/registry/internal/auth"
 	"github.com/movable-registry/registry/internal/certpdf"
 	"github.com/movable-registry/registry/internal/httpapi"
@@ -36,7 +34,6 @@ const LogName = "test.registry/log"
 type Register struct {
 	// URL is the database's connection URL, for the test's own queries.
 	URL   string
-	GORM  *gorm.DB
 	Store *postgres.Store
 	// Service is the registry; Config is its configuration, with the log
 	// key made for the test (a restarted service takes the same).
@@ -70,7 +67,7 @@ func New(t testing.TB, opts ...Option) *Register {
 	for _, o := range opts {
 		o(&s)
 	}
-	url, gdb := pgtest.Open(t)
+	url := pgtest.URL(t)
 	signer, vkey, err := translog.NewSigner(LogName)
 	if err != nil {
 		t.Fatal(err)
@@ -79,31 +76,22 @@ func New(t testing.TB, opts ...Option) *Register {
 	for _, f := range s.configure {
 		f(&cfg)
 	}
-	store, svc := Service(t, gdb, s.now, cfg)
-	return &Register{URL: url, GORM: gdb, Store: store, Service: svc, Config: cfg, Now: s.now}
+	store, svc := Service(t, url, s.now, cfg)
+	return &Register{URL: url, Store: store, Service: svc, Config: cfg, Now: s.now}
 }
 
 // Restart is a new store and service on the register's database, as a
 // restarted registryd would have, with the same configuration.
 func (r *Register) Restart(t testing.TB) *registry.Service {
 	t.Helper()
-	_, svc := Service(t, r.GORM, r.Now, r.Config)
+	_, svc := Service(t, r.URL, r.Now, r.Config)
 	return svc
 }
 
-// Service is a store on gdb and a service over it with configuration cfg.
-func Service(t testing.TB, gdb *gorm.DB, now func() time.Time, cfg registry.Config) (*postgres.Store, *registry.Service) {
-	t.Helper()
-	store, err := postgres.New(gdb, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return store, registry.NewService(store, now, cfg)
-}
-
-// Database opens the existing database at url with a test's small pool
-// (pgtest.MaxConns), closed when t ends.
-func Database(t testing.TB, url string) *gorm.DB {
+// Service is a store on the existing database at url, through a test's
+// small pool (pgtest.MaxConns, closed when t ends), and a service over it
+// with configuration cfg.
+func Service(t testing.TB, url string, now func() time.Time, cfg registry.Config) (*postgres.Store, *registry.Service) {
 	t.Helper()
 	gdb, err := postgres.Open(url, postgres.MaxConns(pgtest.MaxConns))
 	if err != nil {
@@ -114,7 +102,11 @@ func Database(t testing.TB, url string) *gorm.DB {
 			d.Close()
 		}
 	})
-	return gdb
+	store, err := postgres.New(gdb, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store, registry.NewService(store, now, cfg)
 }
 
 // Logger is where the wiring logs: nowhere, or to stderr when TEST_LOG is

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"html"
 	"net/http"
 	"net/url"
 	"os"
@@ -42,6 +43,14 @@ func TestBulkChangesPage(t *testing.T) {
 				}
 			}
 			shoot(t, b.last, "changes-"+lang)
+			// Each one's version stands beside it, for a CSV's if_match.
+			if want := map[string]string{"zh": "版本 1", "en": "version 1"}[lang]; !strings.Contains(b.last, `<td class="version">`+want) {
+				t.Errorf("the list shows no version: want %q", want)
+			}
+			// The months are added to each one's term, and the label says so.
+			if want := map[string]string{"zh": "在各项登记现有期限上增加的月数", "en": "Months to add to each one's term"}[lang]; !strings.Contains(b.last, html.EscapeString(want)) {
+				t.Errorf("the months are not labelled as added: want %q", want)
+			}
 			key := regexpField("idempotency_key", b.last)
 			res := b.post("/registrations/changes", url.Values{"idempotency_key": {key}, "op": {"extend"}, "period_months": {"0"},
 				"pick": {numbers[0] + " 1"}})

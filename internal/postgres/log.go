@@ -86,6 +86,8 @@ func (s *Store) ReadHashes(ctx context.Context, indexes []int64) ([]translog.Has
 			out[i] = h
 		} else if h, ok := s.pending[id]; ok {
 			out[i] = h
+		} else if h, ok := earlierHash(s.earlier, id); ok {
+			out[i] = h
 		} else if h, ok := s.hashes.get(id); ok {
 			out[i] = h
 		} else {

@@ -175,6 +175,9 @@ type Store struct {
 	// those the batch's earlier writes added.
 	written map[int64]translog.Hash
 	pending map[int64]translog.Hash
+	// earlier, for a batch prepared ahead of the head (ahead.go), holds the
+	// log hashes of the batches before it that are not yet known on disk.
+	earlier []map[int64]translog.Hash
 }
 
 // root is what every view of a store shares.
@@ -243,6 +246,13 @@ func (s *Store) q(ctx context.Context) *gorm.DB {
 		return s.db.WithContext(ctx)
 	}
 	db := s.db.WithContext(withBuffer(ctx, s.buf))
+	if s.buf.ahead {
+		// A batch prepared ahead of the head has no transaction to read
+		// in: the write runs again under the head (ahead.go).
+		s.buf.needHead = true
+		_ = db.AddError(errNeedsHead)
+		return db
+	}
 	if !s.buf.detached {
 		if err := s.buf.flush(); err != nil {
 			_ = db.AddError(err)

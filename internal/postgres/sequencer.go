@@ -105,6 +105,10 @@ type sequencer struct {
 
 	batchSize *prometheus.HistogramVec
 	reruns    prometheus.Counter
+	// ahead counts batches by how they met the head (ahead.go): prepared
+	// and committed as prepared, missed (prepared on a wrong forecast and
+	// run again under the head), or run under the head throughout.
+	ahead *prometheus.CounterVec
 
 	// committed is the log size after this instance's last commit: what a
 	// read on a replica must see for a client to read its own writes.
@@ -115,6 +119,17 @@ type sequencer struct {
 	server atomic.Int64
 	// durable answers a batch's writes once its commit is on disk.
 	durable *durable
+
+	// Batches prepared ahead of the head (ahead.go): the loop's forecast
+	// and its statement handle, the prepared batches on their way to
+	// commitLoop (one at a time), those not yet answered, and the epoch
+	// that a batch not committed as prepared moves on.
+	fc          forecast
+	aheadDB     *gorm.DB
+	commits     chan *prepared
+	commitsDone chan struct{}
+	inflight    sync.WaitGroup
+	epoch       atomic.Int64
 }
 
 func newSequencer(s *Store, opts ...Option) *sequencer {
@@ -128,6 +143,10 @@ func newSequencer(s *Store, opts ...Option) *sequencer {
 			Name: "registry_sequencer_reruns_total",
 			Help: "Writes run again alone because their batch could not commit as a whole.",
 		}),
+		ahead: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "registry_sequencer_batches_total",
+			Help: "Sequencer batches of writes by how they met the register's head: prepared ahead of it and committed as prepared, missed (prepared, then run again under the head), or held (run under the head throughout).",
+		}, []string{"path"}),
 	}
 	for _, o := range opts {
 		o(q)
@@ -135,6 +154,8 @@ func newSequencer(s *Store, opts ...Option) *sequencer {
 	q.readers = make(chan struct{}, parallelSearches)
 	q.appender = newAppender(s, q.maxBatch)
 	q.durable = newDurable(s)
+	q.commits, q.commitsDone = make(chan *prepared), make(chan struct{})
+	go q.commitLoop()
 	q.queue = newBatchQueue(q.maxBatch, q.maxWait, q.run)
 	return q
 }
@@ -145,7 +166,7 @@ func (s *Store) Collectors() []prometheus.Collector {
 	if s.replicas != nil {
 		rs = s.replicas.collectors()
 	}
-	return append(rs, s.seq.batchSize, s.seq.reruns, newBackupCollector(s.db),
+	return append(rs, s.seq.batchSize, s.seq.reruns, s.seq.ahead, newBackupCollector(s.db),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "registry_similar_names",
 			Help: "Grantor names in this instance's similar-names index.",
@@ -164,11 +185,14 @@ func (q *sequencer) do(ctx context.Context, kind registry.StampKind, fn func(reg
 }
 
 // close stops the sequencer's goroutines, each after those that hand it
-// work: the queue (after the writes queued), the durable loop (after the
-// batches the loop committed), the stamped searches, the appender (after
-// the searches' rows), and the stamping connection.
+// work: the queue (after the writes queued), the committer (after the
+// batches prepared), the durable loop (after the batches committed), the
+// stamped searches, the appender (after the searches' rows), and the
+// stamping connection.
 func (q *sequencer) close() {
 	q.queue.close()
+	close(q.commits)
+	<-q.commitsDone
 	q.durable.close()
 	q.searching.Wait()
 	q.appender.close()
@@ -179,6 +203,10 @@ func (q *sequencer) close() {
 // only as of their stamps are only stamped in the batch; once it has
 // committed (and with it every event before their stamps), each runs on the
 // committed register and its rows are appended (searches.go).
+//
+// While the forecast holds, a batch is prepared here and handed to
+// commitLoop, which commits it once the batch before has (ahead.go);
+// otherwise, once nothing is in flight, it runs holding the head throughout.
 func (q *sequencer) run(batch []*request) error {
 	var searches, writes []*request
 	for _, r := range batch {
@@ -188,6 +216,19 @@ func (q *sequencer) run(batch []*request) error {
 			writes = append(writes, r)
 		}
 	}
+	if q.fc.valid && q.fc.epoch != q.epoch.Load() {
+		q.fc.valid = false
+	}
+	if q.fc.valid && len(writes) > 0 {
+		if p, ok := q.prepare(writes, searches, q.fc); ok {
+			q.fc = q.fc.after(p.end, p.pending)
+			q.inflight.Add(1)
+			q.commits <- p
+			return nil
+		}
+	}
+	q.inflight.Wait()
+	q.fc.valid = false
 	if len(searches) == 0 && len(writes) == 1 {
 		writes[0].answer(q.alone(writes[0]))
 		q.batchSize.WithLabelValues("committed").Observe(1)
@@ -205,7 +246,21 @@ func (q *sequencer) run(batch []*request) error {
 		}
 		return nil
 	}
+	q.ahead.WithLabelValues("held").Inc()
 	res, err := q.together(writes, len(searches))
+	if err == nil {
+		// Nothing else is in flight: the next batch may follow this one.
+		q.fc = forecast{valid: true, epoch: q.epoch.Load(), head: res.end, server: res.server,
+			earlier: []map[int64]translog.Hash{res.pending}}
+	}
+	q.finish(writes, searches, res, err)
+	return nil
+}
+
+// finish answers a batch's writes once it has committed (through durable,
+// once it is on disk), or runs each alone if it could not commit as a
+// whole; then it reads the batch's stamped searches.
+func (q *sequencer) finish(writes, searches []*request, res batchResult, err error) {
 	stamps := res.stamps
 	if err != nil {
 		q.batchSize.WithLabelValues("rerun").Observe(float64(len(writes) + len(searches)))
@@ -218,7 +273,7 @@ func (q *sequencer) run(batch []*request) error {
 				for _, r := range searches {
 					r.answer(err)
 				}
-				return nil
+				return
 			}
 		}
 	} else {
@@ -229,7 +284,6 @@ func (q *sequencer) run(batch []*request) error {
 	for i, r := range searches {
 		q.search(r, stamps[i])
 	}
-	return nil
 }
 
 // head is the register_head row: the last number's sequence, the log's
@@ -320,6 +374,21 @@ type batchResult struct {
 	errs    []error
 	durable func()
 	server  int64
+	// end is the head the batch left, and pending the log hashes it added.
+	end     head
+	pending map[int64]translog.Hash
+}
+
+// result is what a batch that committed gives back (batchResult).
+func (q *sequencer) result(stamps []registry.Stamp, errs []error, server int64, end head, pending map[int64]translog.Hash, names []grantorName) batchResult {
+	s := q.store
+	return batchResult{stamps: stamps, errs: errs, server: server, end: end, pending: pending, durable: func() {
+		q.reached(end.LogSize)
+		if q.server.Load() == server {
+			s.hashes.add(pending)
+		}
+		s.similar.added(names)
+	}}
 }
 
 // together stamps the batch's searches and runs its writes in one
@@ -387,13 +456,7 @@ func (q *sequencer) together(batch []*request, searches int) (res batchResult, e
 	if err != nil {
 		return batchResult{}, err
 	}
-	return batchResult{stamps: stamps, errs: errs, server: server, durable: func() {
-		q.reached(end.LogSize)
-		if q.server.Load() == server {
-			s.hashes.add(pending)
-		}
-		s.similar.added(names)
-	}}, nil
+	return q.result(stamps, errs, server, end, pending, names), nil
 }
 
 // batchView is the store as one write of a batch sees it: statements on db,

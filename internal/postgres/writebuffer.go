@@ -73,6 +73,11 @@ type writeBuffer struct {
 	// shared marks a batch's buffer, whose transaction many writes share
 	// (a transaction of one write has a buffer too).
 	shared bool
+	// ahead marks a batch's buffer while the batch is prepared before it
+	// holds the head (ahead.go): it has no transaction, and a write that
+	// reads or writes the database sets needHead and fails.
+	ahead    bool
+	needHead bool
 }
 
 // errDetachedWrite stops a write that reached the database from outside a
@@ -210,5 +215,25 @@ func (b *writeBuffer) flush() error {
 			b.mark[i] = 0
 		}
 	}
+	return nil
+}
+
+// build turns every buffered row but the audit entries into the statements
+// the next send writes, so that a batch prepared ahead of the head
+// (ahead.go) has only its audit entries left to chain once it holds the
+// head. The statistics come before the audit entries here, which no
+// reference between the tables minds.
+func (b *writeBuffer) build() error {
+	steps := []func() error{b.flushEvents, b.flushRegistrations, b.flushParties, b.flushItems, b.flushNotifications, b.flushWatchMatches, b.flushSearches, b.flushKeys, b.flushStats}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	audits := b.audits
+	for _, t := range b.tables() {
+		t.cut(0)
+	}
+	b.audits, b.mark = audits, nil
 	return nil
 }

@@ -5,7 +5,13 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"fmt"
 	"maps"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"gorm.io/gorm"
 
@@ -59,17 +65,19 @@ type forecast struct {
 	epoch  int64
 	head   head
 	server int64
+	// auditSeq and auditHash are the audit chain's head.
+	auditSeq  int64
+	auditHash []byte
 	// earlier are the log hashes of the last batches, newest last.
 	earlier []map[int64]translog.Hash
 }
 
-// after is the forecast once a batch ending at end, with the log hashes
-// pending, has committed too.
-func (f forecast) after(end head, pending map[int64]translog.Hash) forecast {
+// after is the forecast once prepared batch p has committed too.
+func (f forecast) after(p *prepared) forecast {
 	keep := f.earlier[max(0, len(f.earlier)-forecastDepth+1):]
 	earlier := make([]map[int64]translog.Hash, 0, len(keep)+1)
-	f.earlier = append(append(earlier, keep...), pending)
-	f.head = end
+	f.earlier = append(append(earlier, keep...), p.pending)
+	f.head, f.auditSeq, f.auditHash = p.end, p.auditSeq, p.auditHash
 	return f
 }
 
@@ -92,6 +100,11 @@ type prepared struct {
 	errs             []error
 	buf              *writeBuffer
 	pending          map[int64]translog.Hash
+	// auditSeq and auditHash are the audit chain's head after the batch.
+	auditSeq  int64
+	auditHash []byte
+	// statements are the whole transaction, BEGIN to COMMIT.
+	statements []statement
 }
 
 // noDatabase is a connector that never connects: the handle a prepared
@@ -113,6 +126,7 @@ func (s *Store) aheadDB() *gorm.DB {
 // is false when one of them needs the database or fails.
 func (q *sequencer) prepare(writes, searches []*request, fc forecast) (p *prepared, ok bool) {
 	s := q.store
+	start := time.Now()
 	h := fc.head
 	p = &prepared{writes: writes, searches: searches, basis: fc, stamps: make([]registry.Stamp, len(searches)),
 		errs: make([]error, len(writes)), pending: map[int64]translog.Hash{}}
@@ -140,11 +154,43 @@ func (q *sequencer) prepare(writes, searches []*request, fc forecast) (p *prepar
 		return nil, false
 	}
 	p.end, p.buf = h, buf
+	p.statements = []statement{{query: "BEGIN"}, {query: "SET LOCAL synchronous_commit TO off"},
+		{query: headMovesSQL, args: []any{h.Seq, h.LogSize, h.LastAt, fc.head.Seq, fc.head.LogSize, fc.head.LastAt, fc.server}}}
+	p.auditSeq, p.auditHash = fc.auditSeq, fc.auditHash
+	if len(buf.audits) > 0 {
+		args, seq, hash := auditArgs(buf.audits, fc.auditSeq, fc.auditHash)
+		p.statements = append(p.statements, statement{query: auditMovesSQL, args: append(args, seq, hash, fc.auditSeq, fc.auditHash)})
+		p.auditSeq, p.auditHash = seq, hash
+	}
+	p.statements = append(append(p.statements, buf.queued...), statement{query: "COMMIT"})
+	q.steps.WithLabelValues("prepare").Observe(time.Since(start).Seconds())
 	return p, true
 }
 
-// commitPrepared writes a prepared batch under the head, if the head is
-// where it was forecast; errMissed says it was not, and nothing was written.
+// headMovesSQL moves the register's head on from where the batch was
+// prepared to follow it ($4-$6, on the server that started at $7) to where
+// it leaves it ($1-$3). Taking the row waits for the batch before to commit;
+// a head elsewhere fails the statement, and with it the transaction, with
+// headMoved in its message (the cast fails only then).
+const headMovesSQL = `WITH h AS (UPDATE register_head SET seq = $1, log_size = $2, last_at = $3
+		WHERE seq = $4 AND log_size = $5 AND last_at = $6 AND (extract(epoch FROM pg_postmaster_start_time()) * 1000000)::bigint = $7 RETURNING 1)
+	SELECT CASE WHEN count(*) = 1 THEN 1 ELSE ('` + headMoved + ` ' || count(*))::int END FROM h`
+
+// auditMovesSQL appends the batch's audit entries, chained in advance, if
+// the audit chain's head is still where the batch was prepared to follow it
+// ($15, $16), and fails as headMovesSQL does otherwise.
+var auditMovesSQL = `WITH head AS (UPDATE audit_head SET seq = $13, hash = $14 WHERE seq = $15 AND hash = $16 RETURNING 1),
+	moved AS (SELECT CASE WHEN count(*) = 1 THEN true ELSE ('` + headMoved + ` ' || count(*))::bool END AS ok FROM head)
+	INSERT INTO audit_entries (id, chain, at, actor, user_id, organization_id, action, target, outcome, source, request_id, detail)
+	SELECT e.* FROM (` + auditsFrom(1) + `) e, moved WHERE moved.ok`
+
+// headMoved marks the error of a prepared batch whose forecast was wrong.
+const headMoved = "the head moved:"
+
+// commitPrepared writes a prepared batch in one message: BEGIN, the head
+// moved on if it is where it was forecast, the audit entries chained on, the
+// rows, COMMIT. errMissed says the head was elsewhere, and nothing was
+// written.
 func (q *sequencer) commitPrepared(p *prepared) (batchResult, error) {
 	if p.basis.epoch != q.epoch.Load() {
 		return batchResult{}, errMissed
@@ -152,26 +198,59 @@ func (q *sequencer) commitPrepared(p *prepared) (batchResult, error) {
 	s := q.store
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
-	btx, err := s.beginBatch(ctx)
+	sqlDB, err := s.db.DB()
 	if err != nil {
 		return batchResult{}, err
 	}
-	defer btx.end()
-	h, want := btx.head, p.basis.head
-	if btx.server != p.basis.server || h.Seq != want.Seq || h.LogSize != want.LogSize || !h.LastAt.Equal(want.LastAt) {
-		return batchResult{}, errMissed
+	start := time.Now()
+	conn, err := sqlDB.Conn(ctx)
+	if err != nil {
+		return batchResult{}, translate(err)
 	}
-	q.onServer(btx.server)
-	buf := p.buf
-	buf.tx, buf.ctx, buf.ahead = btx.db, ctx, false
-	buf.auditRead, buf.auditSeq, buf.auditHash = true, btx.auditSeq, btx.auditHash
-	if p.end != want {
-		buf.queue("UPDATE register_head SET seq = $1, log_size = $2, last_at = $3", p.end.Seq, p.end.LogSize, p.end.LastAt)
+	defer conn.Close()
+	committed := false
+	err = withPgx(conn, func(pc *pgx.Conn) error {
+		batch := &pgx.Batch{}
+		for _, st := range p.statements {
+			batch.Queue(st.query, st.args...)
+		}
+		br := pc.SendBatch(ctx, batch)
+		defer br.Close()
+		for _, st := range p.statements {
+			tag, err := br.Exec()
+			if err != nil {
+				return err
+			}
+			if st.query == "COMMIT" {
+				if tag.String() != "COMMIT" {
+					return errors.New("the batch's transaction was rolled back")
+				}
+				committed = true
+			}
+		}
+		return br.Close()
+	})
+	if !committed {
+		rctx, rcancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if _, rerr := conn.ExecContext(rctx, "ROLLBACK"); rerr != nil {
+			discard(conn)
+		}
+		rcancel()
 	}
-	if err := btx.commit(buf); err != nil {
-		return batchResult{}, err
+	// Once COMMIT has answered, the batch is committed, whatever closing
+	// the pipeline says.
+	if err != nil && !committed {
+		var pg *pgconn.PgError
+		if errors.As(err, &pg) && strings.Contains(pg.Message, headMoved) {
+			return batchResult{}, errMissed
+		}
+		return batchResult{}, fmt.Errorf("batch write: %w", translate(err))
 	}
-	return q.result(p.stamps, p.errs, btx.server, p.end, p.pending, buf.names), nil
+	q.steps.WithLabelValues("head").Observe(time.Since(start).Seconds())
+	q.onServer(p.basis.server)
+	res := q.result(p.stamps, p.errs, p.basis.server, p.end, p.pending, p.buf.names)
+	res.auditSeq, res.auditHash = p.auditSeq, p.auditHash
+	return res, nil
 }
 
 // commitLoop commits the prepared batches in the order the loop prepared

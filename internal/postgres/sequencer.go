@@ -71,6 +71,10 @@ func MaxWait(d time.Duration) Option {
 	}
 }
 
+// HoldHead makes every batch run under the register's head throughout, as
+// before batches were prepared ahead of it (ahead.go): for comparison.
+func HoldHead() Option { return func(q *sequencer) { q.holdHead = true } }
+
 // errClosed answers writes that come after Close.
 var errClosed = errors.New("the register's sequencer is closed")
 
@@ -109,6 +113,10 @@ type sequencer struct {
 	// and committed as prepared, missed (prepared on a wrong forecast and
 	// run again under the head), or run under the head throughout.
 	ahead *prometheus.CounterVec
+	// steps times a batch's steps: prepare (its writes run ahead of the
+	// head) and head (from taking the head to its commit's answer, the
+	// writes' own code included when the batch runs under the head).
+	steps *prometheus.HistogramVec
 
 	// committed is the log size after this instance's last commit: what a
 	// read on a replica must see for a client to read its own writes.
@@ -125,6 +133,7 @@ type sequencer struct {
 	// commitLoop (one at a time), those not yet answered, and the epoch
 	// that a batch not committed as prepared moves on.
 	fc          forecast
+	holdHead    bool
 	aheadDB     *gorm.DB
 	commits     chan *prepared
 	commitsDone chan struct{}
@@ -147,6 +156,11 @@ func newSequencer(s *Store, opts ...Option) *sequencer {
 			Name: "registry_sequencer_batches_total",
 			Help: "Sequencer batches of writes by how they met the register's head: prepared ahead of it and committed as prepared, missed (prepared, then run again under the head), or held (run under the head throughout).",
 		}, []string{"path"}),
+		steps: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "registry_sequencer_step_seconds",
+			Help:    "Time a sequencer batch of writes spends preparing ahead of the register's head (prepare) and holding it (head).",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
+		}, []string{"step"}),
 	}
 	for _, o := range opts {
 		o(q)
@@ -166,7 +180,7 @@ func (s *Store) Collectors() []prometheus.Collector {
 	if s.replicas != nil {
 		rs = s.replicas.collectors()
 	}
-	return append(rs, s.seq.batchSize, s.seq.reruns, s.seq.ahead, newBackupCollector(s.db),
+	return append(rs, s.seq.batchSize, s.seq.reruns, s.seq.ahead, s.seq.steps, newBackupCollector(s.db),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "registry_similar_names",
 			Help: "Grantor names in this instance's similar-names index.",
@@ -219,9 +233,9 @@ func (q *sequencer) run(batch []*request) error {
 	if q.fc.valid && q.fc.epoch != q.epoch.Load() {
 		q.fc.valid = false
 	}
-	if q.fc.valid && len(writes) > 0 {
+	if q.fc.valid && !q.holdHead && len(writes) > 0 {
 		if p, ok := q.prepare(writes, searches, q.fc); ok {
-			q.fc = q.fc.after(p.end, p.pending)
+			q.fc = q.fc.after(p)
 			q.inflight.Add(1)
 			q.commits <- p
 			return nil
@@ -251,7 +265,7 @@ func (q *sequencer) run(batch []*request) error {
 	if err == nil {
 		// Nothing else is in flight: the next batch may follow this one.
 		q.fc = forecast{valid: true, epoch: q.epoch.Load(), head: res.end, server: res.server,
-			earlier: []map[int64]translog.Hash{res.pending}}
+			auditSeq: res.auditSeq, auditHash: res.auditHash, earlier: []map[int64]translog.Hash{res.pending}}
 	}
 	q.finish(writes, searches, res, err)
 	return nil
@@ -374,9 +388,12 @@ type batchResult struct {
 	errs    []error
 	durable func()
 	server  int64
-	// end is the head the batch left, and pending the log hashes it added.
-	end     head
-	pending map[int64]translog.Hash
+	// end is the head the batch left, and pending the log hashes it added;
+	// auditSeq and auditHash are the audit chain's head it left.
+	end       head
+	pending   map[int64]translog.Hash
+	auditSeq  int64
+	auditHash []byte
 }
 
 // result is what a batch that committed gives back (batchResult).
@@ -404,7 +421,10 @@ func (q *sequencer) together(batch []*request, searches int) (res batchResult, e
 	pending := map[int64]translog.Hash{}
 	var names []grantorName
 	var end head
+	var auditSeq int64
+	var auditHash []byte
 	// On a connection of its own, in three round trips (batchtx.go).
+	start := time.Now()
 	err = func() error {
 		btx, err := s.beginBatch(ctx)
 		if err != nil {
@@ -451,12 +471,16 @@ func (q *sequencer) together(batch []*request, searches int) (res batchResult, e
 			return err
 		}
 		names = buf.names
+		auditSeq, auditHash = buf.auditSeq, buf.auditHash
 		return nil
 	}()
 	if err != nil {
 		return batchResult{}, err
 	}
-	return q.result(stamps, errs, server, end, pending, names), nil
+	q.steps.WithLabelValues("head").Observe(time.Since(start).Seconds())
+	res = q.result(stamps, errs, server, end, pending, names)
+	res.auditSeq, res.auditHash = auditSeq, auditHash
+	return res, nil
 }
 
 // batchView is the store as one write of a batch sees it: statements on db,

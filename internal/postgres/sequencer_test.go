@@ -187,20 +187,23 @@ func TestSequencerBatchesWrites(t *testing.T) {
 }
 
 // BenchmarkSequencer sends writes (an event with its log hashes and an
-// audit entry) from 64 goroutines, batched and one transaction each: the
-// ratio is what batching buys at the database.
+// audit entry) from 64 goroutines: batched (prepared ahead of the head),
+// batched under the head throughout, and one transaction each. The ratios
+// are what preparing ahead and batching buy.
 func BenchmarkSequencer(b *testing.B) {
 	for _, c := range []struct {
-		name  string
-		batch int
-	}{{"batched", 256}, {"alone", 1}} {
+		name string
+		opts []postgres.Option
+	}{{"batched", nil}, {"held", []postgres.Option{postgres.HoldHead()}}, {"alone", []postgres.Option{postgres.MaxBatch(1)}}} {
 		b.Run(c.name, func(b *testing.B) {
 			_, gdb := pgtest.Open(b)
-			store, err := postgres.New(gdb, time.Now, postgres.MaxBatch(c.batch))
+			store, err := postgres.New(gdb, time.Now, c.opts...)
 			if err != nil {
 				b.Fatal(err)
 			}
 			defer store.Close()
+			metrics := prometheus.NewRegistry()
+			metrics.MustRegister(store.Collectors()...)
 			ctx := context.Background()
 			b.SetParallelism(32) // 64 goroutines on 2 cores
 			b.ResetTimer()
@@ -219,7 +222,40 @@ func BenchmarkSequencer(b *testing.B) {
 					}
 				}
 			})
+			b.StopTimer()
+			reportSteps(b, metrics)
 		})
+	}
+}
+
+// reportSteps reports how long the sequencer held the head and prepared
+// ahead of it, a write, the writes a batch, and the share of batches
+// committed as prepared.
+func reportSteps(b *testing.B, metrics *prometheus.Registry) {
+	families, err := metrics.Gather()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var prepared, batches float64
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			switch f.GetName() {
+			case "registry_sequencer_batch_writes":
+				if h := m.GetHistogram(); m.GetLabel()[0].GetValue() == "committed" && h.GetSampleCount() > 0 {
+					b.ReportMetric(h.GetSampleSum()/float64(h.GetSampleCount()), "writes/batch")
+				}
+			case "registry_sequencer_step_seconds":
+				b.ReportMetric(m.GetHistogram().GetSampleSum()*1e6/float64(b.N), m.GetLabel()[0].GetValue()+"-µs/op")
+			case "registry_sequencer_batches_total":
+				if m.GetLabel()[0].GetValue() == "prepared" {
+					prepared = m.GetCounter().GetValue()
+				}
+				batches += m.GetCounter().GetValue()
+			}
+		}
+	}
+	if batches > 0 {
+		b.ReportMetric(prepared/batches, "prepared/batch")
 	}
 }
 
@@ -364,12 +400,21 @@ func TestPreparedBatches(t *testing.T) {
 		}
 		wg.Wait()
 	}
-	for range 4 {
+	extra := 0
+	for i := range 6 {
 		// Two batches on a, the second prepared after the first; then
-		// one write of b's, which a's next forecast does not know.
+		// one write of b's, or an audit entry appended outside the
+		// sequencer, which a's next forecast does not know.
 		batch(a, 4)
 		batch(a, 4)
-		batch(b, 1)
+		if i%2 == 0 {
+			batch(b, 1)
+		} else {
+			extra++
+			if err := a.InsertAudit(ctx, audit.Entry{At: time.Now(), Actor: audit.System, Action: "test.outside", Outcome: audit.Success}); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	// Both instances at once, taking turns at the head.
 	var wg sync.WaitGroup
@@ -431,8 +476,8 @@ func TestPreparedBatches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(records) != total {
-		t.Fatalf("%d audit entries, want %d", len(records), total)
+	if len(records) != total+extra {
+		t.Fatalf("%d audit entries, want %d", len(records), total+extra)
 	}
 	prev := audit.ChainStart
 	for i := range records {

@@ -115,10 +115,11 @@ type noDatabase struct{}
 func (noDatabase) Connect(context.Context) (driver.Conn, error) { return nil, errNeedsHead }
 func (noDatabase) Driver() driver.Driver                        { return nil }
 
-// aheadDB is the statement handle of prepared writes' views.
-func (s *Store) aheadDB() *gorm.DB {
+// aheadDB is the statement handle of prepared writes' views, on pool
+// (which never connects).
+func (s *Store) aheadDB(pool *sql.DB) *gorm.DB {
 	db := s.db.Session(&gorm.Session{NewDB: true, Context: context.Background()})
-	db.Statement.ConnPool = sql.OpenDB(noDatabase{})
+	db.Statement.ConnPool = pool
 	return db
 }
 
@@ -135,7 +136,8 @@ func (q *sequencer) prepare(writes, searches []*request, fc forecast) (p *prepar
 	}
 	buf := &writeBuffer{ctx: context.Background(), shared: true, ahead: true}
 	if q.aheadDB == nil {
-		q.aheadDB = s.aheadDB()
+		q.aheadPool = sql.OpenDB(noDatabase{})
+		q.aheadDB = s.aheadDB(q.aheadPool)
 	}
 	for i, r := range writes {
 		if err := r.ctx.Err(); err != nil {

@@ -135,6 +135,7 @@ type sequencer struct {
 	fc          forecast
 	holdHead    bool
 	aheadDB     *gorm.DB
+	aheadPool   *sql.DB
 	commits     chan *prepared
 	commitsDone chan struct{}
 	inflight    sync.WaitGroup
@@ -207,6 +208,9 @@ func (q *sequencer) close() {
 	q.queue.close()
 	close(q.commits)
 	<-q.commitsDone
+	if q.aheadPool != nil {
+		q.aheadPool.Close()
+	}
 	q.durable.close()
 	q.searching.Wait()
 	q.appender.close()

@@ -24,6 +24,10 @@ import (
 // BasePath is where version 1 of the API lives.
 const BasePath = "/api/v1"
 
+// DefaultMaxBodyBytes bounds a request's body (the API's and the pages'
+// forms) where the configuration says nothing (max_body_bytes).
+const DefaultMaxBodyBytes int64 = 1 << 20
+
 // Options configure the handler in front of the API and the pages.
 type Options struct {
 	Logger *slog.Logger

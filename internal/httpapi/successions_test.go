@@ -17,6 +17,7 @@ import (
 // noticed to both organizations), those cancelled meanwhile fail, and the
 // progress says so.
 func TestSuccession(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("passes 10,000 registrations")
 	}

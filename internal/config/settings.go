@@ -15,7 +15,6 @@ import (
 
 	"github.com/movable-registry/registry/internal/httpx"
 	"github.com/movable-registry/registry/internal/registry"
-	"github.com/movable-registry/registry/internal/web"
 )
 
 // A setting is one of registryd's settings: its key in the settings file,
@@ -284,7 +283,7 @@ var settings = []setting{
 		return nil
 	}),
 	flag("web.secure_cookies", "REGISTRY_SECURE_COOKIES", func(c *Config) *bool { return &c.Web.SecureCookies }).byDefault("false"),
-	duration("web.session_ttl", "REGISTRY_SESSION_TTL", func(c *Config) *time.Duration { return &c.Web.SessionTTL }).byDefault(web.DefaultSessionTTL.String()).
+	duration("web.session_ttl", "REGISTRY_SESSION_TTL", func(c *Config) *time.Duration { return &c.Web.SessionTTL }).byDefault(httpx.DefaultSessionTTL.String()).
 		must(atLeast(func(c *Config) time.Duration { return c.Web.SessionTTL }, time.Second, "must be at least 1s")),
 	list("trusted_proxies", "REGISTRY_TRUSTED_PROXIES", func(c *Config) *[]string { return &c.TrustedProxies }).must(func(c *Config) error {
 		for i, p := range c.TrustedProxies {

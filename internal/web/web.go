@@ -41,7 +41,7 @@ type Options struct {
 	// MaxBodyBytes limits a form's body (httpx.DefaultMaxBodyBytes unless
 	// set).
 	MaxBodyBytes int64
-	// SessionTTL is how long a sign-in lasts (DefaultSessionTTL unless
+	// SessionTTL is how long a sign-in lasts (httpx.DefaultSessionTTL unless
 	// set, and never longer than the registry's token lifetime).
 	SessionTTL time.Duration
 	// Certificates makes the PDF certificates (unsigned, with
@@ -61,10 +61,6 @@ type site struct {
 	mux   *http.ServeMux
 }
 
-// DefaultSessionTTL is how long a sign-in on the pages lasts where the
-// configuration says nothing (web.session_ttl).
-const DefaultSessionTTL = 12 * time.Hour
-
 // New returns the handler of the web interface.
 func New(svc *registry.Service, opts Options) (http.Handler, error) {
 	if opts.Logger == nil {
@@ -74,7 +70,7 @@ func New(svc *registry.Service, opts Options) (http.Handler, error) {
 		opts.MaxBodyBytes = httpx.DefaultMaxBodyBytes
 	}
 	if opts.SessionTTL <= 0 {
-		opts.SessionTTL = DefaultSessionTTL
+		opts.SessionTTL = httpx.DefaultSessionTTL
 	}
 	if opts.Certificates == nil {
 		opts.Certificates = certpdf.New(certpdf.Options{})

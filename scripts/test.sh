@@ -83,7 +83,13 @@ export REGISTRY_SCREENSHOTS="${REGISTRY_SCREENSHOTS:-$root/artifacts/screenshots
 # (TEST_PARALLEL), whatever the CPUs. More would not fit the server: at
 # eight, cmd/registryd's tests alone held over 70 of its 100 connections.
 parallel=${TEST_PARALLEL:-4}
-go test -count=1 -parallel "$parallel" "$@" ./...
+# -vet=off: make lint runs go vet over the same packages (CI runs make lint
+# before make test), with every check that go test's subset has; go test
+# would vet each test package again (unless the build cache holds its last
+# result) before running it. TEST_VET= (empty) puts go test's own checks
+# back; TEST_VET=<checks> is go test's -vet list.
+vet=${TEST_VET-off}
+go test -count=1 -vet="$vet" -parallel "$parallel" "$@" ./...
 # The deployment files, read by the parsers of the tools that run them (a
 # module of its own, so that the registry's build does not carry them).
-(cd deployments/check && go test -count=1 -parallel "$parallel" "$@" ./...)
+(cd deployments/check && go test -count=1 -vet="$vet" -parallel "$parallel" "$@" ./...)

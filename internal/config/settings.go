@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/movable-registry/registry/internal/httpx"
 	"github.com/movable-registry/registry/internal/registry"
 )
 
@@ -194,7 +195,7 @@ var settings = []setting{
 		must(longSecret(func(c *Config) string { return c.AdminToken })),
 	duration("token_ttl", "REGISTRY_TOKEN_TTL", func(c *Config) *time.Duration { return &c.TokenTTL }).byDefault(registry.DefaultConfig().TokenTTL.String()).
 		must(atLeast(func(c *Config) time.Duration { return c.TokenTTL }, time.Minute, "must be at least 1m")),
-	byteCount("max_body_bytes", "REGISTRY_MAX_BODY_BYTES", func(c *Config) *int64 { return &c.MaxBodyBytes }).byDefault("1048576").
+	byteCount("max_body_bytes", "REGISTRY_MAX_BODY_BYTES", func(c *Config) *int64 { return &c.MaxBodyBytes }).byDefault(strconv.FormatInt(httpx.DefaultMaxBodyBytes, 10)).
 		must(atLeast(func(c *Config) int64 { return c.MaxBodyBytes }, 1, "must be positive")),
 	number("large_bodies.concurrent", "REGISTRY_LARGE_BODIES_CONCURRENT", func(c *Config) *int { return &c.LargeBodies.Concurrent }).byDefault(cpus).
 		must(atLeast(func(c *Config) int { return c.LargeBodies.Concurrent }, 1, "must be at least 1")),
@@ -282,7 +283,7 @@ var settings = []setting{
 		return nil
 	}),
 	flag("web.secure_cookies", "REGISTRY_SECURE_COOKIES", func(c *Config) *bool { return &c.Web.SecureCookies }).byDefault("false"),
-	duration("web.session_ttl", "REGISTRY_SESSION_TTL", func(c *Config) *time.Duration { return &c.Web.SessionTTL }).byDefault("12h").
+	duration("web.session_ttl", "REGISTRY_SESSION_TTL", func(c *Config) *time.Duration { return &c.Web.SessionTTL }).byDefault(httpx.DefaultSessionTTL.String()).
 		must(atLeast(func(c *Config) time.Duration { return c.Web.SessionTTL }, time.Second, "must be at least 1s")),
 	list("trusted_proxies", "REGISTRY_TRUSTED_PROXIES", func(c *Config) *[]string { return &c.TrustedProxies }).must(func(c *Config) error {
 		for i, p := range c.TrustedProxies {

@@ -17,6 +17,7 @@ import (
 // their places exactly as alone. The same request again with its
 // Idempotency-Key gets the same answer and changes nothing more.
 func TestBulkChanges(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("changes 1,000")
 	}

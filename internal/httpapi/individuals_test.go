@@ -26,6 +26,7 @@ func individualGrantor(idNumber string) map[string]any {
 }
 
 func TestIndividualAccounts(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	bank := e.newAccount(usccs[0], "registrant", "searcher")
 	other := e.newAccount(usccs[1], "searcher")

@@ -17,6 +17,7 @@ import (
 // the service sends: a new code needs a row saying what a client does
 // about it, and a code gone takes its row with it.
 func TestTheGuideExplainsEveryProblemCode(t *testing.T) {
+	t.Parallel()
 	documented := documentedProblemCodes(t)
 	guide, err := os.ReadFile("../../docs/integrating.md")
 	if err != nil {

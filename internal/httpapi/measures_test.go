@@ -18,6 +18,7 @@ import (
 // grantor agreed; and what the parties may agree to register besides.
 
 func TestFilingUnderTheMeasures(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	bank := e.newAccount(usccs[0], "registrant", "searcher")
 
@@ -135,6 +136,7 @@ func TestFilingUnderTheMeasures(t *testing.T) {
 // such a register holds it; it is read, amended, extended, found and
 // replayed as before.
 func TestRegistrationsFiledBeforeTheMeasures(t *testing.T) {
+	t.Parallel()
 	// Extensions at any time while effective, as registryd's default.
 	e := newEnvWith(t, func(c *registry.Config) { c.ExtensionWindowDays = 0 })
 	bank := e.newAccount(usccs[0], "registrant", "searcher")

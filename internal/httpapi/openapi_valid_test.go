@@ -132,6 +132,7 @@ func checkAnswer(t testing.TB, req *http.Request, w *httptest.ResponseRecorder) 
 // the document's shared InternalError declares it, with the request's id
 // in the body as in X-Request-Id.
 func TestInternalErrorIsAsDocumented(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	if _, err := e.db.Exec(`ALTER TABLE organizations RENAME TO organizations_gone`); err != nil {
 		t.Fatal(err)

@@ -34,7 +34,8 @@ import (
 // client addresses, the limit per address, headers, metrics) is httpx's,
 // in front of it.
 type Options struct {
-	// MaxBodyBytes limits request bodies (default 1 MiB).
+	// MaxBodyBytes limits request bodies (httpx.DefaultMaxBodyBytes
+	// unless set).
 	MaxBodyBytes int64
 	// MaxListBytes bounds a list's answer (default 4 MiB): it ends before
 	// the item that would pass it, with next_cursor there.
@@ -176,7 +177,7 @@ const BasePath = httpx.BasePath
 // address.
 func NewRouter(svc *registry.Service, opts Options) http.Handler {
 	if opts.MaxBodyBytes <= 0 {
-		opts.MaxBodyBytes = 1 << 20
+		opts.MaxBodyBytes = httpx.DefaultMaxBodyBytes
 	}
 	if opts.MaxListBytes <= 0 {
 		opts.MaxListBytes = MaxListBytes

@@ -24,6 +24,15 @@ import (
 // BasePath is where version 1 of the API lives.
 const BasePath = "/api/v1"
 
+// DefaultMaxBodyBytes bounds a request's body (the API's and the pages'
+// forms) where the configuration says nothing (max_body_bytes).
+const DefaultMaxBodyBytes int64 = 1 << 20
+
+// DefaultSessionTTL is how long a sign-in on the pages lasts where the
+// configuration says nothing (web.session_ttl). It is here, not in web,
+// so that the settings table takes it without the pages' dependencies.
+const DefaultSessionTTL = 12 * time.Hour
+
 // Options configure the handler in front of the API and the pages.
 type Options struct {
 	Logger *slog.Logger

@@ -15,6 +15,7 @@ import (
 // bad number of months is refused once, at the field, changing nothing;
 // and a CSV of amendments is made row by row. In both languages.
 func TestBulkChangesPage(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	bank := s.bank("registrant")
 	grantor := uscc("91310115MA1K3YJ1X")

@@ -289,6 +289,7 @@ func TestASearchSentAfterTheSessionEndedKeepsWhatWasTyped(t *testing.T) {
 // beside each field and in the summary, in each language; with them it
 // files, and the registration's page shows them.
 func TestFilingFormAsksWhatTheMeasuresAskFor(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	bank := s.bank("registrant")
 	for _, lang := range []string{"zh", "en"} {

@@ -11,6 +11,7 @@ import (
 )
 
 func TestAnIndividualSignsUpAndObjectsAsAGrantor(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	admin := s.staff("admin")
 	bank := s.bank("registrant", "searcher")
@@ -93,6 +94,7 @@ func TestAnIndividualSignsUpAndObjectsAsAGrantor(t *testing.T) {
 // that shows the whole number, and the objection to a registration that
 // names the individual as its grantor.
 func TestBrowserIndividual(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("browser flows take a while")
 	}

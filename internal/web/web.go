@@ -38,10 +38,11 @@ type Options struct {
 	// Strict makes a missing translation an error instead of a fallback;
 	// tests turn it on.
 	Strict bool
-	// MaxBodyBytes limits a form's body (default 1 MiB).
+	// MaxBodyBytes limits a form's body (httpx.DefaultMaxBodyBytes unless
+	// set).
 	MaxBodyBytes int64
-	// SessionTTL is how long a sign-in lasts (default 12 hours, and never
-	// longer than the registry's token lifetime).
+	// SessionTTL is how long a sign-in lasts (httpx.DefaultSessionTTL unless
+	// set, and never longer than the registry's token lifetime).
 	SessionTTL time.Duration
 	// Certificates makes the PDF certificates (unsigned, with
 	// certpdf.DefaultFonts, when nil).
@@ -66,10 +67,10 @@ func New(svc *registry.Service, opts Options) (http.Handler, error) {
 		opts.Logger = slog.Default()
 	}
 	if opts.MaxBodyBytes <= 0 {
-		opts.MaxBodyBytes = 1 << 20
+		opts.MaxBodyBytes = httpx.DefaultMaxBodyBytes
 	}
 	if opts.SessionTTL <= 0 {
-		opts.SessionTTL = 12 * time.Hour
+		opts.SessionTTL = httpx.DefaultSessionTTL
 	}
 	if opts.Certificates == nil {
 		opts.Certificates = certpdf.New(certpdf.Options{})

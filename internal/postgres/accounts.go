@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"strings"
 	"time"
@@ -244,18 +245,21 @@ func (s *Store) TokenPrincipal(ctx context.Context, hash []byte, now time.Time) 
 		LastUsed                                                                       *time.Time
 		ExpiresAt                                                                      time.Time
 	}
-	res := s.q(ctx).Raw(`
-		SELECT t.id AS token_id, t.last_used_at AS last_used, t.expires_at, u.id AS user_id, u.organization_id, o.uscc AS organization_uscc, o.id_number AS organization_id_number,
-		       array_to_string(u.roles, ',') AS roles
+	// Every request with a token reads it: straight through pgx, with no
+	// GORM statement built each time.
+	err := s.readRow(ctx, `
+		SELECT t.id::text, t.last_used_at, t.expires_at, u.id::text, u.organization_id::text, COALESCE(o.uscc, ''), COALESCE(o.id_number, ''),
+		       array_to_string(u.roles, ',')
 		FROM tokens t JOIN users u ON u.id = t.user_id JOIN organizations o ON o.id = u.organization_id
-		WHERE t.hash = ? AND t.expires_at > ? AND t.revoked_at IS NULL AND u.suspended_at IS NULL AND o.status = 'active'
+		WHERE t.hash = $1 AND t.expires_at > $2 AND t.revoked_at IS NULL AND u.suspended_at IS NULL AND o.status = 'active'
 		  AND (o.kind = 'registry' OR NOT u.roles && ARRAY['admin', 'auditor'])
-		  AND (o.kind <> 'individual' OR NOT u.roles && ARRAY['registrant'])`, hash, now).Scan(&r)
-	if res.Error != nil {
-		return auth.Principal{}, translate(res.Error)
-	}
-	if res.RowsAffected == 0 {
+		  AND (o.kind <> 'individual' OR NOT u.roles && ARRAY['registrant'])`, []any{hash, now},
+		&r.TokenID, &r.LastUsed, &r.ExpiresAt, &r.UserID, &r.OrganizationID, &r.OrganizationUSCC, &r.OrganizationIDNumber, &r.Roles)
+	if errors.Is(err, sql.ErrNoRows) {
 		return auth.Principal{}, registry.ErrUnauthenticated
+	}
+	if err != nil {
+		return auth.Principal{}, translate(err)
 	}
 	if r.LastUsed == nil || now.Sub(*r.LastUsed) >= touchEvery {
 		if err := s.w(ctx).Exec("UPDATE tokens SET last_used_at = ? WHERE id = ?", now, r.TokenID).Error; err != nil {

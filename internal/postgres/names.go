@@ -287,17 +287,20 @@ func (s *Store) SimilarNames(ctx context.Context, q registry.SimilarQuery, limit
 	if err != nil {
 		return nil, err
 	}
-	rows, err := sqlDB.QueryContext(ctx, liveNamesSQL, keys, q.AsOf, q.IncludeInactive)
-	if err != nil {
-		return nil, translate(err)
-	}
-	defer rows.Close()
-	for rows.Next() && len(out) < limit {
-		var k string
-		if err := rows.Scan(&k); err != nil {
-			return nil, err
+	err = onPgx(ctx, sqlDB, func(c *pgx.Conn) error {
+		rows, err := c.Query(ctx, liveNamesSQL, keys, q.AsOf, q.IncludeInactive)
+		if err != nil {
+			return err
 		}
-		out = append(out, byKey[k])
-	}
-	return out, translate(rows.Err())
+		defer rows.Close()
+		for rows.Next() && len(out) < limit {
+			var k string
+			if err := rows.Scan(&k); err != nil {
+				return err
+			}
+			out = append(out, byKey[k])
+		}
+		return rows.Err()
+	})
+	return out, translate(err)
 }

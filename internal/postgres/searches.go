@@ -4,15 +4,19 @@ import (
 	"cmp"
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"database/sql/driver"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/gorm"
 
 	"github.com/movable-registry/registry/internal/audit"
@@ -163,51 +167,133 @@ func (s *Store) FindRegistrations(ctx context.Context, q registry.Query, first i
 	if query == "" {
 		return nil, nil, nil
 	}
-	// Straight to the connection (the transaction's, inside one): the
-	// busiest statement of all is not built again by GORM each time.
 	db := s.q(ctx)
 	if db.Error != nil {
 		return nil, nil, translate(db.Error)
+	}
+	f := finder{how: how}
+	// Outside a transaction, on pgx's own connection: no GORM, and none of
+	// database/sql's conversions of every column of every row. The pool is
+	// the one the view reads on, a replica's when the search was sent to
+	// one. Inside a transaction (a search with an idempotency key), on the
+	// transaction's connection through database/sql.
+	if pool, ok := db.Statement.ConnPool.(*sql.DB); ok {
+		err := onPgx(ctx, pool, func(c *pgx.Conn) error {
+			rows, err := c.Query(ctx, numbered(query), args...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var r foundRow
+				if err := rows.Scan(r.dest()...); err != nil {
+					return err
+				}
+				f.add(&r)
+			}
+			return rows.Err()
+		})
+		if err != nil {
+			return nil, nil, translate(err)
+		}
+		return f.sorted()
 	}
 	rows, err := db.Statement.ConnPool.QueryContext(ctx, numbered(query), args...)
 	if err != nil {
 		return nil, nil, translate(err)
 	}
 	defer rows.Close()
-	var matches []registry.Match
-	var events []registry.EventRecord
-	seen := map[string]bool{}
 	for rows.Next() {
-		var number, role string
-		var index *int64
-		var ev eventRow
-		var at *time.Time
-		var typ, evNumber *string
-		if err := rows.Scan(&number, &role, &index, &evNumber, &typ, &at, &ev.OrganizationID, &ev.UserID, &ev.Record, &ev.ErasedAt); err != nil {
+		var r foundRow
+		if err := rows.Scan(r.dest()...); err != nil {
 			return nil, nil, err
 		}
-		if !seen[number] {
-			seen[number] = true
-			m := registry.Match{RegistrationNumber: number, MatchedBy: how}
-			if role == registry.RoleFormerGrantor {
-				m.MatchedBy = matchFormerName
-			}
-			matches = append(matches, m)
-		}
-		if index != nil {
-			ev.LogIndex, ev.Number, ev.RegistrationNumber, ev.Type, ev.RegisteredAt = *index, *evNumber, number, *typ, *at
-			events = append(events, ev.toDomain())
-		}
+		f.add(&r)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, nil, translate(err)
 	}
-	// Sorted here rather than by the statement, whose sorts cost more to
-	// set up than to run: registrations in registration order, and events
-	// in log order, as replay reads them.
-	slices.SortFunc(matches, func(a, b registry.Match) int { return strings.Compare(a.RegistrationNumber, b.RegistrationNumber) })
-	slices.SortFunc(events, func(a, b registry.EventRecord) int { return cmp.Compare(a.LogIndex, b.LogIndex) })
-	return matches, events, nil
+	return f.sorted()
+}
+
+// readRow reads one row of a statement with $n placeholders into dest
+// (sql.ErrNoRows if there is none): outside a transaction straight through
+// pgx, inside one on its connection.
+func (s *Store) readRow(ctx context.Context, query string, args []any, dest ...any) error {
+	db := s.q(ctx)
+	if db.Error != nil {
+		return db.Error
+	}
+	if pool, ok := db.Statement.ConnPool.(*sql.DB); ok {
+		return onPgx(ctx, pool, func(c *pgx.Conn) error { return c.QueryRow(ctx, query, args...).Scan(dest...) })
+	}
+	return db.Statement.ConnPool.QueryRowContext(ctx, query, args...).Scan(dest...)
+}
+
+// onPgx runs fn on one of pool's connections as pgx's own.
+func onPgx(ctx context.Context, pool *sql.DB, fn func(*pgx.Conn) error) error {
+	conn, err := pool.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(driverConn any) error {
+		c, ok := driverConn.(*stdlib.Conn)
+		if !ok {
+			return errors.New("not a pgx connection")
+		}
+		return fn(c.Conn())
+	})
+}
+
+// foundRow is a row of findSQL: a registration found, how, and one of its
+// events (none for a registration past the first page).
+type foundRow struct {
+	number, role  string
+	index         *int64
+	ev            eventRow
+	at            *time.Time
+	typ, evNumber *string
+}
+
+func (r *foundRow) dest() []any {
+	return []any{&r.number, &r.role, &r.index, &r.evNumber, &r.typ, &r.at, &r.ev.OrganizationID, &r.ev.UserID, &r.ev.Record, &r.ev.ErasedAt}
+}
+
+// finder gathers findSQL's rows into matches and events.
+type finder struct {
+	how     string
+	matches []registry.Match
+	events  []registry.EventRecord
+	seen    map[string]bool
+}
+
+func (f *finder) add(r *foundRow) {
+	if f.seen == nil {
+		f.seen = map[string]bool{}
+	}
+	if !f.seen[r.number] {
+		f.seen[r.number] = true
+		m := registry.Match{RegistrationNumber: r.number, MatchedBy: f.how}
+		if r.role == registry.RoleFormerGrantor {
+			m.MatchedBy = matchFormerName
+		}
+		f.matches = append(f.matches, m)
+	}
+	if r.index != nil {
+		ev := &r.ev
+		ev.LogIndex, ev.Number, ev.RegistrationNumber, ev.Type, ev.RegisteredAt = *r.index, *r.evNumber, r.number, *r.typ, *r.at
+		f.events = append(f.events, ev.toDomain())
+	}
+}
+
+// sorted returns what was found sorted here rather than by the statement,
+// whose sorts cost more to set up than to run: registrations in
+// registration order, and events in log order, as replay reads them.
+func (f *finder) sorted() ([]registry.Match, []registry.EventRecord, error) {
+	slices.SortFunc(f.matches, func(a, b registry.Match) int { return strings.Compare(a.RegistrationNumber, b.RegistrationNumber) })
+	slices.SortFunc(f.events, func(a, b registry.EventRecord) int { return cmp.Compare(a.LogIndex, b.LogIndex) })
+	return f.matches, f.events, nil
 }
 
 // LogSizeAt counts the events registered at or before t. Log positions and

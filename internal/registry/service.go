@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -381,13 +382,13 @@ func (s *Service) Authenticate(ctx context.Context, token string) (auth.Principa
 // canonical encodes v as the registry's canonical JSON (fixed field order,
 // no HTML escaping).
 func canonical(v any) []byte {
-	var b strings.Builder
+	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
 		panic(err) // only our own plain structs are encoded
 	}
-	return []byte(strings.TrimSuffix(b.String(), "\n"))
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")) // the buffer's own bytes: no copy
 }
 
 // crockford is Crockford's base32 alphabet: no I, L, O or U to misread.

@@ -48,3 +48,18 @@ func TestFormatNumber(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestTimeJSONForm: a Time written digit by digit is exactly the layout's
+// form, in UTC, for any year (outside four digits, as time.Format writes it).
+func TestTimeJSONForm(t *testing.T) {
+	for _, at := range []time.Time{
+		time.Date(2026, 1, 2, 3, 4, 5, 6007000, time.UTC), time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.FixedZone("x", 3600)), cst(2026, 12, 31, 23, 59),
+		time.Date(12026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(-5, 1, 1, 0, 0, 0, 0, time.UTC),
+	} {
+		got, err := Time{at}.MarshalJSON()
+		if want := `"` + at.UTC().Format(TimeLayout) + `"`; err != nil || string(got) != want {
+			t.Errorf("%v: %s (%v), want %s", at, got, err, want)
+		}
+	}
+}

@@ -859,6 +859,24 @@ func (e SignUpUserRoles) Valid() bool {
 	}
 }
 
+// Defines values for StandingObjectionStatus.
+const (
+	StandingObjectionStatusActive     StandingObjectionStatus = "active"
+	StandingObjectionStatusLitigating StandingObjectionStatus = "litigating"
+)
+
+// Valid indicates whether the value is a known member of the StandingObjectionStatus enum.
+func (e StandingObjectionStatus) Valid() bool {
+	switch e {
+	case StandingObjectionStatusActive:
+		return true
+	case StandingObjectionStatusLitigating:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for StatisticsBy.
 const (
 	StatisticsByKind     StatisticsBy = "kind"
@@ -1385,6 +1403,9 @@ type Certificate struct {
 
 	// Number the number in its stored form of 20 digits
 	Number string `json:"number"`
+
+	// Objections the objections (异议登记) that stand against the registration now, while it is effective: the registration is disputed, and whoever relies on the certificate must know; absent when none stands
+	Objections *[]StandingObjection `json:"objections,omitempty"`
 
 	// RegisteredAt when the registration was registered; absent for a search certificate
 	RegisteredAt *time.Time `json:"registered_at,omitempty"`
@@ -2168,6 +2189,23 @@ type SignedUp struct {
 	Organization Organization `json:"organization"`
 	User         User         `json:"user"`
 }
+
+// StandingObjection defines model for StandingObjection.
+type StandingObjection struct {
+	FiledAt time.Time `json:"filed_at"`
+
+	// LapsesAt when an active objection lapses; absent once litigating
+	LapsesAt *time.Time `json:"lapses_at,omitempty"`
+
+	// Number the objection's own number
+	Number string `json:"number"`
+
+	// Status active: it lapses at lapses_at unless a case notice follows; litigating: a court or arbitrator accepted the case, and it stands until the case ends
+	Status StandingObjectionStatus `json:"status"`
+}
+
+// StandingObjectionStatus active: it lapses at lapses_at unless a case notice follows; litigating: a court or arbitrator accepted the case, and it stands until the case ends
+type StandingObjectionStatus string
 
 // Statistics defines model for Statistics.
 type Statistics struct {

@@ -148,7 +148,7 @@ func samplePages() map[string]func() (any, url.Values) {
 		"changes": func() (any, url.Values) {
 			return changesPage{Key: "k", Reasons: registry.CancellationReasons, Columns: []string{"number", "if_match"},
 					Page: registry.RegistrationPage{Items: []registry.Registration{reg}}, Made: 1,
-					Rows: []changeRow{{Row: 1, Number: reg.Number, Status: "effective", Version: 2}, {Row: 2, Number: reg.Number, Problems: []string{"412 changed"}}}},
+					Rows: []changeRow{{Row: 1, Number: reg.Number, Outcome: "extended", Code: 200, Status: "effective", Version: 2}, {Row: 2, Number: reg.Number, Outcome: "refused", Code: 412, Problems: []string{"changed"}}}},
 				url.Values{"op": {"extend"}, "period_months": {"12"}}
 		},
 		"statistics": func() (any, url.Values) {

@@ -133,6 +133,19 @@ func TestIndividualAccounts(t *testing.T) {
 			t.Errorf("GET of someone else's registration by the individual shows %v", got)
 		}
 	})
+	t.Run("it is told of a registration that names it, as an organization is", func(t *testing.T) {
+		// Notices are stored with their event, and the filing answered
+		// after: they are there already.
+		var filed []string
+		for _, n := range list(e.must(200, e.do("GET", "/notifications", person, nil))["items"]) {
+			if n := n.(map[string]any); n["kind"] == "registration_filed" {
+				filed = append(filed, n["registration_number"].(string))
+			}
+		}
+		if !slices.Equal(filed, []string{named}) {
+			t.Errorf("the individual's filing notices name %v, want only %s", filed, named)
+		}
+	})
 	t.Run("it objects as a grantor, and needs an interest elsewhere", func(t *testing.T) {
 		o := e.must(201, e.do("POST", "/registrations/"+named+"/objections", person, map[string]any{"statement": "我从未设立此项担保。"}))
 		if o["status"] != "active" || o["by"].(map[string]any)["organization_id"] != id {

@@ -23,7 +23,8 @@ func (s *Store) InsertNotification(ctx context.Context, n registry.Notification)
 }
 
 // flushNotifications writes the buffered notices in the batch's pipeline:
-// one named by USCC goes to the organization holding it (none: dropped),
+// one named by USCC goes to the organization holding it, one named by
+// identity number to the individual's account holding it (none: dropped),
 // none to the organization that acted, each once for its event, recipient
 // and kind.
 func (b *writeBuffer) flushNotifications() error {
@@ -31,19 +32,19 @@ func (b *writeBuffer) flushNotifications() error {
 		return nil
 	}
 	n := len(b.notifications)
-	org, uscc, actor := make([]*string, n), make([]*string, n), make([]*string, n)
+	org, uscc, idNumber, actor := make([]*string, n), make([]*string, n), make([]*string, n), make([]*string, n)
 	reg, ev, kind, typ, at := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]time.Time, n)
 	for i, x := range b.notifications {
-		org[i], uscc[i], actor[i] = strPtr(x.OrganizationID), strPtr(x.USCC), strPtr(x.Actor)
+		org[i], uscc[i], idNumber[i], actor[i] = strPtr(x.OrganizationID), strPtr(x.USCC), strPtr(x.IDNumber), strPtr(x.Actor)
 		reg[i], ev[i], kind[i], typ[i], at[i] = x.RegistrationNumber, x.EventNumber, x.Kind, x.EventType, x.At
 	}
 	return b.exec(`INSERT INTO notifications (organization_id, registration_number, event_number, kind, event_type, created_at)
 		SELECT DISTINCT COALESCE(x.o::uuid, g.id), x.r, x.e, x.k, x.t, x.a
-		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[]) AS x(o, u, r, e, k, t, a, actor)
-		LEFT JOIN organizations g ON x.o IS NULL AND g.uscc = x.u AND g.status <> 'rejected'
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[], $9::text[]) AS x(o, u, r, e, k, t, a, actor, i)
+		LEFT JOIN organizations g ON x.o IS NULL AND g.status <> 'rejected' AND (g.uscc = x.u OR (g.id_number = x.i AND g.id_number <> ''))
 		WHERE COALESCE(x.o::uuid, g.id) IS NOT NULL AND COALESCE(x.o::uuid, g.id) IS DISTINCT FROM x.actor::uuid
 		ON CONFLICT (event_number, organization_id, kind) DO NOTHING`,
-		org, uscc, reg, ev, kind, typ, at, actor)
+		org, uscc, reg, ev, kind, typ, at, actor, idNumber)
 }
 
 // Notices returns an organization's notices, newest first.

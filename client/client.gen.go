@@ -2229,7 +2229,7 @@ type StatisticsRow struct {
 	// Month YYYY-MM (by month)
 	Month *string `json:"month,omitempty"`
 
-	// Province the GB/T 2260 province code (first two digits of the region code in the first grantor's USCC or identity number, the searcher's USCC for searches); '' when there is none (by province)
+	// Province the GB/T 2260 province code (first two digits of the region code in the first grantor's USCC or identity number, the searcher's USCC, or an individual searcher's identity number, for searches); '' when there is none (by province)
 	Province      *string `json:"province,omitempty"`
 	Registrations int     `json:"registrations"`
 

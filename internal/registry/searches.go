@@ -127,7 +127,7 @@ func (s *Service) search(ctx context.Context, tx Tx, c Caller, st Stamp, q Query
 		// Whoever looked up an individual is on record by name and number.
 		e.Detail = "id_number " + req.Criteria.IDNumber
 	}
-	d := StatDelta{Month: monthOf(st.At), Province: province(Party{USCC: c.OrganizationUSCC}), Searches: 1}
+	d := StatDelta{Month: monthOf(st.At), Province: province(Party{USCC: c.OrganizationUSCC, IDNumber: c.OrganizationIDNumber}), Searches: 1}
 	if err := tx.CountStatistic(ctx, d); err != nil {
 		return "", nil, err
 	}

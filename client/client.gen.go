@@ -1391,6 +1391,9 @@ type Certificate struct {
 	// Digest sha256: and the hex SHA-256 of the certified content (the event's record, or the stored search answer); the PDF and HTML certificates print the same
 	Digest string `json:"digest"`
 
+	// ErasedAt when the personal data of the individuals the registration names was erased (retention): digest is still the one its certificates were issued with, over the content as registered; a certificate made since shows no individual's name, identity number or address; absent when nothing was erased
+	ErasedAt *time.Time `json:"erased_at,omitempty"`
+
 	// ExpiresAt when the registration expires or expired; absent for a search certificate
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 	IssuedAt  time.Time  `json:"issued_at"`

@@ -551,6 +551,12 @@ type Certificate struct {
 	// registration under objection is disputed, and whoever relies on the
 	// certificate must know. Absent when none stands.
 	Objections []StandingObjection `json:"objections,omitempty"`
+	// ErasedAt is when the personal data of the individuals the
+	// registration names was erased (retention): Digest is still the one
+	// its certificates were issued with, over the content as registered,
+	// which the register no longer holds whole; a certificate made since
+	// shows no individual's name, identity number or address.
+	ErasedAt *Time `json:"erased_at,omitempty"`
 	// Sandbox: the number is a test register's, and proves nothing; a
 	// verifier must not mistake it for the real register's.
 	Sandbox bool `json:"sandbox,omitempty"`

@@ -26,7 +26,8 @@ func (s *Store) InsertNotification(ctx context.Context, n registry.Notification)
 // one named by USCC goes to the organization holding it, one named by
 // identity number to the individual's account holding it (none: dropped),
 // none to the organization that acted, each once for its event, recipient
-// and kind.
+// and kind. Each identifier is joined on its own (the conditions name the
+// partial unique indexes' predicates, so that each is used).
 func (b *writeBuffer) flushNotifications() error {
 	if len(b.notifications) == 0 {
 		return nil
@@ -39,10 +40,11 @@ func (b *writeBuffer) flushNotifications() error {
 		reg[i], ev[i], kind[i], typ[i], at[i] = x.RegistrationNumber, x.EventNumber, x.Kind, x.EventType, x.At
 	}
 	return b.exec(`INSERT INTO notifications (organization_id, registration_number, event_number, kind, event_type, created_at)
-		SELECT DISTINCT COALESCE(x.o::uuid, g.id), x.r, x.e, x.k, x.t, x.a
+		SELECT DISTINCT COALESCE(x.o::uuid, g.id, h.id), x.r, x.e, x.k, x.t, x.a
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[], $9::text[]) AS x(o, u, r, e, k, t, a, actor, i)
-		LEFT JOIN organizations g ON x.o IS NULL AND g.status <> 'rejected' AND (g.uscc = x.u OR (g.id_number = x.i AND g.id_number <> ''))
-		WHERE COALESCE(x.o::uuid, g.id) IS NOT NULL AND COALESCE(x.o::uuid, g.id) IS DISTINCT FROM x.actor::uuid
+		LEFT JOIN organizations g ON x.o IS NULL AND g.uscc = x.u AND g.uscc <> '' AND g.status <> 'rejected'
+		LEFT JOIN organizations h ON x.o IS NULL AND h.id_number = x.i AND h.id_number <> '' AND h.status <> 'rejected'
+		WHERE COALESCE(x.o::uuid, g.id, h.id) IS NOT NULL AND COALESCE(x.o::uuid, g.id, h.id) IS DISTINCT FROM x.actor::uuid
 		ON CONFLICT (event_number, organization_id, kind) DO NOTHING`,
 		org, uscc, reg, ev, kind, typ, at, actor, idNumber)
 }

@@ -859,6 +859,24 @@ func (e SignUpUserRoles) Valid() bool {
 	}
 }
 
+// Defines values for StandingObjectionStatus.
+const (
+	StandingObjectionStatusActive     StandingObjectionStatus = "active"
+	StandingObjectionStatusLitigating StandingObjectionStatus = "litigating"
+)
+
+// Valid indicates whether the value is a known member of the StandingObjectionStatus enum.
+func (e StandingObjectionStatus) Valid() bool {
+	switch e {
+	case StandingObjectionStatusActive:
+		return true
+	case StandingObjectionStatusLitigating:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for StatisticsBy.
 const (
 	StatisticsByKind     StatisticsBy = "kind"
@@ -1373,6 +1391,9 @@ type Certificate struct {
 	// Digest sha256: and the hex SHA-256 of the certified content (the event's record, or the stored search answer); the PDF and HTML certificates print the same
 	Digest string `json:"digest"`
 
+	// ErasedAt when the personal data of the individuals the registration names was erased (retention): digest is still the one its certificates were issued with, over the content as registered; a certificate made since shows no individual's name, identity number or address; absent when nothing was erased
+	ErasedAt *time.Time `json:"erased_at,omitempty"`
+
 	// ExpiresAt when the registration expires or expired; absent for a search certificate
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 	IssuedAt  time.Time  `json:"issued_at"`
@@ -1385,6 +1406,9 @@ type Certificate struct {
 
 	// Number the number in its stored form of 20 digits
 	Number string `json:"number"`
+
+	// Objections the objections (异议登记) that stand against the registration now, while it is effective: the registration is disputed, and whoever relies on the certificate must know; absent when none stands
+	Objections *[]StandingObjection `json:"objections,omitempty"`
 
 	// RegisteredAt when the registration was registered; absent for a search certificate
 	RegisteredAt *time.Time `json:"registered_at,omitempty"`
@@ -2169,6 +2193,23 @@ type SignedUp struct {
 	User         User         `json:"user"`
 }
 
+// StandingObjection defines model for StandingObjection.
+type StandingObjection struct {
+	FiledAt time.Time `json:"filed_at"`
+
+	// LapsesAt when an active objection lapses; absent once litigating
+	LapsesAt *time.Time `json:"lapses_at,omitempty"`
+
+	// Number the objection's own number
+	Number string `json:"number"`
+
+	// Status active: it lapses at lapses_at unless a case notice follows; litigating: a court or arbitrator accepted the case, and it stands until the case ends
+	Status StandingObjectionStatus `json:"status"`
+}
+
+// StandingObjectionStatus active: it lapses at lapses_at unless a case notice follows; litigating: a court or arbitrator accepted the case, and it stands until the case ends
+type StandingObjectionStatus string
+
 // Statistics defines model for Statistics.
 type Statistics struct {
 	By   StatisticsBy    `json:"by"`
@@ -2191,7 +2232,7 @@ type StatisticsRow struct {
 	// Month YYYY-MM (by month)
 	Month *string `json:"month,omitempty"`
 
-	// Province the GB/T 2260 province code (first two digits of the region code in the first grantor's USCC or identity number, the searcher's USCC for searches); '' when there is none (by province)
+	// Province the GB/T 2260 province code (first two digits of the region code in the first grantor's USCC or identity number, the searcher's USCC, or an individual searcher's identity number, for searches); '' when there is none (by province)
 	Province      *string `json:"province,omitempty"`
 	Registrations int     `json:"registrations"`
 

@@ -313,13 +313,29 @@ func (p Principal) Has(r Role) bool {
 // registrations that name it, and follows its objections through.
 var personal = []Action{FileObjection, WithdrawObjection, SubmitCaseNotice}
 
+// notPersonal lists the actions that the users of an individual's account
+// do not take, whatever their roles: an individual is told of what concerns
+// it by its notices (on the pages, and by email), not by a system of its own
+// that webhooks would call.
+var notPersonal = []Action{CreateWebhook, ListWebhooks, DeleteWebhook}
+
 // Individual reports whether p acts for an individual's account.
 func (p Principal) Individual() bool { return p.OrganizationIDNumber != "" }
+
+// NotForIndividuals reports whether p acts for an individual's account and
+// a is an action such an account never takes, whatever its roles: the
+// refusal then names no role to ask for.
+func (p Principal) NotForIndividuals(a Action) bool {
+	return p.Individual() && slices.Contains(notPersonal, a)
+}
 
 // Can reports whether the permission table lets p take action a.
 func (p Principal) Can(a Action) bool {
 	if p.Individual() && slices.Contains(personal, a) {
 		return true
+	}
+	if p.NotForIndividuals(a) {
+		return false
 	}
 	for _, r := range permissions[a] {
 		if r == nobody || r == anyone || p.Has(r) {

@@ -120,6 +120,12 @@ func (m *Maker) Registration(ctx context.Context, r registry.Registration, cert 
 		// Its individuals' personal data erased: never the copy made before.
 		edition += "/erased"
 	}
+	if n := len(registry.StandingObjections(r)); n > 0 {
+		// Under objection: an edition of its own for as many as stand, so
+		// that one lapsing (true before the lapse is recorded) is not
+		// served from the copy that showed it standing.
+		edition += "/objections:" + strconv.Itoa(n)
+	}
 	return m.once(ctx, r.Number, lang, edition, func(d *doc) {
 		d.registration(r, cert, verifyURL)
 	})
@@ -308,11 +314,32 @@ func (d *doc) parties(ps []registry.Party) string {
 	return strings.Join(out, "\n\n")
 }
 
+// objections says which objections stand against a registration: each one's
+// number, when it was filed, and when it lapses unless a case notice
+// follows (or that it stands until the case ends), after a line that says
+// what an objection means to whoever relies on the certificate.
+func (d *doc) objections(standing []registry.StandingObjection) string {
+	lines := []string{d.word("objection.standing_note")}
+	for _, o := range standing {
+		line := o.Number + d.word("sep") + d.word("objection.filed_at") + " " + d.when(o.FiledAt)
+		if o.LapsesAt != nil {
+			line += d.word("sep") + d.word("objection.lapses_at") + " " + d.when(*o.LapsesAt)
+		} else {
+			line += d.word("sep") + d.word("objection.until_case")
+		}
+		lines = append(lines, line)
+	}
+	return strings.Join(lines, "\n")
+}
+
 // registration lays out a verification statement.
 func (d *doc) registration(r registry.Registration, cert registry.Certificate, verifyURL string) {
 	d.heading("registration", "reg.number", r.Number)
 	d.row(d.word("reg.kind"), d.word("kind."+r.Kind))
 	d.row(d.word("reg.status"), d.word("status."+r.Status)+d.word("status_note"))
+	if standing := registry.StandingObjections(r); len(standing) > 0 {
+		d.row(d.word("under_objection"), d.objections(standing))
+	}
 	d.row(d.word("reg.registered_at"), d.when(r.RegisteredAt))
 	d.row(d.word("reg.expires_at"), d.when(r.ExpiresAt))
 	if r.EndedAt != nil {
@@ -399,12 +426,16 @@ func (d *doc) search(s registry.SearchCertificate, cert registry.Certificate, ve
 	d.row(d.word("cert.result_count"), fmt.Sprintf(d.word("count_text"), s.ResultCount))
 	for i, res := range s.Results {
 		r := res.Registration
+		objected := ""
+		if r.UnderObjection() {
+			objected = d.word("sep") + d.word("objection.under")
+		}
 		var grantors []string
 		for _, g := range r.Grantors {
 			grantors = append(grantors, g.Name)
 		}
 		v := r.Number + "\n" +
-			d.word("kind."+r.Kind) + d.word("sep") + d.word("status."+r.Status) + "\n" +
+			d.word("kind."+r.Kind) + d.word("sep") + d.word("status."+r.Status) + objected + "\n" +
 			d.word("reg.registered_at") + d.word("colon") + d.when(r.RegisteredAt) + "\n" +
 			d.word("reg.expires_at") + d.word("colon") + d.when(r.ExpiresAt) + "\n" +
 			d.word("reg.grantors") + d.word("colon") + strings.Join(grantors, d.word("sep")) + "\n" +

@@ -400,3 +400,74 @@ func BenchmarkRegistrationPDF(b *testing.B) {
 		})
 	}
 }
+
+// TestAnObjectionThatStandsIsOnTheCertificate: a registration under
+// objection says so on its certificate, in either language: the objection's
+// number, when it was filed and when it lapses (or, once litigating, that it
+// stands until the case ends); an objection that no longer stands is not
+// called one. The search certificate marks such a result as well. And the
+// certificate names a mainland party's representative as the page does
+// (法定代表人或负责人).
+func TestAnObjectionThatStandsIsOnTheCertificate(t *testing.T) {
+	m := newTestMaker(t, Options{})
+	ctx := context.Background()
+	filed := registry.At(time.Date(2026, 12, 8, 2, 0, 0, 0, time.UTC))
+	lapses := registry.At(time.Date(2027, 1, 7, 2, 0, 0, 0, time.UTC))
+	objected := sampleRegistration()
+	objected.Number = "02612070000123OBJ"
+	objected.Objections = []registry.Objection{
+		{Number: "02612080000000771", Status: registry.ObjectionActive, FiledAt: filed, LapsesAt: &lapses},
+		{Number: "02612080000000882", Status: registry.ObjectionLitigating, FiledAt: filed},
+		{Number: "02612080000000993", Status: registry.ObjectionWithdrawn, FiledAt: filed},
+	}
+	withdrawn := sampleRegistration()
+	withdrawn.Number = "02612070000123WDN"
+	withdrawn.Objections = []registry.Objection{{Number: "02612080000000993", Status: registry.ObjectionWithdrawn, FiledAt: filed}}
+	search := sampleSearch()
+	search.Number = "S26120700000OBJ"
+	search.Results = []registry.SearchResult{{Registration: objected, MatchedBy: registry.MatchCurrentName}}
+	for _, lang := range []string{"zh", "en"} {
+		pdf, err := m.Registration(ctx, objected, testDigest, lang, "https://registry.example.cn/verify")
+		if err != nil {
+			t.Fatal(err)
+		}
+		saveForLooking(t, "objected-registration-"+lang+".pdf", pdf)
+		drawn := strings.ReplaceAll(text(glyphs(t, pdf)), " ", "")
+		for _, want := range []string{catalogWord(t, lang, "pdf.under_objection"), catalogWord(t, lang, "objection.standing_note"),
+			"02612080000000771", "02612080000000882", catalogWord(t, lang, "objection.lapses_at"), catalogWord(t, lang, "objection.until_case"),
+			"2027", catalogWord(t, lang, "party.legal_representative")} {
+			if !strings.Contains(drawn, strings.ReplaceAll(want, " ", "")) {
+				t.Errorf("%s: the certificate of a registration under objection lacks %q", lang, want)
+			}
+		}
+		if strings.Contains(drawn, "02612080000000993") {
+			t.Errorf("%s: a withdrawn objection is shown as standing", lang)
+		}
+		pdf, err = m.Registration(ctx, withdrawn, testDigest, lang, "https://registry.example.cn/verify")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if drawn := strings.ReplaceAll(text(glyphs(t, pdf)), " ", ""); strings.Contains(drawn, strings.ReplaceAll(catalogWord(t, lang, "pdf.under_objection"), " ", "")) {
+			t.Errorf("%s: a registration whose objection was withdrawn is said to be under objection", lang)
+		}
+		pdf, err = m.Search(ctx, search, testDigest, lang, "https://registry.example.cn/verify")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if drawn := strings.ReplaceAll(text(glyphs(t, pdf)), " ", ""); !strings.Contains(drawn, strings.ReplaceAll(catalogWord(t, lang, "objection.under"), " ", "")) {
+			t.Errorf("%s: the search certificate does not mark a result under objection", lang)
+		}
+		saveForLooking(t, "objected-search-"+lang+".pdf", pdf)
+	}
+}
+
+// saveForLooking keeps a certificate under REGISTRY_SCREENSHOTS, when set,
+// for a person to look at.
+func saveForLooking(t *testing.T, name string, pdf []byte) {
+	t.Helper()
+	if dir := os.Getenv("REGISTRY_SCREENSHOTS"); dir != "" {
+		if err := os.WriteFile(filepath.Join(dir, name), pdf, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

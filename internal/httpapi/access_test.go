@@ -262,8 +262,10 @@ func TestPermissionMatrix(t *testing.T) {
 		"POST /registrations/:number/extensions":        {ok: 201, allowed: "registrant", make: reg("/extensions", map[string]any{"period_months": 12})},
 		"POST /registrations/:number/cancellation":      {ok: 201, allowed: "registrant", make: reg("/cancellation", map[string]any{"reason": "debt_repaid"})},
 		"POST /registrations/:number/modification-code": {ok: 201, allowed: "registrant", make: reg("/modification-code", nil)},
-		// The grantor objects as a grantor; the others state an interest.
-		"POST /registrations/:number/objections":                       {ok: 201, allowed: "registrant grantor stranger", make: reg("/objections", map[string]any{"statement": "异议", "interest": "我方对该设备享有所有权"})},
+		// The grantor objects as a grantor; the others state an interest. The
+		// secured party (the bank, its controller) does not object to its
+		// own registration: it amends or cancels it.
+		"POST /registrations/:number/objections":                       {ok: 201, allowed: "grantor stranger", make: reg("/objections", map[string]any{"statement": "异议", "interest": "我方对该设备享有所有权"})},
 		"POST /registrations/:number/objections/:objection/withdrawal": {ok: 201, allowed: "grantor", make: objection("/withdrawal", nil)},
 		"POST /registrations/:number/objections/:objection/case-notice": {ok: 201, allowed: "grantor", make: objection("/case-notice", map[string]any{
 			"court": "上海市浦东新区人民法院", "case_number": "(2026)沪0115民初1号", "accepted_on": time.Now().In(registry.Shanghai).AddDate(0, 0, 30).Format(time.DateOnly)})},

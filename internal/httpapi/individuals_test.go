@@ -3,6 +3,9 @@ package httpapi_test
 import (
 	"slices"
 	"testing"
+	"time"
+
+	"github.com/movable-registry/registry/internal/registry"
 )
 
 // personID is the identity number of the individual who signs up in these
@@ -132,6 +135,34 @@ func TestIndividualAccounts(t *testing.T) {
 		}
 		if got := grantorID(e.must(200, e.do("GET", "/registrations/"+stranger, person, nil))); got != "110101************" {
 			t.Errorf("GET of someone else's registration by the individual shows %v", got)
+		}
+	})
+	t.Run("its searches count for the province of its identity number", func(t *testing.T) {
+		// An individual has no USCC: its searches are placed, as its
+		// organization's would be, by the region its number begins with
+		// (11, Beijing), not counted as a searcher's from nowhere.
+		auditor := e.newAccount(usccs[3], "auditor")
+		month := time.Now().In(registry.Shanghai).Format("2006-01")
+		rows := map[string]any{}
+		for _, r := range list(e.must(200, e.do("GET", "/statistics?by=province&from="+month+"&to="+month, auditor.Token, nil))["rows"]) {
+			r := r.(map[string]any)
+			rows[str(r["province"])] = r["searches"]
+		}
+		if rows["11"] != float64(1) {
+			t.Errorf("searches by province = %v: the individual's search is not Beijing's", rows)
+		}
+	})
+	t.Run("it is told of a registration that names it, as an organization is", func(t *testing.T) {
+		// Notices are stored with their event, and the filing answered
+		// after: they are there already.
+		var filed []string
+		for _, n := range list(e.must(200, e.do("GET", "/notifications", person, nil))["items"]) {
+			if n := n.(map[string]any); n["kind"] == "registration_filed" {
+				filed = append(filed, n["registration_number"].(string))
+			}
+		}
+		if !slices.Equal(filed, []string{named}) {
+			t.Errorf("the individual's filing notices name %v, want only %s", filed, named)
 		}
 	})
 	t.Run("it objects as a grantor, and needs an interest elsewhere", func(t *testing.T) {

@@ -88,6 +88,9 @@ func TestRetentionErasesPersonalData(t *testing.T) {
 		return out
 	}
 	before := leaves(a)
+	// The digest a's certificates were issued with, which a reader of one
+	// compares with what the registry answers for its number.
+	issued := e.must(200, e.do("GET", "/certificates/"+a, "", nil))["digest"].(string)
 
 	n, err := e.svc.ErasePersonalData(t.Context())
 	if err != nil || n != 2 {
@@ -131,8 +134,16 @@ func TestRetentionErasesPersonalData(t *testing.T) {
 			}
 		}
 	}
-	// The certificate is made again, without them.
+	// The number still verifies the digest its certificates were issued
+	// with, and says that the personal data has since been erased.
+	if cert := e.must(200, e.do("GET", "/certificates/"+a, "", nil)); cert["digest"] != issued || cert["erased_at"] == nil {
+		t.Errorf("after the erasure, the certificate answers %v; want the digest issued (%s) and erased_at", cert, issued)
+	}
+	// The certificate is made again, without them, with the same digest.
 	text := pdf(a)
+	if !strings.Contains(strings.Join(strings.Fields(text), ""), issued) {
+		t.Errorf("the certificate made after the erasure does not print the digest issued (%s):\n%s", issued, text)
+	}
 	for _, personal := range []string{name, id, address, name2, address2} {
 		if strings.Contains(text, personal) {
 			t.Errorf("the certificate still holds %q:\n%s", personal, text)

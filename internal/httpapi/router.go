@@ -269,7 +269,7 @@ func (a *api) wrap(rt route) gin.HandlerFunc {
 		// refused at once, not after its 32 MiB have been decoded. The
 		// service checks again, with what it alone knows (whose object).
 		if rt.access == bearer && !caller.Can(rt.action) {
-			a.fail(c, rt, caller, registry.ErrForbidden)
+			a.fail(c, rt, caller, registry.Forbidden(caller.Principal, rt.action))
 			return
 		}
 		release, err := httpx.From(c.Request).AdmitBody(c.Request)

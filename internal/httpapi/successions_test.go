@@ -16,6 +16,18 @@ import (
 // exactly once (one assignment event each, with its own number, audited and
 // noticed to both organizations), those cancelled meanwhile fail, and the
 // progress says so.
+//
+// The crash is the run's context ending mid-way, with RunSuccessions (the
+// function River's registry_task worker calls) driven directly, not a River
+// worker killed and restarted. What a real kill adds is River's part: the
+// job row left "running" by the dead client is rescued after
+// RescueStuckJobsAfter (30 s) and, a task being a periodic job with one
+// attempt, the next period's job is what resumes. The resumption itself is
+// RunSuccessions reading the marks the cut run committed, which this test
+// checks; River's rescue is River's own, tested by River. Driving a second
+// River client here would add a 30 s wait and a jobs package API to stop a
+// client without letting its job finish (jobs.Jobs only has Stop, which
+// waits), for no check of ours.
 func TestSuccession(t *testing.T) {
 	// Alone: the cut run must pass half of 10,000 within its minute.
 	if testing.Short() {

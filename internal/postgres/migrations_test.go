@@ -171,3 +171,50 @@ func TestReadyOnANewerSchema(t *testing.T) {
 		t.Error("an older schema is ready")
 	}
 }
+
+// TestIndividualsSurviveMigration32GoingDownAndUp: with two individuals'
+// accounts (whose USCCs are both empty), migration 00032 goes down (which
+// once failed on the older unique index of USCCs) keeping both accounts,
+// set aside as rejected, and up again restoring each one's identity number,
+// address and status.
+func TestIndividualsSurviveMigration32GoingDownAndUp(t *testing.T) {
+	t.Parallel()
+	_, gdb := pgtest.Open(t)
+	p, db := migrations(t, gdb)
+	ctx := context.Background()
+	people := map[string]string{"11010519491231002X": "active", "440304198512310021": "pending"}
+	for id, status := range people {
+		if _, err := db.ExecContext(ctx, `INSERT INTO organizations (name, uscc, kind, status, id_number, address) VALUES ('个人', '', 'individual', $1, $2, '北京市东城区东长安街1号')`, status, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := p.DownTo(ctx, 31); err != nil {
+		t.Fatalf("down past 00032 with two individuals: %v", err)
+	}
+	var kept int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM organizations WHERE kind = 'individual' AND status = 'rejected'`).Scan(&kept); err != nil || kept != 2 {
+		t.Fatalf("after the down, %d individuals' accounts kept aside (%v), want 2", kept, err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		t.Fatalf("up again: %v", err)
+	}
+	rows, err := db.QueryContext(ctx, `SELECT id_number, status, address FROM organizations WHERE kind = 'individual'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	got := map[string]string{}
+	for rows.Next() {
+		var id, status, address string
+		if err := rows.Scan(&id, &status, &address); err != nil {
+			t.Fatal(err)
+		}
+		if address != "北京市东城区东长安街1号" {
+			t.Errorf("%s's address came back as %q", id, address)
+		}
+		got[id] = status
+	}
+	if fmt.Sprint(got) != fmt.Sprint(people) {
+		t.Errorf("after down and up, the individuals are %v, want %v", got, people)
+	}
+}

@@ -23,27 +23,52 @@ func (s *Store) InsertNotification(ctx context.Context, n registry.Notification)
 }
 
 // flushNotifications writes the buffered notices in the batch's pipeline:
-// one named by USCC goes to the organization holding it (none: dropped),
+// one named by USCC goes to the organization holding it, one named by
+// identity number to the individual's account holding it (none: dropped),
 // none to the organization that acted, each once for its event, recipient
-// and kind.
+// and kind. Those named by identity number (few: individuals with an
+// account) have a statement of their own, so that the others' stays the
+// one statement it was.
 func (b *writeBuffer) flushNotifications() error {
 	if len(b.notifications) == 0 {
 		return nil
 	}
-	n := len(b.notifications)
-	org, uscc, actor := make([]*string, n), make([]*string, n), make([]*string, n)
+	var byUSCC, byID []registry.Notification
+	for _, x := range b.notifications {
+		if x.IDNumber != "" {
+			byID = append(byID, x)
+		} else {
+			byUSCC = append(byUSCC, x)
+		}
+	}
+	if len(byUSCC) > 0 {
+		if err := b.insertNotifications(byUSCC, "g.uscc = x.u", func(x registry.Notification) string { return x.USCC }); err != nil {
+			return err
+		}
+	}
+	if len(byID) > 0 {
+		return b.insertNotifications(byID, "g.id_number = x.u AND g.id_number <> ''", func(x registry.Notification) string { return x.IDNumber })
+	}
+	return nil
+}
+
+// insertNotifications inserts notices whose recipient, when not named by
+// id, is the organization that match (on the identifier key gives) finds.
+func (b *writeBuffer) insertNotifications(ns []registry.Notification, match string, key func(registry.Notification) string) error {
+	n := len(ns)
+	org, ident, actor := make([]*string, n), make([]*string, n), make([]*string, n)
 	reg, ev, kind, typ, at := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]time.Time, n)
-	for i, x := range b.notifications {
-		org[i], uscc[i], actor[i] = strPtr(x.OrganizationID), strPtr(x.USCC), strPtr(x.Actor)
+	for i, x := range ns {
+		org[i], ident[i], actor[i] = strPtr(x.OrganizationID), strPtr(key(x)), strPtr(x.Actor)
 		reg[i], ev[i], kind[i], typ[i], at[i] = x.RegistrationNumber, x.EventNumber, x.Kind, x.EventType, x.At
 	}
 	return b.exec(`INSERT INTO notifications (organization_id, registration_number, event_number, kind, event_type, created_at)
 		SELECT DISTINCT COALESCE(x.o::uuid, g.id), x.r, x.e, x.k, x.t, x.a
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[]) AS x(o, u, r, e, k, t, a, actor)
-		LEFT JOIN organizations g ON x.o IS NULL AND g.uscc = x.u AND g.status <> 'rejected'
+		LEFT JOIN organizations g ON x.o IS NULL AND `+match+` AND g.status <> 'rejected'
 		WHERE COALESCE(x.o::uuid, g.id) IS NOT NULL AND COALESCE(x.o::uuid, g.id) IS DISTINCT FROM x.actor::uuid
 		ON CONFLICT (event_number, organization_id, kind) DO NOTHING`,
-		org, uscc, reg, ev, kind, typ, at, actor)
+		org, ident, reg, ev, kind, typ, at, actor)
 }
 
 // Notices returns an organization's notices, newest first.

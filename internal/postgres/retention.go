@@ -24,7 +24,10 @@ func (s *Store) EndedBefore(ctx context.Context, before time.Time, after string,
 func (s *Store) EraseRegistration(ctx context.Context, number string, events []registry.EventRecord, at time.Time) error {
 	db := s.q(ctx)
 	for _, e := range events {
-		res := db.Exec(`UPDATE events SET log_record = COALESCE(log_record, record), record = ?, openings = NULL, erased_at = ?
+		// The digest its certificates were issued with is kept (SET reads
+		// the record as it was): its number still verifies what they print.
+		res := db.Exec(`UPDATE events SET log_record = COALESCE(log_record, record), record = ?, openings = NULL, erased_at = ?,
+				issued_digest = 'sha256:' || encode(sha256(record), 'hex')
 			WHERE log_index = ? AND registration_number = ? AND erased_at IS NULL`, bytea(e.Record), at, e.LogIndex, number)
 		if res.Error != nil {
 			return translate(res.Error)

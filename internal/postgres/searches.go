@@ -406,11 +406,15 @@ func (s *Store) certificate(ctx context.Context, number string) (registry.Certif
 		Status                           string
 		RegRegistered                    time.Time
 		ExpiresAt                        time.Time
+		IssuedDigest                     *string
+		ErasedAt                         *time.Time
 	}
-	// An erased event's certificate is verified by the record the log
-	// commits to, which the erasure kept: its full record changed.
+	// An erased event's certificate is verified by the digest it was
+	// issued with, kept by the erasure; one erased before that was kept,
+	// by the record the log commits to, which the erasure kept too.
 	res := db.Raw(`SELECT e.number, e.registration_number, e.type, e.registered_at,
 			CASE WHEN e.erased_at IS NULL THEN e.record ELSE COALESCE(e.log_record, e.record) END AS record,
+			e.issued_digest, r.erased_at,
 			r.kind, r.status, r.registered_at AS reg_registered, r.expires_at
 		FROM events e JOIN registrations r ON r.number = e.registration_number WHERE e.number = ?`, number).Scan(&ev)
 	if res.Error != nil {
@@ -422,9 +426,17 @@ func (s *Store) certificate(ctx context.Context, number string) (registry.Certif
 			kind = registry.CertificateOfRegistration
 		}
 		registered, expires := registry.At(ev.RegRegistered), registry.At(ev.ExpiresAt)
-		return registry.Certificate{Number: ev.Number, KindOfCertificate: kind, IssuedAt: registry.At(ev.RegisteredAt),
+		cert := registry.Certificate{Number: ev.Number, KindOfCertificate: kind, IssuedAt: registry.At(ev.RegisteredAt),
 			Digest: digest(ev.Record), RegistrationNumber: ev.RegistrationNumber,
-			Kind: ev.Kind, Status: ev.Status, RegisteredAt: &registered, ExpiresAt: &expires}, nil
+			Kind: ev.Kind, Status: ev.Status, RegisteredAt: &registered, ExpiresAt: &expires}
+		if ev.IssuedDigest != nil && *ev.IssuedDigest != "" {
+			cert.Digest = *ev.IssuedDigest
+		}
+		if ev.ErasedAt != nil {
+			erased := registry.At(*ev.ErasedAt)
+			cert.ErasedAt = &erased
+		}
+		return cert, nil
 	}
 	var se struct {
 		Number     string

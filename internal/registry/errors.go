@@ -351,6 +351,10 @@ type Refusal struct {
 	// Roles, when set, are the roles any one of which would have allowed
 	// what was refused, so that a page can say which to ask for.
 	Roles []auth.Role
+	// Individual is set when what was refused is something no
+	// individual's account does, whatever its roles (auth.Principal's
+	// NotForIndividuals): a page says so, not which role to ask for.
+	Individual bool
 }
 
 func (e *Refusal) Error() string { return e.Kind.Error() + ": " + e.Detail }

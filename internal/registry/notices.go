@@ -33,11 +33,13 @@ const (
 var NoticeKinds = []string{NoticeFiled, NoticeChanged, NoticeObjection, NoticeExpiryReminder, NoticeWatchMatch}
 
 // Notification is a notice to be stored with its event: to an organization
-// by its id, or to whichever organization holds USCC (none: no notice).
-// None goes to Actor, the organization that acted.
+// by its id, to whichever organization holds USCC, or to whichever
+// individual's account holds IDNumber (none: no notice). None goes to
+// Actor, the organization that acted.
 type Notification struct {
 	OrganizationID     string
 	USCC               string
+	IDNumber           string
 	RegistrationNumber string
 	EventNumber        string
 	Kind               string
@@ -148,7 +150,8 @@ func noticeKind(typ string) string {
 }
 
 // notices stores the notices of the event st that turned cur into next:
-// to the parties named by USCC and the controllers, old and new, for a
+// to the parties named by USCC or (individuals) by identity number and the
+// controllers, old and new, for a
 // registration's own events; to the controllers and the objectors of the
 // objections it changed, for an objection's. Never to the organization
 // that acted.
@@ -157,31 +160,36 @@ func (s *Service) notices(ctx context.Context, tx Tx, c Caller, st Stamp, cur, n
 	base := Notification{RegistrationNumber: next.Number, EventNumber: st.Number, Kind: kind, EventType: typ, At: st.At, Actor: c.OrganizationID}
 	var out []Notification
 	seen := map[string]bool{}
-	add := func(org, uscc string) {
-		key := org + "|" + uscc
-		if (org == "" && uscc == "") || seen[key] {
+	add := func(org, uscc, idNumber string) {
+		key := org + "|" + uscc + "|" + idNumber
+		if (org == "" && uscc == "" && idNumber == "") || seen[key] {
 			return
 		}
 		seen[key] = true
 		n := base
-		n.OrganizationID, n.USCC = org, uscc
+		n.OrganizationID, n.USCC, n.IDNumber = org, uscc, idNumber
 		out = append(out, n)
 	}
 	for _, r := range []Registration{cur, next} {
-		add(r.Controller.OrganizationID, r.Controller.USCC)
+		add(r.Controller.OrganizationID, r.Controller.USCC, "")
 	}
 	if kind == NoticeObjection {
 		for _, o := range next.Objections {
 			i := slices.IndexFunc(cur.Objections, func(x Objection) bool { return x.Number == o.Number })
 			if i < 0 || !sameObjection(cur.Objections[i], o) {
-				add(o.By.OrganizationID, "")
+				add(o.By.OrganizationID, "", "")
 			}
 		}
 	} else {
 		for _, r := range []Registration{cur, next} {
 			for _, p := range slices.Concat(r.Grantors, r.SecuredParties) {
-				if p.USCC != "" {
-					add("", p.USCC)
+				switch {
+				case p.USCC != "":
+					add("", p.USCC, "")
+				case p.Type == "individual" && p.IDNumber != "":
+					// An individual with an account of its own is told
+					// as an organization is, by its identity number.
+					add("", "", p.IDNumber)
 				}
 			}
 		}

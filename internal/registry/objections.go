@@ -31,6 +31,11 @@ func (s *Service) FileObjection(ctx context.Context, c Caller, number string, re
 		if cur.Status != StatusEffective {
 			return "", nil, ErrNotEffective
 		}
+		if secured, err := securedSide(ctx, tx, c, org, cur); err != nil {
+			return "", nil, err
+		} else if secured {
+			return "", nil, refused(ErrForbidden, "a secured party does not object to its own registration: it amends or cancels it. An objection is the grantor's, or another interested party's")
+		}
 		if !slices.ContainsFunc(cur.Grantors, org.Is) && req.Interest == "" {
 			return "", nil, Invalid("interest", CodeInvalidField, "an objector that is not a grantor of this registration must state its interest")
 		}
@@ -41,6 +46,37 @@ func (s *Service) FileObjection(ctx context.Context, c Caller, number string, re
 		return EventObjection, objectionData{Statement: req.Statement, Interest: req.Interest, LapsesAt: At(lapses)}, nil
 	})
 	return lastObjection(reg, err)
+}
+
+// securedSide reports whether the caller's organization (org) is on the
+// secured side of cur: its controller, or one of its secured parties, and
+// not also one of its grantors. The objection (2021 Measures, art. 21) is
+// how a grantor or another interested party disputes what the secured party
+// registered; the secured party itself corrects it by amendment or ends it
+// by cancellation.
+func securedSide(ctx context.Context, tx Tx, c Caller, org Organization, cur Registration) (bool, error) {
+	if slices.ContainsFunc(cur.Grantors, org.Is) {
+		return false, nil
+	}
+	if slices.ContainsFunc(cur.SecuredParties, org.Is) {
+		return true, nil
+	}
+	return isController(ctx, tx, c, cur)
+}
+
+// MayObject reports whether the caller may object to r as the pages offer
+// it: the permission table allows it, r is effective, and the caller's
+// organization is not on r's secured side.
+func (s *Service) MayObject(ctx context.Context, c Caller, r Registration) (bool, error) {
+	if !c.Can(auth.FileObjection) || r.Status != StatusEffective || c.OrganizationID == "" {
+		return false, nil
+	}
+	org, err := s.store.Organization(ctx, c.OrganizationID)
+	if err != nil {
+		return false, err
+	}
+	secured, err := securedSide(ctx, s.store, c, org, r)
+	return !secured, err
 }
 
 // lastObjection picks the objection the registration's latest event concerns.
@@ -140,6 +176,12 @@ type Objection struct {
 	lapsesAt time.Time
 	ended    string // withdrawn or revoked, by an event
 	endedAt  time.Time
+}
+
+// Standing reports whether the objection stands (active or litigating), as
+// finish set its status.
+func (o Objection) Standing() bool {
+	return o.Status == ObjectionActive || o.Status == ObjectionLitigating
 }
 
 // CaseNotice is a court's or arbitration body's notice that it accepted the

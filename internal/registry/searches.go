@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -126,7 +127,7 @@ func (s *Service) search(ctx context.Context, tx Tx, c Caller, st Stamp, q Query
 		// Whoever looked up an individual is on record by name and number.
 		e.Detail = "id_number " + req.Criteria.IDNumber
 	}
-	d := StatDelta{Month: monthOf(st.At), Province: province(Party{USCC: c.OrganizationUSCC}), Searches: 1}
+	d := StatDelta{Month: monthOf(st.At), Province: province(Party{USCC: c.OrganizationUSCC, IDNumber: c.OrganizationIDNumber}), Searches: 1}
 	if err := tx.CountStatistic(ctx, d); err != nil {
 		return "", nil, err
 	}
@@ -173,8 +174,36 @@ func (s *Service) Certificate(ctx context.Context, c Caller, number string) (Cer
 	if cert.Status == StatusEffective && cert.ExpiresAt != nil && !cert.ExpiresAt.After(s.clock()) {
 		cert.Status = StatusExpired
 	}
+	if cert.RegistrationNumber != "" && cert.Status == StatusEffective {
+		// Whoever relies on the certificate must learn that the
+		// registration is disputed: its standing objections, as the
+		// registration itself shows them now.
+		r, err := s.replayed(ctx, cert.RegistrationNumber)
+		if err != nil {
+			return Certificate{}, err
+		}
+		cert.Objections = StandingObjections(finish(r, s.clock()))
+	}
 	cert.Sandbox = s.cfg.Sandbox
 	return cert, nil
+}
+
+// UnderObjection reports whether an objection stands against r (as finish
+// set the objections' statuses).
+func (r Registration) UnderObjection() bool {
+	return slices.ContainsFunc(r.Objections, Objection.Standing)
+}
+
+// StandingObjections are r's objections that stand (active or litigating),
+// as a certificate's verifier is told of them; nil when none does.
+func StandingObjections(r Registration) []StandingObjection {
+	var out []StandingObjection
+	for _, o := range r.Objections {
+		if o.Standing() {
+			out = append(out, StandingObjection{Number: o.Number, Status: o.Status, FiledAt: o.FiledAt, LapsesAt: o.LapsesAt})
+		}
+	}
+	return out
 }
 
 // page replays the registrations found from the from'th on, as of asOf, and
@@ -517,9 +546,31 @@ type Certificate struct {
 	Status       string `json:"status,omitempty"`
 	RegisteredAt *Time  `json:"registered_at,omitempty"`
 	ExpiresAt    *Time  `json:"expires_at,omitempty"`
+	// Objections are the registration's objections that stand now (active,
+	// or litigating once a court or arbitrator accepted the case): a
+	// registration under objection is disputed, and whoever relies on the
+	// certificate must know. Absent when none stands.
+	Objections []StandingObjection `json:"objections,omitempty"`
+	// ErasedAt is when the personal data of the individuals the
+	// registration names was erased (retention): Digest is still the one
+	// its certificates were issued with, over the content as registered,
+	// which the register no longer holds whole; a certificate made since
+	// shows no individual's name, identity number or address.
+	ErasedAt *Time `json:"erased_at,omitempty"`
 	// Sandbox: the number is a test register's, and proves nothing; a
 	// verifier must not mistake it for the real register's.
 	Sandbox bool `json:"sandbox,omitempty"`
+}
+
+// StandingObjection is an objection that stands against a registration, as
+// its certificate's verifier sees it: its number, when it was filed, and
+// when it lapses unless a case notice follows (absent once litigating: it
+// stands until a judgment, ruling or award ends it).
+type StandingObjection struct {
+	Number   string `json:"number"`
+	Status   string `json:"status"`
+	FiledAt  Time   `json:"filed_at"`
+	LapsesAt *Time  `json:"lapses_at,omitempty"`
 }
 
 // query validates the search criteria (exactly one, put in stored form) and

@@ -355,9 +355,19 @@ func (s *Service) Sandbox() bool { return s.cfg.Sandbox }
 
 func allow(c Caller, a auth.Action) error {
 	if !c.Can(a) {
-		return ErrForbidden
+		return Forbidden(c.Principal, a)
 	}
 	return nil
+}
+
+// Forbidden is the refusal of action a to p, which the permission table
+// does not allow it: for an individual's account and an action no such
+// account takes, a refusal that says so (and names no role to ask for).
+func Forbidden(p auth.Principal, a auth.Action) error {
+	if p.NotForIndividuals(a) {
+		return &Refusal{Kind: ErrForbidden, Individual: true, Detail: "an individual's account has no webhooks: it searches, objects as a grantor, and is told of registrations that name it by its notices (and by email)"}
+	}
+	return ErrForbidden
 }
 
 // Authenticate turns a bearer token into a principal.

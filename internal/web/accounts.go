@@ -309,8 +309,13 @@ type userForm struct {
 }
 
 // grantable are the roles the viewer may give: the registry's staff roles
-// are the administrators' alone.
+// are the administrators' alone, and an individual's account gives only
+// registry.IndividualRoles.
 func grantable(c *call) []string {
+	if c.caller.Individual() {
+		// An individual's account files nothing: no registrant role.
+		return registry.IndividualRoles
+	}
 	var out []string
 	for _, r := range auth.Roles {
 		if !r.Staff() || c.caller.Has(auth.Admin) {

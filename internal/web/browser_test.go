@@ -608,7 +608,8 @@ func TestBrowserFlows(t *testing.T) {
 				if got := b.text(".notice"); got != c.tr("notice.objection_filed") {
 					t.Errorf("after the objection: %q", got)
 				}
-				if got := b.text("ul.objections .status"); got != c.tr("objection.active") {
+				// A warning: a sign (hidden from screen readers) before the words.
+				if got := b.text("ul.objections .status"); got != "⚠ "+c.tr("objection.active") {
 					t.Errorf("the objection shows %q", got)
 				}
 				b.screenshot("objection")

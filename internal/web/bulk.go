@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"sort"
-	"strconv"
 
 	"github.com/movable-registry/registry/internal/auth"
 	"github.com/movable-registry/registry/internal/bulkcsv"
@@ -87,8 +86,7 @@ func (s *site) rowProblems(c *call, err error) []string {
 	var verr *registry.ValidationError
 	if !errors.As(err, &verr) {
 		p := httpx.ProblemFor(err)
-		msg, _ := s.views.translate(c.lang, "error."+p.Code)
-		return []string{strconv.Itoa(p.Status) + " " + msg}
+		return []string{s.views.refusal(c.lang, p.Code, err)}
 	}
 	msgs := s.views.fieldErrors(c.lang, verr)
 	fields := make([]string, 0, len(msgs))

@@ -10,6 +10,7 @@ import (
 
 	"github.com/movable-registry/registry/internal/auth"
 	"github.com/movable-registry/registry/internal/bulkcsv"
+	"github.com/movable-registry/registry/internal/httpx"
 	"github.com/movable-registry/registry/internal/registry"
 )
 
@@ -29,11 +30,29 @@ type changesPage struct {
 // changeRow is one change's outcome: the registration as it left it, or
 // why it was refused.
 type changeRow struct {
-	Row      int
-	Number   string
+	Row    int
+	Number string
+	// Outcome says in words what became of the change: extended,
+	// cancelled, amended, or refused (changes.outcome.*).
+	Outcome string
+	// Code is the HTTP status the API answers the same change with (200,
+	// or the refusal's), shown small beside the words for whoever
+	// compares the page with the API.
+	Code     int
 	Status   string
 	Version  int
 	Problems []string
+}
+
+// changeOutcome is the word for what a change made, once made.
+func changeOutcome(ch registry.Change) string {
+	switch {
+	case ch.Extension != nil:
+		return "extended"
+	case ch.Cancellation != nil:
+		return "cancelled"
+	}
+	return "amended"
 }
 
 // changesForm handles GET /registrations/changes?cursor=.
@@ -86,9 +105,11 @@ func (s *site) changeBatch(w http.ResponseWriter, r *http.Request, c *call) erro
 	for _, o := range outcomes {
 		row := changeRow{Row: o.Index + 1, Number: changes[o.Index].Number}
 		if o.Err == nil {
+			row.Outcome, row.Code = changeOutcome(changes[o.Index]), http.StatusOK
 			row.Status, row.Version = o.Registration.Status, o.Registration.Version
 			page.Made++
 		} else {
+			row.Outcome, row.Code = "refused", httpx.ProblemFor(o.Err).Status
 			row.Problems = s.rowProblems(c, o.Err)
 		}
 		page.Rows = append(page.Rows, row)

@@ -67,8 +67,20 @@ func TestBulkChangesPage(t *testing.T) {
 			res = b.post("/registrations/changes", url.Values{"idempotency_key": {key}, "op": {"extend"}, "period_months": {"12"},
 				"pick": {good + " 1", stale + " 9"}})
 			want := map[string]string{"zh": "已办理 1 项，共 2 项。", "en": "1 of 2 changes made."}[lang]
-			if res.StatusCode != http.StatusOK || !strings.Contains(b.last, want) || !strings.Contains(b.last, "412 ") {
+			if res.StatusCode != http.StatusOK || !strings.Contains(b.last, want) {
 				t.Errorf("extend: %d\n%.4000s", res.StatusCode, b.last)
+			}
+			// Each outcome is said in words; the API's status code stands
+			// small beside them, never alone in their place.
+			made := map[string]string{"zh": `<strong class="outcome outcome-extended">已展期</strong>`, "en": `<strong class="outcome outcome-extended">Extended</strong>`}[lang]
+			refused := map[string]string{"zh": `<strong class="outcome outcome-refused">未办理</strong>`, "en": `<strong class="outcome outcome-refused">Refused</strong>`}[lang]
+			for _, w := range []string{made, refused, `<small class="http-code"`, ">HTTP 412</small>", ">HTTP 200</small>"} {
+				if !strings.Contains(b.last, w) {
+					t.Errorf("the outcomes lack %q", w)
+				}
+			}
+			if strings.Contains(b.last, "<bdi>412 ") {
+				t.Error("a refusal is said by its bare status code")
 			}
 			shoot(t, b.last, "changes-outcome-"+lang)
 		})

@@ -78,6 +78,37 @@ func TestAnIndividualSignsUpAndObjectsAsAGrantor(t *testing.T) {
 	if res.StatusCode != http.StatusOK || !strings.Contains(b.last, "异议登记已完成") {
 		t.Fatalf("objection: %d\n%s", res.StatusCode, b.last)
 	}
+	// The individual is offered nothing it cannot use: no Users page (its
+	// own account's page instead), no webhooks, no registrant role to give.
+	for _, w := range []string{`href="/admin/users"`, `href="/webhooks"`, `href="/registrations/new"`} {
+		if strings.Contains(b.last, w) {
+			t.Errorf("the individual's menu offers %s", w)
+		}
+	}
+	mine := regexpText(`href="(/admin/users/[0-9a-f-]{36})"`, b.last)
+	if mine == "" || !strings.Contains(b.last, ">我的账户</a>") {
+		t.Errorf("the individual's menu has no link to its own account")
+	}
+	if b.get(mine); strings.Contains(b.last, `value="registrant"`) || !strings.Contains(b.last, `value="searcher"`) {
+		t.Errorf("the individual's own account page offers the roles:\n%s", b.last)
+	}
+	if b.get("/admin/users"); strings.Contains(b.last, `value="registrant"`) {
+		t.Errorf("the individual's users page offers the registrant role")
+	}
+	if res := b.get("/webhooks"); res.StatusCode != http.StatusForbidden || !strings.Contains(b.last, "个人账户") || strings.Contains(b.last, "机构管理员") {
+		t.Errorf("the webhooks page, to an individual: %d\n%s", res.StatusCode, b.last)
+	}
+	token := s.api(201, "POST", "/tokens", "", map[string]any{"email": "wangwu@example.cn", "password": password})["token"].(string)
+	p := s.api(403, "POST", "/webhooks", token, map[string]any{"url": "https://hooks.example.cn/registry"})
+	if detail, _ := p["detail"].(string); !strings.Contains(detail, "individual's account") {
+		t.Errorf("the API's refusal of a webhook to an individual does not say why: %v", p)
+	}
+	s.api(403, "GET", "/webhooks", token, nil)
+	// The administrator's menu has the Users page beside the organizations.
+	if a.get("/"); !strings.Contains(a.last, `href="/admin/users"`) || !strings.Contains(a.last, `href="/admin/organizations"`) {
+		t.Error("the administrator's menu lacks the Users page")
+	}
+
 	// A searcher of another organization sees the number masked.
 	sid, scode := s.org("上海某贸易有限公司", "enterprise")
 	stranger := s.user(sid, scode, "searcher")

@@ -202,7 +202,10 @@ type registrationPage struct {
 	Reg registry.Registration
 	// Controls is set when the viewer's organization controls the
 	// registration; another registrant changes it with the modification code.
-	Controls  bool
+	Controls bool
+	// MayObject is set when the viewer may object to the registration: not
+	// when its organization is on the secured side (registry.MayObject).
+	MayObject bool
 	ItemTypes []string
 	Reasons   []string
 	// Code is a modification code just issued, shown once.
@@ -227,8 +230,12 @@ func (s *site) loadRegistration(c *call, number string) (*registrationPage, erro
 	if err != nil {
 		return nil, err
 	}
+	mayObject, err := s.svc.MayObject(c.ctx(), c.caller, reg)
+	if err != nil {
+		return nil, err
+	}
 	p := &registrationPage{Reg: reg, ItemTypes: registry.ItemTypes, Reasons: registry.CancellationReasons,
-		Controls:    controls,
+		Controls: controls, MayObject: mayObject,
 		AddGrantors: []partyRow{{Type: "organization"}}, Assignees: []partyRow{{Type: "organization"}}}
 	if c.caller.Can(auth.ListParties) {
 		p.Saved = s.savedParties(c)

@@ -122,6 +122,20 @@ func TestTheObjectorWithdrawsOrSubmitsACaseNotice(t *testing.T) {
 	if res := bb.post("/registrations/"+number+"/objections/"+second+"/withdrawal", url.Values{"confirm": {"1"}}); res.StatusCode != http.StatusForbidden {
 		t.Errorf("the bank withdrew the grantor's objection: %d", res.StatusCode)
 	}
+	// Nor is the bank, the secured party, offered an objection to its own
+	// registration: it amends or cancels it. The grantor is offered one.
+	if strings.Contains(bb.last, `id="objection"`) {
+		t.Error("the secured party is offered the objection form on its own registration")
+	}
+	if bb.get("/registrations/" + number); strings.Contains(bb.last, `id="objection"`) {
+		t.Error("the secured party is offered the objection form on its own registration")
+	}
+	if res := bb.post("/registrations/"+number+"/objections", url.Values{"idempotency_key": {"k-bank-objects"}, "statement": {"x"}, "interest": {"y"}}); res.StatusCode != http.StatusForbidden {
+		t.Errorf("the secured party objected to its own registration: %d", res.StatusCode)
+	}
+	if b.get("/registrations/" + number); !strings.Contains(b.last, `id="objection"`) {
+		t.Error("the grantor is not offered the objection form")
+	}
 }
 
 func TestAnAdministratorSuspendsAndReinstatesAUser(t *testing.T) {

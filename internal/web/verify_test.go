@@ -104,3 +104,71 @@ func checkDigits(body string) string {
 	c := 98 - r
 	return string(rune('0'+c/10)) + string(rune('0'+c%10))
 }
+
+// TestVerifyShowsAnObjectionThatStands: a registration under objection is
+// disputed, and whoever verifies one of its certificates is told, in either
+// language, with the objection's number, when it was filed and when it
+// lapses; the API answer /verify draws from carries the same. Once the
+// objection is withdrawn, neither says so any more.
+func TestVerifyShowsAnObjectionThatStands(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	bank := s.bank("registrant", "searcher")
+	gid, gcode := s.org("上海星辰精密机械有限公司", "enterprise")
+	grantor := s.user(gid, gcode, "registrant")
+	number := s.file(bank, "上海星辰精密机械有限公司", gcode)
+	o := s.api(201, "POST", "/registrations/"+number+"/objections", grantor.Token, map[string]any{"statement": "未设定此项担保"})
+	objection := o["number"].(string)
+	lapses := o["lapses_at"].(string)
+
+	cert := s.api(200, "GET", "/certificates/"+number, "", nil)
+	standing, _ := cert["objections"].([]any)
+	if len(standing) != 1 || standing[0].(map[string]any)["number"] != objection || standing[0].(map[string]any)["status"] != "active" ||
+		standing[0].(map[string]any)["lapses_at"] != lapses {
+		t.Fatalf("the certificate's answer does not carry the objection that stands: %v", cert)
+	}
+	for lang, want := range map[string][]string{
+		"zh": {"异议登记中", "本登记已有异议登记", objection, "失效于"},
+		"en": {"Under objection", "An objection has been registered against this registration", objection, "lapses"},
+	} {
+		b := s.browser()
+		b.get("/lang/" + lang + "?next=/")
+		b.get("/verify?number=" + number)
+		for _, w := range append(want, `id="objections"`, `class="status objection-active"`) {
+			if !strings.Contains(b.last, w) {
+				t.Errorf("%s: the verify page of a registration under objection lacks %q", lang, w)
+			}
+		}
+	}
+	// On the registration's page, the objection's badge is a warning, not
+	// the green of "effective": a class of its own, a sign and words.
+	b := s.browser()
+	b.signIn(grantor)
+	b.get("/registrations/" + number)
+	for _, w := range []string{`<span class="status objection-active"><span aria-hidden="true">⚠ </span>异议有效</span>`, `class="status objection-standing"`, "异议登记中"} {
+		if !strings.Contains(b.last, w) {
+			t.Errorf("the registration's page lacks %q", w)
+		}
+	}
+	css := b.get("/static/app.css")
+	if css.StatusCode != 200 {
+		t.Fatal("no stylesheet")
+	}
+	for _, line := range strings.Split(b.last, "\n") {
+		if strings.Contains(line, ".status-effective") && strings.Contains(line, "objection") {
+			t.Errorf("a standing objection is styled as effective: %s", line)
+		}
+	}
+	if !strings.Contains(b.last, ".objection-active, .objection-litigating, .objection-standing {") {
+		t.Error("the stylesheet has no warning style for a standing objection")
+	}
+	s.api(201, "POST", "/registrations/"+number+"/objections/"+objection+"/withdrawal", grantor.Token, nil)
+	if cert := s.api(200, "GET", "/certificates/"+number, "", nil); cert["objections"] != nil {
+		t.Errorf("a withdrawn objection is still on the certificate's answer: %v", cert["objections"])
+	}
+	b = s.browser()
+	b.get("/verify?number=" + number)
+	if strings.Contains(b.last, `id="objections"`) || strings.Contains(b.last, "异议登记中") {
+		t.Error("the verify page still says the registration is under objection after the withdrawal")
+	}
+}

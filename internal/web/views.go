@@ -445,6 +445,12 @@ func (v *views) refusal(lang, code string, err error) string {
 			return msg
 		}
 	}
+	var r *registry.Refusal
+	if errors.As(err, &r) && r.Individual {
+		if msg, terr := v.translate(lang, "error.not_for_individuals"); terr == nil {
+			return msg
+		}
+	}
 	msg, _ := v.translate(lang, "error."+code)
 	return msg
 }

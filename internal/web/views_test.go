@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"maps"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -75,7 +77,10 @@ func samplePages() map[string]func() (any, url.Values) {
 				Roles: []string{"registrant", "searcher", "org_admin"}}, url.Values{"roles": {"searcher"}, "language": {"en"}, "notify_email": {"1"}}
 		},
 		"verify": func() (any, url.Values) {
-			return &registry.Certificate{Number: reg.Number, KindOfCertificate: "registration", IssuedAt: at, Digest: "abc"}, nil
+			// Under objection, and erased since: every part of the page.
+			return &registry.Certificate{Number: reg.Number, KindOfCertificate: "registration", IssuedAt: at, Digest: "sha256:8a1f0c5e2b7d4a93e6f1c08b5d2e7a4c9f3b6d1e0a8c7b5f2d4e6a1c3b9f0e7d",
+				Kind: "chattel_mortgage", Status: "effective", RegisteredAt: &at, ExpiresAt: &at, ErasedAt: &at,
+				Objections: []registry.StandingObjection{{Number: "20261207000000000279", Status: "active", FiledAt: at, LapsesAt: &at}, {Number: "20261207000000000376", Status: "litigating", FiledAt: at}}}, nil
 		},
 		"signin": func() (any, url.Values) { return nil, url.Values{"next": {"/search"}} },
 		"signup": func() (any, url.Values) { return nil, url.Values{"kind": {"enterprise"}} },
@@ -148,7 +153,7 @@ func samplePages() map[string]func() (any, url.Values) {
 		"changes": func() (any, url.Values) {
 			return changesPage{Key: "k", Reasons: registry.CancellationReasons, Columns: []string{"number", "if_match"},
 					Page: registry.RegistrationPage{Items: []registry.Registration{reg}}, Made: 1,
-					Rows: []changeRow{{Row: 1, Number: reg.Number, Status: "effective", Version: 2}, {Row: 2, Number: reg.Number, Problems: []string{"412 changed"}}}},
+					Rows: []changeRow{{Row: 1, Number: reg.Number, Outcome: "extended", Code: 200, Status: "effective", Version: 2}, {Row: 2, Number: reg.Number, Outcome: "refused", Code: 412, Problems: []string{"changed"}}}},
 				url.Values{"op": {"extend"}, "period_months": {"12"}}
 		},
 		"statistics": func() (any, url.Values) {
@@ -217,6 +222,14 @@ func TestEveryPageRendersInBothLanguagesWithNoMissingKey(t *testing.T) {
 						t.Fatal(err)
 					}
 					html := b.String()
+					if dir := os.Getenv("REGISTRY_PAGES"); dir != "" && name == "verify" && who.UserID == "" {
+						// Kept, styled, to be rendered and looked at.
+						static, _ := filepath.Abs("static")
+						page := strings.ReplaceAll(html, `"/static/`, `"file://`+static+`/`)
+						if err := os.WriteFile(filepath.Join(dir, name+"-"+lang+".html"), []byte(page), 0o644); err != nil {
+							t.Fatal(err)
+						}
+					}
 					if !strings.Contains(html, `<html lang="`+map[string]string{"zh": "zh-CN", "en": "en"}[lang]+`"`) {
 						t.Errorf("page is not marked as %s", lang)
 					}

@@ -258,7 +258,7 @@ func (s *site) handle(pattern string, n need, h handler) {
 			// the form is this site's.
 			if n.action != "" && !c.caller.Can(n.action) {
 				c.audited(n.action, cmp.Or(r.PathValue("number"), r.PathValue("id")))
-				s.fail(w, c, registry.ErrForbidden)
+				s.fail(w, c, registry.Forbidden(c.caller.Principal, n.action))
 				return
 			}
 			if !s.csrfSource(r) {
@@ -406,7 +406,7 @@ func (p needsRolePage) Staff() bool {
 // table gives the page's action, or those the service said it lacked (to
 // read a registration of others, say).
 func neededRoles(c *call, p *httpx.Problem, err error) []string {
-	if p.Code != "forbidden" || !c.signedIn() || c.caller.Bootstrap || c.action == "" {
+	if p.Code != "forbidden" || !c.signedIn() || c.caller.Bootstrap || c.action == "" || c.caller.NotForIndividuals(c.action) {
 		return nil
 	}
 	roles := auth.RolesFor(c.action)

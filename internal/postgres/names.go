@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/gorm"
 
 	"github.com/movable-registry/registry/internal/names"
@@ -186,17 +185,7 @@ func (n *similarNames) listen(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	conn, err := sqlDB.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	return conn.Raw(func(driverConn any) error {
-		c, ok := driverConn.(*stdlib.Conn)
-		if !ok {
-			return errors.New("not a pgx connection")
-		}
-		pc := c.Conn()
+	return onPgx(ctx, sqlDB, func(pc *pgx.Conn) error {
 		defer func() {
 			// The connection goes back to the pool: stop listening first.
 			unlisten, cancel := context.WithTimeout(context.Background(), time.Second)

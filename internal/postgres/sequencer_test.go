@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"gorm.io/gorm"
 
 	"github.com/movable-registry/registry/internal/audit"
 	"github.com/movable-registry/registry/internal/pgtest"
@@ -94,34 +95,10 @@ func TestSequencerBatchesWrites(t *testing.T) {
 	}
 
 	// The events: one order for positions, numbers and times, no gaps.
-	var events []struct {
-		LogIndex     int64
-		Number       string
-		RegisteredAt time.Time
-		Record       []byte
-	}
-	if err := gdb.Raw("SELECT log_index, number, registered_at, COALESCE(log_record, record) AS record FROM events ORDER BY log_index").Scan(&events).Error; err != nil {
-		t.Fatal(err)
-	}
-	if len(events) != n-1 {
-		t.Fatalf("%d events committed, want %d", len(events), n-1)
-	}
-	tree := &translog.MemoryTree{}
-	for i, e := range events {
-		if e.LogIndex != int64(i) {
-			t.Fatalf("event %d at log position %d", i, e.LogIndex)
-		}
-		if seq, _ := strconv.Atoi(e.Number[8:18]); seq != i+1 {
-			t.Errorf("event %d has sequence %d in %s", i, seq, e.Number)
-		}
-		if i > 0 && !e.RegisteredAt.After(events[i-1].RegisteredAt) {
-			t.Errorf("event %d at %v, not after %v", i, e.RegisteredAt, events[i-1].RegisteredAt)
-		}
+	events, tree := eventsInOneOrder(t, gdb, n-1)
+	for _, e := range events {
 		if bytes.Contains(e.Record, []byte(fmt.Sprintf(`{"write":%d}`, refusing))) {
 			t.Errorf("the refused write's event was kept")
-		}
-		if err := tree.Append(int64(i), e.Record); err != nil {
-			t.Fatal(err)
 		}
 	}
 	fresh, err := postgres.New(gdb, time.Now)
@@ -434,33 +411,7 @@ func TestPreparedBatches(t *testing.T) {
 	wg.Wait()
 	total += 72
 
-	var events []struct {
-		LogIndex     int64
-		Number       string
-		RegisteredAt time.Time
-		Record       []byte
-	}
-	if err := gdb.Raw("SELECT log_index, number, registered_at, record FROM events ORDER BY log_index").Scan(&events).Error; err != nil {
-		t.Fatal(err)
-	}
-	if len(events) != total {
-		t.Fatalf("%d events committed, want %d", len(events), total)
-	}
-	tree := &translog.MemoryTree{}
-	for i, e := range events {
-		if e.LogIndex != int64(i) {
-			t.Fatalf("event %d at log position %d", i, e.LogIndex)
-		}
-		if seq, _ := strconv.Atoi(e.Number[8:18]); seq != i+1 {
-			t.Errorf("event %d has sequence %d in %s", i, seq, e.Number)
-		}
-		if i > 0 && !e.RegisteredAt.After(events[i-1].RegisteredAt) {
-			t.Errorf("event %d at %v, not after %v", i, e.RegisteredAt, events[i-1].RegisteredAt)
-		}
-		if err := tree.Append(int64(i), e.Record); err != nil {
-			t.Fatal(err)
-		}
-	}
+	events, tree := eventsInOneOrder(t, gdb, total)
 	fresh, err := postgres.New(gdb, time.Now)
 	if err != nil {
 		t.Fatal(err)
@@ -508,4 +459,42 @@ func TestPreparedBatches(t *testing.T) {
 	if paths["prepared"] == 0 || paths["missed"] == 0 {
 		t.Errorf("a's batches %v: none prepared, or none missed", paths)
 	}
+}
+
+// committedEvent is an event row as the sequencer's tests read it back.
+type committedEvent struct {
+	LogIndex     int64
+	Number       string
+	RegisteredAt time.Time
+	Record       []byte
+}
+
+// eventsInOneOrder reads the committed events, checks that there are want
+// of them with one order for log positions, numbers and times and no gaps,
+// and returns them with the log tree of their records.
+func eventsInOneOrder(t *testing.T, gdb *gorm.DB, want int) ([]committedEvent, *translog.MemoryTree) {
+	t.Helper()
+	var events []committedEvent
+	if err := gdb.Raw("SELECT log_index, number, registered_at, COALESCE(log_record, record) AS record FROM events ORDER BY log_index").Scan(&events).Error; err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != want {
+		t.Fatalf("%d events committed, want %d", len(events), want)
+	}
+	tree := &translog.MemoryTree{}
+	for i, e := range events {
+		if e.LogIndex != int64(i) {
+			t.Fatalf("event %d at log position %d", i, e.LogIndex)
+		}
+		if seq, _ := strconv.Atoi(e.Number[8:18]); seq != i+1 {
+			t.Errorf("event %d has sequence %d in %s", i, seq, e.Number)
+		}
+		if i > 0 && !e.RegisteredAt.After(events[i-1].RegisteredAt) {
+			t.Errorf("event %d at %v, not after %v", i, e.RegisteredAt, events[i-1].RegisteredAt)
+		}
+		if err := tree.Append(int64(i), e.Record); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return events, tree
 }

@@ -1391,7 +1391,7 @@ type Certificate struct {
 	// Digest sha256: and the hex SHA-256 of the certified content (the event's record, or the stored search answer); the PDF and HTML certificates print the same
 	Digest string `json:"digest"`
 
-	// ErasedAt when the personal data of the individuals the registration names was erased (retention): digest is still the one its certificates were issued with, over the content as registered; a certificate made since shows no individual's name, identity number or address; absent when nothing was erased
+	// ErasedAt when the personal data of the individuals the registration names (or, for a search certificate, of individuals in the search's answer or criteria) was erased (retention): digest is still the one its certificates were issued with, over the content as registered or answered; a certificate made since shows no individual's name, identity number or address; absent when nothing was erased
 	ErasedAt *time.Time `json:"erased_at,omitempty"`
 
 	// ExpiresAt when the registration expires or expired; absent for a search certificate
@@ -2086,11 +2086,17 @@ type SearchCertificate struct {
 	AsOf time.Time `json:"as_of"`
 
 	// Criteria Exactly one key
-	Criteria         Criteria `json:"criteria"`
-	IncludeInactive  bool     `json:"include_inactive"`
-	NextCursor       *string  `json:"next_cursor,omitempty"`
-	Number           string   `json:"number"`
-	RegisterPosition int      `json:"register_position"`
+	Criteria Criteria `json:"criteria"`
+
+	// CriteriaErased true when the search was for an individual whose personal data was erased since: the id_number or grantor_name searched is gone from criteria, which then holds no key; absent otherwise
+	CriteriaErased *bool `json:"criteria_erased,omitempty"`
+
+	// ErasedAt when the personal data of individuals in this answer was last erased (retention): each registration erased since says so with its own erased_at and has its individuals' name, id_number and address empty; the certificate's digest is still the one the answer was issued with; absent when nothing was erased
+	ErasedAt         *time.Time `json:"erased_at,omitempty"`
+	IncludeInactive  bool       `json:"include_inactive"`
+	NextCursor       *string    `json:"next_cursor,omitempty"`
+	Number           string     `json:"number"`
+	RegisterPosition int        `json:"register_position"`
 
 	// ResultCount everything the search found
 	ResultCount  int           `json:"result_count"`
@@ -2113,6 +2119,9 @@ type SearchHistoryPage struct {
 type SearchPage struct {
 	AsOf   time.Time `json:"as_of"`
 	Cursor string    `json:"cursor"`
+
+	// ErasedAt when the personal data of individuals on this page was last erased (retention); absent when nothing was erased
+	ErasedAt *time.Time `json:"erased_at,omitempty"`
 
 	// NextCursor absent on the last page
 	NextCursor  *string       `json:"next_cursor,omitempty"`

@@ -133,7 +133,13 @@ func (m *Maker) Registration(ctx context.Context, r registry.Registration, cert 
 
 // Search is a search certificate: its criteria and what it found.
 func (m *Maker) Search(ctx context.Context, s registry.SearchCertificate, cert registry.Certificate, lang, verifyURL string) ([]byte, error) {
-	return m.once(ctx, s.Number, lang, "1", func(d *doc) {
+	edition := "1"
+	if s.ErasedAt != nil {
+		// Individuals in it erased: never the copy made before, nor the
+		// one made before a later erasure.
+		edition += "/erased:" + strconv.FormatInt(s.ErasedAt.UnixMicro(), 10)
+	}
+	return m.once(ctx, s.Number, lang, edition, func(d *doc) {
 		d.search(s, cert, verifyURL)
 	})
 }
@@ -286,12 +292,17 @@ func (d *doc) word(key string) string {
 
 func (d *doc) when(t registry.Time) string { return display.Time(t, d.lang) }
 
+// name is a party's name, or says that an individual's was erased.
+func (d *doc) name(p registry.Party) string {
+	if p.Name == "" && p.Type == "individual" {
+		return d.word("erased_party")
+	}
+	return p.Name
+}
+
 // party is a party's name with its identifiers and address, one per line.
 func (d *doc) party(p registry.Party) string {
-	lines := []string{p.Name}
-	if p.Name == "" && p.Type == "individual" {
-		lines[0] = d.word("erased_party")
-	}
+	lines := []string{d.name(p)}
 	for _, f := range []struct{ label, value string }{
 		{"uscc", p.USCC}, {"id_number", p.IDNumber}, {"foreign_reg", p.RegistrationNumber}, {"lei", p.LEI},
 		{"fi_code", p.FinancialInstitutionCode}, {"legal_rep", p.LegalRepresentative}, {"address", p.Address},
@@ -416,6 +427,9 @@ func (d *doc) search(s registry.SearchCertificate, cert registry.Certificate, ve
 			crit = append(crit, d.word("criterion."+f.key)+d.word("colon")+f.value)
 		}
 	}
+	if s.CriteriaErased {
+		crit = []string{d.word("result.criteria_erased")}
+	}
 	d.row(d.word("result.criteria"), strings.Join(crit, "\n"))
 	scope := "inactive.no"
 	if s.IncludeInactive {
@@ -424,6 +438,9 @@ func (d *doc) search(s registry.SearchCertificate, cert registry.Certificate, ve
 	d.row(d.word("inactive"), d.word(scope))
 	d.row(d.word("result.position"), fmt.Sprintf(d.word("position_note"), s.RegisterPosition))
 	d.row(d.word("cert.result_count"), fmt.Sprintf(d.word("count_text"), s.ResultCount))
+	if s.ErasedAt != nil {
+		d.row(d.word("erased_at"), d.when(*s.ErasedAt)+"\n"+d.word("search_erased_note"))
+	}
 	for i, res := range s.Results {
 		r := res.Registration
 		objected := ""
@@ -432,7 +449,7 @@ func (d *doc) search(s registry.SearchCertificate, cert registry.Certificate, ve
 		}
 		var grantors []string
 		for _, g := range r.Grantors {
-			grantors = append(grantors, g.Name)
+			grantors = append(grantors, d.name(g))
 		}
 		v := r.Number + "\n" +
 			d.word("kind."+r.Kind) + d.word("sep") + d.word("status."+r.Status) + objected + "\n" +

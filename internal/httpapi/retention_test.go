@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/movable-registry/registry/internal/registry"
 )
 
 // TestRetentionErasesPersonalData lets the clock pass retention.years_after_end
@@ -223,5 +225,166 @@ func TestRetentionErasesPersonalData(t *testing.T) {
 	// The events stay append-only but for the erasure.
 	if _, err := e.db.Exec("UPDATE events SET record = record WHERE registration_number = $1", c); err == nil {
 		t.Error("an event of c could be changed")
+	}
+}
+
+// TestRetentionErasesStoredSearches: the stored searches that showed a
+// registration hold it as it stood, names and all. When its personal data
+// is erased, so is every copy: in the answers (searches.body), their
+// criteria when they were the individual's identity number or name, the
+// kept pages of a long answer, and the search certificates kept as PDF.
+// Each certificate still verifies by the digest it was issued with, and
+// a search that showed no individual is untouched.
+func TestRetentionErasesStoredSearches(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("pdftotext"); err != nil {
+		t.Fatal("pdftotext is needed: make test installs poppler-utils (apt-get install -y poppler-utils)")
+	}
+	e := newEnvWith(t, func(c *registry.Config) { longLived(c); c.MaxResults = 1 })
+	bank := e.newAccount(usccs[0], "registrant", "searcher")
+	const (
+		name, id, address = "李四海", "11010519491231002X", "北京市朝阳区建国路1号"
+		orgName           = "上海星辰精密机械有限公司"
+	)
+	personal := []string{name, id, address, "110105********002X"}
+	// Three registrations of one organization, the middle one naming an
+	// individual too: a search by the organization's USCC answers the
+	// first and keeps the other two as later pages.
+	first := e.must(201, e.do("POST", "/registrations", bank.Token, filing(orgName, usccs[1])))["number"].(string)
+	f := filing(orgName, usccs[1])
+	f["grantors"] = append(f["grantors"].([]any), map[string]any{"type": "individual", "name": name, "id_number": id, "address": address})
+	a := e.must(201, e.do("POST", "/registrations", bank.Token, f))["number"].(string)
+	e.must(201, e.do("POST", "/registrations", bank.Token, filing(orgName, usccs[1])))
+	byID := e.search(bank.Token, map[string]any{"criteria": map[string]any{"id_number": id}})["number"].(string)
+	byUSCC := e.search(bank.Token, map[string]any{"criteria": map[string]any{"uscc": usccs[1]}})
+	long := byUSCC["number"].(string)
+	if byUSCC["truncated"] != true {
+		t.Fatalf("the search by USCC was answered whole: %v", byUSCC)
+	}
+	// Its pages are kept as first read: the one showing a, and the next.
+	page := e.must(200, e.do("GET", "/searches/"+long+"/results?cursor=1", bank.Token, nil))
+	if n := obj(obj(list(page["results"])[0])["registration"])["number"]; n != a {
+		t.Fatalf("page 1 shows %v, want %s", n, a)
+	}
+	e.must(200, e.do("GET", "/searches/"+long+"/results?cursor=2", bank.Token, nil))
+	// A search that never showed an individual.
+	other := e.search(bank.Token, map[string]any{"criteria": map[string]any{"registration_number": first}})["number"].(string)
+	otherBody := e.do("GET", "/searches/"+other, bank.Token, nil).Body
+	issued := map[string]string{}
+	for _, n := range []string{byID, long, other} {
+		issued[n] = e.must(200, e.do("GET", "/certificates/"+n, "", nil))["digest"].(string)
+	}
+	dir := t.TempDir()
+	if d := os.Getenv("RETENTION_PDF_DIR"); d != "" {
+		dir = d // to look at
+	}
+	pdf := func(number, lang string) string {
+		t.Helper()
+		r := e.do("GET", "/searches/"+number+"/certificate.pdf?lang="+lang, bank.Token, nil)
+		if r.Status != 200 {
+			t.Fatalf("certificate of %s: %s", number, r)
+		}
+		file := filepath.Join(dir, "search-"+number+"-"+lang+".pdf")
+		if err := os.WriteFile(file, r.Body, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command("pdftotext", "-enc", "UTF-8", file, "-").Output()
+		if err != nil {
+			t.Fatalf("pdftotext: %v", err)
+		}
+		return string(out)
+	}
+	// Kept before the erasure.
+	if text := pdf(byID, "zh"); !strings.Contains(text, name) {
+		t.Fatalf("the search certificate before the erasure lacks the name:\n%s", text)
+	}
+
+	e.must(201, e.do("POST", "/registrations/"+a+"/cancellation", bank.Token, map[string]any{"reason": "debt_repaid"}))
+	e.clock.Advance(16 * 365 * 24 * time.Hour)
+	if n, err := e.svc.ErasePersonalData(t.Context()); err != nil || n != 1 {
+		t.Fatalf("erased %d, %v; want a", n, err)
+	}
+
+	// Nothing stored holds them any more: answers, criteria, pages.
+	for _, p := range personal {
+		if n := e.count(`SELECT count(*) FROM searches WHERE position(convert_to($1, 'UTF8') IN body) > 0 OR criteria::text LIKE '%' || $1 || '%'`, p); n != 0 {
+			t.Errorf("%d stored searches still hold %q", n, p)
+		}
+		if n := e.count(`SELECT count(*) FROM search_pages WHERE position(convert_to($1, 'UTF8') IN body) > 0`, p); n != 0 {
+			t.Errorf("%d kept pages still hold %q", n, p)
+		}
+	}
+	if n := e.count("SELECT count(*) FROM certificate_documents WHERE number = $1", byID); n != 0 {
+		t.Errorf("%d certificates kept for %s from before the erasure", n, byID)
+	}
+	// Each answer says so, and what of it was erased.
+	for _, n := range []string{byID} {
+		got := e.must(200, e.do("GET", "/searches/"+n, bank.Token, nil))
+		crit := obj(got["criteria"])
+		if got["erased_at"] == nil || got["criteria_erased"] != true || len(crit) != 0 {
+			t.Errorf("search %s: erased_at %v, criteria_erased %v, criteria %v; want erased and no key", n, got["erased_at"], got["criteria_erased"], crit)
+		}
+		r := obj(obj(list(got["results"])[0])["registration"])
+		if r["number"] != a || r["erased_at"] == nil {
+			t.Errorf("search %s: its result %v is not marked erased", n, r)
+		}
+	}
+	// The long search: its first page did not show a, and stays as it was;
+	// the kept page that did is erased.
+	if got := e.must(200, e.do("GET", "/searches/"+long, bank.Token, nil)); got["erased_at"] != nil || obj(got["criteria"])["uscc"] != usccs[1] {
+		t.Errorf("the search by USCC changed: %v", got)
+	}
+	if got := e.must(200, e.do("GET", "/searches/"+long+"/results?cursor=1", bank.Token, nil)); got["erased_at"] == nil {
+		t.Errorf("its page 1 is not marked erased: %v", got)
+	}
+	if got := e.do("GET", "/searches/"+other, bank.Token, nil).Body; !bytes.Equal(got, otherBody) {
+		t.Errorf("a search that showed no individual changed:\n%s\n%s", otherBody, got)
+	}
+	// Every number still verifies by the digest it was issued with.
+	for n, digest := range issued {
+		cert := e.must(200, e.do("GET", "/certificates/"+n, "", nil))
+		if cert["digest"] != digest {
+			t.Errorf("search %s: digest %v, issued %s", n, cert["digest"], digest)
+		}
+		if erased := n == byID; (cert["erased_at"] != nil) != erased {
+			t.Errorf("search %s: erased_at %v", n, cert["erased_at"])
+		}
+	}
+	// The certificate is made again without them, saying why.
+	for lang, want := range map[string][]string{
+		"zh": {"自然人（个人信息已删除）", "自然人的身份证件号码（个人信息已删除）", "个人信息删除时间"},
+		"en": {"An individual (personal data erased)", "An individual's identity number (personal data", "Personal data erased"},
+	} {
+		text := pdf(byID, lang)
+		for _, p := range personal {
+			if strings.Contains(text, p) {
+				t.Errorf("%s: the search certificate still holds %q:\n%s", lang, p, text)
+			}
+		}
+		for _, w := range want {
+			if !strings.Contains(text, w) {
+				t.Errorf("%s: the search certificate made after the erasure lacks %q:\n%s", lang, w, text)
+			}
+		}
+		if !strings.Contains(strings.Join(strings.Fields(text), ""), issued[byID]) {
+			t.Errorf("%s: the search certificate made after the erasure does not print the digest issued (%s):\n%s", lang, issued[byID], text)
+		}
+	}
+	if n := e.count("SELECT count(*) FROM audit_entries WHERE action = 'registration.erase' AND target = $1 AND detail LIKE '%and 2 stored searches erased'", a); n != 1 {
+		t.Errorf("%d registration.erase entries naming the 2 searches", n)
+	}
+	// The stored searches stay append-only but for the erasure, which keeps
+	// the digest issued.
+	for _, c := range []struct{ q, number string }{
+		{"UPDATE searches SET body = body WHERE number = $1", other},
+		{"UPDATE searches SET erased_at = now(), issued_digest = 'sha256:00' WHERE number = $1", other},
+		{"UPDATE searches SET erased_at = now() - interval '100 years', issued_digest = issued_digest WHERE number = $1", byID},
+		{"DELETE FROM searches WHERE number = $1", other},
+		{"DELETE FROM search_pages WHERE number = $1", long},
+		{"UPDATE search_pages SET body = body WHERE number = $1 AND cursor = 2", long},
+	} {
+		if _, err := e.db.Exec(c.q, c.number); err == nil {
+			t.Errorf("%s: allowed", c.q)
+		}
 	}
 }

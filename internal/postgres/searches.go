@@ -316,7 +316,7 @@ func (s *Store) InsertSearch(ctx context.Context, c *registry.SearchCertificate,
 	}
 	row := searchRow{Number: st.Number, SearchedAt: c.SearchedAt.Time, AsOf: c.AsOf.Time, OrganizationID: strPtr(st.OrganizationID),
 		UserID: strPtr(userID), Criteria: string(criteria), IncludeInactive: c.IncludeInactive, RegisterPosition: c.RegisterPosition,
-		ResultCount: int32(c.ResultCount), Body: st.Body}
+		ResultCount: int32(c.ResultCount), Body: st.Body, Individuals: joined(st.Individuals)}
 	if st.Truncated {
 		var b strings.Builder
 		for _, m := range st.Matches {
@@ -378,9 +378,19 @@ func (s *Store) searchPage(ctx context.Context, number string, cursor int) ([]by
 }
 
 // InsertSearchPage keeps a page of a search's results; the first kept stays.
-func (s *Store) InsertSearchPage(ctx context.Context, number string, cursor int, body []byte) error {
-	return translate(s.w(ctx).Exec("INSERT INTO search_pages (number, cursor, body) VALUES (?, ?, ?) ON CONFLICT (number, cursor) DO NOTHING",
-		number, cursor, bytea(body)).Error)
+func (s *Store) InsertSearchPage(ctx context.Context, number string, cursor int, body []byte, individuals []string) error {
+	return translate(s.w(ctx).Exec(`INSERT INTO search_pages (number, cursor, body, individuals) VALUES (?, ?, ?, string_to_array(?, ' '))
+		ON CONFLICT (number, cursor) DO NOTHING`, number, cursor, bytea(body), joined(individuals)).Error)
+}
+
+// joined is a list of registration numbers as a column of searches takes
+// it, space-separated; nil for none.
+func joined(numbers []string) *string {
+	if len(numbers) == 0 {
+		return nil
+	}
+	s := strings.Join(numbers, " ")
+	return &s
 }
 
 func digest(b []byte) string {
@@ -439,18 +449,31 @@ func (s *Store) certificate(ctx context.Context, number string) (registry.Certif
 		return cert, nil
 	}
 	var se struct {
-		Number     string
-		SearchedAt time.Time
-		Body       []byte
+		Number       string
+		SearchedAt   time.Time
+		Body         []byte
+		IssuedDigest *string
+		ErasedAt     *time.Time
 	}
-	res = db.Raw("SELECT number, searched_at, body FROM searches WHERE number = ?", number).Scan(&se)
+	res = db.Raw("SELECT number, searched_at, body, issued_digest, erased_at FROM searches WHERE number = ?", number).Scan(&se)
 	if res.Error != nil {
 		return registry.Certificate{}, translate(res.Error)
 	}
 	if res.RowsAffected == 0 {
 		return registry.Certificate{}, registry.ErrNotFound
 	}
-	return registry.Certificate{Number: se.Number, KindOfCertificate: registry.CertificateOfSearch, Kind: registry.CertificateOfSearch, IssuedAt: registry.At(se.SearchedAt), Digest: digest(se.Body)}, nil
+	cert := registry.Certificate{Number: se.Number, KindOfCertificate: registry.CertificateOfSearch, Kind: registry.CertificateOfSearch,
+		IssuedAt: registry.At(se.SearchedAt), Digest: digest(se.Body)}
+	// A search erased since it answered is verified by the digest of the
+	// answer it gave, which the erasure keeps.
+	if se.IssuedDigest != nil {
+		cert.Digest = *se.IssuedDigest
+	}
+	if se.ErasedAt != nil {
+		erased := registry.At(*se.ErasedAt)
+		cert.ErasedAt = &erased
+	}
+	return cert, nil
 }
 
 // stampSQL hands out n search stamps in one statement: the register's head
@@ -646,11 +669,11 @@ func (a *appender) loop() {
 // first. Its own statement is its own transaction.
 var appendSQL = `WITH head AS (UPDATE audit_head SET seq = $3, hash = $4 WHERE seq = $1 AND hash = $2 RETURNING 1),
 	s AS (INSERT INTO searches (number, searched_at, as_of, organization_id, user_id, criteria, include_inactive, register_position, result_count, body,
-			matches, viewer_uscc, viewer_staff)
+			matches, viewer_uscc, viewer_staff, individuals)
 		` + searchesFrom(5) + ` WHERE EXISTS (SELECT 1 FROM head)),
-	st AS (` + strings.Replace(statsSQL(30), "AS x(m, k, p, r, a, c, s)", "AS x(m, k, p, r, a, c, s) WHERE EXISTS (SELECT 1 FROM head)", 1) + `)
+	st AS (` + strings.Replace(statsSQL(31), "AS x(m, k, p, r, a, c, s)", "AS x(m, k, p, r, a, c, s) WHERE EXISTS (SELECT 1 FROM head)", 1) + `)
 	INSERT INTO audit_entries (id, chain, at, actor, user_id, organization_id, action, target, outcome, source, request_id, detail)
-	` + auditsFrom(18) + ` WHERE EXISTS (SELECT 1 FROM head)`
+	` + auditsFrom(19) + ` WHERE EXISTS (SELECT 1 FROM head)`
 
 // write appends the rows of searches. The audit chain's head is kept from
 // the last append and checked as it is moved on; when another writer (a

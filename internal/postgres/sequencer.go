@@ -722,30 +722,30 @@ func (b *writeBuffer) flushSearches() error {
 		return nil
 	}
 	return b.exec(`INSERT INTO searches (number, searched_at, as_of, organization_id, user_id, criteria, include_inactive, register_position, result_count, body,
-			matches, viewer_uscc, viewer_staff)
+			matches, viewer_uscc, viewer_staff, individuals)
 		`+searchesFrom(1), searchArgs(b.searches)...)
 }
 
-// searchesFrom selects search rows from 13 arrays numbered from first on.
+// searchesFrom selects search rows from 14 arrays numbered from first on.
 func searchesFrom(first int) string {
 	p := func(k int) string { return "$" + strconv.Itoa(first+k) }
-	return `SELECT n, s, a, o::uuid, u::uuid, c::jsonb, i, p, rc, b, m, v, vs FROM unnest(` + p(0) + `::text[], ` + p(1) + `::timestamptz[], ` + p(2) + `::timestamptz[], ` +
+	return `SELECT n, s, a, o::uuid, u::uuid, c::jsonb, i, p, rc, b, m, v, vs, string_to_array(ind, ' ') FROM unnest(` + p(0) + `::text[], ` + p(1) + `::timestamptz[], ` + p(2) + `::timestamptz[], ` +
 		p(3) + `::text[], ` + p(4) + `::text[], ` + p(5) + `::text[], ` + p(6) + `::bool[], ` + p(7) + `::int8[], ` + p(8) + `::int4[], ` + p(9) + `::bytea[], ` +
-		p(10) + `::text[], ` + p(11) + `::text[], ` + p(12) + `::bool[]) AS x(n, s, a, o, u, c, i, p, rc, b, m, v, vs)`
+		p(10) + `::text[], ` + p(11) + `::text[], ` + p(12) + `::bool[], ` + p(13) + `::text[]) AS x(n, s, a, o, u, c, i, p, rc, b, m, v, vs, ind)`
 }
 
-// searchArgs are search rows as 13 arrays, a column each.
+// searchArgs are search rows as 14 arrays, a column each.
 func searchArgs(rows []searchRow) []any {
 	n := len(rows)
 	num, crit, searched, asOf := make([]string, n), make([]string, n), make([]time.Time, n), make([]time.Time, n)
 	org, user, inactive, pos, count, body := make([]*string, n), make([]*string, n), make([]bool, n), make([]int64, n), make([]int32, n), make([][]byte, n)
-	matches, viewer, staff := make([]*string, n), make([]*string, n), make([]bool, n)
+	matches, viewer, staff, individuals := make([]*string, n), make([]*string, n), make([]bool, n), make([]*string, n)
 	for i, s := range rows {
 		num[i], crit[i], searched[i], asOf[i], org[i], user[i] = s.Number, s.Criteria, s.SearchedAt, s.AsOf, s.OrganizationID, s.UserID
 		inactive[i], pos[i], count[i], body[i] = s.IncludeInactive, s.RegisterPosition, s.ResultCount, s.Body
-		matches[i], viewer[i], staff[i] = s.Matches, s.ViewerUSCC, s.ViewerStaff
+		matches[i], viewer[i], staff[i], individuals[i] = s.Matches, s.ViewerUSCC, s.ViewerStaff, s.Individuals
 	}
-	return []any{num, searched, asOf, org, user, crit, inactive, pos, count, body, matches, viewer, staff}
+	return []any{num, searched, asOf, org, user, crit, inactive, pos, count, body, matches, viewer, staff, individuals}
 }
 
 // flushAudits appends the buffered audit entries to the chain, computing

@@ -107,6 +107,10 @@ type searchRow struct {
 	Body                   []byte
 	Matches, ViewerUSCC    *string
 	ViewerStaff            bool
+	// Individuals lists, space-separated, the registrations in the answer
+	// that name an individual (nil when none does): what the retention
+	// erasure looks searches up by.
+	Individuals *string
 }
 
 // rows is one table's buffered rows: a list that the store's views append

@@ -2,9 +2,13 @@ package registry
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
+
+	"github.com/movable-registry/registry/internal/identifiers"
 
 	"github.com/movable-registry/registry/internal/auth"
 )
@@ -39,6 +43,30 @@ type RetentionStore interface {
 	// index, marks the registration erased at at, and deletes the
 	// certificates kept for it.
 	EraseRegistration(ctx context.Context, number string, events []EventRecord, at time.Time) error
+	// SearchesShowing finds, locked, the stored searches whose answer, or
+	// a kept page of it, shows registration number naming an individual:
+	// each with its answer and the pages that show it.
+	SearchesShowing(ctx context.Context, number string) ([]ShownSearch, error)
+	// EraseSearch stores a search's pages, and its answer with its
+	// criteria unless s.Body is nil, as erased at at, keeping the digest
+	// its certificate was issued with, and deletes the certificates kept
+	// for it.
+	EraseSearch(ctx context.Context, s ShownSearch, criteria Criteria, at time.Time) error
+}
+
+// ShownSearch is a stored search that showed a registration naming an
+// individual: its answer (a SearchCertificate's bytes) and the kept pages
+// (SearchPages) that showed it.
+type ShownSearch struct {
+	Number string
+	Body   []byte
+	Pages  []ShownPage
+}
+
+// ShownPage is a kept page of a stored search's answer.
+type ShownPage struct {
+	Cursor int
+	Body   []byte
 }
 
 // EraseRecord is rec with the personal data of the individuals it names
@@ -155,11 +183,124 @@ func (s *Service) erase(ctx context.Context, number string, before time.Time) er
 		if err := tx.EraseRegistration(ctx, state.Number, erased, at); err != nil {
 			return err
 		}
+		// The stored searches that showed it hold it as it stood: their
+		// copies go too, and their criteria when they were its individuals'.
+		shown, err := tx.SearchesShowing(ctx, state.Number)
+		if err != nil {
+			return err
+		}
+		whose := individualsOf(records)
+		for _, sh := range shown {
+			sh, criteria, err := eraseFromSearch(sh, state.Number, whose, at)
+			if err != nil {
+				return fmt.Errorf("search %s: %w", sh.Number, err)
+			}
+			if err := tx.EraseSearch(ctx, sh, criteria, at); err != nil {
+				return err
+			}
+		}
 		entry := s.entry(system, auth.EraseRegistration, state.Number, at)
-		entry.Detail = fmt.Sprintf("%s %s; personal data of %d events erased", r.Status, At(r.endedOn()).Format(TimeLayout), len(erased))
+		entry.Detail = fmt.Sprintf("%s %s; personal data of %d events and %d stored searches erased", r.Status, At(r.endedOn()).Format(TimeLayout), len(erased), len(shown))
 		return tx.InsertAudit(ctx, entry)
 	})
 }
+
+// individuals are the identity numbers of the individuals a registration's
+// events name (as parties, removed, renamed): a search by one of them is a
+// search for that individual. (A search by name finds organizations only.)
+type individuals map[string]bool
+
+// individualsOf collects the individuals records name.
+func individualsOf(records []EventRecord) individuals {
+	who := individuals{}
+	for _, rec := range records {
+		e, err := decodeEvent(rec)
+		if err != nil {
+			continue // replay decoded them all already
+		}
+		mapParties(e.Data, func(p Party) (Party, error) {
+			if id, err := identifiers.CanonicalIDNumber(p.IDNumber); err == nil && p.Type == "individual" {
+				who[id] = true
+			}
+			return p, nil
+		})
+	}
+	return who
+}
+
+// searchedFor reports whether criteria search for one of who.
+func (who individuals) searchedFor(c Criteria) bool {
+	id, err := identifiers.CanonicalIDNumber(c.IDNumber)
+	return c.IDNumber != "" && err == nil && who[id]
+}
+
+// eraseFromSearch is a stored search with registration number's
+// individuals erased at at from its answer and pages, and its criteria
+// blank when they were one of their identity numbers (who). The answer and pages
+// keep everything else and say when they were erased (erased_at); Body is
+// nil when the answer itself neither showed the registration nor searched
+// for its individuals.
+func eraseFromSearch(sh ShownSearch, number string, who individuals, at time.Time) (ShownSearch, Criteria, error) {
+	t := At(at)
+	var cert SearchCertificate
+	if err := json.Unmarshal(sh.Body, &cert); err != nil {
+		return sh, Criteria{}, err
+	}
+	out := ShownSearch{Number: sh.Number, Pages: make([]ShownPage, len(sh.Pages))}
+	shown := eraseResults(cert.Results, number, t)
+	if who.searchedFor(cert.Criteria) {
+		cert.Criteria.IDNumber = ""
+		cert.CriteriaErased, shown = true, true
+	}
+	if shown {
+		// Else only later pages showed it: the answer stays as it was.
+		cert.ErasedAt = &t
+		out.Body = canonical(cert)
+	}
+	for i, p := range sh.Pages {
+		var page SearchPage
+		if err := json.Unmarshal(p.Body, &page); err != nil {
+			return sh, Criteria{}, err
+		}
+		eraseResults(page.Results, number, t)
+		page.ErasedAt = &t
+		out.Pages[i] = ShownPage{Cursor: p.Cursor, Body: canonical(page)}
+	}
+	return out, cert.Criteria, nil
+}
+
+// eraseResults erases the individuals of registration number where it is
+// among results, and reports whether it was.
+func eraseResults(results []SearchResult, number string, at Time) (found bool) {
+	for i := range results {
+		r := &results[i].Registration
+		if r.Number != number {
+			continue
+		}
+		for k := range r.Grantors {
+			r.Grantors[k] = erasedParty(r.Grantors[k])
+		}
+		for k := range r.SecuredParties {
+			r.SecuredParties[k] = erasedParty(r.SecuredParties[k])
+		}
+		r.ErasedAt, found = &at, true
+	}
+	return found
+}
+
+// answerIndividuals lists the registrations among results that name an
+// individual: the stored search is found by them when one is erased.
+func answerIndividuals(results []SearchResult) []string {
+	var out []string
+	for _, res := range results {
+		if slices.ContainsFunc(res.Registration.Grantors, Party.individual) || slices.ContainsFunc(res.Registration.SecuredParties, Party.individual) {
+			out = append(out, res.Registration.Number)
+		}
+	}
+	return out
+}
+
+func (p Party) individual() bool { return p.Type == "individual" }
 
 // erasedAt is when e's personal data was erased, as the API shows it.
 func erasedAt(e EventRecord) *Time {

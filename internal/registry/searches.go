@@ -118,7 +118,7 @@ func (s *Service) search(ctx context.Context, tx Tx, c Caller, st Stamp, q Query
 		cert.SimilarNames = similar
 	}
 	number, body = st.Number, canonical(cert)
-	stored.Body = body
+	stored.Body, stored.Individuals = body, answerIndividuals(results)
 	if err := tx.InsertSearch(ctx, &cert, stored, c.UserID); err != nil {
 		return "", nil, err
 	}
@@ -367,7 +367,7 @@ func (s *Service) SearchResults(ctx context.Context, c Caller, number, cursor st
 			page.NextCursor = strconv.Itoa(next)
 		}
 	}
-	if err := s.store.InsertSearchPage(ctx, number, from, canonical(page)); err != nil {
+	if err := s.store.InsertSearchPage(ctx, number, from, canonical(page), answerIndividuals(page.Results)); err != nil {
 		return nil, err
 	}
 	// Whichever reader kept it first, this is the page.
@@ -443,6 +443,9 @@ type StoredSearch struct {
 	Matches     []Match
 	ViewerUSCC  string
 	ViewerStaff bool
+	// Individuals are the registrations in Body's results that name an
+	// individual (the retention erasure finds the search by them).
+	Individuals []string
 }
 
 // Allowance is the answer of a capped action: let through, or refused until
@@ -498,6 +501,13 @@ type SearchCertificate struct {
 	Results      []SearchResult `json:"results"`
 	SimilarNames []string       `json:"similar_names"`
 	Warnings     []Warning      `json:"warnings,omitempty"`
+	// ErasedAt is when the personal data of individuals in this answer
+	// was last erased (retention): their registrations among Results say
+	// so too, and CriteriaErased when the search was for one of them (the
+	// identity number or name searched is then gone from Criteria). The
+	// certificate's digest stays the one it was issued with.
+	ErasedAt       *Time `json:"erased_at,omitempty"`
+	CriteriaErased bool  `json:"criteria_erased,omitempty"`
 }
 
 // SearchPage is one page of a stored search's results.
@@ -508,6 +518,9 @@ type SearchPage struct {
 	Cursor      string         `json:"cursor"`
 	Results     []SearchResult `json:"results"`
 	NextCursor  string         `json:"next_cursor,omitempty"`
+	// ErasedAt is when the personal data of individuals on this page was
+	// last erased (retention).
+	ErasedAt *Time `json:"erased_at,omitempty"`
 }
 
 // What a certificate number was issued to (Certificate.KindOfCertificate):
@@ -649,6 +662,6 @@ type SearchStore interface {
 	// before it was first read); InsertSearchPage keeps one, unless a page
 	// is kept at that cursor already.
 	SearchPage(ctx context.Context, number string, cursor int) ([]byte, error)
-	InsertSearchPage(ctx context.Context, number string, cursor int, body []byte) error
+	InsertSearchPage(ctx context.Context, number string, cursor int, body []byte, individuals []string) error
 	Certificate(ctx context.Context, number string) (Certificate, error)
 }

@@ -22,7 +22,9 @@ import (
 // passed and the job erased its individuals' personal data, a
 // registration's page, in both languages, shows when, and each individual
 // as erased, with no name, identity number or address; organizations as
-// they were.
+// they were. So do the pages of a search that found it before (its
+// result, its certificate, /verify of its number), and the search's
+// criteria, which were the individual's identity number.
 func TestErasedRegistrationPage(t *testing.T) {
 	t.Parallel()
 	var offset atomic.Int64
@@ -37,7 +39,7 @@ func TestErasedRegistrationPage(t *testing.T) {
 	srv := httptest.NewServer(registrytest.Handler(r.Service, httpx.Options{Logger: log, Now: now}, httpapi.Options{Logger: log, Now: now, Certificates: certs}, pages))
 	t.Cleanup(srv.Close)
 	s := &site{t: t, url: srv.URL, svc: r.Service, client: srv.Client()}
-	bank := s.bank("registrant")
+	bank := s.bank("registrant", "searcher")
 	const name, id, address = "李四海", "11010519491231002X", "北京市朝阳区建国路1号"
 	number := s.api(201, "POST", "/registrations", bank.Token, map[string]any{
 		"kind": "chattel_mortgage",
@@ -50,6 +52,7 @@ func TestErasedRegistrationPage(t *testing.T) {
 		"period_months":       12,
 		"agreed_with_grantor": true,
 	})["number"].(string)
+	search := s.api(201, "POST", "/searches", bank.Token, map[string]any{"criteria": map[string]any{"id_number": id}})["number"].(string)
 	s.api(201, "POST", "/registrations/"+number+"/cancellation", bank.Token, map[string]any{"reason": "debt_repaid"})
 	offset.Add(int64(16 * 365 * 24 * time.Hour))
 	if n, err := r.Service.ErasePersonalData(context.Background()); err != nil || n != 1 {
@@ -57,24 +60,41 @@ func TestErasedRegistrationPage(t *testing.T) {
 	}
 	b := s.browser()
 	b.signIn(bank)
-	for lang, want := range map[string][]string{
-		"zh": {"个人信息删除时间", "自然人（个人信息已删除）", "上海星辰精密机械有限公司"},
-		"en": {"Personal data erased", "An individual (personal data erased)", "上海星辰精密机械有限公司"},
-	} {
+	erased := map[string]string{"zh": "自然人（个人信息已删除）", "en": "An individual (personal data erased)"}
+	views := []struct {
+		name, path string
+		want       map[string][]string
+	}{
+		{"registration", "/registrations/" + number, map[string][]string{
+			"zh": {"个人信息删除时间", erased["zh"], "上海星辰精密机械有限公司"},
+			"en": {"Personal data erased", erased["en"], "上海星辰精密机械有限公司"}}},
+		{"search", "/searches/" + search, map[string][]string{
+			"zh": {"本查询结果中自然人的个人信息已于", "自然人的身份证件号码（个人信息已删除）", erased["zh"], "上海星辰精密机械有限公司"},
+			"en": {"Personal data of individuals in this answer was erased at", "An individual&#39;s identity number (personal data erased)", erased["en"], "上海星辰精密机械有限公司"}}},
+		{"search-certificate", "/searches/" + search + "/certificate", map[string][]string{
+			"zh": {"本查询结果中自然人的个人信息已于", "自然人的身份证件号码（个人信息已删除）", erased["zh"], "上海星辰精密机械有限公司"},
+			"en": {"Personal data of individuals in this answer was erased at", "An individual&#39;s identity number (personal data erased)", erased["en"], "上海星辰精密机械有限公司"}}},
+		{"verify-search", "/verify?number=" + search, map[string][]string{
+			"zh": {"注意：本次查询结果中自然人的个人信息已于"},
+			"en": {"Note: individuals&#39; personal data in this search&#39;s answer was erased at"}}},
+	}
+	for _, lang := range []string{"zh", "en"} {
 		b.get("/lang/" + lang + "?next=/")
-		b.get("/registrations/" + number)
-		for _, w := range want {
-			if !strings.Contains(b.last, w) {
-				t.Errorf("%s: the page lacks %q", lang, w)
+		for _, p := range views {
+			b.get(p.path)
+			for _, w := range p.want[lang] {
+				if !strings.Contains(b.last, w) {
+					t.Errorf("%s, %s: the page lacks %q", p.name, lang, w)
+				}
 			}
-		}
-		for _, personal := range []string{name, id, address} {
-			if strings.Contains(b.last, personal) {
-				t.Errorf("%s: the page still shows %q", lang, personal)
+			for _, personal := range []string{name, id, address, "110105********002X"} {
+				if strings.Contains(b.last, personal) {
+					t.Errorf("%s, %s: the page still shows %q", p.name, lang, personal)
+				}
 			}
-		}
-		if dir := os.Getenv("RETENTION_PAGE_DIR"); dir != "" {
-			_ = os.WriteFile(filepath.Join(dir, "erased-"+lang+".html"), []byte(b.last), 0o644) // to look at
+			if dir := os.Getenv("RETENTION_PAGE_DIR"); dir != "" {
+				_ = os.WriteFile(filepath.Join(dir, "erased-"+p.name+"-"+lang+".html"), []byte(b.last), 0o644) // to look at
+			}
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -372,6 +373,11 @@ func TestRetentionErasesStoredSearches(t *testing.T) {
 	}
 	if n := e.count("SELECT count(*) FROM audit_entries WHERE action = 'registration.erase' AND target = $1 AND detail LIKE '%and 2 stored searches erased'", a); n != 1 {
 		t.Errorf("%d registration.erase entries naming the 2 searches", n)
+	}
+	// A page made from a's data as it was before the erasure (read before
+	// it committed, kept after) is refused: it would escape it.
+	if err := e.store.InsertSearchPage(t.Context(), long, 9, []byte(`{"results":[]}`), []string{a}); !errors.Is(err, registry.ErrConflict) {
+		t.Errorf("a page made before the erasure of %s was kept after it: %v", a, err)
 	}
 	// The stored searches stay append-only but for the erasure, which keeps
 	// the digest issued.

@@ -377,10 +377,29 @@ func (s *Store) searchPage(ctx context.Context, number string, cursor int) ([]by
 	return row.Body, translate(res.Error)
 }
 
-// InsertSearchPage keeps a page of a search's results; the first kept stays.
+// InsertSearchPage keeps a page of a search's results; the first kept
+// stays. A page made from a registration's personal data as it was before
+// an erasure is refused (registry.ErrConflict): the page's transaction
+// holds the registrations it lists share-locked, so an erasure (which
+// locks its registration's row for update) either committed first, and
+// FOR SHARE waits for it and reads its erased_at, or comes after and finds
+// the page to erase.
 func (s *Store) InsertSearchPage(ctx context.Context, number string, cursor int, body []byte, individuals []string) error {
-	return translate(s.w(ctx).Exec(`INSERT INTO search_pages (number, cursor, body, individuals) VALUES (?, ?, ?, string_to_array(?, ' '))
-		ON CONFLICT (number, cursor) DO NOTHING`, number, cursor, bytea(body), joined(individuals)).Error)
+	return s.alone(ctx, func(tx *Store) error {
+		if len(individuals) > 0 {
+			var erased []bool
+			err := tx.w(ctx).Raw(`SELECT erased_at IS NOT NULL FROM registrations WHERE number = ANY(?::text[]) FOR SHARE`,
+				textArray(individuals)).Scan(&erased).Error
+			if err != nil {
+				return translate(err)
+			}
+			if slices.Contains(erased, true) {
+				return registry.ErrConflict
+			}
+		}
+		return translate(tx.w(ctx).Exec(`INSERT INTO search_pages (number, cursor, body, individuals) VALUES (?, ?, ?, string_to_array(?, ' '))
+			ON CONFLICT (number, cursor) DO NOTHING`, number, cursor, bytea(body), joined(individuals)).Error)
+	})
 }
 
 // joined is a list of registration numbers as a column of searches takes

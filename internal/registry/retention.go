@@ -289,11 +289,12 @@ func eraseResults(results []SearchResult, number string, at Time) (found bool) {
 }
 
 // answerIndividuals lists the registrations among results that name an
-// individual: the stored search is found by them when one is erased.
+// individual, not yet erased: the stored search is found by them when one
+// is erased.
 func answerIndividuals(results []SearchResult) []string {
 	var out []string
 	for _, res := range results {
-		if slices.ContainsFunc(res.Registration.Grantors, Party.individual) || slices.ContainsFunc(res.Registration.SecuredParties, Party.individual) {
+		if res.Registration.ErasedAt == nil && slices.ContainsFunc(res.Registration.Grantors, Party.individual) || slices.ContainsFunc(res.Registration.SecuredParties, Party.individual) {
 			out = append(out, res.Registration.Number)
 		}
 	}

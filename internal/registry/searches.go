@@ -334,12 +334,39 @@ func (s *Service) SearchResults(ctx context.Context, c Caller, number, cursor st
 	} else if !errors.Is(err, ErrNotFound) {
 		return nil, err
 	}
-	page := SearchPage{Number: number, ResultCount: st.ResultCount, Cursor: strconv.Itoa(from)}
+	for attempt := 1; ; attempt++ {
+		page, err := s.makePage(ctx, st, from)
+		if err != nil {
+			return nil, err
+		}
+		err = s.store.InsertSearchPage(ctx, number, from, canonical(page), answerIndividuals(page.Results))
+		if errors.Is(err, ErrConflict) && attempt < 3 {
+			// A registration on it had its personal data erased while
+			// it was made: made again, from the search as erased.
+			if st, err = s.store.Search(ctx, number); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		break
+	}
+	// Whichever reader kept it first, this is the page.
+	return s.store.SearchPage(ctx, number, from)
+}
+
+// makePage makes the page of stored search st from cursor from: from its
+// answer when it was answered whole, else from its matches as of its
+// instant, as its searcher saw them.
+func (s *Service) makePage(ctx context.Context, st StoredSearch, from int) (SearchPage, error) {
+	page := SearchPage{Number: st.Number, ResultCount: st.ResultCount, Cursor: strconv.Itoa(from)}
 	if !st.Truncated {
 		// Answered whole: its one page is the answer's results.
 		var cert SearchCertificate
 		if err := json.Unmarshal(st.Body, &cert); err != nil {
-			return nil, err
+			return page, err
 		}
 		page.AsOf, page.Results = cert.AsOf, cert.Results[min(from, len(cert.Results)):]
 	} else {
@@ -352,7 +379,7 @@ func (s *Service) SearchResults(ctx context.Context, c Caller, number, cursor st
 			// account's, read again (it never changes).
 			o, err := s.store.Organization(ctx, st.OrganizationID)
 			if err != nil && !errors.Is(err, ErrNotFound) {
-				return nil, err
+				return page, err
 			}
 			if o.Individual() {
 				viewer.OrganizationIDNumber = o.IDNumber
@@ -360,18 +387,14 @@ func (s *Service) SearchResults(ctx context.Context, c Caller, number, cursor st
 		}
 		results, next, err := s.page(ctx, s.store, viewer, st.Matches, from, st.AsOf, nil)
 		if err != nil {
-			return nil, err
+			return page, err
 		}
 		page.Results = results
 		if next < len(st.Matches) {
 			page.NextCursor = strconv.Itoa(next)
 		}
 	}
-	if err := s.store.InsertSearchPage(ctx, number, from, canonical(page), answerIndividuals(page.Results)); err != nil {
-		return nil, err
-	}
-	// Whichever reader kept it first, this is the page.
-	return s.store.SearchPage(ctx, number, from)
+	return page, nil
 }
 
 // idNumberWindow is the span over which searches by identity number are
@@ -660,7 +683,9 @@ type SearchStore interface {
 	Search(ctx context.Context, number string) (StoredSearch, error)
 	// SearchPage returns a stored page of a search's results (ErrNotFound
 	// before it was first read); InsertSearchPage keeps one, unless a page
-	// is kept at that cursor already.
+	// is kept at that cursor already, and refuses it (ErrConflict) when one
+	// of the registrations it lists as naming individuals (not erased on
+	// it) has had its personal data erased meanwhile.
 	SearchPage(ctx context.Context, number string, cursor int) ([]byte, error)
 	InsertSearchPage(ctx context.Context, number string, cursor int, body []byte, individuals []string) error
 	Certificate(ctx context.Context, number string) (Certificate, error)

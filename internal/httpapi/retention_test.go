@@ -25,9 +25,7 @@ import (
 // untouched.
 func TestRetentionErasesPersonalData(t *testing.T) {
 	t.Parallel()
-	if _, err := exec.LookPath("pdftotext"); err != nil {
-		t.Fatal("pdftotext is needed: make test installs poppler-utils (apt-get install -y poppler-utils)")
-	}
+	pdfText := pdfReader(t)
 	e := newEnvWith(t, longLived)
 	bank := e.newAccount(usccs[0], "registrant", "searcher")
 	auditor := e.newAccount(usccs[3], "auditor")
@@ -51,25 +49,9 @@ func TestRetentionErasesPersonalData(t *testing.T) {
 	short["period_months"] = 1
 	b := e.must(201, e.do("POST", "/registrations", bank.Token, short))["number"].(string)
 	e.must(201, e.do("POST", "/registrations/"+a+"/cancellation", bank.Token, map[string]any{"reason": "debt_repaid"}))
-	dir := t.TempDir()
-	if d := os.Getenv("RETENTION_PDF_DIR"); d != "" {
-		dir = d // to look at
-	}
 	pdf := func(number string) string {
 		t.Helper()
-		r := e.do("GET", "/registrations/"+number+"/certificate.pdf?lang=zh", bank.Token, nil)
-		if r.Status != 200 {
-			t.Fatalf("certificate of %s: %s", number, r)
-		}
-		file := filepath.Join(dir, number+".pdf")
-		if err := os.WriteFile(file, r.Body, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		out, err := exec.Command("pdftotext", "-enc", "UTF-8", file, "-").Output()
-		if err != nil {
-			t.Fatalf("pdftotext: %v", err)
-		}
-		return string(out)
+		return pdfText(e.do("GET", "/registrations/"+number+"/certificate.pdf?lang=zh", bank.Token, nil), number)
 	}
 	// Kept before the erasure: it must be made again without them.
 	if text := pdf(a); !strings.Contains(text, name) || !strings.Contains(text, name2) {
@@ -238,9 +220,7 @@ func TestRetentionErasesPersonalData(t *testing.T) {
 // a search that showed no individual is untouched.
 func TestRetentionErasesStoredSearches(t *testing.T) {
 	t.Parallel()
-	if _, err := exec.LookPath("pdftotext"); err != nil {
-		t.Fatal("pdftotext is needed: make test installs poppler-utils (apt-get install -y poppler-utils)")
-	}
+	pdfText := pdfReader(t)
 	e := newEnvWith(t, func(c *registry.Config) { longLived(c); c.MaxResults = 1 })
 	bank := e.newAccount(usccs[0], "registrant", "searcher")
 	const (
@@ -275,25 +255,9 @@ func TestRetentionErasesStoredSearches(t *testing.T) {
 	for _, n := range []string{byID, long, other} {
 		issued[n] = e.must(200, e.do("GET", "/certificates/"+n, "", nil))["digest"].(string)
 	}
-	dir := t.TempDir()
-	if d := os.Getenv("RETENTION_PDF_DIR"); d != "" {
-		dir = d // to look at
-	}
 	pdf := func(number, lang string) string {
 		t.Helper()
-		r := e.do("GET", "/searches/"+number+"/certificate.pdf?lang="+lang, bank.Token, nil)
-		if r.Status != 200 {
-			t.Fatalf("certificate of %s: %s", number, r)
-		}
-		file := filepath.Join(dir, "search-"+number+"-"+lang+".pdf")
-		if err := os.WriteFile(file, r.Body, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		out, err := exec.Command("pdftotext", "-enc", "UTF-8", file, "-").Output()
-		if err != nil {
-			t.Fatalf("pdftotext: %v", err)
-		}
-		return string(out)
+		return pdfText(e.do("GET", "/searches/"+number+"/certificate.pdf?lang="+lang, bank.Token, nil), "search-"+number+"-"+lang)
 	}
 	// Kept before the erasure.
 	if text := pdf(byID, "zh"); !strings.Contains(text, name) {
@@ -392,5 +356,34 @@ func TestRetentionErasesStoredSearches(t *testing.T) {
 		if _, err := e.db.Exec(c.q, c.number); err == nil {
 			t.Errorf("%s: allowed", c.q)
 		}
+	}
+}
+
+// pdfReader reads PDF certificates back as text (poppler's pdftotext),
+// keeping each file, by name, in RETENTION_PDF_DIR to look at, or else in
+// a temporary folder.
+func pdfReader(t *testing.T) func(r response, name string) string {
+	t.Helper()
+	if _, err := exec.LookPath("pdftotext"); err != nil {
+		t.Fatal("pdftotext is needed: make test installs poppler-utils (apt-get install -y poppler-utils)")
+	}
+	dir := os.Getenv("RETENTION_PDF_DIR")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	return func(r response, name string) string {
+		t.Helper()
+		if r.Status != 200 {
+			t.Fatalf("certificate %s: %s", name, r)
+		}
+		file := filepath.Join(dir, name+".pdf")
+		if err := os.WriteFile(file, r.Body, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command("pdftotext", "-enc", "UTF-8", file, "-").Output()
+		if err != nil {
+			t.Fatalf("pdftotext: %v", err)
+		}
+		return string(out)
 	}
 }

@@ -9,8 +9,9 @@
 //     still serves, so that load balancers move away;
 //  2. the HTTP server takes no more connections and finishes the requests
 //     in flight (for up to shutdown_timeout);
-//  3. the writer of refusals' late audit entries gives what it still holds
-//     a last try (only requests refuse);
+//  3. refusals: the tallies of rate-limited requests write the counts
+//     their timers were waiting to write, then the writer of late audit
+//     entries gives what it still holds a last try (only requests refuse);
 //  4. River's jobs (webhook deliveries, emails, the periodic tasks) stop,
 //     then their pool closes;
 //  5. the checkpoint signer stops;

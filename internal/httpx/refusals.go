@@ -38,6 +38,16 @@ type Refusals struct {
 	// take (set before quit is called).
 	closing context.Context
 	done    chan struct{}
+	// tallies count refusals for this Refusals (NewTally); Close closes
+	// them first.
+	tallies []*Tally
+}
+
+// adopt makes t one of r's tallies, closed by r's Close.
+func (r *Refusals) adopt(t *Tally) {
+	r.mu.Lock()
+	r.tallies = append(r.tallies, t)
+	r.mu.Unlock()
 }
 
 // lateRefusal is a refusal's audit entry that waits to be written.
@@ -108,10 +118,17 @@ func (r *Refusals) Record(ctx context.Context, caller registry.Caller, action au
 	}
 }
 
-// Close stops the writer: the entries it still holds get one more try each
-// while ctx lasts, and those that fail are counted in the log as lost.
-// Entries refused after Close are written at once or not at all.
+// Close first closes the tallies (the counts they wait to write are
+// written), then stops the writer: the entries it still holds get one more
+// try each while ctx lasts, and those that fail are counted in the log as
+// lost. Entries refused after Close are written at once or not at all.
 func (r *Refusals) Close(ctx context.Context) {
+	r.mu.RLock()
+	tallies := r.tallies
+	r.mu.RUnlock()
+	for _, t := range tallies {
+		t.close()
+	}
 	if r.late == nil {
 		return
 	}

@@ -139,6 +139,9 @@ const (
 	// a registration that ended longer ago than the register keeps them;
 	// only the registry itself takes it.
 	EraseRegistration Action = "registration.erase"
+	// EraseSearch erases the identity number a search was made by, once
+	// the register no longer keeps it; only the registry itself takes it.
+	EraseSearch Action = "search.erase"
 	// RotateLogKey records that the log's checkpoints are signed by a new
 	// key, the first of them by the previous key too; only the registry
 	// itself takes it, when started with log.previous_key_file.
@@ -228,6 +231,7 @@ var permissions = map[Action][]Role{
 	RecordExpiry:           {System},
 	RecordLapse:            {System},
 	EraseRegistration:      {System},
+	EraseSearch:            {System},
 	IDNumberBurst:          {System},
 	RotateLogKey:           {System},
 }

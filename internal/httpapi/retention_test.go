@@ -248,11 +248,16 @@ func TestRetentionErasesStoredSearches(t *testing.T) {
 		t.Fatalf("page 1 shows %v, want %s", n, a)
 	}
 	e.must(200, e.do("GET", "/searches/"+long+"/results?cursor=2", bank.Token, nil))
+	// A search by the identity number of someone the register does not
+	// name: it keeps the number only as long as the register keeps
+	// personal data (retention.years_after_end after the search).
+	const stranger = "11010119900307803X"
+	nobody := e.search(bank.Token, map[string]any{"criteria": map[string]any{"id_number": stranger}})["number"].(string)
 	// A search that never showed an individual.
 	other := e.search(bank.Token, map[string]any{"criteria": map[string]any{"registration_number": first}})["number"].(string)
 	otherBody := e.do("GET", "/searches/"+other, bank.Token, nil).Body
 	issued := map[string]string{}
-	for _, n := range []string{byID, long, other} {
+	for _, n := range []string{byID, long, other, nobody} {
 		issued[n] = e.must(200, e.do("GET", "/certificates/"+n, "", nil))["digest"].(string)
 	}
 	pdf := func(number, lang string) string {
@@ -266,13 +271,15 @@ func TestRetentionErasesStoredSearches(t *testing.T) {
 
 	e.must(201, e.do("POST", "/registrations/"+a+"/cancellation", bank.Token, map[string]any{"reason": "debt_repaid"}))
 	e.clock.Advance(16 * 365 * 24 * time.Hour)
+	// Searched by the stranger's number a day before the pass: kept.
+	recent := e.search(bank.Token, map[string]any{"criteria": map[string]any{"id_number": stranger}})["number"].(string)
 	if n, err := e.svc.ErasePersonalData(t.Context()); err != nil || n != 1 {
 		t.Fatalf("erased %d, %v; want a", n, err)
 	}
 
 	// Nothing stored holds them any more: answers, criteria, pages.
-	for _, p := range personal {
-		if n := e.count(`SELECT count(*) FROM searches WHERE position(convert_to($1, 'UTF8') IN body) > 0 OR criteria::text LIKE '%' || $1 || '%'`, p); n != 0 {
+	for _, p := range append(personal, stranger) {
+		if n := e.count(`SELECT count(*) FROM searches WHERE number <> $2 AND (position(convert_to($1, 'UTF8') IN body) > 0 OR criteria::text LIKE '%' || $1 || '%')`, p, recent); n != 0 {
 			t.Errorf("%d stored searches still hold %q", n, p)
 		}
 		if n := e.count(`SELECT count(*) FROM search_pages WHERE position(convert_to($1, 'UTF8') IN body) > 0`, p); n != 0 {
@@ -283,16 +290,22 @@ func TestRetentionErasesStoredSearches(t *testing.T) {
 		t.Errorf("%d certificates kept for %s from before the erasure", n, byID)
 	}
 	// Each answer says so, and what of it was erased.
-	for _, n := range []string{byID} {
+	for _, n := range []string{byID, nobody} {
 		got := e.must(200, e.do("GET", "/searches/"+n, bank.Token, nil))
 		crit := obj(got["criteria"])
 		if got["erased_at"] == nil || got["criteria_erased"] != true || len(crit) != 0 {
 			t.Errorf("search %s: erased_at %v, criteria_erased %v, criteria %v; want erased and no key", n, got["erased_at"], got["criteria_erased"], crit)
 		}
+		if n == nobody {
+			continue
+		}
 		r := obj(obj(list(got["results"])[0])["registration"])
 		if r["number"] != a || r["erased_at"] == nil {
 			t.Errorf("search %s: its result %v is not marked erased", n, r)
 		}
+	}
+	if got := e.must(200, e.do("GET", "/searches/"+recent, bank.Token, nil)); obj(got["criteria"])["id_number"] != stranger || got["erased_at"] != nil {
+		t.Errorf("a search made by an identity number a moment ago lost it: %v", got)
 	}
 	// The long search: its first page did not show a, and stays as it was;
 	// the kept page that did is erased.
@@ -311,7 +324,7 @@ func TestRetentionErasesStoredSearches(t *testing.T) {
 		if cert["digest"] != digest {
 			t.Errorf("search %s: digest %v, issued %s", n, cert["digest"], digest)
 		}
-		if erased := n == byID; (cert["erased_at"] != nil) != erased {
+		if erased := n == byID || n == nobody; (cert["erased_at"] != nil) != erased {
 			t.Errorf("search %s: erased_at %v", n, cert["erased_at"])
 		}
 	}
@@ -337,6 +350,12 @@ func TestRetentionErasesStoredSearches(t *testing.T) {
 	}
 	if n := e.count("SELECT count(*) FROM audit_entries WHERE action = 'registration.erase' AND target = $1 AND detail LIKE '%and 2 stored searches erased'", a); n != 1 {
 		t.Errorf("%d registration.erase entries naming the 2 searches", n)
+	}
+	if n := e.count("SELECT count(*) FROM audit_entries WHERE action = 'search.erase' AND actor = 'registry' AND target IN ($1, $2)", byID, nobody); n != 2 {
+		t.Errorf("%d search.erase entries, want one for each search made by an identity number 16 years ago", n)
+	}
+	if n, err := e.svc.ErasePersonalData(t.Context()); err != nil || n != 0 || e.count("SELECT count(*) FROM audit_entries WHERE action = 'search.erase'") != 2 {
+		t.Errorf("a second pass erased %d registrations (%v), or searches again", n, err)
 	}
 	// A page made from a's data as it was before the erasure (read before
 	// it committed, kept after) is refused: it would escape it.

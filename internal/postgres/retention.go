@@ -118,3 +118,30 @@ func (s *Store) EraseSearch(ctx context.Context, e registry.ShownSearch, criteri
 	}
 	return translate(db.Exec(`DELETE FROM certificate_documents WHERE number = ?`, e.Number).Error)
 }
+
+// IDNumberSearchesBefore lists, in number order after after, up to limit
+// stored searches made by an identity number before instant before
+// (registry.RetentionStore).
+func (s *Store) IDNumberSearchesBefore(ctx context.Context, before time.Time, after string, limit int) ([]string, error) {
+	var out []string
+	err := s.q(ctx).Raw(`SELECT number FROM searches
+		WHERE (criteria->>'id_number') IS NOT NULL AND searched_at < ? AND number > ?
+		ORDER BY number LIMIT ?`, before, after, limit).Scan(&out).Error
+	return out, translate(err)
+}
+
+// LockSearch reads a stored search's answer, locked (registry.RetentionStore).
+func (s *Store) LockSearch(ctx context.Context, number string) (registry.ShownSearch, error) {
+	var row struct {
+		Number string
+		Body   []byte
+	}
+	res := s.q(ctx).Raw("SELECT number, body FROM searches WHERE number = ? FOR UPDATE", number).Scan(&row)
+	if res.Error != nil {
+		return registry.ShownSearch{}, translate(res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return registry.ShownSearch{}, registry.ErrNotFound
+	}
+	return registry.ShownSearch{Number: row.Number, Body: row.Body}, nil
+}

@@ -52,6 +52,12 @@ type RetentionStore interface {
 	// its certificate was issued with, and deletes the certificates kept
 	// for it.
 	EraseSearch(ctx context.Context, s ShownSearch, criteria Criteria, at time.Time) error
+	// IDNumberSearchesBefore lists, in number order after after, up to
+	// limit stored searches made by an identity number (still held)
+	// before instant before.
+	IDNumberSearchesBefore(ctx context.Context, before time.Time, after string, limit int) ([]string, error)
+	// LockSearch reads a stored search's answer, locked.
+	LockSearch(ctx context.Context, number string) (ShownSearch, error)
 }
 
 // ShownSearch is a stored search that showed a registration naming an
@@ -120,12 +126,16 @@ func (r Registration) endedOn() time.Time {
 const erasures = 100
 
 // ErasePersonalData erases the personal data of every registration that
-// ended more than Config.RetentionYears ago, each in its own transaction
-// with its audit entry, on one instance at a time. It returns how many it
-// erased.
+// ended more than Config.RetentionYears ago, and the identity number of
+// every search made by one that long ago, each in its own transaction with
+// its audit entry, on one instance at a time. It returns how many
+// registrations it erased.
 func (s *Service) ErasePersonalData(ctx context.Context) (erased int, err error) {
 	_, err = s.store.Exclusive(ctx, "registry: erase personal data", func() error {
 		before := s.clock().AddDate(-s.cfg.RetentionYears, 0, 0)
+		if err := s.eraseSearchedIDNumbers(ctx, before); err != nil {
+			return err
+		}
 		for after := ""; ; {
 			numbers, err := s.store.EndedBefore(ctx, before, after, erasures)
 			if err != nil {
@@ -302,6 +312,56 @@ func answerIndividuals(results []SearchResult) []string {
 }
 
 func (p Party) individual() bool { return p.Type == "individual" }
+
+// eraseSearchedIDNumbers erases the identity number of every stored search
+// made by one before instant before: a search is kept, but the number it
+// was made by no longer than the register keeps personal data.
+func (s *Service) eraseSearchedIDNumbers(ctx context.Context, before time.Time) error {
+	for after := ""; ; {
+		numbers, err := s.store.IDNumberSearchesBefore(ctx, before, after, erasures)
+		if err != nil {
+			return err
+		}
+		for _, n := range numbers {
+			if err := s.eraseSearchedIDNumber(ctx, n, before); err != nil && !errors.Is(err, errNotDue) {
+				return fmt.Errorf("search %s: %w", n, err)
+			}
+		}
+		if len(numbers) < erasures {
+			return nil
+		}
+		after = numbers[len(numbers)-1]
+	}
+}
+
+// eraseSearchedIDNumber erases the identity number search number was made
+// by, if it was made before instant before (else errNotDue), keeping the
+// digest its certificate was issued with.
+func (s *Service) eraseSearchedIDNumber(ctx context.Context, number string, before time.Time) error {
+	return s.store.InTx(ctx, func(tx Tx) error {
+		sh, err := tx.LockSearch(ctx, number)
+		if err != nil {
+			return err
+		}
+		var cert SearchCertificate
+		if err := json.Unmarshal(sh.Body, &cert); err != nil {
+			return err
+		}
+		if cert.Criteria.IDNumber == "" || !cert.SearchedAt.Before(before) {
+			return errNotDue
+		}
+		at := s.clock()
+		t := At(at)
+		cert.Criteria.IDNumber, cert.CriteriaErased, cert.ErasedAt = "", true, &t
+		sh.Body = canonical(cert)
+		if err := tx.EraseSearch(ctx, sh, cert.Criteria, at); err != nil {
+			return err
+		}
+		entry := s.entry(system, auth.EraseSearch, number, at)
+		entry.Detail = "searched at " + cert.SearchedAt.Format(TimeLayout) + "; the identity number it was made by erased"
+		return tx.InsertAudit(ctx, entry)
+	})
+}
 
 // erasedAt is when e's personal data was erased, as the API shows it.
 func erasedAt(e EventRecord) *Time {

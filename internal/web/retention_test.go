@@ -69,14 +69,14 @@ func TestErasedRegistrationPage(t *testing.T) {
 			"zh": {"个人信息删除时间", erased["zh"], "上海星辰精密机械有限公司"},
 			"en": {"Personal data erased", erased["en"], "上海星辰精密机械有限公司"}}},
 		{"search", "/searches/" + search, map[string][]string{
-			"zh": {"本查询结果中自然人的个人信息已于", "自然人的身份证件号码（个人信息已删除）", erased["zh"], "上海星辰精密机械有限公司"},
-			"en": {"Personal data of individuals in this answer was erased at", "An individual&#39;s identity number (personal data erased)", erased["en"], "上海星辰精密机械有限公司"}}},
+			"zh": {"本次查询中自然人的个人信息已于", "自然人的身份证件号码（个人信息已删除）", erased["zh"], "上海星辰精密机械有限公司"},
+			"en": {"Personal data of individuals in this search was erased at", "An individual&#39;s identity number (personal data erased)", erased["en"], "上海星辰精密机械有限公司"}}},
 		{"search-certificate", "/searches/" + search + "/certificate", map[string][]string{
-			"zh": {"本查询结果中自然人的个人信息已于", "自然人的身份证件号码（个人信息已删除）", erased["zh"], "上海星辰精密机械有限公司"},
-			"en": {"Personal data of individuals in this answer was erased at", "An individual&#39;s identity number (personal data erased)", erased["en"], "上海星辰精密机械有限公司"}}},
+			"zh": {"本次查询中自然人的个人信息已于", "自然人的身份证件号码（个人信息已删除）", erased["zh"], "上海星辰精密机械有限公司"},
+			"en": {"Personal data of individuals in this search was erased at", "An individual&#39;s identity number (personal data erased)", erased["en"], "上海星辰精密机械有限公司"}}},
 		{"verify-search", "/verify?number=" + search, map[string][]string{
-			"zh": {"注意：本次查询结果中自然人的个人信息已于"},
-			"en": {"Note: individuals&#39; personal data in this search&#39;s answer was erased at"}}},
+			"zh": {"注意：本次查询中自然人的个人信息（结果中的，或查询所用的身份证件号码）已于"},
+			"en": {"Note: personal data of individuals in this search (in its results, or the identity number it was made by) was erased at"}}},
 	}
 	for _, lang := range []string{"zh", "en"} {
 		b.get("/lang/" + lang + "?next=/")

@@ -4,7 +4,8 @@
 -- with their individuals' names, identity numbers and addresses. When a
 -- registration's personal data is erased, so is its copy in every stored
 -- search that returned it, and the search's criteria when they were that
--- individual's identity number or name.
+-- individual's identity number. A search's identity number goes too once
+-- the search is older than the register keeps personal data.
 --
 -- individuals lists the registrations in the answer (or page) that name an
 -- individual: the erasure finds the searches to rewrite through it, and
@@ -20,6 +21,10 @@ ALTER TABLE search_pages
     ADD COLUMN individuals text[],
     ADD COLUMN erased_at   timestamptz;
 CREATE INDEX searches_individuals ON searches USING gin (individuals) WHERE individuals IS NOT NULL;
+-- Searches made by an identity number keep it as long as the register
+-- keeps personal data (retention.years_after_end after the search); this
+-- finds those due, and forgets each once its number is erased.
+CREATE INDEX searches_id_number_due ON searches (searched_at) WHERE (criteria->>'id_number') IS NOT NULL;
 CREATE INDEX search_pages_individuals ON search_pages USING gin (individuals) WHERE individuals IS NOT NULL;
 
 -- The searches stored before this migration are indexed from their bodies
@@ -92,6 +97,7 @@ DROP TRIGGER searches_append_only ON searches;
 CREATE TRIGGER searches_append_only BEFORE UPDATE OR DELETE ON searches FOR EACH ROW EXECUTE FUNCTION refuse_change();
 DROP FUNCTION search_pages_erasure_only();
 DROP FUNCTION searches_erasure_only();
+DROP INDEX searches_id_number_due;
 DROP INDEX search_pages_individuals;
 DROP INDEX searches_individuals;
 ALTER TABLE search_pages DROP COLUMN individuals, DROP COLUMN erased_at;

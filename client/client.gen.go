@@ -400,6 +400,24 @@ func (e FieldErrorRule) Valid() bool {
 	}
 }
 
+// Defines values for HistoryEntrySuccessionBasis.
+const (
+	HistoryEntrySuccessionBasisDivision HistoryEntrySuccessionBasis = "division"
+	HistoryEntrySuccessionBasisMerger   HistoryEntrySuccessionBasis = "merger"
+)
+
+// Valid indicates whether the value is a known member of the HistoryEntrySuccessionBasis enum.
+func (e HistoryEntrySuccessionBasis) Valid() bool {
+	switch e {
+	case HistoryEntrySuccessionBasisDivision:
+		return true
+	case HistoryEntrySuccessionBasisMerger:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ItemType.
 const (
 	ItemTypeAircraft   ItemType = "aircraft"
@@ -1644,8 +1662,18 @@ type HistoryEntry struct {
 	// Objection the objection a withdrawal, case notice or objection revocation concerns
 	Objection    *string   `json:"objection,omitempty"`
 	RegisteredAt time.Time `json:"registered_at"`
-	Type         string    `json:"type"`
+
+	// Succession present on an amendment that was an assignment by succession (POST /organizations/{id}/succession): the successor took the predecessor's place
+	Succession *struct {
+		Basis           HistoryEntrySuccessionBasis `json:"basis"`
+		DocumentNumber  string                      `json:"document_number"`
+		PredecessorUscc string                      `json:"predecessor_uscc"`
+	} `json:"succession,omitempty"`
+	Type string `json:"type"`
 }
+
+// HistoryEntrySuccessionBasis defines model for HistoryEntry.Succession.Basis.
+type HistoryEntrySuccessionBasis string
 
 // InclusionProof defines model for InclusionProof.
 type InclusionProof struct {
@@ -2268,8 +2296,14 @@ type Succession struct {
 	PredecessorId openapi_types.UUID `json:"predecessor_id"`
 	RequestedAt   time.Time          `json:"requested_at"`
 	Status        SuccessionStatus   `json:"status"`
-	SuccessorId   openapi_types.UUID `json:"successor_id"`
-	SuccessorUscc string             `json:"successor_uscc"`
+
+	// SuccessorAddress as asked for; absent when not given
+	SuccessorAddress *string            `json:"successor_address,omitempty"`
+	SuccessorId      openapi_types.UUID `json:"successor_id"`
+
+	// SuccessorLegalRepresentative as asked for; absent when not given
+	SuccessorLegalRepresentative *string `json:"successor_legal_representative,omitempty"`
+	SuccessorUscc                string  `json:"successor_uscc"`
 
 	// Total the registrations to pass: those effective and controlled by the predecessor when it was asked for
 	Total int `json:"total"`
@@ -2289,6 +2323,12 @@ type SuccessionRequest struct {
 
 	// DocumentNumber the number of the document the succession rests on (the registration authority's notice of the merger or division)
 	DocumentNumber string `json:"document_number"`
+
+	// SuccessorAddress the successor's domicile (住所): each assignment names the successor among the secured parties with it, as the 2021 Measures ask of a party added by amendment; without it the successor is named by name and USCC alone
+	SuccessorAddress *string `json:"successor_address,omitempty"`
+
+	// SuccessorLegalRepresentative the successor's legal representative or person in charge (法定代表人或负责人), named with it in the same way
+	SuccessorLegalRepresentative *string `json:"successor_legal_representative,omitempty"`
 
 	// SuccessorUscc the successor's USCC; it must have an active account
 	SuccessorUscc string `json:"successor_uscc"`

@@ -405,7 +405,11 @@ func (d *doc) registration(r registry.Registration, cert registry.Certificate, v
 	if len(r.History) > 0 {
 		var hist []string
 		for _, h := range r.History {
-			hist = append(hist, h.Number+"  "+d.word("event."+h.Type)+"\n"+d.when(h.RegisteredAt))
+			line := h.Number + "  " + d.word("event."+h.Type)
+			if sr := h.Succession; sr != nil {
+				line += "\n" + fmt.Sprintf(d.word("history.succession."+sr.Basis), sr.PredecessorUSCC, sr.DocumentNumber)
+			}
+			hist = append(hist, line+"\n"+d.when(h.RegisteredAt))
 		}
 		d.row(d.word("reg.history"), strings.Join(hist, "\n"))
 	}

@@ -41,7 +41,9 @@ func TestSuccession(t *testing.T) {
 	numbers := e.preload(pred, 10000)
 	t.Logf("preloaded in %v", time.Since(t0))
 	path := "/organizations/" + pred.OrgID + "/succession"
-	req := map[string]any{"successor_uscc": succ.OrgUSCC, "basis": "merger", "document_number": "沪市监合〔2026〕第18号"}
+	const address, representative = "上海市黄浦区中山东一路12号", "赵立新"
+	req := map[string]any{"successor_uscc": succ.OrgUSCC, "basis": "merger", "document_number": "沪市监合〔2026〕第18号",
+		"successor_address": address, "successor_legal_representative": representative}
 
 	t.Run("what is refused", func(t *testing.T) {
 		for _, c := range []struct {
@@ -164,6 +166,15 @@ func TestSuccession(t *testing.T) {
 	parties := list(reg["secured_parties"])
 	if reg["controller"].(map[string]any)["organization_id"] != succ.OrgID || len(parties) != 1 || parties[0].(map[string]any)["uscc"] != succ.OrgUSCC {
 		t.Errorf("after the succession: controller %v, secured parties %v", reg["controller"], parties)
+	}
+	// Named as the 2021 Measures ask of a party added by amendment, and
+	// the history says it was a succession, on what, in whose place.
+	if p := obj(parties[0]); p["address"] != address || p["legal_representative"] != representative {
+		t.Errorf("the successor is named without its domicile or legal representative: %v", p)
+	}
+	history := list(reg["history"])
+	if got := obj(obj(history[len(history)-1])["succession"]); got["basis"] != "merger" || got["document_number"] != req["document_number"] || got["predecessor_uscc"] != pred.OrgUSCC {
+		t.Errorf("the assignment's history entry says %v", history[len(history)-1])
 	}
 	e.must(201, e.do("POST", "/registrations/"+last+"/extensions", succ.Token, map[string]any{"period_months": 12}))
 	e.problem(e.do("POST", "/registrations/"+numbers[9998]+"/cancellation", pred.Token, map[string]any{"reason": "other"}), 403, "forbidden")

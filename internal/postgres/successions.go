@@ -30,10 +30,10 @@ func (s *Store) InsertSuccession(ctx context.Context, succ *registry.Succession,
 	}
 	db := s.w(ctx)
 	if err := db.Exec(`INSERT INTO successions (id, predecessor_id, successor_id, basis, document_number, attachment,
-			requested_by, requested_at, status)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running')`,
+			requested_by, requested_at, status, successor_address, successor_legal_representative)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)`,
 		succ.ID, succ.PredecessorID, succ.SuccessorID, succ.Basis, succ.DocumentNumber, attachment,
-		string(by), succ.RequestedAt.Time).Error; err != nil {
+		string(by), succ.RequestedAt.Time, succ.SuccessorAddress, succ.SuccessorLegalRepresentative).Error; err != nil {
 		return translate(err)
 	}
 	res := db.Exec(`INSERT INTO succession_items (succession_id, registration_number)
@@ -65,18 +65,21 @@ type successionRow struct {
 	SuccessorUSCC  string `gorm:"column:successor_uscc"`
 	Basis          string
 	DocumentNumber string
-	Attachment     []byte
-	RequestedBy    []byte
-	RequestedAt    time.Time
-	Status         string
-	FinishedAt     *time.Time
-	Total          int
-	Done           int
-	Failed         int
+	// The successor's details as its assignments name it.
+	SuccessorAddress             string
+	SuccessorLegalRepresentative string
+	Attachment                   []byte
+	RequestedBy                  []byte
+	RequestedAt                  time.Time
+	Status                       string
+	FinishedAt                   *time.Time
+	Total                        int
+	Done                         int
+	Failed                       int
 }
 
 const successionSQL = `SELECT s.id, s.predecessor_id, s.successor_id, o.uscc AS successor_uscc, s.basis, s.document_number,
-		s.attachment, s.requested_by, s.requested_at, s.status, s.finished_at,
+		s.successor_address, s.successor_legal_representative, s.attachment, s.requested_by, s.requested_at, s.status, s.finished_at,
 		(SELECT count(*) FROM succession_items i WHERE i.succession_id = s.id) AS total,
 		(SELECT count(*) FROM succession_items i WHERE i.succession_id = s.id AND i.state = 'passed') AS done,
 		(SELECT count(*) FROM succession_items i WHERE i.succession_id = s.id AND i.state = 'failed') AS failed
@@ -84,7 +87,8 @@ const successionSQL = `SELECT s.id, s.predecessor_id, s.successor_id, o.uscc AS 
 
 func (r successionRow) toDomain() (registry.Succession, error) {
 	out := registry.Succession{ID: r.ID, PredecessorID: r.PredecessorID, SuccessorID: r.SuccessorID, SuccessorUSCC: r.SuccessorUSCC,
-		Basis: r.Basis, DocumentNumber: r.DocumentNumber, Status: r.Status, Total: r.Total, Done: r.Done, Failed: r.Failed,
+		Basis: r.Basis, DocumentNumber: r.DocumentNumber, SuccessorAddress: r.SuccessorAddress,
+		SuccessorLegalRepresentative: r.SuccessorLegalRepresentative, Status: r.Status, Total: r.Total, Done: r.Done, Failed: r.Failed,
 		RequestedAt: registry.At(r.RequestedAt)}
 	var by requester
 	if err := json.Unmarshal(r.RequestedBy, &by); err != nil {

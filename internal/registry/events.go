@@ -294,6 +294,9 @@ func apply(r *Registration, e event) error {
 		if err := applyAmendment(r, &d); err != nil {
 			return fmt.Errorf("event %s: %w", e.Number, err)
 		}
+		if sr := d.Succession; sr != nil {
+			h.Succession = &HistorySuccession{Basis: sr.Basis, DocumentNumber: sr.DocumentNumber, PredecessorUSCC: sr.PredecessorUSCC}
+		}
 	case extensionData:
 		r.PeriodMonths += d.PeriodMonths
 		r.ExpiresAt = d.ExpiresAt

@@ -293,6 +293,17 @@ type HistoryEntry struct {
 	LogIndex     int64  `json:"log_index"`
 	// Objection names the objection an objection's later event concerns.
 	Objection string `json:"objection,omitempty"`
+	// Succession says that an amendment was an assignment by succession
+	// (POST /organizations/{id}/succession): on what basis, the document,
+	// and whose place the successor took.
+	Succession *HistorySuccession `json:"succession,omitempty"`
+}
+
+// HistorySuccession is an assignment by succession as the history shows it.
+type HistorySuccession struct {
+	Basis           string `json:"basis"`
+	DocumentNumber  string `json:"document_number"`
+	PredecessorUSCC string `json:"predecessor_uscc"`
 }
 
 // Registration is the state of a registration at some instant, derived from

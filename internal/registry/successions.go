@@ -42,6 +42,12 @@ type SuccessionRequest struct {
 	// Attachment names an upload of the predecessor's or the successor's
 	// (the document the succession rests on), by id.
 	Attachment string `json:"attachment,omitempty"`
+	// SuccessorAddress and SuccessorLegalRepresentative are the successor's
+	// domicile and legal representative, which the 2021 Measures ask of a
+	// party added by amendment: each assignment names the successor with
+	// them. Without them it is named by name and USCC alone.
+	SuccessorAddress             string `json:"successor_address,omitempty"`
+	SuccessorLegalRepresentative string `json:"successor_legal_representative,omitempty"`
 }
 
 // Validate checks a succession request on its own.
@@ -54,6 +60,8 @@ func (r *SuccessionRequest) Validate() error {
 	}
 	checkEnum(&p, "basis", r.Basis, SuccessionBases)
 	r.DocumentNumber = checkText(&p, "document_number", r.DocumentNumber, true, maxName)
+	r.SuccessorAddress = checkText(&p, "successor_address", r.SuccessorAddress, false, maxText)
+	r.SuccessorLegalRepresentative = checkText(&p, "successor_legal_representative", r.SuccessorLegalRepresentative, false, maxName)
 	if r.Attachment != "" && !isUUID(r.Attachment) {
 		p.add("attachment", CodeInvalidField, "is not an attachment's id")
 	}
@@ -62,14 +70,18 @@ func (r *SuccessionRequest) Validate() error {
 
 // Succession is a succession and how far it has got.
 type Succession struct {
-	ID             string      `json:"id"`
-	PredecessorID  string      `json:"predecessor_id"`
-	SuccessorID    string      `json:"successor_id"`
-	SuccessorUSCC  string      `json:"successor_uscc"`
-	Basis          string      `json:"basis"`
-	DocumentNumber string      `json:"document_number"`
-	Attachment     *Attachment `json:"attachment,omitempty"`
-	Status         string      `json:"status"`
+	ID             string `json:"id"`
+	PredecessorID  string `json:"predecessor_id"`
+	SuccessorID    string `json:"successor_id"`
+	SuccessorUSCC  string `json:"successor_uscc"`
+	Basis          string `json:"basis"`
+	DocumentNumber string `json:"document_number"`
+	// The successor's domicile and legal representative, as each
+	// assignment names it (empty when not given).
+	SuccessorAddress             string      `json:"successor_address,omitempty"`
+	SuccessorLegalRepresentative string      `json:"successor_legal_representative,omitempty"`
+	Attachment                   *Attachment `json:"attachment,omitempty"`
+	Status                       string      `json:"status"`
 	// Total registrations to pass; Done passed; Failed not passed, because
 	// by their turn they had ended or passed to another.
 	Total       int   `json:"total"`
@@ -146,7 +158,8 @@ func (s *Service) StartSuccession(ctx context.Context, c Caller, id string, req 
 			return "", Invalid("successor_uscc", CodeInvalidField, "names an organization that is "+succ.Status+", not active")
 		}
 		out = Succession{ID: uuid.Must(uuid.NewV7()).String(), PredecessorID: pred.ID, SuccessorID: succ.ID, SuccessorUSCC: succ.USCC,
-			Basis: req.Basis, DocumentNumber: req.DocumentNumber, Status: SuccessionRunning, RequestedAt: At(at), RequestedBy: c.Principal}
+			Basis: req.Basis, DocumentNumber: req.DocumentNumber, SuccessorAddress: req.SuccessorAddress,
+			SuccessorLegalRepresentative: req.SuccessorLegalRepresentative, Status: SuccessionRunning, RequestedAt: At(at), RequestedBy: c.Principal}
 		if req.Attachment != "" {
 			a, err := tx.Attachment(ctx, req.Attachment)
 			if err == nil && a.OrganizationID != pred.ID && a.OrganizationID != succ.ID {
@@ -293,7 +306,8 @@ func (s *Service) pass(ctx context.Context, c Caller, succ Succession, pred, nex
 		case cur.Controller.OrganizationID != pred.ID && (cur.Controller.OrganizationID != "" || cur.Controller.USCC != pred.USCC):
 			return "", nil, &errNotToPass{"the registration is no longer controlled by the predecessor"}
 		}
-		successor := Party{Type: "organization", Name: next.Name, USCC: next.USCC}
+		successor := Party{Type: "organization", Name: next.Name, USCC: next.USCC, Address: succ.SuccessorAddress,
+			LegalRepresentative: succ.SuccessorLegalRepresentative}
 		parties := []Party{successor}
 		for _, p := range cur.SecuredParties {
 			if p.USCC != pred.USCC && p.USCC != next.USCC {

@@ -75,9 +75,34 @@ func main() {
 	}
 }
 
+// usage is what registryd -h prints.
+const usage = `registryd: the registry of security interests in movable property.
+
+Usage:
+  registryd                     migrate, then serve (until SIGINT or SIGTERM)
+  registryd migrate             apply pending migrations only
+  registryd bootstrap ...       make the first registry administrator (registryd bootstrap -h)
+  registryd keygen [-name NAME] FILE
+                                make a key to sign the log's checkpoints with
+  registryd keygen-cert [-name NAME] KEYFILE CERTFILE
+                                make a key and self-signed certificate to sign
+                                PDF certificates with (enough for a trial)
+  registryd healthcheck         exit 0 when the instance at REGISTRY_ADDR
+                                answers GET /healthz with 200
+
+Settings come from configs/registry.yaml (or the file REGISTRY_CONFIG
+names), then the environment (DATABASE_URL, REGISTRY_*):
+docs/configuration.md lists each with its default. Without DATABASE_URL,
+make run starts a private PostgreSQL cluster under ./var and sets it.
+`
+
 // run serves until ctx ends (SIGINT or SIGTERM), then lets requests in
 // flight finish.
 func run(ctx context.Context, log *slog.Logger, args []string, getenv func(string) string) error {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help") {
+		_, err := io.WriteString(os.Stdout, usage)
+		return err
+	}
 	if len(args) > 0 && args[0] == "keygen" {
 		return keygen(args[1:], os.Stdout)
 	}

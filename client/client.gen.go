@@ -3543,14 +3543,14 @@ type ClientInterface interface {
 	// Corresponds with POST /registrations/{number}/modification-code (the `RotateModificationCode` operationId).
 	RotateModificationCode(ctx context.Context, number Number, params *RotateModificationCodeParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// FileObjectionWithBody File an objection (a grantor organization, or another stating its interest); the controller is notified
+	// FileObjectionWithBody File an objection: a grantor (an organization by its USCC, or an individual's account by the identity number the registration names), or another stating its interest; the controller is notified
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /registrations/{number}/objections (the `FileObjection` operationId).
 	FileObjectionWithBody(ctx context.Context, number Number, params *FileObjectionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// FileObjection File an objection (a grantor organization, or another stating its interest); the controller is notified
+	// FileObjection File an objection: a grantor (an organization by its USCC, or an individual's account by the identity number the registration names), or another stating its interest; the controller is notified
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -4717,7 +4717,7 @@ func (c *Client) RotateModificationCode(ctx context.Context, number Number, para
 	return c.Client.Do(req)
 }
 
-// FileObjectionWithBody File an objection (a grantor organization, or another stating its interest); the controller is notified
+// FileObjectionWithBody File an objection: a grantor (an organization by its USCC, or an individual's account by the identity number the registration names), or another stating its interest; the controller is notified
 //
 // Takes any type of body and a specified content type.
 //
@@ -4734,7 +4734,7 @@ func (c *Client) FileObjectionWithBody(ctx context.Context, number Number, param
 	return c.Client.Do(req)
 }
 
-// FileObjection File an objection (a grantor organization, or another stating its interest); the controller is notified
+// FileObjection File an objection: a grantor (an organization by its USCC, or an individual's account by the identity number the registration names), or another stating its interest; the controller is notified
 //
 // Takes a body of the `application/json` content type.
 //
@@ -9865,14 +9865,14 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /registrations/{number}/modification-code (the `RotateModificationCode` operationId).
 	RotateModificationCodeWithResponse(ctx context.Context, number Number, params *RotateModificationCodeParams, reqEditors ...RequestEditorFn) (*RotateModificationCodeResponse, error)
 
-	// FileObjectionWithBodyWithResponse File an objection (a grantor organization, or another stating its interest); the controller is notified
+	// FileObjectionWithBodyWithResponse File an objection: a grantor (an organization by its USCC, or an individual's account by the identity number the registration names), or another stating its interest; the controller is notified
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /registrations/{number}/objections (the `FileObjection` operationId).
 	FileObjectionWithBodyWithResponse(ctx context.Context, number Number, params *FileObjectionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*FileObjectionResponse, error)
 
-	// FileObjectionWithResponse File an objection (a grantor organization, or another stating its interest); the controller is notified
+	// FileObjectionWithResponse File an objection: a grantor (an organization by its USCC, or an individual's account by the identity number the registration names), or another stating its interest; the controller is notified
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -19164,7 +19164,7 @@ func (c *ClientWithResponses) RotateModificationCodeWithResponse(ctx context.Con
 	return ParseRotateModificationCodeResponse(rsp)
 }
 
-// FileObjectionWithBodyWithResponse File an objection (a grantor organization, or another stating its interest); the controller is notified
+// FileObjectionWithBodyWithResponse File an objection: a grantor (an organization by its USCC, or an individual's account by the identity number the registration names), or another stating its interest; the controller is notified
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -19177,7 +19177,7 @@ func (c *ClientWithResponses) FileObjectionWithBodyWithResponse(ctx context.Cont
 	return ParseFileObjectionResponse(rsp)
 }
 
-// FileObjectionWithResponse File an objection (a grantor organization, or another stating its interest); the controller is notified
+// FileObjectionWithResponse File an objection: a grantor (an organization by its USCC, or an individual's account by the identity number the registration names), or another stating its interest; the controller is notified
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

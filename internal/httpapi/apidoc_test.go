@@ -103,8 +103,14 @@ func schemaName(n *yaml.Node) string {
 	case "array":
 		return "array of " + schemaName(node(n, "items"))
 	case "":
-		if node(n, "oneOf") != nil || node(n, "anyOf") != nil {
-			return "one of several"
+		for _, key := range []string{"oneOf", "anyOf"} {
+			if alts := node(n, key); alts != nil {
+				var names []string
+				for _, a := range alts.Content {
+					names = append(names, schemaName(a))
+				}
+				return "one of " + strings.Join(names, ", ")
+			}
 		}
 		return "any"
 	}

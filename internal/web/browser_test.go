@@ -70,7 +70,8 @@ func (c catalog) tr(key string, args ...any) string {
 	return msg
 }
 
-// tab is one browser (its own profile, so its own cookies) on the site.
+// tab is one tab on the site, in a browser context of its own (so its own
+// cookies and storage, as a profile of its own would have).
 type tab struct {
 	t    *testing.T
 	ctx  context.Context
@@ -79,25 +80,61 @@ type tab struct {
 	shot string // the screenshot folder
 }
 
+// theBrowser is the one Chromium the package's tests share, started by the
+// first tab and stopped by TestMain: a browser takes seconds to start, a
+// browser context a few milliseconds.
+var theBrowser struct {
+	once sync.Once
+	ctx  context.Context // the browser's first tab, the parent of every other
+	stop func()
+	err  error
+}
+
+// chromiumContext is the shared browser's context, started on the first call.
+func chromiumContext(t *testing.T) context.Context {
+	t.Helper()
+	path := chromium(t)
+	theBrowser.once.Do(func() {
+		opts := append(chromedp.DefaultExecAllocatorOptions[:],
+			chromedp.ExecPath(path),
+			chromedp.NoSandbox,
+			chromedp.Flag("disable-background-networking", true),
+			chromedp.Flag("disable-component-update", true),
+			chromedp.Flag("disable-sync", true),
+			chromedp.Flag("disable-quic", true),
+			chromedp.WindowSize(1280, 900),
+		)
+		actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+		// The first call starts the browser and must not time out: a
+		// timeout on it would stop the browser.
+		ctx, cancelFirst := chromedp.NewContext(actx)
+		theBrowser.ctx, theBrowser.stop = ctx, func() { cancelFirst(); cancelAlloc() }
+		theBrowser.err = chromedp.Do(ctx)
+	})
+	if theBrowser.err != nil {
+		t.Fatalf("starting %s: %v", path, theBrowser.err)
+	}
+	return theBrowser.ctx
+}
+
+// TestMain stops the shared browser, if a test started it, after the tests.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if theBrowser.stop != nil {
+		theBrowser.stop()
+	}
+	os.Exit(code)
+}
+
 func (s *site) open(t *testing.T, lang string) *tab {
 	t.Helper()
 	browserTurn(t)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium(t)),
-		chromedp.NoSandbox,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.WindowSize(1280, 900),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	// The first call starts the browser and must not time out: a timeout
-	// on it would stop the browser. Later calls each get their own.
-	ctx, cancelTab := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancelTab(); cancelAlloc() })
+	// Each tab in a new browser context, in a window of its own (so it
+	// is never hidden behind another tab).
+	ctx, cancelTab := chromedp.NewContext(chromiumContext(t), chromedp.WithNewBrowserContext())
+	t.Cleanup(cancelTab)
 	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("starting %s: %v", chromium(t), err)
+		t.Fatalf("opening a tab: %v", err)
 	}
 	dir := os.Getenv("REGISTRY_SCREENSHOTS")
 	if dir == "" {

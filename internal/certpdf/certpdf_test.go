@@ -503,6 +503,7 @@ func TestCountsAgreeWithTheirNumber(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			saveForLooking(t, fmt.Sprintf("count-%s-%d.pdf", c.lang, c.results), pdf)
 			drawn := strings.ReplaceAll(text(glyphs(t, pdf))+text(glyphs(t, reg)), " ", "")
 			for _, w := range c.want {
 				if !strings.Contains(drawn, w) {

@@ -317,11 +317,33 @@ func (p Principal) Has(r Role) bool {
 // registrations that name it, and follows its objections through.
 var personal = []Action{FileObjection, WithdrawObjection, SubmitCaseNotice}
 
+// What an individual's account does not have, whatever its roles: the
+// limit an action refused to it falls under (IndividualsLimit), so that a
+// refusal can say why.
+const (
+	// NoWebhooks: an individual is told of what concerns it by its notices
+	// (on the pages, and by email), not by a system of its own that
+	// webhooks would call.
+	NoWebhooks = "webhooks"
+	// NoUsers: an individual's account is the person alone, its one user
+	// made at sign-up; nobody is added to it, listed or suspended in it
+	// (the person's own account is read and changed as its own).
+	NoUsers = "users"
+	// NoFiling: an individual's account searches and objects; it files and
+	// changes no registrations (the secured party does).
+	NoFiling = "filing"
+)
+
 // notPersonal lists the actions that the users of an individual's account
-// do not take, whatever their roles: an individual is told of what concerns
-// it by its notices (on the pages, and by email), not by a system of its own
-// that webhooks would call.
-var notPersonal = []Action{CreateWebhook, ListWebhooks, DeleteWebhook}
+// do not take, whatever their roles, with the limit each falls under.
+var notPersonal = map[Action]string{
+	CreateWebhook: NoWebhooks, ListWebhooks: NoWebhooks, DeleteWebhook: NoWebhooks,
+	CreateUser: NoUsers, ListUsers: NoUsers, SuspendUser: NoUsers, ReinstateUser: NoUsers,
+	FileRegistration: NoFiling, CancelRegistration: NoFiling, AmendRegistration: NoFiling, ExtendRegistration: NoFiling,
+	ListRegistrations: NoFiling, ChangeRegistrations: NoFiling, RotateModificationCode: NoFiling, Attach: NoFiling,
+	CreateDraft: NoFiling, ListDrafts: NoFiling, ReadDraft: NoFiling, UpdateDraft: NoFiling, DeleteDraft: NoFiling, FileDraft: NoFiling,
+	SaveParty: NoFiling, ListParties: NoFiling, DeleteParty: NoFiling,
+}
 
 // Individual reports whether p acts for an individual's account.
 func (p Principal) Individual() bool { return p.OrganizationIDNumber != "" }
@@ -330,8 +352,12 @@ func (p Principal) Individual() bool { return p.OrganizationIDNumber != "" }
 // a is an action such an account never takes, whatever its roles: the
 // refusal then names no role to ask for.
 func (p Principal) NotForIndividuals(a Action) bool {
-	return p.Individual() && slices.Contains(notPersonal, a)
+	return p.Individual() && IndividualsLimit(a) != ""
 }
+
+// IndividualsLimit names the limit (NoWebhooks, NoUsers, NoFiling) under
+// which no individual's account takes a; "" when one may.
+func IndividualsLimit(a Action) string { return notPersonal[a] }
 
 // Can reports whether the permission table lets p take action a.
 func (p Principal) Can(a Action) bool {

@@ -277,6 +277,12 @@ func (d *doc) signatureNote(signed bool) {
 // word is the certificate's word for key in its language: its own
 // ("pdf.key") or the register's (a kind, a status, an event), or, for a
 // value added since (a kind without a name yet), the value's code.
+// count is word's text for key with the count n in it, in the key's
+// ".one" form for one where the language has one (words.Counted).
+func (d *doc) count(key string, n any) string {
+	return fmt.Sprintf(d.word(strings.TrimPrefix(words.Counted(d.l, "pdf."+key, n), "pdf.")), n)
+}
+
 func (d *doc) word(key string) string {
 	if w, ok := d.l["pdf."+key]; ok {
 		return w
@@ -360,7 +366,7 @@ func (d *doc) registration(r registry.Registration, cert registry.Certificate, v
 		d.row(d.word("erased_at"), d.when(*r.ErasedAt)+"\n"+d.word("erased_note"))
 	}
 	if r.PeriodMonths > 0 {
-		d.row(d.word("period"), fmt.Sprintf(d.word("months"), r.PeriodMonths))
+		d.row(d.word("period"), d.count("months", r.PeriodMonths))
 	}
 	d.row(d.word("reg.grantors"), d.parties(r.Grantors))
 	d.row(d.word("reg.secured_parties"), d.parties(r.SecuredParties))
@@ -440,8 +446,8 @@ func (d *doc) search(s registry.SearchCertificate, cert registry.Certificate, ve
 		scope = "inactive.yes"
 	}
 	d.row(d.word("inactive"), d.word(scope))
-	d.row(d.word("result.position"), fmt.Sprintf(d.word("position_note"), s.RegisterPosition))
-	d.row(d.word("cert.result_count"), fmt.Sprintf(d.word("count_text"), s.ResultCount))
+	d.row(d.word("result.position"), d.count("position_note", s.RegisterPosition))
+	d.row(d.word("cert.result_count"), d.count("count_text", s.ResultCount))
 	if s.ErasedAt != nil {
 		d.row(d.word("erased_at"), d.when(*s.ErasedAt)+"\n"+d.word("search_erased_note"))
 	}
@@ -465,7 +471,7 @@ func (d *doc) search(s registry.SearchCertificate, cert registry.Certificate, ve
 	}
 	if s.Truncated || len(s.Results) < s.ResultCount {
 		d.y += 4
-		d.text(fmt.Sprintf(d.word("truncated"), s.ResultCount-len(s.Results)), 9, "L")
+		d.text(d.count("truncated", s.ResultCount-len(s.Results)), 9, "L")
 	}
 	if len(s.SimilarNames) > 0 {
 		d.row(d.word("result.similar"), strings.Join(s.SimilarNames, "\n"))

@@ -3,6 +3,7 @@ package certpdf
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -469,5 +470,51 @@ func saveForLooking(t *testing.T, name string, pdf []byte) {
 		if err := os.WriteFile(filepath.Join(dir, name), pdf, 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestCountsAgreeWithTheirNumber: the English search certificate says "1
+// registration", "1 month", "1 more result", and the plural for more; the
+// Chinese one has no plural and says the same words for any count.
+func TestCountsAgreeWithTheirNumber(t *testing.T) {
+	m := newTestMaker(t, Options{})
+	ctx := context.Background()
+	for _, c := range []struct {
+		lang    string
+		results int
+		want    []string
+		notWant []string
+	}{
+		{"en", 1, []string{"1registration", "1month"}, []string{"1registrations", "1months"}},
+		{"en", 2, []string{"2registrations", "1moreresultis"}, []string{"1moreresultsare"}},
+		{"en", 3, []string{"3registrations", "2moreresultsare"}, nil},
+		{"zh", 1, []string{"共1项登记"}, nil},
+	} {
+		t.Run(fmt.Sprintf("%s %d", c.lang, c.results), func(t *testing.T) {
+			s := sampleSearch()
+			s.ResultCount = c.results
+			s.Truncated = c.results > 1
+			s.Results[0].Registration.PeriodMonths = 1
+			pdf, err := m.Search(ctx, s, testDigest, c.lang, "https://registry.example.cn/verify")
+			if err != nil {
+				t.Fatal(err)
+			}
+			reg, err := m.Registration(ctx, s.Results[0].Registration, testDigest, c.lang, "https://registry.example.cn/verify")
+			if err != nil {
+				t.Fatal(err)
+			}
+			saveForLooking(t, fmt.Sprintf("count-%s-%d.pdf", c.lang, c.results), pdf)
+			drawn := strings.ReplaceAll(text(glyphs(t, pdf))+text(glyphs(t, reg)), " ", "")
+			for _, w := range c.want {
+				if !strings.Contains(drawn, w) {
+					t.Errorf("the certificates do not say %q:\n%s", w, drawn)
+				}
+			}
+			for _, w := range c.notWant {
+				if strings.Contains(drawn, w) {
+					t.Errorf("the certificates say %q", w)
+				}
+			}
+		})
 	}
 }

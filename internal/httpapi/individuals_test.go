@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -183,14 +184,34 @@ func TestIndividualAccounts(t *testing.T) {
 		e.problem(e.do("POST", "/registrations/"+named+"/objections", other.Token, map[string]any{"statement": "异议", "interest": "x"}), 403, "forbidden")
 	})
 	t.Run("it files nothing and cannot give itself registrant", func(t *testing.T) {
-		e.problem(e.do("POST", "/registrations", person, individualGrantor(personID)), 403, "forbidden")
-		p := e.problem(e.do("PATCH", "/users/"+user["id"].(string), person, map[string]any{"roles": []string{"org_admin", "searcher", "registrant"}}), 422, "invalid_field")
+		p := e.problem(e.do("POST", "/registrations", person, individualGrantor(personID)), 403, "forbidden")
+		if detail, _ := p["detail"].(string); !strings.Contains(detail, "not file or change registrations") {
+			t.Errorf("the refusal to file does not say why: %v", p)
+		}
+		p = e.problem(e.do("PATCH", "/users/"+user["id"].(string), person, map[string]any{"roles": []string{"org_admin", "searcher", "registrant"}}), 422, "invalid_field")
 		if got := fieldErrors(p); !slices.Equal(got, []string{"roles invalid_field"}) {
 			t.Errorf("errors = %v", got)
 		}
-		p = e.problem(e.do("POST", "/users", adminToken, map[string]any{"organization_id": id, "email": "agent@example.cn", "display_name": "代理人", "roles": []string{"registrant"}}), 422, "invalid_field")
-		if got := fieldErrors(p); !slices.Equal(got, []string{"roles invalid_field"}) {
-			t.Errorf("errors = %v", got)
+	})
+	t.Run("it is the person alone: nobody adds, lists or suspends its users", func(t *testing.T) {
+		// Not the person, nor an administrator: whoever was added would
+		// read the person's identity number whole.
+		for _, token := range []string{person, adminToken} {
+			p := e.problem(e.do("POST", "/users", token, map[string]any{"organization_id": id, "email": "agent@example.cn", "display_name": "代理人",
+				"roles": []string{"searcher"}, "password": "a long enough password"}), 403, "forbidden")
+			if detail, _ := p["detail"].(string); !strings.Contains(detail, "the person alone") {
+				t.Errorf("the refusal to add a user does not say why: %v", p)
+			}
+		}
+		e.problem(e.do("GET", "/users", person, nil), 403, "forbidden")
+		e.problem(e.do("POST", "/users/"+user["id"].(string)+"/suspension", person, nil), 403, "forbidden")
+		if users := list(e.must(200, e.do("GET", "/users?organization_id="+id, adminToken, nil))["items"]); len(users) != 1 {
+			t.Errorf("the individual's account has %d users", len(users))
+		}
+		// Its own account it changes, its roles kept.
+		u := e.must(200, e.do("PATCH", "/users/"+user["id"].(string), person, map[string]any{"language": "en"}))
+		if u["language"] != "en" || !slices.Equal(stringList(u["roles"]), []string{"org_admin", "searcher"}) {
+			t.Errorf("the person's own change: %v", u)
 		}
 	})
 }

@@ -355,6 +355,9 @@ type Refusal struct {
 	// individual's account does, whatever its roles (auth.Principal's
 	// NotForIndividuals): a page says so, not which role to ask for.
 	Individual bool
+	// Limit, with Individual, is the limit what was refused falls under
+	// (auth.NoUsers, auth.NoFiling, auth.NoWebhooks).
+	Limit string
 }
 
 func (e *Refusal) Error() string { return e.Kind.Error() + ": " + e.Detail }

@@ -40,7 +40,7 @@ func (s *Service) SignUp(ctx context.Context, c Caller, req SignUpRequest) (Sign
 	if !checkSignUpRoles(&p, offered, req.User.Roles) {
 		roles = offered // named once, as user.roles, not again below
 	}
-	nu := NewUser{OrganizationID: "-", Email: req.User.Email, DisplayName: req.User.DisplayName, Roles: roles}
+	nu := NewUser{OrganizationID: "-", Email: req.User.Email, DisplayName: req.User.DisplayName, Roles: roles, Language: req.User.Language}
 	if o.Kind == OrgKindRegistry {
 		p.add("organization.kind", CodeInvalidField, "the registry's own organizations are made by an admin; sign up as enterprise, financial_institution, other or individual")
 	} else {
@@ -52,7 +52,7 @@ func (s *Service) SignUp(ctx context.Context, c Caller, req SignUpRequest) (Sign
 		return SignedUp{}, err
 	}
 	o.Status = OrgPending
-	u := User{Email: nu.Email, DisplayName: nu.DisplayName, Roles: nu.Roles, Status: UserActive}
+	u := User{Email: nu.Email, DisplayName: nu.DisplayName, Roles: nu.Roles, Status: UserActive, Language: nu.Language}
 	hash, err := s.hashPassword(ctx, req.User.Password)
 	if err != nil {
 		return SignedUp{}, err
@@ -288,6 +288,10 @@ type SignUpUser struct {
 	Password    string `json:"password"`
 	// Roles, when given, is a subset of SignUpRoles that includes org_admin.
 	Roles []string `json:"roles,omitempty"`
+	// Language is the language of the user's emails (zh or en; zh when
+	// empty): the pages give the language they were shown in. The API's
+	// sign-up has no such field.
+	Language string `json:"-"`
 }
 
 // SignUpRequest opens an organization's account, pending approval.

@@ -365,9 +365,23 @@ func allow(c Caller, a auth.Action) error {
 // account takes, a refusal that says so (and names no role to ask for).
 func Forbidden(p auth.Principal, a auth.Action) error {
 	if p.NotForIndividuals(a) {
-		return &Refusal{Kind: ErrForbidden, Individual: true, Detail: "an individual's account has no webhooks: it searches, objects as a grantor, and is told of registrations that name it by its notices (and by email)"}
+		return NotForIndividuals(auth.IndividualsLimit(a))
 	}
 	return ErrForbidden
+}
+
+// individualsLimits say why an individual's account does not do what falls
+// under each of auth's limits.
+var individualsLimits = map[string]string{
+	auth.NoWebhooks: "an individual's account has no webhooks: it searches, objects as a grantor, and is told of registrations that name it by its notices (and by email)",
+	auth.NoUsers:    "an individual's account is the person alone: no other user is added to it, listed or suspended in it; the person reads its own account at GET /me and changes it by PATCH /users/{its id} (on the pages, My account)",
+	auth.NoFiling:   "an individual's account may search the register and object, as a grantor, to registrations that name it, but not file or change registrations: the secured party (or its agent) files them, from an organization's account",
+}
+
+// NotForIndividuals is the refusal of what no individual's account does,
+// under limit (auth.NoUsers, …), saying why.
+func NotForIndividuals(limit string) error {
+	return &Refusal{Kind: ErrForbidden, Individual: true, Limit: limit, Detail: individualsLimits[limit]}
 }
 
 // Authenticate turns a bearer token into a principal.

@@ -24,7 +24,13 @@ type UserUpdate struct {
 // User returns one user: to the registry's staff any user, to an org_admin
 // its own organization's. Another organization's user is ErrNotFound, like
 // one that does not exist, so that ids cannot be probed.
+//
+// A user of an individual's account reads its own account only: the
+// account is the person alone.
 func (s *Service) User(ctx context.Context, c Caller, id string) (User, error) {
+	if c.Individual() && id == c.UserID {
+		return s.store.User(ctx, id)
+	}
 	if err := allow(c, auth.ListUsers); err != nil {
 		return User{}, err
 	}
@@ -81,6 +87,10 @@ func (s *Service) UpdateUser(ctx context.Context, c Caller, id string, req UserU
 		case !c.Has(auth.Admin) && was.OrganizationID != c.OrganizationID:
 			// Answered like a user that does not exist: ids are not probed.
 			return ErrNotFound
+		case c.Individual() && was.ID != c.UserID:
+			// The person changes its own account, and no other user's
+			// (one added before individuals' accounts had none).
+			return NotForIndividuals(auth.NoUsers)
 		case !c.Has(auth.Admin) && holdsStaffRole(was.Roles):
 			return refused(ErrForbidden, "only an admin changes registry staff")
 		}
@@ -306,6 +316,12 @@ func (s *Service) CreateUser(ctx context.Context, c Caller, nu NewUser) (User, e
 			return "", Invalid("organization_id", CodeInvalidField, "no organization has this id")
 		} else if err != nil {
 			return "", err
+		}
+		if o.Individual() {
+			// The person alone, made at sign-up: whoever asks, an
+			// administrator too, adds nobody who would then read the
+			// person's identity number whole.
+			return "", NotForIndividuals(auth.NoUsers)
 		}
 		if err := rolesFit(o, u.Roles); err != nil {
 			return "", err

@@ -244,7 +244,8 @@ func (s *site) signUp(w http.ResponseWriter, r *http.Request, c *call) error {
 	f := r.PostForm
 	req := registry.SignUpRequest{
 		Organization: registry.OrganizationInput{Name: f.Get("name"), Kind: f.Get("kind")},
-		User:         registry.SignUpUser{Email: f.Get("email"), DisplayName: f.Get("display_name"), Password: f.Get("password")},
+		// The first user's emails are in the language it signed up in.
+		User: registry.SignUpUser{Email: f.Get("email"), DisplayName: f.Get("display_name"), Password: f.Get("password"), Language: c.lang},
 	}
 	individual := req.Organization.Kind == registry.OrgKindIndividual
 	if individual {
@@ -357,8 +358,17 @@ func (s *site) updateUser(w http.ResponseWriter, r *http.Request, c *call) error
 		roles = []string{} // none ticked: refused as such, not "unchanged"
 	}
 	name, lang, notify := f.Get("display_name"), f.Get("language"), f.Get("notify_email") == "1"
+	change := registry.UserUpdate{Roles: &roles, DisplayName: &name, NotifyEmail: &notify, Language: &lang}
+	if c.caller.Individual() {
+		// The person's own account: its form has no roles, which stay.
+		change.Roles = nil
+	}
 	c.audited(auth.UpdateUser, id)
-	u, err := s.svc.UpdateUser(c.ctx(), c.caller, id, registry.UserUpdate{Roles: &roles, DisplayName: &name, NotifyEmail: &notify, Language: &lang})
+	u, err := s.svc.UpdateUser(c.ctx(), c.caller, id, change)
+	if err == nil && c.caller.Individual() {
+		http.Redirect(w, r, "/admin/users/"+url.PathEscape(u.ID)+"?done=account_saved", http.StatusSeeOther)
+		return nil
+	}
 	if err == nil {
 		http.Redirect(w, r, "/admin/users?"+url.Values{"organization_id": {u.OrganizationID}, "done": {"user_updated"}}.Encode(), http.StatusSeeOther)
 		return nil

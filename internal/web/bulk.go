@@ -31,7 +31,7 @@ type bulkRow struct {
 func (s *site) bulkForm(w http.ResponseWriter, r *http.Request, c *call) error {
 	if !c.caller.Can(auth.FileRegistration) {
 		c.audited(auth.FileRegistration, "")
-		return registry.ErrForbidden
+		return registry.Forbidden(c.caller.Principal, auth.FileRegistration)
 	}
 	s.render(w, c, http.StatusOK, "bulk", bulkPage{Key: newSecret(), Columns: bulkcsv.Columns})
 	return nil

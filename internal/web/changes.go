@@ -2,6 +2,7 @@ package web
 
 import (
 	"cmp"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -35,7 +36,7 @@ type changeRow struct {
 	// Outcome says in words what became of the change: extended,
 	// cancelled, amended, or refused (changes.outcome.*).
 	Outcome string
-	// Code is the HTTP status the API answers the same change with (200,
+	// Code is the HTTP status the API answers the same change with (201,
 	// or the refusal's), shown small beside the words for whoever
 	// compares the page with the API.
 	Code     int
@@ -59,7 +60,7 @@ func changeOutcome(ch registry.Change) string {
 func (s *site) changesForm(w http.ResponseWriter, r *http.Request, c *call) error {
 	if !c.caller.Can(auth.ChangeRegistrations) {
 		c.audited(auth.ChangeRegistrations, "")
-		return registry.ErrForbidden
+		return registry.Forbidden(c.caller.Principal, auth.ChangeRegistrations)
 	}
 	page, err := s.changesPage(c, r.URL.Query().Get("cursor"))
 	if err != nil {
@@ -105,12 +106,18 @@ func (s *site) changeBatch(w http.ResponseWriter, r *http.Request, c *call) erro
 	for _, o := range outcomes {
 		row := changeRow{Row: o.Index + 1, Number: changes[o.Index].Number}
 		if o.Err == nil {
-			row.Outcome, row.Code = changeOutcome(changes[o.Index]), http.StatusOK
+			// Each change made is a new event: the API answers its row 201.
+			row.Outcome, row.Code = changeOutcome(changes[o.Index]), http.StatusCreated
 			row.Status, row.Version = o.Registration.Status, o.Registration.Version
 			page.Made++
 		} else {
 			row.Outcome, row.Code = "refused", httpx.ProblemFor(o.Err).Status
 			row.Problems = s.rowProblems(c, o.Err)
+			if r.MultipartForm != nil && errors.Is(o.Err, registry.ErrVersionMismatch) {
+				// The version came from the file, not from this page.
+				msg, _ := s.views.translate(c.lang, "changes.csv_stale", strings.Trim(changes[o.Index].IfMatch, `"`))
+				row.Problems = []string{msg}
+			}
 		}
 		page.Rows = append(page.Rows, row)
 	}

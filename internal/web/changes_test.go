@@ -33,6 +33,11 @@ func TestBulkChangesPage(t *testing.T) {
 		})
 		numbers = append(numbers, r["number"].(string))
 	}
+	// One more, under an objection by another organization: the list
+	// marks it as its own page does.
+	objected := s.file(bank, "上海某某机械制造有限公司", grantor)
+	other := s.bank("registrant")
+	s.api(201, "POST", "/registrations/"+objected+"/objections", other.Token, map[string]any{"statement": "该设备为本公司所有", "interest": "设备所有权人"})
 	for _, lang := range []string{"zh", "en"} {
 		t.Run(lang, func(t *testing.T) {
 			b := s.browser()
@@ -47,6 +52,15 @@ func TestBulkChangesPage(t *testing.T) {
 			// Each one's version stands beside it, for a CSV's if_match.
 			if want := map[string]string{"zh": "版本 1", "en": "version 1"}[lang]; !strings.Contains(b.last, `<td class="version">`+want) {
 				t.Errorf("the list shows no version: want %q", want)
+			}
+			// The version's column is headed in words, not by the CSV's
+			// column name alone.
+			if want := map[string]string{"zh": "<th scope=\"col\">版本（if_match）</th>", "en": "<th scope=\"col\">Version (if_match)</th>"}[lang]; !strings.Contains(b.last, want) {
+				t.Errorf("the version's column is not headed %q", want)
+			}
+			row := regexpText(`(?s)(<tr><td><input type="checkbox" name="pick" value="`+objected+` .*?</tr>)`, b.last)
+			if !strings.Contains(row, `class="status objection-standing"`) {
+				t.Errorf("the registration under objection is not marked: %q", row)
 			}
 			// The months are added to each one's term, and the label says so.
 			if want := map[string]string{"zh": "在各项登记现有期限上增加的月数", "en": "Months to add to each one's term"}[lang]; !strings.Contains(b.last, html.EscapeString(want)) {
@@ -74,10 +88,14 @@ func TestBulkChangesPage(t *testing.T) {
 			// small beside them, never alone in their place.
 			made := map[string]string{"zh": `<strong class="outcome outcome-extended">已展期</strong>`, "en": `<strong class="outcome outcome-extended">Extended</strong>`}[lang]
 			refused := map[string]string{"zh": `<strong class="outcome outcome-refused">未办理</strong>`, "en": `<strong class="outcome outcome-refused">Refused</strong>`}[lang]
-			for _, w := range []string{made, refused, `<small class="http-code"`, ">HTTP 412</small>", ">HTTP 200</small>"} {
+			// A change made is answered 201 by the API, as here.
+			for _, w := range []string{made, refused, `<small class="http-code"`, ">HTTP 412</small>", ">HTTP 201</small>"} {
 				if !strings.Contains(b.last, w) {
 					t.Errorf("the outcomes lack %q", w)
 				}
+			}
+			if strings.Contains(b.last, ">HTTP 200</small>") {
+				t.Error("a change made is shown as HTTP 200, which the API never answers it")
 			}
 			if strings.Contains(b.last, "<bdi>412 ") {
 				t.Error("a refusal is said by its bare status code")
@@ -100,8 +118,10 @@ func TestBulkChangesPage(t *testing.T) {
 		t.Errorf("the cancelled one is offered still, or was not cancelled:\n%.4000s", b.last)
 	}
 
-	// Amendments from a CSV: the second row names no registration.
-	csv := "number,if_match,description,add_serial_numbers\n" + numbers[2] + ",1,存货：钢材 800 吨,LATHE-1;LATHE-2\nD00000000000000X,,x,\n"
+	// Amendments from a CSV: the second row names no registration, the
+	// third a version the registration had before its extension.
+	csv := "number,if_match,description,add_serial_numbers\n" + numbers[2] + ",1,存货：钢材 800 吨,LATHE-1;LATHE-2\nD00000000000000X,,x,\n" +
+		numbers[0] + ",1,存货：钢材 900 吨,\n"
 	const boundary = "changes-boundary"
 	form := "--" + boundary + "\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n" + b.csrf() + "\r\n" +
 		"--" + boundary + "\r\nContent-Disposition: form-data; name=\"idempotency_key\"\r\n\r\n" + regexpField("idempotency_key", b.last) + "x\r\n" +
@@ -117,8 +137,13 @@ func TestBulkChangesPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.read(res)
-	if res.StatusCode != http.StatusOK || !strings.Contains(b.last, "已办理 1 项，共 2 项。") {
+	if res.StatusCode != http.StatusOK || !strings.Contains(b.last, "已办理 1 项，共 3 项。") {
 		t.Errorf("the CSV: %d\n%.4000s", res.StatusCode, b.last)
+	}
+	// The stale version came from the file, not from the page: the row
+	// says so, not that the page is old.
+	if !strings.Contains(b.last, "文件中的版本（if_match 1）不是该登记的当前版本") || strings.Contains(b.last, "您打开页面后") {
+		t.Errorf("the CSV's stale version is not said to be the file's:\n%.6000s", b.last)
 	}
 	shoot(t, b.last, "changes-csv-zh")
 	amended := s.api(200, "GET", "/registrations/"+numbers[2], bank.Token, nil)

@@ -45,7 +45,7 @@ func (s *site) confirmed(w http.ResponseWriter, r *http.Request, c *call, what s
 	number := r.PathValue("number")
 	c.audited(action, number)
 	if !c.caller.Can(action) {
-		return false, registry.ErrForbidden
+		return false, registry.Forbidden(c.caller.Principal, action)
 	}
 	reg, err := s.svc.Registration(c.ctx(), c.caller, number)
 	if err != nil {

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"fmt"
+	"html"
 	"net/http"
 	"net/url"
 	"strings"
@@ -89,11 +90,13 @@ func TestAnIndividualSignsUpAndObjectsAsAGrantor(t *testing.T) {
 	if mine == "" || !strings.Contains(b.last, ">我的账户</a>") {
 		t.Errorf("the individual's menu has no link to its own account")
 	}
-	if b.get(mine); strings.Contains(b.last, `value="registrant"`) || !strings.Contains(b.last, `value="searcher"`) {
+	// Its own account's page has no roles to give: the account is the
+	// person alone.
+	if b.get(mine); strings.Contains(b.last, `name="roles"`) || !strings.Contains(b.last, "<h1>我的账户</h1>") {
 		t.Errorf("the individual's own account page offers the roles:\n%s", b.last)
 	}
-	if b.get("/admin/users"); strings.Contains(b.last, `value="registrant"`) {
-		t.Errorf("the individual's users page offers the registrant role")
+	if res := b.get("/admin/users"); res.StatusCode != http.StatusForbidden || !strings.Contains(b.last, "个人账户仅属本人") {
+		t.Errorf("the users page, to an individual: %d\n%s", res.StatusCode, b.last)
 	}
 	if res := b.get("/webhooks"); res.StatusCode != http.StatusForbidden || !strings.Contains(b.last, "个人账户") || strings.Contains(b.last, "机构管理员") {
 		t.Errorf("the webhooks page, to an individual: %d\n%s", res.StatusCode, b.last)
@@ -186,6 +189,134 @@ func TestBrowserIndividual(t *testing.T) {
 			b.screenshot("individual-objected")
 			if got := b.text("h2[id^='obj-']"); !strings.HasPrefix(got, c.tr("act.your_objection_individual")) {
 				t.Errorf("the individual's objection is headed %q", got)
+			}
+		})
+	}
+}
+
+// TestAnIndividualsPagesSpeakToThePerson: a person who signs up on the
+// English pages gets emails in English; its account has no users page (the
+// tile, the page and its forms are refused, saying why), its own account's
+// page is "My account" without roles, its notices and the registration that
+// names it speak to it, and the filing pages say why it files nothing.
+func TestAnIndividualsPagesSpeakToThePerson(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	bank := s.bank("registrant", "searcher")
+	const id = "110105198003071234"
+
+	b := s.browser()
+	b.get("/lang/en?next=/signup?kind=individual")
+	form := url.Values{"kind": {"individual"}, "name": {"Zhang San 张三"}, "id_number": {id}, "address": {"北京市朝阳区建国路1号"},
+		"email": {"zhangsan@example.cn"}, "password": {password}}
+	if res := b.post("/signup", form); res.StatusCode != http.StatusOK || res.Request.URL.Path != "/signup/submitted" {
+		t.Fatalf("sign-up: %d at %s\n%s", res.StatusCode, res.Request.URL, b.last)
+	}
+	org := s.api(200, "GET", "/organizations?status=pending", adminToken, nil)["items"].([]any)[0].(map[string]any)["id"].(string)
+	s.api(201, "POST", "/organizations/"+org+"/approval", adminToken, nil)
+	token := s.api(201, "POST", "/tokens", "", map[string]any{"email": "zhangsan@example.cn", "password": password})["token"].(string)
+	me := s.api(200, "GET", "/me", token, nil)["user"].(map[string]any)
+	if me["language"] != "en" {
+		t.Errorf("signed up on the English pages, its emails are in %v", me["language"])
+	}
+
+	named := s.api(201, "POST", "/registrations", bank.Token, map[string]any{
+		"kind":                "chattel_mortgage",
+		"grantors":            []any{map[string]any{"type": "individual", "name": "张三", "id_number": id, "address": "北京市朝阳区建国路1号"}},
+		"secured_parties":     []any{map[string]any{"type": "organization", "name": "上海星辰银行", "uscc": bank.USCC, "address": "上海市黄浦区中山东一路1号", "legal_representative": "李明"}},
+		"collateral":          map[string]any{"description": "挖掘机一台", "items": []any{}},
+		"agreed_with_grantor": true,
+		"period_months":       12,
+	})["number"].(string)
+	other := s.file(bank, "上海某某机械制造有限公司", uscc("91310115MA1K3YJ1X"))
+
+	b.signIn(user{Email: "zhangsan@example.cn"})
+	for _, lang := range []string{"en", "zh"} {
+		t.Run(lang, func(t *testing.T) {
+			tr := loadCatalog(t, lang).tr
+			b.get("/lang/" + lang + "?next=/")
+			shoot(t, b.last, "ind-home-"+lang)
+			if strings.Contains(b.last, `href="/admin/users"`) || strings.Contains(b.last, tr("home.task.users")) {
+				t.Errorf("the individual's home page offers to manage users:\n%s", b.last)
+			}
+			mine := regexpText(`href="(/admin/users/[0-9a-f-]{36})"`, b.last)
+			if mine == "" {
+				t.Fatalf("no link to the person's own account:\n%s", b.last)
+			}
+
+			// The users page and its forms are refused, saying why.
+			if res := b.get("/admin/users"); res.StatusCode != http.StatusForbidden || !strings.Contains(b.last, html.EscapeString(tr("error.not_for_individuals.users"))) {
+				t.Errorf("GET /admin/users: %d\n%s", res.StatusCode, b.last)
+			}
+			shoot(t, b.last, "ind-users-"+lang)
+			if res := b.post("/admin/users", url.Values{"organization_id": {org}, "email": {"colleague@example.cn"}, "display_name": {"同事"},
+				"roles": {"searcher"}, "password": {password}}); res.StatusCode != http.StatusForbidden || !strings.Contains(b.last, html.EscapeString(tr("error.not_for_individuals.users"))) {
+				t.Errorf("POST /admin/users: %d\n%s", res.StatusCode, b.last)
+			}
+			if res := b.post(mine+"/suspension", url.Values{"organization_id": {org}}); res.StatusCode != http.StatusForbidden {
+				t.Errorf("POST suspension: %d", res.StatusCode)
+			}
+			if users := s.api(200, "GET", "/users?organization_id="+org, adminToken, nil)["items"].([]any); len(users) != 1 {
+				t.Errorf("the individual's account has %d users", len(users))
+			}
+
+			// My account: the person's own, without roles or a way back to
+			// a list of users.
+			b.get(mine)
+			shoot(t, b.last, "ind-myaccount-"+lang)
+			for _, w := range []string{"<h1>" + html.EscapeString(tr("nav.my_account")) + "</h1>", html.EscapeString(tr("user.notify_email_individual"))} {
+				if !strings.Contains(b.last, w) {
+					t.Errorf("My account lacks %q", w)
+				}
+			}
+			for _, w := range []string{`name="roles"`, html.EscapeString(tr("user.back")), html.EscapeString(tr("user.notify_email")) + "<", html.EscapeString(tr("role.org_admin"))} {
+				if strings.Contains(b.last, w) {
+					t.Errorf("My account has %q:\n%s", w, b.last)
+				}
+			}
+			if res := b.post(mine, url.Values{"display_name": {"Zhang San 张三"}, "language": {lang}, "notify_email": {"1"}}); res.StatusCode != http.StatusOK ||
+				res.Request.URL.Path != mine || !strings.Contains(b.last, html.EscapeString(tr("notice.account_saved"))) {
+				t.Errorf("saving My account: %d at %s\n%s", res.StatusCode, res.Request.URL, b.last)
+			}
+			if got := s.api(200, "GET", "/me", token, nil)["user"].(map[string]any); got["language"] != lang || got["notify_email"] != true ||
+				fmt.Sprint(got["roles"]) != "[org_admin searcher]" {
+				t.Errorf("after saving My account: %v", got)
+			}
+
+			// Notices speak to the person.
+			b.get("/notices")
+			shoot(t, b.last, "ind-notices-"+lang)
+			if !strings.Contains(b.last, html.EscapeString(tr("notices.lead_individual"))) || strings.Contains(b.last, html.EscapeString(tr("notices.lead"))) {
+				t.Errorf("the notices page speaks of an organization:\n%s", b.last)
+			}
+
+			for path, key := range map[string]string{"/watches": "watches.lead", "/searches": "history.lead"} {
+				if b.get(path); !strings.Contains(b.last, html.EscapeString(tr(key+"_individual"))) || strings.Contains(b.last, html.EscapeString(tr(key))) {
+					t.Errorf("%s speaks of an organization:\n%s", path, b.last)
+				}
+			}
+
+			// The registration that names it: its address as on its card,
+			// and no interest asked of a grantor; asked elsewhere.
+			b.get("/registrations/" + named)
+			shoot(t, b.last, "ind-reg-"+lang)
+			if !strings.Contains(b.last, html.EscapeString(tr("party.address_individual"))) || !strings.Contains(b.last, `id="as-grantor"`) || strings.Contains(b.last, `id="interest"`) {
+				t.Errorf("the registration naming the individual:\n%s", b.last)
+			}
+			if b.get("/registrations/" + other); !strings.Contains(b.last, `id="interest"`) || strings.Contains(b.last, `id="as-grantor"`) {
+				t.Errorf("a registration not naming the individual asks no interest")
+			}
+
+			// The filing pages say why it files nothing.
+			for _, path := range []string{"/registrations/new", "/registrations/bulk", "/registrations/changes", "/drafts", "/registrations"} {
+				if res := b.get(path); res.StatusCode != http.StatusForbidden || !strings.Contains(b.last, html.EscapeString(tr("error.not_for_individuals.filing"))) {
+					t.Errorf("GET %s: %d\n%.3000s", path, res.StatusCode, b.last)
+				}
+			}
+			shoot(t, b.last, "ind-file-"+lang)
+			if res := b.post("/registrations", url.Values{"kind": {"chattel_mortgage"}}); res.StatusCode != http.StatusForbidden ||
+				!strings.Contains(b.last, html.EscapeString(tr("error.not_for_individuals.filing"))) {
+				t.Errorf("POST /registrations: %d\n%.3000s", res.StatusCode, b.last)
 			}
 		})
 	}

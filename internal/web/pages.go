@@ -26,7 +26,7 @@ var tasks = []task{
 	{"mine", "/registrations", auth.ListRegistrations},
 	{"search", "/search", auth.Search},
 	{"approvals", "/admin/organizations?status=" + registry.OrgPending, auth.ApproveOrganization},
-	{"users", "/admin/users", auth.UpdateUser},
+	{"users", "/admin/users", auth.CreateUser},
 	{"audit", "/audit", auth.ReadAudit},
 	{"revocations", "/admin/revocations", auth.Revoke},
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -17,7 +18,7 @@ import (
 func (s *site) revocations(w http.ResponseWriter, r *http.Request, c *call) error {
 	if !c.caller.Can(auth.Revoke) {
 		c.audited(auth.Revoke, "")
-		return registry.ErrForbidden
+		return registry.Forbidden(c.caller.Principal, auth.Revoke)
 	}
 	number := strings.TrimSpace(r.URL.Query().Get("number"))
 	form := url.Values{"number": {number}}
@@ -61,7 +62,7 @@ func (s *site) myRegistrations(w http.ResponseWriter, r *http.Request, c *call) 
 func (s *site) filingPage(w http.ResponseWriter, r *http.Request, c *call) error {
 	if !c.caller.Can(auth.FileRegistration) {
 		c.audited(auth.FileRegistration, "")
-		return registry.ErrForbidden
+		return registry.Forbidden(c.caller.Principal, auth.FileRegistration)
 	}
 	secured := partyRow{Type: "organization"}
 	if c.me != nil && c.me.Organization != nil {
@@ -206,6 +207,10 @@ type registrationPage struct {
 	// MayObject is set when the viewer may object to the registration: not
 	// when its organization is on the secured side (registry.MayObject).
 	MayObject bool
+	// AsGrantor is set when the viewer's organization (or the individual
+	// whose account it is) is a grantor of the registration: its objection
+	// needs no interest stated.
+	AsGrantor bool
 	ItemTypes []string
 	Reasons   []string
 	// Code is a modification code just issued, shown once.
@@ -237,6 +242,9 @@ func (s *site) loadRegistration(c *call, number string) (*registrationPage, erro
 	p := &registrationPage{Reg: reg, ItemTypes: registry.ItemTypes, Reasons: registry.CancellationReasons,
 		Controls: controls, MayObject: mayObject,
 		AddGrantors: []partyRow{{Type: "organization"}}, Assignees: []partyRow{{Type: "organization"}}}
+	if o := c.me; mayObject && o != nil && o.Organization != nil {
+		p.AsGrantor = slices.ContainsFunc(reg.Grantors, o.Organization.Is)
+	}
 	if c.caller.Can(auth.ListParties) {
 		p.Saved = s.savedParties(c)
 	}

@@ -18,7 +18,7 @@ import (
 func (s *site) searchPage(w http.ResponseWriter, r *http.Request, c *call) error {
 	if !c.caller.Can(auth.Search) {
 		c.audited(auth.Search, "")
-		return registry.ErrForbidden
+		return registry.Forbidden(c.caller.Principal, auth.Search)
 	}
 	// A similar name's link opens the form filled in with it, and a search
 	// sent after the session ended comes back filled in as it was typed.

@@ -154,6 +154,7 @@ func (p *Page) T(key string, args ...any) (string, error) {
 }
 
 func (v *views) translate(lang, key string, args ...any) (string, error) {
+	key = words.Counted(v.catalogs[lang], key, args...)
 	msg, ok := v.catalogs[lang][key]
 	if !ok {
 		if v.strict {
@@ -447,6 +448,9 @@ func (v *views) refusal(lang, code string, err error) string {
 	}
 	var r *registry.Refusal
 	if errors.As(err, &r) && r.Individual {
+		if msg, ok := v.catalogs[lang]["error.not_for_individuals."+r.Limit]; ok {
+			return msg
+		}
 		if msg, terr := v.translate(lang, "error.not_for_individuals"); terr == nil {
 			return msg
 		}

@@ -34,3 +34,26 @@ var Catalogs = sync.OnceValues(func() (map[string]map[string]string, error) {
 	}
 	return out, nil
 })
+
+// Counted is the key to say a count with: key's ".one" form, where the
+// catalog has one, when the count given last among args is 1 ("%d
+// registration" beside "%d registrations"), else key. Chinese needs no
+// such form; its catalog carries the same words under both keys.
+func Counted(catalog map[string]string, key string, args ...any) string {
+	if len(args) == 0 {
+		return key
+	}
+	one := false
+	switch n := args[len(args)-1].(type) {
+	case int:
+		one = n == 1
+	case int64:
+		one = n == 1
+	case uint64:
+		one = n == 1
+	}
+	if _, ok := catalog[key+".one"]; one && ok {
+		return key + ".one"
+	}
+	return key
+}

@@ -218,3 +218,67 @@ func TestIndividualsSurviveMigration32GoingDownAndUp(t *testing.T) {
 		t.Errorf("after down and up, the individuals are %v, want %v", got, people)
 	}
 }
+
+// TestMigrationsOfTheErasureAndOfIndividualsAlone: migration 00036 indexes
+// the searches stored before it by the registrations in their answers
+// that name an individual (and only those); 00038 suspends every user of
+// an individual's account but the first, revoking their tokens.
+func TestMigrationsOfTheErasureAndOfIndividualsAlone(t *testing.T) {
+	t.Parallel()
+	_, gdb := pgtest.Open(t)
+	p, db := migrations(t, gdb)
+	ctx := context.Background()
+	if _, err := p.DownTo(ctx, 35); err != nil {
+		t.Fatal(err)
+	}
+	body := `{"number":"S1","results":[
+		{"registration":{"number":"R1","grantors":[{"type":"organization","name":"甲"},{"type":"individual","name":"李四海"}],"secured_parties":[]}},
+		{"registration":{"number":"R2","grantors":[{"type":"organization","name":"乙"}],"secured_parties":[{"type":"organization"}]}},
+		{"registration":{"number":"R3","grantors":[],"secured_parties":[{"type":"individual","name":"王小梅"}]}}]}`
+	for _, s := range []struct{ number, body string }{{"S1", body}, {"S2", `{"number":"S2","results":[]}`}} {
+		if _, err := db.ExecContext(ctx, `INSERT INTO searches (number, searched_at, as_of, criteria, include_inactive, register_position, result_count, body)
+			VALUES ($1, now(), now(), '{}', false, 0, 3, $2)`, s.number, []byte(s.body)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := p.UpTo(ctx, 37); err != nil {
+		t.Fatal(err)
+	}
+	var s1, s2 sql.NullString
+	if err := db.QueryRowContext(ctx, `SELECT (SELECT array_to_string(individuals, ' ') FROM searches WHERE number = 'S1'),
+		(SELECT array_to_string(individuals, ' ') FROM searches WHERE number = 'S2')`).Scan(&s1, &s2); err != nil {
+		t.Fatal(err)
+	}
+	if s1.String != "R1 R3" || s2.Valid {
+		t.Errorf("indexed S1 by %q and S2 by %v; want R1 R3 and nothing", s1.String, s2)
+	}
+
+	var person string
+	if err := db.QueryRowContext(ctx, `INSERT INTO organizations (name, uscc, kind, status, id_number, address)
+		VALUES ('李四海', '', 'individual', 'active', '11010519491231002X', '北京市朝阳区建国路1号') RETURNING id`).Scan(&person); err != nil {
+		t.Fatal(err)
+	}
+	users := make([]string, 3)
+	for i := range users {
+		if err := db.QueryRowContext(ctx, `INSERT INTO users (organization_id, email, display_name, roles, created_at)
+			VALUES ($1, $2, '李四海', '{searcher}', now() + $3 * interval '1 minute') RETURNING id`, person, fmt.Sprint("p", i, "@example.cn"), i).Scan(&users[i]); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ExecContext(ctx, `INSERT INTO tokens (user_id, hash, expires_at) VALUES ($1, $2, now() + interval '1 day')`, users[i], []byte{byte(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := p.UpTo(ctx, 38); err != nil {
+		t.Fatal(err)
+	}
+	for i, id := range users {
+		var suspended, revoked bool
+		if err := db.QueryRowContext(ctx, `SELECT u.suspended_at IS NOT NULL, t.revoked_at IS NOT NULL FROM users u JOIN tokens t ON t.user_id = u.id WHERE u.id = $1`, id).
+			Scan(&suspended, &revoked); err != nil {
+			t.Fatal(err)
+		}
+		if want := i > 0; suspended != want || revoked != want {
+			t.Errorf("user %d: suspended %v, token revoked %v; want %v", i, suspended, revoked, want)
+		}
+	}
+}

@@ -125,6 +125,11 @@ func StateDigest(r Registration) []byte {
 		d.str(h.By.OrganizationID)
 		d.int(h.LogIndex)
 		d.str(h.Objection)
+		if d.present(h.Succession != nil) {
+			d.str(h.Succession.Basis)
+			d.str(h.Succession.DocumentNumber)
+			d.str(h.Succession.PredecessorUSCC)
+		}
 	}
 	d.str(r.ModificationCode)
 	d.int(r.LogIndex)

@@ -8,9 +8,8 @@ import (
 	"slices"
 	"time"
 
-	"github.com/movable-registry/registry/internal/identifiers"
-
 	"github.com/movable-registry/registry/internal/auth"
+	"github.com/movable-registry/registry/internal/identifiers"
 )
 
 // Retention. The register keeps its records for Config.RetentionYears
@@ -246,10 +245,10 @@ func (who individuals) searchedFor(c Criteria) bool {
 
 // eraseFromSearch is a stored search with registration number's
 // individuals erased at at from its answer and pages, and its criteria
-// blank when they were one of their identity numbers (who). The answer and pages
-// keep everything else and say when they were erased (erased_at); Body is
-// nil when the answer itself neither showed the registration nor searched
-// for its individuals.
+// blank when they were one of their identity numbers (who). The answer and
+// pages keep everything else and say when they were erased (erased_at);
+// Body is nil when the answer itself neither showed the registration nor
+// searched for its individuals.
 func eraseFromSearch(sh ShownSearch, number string, who individuals, at time.Time) (ShownSearch, Criteria, error) {
 	t := At(at)
 	var cert SearchCertificate

@@ -274,15 +274,18 @@ func (d *doc) signatureNote(signed bool) {
 	d.text(d.word(note), 8, "L")
 }
 
+// count is the certificate's text for key with the count n in it, in the
+// key's ".one" form for one where the language has one (words.Counted).
+func (d *doc) count(key string, n any) string {
+	if words.Counted(d.l, "pdf."+key, n) != "pdf."+key {
+		key += ".one"
+	}
+	return fmt.Sprintf(d.word(key), n)
+}
+
 // word is the certificate's word for key in its language: its own
 // ("pdf.key") or the register's (a kind, a status, an event), or, for a
 // value added since (a kind without a name yet), the value's code.
-// count is word's text for key with the count n in it, in the key's
-// ".one" form for one where the language has one (words.Counted).
-func (d *doc) count(key string, n any) string {
-	return fmt.Sprintf(d.word(strings.TrimPrefix(words.Counted(d.l, "pdf."+key, n), "pdf.")), n)
-}
-
 func (d *doc) word(key string) string {
 	if w, ok := d.l["pdf."+key]; ok {
 		return w

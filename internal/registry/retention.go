@@ -349,11 +349,18 @@ func (s *Service) eraseSearchedIDNumber(ctx context.Context, number string, befo
 		if cert.Criteria.IDNumber == "" || !cert.SearchedAt.Before(before) {
 			return errNotDue
 		}
+		// Erased as for an erased registration's individual: no result
+		// is one (no registration is numbered ""), the criteria are.
+		id, err := identifiers.CanonicalIDNumber(cert.Criteria.IDNumber)
+		if err != nil {
+			return err
+		}
 		at := s.clock()
-		t := At(at)
-		cert.Criteria.IDNumber, cert.CriteriaErased, cert.ErasedAt = "", true, &t
-		sh.Body = canonical(cert)
-		if err := tx.EraseSearch(ctx, sh, cert.Criteria, at); err != nil {
+		sh, criteria, err := eraseFromSearch(sh, "", individuals{id: true}, at)
+		if err != nil {
+			return err
+		}
+		if err := tx.EraseSearch(ctx, sh, criteria, at); err != nil {
 			return err
 		}
 		entry := s.entry(system, auth.EraseSearch, number, at)

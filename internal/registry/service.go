@@ -192,6 +192,10 @@ type Service struct {
 	now       func() time.Time
 	cfg       Config
 	adminHash []byte
+	// dummyHash is what a sign-in for an unknown email is checked against:
+	// a hash at the same cost as every user's (Config.PasswordCost), so that
+	// the answer takes as long as for a known one.
+	dummyHash string
 	// Failed sign-ins by account and by address.
 	accountFailures, addressFailures failures
 	// signed is the last checkpoint this process signed: the next must
@@ -288,6 +292,7 @@ func NewService(store Store, now func() time.Time, cfg Config) *Service {
 		hashers:         make(chan struct{}, cfg.PasswordHashers),
 		signUps:         &auth.Quota{N: cfg.SignUpsPerHour, Per: time.Hour},
 		witnessed:       map[string]int64{},
+		dummyHash:       auth.HashPasswordAt("a password that nobody has, to keep sign-in timing even", cfg.PasswordCost),
 	}
 	if cfg.AdminToken != "" {
 		s.adminHash = auth.HashSecret(cfg.AdminToken)

@@ -144,6 +144,7 @@ func TestMain(m *testing.M) {
 	if builds.dir != "" {
 		_ = os.RemoveAll(builds.dir)
 	}
+	pgtest.Close()
 	os.Exit(code)
 }
 

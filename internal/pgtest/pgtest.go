@@ -7,7 +7,6 @@ package pgtest
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
@@ -122,36 +121,23 @@ func setup() (string, error) {
 	return name, nil
 }
 
-// URL creates a fresh, migrated database for t, dropped when t ends, and
-// returns its connection URL.
+// URL gives t a migrated database of its own, as the template made it, and
+// returns its connection URL. When t ends the database goes back to the
+// process's pool, emptied (see recycle), or is dropped when t changed its
+// schema.
 func URL(t testing.TB) string {
 	t.Helper()
 	once.Do(func() { template, setupErr = setup() })
 	if setupErr != nil {
 		t.Fatalf("pgtest: %v", setupErr)
 	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	// The name carries the test process's id, so that a later run can
-	// tell the databases of a run that was killed (RemoveLeftovers).
-	name := fmt.Sprintf("registry_test_%d_%s", os.Getpid(), hex.EncodeToString(b))
-	admin, err := sql.Open("pgx", adminURL())
+	name, err := take(t.Context())
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	if _, err := admin.Exec("CREATE DATABASE " + name + " TEMPLATE " + template); err != nil {
-		t.Fatalf("pgtest: create database: %v", err)
+		t.Fatalf("pgtest: %v", err)
 	}
 	t.Cleanup(func() {
-		admin, err := sql.Open("pgx", adminURL())
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer admin.Close()
-		if _, err := admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
-			t.Errorf("pgtest: drop database: %v", err)
+		if err := recycle(name); err != nil {
+			t.Errorf("pgtest: %v", err)
 		}
 	})
 	return withDatabase(adminURL(), name)

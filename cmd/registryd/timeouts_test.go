@@ -17,8 +17,8 @@ import (
 
 // TestRequestsEndAtTheirDeadline holds a lock that a read, a search and a
 // filing wait for: each is answered 503 unavailable at its deadline
-// (request_timeout 1 s; the refusal's audit entry gets what is left, at
-// least 200 ms, then is written later), and PostgreSQL is told to cancel
+// (request_timeout 1 s; the refusal's audit entry gets what is left less
+// 100 ms for the answer, at least 100 ms, then is written later), and PostgreSQL is told to cancel
 // the read's and the search's statements, so that none is left waiting
 // once the answers are out (without the cancel request they wait on for
 // the lock). Released, the lock lets the registry serve again.

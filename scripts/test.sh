@@ -105,12 +105,13 @@ parallel=${TEST_PARALLEL:-4}
 # back; TEST_VET=<checks> is go test's -vet list.
 vet=${TEST_VET-off}
 # go test runs the packages two at a time on two CPUs (one per CPU), in
-# the order given: the three that take longest go first, so that none of
-# them starts last and runs alone at the end.
+# the order given. The web pages' package goes first: its browser tests take
+# turns at one browser, so it takes long at little CPU, and started last it
+# ran alone at the end beside an idle CPU.
 module=$(go list -m)
-long=("$module/internal/web" "$module/internal/httpapi" "$module/cmd/registryd")
-mapfile -t rest < <(go list ./... | grep -vxF "$(printf '%s\n' "${long[@]}")")
-go test -count=1 -vet="$vet" -parallel "$parallel" "$@" "${long[@]}" "${rest[@]}"
+first=("$module/internal/web")
+mapfile -t rest < <(go list ./... | grep -vxF "$(printf '%s\n' "${first[@]}")")
+go test -count=1 -vet="$vet" -parallel "$parallel" "$@" "${first[@]}" "${rest[@]}"
 # The deployment files, read by the parsers of the tools that run them (a
 # module of its own, so that the registry's build does not carry them).
 (cd deployments/check && go test -count=1 -vet="$vet" -parallel "$parallel" "$@" ./...)

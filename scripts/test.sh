@@ -106,10 +106,12 @@ parallel=${TEST_PARALLEL:-4}
 vet=${TEST_VET-off}
 # go test runs the packages two at a time on two CPUs (one per CPU), in
 # the order given. The web pages' package goes first: its browser tests take
-# turns at one browser, so it takes long at little CPU, and started last it
-# ran alone at the end beside an idle CPU.
+# turns at one browser, so it takes long at little CPU (started last, it ran
+# alone at the end beside an idle CPU). registryd's tests wait on processes
+# and clusters, and go beside it; the API's, the busiest, after them (first
+# beside the browser's start, its timed tests ran late; last, it ran alone).
 module=$(go list -m)
-first=("$module/internal/web")
+first=("$module/internal/web" "$module/cmd/registryd" "$module/internal/httpapi")
 mapfile -t rest < <(go list ./... | grep -vxF "$(printf '%s\n' "${first[@]}")")
 go test -count=1 -vet="$vet" -parallel "$parallel" "$@" "${first[@]}" "${rest[@]}"
 # The deployment files, read by the parsers of the tools that run them (a

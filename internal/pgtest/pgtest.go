@@ -1,8 +1,10 @@
-// Package pgtest gives each test a fresh, migrated PostgreSQL database.
+// Package pgtest gives each test a migrated PostgreSQL database of its own,
+// as a fresh copy of the template holds it.
 //
 // It finds the server through TEST_DATABASE_URL (set by `make test`), or else
 // tries 127.0.0.1:5432. A migrated template database, named after the
-// migrations' content, is made once and copied for every test.
+// migrations' content, is made once and copied; a copy a test is done with
+// is emptied and given to the process's next test (pool.go).
 package pgtest
 
 import (

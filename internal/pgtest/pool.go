@@ -121,6 +121,7 @@ func recycle(name string) error {
 		poolMu.Unlock()
 		return nil
 	}
+	// PGTEST_DEBUG=1 says why, on the test process's standard error.
 	if os.Getenv("PGTEST_DEBUG") != "" {
 		fmt.Fprintf(os.Stderr, "pgtest: %s not used again: %v\n", name, err)
 	}

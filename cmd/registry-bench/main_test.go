@@ -77,9 +77,9 @@ func TestBenchRuns(t *testing.T) {
 	}
 	ctx := context.Background()
 	o := options{databaseURL: admin, database: "registry_bench_test_" + randomHex(4), registryd: bin, registryctl: ctl, out: dir, keyDir: dir,
-		preload: 3000, fileClients: 8, fileDuration: 2 * time.Second, searchClients: 8, searchDuration: 2 * time.Second,
-		mixClients: 8, mixDur: 2 * time.Second, mix: "file=20,search_name=35,search_uscc=20,search_number=15,amend=5,cancel=5",
-		phases: "explain,ceiling,file,search,mix,verify", ceilingFilings: 2000, banks: 2, maxBatch: 64}
+		preload: 600, fileClients: 4, fileDuration: time.Second, searchClients: 4, searchDuration: time.Second,
+		mixClients: 4, mixDur: time.Second, mix: "file=20,search_name=35,search_uscc=20,search_number=15,amend=5,cancel=5",
+		phases: "explain,ceiling,file,search,mix,verify", ceilingFilings: 400, banks: 2, maxBatch: 64}
 	defer func() {
 		if conn, err := pgx.Connect(ctx, admin); err == nil {
 			_, _ = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{o.database}.Sanitize()+" WITH (FORCE)")
@@ -97,14 +97,14 @@ func TestBenchRuns(t *testing.T) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		t.Fatal(err)
 	}
-	if r.Preload.Registrations != 3000 || r.Ceiling == nil || r.Ceiling.PerSecond <= 0 || r.FilingToCeiling <= 0 || r.ServerRSSPeakMB <= 0 || len(r.Plans) != 6 {
+	if r.Preload.Registrations != 600 || r.Ceiling == nil || r.Ceiling.PerSecond <= 0 || r.FilingToCeiling <= 0 || r.ServerRSSPeakMB <= 0 || len(r.Plans) != 6 {
 		t.Errorf("results lack figures: %s", b)
 	}
 	if len(r.Phases) != 3 {
 		t.Fatalf("%d phases", len(r.Phases))
 	}
 	// registryctl verify passes on the register after the load phases.
-	if v := r.Verify; v == nil || v.ExitCode != 0 || v.Events < 3000 || !strings.HasSuffix(v.Output, "OK") {
+	if v := r.Verify; v == nil || v.ExitCode != 0 || v.Events < 600 || !strings.HasSuffix(v.Output, "OK") {
 		t.Errorf("the verify phase: %+v", v)
 	}
 	for _, p := range r.Phases {
@@ -114,7 +114,7 @@ func TestBenchRuns(t *testing.T) {
 			}
 		}
 	}
-	if md, err := os.ReadFile(filepath.Join(dir, "results.md")); err != nil || !bytes.Contains(md, []byte("| file | 8 | file |")) {
+	if md, err := os.ReadFile(filepath.Join(dir, "results.md")); err != nil || !bytes.Contains(md, []byte("| file | 4 | file |")) {
 		t.Errorf("results.md: %v\n%s", err, md)
 	}
 

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bytes"
+	"context"
 	"slices"
 	"strconv"
 	"sync/atomic"
@@ -230,4 +231,35 @@ func BenchmarkSearchLargeGrantor(b *testing.B) {
 			i++
 		}
 	})
+}
+
+// BenchmarkSuccession measures a succession at the size TestSuccession was
+// first written for: an organization controlling 10,000 registrations merges
+// into another, and one run passes them all (each an assignment with its
+// event, audit entry, log leaf and notices). It reports registrations passed
+// per second; TestSuccession checks the behaviour on 2,000. A round takes
+// tens of seconds, so the default -benchtime runs one.
+func BenchmarkSuccession(b *testing.B) {
+	const n = 10000
+	var took time.Duration
+	passes := 0
+	for b.Loop() {
+		b.StopTimer()
+		e := newEnvWith(b, func(c *registry.Config) { c.ExtensionWindowDays = 0 })
+		pred := e.newAccount(usccs[0], "registrant")
+		succ := e.newAccount(usccs[3], "registrant")
+		staff := e.newAccount(usccs[6], "admin")
+		e.preload(pred, n)
+		e.must(202, e.do("POST", "/organizations/"+pred.OrgID+"/succession", staff.Token, map[string]any{
+			"successor_uscc": succ.OrgUSCC, "basis": "merger", "document_number": "沪市监合〔2026〕第18号"}))
+		b.StartTimer()
+		start := time.Now()
+		passed, err := e.svc.RunSuccessions(context.Background())
+		took += time.Since(start)
+		if err != nil || passed != n {
+			b.Fatalf("passed %d of %d: %v", passed, n, err)
+		}
+		passes += passed
+	}
+	b.ReportMetric(float64(passes)/took.Seconds(), "registrations/s")
 }

@@ -1,7 +1,7 @@
 # The shared gestures: make run, make test, make bench, make lint, make build.
 GO ?= go
 
-.PHONY: run demo sandbox test bench chaos fuzz lint build migrate db-stop backup restore clean
+.PHONY: run demo sandbox test screenshots bench chaos fuzz lint build migrate db-stop backup restore clean
 
 build:
 	$(GO) build -o bin/ ./cmd/...
@@ -19,6 +19,11 @@ sandbox: build
 
 test:
 	@scripts/test.sh
+
+# make screenshots: make test, saving a screenshot of every browser step in
+# each language (and the certificates' PDFs) in artifacts/screenshots.
+screenshots:
+	@REGISTRY_SCREENSHOTS=artifacts/screenshots scripts/test.sh
 
 chaos:
 	@scripts/chaos.sh

@@ -67,14 +67,7 @@ func TestBenchRuns(t *testing.T) {
 		admin = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "registryd")
-	if out, err := exec.Command("go", "build", "-o", bin, "../registryd").CombinedOutput(); err != nil {
-		t.Fatalf("build registryd: %v\n%s", err, out)
-	}
-	ctl := filepath.Join(dir, "registryctl")
-	if out, err := exec.Command("go", "build", "-o", ctl, "../registryctl").CombinedOutput(); err != nil {
-		t.Fatalf("build registryctl: %v\n%s", err, out)
-	}
+	bin, ctl := program(t, dir, "registryd"), program(t, dir, "registryctl")
 	ctx := context.Background()
 	o := options{databaseURL: admin, database: "registry_bench_test_" + randomHex(4), registryd: bin, registryctl: ctl, out: dir, keyDir: dir,
 		preload: 600, fileClients: 4, fileDuration: time.Second, searchClients: 4, searchDuration: time.Second,
@@ -163,4 +156,20 @@ func TestBenchRuns(t *testing.T) {
 	if len(trail) < len(records) {
 		t.Errorf("%d audit entries for %d events", len(trail), len(records))
 	}
+}
+
+// program is the path of cmd/<name>: the one make test built for every
+// package's tests (REGISTRY_TEST_BIN), or else one built into dir.
+func program(t *testing.T, dir, name string) string {
+	t.Helper()
+	if bin := os.Getenv("REGISTRY_TEST_BIN"); bin != "" {
+		if _, err := os.Stat(filepath.Join(bin, name)); err == nil {
+			return filepath.Join(bin, name)
+		}
+	}
+	out := filepath.Join(dir, name)
+	if b, err := exec.Command("go", "build", "-o", out, "../"+name).CombinedOutput(); err != nil {
+		t.Fatalf("build %s: %v\n%s", name, err, b)
+	}
+	return out
 }

@@ -98,9 +98,20 @@ var builds struct {
 }
 
 // built is the path of the program of package pkg (".", "../registryctl"),
-// built the first time a test asks for it. Tests run it; none changes it.
+// built the first time a test asks for it, or the one make test built
+// for every package's tests (REGISTRY_TEST_BIN). Tests run it; none
+// changes it.
 func built(t testing.TB, pkg string) string {
 	t.Helper()
+	name := filepath.Base(pkg)
+	if pkg == "." {
+		name = "registryd"
+	}
+	if dir := os.Getenv("REGISTRY_TEST_BIN"); dir != "" {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			return filepath.Join(dir, name)
+		}
+	}
 	builds.Lock()
 	if builds.made == nil {
 		builds.made = map[string]func() (string, error){}
@@ -119,10 +130,6 @@ func built(t testing.TB, pkg string) string {
 			}
 			dir := builds.dir
 			builds.Unlock()
-			name := filepath.Base(pkg)
-			if pkg == "." {
-				name = "registryd"
-			}
 			out := filepath.Join(dir, name)
 			if b, err := exec.Command("go", "build", "-o", out, pkg).CombinedOutput(); err != nil {
 				return "", fmt.Errorf("go build %s: %v\n%s", pkg, err, b)

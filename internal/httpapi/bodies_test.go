@@ -155,9 +155,8 @@ func TestBatchAnswersInTime(t *testing.T) {
 		f["reference"] = fmt.Sprintf("LN-%04d", i)
 		filings = append(filings, f)
 	}
-	start := time.Now()
 	r := e.do("POST", "/registrations/batch", bank.Token, map[string]any{"filings": filings})
-	took := time.Since(start)
+	took := r.Took
 	_ = tx.Rollback()
 	t.Logf("answered after %v", took)
 	if took > timeout {

@@ -193,9 +193,8 @@ func TestBulkChangesAnswerInTime(t *testing.T) {
 	for i := range 200 {
 		changes = append(changes, map[string]any{"number": numbers[i%3], "amendment": map[string]any{"description": fmt.Sprintf("amended %d", i)}})
 	}
-	start := time.Now()
 	r := e.do("POST", "/registrations/changes", bank.Token, map[string]any{"changes": changes})
-	took := time.Since(start)
+	took := r.Took
 	_ = tx.Rollback()
 	if took > timeout {
 		t.Errorf("answered after %v, past request_timeout %v", took, timeout)

@@ -126,6 +126,10 @@ type response struct {
 	Status int
 	Header http.Header
 	Body   []byte
+	// Took is how long the router took to answer: the request's own time,
+	// without the test's encoding of it or its check of the answer
+	// against the OpenAPI document.
+	Took time.Duration
 }
 
 func (r response) JSON(t testing.TB) map[string]any {
@@ -177,9 +181,11 @@ func (e *env) do(method, path, token string, body any, headers ...string) respon
 		req.Header.Set(headers[i], headers[i+1])
 	}
 	w := httptest.NewRecorder()
+	start := time.Now()
 	e.h.ServeHTTP(w, req)
+	took := time.Since(start)
 	checkAnswer(e.t, req, w)
-	return response{Status: w.Code, Header: w.Header(), Body: w.Body.Bytes()}
+	return response{Status: w.Code, Header: w.Header(), Body: w.Body.Bytes(), Took: took}
 }
 
 // must checks the status of a response and returns its JSON.

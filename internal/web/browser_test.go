@@ -31,8 +31,10 @@ import (
 )
 
 // The browser tests drive Debian's chromium, headless, through the pages a
-// bank clerk, a grantor and an auditor use, in each language. Screenshots
-// go to REGISTRY_SCREENSHOTS (make test sets artifacts/screenshots).
+// bank clerk, a grantor and an auditor use, in each language. A screenshot
+// of each step goes to REGISTRY_SCREENSHOTS when it is set (make
+// screenshots sets artifacts/screenshots); a failure's screenshot is kept
+// always, its path in the test's log.
 
 func chromium(t *testing.T) string {
 	t.Helper()
@@ -145,11 +147,10 @@ func (s *site) open(t *testing.T, lang string) *tab {
 		t.Fatalf("opening a tab: %v", err)
 	}
 	dir := os.Getenv("REGISTRY_SCREENSHOTS")
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
+	if dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	b := &tab{t: t, ctx: ctx, site: s, lang: lang, shot: dir}
 	b.do(chromedp.Navigate(s.url + "/lang/" + lang + "?next=/"))
@@ -198,7 +199,7 @@ func run[T any](b *tab, a chromedp.Action[T]) T {
 	v, err := chromedp.Run(ctx, a)
 	if err != nil {
 		loc, _ := chromedp.Run(b.ctx, chromedp.Location())
-		b.screenshot("failure")
+		b.keepScreenshot("failure")
 		b.t.Fatalf("in the browser at %s: %v", loc, err)
 	}
 	return v
@@ -211,7 +212,18 @@ func (b *tab) text(sel string) string {
 	return strings.TrimSpace(run(b, chromedp.Text(chromedp.CSS(sel))))
 }
 
+// screenshot saves the whole page as REGISTRY_SCREENSHOTS/<lang>-<name>.png,
+// for people to look at, when that is set. make test leaves it unset: a
+// full-page PNG of every step was a third of the browser's CPU in a run.
 func (b *tab) screenshot(name string) {
+	if b.shot != "" {
+		b.keepScreenshot(name)
+	}
+}
+
+// keepScreenshot saves the whole page, in REGISTRY_SCREENSHOTS or else in
+// a directory of its own that outlives the test, and logs where.
+func (b *tab) keepScreenshot(name string) {
 	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
 	defer cancel()
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
@@ -219,9 +231,20 @@ func (b *tab) screenshot(name string) {
 		b.t.Logf("screenshot %s: %v", name, err)
 		return
 	}
-	path := filepath.Join(b.shot, b.lang+"-"+name+".png")
+	dir := b.shot
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "registry-screenshot-"); err != nil {
+			b.t.Error(err)
+			return
+		}
+	}
+	path := filepath.Join(dir, b.lang+"-"+name+".png")
 	if err := os.WriteFile(path, png, 0o644); err != nil {
 		b.t.Error(err)
+		return
+	}
+	if b.shot == "" {
+		b.t.Logf("the page as it was: %s", path)
 	}
 }
 
@@ -492,8 +515,12 @@ func TestBrowserFlows(t *testing.T) {
 					t.Error("the printed certificate shows the page's navigation or buttons")
 				}
 				pdf := run(b, chromedp.PrintToPDF(chromedp.PDFPaper(chromedp.PaperA4)))
-				if err := os.WriteFile(filepath.Join(b.shot, lang+"-search-certificate.pdf"), pdf, 0o644); err != nil {
-					t.Error(err)
+				if len(pdf) == 0 {
+					t.Error("the printed certificate is an empty PDF")
+				} else if b.shot != "" {
+					if err := os.WriteFile(filepath.Join(b.shot, lang+"-search-certificate.pdf"), pdf, 0o644); err != nil {
+						t.Error(err)
+					}
 				}
 				b.media("")
 

@@ -127,7 +127,7 @@ vet=${TEST_VET-off}
 # go test runs three packages at a time (TEST_PACKAGES), in the order
 # given. Three, on two CPUs: the browser's tests take turns at one browser
 # and registryd's wait on processes and clusters, so that two left a tenth
-# of the CPU idle; three left 4% and took 0.84 of two's time. The web
+# of the CPU idle; three left 4% and took 0.87 of two's time. The web
 # pages' package goes first: it is the longest, and started last it ran
 # alone at the end. registryd's and the API's come next.
 module=$(go list -m)

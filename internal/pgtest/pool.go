@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -295,9 +296,7 @@ func (s *shape) restore(ctx context.Context, conn *sql.DB) error {
 	}
 	// Deleting a few rows is cheaper than truncating (new files for every
 	// table and index); a table a test filled is truncated.
-	big, err := strs(ctx, tx, `SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-		WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
-		AND pg_total_relation_size(c.oid) > 1048576`)
+	big, err := strs(ctx, tx, `SELECT t FROM unnest($1::text[]) t WHERE pg_total_relation_size(t::regclass) > 1048576`, s.tables)
 	if err != nil {
 		return err
 	}
@@ -308,7 +307,9 @@ func (s *shape) restore(ctx context.Context, conn *sql.DB) error {
 	}
 	var stmt strings.Builder
 	for _, table := range s.tables {
-		fmt.Fprintf(&stmt, "DELETE FROM %s;\n", table)
+		if !slices.Contains(big, table) {
+			fmt.Fprintf(&stmt, "DELETE FROM %s;\n", table)
+		}
 	}
 	if _, err := tx.ExecContext(ctx, stmt.String()); err != nil {
 		return err
@@ -318,10 +319,15 @@ func (s *shape) restore(ctx context.Context, conn *sql.DB) error {
 			return err
 		}
 	}
+	// Every sequence put back in one statement.
+	var seqs []string
+	var values []int64
+	var called []bool
 	for seq, at := range s.sequences {
-		if _, err := tx.ExecContext(ctx, "SELECT setval($1::regclass, $2, $3)", seq, at.value, at.called); err != nil {
-			return err
-		}
+		seqs, values, called = append(seqs, seq), append(values, at.value), append(called, at.called)
+	}
+	if _, err := tx.ExecContext(ctx, "SELECT setval(s::regclass, v, c) FROM unnest($1::text[], $2::bigint[], $3::bool[]) AS x(s, v, c)", seqs, values, called); err != nil {
+		return err
 	}
 	return tx.Commit()
 }
@@ -331,8 +337,8 @@ type querier interface {
 }
 
 // strs is a query's one text column.
-func strs(ctx context.Context, q querier, query string) ([]string, error) {
-	rows, err := q.QueryContext(ctx, query)
+func strs(ctx context.Context, q querier, query string, args ...any) ([]string, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

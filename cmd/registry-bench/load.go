@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -187,6 +188,25 @@ func parseMix(mix string, ops map[string]op) ([]weighted, int, error) {
 	return out, total, nil
 }
 
+// firstRound is client c's share of the operations with a weight: the
+// clients split them among themselves in turn, rarest first, so that
+// together they send each one in their first ceil(ops/clients) requests
+// and the rarest in their very first.
+func firstRound(mixes []weighted, clients, c int) []op {
+	var weighed []weighted
+	for _, m := range mixes {
+		if m.weight > 0 {
+			weighed = append(weighed, m)
+		}
+	}
+	slices.SortStableFunc(weighed, func(a, b weighted) int { return a.weight - b.weight })
+	var mine []op
+	for i := c; i < len(weighed); i += clients {
+		mine = append(mine, weighed[i].op)
+	}
+	return mine
+}
+
 // phase runs clients concurrent clients for d, each sending the mix's
 // operations back to back, and reports each operation's throughput and
 // latency (HDR histograms, microseconds, 3 significant figures).
@@ -214,15 +234,23 @@ func (w *workload) phase(ctx context.Context, o options, name string, clients in
 		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(uint64(c)+1, uint64(time.Now().UnixNano())))
 			st := per[c]
-			for ctx.Err() == nil {
-				pick := rng.IntN(total)
+			// Each client first sends each operation of its share of the
+			// mix once, so that a short phase measures every operation
+			// the mix names, however rare its weight; then it draws.
+			first := firstRound(mixes, clients, c)
+			for i := 0; ctx.Err() == nil; i++ {
 				var chosen op
-				for _, m := range mixes {
-					if pick < m.weight {
-						chosen = m.op
-						break
+				if i < len(first) {
+					chosen = first[i]
+				} else {
+					pick := rng.IntN(total)
+					for _, m := range mixes {
+						if pick < m.weight {
+							chosen = m.op
+							break
+						}
+						pick -= m.weight
 					}
-					pick -= m.weight
 				}
 				t0 := time.Now()
 				status, err := chosen.do(ctx, rng)

@@ -173,3 +173,50 @@ func program(t *testing.T, dir, name string) string {
 	}
 	return out
 }
+
+// TestFirstRoundCoversTheMix checks that the clients of a phase, between
+// them, send every operation the mix weighs in their first requests, so
+// that a phase of a second still measures a weight of 5 in 100.
+func TestFirstRoundCoversTheMix(t *testing.T) {
+	t.Parallel()
+	ops := map[string]op{}
+	for _, n := range []string{"file", "search_name", "search_uscc", "search_number", "amend", "cancel"} {
+		ops[n] = op{name: n}
+	}
+	mixes, _, err := parseMix("file=20,search_name=35,search_uscc=20,search_number=0,amend=5,cancel=5", ops)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, clients := range []int{1, 2, 4, 5, 8} {
+		seen := map[string]int{}
+		longest := 0
+		for c := range clients {
+			first := firstRound(mixes, clients, c)
+			longest = max(longest, len(first))
+			for _, o := range first {
+				seen[o.name]++
+			}
+		}
+		want := map[string]int{"file": 1, "search_name": 1, "search_uscc": 1, "amend": 1, "cancel": 1}
+		if len(seen) != len(want) {
+			t.Errorf("%d clients send first %v, want each of %v once", clients, seen, want)
+		}
+		for n := range want {
+			if seen[n] != 1 {
+				t.Errorf("%d clients send %s %d times first, want once", clients, n, seen[n])
+			}
+		}
+		if clients >= 2 {
+			rarest := map[string]bool{}
+			for c := range 2 {
+				rarest[firstRound(mixes, clients, c)[0].name] = true
+			}
+			if !rarest["amend"] || !rarest["cancel"] {
+				t.Errorf("%d clients: the first two send %v first, want the rarest, amend and cancel", clients, rarest)
+			}
+		}
+		if wantLongest := (5 + clients - 1) / clients; longest != wantLongest {
+			t.Errorf("%d clients: the longest first round is %d requests, want %d", clients, longest, wantLongest)
+		}
+	}
+}

@@ -35,7 +35,7 @@ var ErrNotReached = &UnavailableError{RetryAfter: time.Second,
 // first did not get to): the whole answer replays.
 //
 // When ctx has a deadline, no filing is begun in its last tenth (at least
-// half a second): those left are answered ErrNotReached, so that the answer
+// a second): those left are answered ErrNotReached, so that the answer
 // still comes in time, and the filings begun before have time to end (or
 // are cut, and refused as unavailable, at half that margin).
 func (s *Service) FileBatch(ctx context.Context, c Caller, filings []Filing) ([]BatchOutcome, error) {
@@ -60,8 +60,8 @@ func (s *Service) FileBatch(ctx context.Context, c Caller, filings []Filing) ([]
 // a key of its own: the request's key and the row's place, so that the same
 // request sent again answers each row as it was first answered.
 //
-// When ctx has a deadline, no run is begun in its last tenth (at least half
-// a second), nor a row of a run begun: those left are answered
+// When ctx has a deadline, no run is begun in its last tenth (at least a
+// second), nor a row of a run begun: those left are answered
 // ErrNotReached, so that the answer still comes in time, and the rows
 // begun before have time to end (or are cut, and refused as unavailable,
 // at half that margin).
@@ -75,7 +75,10 @@ func inTime(ctx context.Context, c Caller, runs [][]int, do func(ctx context.Con
 	var lateAt time.Time
 	if deadline, ok := ctx.Deadline(); ok {
 		left := time.Until(deadline)
-		margin := max(left/10, 500*time.Millisecond)
+		// At least a second: half of it is what is left to cancel the
+		// rows still waiting, roll them back and write the answer, on a
+		// server that may be busy.
+		margin := max(left/10, time.Second)
 		lateAt = time.Now().Add(left - margin)
 		timer := time.NewTimer(left - margin)
 		defer timer.Stop()

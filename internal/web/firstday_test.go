@@ -35,11 +35,11 @@ func TestBrowserFirstDay(t *testing.T) {
 				t.Errorf("the password rule beside the field: %q", got)
 			}
 			b.labelled()
-			b.do(chromedp.SendKeys(chromedp.CSS("#name"), orgName),
-				chromedp.SendKeys(chromedp.CSS("#uscc"), code),
-				chromedp.SendKeys(chromedp.CSS("#display_name"), "王经理"),
-				chromedp.SendKeys(chromedp.CSS("#email"), first.Email),
-				chromedp.SendKeys(chromedp.CSS("#password"), password))
+			b.do(typeIn("#name", orgName),
+				typeIn("#uscc", code),
+				typeIn("#display_name", "王经理"),
+				typeIn("#email", first.Email),
+				typeIn("#password", password))
 			b.screenshot("firstday-signup")
 			b.do(chromedp.Click(chromedp.CSS("form[action='/signup'] button[type=submit]")), chromedp.WaitVisible(chromedp.CSS("#pending")))
 			if got := b.text("#pending"); got != c.tr("signup.pending", orgName) {
@@ -51,8 +51,8 @@ func TestBrowserFirstDay(t *testing.T) {
 
 			// Signing in before the approval says why it cannot.
 			b.do(chromedp.Navigate(s.url+"/signin"), chromedp.WaitVisible(chromedp.CSS("#email")),
-				chromedp.SendKeys(chromedp.CSS("#email"), first.Email),
-				chromedp.SendKeys(chromedp.CSS("#password"), password+kb.Enter),
+				typeIn("#email", first.Email),
+				typeIn("#password", password+kb.Enter),
 				chromedp.WaitVisible(chromedp.CSS("#form-error")))
 			if got := b.text("#form-error"); got != c.tr("error.organization_pending") {
 				t.Errorf("signing in while pending: %q", got)
@@ -84,9 +84,9 @@ func TestBrowserFirstDay(t *testing.T) {
 			grantor := []string{"上海星辰精密机械有限公司", "上海北辰精密机械有限公司"}[i]
 			b.do(chromedp.Click(chromedp.CSS("ul.tasks a[href='/registrations/new']")), chromedp.WaitVisible(chromedp.CSS("form[action='/registrations']")))
 			g := "[data-rows=grantor] [data-row] "
-			b.do(chromedp.SendKeys(chromedp.CSS(g+"input[name=grantor_name]"), grantor),
-				chromedp.SendKeys(chromedp.CSS(g+"input[name=grantor_uscc]"), uscc(fmt.Sprintf("91310115MA%07d", seq.Add(1)))),
-				chromedp.SendKeys(chromedp.CSS("#description"), "12 CNC machining centres at the Suzhou plant"))
+			b.do(typeIn(g+"input[name=grantor_name]", grantor),
+				typeIn(g+"input[name=grantor_uscc]", uscc(fmt.Sprintf("91310115MA%07d", seq.Add(1)))),
+				typeIn("#description", "12 CNC machining centres at the Suzhou plant"))
 			b.measures()
 			b.do(chromedp.Click(chromedp.CSS("form[action='/registrations'] button[type=submit]")),
 				chromedp.WaitVisible(chromedp.CSS("#modification-code")))

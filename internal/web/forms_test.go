@@ -2,6 +2,8 @@ package web_test
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"html"
 	"io"
 	"net/http"
@@ -53,8 +55,47 @@ func TestTheFaviconIsServed(t *testing.T) {
 	}
 	b := s.browser()
 	b.get("/")
-	if !strings.Contains(b.last, `<link rel="icon" href="/favicon.ico"`) || !strings.Contains(b.last, `href="/static/favicon.svg"`) {
+	if !strings.Contains(b.last, `<link rel="icon" href="/favicon.ico"`) || !strings.Contains(b.last, `href="/static/favicon.svg?v=`) {
 		t.Error("the home page does not link the icon")
+	}
+}
+
+// The pages link their styles and script by version (the start of the
+// file's SHA-256): in that version a browser keeps them a year without
+// asking again; any other address is checked again each time.
+func TestStaticFilesAreKeptByVersion(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	b := s.browser()
+	b.get("/")
+	for _, name := range []string{"app.css", "app.js", "favicon.svg"} {
+		m := regexp.MustCompile(`"(/static/` + regexp.QuoteMeta(name) + `\?v=([0-9a-f]+))"`).FindStringSubmatch(b.last)
+		if m == nil {
+			t.Errorf("the home page does not link %s by version", name)
+			continue
+		}
+		body := func(path, cache string) []byte {
+			t.Helper()
+			res, err := s.client.Get(s.url + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			got, _ := io.ReadAll(res.Body)
+			if res.StatusCode != http.StatusOK || res.Header.Get("Cache-Control") != cache || res.Header.Get("Vary") != "" {
+				t.Errorf("%s: %d, Cache-Control %q, Vary %q; want 200, %q and no Vary", path, res.StatusCode, res.Header.Get("Cache-Control"), res.Header.Get("Vary"), cache)
+			}
+			return got
+		}
+		kept := body(m[1], "public, max-age=31536000, immutable")
+		if sum := sha256.Sum256(kept); !strings.HasPrefix(hex.EncodeToString(sum[:]), m[2]) || len(m[2]) < 12 {
+			t.Errorf("%s is version %s, but its SHA-256 is %x", name, m[2], sum)
+		}
+		for _, other := range []string{"/static/" + name, "/static/" + name + "?v=000000000000"} {
+			if got := body(other, "no-cache"); !bytes.Equal(got, kept) {
+				t.Errorf("%s answers other bytes than %s", other, m[1])
+			}
+		}
 	}
 }
 

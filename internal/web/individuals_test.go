@@ -148,11 +148,11 @@ func TestBrowserIndividual(t *testing.T) {
 				t.Errorf("the individual's sign-up is titled %q", got)
 			}
 			b.labelled()
-			b.do(chromedp.SendKeys(chromedp.CSS("#name"), "赵六"),
-				chromedp.SendKeys(chromedp.CSS("#id_number"), id),
-				chromedp.SendKeys(chromedp.CSS("#address"), "上海市浦东新区世纪大道100号"),
-				chromedp.SendKeys(chromedp.CSS("#email"), person.Email),
-				chromedp.SendKeys(chromedp.CSS("#password"), password))
+			b.do(typeIn("#name", "赵六"),
+				typeIn("#id_number", id),
+				typeIn("#address", "上海市浦东新区世纪大道100号"),
+				typeIn("#email", person.Email),
+				typeIn("#password", password))
 			b.screenshot("individual-signup")
 			b.do(chromedp.Click(chromedp.CSS("form[action='/signup'] button[type=submit]")), chromedp.WaitVisible(chromedp.CSS("#pending")))
 			b.screenshot("individual-submitted")
@@ -183,7 +183,7 @@ func TestBrowserIndividual(t *testing.T) {
 			if got := b.text(".who"); got != "赵六" {
 				t.Errorf("the individual is shown as %q: its name once, not as a person of an organization", got)
 			}
-			b.do(chromedp.SendKeys(chromedp.CSS("#statement"), "本人从未设立此项担保"))
+			b.do(typeIn("#statement", "本人从未设立此项担保"))
 			b.screenshot("individual-objection")
 			b.do(chromedp.Click(chromedp.CSS("form#objection button[type=submit]")), chromedp.WaitVisible(chromedp.CSS("form[action$='/withdrawal']")))
 			b.screenshot("individual-objected")

@@ -103,8 +103,8 @@ func TestABrowserFollowsNextOnlyOnTheSite(t *testing.T) {
 			return err
 		}),
 			chromedp.Navigate(s.url+"/signin?next="+url.QueryEscape(next)), chromedp.WaitVisible(chromedp.CSS("#email")),
-			chromedp.SendKeys(chromedp.CSS("#email"), bank.Email),
-			chromedp.SendKeys(chromedp.CSS("#password"), password+kb.Enter))
+			typeIn("#email", bank.Email),
+			typeIn("#password", password+kb.Enter))
 		// Wait (bounded) for the browser to leave the sign-in page.
 		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 			if loc := run(b, chromedp.Location()); !strings.Contains(loc, "/signin") && run(b, chromedp.Evaluate[string](`document.readyState`)) == "complete" {

@@ -2,7 +2,9 @@ package web
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"html/template"
@@ -126,6 +128,7 @@ var funcs = template.FuncMap{
 	"blankItem":  func() registry.ItemInput { return registry.ItemInput{Type: "equipment"} },
 	"newKey":     newSecret,
 	"errid":      errorID,
+	"asset":      asset,
 }
 
 // errorID is the id of the message beside field (a form error's key, such
@@ -433,8 +436,43 @@ func (v *views) execute(b *bytes.Buffer, name string, p *Page) error {
 	return t.ExecuteTemplate(b, "layout", p)
 }
 
+// assetVersions is each static file's version: the start of its SHA-256,
+// which the pages put in its address (asset), so that a browser may keep
+// a file as long as it likes and still fetches a changed one at once.
+var assetVersions = sync.OnceValue(func() map[string]string {
+	versions := map[string]string{}
+	err := fs.WalkDir(files, "static", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(files, name)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		versions[strings.TrimPrefix(name, "static/")] = hex.EncodeToString(sum[:6])
+		return nil
+	})
+	if err != nil {
+		panic(err) // the files are embedded: read at build time
+	}
+	return versions
+})
+
+// asset is the address of the static file name in its current version.
+func asset(name string) (string, error) {
+	v, ok := assetVersions()[name]
+	if !ok {
+		return "", fmt.Errorf("no static file %q", name)
+	}
+	return "/static/" + name + "?v=" + v, nil
+}
+
 // staticFiles serves the pages' own styles and script, file by file: a
-// folder is 404, never a listing.
+// folder is 404, never a listing. Asked for in its current version (the
+// address asset gives), a file may be kept a year without asking again
+// (immutable: the next version has another address); asked for otherwise,
+// it is checked again each time, as the pages are.
 func staticFiles() http.Handler {
 	sub, err := fs.Sub(files, "static")
 	if err != nil {
@@ -446,6 +484,13 @@ func staticFiles() http.Handler {
 		if st, err := fs.Stat(sub, name); name == "" || err != nil || st.IsDir() {
 			http.NotFound(w, r)
 			return
+		}
+		h := w.Header()
+		h.Del("Vary") // the same file whoever asks
+		if v := r.URL.Query().Get("v"); v != "" && v == assetVersions()[name] {
+			h.Set("Cache-Control", "public, max-age=31536000, immutable")
+		} else {
+			h.Set("Cache-Control", "no-cache")
 		}
 		files.ServeHTTP(w, r)
 	})

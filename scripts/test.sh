@@ -67,9 +67,13 @@ fi
 # registryd and registryctl, built once for the tests of every package that
 # starts them (REGISTRY_TEST_BIN), while the TypeScript check below runs on
 # the other CPU.
+# Linked without DWARF (-ldflags=-w; TEST_LDFLAGS= keeps it): nothing the
+# tests run reads it (a panic's stack comes from the symbol table), and
+# writing it took a quarter of each link, of which there are two dozen.
+ldflags=${TEST_LDFLAGS--w}
 bin=$(mktemp -d "${TMPDIR:-/tmp}/registry-test-bin-XXXXXX")
 trap 'rm -rf "$bin"' EXIT
-go build -o "$bin/" ./cmd/registryd ./cmd/registryctl &
+go build -ldflags="$ldflags" -o "$bin/" ./cmd/registryd ./cmd/registryctl &
 building=$!
 
 # The OpenAPI document through tools a bank would use, pinned in
@@ -127,13 +131,24 @@ vet=${TEST_VET-off}
 # go test runs three packages at a time (TEST_PACKAGES), in the order
 # given. Three, on two CPUs: the browser's tests take turns at one browser
 # and registryd's wait on processes and clusters, so that two left a tenth
-# of the CPU idle; three left 4% and took 0.87 of two's time. The web
-# pages' package goes first: it is the longest, and started last it ran
-# alone at the end. registryd's and the API's come next.
+# of the CPU idle; three left 4% and took 0.87 of two's time; four took
+# 123 s against three's 118 and 122 (more at once, more CPU for the same
+# work). The web pages' package goes first: it is the longest, and started
+# last it ran alone at the end. registryd's and the API's come next, then
+# the load generator's (17 s): after the small packages it ran alone at
+# the end with the CPUs half idle.
 module=$(go list -m)
-first=("$module/internal/web" "$module/cmd/registryd" "$module/internal/httpapi")
+first=("$module/internal/web" "$module/cmd/registryd" "$module/internal/httpapi" "$module/cmd/registry-bench")
 mapfile -t rest < <(go list ./... | grep -vxF "$(printf '%s\n' "${first[@]}")")
-go test -count=1 -vet="$vet" -p "${TEST_PACKAGES:-3}" -parallel "$parallel" "$@" "${first[@]}" "${rest[@]}"
 # The deployment files, read by the parsers of the tools that run them (a
-# module of its own, so that the registry's build does not carry them).
-(cd deployments/check && go test -count=1 -vet="$vet" -parallel "$parallel" "$@" ./...)
+# module of its own, so that the registry's build does not carry them),
+# checked beside the registry's tests: linking their parsers alone took
+# seconds at the end. Their output follows the registry's.
+checks=$bin/deployments-check.out
+(cd deployments/check && go test -count=1 -vet="$vet" -ldflags="$ldflags" -parallel "$parallel" "$@" ./...) >"$checks" 2>&1 &
+checking=$!
+status=0
+go test -count=1 -vet="$vet" -ldflags="$ldflags" -p "${TEST_PACKAGES:-3}" -parallel "$parallel" "$@" "${first[@]}" "${rest[@]}" || status=$?
+wait "$checking" || status=$((status ? status : 1))
+cat "$checks"
+exit "$status"

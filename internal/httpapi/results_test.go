@@ -140,6 +140,7 @@ func mustJSON(t *testing.T, v any) []byte {
 func TestSearchesRacingFilings(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
+	e.checkOnce() // 150 searches and 150 filings, alike in shape
 	bank := e.newAccount(usccs[0], "registrant", "searcher")
 	var mu sync.Mutex
 	var filed []string

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,6 +17,7 @@ import (
 	"github.com/movable-registry/registry/internal/audit"
 	"github.com/movable-registry/registry/internal/identifiers"
 	"github.com/movable-registry/registry/internal/postgres"
+	"github.com/movable-registry/registry/internal/registrytest"
 	"github.com/movable-registry/registry/internal/translog"
 )
 
@@ -67,7 +67,7 @@ func TestBenchRuns(t *testing.T) {
 		admin = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 	}
 	dir := t.TempDir()
-	bin, ctl := program(t, dir, "registryd"), program(t, dir, "registryctl")
+	bin, ctl := registrytest.Program(t, "registryd"), registrytest.Program(t, "registryctl")
 	ctx := context.Background()
 	o := options{databaseURL: admin, database: "registry_bench_test_" + randomHex(4), registryd: bin, registryctl: ctl, out: dir, keyDir: dir,
 		preload: 600, fileClients: 4, fileDuration: time.Second, searchClients: 4, searchDuration: time.Second,
@@ -158,22 +158,6 @@ func TestBenchRuns(t *testing.T) {
 	}
 }
 
-// program is the path of cmd/<name>: the one make test built for every
-// package's tests (REGISTRY_TEST_BIN), or else one built into dir.
-func program(t *testing.T, dir, name string) string {
-	t.Helper()
-	if bin := os.Getenv("REGISTRY_TEST_BIN"); bin != "" {
-		if _, err := os.Stat(filepath.Join(bin, name)); err == nil {
-			return filepath.Join(bin, name)
-		}
-	}
-	out := filepath.Join(dir, name)
-	if b, err := exec.Command("go", "build", "-o", out, "../"+name).CombinedOutput(); err != nil {
-		t.Fatalf("build %s: %v\n%s", name, err, b)
-	}
-	return out
-}
-
 // TestFirstRoundCoversTheMix checks that the clients of a phase, between
 // them, send every operation the mix weighs in their first requests, so
 // that a phase of a second still measures a weight of 5 in 100.
@@ -219,4 +203,10 @@ func TestFirstRoundCoversTheMix(t *testing.T) {
 			t.Errorf("%d clients: the longest first round is %d requests, want %d", clients, longest, wantLongest)
 		}
 	}
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	registrytest.RemovePrograms()
+	os.Exit(code)
 }

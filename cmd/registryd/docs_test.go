@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/movable-registry/registry/internal/pgtest"
+	"github.com/movable-registry/registry/internal/registrytest"
 )
 
 // docOrder is the order in which the documents' runnable blocks run, one
@@ -138,8 +139,8 @@ func TestDocExamples(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(project, "bin"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for name, pkg := range map[string]string{"registryd": ".", "registryctl": "../registryctl"} {
-		if err := os.Symlink(built(t, pkg), filepath.Join(project, "bin", name)); err != nil {
+	for _, name := range []string{"registryd", "registryctl"} {
+		if err := os.Symlink(registrytest.Program(t, name), filepath.Join(project, "bin", name)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/movable-registry/registry/internal/pgtest"
+	"github.com/movable-registry/registry/internal/registrytest"
 )
 
 // instance is one registryd process of a test.
@@ -41,7 +42,7 @@ func newProcesses(t testing.TB, admin string) *processes {
 	t.Helper()
 	p := &processes{t: t, dir: t.TempDir(), dbURL: pgtest.URL(t), admin: admin}
 	p.keyFile = filepath.Join(p.dir, "log.key")
-	p.bin, p.ctl = built(t, "."), built(t, "../registryctl")
+	p.bin, p.ctl = registrytest.Program(t, "registryd"), registrytest.Program(t, "registryctl")
 	if err := keygen([]string{"-name", "test.registry/log", p.keyFile}, io.Discard); err != nil {
 		t.Fatal(err)
 	}

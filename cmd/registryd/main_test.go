@@ -2,21 +2,19 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"maps"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/movable-registry/registry/internal/certpdf"
 	"github.com/movable-registry/registry/internal/pgtest"
+	"github.com/movable-registry/registry/internal/registrytest"
 )
 
 // startServer runs registryd in this process on a fresh database and returns
@@ -83,74 +81,15 @@ const metricsToken = "metrics-scraper-token-0123456789abcdef"
 func buildRegistryctl(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	if err := os.Symlink(built(t, "../registryctl"), filepath.Join(dir, "registryctl")); err != nil {
+	if err := os.Symlink(registrytest.Program(t, "registryctl"), filepath.Join(dir, "registryctl")); err != nil {
 		t.Fatal(err)
 	}
 	return dir
 }
 
-// builds are the programs built for this package's tests, each once (go
-// build links registryd for seconds), in a folder TestMain removes.
-var builds struct {
-	sync.Mutex
-	dir  string
-	made map[string]func() (string, error)
-}
-
-// built is the path of the program of package pkg (".", "../registryctl"),
-// built the first time a test asks for it, or the one make test built
-// for every package's tests (REGISTRY_TEST_BIN). Tests run it; none
-// changes it.
-func built(t testing.TB, pkg string) string {
-	t.Helper()
-	name := filepath.Base(pkg)
-	if pkg == "." {
-		name = "registryd"
-	}
-	if dir := os.Getenv("REGISTRY_TEST_BIN"); dir != "" {
-		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
-			return filepath.Join(dir, name)
-		}
-	}
-	builds.Lock()
-	if builds.made == nil {
-		builds.made = map[string]func() (string, error){}
-	}
-	build, ok := builds.made[pkg]
-	if !ok {
-		build = sync.OnceValues(func() (string, error) {
-			builds.Lock()
-			if builds.dir == "" {
-				dir, err := os.MkdirTemp("", "registryd-test-bin-")
-				if err != nil {
-					builds.Unlock()
-					return "", err
-				}
-				builds.dir = dir
-			}
-			dir := builds.dir
-			builds.Unlock()
-			out := filepath.Join(dir, name)
-			if b, err := exec.Command("go", "build", "-o", out, pkg).CombinedOutput(); err != nil {
-				return "", fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
-			}
-			return out, nil
-		})
-		builds.made[pkg] = build
-	}
-	builds.Unlock()
-	path, err := build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if builds.dir != "" {
-		_ = os.RemoveAll(builds.dir)
-	}
+	registrytest.RemovePrograms()
 	pgtest.Close()
 	os.Exit(code)
 }

@@ -1,7 +1,8 @@
 // Package registrytest wires a registry for tests as registryd does: a
 // fresh database (pgtest), the PostgreSQL store, a log signing key made for
 // the test, the service, and the API behind the HTTP front. Tests change
-// what they need through options and keep the parts to look into.
+// what they need through options and keep the parts to look into. Tests
+// that run the commands themselves get them from Program.
 package registrytest
 
 import (

@@ -9,7 +9,9 @@ import (
 )
 
 // objectionPeriodDays is how long an objection stands without a case notice
-// (the 2021 Measures, arts. 18–20: 30 days; docs/rules.md).
+// (the 2021 Measures, arts. 18–20: 30 days; docs/rules.md). The lapse is
+// applied where a registration's events are replayed (events.go, finish)
+// and recorded as an event by the deadlines job (deadlines.go).
 const objectionPeriodDays = 30
 
 // FileObjection registers an objection against a registration: by a

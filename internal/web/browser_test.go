@@ -272,7 +272,8 @@ func run[T any](b *tab, a chromedp.Action[T]) T {
 func typeIn(sel, text string) chromedp.Action[chromedp.Void] {
 	enter := strings.HasSuffix(text, kb.Enter)
 	text = strings.TrimSuffix(text, kb.Enter)
-	steps := []chromedp.Action[chromedp.Void]{chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.Focus(chromedp.CSS(sel))}
+	// One query waits for the element to be visible and focuses it.
+	steps := []chromedp.Action[chromedp.Void]{chromedp.Focus(chromedp.CSS(sel), chromedp.NodeVisible)}
 	if text != "" {
 		steps = append(steps, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 			_, err := cdp.Call(ctx, t, input.InsertText, input.InsertTextParams{Text: text})
